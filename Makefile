@@ -1,0 +1,71 @@
+# infera: the two commands of the README's quick start are `make demo` and `make test`.
+SHELL := /bin/bash
+PY := /usr/bin/python3
+BUILD := build
+JOBS ?= $(shell nproc)
+HOST ?= 127.0.0.1
+PORT ?= 8080
+
+.PHONY: all deps build test unit integration demo bench lint format asan tsan clean
+
+all: build
+
+# Installs missing Debian packages (a no-op when everything is there).
+deps:
+	@./scripts/install-deps.sh
+
+$(BUILD)/build.ninja: CMakeLists.txt CMakePresets.json | deps
+	cmake --preset release
+
+build: deps $(BUILD)/build.ninja
+	cmake --build --preset release -j $(JOBS)
+
+# Test models made by PyTorch itself (deterministic; see models/make_test_models.py).
+$(BUILD)/test-models/.stamp: models/make_test_models.py | deps
+	$(PY) models/make_test_models.py $(BUILD)/test-models
+	touch $@
+
+models/demo/.stamp: models/make_test_models.py | deps
+	$(PY) models/make_test_models.py models/demo --demo
+	touch $@
+
+test: build $(BUILD)/test-models/.stamp
+	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+
+unit: build
+	ctest --test-dir $(BUILD) --output-on-failure -L unit -j $(JOBS)
+
+integration: build $(BUILD)/test-models/.stamp
+	ctest --test-dir $(BUILD) --output-on-failure -L integration
+
+demo: build models/demo/.stamp
+	@echo
+	@echo "infera demo: http://$(HOST):$(PORT)  (no login yet: authentication is not built)"
+	@echo "  models:  curl -s http://$(HOST):$(PORT)/v1/models | head -c 400"
+	@echo "  predict: curl -s -X POST http://$(HOST):$(PORT)/predict/tiny_cls -H 'Content-Type: application/json' \\"
+	@echo "             -d \"{\\\"image\\\": \\\"\$$(base64 -w0 models/demo/images/disk.png)\\\"}\""
+	@echo
+	$(BUILD)/infera serve --config models/demo/config.yaml --host $(HOST) --port $(PORT)
+
+bench: build models/demo/.stamp
+	$(BUILD)/infera bench --config models/demo/config.yaml --model mobilenet_v2 --json $(BUILD)/bench.json
+
+lint:
+	clang-format --dry-run -Werror $$(git ls-files '*.cc' '*.h')
+	clang-tidy -p $(BUILD) --quiet $$(git ls-files 'src/*.cc' | grep -v torchscript)
+
+format:
+	clang-format -i $$(git ls-files '*.cc' '*.h')
+
+# The suite under AddressSanitizer + UndefinedBehaviorSanitizer / ThreadSanitizer.
+asan: deps $(BUILD)/test-models/.stamp
+	cmake --preset asan && cmake --build --preset asan -j $(JOBS)
+	ln -sfn ../$(BUILD)/test-models build-asan/test-models
+	ASAN_OPTIONS=detect_leaks=0 ctest --test-dir build-asan --output-on-failure
+
+tsan: deps
+	cmake --preset tsan && cmake --build --preset tsan -j $(JOBS) --target infera_unit_tests
+	ctest --test-dir build-tsan --output-on-failure -R 'Batcher|HttpServer'
+
+clean:
+	rm -rf $(BUILD) build-debug build-asan build-tsan

@@ -1,0 +1,16 @@
+// ApiContext: what route handlers share — the model registry and server limits.
+// Owned by Server; outlives the HTTP server and so every handler call.
+#pragma once
+
+#include <cstdint>
+
+#include "models/model_registry.h"
+
+namespace infera {
+
+struct ApiContext {
+  ModelRegistry* models = nullptr;
+  int64_t max_image_pixels = 100'000'000;
+};
+
+}  // namespace infera

@@ -1,0 +1,620 @@
+#include "api/http_server.h"
+
+#include <atomic>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <charconv>
+#include <chrono>
+#include <cstdio>
+#include <exception>
+#include <optional>
+#include <string_view>
+#include <thread>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+
+namespace infera {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+constexpr uint32_t kHeaderLimitBytes = 16 * 1024;
+// Beast reads at most the buffer's free capacity per syscall; the default (512 bytes)
+// made large uploads 12x slower.
+constexpr size_t kReadBufferBytes = 64 * 1024;
+// How long a connection closed after an error keeps draining what the client still
+// sends, so that the client reads our error response instead of a reset.
+constexpr std::chrono::seconds kLingerTimeout(2);
+// Back-off after a failed accept (e.g. EMFILE) so the acceptor does not spin.
+constexpr std::chrono::milliseconds kAcceptRetryDelay(50);
+
+class Session;
+
+// Core: what the server and its sessions share. Sessions hold it by shared_ptr so the
+// io_context outlives every socket and timer, even when a Responder kept by another
+// thread keeps its session alive after the server is gone.
+struct Core {
+  Core(int threads, const Router* router_in, uint64_t max_body, std::chrono::seconds idle)
+      : ioc(threads), router(router_in), max_body_bytes(max_body), idle_timeout(idle) {}
+
+  asio::io_context ioc;
+  const Router* const router;  // only used on I/O threads, which Stop() joins
+  const uint64_t max_body_bytes;
+  const std::chrono::seconds idle_timeout;
+
+  // Guards `stopped` and the session registry. Responders post under a reader lock so
+  // that no write is queued after Stop() set `stopped` (and the I/O threads are gone).
+  absl::Mutex mu;
+  bool stopped ABSL_GUARDED_BY(mu) = false;
+  std::unordered_map<Session*, std::weak_ptr<Session>> sessions ABSL_GUARDED_BY(mu);
+};
+
+std::string ToLower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
+// absl::EqualsIgnoreCase takes absl::string_view, which Debian's absl does not alias to
+// std::string_view.
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    char x = a[i];
+    char y = b[i];
+    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
+    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
+    if (x != y) return false;
+  }
+  return true;
+}
+
+bool StartsWithIgnoreCase(std::string_view s, std::string_view prefix) {
+  return s.size() >= prefix.size() && EqualsIgnoreCase(s.substr(0, prefix.size()), prefix);
+}
+
+std::optional<uint64_t> ParseContentLength(std::string_view value) {
+  uint64_t length = 0;
+  const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), length);
+  if (value.empty() || ec != std::errc() || end != value.data() + value.size()) return std::nullopt;
+  return length;
+}
+
+bool ValidHeaderName(std::string_view name) {
+  if (name.empty()) return false;
+  for (char c : name) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u <= 32 || u >= 127 || c == ':') return false;
+  }
+  return true;
+}
+
+bool ValidHeaderValue(std::string_view value) {
+  return value.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos;
+}
+
+// Splits a request target into the percent-decoded path and the raw query. Accepts the
+// origin form ("/a?b") and the absolute form ("http://host/a?b"). False when the target
+// is malformed or its path decodes to something containing NUL.
+bool SplitTarget(std::string_view target, std::string* path, std::string* query) {
+  std::string_view raw_path = target;
+  std::string_view raw_query;
+  const size_t question = target.find('?');
+  if (question != std::string_view::npos) {
+    raw_path = target.substr(0, question);
+    raw_query = target.substr(question + 1);
+  }
+  if (StartsWithIgnoreCase(raw_path, "http://") || StartsWithIgnoreCase(raw_path, "https://")) {
+    const size_t authority = raw_path.find("://") + 3;
+    const size_t slash = raw_path.find('/', authority);
+    raw_path = slash == std::string_view::npos ? std::string_view("/") : raw_path.substr(slash);
+  }
+  if (raw_path.empty() || raw_path.front() != '/') return false;
+  if (!PercentDecode(raw_path, /*plus_as_space=*/false, path)) return false;
+  if (path->find('\0') != std::string::npos) return false;
+  query->assign(raw_query);
+  return true;
+}
+
+// Converts a handler's response to Beast's. Invalid statuses or headers (a handler bug)
+// become a 500 so that nothing malformed reaches the wire.
+http::response<http::string_body> ToBeastResponse(HttpResponse response, unsigned version,
+                                                  bool head, bool keep_alive) {
+  std::string problem;
+  if (response.status < 200 || response.status > 999) {
+    problem = absl::StrCat("handler returned the invalid HTTP status ", response.status);
+  } else if (!ValidHeaderValue(response.content_type)) {
+    problem = "handler returned an invalid Content-Type";
+  } else {
+    for (const auto& [name, value] : response.headers) {
+      if (!ValidHeaderName(name) || !ValidHeaderValue(value)) {
+        problem = absl::StrCat("handler returned the invalid header '", name, "'");
+        break;
+      }
+    }
+  }
+  if (!problem.empty()) response = ErrorResponse(500, problem);
+
+  http::response<http::string_body> out;
+  out.version(version);
+  out.result(static_cast<unsigned>(response.status));
+  out.set(http::field::server, "infera");
+  if (!response.content_type.empty()) out.set(http::field::content_type, response.content_type);
+  bool close = !keep_alive;
+  for (const auto& [name, value] : response.headers) {
+    const std::string lower = ToLower(name);
+    if (lower == "connection") {
+      if (ToLower(value).find("close") != std::string::npos) close = true;
+      continue;
+    }
+    // Framing is ours to decide.
+    if (lower == "content-length" || lower == "transfer-encoding") continue;
+    out.set(name, value);
+  }
+  if (response.status == 204 || response.status == 304) {
+    // No body and no Content-Length (RFC 9110 8.6).
+  } else if (head) {
+    out.content_length(response.body.size());  // the length a GET would have
+  } else {
+    out.content_length(response.body.size());
+    out.body() = std::move(response.body);
+  }
+  out.keep_alive(!close);
+  return out;
+}
+
+// Session: one connection. Every member function but the constructor, the destructor
+// and executor() runs on the connection's strand (executor_). Owned by shared_ptr: by
+// pending Asio operations, by posted work and by the Responder of the request being
+// answered.
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(std::shared_ptr<Core> core, tcp::socket socket)
+      : core_(std::move(core)), stream_(std::move(socket)), executor_(stream_.get_executor()) {
+    beast::error_code ec;
+    const tcp::endpoint remote = stream_.socket().remote_endpoint(ec);
+    if (!ec) remote_address_ = remote.address().to_string();
+    buffer_.reserve(kReadBufferBytes);
+  }
+
+  ~Session() {
+    absl::MutexLock lock(&core_->mu);
+    core_->sessions.erase(this);
+  }
+
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  const asio::any_io_executor& executor() const { return executor_; }
+  Core& core() const { return *core_; }
+
+  void Start() {
+    asio::dispatch(executor_, beast::bind_front_handler(&Session::ReadRequest, shared_from_this()));
+  }
+
+  // Closes the connection, cancelling pending operations. Idempotent.
+  void Close() {
+    if (closed_) return;
+    closed_ = true;
+    stream_.close();
+  }
+
+  // Writes the response to the request being answered (ignored if there is none).
+  void WriteResponse(HttpResponse response) {
+    if (closed_ || !awaiting_response_) return;
+    awaiting_response_ = false;
+    response_.emplace(ToBeastResponse(std::move(response), version_, head_, keep_alive_));
+    close_after_write_ = !response_->keep_alive();
+    stream_.expires_after(core_->idle_timeout);
+    http::async_write(stream_, *response_,
+                      beast::bind_front_handler(&Session::OnWrite, shared_from_this()));
+  }
+
+ private:
+  void ReadRequest() {
+    if (closed_) return;
+    parser_.emplace();
+    parser_->body_limit(core_->max_body_bytes);
+    parser_->header_limit(kHeaderLimitBytes);
+    continue_checked_ = false;
+    ReadSome();
+  }
+
+  // Reads in steps so that the idle timeout restarts whenever bytes arrive: a large
+  // upload on a slow link is not cut off while it makes progress.
+  void ReadSome() {
+    stream_.expires_after(core_->idle_timeout);
+    http::async_read_some(stream_, buffer_, *parser_,
+                          beast::bind_front_handler(&Session::OnRead, shared_from_this()));
+  }
+
+  void OnRead(beast::error_code ec, size_t /*bytes*/) {
+    if (ec) {
+      OnReadError(ec);
+      return;
+    }
+    if (closed_) return;
+    if (parser_->is_done()) {
+      HandleRequest();
+      return;
+    }
+    if (parser_->is_header_done() && !continue_checked_) {
+      continue_checked_ = true;
+      const auto& header = parser_->get();
+      if (header.version() >= 11 && EqualsIgnoreCase(header[http::field::expect], "100-continue")) {
+        continue_response_ = http::response<http::empty_body>(http::status::continue_, 11);
+        stream_.expires_after(core_->idle_timeout);
+        http::async_write(
+            stream_, continue_response_,
+            beast::bind_front_handler(&Session::OnContinueWritten, shared_from_this()));
+        return;
+      }
+    }
+    ReadSome();
+  }
+
+  void OnContinueWritten(beast::error_code ec, size_t /*bytes*/) {
+    if (ec) {
+      Close();
+      return;
+    }
+    if (closed_) return;
+    ReadSome();
+  }
+
+  void OnReadError(beast::error_code ec) {
+    if (closed_) return;
+    if (ec == http::error::end_of_stream) {  // the client closed between requests
+      Shutdown();
+      return;
+    }
+    if (ec == http::error::body_limit) {
+      // parser_->content_length() asserts a complete header, which the limit check
+      // precedes; the field itself is already stored.
+      const std::optional<uint64_t> length =
+          ParseContentLength(parser_->get()[http::field::content_length]);
+      SendErrorAndClose(
+          413, length ? absl::StrCat("request body of ", *length, " bytes exceeds the limit of ",
+                                     core_->max_body_bytes, " bytes")
+                      : absl::StrCat("request body exceeds the limit of ", core_->max_body_bytes,
+                                     " bytes"));
+      return;
+    }
+    if (ec == http::error::header_limit) {
+      SendErrorAndClose(
+          431, absl::StrCat("request header exceeds the limit of ", kHeaderLimitBytes, " bytes"));
+      return;
+    }
+    if (ec.category() == http::make_error_code(http::error::bad_method).category() &&
+        ec != http::error::partial_message) {
+      SendErrorAndClose(400, absl::StrCat("malformed HTTP request: ", ec.message()));
+      return;
+    }
+    // Timeout, reset, or the client vanished mid-request: nobody to answer.
+    Close();
+  }
+
+  void HandleRequest() {
+    auto& message = parser_->get();
+    HttpRequest request;
+    request.method = std::string(message.method_string());
+    request.target = std::string(message.target());
+    if (!SplitTarget(request.target, &request.path, &request.query)) {
+      SendErrorAndClose(400, "invalid request target");
+      return;
+    }
+    for (const auto& field : message) {
+      auto [it, inserted] =
+          request.headers.try_emplace(ToLower(field.name_string()), field.value());
+      if (!inserted) {
+        it->second += ", ";
+        it->second += field.value();
+      }
+    }
+    request.body = std::move(message.body());
+    request.remote_address = remote_address_;
+    version_ = message.version();
+    keep_alive_ = message.keep_alive();
+    head_ = message.method() == http::verb::head;
+    parser_.reset();
+    awaiting_response_ = true;
+
+    auto state = std::make_shared<ResponderState>(shared_from_this());
+    Responder respond = [state](HttpResponse response) { state->Respond(std::move(response)); };
+    try {
+      core_->router->Dispatch(std::move(request), respond);
+    } catch (const std::exception& e) {
+      respond(ErrorResponse(500, absl::StrCat("internal error: ", e.what())));
+    } catch (...) {
+      respond(ErrorResponse(500, "internal error"));
+    }
+  }
+
+  // Answers an unreadable request and closes the connection.
+  void SendErrorAndClose(int status, std::string_view message) {
+    version_ = 11;
+    keep_alive_ = false;
+    head_ = false;
+    linger_after_write_ = true;
+    awaiting_response_ = true;
+    WriteResponse(ErrorResponse(status, message));
+  }
+
+  void OnWrite(beast::error_code ec, size_t /*bytes*/) {
+    response_.reset();
+    if (ec) {
+      Close();
+      return;
+    }
+    if (closed_) return;
+    if (close_after_write_) {
+      if (linger_after_write_ || buffer_.size() > 0) {
+        Linger();
+      } else {
+        Shutdown();
+      }
+      return;
+    }
+    ReadRequest();
+  }
+
+  void Shutdown() {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    Close();
+  }
+
+  // Half-closes, then discards what the client still sends (an oversized body) for a
+  // while, so the client reads our response rather than a connection reset.
+  void Linger() {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    buffer_.clear();
+    stream_.expires_after(kLingerTimeout);
+    LingerRead();
+  }
+
+  void LingerRead() {
+    stream_.async_read_some(buffer_.prepare(kReadBufferBytes),
+                            beast::bind_front_handler(&Session::OnLingerRead, shared_from_this()));
+  }
+
+  void OnLingerRead(beast::error_code ec, size_t /*bytes*/) {
+    if (ec || closed_) {
+      Close();
+      return;
+    }
+    LingerRead();  // same deadline: the whole linger is bounded by kLingerTimeout
+  }
+
+  // ResponderState: shared by all copies of one request's Responder; makes the first
+  // call win and posts the write onto the session's strand.
+  class ResponderState {
+   public:
+    explicit ResponderState(std::shared_ptr<Session> session) : session_(std::move(session)) {}
+
+    void Respond(HttpResponse response) {
+      if (called_.exchange(true, std::memory_order_acq_rel)) return;
+      // Only the first caller gets here; it releases the session once the write is posted.
+      std::shared_ptr<Session> session = std::move(session_);
+      Core& core = session->core();
+      absl::ReaderMutexLock lock(&core.mu);
+      if (core.stopped) return;  // no I/O thread will run it: drop the response
+      asio::post(session->executor(), [session, response = std::move(response)]() mutable {
+        session->WriteResponse(std::move(response));
+      });
+    }
+
+   private:
+    std::atomic<bool> called_{false};
+    std::shared_ptr<Session> session_;
+  };
+
+  std::shared_ptr<Core> core_;  // first: destroyed last, after the stream
+  beast::tcp_stream stream_;
+  const asio::any_io_executor executor_;  // the connection's strand
+  std::string remote_address_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::optional<http::response<http::string_body>> response_;
+  http::response<http::empty_body> continue_response_;
+  // The request being answered.
+  unsigned version_ = 11;
+  bool keep_alive_ = false;
+  bool head_ = false;
+  bool awaiting_response_ = false;
+  bool continue_checked_ = false;
+  bool close_after_write_ = false;
+  bool linger_after_write_ = false;
+  bool closed_ = false;
+};
+
+void RunIoContext(asio::io_context& ioc) {
+  while (true) {
+    try {
+      ioc.run();
+      return;
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "infera: exception on an HTTP I/O thread: %s\n", e.what());
+    } catch (...) {
+      std::fprintf(stderr, "infera: unknown exception on an HTTP I/O thread\n");
+    }
+  }
+}
+
+}  // namespace
+
+// HttpServer::Impl: the acceptor (on its own strand) and the I/O threads. Create, Start
+// and Stop run on the controlling thread; OnAccept and the retry timer on the strand.
+class HttpServer::Impl {
+ public:
+  Impl(const HttpServerOptions& options, const Router* router)
+      : options_(options),
+        core_(std::make_shared<Core>(options.io_threads, router, options.max_body_bytes,
+                                     std::chrono::seconds(options.idle_timeout_s))),
+        acceptor_(asio::make_strand(core_->ioc)),
+        accept_retry_timer_(acceptor_.get_executor()) {}
+
+  ~Impl() { Stop(); }
+
+  Status Listen() {
+    beast::error_code ec;
+    asio::ip::address address = asio::ip::make_address(options_.host, ec);
+    if (ec) {
+      tcp::resolver resolver(core_->ioc);
+      const auto results = resolver.resolve(options_.host, std::to_string(options_.port), ec);
+      if (ec || results.empty()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("cannot resolve the HTTP host '", options_.host, "': ", ec.message()));
+      }
+      address = results.begin()->endpoint().address();
+    }
+    const tcp::endpoint endpoint(address, options_.port);
+    const std::string where = absl::StrCat(options_.host, ":", options_.port);
+    acceptor_.open(endpoint.protocol(), ec);
+    if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor_.bind(endpoint, ec);
+    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+      return absl::UnavailableError(
+          absl::StrCat("cannot listen for HTTP on ", where, ": ", ec.message()));
+    }
+    const tcp::endpoint bound = acceptor_.local_endpoint(ec);
+    if (ec) {
+      return absl::UnavailableError(
+          absl::StrCat("cannot read the bound HTTP port on ", where, ": ", ec.message()));
+    }
+    port_ = bound.port();
+    return absl::OkStatus();
+  }
+
+  void Start() {
+    if (started_ || stopped_) return;
+    started_ = true;
+    DoAccept();  // no I/O thread runs yet: safe to touch the acceptor here
+    threads_.reserve(options_.io_threads);
+    for (int i = 0; i < options_.io_threads; ++i) {
+      threads_.emplace_back([core = core_] { RunIoContext(core->ioc); });
+    }
+  }
+
+  void Stop() {
+    if (stopped_) return;
+    stopped_ = true;
+    std::vector<std::shared_ptr<Session>> sessions;
+    {
+      absl::MutexLock lock(&core_->mu);
+      core_->stopped = true;
+      for (auto& [raw, weak] : core_->sessions) {
+        if (auto session = weak.lock()) sessions.push_back(std::move(session));
+      }
+    }
+    if (!started_) {
+      beast::error_code ignored;
+      acceptor_.close(ignored);
+      return;
+    }
+    // Without the guard the I/O threads could run out of work (and return) as soon as
+    // the acceptor is closed, before the closes of idle sessions are posted.
+    auto work = asio::make_work_guard(core_->ioc);
+    asio::post(acceptor_.get_executor(), [this] {
+      beast::error_code ignored;
+      acceptor_.close(ignored);
+      accept_retry_timer_.cancel();
+    });
+    for (auto& session : sessions) {
+      asio::post(session->executor(), [session] { session->Close(); });
+    }
+    sessions.clear();
+    work.reset();
+    // With the acceptor and every connection closed the I/O threads run out of work.
+    for (std::thread& thread : threads_) thread.join();
+    threads_.clear();
+  }
+
+  uint16_t port() const { return port_; }
+
+ private:
+  void DoAccept() {
+    acceptor_.async_accept(asio::make_strand(core_->ioc),
+                           beast::bind_front_handler(&Impl::OnAccept, this));
+  }
+
+  void OnAccept(beast::error_code ec, tcp::socket socket) {
+    if (!acceptor_.is_open() || ec == asio::error::operation_aborted) return;
+    if (ec) {
+      accept_retry_timer_.expires_after(kAcceptRetryDelay);
+      accept_retry_timer_.async_wait([this](beast::error_code wait_ec) {
+        if (!wait_ec && acceptor_.is_open()) DoAccept();
+      });
+      return;
+    }
+    beast::error_code ignored;
+    socket.set_option(tcp::no_delay(true), ignored);
+    auto session = std::make_shared<Session>(core_, std::move(socket));
+    bool accepted = false;
+    {
+      absl::MutexLock lock(&core_->mu);
+      if (!core_->stopped) {
+        core_->sessions.emplace(session.get(), session);
+        accepted = true;
+      }
+    }
+    if (accepted) session->Start();
+    DoAccept();
+  }
+
+  const HttpServerOptions options_;
+  std::shared_ptr<Core> core_;  // before the acceptor: the io_context outlives it
+  tcp::acceptor acceptor_;
+  asio::steady_timer accept_retry_timer_;
+  uint16_t port_ = 0;
+  std::vector<std::thread> threads_;
+  bool started_ = false;
+  bool stopped_ = false;
+};
+
+StatusOr<std::unique_ptr<HttpServer>> HttpServer::Create(const HttpServerOptions& options,
+                                                         const Router* router) {
+  if (router == nullptr) return absl::InvalidArgumentError("HttpServer needs a router");
+  if (options.io_threads < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("io_threads must be at least 1, got ", options.io_threads));
+  }
+  if (options.idle_timeout_s < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("idle_timeout_s must be at least 1, got ", options.idle_timeout_s));
+  }
+  auto impl = std::make_unique<Impl>(options, router);
+  RETURN_IF_ERROR(impl->Listen());
+  return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
+}
+
+HttpServer::HttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+HttpServer::~HttpServer() { Stop(); }
+
+void HttpServer::Start() { impl_->Start(); }
+
+void HttpServer::Stop() { impl_->Stop(); }
+
+uint16_t HttpServer::port() const { return impl_->port(); }
+
+}  // namespace infera

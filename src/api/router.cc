@@ -1,0 +1,105 @@
+#include "api/router.h"
+
+#include <algorithm>
+#include <map>
+#include <string_view>
+#include <utility>
+
+namespace infera {
+namespace {
+
+// "/a/b" -> {"a", "b"}; "/" -> {}; "/a/" -> {"a", ""}. `path` starts with '/'.
+std::vector<std::string> SplitPath(std::string_view path) {
+  std::vector<std::string> segments;
+  if (!path.empty() && path.front() == '/') path.remove_prefix(1);
+  if (path.empty()) return segments;
+  while (true) {
+    const size_t slash = path.find('/');
+    segments.emplace_back(path.substr(0, slash));
+    if (slash == std::string_view::npos) break;
+    path.remove_prefix(slash + 1);
+  }
+  return segments;
+}
+
+bool IsParam(const std::string& segment) {
+  return segment.size() >= 2 && segment.front() == '{' && segment.back() == '}';
+}
+
+// Matches `segments` against a route pattern; on success fills *params and *literals
+// (true where the pattern segment is literal).
+bool Match(const std::vector<std::string>& pattern, const std::vector<std::string>& segments,
+           std::map<std::string, std::string>* params, std::vector<bool>* literals) {
+  if (pattern.size() != segments.size()) return false;
+  params->clear();
+  literals->clear();
+  for (size_t i = 0; i < pattern.size(); ++i) {
+    if (IsParam(pattern[i])) {
+      if (segments[i].empty()) return false;
+      (*params)[pattern[i].substr(1, pattern[i].size() - 2)] = segments[i];
+      literals->push_back(false);
+    } else {
+      if (pattern[i] != segments[i]) return false;
+      literals->push_back(true);
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+void Router::Add(std::string method, std::string pattern, Handler handler) {
+  routes_.push_back(Route{std::move(method), SplitPath(pattern), std::move(handler)});
+}
+
+void Router::Dispatch(HttpRequest&& request, Responder respond) const {
+  if (request.path.empty() || request.path.front() != '/' ||
+      request.path.find('\0') != std::string::npos) {
+    respond(ErrorResponse(400, "invalid request path"));
+    return;
+  }
+  const std::vector<std::string> segments = SplitPath(request.path);
+
+  const Route* best = nullptr;
+  std::map<std::string, std::string> best_params;
+  std::vector<bool> best_literals;
+  std::vector<std::string> allowed;
+  std::map<std::string, std::string> params;
+  std::vector<bool> literals;
+  for (const Route& route : routes_) {
+    if (!Match(route.segments, segments, &params, &literals)) continue;
+    if (route.method != request.method) {
+      allowed.push_back(route.method);
+      continue;
+    }
+    // vector<bool> compares lexicographically with true > false: literals first wins.
+    if (best == nullptr || literals > best_literals) {
+      best = &route;
+      best_params = std::move(params);
+      best_literals = std::move(literals);
+    }
+  }
+
+  if (best != nullptr) {
+    request.params = std::move(best_params);
+    best->handler(std::move(request), std::move(respond));
+    return;
+  }
+  if (!allowed.empty()) {
+    std::sort(allowed.begin(), allowed.end());
+    allowed.erase(std::unique(allowed.begin(), allowed.end()), allowed.end());
+    std::string allow;
+    for (const std::string& method : allowed) {
+      if (!allow.empty()) allow += ", ";
+      allow += method;
+    }
+    HttpResponse response = ErrorResponse(405, "method " + request.method + " is not allowed for " +
+                                                   request.path + " (allowed: " + allow + ")");
+    response.headers["allow"] = allow;
+    respond(std::move(response));
+    return;
+  }
+  respond(ErrorResponse(404, "no route for " + request.method + " " + request.path));
+}
+
+}  // namespace infera

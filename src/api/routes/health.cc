@@ -1,0 +1,11 @@
+#include "api/routes/routes.h"
+
+namespace infera {
+
+void AddHealthRoutes(Router& router, const ApiContext& /*ctx*/) {
+  router.Add("GET", "/health", [](HttpRequest&&, Responder respond) {
+    respond(JsonResponse(200, R"({"status":"ok"})"));
+  });
+}
+
+}  // namespace infera

@@ -1,0 +1,158 @@
+// POST /predict/{model}[/versions/{version}]: the seed's image endpoint.
+//
+// Body: {"image": "<base64 PNG/JPEG/TIFF>", "top_k": 5, "params": {...runner params}}.
+// Flow: parse (simdjson's tape, no boxed values) -> base64 -> decode (pixel limit)
+// -> runner.Preprocess -> the model's batcher -> runner.Postprocess -> JSON. The handler
+// returns as soon as the request is queued; the answer is sent from the batcher's
+// completion callback.
+#include <simdjson.h>
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/numbers.h"
+#include "common/strings.h"
+#include "api/http_status.h"
+#include "api/routes/routes.h"
+#include "common/base64.h"
+#include "imaging/codec.h"
+
+namespace infera {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double Ms(std::chrono::microseconds us) { return static_cast<double>(us.count()) / 1000.0; }
+double MsSince(Clock::time_point t) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
+}
+
+struct PredictBody {
+  std::vector<std::byte> image;
+  nlohmann::json params = nlohmann::json::object();
+};
+
+StatusOr<PredictBody> ParseBody(std::string& body) {
+  if (body.empty()) {
+    return absl::InvalidArgumentError(R"(empty body; expected {"image": "<base64 image>"})");
+  }
+  // simdjson's DOM is a tape (no boxed values), and picks the CPU's kernel at run time.
+  body.reserve(body.size() + simdjson::SIMDJSON_PADDING);
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  if (auto error = parser.parse(body.data(), body.size(), false).get(doc)) {
+    return absl::InvalidArgumentError(StrCat("malformed JSON: ", simdjson::error_message(error)));
+  }
+  simdjson::dom::object obj;
+  if (doc.get_object().get(obj) != simdjson::SUCCESS) {
+    return absl::InvalidArgumentError(R"(body must be a JSON object {"image": "<base64>"})");
+  }
+  PredictBody out;
+  bool have_image = false;
+  for (const auto field : obj) {
+    const std::string_view key = field.key;
+    if (key == "image") {
+      std::string_view text;
+      if (field.value.get_string().get(text) != simdjson::SUCCESS) {
+        return absl::InvalidArgumentError("'image' must be a base64 string");
+      }
+      auto bytes = Base64Decode(text);
+      if (!bytes.ok()) {
+        return absl::InvalidArgumentError(StrCat("'image': ", bytes.status().message()));
+      }
+      out.image = std::move(*bytes);
+      have_image = true;
+    } else if (key == "top_k") {
+      int64_t k = 0;
+      if (field.value.get_int64().get(k) != simdjson::SUCCESS) {
+        return absl::InvalidArgumentError("'top_k' must be an integer");
+      }
+      out.params["top_k"] = k;
+    } else if (key == "params") {
+      if (!field.value.is_object()) return absl::InvalidArgumentError("'params' must be an object");
+      nlohmann::json params = nlohmann::json::parse(simdjson::minify(field.value), nullptr, false);
+      for (auto& [k, v] : params.items()) {
+        if (!out.params.contains(k)) out.params[k] = v;
+      }
+    } else {
+      return absl::InvalidArgumentError(
+          StrCat("unknown field '", key, "' (expected image, top_k, params)"));
+    }
+  }
+  if (!have_image) {
+    return absl::InvalidArgumentError(R"(missing field 'image' (a base64 PNG, JPEG or TIFF))");
+  }
+  if (out.image.empty()) return absl::InvalidArgumentError("'image' is empty");
+  return out;
+}
+
+void Predict(const ApiContext& ctx, HttpRequest&& req, Responder respond) {
+  const Clock::time_point start = Clock::now();
+  const std::string& name = req.params["model"];
+  std::optional<int64_t> version;
+  if (auto it = req.params.find("version"); it != req.params.end()) {
+    int64_t v = 0;
+    if (!absl::SimpleAtoi(it->second, &v) || v < 1) {
+      respond(StatusResponse(absl::InvalidArgumentError(
+          StrCat("version must be a positive integer (got '", it->second, "')"))));
+      return;
+    }
+    version = v;
+  }
+  std::shared_ptr<Model> model = ctx.models->Get(name, version);
+  if (!model) {
+    const std::string what =
+        version ? StrCat("model '", name, "' has no loaded version ", *version)
+                : StrCat("unknown model '", name, "'");
+    respond(StatusResponse(absl::NotFoundError(StrCat(
+        what, " (available: ", StrJoin(ctx.models->Names(), ", "), ")"))));
+    return;
+  }
+
+  auto fail = [&respond](const Status& s) { respond(StatusResponse(s)); };
+  StatusOr<PredictBody> body = ParseBody(req.body);
+  if (!body.ok()) return fail(body.status());
+  StatusOr<nlohmann::json> params = model->runner().ValidateParams(body->params, model->config());
+  if (!params.ok()) return fail(params.status());
+  DecodeLimits limits;
+  limits.max_pixels = ctx.max_image_pixels;
+  StatusOr<Image> image = DecodeImage(body->image, limits);
+  if (!image.ok()) return fail(image.status());
+  StatusOr<std::vector<Tensor>> inputs = model->runner().Preprocess(*image, model->config());
+  if (!inputs.ok()) return fail(inputs.status());
+  const double preprocess_ms = MsSince(start);
+
+  InferenceRequest request;
+  request.inputs = std::move(*inputs);
+  request.done = [model, params = std::move(*params), respond, start,
+                  preprocess_ms](StatusOr<InferenceResult> result) {
+    if (!result.ok()) return respond(StatusResponse(result.status()));
+    StatusOr<nlohmann::json> out =
+        model->runner().Postprocess(result->outputs, model->config(), params);
+    if (!out.ok()) return respond(StatusResponse(out.status()));
+    (*out)["model"] = model->config().name;
+    (*out)["version"] = model->config().version;
+    (*out)["inference_time_ms"] = Ms(result->queue_time + result->compute_time);
+    (*out)["queue_time_ms"] = Ms(result->queue_time);
+    (*out)["compute_time_ms"] = Ms(result->compute_time);
+    (*out)["preprocess_time_ms"] = preprocess_ms;
+    (*out)["batch_size"] = result->batch_size;
+    (*out)["total_time_ms"] = MsSince(start);
+    respond(JsonResponse(200, out->dump()));
+  };
+  Status queued = model->Infer(std::move(request));
+  if (!queued.ok()) fail(queued);
+}
+
+}  // namespace
+
+void AddPredictRoutes(Router& router, const ApiContext& ctx) {
+  Handler handler = [ctx](HttpRequest&& req, Responder respond) {
+    Predict(ctx, std::move(req), std::move(respond));
+  };
+  router.Add("POST", "/predict/{model}", handler);
+  router.Add("POST", "/predict/{model}/versions/{version}", handler);
+}
+
+}  // namespace infera

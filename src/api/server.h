@@ -1,0 +1,42 @@
+// Server: the whole serving process minus main(): loads every configured model into
+// the registry, builds the router with every route family, and runs the HTTP server.
+//
+// Create/Start/Stop are called from one controlling thread; models() and port() are
+// thread-safe. Stop() stops the HTTP server first, then unloads the models (each
+// finishes what is queued).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "api/api_context.h"
+#include "api/http_server.h"
+#include "api/router.h"
+#include "common/status.h"
+#include "models/model_registry.h"
+#include "models/server_config.h"
+
+namespace infera {
+
+class Server {
+ public:
+  // Loads the models of `config` (any failure aborts start-up with the model's error)
+  // and binds host:port (port 0 picks a free one).
+  static StatusOr<std::unique_ptr<Server>> Create(const ServerConfig& config);
+  ~Server();
+
+  void Start();
+  void Stop();
+  uint16_t port() const { return http_->port(); }
+  ModelRegistry& models() { return models_; }
+
+ private:
+  Server() = default;
+
+  ModelRegistry models_;
+  ApiContext ctx_;
+  Router router_;
+  std::unique_ptr<HttpServer> http_;
+};
+
+}  // namespace infera

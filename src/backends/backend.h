@@ -1,0 +1,45 @@
+// Backend: an engine that executes one loaded model artifact (one model instance).
+//
+// Implementations (torchscript/, later onnx/) hide their engine types behind this
+// interface; LibTorch headers never leave backends/torchscript/.
+// Thread-safety: Execute is called by one thread at a time per Backend object (the
+// batcher gives each instance its own Backend); implementations need no locking.
+// Errors: engine exceptions become Status values naming the model (Internal for engine
+// failures, InvalidArgument for inputs the model rejects).
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "tensor/tensor.h"
+
+namespace infera {
+
+struct BackendOptions {
+  std::string model_name;           // for messages
+  std::filesystem::path artifact;   // the model file (model.pt, model.onnx)
+  std::string device = "cpu";       // "cpu" or "cuda:N"
+  int intra_op_threads = 0;         // 0: the engine's default for this machine
+  // Names of the outputs to return, in order: dict keys for models returning a dict,
+  // labels for the positions of a tuple/list. Empty: every output, positionally.
+  std::vector<std::string> output_names;
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+
+  // Runs the model on a batch: one tensor per model input, batch along dimension 0.
+  // Returns the selected outputs (see BackendOptions::output_names). `inputs` may be
+  // consumed (moved from).
+  virtual StatusOr<std::vector<Tensor>> Execute(std::vector<Tensor>& inputs) = 0;
+
+  // Called on the thread that will call Execute, before its first call (engines keep
+  // per-thread settings such as the intra-op thread count).
+  virtual void PrepareThread() {}
+};
+
+}  // namespace infera

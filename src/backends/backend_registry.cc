@@ -1,0 +1,39 @@
+#include "backends/backend_registry.h"
+
+#include "common/strings.h"
+#include "backends/torchscript/torchscript_backend.h"
+
+namespace infera {
+
+namespace {
+
+using Factory = StatusOr<std::unique_ptr<Backend>> (*)(const BackendOptions&);
+
+struct Entry {
+  std::string_view name;
+  Factory create;
+};
+
+// The registry: one line per backend.
+constexpr Entry kBackends[] = {
+    {"torchscript", &CreateTorchScriptBackend},
+};
+
+}  // namespace
+
+StatusOr<std::unique_ptr<Backend>> CreateBackend(std::string_view kind,
+                                                 const BackendOptions& options) {
+  for (const Entry& e : kBackends) {
+    if (e.name == kind) return e.create(options);
+  }
+  return absl::NotFoundError(StrCat("unknown backend '", kind, "' (available: ",
+                                          StrJoin(BackendNames(), ", "), ")"));
+}
+
+std::vector<std::string> BackendNames() {
+  std::vector<std::string> names;
+  for (const Entry& e : kBackends) names.emplace_back(e.name);
+  return names;
+}
+
+}  // namespace infera

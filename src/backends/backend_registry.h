@@ -1,0 +1,23 @@
+// The backend registry: the one explicit list of engines infera can run
+// (backend_registry.cc). Adding a backend is one new folder plus one line there.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "backends/backend.h"
+#include "common/status.h"
+
+namespace infera {
+
+// Creates a backend of the named kind ("torchscript"). NotFound for an unknown kind,
+// listing the known ones; otherwise whatever the backend's loader reports.
+StatusOr<std::unique_ptr<Backend>> CreateBackend(std::string_view kind,
+                                                 const BackendOptions& options);
+
+// The registered kinds, in registry order.
+std::vector<std::string> BackendNames();
+
+}  // namespace infera

@@ -1,0 +1,233 @@
+#include "backends/torchscript/torchscript_backend.h"
+
+#include <torch/cuda.h>
+#include <torch/script.h>
+
+#include <ATen/Parallel.h>
+#include <cstring>
+#include <thread>
+
+#include "common/strings.h"
+#include "common/logging.h"
+
+namespace infera {
+
+namespace {
+
+StatusOr<c10::ScalarType> ToTorch(DType dtype) {
+  switch (dtype) {
+    case DType::kBool: return c10::kBool;
+    case DType::kUInt8: return c10::kByte;
+    case DType::kInt8: return c10::kChar;
+    case DType::kInt16: return c10::kShort;
+    case DType::kInt32: return c10::kInt;
+    case DType::kInt64: return c10::kLong;
+    case DType::kFP16: return c10::kHalf;
+    case DType::kFP32: return c10::kFloat;
+    case DType::kFP64: return c10::kDouble;
+    default:
+      return absl::InvalidArgumentError(
+          StrCat("datatype ", DTypeName(dtype), " is not supported by TorchScript"));
+  }
+}
+
+StatusOr<DType> FromTorch(c10::ScalarType type) {
+  switch (type) {
+    case c10::kBool: return DType::kBool;
+    case c10::kByte: return DType::kUInt8;
+    case c10::kChar: return DType::kInt8;
+    case c10::kShort: return DType::kInt16;
+    case c10::kInt: return DType::kInt32;
+    case c10::kLong: return DType::kInt64;
+    case c10::kHalf: return DType::kFP16;
+    case c10::kFloat: return DType::kFP32;
+    case c10::kDouble: return DType::kFP64;
+    default:
+      return absl::InternalError(
+          StrCat("output type ", c10::toString(type), " has no protocol datatype"));
+  }
+}
+
+// The first line of a LibTorch exception message (the rest is a C++ backtrace or a
+// TorchScript traceback a user cannot act on) plus the innermost "RuntimeError:" line.
+std::string Readable(const std::exception& e) {
+  std::string_view what = e.what();
+  std::string_view first = what.substr(0, what.find('\n'));
+  const size_t rt = what.rfind("RuntimeError: ");
+  if (rt != std::string_view::npos) {
+    std::string_view inner = what.substr(rt + 14);
+    inner = inner.substr(0, inner.find('\n'));
+    if (inner != first) return StrCat(inner);
+  }
+  return std::string(first);
+}
+
+class TorchScriptBackend final : public Backend {
+ public:
+  TorchScriptBackend(BackendOptions options, torch::jit::Module module, c10::Device device)
+      : options_(std::move(options)), module_(std::move(module)), device_(device) {}
+
+  void PrepareThread() override {
+    int n = options_.intra_op_threads;
+    if (n <= 0) n = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    at::set_num_threads(n);
+  }
+
+  StatusOr<std::vector<Tensor>> Execute(std::vector<Tensor>& inputs) override {
+    try {
+      c10::InferenceMode guard;
+      std::vector<c10::IValue> args;
+      args.reserve(inputs.size());
+      for (Tensor& in : inputs) {
+        ASSIGN_OR_RETURN(c10::ScalarType type, ToTorch(in.dtype()));
+        at::Tensor t = torch::from_blob(in.data(), in.shape(), torch::TensorOptions(type));
+        if (!device_.is_cpu()) t = t.to(device_);
+        args.emplace_back(std::move(t));
+      }
+      c10::IValue result = module_.forward(std::move(args));
+      return Collect(result);
+    } catch (const std::exception& e) {
+      return absl::InternalError(
+          StrCat("model '", options_.model_name, "' failed: ", Readable(e)));
+    }
+  }
+
+ private:
+  StatusOr<Tensor> Convert(const at::Tensor& value) const {
+    at::Tensor t = value.to(at::kCPU).contiguous();
+    ASSIGN_OR_RETURN(DType dtype, FromTorch(t.scalar_type()));
+    Shape shape(t.sizes().begin(), t.sizes().end());
+    Tensor out(dtype, std::move(shape));
+    if (out.byte_size() > 0) std::memcpy(out.data(), t.data_ptr(), out.byte_size());
+    return out;
+  }
+
+  StatusOr<Tensor> ConvertValue(const c10::IValue& v, std::string_view what) const {
+    if (!v.isTensor()) {
+      return absl::InternalError(StrCat("model '", options_.model_name, "': output ", what,
+                                              " is a ", v.tagKind(), ", not a tensor"));
+    }
+    return Convert(v.toTensor());
+  }
+
+  StatusOr<std::vector<Tensor>> Collect(const c10::IValue& result) const {
+    const auto& names = options_.output_names;
+    std::vector<Tensor> outputs;
+    if (result.isTensor()) {
+      ASSIGN_OR_RETURN(Tensor t, Convert(result.toTensor()));
+      outputs.push_back(std::move(t));
+      return outputs;
+    }
+    if (result.isTuple() || result.isList()) {
+      std::vector<c10::IValue> items;
+      if (result.isTuple()) {
+        const auto& elems = result.toTupleRef().elements();
+        items.assign(elems.begin(), elems.end());
+      } else {
+        for (const c10::IValue& v : result.toListRef()) items.push_back(v);
+      }
+      const size_t n = names.empty() ? items.size() : names.size();
+      if (n > items.size()) {
+        return absl::InternalError(StrCat("model '", options_.model_name, "' returns ",
+                                                items.size(), " outputs but its config names ",
+                                                names.size()));
+      }
+      for (size_t i = 0; i < n; ++i) {
+        ASSIGN_OR_RETURN(Tensor t, ConvertValue(items[i], StrCat("#", i)));
+        outputs.push_back(std::move(t));
+      }
+      return outputs;
+    }
+    if (result.isGenericDict()) {
+      const c10::Dict<c10::IValue, c10::IValue> dict = result.toGenericDict();
+      if (names.empty()) {
+        for (const auto& entry : dict) {
+          ASSIGN_OR_RETURN(Tensor t, ConvertValue(entry.value(), entry.key().tagKind()));
+          outputs.push_back(std::move(t));
+        }
+        return outputs;
+      }
+      for (const std::string& name : names) {
+        auto it = dict.find(c10::IValue(name));
+        if (it == dict.end()) {
+          std::vector<std::string> keys;
+          for (const auto& entry : dict) {
+            if (entry.key().isString()) keys.push_back(entry.key().toStringRef());
+          }
+          return absl::InternalError(StrCat("model '", options_.model_name,
+                                                  "' returned no output named '", name,
+                                                  "' (it returns: ", StrJoin(keys, ", "),
+                                                  ")"));
+        }
+        ASSIGN_OR_RETURN(Tensor t, ConvertValue(it->value(), name));
+        outputs.push_back(std::move(t));
+      }
+      return outputs;
+    }
+    return absl::InternalError(StrCat("model '", options_.model_name, "' returned a ",
+                                            result.tagKind(), "; expected a tensor, tuple, list or dict"));
+  }
+
+  const BackendOptions options_;
+  torch::jit::Module module_;
+  const c10::Device device_;
+};
+
+StatusOr<c10::Device> ParseDevice(const BackendOptions& options) {
+  if (options.device == "cpu") return c10::Device(c10::kCPU);
+  if (options.device.rfind("cuda", 0) == 0) {
+    if (!torch::cuda::is_available()) {
+      return absl::FailedPreconditionError(StrCat(
+          "model '", options.model_name, "': device '", options.device,
+          "' requested, but this LibTorch build has no CUDA support or sees no CUDA device"));
+    }
+    try {
+      c10::Device device(options.device);
+      if (device.has_index() &&
+          device.index() >= static_cast<int>(torch::cuda::device_count())) {
+        return absl::FailedPreconditionError(
+            StrCat("model '", options.model_name, "': device '", options.device,
+                         "' does not exist (", torch::cuda::device_count(), " CUDA devices)"));
+      }
+      return device;
+    } catch (const std::exception& e) {
+      return absl::InvalidArgumentError(StrCat("model '", options.model_name,
+                                                     "': bad device '", options.device, "'"));
+    }
+  }
+  return absl::InvalidArgumentError(StrCat("model '", options.model_name,
+                                                 "': unknown device '", options.device,
+                                                 "' (expected cpu or cuda:N)"));
+}
+
+}  // namespace
+
+bool TorchCudaAvailable() { return torch::cuda::is_available(); }
+
+StatusOr<std::unique_ptr<Backend>> CreateTorchScriptBackend(const BackendOptions& options) {
+  ASSIGN_OR_RETURN(c10::Device device, ParseDevice(options));
+  torch::jit::Module module;
+  try {
+    module = torch::jit::load(options.artifact.string(), device);
+  } catch (const std::exception& e) {
+    return absl::InvalidArgumentError(StrCat("model '", options.model_name,
+                                                   "': cannot load TorchScript file ",
+                                                   options.artifact.string(), ": ", Readable(e)));
+  }
+  try {
+    c10::InferenceMode guard(false);
+    module.eval();
+    torch::jit::Module frozen = torch::jit::freeze(module);
+    module = torch::jit::optimize_for_inference(frozen);
+  } catch (const std::exception& e) {
+    // Some scripted graphs cannot be frozen (e.g. with mutable attributes); such a model
+    // still runs, unoptimized.
+    Log(LogLevel::kWarning, "torchscript_not_optimized",
+        {{"model", options.model_name}, {"reason", Readable(e)}});
+    module.eval();
+  }
+  return std::unique_ptr<Backend>(
+      std::make_unique<TorchScriptBackend>(options, std::move(module), device));
+}
+
+}  // namespace infera

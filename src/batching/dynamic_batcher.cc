@@ -1,0 +1,254 @@
+#include "batching/dynamic_batcher.h"
+
+#include <algorithm>
+
+#include "common/strings.h"
+
+namespace infera {
+
+namespace {
+
+// Hash of everything but dimension 0 of every input: equal keys can be concatenated.
+uint64_t ShapeKey(const std::vector<Tensor>& inputs) {
+  uint64_t h = 1469598103934665603ull;  // FNV-1a
+  auto mix = [&h](uint64_t v) {
+    h ^= v;
+    h *= 1099511628211ull;
+  };
+  for (const Tensor& t : inputs) {
+    mix(static_cast<uint64_t>(t.dtype()));
+    mix(t.shape().size());
+    for (size_t d = 1; d < t.shape().size(); ++d) mix(static_cast<uint64_t>(t.shape()[d]));
+  }
+  return h;
+}
+
+std::chrono::microseconds Micros(BatchClock::duration d) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(d);
+}
+
+}  // namespace
+
+DynamicBatcher::DynamicBatcher(Options options, ExecuteFn execute)
+    : options_(std::move(options)), execute_(std::move(execute)) {
+  const size_t n = std::max<size_t>(1, options_.instances);
+  threads_.reserve(n);
+  for (size_t i = 0; i < n; ++i) {
+    threads_.emplace_back([this, i] { InstanceLoop(i); });
+    thread_ids_.push_back(threads_.back().get_id());
+  }
+}
+
+DynamicBatcher::~DynamicBatcher() { Shutdown(); }
+
+Status DynamicBatcher::Enqueue(InferenceRequest request) {
+  if (request.inputs.empty()) {
+    return absl::InvalidArgumentError(
+        StrCat("model '", options_.model_name, "': request has no inputs"));
+  }
+  int64_t rows = -1;
+  for (const Tensor& t : request.inputs) {
+    if (t.shape().empty()) {
+      return absl::InvalidArgumentError(StrCat(
+          "model '", options_.model_name, "': input has no batch dimension (scalar)"));
+    }
+    if (rows >= 0 && t.shape()[0] != rows) {
+      return absl::InvalidArgumentError(StrCat("model '", options_.model_name,
+                                                     "': inputs disagree on the batch size (",
+                                                     rows, " vs ", t.shape()[0], ")"));
+    }
+    rows = t.shape()[0];
+  }
+  if (rows < 1 || rows > options_.policy.max_batch_size) {
+    return absl::InvalidArgumentError(StrCat(
+        "model '", options_.model_name, "': batch of ", rows, " rows; this model takes 1 to ",
+        options_.policy.max_batch_size));
+  }
+  Entry entry;
+  entry.pending.rows = rows;
+  entry.pending.shape_key = ShapeKey(request.inputs);
+  entry.pending.priority = request.priority;
+  entry.pending.enqueued = BatchClock::now();
+  entry.pending.deadline = request.deadline;
+  entry.request = std::move(request);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_) {
+      ++stats_.rejected;
+      return absl::UnavailableError(
+          StrCat("model '", options_.model_name, "' is shutting down"));
+    }
+    if (queue_.size() >= options_.max_queue_size) {
+      ++stats_.rejected;
+      return absl::UnavailableError(StrCat("model '", options_.model_name,
+                                                 "': queue is full (", options_.max_queue_size,
+                                                 " requests waiting); retry later"));
+    }
+    queue_.push_back(std::move(entry));
+  }
+  cv_.notify_one();
+  return absl::OkStatus();
+}
+
+void DynamicBatcher::Shutdown() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  std::lock_guard<std::mutex> join_lock(join_mu_);
+  for (auto& t : threads_) {
+    if (t.joinable()) t.join();
+  }
+}
+
+size_t DynamicBatcher::queue_size() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return queue_.size();
+}
+
+bool DynamicBatcher::IsInstanceThread() const {
+  const std::thread::id self = std::this_thread::get_id();
+  for (const auto& id : thread_ids_) {
+    if (id == self) return true;
+  }
+  return false;
+}
+
+BatcherStats DynamicBatcher::stats() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return stats_;
+}
+
+void DynamicBatcher::InstanceLoop(size_t instance) {
+  if (options_.on_thread_start) options_.on_thread_start(instance);
+  std::vector<PendingRequest> pending;
+  std::vector<Entry> batch;
+  std::vector<Entry> expired;
+  std::unique_lock<std::mutex> lock(mu_);
+  while (true) {
+    if (queue_.empty()) {
+      if (stopping_) return;
+      cv_.wait(lock);
+      continue;
+    }
+    pending.clear();
+    for (const Entry& e : queue_) pending.push_back(e.pending);
+    BatchPolicyConfig policy = options_.policy;
+    if (stopping_) policy.max_queue_delay = std::chrono::microseconds(0);  // drain now
+    const BatchDecision decision = DecideBatch(pending, BatchClock::now(), policy);
+
+    // Take the chosen entries out of the queue (highest index first keeps indices valid).
+    std::vector<std::pair<size_t, bool>> take;  // (index, is_batch)
+    for (size_t i : decision.expired) take.emplace_back(i, false);
+    for (size_t i : decision.batch) take.emplace_back(i, true);
+    std::vector<std::optional<Entry>> taken(queue_.size());
+    for (const auto& [i, is_batch] : take) taken[i] = std::move(queue_[i]);
+    std::sort(take.begin(), take.end(), [](auto& a, auto& b) { return a.first > b.first; });
+    for (const auto& [i, is_batch] : take) queue_.erase(queue_.begin() + static_cast<long>(i));
+    expired.clear();
+    batch.clear();
+    for (size_t i : decision.expired) expired.push_back(std::move(*taken[i]));
+    for (size_t i : decision.batch) batch.push_back(std::move(*taken[i]));
+    stats_.timed_out += expired.size();
+    stats_.failed += expired.size();
+
+    if (batch.empty() && expired.empty()) {
+      if (decision.wake_at) cv_.wait_until(lock, *decision.wake_at);
+      continue;
+    }
+    lock.unlock();
+    for (Entry& e : expired) {
+      const auto waited = Micros(BatchClock::now() - e.pending.enqueued);
+      e.request.done(absl::UnavailableError(StrCat(
+          "model '", options_.model_name, "': request timed out after ", waited.count() / 1000,
+          " ms in the queue")));
+    }
+    if (!batch.empty()) RunBatch(instance, batch);
+    lock.lock();
+  }
+}
+
+void DynamicBatcher::RunBatch(size_t instance, std::vector<Entry>& batch) {
+  const BatchClock::time_point cut = BatchClock::now();
+  int64_t rows = 0;
+  for (const Entry& e : batch) rows += e.pending.rows;
+
+  StatusOr<std::vector<Tensor>> outputs = std::vector<Tensor>{};
+  std::vector<Tensor> inputs;
+  if (batch.size() == 1) {
+    inputs = std::move(batch[0].request.inputs);
+  } else {
+    const size_t n_inputs = batch[0].request.inputs.size();
+    std::vector<const Tensor*> parts(batch.size());
+    for (size_t k = 0; k < n_inputs && outputs.ok(); ++k) {
+      for (size_t b = 0; b < batch.size(); ++b) parts[b] = &batch[b].request.inputs[k];
+      StatusOr<Tensor> joined = ConcatDim0(parts);
+      if (!joined.ok()) {
+        outputs = joined.status();
+        break;
+      }
+      inputs.push_back(std::move(*joined));
+    }
+  }
+  const BatchClock::time_point start = BatchClock::now();
+  if (outputs.ok()) outputs = execute_(instance, inputs);
+  const BatchClock::time_point end = BatchClock::now();
+  if (outputs.ok()) {
+    for (const Tensor& out : *outputs) {
+      if (out.shape().empty() || out.shape()[0] != rows) {
+        outputs = absl::InternalError(StrCat(
+            "model '", options_.model_name, "' returned an output of shape ",
+            ShapeToString(out.shape()), " for a batch of ", rows, " rows"));
+        break;
+      }
+    }
+  }
+
+  // Results first, stats next, callbacks last: a caller woken by its callback sees
+  // stats that include its own request.
+  std::vector<StatusOr<InferenceResult>> results;
+  results.reserve(batch.size());
+  uint64_t ok_count = 0;
+  int64_t offset = 0;
+  for (Entry& e : batch) {
+    if (!outputs.ok()) {
+      results.emplace_back(outputs.status());
+      continue;
+    }
+    InferenceResult result;
+    result.queue_time = Micros(cut - e.pending.enqueued);
+    result.compute_time = Micros(end - start);
+    result.batch_size = rows;
+    Status slice_status;
+    if (batch.size() == 1) {
+      result.outputs = std::move(*outputs);
+    } else {
+      for (const Tensor& out : *outputs) {
+        StatusOr<Tensor> part = SliceDim0(out, offset, e.pending.rows);
+        if (!part.ok()) {
+          slice_status = part.status();
+          break;
+        }
+        result.outputs.push_back(std::move(*part));
+      }
+    }
+    offset += e.pending.rows;
+    if (!slice_status.ok()) {
+      results.emplace_back(slice_status);
+      continue;
+    }
+    ++ok_count;
+    results.emplace_back(std::move(result));
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++stats_.executions;
+    stats_.inferences += static_cast<uint64_t>(rows);
+    stats_.success += ok_count;
+    stats_.failed += batch.size() - ok_count;
+  }
+  for (size_t i = 0; i < batch.size(); ++i) batch[i].request.done(std::move(results[i]));
+}
+
+}  // namespace infera

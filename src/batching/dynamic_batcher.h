@@ -1,0 +1,123 @@
+// DynamicBatcher: the queue in front of one loaded model version, and the instance
+// threads that drain it in batches.
+//
+// Shape (LevelDB's group commit, Triton's dynamic batch scheduler): callers Enqueue
+// requests; each of the model's `instances` threads, when idle, asks the batch policy
+// (batch_policy.h) what to run, concatenates the chosen requests along dimension 0,
+// calls the execute function once, slices the outputs back and completes each request
+// with exactly its own rows. While every instance is busy the queue keeps growing, so
+// the next batch is larger.
+//
+// Thread-safety: Enqueue, queue_size and stats are safe from any thread. The execute
+// function is called from the instance threads only, `instance` naming which one
+// (0..instances-1), never concurrently for the same instance.
+// Completion callbacks run on an instance thread and must not block.
+// Bounded queue: Enqueue fails with Unavailable when max_queue_size requests wait.
+// Timeouts: a request whose deadline passes while queued completes with Unavailable
+// and is never executed.
+// Shutdown: stops accepting (Unavailable), runs what is queued, joins the threads.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "batching/batch_policy.h"
+#include "common/status.h"
+#include "tensor/tensor.h"
+
+namespace infera {
+
+struct InferenceResult {
+  std::vector<Tensor> outputs;  // this request's rows of each model output
+  std::chrono::microseconds queue_time{0};    // enqueue -> batch cut
+  std::chrono::microseconds compute_time{0};  // the batch's execute call
+  int64_t batch_size = 0;                     // rows in the batch it ran in
+};
+
+using InferenceCallback = std::function<void(StatusOr<InferenceResult>)>;
+
+struct InferenceRequest {
+  // One tensor per model input, all with the same size of dimension 0 (the rows).
+  std::vector<Tensor> inputs;
+  int priority = 0;  // lower runs first
+  std::optional<BatchClock::time_point> deadline;
+  InferenceCallback done;  // called exactly once when Enqueue returned OK
+};
+
+struct BatcherStats {
+  uint64_t success = 0;    // requests completed with outputs
+  uint64_t failed = 0;     // requests completed with an error (timeouts included)
+  uint64_t timed_out = 0;  // requests expired in the queue
+  uint64_t rejected = 0;   // requests refused by Enqueue (queue full, stopped)
+  uint64_t executions = 0;  // batches executed
+  uint64_t inferences = 0;  // rows executed
+};
+
+class DynamicBatcher {
+ public:
+  // Runs one batch on one instance: inputs are the concatenated request inputs;
+  // returns the model outputs, each with the batch's rows along dimension 0.
+  using ExecuteFn =
+      std::function<StatusOr<std::vector<Tensor>>(size_t instance, std::vector<Tensor>& inputs)>;
+
+  struct Options {
+    std::string model_name;  // for error messages
+    BatchPolicyConfig policy;
+    size_t max_queue_size = 256;
+    size_t instances = 1;
+    // Called first on each instance thread (e.g. to set the engine's thread count).
+    std::function<void(size_t instance)> on_thread_start;
+  };
+
+  // Starts the instance threads.
+  DynamicBatcher(Options options, ExecuteFn execute);
+  ~DynamicBatcher();  // Shutdown()
+  DynamicBatcher(const DynamicBatcher&) = delete;
+  DynamicBatcher& operator=(const DynamicBatcher&) = delete;
+
+  // Queues a request. Errors (the callback is then never called): InvalidArgument when
+  // the inputs are empty, disagree on rows, or have more rows than max_batch_size;
+  // Unavailable when the queue is full or the batcher is shut down.
+  Status Enqueue(InferenceRequest request);
+
+  // Stops accepting, executes what is queued, joins. Idempotent.
+  void Shutdown();
+
+  size_t queue_size() const;
+  BatcherStats stats() const;
+  // True when called from one of this batcher's instance threads.
+  bool IsInstanceThread() const;
+  const Options& options() const { return options_; }
+
+ private:
+  struct Entry {
+    InferenceRequest request;
+    PendingRequest pending;
+  };
+
+  void InstanceLoop(size_t instance);
+  void RunBatch(size_t instance, std::vector<Entry>& batch);
+
+  const Options options_;
+  const ExecuteFn execute_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Entry> queue_;  // GUARDED_BY(mu_), arrival order
+  bool stopping_ = false;    // GUARDED_BY(mu_)
+  BatcherStats stats_;       // GUARDED_BY(mu_)
+  std::mutex join_mu_;                       // serialises Shutdown's joins
+  std::vector<std::thread> threads_;         // GUARDED_BY(join_mu_) after construction
+  std::vector<std::thread::id> thread_ids_;  // fixed after construction
+};
+
+}  // namespace infera

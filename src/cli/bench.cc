@@ -1,0 +1,264 @@
+// `infera bench --config FILE --model M`: the raw engine against the served model,
+// in one run, on the same machine.
+//
+//  1. Raw engine: the model's backend alone (no HTTP, no batcher), one preprocessed
+//     image repeated to each batch size, a closed loop for --seconds each. The best
+//     batch size is the one with the highest images/s.
+//  2. Served: the same model behind the real HTTP server (port 0, batching with the
+//     best batch size), closed-loop clients (one keep-alive connection each) POSTing
+//     the image to /predict/M for each --concurrency.
+//  3. Prints requests/s, p50/p99, the ratio served/raw at the best settings, and the
+//     p50 latency added over the raw batch-1 forward at concurrency 1.
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "api/http_client.h"
+#include "api/server.h"
+#include "backends/backend_registry.h"
+#include "cli/cli.h"
+#include "common/base64.h"
+#include "common/strings.h"
+#include "imaging/codec.h"
+#include "runners/runner_registry.h"
+
+namespace infera {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Measurement {
+  double per_second = 0;  // images (raw) or requests (served) per second
+  double p50_ms = 0;
+  double p99_ms = 0;
+  uint64_t count = 0;
+  uint64_t errors = 0;
+};
+
+double Percentile(std::vector<double>& v, double q) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const size_t i = std::min(v.size() - 1, static_cast<size_t>(q * static_cast<double>(v.size())));
+  return v[i];
+}
+
+StatusOr<std::vector<int>> ParseList(const std::string& text) {
+  std::vector<int> out;
+  for (absl::string_view part : absl::StrSplit(text, ',', absl::SkipEmpty())) {
+    int v = 0;
+    if (!absl::SimpleAtoi(part, &v) || v < 1) {
+      return absl::InvalidArgumentError(StrCat("bad list item '", part, "'"));
+    }
+    out.push_back(v);
+  }
+  if (out.empty()) return absl::InvalidArgumentError("empty list");
+  return out;
+}
+
+// A smooth RGB test pattern of the model's input size, PNG-encoded.
+StatusOr<std::vector<std::byte>> DefaultImage(const ModelConfig& config) {
+  const int h = config.input.size ? config.input.size->first : 224;
+  const int w = config.input.size ? config.input.size->second : 224;
+  Image image = MakeImage(w, h, 3, PixelType::kUInt8);
+  auto* p = image.pixels<uint8_t>();
+  for (int y = 0; y < h; ++y) {
+    for (int x = 0; x < w; ++x) {
+      p[(y * w + x) * 3 + 0] = static_cast<uint8_t>(x * 255 / std::max(1, w - 1));
+      p[(y * w + x) * 3 + 1] = static_cast<uint8_t>(y * 255 / std::max(1, h - 1));
+      p[(y * w + x) * 3 + 2] = static_cast<uint8_t>((x + y) % 256);
+    }
+  }
+  return EncodePng(image);
+}
+
+StatusOr<Measurement> MeasureRaw(const ModelConfig& config, const Tensor& row, int batch,
+                                 double seconds) {
+  BackendOptions options;
+  options.model_name = config.name;
+  options.artifact = config.artifact;
+  options.device = config.instances.device;
+  options.intra_op_threads = static_cast<int>(config.instances.threads);
+  options.output_names = config.outputs;
+  ASSIGN_OR_RETURN(std::unique_ptr<Backend> backend, CreateBackend(config.backend, options));
+  backend->PrepareThread();
+  std::vector<const Tensor*> parts(static_cast<size_t>(batch), &row);
+  ASSIGN_OR_RETURN(Tensor input, ConcatDim0(parts));
+  std::vector<double> latencies;
+  for (int i = 0; i < 3; ++i) {  // warm-up
+    std::vector<Tensor> inputs{input};
+    RETURN_IF_ERROR(backend->Execute(inputs).status());
+  }
+  const Clock::time_point start = Clock::now();
+  const Clock::time_point end =
+      start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+  Measurement m;
+  while (Clock::now() < end || latencies.size() < 3) {
+    std::vector<Tensor> inputs{input};
+    const Clock::time_point t = Clock::now();
+    RETURN_IF_ERROR(backend->Execute(inputs).status());
+    latencies.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t).count());
+  }
+  const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+  m.count = latencies.size() * static_cast<uint64_t>(batch);
+  m.per_second = static_cast<double>(m.count) / elapsed;
+  m.p50_ms = Percentile(latencies, 0.50);
+  m.p99_ms = Percentile(latencies, 0.99);
+  return m;
+}
+
+Measurement MeasureServed(uint16_t port, const std::string& target, const std::string& body,
+                          int concurrency, double seconds) {
+  std::vector<std::vector<double>> latencies(static_cast<size_t>(concurrency));
+  std::atomic<uint64_t> errors{0};
+  const Clock::time_point start = Clock::now();
+  const Clock::time_point end =
+      start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+  std::vector<std::thread> clients;
+  for (int c = 0; c < concurrency; ++c) {
+    clients.emplace_back([&, c] {
+      HttpClient client(std::chrono::seconds(30));
+      if (!client.Connect("127.0.0.1", port).ok()) {
+        ++errors;
+        return;
+      }
+      const HttpHeaders headers = {{"content-type", "application/json"}};
+      while (Clock::now() < end) {
+        const Clock::time_point t = Clock::now();
+        StatusOr<HttpResponse> r = client.Send("POST", target, body, headers);
+        if (!r.ok() || r->status != 200) {
+          ++errors;
+          continue;
+        }
+        latencies[static_cast<size_t>(c)].push_back(
+            std::chrono::duration<double, std::milli>(Clock::now() - t).count());
+      }
+    });
+  }
+  for (auto& t : clients) t.join();
+  const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+  std::vector<double> all;
+  for (auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
+  Measurement m;
+  m.count = all.size();
+  m.errors = errors.load();
+  m.per_second = static_cast<double>(m.count) / elapsed;
+  m.p50_ms = Percentile(all, 0.50);
+  m.p99_ms = Percentile(all, 0.99);
+  return m;
+}
+
+nlohmann::json ToJson(const Measurement& m) {
+  return {{"per_second", m.per_second}, {"p50_ms", m.p50_ms}, {"p99_ms", m.p99_ms},
+          {"count", m.count}, {"errors", m.errors}};
+}
+
+Status Bench(const BenchOptions& options) {
+  ASSIGN_OR_RETURN(std::vector<int> concurrencies, ParseList(options.concurrency));
+  ASSIGN_OR_RETURN(std::vector<int> batch_sizes, ParseList(options.batch_sizes));
+  ASSIGN_OR_RETURN(ServerConfig config, LoadServerConfig(options.config));
+  auto it = std::find_if(config.models.begin(), config.models.end(),
+                         [&](const ModelConfig& m) { return m.name == options.model; });
+  if (it == config.models.end()) {
+    return absl::NotFoundError(StrCat("no model '", options.model, "' in ", options.config));
+  }
+  ModelConfig model = *it;
+
+  std::vector<std::byte> image_bytes;
+  if (options.image.empty()) {
+    ASSIGN_OR_RETURN(image_bytes, DefaultImage(model));
+  } else {
+    std::ifstream in(options.image, std::ios::binary);
+    if (!in) return absl::NotFoundError(StrCat("cannot read ", options.image));
+    std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    image_bytes.resize(data.size());
+    std::memcpy(image_bytes.data(), data.data(), data.size());
+  }
+  ASSIGN_OR_RETURN(Image image, DecodeImage(image_bytes));
+  const Runner* runner = FindRunner(model.runner);
+  ASSIGN_OR_RETURN(std::vector<Tensor> rows, runner->Preprocess(image, model));
+
+  nlohmann::json report = {{"model", model.name}, {"seconds", options.seconds}};
+  std::cout << absl::StrFormat("raw engine: %s (%s), %s\n", model.name, model.backend,
+                               model.artifact.string());
+  std::cout << absl::StrFormat("%-12s %12s %10s %10s\n", "batch", "images/s", "p50 ms", "p99 ms");
+  int best_batch = batch_sizes[0];
+  Measurement best_raw, raw_batch1;
+  for (int b : batch_sizes) {
+    ASSIGN_OR_RETURN(Measurement m, MeasureRaw(model, rows[0], b, options.seconds));
+    std::cout << absl::StrFormat("%-12d %12.1f %10.2f %10.2f\n", b, m.per_second, m.p50_ms,
+                                 m.p99_ms);
+    report["raw"][std::to_string(b)] = ToJson(m);
+    if (b == 1) raw_batch1 = m;
+    if (m.per_second > best_raw.per_second) {
+      best_raw = m;
+      best_batch = b;
+    }
+  }
+  std::cout << absl::StrFormat("best raw batch size: %d (%.1f images/s)\n\n", best_batch,
+                               best_raw.per_second);
+
+  model.batching.max_batch_size = std::max(best_batch, 1);
+  model.warmup.batch_sizes.clear();
+  ServerConfig served = config;
+  served.models = {model};
+  served.host = "127.0.0.1";
+  served.port = 0;
+  ASSIGN_OR_RETURN(std::unique_ptr<Server> server, Server::Create(served));
+  server->Start();
+  const std::string body =
+      nlohmann::json{{"image", Base64Encode(image_bytes.data(), image_bytes.size())}}.dump();
+  const std::string target = "/predict/" + model.name;
+  std::cout << absl::StrFormat("served: POST %s (max_batch_size %d, max_queue_delay_ms %.1f)\n",
+                               target, model.batching.max_batch_size,
+                               model.batching.max_queue_delay_ms);
+  std::cout << absl::StrFormat("%-12s %12s %10s %10s %8s\n", "concurrency", "requests/s",
+                               "p50 ms", "p99 ms", "errors");
+  Measurement best_served, served1;
+  for (int c : concurrencies) {
+    Measurement m = MeasureServed(server->port(), target, body, c, options.seconds);
+    std::cout << absl::StrFormat("%-12d %12.1f %10.2f %10.2f %8d\n", c, m.per_second, m.p50_ms,
+                                 m.p99_ms, m.errors);
+    report["served"][std::to_string(c)] = ToJson(m);
+    if (c == 1) served1 = m;
+    if (m.per_second > best_served.per_second) best_served = m;
+  }
+  server->Stop();
+
+  const double ratio = best_raw.per_second > 0 ? best_served.per_second / best_raw.per_second : 0;
+  std::cout << absl::StrFormat("\nthroughput served/raw at best settings: %.3f\n", ratio);
+  report["best_batch_size"] = best_batch;
+  report["throughput_ratio"] = ratio;
+  if (served1.count > 0 && raw_batch1.count > 0) {
+    const double added = served1.p50_ms - raw_batch1.p50_ms;
+    std::cout << absl::StrFormat("added p50 latency at concurrency 1: %.2f ms (%.2f vs %.2f)\n",
+                                 added, served1.p50_ms, raw_batch1.p50_ms);
+    report["added_p50_ms_concurrency1"] = added;
+  }
+  if (!options.output_json.empty()) {
+    std::ofstream out(options.output_json);
+    out << report.dump(2) << "\n";
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+int RunBench(const BenchOptions& options) {
+  Status s = Bench(options);
+  if (!s.ok()) {
+    std::cerr << "infera bench: " << s.message() << "\n";
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace infera

@@ -1,0 +1,87 @@
+#include "common/base64.h"
+
+#include <array>
+
+#include "common/strings.h"
+
+namespace infera {
+
+namespace {
+
+constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+constexpr std::array<int8_t, 256> MakeTable() {
+  std::array<int8_t, 256> t{};
+  for (auto& v : t) v = -1;
+  for (int i = 0; i < 64; ++i) t[static_cast<unsigned char>(kAlphabet[i])] = static_cast<int8_t>(i);
+  t['-'] = 62;  // URL-safe alphabet too
+  t['_'] = 63;
+  return t;
+}
+
+constexpr std::array<int8_t, 256> kTable = MakeTable();
+
+}  // namespace
+
+StatusOr<std::vector<std::byte>> Base64Decode(std::string_view text) {
+  if (text.substr(0, 5) == "data:") {
+    const size_t comma = text.find(',');
+    if (comma == std::string_view::npos || text.substr(0, comma).find(";base64") == std::string_view::npos) {
+      return absl::InvalidArgumentError("data URL is not base64-encoded");
+    }
+    text.remove_prefix(comma + 1);
+  }
+  std::vector<std::byte> out;
+  out.reserve(text.size() / 4 * 3 + 3);
+  uint32_t acc = 0;
+  int bits = 0;
+  size_t padding = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    if (c == ' ' || c == '\n' || c == '\r' || c == '\t') continue;
+    if (c == '=') {
+      ++padding;
+      continue;
+    }
+    const int8_t v = kTable[c];
+    if (v < 0 || padding > 0) {
+      return absl::InvalidArgumentError(
+          StrCat("invalid base64: unexpected character at offset ", i));
+    }
+    acc = (acc << 6) | static_cast<uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(static_cast<std::byte>((acc >> bits) & 0xFF));
+    }
+  }
+  if (bits >= 6 || padding > 2) {
+    return absl::InvalidArgumentError("invalid base64: truncated input");
+  }
+  return out;
+}
+
+std::string Base64Encode(const void* data, size_t size) {
+  const auto* p = static_cast<const unsigned char*>(data);
+  std::string out;
+  out.reserve((size + 2) / 3 * 4);
+  size_t i = 0;
+  for (; i + 2 < size; i += 3) {
+    const uint32_t v = (uint32_t{p[i]} << 16) | (uint32_t{p[i + 1]} << 8) | p[i + 2];
+    out.push_back(kAlphabet[(v >> 18) & 63]);
+    out.push_back(kAlphabet[(v >> 12) & 63]);
+    out.push_back(kAlphabet[(v >> 6) & 63]);
+    out.push_back(kAlphabet[v & 63]);
+  }
+  if (i < size) {
+    uint32_t v = uint32_t{p[i]} << 16;
+    if (i + 1 < size) v |= uint32_t{p[i + 1]} << 8;
+    out.push_back(kAlphabet[(v >> 18) & 63]);
+    out.push_back(kAlphabet[(v >> 12) & 63]);
+    out.push_back(i + 1 < size ? kAlphabet[(v >> 6) & 63] : '=');
+    out.push_back('=');
+  }
+  return out;
+}
+
+}  // namespace infera

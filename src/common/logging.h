@@ -1,0 +1,29 @@
+// Structured logging: one line per event on stderr, as key=value pairs
+// (`ts=... level=info event=model_loaded model=tiny_cls version=1 load_ms=41`).
+// Values containing spaces, quotes or '=' are double-quoted with escapes.
+// Thread-safe: lines from different threads never interleave.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace infera {
+
+enum class LogLevel { kDebug = 0, kInfo = 1, kWarning = 2, kError = 3 };
+
+using LogField = std::pair<std::string_view, std::string>;
+
+// Lines below `level` are dropped. Default kInfo; INFERA_LOG_LEVEL=debug|info|warning|error
+// in the environment sets it at start-up.
+void SetLogLevel(LogLevel level);
+bool LogEnabled(LogLevel level);
+
+void Log(LogLevel level, std::string_view event, std::initializer_list<LogField> fields = {});
+
+// Formats one line (without the trailing newline); exposed for tests.
+std::string FormatLogLine(LogLevel level, std::string_view event,
+                          std::initializer_list<LogField> fields);
+
+}  // namespace infera

@@ -1,0 +1,42 @@
+#include "imaging/image.h"
+
+namespace infera {
+
+size_t PixelTypeSize(PixelType type) {
+  switch (type) {
+    case PixelType::kUInt8:
+      return 1;
+    case PixelType::kUInt16:
+      return 2;
+    case PixelType::kFloat32:
+      return 4;
+  }
+  return 1;  // unreachable: every enumerator is handled above
+}
+
+double Image::max_value() const {
+  switch (type) {
+    case PixelType::kUInt8:
+      return 255.0;
+    case PixelType::kUInt16:
+      return 65535.0;
+    case PixelType::kFloat32:
+      return 1.0;
+  }
+  return 1.0;  // unreachable
+}
+
+Image MakeImage(int width, int height, int channels, PixelType type) {
+  Image image;
+  image.width = width;
+  image.height = height;
+  image.channels = channels;
+  image.type = type;
+  if (width > 0 && height > 0 && channels > 0) {
+    image.data.resize(static_cast<size_t>(width) * static_cast<size_t>(height) *
+                      static_cast<size_t>(channels) * PixelTypeSize(type));
+  }
+  return image;
+}
+
+}  // namespace infera

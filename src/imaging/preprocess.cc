@@ -1,0 +1,247 @@
+#include "imaging/preprocess.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <string>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "imaging/resize.h"
+
+namespace infera {
+
+namespace {
+
+// Largest output the spec may ask for (height * width), far beyond any model input.
+constexpr int64_t kMaxOutputPixels = 100'000'000;
+
+// ChannelPlan: how output channels come from source channels.
+struct ChannelPlan {
+  int channels = 3;           // output channels
+  bool luma = false;          // the one output channel is the luma of source channels 0..2
+  int source[3] = {0, 1, 2};  // otherwise: output channel c is source[c]
+};
+
+ChannelPlan PlanChannels(int image_channels, ColorMode color) {
+  ChannelPlan plan;
+  const bool gray_source = image_channels <= 2;  // gray or gray+alpha
+  switch (color) {
+    case ColorMode::kGray:
+      plan.channels = 1;
+      plan.luma = image_channels == 3 || image_channels == 4;
+      plan.source[0] = 0;
+      break;
+    case ColorMode::kRgb:
+      if (gray_source) plan.source[0] = plan.source[1] = plan.source[2] = 0;
+      break;
+    case ColorMode::kBgr:
+      if (gray_source) {
+        plan.source[0] = plan.source[1] = plan.source[2] = 0;
+      } else {
+        plan.source[0] = 2;
+        plan.source[2] = 0;
+      }
+      break;
+  }
+  return plan;
+}
+
+// Resamples `image` (samples of type T) to the taps' geometry, calling
+// emit(y, row) with each output row: xs.size() * plan.channels floats, interleaved.
+template <typename T, typename Emit>
+void ResampleImage(const Image& image, const ChannelPlan& plan, const AxisTaps& xs,
+                   const AxisTaps& ys, Emit&& emit) {
+  const T* pixels = image.pixels<T>();
+  const size_t stride = static_cast<size_t>(image.channels);
+  const size_t row_samples = static_cast<size_t>(image.width) * stride;
+  const size_t row_len = static_cast<size_t>(xs.size()) * plan.channels;
+  std::vector<float> scratch;
+  auto run = [&](auto&& sample) {
+    ResampleRows(
+        ys, row_len, &scratch,
+        [&](int r, float* out) {
+          ResampleRow(pixels + static_cast<size_t>(r) * row_samples, stride, xs, plan.channels,
+                      sample, out);
+        },
+        emit);
+  };
+  if (plan.luma) {
+    run([](const T* p, int /*c*/) {
+      return 0.299f * static_cast<float>(p[0]) + 0.587f * static_cast<float>(p[1]) +
+             0.114f * static_cast<float>(p[2]);
+    });
+  } else {
+    run([&plan](const T* p, int c) { return static_cast<float>(p[plan.source[c]]); });
+  }
+}
+
+template <typename Emit>
+void Resample(const Image& image, const ChannelPlan& plan, const AxisTaps& xs, const AxisTaps& ys,
+              Emit&& emit) {
+  switch (image.type) {
+    case PixelType::kUInt8:
+      return ResampleImage<uint8_t>(image, plan, xs, ys, emit);
+    case PixelType::kUInt16:
+      return ResampleImage<uint16_t>(image, plan, xs, ys, emit);
+    case PixelType::kFloat32:
+      return ResampleImage<float>(image, plan, xs, ys, emit);
+  }
+}
+
+// Writes interleaved output row y (width * channels values, each mapped through
+// convert(value, channel)) into an NCHW or NHWC tensor of height x width.
+template <typename Out, typename Convert>
+void StoreRow(Layout layout, int y, const float* row, int width, int height, int channels,
+              Convert&& convert, Out* out) {
+  const size_t w = static_cast<size_t>(width);
+  if (layout == Layout::kNHWC) {
+    Out* dst = out + static_cast<size_t>(y) * w * channels;
+    for (size_t x = 0; x < w; ++x) {
+      for (int c = 0; c < channels; ++c, ++dst, ++row) *dst = convert(*row, c);
+    }
+    return;
+  }
+  for (int c = 0; c < channels; ++c) {
+    Out* dst = out + (static_cast<size_t>(c) * height + y) * w;
+    for (size_t x = 0; x < w; ++x) dst[x] = convert(row[x * channels + c], c);
+  }
+}
+
+std::string SizeString(const std::pair<int, int>& size) {
+  return absl::StrCat(size.first, "x", size.second);
+}
+
+Status CheckPerChannel(std::string_view name, const std::vector<float>& values, int channels) {
+  if (!values.empty() && values.size() != 1 && values.size() != static_cast<size_t>(channels)) {
+    return absl::InvalidArgumentError(absl::StrCat("input spec: ", std::string(name), " has ",
+                                                   values.size(), " values, expected 1 or ",
+                                                   channels));
+  }
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (!std::isfinite(values[i])) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("input spec: ", std::string(name), "[", i, "] is not finite"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+float PerChannel(const std::vector<float>& values, int c, float fallback) {
+  if (values.empty()) return fallback;
+  return values.size() == 1 ? values[0] : values[c];
+}
+
+}  // namespace
+
+StatusOr<ColorMode> ParseColorMode(std::string_view s) {
+  const std::string lower = absl::AsciiStrToLower(std::string(s));
+  if (lower == "gray") return ColorMode::kGray;
+  if (lower == "rgb") return ColorMode::kRgb;
+  if (lower == "bgr") return ColorMode::kBgr;
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown color mode '", std::string(s), "' (expected gray, rgb or bgr)"));
+}
+
+StatusOr<Interpolation> ParseInterpolation(std::string_view s) {
+  const std::string lower = absl::AsciiStrToLower(std::string(s));
+  if (lower == "bilinear") return Interpolation::kBilinear;
+  if (lower == "nearest") return Interpolation::kNearest;
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown interpolation '", std::string(s), "' (expected bilinear or nearest)"));
+}
+
+StatusOr<Layout> ParseLayout(std::string_view s) {
+  const std::string upper = absl::AsciiStrToUpper(std::string(s));
+  if (upper == "NCHW") return Layout::kNCHW;
+  if (upper == "NHWC") return Layout::kNHWC;
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown layout '", std::string(s), "' (expected NCHW or NHWC)"));
+}
+
+Status ValidateInputSpec(const InputSpec& spec) {
+  if (spec.size.has_value()) {
+    const auto [height, width] = *spec.size;
+    if (height <= 0 || width <= 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("input spec: size must be positive, got ", SizeString(*spec.size)));
+    }
+    if (static_cast<int64_t>(height) * width > kMaxOutputPixels) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("input spec: size ", SizeString(*spec.size), " is too large"));
+    }
+  }
+  const int channels = spec.channels();
+  RETURN_IF_ERROR(CheckPerChannel("mean", spec.mean, channels));
+  RETURN_IF_ERROR(CheckPerChannel("std", spec.std, channels));
+  for (size_t i = 0; i < spec.std.size(); ++i) {
+    if (spec.std[i] == 0.0f) {
+      return absl::InvalidArgumentError(absl::StrCat("input spec: std[", i, "] is zero"));
+    }
+  }
+  if (spec.scale.has_value() && !std::isfinite(*spec.scale)) {
+    return absl::InvalidArgumentError("input spec: scale is not finite");
+  }
+  if (spec.dtype != DType::kFP32 && spec.dtype != DType::kUInt8) {
+    return absl::InvalidArgumentError(absl::StrCat("input spec: dtype ",
+                                                   std::string(DTypeName(spec.dtype)),
+                                                   " is not supported (FP32 or UINT8)"));
+  }
+  return absl::OkStatus();
+}
+
+StatusOr<Tensor> ImageToTensor(const Image& image, const InputSpec& spec) {
+  RETURN_IF_ERROR(ValidateInputSpec(spec));
+  if (image.width <= 0 || image.height <= 0 || image.channels <= 0) {
+    return absl::InvalidArgumentError("empty image");
+  }
+  if (image.data.size() != image.row_bytes() * static_cast<size_t>(image.height)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("image data has ", image.data.size(), " bytes, expected ",
+                     image.row_bytes() * static_cast<size_t>(image.height), " for ", image.width,
+                     "x", image.height, "x", image.channels));
+  }
+  if (spec.dtype == DType::kUInt8 && image.type != PixelType::kUInt8) {
+    return absl::InvalidArgumentError("dtype UINT8 needs an 8-bit image");
+  }
+
+  const int height = spec.size ? spec.size->first : image.height;
+  const int width = spec.size ? spec.size->second : image.width;
+  const ChannelPlan plan = PlanChannels(image.channels, spec.color);
+  const int channels = plan.channels;
+  const bool nearest = spec.interpolation == Interpolation::kNearest;
+  const AxisTaps xs = nearest ? NearestTaps(image.width, width) : BilinearTaps(image.width, width);
+  const AxisTaps ys =
+      nearest ? NearestTaps(image.height, height) : BilinearTaps(image.height, height);
+
+  Shape shape = spec.layout == Layout::kNCHW ? Shape{1, channels, height, width}
+                                             : Shape{1, height, width, channels};
+  Tensor tensor(spec.dtype, std::move(shape));
+
+  if (spec.dtype == DType::kUInt8) {
+    auto round = [](float v, int /*c*/) {
+      return static_cast<uint8_t>(std::clamp(std::nearbyint(v), 0.0f, 255.0f));
+    };
+    uint8_t* out = tensor.data_as<uint8_t>();
+    Resample(image, plan, xs, ys, [&](int y, const float* row) {
+      StoreRow(spec.layout, y, row, width, height, channels, round, out);
+    });
+    return tensor;
+  }
+
+  const float scale = static_cast<float>(spec.scale.value_or(1.0 / image.max_value()));
+  float mean[3];
+  float stdev[3];
+  for (int c = 0; c < channels; ++c) {
+    mean[c] = PerChannel(spec.mean, c, 0.0f);
+    stdev[c] = PerChannel(spec.std, c, 1.0f);
+  }
+  auto normalize = [&](float v, int c) { return (v * scale - mean[c]) / stdev[c]; };
+  float* out = tensor.data_as<float>();
+  Resample(image, plan, xs, ys, [&](int y, const float* row) {
+    StoreRow(spec.layout, y, row, width, height, channels, normalize, out);
+  });
+  return tensor;
+}
+
+}  // namespace infera

@@ -1,0 +1,117 @@
+#include "models/model.h"
+
+#include <thread>
+
+#include "common/strings.h"
+#include "backends/backend_registry.h"
+#include "common/logging.h"
+#include "runners/runner_registry.h"
+
+namespace infera {
+
+Model::Model(ModelConfig config) : config_(std::move(config)) {}
+
+Model::~Model() {
+  if (batcher_) batcher_->Shutdown();
+}
+
+StatusOr<std::shared_ptr<Model>> Model::Load(ModelConfig config) {
+  const auto start = std::chrono::steady_clock::now();
+  const Runner* runner = FindRunner(config.runner);
+  if (runner == nullptr) {
+    return absl::InvalidArgumentError(
+        StrCat("model '", config.name, "': unknown runner '", config.runner, "'"));
+  }
+  std::unique_ptr<Model> model(new Model(std::move(config)));
+  model->runner_ = runner;
+  const ModelConfig& cfg = model->config_;
+  for (int64_t i = 0; i < cfg.instances.count; ++i) {
+    BackendOptions options;
+    options.model_name = cfg.name;
+    options.artifact = cfg.artifact;
+    options.device = cfg.instances.device;
+    options.intra_op_threads = static_cast<int>(cfg.instances.threads);
+    options.output_names = cfg.outputs;
+    ASSIGN_OR_RETURN(std::unique_ptr<Backend> backend, CreateBackend(cfg.backend, options));
+    model->backends_.push_back(std::move(backend));
+  }
+  if (cfg.warmup.enabled) RETURN_IF_ERROR(model->Warmup());
+
+  DynamicBatcher::Options options;
+  options.model_name = cfg.name;
+  options.policy.max_batch_size = cfg.batching.max_batch_size;
+  options.policy.max_queue_delay = std::chrono::microseconds(
+      static_cast<int64_t>(cfg.batching.max_queue_delay_ms * 1000.0));
+  options.max_queue_size = static_cast<size_t>(cfg.batching.max_queue_size);
+  options.instances = model->backends_.size();
+  Model* raw = model.get();
+  options.on_thread_start = [raw](size_t i) { raw->backends_[i]->PrepareThread(); };
+  model->batcher_ = std::make_unique<DynamicBatcher>(
+      std::move(options), [raw](size_t i, std::vector<Tensor>& inputs) {
+        return raw->backends_[i]->Execute(inputs);
+      });
+  model->load_time_ = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - start);
+  Log(LogLevel::kInfo, "model_loaded",
+      {{"model", cfg.name},
+       {"version", std::to_string(cfg.version)},
+       {"backend", cfg.backend},
+       {"runner", cfg.runner},
+       {"instances", std::to_string(cfg.instances.count)},
+       {"load_ms", std::to_string(model->load_time_.count())}});
+
+  // The last reference may drop inside a completion callback on one of this model's
+  // own instance threads, which cannot join itself: destroy elsewhere then.
+  return std::shared_ptr<Model>(model.release(), [](Model* m) {
+    if (m->batcher_ && m->batcher_->IsInstanceThread()) {
+      std::thread([m] { delete m; }).detach();
+    } else {
+      delete m;
+    }
+  });
+}
+
+Shape Model::InputRowShape(int h, int w) const {
+  const InputSpec& spec = config_.input;
+  if (spec.size) {
+    h = spec.size->first;
+    w = spec.size->second;
+  }
+  const int64_t c = spec.channels();
+  if (spec.layout == Layout::kNHWC) return {h, w, c};
+  return {c, h, w};
+}
+
+Status Model::Warmup() {
+  std::vector<int64_t> sizes = config_.warmup.batch_sizes;
+  if (sizes.empty()) {
+    sizes = {1};
+    if (config_.batching.max_batch_size > 1) sizes.push_back(config_.batching.max_batch_size);
+  }
+  for (auto& backend : backends_) {
+    backend->PrepareThread();
+    for (int64_t b : sizes) {
+      Shape shape = InputRowShape(224, 224);
+      shape.insert(shape.begin(), b);
+      std::vector<Tensor> inputs;
+      inputs.emplace_back(config_.input.dtype, shape);
+      StatusOr<std::vector<Tensor>> out = backend->Execute(inputs);
+      if (!out.ok()) {
+        return absl::Status(out.status().code(),
+                            StrCat("warm-up with a batch of ", b, " failed: ",
+                                         out.status().message()));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+Status Model::Infer(InferenceRequest request) {
+  if (!request.deadline && config_.batching.default_timeout_ms > 0) {
+    request.deadline =
+        BatchClock::now() + std::chrono::milliseconds(config_.batching.default_timeout_ms);
+  }
+  return batcher_->Enqueue(std::move(request));
+}
+
+}  // namespace infera

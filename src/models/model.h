@@ -1,0 +1,57 @@
+// Model: one loaded model version, ready to serve. Owns its config, its backend
+// instances (one per `instances.count`), its runner (a registry singleton) and its
+// DynamicBatcher, whose instance threads execute batches on those backends.
+//
+// Lifetime: always held by std::shared_ptr (Model::Load). Requests in flight hold a
+// reference, so a model replaced in the registry finishes them before it goes away.
+// Destruction runs what is queued, joins the instance threads, then frees the
+// backends. If the last reference drops on one of the model's own instance threads
+// (inside a completion callback), the destruction moves to a detached thread.
+// Thread-safety: every public method is safe from any thread.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <vector>
+
+#include "backends/backend.h"
+#include "batching/dynamic_batcher.h"
+#include "common/status.h"
+#include "models/model_config.h"
+#include "runners/runner.h"
+
+namespace infera {
+
+class Model {
+ public:
+  // Creates the backends (CreateBackend), warms each one up with zero inputs of the
+  // configured batch sizes, and starts the batcher. Errors name the model.
+  static StatusOr<std::shared_ptr<Model>> Load(ModelConfig config);
+  ~Model();
+
+  const ModelConfig& config() const { return config_; }
+  const Runner& runner() const { return *runner_; }
+  const DynamicBatcher& batcher() const { return *batcher_; }
+  std::chrono::milliseconds load_time() const { return load_time_; }
+
+  // Queues a request on the batcher; a request without a deadline gets the model's
+  // default_timeout_ms (when non-zero). See DynamicBatcher::Enqueue for errors.
+  Status Infer(InferenceRequest request);
+
+  // Shape of one input row (without the batch dimension) per the input spec, for
+  // images of size h x w when the spec keeps the image size.
+  Shape InputRowShape(int h, int w) const;
+
+ private:
+  explicit Model(ModelConfig config);
+  Status Warmup();
+
+  ModelConfig config_;
+  const Runner* runner_ = nullptr;
+  std::vector<std::unique_ptr<Backend>> backends_;
+  std::chrono::milliseconds load_time_{0};
+  // Declared last: destroyed first, so its threads stop before the backends go.
+  std::unique_ptr<DynamicBatcher> batcher_;
+};
+
+}  // namespace infera

@@ -1,0 +1,294 @@
+#include "models/model_config.h"
+
+#include <algorithm>
+#include <charconv>
+#include <fstream>
+
+#include "common/strings.h"
+#include "backends/backend_registry.h"
+#include "models/yaml_reader.h"
+#include "runners/runner_registry.h"
+
+namespace infera {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr int64_t kMaxSide = 1 << 16;
+
+// Applies `input:`.
+Status ApplyInput(const YamlReader& in, ModelConfig* config) {
+  RETURN_IF_ERROR(in.CheckMapping({"name", "color", "size", "interpolation", "scale", "mean",
+                                   "std", "layout", "dtype"}));
+  InputSpec& spec = config->input;
+  if (in.Has("name")) {
+    ASSIGN_OR_RETURN(config->input_name, in.String("name"));
+  }
+  if (in.Has("color")) {
+    ASSIGN_OR_RETURN(std::string s, in.String("color"));
+    auto parsed = ParseColorMode(s);
+    if (!parsed.ok()) return in.Error("color", "must be gray, rgb or bgr (got '" + s + "')");
+    spec.color = *parsed;
+  }
+  if (in.Has("size")) {
+    const YAML::Node n = in.node()["size"];
+    if (n.IsScalar() && n.Scalar() == "keep") {
+      spec.size.reset();
+    } else {
+      auto list = in.IntList("size");
+      if (!list.ok() || list->size() != 2) {
+        return in.Error("size", "must be [height, width] or 'keep'");
+      }
+      for (int64_t side : *list) {
+        if (side < 1 || side > kMaxSide) {
+          return in.Error("size", StrCat("sides must be between 1 and ", kMaxSide));
+        }
+      }
+      spec.size = std::pair<int, int>{static_cast<int>((*list)[0]), static_cast<int>((*list)[1])};
+    }
+  }
+  if (in.Has("interpolation")) {
+    ASSIGN_OR_RETURN(std::string s, in.String("interpolation"));
+    auto parsed = ParseInterpolation(s);
+    if (!parsed.ok()) {
+      return in.Error("interpolation", "must be bilinear or nearest (got '" + s + "')");
+    }
+    spec.interpolation = *parsed;
+  }
+  if (in.Has("scale")) {
+    const YAML::Node n = in.node()["scale"];
+    if (n.IsScalar() && n.Scalar() == "auto") {
+      spec.scale.reset();
+    } else {
+      ASSIGN_OR_RETURN(double scale, in.Double("scale"));
+      if (scale <= 0) return in.Error("scale", "must be positive or 'auto'");
+      spec.scale = scale;
+    }
+  }
+  auto floats = [](const std::vector<double>& v) {
+    return std::vector<float>(v.begin(), v.end());
+  };
+  if (in.Has("mean")) {
+    ASSIGN_OR_RETURN(std::vector<double> mean, in.DoubleList("mean"));
+    spec.mean = floats(mean);
+  }
+  if (in.Has("std")) {
+    ASSIGN_OR_RETURN(std::vector<double> std, in.DoubleList("std"));
+    spec.std = floats(std);
+  }
+  if (in.Has("layout")) {
+    ASSIGN_OR_RETURN(std::string s, in.String("layout"));
+    auto parsed = ParseLayout(s);
+    if (!parsed.ok()) return in.Error("layout", "must be NCHW or NHWC (got '" + s + "')");
+    spec.layout = *parsed;
+  }
+  if (in.Has("dtype")) {
+    ASSIGN_OR_RETURN(std::string s, in.String("dtype"));
+    auto parsed = ParseDType(s);
+    if (!parsed.ok() || (*parsed != DType::kFP32 && *parsed != DType::kUInt8)) {
+      return in.Error("dtype", "must be float32 or uint8 (got '" + s + "')");
+    }
+    spec.dtype = *parsed;
+  }
+  // The ImageNet defaults are 3-channel: a gray model that names no mean/std gets none.
+  if (spec.color == ColorMode::kGray) {
+    if (!in.Has("mean")) spec.mean.clear();
+    if (!in.Has("std")) spec.std.clear();
+  }
+  Status valid = ValidateInputSpec(spec);
+  if (!valid.ok()) return in.Error("", ToStd(valid.message()));
+  return absl::OkStatus();
+}
+
+Status ApplyBatching(const YamlReader& b, BatchingConfig* batching) {
+  RETURN_IF_ERROR(b.CheckMapping(
+      {"max_batch_size", "max_queue_delay_ms", "max_queue_size", "default_timeout_ms"}));
+  if (b.Has("max_batch_size")) {
+    ASSIGN_OR_RETURN(batching->max_batch_size, b.Int("max_batch_size", 1, 4096));
+  }
+  if (b.Has("max_queue_delay_ms")) {
+    ASSIGN_OR_RETURN(batching->max_queue_delay_ms, b.Double("max_queue_delay_ms"));
+    if (batching->max_queue_delay_ms < 0 || batching->max_queue_delay_ms > 60000) {
+      return b.Error("max_queue_delay_ms", "must be between 0 and 60000");
+    }
+  }
+  if (b.Has("max_queue_size")) {
+    ASSIGN_OR_RETURN(batching->max_queue_size, b.Int("max_queue_size", 1, 1 << 20));
+  }
+  if (b.Has("default_timeout_ms")) {
+    ASSIGN_OR_RETURN(batching->default_timeout_ms, b.Int("default_timeout_ms", 0, 86'400'000));
+  }
+  return absl::OkStatus();
+}
+
+Status ApplyInstances(const YamlReader& in, InstancesConfig* instances) {
+  RETURN_IF_ERROR(in.CheckMapping({"count", "device", "threads"}));
+  if (in.Has("count")) {
+    ASSIGN_OR_RETURN(instances->count, in.Int("count", 1, 64));
+  }
+  if (in.Has("device")) {
+    ASSIGN_OR_RETURN(instances->device, in.String("device"));
+    const std::string& d = instances->device;
+    bool ok = d == "cpu";
+    if (d.rfind("cuda:", 0) == 0 && d.size() > 5) {
+      ok = std::all_of(d.begin() + 5, d.end(), [](char c) { return c >= '0' && c <= '9'; });
+    }
+    if (!ok) return in.Error("device", "must be cpu or cuda:N (got '" + d + "')");
+  }
+  if (in.Has("threads")) {
+    ASSIGN_OR_RETURN(instances->threads, in.Int("threads", 0, 256));
+  }
+  return absl::OkStatus();
+}
+
+Status ApplyWarmup(const YamlReader& parent, WarmupConfig* warmup) {
+  const YAML::Node n = parent.node()["warmup"];
+  if (n.IsScalar()) {
+    ASSIGN_OR_RETURN(warmup->enabled, parent.Bool("warmup"));
+    return absl::OkStatus();
+  }
+  YamlReader w = parent.Child("warmup");
+  RETURN_IF_ERROR(w.CheckMapping({"enabled", "batch_sizes"}));
+  if (w.Has("enabled")) {
+    ASSIGN_OR_RETURN(warmup->enabled, w.Bool("enabled"));
+  }
+  if (w.Has("batch_sizes")) {
+    ASSIGN_OR_RETURN(warmup->batch_sizes, w.IntList("batch_sizes"));
+    for (int64_t b : warmup->batch_sizes) {
+      if (b < 1) return w.Error("batch_sizes", "must be positive");
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+ModelConfig DefaultClassifierConfig() { return ModelConfig{}; }
+
+Status ApplyModelYaml(const YAML::Node& node, const std::string& file, const fs::path& base_dir,
+                      ModelConfig* config) {
+  YamlReader r(node, file, "");
+  if (node.IsNull()) return absl::OkStatus();  // an empty model.yaml takes every default
+  RETURN_IF_ERROR(r.CheckMapping({"name", "version", "backend", "runner", "description",
+                                  "artifact", "input", "outputs", "labels", "batching",
+                                  "instances", "warmup"}));
+  if (r.Has("name")) {
+    ASSIGN_OR_RETURN(std::string name, r.String("name"));
+    if (!config->name.empty() && name != config->name) {
+      return r.Error("name", StrCat("'", name, "' differs from the folder name '",
+                                          config->name, "'"));
+    }
+    config->name = name;
+  }
+  if (r.Has("version")) {
+    ASSIGN_OR_RETURN(config->version, r.Int("version", 1, INT64_MAX));
+  }
+  if (r.Has("backend")) {
+    ASSIGN_OR_RETURN(config->backend, r.String("backend"));
+    const auto names = BackendNames();
+    if (std::find(names.begin(), names.end(), config->backend) == names.end()) {
+      return r.Error("backend", StrCat("unknown backend '", config->backend,
+                                             "' (available: ", StrJoin(names, ", "), ")"));
+    }
+  }
+  if (r.Has("runner")) {
+    ASSIGN_OR_RETURN(config->runner, r.String("runner"));
+    if (FindRunner(config->runner) == nullptr) {
+      return r.Error("runner", StrCat("unknown runner '", config->runner, "' (available: ",
+                                            StrJoin(RunnerNames(), ", "), ")"));
+    }
+  }
+  if (r.Has("description")) {
+    ASSIGN_OR_RETURN(config->description, r.String("description"));
+  }
+  if (r.Has("artifact")) {
+    ASSIGN_OR_RETURN(std::string artifact, r.String("artifact"));
+    if (artifact.empty() || artifact.find('/') != std::string::npos || artifact == "." ||
+        artifact == "..") {
+      return r.Error("artifact", "must be a plain file name such as model.pt");
+    }
+    config->artifact = artifact;  // resolved against the version folder by the caller
+  }
+  if (r.Has("input")) RETURN_IF_ERROR(ApplyInput(r.Child("input"), config));
+  if (r.Has("outputs")) {
+    ASSIGN_OR_RETURN(config->outputs, r.StringList("outputs"));
+  }
+  if (r.Has("labels")) {
+    ASSIGN_OR_RETURN(std::string labels, r.String("labels"));
+    config->labels_file = base_dir / labels;
+    Status s = LoadLabels(config);
+    if (!s.ok()) return r.Error("labels", ToStd(s.message()));
+  }
+  if (r.Has("batching")) RETURN_IF_ERROR(ApplyBatching(r.Child("batching"), &config->batching));
+  if (r.Has("instances")) {
+    RETURN_IF_ERROR(ApplyInstances(r.Child("instances"), &config->instances));
+  }
+  if (r.Has("warmup")) RETURN_IF_ERROR(ApplyWarmup(r, &config->warmup));
+  return absl::OkStatus();
+}
+
+Status LoadLabels(ModelConfig* config) {
+  std::ifstream in(config->labels_file);
+  if (!in) {
+    return absl::InvalidArgumentError(
+        StrCat("cannot read labels file ", config->labels_file.string()));
+  }
+  config->labels.clear();
+  std::string line;
+  while (std::getline(in, line)) {
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t')) {
+      line.pop_back();
+    }
+    config->labels.push_back(line);
+  }
+  while (!config->labels.empty() && config->labels.back().empty()) config->labels.pop_back();
+  return absl::OkStatus();
+}
+
+std::vector<int64_t> ListVersions(const fs::path& dir, const std::string& artifact_name) {
+  std::vector<int64_t> versions;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    if (!entry.is_directory(ec)) continue;
+    const std::string name = entry.path().filename().string();
+    int64_t v = 0;
+    auto [ptr, err] = std::from_chars(name.data(), name.data() + name.size(), v);
+    if (err != std::errc() || ptr != name.data() + name.size() || v < 1) continue;
+    if (fs::is_regular_file(entry.path() / artifact_name, ec)) versions.push_back(v);
+  }
+  std::sort(versions.begin(), versions.end());
+  return versions;
+}
+
+StatusOr<ModelConfig> LoadModelFolder(const fs::path& dir) {
+  ModelConfig config = DefaultClassifierConfig();
+  config.name = dir.filename().string();
+  const fs::path yaml = dir / "model.yaml";
+  config.source = yaml;
+  ASSIGN_OR_RETURN(YAML::Node node, YamlReader::LoadFile(yaml.string()));
+  config.artifact.clear();
+  bool pinned = node.IsMap() && node["version"].IsDefined();
+  RETURN_IF_ERROR(ApplyModelYaml(node, yaml.string(), dir, &config));
+  const std::string artifact_name =
+      config.artifact.empty() ? std::string("model.pt") : config.artifact.string();
+  const std::vector<int64_t> versions = ListVersions(dir, artifact_name);
+  if (pinned) {
+    if (std::find(versions.begin(), versions.end(), config.version) == versions.end()) {
+      return absl::NotFoundError(StrCat(yaml.string(), ": version: pinned version ",
+                                              config.version, " has no ",
+                                              (dir / std::to_string(config.version) / artifact_name).string()));
+    }
+  } else {
+    if (versions.empty()) {
+      return absl::NotFoundError(StrCat("model '", config.name, "' in ", dir.string(),
+                                              ": no version folder (1/, 2/, ...) holds ",
+                                              artifact_name));
+    }
+    config.version = versions.back();
+  }
+  config.artifact = dir / std::to_string(config.version) / artifact_name;
+  return config;
+}
+
+}  // namespace infera

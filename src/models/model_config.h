@@ -1,0 +1,89 @@
+// ModelConfig: everything infera knows about one model version before loading it,
+// parsed and validated from model.yaml (or from the seed's list form), and the parser.
+//
+// model.yaml keys (every other key is an error naming the file and the key):
+//   name, version (pin), backend (torchscript), runner, description, artifact
+//   (default model.pt), input {name, color, size, interpolation, scale, mean, std,
+//   layout, dtype}, outputs [names], labels (file), batching {max_batch_size,
+//   max_queue_delay_ms, max_queue_size, default_timeout_ms}, instances {count, device,
+//   threads}, warmup (bool or {batch_sizes: [..]}).
+// Relative paths resolve against the folder of the file that names them.
+// Value type; parsing functions are thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "imaging/preprocess.h"
+
+namespace YAML {
+class Node;
+}
+
+namespace infera {
+
+struct BatchingConfig {
+  int64_t max_batch_size = 8;
+  double max_queue_delay_ms = 2.0;
+  int64_t max_queue_size = 256;
+  int64_t default_timeout_ms = 30000;  // 0: no timeout
+};
+
+struct InstancesConfig {
+  int64_t count = 1;
+  std::string device = "cpu";  // "cpu" or "cuda:N"
+  int64_t threads = 0;         // intra-op threads per instance; 0: one per core
+};
+
+struct WarmupConfig {
+  bool enabled = true;
+  std::vector<int64_t> batch_sizes;  // empty: {1, max_batch_size}
+};
+
+struct ModelConfig {
+  std::string name;
+  int64_t version = 1;
+  std::filesystem::path artifact;  // absolute path to model.pt
+  std::filesystem::path source;    // the file the config came from (for messages)
+  std::string backend = "torchscript";
+  std::string runner = "classify";
+  std::string description;
+  std::string input_name = "input";
+  InputSpec input;
+  std::vector<std::string> outputs;
+  std::filesystem::path labels_file;  // empty: no labels
+  std::vector<std::string> labels;    // loaded from labels_file
+  BatchingConfig batching;
+  InstancesConfig instances;
+  WarmupConfig warmup;
+};
+
+// The config of a model given in the seed's list form: the usual ImageNet classifier
+// input (RGB, 224x224 bilinear, 1/255, ImageNet mean/std, NCHW FP32), runner classify.
+ModelConfig DefaultClassifierConfig();
+
+// Parses a model folder (`dir/model.yaml` with numeric version folders holding the
+// artifact). `name` is the folder name. The version served is the highest numeric
+// folder containing the artifact unless model.yaml pins `version`.
+// Errors: InvalidArgument naming the file, the key and why; NotFound when no version
+// folder holds the artifact.
+StatusOr<ModelConfig> LoadModelFolder(const std::filesystem::path& dir);
+
+// Applies the keys of `node` (a model.yaml mapping) to `config`. `file` names the
+// source in messages; relative paths resolve against `base_dir`.
+Status ApplyModelYaml(const YAML::Node& node, const std::string& file,
+                      const std::filesystem::path& base_dir, ModelConfig* config);
+
+// Loads `config->labels` from `config->labels_file` (one label a line; trailing
+// whitespace trimmed). InvalidArgument when unreadable.
+Status LoadLabels(ModelConfig* config);
+
+// Numeric version folders of a model folder that contain `artifact_name`, ascending.
+std::vector<int64_t> ListVersions(const std::filesystem::path& dir,
+                                  const std::string& artifact_name);
+
+}  // namespace infera

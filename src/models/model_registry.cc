@@ -1,0 +1,53 @@
+#include "models/model_registry.h"
+
+#include <mutex>
+
+namespace infera {
+
+void ModelRegistry::Put(std::shared_ptr<Model> model) {
+  std::shared_ptr<Model> old;  // released outside the lock
+  std::unique_lock lock(mu_);
+  auto& slot = models_[model->config().name][model->config().version];
+  old = std::move(slot);
+  slot = std::move(model);
+  lock.unlock();
+}
+
+std::shared_ptr<Model> ModelRegistry::Get(const std::string& name,
+                                          std::optional<int64_t> version) const {
+  std::shared_lock lock(mu_);
+  auto it = models_.find(name);
+  if (it == models_.end() || it->second.empty()) return nullptr;
+  if (!version) return it->second.rbegin()->second;
+  auto v = it->second.find(*version);
+  return v == it->second.end() ? nullptr : v->second;
+}
+
+size_t ModelRegistry::Remove(const std::string& name) {
+  std::map<int64_t, std::shared_ptr<Model>> removed;  // released outside the lock
+  std::unique_lock lock(mu_);
+  auto it = models_.find(name);
+  if (it == models_.end()) return 0;
+  removed = std::move(it->second);
+  models_.erase(it);
+  lock.unlock();
+  return removed.size();
+}
+
+std::vector<std::shared_ptr<Model>> ModelRegistry::List() const {
+  std::shared_lock lock(mu_);
+  std::vector<std::shared_ptr<Model>> out;
+  for (const auto& [name, versions] : models_) {
+    for (const auto& [v, model] : versions) out.push_back(model);
+  }
+  return out;
+}
+
+std::vector<std::string> ModelRegistry::Names() const {
+  std::shared_lock lock(mu_);
+  std::vector<std::string> out;
+  for (const auto& [name, versions] : models_) out.push_back(name);
+  return out;
+}
+
+}  // namespace infera

@@ -1,0 +1,144 @@
+#include "models/server_config.h"
+
+#include <algorithm>
+#include <set>
+
+#include "common/strings.h"
+#include "models/yaml_reader.h"
+
+namespace infera {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+Status ApplyServer(const YamlReader& s, ServerConfig* config) {
+  RETURN_IF_ERROR(
+      s.CheckMapping({"host", "port", "io_threads", "max_body_mb", "max_image_pixels"}));
+  if (s.Has("host")) {
+    ASSIGN_OR_RETURN(config->host, s.String("host"));
+  }
+  if (s.Has("port")) {
+    ASSIGN_OR_RETURN(int64_t port, s.Int("port", 0, 65535));
+    config->port = static_cast<int>(port);
+  }
+  if (s.Has("io_threads")) {
+    ASSIGN_OR_RETURN(int64_t n, s.Int("io_threads", 1, 256));
+    config->io_threads = static_cast<int>(n);
+  }
+  if (s.Has("max_body_mb")) {
+    ASSIGN_OR_RETURN(int64_t mb, s.Int("max_body_mb", 1, 16384));
+    config->max_body_bytes = mb << 20;
+  }
+  if (s.Has("max_image_pixels")) {
+    ASSIGN_OR_RETURN(config->max_image_pixels,
+                     s.Int("max_image_pixels", 1, int64_t{1} << 40));
+  }
+  return absl::OkStatus();
+}
+
+StatusOr<ModelConfig> ApplyListModel(const YamlReader& m, const fs::path& base) {
+  RETURN_IF_ERROR(m.CheckMapping({"name", "path", "batch_size", "batch_timeout_ms"}));
+  if (!m.Has("name")) return m.Error("name", "is required");
+  if (!m.Has("path")) return m.Error("path", "is required");
+  ASSIGN_OR_RETURN(std::string name, m.String("name"));
+  ASSIGN_OR_RETURN(std::string path, m.String("path"));
+  const fs::path artifact = fs::weakly_canonical(base / path);
+  std::error_code ec;
+  if (!fs::is_regular_file(artifact, ec)) {
+    return absl::NotFoundError(StrCat(m.file(), ": ", m.KeyPath("path"), ": no such file ",
+                                            artifact.string()));
+  }
+  ModelConfig config = DefaultClassifierConfig();
+  config.name = name;
+  config.source = m.file();
+  // NAME/1/model.pt beside NAME/model.yaml: take that model.yaml.
+  const fs::path model_dir = artifact.parent_path().parent_path();
+  const fs::path yaml = model_dir / "model.yaml";
+  if (fs::is_regular_file(yaml, ec)) {
+    ASSIGN_OR_RETURN(YAML::Node node, YamlReader::LoadFile(yaml.string()));
+    config.name.clear();  // model.yaml may carry a name of its own; the list name wins
+    RETURN_IF_ERROR(ApplyModelYaml(node, yaml.string(), model_dir, &config));
+    config.name = name;
+    config.source = yaml;
+  }
+  config.artifact = artifact;
+  int64_t version = 0;
+  const std::string folder = artifact.parent_path().filename().string();
+  if (!folder.empty() && std::all_of(folder.begin(), folder.end(), ::isdigit) &&
+      folder.size() < 18) {
+    version = std::stoll(folder);
+  }
+  config.version = version > 0 ? version : 1;
+  if (m.Has("batch_size")) {
+    ASSIGN_OR_RETURN(config.batching.max_batch_size, m.Int("batch_size", 1, 4096));
+  }
+  if (m.Has("batch_timeout_ms")) {
+    ASSIGN_OR_RETURN(config.batching.max_queue_delay_ms, m.Double("batch_timeout_ms"));
+    if (config.batching.max_queue_delay_ms < 0 || config.batching.max_queue_delay_ms > 60000) {
+      return m.Error("batch_timeout_ms", "must be between 0 and 60000");
+    }
+  }
+  return config;
+}
+
+}  // namespace
+
+StatusOr<std::vector<ModelConfig>> ScanModelRepository(const fs::path& dir) {
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) {
+    return absl::NotFoundError(StrCat("model repository ", dir.string(), " is not a folder"));
+  }
+  std::vector<fs::path> folders;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    if (entry.is_directory(ec) && fs::is_regular_file(entry.path() / "model.yaml", ec)) {
+      folders.push_back(entry.path());
+    }
+  }
+  std::sort(folders.begin(), folders.end());
+  std::vector<ModelConfig> models;
+  for (const fs::path& folder : folders) {
+    ASSIGN_OR_RETURN(ModelConfig config, LoadModelFolder(folder));
+    models.push_back(std::move(config));
+  }
+  return models;
+}
+
+StatusOr<ServerConfig> LoadServerConfig(const fs::path& file) {
+  ServerConfig config;
+  config.source = file;
+  ASSIGN_OR_RETURN(YAML::Node root, YamlReader::LoadFile(file.string()));
+  YamlReader r(root, file.string(), "");
+  RETURN_IF_ERROR(r.CheckMapping({"server", "models", "model_repository"}));
+  const fs::path base = fs::absolute(file).parent_path();
+  if (r.Has("server")) RETURN_IF_ERROR(ApplyServer(r.Child("server"), &config));
+  if (r.Has("models")) {
+    YamlReader list = r.Child("models");
+    if (!list.node().IsSequence()) return list.Error("", "must be a list of models");
+    for (size_t i = 0; i < list.node().size(); ++i) {
+      ASSIGN_OR_RETURN(ModelConfig model, ApplyListModel(list.Item(i), base));
+      config.models.push_back(std::move(model));
+    }
+  }
+  if (r.Has("model_repository")) {
+    ASSIGN_OR_RETURN(std::string repo, r.String("model_repository"));
+    config.model_repository = fs::weakly_canonical(base / repo);
+    auto scanned = ScanModelRepository(*config.model_repository);
+    if (!scanned.ok()) {
+      return absl::Status(scanned.status().code(),
+                          StrCat(file.string(), ": model_repository: ",
+                                       scanned.status().message()));
+    }
+    for (ModelConfig& m : *scanned) config.models.push_back(std::move(m));
+  }
+  std::set<std::string> names;
+  for (const ModelConfig& m : config.models) {
+    if (!names.insert(m.name).second) {
+      return absl::InvalidArgumentError(
+          StrCat(file.string(), ": model '", m.name, "' is defined twice"));
+    }
+  }
+  return config;
+}
+
+}  // namespace infera

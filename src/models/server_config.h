@@ -1,0 +1,43 @@
+// ServerConfig: the file given to `infera serve --config`, parsed and validated.
+//
+//   server: {host, port, io_threads, max_body_mb, max_image_pixels}
+//   model_repository: DIR          # folders NAME/model.yaml + NAME/<version>/model.pt
+//   models:                         # the seed's list form
+//     - {name, path, batch_size, batch_timeout_ms}
+//
+// A list-form model whose artifact sits in a version folder of a model folder with a
+// model.yaml (`NAME/1/model.pt` beside `NAME/model.yaml`) takes that model.yaml, with
+// batch_size / batch_timeout_ms from the list overriding its batching; otherwise it is
+// an ImageNet classifier (DefaultClassifierConfig). Names must be unique across both.
+// Relative paths resolve against the config file's folder. Errors are InvalidArgument
+// (or NotFound for missing files) naming the file, the key and why.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "models/model_config.h"
+
+namespace infera {
+
+struct ServerConfig {
+  std::filesystem::path source;
+  std::string host = "127.0.0.1";
+  int port = 8080;
+  int io_threads = 2;
+  int64_t max_body_bytes = 64ll << 20;
+  int64_t max_image_pixels = 100'000'000;
+  std::optional<std::filesystem::path> model_repository;
+  std::vector<ModelConfig> models;  // list-form and repository models, config order
+};
+
+StatusOr<ServerConfig> LoadServerConfig(const std::filesystem::path& file);
+
+// Every model folder (a directory with a model.yaml) of a repository, sorted by name.
+StatusOr<std::vector<ModelConfig>> ScanModelRepository(const std::filesystem::path& dir);
+
+}  // namespace infera

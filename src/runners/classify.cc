@@ -1,0 +1,109 @@
+#include "runners/classify.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "common/strings.h"
+#include "imaging/preprocess.h"
+#include "models/model_config.h"
+
+namespace infera {
+
+std::vector<float> Softmax(const float* logits, size_t n) {
+  std::vector<float> out(n);
+  if (n == 0) return out;
+  const float max = *std::max_element(logits, logits + n);
+  double sum = 0;
+  std::vector<double> e(n);
+  for (size_t i = 0; i < n; ++i) {
+    e[i] = std::exp(static_cast<double>(logits[i]) - max);
+    sum += e[i];
+  }
+  for (size_t i = 0; i < n; ++i) out[i] = static_cast<float>(e[i] / sum);
+  return out;
+}
+
+nlohmann::json ClassifyRunner::params_schema() const {
+  return {
+      {"type", "object"},
+      {"additionalProperties", false},
+      {"properties",
+       {{"top_k",
+         {{"type", "integer"},
+          {"minimum", 1},
+          {"maximum", 1000},
+          {"default", 5},
+          {"description", "how many classes to return, best first"}}},
+        {"apply_softmax",
+         {{"type", "boolean"},
+          {"default", true},
+          {"description", "false when the model already outputs probabilities"}}}}},
+  };
+}
+
+StatusOr<nlohmann::json> ClassifyRunner::ValidateParams(const nlohmann::json& params,
+                                                        const ModelConfig& /*config*/) const {
+  nlohmann::json out = {{"top_k", 5}, {"apply_softmax", true}};
+  if (params.is_null()) return out;
+  if (!params.is_object()) return absl::InvalidArgumentError("params must be a JSON object");
+  for (const auto& [key, value] : params.items()) {
+    if (key == "top_k") {
+      if (!value.is_number_integer() || value.get<int64_t>() < 1 || value.get<int64_t>() > 1000) {
+        return absl::InvalidArgumentError("top_k must be an integer between 1 and 1000");
+      }
+      out["top_k"] = value.get<int64_t>();
+    } else if (key == "apply_softmax") {
+      if (!value.is_boolean()) return absl::InvalidArgumentError("apply_softmax must be a boolean");
+      out["apply_softmax"] = value.get<bool>();
+    } else {
+      return absl::InvalidArgumentError(
+          StrCat("unknown param '", key, "' for runner classify (known: top_k, apply_softmax)"));
+    }
+  }
+  return out;
+}
+
+StatusOr<std::vector<Tensor>> ClassifyRunner::Preprocess(const Image& image,
+                                                         const ModelConfig& config) const {
+  ASSIGN_OR_RETURN(Tensor input, ImageToTensor(image, config.input));
+  std::vector<Tensor> inputs;
+  inputs.push_back(std::move(input));
+  return inputs;
+}
+
+StatusOr<nlohmann::json> ClassifyRunner::Postprocess(const std::vector<Tensor>& outputs,
+                                                     const ModelConfig& config,
+                                                     const nlohmann::json& params) const {
+  if (outputs.empty()) return absl::InternalError("the model returned no output");
+  const Tensor& logits = outputs[0];
+  if (logits.dtype() != DType::kFP32 || logits.shape().size() != 2 || logits.shape()[0] != 1) {
+    return absl::InternalError(StrCat("classify expects a [1, classes] FP32 output; model '",
+                                            config.name, "' returned ",
+                                            DTypeName(logits.dtype()), " ",
+                                            ShapeToString(logits.shape())));
+  }
+  const size_t k = static_cast<size_t>(logits.shape()[1]);
+  std::vector<float> probs;
+  if (params.value("apply_softmax", true)) {
+    probs = Softmax(logits.data_as<float>(), k);
+  } else {
+    probs.assign(logits.data_as<float>(), logits.data_as<float>() + k);
+  }
+  std::vector<size_t> order(k);
+  std::iota(order.begin(), order.end(), 0);
+  const size_t top = std::min<size_t>(k, params.value("top_k", 5));
+  std::partial_sort(order.begin(), order.begin() + static_cast<long>(top), order.end(),
+                    [&](size_t a, size_t b) { return probs[a] > probs[b] || (probs[a] == probs[b] && a < b); });
+  nlohmann::json predictions = nlohmann::json::array();
+  for (size_t i = 0; i < top; ++i) {
+    const size_t c = order[i];
+    predictions.push_back({{"class_id", c},
+                           {"label", c < config.labels.size() ? config.labels[c]
+                                                              : StrCat("class_", c)},
+                           {"confidence", probs[c]}});
+  }
+  return nlohmann::json{{"predictions", std::move(predictions)}};
+}
+
+}  // namespace infera

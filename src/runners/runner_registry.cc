@@ -1,0 +1,38 @@
+#include "runners/runner_registry.h"
+
+#include "runners/classify.h"
+
+namespace infera {
+
+namespace {
+
+// The registry: one line per runner.
+const Runner* const* Runners(size_t* count) {
+  static const ClassifyRunner classify;
+  static const Runner* const runners[] = {
+      &classify,
+  };
+  *count = sizeof(runners) / sizeof(runners[0]);
+  return runners;
+}
+
+}  // namespace
+
+const Runner* FindRunner(std::string_view name) {
+  size_t n = 0;
+  const Runner* const* runners = Runners(&n);
+  for (size_t i = 0; i < n; ++i) {
+    if (runners[i]->name() == name) return runners[i];
+  }
+  return nullptr;
+}
+
+std::vector<std::string> RunnerNames() {
+  size_t n = 0;
+  const Runner* const* runners = Runners(&n);
+  std::vector<std::string> names;
+  for (size_t i = 0; i < n; ++i) names.emplace_back(runners[i]->name());
+  return names;
+}
+
+}  // namespace infera

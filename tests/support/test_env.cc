@@ -1,0 +1,67 @@
+#include "support/test_env.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <random>
+#include <sstream>
+
+namespace infera::testing {
+
+namespace fs = std::filesystem;
+
+fs::path TestModelsDir() {
+  if (const char* env = std::getenv("INFERA_TEST_MODELS")) return env;
+  return INFERA_TEST_MODELS;
+}
+
+fs::path InferaBinary() { return INFERA_BINARY; }
+
+std::string ReadFile(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void WriteFile(const fs::path& path, const std::string& content) {
+  fs::create_directories(path.parent_path());
+  std::ofstream out(path, std::ios::binary);
+  out << content;
+}
+
+TempDir::TempDir() {
+  std::random_device rd;
+  path_ = fs::temp_directory_path() / ("infera-test-" + std::to_string(rd()) + std::to_string(rd()));
+  fs::create_directories(path_);
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  fs::remove_all(path_, ec);
+}
+
+void CopyModel(const std::string& name, const fs::path& dest) {
+  fs::copy(TestModelsDir() / "repo" / name, dest / name, fs::copy_options::recursive);
+}
+
+std::unique_ptr<Server> StartServer(const fs::path& dir, const std::string& yaml) {
+  const fs::path file = dir / "config.yaml";
+  WriteFile(file, yaml);
+  StatusOr<ServerConfig> config = LoadServerConfig(file);
+  if (!config.ok()) {
+    ADD_FAILURE() << config.status();
+    return nullptr;
+  }
+  config->host = "127.0.0.1";
+  config->port = 0;
+  StatusOr<std::unique_ptr<Server>> server = Server::Create(*config);
+  if (!server.ok()) {
+    ADD_FAILURE() << server.status();
+    return nullptr;
+  }
+  (*server)->Start();
+  return std::move(*server);
+}
+
+}  // namespace infera::testing
