@@ -164,6 +164,20 @@ Status ApplyWarmup(const YamlReader& parent, WarmupConfig* warmup) {
 
 }  // namespace
 
+Status ValidateModelName(std::string_view name) {
+  auto ok_char = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '.' || c == '_' || c == '-';
+  };
+  if (name.empty() || name.size() > 128 || !std::all_of(name.begin(), name.end(), ok_char) ||
+      name[0] == '.' || name[0] == '_' || name[0] == '-') {
+    return absl::InvalidArgumentError(
+        StrCat("invalid model name '", name,
+               "': use 1-128 letters, digits, '.', '_' or '-', starting with a letter or digit"));
+  }
+  return absl::OkStatus();
+}
+
 ModelConfig DefaultClassifierConfig() { return ModelConfig{}; }
 
 Status ApplyModelYaml(const YAML::Node& node, const std::string& file, const fs::path& base_dir,
@@ -265,6 +279,9 @@ StatusOr<ModelConfig> LoadModelFolder(const fs::path& dir) {
   ModelConfig config = DefaultClassifierConfig();
   config.name = dir.filename().string();
   const fs::path yaml = dir / "model.yaml";
+  if (Status valid = ValidateModelName(config.name); !valid.ok()) {
+    return absl::InvalidArgumentError(StrCat(dir.string(), ": ", ToStd(valid.message())));
+  }
   config.source = yaml;
   ASSIGN_OR_RETURN(YAML::Node node, YamlReader::LoadFile(yaml.string()));
   config.artifact.clear();

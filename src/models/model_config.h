@@ -62,6 +62,10 @@ struct ModelConfig {
   WarmupConfig warmup;
 };
 
+// Model names appear in URLs: 1-128 characters of [A-Za-z0-9._-], starting with a
+// letter or digit. InvalidArgument otherwise.
+Status ValidateModelName(std::string_view name);
+
 // The config of a model given in the seed's list form: the usual ImageNet classifier
 // input (RGB, 224x224 bilinear, 1/255, ImageNet mean/std, NCHW FP32), runner classify.
 ModelConfig DefaultClassifierConfig();

@@ -43,6 +43,9 @@ StatusOr<ModelConfig> ApplyListModel(const YamlReader& m, const fs::path& base) 
   if (!m.Has("path")) return m.Error("path", "is required");
   ASSIGN_OR_RETURN(std::string name, m.String("name"));
   ASSIGN_OR_RETURN(std::string path, m.String("path"));
+  if (Status valid = ValidateModelName(name); !valid.ok()) {
+    return m.Error("name", ToStd(valid.message()));
+  }
   const fs::path artifact = fs::weakly_canonical(base / path);
   std::error_code ec;
   if (!fs::is_regular_file(artifact, ec)) {

@@ -42,6 +42,7 @@ TempDir::~TempDir() {
 }
 
 void CopyModel(const std::string& name, const fs::path& dest) {
+  fs::create_directories(dest / name);
   fs::copy(TestModelsDir() / "repo" / name, dest / name, fs::copy_options::recursive);
 }
 

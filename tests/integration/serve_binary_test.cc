@@ -1,0 +1,139 @@
+// The real `infera serve` binary: starts on a free port, answers, stops on SIGTERM;
+// a bad config stops start-up with a message naming the file and the key.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <string>
+
+#include "api/http_client.h"
+#include "support/test_env.h"
+
+namespace infera {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+
+// A child process with stdout and stderr on pipes.
+struct Child {
+  pid_t pid = -1;
+  int out = -1;
+  int err = -1;
+};
+
+Child Spawn(const std::vector<std::string>& args) {
+  int out[2], err[2];
+  EXPECT_EQ(pipe(out), 0);
+  EXPECT_EQ(pipe(err), 0);
+  Child c;
+  c.pid = fork();
+  if (c.pid == 0) {
+    dup2(out[1], 1);
+    dup2(err[1], 2);
+    close(out[0]);
+    close(err[0]);
+    std::vector<char*> argv;
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  close(out[1]);
+  close(err[1]);
+  c.out = out[0];
+  c.err = err[0];
+  return c;
+}
+
+// Reads `fd` until `needle` appears, EOF, or the deadline.
+std::string ReadUntil(int fd, const std::string& needle, std::chrono::seconds limit) {
+  std::string text;
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline && text.find(needle) == std::string::npos) {
+    fd_set set;
+    FD_ZERO(&set);
+    FD_SET(fd, &set);
+    timeval tv{0, 100000};
+    if (select(fd + 1, &set, nullptr, nullptr, &tv) <= 0) continue;
+    char buf[4096];
+    const ssize_t n = read(fd, buf, sizeof(buf));
+    if (n <= 0) break;
+    text.append(buf, static_cast<size_t>(n));
+  }
+  return text;
+}
+
+int WaitExit(pid_t pid, std::chrono::seconds limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    int status = 0;
+    if (waitpid(pid, &status, WNOHANG) == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    usleep(20000);
+  }
+  kill(pid, SIGKILL);
+  waitpid(pid, nullptr, 0);
+  return -2;
+}
+
+TEST(ServeBinaryTest, ServesOnAFreePortAndStopsOnSigterm) {
+  const fs::path config = testing::TestModelsDir() / "seed_config.yaml";
+  Child c = Spawn({testing::InferaBinary().string(), "serve", "--config", config.string(),
+                   "--port", "0"});
+  const std::string line = ReadUntil(c.out, "\n", std::chrono::seconds(120));
+  ASSERT_THAT(line, HasSubstr("infera listening on http://127.0.0.1:"));
+  const uint16_t port = static_cast<uint16_t>(std::stoi(line.substr(line.rfind(':') + 1)));
+  HttpClient client;
+  ASSERT_TRUE(client.Connect("127.0.0.1", port).ok());
+  StatusOr<HttpResponse> health = client.Send("GET", "/health");
+  ASSERT_TRUE(health.ok()) << health.status();
+  EXPECT_EQ(health->status, 200);
+  StatusOr<HttpResponse> models = client.Send("GET", "/v1/models/mobilenet_v2");
+  ASSERT_TRUE(models.ok());
+  EXPECT_EQ(models->status, 200);
+  EXPECT_THAT(models->body, HasSubstr("\"max_batch_size\":16"));
+  kill(c.pid, SIGTERM);
+  EXPECT_EQ(WaitExit(c.pid, std::chrono::seconds(30)), 0);
+  const std::string log = ReadUntil(c.err, "server_stopping", std::chrono::seconds(5));
+  EXPECT_THAT(log, HasSubstr("event=model_loaded model=mobilenet_v2"));
+  close(c.out);
+  close(c.err);
+}
+
+TEST(ServeBinaryTest, BadConfigFailsStartupNamingFileAndKey) {
+  testing::TempDir tmp;
+  const fs::path config = tmp.path() / "bad.yaml";
+  testing::WriteFile(config, "server: {port: 8080, hostname: x}\n");
+  Child c = Spawn({testing::InferaBinary().string(), "serve", "--config", config.string()});
+  const std::string err = ReadUntil(c.err, "\n", std::chrono::seconds(60));
+  EXPECT_EQ(WaitExit(c.pid, std::chrono::seconds(30)), 1);
+  EXPECT_THAT(err, HasSubstr(config.string()));
+  EXPECT_THAT(err, HasSubstr("server.hostname: unknown key"));
+  close(c.out);
+  close(c.err);
+}
+
+TEST(ServeBinaryTest, CudaDeviceOnACpuOnlyBuildIsAClearStartupError) {
+  testing::TempDir tmp;
+  testing::CopyModel("tiny_cls", tmp.path() / "repo");
+  std::string yaml = testing::ReadFile(tmp.path() / "repo" / "tiny_cls" / "model.yaml");
+  yaml.replace(yaml.find("device: cpu"), 11, "device: 'cuda:0'");
+  testing::WriteFile(tmp.path() / "repo" / "tiny_cls" / "model.yaml", yaml);
+  testing::WriteFile(tmp.path() / "config.yaml", "model_repository: repo\n");
+  Child c = Spawn({testing::InferaBinary().string(), "serve", "--config",
+                   (tmp.path() / "config.yaml").string(), "--port", "0"});
+  const std::string err = ReadUntil(c.err, "CUDA", std::chrono::seconds(60));
+  const int code = WaitExit(c.pid, std::chrono::seconds(30));
+  close(c.out);
+  close(c.err);
+  if (code == -2) GTEST_SKIP() << "this LibTorch has CUDA and a device: the model loaded";
+  EXPECT_EQ(code, 1);
+  EXPECT_THAT(err, HasSubstr("model 'tiny_cls': device 'cuda:0' requested"));
+}
+
+}  // namespace
+}  // namespace infera

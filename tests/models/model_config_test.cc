@@ -1,0 +1,264 @@
+#include "models/model_config.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "models/server_config.h"
+#include "support/test_env.h"
+
+namespace infera {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::AllOf;
+using ::testing::HasSubstr;
+using testing::TempDir;
+using testing::WriteFile;
+
+// A model folder `name` with the given model.yaml and empty artifacts for `versions`.
+fs::path MakeModel(const fs::path& repo, const std::string& name, const std::string& yaml,
+                   std::vector<int> versions = {1}) {
+  const fs::path dir = repo / name;
+  WriteFile(dir / "model.yaml", yaml);
+  for (int v : versions) WriteFile(dir / std::to_string(v) / "model.pt", "x");
+  return dir;
+}
+
+TEST(ModelConfigTest, FullModelYamlIsParsed) {
+  TempDir tmp;
+  WriteFile(tmp.path() / "m" / "labels.txt", "cat\ndog\r\n\n");
+  fs::path dir = MakeModel(tmp.path(), "m", R"(
+backend: torchscript
+runner: classify
+description: two classes
+input:
+  name: x
+  color: bgr
+  size: [32, 48]
+  interpolation: nearest
+  scale: auto
+  mean: [0.5]
+  std: [0.25]
+  layout: NHWC
+  dtype: float32
+outputs: [logits, features]
+labels: labels.txt
+batching: {max_batch_size: 4, max_queue_delay_ms: 0.5, max_queue_size: 10, default_timeout_ms: 100}
+instances: {count: 2, device: cpu, threads: 1}
+warmup: {batch_sizes: [1, 4]}
+)",
+                         {1, 2, 10});
+  StatusOr<ModelConfig> c = LoadModelFolder(dir);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->name, "m");
+  EXPECT_EQ(c->version, 10);  // highest numeric folder (10 > 2 numerically)
+  EXPECT_EQ(c->artifact, dir / "10" / "model.pt");
+  EXPECT_EQ(c->input_name, "x");
+  EXPECT_EQ(c->input.color, ColorMode::kBgr);
+  EXPECT_EQ(c->input.size, (std::pair<int, int>{32, 48}));
+  EXPECT_EQ(c->input.interpolation, Interpolation::kNearest);
+  EXPECT_FALSE(c->input.scale.has_value());
+  EXPECT_EQ(c->input.layout, Layout::kNHWC);
+  EXPECT_EQ(c->outputs, (std::vector<std::string>{"logits", "features"}));
+  EXPECT_EQ(c->labels, (std::vector<std::string>{"cat", "dog"}));
+  EXPECT_EQ(c->batching.max_batch_size, 4);
+  EXPECT_DOUBLE_EQ(c->batching.max_queue_delay_ms, 0.5);
+  EXPECT_EQ(c->batching.max_queue_size, 10);
+  EXPECT_EQ(c->batching.default_timeout_ms, 100);
+  EXPECT_EQ(c->instances.count, 2);
+  EXPECT_EQ(c->instances.threads, 1);
+  EXPECT_EQ(c->warmup.batch_sizes, (std::vector<int64_t>{1, 4}));
+}
+
+TEST(ModelConfigTest, EmptyModelYamlTakesTheImageNetClassifierDefaults) {
+  TempDir tmp;
+  StatusOr<ModelConfig> c = LoadModelFolder(MakeModel(tmp.path(), "plain", ""));
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->runner, "classify");
+  EXPECT_EQ(c->backend, "torchscript");
+  EXPECT_EQ(c->input.color, ColorMode::kRgb);
+  EXPECT_EQ(c->input.size, (std::pair<int, int>{224, 224}));
+  EXPECT_EQ(c->input.mean, (std::vector<float>{0.485f, 0.456f, 0.406f}));
+  EXPECT_EQ(c->input.std, (std::vector<float>{0.229f, 0.224f, 0.225f}));
+  EXPECT_NEAR(*c->input.scale, 1.0 / 255.0, 1e-12);
+  EXPECT_EQ(c->input.layout, Layout::kNCHW);
+  EXPECT_EQ(c->input.dtype, DType::kFP32);
+}
+
+TEST(ModelConfigTest, PinnedVersionIsServedAndMustExist) {
+  TempDir tmp;
+  StatusOr<ModelConfig> c = LoadModelFolder(MakeModel(tmp.path(), "p", "version: 1\n", {1, 2}));
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->version, 1);
+  StatusOr<ModelConfig> missing = LoadModelFolder(MakeModel(tmp.path(), "q", "version: 5\n", {1}));
+  EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(missing.status().message(), HasSubstr("pinned version 5"));
+}
+
+TEST(ModelConfigTest, ModelNamesAreSafeInUrls) {
+  EXPECT_TRUE(ValidateModelName("mobilenet_v2-1.0").ok());
+  for (const char* bad : {"", "a b", "../x", "a/b", ".hidden", "-x", "caf\xc3\xa9"}) {
+    EXPECT_EQ(ValidateModelName(bad).code(), absl::StatusCode::kInvalidArgument) << bad;
+  }
+  EXPECT_EQ(ValidateModelName(std::string(129, 'a')).code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(ModelConfigTest, NoVersionFolderIsNotFound) {
+  TempDir tmp;
+  StatusOr<ModelConfig> c = LoadModelFolder(MakeModel(tmp.path(), "empty", "", {}));
+  EXPECT_EQ(c.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(c.status().message(), HasSubstr("no version folder"));
+}
+
+TEST(ModelConfigTest, GrayModelWithoutMeanStdGetsNone) {
+  TempDir tmp;
+  StatusOr<ModelConfig> c =
+      LoadModelFolder(MakeModel(tmp.path(), "g", "input: {color: gray, size: [8, 8]}\n"));
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_TRUE(c->input.mean.empty());
+  EXPECT_TRUE(c->input.std.empty());
+}
+
+struct BadCase {
+  std::string yaml;
+  std::string key;  // must appear in the message
+  std::string why;  // must appear in the message
+};
+
+class ModelYamlErrorTest : public ::testing::TestWithParam<BadCase> {};
+
+TEST_P(ModelYamlErrorTest, NamesTheFileTheKeyAndWhy) {
+  TempDir tmp;
+  fs::path dir = MakeModel(tmp.path(), "bad", GetParam().yaml);
+  StatusOr<ModelConfig> c = LoadModelFolder(dir);
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(c.status().message(),
+              AllOf(HasSubstr((dir / "model.yaml").string()), HasSubstr(GetParam().key),
+                    HasSubstr(GetParam().why)));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, ModelYamlErrorTest,
+    ::testing::Values(
+        BadCase{"bakend: torchscript\n", "bakend", "unknown key"},
+        BadCase{"backend: tensorflow\n", "backend", "unknown backend 'tensorflow'"},
+        BadCase{"runner: magic\n", "runner", "available: classify"},
+        BadCase{"input: {color: rgba}\n", "input.color", "gray, rgb or bgr"},
+        BadCase{"input: {size: [224]}\n", "input.size", "[height, width]"},
+        BadCase{"input: {size: [0, 10]}\n", "input.size", "between 1"},
+        BadCase{"input: {interpolation: cubic}\n", "input.interpolation", "bilinear or nearest"},
+        BadCase{"input: {scale: -1}\n", "input.scale", "positive"},
+        BadCase{"input: {mean: [1, 2]}\n", "input", "mean"},
+        BadCase{"input: {std: [0, 1, 1]}\n", "input", "std"},
+        BadCase{"input: {layout: CHW}\n", "input.layout", "NCHW or NHWC"},
+        BadCase{"input: {dtype: int64}\n", "input.dtype", "float32 or uint8"},
+        BadCase{"input: {colour: rgb}\n", "input.colour", "unknown key"},
+        BadCase{"batching: {max_batch_size: 0}\n", "batching.max_batch_size", "between 1"},
+        BadCase{"batching: {max_batch_size: many}\n", "batching.max_batch_size", "integer"},
+        BadCase{"batching: {max_queue_delay_ms: -2}\n", "batching.max_queue_delay_ms", "between"},
+        BadCase{"batching: {max_queue_size: 0}\n", "batching.max_queue_size", "between"},
+        BadCase{"batching: {timeout: 5}\n", "batching.timeout", "unknown key"},
+        BadCase{"instances: {device: gpu}\n", "instances.device", "cpu or cuda:N"},
+        BadCase{"instances: {device: 'cuda:x'}\n", "instances.device", "cpu or cuda:N"},
+        BadCase{"instances: {count: 0}\n", "instances.count", "between"},
+        BadCase{"warmup: maybe\n", "warmup", "true or false"},
+        BadCase{"labels: nope.txt\n", "labels", "cannot read labels file"},
+        BadCase{"name: other\n", "name", "differs from the folder name"},
+        BadCase{"artifact: ../x.pt\n", "artifact", "plain file name"},
+        BadCase{"outputs: logits\n", "outputs", "list of strings"},
+        BadCase{"- a\n- b\n", "", "must be a mapping"}));
+
+TEST(ModelConfigTest, YamlSyntaxErrorNamesTheFileAndLine) {
+  TempDir tmp;
+  fs::path dir = MakeModel(tmp.path(), "syntax", "input: {color: rgb\nbatching: [\n");
+  StatusOr<ModelConfig> c = LoadModelFolder(dir);
+  EXPECT_EQ(c.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(c.status().message(), HasSubstr((dir / "model.yaml").string() + ":"));
+}
+
+TEST(ServerConfigTest, SeedListFormIsAnImageNetClassifier) {
+  TempDir tmp;
+  WriteFile(tmp.path() / "models" / "m.pt", "x");
+  WriteFile(tmp.path() / "config.yaml", R"(
+server: {host: 0.0.0.0, port: 3000}
+models:
+  - {name: mobilenet_v2, path: models/m.pt, batch_size: 16, batch_timeout_ms: 5}
+)");
+  StatusOr<ServerConfig> c = LoadServerConfig(tmp.path() / "config.yaml");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->host, "0.0.0.0");
+  EXPECT_EQ(c->port, 3000);
+  ASSERT_EQ(c->models.size(), 1u);
+  const ModelConfig& m = c->models[0];
+  EXPECT_EQ(m.name, "mobilenet_v2");
+  EXPECT_EQ(m.artifact, fs::weakly_canonical(tmp.path() / "models" / "m.pt"));
+  EXPECT_EQ(m.batching.max_batch_size, 16);
+  EXPECT_DOUBLE_EQ(m.batching.max_queue_delay_ms, 5);
+  EXPECT_EQ(m.runner, "classify");
+  EXPECT_EQ(m.input.size, (std::pair<int, int>{224, 224}));
+}
+
+TEST(ServerConfigTest, ListFormInsideAModelFolderTakesItsModelYaml) {
+  TempDir tmp;
+  MakeModel(tmp.path() / "repo", "tiny", "input: {size: [64, 64]}\nbatching: {max_batch_size: 2}\n");
+  WriteFile(tmp.path() / "config.yaml",
+            "models:\n  - {name: t, path: repo/tiny/1/model.pt, batch_size: 3}\n");
+  StatusOr<ServerConfig> c = LoadServerConfig(tmp.path() / "config.yaml");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->models[0].name, "t");
+  EXPECT_EQ(c->models[0].input.size, (std::pair<int, int>{64, 64}));
+  EXPECT_EQ(c->models[0].batching.max_batch_size, 3);  // the list overrides
+}
+
+TEST(ServerConfigTest, RepositoryModelsAreScannedAndRelativeToTheConfig) {
+  TempDir tmp;
+  MakeModel(tmp.path() / "repo", "b", "");
+  MakeModel(tmp.path() / "repo", "a", "", {1, 2});
+  fs::create_directories(tmp.path() / "repo" / "not_a_model");
+  WriteFile(tmp.path() / "config.yaml", "model_repository: repo\n");
+  StatusOr<ServerConfig> c = LoadServerConfig(tmp.path() / "config.yaml");
+  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_EQ(c->models.size(), 2u);
+  EXPECT_EQ(c->models[0].name, "a");
+  EXPECT_EQ(c->models[0].version, 2);
+  EXPECT_EQ(c->models[1].name, "b");
+}
+
+TEST(ServerConfigTest, ErrorsNameTheFileAndKey) {
+  TempDir tmp;
+  const fs::path file = tmp.path() / "config.yaml";
+  auto expect = [&](const std::string& yaml, absl::StatusCode code, const std::string& text) {
+    WriteFile(file, yaml);
+    StatusOr<ServerConfig> c = LoadServerConfig(file);
+    EXPECT_EQ(c.status().code(), code) << yaml;
+    EXPECT_THAT(c.status().message(), AllOf(HasSubstr(file.string()), HasSubstr(text))) << yaml;
+  };
+  expect("servers: {}\n", absl::StatusCode::kInvalidArgument, "servers: unknown key");
+  expect("server: {port: 70000}\n", absl::StatusCode::kInvalidArgument, "server.port");
+  expect("server: {port: http}\n", absl::StatusCode::kInvalidArgument, "server.port");
+  expect("server: {hots: x}\n", absl::StatusCode::kInvalidArgument, "server.hots");
+  expect("models: {name: x}\n", absl::StatusCode::kInvalidArgument, "list of models");
+  expect("models:\n  - {path: m.pt}\n", absl::StatusCode::kInvalidArgument,
+         "models[0].name: is required");
+  expect("models:\n  - {name: m, path: missing.pt}\n", absl::StatusCode::kNotFound,
+         "models[0].path: no such file");
+  WriteFile(tmp.path() / "m.pt", "x");
+  expect("models:\n  - {name: m, path: m.pt, batch_size: -1}\n",
+         absl::StatusCode::kInvalidArgument, "models[0].batch_size");
+  expect("models:\n  - {name: m, path: m.pt, batchsize: 4}\n",
+         absl::StatusCode::kInvalidArgument, "models[0].batchsize: unknown key");
+  expect("models:\n  - {name: m, path: m.pt}\n  - {name: m, path: m.pt}\n",
+         absl::StatusCode::kInvalidArgument, "'m' is defined twice");
+  expect("models:\n  - {name: '../etc', path: m.pt}\n", absl::StatusCode::kInvalidArgument,
+         "invalid model name");
+  expect("model_repository: nowhere\n", absl::StatusCode::kNotFound, "model_repository");
+}
+
+TEST(ServerConfigTest, MissingFileIsNotFound) {
+  EXPECT_EQ(LoadServerConfig("/nonexistent/infera.yaml").status().code(),
+            absl::StatusCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace infera
