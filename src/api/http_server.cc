@@ -14,16 +14,16 @@
 #include <chrono>
 #include <cstdio>
 #include <exception>
+#include <mutex>
 #include <optional>
+#include <shared_mutex>
 #include <string_view>
 #include <thread>
 #include <unordered_map>
 #include <utility>
 #include <vector>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
 
 namespace infera {
 namespace {
@@ -57,11 +57,13 @@ struct Core {
   const uint64_t max_body_bytes;
   const std::chrono::seconds idle_timeout;
 
-  // Guards `stopped` and the session registry. Responders post under a reader lock so
-  // that no write is queued after Stop() set `stopped` (and the I/O threads are gone).
-  absl::Mutex mu;
-  bool stopped ABSL_GUARDED_BY(mu) = false;
-  std::unordered_map<Session*, std::weak_ptr<Session>> sessions ABSL_GUARDED_BY(mu);
+  // Guards `stopped` and `sessions`. Responders post under a shared lock so that no
+  // write is queued after Stop() set `stopped` (and the I/O threads are gone).
+  // A std::shared_mutex rather than absl::Mutex: Debian's absl is not built with
+  // ThreadSanitizer annotations, so TSan cannot see absl::Mutex and reports false races.
+  std::shared_mutex mu;
+  bool stopped = false;                                           // guarded by mu
+  std::unordered_map<Session*, std::weak_ptr<Session>> sessions;  // guarded by mu
 };
 
 std::string ToLower(std::string_view s) {
@@ -195,7 +197,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   ~Session() {
-    absl::MutexLock lock(&core_->mu);
+    std::unique_lock lock(core_->mu);
     core_->sessions.erase(this);
   }
 
@@ -415,7 +417,7 @@ class Session : public std::enable_shared_from_this<Session> {
       // Only the first caller gets here; it releases the session once the write is posted.
       std::shared_ptr<Session> session = std::move(session_);
       Core& core = session->core();
-      absl::ReaderMutexLock lock(&core.mu);
+      std::shared_lock lock(core.mu);
       if (core.stopped) return;  // no I/O thread will run it: drop the response
       asio::post(session->executor(), [session, response = std::move(response)]() mutable {
         session->WriteResponse(std::move(response));
@@ -520,7 +522,7 @@ class HttpServer::Impl {
     stopped_ = true;
     std::vector<std::shared_ptr<Session>> sessions;
     {
-      absl::MutexLock lock(&core_->mu);
+      std::unique_lock lock(core_->mu);
       core_->stopped = true;
       for (auto& [raw, weak] : core_->sessions) {
         if (auto session = weak.lock()) sessions.push_back(std::move(session));
@@ -571,7 +573,7 @@ class HttpServer::Impl {
     auto session = std::make_shared<Session>(core_, std::move(socket));
     bool accepted = false;
     {
-      absl::MutexLock lock(&core_->mu);
+      std::unique_lock lock(core_->mu);
       if (!core_->stopped) {
         core_->sessions.emplace(session.get(), session);
         accepted = true;
