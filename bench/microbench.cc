@@ -26,7 +26,8 @@ void BM_Base64Decode(benchmark::State& state) {
 BENCHMARK(BM_Base64Decode)->Arg(150'000);
 
 void BM_DecodePng(benchmark::State& state) {
-  const auto png = EncodePng(Pattern(static_cast<int>(state.range(0)), static_cast<int>(state.range(0))));
+  const auto png =
+      EncodePng(Pattern(static_cast<int>(state.range(0)), static_cast<int>(state.range(0))));
   for (auto _ : state) benchmark::DoNotOptimize(DecodeImage(*png));
 }
 BENCHMARK(BM_DecodePng)->Arg(224)->Arg(1024);

@@ -59,8 +59,8 @@ struct Core {
 
   // Guards `stopped` and `sessions`. Responders post under a shared lock so that no
   // write is queued after Stop() set `stopped` (and the I/O threads are gone).
-  // A std::shared_mutex rather than absl::Mutex: Debian's absl is not built with
-  // ThreadSanitizer annotations, so TSan cannot see absl::Mutex and reports false races.
+  // A std::shared_mutex rather than absl::Mutex: Debian's libabsl is not compiled with
+  // -fsanitize=thread, so TSan cannot see absl::Mutex and reports false races.
   std::shared_mutex mu;
   bool stopped = false;                                           // guarded by mu
   std::unordered_map<Session*, std::weak_ptr<Session>> sessions;  // guarded by mu

@@ -19,10 +19,10 @@
 namespace infera {
 
 struct BackendOptions {
-  std::string model_name;           // for messages
-  std::filesystem::path artifact;   // the model file (model.pt, model.onnx)
-  std::string device = "cpu";       // "cpu" or "cuda:N"
-  int intra_op_threads = 0;         // 0: the engine's default for this machine
+  std::string model_name;          // for messages
+  std::filesystem::path artifact;  // the model file (model.pt, model.onnx)
+  std::string device = "cpu";      // "cpu" or "cuda:N"
+  int intra_op_threads = 0;        // 0: the engine's default for this machine
   // Names of the outputs to return, in order: dict keys for models returning a dict,
   // labels for the positions of a tuple/list. Empty: every output, positionally.
   std::vector<std::string> output_names;

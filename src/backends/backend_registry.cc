@@ -1,7 +1,7 @@
 #include "backends/backend_registry.h"
 
-#include "common/strings.h"
 #include "backends/torchscript/torchscript_backend.h"
+#include "common/strings.h"
 
 namespace infera {
 
@@ -26,8 +26,8 @@ StatusOr<std::unique_ptr<Backend>> CreateBackend(std::string_view kind,
   for (const Entry& e : kBackends) {
     if (e.name == kind) return e.create(options);
   }
-  return absl::NotFoundError(StrCat("unknown backend '", kind, "' (available: ",
-                                          StrJoin(BackendNames(), ", "), ")"));
+  return absl::NotFoundError(
+      StrCat("unknown backend '", kind, "' (available: ", StrJoin(BackendNames(), ", "), ")"));
 }
 
 std::vector<std::string> BackendNames() {

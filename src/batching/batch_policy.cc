@@ -23,9 +23,8 @@ BatchDecision DecideBatch(std::span<const PendingRequest> queue, BatchClock::tim
   if (live.empty()) return decision;
 
   // Priority order; stable so that arrival order breaks ties.
-  std::stable_sort(live.begin(), live.end(), [&](size_t a, size_t b) {
-    return queue[a].priority < queue[b].priority;
-  });
+  std::stable_sort(live.begin(), live.end(),
+                   [&](size_t a, size_t b) { return queue[a].priority < queue[b].priority; });
 
   const PendingRequest& head = queue[live.front()];
   int64_t rows = 0;

@@ -33,7 +33,7 @@ struct BatchPolicyConfig {
 
 // PendingRequest: what the policy needs to know of one queued request.
 struct PendingRequest {
-  int64_t rows = 1;       // the request's size along the batch dimension
+  int64_t rows = 1;        // the request's size along the batch dimension
   uint64_t shape_key = 0;  // equal keys can share a batch
   int priority = 0;        // lower runs first
   BatchClock::time_point enqueued;

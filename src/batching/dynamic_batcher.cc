@@ -49,20 +49,20 @@ Status DynamicBatcher::Enqueue(InferenceRequest request) {
   int64_t rows = -1;
   for (const Tensor& t : request.inputs) {
     if (t.shape().empty()) {
-      return absl::InvalidArgumentError(StrCat(
-          "model '", options_.model_name, "': input has no batch dimension (scalar)"));
+      return absl::InvalidArgumentError(
+          StrCat("model '", options_.model_name, "': input has no batch dimension (scalar)"));
     }
     if (rows >= 0 && t.shape()[0] != rows) {
       return absl::InvalidArgumentError(StrCat("model '", options_.model_name,
-                                                     "': inputs disagree on the batch size (",
-                                                     rows, " vs ", t.shape()[0], ")"));
+                                               "': inputs disagree on the batch size (", rows,
+                                               " vs ", t.shape()[0], ")"));
     }
     rows = t.shape()[0];
   }
   if (rows < 1 || rows > options_.policy.max_batch_size) {
-    return absl::InvalidArgumentError(StrCat(
-        "model '", options_.model_name, "': batch of ", rows, " rows; this model takes 1 to ",
-        options_.policy.max_batch_size));
+    return absl::InvalidArgumentError(StrCat("model '", options_.model_name, "': batch of ", rows,
+                                             " rows; this model takes 1 to ",
+                                             options_.policy.max_batch_size));
   }
   Entry entry;
   entry.pending.rows = rows;
@@ -75,14 +75,13 @@ Status DynamicBatcher::Enqueue(InferenceRequest request) {
     std::lock_guard<std::mutex> lock(mu_);
     if (stopping_) {
       ++stats_.rejected;
-      return absl::UnavailableError(
-          StrCat("model '", options_.model_name, "' is shutting down"));
+      return absl::UnavailableError(StrCat("model '", options_.model_name, "' is shutting down"));
     }
     if (queue_.size() >= options_.max_queue_size) {
       ++stats_.rejected;
-      return absl::UnavailableError(StrCat("model '", options_.model_name,
-                                                 "': queue is full (", options_.max_queue_size,
-                                                 " requests waiting); retry later"));
+      return absl::UnavailableError(StrCat("model '", options_.model_name, "': queue is full (",
+                                           options_.max_queue_size,
+                                           " requests waiting); retry later"));
     }
     queue_.push_back(std::move(entry));
   }
@@ -160,9 +159,9 @@ void DynamicBatcher::InstanceLoop(size_t instance) {
     lock.unlock();
     for (Entry& e : expired) {
       const auto waited = Micros(BatchClock::now() - e.pending.enqueued);
-      e.request.done(absl::UnavailableError(StrCat(
-          "model '", options_.model_name, "': request timed out after ", waited.count() / 1000,
-          " ms in the queue")));
+      e.request.done(absl::UnavailableError(StrCat("model '", options_.model_name,
+                                                   "': request timed out after ",
+                                                   waited.count() / 1000, " ms in the queue")));
     }
     if (!batch.empty()) RunBatch(instance, batch);
     lock.lock();
@@ -197,9 +196,9 @@ void DynamicBatcher::RunBatch(size_t instance, std::vector<Entry>& batch) {
   if (outputs.ok()) {
     for (const Tensor& out : *outputs) {
       if (out.shape().empty() || out.shape()[0] != rows) {
-        outputs = absl::InternalError(StrCat(
-            "model '", options_.model_name, "' returned an output of shape ",
-            ShapeToString(out.shape()), " for a batch of ", rows, " rows"));
+        outputs = absl::InternalError(
+            StrCat("model '", options_.model_name, "' returned an output of shape ",
+                   ShapeToString(out.shape()), " for a batch of ", rows, " rows"));
         break;
       }
     }

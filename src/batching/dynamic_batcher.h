@@ -37,7 +37,7 @@
 namespace infera {
 
 struct InferenceResult {
-  std::vector<Tensor> outputs;  // this request's rows of each model output
+  std::vector<Tensor> outputs;                // this request's rows of each model output
   std::chrono::microseconds queue_time{0};    // enqueue -> batch cut
   std::chrono::microseconds compute_time{0};  // the batch's execute call
   int64_t batch_size = 0;                     // rows in the batch it ran in
@@ -54,10 +54,10 @@ struct InferenceRequest {
 };
 
 struct BatcherStats {
-  uint64_t success = 0;    // requests completed with outputs
-  uint64_t failed = 0;     // requests completed with an error (timeouts included)
-  uint64_t timed_out = 0;  // requests expired in the queue
-  uint64_t rejected = 0;   // requests refused by Enqueue (queue full, stopped)
+  uint64_t success = 0;     // requests completed with outputs
+  uint64_t failed = 0;      // requests completed with an error (timeouts included)
+  uint64_t timed_out = 0;   // requests expired in the queue
+  uint64_t rejected = 0;    // requests refused by Enqueue (queue full, stopped)
   uint64_t executions = 0;  // batches executed
   uint64_t inferences = 0;  // rows executed
 };
@@ -112,9 +112,9 @@ class DynamicBatcher {
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<Entry> queue_;  // GUARDED_BY(mu_), arrival order
-  bool stopping_ = false;    // GUARDED_BY(mu_)
-  BatcherStats stats_;       // GUARDED_BY(mu_)
+  std::deque<Entry> queue_;                  // GUARDED_BY(mu_), arrival order
+  bool stopping_ = false;                    // GUARDED_BY(mu_)
+  BatcherStats stats_;                       // GUARDED_BY(mu_)
   std::mutex join_mu_;                       // serialises Shutdown's joins
   std::vector<std::thread> threads_;         // GUARDED_BY(join_mu_) after construction
   std::vector<std::thread::id> thread_ids_;  // fixed after construction

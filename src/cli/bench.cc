@@ -157,8 +157,11 @@ Measurement MeasureServed(uint16_t port, const std::string& target, const std::s
 }
 
 nlohmann::json ToJson(const Measurement& m) {
-  return {{"per_second", m.per_second}, {"p50_ms", m.p50_ms}, {"p99_ms", m.p99_ms},
-          {"count", m.count}, {"errors", m.errors}};
+  return {{"per_second", m.per_second},
+          {"p50_ms", m.p50_ms},
+          {"p99_ms", m.p99_ms},
+          {"count", m.count},
+          {"errors", m.errors}};
 }
 
 Status Bench(const BenchOptions& options) {
@@ -220,8 +223,8 @@ Status Bench(const BenchOptions& options) {
   std::cout << absl::StrFormat("served: POST %s (max_batch_size %d, max_queue_delay_ms %.1f)\n",
                                target, model.batching.max_batch_size,
                                model.batching.max_queue_delay_ms);
-  std::cout << absl::StrFormat("%-12s %12s %10s %10s %8s\n", "concurrency", "requests/s",
-                               "p50 ms", "p99 ms", "errors");
+  std::cout << absl::StrFormat("%-12s %12s %10s %10s %8s\n", "concurrency", "requests/s", "p50 ms",
+                               "p99 ms", "errors");
   Measurement best_served, served1;
   for (int c : concurrencies) {
     Measurement m = MeasureServed(server->port(), target, body, c, options.seconds);

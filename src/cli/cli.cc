@@ -18,8 +18,8 @@ int RunCli(int argc, char** argv) {
       ->check(CLI::Range(0, 65535));
 
   BenchOptions bench;
-  CLI::App* bench_cmd = app.add_subcommand(
-      "bench", "Measure served throughput and latency against the raw engine");
+  CLI::App* bench_cmd =
+      app.add_subcommand("bench", "Measure served throughput and latency against the raw engine");
   bench_cmd->add_option("--config,-c", bench.config, "Server config file (YAML)")->required();
   bench_cmd->add_option("--model,-m", bench.model, "Model to measure")->required();
   bench_cmd->add_option("--image", bench.image, "Image to send (default: a generated 224x224 PNG)");

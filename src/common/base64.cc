@@ -26,7 +26,8 @@ constexpr std::array<int8_t, 256> kTable = MakeTable();
 StatusOr<std::vector<std::byte>> Base64Decode(std::string_view text) {
   if (text.substr(0, 5) == "data:") {
     const size_t comma = text.find(',');
-    if (comma == std::string_view::npos || text.substr(0, comma).find(";base64") == std::string_view::npos) {
+    if (comma == std::string_view::npos ||
+        text.substr(0, comma).find(";base64") == std::string_view::npos) {
       return absl::InvalidArgumentError("data URL is not base64-encoded");
     }
     text.remove_prefix(comma + 1);

@@ -28,10 +28,10 @@ using absl::StatusOr;
 
 // RETURN_IF_ERROR(expr): evaluates expr (a Status) and returns it from the calling
 // function when it is not OK.
-#define RETURN_IF_ERROR(expr)                              \
-  do {                                                     \
-    ::absl::Status infera_status_ = (expr);                \
-    if (!infera_status_.ok()) return infera_status_;       \
+#define RETURN_IF_ERROR(expr)                        \
+  do {                                               \
+    ::absl::Status infera_status_ = (expr);          \
+    if (!infera_status_.ok()) return infera_status_; \
   } while (0)
 
 // ASSIGN_OR_RETURN(lhs, expr): evaluates expr (a StatusOr<T>); on error returns its

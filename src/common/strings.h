@@ -26,8 +26,8 @@ inline void Append(std::string& out, char c) { out.push_back(c); }
 inline void Append(std::string& out, bool b) { out.append(b ? "true" : "false"); }
 
 template <typename T>
-  requires(std::is_arithmetic_v<T> && !std::same_as<T, char> && !std::same_as<T, bool>)
-void Append(std::string& out, T v) {
+requires(std::is_arithmetic_v<T> && !std::same_as<T, char> &&
+         !std::same_as<T, bool>) void Append(std::string& out, T v) {
   char buf[64];
   auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v);
   out.append(buf, ec == std::errc() ? end : buf);

@@ -2,9 +2,9 @@
 
 #include <thread>
 
-#include "common/strings.h"
 #include "backends/backend_registry.h"
 #include "common/logging.h"
+#include "common/strings.h"
 #include "runners/runner_registry.h"
 
 namespace infera {
@@ -40,16 +40,15 @@ StatusOr<std::shared_ptr<Model>> Model::Load(ModelConfig config) {
   DynamicBatcher::Options options;
   options.model_name = cfg.name;
   options.policy.max_batch_size = cfg.batching.max_batch_size;
-  options.policy.max_queue_delay = std::chrono::microseconds(
-      static_cast<int64_t>(cfg.batching.max_queue_delay_ms * 1000.0));
+  options.policy.max_queue_delay =
+      std::chrono::microseconds(static_cast<int64_t>(cfg.batching.max_queue_delay_ms * 1000.0));
   options.max_queue_size = static_cast<size_t>(cfg.batching.max_queue_size);
   options.instances = model->backends_.size();
   Model* raw = model.get();
   options.on_thread_start = [raw](size_t i) { raw->backends_[i]->PrepareThread(); };
   model->batcher_ = std::make_unique<DynamicBatcher>(
-      std::move(options), [raw](size_t i, std::vector<Tensor>& inputs) {
-        return raw->backends_[i]->Execute(inputs);
-      });
+      std::move(options),
+      [raw](size_t i, std::vector<Tensor>& inputs) { return raw->backends_[i]->Execute(inputs); });
   model->load_time_ = std::chrono::duration_cast<std::chrono::milliseconds>(
       std::chrono::steady_clock::now() - start);
   Log(LogLevel::kInfo, "model_loaded",
@@ -97,9 +96,8 @@ Status Model::Warmup() {
       inputs.emplace_back(config_.input.dtype, shape);
       StatusOr<std::vector<Tensor>> out = backend->Execute(inputs);
       if (!out.ok()) {
-        return absl::Status(out.status().code(),
-                            StrCat("warm-up with a batch of ", b, " failed: ",
-                                         out.status().message()));
+        return absl::Status(out.status().code(), StrCat("warm-up with a batch of ", b,
+                                                        " failed: ", out.status().message()));
       }
     }
   }

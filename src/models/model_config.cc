@@ -4,8 +4,8 @@
 #include <charconv>
 #include <fstream>
 
-#include "common/strings.h"
 #include "backends/backend_registry.h"
+#include "common/strings.h"
 #include "models/yaml_reader.h"
 #include "runners/runner_registry.h"
 
@@ -19,8 +19,8 @@ constexpr int64_t kMaxSide = 1 << 16;
 
 // Applies `input:`.
 Status ApplyInput(const YamlReader& in, ModelConfig* config) {
-  RETURN_IF_ERROR(in.CheckMapping({"name", "color", "size", "interpolation", "scale", "mean",
-                                   "std", "layout", "dtype"}));
+  RETURN_IF_ERROR(in.CheckMapping(
+      {"name", "color", "size", "interpolation", "scale", "mean", "std", "layout", "dtype"}));
   InputSpec& spec = config->input;
   if (in.Has("name")) {
     ASSIGN_OR_RETURN(config->input_name, in.String("name"));
@@ -66,9 +66,7 @@ Status ApplyInput(const YamlReader& in, ModelConfig* config) {
       spec.scale = scale;
     }
   }
-  auto floats = [](const std::vector<double>& v) {
-    return std::vector<float>(v.begin(), v.end());
-  };
+  auto floats = [](const std::vector<double>& v) { return std::vector<float>(v.begin(), v.end()); };
   if (in.Has("mean")) {
     ASSIGN_OR_RETURN(std::vector<double> mean, in.DoubleList("mean"));
     spec.mean = floats(mean);
@@ -166,8 +164,8 @@ Status ApplyWarmup(const YamlReader& parent, WarmupConfig* warmup) {
 
 Status ValidateModelName(std::string_view name) {
   auto ok_char = [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '.' || c == '_' || c == '-';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '_' || c == '-';
   };
   if (name.empty() || name.size() > 128 || !std::all_of(name.begin(), name.end(), ok_char) ||
       name[0] == '.' || name[0] == '_' || name[0] == '-') {
@@ -184,14 +182,14 @@ Status ApplyModelYaml(const YAML::Node& node, const std::string& file, const fs:
                       ModelConfig* config) {
   YamlReader r(node, file, "");
   if (node.IsNull()) return absl::OkStatus();  // an empty model.yaml takes every default
-  RETURN_IF_ERROR(r.CheckMapping({"name", "version", "backend", "runner", "description",
-                                  "artifact", "input", "outputs", "labels", "batching",
-                                  "instances", "warmup"}));
+  RETURN_IF_ERROR(
+      r.CheckMapping({"name", "version", "backend", "runner", "description", "artifact", "input",
+                      "outputs", "labels", "batching", "instances", "warmup"}));
   if (r.Has("name")) {
     ASSIGN_OR_RETURN(std::string name, r.String("name"));
     if (!config->name.empty() && name != config->name) {
-      return r.Error("name", StrCat("'", name, "' differs from the folder name '",
-                                          config->name, "'"));
+      return r.Error("name",
+                     StrCat("'", name, "' differs from the folder name '", config->name, "'"));
     }
     config->name = name;
   }
@@ -203,14 +201,14 @@ Status ApplyModelYaml(const YAML::Node& node, const std::string& file, const fs:
     const auto names = BackendNames();
     if (std::find(names.begin(), names.end(), config->backend) == names.end()) {
       return r.Error("backend", StrCat("unknown backend '", config->backend,
-                                             "' (available: ", StrJoin(names, ", "), ")"));
+                                       "' (available: ", StrJoin(names, ", "), ")"));
     }
   }
   if (r.Has("runner")) {
     ASSIGN_OR_RETURN(config->runner, r.String("runner"));
     if (FindRunner(config->runner) == nullptr) {
-      return r.Error("runner", StrCat("unknown runner '", config->runner, "' (available: ",
-                                            StrJoin(RunnerNames(), ", "), ")"));
+      return r.Error("runner", StrCat("unknown runner '", config->runner,
+                                      "' (available: ", StrJoin(RunnerNames(), ", "), ")"));
     }
   }
   if (r.Has("description")) {
@@ -292,15 +290,14 @@ StatusOr<ModelConfig> LoadModelFolder(const fs::path& dir) {
   const std::vector<int64_t> versions = ListVersions(dir, artifact_name);
   if (pinned) {
     if (std::find(versions.begin(), versions.end(), config.version) == versions.end()) {
-      return absl::NotFoundError(StrCat(yaml.string(), ": version: pinned version ",
-                                              config.version, " has no ",
-                                              (dir / std::to_string(config.version) / artifact_name).string()));
+      return absl::NotFoundError(
+          StrCat(yaml.string(), ": version: pinned version ", config.version, " has no ",
+                 (dir / std::to_string(config.version) / artifact_name).string()));
     }
   } else {
     if (versions.empty()) {
       return absl::NotFoundError(StrCat("model '", config.name, "' in ", dir.string(),
-                                              ": no version folder (1/, 2/, ...) holds ",
-                                              artifact_name));
+                                        ": no version folder (1/, 2/, ...) holds ", artifact_name));
     }
     config.version = versions.back();
   }

@@ -31,8 +31,7 @@ Status ApplyServer(const YamlReader& s, ServerConfig* config) {
     config->max_body_bytes = mb << 20;
   }
   if (s.Has("max_image_pixels")) {
-    ASSIGN_OR_RETURN(config->max_image_pixels,
-                     s.Int("max_image_pixels", 1, int64_t{1} << 40));
+    ASSIGN_OR_RETURN(config->max_image_pixels, s.Int("max_image_pixels", 1, int64_t{1} << 40));
   }
   return absl::OkStatus();
 }
@@ -49,8 +48,8 @@ StatusOr<ModelConfig> ApplyListModel(const YamlReader& m, const fs::path& base) 
   const fs::path artifact = fs::weakly_canonical(base / path);
   std::error_code ec;
   if (!fs::is_regular_file(artifact, ec)) {
-    return absl::NotFoundError(StrCat(m.file(), ": ", m.KeyPath("path"), ": no such file ",
-                                            artifact.string()));
+    return absl::NotFoundError(
+        StrCat(m.file(), ": ", m.KeyPath("path"), ": no such file ", artifact.string()));
   }
   ModelConfig config = DefaultClassifierConfig();
   config.name = name;
@@ -128,9 +127,9 @@ StatusOr<ServerConfig> LoadServerConfig(const fs::path& file) {
     config.model_repository = fs::weakly_canonical(base / repo);
     auto scanned = ScanModelRepository(*config.model_repository);
     if (!scanned.ok()) {
-      return absl::Status(scanned.status().code(),
-                          StrCat(file.string(), ": model_repository: ",
-                                       scanned.status().message()));
+      return absl::Status(
+          scanned.status().code(),
+          StrCat(file.string(), ": model_repository: ", scanned.status().message()));
     }
     for (ModelConfig& m : *scanned) config.models.push_back(std::move(m));
   }

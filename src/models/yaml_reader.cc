@@ -38,8 +38,8 @@ std::string YamlReader::KeyPath(std::string_view key) const {
 
 Status YamlReader::Error(std::string_view key, std::string_view why) const {
   const std::string path = KeyPath(key);
-  return absl::InvalidArgumentError(
-      path.empty() ? StrCat(file_, ": ", why) : StrCat(file_, ": ", path, ": ", why));
+  return absl::InvalidArgumentError(path.empty() ? StrCat(file_, ": ", why)
+                                                 : StrCat(file_, ": ", path, ": ", why));
 }
 
 Status YamlReader::CheckMapping(std::initializer_list<std::string_view> allowed) const {
@@ -58,8 +58,7 @@ Status YamlReader::CheckMapping(std::initializer_list<std::string_view> allowed)
 }
 
 bool YamlReader::Has(std::string_view key) const {
-  return node_.IsMap() && node_[std::string(key)].IsDefined() &&
-         !node_[std::string(key)].IsNull();
+  return node_.IsMap() && node_[std::string(key)].IsDefined() && !node_[std::string(key)].IsNull();
 }
 
 YamlReader YamlReader::Child(std::string_view key) const {

@@ -79,9 +79,8 @@ StatusOr<nlohmann::json> ClassifyRunner::Postprocess(const std::vector<Tensor>& 
   const Tensor& logits = outputs[0];
   if (logits.dtype() != DType::kFP32 || logits.shape().size() != 2 || logits.shape()[0] != 1) {
     return absl::InternalError(StrCat("classify expects a [1, classes] FP32 output; model '",
-                                            config.name, "' returned ",
-                                            DTypeName(logits.dtype()), " ",
-                                            ShapeToString(logits.shape())));
+                                      config.name, "' returned ", DTypeName(logits.dtype()), " ",
+                                      ShapeToString(logits.shape())));
   }
   const size_t k = static_cast<size_t>(logits.shape()[1]);
   std::vector<float> probs;
@@ -93,15 +92,16 @@ StatusOr<nlohmann::json> ClassifyRunner::Postprocess(const std::vector<Tensor>& 
   std::vector<size_t> order(k);
   std::iota(order.begin(), order.end(), 0);
   const size_t top = std::min<size_t>(k, params.value("top_k", 5));
-  std::partial_sort(order.begin(), order.begin() + static_cast<long>(top), order.end(),
-                    [&](size_t a, size_t b) { return probs[a] > probs[b] || (probs[a] == probs[b] && a < b); });
+  std::partial_sort(
+      order.begin(), order.begin() + static_cast<long>(top), order.end(),
+      [&](size_t a, size_t b) { return probs[a] > probs[b] || (probs[a] == probs[b] && a < b); });
   nlohmann::json predictions = nlohmann::json::array();
   for (size_t i = 0; i < top; ++i) {
     const size_t c = order[i];
-    predictions.push_back({{"class_id", c},
-                           {"label", c < config.labels.size() ? config.labels[c]
-                                                              : StrCat("class_", c)},
-                           {"confidence", probs[c]}});
+    predictions.push_back(
+        {{"class_id", c},
+         {"label", c < config.labels.size() ? config.labels[c] : StrCat("class_", c)},
+         {"confidence", probs[c]}});
   }
   return nlohmann::json{{"predictions", std::move(predictions)}};
 }

@@ -5,10 +5,9 @@
 // Runners are stateless singletons: every method is const and thread-safe.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "common/status.h"
 #include "imaging/image.h"

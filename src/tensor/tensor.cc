@@ -45,9 +45,7 @@ StatusOr<DType> ParseDType(std::string_view name) {
   return absl::InvalidArgumentError(StrCat("unknown datatype '", name, "'"));
 }
 
-std::string ShapeToString(const Shape& shape) {
-  return StrCat("[", StrJoin(shape, ","), "]");
-}
+std::string ShapeToString(const Shape& shape) { return StrCat("[", StrJoin(shape, ","), "]"); }
 
 StatusOr<int64_t> NumElements(const Shape& shape) {
   int64_t n = 1;
@@ -57,8 +55,7 @@ StatusOr<int64_t> NumElements(const Shape& shape) {
           StrCat("shape ", ShapeToString(shape), " has a negative dimension"));
     }
     if (d != 0 && n > std::numeric_limits<int64_t>::max() / d) {
-      return absl::InvalidArgumentError(
-          StrCat("shape ", ShapeToString(shape), " is too large"));
+      return absl::InvalidArgumentError(StrCat("shape ", ShapeToString(shape), " is too large"));
     }
     n *= d;
   }
@@ -74,8 +71,8 @@ StatusOr<Tensor> Tensor::Create(DType dtype, Shape shape, size_t max_bytes) {
   ASSIGN_OR_RETURN(int64_t n, NumElements(shape));
   const size_t elem = DTypeSize(dtype);
   if (static_cast<uint64_t>(n) > max_bytes / elem) {
-    return absl::ResourceExhaustedError(StrCat("tensor of shape ", ShapeToString(shape),
-                                                     " exceeds ", max_bytes, " bytes"));
+    return absl::ResourceExhaustedError(
+        StrCat("tensor of shape ", ShapeToString(shape), " exceeds ", max_bytes, " bytes"));
   }
   return Tensor(dtype, std::move(shape));
 }
@@ -83,8 +80,8 @@ StatusOr<Tensor> Tensor::Create(DType dtype, Shape shape, size_t max_bytes) {
 Status Tensor::Reshape(Shape shape) {
   ASSIGN_OR_RETURN(int64_t n, NumElements(shape));
   if (n != num_elements_) {
-    return absl::InvalidArgumentError(StrCat("cannot reshape ", ShapeToString(shape_),
-                                                   " to ", ShapeToString(shape)));
+    return absl::InvalidArgumentError(
+        StrCat("cannot reshape ", ShapeToString(shape_), " to ", ShapeToString(shape)));
   }
   shape_ = std::move(shape);
   return absl::OkStatus();
@@ -99,8 +96,8 @@ StatusOr<Tensor> ConcatDim0(std::span<const Tensor* const> parts) {
   for (const Tensor* t : parts) {
     if (t->dtype() != first.dtype() || t->shape().size() != shape.size() ||
         !std::equal(t->shape().begin() + 1, t->shape().end(), shape.begin() + 1)) {
-      return absl::InvalidArgumentError(StrCat("cannot batch ", ShapeToString(t->shape()),
-                                                     " with ", ShapeToString(shape)));
+      return absl::InvalidArgumentError(
+          StrCat("cannot batch ", ShapeToString(t->shape()), " with ", ShapeToString(shape)));
     }
     rows += t->shape()[0];
   }
@@ -117,8 +114,7 @@ StatusOr<Tensor> ConcatDim0(std::span<const Tensor* const> parts) {
 StatusOr<Tensor> SliceDim0(const Tensor& t, int64_t begin, int64_t count) {
   if (t.shape().empty() || begin < 0 || count < 0 || begin + count > t.shape()[0]) {
     return absl::InvalidArgumentError(StrCat("slice [", begin, ",", begin + count,
-                                                   ") out of range for ",
-                                                   ShapeToString(t.shape())));
+                                             ") out of range for ", ShapeToString(t.shape())));
   }
   Shape shape = t.shape();
   shape[0] = count;

@@ -6,9 +6,9 @@
 namespace infera {
 namespace {
 
+using std::chrono::milliseconds;
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
-using std::chrono::milliseconds;
 
 const BatchClock::time_point kT0 = BatchClock::time_point() + std::chrono::hours(1);
 

@@ -215,9 +215,10 @@ TEST(DynamicBatcherTest, RejectsBadRequests) {
 }
 
 TEST(DynamicBatcherTest, EngineErrorsReachEveryRequestOfTheBatch) {
-  DynamicBatcher batcher(Opts(4, 50), [](size_t, std::vector<Tensor>&) -> StatusOr<std::vector<Tensor>> {
-    return absl::InternalError("engine exploded");
-  });
+  DynamicBatcher batcher(Opts(4, 50),
+                         [](size_t, std::vector<Tensor>&) -> StatusOr<std::vector<Tensor>> {
+                           return absl::InternalError("engine exploded");
+                         });
   std::vector<std::promise<StatusOr<InferenceResult>>> promises(4);
   for (int i = 0; i < 4; ++i) ASSERT_TRUE(batcher.Enqueue(MakeRequest(i, 1, &promises[i])).ok());
   for (auto& p : promises) {
@@ -229,11 +230,12 @@ TEST(DynamicBatcherTest, EngineErrorsReachEveryRequestOfTheBatch) {
 }
 
 TEST(DynamicBatcherTest, WrongOutputRowCountIsAnInternalError) {
-  DynamicBatcher batcher(Opts(4, 0), [](size_t, std::vector<Tensor>&) -> StatusOr<std::vector<Tensor>> {
-    std::vector<Tensor> outs;
-    outs.emplace_back(DType::kFP32, Shape{7, 1});
-    return outs;
-  });
+  DynamicBatcher batcher(Opts(4, 0),
+                         [](size_t, std::vector<Tensor>&) -> StatusOr<std::vector<Tensor>> {
+                           std::vector<Tensor> outs;
+                           outs.emplace_back(DType::kFP32, Shape{7, 1});
+                           return outs;
+                         });
   std::promise<StatusOr<InferenceResult>> p;
   ASSERT_TRUE(batcher.Enqueue(MakeRequest(0, 2, &p)).ok());
   EXPECT_EQ(p.get_future().get().status().code(), absl::StatusCode::kInternal);
@@ -258,24 +260,24 @@ TEST(DynamicBatcherTest, SeveralInstancesShareOneQueue) {
   DynamicBatcher::Options o = Opts(1, 0);
   o.instances = 2;
   std::vector<size_t> seen;
-  DynamicBatcher batcher(o, [&](size_t instance, std::vector<Tensor>& in)
-                                -> StatusOr<std::vector<Tensor>> {
-    int now = ++concurrent;
-    int prev = max_concurrent.load();
-    while (now > prev && !max_concurrent.compare_exchange_weak(prev, now)) {
-    }
-    {
-      std::unique_lock<std::mutex> lock(mu);
-      seen.push_back(instance);
-      cv.notify_all();
-      // Wait (bounded) until both instances have been seen at once.
-      cv.wait_for(lock, std::chrono::seconds(5), [&] { return max_concurrent.load() >= 2; });
-    }
-    --concurrent;
-    std::vector<Tensor> outs;
-    outs.push_back(in[0]);
-    return outs;
-  });
+  DynamicBatcher batcher(
+      o, [&](size_t instance, std::vector<Tensor>& in) -> StatusOr<std::vector<Tensor>> {
+        int now = ++concurrent;
+        int prev = max_concurrent.load();
+        while (now > prev && !max_concurrent.compare_exchange_weak(prev, now)) {
+        }
+        {
+          std::unique_lock<std::mutex> lock(mu);
+          seen.push_back(instance);
+          cv.notify_all();
+          // Wait (bounded) until both instances have been seen at once.
+          cv.wait_for(lock, std::chrono::seconds(5), [&] { return max_concurrent.load() >= 2; });
+        }
+        --concurrent;
+        std::vector<Tensor> outs;
+        outs.push_back(in[0]);
+        return outs;
+      });
   std::vector<std::promise<StatusOr<InferenceResult>>> promises(2);
   for (int i = 0; i < 2; ++i) ASSERT_TRUE(batcher.Enqueue(MakeRequest(i, 1, &promises[i])).ok());
   for (auto& p : promises) EXPECT_TRUE(p.get_future().get().ok());

@@ -71,7 +71,8 @@ TEST(OverloadTest, FullQueueAnswers503WithRetryAfter) {
 TEST(OverloadTest, RequestPastItsTimeoutAnswers503AndIsNeverExecuted) {
   testing::TempDir tmp;
   auto server = StartSlow(
-      tmp, "{max_batch_size: 1, max_queue_delay_ms: 0, max_queue_size: 64, default_timeout_ms: 20}");
+      tmp,
+      "{max_batch_size: 1, max_queue_delay_ms: 0, max_queue_size: 64, default_timeout_ms: 20}");
   ASSERT_NE(server, nullptr);
   const std::string body = DiskBody();
   constexpr int kClients = 6;

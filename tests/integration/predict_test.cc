@@ -29,8 +29,10 @@ class PredictTest : public ::testing::Test {
   static void SetUpTestSuite() {
     dir_ = new testing::TempDir();
     const std::string repo = (testing::TestModelsDir() / "repo").string();
-    server_ = testing::StartServer(dir_->path(), "server: {max_body_mb: 2, max_image_pixels: 1000000}\n"
-                                                 "model_repository: " + repo + "\n")
+    server_ = testing::StartServer(dir_->path(),
+                                   "server: {max_body_mb: 2, max_image_pixels: 1000000}\n"
+                                   "model_repository: " +
+                                       repo + "\n")
                   .release();
   }
   static void TearDownTestSuite() {
@@ -99,8 +101,8 @@ TEST_F(PredictTest, MatchesPyTorchOnEveryReferenceCase) {
           << "rank " << i;
       // Ranks can swap only between near-equal probabilities.
       if (got["predictions"][i]["class_id"] != want[i]["class_id"]) {
-        EXPECT_NEAR(want[i]["confidence"].get<double>(),
-                    c["top5"][i]["confidence"].get<double>(), 1e-4);
+        EXPECT_NEAR(want[i]["confidence"].get<double>(), c["top5"][i]["confidence"].get<double>(),
+                    1e-4);
       } else {
         EXPECT_EQ(got["predictions"][i]["label"], want[i]["label"]);
       }
@@ -128,7 +130,8 @@ TEST_F(PredictTest, TinyClassifierIsRightOnHeldOutImages) {
 
 TEST_F(PredictTest, TopKLimitsPredictions) {
   const fs::path img = testing::TestModelsDir() / "images" / "photo.png";
-  nlohmann::json got = nlohmann::json::parse(Post("/predict/mobilenet_v2", ImageBody(img, ",\"top_k\":2")).body);
+  nlohmann::json got =
+      nlohmann::json::parse(Post("/predict/mobilenet_v2", ImageBody(img, ",\"top_k\":2")).body);
   EXPECT_EQ(got["predictions"].size(), 2u);
   got = nlohmann::json::parse(Post("/predict/tiny_cls", ImageBody(img, ",\"top_k\":10")).body);
   EXPECT_EQ(got["predictions"].size(), 3u);  // capped at the class count
@@ -168,17 +171,17 @@ TEST_F(PredictTest, BadBodiesAre400WithAReason) {
   // A PNG cut in half.
   const std::string png = ReadFile(testing::TestModelsDir() / "images" / "photo.png");
   const std::string half = png.substr(0, png.size() / 2);
-  ExpectError(Post("/predict/tiny_cls",
-                   "{\"image\":\"" + Base64Encode(half.data(), half.size()) + "\"}"),
-              400, "PNG");
+  ExpectError(
+      Post("/predict/tiny_cls", "{\"image\":\"" + Base64Encode(half.data(), half.size()) + "\"}"),
+      400, "PNG");
 }
 
 TEST_F(PredictTest, ImageOverThePixelLimitIs400) {
   Image big = MakeImage(1100, 1000, 1, PixelType::kUInt8);  // 1.1 MP > 1 MP limit
   const auto png = EncodePng(big);
   ASSERT_TRUE(png.ok());
-  HttpResponse r = Post("/predict/tiny_cls",
-                        "{\"image\":\"" + Base64Encode(png->data(), png->size()) + "\"}");
+  HttpResponse r =
+      Post("/predict/tiny_cls", "{\"image\":\"" + Base64Encode(png->data(), png->size()) + "\"}");
   EXPECT_EQ(r.status, 400) << r.body;
 }
 
@@ -220,7 +223,8 @@ TEST_F(PredictTest, ConcurrentClientsGetTheirOwnResults) {
   std::vector<nlohmann::json> solo;
   for (const auto& f : files) {
     bodies.push_back(ImageBody(images / f, ",\"top_k\":3"));
-    solo.push_back(nlohmann::json::parse(Post("/predict/tiny_cls", bodies.back()).body)["predictions"]);
+    solo.push_back(
+        nlohmann::json::parse(Post("/predict/tiny_cls", bodies.back()).body)["predictions"]);
   }
   constexpr int kClients = 8;
   constexpr int kRequests = 15;

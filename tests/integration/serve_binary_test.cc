@@ -82,8 +82,8 @@ int WaitExit(pid_t pid, std::chrono::seconds limit) {
 
 TEST(ServeBinaryTest, ServesOnAFreePortAndStopsOnSigterm) {
   const fs::path config = testing::TestModelsDir() / "seed_config.yaml";
-  Child c = Spawn({testing::InferaBinary().string(), "serve", "--config", config.string(),
-                   "--port", "0"});
+  Child c = Spawn(
+      {testing::InferaBinary().string(), "serve", "--config", config.string(), "--port", "0"});
   const std::string line = ReadUntil(c.out, "\n", std::chrono::seconds(120));
   ASSERT_THAT(line, HasSubstr("infera listening on http://127.0.0.1:"));
   const uint16_t port = static_cast<uint16_t>(std::stoi(line.substr(line.rfind(':') + 1)));

@@ -47,7 +47,7 @@ batching: {max_batch_size: 4, max_queue_delay_ms: 0.5, max_queue_size: 10, defau
 instances: {count: 2, device: cpu, threads: 1}
 warmup: {batch_sizes: [1, 4]}
 )",
-                         {1, 2, 10});
+                           {1, 2, 10});
   StatusOr<ModelConfig> c = LoadModelFolder(dir);
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_EQ(c->name, "m");
@@ -133,9 +133,8 @@ TEST_P(ModelYamlErrorTest, NamesTheFileTheKeyAndWhy) {
   StatusOr<ModelConfig> c = LoadModelFolder(dir);
   ASSERT_FALSE(c.ok());
   EXPECT_EQ(c.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(c.status().message(),
-              AllOf(HasSubstr((dir / "model.yaml").string()), HasSubstr(GetParam().key),
-                    HasSubstr(GetParam().why)));
+  EXPECT_THAT(c.status().message(), AllOf(HasSubstr((dir / "model.yaml").string()),
+                                          HasSubstr(GetParam().key), HasSubstr(GetParam().why)));
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -201,7 +200,8 @@ models:
 
 TEST(ServerConfigTest, ListFormInsideAModelFolderTakesItsModelYaml) {
   TempDir tmp;
-  MakeModel(tmp.path() / "repo", "tiny", "input: {size: [64, 64]}\nbatching: {max_batch_size: 2}\n");
+  MakeModel(tmp.path() / "repo", "tiny",
+            "input: {size: [64, 64]}\nbatching: {max_batch_size: 2}\n");
   WriteFile(tmp.path() / "config.yaml",
             "models:\n  - {name: t, path: repo/tiny/1/model.pt, batch_size: 3}\n");
   StatusOr<ServerConfig> c = LoadServerConfig(tmp.path() / "config.yaml");
@@ -244,10 +244,10 @@ TEST(ServerConfigTest, ErrorsNameTheFileAndKey) {
   expect("models:\n  - {name: m, path: missing.pt}\n", absl::StatusCode::kNotFound,
          "models[0].path: no such file");
   WriteFile(tmp.path() / "m.pt", "x");
-  expect("models:\n  - {name: m, path: m.pt, batch_size: -1}\n",
-         absl::StatusCode::kInvalidArgument, "models[0].batch_size");
-  expect("models:\n  - {name: m, path: m.pt, batchsize: 4}\n",
-         absl::StatusCode::kInvalidArgument, "models[0].batchsize: unknown key");
+  expect("models:\n  - {name: m, path: m.pt, batch_size: -1}\n", absl::StatusCode::kInvalidArgument,
+         "models[0].batch_size");
+  expect("models:\n  - {name: m, path: m.pt, batchsize: 4}\n", absl::StatusCode::kInvalidArgument,
+         "models[0].batchsize: unknown key");
   expect("models:\n  - {name: m, path: m.pt}\n  - {name: m, path: m.pt}\n",
          absl::StatusCode::kInvalidArgument, "'m' is defined twice");
   expect("models:\n  - {name: '../etc', path: m.pt}\n", absl::StatusCode::kInvalidArgument,

@@ -2,9 +2,9 @@
 // is doing.
 #include <nlohmann/json.hpp>
 
-#include "common/strings.h"
 #include "api/http_status.h"
 #include "api/routes/routes.h"
+#include "common/strings.h"
 
 namespace infera {
 
@@ -12,9 +12,12 @@ namespace {
 
 std::string_view ColorName(ColorMode c) {
   switch (c) {
-    case ColorMode::kGray: return "gray";
-    case ColorMode::kRgb: return "rgb";
-    case ColorMode::kBgr: return "bgr";
+    case ColorMode::kGray:
+      return "gray";
+    case ColorMode::kRgb:
+      return "rgb";
+    case ColorMode::kBgr:
+      return "bgr";
   }
   return "rgb";
 }
@@ -50,7 +53,8 @@ nlohmann::json Describe(const Model& model) {
         {"max_queue_size", c.batching.max_queue_size},
         {"default_timeout_ms", c.batching.default_timeout_ms}}},
       {"instances",
-       {{"count", c.instances.count}, {"device", c.instances.device},
+       {{"count", c.instances.count},
+        {"device", c.instances.device},
         {"threads", c.instances.threads}}},
       {"load_time_ms", model.load_time().count()},
       {"queue_size", model.batcher().queue_size()},
@@ -76,9 +80,8 @@ void AddModelRoutes(Router& router, const ApiContext& ctx) {
     const std::string& name = req.params["model"];
     auto model = ctx.models->Get(name);
     if (!model) {
-      respond(StatusResponse(absl::NotFoundError(
-          StrCat("unknown model '", name, "' (available: ",
-                       StrJoin(ctx.models->Names(), ", "), ")"))));
+      respond(StatusResponse(absl::NotFoundError(StrCat(
+          "unknown model '", name, "' (available: ", StrJoin(ctx.models->Names(), ", "), ")"))));
       return;
     }
     respond(JsonResponse(200, Describe(*model).dump()));

@@ -11,10 +11,10 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/numbers.h"
-#include "common/strings.h"
 #include "api/http_status.h"
 #include "api/routes/routes.h"
 #include "common/base64.h"
+#include "common/strings.h"
 #include "imaging/codec.h"
 
 namespace infera {
@@ -102,11 +102,10 @@ void Predict(const ApiContext& ctx, HttpRequest&& req, Responder respond) {
   }
   std::shared_ptr<Model> model = ctx.models->Get(name, version);
   if (!model) {
-    const std::string what =
-        version ? StrCat("model '", name, "' has no loaded version ", *version)
-                : StrCat("unknown model '", name, "'");
-    respond(StatusResponse(absl::NotFoundError(StrCat(
-        what, " (available: ", StrJoin(ctx.models->Names(), ", "), ")"))));
+    const std::string what = version ? StrCat("model '", name, "' has no loaded version ", *version)
+                                     : StrCat("unknown model '", name, "'");
+    respond(StatusResponse(absl::NotFoundError(
+        StrCat(what, " (available: ", StrJoin(ctx.models->Names(), ", "), ")"))));
     return;
   }
 

@@ -1,14 +1,14 @@
 #include "backends/torchscript/torchscript_backend.h"
 
+#include <ATen/Parallel.h>
 #include <torch/cuda.h>
 #include <torch/script.h>
 
-#include <ATen/Parallel.h>
 #include <cstring>
 #include <thread>
 
-#include "common/strings.h"
 #include "common/logging.h"
+#include "common/strings.h"
 
 namespace infera {
 
@@ -16,15 +16,24 @@ namespace {
 
 StatusOr<c10::ScalarType> ToTorch(DType dtype) {
   switch (dtype) {
-    case DType::kBool: return c10::kBool;
-    case DType::kUInt8: return c10::kByte;
-    case DType::kInt8: return c10::kChar;
-    case DType::kInt16: return c10::kShort;
-    case DType::kInt32: return c10::kInt;
-    case DType::kInt64: return c10::kLong;
-    case DType::kFP16: return c10::kHalf;
-    case DType::kFP32: return c10::kFloat;
-    case DType::kFP64: return c10::kDouble;
+    case DType::kBool:
+      return c10::kBool;
+    case DType::kUInt8:
+      return c10::kByte;
+    case DType::kInt8:
+      return c10::kChar;
+    case DType::kInt16:
+      return c10::kShort;
+    case DType::kInt32:
+      return c10::kInt;
+    case DType::kInt64:
+      return c10::kLong;
+    case DType::kFP16:
+      return c10::kHalf;
+    case DType::kFP32:
+      return c10::kFloat;
+    case DType::kFP64:
+      return c10::kDouble;
     default:
       return absl::InvalidArgumentError(
           StrCat("datatype ", DTypeName(dtype), " is not supported by TorchScript"));
@@ -33,15 +42,24 @@ StatusOr<c10::ScalarType> ToTorch(DType dtype) {
 
 StatusOr<DType> FromTorch(c10::ScalarType type) {
   switch (type) {
-    case c10::kBool: return DType::kBool;
-    case c10::kByte: return DType::kUInt8;
-    case c10::kChar: return DType::kInt8;
-    case c10::kShort: return DType::kInt16;
-    case c10::kInt: return DType::kInt32;
-    case c10::kLong: return DType::kInt64;
-    case c10::kHalf: return DType::kFP16;
-    case c10::kFloat: return DType::kFP32;
-    case c10::kDouble: return DType::kFP64;
+    case c10::kBool:
+      return DType::kBool;
+    case c10::kByte:
+      return DType::kUInt8;
+    case c10::kChar:
+      return DType::kInt8;
+    case c10::kShort:
+      return DType::kInt16;
+    case c10::kInt:
+      return DType::kInt32;
+    case c10::kLong:
+      return DType::kInt64;
+    case c10::kHalf:
+      return DType::kFP16;
+    case c10::kFloat:
+      return DType::kFP32;
+    case c10::kDouble:
+      return DType::kFP64;
     default:
       return absl::InternalError(
           StrCat("output type ", c10::toString(type), " has no protocol datatype"));
@@ -87,8 +105,7 @@ class TorchScriptBackend final : public Backend {
       c10::IValue result = module_.forward(std::move(args));
       return Collect(result);
     } catch (const std::exception& e) {
-      return absl::InternalError(
-          StrCat("model '", options_.model_name, "' failed: ", Readable(e)));
+      return absl::InternalError(StrCat("model '", options_.model_name, "' failed: ", Readable(e)));
     }
   }
 
@@ -105,7 +122,7 @@ class TorchScriptBackend final : public Backend {
   StatusOr<Tensor> ConvertValue(const c10::IValue& v, std::string_view what) const {
     if (!v.isTensor()) {
       return absl::InternalError(StrCat("model '", options_.model_name, "': output ", what,
-                                              " is a ", v.tagKind(), ", not a tensor"));
+                                        " is a ", v.tagKind(), ", not a tensor"));
     }
     return Convert(v.toTensor());
   }
@@ -129,8 +146,8 @@ class TorchScriptBackend final : public Backend {
       const size_t n = names.empty() ? items.size() : names.size();
       if (n > items.size()) {
         return absl::InternalError(StrCat("model '", options_.model_name, "' returns ",
-                                                items.size(), " outputs but its config names ",
-                                                names.size()));
+                                          items.size(), " outputs but its config names ",
+                                          names.size()));
       }
       for (size_t i = 0; i < n; ++i) {
         ASSIGN_OR_RETURN(Tensor t, ConvertValue(items[i], StrCat("#", i)));
@@ -155,9 +172,8 @@ class TorchScriptBackend final : public Backend {
             if (entry.key().isString()) keys.push_back(entry.key().toStringRef());
           }
           return absl::InternalError(StrCat("model '", options_.model_name,
-                                                  "' returned no output named '", name,
-                                                  "' (it returns: ", StrJoin(keys, ", "),
-                                                  ")"));
+                                            "' returned no output named '", name,
+                                            "' (it returns: ", StrJoin(keys, ", "), ")"));
         }
         ASSIGN_OR_RETURN(Tensor t, ConvertValue(it->value(), name));
         outputs.push_back(std::move(t));
@@ -165,7 +181,8 @@ class TorchScriptBackend final : public Backend {
       return outputs;
     }
     return absl::InternalError(StrCat("model '", options_.model_name, "' returned a ",
-                                            result.tagKind(), "; expected a tensor, tuple, list or dict"));
+                                      result.tagKind(),
+                                      "; expected a tensor, tuple, list or dict"));
   }
 
   const BackendOptions options_;
@@ -183,21 +200,19 @@ StatusOr<c10::Device> ParseDevice(const BackendOptions& options) {
     }
     try {
       c10::Device device(options.device);
-      if (device.has_index() &&
-          device.index() >= static_cast<int>(torch::cuda::device_count())) {
-        return absl::FailedPreconditionError(
-            StrCat("model '", options.model_name, "': device '", options.device,
-                         "' does not exist (", torch::cuda::device_count(), " CUDA devices)"));
+      if (device.has_index() && device.index() >= static_cast<int>(torch::cuda::device_count())) {
+        return absl::FailedPreconditionError(StrCat("model '", options.model_name, "': device '",
+                                                    options.device, "' does not exist (",
+                                                    torch::cuda::device_count(), " CUDA devices)"));
       }
       return device;
     } catch (const std::exception& e) {
-      return absl::InvalidArgumentError(StrCat("model '", options.model_name,
-                                                     "': bad device '", options.device, "'"));
+      return absl::InvalidArgumentError(
+          StrCat("model '", options.model_name, "': bad device '", options.device, "'"));
     }
   }
-  return absl::InvalidArgumentError(StrCat("model '", options.model_name,
-                                                 "': unknown device '", options.device,
-                                                 "' (expected cpu or cuda:N)"));
+  return absl::InvalidArgumentError(StrCat("model '", options.model_name, "': unknown device '",
+                                           options.device, "' (expected cpu or cuda:N)"));
 }
 
 }  // namespace
@@ -211,8 +226,8 @@ StatusOr<std::unique_ptr<Backend>> CreateTorchScriptBackend(const BackendOptions
     module = torch::jit::load(options.artifact.string(), device);
   } catch (const std::exception& e) {
     return absl::InvalidArgumentError(StrCat("model '", options.model_name,
-                                                   "': cannot load TorchScript file ",
-                                                   options.artifact.string(), ": ", Readable(e)));
+                                             "': cannot load TorchScript file ",
+                                             options.artifact.string(), ": ", Readable(e)));
   }
   try {
     c10::InferenceMode guard(false);

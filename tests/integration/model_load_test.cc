@@ -1,0 +1,90 @@
+// Loading real TorchScript models: engine failures become Status values that name the
+// model and say what went wrong, at load (warm-up) or at request time.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "api/http_client.h"
+#include "common/base64.h"
+#include "models/model.h"
+#include "support/test_env.h"
+
+namespace infera {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+
+// gray_cls (a 1-channel network) configured as if it took RGB input.
+fs::path MisconfiguredGrayModel(const testing::TempDir& tmp, bool warmup) {
+  testing::CopyModel("gray_cls", tmp.path() / "repo");
+  const fs::path yaml = tmp.path() / "repo" / "gray_cls" / "model.yaml";
+  testing::WriteFile(yaml,
+                     std::string("input: {color: rgb, size: [32, 32]}\nlabels: labels.txt\n") +
+                         "warmup: " + (warmup ? "true" : "false") + "\n");
+  return tmp.path() / "repo" / "gray_cls";
+}
+
+TEST(ModelLoadTest, WarmupCatchesAModelThatRejectsItsConfiguredInput) {
+  testing::TempDir tmp;
+  StatusOr<ModelConfig> config = LoadModelFolder(MisconfiguredGrayModel(tmp, true));
+  ASSERT_TRUE(config.ok()) << config.status();
+  StatusOr<std::shared_ptr<Model>> model = Model::Load(*config);
+  ASSERT_FALSE(model.ok());
+  EXPECT_THAT(model.status().message(), HasSubstr("model 'gray_cls'"));
+  EXPECT_THAT(model.status().message(), HasSubstr("warm-up with a batch of 1 failed"));
+  EXPECT_THAT(model.status().message(), HasSubstr("channels"));
+  // One readable line, not a C++ backtrace.
+  EXPECT_EQ(model.status().message().find('\n'), std::string::npos);
+}
+
+TEST(ModelLoadTest, EngineErrorAtRequestTimeIsAJson500NamingTheModel) {
+  testing::TempDir tmp;
+  MisconfiguredGrayModel(tmp, false);
+  auto server = testing::StartServer(tmp.path(), "model_repository: repo\n");
+  ASSERT_NE(server, nullptr);
+  HttpClient client;
+  ASSERT_TRUE(client.Connect("127.0.0.1", server->port()).ok());
+  const std::string png = testing::ReadFile(testing::TestModelsDir() / "images" / "gray.png");
+  auto r = client.Send("POST", "/predict/gray_cls",
+                       "{\"image\":\"" + Base64Encode(png.data(), png.size()) + "\"}");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, 500);
+  nlohmann::json body = nlohmann::json::parse(r->body);
+  EXPECT_THAT(body["error"].get<std::string>(), HasSubstr("model 'gray_cls' failed"));
+  // The server keeps serving.
+  auto health = client.Send("GET", "/health");
+  ASSERT_TRUE(health.ok());
+  EXPECT_EQ(health->status, 200);
+}
+
+TEST(ModelLoadTest, CorruptArtifactIsALoadErrorNamingTheFile) {
+  testing::TempDir tmp;
+  testing::CopyModel("tiny_cls", tmp.path() / "repo");
+  const fs::path pt = tmp.path() / "repo" / "tiny_cls" / "1" / "model.pt";
+  testing::WriteFile(pt, "this is not a TorchScript archive");
+  StatusOr<ModelConfig> config = LoadModelFolder(tmp.path() / "repo" / "tiny_cls");
+  ASSERT_TRUE(config.ok());
+  StatusOr<std::shared_ptr<Model>> model = Model::Load(*config);
+  EXPECT_EQ(model.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(model.status().message(), HasSubstr("cannot load TorchScript file " + pt.string()));
+}
+
+TEST(ModelLoadTest, DictOutputWithAnUnknownNameIsReported) {
+  testing::TempDir tmp;
+  testing::CopyModel("dict_out", tmp.path() / "repo");
+  const fs::path yaml = tmp.path() / "repo" / "dict_out" / "model.yaml";
+  std::string text = testing::ReadFile(yaml);
+  text.replace(text.find("outputs: [logits]"), 17, "outputs: [scores]");
+  testing::WriteFile(yaml, text);
+  StatusOr<ModelConfig> config = LoadModelFolder(tmp.path() / "repo" / "dict_out");
+  ASSERT_TRUE(config.ok()) << config.status();
+  StatusOr<std::shared_ptr<Model>> model = Model::Load(*config);
+  ASSERT_FALSE(model.ok());
+  EXPECT_THAT(model.status().message(), HasSubstr("no output named 'scores'"));
+  EXPECT_THAT(model.status().message(), HasSubstr("logits"));
+}
+
+}  // namespace
+}  // namespace infera
