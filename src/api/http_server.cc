@@ -36,7 +36,7 @@ using tcp = asio::ip::tcp;
 constexpr uint32_t kHeaderLimitBytes = 16 * 1024;
 // Beast reads at most the buffer's free capacity per syscall; the default (512 bytes)
 // made large uploads 12x slower.
-constexpr size_t kReadBufferBytes = 64 * 1024;
+constexpr size_t kReadBufferBytes = size_t{64} * 1024;
 // How long a connection closed after an error keeps draining what the client still
 // sends, so that the client reads our error response instead of a reset.
 constexpr std::chrono::seconds kLingerTimeout(2);

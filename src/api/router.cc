@@ -48,6 +48,7 @@ bool Match(const std::vector<std::string>& pattern, const std::vector<std::strin
 
 }  // namespace
 
+// NOLINTNEXTLINE(performance-unnecessary-value-param): the signature is router.h's.
 void Router::Add(std::string method, std::string pattern, Handler handler) {
   routes_.push_back(Route{std::move(method), SplitPath(pattern), std::move(handler)});
 }

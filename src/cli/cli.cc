@@ -28,6 +28,8 @@ int RunCli(int argc, char** argv) {
   bench_cmd->add_option("--concurrency", bench.concurrency, "Client counts, comma-separated");
   bench_cmd->add_option("--batch-sizes", bench.batch_sizes,
                         "Raw-engine batch sizes to try, comma-separated");
+  bench_cmd->add_option("--max-queue-delay-ms", bench.max_queue_delay_ms,
+                        "Batcher delay for the served run (default: the model's)");
   bench_cmd->add_option("--json", bench.output_json, "Also write the results as JSON here");
 
   try {

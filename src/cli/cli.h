@@ -29,6 +29,7 @@ struct BenchOptions {
   double seconds = 5;
   std::string concurrency = "1,4,16,32";
   std::string batch_sizes = "1,2,4,8,16";
+  double max_queue_delay_ms = -1;  // < 0: the model's own setting
   std::string output_json;
 };
 int RunBench(const BenchOptions& options);

@@ -103,13 +103,13 @@ std::string ErrorOf(const std::string& json_body) {
 class HttpServerTest : public ::testing::Test {
  protected:
   HttpServerTest() {
-    router_.Add("GET", "/hello", [](HttpRequest&&, Responder respond) {
+    router_.Add("GET", "/hello", [](HttpRequest&&, const Responder& respond) {
       respond(JsonResponse(200, R"({"hello":"world"})"));
     });
-    router_.Add("HEAD", "/hello", [](HttpRequest&&, Responder respond) {
+    router_.Add("HEAD", "/hello", [](HttpRequest&&, const Responder& respond) {
       respond(JsonResponse(200, R"({"hello":"world"})"));
     });
-    router_.Add("POST", "/echo", [](HttpRequest&& request, Responder respond) {
+    router_.Add("POST", "/echo", [](HttpRequest&& request, const Responder& respond) {
       HttpResponse response;
       response.content_type = "text/plain";
       response.body = std::move(request.body);
@@ -118,10 +118,10 @@ class HttpServerTest : public ::testing::Test {
       response.headers["x-test"] = std::string(request.header("X-Test"));
       respond(std::move(response));
     });
-    router_.Add("POST", "/size", [](HttpRequest&& request, Responder respond) {
+    router_.Add("POST", "/size", [](HttpRequest&& request, const Responder& respond) {
       respond(JsonResponse(200, std::to_string(request.body.size())));
     });
-    router_.Add("GET", "/async", [this](HttpRequest&&, Responder respond) {
+    router_.Add("GET", "/async", [this](HttpRequest&&, const Responder& respond) {
       std::lock_guard<std::mutex> lock(threads_mu_);
       threads_.emplace_back([respond] {
         std::this_thread::sleep_for(milliseconds(20));  // simulated work, not a wait
@@ -129,30 +129,30 @@ class HttpServerTest : public ::testing::Test {
       });
     });
     router_.Add("GET", "/throw",
-                [](HttpRequest&&, Responder) -> void { throw std::runtime_error("boom"); });
-    router_.Add("GET", "/respond-then-throw", [](HttpRequest&&, Responder respond) {
+                [](HttpRequest&&, const Responder&) -> void { throw std::runtime_error("boom"); });
+    router_.Add("GET", "/respond-then-throw", [](HttpRequest&&, const Responder& respond) {
       respond(JsonResponse(200, R"({"first":true})"));
       throw std::runtime_error("after responding");
     });
-    router_.Add("GET", "/twice", [](HttpRequest&&, Responder respond) {
+    router_.Add("GET", "/twice", [](HttpRequest&&, const Responder& respond) {
       Responder copy = respond;
       respond(JsonResponse(200, R"({"call":1})"));
       copy(JsonResponse(201, R"({"call":2})"));
       respond(JsonResponse(202, R"({"call":3})"));
     });
-    router_.Add("GET", "/params/{name}", [](HttpRequest&& request, Responder respond) {
+    router_.Add("GET", "/params/{name}", [](HttpRequest&& request, const Responder& respond) {
       HttpResponse response;
       response.content_type = "text/plain";
       response.body = request.params["name"];
       respond(std::move(response));
     });
-    router_.Add("GET", "/remote", [](HttpRequest&& request, Responder respond) {
+    router_.Add("GET", "/remote", [](HttpRequest&& request, const Responder& respond) {
       HttpResponse response;
       response.content_type = "text/plain";
       response.body = request.remote_address;
       respond(std::move(response));
     });
-    router_.Add("GET", "/drop", [](HttpRequest&&, Responder) {});
+    router_.Add("GET", "/drop", [](HttpRequest&&, const Responder&) {});
     router_.Add("GET", "/park", [this](HttpRequest&&, Responder respond) {
       std::lock_guard<std::mutex> lock(parked_mu_);
       parked_.push_back(std::move(respond));
@@ -528,6 +528,7 @@ TEST_F(HttpServerTest, ConcurrentClientsAllGetTheirOwnAnswers) {
   constexpr int kRequests = 50;
   std::atomic<int> correct{0};
   std::vector<std::thread> threads;
+  threads.reserve(kThreads);
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       HttpClient client(kDeadline);

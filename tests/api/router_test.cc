@@ -34,7 +34,7 @@ HttpResponse Call(const Router& router, std::string method, std::string path) {
 
 // A handler answering 200 with `name` and the parameters it received.
 Handler Named(std::string name) {
-  return [name](HttpRequest&& request, Responder respond) {
+  return [name](HttpRequest&& request, const Responder& respond) {
     nlohmann::json body = {{"route", name}, {"params", request.params}};
     respond(JsonResponse(200, body.dump()));
   };
@@ -136,17 +136,18 @@ TEST(RouterTest, RejectsPathWithNulOrWithoutLeadingSlash) {
 TEST(RouterTest, HandlerExceptionPropagates) {
   Router router;
   router.Add("GET", "/boom",
-             [](HttpRequest&&, Responder) { throw std::runtime_error("handler failed"); });
-  EXPECT_THROW(router.Dispatch(MakeRequest("GET", "/boom"), [](HttpResponse) {}),
+             [](HttpRequest&&, const Responder&) { throw std::runtime_error("handler failed"); });
+  EXPECT_THROW(router.Dispatch(MakeRequest("GET", "/boom"), [](const HttpResponse&) {}),
                std::runtime_error);
 }
 
 TEST(RouterTest, HandlerMayRespondLater) {
   Router router;
   Responder saved;
-  router.Add("GET", "/later", [&saved](HttpRequest&&, Responder respond) { saved = respond; });
+  router.Add("GET", "/later",
+             [&saved](HttpRequest&&, Responder respond) { saved = std::move(respond); });
   int calls = 0;
-  router.Dispatch(MakeRequest("GET", "/later"), [&calls](HttpResponse) { ++calls; });
+  router.Dispatch(MakeRequest("GET", "/later"), [&calls](const HttpResponse&) { ++calls; });
   EXPECT_EQ(calls, 0);
   saved(JsonResponse(200, "{}"));
   EXPECT_EQ(calls, 1);

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "api/http_client.h"
@@ -133,6 +134,28 @@ TEST(ServeBinaryTest, CudaDeviceOnACpuOnlyBuildIsAClearStartupError) {
   if (code == -2) GTEST_SKIP() << "this LibTorch has CUDA and a device: the model loaded";
   EXPECT_EQ(code, 1);
   EXPECT_THAT(err, HasSubstr("model 'tiny_cls': device 'cuda:0' requested"));
+}
+
+TEST(BenchBinaryTest, MeasuresRawAndServedAndWritesJson) {
+  testing::TempDir tmp;
+  const fs::path json = tmp.path() / "bench.json";
+  Child c = Spawn({testing::InferaBinary().string(), "bench", "--config",
+                   (testing::TestModelsDir() / "config.yaml").string(), "--model", "tiny_cls",
+                   "--seconds", "0.3", "--concurrency", "1,4", "--batch-sizes", "1,4", "--json",
+                   json.string()});
+  const std::string out = ReadUntil(c.out, "added p50 latency", std::chrono::seconds(120));
+  EXPECT_EQ(WaitExit(c.pid, std::chrono::seconds(60)), 0) << out;
+  close(c.out);
+  close(c.err);
+  EXPECT_THAT(out, HasSubstr("best raw batch size"));
+  EXPECT_THAT(out, HasSubstr("throughput served/raw"));
+  const nlohmann::json report = nlohmann::json::parse(testing::ReadFile(json));
+  EXPECT_GT(report["raw"]["1"]["per_second"].get<double>(), 0);
+  EXPECT_GT(report["raw"]["4"]["per_second"].get<double>(), 0);
+  EXPECT_GT(report["served"]["4"]["per_second"].get<double>(), 0);
+  EXPECT_EQ(report["served"]["1"]["errors"], 0);
+  EXPECT_EQ(report["served"]["4"]["errors"], 0);
+  EXPECT_GT(report["throughput_ratio"].get<double>(), 0);
 }
 
 }  // namespace
