@@ -210,7 +210,8 @@ Status Bench(const BenchOptions& options) {
                                best_raw.per_second);
 
   model.batching.max_batch_size = std::max(best_batch, 1);
-  if (options.max_queue_delay_ms >= 0) model.batching.max_queue_delay_ms = options.max_queue_delay_ms;
+  if (options.max_queue_delay_ms >= 0)
+    model.batching.max_queue_delay_ms = options.max_queue_delay_ms;
   model.warmup.batch_sizes.clear();
   ServerConfig served = config;
   served.models = {model};

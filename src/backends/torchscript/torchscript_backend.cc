@@ -7,6 +7,7 @@
 #include <cstring>
 #include <thread>
 
+#include "backends/torchscript/cpu_engine_thread.h"
 #include "common/logging.h"
 #include "common/strings.h"
 
@@ -86,12 +87,21 @@ class TorchScriptBackend final : public Backend {
       : options_(std::move(options)), module_(std::move(module)), device_(device) {}
 
   void PrepareThread() override {
+    if (device_.is_cpu()) return;  // CPU work runs on the CpuEngineThread
     int n = options_.intra_op_threads;
     if (n <= 0) n = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     at::set_num_threads(n);
   }
 
   StatusOr<std::vector<Tensor>> Execute(std::vector<Tensor>& inputs) override {
+    if (!device_.is_cpu()) return ExecuteHere(inputs);
+    StatusOr<std::vector<Tensor>> result;
+    CpuEngineThread::Get().Run(options_.intra_op_threads, [&] { result = ExecuteHere(inputs); });
+    return result;
+  }
+
+ private:
+  StatusOr<std::vector<Tensor>> ExecuteHere(std::vector<Tensor>& inputs) {
     try {
       c10::InferenceMode guard;
       std::vector<c10::IValue> args;
@@ -109,7 +119,6 @@ class TorchScriptBackend final : public Backend {
     }
   }
 
- private:
   StatusOr<Tensor> Convert(const at::Tensor& value) const {
     at::Tensor t = value.to(at::kCPU).contiguous();
     ASSIGN_OR_RETURN(DType dtype, FromTorch(t.scalar_type()));
@@ -219,8 +228,9 @@ StatusOr<c10::Device> ParseDevice(const BackendOptions& options) {
 
 bool TorchCudaAvailable() { return torch::cuda::is_available(); }
 
-StatusOr<std::unique_ptr<Backend>> CreateTorchScriptBackend(const BackendOptions& options) {
-  ASSIGN_OR_RETURN(c10::Device device, ParseDevice(options));
+namespace {
+
+StatusOr<torch::jit::Module> LoadAndOptimize(const BackendOptions& options, c10::Device device) {
   torch::jit::Module module;
   try {
     module = torch::jit::load(options.artifact.string(), device);
@@ -241,8 +251,24 @@ StatusOr<std::unique_ptr<Backend>> CreateTorchScriptBackend(const BackendOptions
         {{"model", options.model_name}, {"reason", Readable(e)}});
     module.eval();
   }
+  return module;
+}
+
+}  // namespace
+
+StatusOr<std::unique_ptr<Backend>> CreateTorchScriptBackend(const BackendOptions& options) {
+  ASSIGN_OR_RETURN(c10::Device device, ParseDevice(options));
+  StatusOr<torch::jit::Module> module = absl::UnknownError("not loaded");
+  if (device.is_cpu()) {
+    // Freezing folds constants with real tensor ops: keep them on the engine thread too.
+    CpuEngineThread::Get().Run(options.intra_op_threads,
+                               [&] { module = LoadAndOptimize(options, device); });
+  } else {
+    module = LoadAndOptimize(options, device);
+  }
+  if (!module.ok()) return module.status();
   return std::unique_ptr<Backend>(
-      std::make_unique<TorchScriptBackend>(options, std::move(module), device));
+      std::make_unique<TorchScriptBackend>(options, std::move(*module), device));
 }
 
 }  // namespace infera
