@@ -61,11 +61,12 @@ format:
 asan: deps $(BUILD)/test-models/.stamp
 	cmake --preset asan && cmake --build --preset asan -j $(JOBS)
 	ln -sfn ../$(BUILD)/test-models build-asan/test-models
-	ASAN_OPTIONS=detect_leaks=0 ctest --test-dir build-asan --output-on-failure
+	ctest --test-dir build-asan --output-on-failure
 
 tsan: deps
 	cmake --preset tsan && cmake --build --preset tsan -j $(JOBS) --target infera_unit_tests
-	ctest --test-dir build-tsan --output-on-failure -R 'Batcher|HttpServer'
+	TSAN_OPTIONS=suppressions=$(CURDIR)/tests/tsan.supp build-tsan/tests/infera_unit_tests --gtest_brief=1 \
+	  --gtest_filter='*Batch*:*HttpServer*:*Router*:CpuEngineThread*'
 
 clean:
 	rm -rf $(BUILD) build-debug build-asan build-tsan

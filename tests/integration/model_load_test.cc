@@ -74,10 +74,8 @@ TEST(ModelLoadTest, CorruptArtifactIsALoadErrorNamingTheFile) {
 TEST(ModelLoadTest, DictOutputWithAnUnknownNameIsReported) {
   testing::TempDir tmp;
   testing::CopyModel("dict_out", tmp.path() / "repo");
-  const fs::path yaml = tmp.path() / "repo" / "dict_out" / "model.yaml";
-  std::string text = testing::ReadFile(yaml);
-  text.replace(text.find("outputs: [logits]"), 17, "outputs: [scores]");
-  testing::WriteFile(yaml, text);
+  testing::ReplaceInFile(tmp.path() / "repo" / "dict_out" / "model.yaml", "outputs: [logits]",
+                         "outputs: [scores]");
   StatusOr<ModelConfig> config = LoadModelFolder(tmp.path() / "repo" / "dict_out");
   ASSERT_TRUE(config.ok()) << config.status();
   StatusOr<std::shared_ptr<Model>> model = Model::Load(*config);

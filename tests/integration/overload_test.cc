@@ -3,7 +3,6 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <atomic>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -22,6 +21,24 @@ std::string DiskBody() {
   return "{\"image\":\"" + Base64Encode(png.data(), png.size()) + "\"}";
 }
 
+// Sends `clients` simultaneous requests (one connection each) and returns the answers;
+// a transport failure is recorded as status 0.
+std::vector<HttpResponse> PostConcurrently(uint16_t port, const std::string& target,
+                                           const std::string& body, int clients) {
+  std::vector<HttpResponse> responses(static_cast<size_t>(clients));
+  std::vector<std::thread> threads;
+  for (int i = 0; i < clients; ++i) {
+    threads.emplace_back([&, i] {
+      HttpClient client;
+      if (!client.Connect("127.0.0.1", port).ok()) return;
+      auto r = client.Send("POST", target, body);
+      if (r.ok()) responses[static_cast<size_t>(i)] = std::move(*r);
+    });
+  }
+  for (auto& t : threads) t.join();
+  return responses;
+}
+
 // Copies slow_model with its batching replaced.
 std::unique_ptr<Server> StartSlow(const testing::TempDir& tmp, const std::string& batching) {
   testing::CopyModel("slow_model", tmp.path() / "repo");
@@ -37,35 +54,27 @@ TEST(OverloadTest, FullQueueAnswers503WithRetryAfter) {
   testing::TempDir tmp;
   auto server = StartSlow(tmp, "{max_batch_size: 1, max_queue_delay_ms: 0, max_queue_size: 2}");
   ASSERT_NE(server, nullptr);
-  const std::string body = DiskBody();
   constexpr int kClients = 12;
-  std::atomic<int> ok{0}, unavailable{0}, other{0}, with_retry_after{0};
-  std::vector<std::thread> threads;
-  for (int i = 0; i < kClients; ++i) {
-    threads.emplace_back([&] {
-      HttpClient client;
-      if (!client.Connect("127.0.0.1", server->port()).ok()) return void(++other);
-      auto r = client.Send("POST", "/predict/slow_model", body);
-      if (!r.ok()) return void(++other);
-      if (r->status == 200) {
-        ++ok;
-      } else if (r->status == 503) {
-        ++unavailable;
-        if (r->headers.count("retry-after") && r->body.find("queue is full") != std::string::npos) {
-          ++with_retry_after;
-        }
-      } else {
-        ++other;
+  int ok = 0, unavailable = 0, other = 0, with_retry_after = 0;
+  for (const HttpResponse& r :
+       PostConcurrently(server->port(), "/predict/slow_model", DiskBody(), kClients)) {
+    if (r.status == 200) {
+      ++ok;
+    } else if (r.status == 503) {
+      ++unavailable;
+      if (r.headers.count("retry-after") && r.body.find("queue is full") != std::string::npos) {
+        ++with_retry_after;
       }
-    });
+    } else {
+      ++other;
+    }
   }
-  for (auto& t : threads) t.join();
   // 12 simultaneous requests, one executing and two queued at a time: most are refused.
-  EXPECT_EQ(other.load(), 0);
-  EXPECT_GE(ok.load(), 1);
-  EXPECT_GE(unavailable.load(), 1);
-  EXPECT_EQ(with_retry_after.load(), unavailable.load());
-  EXPECT_EQ(ok.load() + unavailable.load(), kClients);
+  EXPECT_EQ(other, 0);
+  EXPECT_GE(ok, 1);
+  EXPECT_GE(unavailable, 1);
+  EXPECT_EQ(with_retry_after, unavailable);
+  EXPECT_EQ(ok + unavailable, kClients);
 }
 
 TEST(OverloadTest, RequestPastItsTimeoutAnswers503AndIsNeverExecuted) {
@@ -74,44 +83,33 @@ TEST(OverloadTest, RequestPastItsTimeoutAnswers503AndIsNeverExecuted) {
       tmp,
       "{max_batch_size: 1, max_queue_delay_ms: 0, max_queue_size: 64, default_timeout_ms: 20}");
   ASSERT_NE(server, nullptr);
-  const std::string body = DiskBody();
-  constexpr int kClients = 6;
-  std::atomic<int> ok{0}, timed_out{0}, other{0};
-  std::vector<std::thread> threads;
-  for (int i = 0; i < kClients; ++i) {
-    threads.emplace_back([&] {
-      HttpClient client;
-      if (!client.Connect("127.0.0.1", server->port()).ok()) return void(++other);
-      auto r = client.Send("POST", "/predict/slow_model", body);
-      if (!r.ok()) return void(++other);
-      if (r->status == 200) {
-        ++ok;
-      } else if (r->status == 503 && r->body.find("timed out") != std::string::npos) {
-        ++timed_out;
-      } else {
-        ++other;
-      }
-    });
+  int ok = 0, timed_out = 0, other = 0;
+  for (const HttpResponse& r :
+       PostConcurrently(server->port(), "/predict/slow_model", DiskBody(), 6)) {
+    if (r.status == 200) {
+      ++ok;
+    } else if (r.status == 503 && r.body.find("timed out") != std::string::npos) {
+      ++timed_out;
+    } else {
+      ++other;
+    }
   }
-  for (auto& t : threads) t.join();
-  EXPECT_EQ(other.load(), 0);
-  EXPECT_GE(ok.load(), 1);
-  EXPECT_GE(timed_out.load(), 1);
+  EXPECT_EQ(other, 0);
+  EXPECT_GE(ok, 1);
+  EXPECT_GE(timed_out, 1);
   // Only the requests that succeeded were executed.
   auto model = server->models().Get("slow_model");
   ASSERT_NE(model, nullptr);
   const BatcherStats stats = model->batcher().stats();
-  EXPECT_EQ(stats.inferences, static_cast<uint64_t>(ok.load()));
-  EXPECT_EQ(stats.timed_out, static_cast<uint64_t>(timed_out.load()));
+  EXPECT_EQ(stats.inferences, static_cast<uint64_t>(ok));
+  EXPECT_EQ(stats.timed_out, static_cast<uint64_t>(timed_out));
 }
 
 TEST(OverloadTest, ModelsCanBeServedWithoutWarmupAndStillAnswer) {
   testing::TempDir tmp;
   testing::CopyModel("tiny_cls", tmp.path() / "repo");
-  const fs::path yaml_file = tmp.path() / "repo" / "tiny_cls" / "model.yaml";
-  std::string yaml = testing::ReadFile(yaml_file);
-  yaml.replace(yaml.find("warmup: true"), 12, "warmup: false");
-  testing::WriteFile(yaml_file, yaml);
+  testing::ReplaceInFile(tmp.path() / "repo" / "tiny_cls" / "model.yaml", "warmup: true",
+                         "warmup: false");
   auto server = testing::StartServer(tmp.path(), "model_repository: repo\n");
   ASSERT_NE(server, nullptr);
   HttpClient client;

@@ -121,9 +121,8 @@ TEST(ServeBinaryTest, BadConfigFailsStartupNamingFileAndKey) {
 TEST(ServeBinaryTest, CudaDeviceOnACpuOnlyBuildIsAClearStartupError) {
   testing::TempDir tmp;
   testing::CopyModel("tiny_cls", tmp.path() / "repo");
-  std::string yaml = testing::ReadFile(tmp.path() / "repo" / "tiny_cls" / "model.yaml");
-  yaml.replace(yaml.find("device: cpu"), 11, "device: 'cuda:0'");
-  testing::WriteFile(tmp.path() / "repo" / "tiny_cls" / "model.yaml", yaml);
+  testing::ReplaceInFile(tmp.path() / "repo" / "tiny_cls" / "model.yaml", "device: cpu",
+                         "device: 'cuda:0'");
   testing::WriteFile(tmp.path() / "config.yaml", "model_repository: repo\n");
   Child c = Spawn({testing::InferaBinary().string(), "serve", "--config",
                    (tmp.path() / "config.yaml").string(), "--port", "0"});

@@ -30,6 +30,17 @@ void WriteFile(const fs::path& path, const std::string& content) {
   out << content;
 }
 
+void ReplaceInFile(const fs::path& path, const std::string& from, const std::string& to) {
+  std::string text = ReadFile(path);
+  const size_t at = text.find(from);
+  if (at == std::string::npos) {
+    ADD_FAILURE() << "'" << from << "' not in " << path;
+    return;
+  }
+  text.replace(at, from.size(), to);
+  WriteFile(path, text);
+}
+
 TempDir::TempDir() {
   std::random_device rd;
   path_ =

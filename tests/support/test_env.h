@@ -19,6 +19,10 @@ std::filesystem::path InferaBinary();
 std::string ReadFile(const std::filesystem::path& path);
 void WriteFile(const std::filesystem::path& path, const std::string& content);
 
+// Replaces the first occurrence of `from` in the file (fails the test when absent).
+void ReplaceInFile(const std::filesystem::path& path, const std::string& from,
+                   const std::string& to);
+
 // A fresh folder under the system temp dir, removed with its contents on destruction.
 class TempDir {
  public:
