@@ -39,7 +39,10 @@ using absl::StatusOr;
 #define ASSIGN_OR_RETURN(lhs, expr) \
   INFERA_ASSIGN_OR_RETURN_IMPL_(INFERA_CONCAT_(infera_statusor_, __LINE__), lhs, expr)
 
+// `lhs` may be a declaration, so it cannot be parenthesised.
+// NOLINTBEGIN(bugprone-macro-parentheses)
 #define INFERA_ASSIGN_OR_RETURN_IMPL_(var, lhs, expr) \
   auto var = (expr);                                  \
   if (!var.ok()) return std::move(var).status();      \
   lhs = std::move(var).value()
+// NOLINTEND(bugprone-macro-parentheses)
