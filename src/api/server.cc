@@ -17,6 +17,8 @@ StatusOr<std::unique_ptr<Server>> Server::Create(const ServerConfig& config) {
   AddHealthRoutes(server->router_, server->ctx_);
   AddPredictRoutes(server->router_, server->ctx_);
   AddModelRoutes(server->router_, server->ctx_);
+  AddV2HealthRoutes(server->router_, server->ctx_);
+  AddV2ModelRoutes(server->router_, server->ctx_);
 
   HttpServerOptions options;
   options.host = config.host;

@@ -244,6 +244,16 @@ void DynamicBatcher::RunBatch(size_t instance, std::vector<Entry>& batch) {
     std::lock_guard<std::mutex> lock(mu_);
     ++stats_.executions;
     stats_.inferences += static_cast<uint64_t>(rows);
+    const auto compute_ns = static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(end - start).count());
+    for (const Entry& e : batch) {
+      stats_.queue_ns += static_cast<uint64_t>(
+          std::chrono::duration_cast<std::chrono::nanoseconds>(cut - e.pending.enqueued).count());
+      stats_.compute_ns += compute_ns;
+    }
+    stats_.last_inference_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count();
     stats_.success += ok_count;
     stats_.failed += batch.size() - ok_count;
   }

@@ -60,6 +60,10 @@ struct BatcherStats {
   uint64_t rejected = 0;    // requests refused by Enqueue (queue full, stopped)
   uint64_t executions = 0;  // batches executed
   uint64_t inferences = 0;  // rows executed
+  // Sums over the requests that were executed (successfully or not).
+  uint64_t queue_ns = 0;          // enqueue -> batch cut
+  uint64_t compute_ns = 0;        // the execute call of the request's batch
+  int64_t last_inference_ms = 0;  // wall-clock time of the last execution, ms since epoch
 };
 
 class DynamicBatcher {

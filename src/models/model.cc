@@ -81,6 +81,15 @@ Shape Model::InputRowShape(int h, int w) const {
   return {c, h, w};
 }
 
+TensorInfo Model::InputInfo() const {
+  TensorInfo info;
+  info.name = config_.input_name;
+  info.dtype = config_.input.dtype;
+  info.shape = InputRowShape(-1, -1);
+  info.shape.insert(info.shape.begin(), -1);
+  return info;
+}
+
 Status Model::Warmup() {
   std::vector<int64_t> sizes = config_.warmup.batch_sizes;
   if (sizes.empty()) {
@@ -98,6 +107,16 @@ Status Model::Warmup() {
       if (!out.ok()) {
         return absl::Status(out.status().code(), StrCat("warm-up with a batch of ", b,
                                                         " failed: ", out.status().message()));
+      }
+      if (output_info_.empty()) {
+        for (size_t i = 0; i < out->size(); ++i) {
+          TensorInfo info;
+          info.name = i < config_.outputs.size() ? config_.outputs[i] : StrCat("output", i);
+          info.dtype = (*out)[i].dtype();
+          info.shape = (*out)[i].shape();
+          if (!info.shape.empty()) info.shape[0] = -1;
+          output_info_.push_back(std::move(info));
+        }
       }
     }
   }

@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "backends/backend.h"
@@ -21,6 +22,14 @@
 #include "runners/runner.h"
 
 namespace infera {
+
+// TensorInfo: a model input or output as the protocol describes it; -1 marks a
+// variable dimension (the batch, or image sides kept at their own size).
+struct TensorInfo {
+  std::string name;
+  DType dtype = DType::kFP32;
+  Shape shape;
+};
 
 class Model {
  public:
@@ -38,6 +47,12 @@ class Model {
   // default_timeout_ms (when non-zero). See DynamicBatcher::Enqueue for errors.
   Status Infer(InferenceRequest request);
 
+  // The model's input as the input spec makes it.
+  TensorInfo InputInfo() const;
+  // The outputs as seen at warm-up (names from `outputs:` or output0, output1, ...);
+  // empty when warm-up is disabled.
+  const std::vector<TensorInfo>& OutputInfo() const { return output_info_; }
+
   // Shape of one input row (without the batch dimension) per the input spec, for
   // images of size h x w when the spec keeps the image size.
   Shape InputRowShape(int h, int w) const;
@@ -50,6 +65,7 @@ class Model {
   const Runner* runner_ = nullptr;
   std::vector<std::unique_ptr<Backend>> backends_;
   std::chrono::milliseconds load_time_{0};
+  std::vector<TensorInfo> output_info_;
   // Declared last: destroyed first, so its threads stop before the backends go.
   std::unique_ptr<DynamicBatcher> batcher_;
 };

@@ -10,8 +10,8 @@
 #include <chrono>
 #include <nlohmann/json.hpp>
 
-#include "absl/strings/numbers.h"
 #include "api/http_status.h"
+#include "api/routes/model_lookup.h"
 #include "api/routes/routes.h"
 #include "common/base64.h"
 #include "common/strings.h"
@@ -89,25 +89,9 @@ StatusOr<PredictBody> ParseBody(std::string& body) {
 
 void Predict(const ApiContext& ctx, HttpRequest&& req, Responder respond) {
   const Clock::time_point start = Clock::now();
-  const std::string& name = req.params["model"];
-  std::optional<int64_t> version;
-  if (auto it = req.params.find("version"); it != req.params.end()) {
-    int64_t v = 0;
-    if (!absl::SimpleAtoi(it->second, &v) || v < 1) {
-      respond(StatusResponse(absl::InvalidArgumentError(
-          StrCat("version must be a positive integer (got '", it->second, "')"))));
-      return;
-    }
-    version = v;
-  }
-  std::shared_ptr<Model> model = ctx.models->Get(name, version);
-  if (!model) {
-    const std::string what = version ? StrCat("model '", name, "' has no loaded version ", *version)
-                                     : StrCat("unknown model '", name, "'");
-    respond(StatusResponse(absl::NotFoundError(
-        StrCat(what, " (available: ", StrJoin(ctx.models->Names(), ", "), ")"))));
-    return;
-  }
+  StatusOr<std::shared_ptr<Model>> resolved = ResolveModel(ctx, req.params);
+  if (!resolved.ok()) return respond(StatusResponse(resolved.status()));
+  std::shared_ptr<Model> model = std::move(*resolved);
 
   auto fail = [&respond](const Status& s) { respond(StatusResponse(s)); };
   StatusOr<PredictBody> body = ParseBody(req.body);

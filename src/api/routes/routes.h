@@ -1,6 +1,9 @@
 // Route families, one file each; Server::Create adds them all (api/server.cc).
 #pragma once
 
+#include <string>
+#include <vector>
+
 #include "api/api_context.h"
 #include "api/router.h"
 
@@ -12,5 +15,13 @@ void AddHealthRoutes(Router& router, const ApiContext& ctx);
 void AddPredictRoutes(Router& router, const ApiContext& ctx);
 // GET /v1/models, GET /v1/models/{model}: loaded models with config, state and stats.
 void AddModelRoutes(Router& router, const ApiContext& ctx);
+
+// Open Inference Protocol: GET /v2, /v2/health/live, /v2/health/ready.
+void AddV2HealthRoutes(Router& router, const ApiContext& ctx);
+// Open Inference Protocol: GET /v2/models/{m}[/versions/{v}][/ready|/config|/stats],
+// GET /v2/models/stats.
+void AddV2ModelRoutes(Router& router, const ApiContext& ctx);
+// The extensions GET /v2 advertises.
+const std::vector<std::string>& OipExtensions();
 
 }  // namespace infera

@@ -1,0 +1,89 @@
+#include "api/routes/model_json.h"
+
+namespace infera {
+
+namespace {
+
+std::string_view ColorName(ColorMode c) {
+  switch (c) {
+    case ColorMode::kGray:
+      return "gray";
+    case ColorMode::kRgb:
+      return "rgb";
+    case ColorMode::kBgr:
+      return "bgr";
+  }
+  return "rgb";
+}
+
+}  // namespace
+
+nlohmann::json DescribeModel(const Model& model) {
+  const ModelConfig& c = model.config();
+  const BatcherStats stats = model.batcher().stats();
+  nlohmann::json input = {
+      {"name", c.input_name},
+      {"color", ColorName(c.input.color)},
+      {"size", c.input.size ? nlohmann::json{c.input.size->first, c.input.size->second}
+                            : nlohmann::json("keep")},
+      {"interpolation", c.input.interpolation == Interpolation::kBilinear ? "bilinear" : "nearest"},
+      {"scale", c.input.scale ? nlohmann::json(*c.input.scale) : nlohmann::json("auto")},
+      {"mean", c.input.mean},
+      {"std", c.input.std},
+      {"layout", c.input.layout == Layout::kNCHW ? "NCHW" : "NHWC"},
+      {"dtype", DTypeName(c.input.dtype)},
+  };
+  return {
+      {"name", c.name},
+      {"version", c.version},
+      {"state", "READY"},
+      {"backend", c.backend},
+      {"runner", c.runner},
+      {"description", c.description},
+      {"input", std::move(input)},
+      {"outputs", c.outputs},
+      {"num_labels", c.labels.size()},
+      {"batching",
+       {{"max_batch_size", c.batching.max_batch_size},
+        {"max_queue_delay_ms", c.batching.max_queue_delay_ms},
+        {"max_queue_size", c.batching.max_queue_size},
+        {"default_timeout_ms", c.batching.default_timeout_ms}}},
+      {"instances",
+       {{"count", c.instances.count},
+        {"device", c.instances.device},
+        {"threads", c.instances.threads}}},
+      {"load_time_ms", model.load_time().count()},
+      {"queue_size", model.batcher().queue_size()},
+      {"stats",
+       {{"success", stats.success},
+        {"failed", stats.failed},
+        {"timed_out", stats.timed_out},
+        {"rejected", stats.rejected},
+        {"executions", stats.executions},
+        {"inferences", stats.inferences}}},
+  };
+}
+
+nlohmann::json StatsJson(const Model& model) {
+  const BatcherStats s = model.batcher().stats();
+  auto duration = [](uint64_t count, uint64_t ns) {
+    return nlohmann::json{{"count", count}, {"ns", ns}};
+  };
+  return {
+      {"name", model.config().name},
+      {"version", std::to_string(model.config().version)},
+      {"last_inference", s.last_inference_ms},
+      {"inference_count", s.inferences},
+      {"execution_count", s.executions},
+      {"inference_stats",
+       {{"success", duration(s.success, 0)},
+        {"fail", duration(s.failed, 0)},
+        {"queue", duration(s.success + s.failed - s.timed_out, s.queue_ns)},
+        {"compute_infer", duration(s.success + s.failed - s.timed_out, s.compute_ns)}}},
+      {"pending_request_count", model.batcher().queue_size()},
+      {"rejected_count", s.rejected},
+      {"timeout_count", s.timed_out},
+  };
+}
+
+}  // namespace infera

@@ -1,0 +1,31 @@
+// Open Inference Protocol: server metadata and health (b.1, b.2 of the reference).
+// Health answers by status code as Triton does (200 true, 400 false) with a small JSON
+// body for humans; this server is ready once start-up has loaded every model.
+#include <nlohmann/json.hpp>
+
+#include "api/routes/routes.h"
+
+namespace infera {
+
+// The protocol extensions this server implements (advertised by GET /v2).
+const std::vector<std::string>& OipExtensions() {
+  static const std::vector<std::string> extensions = {"model_configuration", "statistics"};
+  return extensions;
+}
+
+void AddV2HealthRoutes(Router& router, const ApiContext& /*ctx*/) {
+  router.Add("GET", "/v2", [](HttpRequest&&, Responder respond) {
+    respond(JsonResponse(200, nlohmann::json{{"name", "infera"},
+                                             {"version", INFERA_VERSION},
+                                             {"extensions", OipExtensions()}}
+                                  .dump()));
+  });
+  router.Add("GET", "/v2/health/live", [](HttpRequest&&, Responder respond) {
+    respond(JsonResponse(200, R"({"live":true})"));
+  });
+  router.Add("GET", "/v2/health/ready", [](HttpRequest&&, Responder respond) {
+    respond(JsonResponse(200, R"({"ready":true})"));
+  });
+}
+
+}  // namespace infera

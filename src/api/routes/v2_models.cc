@@ -1,0 +1,74 @@
+// Open Inference Protocol: model metadata, readiness, configuration and statistics,
+// with and without /versions/{v} (b.1, b.9 and §1.4 of the reference).
+#include <nlohmann/json.hpp>
+
+#include "api/http_status.h"
+#include "api/routes/model_json.h"
+#include "api/routes/model_lookup.h"
+#include "api/routes/routes.h"
+
+namespace infera {
+
+namespace {
+
+nlohmann::json TensorJson(const TensorInfo& t) {
+  return {{"name", t.name}, {"datatype", DTypeName(t.dtype)}, {"shape", t.shape}};
+}
+
+nlohmann::json Metadata(const ApiContext& ctx, const Model& model) {
+  nlohmann::json versions = nlohmann::json::array();
+  for (const auto& m : ctx.models->List()) {
+    if (m->config().name == model.config().name) {
+      versions.push_back(std::to_string(m->config().version));
+    }
+  }
+  nlohmann::json outputs = nlohmann::json::array();
+  for (const TensorInfo& t : model.OutputInfo()) outputs.push_back(TensorJson(t));
+  return {{"name", model.config().name},
+          {"versions", std::move(versions)},
+          {"platform", "pytorch_torchscript"},
+          {"inputs", nlohmann::json::array({TensorJson(model.InputInfo())})},
+          {"outputs", std::move(outputs)}};
+}
+
+// Adds `handler` for the path with and without /versions/{version}.
+void AddVersioned(Router& router, const std::string& suffix,
+                  std::function<HttpResponse(const Model&)> handler, const ApiContext& ctx) {
+  Handler h = [ctx, handler](HttpRequest&& req, Responder respond) {
+    StatusOr<std::shared_ptr<Model>> model = ResolveModel(ctx, req.params);
+    if (!model.ok()) return respond(StatusResponse(model.status()));
+    respond(handler(**model));
+  };
+  router.Add("GET", "/v2/models/{model}" + suffix, h);
+  router.Add("GET", "/v2/models/{model}/versions/{version}" + suffix, h);
+}
+
+}  // namespace
+
+void AddV2ModelRoutes(Router& router, const ApiContext& ctx) {
+  AddVersioned(
+      router, "", [ctx](const Model& m) { return JsonResponse(200, Metadata(ctx, m).dump()); },
+      ctx);
+  AddVersioned(
+      router, "/ready",
+      [](const Model& m) {
+        return JsonResponse(200, nlohmann::json{{"name", m.config().name}, {"ready", true}}.dump());
+      },
+      ctx);
+  AddVersioned(
+      router, "/config", [](const Model& m) { return JsonResponse(200, DescribeModel(m).dump()); },
+      ctx);
+  AddVersioned(
+      router, "/stats",
+      [](const Model& m) {
+        return JsonResponse(200, nlohmann::json{{"model_stats", {StatsJson(m)}}}.dump());
+      },
+      ctx);
+  router.Add("GET", "/v2/models/stats", [ctx](HttpRequest&&, Responder respond) {
+    nlohmann::json stats = nlohmann::json::array();
+    for (const auto& m : ctx.models->List()) stats.push_back(StatsJson(*m));
+    respond(JsonResponse(200, nlohmann::json{{"model_stats", std::move(stats)}}.dump()));
+  });
+}
+
+}  // namespace infera
