@@ -19,6 +19,7 @@ StatusOr<std::unique_ptr<Server>> Server::Create(const ServerConfig& config) {
   AddModelRoutes(server->router_, server->ctx_);
   AddV2HealthRoutes(server->router_, server->ctx_);
   AddV2ModelRoutes(server->router_, server->ctx_);
+  AddV2InferRoutes(server->router_, server->ctx_);
 
   HttpServerOptions options;
   options.host = config.host;

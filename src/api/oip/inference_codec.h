@@ -29,12 +29,11 @@
 #pragma once
 
 #include <cstddef>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "common/status.h"
 #include "tensor/tensor.h"
@@ -65,8 +64,9 @@ struct OipLimits {
   // Largest single tensor (bytes) a request may carry; larger ones are
   // ResourceExhausted. Default: Triton's --http-max-input-size (64 MiB).
   size_t max_tensor_bytes = 64u << 20;
-  // Deepest nesting of a `data` array (1 = flat). The whole JSON document may nest at
-  // most max_json_depth + 3 levels (request object, inputs array, input object).
+  // Deepest nesting of a `data` array (1 = flat, 100 = Triton's limit). The same bound
+  // applies to the whole document: anything nesting deeper than such data (counting the
+  // request object, the inputs array and the input object) is refused.
   int max_json_depth = 100;
 };
 
@@ -102,7 +102,7 @@ StatusOr<Tensor> DecodeRawInput(std::string_view bytes, DType dtype,
 struct OipOutput {
   std::string name;
   Tensor tensor;
-  bool binary = false;  // send with the binary data extension
+  bool binary = false;                                   // send with the binary data extension
   nlohmann::json parameters = nlohmann::json::object();  // written when non-empty
 };
 

@@ -21,6 +21,8 @@ void AddV2HealthRoutes(Router& router, const ApiContext& ctx);
 // Open Inference Protocol: GET /v2/models/{m}[/versions/{v}][/ready|/config|/stats],
 // GET /v2/models/stats.
 void AddV2ModelRoutes(Router& router, const ApiContext& ctx);
+// Open Inference Protocol: POST /v2/models/{m}[/versions/{v}]/infer (JSON and binary).
+void AddV2InferRoutes(Router& router, const ApiContext& ctx);
 // The extensions GET /v2 advertises.
 const std::vector<std::string>& OipExtensions();
 

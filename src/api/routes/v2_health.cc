@@ -9,7 +9,8 @@ namespace infera {
 
 // The protocol extensions this server implements (advertised by GET /v2).
 const std::vector<std::string>& OipExtensions() {
-  static const std::vector<std::string> extensions = {"model_configuration", "statistics"};
+  static const std::vector<std::string> extensions = {"binary_tensor_data", "model_configuration",
+                                                      "schedule_policy", "statistics"};
   return extensions;
 }
 
