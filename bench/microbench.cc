@@ -2,6 +2,7 @@
 // preprocessing (resize + normalise), and the batch policy decision.
 #include <benchmark/benchmark.h>
 
+#include "api/oip/inference_codec.h"
 #include "batching/batch_policy.h"
 #include "common/base64.h"
 #include "imaging/codec.h"
@@ -48,6 +49,23 @@ void BM_DecideBatch(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(DecideBatch(queue, now, config));
 }
 BENCHMARK(BM_DecideBatch)->Arg(16)->Arg(256);
+
+// A KServe v2 JSON request with an FP32 [1,3,224,224] tensor (1.6 MB of text).
+void BM_OipDecodeJson(benchmark::State& state) {
+  std::string body =
+      R"({"inputs":[{"name":"input","shape":[1,3,224,224],"datatype":"FP32","data":[)";
+  for (int i = 0; i < 3 * 224 * 224; ++i) {
+    if (i) body += ',';
+    body += std::to_string(static_cast<float>((i * 7919) % 1000) / 997.0f);
+  }
+  body += "]}]}";
+  for (auto _ : state) {
+    std::string copy = body;
+    benchmark::DoNotOptimize(DecodeInferRequest(copy, std::nullopt));
+  }
+  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(body.size()));
+}
+BENCHMARK(BM_OipDecodeJson)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace infera
