@@ -10,7 +10,7 @@
 #include "api/http_client.h"
 #include "common/base64.h"
 #include "imaging/codec.h"
-#include "support/test_env.h"
+#include "support/server_fixture.h"
 
 namespace infera {
 namespace {
@@ -24,54 +24,16 @@ std::string ImageBody(const fs::path& file, const std::string& extra = "") {
   return "{\"image\":\"" + Base64Encode(bytes.data(), bytes.size()) + "\"" + extra + "}";
 }
 
-class PredictTest : public ::testing::Test {
+class PredictTest : public testing::ServerFixture {
  protected:
   static void SetUpTestSuite() {
-    dir_ = new testing::TempDir();
-    const std::string repo = (testing::TestModelsDir() / "repo").string();
-    server_ = testing::StartServer(dir_->path(),
-                                   "server: {max_body_mb: 2, max_image_pixels: 1000000}\n"
-                                   "model_repository: " +
-                                       repo + "\n")
-                  .release();
+    StartSuiteServer({}, "server: {max_body_mb: 2, max_image_pixels: 1000000}\n");
   }
-  static void TearDownTestSuite() {
-    delete server_;
-    delete dir_;
-  }
-  void SetUp() override {
-    ASSERT_NE(server_, nullptr);
-    ASSERT_TRUE(client_.Connect("127.0.0.1", server_->port()).ok());
-  }
-
+  static void TearDownTestSuite() { StopSuiteServer(); }
   HttpResponse Post(const std::string& target, const std::string& body) {
-    StatusOr<HttpResponse> r =
-        client_.Send("POST", target, body, {{"content-type", "application/json"}});
-    EXPECT_TRUE(r.ok()) << r.status();
-    return r.ok() ? *r : HttpResponse{0, "", {}, ""};
+    return ServerFixture::Post(target, body, {{"content-type", "application/json"}});
   }
-  HttpResponse Get(const std::string& target) {
-    StatusOr<HttpResponse> r = client_.Send("GET", target);
-    EXPECT_TRUE(r.ok()) << r.status();
-    return r.ok() ? *r : HttpResponse{0, "", {}, ""};
-  }
-  // Asserts a JSON error body with `status` and a message containing `text`.
-  void ExpectError(const HttpResponse& r, int status, const std::string& text) {
-    EXPECT_EQ(r.status, status) << r.body;
-    EXPECT_EQ(r.content_type, "application/json");
-    nlohmann::json body = nlohmann::json::parse(r.body, nullptr, false);
-    ASSERT_TRUE(body.is_object()) << r.body;
-    ASSERT_TRUE(body.contains("error")) << r.body;
-    EXPECT_THAT(body["error"].get<std::string>(), HasSubstr(text));
-  }
-
-  static testing::TempDir* dir_;
-  static Server* server_;
-  HttpClient client_;
 };
-
-testing::TempDir* PredictTest::dir_ = nullptr;
-Server* PredictTest::server_ = nullptr;
 
 TEST_F(PredictTest, HealthIsOk) {
   HttpResponse r = Get("/health");
@@ -233,7 +195,7 @@ TEST_F(PredictTest, ConcurrentClientsGetTheirOwnResults) {
   for (int c = 0; c < kClients; ++c) {
     threads.emplace_back([&, c] {
       HttpClient client;
-      if (!client.Connect("127.0.0.1", server_->port()).ok()) {
+      if (!client.Connect("127.0.0.1", server()->port()).ok()) {
         ++failures;
         return;
       }

@@ -11,7 +11,7 @@
 #include "api/http_client.h"
 #include "imaging/codec.h"
 #include "imaging/preprocess.h"
-#include "support/test_env.h"
+#include "support/server_fixture.h"
 
 namespace infera {
 namespace {
@@ -20,22 +20,12 @@ using ::testing::HasSubstr;
 using json = nlohmann::json;
 namespace fs = std::filesystem;
 
-class V2InferTest : public ::testing::Test {
+class V2InferTest : public testing::ServerFixture {
  protected:
-  static void SetUpTestSuite() {
-    dir_ = new testing::TempDir();
-    for (const char* m : {"tiny_cls", "tuple_out", "versioned"}) {
-      testing::CopyModel(m, dir_->path() / "repo");
-    }
-    server_ = testing::StartServer(dir_->path(), "model_repository: repo\n").release();
-  }
-  static void TearDownTestSuite() {
-    delete server_;
-    delete dir_;
-  }
+  static void SetUpTestSuite() { StartSuiteServer({"tiny_cls", "tuple_out", "versioned"}); }
+  static void TearDownTestSuite() { StopSuiteServer(); }
   void SetUp() override {
-    ASSERT_NE(server_, nullptr);
-    ASSERT_TRUE(client_.Connect("127.0.0.1", server_->port()).ok());
+    ServerFixture::SetUp();
     input_ = Preprocessed("disk.png");
     json expected = json::parse(testing::ReadFile(testing::TestModelsDir() / "expected.json"));
     for (const auto& c : expected["cases"]) {
@@ -59,36 +49,18 @@ class V2InferTest : public ::testing::Test {
                               tensor->data_as<float>() + tensor->num_elements());
   }
 
-  HttpResponse Post(const std::string& target, const std::string& body,
-                    const HttpHeaders& headers = {}) {
-    auto r = client_.Send("POST", target, body, headers);
-    EXPECT_TRUE(r.ok()) << r.status();
-    return r.ok() ? *r : HttpResponse{0, "", {}, ""};
-  }
   json InputJson(const std::vector<float>& data, json shape = json::array({1, 3, 64, 64}),
                  const std::string& name = "input", const std::string& datatype = "FP32") {
     return {{"name", name}, {"shape", shape}, {"datatype", datatype}, {"data", data}};
-  }
-  void ExpectError(const HttpResponse& r, int status, const std::string& text) {
-    EXPECT_EQ(r.status, status) << r.body;
-    json body = json::parse(r.body, nullptr, false);
-    ASSERT_TRUE(body.is_object() && body.contains("error")) << r.body;
-    EXPECT_THAT(body["error"].get<std::string>(), HasSubstr(text));
   }
   void ExpectLogits(const float* got, size_t n) {
     ASSERT_EQ(n, logits_.size());
     for (size_t i = 0; i < n; ++i) EXPECT_NEAR(got[i], logits_[i], 1e-4) << i;
   }
 
-  static testing::TempDir* dir_;
-  static Server* server_;
-  HttpClient client_;
   std::vector<float> input_;
   std::vector<float> logits_;
 };
-
-testing::TempDir* V2InferTest::dir_ = nullptr;
-Server* V2InferTest::server_ = nullptr;
 
 TEST_F(V2InferTest, JsonTensorsInAndOutMatchPyTorch) {
   json req = {{"id", "42"}, {"inputs", {InputJson(input_)}}};

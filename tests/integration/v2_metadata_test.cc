@@ -8,7 +8,7 @@
 
 #include "api/http_client.h"
 #include "common/base64.h"
-#include "support/test_env.h"
+#include "support/server_fixture.h"
 
 namespace infera {
 namespace {
@@ -16,31 +16,14 @@ namespace {
 using ::testing::HasSubstr;
 using json = nlohmann::json;
 
-class V2MetadataTest : public ::testing::Test {
+class V2MetadataTest : public testing::ServerFixture {
  protected:
   static void SetUpTestSuite() {
-    dir_ = new testing::TempDir();
-    for (const char* m : {"tiny_cls", "versioned", "dict_out", "gray_cls"}) {
-      testing::CopyModel(m, dir_->path() / "repo");
-    }
-    server_ = testing::StartServer(dir_->path(), "model_repository: repo\n").release();
+    StartSuiteServer({"tiny_cls", "versioned", "dict_out", "gray_cls"});
   }
-  static void TearDownTestSuite() {
-    delete server_;
-    delete dir_;
-  }
-  void SetUp() override {
-    ASSERT_NE(server_, nullptr);
-    ASSERT_TRUE(client_.Connect("127.0.0.1", server_->port()).ok());
-  }
-  HttpResponse Send(const std::string& method, const std::string& target,
-                    const std::string& body = "") {
-    auto r = client_.Send(method, target, body);
-    EXPECT_TRUE(r.ok()) << r.status();
-    return r.ok() ? *r : HttpResponse{0, "", {}, ""};
-  }
+  static void TearDownTestSuite() { StopSuiteServer(); }
   json GetJson(const std::string& target, int status = 200) {
-    HttpResponse r = Send("GET", target);
+    HttpResponse r = Get(target);
     EXPECT_EQ(r.status, status) << target << ": " << r.body;
     EXPECT_EQ(r.content_type, "application/json") << target;
     json body = json::parse(r.body, nullptr, false);
@@ -49,19 +32,9 @@ class V2MetadataTest : public ::testing::Test {
   }
   // Every failing call: non-2xx and {"error": "<message>"} (b.5).
   void ExpectError(const std::string& target, int status, const std::string& text) {
-    json body = GetJson(target, status);
-    ASSERT_TRUE(body.contains("error")) << body;
-    EXPECT_TRUE(body["error"].is_string());
-    EXPECT_THAT(body["error"].get<std::string>(), HasSubstr(text));
+    ServerFixture::ExpectError(Get(target), status, text);
   }
-
-  static testing::TempDir* dir_;
-  static Server* server_;
-  HttpClient client_;
 };
-
-testing::TempDir* V2MetadataTest::dir_ = nullptr;
-Server* V2MetadataTest::server_ = nullptr;
 
 TEST_F(V2MetadataTest, ServerMetadataHasNameVersionExtensions) {
   json body = GetJson("/v2");
