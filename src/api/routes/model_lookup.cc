@@ -34,4 +34,10 @@ StatusOr<std::shared_ptr<Model>> ResolveModel(const ApiContext& ctx,
       version == params.end() ? std::nullopt : std::optional<std::string>(version->second));
 }
 
+void AddModelRoute(Router& router, const std::string& method, const std::string& prefix,
+                   const std::string& suffix, const Handler& handler) {
+  router.Add(method, prefix + "/{model}" + suffix, handler);
+  router.Add(method, prefix + "/{model}/versions/{version}" + suffix, handler);
+}
+
 }  // namespace infera

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "api/api_context.h"
+#include "api/router.h"
 #include "common/status.h"
 
 namespace infera {
@@ -19,5 +20,10 @@ StatusOr<std::shared_ptr<Model>> ResolveModel(const ApiContext& ctx, const std::
 // ResolveModel with the "model" and optional "version" path parameters of a request.
 StatusOr<std::shared_ptr<Model>> ResolveModel(const ApiContext& ctx,
                                               const std::map<std::string, std::string>& params);
+
+// Adds `handler` for `{prefix}/{model}{suffix}` and
+// `{prefix}/{model}/versions/{version}{suffix}` (e.g. "/v2/models", "/infer").
+void AddModelRoute(Router& router, const std::string& method, const std::string& prefix,
+                   const std::string& suffix, const Handler& handler);
 
 }  // namespace infera

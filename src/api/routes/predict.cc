@@ -131,11 +131,9 @@ void Predict(const ApiContext& ctx, HttpRequest&& req, Responder respond) {
 }  // namespace
 
 void AddPredictRoutes(Router& router, const ApiContext& ctx) {
-  Handler handler = [ctx](HttpRequest&& req, Responder respond) {
+  AddModelRoute(router, "POST", "/predict", "", [ctx](HttpRequest&& req, Responder respond) {
     Predict(ctx, std::move(req), std::move(respond));
-  };
-  router.Add("POST", "/predict/{model}", handler);
-  router.Add("POST", "/predict/{model}/versions/{version}", handler);
+  });
 }
 
 }  // namespace infera

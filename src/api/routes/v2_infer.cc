@@ -188,11 +188,10 @@ void Infer(const ApiContext& ctx, HttpRequest&& req, Responder respond) {
 }  // namespace
 
 void AddV2InferRoutes(Router& router, const ApiContext& ctx) {
-  Handler handler = [ctx](HttpRequest&& req, Responder respond) {
-    Infer(ctx, std::move(req), std::move(respond));
-  };
-  router.Add("POST", "/v2/models/{model}/infer", handler);
-  router.Add("POST", "/v2/models/{model}/versions/{version}/infer", handler);
+  AddModelRoute(router, "POST", "/v2/models", "/infer",
+                [ctx](HttpRequest&& req, Responder respond) {
+                  Infer(ctx, std::move(req), std::move(respond));
+                });
 }
 
 }  // namespace infera

@@ -39,8 +39,7 @@ void AddVersioned(Router& router, const std::string& suffix,
     if (!model.ok()) return respond(StatusResponse(model.status()));
     respond(handler(**model));
   };
-  router.Add("GET", "/v2/models/{model}" + suffix, h);
-  router.Add("GET", "/v2/models/{model}/versions/{version}" + suffix, h);
+  AddModelRoute(router, "GET", "/v2/models", suffix, h);
 }
 
 }  // namespace
