@@ -1,7 +1,9 @@
 #include "api/router.h"
 
 #include <algorithm>
+#include <chrono>
 #include <map>
+#include <random>
 #include <string_view>
 #include <utility>
 
@@ -50,10 +52,55 @@ bool Match(const std::vector<std::string>& pattern, const std::vector<std::strin
 
 // NOLINTNEXTLINE(performance-unnecessary-value-param): the signature is router.h's.
 void Router::Add(std::string method, std::string pattern, Handler handler) {
-  routes_.push_back(Route{std::move(method), SplitPath(pattern), std::move(handler)});
+  std::vector<std::string> segments = SplitPath(pattern);
+  routes_.push_back(
+      Route{std::move(method), std::move(pattern), std::move(segments), std::move(handler)});
+}
+
+std::string MakeRequestId(std::string_view client_id) {
+  auto ok_char = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '_' || c == ':' || c == '-';
+  };
+  if (!client_id.empty() && client_id.size() <= 128 &&
+      std::all_of(client_id.begin(), client_id.end(), ok_char)) {
+    return std::string(client_id);
+  }
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  static constexpr char kHex[] = "0123456789abcdef";
+  uint64_t v = rng();
+  std::string id(16, '0');
+  for (int i = 15; i >= 0; --i, v >>= 4) id[static_cast<size_t>(i)] = kHex[v & 15];
+  return id;
 }
 
 void Router::Dispatch(HttpRequest&& request, Responder respond) const {
+  request.request_id = MakeRequestId(request.header("x-request-id"));
+  // Wrap the responder: echo the id, count in-flight requests, tell the observer.
+  in_flight_->fetch_add(1);
+  auto record = std::make_shared<RequestRecord>();
+  record->method = request.method;
+  record->path = request.path;
+  record->request_id = request.request_id;
+  const auto start = std::chrono::steady_clock::now();
+  auto route_of = std::make_shared<const Route*>(nullptr);
+  respond = [respond = std::move(respond), record, start, route_of, in_flight = in_flight_,
+             observer = observer_](HttpResponse response) {
+    response.headers["x-request-id"] = record->request_id;
+    in_flight->fetch_sub(1);
+    if (observer) {
+      record->status = response.status;
+      record->route = *route_of ? (*route_of)->pattern : "";
+      record->seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      observer(*record);
+    }
+    respond(std::move(response));
+  };
+  DispatchTo(std::move(request), std::move(respond), route_of.get());
+}
+
+void Router::DispatchTo(HttpRequest&& request, Responder respond, const Route** matched) const {
   if (request.path.empty() || request.path.front() != '/' ||
       request.path.find('\0') != std::string::npos) {
     respond(ErrorResponse(400, "invalid request path"));
@@ -82,6 +129,7 @@ void Router::Dispatch(HttpRequest&& request, Responder respond) const {
   }
 
   if (best != nullptr) {
+    *matched = best;
     request.params = std::move(best_params);
     best->handler(std::move(request), std::move(respond));
     return;

@@ -2,6 +2,7 @@
 // "{name}" parameters that match one non-empty segment ("/predict/{model}").
 //
 // Routes are added before the server starts; Dispatch is then thread-safe (read-only).
+// Every response carries an X-Request-Id header (see MakeRequestId).
 // An unknown path answers 404 and a known path with another method 405 (with an
 // Allow header), both as JSON errors.
 //
@@ -19,15 +20,37 @@
 //   500 responses).
 #pragma once
 
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "api/http_types.h"
 
 namespace infera {
 
+// RequestRecord: what the Router's observer learns of each finished request.
+struct RequestRecord {
+  std::string method;
+  std::string path;
+  std::string route;  // the matched pattern ("/predict/{model}"), or "" when none matched
+  std::string request_id;
+  int status = 0;
+  double seconds = 0;  // from dispatch to response
+};
+
 class Router {
  public:
+  // Called once per request, from the thread that responds, just before the response
+  // goes to the transport. Set before the server starts.
+  using Observer = std::function<void(const RequestRecord&)>;
+  void SetObserver(Observer observer) { observer_ = std::move(observer); }
+  // Requests dispatched whose response has not been handed over yet.
+  int64_t in_flight() const { return in_flight_->load(); }
+
   void Add(std::string method, std::string pattern, Handler handler);
   // Finds the route, fills request.params and calls its handler, or answers 404/405.
   void Dispatch(HttpRequest&& request, Responder respond) const;
@@ -35,10 +58,19 @@ class Router {
  private:
   struct Route {
     std::string method;
+    std::string pattern;
     std::vector<std::string> segments;  // "{x}" marks a parameter
     Handler handler;
   };
+  void DispatchTo(HttpRequest&& request, Responder respond, const Route** matched) const;
+
   std::vector<Route> routes_;
+  Observer observer_;
+  std::shared_ptr<std::atomic<int64_t>> in_flight_ = std::make_shared<std::atomic<int64_t>>(0);
 };
+
+// The id for a request: `client_id` when it is 1-128 characters of [A-Za-z0-9._:-],
+// else a fresh random 16-hex-digit id. Thread-safe.
+std::string MakeRequestId(std::string_view client_id);
 
 }  // namespace infera

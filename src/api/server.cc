@@ -21,6 +21,18 @@ StatusOr<std::unique_ptr<Server>> Server::Create(const ServerConfig& config) {
   AddV2ModelRoutes(server->router_, server->ctx_);
   AddV2InferRoutes(server->router_, server->ctx_);
 
+  if (config.access_log) {
+    server->router_.SetObserver([](const RequestRecord& r) {
+      Log(LogLevel::kInfo, "http_request",
+          {{"request_id", r.request_id},
+           {"method", r.method},
+           {"path", r.path},
+           {"route", r.route},
+           {"status", std::to_string(r.status)},
+           {"ms", std::to_string(r.seconds * 1000.0)}});
+    });
+  }
+
   HttpServerOptions options;
   options.host = config.host;
   options.port = static_cast<uint16_t>(config.port);

@@ -217,6 +217,7 @@ Status Bench(const BenchOptions& options) {
   served.models = {model};
   served.host = "127.0.0.1";
   served.port = 0;
+  served.access_log = false;
   ASSIGN_OR_RETURN(std::unique_ptr<Server> server, Server::Create(served));
   server->Start();
   const std::string body =

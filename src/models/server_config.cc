@@ -13,8 +13,11 @@ namespace fs = std::filesystem;
 namespace {
 
 Status ApplyServer(const YamlReader& s, ServerConfig* config) {
-  RETURN_IF_ERROR(
-      s.CheckMapping({"host", "port", "io_threads", "max_body_mb", "max_image_pixels"}));
+  RETURN_IF_ERROR(s.CheckMapping(
+      {"host", "port", "io_threads", "max_body_mb", "max_image_pixels", "access_log"}));
+  if (s.Has("access_log")) {
+    ASSIGN_OR_RETURN(config->access_log, s.Bool("access_log"));
+  }
   if (s.Has("host")) {
     ASSIGN_OR_RETURN(config->host, s.String("host"));
   }

@@ -1,6 +1,6 @@
 // ServerConfig: the file given to `infera serve --config`, parsed and validated.
 //
-//   server: {host, port, io_threads, max_body_mb, max_image_pixels}
+//   server: {host, port, io_threads, max_body_mb, max_image_pixels, access_log}
 //   model_repository: DIR          # folders NAME/model.yaml + NAME/<version>/model.pt
 //   models:                         # the seed's list form
 //     - {name, path, batch_size, batch_timeout_ms}
@@ -31,6 +31,7 @@ struct ServerConfig {
   int io_threads = 2;
   int64_t max_body_bytes = 64ll << 20;
   int64_t max_image_pixels = 100'000'000;
+  bool access_log = true;  // one log line per HTTP request
   std::optional<std::filesystem::path> model_repository;
   std::vector<ModelConfig> models;  // list-form and repository models, config order
 };

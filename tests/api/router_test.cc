@@ -155,3 +155,63 @@ TEST(RouterTest, HandlerMayRespondLater) {
 
 }  // namespace
 }  // namespace infera
+
+namespace infera {
+namespace {
+
+TEST(RouterRequestIdTest, ClientIdIsEchoedOrReplacedAndObserverSeesEachRequest) {
+  Router router;
+  std::vector<RequestRecord> seen;
+  router.SetObserver([&](const RequestRecord& r) { seen.push_back(r); });
+  std::string id_in_handler;
+  router.Add("GET", "/m/{model}", [&](HttpRequest&& request, const Responder& respond) {
+    id_in_handler = request.request_id;
+    respond(JsonResponse(201, "{}"));
+  });
+  auto call = [&](const std::string& path, const std::string& client_id) {
+    HttpRequest request = MakeRequest("GET", path);
+    if (!client_id.empty()) request.headers["x-request-id"] = client_id;
+    HttpResponse answer;
+    router.Dispatch(std::move(request), [&](HttpResponse r) { answer = std::move(r); });
+    return answer;
+  };
+  HttpResponse kept = call("/m/a", "trace-42.x");
+  EXPECT_EQ(kept.headers["x-request-id"], "trace-42.x");
+  EXPECT_EQ(id_in_handler, "trace-42.x");
+  HttpResponse replaced = call("/m/a", "bad id\nwith newline");
+  EXPECT_EQ(replaced.headers["x-request-id"].size(), 16u);
+  EXPECT_NE(replaced.headers["x-request-id"], "bad id\nwith newline");
+  HttpResponse generated = call("/nowhere", "");
+  EXPECT_EQ(generated.status, 404);
+  EXPECT_EQ(generated.headers["x-request-id"].size(), 16u);
+  EXPECT_NE(generated.headers["x-request-id"], replaced.headers["x-request-id"]);
+
+  ASSERT_EQ(seen.size(), 3u);
+  EXPECT_EQ(seen[0].route, "/m/{model}");
+  EXPECT_EQ(seen[0].path, "/m/a");
+  EXPECT_EQ(seen[0].status, 201);
+  EXPECT_EQ(seen[0].request_id, "trace-42.x");
+  EXPECT_GE(seen[0].seconds, 0.0);
+  EXPECT_EQ(seen[2].route, "");
+  EXPECT_EQ(seen[2].status, 404);
+  EXPECT_EQ(router.in_flight(), 0);
+}
+
+TEST(RouterRequestIdTest, InFlightCountsRequestsUntilTheyAreAnswered) {
+  Router router;
+  Responder pending;
+  router.Add("GET", "/slow", [&](HttpRequest&&, Responder respond) { pending = respond; });
+  router.Dispatch(MakeRequest("GET", "/slow"), [](HttpResponse) {});
+  EXPECT_EQ(router.in_flight(), 1);
+  pending(JsonResponse(200, "{}"));
+  EXPECT_EQ(router.in_flight(), 0);
+}
+
+TEST(RouterRequestIdTest, MakeRequestIdLimitsLengthAndCharacters) {
+  EXPECT_EQ(MakeRequestId("abc-DEF_1.2:3"), "abc-DEF_1.2:3");
+  EXPECT_EQ(MakeRequestId(std::string(129, 'a')).size(), 16u);
+  EXPECT_EQ(MakeRequestId("a/b").size(), 16u);
+}
+
+}  // namespace
+}  // namespace infera

@@ -38,6 +38,9 @@ class PredictTest : public testing::ServerFixture {
 TEST_F(PredictTest, HealthIsOk) {
   HttpResponse r = Get("/health");
   EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.headers["x-request-id"].size(), 16u);
+  HttpResponse traced = Send("GET", "/health", "", {{"X-Request-Id", "client-7"}});
+  EXPECT_EQ(traced.headers["x-request-id"], "client-7");
   EXPECT_EQ(nlohmann::json::parse(r.body), nlohmann::json({{"status", "ok"}}));
 }
 
