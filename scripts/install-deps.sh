@@ -17,6 +17,8 @@ PACKAGES=(
   libpng-dev libturbojpeg0-dev libtiff-dev zlib1g-dev
   # tests and benchmarks
   googletest libgtest-dev libgmock-dev libbenchmark-dev python3-pil
+  # promtool (the prometheus package) checks the /metrics exposition in the tests
+  prometheus
 )
 
 missing=()

@@ -9,10 +9,11 @@ namespace infera {
 StatusOr<std::unique_ptr<Server>> Server::Create(const ServerConfig& config) {
   std::unique_ptr<Server> server(new Server());
   for (const ModelConfig& mc : config.models) {
-    ASSIGN_OR_RETURN(std::shared_ptr<Model> model, Model::Load(mc));
+    ASSIGN_OR_RETURN(std::shared_ptr<Model> model, Model::Load(mc, &server->metrics_));
     server->models_.Put(std::move(model));
   }
   server->ctx_.models = &server->models_;
+  server->ctx_.metrics = &server->metrics_;
   server->ctx_.max_image_pixels = config.max_image_pixels;
   AddHealthRoutes(server->router_, server->ctx_);
   AddPredictRoutes(server->router_, server->ctx_);
@@ -20,18 +21,9 @@ StatusOr<std::unique_ptr<Server>> Server::Create(const ServerConfig& config) {
   AddV2HealthRoutes(server->router_, server->ctx_);
   AddV2ModelRoutes(server->router_, server->ctx_);
   AddV2InferRoutes(server->router_, server->ctx_);
+  AddMetricsRoutes(server->router_, server->ctx_);
 
-  if (config.access_log) {
-    server->router_.SetObserver([](const RequestRecord& r) {
-      Log(LogLevel::kInfo, "http_request",
-          {{"request_id", r.request_id},
-           {"method", r.method},
-           {"path", r.path},
-           {"route", r.route},
-           {"status", std::to_string(r.status)},
-           {"ms", std::to_string(r.seconds * 1000.0)}});
-    });
-  }
+  server->InstallObservability(config.access_log);
 
   HttpServerOptions options;
   options.host = config.host;
@@ -40,6 +32,54 @@ StatusOr<std::unique_ptr<Server>> Server::Create(const ServerConfig& config) {
   options.max_body_bytes = static_cast<size_t>(config.max_body_bytes);
   ASSIGN_OR_RETURN(server->http_, HttpServer::Create(options, &server->router_));
   return server;
+}
+
+void Server::InstallObservability(bool access_log) {
+  CounterFamily& requests = metrics_.AddCounter("infera_http_requests_total",
+                                                "HTTP requests by method, route and status code.",
+                                                {"method", "route", "code"});
+  HistogramFamily& durations = metrics_.AddHistogram("infera_http_request_duration_seconds",
+                                                     "HTTP request time, dispatch to response.",
+                                                     {"route"}, LatencyBucketsSeconds());
+  router_.SetObserver([&requests, &durations, access_log](const RequestRecord& r) {
+    const std::string route = r.route.empty() ? "unmatched" : r.route;
+    requests.Get({r.method, route, std::to_string(r.status)}).Increment();
+    durations.Get({route}).Observe(r.seconds);
+    if (access_log) {
+      Log(LogLevel::kInfo, "http_request",
+          {{"request_id", r.request_id},
+           {"method", r.method},
+           {"path", r.path},
+           {"route", r.route},
+           {"status", std::to_string(r.status)},
+           {"ms", std::to_string(r.seconds * 1000.0)}});
+    }
+  });
+  metrics_.AddGaugeCallback("infera_http_requests_in_flight",
+                            "HTTP requests dispatched and not yet answered.", {}, [this] {
+                              return std::vector<std::pair<LabelValues, double>>{
+                                  {{}, static_cast<double>(router_.in_flight())}};
+                            });
+  metrics_.AddGaugeCallback(
+      "infera_model_pending_requests", "Requests queued for a model, not yet executing.",
+      {"model", "version"}, [this] {
+        std::vector<std::pair<LabelValues, double>> out;
+        for (const auto& m : models_.List()) {
+          out.push_back({{m->config().name, std::to_string(m->config().version)},
+                         static_cast<double>(m->batcher().queue_size())});
+        }
+        return out;
+      });
+  metrics_.AddGaugeCallback(
+      "infera_model_load_duration_seconds", "Time to load and warm up a model version.",
+      {"model", "version"}, [this] {
+        std::vector<std::pair<LabelValues, double>> out;
+        for (const auto& m : models_.List()) {
+          out.push_back({{m->config().name, std::to_string(m->config().version)},
+                         static_cast<double>(m->load_time().count()) / 1000.0});
+        }
+        return out;
+      });
 }
 
 Server::~Server() { Stop(); }

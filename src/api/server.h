@@ -13,6 +13,7 @@
 #include "api/http_server.h"
 #include "api/router.h"
 #include "common/status.h"
+#include "metrics/metrics.h"
 #include "models/model_registry.h"
 #include "models/server_config.h"
 
@@ -32,7 +33,11 @@ class Server {
 
  private:
   Server() = default;
+  // Request counters and durations, in-flight and queue gauges, the access log.
+  void InstallObservability(bool access_log);
 
+  // Declared first: destroyed last, after the models that feed it.
+  MetricsRegistry metrics_;
   ModelRegistry models_;
   ApiContext ctx_;
   Router router_;

@@ -157,6 +157,7 @@ void DynamicBatcher::InstanceLoop(size_t instance) {
       continue;
     }
     lock.unlock();
+    if (!expired.empty() && options_.on_expired) options_.on_expired(expired.size());
     for (Entry& e : expired) {
       const auto waited = Micros(BatchClock::now() - e.pending.enqueued);
       e.request.done(absl::UnavailableError(StrCat("model '", options_.model_name,
@@ -256,6 +257,18 @@ void DynamicBatcher::RunBatch(size_t instance, std::vector<Entry>& batch) {
                                    .count();
     stats_.success += ok_count;
     stats_.failed += batch.size() - ok_count;
+  }
+  if (options_.on_batch) {
+    BatchEvent event;
+    event.rows = rows;
+    event.compute_seconds = std::chrono::duration<double>(end - start).count();
+    for (const Entry& e : batch) {
+      event.queue_seconds.push_back(
+          std::chrono::duration<double>(cut - e.pending.enqueued).count());
+    }
+    event.succeeded = ok_count;
+    event.failed = batch.size() - ok_count;
+    options_.on_batch(event);
   }
   for (size_t i = 0; i < batch.size(); ++i) batch[i].request.done(std::move(results[i]));
 }

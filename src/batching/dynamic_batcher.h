@@ -66,6 +66,15 @@ struct BatcherStats {
   int64_t last_inference_ms = 0;  // wall-clock time of the last execution, ms since epoch
 };
 
+// BatchEvent: what an observer learns of one executed batch.
+struct BatchEvent {
+  int64_t rows = 0;
+  double compute_seconds = 0;
+  std::vector<double> queue_seconds;  // one per request of the batch
+  size_t succeeded = 0;               // requests completed with outputs
+  size_t failed = 0;                  // requests completed with an error
+};
+
 class DynamicBatcher {
  public:
   // Runs one batch on one instance: inputs are the concatenated request inputs;
@@ -80,6 +89,10 @@ class DynamicBatcher {
     size_t instances = 1;
     // Called first on each instance thread (e.g. to set the engine's thread count).
     std::function<void(size_t instance)> on_thread_start;
+    // Observers (optional), called on an instance thread before the batch's callbacks:
+    // after each executed batch, and with the number of requests that expired.
+    std::function<void(const BatchEvent&)> on_batch;
+    std::function<void(size_t expired)> on_expired;
   };
 
   // Starts the instance threads.

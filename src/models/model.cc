@@ -15,7 +15,7 @@ Model::~Model() {
   if (batcher_) batcher_->Shutdown();
 }
 
-StatusOr<std::shared_ptr<Model>> Model::Load(ModelConfig config) {
+StatusOr<std::shared_ptr<Model>> Model::Load(ModelConfig config, MetricsRegistry* metrics) {
   const auto start = std::chrono::steady_clock::now();
   const Runner* runner = FindRunner(config.runner);
   if (runner == nullptr) {
@@ -45,6 +45,12 @@ StatusOr<std::shared_ptr<Model>> Model::Load(ModelConfig config) {
   options.max_queue_size = static_cast<size_t>(cfg.batching.max_queue_size);
   options.instances = model->backends_.size();
   Model* raw = model.get();
+  if (metrics != nullptr) {
+    model->metrics_ = std::make_unique<ModelMetrics>(*metrics, cfg.name, cfg.version);
+    ModelMetrics* m = model->metrics_.get();
+    options.on_batch = [m](const BatchEvent& event) { m->OnBatch(event); };
+    options.on_expired = [m](size_t n) { m->OnExpired(n); };
+  }
   options.on_thread_start = [raw](size_t i) { raw->backends_[i]->PrepareThread(); };
   model->batcher_ = std::make_unique<DynamicBatcher>(
       std::move(options),
@@ -128,7 +134,11 @@ Status Model::Infer(InferenceRequest request) {
     request.deadline =
         BatchClock::now() + std::chrono::milliseconds(config_.batching.default_timeout_ms);
   }
-  return batcher_->Enqueue(std::move(request));
+  Status queued = batcher_->Enqueue(std::move(request));
+  if (!queued.ok() && queued.code() == absl::StatusCode::kUnavailable && metrics_) {
+    metrics_->OnRejected();
+  }
+  return queued;
 }
 
 }  // namespace infera

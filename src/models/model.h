@@ -19,6 +19,7 @@
 #include "batching/dynamic_batcher.h"
 #include "common/status.h"
 #include "models/model_config.h"
+#include "models/model_metrics.h"
 #include "runners/runner.h"
 
 namespace infera {
@@ -35,7 +36,10 @@ class Model {
  public:
   // Creates the backends (CreateBackend), warms each one up with zero inputs of the
   // configured batch sizes, and starts the batcher. Errors name the model.
-  static StatusOr<std::shared_ptr<Model>> Load(ModelConfig config);
+  // With `metrics`, the model exports its series there (see model_metrics.h); the
+  // registry must outlive the model.
+  static StatusOr<std::shared_ptr<Model>> Load(ModelConfig config,
+                                               MetricsRegistry* metrics = nullptr);
   ~Model();
 
   const ModelConfig& config() const { return config_; }
@@ -66,6 +70,7 @@ class Model {
   std::vector<std::unique_ptr<Backend>> backends_;
   std::chrono::milliseconds load_time_{0};
   std::vector<TensorInfo> output_info_;
+  std::unique_ptr<ModelMetrics> metrics_;  // null without a registry
   // Declared last: destroyed first, so its threads stop before the backends go.
   std::unique_ptr<DynamicBatcher> batcher_;
 };
