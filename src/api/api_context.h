@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "metrics/metrics.h"
+#include "models/model_manager.h"
 #include "models/model_registry.h"
 
 namespace infera {
@@ -13,6 +14,7 @@ namespace infera {
 struct ApiContext {
   ModelRegistry* models = nullptr;
   MetricsRegistry* metrics = nullptr;
+  ModelManager* manager = nullptr;
   int64_t max_image_pixels = 100'000'000;
 };
 

@@ -8,10 +8,10 @@ namespace infera {
 
 StatusOr<std::unique_ptr<Server>> Server::Create(const ServerConfig& config) {
   std::unique_ptr<Server> server(new Server());
-  for (const ModelConfig& mc : config.models) {
-    ASSIGN_OR_RETURN(std::shared_ptr<Model> model, Model::Load(mc, &server->metrics_));
-    server->models_.Put(std::move(model));
-  }
+  server->manager_ = std::make_unique<ModelManager>(config, &server->models_, &server->metrics_);
+  RETURN_IF_ERROR(server->manager_->LoadAll());
+  server->ctx_.manager = server->manager_.get();
+  if (config.model_repository) server->model_repository_ = config.model_repository->string();
   server->ctx_.models = &server->models_;
   server->ctx_.metrics = &server->metrics_;
   server->ctx_.max_image_pixels = config.max_image_pixels;
@@ -22,6 +22,7 @@ StatusOr<std::unique_ptr<Server>> Server::Create(const ServerConfig& config) {
   AddV2ModelRoutes(server->router_, server->ctx_);
   AddV2InferRoutes(server->router_, server->ctx_);
   AddMetricsRoutes(server->router_, server->ctx_);
+  AddV2RepositoryRoutes(server->router_, server->ctx_);
 
   server->InstallObservability(config.access_log);
 

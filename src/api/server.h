@@ -30,6 +30,8 @@ class Server {
   void Stop();
   uint16_t port() const { return http_->port(); }
   ModelRegistry& models() { return models_; }
+  // The model repository folder, or "" when the config has none.
+  std::string model_repository() const { return model_repository_; }
 
  private:
   Server() = default;
@@ -39,6 +41,8 @@ class Server {
   // Declared first: destroyed last, after the models that feed it.
   MetricsRegistry metrics_;
   ModelRegistry models_;
+  std::unique_ptr<ModelManager> manager_;
+  std::string model_repository_;
   ApiContext ctx_;
   Router router_;
   std::unique_ptr<HttpServer> http_;

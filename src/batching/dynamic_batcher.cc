@@ -84,6 +84,7 @@ Status DynamicBatcher::Enqueue(InferenceRequest request) {
                                            " requests waiting); retry later"));
     }
     queue_.push_back(std::move(entry));
+    ++stats_.enqueued;
   }
   cv_.notify_one();
   return absl::OkStatus();

@@ -54,6 +54,7 @@ struct InferenceRequest {
 };
 
 struct BatcherStats {
+  uint64_t enqueued = 0;    // requests accepted by Enqueue
   uint64_t success = 0;     // requests completed with outputs
   uint64_t failed = 0;      // requests completed with an error (timeouts included)
   uint64_t timed_out = 0;   // requests expired in the queue

@@ -47,8 +47,7 @@ LabelValues With(LabelValues labels, std::string outcome) {
 }  // namespace
 
 ModelMetrics::ModelMetrics(MetricsRegistry& registry, const std::string& model, int64_t version)
-    : registry_(registry),
-      labels_{model, std::to_string(version)},
+    : labels_{model, std::to_string(version)},
       success_(Requests(registry).Get(With(labels_, "success"))),
       failure_(Requests(registry).Get(With(labels_, "failure"))),
       timeout_(Requests(registry).Get(With(labels_, "timeout"))),
@@ -60,16 +59,18 @@ ModelMetrics::ModelMetrics(MetricsRegistry& registry, const std::string& model, 
       request_(RequestDuration(registry).Get(labels_)),
       batch_size_(BatchSize(registry).Get(labels_)) {}
 
-ModelMetrics::~ModelMetrics() {
+void ModelMetrics::RemoveSeries(MetricsRegistry& registry, const std::string& model,
+                                int64_t version) {
+  const LabelValues labels = {model, std::to_string(version)};
   for (const char* outcome : {"success", "failure", "timeout", "rejected"}) {
-    Requests(registry_).Remove(With(labels_, outcome));
+    Requests(registry).Remove(With(labels, outcome));
   }
-  Inferences(registry_).Remove(labels_);
-  Executions(registry_).Remove(labels_);
-  Queue(registry_).Remove(labels_);
-  Compute(registry_).Remove(labels_);
-  RequestDuration(registry_).Remove(labels_);
-  BatchSize(registry_).Remove(labels_);
+  Inferences(registry).Remove(labels);
+  Executions(registry).Remove(labels);
+  Queue(registry).Remove(labels);
+  Compute(registry).Remove(labels);
+  RequestDuration(registry).Remove(labels);
+  BatchSize(registry).Remove(labels);
 }
 
 void ModelMetrics::OnBatch(const BatchEvent& event) {

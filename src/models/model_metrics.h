@@ -20,15 +20,19 @@ namespace infera {
 
 class ModelMetrics {
  public:
+  // Takes the series of {model, version}, creating them on first use: a reloaded
+  // version continues the counters of the one it replaces.
   ModelMetrics(MetricsRegistry& registry, const std::string& model, int64_t version);
-  ~ModelMetrics();  // removes this version's series from the registry
+
+  // Stops exporting the series of {model, version} (after an unload). Objects still
+  // holding them keep working; their updates are no longer exported.
+  static void RemoveSeries(MetricsRegistry& registry, const std::string& model, int64_t version);
 
   void OnBatch(const BatchEvent& event);
   void OnExpired(size_t count);
   void OnRejected();
 
  private:
-  MetricsRegistry& registry_;
   LabelValues labels_;
   Counter& success_;
   Counter& failure_;

@@ -34,6 +34,20 @@ size_t ModelRegistry::Remove(const std::string& name) {
   return removed.size();
 }
 
+bool ModelRegistry::RemoveVersion(const std::string& name, int64_t version) {
+  std::shared_ptr<Model> removed;  // released outside the lock
+  std::unique_lock lock(mu_);
+  auto it = models_.find(name);
+  if (it == models_.end()) return false;
+  auto v = it->second.find(version);
+  if (v == it->second.end()) return false;
+  removed = std::move(v->second);
+  it->second.erase(v);
+  if (it->second.empty()) models_.erase(it);
+  lock.unlock();
+  return true;
+}
+
 std::vector<std::shared_ptr<Model>> ModelRegistry::List() const {
   std::shared_lock lock(mu_);
   std::vector<std::shared_ptr<Model>> out;

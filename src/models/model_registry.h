@@ -22,6 +22,8 @@ class ModelRegistry {
   // The given version, or the highest loaded version; nullptr when absent.
   std::shared_ptr<Model> Get(const std::string& name,
                              std::optional<int64_t> version = std::nullopt) const;
+  // Removes one version; returns whether it was there.
+  bool RemoveVersion(const std::string& name, int64_t version);
   // Removes every version of `name`; returns how many were removed.
   size_t Remove(const std::string& name);
   // All loaded models, by name then version.

@@ -114,7 +114,18 @@ StatusOr<ServerConfig> LoadServerConfig(const fs::path& file) {
   config.source = file;
   ASSIGN_OR_RETURN(YAML::Node root, YamlReader::LoadFile(file.string()));
   YamlReader r(root, file.string(), "");
-  RETURN_IF_ERROR(r.CheckMapping({"server", "models", "model_repository"}));
+  RETURN_IF_ERROR(r.CheckMapping({"server", "models", "model_repository", "model_control"}));
+  if (r.Has("model_control")) {
+    YamlReader mc = r.Child("model_control");
+    RETURN_IF_ERROR(mc.CheckMapping({"mode"}));
+    if (mc.Has("mode")) {
+      ASSIGN_OR_RETURN(std::string mode, mc.String("mode"));
+      if (mode != "none" && mode != "explicit") {
+        return mc.Error("mode", StrCat("must be none or explicit (got '", mode, "')"));
+      }
+      config.model_control_explicit = mode == "explicit";
+    }
+  }
   const fs::path base = fs::absolute(file).parent_path();
   if (r.Has("server")) RETURN_IF_ERROR(ApplyServer(r.Child("server"), &config));
   if (r.Has("models")) {

@@ -2,6 +2,7 @@
 //
 //   server: {host, port, io_threads, max_body_mb, max_image_pixels, access_log}
 //   model_repository: DIR          # folders NAME/model.yaml + NAME/<version>/model.pt
+//   model_control: {mode: none|explicit}
 //   models:                         # the seed's list form
 //     - {name, path, batch_size, batch_timeout_ms}
 //
@@ -32,6 +33,8 @@ struct ServerConfig {
   int64_t max_body_bytes = 64ll << 20;
   int64_t max_image_pixels = 100'000'000;
   bool access_log = true;  // one log line per HTTP request
+  // model_control: {mode: none|explicit}: explicit allows load/unload at run time.
+  bool model_control_explicit = false;
   std::optional<std::filesystem::path> model_repository;
   std::vector<ModelConfig> models;  // list-form and repository models, config order
 };

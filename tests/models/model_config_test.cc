@@ -252,6 +252,10 @@ TEST(ServerConfigTest, ErrorsNameTheFileAndKey) {
          absl::StatusCode::kInvalidArgument, "'m' is defined twice");
   expect("models:\n  - {name: '../etc', path: m.pt}\n", absl::StatusCode::kInvalidArgument,
          "invalid model name");
+  expect("model_control: {mode: poll}\n", absl::StatusCode::kInvalidArgument,
+         "model_control.mode: must be none or explicit");
+  expect("model_control: {mode: explicit, every: 5}\n", absl::StatusCode::kInvalidArgument,
+         "model_control.every: unknown key");
   expect("model_repository: nowhere\n", absl::StatusCode::kNotFound, "model_repository");
 }
 

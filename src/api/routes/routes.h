@@ -23,6 +23,8 @@ void AddV2HealthRoutes(Router& router, const ApiContext& ctx);
 void AddV2ModelRoutes(Router& router, const ApiContext& ctx);
 // Open Inference Protocol: POST /v2/models/{m}[/versions/{v}]/infer (JSON and binary).
 void AddV2InferRoutes(Router& router, const ApiContext& ctx);
+// Model control: POST /v2/repository/index, /v2/repository/models/{m}/load|unload.
+void AddV2RepositoryRoutes(Router& router, const ApiContext& ctx);
 // GET /metrics: every series in the Prometheus text format.
 void AddMetricsRoutes(Router& router, const ApiContext& ctx);
 // The extensions GET /v2 advertises.

@@ -1,0 +1,83 @@
+// ModelManager: model control — what is loaded, loading and reloading from the model
+// repository, unloading, and the index of every model with its state.
+//
+// Modes (model_control.mode in the server config, as Triton's):
+//   none      every configured model is loaded at start; Load/Unload are refused
+//             (FailedPrecondition).
+//   explicit  every configured model is loaded at start too, and Load/Unload change
+//             the set at run time (POST /v2/repository/models/{m}/load|unload).
+// A (re)load builds and warms the new version completely before it replaces the old
+// one in the ModelRegistry, so requests never see a half-loaded model and requests in
+// flight finish on the old one; a broken new version leaves the old one serving, and
+// its error shows in Index() (`reason`). Unload removes the model from the registry:
+// new requests get 404 at once, requests holding it finish, and it is freed when the
+// last one does.
+// Thread-safety: all methods are safe from any thread; loads and unloads run one at a
+// time (they are serialised), Index never waits for a load.
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "metrics/metrics.h"
+#include "models/model_registry.h"
+#include "models/server_config.h"
+
+namespace infera {
+
+enum class ModelControlMode { kNone, kExplicit };
+
+// One row of the repository index.
+struct ModelState {
+  std::string name;
+  std::optional<int64_t> version;  // the loaded (or last attempted) version
+  std::string state;               // READY, UNAVAILABLE, LOADING, UNLOADING
+  std::string reason;              // why the last load/unload failed, or ""
+};
+
+class ModelManager {
+ public:
+  // `registry` and `metrics` (may be null) must outlive the manager.
+  ModelManager(const ServerConfig& config, ModelRegistry* registry, MetricsRegistry* metrics);
+
+  // Loads every configured model; the first failure is returned (start-up stops).
+  Status LoadAll();
+
+  // Loads or reloads `name`: a model folder of the repository, or a model of the
+  // config's list. Errors: FailedPrecondition in mode none; InvalidArgument for a bad
+  // name; NotFound for an unknown model; the loader's error otherwise (the previous
+  // version, if any, keeps serving).
+  Status Load(const std::string& name);
+
+  // Unloads every version of `name`. FailedPrecondition in mode none; NotFound when
+  // it is not loaded.
+  Status Unload(const std::string& name);
+
+  // Every model known (configured, in the repository, or loaded), by name.
+  // ready_only: only READY rows.
+  std::vector<ModelState> Index(bool ready_only) const;
+
+  ModelControlMode mode() const { return mode_; }
+
+ private:
+  StatusOr<ModelConfig> FindConfig(const std::string& name) const;
+  void SetState(const std::string& name, ModelState state);
+
+  const ModelControlMode mode_;
+  const std::optional<std::filesystem::path> repository_;
+  std::map<std::string, ModelConfig> list_models_;  // the config's list form, by name
+  ModelRegistry* const registry_;
+  MetricsRegistry* const metrics_;
+  const ServerConfig config_;
+
+  std::mutex load_mu_;  // serialises Load/Unload
+  mutable std::mutex state_mu_;
+  std::map<std::string, ModelState> states_;  // GUARDED_BY(state_mu_)
+};
+
+}  // namespace infera
