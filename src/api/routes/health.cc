@@ -3,7 +3,7 @@
 namespace infera {
 
 void AddHealthRoutes(Router& router, const ApiContext& /*ctx*/) {
-  router.Add("GET", "/health", [](HttpRequest&&, Responder respond) {
+  router.Add("GET", "/health", [](HttpRequest&&, const Responder& respond) {
     respond(JsonResponse(200, R"({"status":"ok"})"));
   });
 }

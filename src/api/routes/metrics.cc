@@ -4,7 +4,7 @@
 namespace infera {
 
 void AddMetricsRoutes(Router& router, const ApiContext& ctx) {
-  router.Add("GET", "/metrics", [ctx](HttpRequest&&, Responder respond) {
+  router.Add("GET", "/metrics", [ctx](HttpRequest&&, const Responder& respond) {
     HttpResponse response;
     response.status = 200;
     response.content_type = MetricsRegistry::kContentType;

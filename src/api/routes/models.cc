@@ -11,12 +11,12 @@
 namespace infera {
 
 void AddModelRoutes(Router& router, const ApiContext& ctx) {
-  router.Add("GET", "/v1/models", [ctx](HttpRequest&&, Responder respond) {
+  router.Add("GET", "/v1/models", [ctx](HttpRequest&&, const Responder& respond) {
     nlohmann::json models = nlohmann::json::array();
     for (const auto& model : ctx.models->List()) models.push_back(DescribeModel(*model));
     respond(JsonResponse(200, nlohmann::json{{"models", std::move(models)}}.dump()));
   });
-  router.Add("GET", "/v1/models/{model}", [ctx](HttpRequest&& req, Responder respond) {
+  router.Add("GET", "/v1/models/{model}", [ctx](HttpRequest&& req, const Responder& respond) {
     const std::string& name = req.params["model"];
     auto model = ctx.models->Get(name);
     if (!model) {

@@ -15,16 +15,16 @@ const std::vector<std::string>& OipExtensions() {
 }
 
 void AddV2HealthRoutes(Router& router, const ApiContext& /*ctx*/) {
-  router.Add("GET", "/v2", [](HttpRequest&&, Responder respond) {
+  router.Add("GET", "/v2", [](HttpRequest&&, const Responder& respond) {
     respond(JsonResponse(200, nlohmann::json{{"name", "infera"},
                                              {"version", INFERA_VERSION},
                                              {"extensions", OipExtensions()}}
                                   .dump()));
   });
-  router.Add("GET", "/v2/health/live", [](HttpRequest&&, Responder respond) {
+  router.Add("GET", "/v2/health/live", [](HttpRequest&&, const Responder& respond) {
     respond(JsonResponse(200, R"({"live":true})"));
   });
-  router.Add("GET", "/v2/health/ready", [](HttpRequest&&, Responder respond) {
+  router.Add("GET", "/v2/health/ready", [](HttpRequest&&, const Responder& respond) {
     respond(JsonResponse(200, R"({"ready":true})"));
   });
 }

@@ -33,8 +33,8 @@ nlohmann::json Metadata(const ApiContext& ctx, const Model& model) {
 
 // Adds `handler` for the path with and without /versions/{version}.
 void AddVersioned(Router& router, const std::string& suffix,
-                  std::function<HttpResponse(const Model&)> handler, const ApiContext& ctx) {
-  Handler h = [ctx, handler](HttpRequest&& req, Responder respond) {
+                  const std::function<HttpResponse(const Model&)>& handler, const ApiContext& ctx) {
+  Handler h = [ctx, handler](HttpRequest&& req, const Responder& respond) {
     StatusOr<std::shared_ptr<Model>> model = ResolveModel(ctx, req.params);
     if (!model.ok()) return respond(StatusResponse(model.status()));
     respond(handler(**model));
@@ -63,7 +63,7 @@ void AddV2ModelRoutes(Router& router, const ApiContext& ctx) {
         return JsonResponse(200, nlohmann::json{{"model_stats", {StatsJson(m)}}}.dump());
       },
       ctx);
-  router.Add("GET", "/v2/models/stats", [ctx](HttpRequest&&, Responder respond) {
+  router.Add("GET", "/v2/models/stats", [ctx](HttpRequest&&, const Responder& respond) {
     nlohmann::json stats = nlohmann::json::array();
     for (const auto& m : ctx.models->List()) stats.push_back(StatsJson(*m));
     respond(JsonResponse(200, nlohmann::json{{"model_stats", std::move(stats)}}.dump()));

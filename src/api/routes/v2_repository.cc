@@ -25,7 +25,7 @@ StatusOr<nlohmann::json> OptionalObject(const std::string& body) {
 }  // namespace
 
 void AddV2RepositoryRoutes(Router& router, const ApiContext& ctx) {
-  router.Add("POST", "/v2/repository/index", [ctx](HttpRequest&& req, Responder respond) {
+  router.Add("POST", "/v2/repository/index", [ctx](HttpRequest&& req, const Responder& respond) {
     StatusOr<nlohmann::json> body = OptionalObject(req.body);
     if (!body.ok()) return respond(StatusResponse(body.status()));
     bool ready_only = false;
@@ -46,7 +46,7 @@ void AddV2RepositoryRoutes(Router& router, const ApiContext& ctx) {
   // Loading takes as long as the model takes to load and warm up; it runs on the I/O
   // thread that received it (model control is rare and operator-driven).
   auto control = [ctx](bool load) {
-    return [ctx, load](HttpRequest&& req, Responder respond) {
+    return [ctx, load](HttpRequest&& req, const Responder& respond) {
       StatusOr<nlohmann::json> body = OptionalObject(req.body);
       if (!body.ok()) return respond(StatusResponse(body.status()));
       const std::string& name = req.params["model"];
