@@ -4,17 +4,13 @@
 
 #include <string>
 
-namespace CLI {
-class App;
-}
-
 namespace infera {
 
 // Parses argv, runs the chosen subcommand, returns the process exit code.
 int RunCli(int argc, char** argv);
 
-// Each subcommand registers its options on `app` and returns a function run when it is
-// chosen; the function returns the exit code.
+// Each subcommand is a Run* function taking its parsed options and returning the exit
+// code; cli.cc declares the options and picks the function.
 struct ServeOptions {
   std::string config;
   std::string host;

@@ -16,6 +16,9 @@ ModelManager::ModelManager(const ServerConfig& config, ModelRegistry* registry,
       registry_(registry),
       metrics_(metrics),
       config_(config) {
+  // A configured model whose artifact is REPO/NAME/VERSION/model.pt came from the
+  // repository scan and reloads from its folder; every other one is a list-form model
+  // and reloads from its config entry.
   for (const ModelConfig& m : config.models) {
     if (!repository_ || m.artifact.parent_path().parent_path().parent_path() != *repository_) {
       list_models_[m.name] = m;

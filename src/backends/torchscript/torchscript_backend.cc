@@ -226,8 +226,6 @@ StatusOr<c10::Device> ParseDevice(const BackendOptions& options) {
 
 }  // namespace
 
-bool TorchCudaAvailable() { return torch::cuda::is_available(); }
-
 namespace {
 
 StatusOr<torch::jit::Module> LoadAndOptimize(const BackendOptions& options, c10::Device device) {

@@ -19,7 +19,4 @@ namespace infera {
 
 StatusOr<std::unique_ptr<Backend>> CreateTorchScriptBackend(const BackendOptions& options);
 
-// True when this build's LibTorch can use CUDA and sees a device.
-bool TorchCudaAvailable();
-
 }  // namespace infera
