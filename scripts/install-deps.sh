@@ -14,7 +14,9 @@ PACKAGES=(
   libboost-dev libsimdjson-dev nlohmann-json3-dev libyaml-cpp-dev libcli11-dev
   libabsl-dev libfmt-dev
   # images
-  libpng-dev libturbojpeg0-dev libtiff-dev zlib1g-dev
+  libpng-dev libturbojpeg0-dev libtiff-dev zlib1g-dev libzip-dev
+  # the store: SQLite records, OpenSSL's SHA-256 for blob names
+  libsqlite3-dev libssl-dev
   # tests and benchmarks
   googletest libgtest-dev libgmock-dev libbenchmark-dev python3-pil
   # promtool (the prometheus package) checks the /metrics exposition in the tests

@@ -1,13 +1,21 @@
-// ApiContext: what route handlers share — the model registry, the metrics registry and
-// server limits.
+// ApiContext: what route handlers share — the model registry, the metrics registry, the
+// store, the job workers, the blocking-work pool and server limits.
 // Owned by Server; outlives the HTTP server and so every handler call.
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 
 #include "metrics/metrics.h"
 #include "models/model_manager.h"
 #include "models/model_registry.h"
+
+namespace infera {
+class Store;
+class BlobStore;
+class InferenceWorkers;
+class TaskPool;
+}  // namespace infera
 
 namespace infera {
 
@@ -16,6 +24,15 @@ struct ApiContext {
   MetricsRegistry* metrics = nullptr;
   ModelManager* manager = nullptr;
   int64_t max_image_pixels = 100'000'000;
+  // The /api workflow (null when the server runs without a store).
+  Store* store = nullptr;
+  BlobStore* blobs = nullptr;
+  InferenceWorkers* workers = nullptr;
+  // Where blocking handlers (store, uploads, downloads) run, off the I/O threads.
+  TaskPool* blocking = nullptr;
+  int64_t max_upload_bytes = 4ll << 30;
+  int64_t max_files_per_upload = 10000;
+  std::filesystem::path tmp_dir;  // scratch space for uploads (inside the storage folder)
 };
 
 }  // namespace infera

@@ -1,5 +1,7 @@
 #include "api/http_server.h"
 
+#include <unistd.h>
+
 #include <atomic>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/executor_work_guard.hpp>
@@ -14,6 +16,8 @@
 #include <chrono>
 #include <cstdio>
 #include <exception>
+#include <filesystem>
+#include <limits>
 #include <mutex>
 #include <optional>
 #include <shared_mutex>
@@ -24,6 +28,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "api/response_stream.h"
 
 namespace infera {
 namespace {
@@ -49,13 +54,21 @@ class Session;
 // io_context outlives every socket and timer, even when a Responder kept by another
 // thread keeps its session alive after the server is gone.
 struct Core {
-  Core(int threads, const Router* router_in, uint64_t max_body, std::chrono::seconds idle)
-      : ioc(threads), router(router_in), max_body_bytes(max_body), idle_timeout(idle) {}
+  Core(int threads, const Router* router_in, const HttpServerOptions& options)
+      : ioc(threads),
+        router(router_in),
+        max_body_bytes(options.max_body_bytes),
+        idle_timeout(options.idle_timeout_s),
+        spool_dir(options.spool_dir),
+        spool_threshold(options.spool_threshold_bytes) {}
 
   asio::io_context ioc;
   const Router* const router;  // only used on I/O threads, which Stop() joins
   const uint64_t max_body_bytes;
   const std::chrono::seconds idle_timeout;
+  const std::filesystem::path spool_dir;
+  const uint64_t spool_threshold;
+  std::atomic<uint64_t> spool_counter{0};
 
   // Guards `stopped` and `sessions`. Responders post under a shared lock so that no
   // write is queued after Stop() set `stopped` (and the I/O threads are gone).
@@ -90,13 +103,6 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
 
 bool StartsWithIgnoreCase(std::string_view s, std::string_view prefix) {
   return s.size() >= prefix.size() && EqualsIgnoreCase(s.substr(0, prefix.size()), prefix);
-}
-
-std::optional<uint64_t> ParseContentLength(std::string_view value) {
-  uint64_t length = 0;
-  const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), length);
-  if (value.empty() || ec != std::errc() || end != value.data() + value.size()) return std::nullopt;
-  return length;
 }
 
 bool ValidHeaderName(std::string_view name) {
@@ -213,6 +219,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // Closes the connection, cancelling pending operations. Idempotent.
   void Close() {
+    if (body_stream_) body_stream_->Cancel();  // the producer stops
     if (closed_) return;
     closed_ = true;
     stream_.close();
@@ -222,6 +229,11 @@ class Session : public std::enable_shared_from_this<Session> {
   void WriteResponse(HttpResponse response) {
     if (closed_ || !awaiting_response_) return;
     awaiting_response_ = false;
+    if (response.stream && !head_ && response.status >= 200 && response.status != 204 &&
+        response.status != 304) {
+      WriteStreamHeader(std::move(response));
+      return;
+    }
     response_.emplace(ToBeastResponse(std::move(response), version_, head_, keep_alive_));
     close_after_write_ = !response_->keep_alive();
     stream_.expires_after(core_->idle_timeout);
@@ -230,21 +242,93 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
  private:
+  // Reads the header first; OnHeader then picks where the body goes (memory or a temp
+  // file, by the route's RouteOptions) and its limit.
   void ReadRequest() {
     if (closed_) return;
-    parser_.emplace();
-    parser_->body_limit(core_->max_body_bytes);
-    parser_->header_limit(kHeaderLimitBytes);
-    continue_checked_ = false;
+    header_parser_.emplace();
+    header_parser_->header_limit(kHeaderLimitBytes);
+    header_parser_->body_limit(std::numeric_limits<uint64_t>::max());  // checked in OnHeader
+    string_parser_.reset();
+    file_parser_.reset();
+    body_file_.reset();
+    stream_.expires_after(core_->idle_timeout);
+    http::async_read_header(stream_, buffer_, *header_parser_,
+                            beast::bind_front_handler(&Session::OnHeader, shared_from_this()));
+  }
+
+  void OnHeader(beast::error_code ec, size_t /*bytes*/) {
+    if (ec) {
+      OnReadError(ec);
+      return;
+    }
+    if (closed_) return;
+    const auto& header = header_parser_->get();
+    std::string path;
+    std::string query;
+    RouteOptions route;
+    if (SplitTarget(header.target(), &path, &query)) {
+      route = core_->router->BodyOptions(header.method_string(), path);
+    }
+    body_limit_ = route.max_body_bytes > 0 ? route.max_body_bytes : core_->max_body_bytes;
+    std::optional<uint64_t> length;
+    if (const auto beast_length = header_parser_->content_length()) length = *beast_length;
+    if (length && *length > body_limit_) {
+      SendErrorAndClose(413, absl::StrCat("request body of ", *length,
+                                          " bytes exceeds the limit of ", body_limit_, " bytes"));
+      return;
+    }
+    const bool to_file =
+        route.spool && !header_parser_->is_done() && (!length || *length > core_->spool_threshold);
+    if (to_file) {
+      file_parser_.emplace(std::move(*header_parser_));
+      file_parser_->body_limit(body_limit_);
+      body_file_ = std::make_shared<BodyFile>();
+      std::error_code fs_ec;
+      std::filesystem::create_directories(core_->spool_dir, fs_ec);
+      body_file_->path = core_->spool_dir /
+                         absl::StrCat("upload-", ::getpid(), "-", core_->spool_counter++, ".part");
+      beast::error_code open_ec;
+      file_parser_->get().body().open(body_file_->path.c_str(), beast::file_mode::write, open_ec);
+      if (open_ec) {
+        body_file_->path.clear();  // nothing to remove
+        SendErrorAndClose(503, absl::StrCat("cannot store the upload: ", open_ec.message()));
+        return;
+      }
+    } else {
+      string_parser_.emplace(std::move(*header_parser_));
+      string_parser_->body_limit(body_limit_);
+    }
+    header_parser_.reset();
+    if (is_done()) {
+      HandleRequest();
+      return;
+    }
+    const auto& fields = to_file ? file_parser_->get().base() : string_parser_->get().base();
+    if (fields.version() >= 11 && EqualsIgnoreCase(fields[http::field::expect], "100-continue")) {
+      continue_response_ = http::response<http::empty_body>(http::status::continue_, 11);
+      stream_.expires_after(core_->idle_timeout);
+      http::async_write(stream_, continue_response_,
+                        beast::bind_front_handler(&Session::OnContinueWritten, shared_from_this()));
+      return;
+    }
     ReadSome();
   }
 
-  // Reads in steps so that the idle timeout restarts whenever bytes arrive: a large
-  // upload on a slow link is not cut off while it makes progress.
+  bool is_done() const {
+    return file_parser_ ? file_parser_->is_done() : string_parser_->is_done();
+  }
+
+  // Reads the body in steps so that the idle timeout restarts whenever bytes arrive: a
+  // large upload on a slow link is not cut off while it makes progress.
   void ReadSome() {
     stream_.expires_after(core_->idle_timeout);
-    http::async_read_some(stream_, buffer_, *parser_,
-                          beast::bind_front_handler(&Session::OnRead, shared_from_this()));
+    auto handler = beast::bind_front_handler(&Session::OnRead, shared_from_this());
+    if (file_parser_) {
+      http::async_read_some(stream_, buffer_, *file_parser_, std::move(handler));
+    } else {
+      http::async_read_some(stream_, buffer_, *string_parser_, std::move(handler));
+    }
   }
 
   void OnRead(beast::error_code ec, size_t /*bytes*/) {
@@ -253,21 +337,9 @@ class Session : public std::enable_shared_from_this<Session> {
       return;
     }
     if (closed_) return;
-    if (parser_->is_done()) {
+    if (is_done()) {
       HandleRequest();
       return;
-    }
-    if (parser_->is_header_done() && !continue_checked_) {
-      continue_checked_ = true;
-      const auto& header = parser_->get();
-      if (header.version() >= 11 && EqualsIgnoreCase(header[http::field::expect], "100-continue")) {
-        continue_response_ = http::response<http::empty_body>(http::status::continue_, 11);
-        stream_.expires_after(core_->idle_timeout);
-        http::async_write(
-            stream_, continue_response_,
-            beast::bind_front_handler(&Session::OnContinueWritten, shared_from_this()));
-        return;
-      }
     }
     ReadSome();
   }
@@ -287,16 +359,9 @@ class Session : public std::enable_shared_from_this<Session> {
       Shutdown();
       return;
     }
-    if (ec == http::error::body_limit) {
-      // parser_->content_length() asserts a complete header, which the limit check
-      // precedes; the field itself is already stored.
-      const std::optional<uint64_t> length =
-          ParseContentLength(parser_->get()[http::field::content_length]);
-      SendErrorAndClose(
-          413, length ? absl::StrCat("request body of ", *length, " bytes exceeds the limit of ",
-                                     core_->max_body_bytes, " bytes")
-                      : absl::StrCat("request body exceeds the limit of ", core_->max_body_bytes,
-                                     " bytes"));
+    if (ec == http::error::body_limit) {  // a chunked body grew past the limit
+      SendErrorAndClose(413,
+                        absl::StrCat("request body exceeds the limit of ", body_limit_, " bytes"));
       return;
     }
     if (ec == http::error::header_limit) {
@@ -314,7 +379,19 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void HandleRequest() {
-    auto& message = parser_->get();
+    if (file_parser_) {
+      file_parser_->get().body().close();
+      body_file_->size = file_parser_->get().body().size();
+      HandleMessage(file_parser_->get(), std::string());
+      return;
+    }
+    auto& message = string_parser_->get();
+    std::string body = std::move(message.body());
+    HandleMessage(message, std::move(body));
+  }
+
+  template <typename Message>
+  void HandleMessage(Message& message, std::string body) {
     HttpRequest request;
     request.method = std::string(message.method_string());
     request.target = std::string(message.target());
@@ -330,12 +407,14 @@ class Session : public std::enable_shared_from_this<Session> {
         it->second += field.value();
       }
     }
-    request.body = std::move(message.body());
+    request.body = std::move(body);
+    request.body_file = std::move(body_file_);
     request.remote_address = remote_address_;
     version_ = message.version();
     keep_alive_ = message.keep_alive();
     head_ = message.method() == http::verb::head;
-    parser_.reset();
+    string_parser_.reset();
+    file_parser_.reset();
     awaiting_response_ = true;
 
     auto state = std::make_shared<ResponderState>(shared_from_this());
@@ -375,6 +454,84 @@ class Session : public std::enable_shared_from_this<Session> {
       return;
     }
     ReadRequest();
+  }
+
+  // Streamed responses: the header with chunked encoding, then each piece the
+  // producer queues as a chunk, then the last chunk.
+  void WriteStreamHeader(HttpResponse response) {
+    body_stream_ = std::move(response.stream);
+    response.stream.reset();
+    http::response<http::string_body> full =
+        ToBeastResponse(std::move(response), version_, head_, keep_alive_);
+    if (full.result_int() == 500) {  // the handler's headers were invalid
+      body_stream_->Cancel();
+      body_stream_.reset();
+      response_.emplace(std::move(full));
+      close_after_write_ = !response_->keep_alive();
+      http::async_write(stream_, *response_,
+                        beast::bind_front_handler(&Session::OnWrite, shared_from_this()));
+      return;
+    }
+    stream_header_.emplace(http::status::ok, version_);
+    stream_header_->base() = full.base();
+    stream_header_->erase(http::field::content_length);
+    stream_header_->chunked(true);
+    close_after_write_ = !stream_header_->keep_alive();
+    stream_serializer_.emplace(*stream_header_);
+    stream_.expires_after(core_->idle_timeout);
+    http::async_write_header(
+        stream_, *stream_serializer_,
+        beast::bind_front_handler(&Session::OnStreamWritten, shared_from_this()));
+  }
+
+  void OnStreamWritten(beast::error_code ec, size_t /*bytes*/) {
+    if (ec) {
+      EndStream();
+      Close();
+      return;
+    }
+    PumpStream();
+  }
+
+  void PumpStream() {
+    if (closed_ || !body_stream_) return;
+    const ResponseStream::State state = body_stream_->Take(&chunk_);
+    if (!chunk_.empty()) {
+      stream_.expires_after(core_->idle_timeout);
+      asio::async_write(stream_, http::make_chunk(asio::buffer(chunk_)),
+                        beast::bind_front_handler(&Session::OnStreamWritten, shared_from_this()));
+      return;
+    }
+    switch (state) {
+      case ResponseStream::State::kOpen:
+        body_stream_->OnReady([self = shared_from_this()] {
+          asio::post(self->executor(), [self] { self->PumpStream(); });
+        });
+        return;
+      case ResponseStream::State::kClosed:
+        stream_.expires_after(core_->idle_timeout);
+        asio::async_write(stream_, http::make_chunk_last(),
+                          beast::bind_front_handler(&Session::OnStreamDone, shared_from_this()));
+        return;
+      case ResponseStream::State::kAborted:
+      case ResponseStream::State::kCancelled:
+        EndStream();
+        Close();
+        return;
+    }
+  }
+
+  void OnStreamDone(beast::error_code ec, size_t bytes) {
+    EndStream();
+    OnWrite(ec, bytes);
+  }
+
+  void EndStream() {
+    if (body_stream_) body_stream_->Cancel();
+    body_stream_.reset();
+    stream_serializer_.reset();
+    stream_header_.reset();
+    chunk_.clear();
   }
 
   void Shutdown() {
@@ -434,15 +591,23 @@ class Session : public std::enable_shared_from_this<Session> {
   const asio::any_io_executor executor_;  // the connection's strand
   std::string remote_address_;
   beast::flat_buffer buffer_;
-  std::optional<http::request_parser<http::string_body>> parser_;
+  std::optional<http::request_parser<http::empty_body>> header_parser_;
+  std::optional<http::request_parser<http::string_body>> string_parser_;
+  std::optional<http::request_parser<http::file_body>> file_parser_;
+  std::shared_ptr<BodyFile> body_file_;  // the spooled body of the request being read
+  uint64_t body_limit_ = 0;
   std::optional<http::response<http::string_body>> response_;
+  // A streamed response being sent.
+  std::shared_ptr<ResponseStream> body_stream_;
+  std::optional<http::response<http::empty_body>> stream_header_;
+  std::optional<http::response_serializer<http::empty_body>> stream_serializer_;
+  std::string chunk_;
   http::response<http::empty_body> continue_response_;
   // The request being answered.
   unsigned version_ = 11;
   bool keep_alive_ = false;
   bool head_ = false;
   bool awaiting_response_ = false;
-  bool continue_checked_ = false;
   bool close_after_write_ = false;
   bool linger_after_write_ = false;
   bool closed_ = false;
@@ -469,8 +634,7 @@ class HttpServer::Impl {
  public:
   Impl(const HttpServerOptions& options, const Router* router)
       : options_(options),
-        core_(std::make_shared<Core>(options.io_threads, router, options.max_body_bytes,
-                                     std::chrono::seconds(options.idle_timeout_s))),
+        core_(std::make_shared<Core>(options.io_threads, router, options)),
         acceptor_(asio::make_strand(core_->ioc)),
         accept_retry_timer_(acceptor_.get_executor()) {}
 

@@ -2,8 +2,9 @@
 //
 // Threads: `io_threads` Asio threads run all connections; handlers run on them and must
 // not block (see Handler). Keep-alive, pipelining-safe (one request at a time per
-// connection), a bounded request body (413 JSON error beyond max_body_bytes, checked
-// from Content-Length before the body is read), a bounded header size (431), idle
+// connection), a bounded request body (413 JSON error beyond max_body_bytes or the
+// route's own limit, checked from Content-Length before the body is read; uploads to
+// spool routes are streamed to temp files), a bounded header size (431), idle
 // timeout, graceful Stop(). Every response carries Content-Type and Content-Length;
 // malformed requests get a 400 JSON error and the connection is closed.
 // Create/Start/Stop are called from one controlling thread; port() is thread-safe.
@@ -21,6 +22,7 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <string>
 
@@ -33,7 +35,11 @@ struct HttpServerOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 8080;  // 0 picks a free port; see HttpServer::port()
   int io_threads = 2;
-  size_t max_body_bytes = 64u << 20;
+  size_t max_body_bytes = 64u << 20;  // routes may set their own (RouteOptions)
+  // Bodies of spool routes over this size (or of unknown length) are streamed to temp
+  // files in spool_dir (created when missing) instead of memory.
+  uint64_t spool_threshold_bytes = 1u << 20;
+  std::filesystem::path spool_dir = std::filesystem::temp_directory_path() / "infera-spool";
   int idle_timeout_s = 60;
 };
 

@@ -5,6 +5,12 @@
 #include "nlohmann/json.hpp"
 
 namespace infera {
+
+BodyFile::~BodyFile() {
+  if (path.empty()) return;
+  std::error_code ignored;
+  std::filesystem::remove(path, ignored);
+}
 namespace {
 
 int HexValue(char c) {

@@ -2,8 +2,11 @@
 // Beast types so that routes and tests do not depend on the transport.
 #pragma once
 
+#include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -14,13 +17,28 @@ namespace infera {
 // Header names are stored lower-case.
 using HttpHeaders = std::map<std::string, std::string>;
 
+// BodyFile: a request body the server streamed to a temp file (routes added with
+// RouteOptions::spool). The file is removed when the last reference goes away; a
+// handler that wants to keep the bytes copies or renames them first (a renamed file is
+// not removed: removal of a missing file is ignored). Not thread-safe to mutate.
+struct BodyFile {
+  std::filesystem::path path;
+  uint64_t size = 0;
+  BodyFile() = default;
+  BodyFile(const BodyFile&) = delete;
+  BodyFile& operator=(const BodyFile&) = delete;
+  ~BodyFile();
+};
+
 struct HttpRequest {
   std::string method;  // "GET", "POST", ...
   std::string target;  // the raw request target: path and query
   std::string path;    // percent-decoded path without the query
   std::string query;   // the raw query string after '?', or empty
   HttpHeaders headers;
-  std::string body;
+  std::string body;  // empty when the body went to body_file
+  // Set instead of `body` for a spooled upload (see RouteOptions::spool).
+  std::shared_ptr<BodyFile> body_file;
   std::string remote_address;
   // Path parameters filled in by the Router ("{model}" -> "mobilenet_v2").
   std::map<std::string, std::string> params;
@@ -37,11 +55,15 @@ struct HttpRequest {
   bool query_param(std::string_view name, std::string* value) const;
 };
 
+class ResponseStream;
+
 struct HttpResponse {
   int status = 200;
   std::string content_type = "application/json";
   HttpHeaders headers;
   std::string body;
+  // When set, the body is this stream (sent chunked) and `body` is ignored.
+  std::shared_ptr<ResponseStream> stream;
 };
 
 // Responder: completes a request. Must be called exactly once, from any thread; the

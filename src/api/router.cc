@@ -51,10 +51,41 @@ bool Match(const std::vector<std::string>& pattern, const std::vector<std::strin
 }  // namespace
 
 // NOLINTNEXTLINE(performance-unnecessary-value-param): the signature is router.h's.
-void Router::Add(std::string method, std::string pattern, Handler handler) {
+void Router::Add(std::string method, std::string pattern, Handler handler, RouteOptions options) {
   std::vector<std::string> segments = SplitPath(pattern);
-  routes_.push_back(
-      Route{std::move(method), std::move(pattern), std::move(segments), std::move(handler)});
+  routes_.push_back(Route{std::move(method), std::move(pattern), std::move(segments),
+                          std::move(handler), options});
+}
+
+RouteOptions Router::BodyOptions(std::string_view method, std::string_view path) const {
+  std::map<std::string, std::string> params;
+  std::vector<std::string> allowed;
+  const Route* route = Find(method, path, &params, &allowed);
+  return route != nullptr ? route->options : RouteOptions{};
+}
+
+const Router::Route* Router::Find(std::string_view method, std::string_view path,
+                                  std::map<std::string, std::string>* best_params,
+                                  std::vector<std::string>* allowed) const {
+  const std::vector<std::string> segments = SplitPath(path);
+  const Route* best = nullptr;
+  std::vector<bool> best_literals;
+  std::map<std::string, std::string> params;
+  std::vector<bool> literals;
+  for (const Route& route : routes_) {
+    if (!Match(route.segments, segments, &params, &literals)) continue;
+    if (route.method != method) {
+      allowed->push_back(route.method);
+      continue;
+    }
+    // vector<bool> compares lexicographically with true > false: literals first wins.
+    if (best == nullptr || literals > best_literals) {
+      best = &route;
+      *best_params = std::move(params);
+      best_literals = std::move(literals);
+    }
+  }
+  return best;
 }
 
 std::string MakeRequestId(std::string_view client_id) {
@@ -106,27 +137,9 @@ void Router::DispatchTo(HttpRequest&& request, Responder respond, const Route** 
     respond(ErrorResponse(400, "invalid request path"));
     return;
   }
-  const std::vector<std::string> segments = SplitPath(request.path);
-
-  const Route* best = nullptr;
   std::map<std::string, std::string> best_params;
-  std::vector<bool> best_literals;
   std::vector<std::string> allowed;
-  std::map<std::string, std::string> params;
-  std::vector<bool> literals;
-  for (const Route& route : routes_) {
-    if (!Match(route.segments, segments, &params, &literals)) continue;
-    if (route.method != request.method) {
-      allowed.push_back(route.method);
-      continue;
-    }
-    // vector<bool> compares lexicographically with true > false: literals first wins.
-    if (best == nullptr || literals > best_literals) {
-      best = &route;
-      best_params = std::move(params);
-      best_literals = std::move(literals);
-    }
-  }
+  const Route* best = Find(request.method, request.path, &best_params, &allowed);
 
   if (best != nullptr) {
     *matched = best;

@@ -23,6 +23,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -42,6 +43,15 @@ struct RequestRecord {
   double seconds = 0;  // from dispatch to response
 };
 
+// RouteOptions: how the server reads the bodies of a route's requests.
+struct RouteOptions {
+  // Largest body accepted (413 beyond); 0: the server's max_body_bytes.
+  uint64_t max_body_bytes = 0;
+  // Stream bodies larger than the server's spool threshold (or of unknown length) to a
+  // temp file (HttpRequest::body_file) instead of memory: for uploads.
+  bool spool = false;
+};
+
 class Router {
  public:
   // Called once per request, from the thread that responds, just before the response
@@ -51,7 +61,10 @@ class Router {
   // Requests dispatched whose response has not been handed over yet.
   int64_t in_flight() const { return in_flight_->load(); }
 
-  void Add(std::string method, std::string pattern, Handler handler);
+  void Add(std::string method, std::string pattern, Handler handler, RouteOptions options = {});
+  // The options of the route Dispatch would pick for (method, path); defaults when none
+  // matches. Thread-safe after the server started (read-only).
+  RouteOptions BodyOptions(std::string_view method, std::string_view path) const;
   // Finds the route, fills request.params and calls its handler, or answers 404/405.
   void Dispatch(HttpRequest&& request, Responder respond) const;
 
@@ -61,7 +74,13 @@ class Router {
     std::string pattern;
     std::vector<std::string> segments;  // "{x}" marks a parameter
     Handler handler;
+    RouteOptions options;
   };
+  // The route for (method, path) with its params, or nullptr (filling *allowed with the
+  // methods of routes whose pattern matches).
+  const Route* Find(std::string_view method, std::string_view path,
+                    std::map<std::string, std::string>* params,
+                    std::vector<std::string>* allowed) const;
   void DispatchTo(HttpRequest&& request, Responder respond, const Route** matched) const;
 
   std::vector<Route> routes_;

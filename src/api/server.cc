@@ -2,12 +2,23 @@
 
 #include "api/routes/routes.h"
 #include "common/logging.h"
+#include "common/strings.h"
 #include "models/model.h"
+#include "store/sqlite_store.h"
 
 namespace infera {
 
 StatusOr<std::unique_ptr<Server>> Server::Create(const ServerConfig& config) {
   std::unique_ptr<Server> server(new Server());
+  const std::filesystem::path storage = config.storage_path;
+  StatusOr<std::unique_ptr<Store>> store = OpenSqliteStore(storage / "infera.db");
+  if (!store.ok()) {
+    return absl::Status(store.status().code(),
+                        StrCat("storage ", storage.string(), ": ", store.status().message()));
+  }
+  server->store_ = std::move(*store);
+  ASSIGN_OR_RETURN(server->blobs_, OpenFsBlobStore(storage / "blobs"));
+  server->blocking_ = std::make_unique<TaskPool>(4, "api");
   server->manager_ = std::make_unique<ModelManager>(config, &server->models_, &server->metrics_);
   RETURN_IF_ERROR(server->manager_->LoadAll());
   server->ctx_.manager = server->manager_.get();
@@ -15,6 +26,21 @@ StatusOr<std::unique_ptr<Server>> Server::Create(const ServerConfig& config) {
   server->ctx_.models = &server->models_;
   server->ctx_.metrics = &server->metrics_;
   server->ctx_.max_image_pixels = config.max_image_pixels;
+  InferenceWorkerOptions jobs;
+  jobs.workers = config.jobs_workers;
+  jobs.lease_ms = config.jobs_lease_ms;
+  jobs.priority = config.jobs_priority;
+  jobs.max_in_flight = config.jobs_max_in_flight;
+  jobs.decode.max_pixels = config.max_image_pixels;
+  server->workers_ = std::make_unique<InferenceWorkers>(server->store_.get(), server->blobs_.get(),
+                                                        &server->models_, jobs);
+  server->ctx_.store = server->store_.get();
+  server->ctx_.blobs = server->blobs_.get();
+  server->ctx_.workers = server->workers_.get();
+  server->ctx_.blocking = server->blocking_.get();
+  server->ctx_.max_upload_bytes = config.max_upload_bytes;
+  server->ctx_.max_files_per_upload = config.max_files_per_upload;
+  server->ctx_.tmp_dir = storage / "tmp";
   AddHealthRoutes(server->router_, server->ctx_);
   AddPredictRoutes(server->router_, server->ctx_);
   AddModelRoutes(server->router_, server->ctx_);
@@ -23,6 +49,10 @@ StatusOr<std::unique_ptr<Server>> Server::Create(const ServerConfig& config) {
   AddV2InferRoutes(server->router_, server->ctx_);
   AddMetricsRoutes(server->router_, server->ctx_);
   AddV2RepositoryRoutes(server->router_, server->ctx_);
+  AddApiDatasetRoutes(server->router_, server->ctx_);
+  AddApiFileRoutes(server->router_, server->ctx_);
+  AddApiModelRoutes(server->router_, server->ctx_);
+  AddApiInferenceRoutes(server->router_, server->ctx_);
 
   server->InstallObservability(config.access_log);
 
@@ -31,6 +61,7 @@ StatusOr<std::unique_ptr<Server>> Server::Create(const ServerConfig& config) {
   options.port = static_cast<uint16_t>(config.port);
   options.io_threads = config.io_threads;
   options.max_body_bytes = static_cast<size_t>(config.max_body_bytes);
+  options.spool_dir = storage / "tmp";
   ASSIGN_OR_RETURN(server->http_, HttpServer::Create(options, &server->router_));
   return server;
 }
@@ -87,11 +118,14 @@ Server::~Server() { Stop(); }
 
 void Server::Start() {
   http_->Start();
+  workers_->Start();
   Log(LogLevel::kInfo, "server_started", {{"port", std::to_string(http_->port())}});
 }
 
 void Server::Stop() {
   if (http_) http_->Stop();
+  if (workers_) workers_->Stop();
+  if (blocking_) blocking_->Shutdown();
   // Models drop here only if nobody else holds them; queued requests run first.
   for (const std::string& name : models_.Names()) models_.Remove(name);
 }

@@ -2,8 +2,10 @@
 // the registry, builds the router with every route family, and runs the HTTP server.
 //
 // Create/Start/Stop are called from one controlling thread; models() and port() are
-// thread-safe. Stop() stops the HTTP server first, then unloads the models (each
-// finishes what is queued).
+// thread-safe. The store (SQLite + blobs under storage.path) is opened before the
+// models load; job workers start with Start(). Stop() stops the HTTP server, then the
+// job workers (jobs in progress go back to the queue), the blocking pool, and unloads
+// the models (each finishes what is queued).
 #pragma once
 
 #include <cstdint>
@@ -13,9 +15,13 @@
 #include "api/http_server.h"
 #include "api/router.h"
 #include "common/status.h"
+#include "common/task_pool.h"
+#include "jobs/inference_workers.h"
 #include "metrics/metrics.h"
 #include "models/model_registry.h"
 #include "models/server_config.h"
+#include "store/blob_store.h"
+#include "store/store.h"
 
 namespace infera {
 
@@ -43,6 +49,10 @@ class Server {
   ModelRegistry models_;
   std::unique_ptr<ModelManager> manager_;
   std::string model_repository_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<BlobStore> blobs_;
+  std::unique_ptr<TaskPool> blocking_;
+  std::unique_ptr<InferenceWorkers> workers_;
   ApiContext ctx_;
   Router router_;
   std::unique_ptr<HttpServer> http_;

@@ -187,7 +187,9 @@ Status Bench(const BenchOptions& options) {
   }
   ASSIGN_OR_RETURN(Image image, DecodeImage(image_bytes));
   const Runner* runner = FindRunner(model.runner);
-  ASSIGN_OR_RETURN(std::vector<Tensor> rows, runner->Preprocess(image, model));
+  ASSIGN_OR_RETURN(nlohmann::json params, runner->ValidateParams(nlohmann::json(), model));
+  ASSIGN_OR_RETURN(RunnerInput input, runner->Preprocess(image, model, params));
+  const std::vector<Tensor>& rows = input.items.at(0);
 
   nlohmann::json report = {{"model", model.name}, {"seconds", options.seconds}};
   std::cout << absl::StrFormat("raw engine: %s (%s), %s\n", model.name, model.backend,

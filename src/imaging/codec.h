@@ -1,4 +1,5 @@
 // Image codecs: PNG (libpng), JPEG (libjpeg-turbo's TurboJPEG API), TIFF (libtiff).
+// Decoding for all three; encoding for PNG and TIFF.
 //
 // Decoding untrusted bytes: every failure (truncated, corrupt, unsupported) is an
 // InvalidArgument Status with a reason; an image whose pixel count exceeds
@@ -45,5 +46,15 @@ StatusOr<Image> DecodeImage(std::span<const std::byte> bytes, const DecodeLimits
 
 // Encodes 8- or 16-bit images with 1-4 channels as PNG. InvalidArgument otherwise.
 StatusOr<std::vector<std::byte>> EncodePng(const Image& image);
+
+// Encodes any Image (8/16-bit unsigned or 32-bit float samples, 1..N channels) as a
+// single-page TIFF that DecodeImage reads back sample for sample: contiguous
+// (interleaved) samples in strips, Deflate-compressed (uncompressed when this libtiff
+// lacks zlib); 8/16-bit images with 3 or 4 channels are written as RGB (the 4th channel
+// as unassociated alpha), everything else as MINISBLACK with the channels after the
+// first as unspecified extra samples. Images over 2 GiB are written as BigTIFF.
+// InvalidArgument for an empty image or a data size that does not match the geometry;
+// Internal when libtiff fails. Thread-safe.
+StatusOr<std::vector<std::byte>> EncodeTiff(const Image& image);
 
 }  // namespace infera

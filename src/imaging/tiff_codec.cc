@@ -1,4 +1,5 @@
-// TIFF decoding with libtiff, reading from memory through TIFFClientOpenExt.
+// TIFF decoding and encoding with libtiff, reading from and writing to memory through
+// TIFFClientOpenExt.
 //
 // Errors and warnings go to handlers installed per handle (TIFFOpenOptions, libtiff
 // >= 4.5), which keep the first error message for the Status; libtiff's process-wide
@@ -76,6 +77,65 @@ toff_t TiffSize(thandle_t handle) { return static_cast<TiffSource*>(handle)->byt
 int TiffMap(thandle_t /*handle*/, void** /*base*/, toff_t* /*size*/) { return 0; }
 
 void TiffUnmap(thandle_t /*handle*/, void* /*base*/, toff_t /*size*/) {}
+
+// A growable output buffer for EncodeTiff: libtiff writes, seeks back (to patch
+// directory offsets) and may read what it wrote.
+struct TiffSink {
+  std::vector<std::byte>* out = nullptr;
+  uint64_t offset = 0;
+};
+
+tmsize_t SinkRead(thandle_t handle, void* buffer, tmsize_t size) {
+  auto* sink = static_cast<TiffSink*>(handle);
+  if (size <= 0 || sink->offset >= sink->out->size()) return 0;
+  const uint64_t n =
+      std::min<uint64_t>(static_cast<uint64_t>(size), sink->out->size() - sink->offset);
+  std::memcpy(buffer, sink->out->data() + sink->offset, n);
+  sink->offset += n;
+  return static_cast<tmsize_t>(n);
+}
+
+tmsize_t SinkWrite(thandle_t handle, void* buffer, tmsize_t size) {
+  auto* sink = static_cast<TiffSink*>(handle);
+  if (size < 0) return -1;
+  if (size == 0) return 0;
+  const uint64_t end = sink->offset + static_cast<uint64_t>(size);
+  if (end < sink->offset) return -1;
+  try {
+    if (end > sink->out->size()) sink->out->resize(end);  // amortised growth
+  } catch (const std::exception&) {                       // bad_alloc, length_error
+    return -1;
+  }
+  std::memcpy(sink->out->data() + sink->offset, buffer, static_cast<size_t>(size));
+  sink->offset = end;
+  return size;
+}
+
+toff_t SinkSeek(thandle_t handle, toff_t offset, int whence) {
+  auto* sink = static_cast<TiffSink*>(handle);
+  uint64_t base = 0;
+  switch (whence) {
+    case SEEK_SET:
+      sink->offset = offset;
+      return sink->offset;
+    case SEEK_CUR:
+      base = sink->offset;
+      break;
+    case SEEK_END:
+      base = sink->out->size();
+      break;
+    default:
+      return static_cast<toff_t>(-1);
+  }
+  const auto delta = static_cast<int64_t>(offset);
+  if (delta < 0 && static_cast<uint64_t>(-(delta + 1)) + 1 > base) {
+    return static_cast<toff_t>(-1);
+  }
+  sink->offset = base + offset;  // modular arithmetic gives base + delta
+  return sink->offset;
+}
+
+toff_t SinkSize(thandle_t handle) { return static_cast<TiffSink*>(handle)->out->size(); }
 
 // ---- Diagnostics ----
 
@@ -421,3 +481,87 @@ StatusOr<Image> DecodeTiff(std::span<const std::byte> bytes, const DecodeLimits&
 }
 
 }  // namespace infera::imaging_internal
+
+namespace infera {
+
+StatusOr<std::vector<std::byte>> EncodeTiff(const Image& image) {
+  using namespace imaging_internal;  // this file's I/O and diagnostics helpers
+  if (image.width <= 0 || image.height <= 0 || image.channels <= 0) {
+    return absl::InvalidArgumentError("cannot encode an empty image as TIFF");
+  }
+  if (image.channels > UINT16_MAX) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("TIFF encoding supports at most 65535 channels, got ", image.channels));
+  }
+  if (image.data.size() != image.row_bytes() * static_cast<size_t>(image.height)) {
+    return absl::InvalidArgumentError("image data size does not match its geometry");
+  }
+  SilenceGlobalTiffHandlers();
+  TiffErrors errors;
+  std::vector<std::byte> out;
+  TiffSink sink{&out};
+  std::unique_ptr<TIFFOpenOptions, TiffOptionsDeleter> options(TIFFOpenOptionsAlloc());
+  if (options == nullptr) return absl::InternalError("cannot allocate libtiff options");
+  TIFFOpenOptionsSetErrorHandlerExtR(options.get(), OnTiffError, &errors);
+  TIFFOpenOptionsSetWarningHandlerExtR(options.get(), OnTiffWarning, nullptr);
+  // Classic TIFF offsets are 32-bit; leave room for the directory and compression overhead.
+  const bool big = image.data.size() > (uint64_t{1} << 31);
+  std::unique_ptr<TIFF, TiffCloser> tif(
+      TIFFClientOpenExt("memory", big ? "w8" : "w", &sink, SinkRead, SinkWrite, SinkSeek, TiffClose,
+                        SinkSize, TiffMap, TiffUnmap, options.get()));
+  auto failed = [&errors](std::string_view what) {
+    return absl::InternalError(absl::StrCat(
+        "cannot encode TIFF: ", std::string(what),
+        errors.message[0] != '\0' ? absl::StrCat(" (", errors.message, ")") : std::string()));
+  };
+  if (tif == nullptr) return failed("cannot open the libtiff writer");
+
+  const uint16_t channels = static_cast<uint16_t>(image.channels);
+  const bool integer = image.type != PixelType::kFloat32;
+  const bool rgb = integer && (channels == 3 || channels == 4);
+  std::vector<uint16_t> extra(channels - (rgb ? 3 : 1),
+                              static_cast<uint16_t>(EXTRASAMPLE_UNSPECIFIED));
+  if (rgb && channels == 4) extra[0] = EXTRASAMPLE_UNASSALPHA;
+  const uint16_t compression = TIFFIsCODECConfigured(COMPRESSION_ADOBE_DEFLATE) == 1
+                                   ? COMPRESSION_ADOBE_DEFLATE
+                                   : COMPRESSION_NONE;
+  bool ok =
+      TIFFSetField(tif.get(), TIFFTAG_IMAGEWIDTH, static_cast<uint32_t>(image.width)) == 1 &&
+      TIFFSetField(tif.get(), TIFFTAG_IMAGELENGTH, static_cast<uint32_t>(image.height)) == 1 &&
+      TIFFSetField(tif.get(), TIFFTAG_SAMPLESPERPIXEL, channels) == 1 &&
+      TIFFSetField(tif.get(), TIFFTAG_BITSPERSAMPLE,
+                   static_cast<uint16_t>(8 * PixelTypeSize(image.type))) == 1 &&
+      TIFFSetField(tif.get(), TIFFTAG_SAMPLEFORMAT,
+                   integer ? SAMPLEFORMAT_UINT : SAMPLEFORMAT_IEEEFP) == 1 &&
+      TIFFSetField(tif.get(), TIFFTAG_PLANARCONFIG, PLANARCONFIG_CONTIG) == 1 &&
+      TIFFSetField(tif.get(), TIFFTAG_PHOTOMETRIC,
+                   rgb ? PHOTOMETRIC_RGB : PHOTOMETRIC_MINISBLACK) == 1 &&
+      TIFFSetField(tif.get(), TIFFTAG_COMPRESSION, compression) == 1;
+  if (ok && !extra.empty()) {
+    ok = TIFFSetField(tif.get(), TIFFTAG_EXTRASAMPLES, static_cast<uint16_t>(extra.size()),
+                      extra.data()) == 1;
+  }
+  const uint32_t rows_per_strip = std::max<uint32_t>(1, TIFFDefaultStripSize(tif.get(), 0));
+  ok = ok && TIFFSetField(tif.get(), TIFFTAG_ROWSPERSTRIP, rows_per_strip) == 1;
+  if (!ok) return failed("cannot set the TIFF tags");
+
+  // TIFFWriteEncodedStrip may alter the buffer it is given (byte swapping, predictors),
+  // so each strip goes through a scratch copy.
+  const size_t row_bytes = image.row_bytes();
+  const auto height = static_cast<uint32_t>(image.height);
+  std::vector<std::byte> scratch;
+  for (uint32_t row = 0, strip = 0; row < height; row += rows_per_strip, ++strip) {
+    const uint32_t rows = std::min(rows_per_strip, height - row);
+    const std::byte* begin = image.data.data() + row * row_bytes;
+    scratch.assign(begin, begin + rows * row_bytes);
+    const auto size = static_cast<tmsize_t>(scratch.size());
+    if (TIFFWriteEncodedStrip(tif.get(), strip, scratch.data(), size) != size) {
+      return failed(absl::StrCat("cannot write strip ", strip));
+    }
+  }
+  if (TIFFWriteDirectory(tif.get()) != 1) return failed("cannot write the TIFF directory");
+  tif.reset();  // TIFFClose: the directory is written, nothing is left to flush
+  return out;
+}
+
+}  // namespace infera

@@ -64,8 +64,11 @@ class ModelManager {
 
   ModelControlMode mode() const { return mode_; }
 
- private:
+  // The config `name` would load with (the list form's, or the repository folder's as
+  // it is on disk now). NotFound when unknown. Thread-safe.
   StatusOr<ModelConfig> FindConfig(const std::string& name) const;
+
+ private:
   void SetState(const std::string& name, ModelState state);
 
   const ModelControlMode mode_;

@@ -39,6 +39,44 @@ Status ApplyServer(const YamlReader& s, ServerConfig* config) {
   return absl::OkStatus();
 }
 
+Status ApplyStorage(const YamlReader& s, const fs::path& base, ServerConfig* config) {
+  RETURN_IF_ERROR(s.CheckMapping({"path", "max_upload_mb", "max_files_per_upload"}));
+  if (s.Has("path")) {
+    ASSIGN_OR_RETURN(std::string path, s.String("path"));
+    if (path.empty()) return s.Error("path", "must not be empty");
+    config->storage_path = base / path;
+  }
+  if (s.Has("max_upload_mb")) {
+    ASSIGN_OR_RETURN(int64_t mb, s.Int("max_upload_mb", 1, int64_t{1} << 24));
+    config->max_upload_bytes = mb << 20;
+  }
+  if (s.Has("max_files_per_upload")) {
+    ASSIGN_OR_RETURN(config->max_files_per_upload, s.Int("max_files_per_upload", 1, 1'000'000));
+  }
+  return absl::OkStatus();
+}
+
+Status ApplyJobs(const YamlReader& j, ServerConfig* config) {
+  RETURN_IF_ERROR(j.CheckMapping({"workers", "lease_s", "priority", "max_in_flight"}));
+  if (j.Has("workers")) {
+    ASSIGN_OR_RETURN(int64_t n, j.Int("workers", 0, 64));
+    config->jobs_workers = static_cast<int>(n);
+  }
+  if (j.Has("lease_s")) {
+    ASSIGN_OR_RETURN(int64_t s, j.Int("lease_s", 1, 86400));
+    config->jobs_lease_ms = s * 1000;
+  }
+  if (j.Has("priority")) {
+    ASSIGN_OR_RETURN(int64_t p, j.Int("priority", 0, 1000));
+    config->jobs_priority = static_cast<int>(p);
+  }
+  if (j.Has("max_in_flight")) {
+    ASSIGN_OR_RETURN(int64_t n, j.Int("max_in_flight", 0, 4096));
+    config->jobs_max_in_flight = static_cast<int>(n);
+  }
+  return absl::OkStatus();
+}
+
 StatusOr<ModelConfig> ApplyListModel(const YamlReader& m, const fs::path& base) {
   RETURN_IF_ERROR(m.CheckMapping({"name", "path", "batch_size", "batch_timeout_ms"}));
   if (!m.Has("name")) return m.Error("name", "is required");
@@ -114,7 +152,8 @@ StatusOr<ServerConfig> LoadServerConfig(const fs::path& file) {
   config.source = file;
   ASSIGN_OR_RETURN(YAML::Node root, YamlReader::LoadFile(file.string()));
   YamlReader r(root, file.string(), "");
-  RETURN_IF_ERROR(r.CheckMapping({"server", "models", "model_repository", "model_control"}));
+  RETURN_IF_ERROR(
+      r.CheckMapping({"server", "models", "model_repository", "model_control", "storage", "jobs"}));
   if (r.Has("model_control")) {
     YamlReader mc = r.Child("model_control");
     RETURN_IF_ERROR(mc.CheckMapping({"mode"}));
@@ -128,6 +167,9 @@ StatusOr<ServerConfig> LoadServerConfig(const fs::path& file) {
   }
   const fs::path base = fs::absolute(file).parent_path();
   if (r.Has("server")) RETURN_IF_ERROR(ApplyServer(r.Child("server"), &config));
+  config.storage_path = base / "data";
+  if (r.Has("storage")) RETURN_IF_ERROR(ApplyStorage(r.Child("storage"), base, &config));
+  if (r.Has("jobs")) RETURN_IF_ERROR(ApplyJobs(r.Child("jobs"), &config));
   if (r.Has("models")) {
     YamlReader list = r.Child("models");
     if (!list.node().IsSequence()) return list.Error("", "must be a list of models");

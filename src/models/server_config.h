@@ -3,6 +3,9 @@
 //   server: {host, port, io_threads, max_body_mb, max_image_pixels, access_log}
 //   model_repository: DIR          # folders NAME/model.yaml + NAME/<version>/model.pt
 //   model_control: {mode: none|explicit}
+//   storage: {path: DIR, max_upload_mb, max_files_per_upload}
+//                                   # SQLite at DIR/infera.db, blobs in DIR/blobs
+//   jobs: {workers, lease_s, priority, max_in_flight}
 //   models:                         # the seed's list form
 //     - {name, path, batch_size, batch_timeout_ms}
 //
@@ -36,6 +39,15 @@ struct ServerConfig {
   // model_control: {mode: none|explicit}: explicit allows load/unload at run time.
   bool model_control_explicit = false;
   std::optional<std::filesystem::path> model_repository;
+  // storage: the embedded store's folder (default ./data beside the config file).
+  std::filesystem::path storage_path;
+  int64_t max_upload_bytes = 4ll << 30;  // one upload request (multipart or ZIP)
+  int64_t max_files_per_upload = 10000;
+  // jobs: dataset inference workers.
+  int jobs_workers = 1;
+  int64_t jobs_lease_ms = 30000;
+  int jobs_priority = 10;           // batcher priority of job images (online requests: 0)
+  int jobs_max_in_flight = 0;       // images queued per job at once; 0: 2 x max_batch_size
   std::vector<ModelConfig> models;  // list-form and repository models, config order
 };
 

@@ -64,19 +64,24 @@ StatusOr<nlohmann::json> ClassifyRunner::ValidateParams(const nlohmann::json& pa
   return out;
 }
 
-StatusOr<std::vector<Tensor>> ClassifyRunner::Preprocess(const Image& image,
-                                                         const ModelConfig& config) const {
-  ASSIGN_OR_RETURN(Tensor input, ImageToTensor(image, config.input));
-  std::vector<Tensor> inputs;
-  inputs.push_back(std::move(input));
-  return inputs;
+StatusOr<RunnerInput> ClassifyRunner::Preprocess(const Image& image, const ModelConfig& config,
+                                                 const nlohmann::json& /*params*/) const {
+  ASSIGN_OR_RETURN(Tensor tensor, ImageToTensor(image, config.input));
+  RunnerInput input;
+  input.items.emplace_back();
+  input.items[0].push_back(std::move(tensor));
+  return input;
 }
 
-StatusOr<nlohmann::json> ClassifyRunner::Postprocess(const std::vector<Tensor>& outputs,
-                                                     const ModelConfig& config,
-                                                     const nlohmann::json& params) const {
-  if (outputs.empty()) return absl::InternalError("the model returned no output");
-  const Tensor& logits = outputs[0];
+StatusOr<RunnerOutput> ClassifyRunner::Postprocess(const Image& /*source*/,
+                                                   const RunnerInput& /*input*/,
+                                                   const std::vector<std::vector<Tensor>>& items,
+                                                   const ModelConfig& config,
+                                                   const nlohmann::json& params) const {
+  if (items.size() != 1 || items[0].empty()) {
+    return absl::InternalError(StrCat("model '", config.name, "' returned no output"));
+  }
+  const Tensor& logits = items[0][0];
   if (logits.dtype() != DType::kFP32 || logits.shape().size() != 2 || logits.shape()[0] != 1) {
     return absl::InternalError(StrCat("classify expects a [1, classes] FP32 output; model '",
                                       config.name, "' returned ", DTypeName(logits.dtype()), " ",
@@ -103,7 +108,9 @@ StatusOr<nlohmann::json> ClassifyRunner::Postprocess(const std::vector<Tensor>& 
          {"label", c < config.labels.size() ? config.labels[c] : StrCat("class_", c)},
          {"confidence", probs[c]}});
   }
-  return nlohmann::json{{"predictions", std::move(predictions)}};
+  RunnerOutput out;
+  out.summary = {{"predictions", std::move(predictions)}};
+  return out;
 }
 
 }  // namespace infera

@@ -20,11 +20,12 @@ class ClassifyRunner final : public Runner {
   nlohmann::json params_schema() const override;
   StatusOr<nlohmann::json> ValidateParams(const nlohmann::json& params,
                                           const ModelConfig& config) const override;
-  StatusOr<std::vector<Tensor>> Preprocess(const Image& image,
-                                           const ModelConfig& config) const override;
-  StatusOr<nlohmann::json> Postprocess(const std::vector<Tensor>& outputs,
-                                       const ModelConfig& config,
-                                       const nlohmann::json& params) const override;
+  StatusOr<RunnerInput> Preprocess(const Image& image, const ModelConfig& config,
+                                   const nlohmann::json& params) const override;
+  StatusOr<RunnerOutput> Postprocess(const Image& source, const RunnerInput& input,
+                                     const std::vector<std::vector<Tensor>>& outputs,
+                                     const ModelConfig& config,
+                                     const nlohmann::json& params) const override;
 };
 
 // Softmax of `logits` in double precision (max-subtracted), as float.

@@ -1,11 +1,20 @@
 // Runner: the strategy that turns images into model inputs and model outputs into
-// results for one kind of model (classify today; binary_sigmoid, multiclass_argmax,
-// cellpose... are added as files plus one line in runner_registry.cc).
+// results for one kind of model (classify, binary_sigmoid, multiclass_argmax,
+// custom_tiff, ...). Adding one is a new file plus one line in runner_registry.cc.
+//
+// The same runner serves `POST /predict` (one image, online priority), dataset
+// inference jobs (every image of a dataset, low priority) and `infera infer` (offline):
+//
+//   params = ValidateParams(user params)          (InvalidArgument -> 400)
+//   input  = Preprocess(image, config, params)    (one or more model calls, "items")
+//   outputs of each item <- the model's batcher
+//   result = Postprocess(image, input, outputs, config, params)
 //
 // Runners are stateless singletons: every method is const and thread-safe.
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -17,29 +26,85 @@ namespace infera {
 
 struct ModelConfig;
 
+// RunnerInput: what Preprocess makes of one image.
+struct RunnerInput {
+  // The model calls for this image: each item is a full set of model input tensors
+  // (one per model input) with batch dimension 1. Most runners make one item; a tiling
+  // runner makes one per tile. Items are queued on the model's batcher independently
+  // and may run in different batches.
+  std::vector<std::vector<Tensor>> items;
+  // Runner-private state handed back to Postprocess (tile positions, scale factors...).
+  nlohmann::json context;
+};
+
+enum class ArtifactFormat { kPng, kTiff };
+
+// RunnerArtifact: one image a runner produces for an input image.
+struct RunnerArtifact {
+  // "class_mask" (a label or 0/255 mask at the source size), "instance_mask" (object
+  // labels 1..N), "preview" (an RGB overlay for people), "probability" (a float map).
+  std::string kind;
+  Image image;
+  ArtifactFormat format = ArtifactFormat::kPng;
+};
+
+// RunnerOutput: the result for one image.
+struct RunnerOutput {
+  // A JSON summary: the whole answer for classifiers ({"predictions": [...]}); for
+  // segmenters the numbers people look at (foreground_fraction, class_histogram,
+  // object count...). /predict returns it with the artifacts, jobs store it.
+  nlohmann::json summary = nlohmann::json::object();
+  std::vector<RunnerArtifact> artifacts;
+  // The artifact of the given kind, or nullptr.
+  const RunnerArtifact* Find(std::string_view kind) const;
+};
+
 class Runner {
  public:
   virtual ~Runner() = default;
 
   virtual std::string_view name() const = 0;
   virtual std::string_view description() const = 0;
-  // JSON Schema of the runner's params (an object schema with defaults).
+  // JSON Schema of the runner's params (an object schema with defaults, types, bounds,
+  // and a description per param); the web page builds its params form from it.
   virtual nlohmann::json params_schema() const = 0;
 
-  // Checks params against the schema and fills defaults; InvalidArgument naming the
+  // Checks params (null or an object) and fills defaults; InvalidArgument naming the
   // param and why for unknown or ill-typed params.
   virtual StatusOr<nlohmann::json> ValidateParams(const nlohmann::json& params,
                                                   const ModelConfig& config) const = 0;
 
-  // Turns one decoded image into the model's input tensors (batch dimension 1).
-  virtual StatusOr<std::vector<Tensor>> Preprocess(const Image& image,
-                                                   const ModelConfig& config) const = 0;
+  // Turns one decoded image into model calls. `params` has passed ValidateParams.
+  // InvalidArgument when the image cannot be used (e.g. a channel count the runner
+  // cannot map to the model's input).
+  virtual StatusOr<RunnerInput> Preprocess(const Image& image, const ModelConfig& config,
+                                           const nlohmann::json& params) const = 0;
 
-  // Turns the model's outputs for one image (batch dimension 1) into a JSON result.
-  // `params` has passed ValidateParams.
-  virtual StatusOr<nlohmann::json> Postprocess(const std::vector<Tensor>& outputs,
-                                               const ModelConfig& config,
-                                               const nlohmann::json& params) const = 0;
+  // Turns the model's outputs into the result. `outputs[i]` are the outputs of
+  // `input.items[i]` (batch dimension 1). `source` is the image given to Preprocess.
+  // Internal when the outputs do not have the shape the runner needs (a model that
+  // does not fit the runner); the message names the model and the shape.
+  virtual StatusOr<RunnerOutput> Postprocess(const Image& source, const RunnerInput& input,
+                                             const std::vector<std::vector<Tensor>>& outputs,
+                                             const ModelConfig& config,
+                                             const nlohmann::json& params) const = 0;
+
+  // --- Training (the retraining issue builds on these) ---
+  // Turns an annotation mask (labels at the source size) into the target tensors the
+  // runner's loss compares with the model outputs for the same preprocessed image.
+  // Unimplemented for runners that cannot be trained.
+  virtual StatusOr<std::vector<Tensor>> AnnotationToTarget(const Image& annotation,
+                                                           const Image& source,
+                                                           const ModelConfig& config) const;
+  // The loss training uses ("bce_with_logits", "cross_entropy", ...), or "" when the
+  // runner cannot be trained.
+  virtual std::string_view training_loss() const { return ""; }
 };
+
+// Encodes an artifact as its format says (PNG for 8/16-bit, TIFF for any type).
+StatusOr<std::vector<std::byte>> EncodeArtifact(const RunnerArtifact& artifact);
+// "png" or "tif"; the MIME type "image/png" or "image/tiff".
+std::string_view ArtifactExtension(ArtifactFormat format);
+std::string_view ArtifactContentType(ArtifactFormat format);
 
 }  // namespace infera

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "api/http_client.h"
+#include "support/child_process.h"
 #include "support/test_env.h"
 
 namespace infera {
@@ -20,66 +21,10 @@ namespace {
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 
-// A child process with stdout and stderr on pipes.
-struct Child {
-  pid_t pid = -1;
-  int out = -1;
-  int err = -1;
-};
-
-Child Spawn(const std::vector<std::string>& args) {
-  int out[2], err[2];
-  EXPECT_EQ(pipe(out), 0);
-  EXPECT_EQ(pipe(err), 0);
-  Child c;
-  c.pid = fork();
-  if (c.pid == 0) {
-    dup2(out[1], 1);
-    dup2(err[1], 2);
-    close(out[0]);
-    close(err[0]);
-    std::vector<char*> argv;
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
-  close(out[1]);
-  close(err[1]);
-  c.out = out[0];
-  c.err = err[0];
-  return c;
-}
-
-// Reads `fd` until `needle` appears, EOF, or the deadline.
-std::string ReadUntil(int fd, const std::string& needle, std::chrono::seconds limit) {
-  std::string text;
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline && text.find(needle) == std::string::npos) {
-    fd_set set;
-    FD_ZERO(&set);
-    FD_SET(fd, &set);
-    timeval tv{0, 100000};
-    if (select(fd + 1, &set, nullptr, nullptr, &tv) <= 0) continue;
-    char buf[4096];
-    const ssize_t n = read(fd, buf, sizeof(buf));
-    if (n <= 0) break;
-    text.append(buf, static_cast<size_t>(n));
-  }
-  return text;
-}
-
-int WaitExit(pid_t pid, std::chrono::seconds limit) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    int status = 0;
-    if (waitpid(pid, &status, WNOHANG) == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    usleep(20000);
-  }
-  kill(pid, SIGKILL);
-  waitpid(pid, nullptr, 0);
-  return -2;
-}
+using testing::Child;
+using testing::ReadUntil;
+using testing::Spawn;
+using testing::WaitExit;
 
 TEST(ServeBinaryTest, ServesOnAFreePortAndStopsOnSigterm) {
   const fs::path config = testing::TestModelsDir() / "seed_config.yaml";

@@ -36,7 +36,7 @@ HttpResponse ServerFixture::Send(const std::string& method, const std::string& t
                                  const std::string& body, const HttpHeaders& headers) {
   StatusOr<HttpResponse> r = client_.Send(method, target, body, headers);
   EXPECT_TRUE(r.ok()) << r.status();
-  return r.ok() ? *r : HttpResponse{0, "", {}, ""};
+  return r.ok() ? *r : HttpResponse{0, "", {}, "", nullptr};
 }
 
 void ServerFixture::ExpectError(const HttpResponse& r, int status, const std::string& text) {

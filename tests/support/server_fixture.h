@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,8 @@ class ServerFixture : public ::testing::Test {
                                const std::string& server_yaml = "");
   static void StopSuiteServer();
   static Server* server() { return server_; }
+  // The suite server's folder (its config, repo/ and data/).
+  static std::filesystem::path server_dir() { return dir_->path(); }
 
   void SetUp() override;
 

@@ -2,7 +2,8 @@
 //
 // Body: {"image": "<base64 PNG/JPEG/TIFF>", "top_k": 5, "params": {...runner params}}.
 // Flow: parse (simdjson's tape, no boxed values) -> base64 -> decode (pixel limit)
-// -> runner.Preprocess -> the model's batcher -> runner.Postprocess -> JSON. The handler
+// -> runner.Preprocess -> the model's batcher (InferItems) -> runner.Postprocess -> JSON
+// (segmentation runners add the mask as base64 PNG/TIFF and a preview). The handler
 // returns as soon as the request is queued; the answer is sent from the batcher's
 // completion callback.
 #include <simdjson.h>
@@ -16,6 +17,7 @@
 #include "common/base64.h"
 #include "common/strings.h"
 #include "imaging/codec.h"
+#include "runners/infer_items.h"
 
 namespace infera {
 
@@ -87,6 +89,35 @@ StatusOr<PredictBody> ParseBody(std::string& body) {
   return out;
 }
 
+struct PredictState {
+  Image image;
+  RunnerInput input;
+  nlohmann::json params;
+};
+
+// The summary's fields, plus for segmentation runners the primary mask ("mask": base64,
+// "mask_content_type") and every artifact under "artifacts" {kind: {content_type, data}}.
+StatusOr<nlohmann::json> ResponseBody(const RunnerOutput& out) {
+  nlohmann::json body = out.summary.is_object() ? out.summary : nlohmann::json::object();
+  if (out.artifacts.empty()) return body;
+  nlohmann::json artifacts = nlohmann::json::object();
+  for (const RunnerArtifact& a : out.artifacts) {
+    ASSIGN_OR_RETURN(std::vector<std::byte> bytes, EncodeArtifact(a));
+    artifacts[a.kind] = {{"content_type", ArtifactContentType(a.format)},
+                         {"data", Base64Encode(bytes.data(), bytes.size())}};
+  }
+  for (const char* primary : {"instance_mask", "class_mask", "probability"}) {
+    if (artifacts.contains(primary)) {
+      body["mask"] = artifacts[primary]["data"];
+      body["mask_content_type"] = artifacts[primary]["content_type"];
+      body["mask_kind"] = primary;
+      break;
+    }
+  }
+  body["artifacts"] = std::move(artifacts);
+  return body;
+}
+
 void Predict(const ApiContext& ctx, HttpRequest&& req, Responder respond) {
   const Clock::time_point start = Clock::now();
   StatusOr<std::shared_ptr<Model>> resolved = ResolveModel(ctx, req.params);
@@ -102,30 +133,34 @@ void Predict(const ApiContext& ctx, HttpRequest&& req, Responder respond) {
   limits.max_pixels = ctx.max_image_pixels;
   StatusOr<Image> image = DecodeImage(body->image, limits);
   if (!image.ok()) return fail(image.status());
-  StatusOr<std::vector<Tensor>> inputs = model->runner().Preprocess(*image, model->config());
-  if (!inputs.ok()) return fail(inputs.status());
+  StatusOr<RunnerInput> input = model->runner().Preprocess(*image, model->config(), *params);
+  if (!input.ok()) return fail(input.status());
   const double preprocess_ms = MsSince(start);
 
-  InferenceRequest request;
-  request.inputs = std::move(*inputs);
-  request.done = [model, params = std::move(*params), respond, start,
-                  preprocess_ms](StatusOr<InferenceResult> result) {
-    if (!result.ok()) return respond(StatusResponse(result.status()));
-    StatusOr<nlohmann::json> out =
-        model->runner().Postprocess(result->outputs, model->config(), params);
-    if (!out.ok()) return respond(StatusResponse(out.status()));
-    (*out)["model"] = model->config().name;
-    (*out)["version"] = model->config().version;
-    (*out)["inference_time_ms"] = Ms(result->queue_time + result->compute_time);
-    (*out)["queue_time_ms"] = Ms(result->queue_time);
-    (*out)["compute_time_ms"] = Ms(result->compute_time);
-    (*out)["preprocess_time_ms"] = preprocess_ms;
-    (*out)["batch_size"] = result->batch_size;
-    (*out)["total_time_ms"] = MsSince(start);
-    respond(JsonResponse(200, out->dump()));
-  };
-  Status queued = model->Infer(std::move(request));
-  if (!queued.ok()) fail(queued);
+  std::vector<std::vector<Tensor>> items = std::move(input->items);
+  input->items.clear();
+  // The source image and the runner's context stay alive until Postprocess.
+  auto state = std::make_shared<PredictState>(
+      PredictState{std::move(*image), std::move(*input), std::move(*params)});
+  InferItems(model, std::move(items), ItemsOptions{},
+             [model, state, respond, start, preprocess_ms](StatusOr<ItemsResult> result) {
+               if (!result.ok()) return respond(StatusResponse(result.status()));
+               StatusOr<RunnerOutput> out = model->runner().Postprocess(
+                   state->image, state->input, result->outputs, model->config(), state->params);
+               if (!out.ok()) return respond(StatusResponse(out.status()));
+               StatusOr<nlohmann::json> body = ResponseBody(*out);
+               if (!body.ok()) return respond(StatusResponse(body.status()));
+               nlohmann::json& j = *body;
+               j["model"] = model->config().name;
+               j["version"] = model->config().version;
+               j["inference_time_ms"] = Ms(result->queue_time + result->compute_time);
+               j["queue_time_ms"] = Ms(result->queue_time);
+               j["compute_time_ms"] = Ms(result->compute_time);
+               j["preprocess_time_ms"] = preprocess_ms;
+               j["batch_size"] = result->batch_size;
+               j["total_time_ms"] = MsSince(start);
+               respond(JsonResponse(200, j.dump()));
+             });
 }
 
 }  // namespace

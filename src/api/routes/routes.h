@@ -27,6 +27,12 @@ void AddV2InferRoutes(Router& router, const ApiContext& ctx);
 void AddV2RepositoryRoutes(Router& router, const ApiContext& ctx);
 // GET /metrics: every series in the Prometheus text format.
 void AddMetricsRoutes(Router& router, const ApiContext& ctx);
+// The /api workflow (api_*.cc): datasets and uploads, stored files, the models list,
+// dataset inference jobs. Need ctx.store, ctx.blobs and ctx.blocking.
+void AddApiDatasetRoutes(Router& router, const ApiContext& ctx);
+void AddApiFileRoutes(Router& router, const ApiContext& ctx);
+void AddApiModelRoutes(Router& router, const ApiContext& ctx);
+void AddApiInferenceRoutes(Router& router, const ApiContext& ctx);
 // The extensions GET /v2 advertises.
 const std::vector<std::string>& OipExtensions();
 

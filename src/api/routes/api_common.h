@@ -1,0 +1,48 @@
+// Shared pieces of the /api route families (datasets, files, models, inferences):
+// id parsing, JSON bodies, running blocking handlers off the I/O threads, and the JSON
+// form of store records.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <string_view>
+
+#include "api/api_context.h"
+#include "api/http_types.h"
+#include "common/status.h"
+#include "store/store.h"
+
+namespace infera {
+
+// A record id from a path parameter or a JSON value: a positive decimal integer
+// (a JSON number or a string of digits). InvalidArgument "invalid <what> id '...'"
+// otherwise.
+StatusOr<int64_t> ParseId(std::string_view text, std::string_view what);
+StatusOr<int64_t> ParseIdJson(const nlohmann::json& value, std::string_view what);
+
+// The request body as a JSON object; InvalidArgument for malformed JSON or a
+// non-object. An empty body is an empty object.
+StatusOr<nlohmann::json> JsonBody(const HttpRequest& request);
+
+// Runs `work` on ctx.blocking and responds with what it returns (a Status error becomes
+// its JSON error response). 503 when the pool is shut down.
+void RunBlocking(const ApiContext& ctx, Responder respond,
+                 std::function<StatusOr<HttpResponse>()> work);
+
+// A route handler that runs `fn` on the blocking pool (see RunBlocking).
+using BlockingFn = std::function<StatusOr<HttpResponse>(const ApiContext&, const HttpRequest&)>;
+Handler Blocking(const ApiContext& ctx, BlockingFn fn);
+
+// A route handler that runs `fn` on the blocking pool, where it responds itself (for
+// streamed responses: it may respond first and go on producing the body).
+using StreamingFn = std::function<void(const ApiContext&, const HttpRequest&, const Responder&)>;
+Handler Streaming(const ApiContext& ctx, StreamingFn fn);
+
+// JSON forms of store records, as the API returns them.
+nlohmann::json DatasetJson(const DatasetRecord& d);
+nlohmann::json FileJson(const FileRecord& f);
+nlohmann::json InferenceJson(const InferenceRecord& job);
+nlohmann::json ResultJson(const InferenceResultRecord& r);
+
+}  // namespace infera

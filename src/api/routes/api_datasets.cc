@@ -1,0 +1,232 @@
+// The datasets of the /api workflow:
+//   POST   /api/datasets                 {name, description} -> 201 dataset
+//   GET    /api/datasets                 -> {"datasets": [...]}
+//   GET    /api/datasets/{id}            -> dataset + "files"
+//   DELETE /api/datasets/{id}            -> 200; blobs no file references are removed
+//   POST   /api/datasets/{id}/files      multipart/form-data, field "files" (many)
+//   POST   /api/datasets/{id}/archive    a ZIP of images (raw body or multipart field)
+// Uploads are spooled to disk by the transport and parsed in chunks; each file is
+// checked (decodable image within the pixel limits) and stored on its own: refused
+// files are listed in "errors" with a reason and the rest is kept (201 when at least
+// one file was stored, 400 when none was). Everything runs on the blocking pool.
+#include <filesystem>
+#include <fstream>
+
+#include "api/http_status.h"
+#include "api/multipart.h"
+#include "api/routes/api_common.h"
+#include "api/routes/routes.h"
+#include "archive/zip_reader.h"
+#include "common/strings.h"
+#include "datasets/ingest.h"
+#include "store/blob_store.h"
+
+namespace infera {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+DecodeLimits Limits(const ApiContext& ctx) {
+  DecodeLimits limits;
+  limits.max_pixels = ctx.max_image_pixels;
+  return limits;
+}
+
+StatusOr<HttpResponse> CreateDataset(const ApiContext& ctx, const HttpRequest& req) {
+  ASSIGN_OR_RETURN(nlohmann::json body, JsonBody(req));
+  DatasetRecord d;
+  for (const auto& [key, value] : body.items()) {
+    if (key == "name") {
+      if (!value.is_string()) return absl::InvalidArgumentError("'name' must be a string");
+      d.name = value.get<std::string>();
+    } else if (key == "description") {
+      if (!value.is_string() && !value.is_null()) {
+        return absl::InvalidArgumentError("'description' must be a string");
+      }
+      if (value.is_string()) d.description = value.get<std::string>();
+    } else {
+      return absl::InvalidArgumentError(
+          StrCat("unknown field '", key, "' (expected name, description)"));
+    }
+  }
+  if (d.name.empty()) return absl::InvalidArgumentError("'name' is required");
+  if (d.name.size() > 200) return absl::InvalidArgumentError("'name' is longer than 200 bytes");
+  if (d.description.size() > 10000) {
+    return absl::InvalidArgumentError("'description' is longer than 10000 bytes");
+  }
+  ASSIGN_OR_RETURN(DatasetRecord created, ctx.store->CreateDataset(d));
+  return JsonResponse(201, DatasetJson(created).dump());
+}
+
+StatusOr<HttpResponse> ListDatasets(const ApiContext& ctx) {
+  ASSIGN_OR_RETURN(std::vector<DatasetRecord> all, ctx.store->ListDatasets(std::nullopt));
+  nlohmann::json list = nlohmann::json::array();
+  for (const DatasetRecord& d : all) list.push_back(DatasetJson(d));
+  return JsonResponse(200, nlohmann::json{{"datasets", std::move(list)}}.dump());
+}
+
+StatusOr<HttpResponse> GetDataset(const ApiContext& ctx, const HttpRequest& req) {
+  ASSIGN_OR_RETURN(int64_t id, ParseId(req.params.at("id"), "dataset"));
+  ASSIGN_OR_RETURN(DatasetRecord d, ctx.store->GetDataset(id));
+  ASSIGN_OR_RETURN(std::vector<FileRecord> files, ctx.store->ListDatasetFiles(id));
+  nlohmann::json j = DatasetJson(d);
+  j["files"] = nlohmann::json::array();
+  for (const FileRecord& f : files) j["files"].push_back(FileJson(f));
+  return JsonResponse(200, j.dump());
+}
+
+StatusOr<HttpResponse> DeleteDataset(const ApiContext& ctx, const HttpRequest& req) {
+  ASSIGN_OR_RETURN(int64_t id, ParseId(req.params.at("id"), "dataset"));
+  ASSIGN_OR_RETURN(std::vector<std::string> unreferenced, ctx.store->DeleteDataset(id));
+  for (const std::string& sha : unreferenced) (void)ctx.blobs->Remove(sha);
+  return JsonResponse(
+      200, nlohmann::json{{"deleted", id}, {"blobs_removed", unreferenced.size()}}.dump());
+}
+
+// Collects what an upload stored and what it refused.
+struct UploadReport {
+  nlohmann::json files = nlohmann::json::array();
+  nlohmann::json errors = nlohmann::json::array();
+
+  void Refuse(std::string_view filename, std::string_view reason) {
+    errors.push_back({{"filename", filename}, {"error", reason}});
+  }
+  HttpResponse Response(int64_t dataset_id) const {
+    nlohmann::json j = {{"dataset_id", dataset_id}, {"files", files}, {"errors", errors}};
+    if (files.empty()) {
+      j["error"] =
+          errors.empty() ? "the upload holds no files" : "no file of the upload was stored";
+      return JsonResponse(400, j.dump());
+    }
+    return JsonResponse(201, j.dump());
+  }
+};
+
+// Stores one file of an upload, or records why not. Store failures (not the file's
+// fault) end the upload.
+Status IngestOne(const ApiContext& ctx, int64_t dataset_id, std::string_view filename,
+                 const fs::path& path, UploadReport* report) {
+  StatusOr<FileRecord> file =
+      IngestFile(*ctx.store, *ctx.blobs, dataset_id, 0, filename, path, Limits(ctx));
+  if (file.ok()) {
+    report->files.push_back(FileJson(*file));
+    return absl::OkStatus();
+  }
+  if (file.status().code() == absl::StatusCode::kInvalidArgument) {
+    report->Refuse(filename, ToStd(file.status().message()));
+    return absl::OkStatus();
+  }
+  return file.status();
+}
+
+// The upload's multipart parts (spooled or in memory); *cleanup removes their temp
+// files when the caller is done.
+StatusOr<std::vector<MultipartPart>> ReadParts(const ApiContext& ctx, const HttpRequest& req,
+                                               MultipartTempFiles* cleanup) {
+  ASSIGN_OR_RETURN(std::string boundary, MultipartBoundary(req.header("content-type")));
+  MultipartLimits limits;
+  limits.max_parts = static_cast<size_t>(ctx.max_files_per_upload) + 16;
+  std::error_code ec;
+  fs::create_directories(ctx.tmp_dir, ec);
+  StatusOr<std::vector<MultipartPart>> parts =
+      req.body_file ? ParseMultipartFile(req.body_file->path, boundary, ctx.tmp_dir, limits)
+                    : ParseMultipartString(req.body, boundary, ctx.tmp_dir, limits);
+  if (parts.ok()) *cleanup = MultipartTempFiles(*parts);
+  return parts;
+}
+
+StatusOr<HttpResponse> UploadFiles(const ApiContext& ctx, const HttpRequest& req) {
+  ASSIGN_OR_RETURN(int64_t id, ParseId(req.params.at("id"), "dataset"));
+  ASSIGN_OR_RETURN(DatasetRecord dataset, ctx.store->GetDataset(id));
+  MultipartTempFiles cleanup;
+  ASSIGN_OR_RETURN(std::vector<MultipartPart> parts, ReadParts(ctx, req, &cleanup));
+  UploadReport report;
+  int64_t count = 0;
+  for (const MultipartPart& part : parts) {
+    if (!part.is_file) continue;  // a plain form field
+    if (part.name != "files" && part.name != "file") {
+      report.Refuse(part.filename, StrCat("unexpected form field '", part.name,
+                                          "' (files go in the field 'files')"));
+      continue;
+    }
+    if (++count > ctx.max_files_per_upload) {
+      report.Refuse(part.filename,
+                    StrCat("more than ", ctx.max_files_per_upload, " files in one upload"));
+      continue;
+    }
+    RETURN_IF_ERROR(IngestOne(ctx, dataset.id, part.filename, part.file, &report));
+  }
+  return report.Response(dataset.id);
+}
+
+StatusOr<HttpResponse> UploadArchive(const ApiContext& ctx, const HttpRequest& req) {
+  ASSIGN_OR_RETURN(int64_t id, ParseId(req.params.at("id"), "dataset"));
+  ASSIGN_OR_RETURN(DatasetRecord dataset, ctx.store->GetDataset(id));
+  std::error_code ec;
+  fs::create_directories(ctx.tmp_dir, ec);
+  // The archive: a multipart field, the spooled raw body, or a small raw body.
+  MultipartTempFiles cleanup;
+  fs::path archive;
+  std::optional<BodyFile> small;
+  if (req.header("content-type").starts_with("multipart/")) {
+    ASSIGN_OR_RETURN(std::vector<MultipartPart> parts, ReadParts(ctx, req, &cleanup));
+    for (const MultipartPart& part : parts) {
+      if (part.is_file) {
+        archive = part.file;
+        break;
+      }
+    }
+    if (archive.empty()) return absl::InvalidArgumentError("the upload holds no ZIP file");
+  } else if (req.body_file) {
+    archive = req.body_file->path;
+  } else {
+    if (req.body.empty()) return absl::InvalidArgumentError("empty body; expected a ZIP archive");
+    small.emplace();
+    small->path =
+        ctx.tmp_dir / StrCat("archive-", id, "-", std::hash<std::string>{}(req.request_id), ".zip");
+    std::ofstream out(small->path, std::ios::binary);
+    out.write(req.body.data(), static_cast<std::streamsize>(req.body.size()));
+    if (!out) return absl::InternalError("cannot store the archive");
+    archive = small->path;
+  }
+  ZipLimits limits;
+  limits.max_entries = static_cast<uint64_t>(ctx.max_files_per_upload) * 2 + 16;
+  limits.max_total_bytes = static_cast<uint64_t>(ctx.max_upload_bytes) * 4;
+  limits.max_entry_bytes = std::min<uint64_t>(limits.max_total_bytes, uint64_t{2} << 30);
+  StatusOr<ZipReader> reader = ZipReader::Open(archive, limits);
+  if (!reader.ok()) {
+    return absl::InvalidArgumentError(
+        StrCat("not a usable ZIP archive: ", reader.status().message()));
+  }
+  UploadReport report;
+  StatusOr<std::vector<ZipRefusal>> refused = reader->ForEachFile(
+      ctx.tmp_dir, [&](const ZipEntryInfo& info, const fs::path& file) -> Status {
+        // macOS resource forks and hidden files are not images people meant to upload.
+        if (info.base_name.starts_with("._") || info.name.starts_with("__MACOSX/")) {
+          return absl::OkStatus();
+        }
+        return IngestOne(ctx, dataset.id, info.base_name, file, &report);
+      });
+  if (!refused.ok()) return refused.status();
+  for (const ZipRefusal& r : *refused) report.Refuse(r.name, r.message);
+  return report.Response(dataset.id);
+}
+
+}  // namespace
+
+void AddApiDatasetRoutes(Router& router, const ApiContext& ctx) {
+  RouteOptions upload;
+  upload.spool = true;
+  upload.max_body_bytes = static_cast<uint64_t>(ctx.max_upload_bytes);
+  router.Add("POST", "/api/datasets", Blocking(ctx, CreateDataset));
+  router.Add("GET", "/api/datasets", Blocking(ctx, [](const ApiContext& c, const HttpRequest&) {
+               return ListDatasets(c);
+             }));
+  router.Add("GET", "/api/datasets/{id}", Blocking(ctx, GetDataset));
+  router.Add("DELETE", "/api/datasets/{id}", Blocking(ctx, DeleteDataset));
+  router.Add("POST", "/api/datasets/{id}/files", Blocking(ctx, UploadFiles), upload);
+  router.Add("POST", "/api/datasets/{id}/archive", Blocking(ctx, UploadArchive), upload);
+}
+
+}  // namespace infera

@@ -1,0 +1,169 @@
+// Stored files (dataset images, job masks and previews):
+//   GET /api/files/{id}            the bytes with their content type (streamed)
+//   GET /api/files/{id}/meta       the record: filename, type, pixel facts, sha256...
+//   GET /api/files/{id}/thumbnail  ?size=N (16..1024, default 256): a PNG preview, the
+//                                  first page, longest side N, 16-bit and float images
+//                                  contrast-stretched (0.5th..99.5th percentile)
+#include <algorithm>
+#include <cmath>
+
+#include "api/http_status.h"
+#include "api/response_stream.h"
+#include "api/routes/api_common.h"
+#include "api/routes/routes.h"
+#include "common/strings.h"
+#include "common/task_pool.h"
+#include "imaging/codec.h"
+#include "imaging/preprocess.h"
+#include "store/blob_store.h"
+
+namespace infera {
+
+namespace {
+
+constexpr int64_t kInlineBytes = 4 << 20;  // larger files are streamed
+
+// Quotes a file name for Content-Disposition (ASCII fallback plus RFC 5987 UTF-8).
+std::string Disposition(std::string_view type, std::string_view filename) {
+  std::string ascii;
+  std::string encoded;
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  for (unsigned char c : filename) {
+    ascii.push_back(c >= 0x20 && c < 0x7f && c != '"' && c != '\\' ? static_cast<char>(c) : '_');
+    if (std::isalnum(c) || c == '.' || c == '-' || c == '_') {
+      encoded.push_back(static_cast<char>(c));
+    } else {
+      encoded += '%';
+      encoded += kHex[c >> 4];
+      encoded += kHex[c & 15];
+    }
+  }
+  return StrCat(type, "; filename=\"", ascii, "\"; filename*=UTF-8''", encoded);
+}
+
+void GetFile(const ApiContext& ctx, const HttpRequest& req, const Responder& respond) {
+  StatusOr<int64_t> id = ParseId(req.params.at("id"), "file");
+  if (!id.ok()) return respond(StatusResponse(id.status()));
+  StatusOr<FileRecord> file = ctx.store->GetFile(*id);
+  if (!file.ok()) return respond(StatusResponse(file.status()));
+  HttpResponse response;
+  response.content_type = file->content_type;
+  response.headers["content-disposition"] = Disposition("inline", file->filename);
+  response.headers["cache-control"] = "private, max-age=3600";
+  response.headers["etag"] = StrCat("\"", file->sha256, "\"");
+  if (file->size <= kInlineBytes) {
+    StatusOr<std::string> bytes = ctx.blobs->Get(file->sha256);
+    if (!bytes.ok()) return respond(StatusResponse(bytes.status()));
+    response.body = std::move(*bytes);
+    return respond(std::move(response));
+  }
+  auto stream = std::make_shared<ResponseStream>();
+  response.stream = stream;
+  respond(std::move(response));
+  Status read = ctx.blobs->Read(file->sha256, [&stream](std::string_view chunk) -> Status {
+    if (!stream->Write(chunk)) return absl::CancelledError("the client went away");
+    return absl::OkStatus();
+  });
+  if (read.ok()) {
+    stream->Close();
+  } else {
+    stream->Abort();
+  }
+}
+
+// Low and high sample values to map to 0 and 255: the full range for 8-bit images,
+// else the 0.5th and 99.5th percentiles of (a sample of) the pixels.
+std::pair<float, float> StretchRange(const Image& image) {
+  if (image.type == PixelType::kUInt8) return {0.f, 255.f};
+  const size_t n = static_cast<size_t>(image.width) * image.height * image.channels;
+  const size_t step = std::max<size_t>(1, n / 200000);
+  std::vector<float> values;
+  values.reserve(n / step + 1);
+  for (size_t i = 0; i < n; i += step) {
+    values.push_back(image.type == PixelType::kUInt16
+                         ? static_cast<float>(image.pixels<uint16_t>()[i])
+                         : image.pixels<float>()[i]);
+  }
+  values.erase(
+      std::remove_if(values.begin(), values.end(), [](float v) { return !std::isfinite(v); }),
+      values.end());
+  if (values.empty()) return {0.f, 1.f};
+  auto at = [&](double q) {
+    const size_t k = static_cast<size_t>(q * static_cast<double>(values.size() - 1));
+    std::nth_element(values.begin(), values.begin() + static_cast<long>(k), values.end());
+    return values[k];
+  };
+  const float lo = at(0.005);
+  float hi = at(0.995);
+  if (hi <= lo) hi = lo + 1.f;
+  return {lo, hi};
+}
+
+StatusOr<HttpResponse> Thumbnail(const ApiContext& ctx, const HttpRequest& req) {
+  ASSIGN_OR_RETURN(int64_t id, ParseId(req.params.at("id"), "file"));
+  int64_t size = 256;
+  std::string value;
+  if (req.query_param("size", &value)) {
+    ASSIGN_OR_RETURN(size, ParseId(value, "thumbnail size"));
+    if (size < 16 || size > 1024) {
+      return absl::InvalidArgumentError("thumbnail size must be between 16 and 1024");
+    }
+  }
+  ASSIGN_OR_RETURN(FileRecord file, ctx.store->GetFile(id));
+  ASSIGN_OR_RETURN(std::string bytes, ctx.blobs->Get(file.sha256));
+  DecodeLimits limits;
+  limits.max_pixels = ctx.max_image_pixels;
+  ASSIGN_OR_RETURN(Image image,
+                   DecodeImage(std::span<const std::byte>(
+                                   reinterpret_cast<const std::byte*>(bytes.data()), bytes.size()),
+                               limits));
+  const double fit = std::min(1.0, static_cast<double>(size) / std::max(image.width, image.height));
+  const int w = std::max(1, static_cast<int>(std::lround(image.width * fit)));
+  const int h = std::max(1, static_cast<int>(std::lround(image.height * fit)));
+  const auto [lo, hi] = StretchRange(image);
+  InputSpec spec;
+  // Label maps stay crisp; 1-2 channel images stay grey; the rest become RGB.
+  const bool gray = image.channels <= 2 || image.channels > 4;
+  spec.color = gray ? ColorMode::kGray : ColorMode::kRgb;
+  spec.size = std::pair<int, int>{h, w};
+  spec.interpolation = file.role == "source" || file.role == "preview" ? Interpolation::kBilinear
+                                                                       : Interpolation::kNearest;
+  spec.scale = 1.0;
+  spec.mean = {lo};
+  spec.std = {hi - lo};
+  ASSIGN_OR_RETURN(Tensor t, ImageToTensor(image, spec));
+  const int c = spec.channels();
+  Image out = MakeImage(w, h, c, PixelType::kUInt8);
+  const float* src = t.data_as<float>();  // [1, C, H, W]
+  uint8_t* dst = out.pixels<uint8_t>();
+  const size_t plane = static_cast<size_t>(w) * h;
+  for (size_t p = 0; p < plane; ++p) {
+    for (int k = 0; k < c; ++k) {
+      const float v = std::clamp(src[static_cast<size_t>(k) * plane + p] * 255.f, 0.f, 255.f);
+      dst[p * c + k] = static_cast<uint8_t>(std::lround(v));
+    }
+  }
+  ASSIGN_OR_RETURN(std::vector<std::byte> png, EncodePng(out));
+  HttpResponse response;
+  response.content_type = "image/png";
+  response.headers["cache-control"] = "private, max-age=3600";
+  response.body.assign(reinterpret_cast<const char*>(png.data()), png.size());
+  return response;
+}
+
+}  // namespace
+
+void AddApiFileRoutes(Router& router, const ApiContext& ctx) {
+  router.Add("GET", "/api/files/{id}", Streaming(ctx, GetFile));
+
+  router.Add(
+      "GET", "/api/files/{id}/meta",
+      Blocking(ctx, [](const ApiContext& c, const HttpRequest& req) -> StatusOr<HttpResponse> {
+        ASSIGN_OR_RETURN(int64_t id, ParseId(req.params.at("id"), "file"));
+        ASSIGN_OR_RETURN(FileRecord file, c.store->GetFile(id));
+        return JsonResponse(200, FileJson(file).dump());
+      }));
+  router.Add("GET", "/api/files/{id}/thumbnail", Blocking(ctx, Thumbnail));
+}
+
+}  // namespace infera

@@ -1,0 +1,196 @@
+// Dataset inference jobs:
+//   POST /api/inferences/start      {dataset_id, model_id, params, model_version?}
+//                                   -> 202 {inference_id, status: "queued"}
+//   GET  /api/inferences            ?dataset_id=&status=&limit=&offset= -> {"inferences": [...]}
+//   GET  /api/inferences/{id}       -> the job with its results
+//   POST /api/inferences/{id}/cancel
+//   GET  /api/inferences/{id}/download  -> a ZIP streamed as it is built: images/,
+//                                   masks/, previews/, results.json
+// Missing or malformed ids are 400, unknown datasets/models/jobs 404, runner param
+// errors 400 (checked at start, so a job never fails on them later).
+#include <filesystem>
+#include <map>
+
+#include "api/http_status.h"
+#include "api/response_stream.h"
+#include "api/routes/api_common.h"
+#include "api/routes/routes.h"
+#include "archive/zip_writer.h"
+#include "common/logging.h"
+#include "common/strings.h"
+#include "common/task_pool.h"
+#include "jobs/inference_workers.h"
+#include "models/model.h"
+#include "store/blob_store.h"
+
+namespace infera {
+
+namespace {
+
+StatusOr<HttpResponse> StartInference(const ApiContext& ctx, const HttpRequest& req) {
+  ASSIGN_OR_RETURN(nlohmann::json body, JsonBody(req));
+  for (const auto& [key, value] : body.items()) {
+    if (key != "dataset_id" && key != "model_id" && key != "params" && key != "model_version") {
+      return absl::InvalidArgumentError(StrCat(
+          "unknown field '", key, "' (expected dataset_id, model_id, params, model_version)"));
+    }
+  }
+  if (!body.contains("dataset_id")) return absl::InvalidArgumentError("'dataset_id' is required");
+  if (!body.contains("model_id")) return absl::InvalidArgumentError("'model_id' is required");
+  ASSIGN_OR_RETURN(int64_t dataset_id, ParseIdJson(body["dataset_id"], "dataset"));
+  const nlohmann::json& model_id = body["model_id"];
+  if (!model_id.is_string() || !ValidateModelName(model_id.get<std::string>()).ok()) {
+    return absl::InvalidArgumentError(
+        StrCat("invalid model_id ", model_id.dump().substr(0, 140), " (expected a model name)"));
+  }
+  std::optional<int64_t> version;
+  if (body.contains("model_version") && !body["model_version"].is_null()) {
+    ASSIGN_OR_RETURN(version, ParseIdJson(body["model_version"], "model version"));
+  }
+  nlohmann::json params = body.value("params", nlohmann::json::object());
+  if (!params.is_object() && !params.is_null()) {
+    return absl::InvalidArgumentError("'params' must be an object");
+  }
+  ASSIGN_OR_RETURN(DatasetRecord dataset, ctx.store->GetDataset(dataset_id));
+  const std::string name = model_id.get<std::string>();
+  std::shared_ptr<Model> model = ctx.models->Get(name, version);
+  if (model == nullptr) {
+    return absl::NotFoundError(
+        version ? StrCat("model '", name, "' version ", *version, " is not loaded")
+                : StrCat("unknown model '", name, "'"));
+  }
+  ASSIGN_OR_RETURN(nlohmann::json validated,
+                   model->runner().ValidateParams(params, model->config()));
+  InferenceRecord job;
+  job.dataset_id = dataset.id;
+  job.model_name = name;
+  job.model_version = model->config().version;
+  job.runner_name = model->config().runner;
+  job.params_json = validated.dump();
+  ASSIGN_OR_RETURN(InferenceRecord created, ctx.store->CreateInference(job));
+  if (ctx.workers != nullptr) ctx.workers->Notify();
+  return JsonResponse(202, nlohmann::json{{"inference_id", created.id},
+                                          {"status", JobStatusName(created.status)},
+                                          {"total", created.total}}
+                               .dump());
+}
+
+StatusOr<HttpResponse> ListInferences(const ApiContext& ctx, const HttpRequest& req) {
+  InferenceFilter filter;
+  std::string value;
+  if (req.query_param("dataset_id", &value)) {
+    ASSIGN_OR_RETURN(filter.dataset_id, ParseId(value, "dataset"));
+  }
+  if (req.query_param("status", &value)) {
+    ASSIGN_OR_RETURN(filter.status, ParseJobStatus(value));
+  }
+  if (req.query_param("limit", &value)) {
+    ASSIGN_OR_RETURN(int64_t limit, ParseId(value, "limit"));
+    filter.limit = std::min<int64_t>(limit, 1000);
+  }
+  if (req.query_param("offset", &value) && value != "0") {
+    ASSIGN_OR_RETURN(filter.offset, ParseId(value, "offset"));
+  }
+  ASSIGN_OR_RETURN(std::vector<InferenceRecord> jobs, ctx.store->ListInferences(filter));
+  nlohmann::json list = nlohmann::json::array();
+  for (const InferenceRecord& j : jobs) list.push_back(InferenceJson(j));
+  return JsonResponse(200, nlohmann::json{{"inferences", std::move(list)}}.dump());
+}
+
+StatusOr<nlohmann::json> JobWithResults(const ApiContext& ctx, int64_t id) {
+  ASSIGN_OR_RETURN(InferenceRecord job, ctx.store->GetInference(id));
+  ASSIGN_OR_RETURN(std::vector<InferenceResultRecord> results, ctx.store->ListInferenceResults(id));
+  nlohmann::json j = InferenceJson(job);
+  j["results"] = nlohmann::json::array();
+  nlohmann::json errors = nlohmann::json::array();
+  for (const InferenceResultRecord& r : results) {
+    j["results"].push_back(ResultJson(r));
+    if (!r.error.empty())
+      errors.push_back({{"source_filename", r.source_filename}, {"error", r.error}});
+  }
+  j["errors"] = std::move(errors);
+  return j;
+}
+
+StatusOr<HttpResponse> GetInference(const ApiContext& ctx, const HttpRequest& req) {
+  ASSIGN_OR_RETURN(int64_t id, ParseId(req.params.at("id"), "inference"));
+  ASSIGN_OR_RETURN(nlohmann::json j, JobWithResults(ctx, id));
+  return JsonResponse(200, j.dump());
+}
+
+StatusOr<HttpResponse> CancelInference(const ApiContext& ctx, const HttpRequest& req) {
+  ASSIGN_OR_RETURN(int64_t id, ParseId(req.params.at("id"), "inference"));
+  ASSIGN_OR_RETURN(InferenceRecord job, ctx.store->CancelInference(id));
+  if (ctx.workers != nullptr) ctx.workers->Notify();
+  return JsonResponse(200, InferenceJson(job).dump());
+}
+
+// Writes the job's ZIP into `stream`. Runs on the blocking pool after the response
+// header went out; an error midway aborts the stream (the client sees a cut transfer).
+void WriteArchive(const ApiContext& ctx, const nlohmann::json& record,
+                  const std::vector<InferenceResultRecord>& results,
+                  const std::shared_ptr<ResponseStream>& stream) {
+  ZipWriter zip([&stream](std::string_view bytes) -> Status {
+    if (!stream->Write(bytes)) return absl::CancelledError("the client went away");
+    return absl::OkStatus();
+  });
+  auto add_blob = [&](const std::string& name, int64_t file_id) -> Status {
+    ASSIGN_OR_RETURN(FileRecord file, ctx.store->GetFile(file_id));
+    StatusOr<std::filesystem::path> path = ctx.blobs->LocalPath(file.sha256);
+    if (path.ok()) return zip.AddFileFromPath(name, *path, ZipWriter::Method::kStored);
+    ASSIGN_OR_RETURN(std::string bytes, ctx.blobs->Get(file.sha256));
+    return zip.AddFile(name, bytes, ZipWriter::Method::kStored);
+  };
+  Status status = [&]() -> Status {
+    for (const InferenceResultRecord& r : results) {
+      StatusOr<FileRecord> source = ctx.store->GetFile(r.source_file_id);
+      if (source.ok()) RETURN_IF_ERROR(add_blob(StrCat("images/", source->filename), source->id));
+      for (int64_t id : {r.class_mask_id, r.instance_mask_id, r.probability_id}) {
+        if (id == 0) continue;
+        ASSIGN_OR_RETURN(FileRecord f, ctx.store->GetFile(id));
+        RETURN_IF_ERROR(add_blob(StrCat("masks/", f.filename), id));
+      }
+      if (r.preview_id != 0) {
+        ASSIGN_OR_RETURN(FileRecord f, ctx.store->GetFile(r.preview_id));
+        RETURN_IF_ERROR(add_blob(StrCat("previews/", f.filename), r.preview_id));
+      }
+    }
+    RETURN_IF_ERROR(zip.AddFile("results.json", record.dump(2)));
+    return zip.Finish();
+  }();
+  if (status.ok()) {
+    stream->Close();
+  } else {
+    Log(LogLevel::kWarning, "download_aborted", {{"error", std::string(ToStd(status.message()))}});
+    stream->Abort();
+  }
+}
+
+void Download(const ApiContext& ctx, const HttpRequest& req, const Responder& respond) {
+  StatusOr<int64_t> id = ParseId(req.params.at("id"), "inference");
+  if (!id.ok()) return respond(StatusResponse(id.status()));
+  StatusOr<nlohmann::json> record = JobWithResults(ctx, *id);
+  if (!record.ok()) return respond(StatusResponse(record.status()));
+  StatusOr<std::vector<InferenceResultRecord>> results = ctx.store->ListInferenceResults(*id);
+  if (!results.ok()) return respond(StatusResponse(results.status()));
+  auto stream = std::make_shared<ResponseStream>();
+  HttpResponse response;
+  response.content_type = "application/zip";
+  response.headers["content-disposition"] =
+      StrCat("attachment; filename=\"inference_", *id, ".zip\"");
+  response.stream = stream;
+  respond(std::move(response));
+  WriteArchive(ctx, *record, *results, stream);
+}
+
+}  // namespace
+
+void AddApiInferenceRoutes(Router& router, const ApiContext& ctx) {
+  router.Add("POST", "/api/inferences/start", Blocking(ctx, StartInference));
+  router.Add("GET", "/api/inferences", Blocking(ctx, ListInferences));
+  router.Add("GET", "/api/inferences/{id}", Blocking(ctx, GetInference));
+  router.Add("POST", "/api/inferences/{id}/cancel", Blocking(ctx, CancelInference));
+  router.Add("GET", "/api/inferences/{id}/download", Streaming(ctx, Download));
+}
+
+}  // namespace infera

@@ -1,0 +1,422 @@
+#include "jobs/inference_workers.h"
+
+#include <unistd.h>
+
+#include <deque>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <set>
+
+#include "common/logging.h"
+#include "common/strings.h"
+#include "models/model.h"
+#include "runners/infer_items.h"
+#include "runners/runner_registry.h"
+
+namespace infera {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double MsBetween(Clock::time_point a, Clock::time_point b) {
+  return std::chrono::duration<double, std::milli>(b - a).count();
+}
+
+constexpr int kMaxAttemptsPerImage = 3;  // for a full queue / timed-out image
+
+}  // namespace
+
+std::string ArtifactFilename(std::string_view source_filename, std::string_view kind,
+                             std::string_view extension) {
+  std::string stem(source_filename);
+  const size_t dot = stem.rfind('.');
+  if (dot != std::string::npos && dot > 0) stem.resize(dot);
+  std::string suffix;
+  if (kind == "class_mask") {
+    suffix = "mask";
+  } else if (kind == "instance_mask") {
+    suffix = "instances";
+  } else {
+    suffix = std::string(kind);
+  }
+  return StrCat(stem, "_", suffix, ".", extension);
+}
+
+// JobRun: one claimed job on one worker thread. Everything runs on that thread except
+// the batcher callbacks, which only push onto `completed_`.
+class InferenceWorkers::JobRun {
+ public:
+  JobRun(InferenceWorkers& owner, std::string worker, InferenceRecord job)
+      : owner_(owner), worker_(std::move(worker)), job_(std::move(job)) {}
+
+  void Run() {
+    start_ = Clock::now();
+    Log(LogLevel::kInfo, "job_started",
+        {{"inference_id", std::to_string(job_.id)},
+         {"worker", worker_},
+         {"model", job_.model_name},
+         {"attempt", std::to_string(job_.attempts)}});
+    runner_ = FindRunner(job_.runner_name);
+    if (runner_ == nullptr) {
+      return Finish(JobStatus::kFailed, StrCat("Runner '", job_.runner_name,
+                                               "' is not implemented. Available runners: [",
+                                               StrJoin(RunnerNames(), ", "), "]"));
+    }
+    model_ = owner_.models_->Get(job_.model_name, job_.model_version);
+    if (model_ == nullptr) {
+      return Finish(JobStatus::kFailed, StrCat("model '", job_.model_name, "' version ",
+                                               job_.model_version, " is not loaded"));
+    }
+    nlohmann::json raw = nlohmann::json::parse(job_.params_json, nullptr, false);
+    if (raw.is_discarded()) raw = nlohmann::json::object();
+    StatusOr<nlohmann::json> params = runner_->ValidateParams(raw, model_->config());
+    if (!params.ok())
+      return Finish(JobStatus::kFailed, std::string(ToStd(params.status().message())));
+    params_ = std::move(*params);
+
+    StatusOr<std::vector<FileRecord>> files = owner_.store_->ListDatasetFiles(job_.dataset_id);
+    if (!files.ok())
+      return Finish(JobStatus::kFailed, std::string(ToStd(files.status().message())));
+    StatusOr<std::vector<InferenceResultRecord>> done =
+        owner_.store_->ListInferenceResults(job_.id);
+    if (!done.ok()) return Finish(JobStatus::kFailed, std::string(ToStd(done.status().message())));
+    std::set<int64_t> finished;
+    for (const InferenceResultRecord& r : *done) finished.insert(r.source_file_id);
+    for (FileRecord& f : *files) {
+      if (!finished.count(f.id)) pending_.push_back(std::move(f));
+    }
+
+    int max_in_flight = owner_.options_.max_in_flight;
+    if (max_in_flight <= 0) {
+      max_in_flight =
+          static_cast<int>(2 * std::max<int64_t>(1, model_->config().batching.max_batch_size));
+    }
+    last_renew_ = last_cancel_check_ = Clock::now();
+    seen_generation_ = owner_.generation();
+    size_t next = 0;
+    while (true) {
+      while (!halted() && next < pending_.size() && in_flight_ < max_in_flight) {
+        Submit(pending_[next++], 1);
+      }
+      DrainRetries();
+      if (in_flight_ == 0 && retries_.empty() && (halted() || next >= pending_.size())) break;
+      WaitAndHandle();
+      Housekeeping();
+    }
+    if (lost_) {
+      Log(LogLevel::kWarning, "job_lease_lost",
+          {{"inference_id", std::to_string(job_.id)}, {"worker", worker_}});
+      return;
+    }
+    if (owner_.stopping() && !canceled_ && next < pending_.size()) {
+      (void)owner_.store_->ReleaseInference(job_.id, worker_);
+      Log(LogLevel::kInfo, "job_released", {{"inference_id", std::to_string(job_.id)}});
+      return;
+    }
+    if (canceled_) {
+      return Finish(JobStatus::kCanceled, StrCat("canceled after ", processed_ + finished.size(),
+                                                 " of ", files->size(), " images"));
+    }
+    std::string note;
+    if (failed_ > 0) note = StrCat(failed_, " of ", processed_, " images failed");
+    Finish(JobStatus::kCompleted, note);
+  }
+
+ private:
+  // One image on its way through the model.
+  struct Flight {
+    FileRecord file;
+    Image image;
+    RunnerInput input;
+    int attempt = 1;
+    Clock::time_point start;
+    double decode_ms = 0;
+    double preprocess_ms = 0;
+  };
+  struct Completion {
+    std::shared_ptr<Flight> flight;
+    StatusOr<ItemsResult> result;
+  };
+
+  bool halted() const { return lost_ || canceled_ || owner_.stopping(); }
+
+  void Submit(const FileRecord& file, int attempt) {
+    auto flight = std::make_shared<Flight>();
+    flight->file = file;
+    flight->attempt = attempt;
+    flight->start = Clock::now();
+    StatusOr<std::string> bytes = owner_.blobs_->Get(file.sha256);
+    if (!bytes.ok())
+      return RecordError(*flight, StrCat("cannot read the file: ", bytes.status().message()));
+    std::span<const std::byte> span(reinterpret_cast<const std::byte*>(bytes->data()),
+                                    bytes->size());
+    StatusOr<Image> image = DecodeImage(span, owner_.options_.decode);
+    if (!image.ok()) return RecordError(*flight, std::string(ToStd(image.status().message())));
+    const Clock::time_point decoded = Clock::now();
+    flight->decode_ms = MsBetween(flight->start, decoded);
+    StatusOr<RunnerInput> input = runner_->Preprocess(*image, model_->config(), params_);
+    if (!input.ok()) return RecordError(*flight, std::string(ToStd(input.status().message())));
+    flight->preprocess_ms = MsBetween(decoded, Clock::now());
+    flight->image = std::move(*image);
+    std::vector<std::vector<Tensor>> items = std::move(input->items);
+    input->items.clear();
+    flight->input = std::move(*input);
+    ++in_flight_;
+    ItemsOptions options;
+    options.priority = owner_.options_.priority;
+    InferItems(model_, std::move(items), options, [this, flight](StatusOr<ItemsResult> r) {
+      // Notified under the lock: once the lock is released the run may end and go away.
+      std::lock_guard lock(mu_);
+      completed_.push_back(Completion{flight, std::move(r)});
+      cv_.notify_one();
+    });
+  }
+
+  void WaitAndHandle() {
+    std::deque<Completion> batch;
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait_for(lock, std::chrono::milliseconds(200), [this] { return !completed_.empty(); });
+      batch.swap(completed_);
+    }
+    for (Completion& c : batch) {
+      --in_flight_;
+      Handle(c);
+    }
+  }
+
+  void Handle(Completion& c) {
+    Flight& f = *c.flight;
+    if (!c.result.ok()) {
+      // A full queue or an expired wait is the server being busy, not the image's fault.
+      if (c.result.status().code() == absl::StatusCode::kUnavailable &&
+          f.attempt < kMaxAttemptsPerImage && !halted()) {
+        retries_.push_back(
+            {f.file, f.attempt + 1, Clock::now() + std::chrono::milliseconds(200 * f.attempt)});
+        return;
+      }
+      if (halted() && c.result.status().code() == absl::StatusCode::kUnavailable) return;
+      return RecordError(f, std::string(ToStd(c.result.status().message())));
+    }
+    const Clock::time_point post_start = Clock::now();
+    StatusOr<RunnerOutput> out =
+        runner_->Postprocess(f.image, f.input, c.result->outputs, model_->config(), params_);
+    if (!out.ok()) return RecordError(f, std::string(ToStd(out.status().message())));
+    std::vector<FileRecord> outputs;
+    for (const RunnerArtifact& artifact : out->artifacts) {
+      StatusOr<std::vector<std::byte>> bytes = EncodeArtifact(artifact);
+      if (!bytes.ok()) return RecordError(f, std::string(ToStd(bytes.status().message())));
+      StatusOr<BlobInfo> blob = owner_.blobs_->Put(*bytes);
+      if (!blob.ok()) return RecordError(f, std::string(ToStd(blob.status().message())));
+      FileRecord file;
+      file.owner_id = job_.owner_id;
+      file.inference_id = job_.id;
+      file.role = artifact.kind;
+      file.filename =
+          ArtifactFilename(f.file.filename, artifact.kind, ArtifactExtension(artifact.format));
+      file.content_type = std::string(ArtifactContentType(artifact.format));
+      file.sha256 = blob->sha256;
+      file.size = blob->size;
+      DescribeArtifact(artifact.image, &file);
+      outputs.push_back(std::move(file));
+    }
+    const Clock::time_point end = Clock::now();
+    totals_.decode_ms += f.decode_ms;
+    totals_.preprocess_ms += f.preprocess_ms;
+    totals_.queue_ms += static_cast<double>(c.result->queue_time.count()) / 1000.0;
+    totals_.compute_ms += static_cast<double>(c.result->compute_time.count()) / 1000.0;
+    totals_.postprocess_ms += MsBetween(post_start, end);
+    InferenceResultRecord result;
+    result.inference_id = job_.id;
+    result.source_file_id = f.file.id;
+    result.source_filename = f.file.filename;
+    result.summary_json = out->summary.dump();
+    result.elapsed_ms = MsBetween(f.start, end);
+    Save(result, outputs);
+  }
+
+  static void DescribeArtifact(const Image& image, FileRecord* file) {
+    file->width = image.width;
+    file->height = image.height;
+    file->channels = image.channels;
+    file->pages = 1;
+    file->bit_depth = static_cast<int>(PixelTypeSize(image.type) * 8);
+    file->sample_type = image.type == PixelType::kUInt8    ? "uint8"
+                        : image.type == PixelType::kUInt16 ? "uint16"
+                                                           : "float32";
+  }
+
+  void RecordError(const Flight& f, std::string error) {
+    InferenceResultRecord result;
+    result.inference_id = job_.id;
+    result.source_file_id = f.file.id;
+    result.source_filename = f.file.filename;
+    result.error = std::move(error);
+    result.elapsed_ms = MsBetween(f.start, Clock::now());
+    Save(result, {});
+  }
+
+  void Save(const InferenceResultRecord& result, const std::vector<FileRecord>& outputs) {
+    if (lost_) return;
+    StatusOr<InferenceResultRecord> saved =
+        owner_.store_->AddInferenceResult(result, outputs, worker_);
+    if (saved.ok()) {
+      ++processed_;
+      if (!result.error.empty()) ++failed_;
+      return;
+    }
+    if (saved.status().code() == absl::StatusCode::kFailedPrecondition) {
+      lost_ = true;  // another worker owns the job now
+    } else if (saved.status().code() != absl::StatusCode::kAlreadyExists) {
+      Log(LogLevel::kError, "job_result_not_saved",
+          {{"inference_id", std::to_string(job_.id)},
+           {"file", result.source_filename},
+           {"error", std::string(ToStd(saved.status().message()))}});
+    }
+    DropUnreferenced(outputs);
+  }
+
+  void DropUnreferenced(const std::vector<FileRecord>& outputs) {
+    for (const FileRecord& f : outputs) {
+      StatusOr<bool> used = owner_.store_->BlobReferenced(f.sha256);
+      if (used.ok() && !*used) (void)owner_.blobs_->Remove(f.sha256);
+    }
+  }
+
+  void DrainRetries() {
+    const Clock::time_point now = Clock::now();
+    while (!retries_.empty() && !halted() && retries_.front().not_before <= now) {
+      Retry r = retries_.front();
+      retries_.pop_front();
+      Submit(r.file, r.attempt);
+    }
+    if (halted()) retries_.clear();
+  }
+
+  // Renews the lease every lease / 3, and looks for a cancel request when the workers
+  // were notified (a cancel notifies) or at least once a second.
+  void Housekeeping() {
+    const Clock::time_point now = Clock::now();
+    const uint64_t generation = owner_.generation();
+    if (generation != seen_generation_ || MsBetween(last_cancel_check_, now) >= 1000.0) {
+      seen_generation_ = generation;
+      last_cancel_check_ = now;
+      StatusOr<InferenceRecord> current = owner_.store_->GetInference(job_.id);
+      if (current.ok() && current->cancel_requested) canceled_ = true;
+    }
+    if (MsBetween(last_renew_, now) < static_cast<double>(owner_.options_.lease_ms) / 3.0) return;
+    last_renew_ = now;
+    Status renewed = owner_.store_->RenewLease(job_.id, worker_, owner_.options_.lease_ms);
+    if (!renewed.ok() && renewed.code() == absl::StatusCode::kFailedPrecondition) lost_ = true;
+  }
+
+  void Finish(JobStatus status, const std::string& note) {
+    const double wall_ms = MsBetween(start_, Clock::now());
+    nlohmann::json timings = {
+        {"wall_ms", wall_ms},
+        {"images", processed_},
+        {"images_per_s", wall_ms > 0 ? 1000.0 * static_cast<double>(processed_) / wall_ms : 0.0},
+        {"decode_ms", totals_.decode_ms},
+        {"preprocess_ms", totals_.preprocess_ms},
+        {"queue_ms", totals_.queue_ms},
+        {"compute_ms", totals_.compute_ms},
+        {"postprocess_ms", totals_.postprocess_ms},
+    };
+    Status s = owner_.store_->FinishInference(job_.id, worker_, status, note, timings.dump());
+    Log(s.ok() ? LogLevel::kInfo : LogLevel::kWarning, "job_finished",
+        {{"inference_id", std::to_string(job_.id)},
+         {"status", std::string(JobStatusName(status))},
+         {"note", note},
+         {"images", std::to_string(processed_)},
+         {"failed", std::to_string(failed_)},
+         {"ms", std::to_string(wall_ms)},
+         {"store", s.ok() ? "ok" : std::string(ToStd(s.message()))}});
+  }
+
+  struct Retry {
+    FileRecord file;
+    int attempt = 1;
+    Clock::time_point not_before;
+  };
+  struct Totals {
+    double decode_ms = 0, preprocess_ms = 0, queue_ms = 0, compute_ms = 0, postprocess_ms = 0;
+  };
+
+  InferenceWorkers& owner_;
+  const std::string worker_;
+  InferenceRecord job_;
+  const Runner* runner_ = nullptr;
+  std::shared_ptr<Model> model_;
+  nlohmann::json params_;
+  std::vector<FileRecord> pending_;
+  std::deque<Retry> retries_;
+  int in_flight_ = 0;
+  int64_t processed_ = 0;
+  int64_t failed_ = 0;
+  bool lost_ = false;
+  bool canceled_ = false;
+  Totals totals_;
+  Clock::time_point start_;
+  Clock::time_point last_renew_;
+  Clock::time_point last_cancel_check_;
+  uint64_t seen_generation_ = 0;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Completion> completed_;  // GUARDED_BY(mu_)
+};
+
+InferenceWorkers::InferenceWorkers(Store* store, BlobStore* blobs, ModelRegistry* models,
+                                   InferenceWorkerOptions options)
+    : store_(store), blobs_(blobs), models_(models), options_(std::move(options)) {}
+
+InferenceWorkers::~InferenceWorkers() { Stop(); }
+
+void InferenceWorkers::Start() {
+  if (!threads_.empty() || stopping()) return;
+  for (int i = 0; i < options_.workers; ++i) threads_.emplace_back([this, i] { Loop(i); });
+}
+
+void InferenceWorkers::Stop() {
+  stopping_.store(true, std::memory_order_release);
+  Notify();
+  for (std::thread& t : threads_) t.join();
+  threads_.clear();
+}
+
+void InferenceWorkers::Notify() {
+  {
+    std::lock_guard lock(mu_);
+    ++generation_;
+  }
+  cv_.notify_all();
+}
+
+void InferenceWorkers::Loop(int index) {
+  const std::string worker = StrCat(options_.name, "-", ::getpid(), "-", index);
+  while (!stopping()) {
+    uint64_t seen = 0;
+    {
+      std::lock_guard lock(mu_);
+      seen = generation_;
+    }
+    StatusOr<std::optional<InferenceRecord>> claimed =
+        store_->ClaimInference(worker, options_.lease_ms);
+    if (claimed.ok() && claimed->has_value()) {
+      JobRun run(*this, worker, std::move(**claimed));
+      run.Run();
+      continue;
+    }
+    if (!claimed.ok()) {
+      Log(LogLevel::kError, "job_claim_failed",
+          {{"error", std::string(ToStd(claimed.status().message()))}});
+    }
+    std::unique_lock lock(mu_);
+    cv_.wait_for(lock, options_.idle_poll, [&] { return stopping() || generation_ != seen; });
+  }
+}
+
+}  // namespace infera

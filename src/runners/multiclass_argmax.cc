@@ -1,0 +1,92 @@
+#include "runners/multiclass_argmax.h"
+
+#include "common/strings.h"
+#include "imaging/overlay.h"
+#include "imaging/preprocess.h"
+#include "models/model_config.h"
+#include "runners/params.h"
+#include "runners/segmentation_util.h"
+
+namespace infera {
+
+namespace {
+
+const ParamSchema& Schema() {
+  static const ParamSchema schema("multiclass_argmax", {});
+  return schema;
+}
+
+}  // namespace
+
+nlohmann::json MulticlassArgmaxRunner::params_schema() const { return Schema().ToJsonSchema(); }
+
+StatusOr<nlohmann::json> MulticlassArgmaxRunner::ValidateParams(
+    const nlohmann::json& params, const ModelConfig& /*config*/) const {
+  return Schema().Validate(params);
+}
+
+StatusOr<RunnerInput> MulticlassArgmaxRunner::Preprocess(const Image& image,
+                                                         const ModelConfig& config,
+                                                         const nlohmann::json& /*params*/) const {
+  ASSIGN_OR_RETURN(Tensor tensor, ImageToTensor(image, config.input));
+  RunnerInput input;
+  input.items.emplace_back();
+  input.items[0].push_back(std::move(tensor));
+  return input;
+}
+
+StatusOr<RunnerOutput> MulticlassArgmaxRunner::Postprocess(
+    const Image& source, const RunnerInput& /*input*/,
+    const std::vector<std::vector<Tensor>>& outputs, const ModelConfig& config,
+    const nlohmann::json& /*params*/) const {
+  ScoreMapRequirements requirements;
+  requirements.min_classes = 2;
+  ASSIGN_OR_RETURN(ScoreMap scores, ReadScoreMap(outputs, config, name(), requirements));
+  ASSIGN_OR_RETURN(Image mask, ToSourceSize(ArgmaxLabels(scores), source, Interpolation::kNearest));
+  ASSIGN_OR_RETURN(Image preview, OverlayLabels(source, mask));
+  const std::vector<int64_t> counts = CountLabels(mask);
+  RunnerOutput out;
+  out.summary = {
+      {"width", source.width},
+      {"height", source.height},
+      {"num_classes", scores.classes},
+      {"foreground_fraction", ForegroundFraction(counts)},
+      {"class_histogram", HistogramJson(counts)},
+      {"classes", ClassesJson(counts, config)},
+  };
+  out.artifacts.push_back({"class_mask", std::move(mask), ArtifactFormat::kPng});
+  out.artifacts.push_back({"preview", std::move(preview), ArtifactFormat::kPng});
+  return out;
+}
+
+StatusOr<std::vector<Tensor>> MulticlassArgmaxRunner::AnnotationToTarget(
+    const Image& annotation, const Image& source, const ModelConfig& config) const {
+  if (annotation.type == PixelType::kFloat32) {
+    return absl::InvalidArgumentError(
+        "multiclass_argmax annotations must be 8- or 16-bit class indices, not float");
+  }
+  ASSIGN_OR_RETURN(Image resized, AnnotationAtModelSize(annotation, source, config.input));
+  if (!config.labels.empty()) {
+    // Every annotated class must exist, also where the resize drops pixels.
+    const std::vector<int64_t> counts = CountLabels(annotation);
+    for (size_t k = config.labels.size(); k < counts.size(); ++k) {
+      if (counts[k] > 0) {
+        return absl::InvalidArgumentError(StrCat("the annotation has class ", k, " but model '",
+                                                 config.name, "' has ", config.labels.size(),
+                                                 " classes"));
+      }
+    }
+  }
+  Tensor target(DType::kInt64, {1, resized.height, resized.width});
+  int64_t* t = target.data_as<int64_t>();
+  const size_t n = static_cast<size_t>(resized.width) * resized.height;
+  for (size_t i = 0; i < n; ++i) {
+    t[i] = resized.type == PixelType::kUInt8 ? resized.pixels<uint8_t>()[i]
+                                             : resized.pixels<uint16_t>()[i];
+  }
+  std::vector<Tensor> targets;
+  targets.push_back(std::move(target));
+  return targets;
+}
+
+}  // namespace infera

@@ -1,0 +1,39 @@
+#include "runners/runner.h"
+
+#include "common/strings.h"
+#include "imaging/codec.h"
+
+namespace infera {
+
+const RunnerArtifact* RunnerOutput::Find(std::string_view kind) const {
+  for (const RunnerArtifact& a : artifacts) {
+    if (a.kind == kind) return &a;
+  }
+  return nullptr;
+}
+
+StatusOr<std::vector<Tensor>> Runner::AnnotationToTarget(const Image& /*annotation*/,
+                                                         const Image& /*source*/,
+                                                         const ModelConfig& /*config*/) const {
+  return absl::UnimplementedError(StrCat("runner '", name(), "' cannot be trained"));
+}
+
+StatusOr<std::vector<std::byte>> EncodeArtifact(const RunnerArtifact& artifact) {
+  switch (artifact.format) {
+    case ArtifactFormat::kPng:
+      return EncodePng(artifact.image);
+    case ArtifactFormat::kTiff:
+      return EncodeTiff(artifact.image);
+  }
+  return absl::InvalidArgumentError("unknown artifact format");
+}
+
+std::string_view ArtifactExtension(ArtifactFormat format) {
+  return format == ArtifactFormat::kTiff ? "tif" : "png";
+}
+
+std::string_view ArtifactContentType(ArtifactFormat format) {
+  return format == ArtifactFormat::kTiff ? "image/tiff" : "image/png";
+}
+
+}  // namespace infera

@@ -1,0 +1,62 @@
+// BlobStore: content-addressed bytes. A blob is named by the lower-case hex sha256 of
+// its content; writing the same content twice stores it once.
+//
+// FsBlobStore keeps blobs under `root/ab/cd/<sha256>`: each write goes to a temp file
+// in `root/tmp/`, is fsynced, then renamed into place (and the directory fsynced), so a
+// crash never leaves a partial blob under its final name (temp files a crash leaves in
+// `root/tmp/` are removed by the next open once they are an hour old).
+// Blob names passed in must be 64 lower-case hex digits: anything else (a path trick
+// such as "../../etc/passwd") is InvalidArgument and never reaches the filesystem.
+// Thread-safety: all methods are safe from any thread (concurrent writers of the same
+// content race harmlessly: the rename is atomic and the content identical).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "common/status.h"
+
+namespace infera {
+
+struct BlobInfo {
+  std::string sha256;
+  int64_t size = 0;
+};
+
+class BlobStore {
+ public:
+  virtual ~BlobStore() = default;
+  // Stores bytes held in memory.
+  virtual StatusOr<BlobInfo> Put(std::span<const std::byte> bytes) = 0;
+  // Stores the content of a file (read in chunks, never whole in memory). The file is
+  // left in place. NotFound when it does not exist, InvalidArgument when it is not a
+  // regular file.
+  virtual StatusOr<BlobInfo> PutFile(const std::filesystem::path& file) = 0;
+  // Reads a whole blob. NotFound when absent.
+  virtual StatusOr<std::string> Get(std::string_view sha256) = 0;
+  // Streams a blob in chunks to `sink`; stops at the first error the sink returns and
+  // returns that error. NotFound when absent.
+  virtual Status Read(std::string_view sha256,
+                      const std::function<Status(std::string_view chunk)>& sink) = 0;
+  // The blob's size; NotFound when absent.
+  virtual StatusOr<int64_t> Size(std::string_view sha256) = 0;
+  // Removes a blob (OK when already absent).
+  virtual Status Remove(std::string_view sha256) = 0;
+  // The path of a blob on a local filesystem, for readers that want a file (libzip,
+  // libtiff); NotFound when absent or the store is not file-based.
+  virtual StatusOr<std::filesystem::path> LocalPath(std::string_view sha256) = 0;
+};
+
+// The filesystem blob store rooted at `root` (created when missing).
+StatusOr<std::unique_ptr<BlobStore>> OpenFsBlobStore(const std::filesystem::path& root);
+
+// Lower-case hex sha256 of bytes (OpenSSL EVP).
+std::string Sha256Hex(std::span<const std::byte> bytes);
+
+}  // namespace infera

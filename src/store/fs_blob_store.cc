@@ -1,0 +1,299 @@
+// FsBlobStore: the BlobStore on a local filesystem (see blob_store.h for the layout and
+// the crash-safety contract). POSIX file calls throughout, so each step that matters for
+// durability (fsync of the file, rename, fsync of the directory) is explicit.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <system_error>
+#include <utility>
+
+#include "common/strings.h"
+#include "store/blob_store.h"
+#include "store/sha256.h"
+
+namespace infera {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr size_t kChunkBytes = 1 << 20;
+// Temp files older than this at open are leftovers of a crashed writer.
+constexpr auto kStaleTempAge = std::chrono::hours(1);
+
+Status ErrnoStatus(int err, std::string_view what, const fs::path& path) {
+  std::string message = StrCat(what, " ", path.string(), ": ", std::strerror(err));
+  switch (err) {
+    case ENOENT:
+      return absl::NotFoundError(message);
+    case ENOSPC:
+    case EDQUOT:
+      return absl::UnavailableError(message);
+    default:
+      return absl::InternalError(message);
+  }
+}
+
+// An open file descriptor, closed on destruction.
+class Fd {
+ public:
+  explicit Fd(int fd = -1) : fd_(fd) {}
+  ~Fd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  Fd(Fd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+  Fd& operator=(Fd&&) = delete;
+  int get() const { return fd_; }
+  // Closes now, reporting the error (close can report a deferred write error).
+  Status Close(const fs::path& path) {
+    const int fd = std::exchange(fd_, -1);
+    if (fd >= 0 && ::close(fd) != 0) return ErrnoStatus(errno, "close", path);
+    return absl::OkStatus();
+  }
+
+ private:
+  int fd_;
+};
+
+StatusOr<Fd> OpenFd(const fs::path& path, int flags, mode_t mode = 0) {
+  int fd;
+  do {
+    fd = ::open(path.c_str(), flags | O_CLOEXEC, mode);
+  } while (fd < 0 && errno == EINTR);
+  if (fd < 0) return ErrnoStatus(errno, "open", path);
+  return Fd(fd);
+}
+
+Status WriteAll(int fd, std::string_view bytes, const fs::path& path) {
+  while (!bytes.empty()) {
+    const ssize_t n = ::write(fd, bytes.data(), bytes.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoStatus(errno, "write", path);
+    }
+    bytes.remove_prefix(static_cast<size_t>(n));
+  }
+  return absl::OkStatus();
+}
+
+// Reads up to `buf.size()` bytes; 0 at end of file.
+StatusOr<size_t> ReadSome(int fd, std::string& buf, const fs::path& path) {
+  while (true) {
+    const ssize_t n = ::read(fd, buf.data(), buf.size());
+    if (n >= 0) return static_cast<size_t>(n);
+    if (errno != EINTR) return ErrnoStatus(errno, "read", path);
+  }
+}
+
+Status FsyncFd(int fd, const fs::path& path) {
+  if (::fsync(fd) != 0) return ErrnoStatus(errno, "fsync", path);
+  return absl::OkStatus();
+}
+
+Status FsyncDir(const fs::path& dir) {
+  ASSIGN_OR_RETURN(Fd fd, OpenFd(dir, O_RDONLY | O_DIRECTORY));
+  RETURN_IF_ERROR(FsyncFd(fd.get(), dir));
+  return fd.Close(dir);
+}
+
+// Creates `dir` (one level) when missing and makes its entry durable in `parent`.
+Status EnsureDir(const fs::path& dir, const fs::path& parent) {
+  if (::mkdir(dir.c_str(), 0755) == 0) return FsyncDir(parent);
+  if (errno == EEXIST) return absl::OkStatus();
+  return ErrnoStatus(errno, "mkdir", dir);
+}
+
+Status CheckSha(std::string_view sha256) {
+  if (IsSha256Hex(sha256)) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      StrCat("blob name must be 64 lower-case hex digits (a sha256), got '", sha256.substr(0, 80),
+             sha256.size() > 80 ? "...'" : "'"));
+}
+
+// A temp file being written; removed on destruction unless committed (renamed away).
+class TempFile {
+ public:
+  static StatusOr<TempFile> Create(const fs::path& tmp_dir) {
+    std::string name = (tmp_dir / "blob-XXXXXX").string();
+    const int fd = ::mkostemp(name.data(), O_CLOEXEC);
+    if (fd < 0) return ErrnoStatus(errno, "mkostemp", name);
+    return TempFile(Fd(fd), fs::path(name));
+  }
+  TempFile(TempFile&& other) noexcept
+      : fd_(std::move(other.fd_)),
+        path_(std::move(other.path_)),
+        live_(std::exchange(other.live_, false)) {}
+  TempFile& operator=(TempFile&&) = delete;
+  ~TempFile() {
+    if (live_) ::unlink(path_.c_str());
+  }
+  int fd() const { return fd_.get(); }
+  const fs::path& path() const { return path_; }
+  // fsyncs and closes the file (before the rename that publishes it).
+  Status SyncAndClose() {
+    RETURN_IF_ERROR(FsyncFd(fd_.get(), path_));
+    return fd_.Close(path_);
+  }
+  // The file is gone from its temp name (renamed, or to be left to the destructor).
+  void Release() { live_ = false; }
+
+ private:
+  TempFile(Fd fd, fs::path path) : fd_(std::move(fd)), path_(std::move(path)) {}
+  Fd fd_;
+  fs::path path_;
+  bool live_ = true;
+};
+
+class FsBlobStore final : public BlobStore {
+ public:
+  explicit FsBlobStore(fs::path root) : root_(std::move(root)), tmp_(root_ / "tmp") {}
+
+  StatusOr<BlobInfo> Put(std::span<const std::byte> bytes) override {
+    BlobInfo info{Sha256Hex(bytes), static_cast<int64_t>(bytes.size())};
+    if (Exists(info.sha256)) return info;
+    ASSIGN_OR_RETURN(TempFile temp, TempFile::Create(tmp_));
+    RETURN_IF_ERROR(WriteAll(
+        temp.fd(), std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()),
+        temp.path()));
+    RETURN_IF_ERROR(temp.SyncAndClose());
+    RETURN_IF_ERROR(Publish(temp, info.sha256));
+    return info;
+  }
+
+  StatusOr<BlobInfo> PutFile(const fs::path& file) override {
+    ASSIGN_OR_RETURN(Fd in, OpenFd(file, O_RDONLY));
+    struct stat st;
+    if (::fstat(in.get(), &st) != 0) return ErrnoStatus(errno, "stat", file);
+    if (!S_ISREG(st.st_mode)) {
+      return absl::InvalidArgumentError(StrCat(file.string(), " is not a regular file"));
+    }
+    ASSIGN_OR_RETURN(TempFile temp, TempFile::Create(tmp_));
+    Sha256Hasher hasher;
+    std::string buf(kChunkBytes, '\0');
+    int64_t size = 0;
+    while (true) {
+      ASSIGN_OR_RETURN(size_t n, ReadSome(in.get(), buf, file));
+      if (n == 0) break;
+      const std::string_view chunk(buf.data(), n);
+      hasher.Update(chunk);
+      RETURN_IF_ERROR(WriteAll(temp.fd(), chunk, temp.path()));
+      size += static_cast<int64_t>(n);
+    }
+    RETURN_IF_ERROR(temp.SyncAndClose());
+    BlobInfo info{hasher.FinishHex(), size};
+    if (!Exists(info.sha256)) RETURN_IF_ERROR(Publish(temp, info.sha256));
+    return info;  // an already stored blob: the temp file is removed by its destructor
+  }
+
+  StatusOr<std::string> Get(std::string_view sha256) override {
+    std::string out;
+    RETURN_IF_ERROR(Read(sha256, [&out](std::string_view chunk) {
+      out.append(chunk);
+      return absl::OkStatus();
+    }));
+    return out;
+  }
+
+  Status Read(std::string_view sha256,
+              const std::function<Status(std::string_view chunk)>& sink) override {
+    RETURN_IF_ERROR(CheckSha(sha256));
+    const fs::path path = BlobPath(sha256);
+    StatusOr<Fd> in = OpenFd(path, O_RDONLY);
+    if (!in.ok()) return NotFoundOr(in.status(), sha256);
+    std::string buf(kChunkBytes, '\0');
+    while (true) {
+      ASSIGN_OR_RETURN(size_t n, ReadSome(in->get(), buf, path));
+      if (n == 0) return absl::OkStatus();
+      RETURN_IF_ERROR(sink(std::string_view(buf.data(), n)));
+    }
+  }
+
+  StatusOr<int64_t> Size(std::string_view sha256) override {
+    RETURN_IF_ERROR(CheckSha(sha256));
+    struct stat st;
+    const fs::path path = BlobPath(sha256);
+    if (::stat(path.c_str(), &st) != 0) {
+      return NotFoundOr(ErrnoStatus(errno, "stat", path), sha256);
+    }
+    return static_cast<int64_t>(st.st_size);
+  }
+
+  Status Remove(std::string_view sha256) override {
+    RETURN_IF_ERROR(CheckSha(sha256));
+    const fs::path path = BlobPath(sha256);
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+      return ErrnoStatus(errno, "unlink", path);
+    }
+    return absl::OkStatus();
+  }
+
+  StatusOr<fs::path> LocalPath(std::string_view sha256) override {
+    RETURN_IF_ERROR(CheckSha(sha256));
+    if (!Exists(sha256)) return absl::NotFoundError(StrCat("blob ", sha256, " not found"));
+    return BlobPath(sha256);
+  }
+
+ private:
+  fs::path BlobPath(std::string_view sha256) const {
+    return root_ / sha256.substr(0, 2) / sha256.substr(2, 2) / sha256;
+  }
+
+  bool Exists(std::string_view sha256) const {
+    struct stat st;
+    return ::stat(BlobPath(sha256).c_str(), &st) == 0;
+  }
+
+  // A NotFound from the filesystem, reworded to name the blob; other errors unchanged.
+  static Status NotFoundOr(const Status& status, std::string_view sha256) {
+    if (absl::IsNotFound(status)) return absl::NotFoundError(StrCat("blob ", sha256, " not found"));
+    return status;
+  }
+
+  // Renames the synced temp file to the blob's final name and makes that durable.
+  Status Publish(TempFile& temp, std::string_view sha256) {
+    const fs::path outer = root_ / sha256.substr(0, 2);
+    const fs::path inner = outer / sha256.substr(2, 2);
+    RETURN_IF_ERROR(EnsureDir(outer, root_));
+    RETURN_IF_ERROR(EnsureDir(inner, outer));
+    const fs::path final_path = inner / sha256;
+    if (::rename(temp.path().c_str(), final_path.c_str()) != 0) {
+      return ErrnoStatus(errno, "rename to", final_path);
+    }
+    temp.Release();
+    return FsyncDir(inner);
+  }
+
+  const fs::path root_;
+  const fs::path tmp_;
+};
+
+// Removes temp files a crashed writer left behind (best effort: errors are ignored, and
+// files younger than kStaleTempAge may belong to a live writer in another process).
+void RemoveStaleTempFiles(const fs::path& tmp_dir) {
+  std::error_code ec;
+  const auto now = fs::file_time_type::clock::now();
+  for (fs::directory_iterator it(tmp_dir, ec), end; !ec && it != end; it.increment(ec)) {
+    std::error_code entry_ec;
+    const auto mtime = it->last_write_time(entry_ec);
+    if (!entry_ec && now - mtime > kStaleTempAge) fs::remove(it->path(), entry_ec);
+  }
+}
+
+}  // namespace
+
+StatusOr<std::unique_ptr<BlobStore>> OpenFsBlobStore(const fs::path& root) {
+  if (root.empty()) return absl::InvalidArgumentError("blob store root is empty");
+  std::error_code ec;
+  fs::create_directories(root / "tmp", ec);
+  if (ec) {
+    return absl::InternalError(
+        StrCat("cannot create blob store folder ", (root / "tmp").string(), ": ", ec.message()));
+  }
+  RemoveStaleTempFiles(root / "tmp");
+  return std::unique_ptr<BlobStore>(new FsBlobStore(root));
+}
+
+}  // namespace infera

@@ -1,0 +1,163 @@
+#include "store/sqlite_migrations.h"
+
+#include <iterator>
+
+#include "common/strings.h"
+
+namespace infera {
+namespace {
+
+// Version 1: datasets, files (source images and job outputs), inference jobs and their
+// per-image results. Ids are INTEGER PRIMARY KEY (the rowid); times are INTEGER ms
+// since the epoch, 0 for "not yet"; optional references are NULL (0 in the records).
+// Deleting a dataset cascades to its source files and its jobs; deleting a job cascades
+// to its output files and results; deleting a file clears the result columns naming it.
+constexpr const char* kSchemaV1 = R"sql(
+CREATE TABLE datasets (
+  id          INTEGER PRIMARY KEY,
+  owner_id    INTEGER NOT NULL DEFAULT 0,
+  name        TEXT    NOT NULL CHECK (name <> ''),
+  description TEXT    NOT NULL DEFAULT '',
+  created_at  INTEGER NOT NULL
+) STRICT;
+CREATE INDEX datasets_by_created ON datasets (created_at, id);
+CREATE INDEX datasets_by_owner ON datasets (owner_id, created_at, id);
+
+CREATE TABLE inferences (
+  id               INTEGER PRIMARY KEY,
+  owner_id         INTEGER NOT NULL DEFAULT 0,
+  dataset_id       INTEGER NOT NULL REFERENCES datasets (id) ON DELETE CASCADE,
+  model_name       TEXT    NOT NULL CHECK (model_name <> ''),
+  model_version    INTEGER NOT NULL DEFAULT 0,
+  runner_name      TEXT    NOT NULL DEFAULT '',
+  params_json      TEXT    NOT NULL DEFAULT '{}',
+  status           TEXT    NOT NULL
+                   CHECK (status IN ('queued', 'running', 'completed', 'failed', 'canceled')),
+  note             TEXT    NOT NULL DEFAULT '',
+  total            INTEGER NOT NULL DEFAULT 0 CHECK (total >= 0),
+  done             INTEGER NOT NULL DEFAULT 0 CHECK (done >= 0),
+  failed_images    INTEGER NOT NULL DEFAULT 0 CHECK (failed_images >= 0),
+  cancel_requested INTEGER NOT NULL DEFAULT 0 CHECK (cancel_requested IN (0, 1)),
+  created_at       INTEGER NOT NULL,
+  started_at       INTEGER NOT NULL DEFAULT 0,
+  finished_at      INTEGER NOT NULL DEFAULT 0,
+  lease_owner      TEXT    NOT NULL DEFAULT '',
+  lease_expires_at INTEGER NOT NULL DEFAULT 0,
+  attempts         INTEGER NOT NULL DEFAULT 0,
+  timings_json     TEXT    NOT NULL DEFAULT '{}'
+) STRICT;
+CREATE INDEX inferences_by_created ON inferences (created_at, id);
+CREATE INDEX inferences_by_dataset ON inferences (dataset_id, created_at, id);
+CREATE INDEX inferences_by_owner ON inferences (owner_id, created_at, id);
+CREATE INDEX inferences_by_status ON inferences (status, created_at, id);
+-- The claim query's: only live jobs, oldest first.
+CREATE INDEX inferences_claimable ON inferences (created_at, id)
+  WHERE status IN ('queued', 'running');
+
+CREATE TABLE files (
+  id           INTEGER PRIMARY KEY,
+  owner_id     INTEGER NOT NULL DEFAULT 0,
+  dataset_id   INTEGER REFERENCES datasets (id) ON DELETE CASCADE,
+  inference_id INTEGER REFERENCES inferences (id) ON DELETE CASCADE,
+  role         TEXT    NOT NULL CHECK (role IN ('source', 'class_mask', 'instance_mask',
+                                                 'preview', 'probability')),
+  filename     TEXT    NOT NULL CHECK (filename <> ''),
+  content_type TEXT    NOT NULL DEFAULT '',
+  sha256       TEXT    NOT NULL CHECK (length(sha256) = 64),
+  size         INTEGER NOT NULL CHECK (size >= 0),
+  width        INTEGER NOT NULL DEFAULT 0,
+  height       INTEGER NOT NULL DEFAULT 0,
+  channels     INTEGER NOT NULL DEFAULT 0,
+  bit_depth    INTEGER NOT NULL DEFAULT 0,
+  pages        INTEGER NOT NULL DEFAULT 0,
+  sample_type  TEXT    NOT NULL DEFAULT '',
+  created_at   INTEGER NOT NULL,
+  -- A source file belongs to a dataset, an output file to a job; never both.
+  CHECK ((role = 'source') = (dataset_id IS NOT NULL)),
+  CHECK ((dataset_id IS NULL) <> (inference_id IS NULL)),
+  -- Source filenames are unique within their dataset (NULLs, i.e. outputs, never clash).
+  UNIQUE (dataset_id, filename)
+) STRICT;
+CREATE INDEX files_by_inference ON files (inference_id);
+CREATE INDEX files_by_sha256 ON files (sha256);
+
+CREATE TABLE inference_results (
+  id               INTEGER PRIMARY KEY,
+  inference_id     INTEGER NOT NULL REFERENCES inferences (id) ON DELETE CASCADE,
+  source_file_id   INTEGER NOT NULL REFERENCES files (id) ON DELETE CASCADE,
+  source_filename  TEXT    NOT NULL DEFAULT '',
+  class_mask_id    INTEGER REFERENCES files (id) ON DELETE SET NULL,
+  instance_mask_id INTEGER REFERENCES files (id) ON DELETE SET NULL,
+  preview_id       INTEGER REFERENCES files (id) ON DELETE SET NULL,
+  probability_id   INTEGER REFERENCES files (id) ON DELETE SET NULL,
+  summary_json     TEXT    NOT NULL DEFAULT '{}',
+  error            TEXT    NOT NULL DEFAULT '',
+  elapsed_ms       REAL    NOT NULL DEFAULT 0,
+  created_at       INTEGER NOT NULL,
+  UNIQUE (inference_id, source_file_id)
+) STRICT;
+-- Child-key indexes, so deleting a file finds the results naming it without a scan.
+CREATE INDEX inference_results_by_source ON inference_results (source_file_id);
+CREATE INDEX inference_results_by_class_mask ON inference_results (class_mask_id);
+CREATE INDEX inference_results_by_instance_mask ON inference_results (instance_mask_id);
+CREATE INDEX inference_results_by_preview ON inference_results (preview_id);
+CREATE INDEX inference_results_by_probability ON inference_results (probability_id);
+)sql";
+
+constexpr SqliteMigration kMigrations[] = {
+    {1, "datasets, files, inferences, inference_results", kSchemaV1},
+};
+
+StatusOr<int> CurrentVersion(SqliteDb& db) {
+  ASSIGN_OR_RETURN(SqliteStatement st,
+                   db.Prepare("SELECT COALESCE(MAX(version), 0) FROM schema_migrations"));
+  ASSIGN_OR_RETURN(bool row, st.Step());
+  if (!row) return absl::InternalError("schema_migrations: MAX returned no row");
+  return static_cast<int>(st.Int(0));
+}
+
+}  // namespace
+
+std::span<const SqliteMigration> SqliteMigrations() { return kMigrations; }
+
+int LatestSqliteSchemaVersion() { return static_cast<int>(std::size(kMigrations)); }
+
+Status MigrateSqliteSchema(SqliteDb& db, int64_t now_ms) {
+  const int latest = LatestSqliteSchemaVersion();
+  while (true) {
+    // Everything, the bookkeeping table included, under the write lock: two processes
+    // opening a new file at once then apply each migration once.
+    ASSIGN_OR_RETURN(auto txn, SqliteTransaction::Begin(db, SqliteTransaction::Mode::kImmediate));
+    RETURN_IF_ERROR(
+        db.Exec("CREATE TABLE IF NOT EXISTS schema_migrations ("
+                " version INTEGER PRIMARY KEY,"
+                " applied_at INTEGER NOT NULL) STRICT"));
+    ASSIGN_OR_RETURN(int current, CurrentVersion(db));
+    if (current > latest) {
+      return absl::FailedPreconditionError(StrCat("the database has schema version ", current,
+                                                  ", newer than the ", latest,
+                                                  " this infera knows; run a newer infera"));
+    }
+    if (current == latest) return txn.Commit();
+    const SqliteMigration& migration = kMigrations[current];  // version current + 1
+    if (migration.version != current + 1) {
+      return absl::InternalError(
+          StrCat("migration list out of order at version ", migration.version));
+    }
+    Status applied = db.Exec(migration.sql);
+    if (!applied.ok()) {
+      return absl::Status(applied.code(),
+                          StrCat("migration ", migration.version, " (", migration.description,
+                                 "): ", ToStd(applied.message())));
+    }
+    {
+      ASSIGN_OR_RETURN(
+          SqliteStatement st,
+          db.Prepare("INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)"));
+      RETURN_IF_ERROR(st.Bind(migration.version, now_ms).Run());
+    }
+    RETURN_IF_ERROR(txn.Commit());
+  }
+}
+
+}  // namespace infera

@@ -1,0 +1,764 @@
+#include "store/sqlite_store.h"
+
+#include <chrono>
+#include <limits>
+#include <mutex>
+#include <set>
+#include <string_view>
+#include <system_error>
+#include <thread>
+#include <utility>
+
+#include "common/strings.h"
+#include "store/sha256.h"
+#include "store/sqlite_db.h"
+#include "store/sqlite_migrations.h"
+
+namespace infera {
+namespace {
+
+using Mode = SqliteTransaction::Mode;
+
+// Column lists, in the order the Read*Row functions below expect them.
+#define INFERA_DATASET_COLUMNS                                 \
+  "d.id, d.owner_id, d.name, d.description, d.created_at,"     \
+  " (SELECT COUNT(*) FROM files f WHERE f.dataset_id = d.id)," \
+  " (SELECT COALESCE(SUM(f.size), 0) FROM files f WHERE f.dataset_id = d.id)"
+#define INFERA_FILE_COLUMNS                                                       \
+  "id, owner_id, dataset_id, inference_id, role, filename, content_type, sha256," \
+  " size, width, height, channels, bit_depth, pages, sample_type, created_at"
+#define INFERA_INFERENCE_COLUMNS                                                   \
+  "id, owner_id, dataset_id, model_name, model_version, runner_name, params_json," \
+  " status, note, total, done, failed_images, cancel_requested, created_at,"       \
+  " started_at, finished_at, lease_owner, lease_expires_at, attempts, timings_json"
+#define INFERA_RESULT_COLUMNS                                                       \
+  "id, inference_id, source_file_id, source_filename, class_mask_id,"               \
+  " instance_mask_id, preview_id, probability_id, summary_json, error, elapsed_ms," \
+  " created_at"
+
+DatasetRecord ReadDatasetRow(const SqliteStatement& st) {
+  DatasetRecord d;
+  d.id = st.Int(0);
+  d.owner_id = st.Int(1);
+  d.name = st.Text(2);
+  d.description = st.Text(3);
+  d.created_at = st.Int(4);
+  d.file_count = st.Int(5);
+  d.total_bytes = st.Int(6);
+  return d;
+}
+
+FileRecord ReadFileRow(const SqliteStatement& st) {
+  FileRecord f;
+  f.id = st.Int(0);
+  f.owner_id = st.Int(1);
+  f.dataset_id = st.Int(2);
+  f.inference_id = st.Int(3);
+  f.role = st.Text(4);
+  f.filename = st.Text(5);
+  f.content_type = st.Text(6);
+  f.sha256 = st.Text(7);
+  f.size = st.Int(8);
+  f.width = static_cast<int>(st.Int(9));
+  f.height = static_cast<int>(st.Int(10));
+  f.channels = static_cast<int>(st.Int(11));
+  f.bit_depth = static_cast<int>(st.Int(12));
+  f.pages = static_cast<int>(st.Int(13));
+  f.sample_type = st.Text(14);
+  f.created_at = st.Int(15);
+  return f;
+}
+
+StatusOr<InferenceRecord> ReadInferenceRow(const SqliteStatement& st) {
+  InferenceRecord j;
+  j.id = st.Int(0);
+  j.owner_id = st.Int(1);
+  j.dataset_id = st.Int(2);
+  j.model_name = st.Text(3);
+  j.model_version = st.Int(4);
+  j.runner_name = st.Text(5);
+  j.params_json = st.Text(6);
+  StatusOr<JobStatus> status = ParseJobStatus(st.Text(7));
+  if (!status.ok()) {
+    return absl::InternalError(
+        StrCat("inference ", j.id, " has a corrupt status: ", ToStd(status.status().message())));
+  }
+  j.status = *status;
+  j.note = st.Text(8);
+  j.total = st.Int(9);
+  j.done = st.Int(10);
+  j.failed_images = st.Int(11);
+  j.cancel_requested = st.Int(12) != 0;
+  j.created_at = st.Int(13);
+  j.started_at = st.Int(14);
+  j.finished_at = st.Int(15);
+  j.lease_owner = st.Text(16);
+  j.lease_expires_at = st.Int(17);
+  j.attempts = static_cast<int>(st.Int(18));
+  j.timings_json = st.Text(19);
+  return j;
+}
+
+InferenceResultRecord ReadResultRow(const SqliteStatement& st) {
+  InferenceResultRecord r;
+  r.id = st.Int(0);
+  r.inference_id = st.Int(1);
+  r.source_file_id = st.Int(2);
+  r.source_filename = st.Text(3);
+  r.class_mask_id = st.Int(4);
+  r.instance_mask_id = st.Int(5);
+  r.preview_id = st.Int(6);
+  r.probability_id = st.Int(7);
+  r.summary_json = st.Text(8);
+  r.error = st.Text(9);
+  r.elapsed_ms = st.Double(10);
+  r.created_at = st.Int(11);
+  return r;
+}
+
+// The result column an output file of `role` fills; null for a role that is not an
+// output ("source" or unknown). Kept in step with IsOutputRole.
+int64_t* OutputSlot(InferenceResultRecord& r, std::string_view role) {
+  if (role == "class_mask") return &r.class_mask_id;
+  if (role == "instance_mask") return &r.instance_mask_id;
+  if (role == "preview") return &r.preview_id;
+  if (role == "probability") return &r.probability_id;
+  return nullptr;
+}
+
+bool IsOutputRole(std::string_view role) {
+  return role == "class_mask" || role == "instance_mask" || role == "preview" ||
+         role == "probability";
+}
+
+// Checks a file record before it is written: a source file of a dataset, or an output
+// of a job (`inference_id` may still be 0 for outputs passed to AddInferenceResult).
+Status ValidateFile(const FileRecord& f, bool output_of_result) {
+  const bool source = f.role == "source";
+  if (!source && !IsOutputRole(f.role)) {
+    return absl::InvalidArgumentError(
+        StrCat("file role '", f.role,
+               "' is not one of source, class_mask, instance_mask, preview, probability"));
+  }
+  if (output_of_result && source) {
+    return absl::InvalidArgumentError("a job's output file cannot have role 'source'");
+  }
+  if (f.filename.empty()) return absl::InvalidArgumentError("file has an empty filename");
+  if (!IsSha256Hex(f.sha256)) {
+    return absl::InvalidArgumentError(StrCat("file '", f.filename,
+                                             "' has a sha256 that is not 64 lower-case hex "
+                                             "digits: '",
+                                             f.sha256, "'"));
+  }
+  if (f.size < 0) {
+    return absl::InvalidArgumentError(StrCat("file '", f.filename, "' has a negative size"));
+  }
+  if (source && (f.dataset_id <= 0 || f.inference_id != 0)) {
+    return absl::InvalidArgumentError(
+        StrCat("source file '", f.filename, "' needs a dataset_id and no inference_id"));
+  }
+  if (!source && f.dataset_id != 0) {
+    return absl::InvalidArgumentError(
+        StrCat("output file '", f.filename, "' must not have a dataset_id"));
+  }
+  if (!source && !output_of_result && f.inference_id <= 0) {
+    return absl::InvalidArgumentError(
+        StrCat("output file '", f.filename, "' needs an inference_id"));
+  }
+  return absl::OkStatus();
+}
+
+// "a.png" -> {"a", ".png"}; "archive.tar.gz" -> {"archive.tar", ".gz"}; "README",
+// ".bashrc" and "a." have no extension.
+std::pair<std::string_view, std::string_view> SplitExtension(std::string_view name) {
+  const size_t dot = name.rfind('.');
+  if (dot == std::string_view::npos || dot == 0 || dot + 1 == name.size()) return {name, ""};
+  return {name.substr(0, dot), name.substr(dot)};
+}
+
+// The n of a name "<stem>_<n><ext>" (n a decimal without leading zeros), else 0.
+int64_t NumberedSuffix(std::string_view name, std::string_view stem, std::string_view ext) {
+  if (name.size() <= stem.size() + 1 + ext.size()) return 0;
+  if (!name.starts_with(stem) || name[stem.size()] != '_' || !name.ends_with(ext)) return 0;
+  const std::string_view digits =
+      name.substr(stem.size() + 1, name.size() - stem.size() - 1 - ext.size());
+  if (digits.empty() || digits.size() > 15 || digits[0] == '0') return 0;
+  int64_t n = 0;
+  for (char c : digits) {
+    if (c < '0' || c > '9') return 0;
+    n = n * 10 + (c - '0');
+  }
+  return n;
+}
+
+int64_t SystemNowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+Status NotFoundError(std::string_view kind, int64_t id) {
+  return absl::NotFoundError(StrCat(kind, " ", id, " not found"));
+}
+
+class SqliteStore final : public Store {
+ public:
+  SqliteStore(std::unique_ptr<SqliteDb> db, std::function<int64_t()> now_ms)
+      : db_(std::move(db)), now_ms_(std::move(now_ms)) {}
+
+  // --- datasets ---
+
+  StatusOr<DatasetRecord> CreateDataset(const DatasetRecord& dataset) override {
+    if (dataset.name.empty()) return absl::InvalidArgumentError("dataset name is empty");
+    std::lock_guard lock(mu_);
+    ASSIGN_OR_RETURN(auto txn, SqliteTransaction::Begin(*db_, Mode::kImmediate));
+    {
+      ASSIGN_OR_RETURN(auto st, db_->Prepare("INSERT INTO datasets (owner_id, name, "
+                                             "description, created_at) VALUES (?1, ?2, ?3, ?4)"));
+      RETURN_IF_ERROR(st.Bind(dataset.owner_id, dataset.name, dataset.description, Now()).Run());
+    }
+    ASSIGN_OR_RETURN(DatasetRecord created, ReadDataset(db_->LastInsertId()));
+    RETURN_IF_ERROR(txn.Commit());
+    return created;
+  }
+
+  StatusOr<DatasetRecord> GetDataset(int64_t id) override {
+    std::lock_guard lock(mu_);
+    return ReadDataset(id);
+  }
+
+  StatusOr<std::vector<DatasetRecord>> ListDatasets(std::optional<int64_t> owner_id) override {
+    std::lock_guard lock(mu_);
+    ASSIGN_OR_RETURN(auto st, db_->Prepare("SELECT " INFERA_DATASET_COLUMNS " FROM datasets d"
+                                           " WHERE ?1 IS NULL OR d.owner_id = ?1"
+                                           " ORDER BY d.created_at DESC, d.id DESC"));
+    st.Bind(owner_id);
+    std::vector<DatasetRecord> out;
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, st.Step());
+      if (!row) return out;
+      out.push_back(ReadDatasetRow(st));
+    }
+  }
+
+  StatusOr<std::vector<std::string>> DeleteDataset(int64_t id) override {
+    std::lock_guard lock(mu_);
+    ASSIGN_OR_RETURN(auto txn, SqliteTransaction::Begin(*db_, Mode::kImmediate));
+    RETURN_IF_ERROR(ReadDataset(id).status());
+    // Every blob the cascade below drops a reference to: the source files and the
+    // outputs of the dataset's jobs.
+    std::vector<std::string> dropped;
+    {
+      ASSIGN_OR_RETURN(auto st, db_->Prepare("SELECT DISTINCT sha256 FROM files"
+                                             " WHERE dataset_id = ?1 OR inference_id IN"
+                                             " (SELECT id FROM inferences WHERE dataset_id = ?1)"
+                                             " ORDER BY sha256"));
+      st.Bind(id);
+      while (true) {
+        ASSIGN_OR_RETURN(bool row, st.Step());
+        if (!row) break;
+        dropped.push_back(st.Text(0));
+      }
+    }
+    {
+      ASSIGN_OR_RETURN(auto st, db_->Prepare("DELETE FROM datasets WHERE id = ?1"));
+      RETURN_IF_ERROR(st.Bind(id).Run());
+    }
+    std::vector<std::string> unreferenced;
+    for (std::string& sha : dropped) {
+      ASSIGN_OR_RETURN(bool referenced, IsBlobReferenced(sha));
+      if (!referenced) unreferenced.push_back(std::move(sha));
+    }
+    RETURN_IF_ERROR(txn.Commit());
+    return unreferenced;
+  }
+
+  // --- files ---
+
+  StatusOr<FileRecord> AddFile(const FileRecord& file) override {
+    RETURN_IF_ERROR(ValidateFile(file, /*output_of_result=*/false));
+    std::lock_guard lock(mu_);
+    ASSIGN_OR_RETURN(auto txn, SqliteTransaction::Begin(*db_, Mode::kImmediate));
+    FileRecord record = file;
+    if (file.role == "source") {
+      RETURN_IF_ERROR(ReadDataset(file.dataset_id).status());
+      ASSIGN_OR_RETURN(record.filename, UniqueFilename(file.dataset_id, file.filename));
+    } else {
+      RETURN_IF_ERROR(ReadInference(file.inference_id).status());
+    }
+    record.created_at = Now();
+    ASSIGN_OR_RETURN(record.id, InsertFile(record));
+    RETURN_IF_ERROR(txn.Commit());
+    return record;
+  }
+
+  StatusOr<FileRecord> GetFile(int64_t id) override {
+    std::lock_guard lock(mu_);
+    return ReadFile(id);
+  }
+
+  StatusOr<std::vector<FileRecord>> ListDatasetFiles(int64_t dataset_id) override {
+    std::lock_guard lock(mu_);
+    ASSIGN_OR_RETURN(auto txn, SqliteTransaction::Begin(*db_, Mode::kDeferred));
+    RETURN_IF_ERROR(ReadDataset(dataset_id).status());
+    std::vector<FileRecord> out;
+    {
+      ASSIGN_OR_RETURN(auto st, db_->Prepare("SELECT " INFERA_FILE_COLUMNS " FROM files"
+                                             " WHERE dataset_id = ?1 ORDER BY id"));
+      st.Bind(dataset_id);
+      while (true) {
+        ASSIGN_OR_RETURN(bool row, st.Step());
+        if (!row) break;
+        out.push_back(ReadFileRow(st));
+      }
+    }
+    RETURN_IF_ERROR(txn.Commit());
+    return out;
+  }
+
+  StatusOr<bool> BlobReferenced(const std::string& sha256) override {
+    std::lock_guard lock(mu_);
+    return IsBlobReferenced(sha256);
+  }
+
+  // --- inference jobs ---
+
+  StatusOr<InferenceRecord> CreateInference(const InferenceRecord& job) override {
+    if (job.model_name.empty()) return absl::InvalidArgumentError("inference has no model_name");
+    std::lock_guard lock(mu_);
+    ASSIGN_OR_RETURN(auto txn, SqliteTransaction::Begin(*db_, Mode::kImmediate));
+    ASSIGN_OR_RETURN(DatasetRecord dataset, ReadDataset(job.dataset_id));
+    {
+      ASSIGN_OR_RETURN(
+          auto st,
+          db_->Prepare("INSERT INTO inferences (owner_id, dataset_id, model_name, model_version,"
+                       " runner_name, params_json, status, note, total, created_at)"
+                       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'queued', ?7, ?8, ?9)"));
+      RETURN_IF_ERROR(st.Bind(job.owner_id, job.dataset_id, job.model_name, job.model_version,
+                              job.runner_name, job.params_json.empty() ? "{}" : job.params_json,
+                              job.note, dataset.file_count, Now())
+                          .Run());
+    }
+    ASSIGN_OR_RETURN(InferenceRecord created, ReadInference(db_->LastInsertId()));
+    RETURN_IF_ERROR(txn.Commit());
+    return created;
+  }
+
+  StatusOr<InferenceRecord> GetInference(int64_t id) override {
+    std::lock_guard lock(mu_);
+    return ReadInference(id);
+  }
+
+  StatusOr<std::vector<InferenceRecord>> ListInferences(const InferenceFilter& filter) override {
+    if (filter.limit <= 0 || filter.offset < 0) {
+      return absl::InvalidArgumentError(
+          StrCat("inference list needs limit > 0 and offset >= 0, got limit ", filter.limit,
+                 " offset ", filter.offset));
+    }
+    std::optional<std::string_view> status;
+    if (filter.status.has_value()) status = JobStatusName(*filter.status);
+    std::lock_guard lock(mu_);
+    ASSIGN_OR_RETURN(auto st, db_->Prepare("SELECT " INFERA_INFERENCE_COLUMNS " FROM inferences"
+                                           " WHERE (?1 IS NULL OR dataset_id = ?1)"
+                                           " AND (?2 IS NULL OR status = ?2)"
+                                           " AND (?3 IS NULL OR owner_id = ?3)"
+                                           " ORDER BY created_at DESC, id DESC"
+                                           " LIMIT ?4 OFFSET ?5"));
+    st.Bind(filter.dataset_id, status, filter.owner_id, filter.limit, filter.offset);
+    std::vector<InferenceRecord> out;
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, st.Step());
+      if (!row) return out;
+      ASSIGN_OR_RETURN(InferenceRecord job, ReadInferenceRow(st));
+      out.push_back(std::move(job));
+    }
+  }
+
+  StatusOr<std::optional<InferenceRecord>> ClaimInference(const std::string& worker,
+                                                          int64_t lease_ms) override {
+    if (worker.empty()) return absl::InvalidArgumentError("worker name is empty");
+    std::lock_guard lock(mu_);
+    ASSIGN_OR_RETURN(auto txn, SqliteTransaction::Begin(*db_, Mode::kImmediate));
+    const int64_t now = Now();
+    ASSIGN_OR_RETURN(int64_t expires_at, LeaseEnd(now, lease_ms));
+    {
+      // Jobs whose cancellation was requested and whose worker died: canceled for good.
+      ASSIGN_OR_RETURN(auto st,
+                       db_->Prepare("UPDATE inferences SET status = 'canceled', finished_at = ?1,"
+                                    " lease_owner = '', lease_expires_at = 0"
+                                    " WHERE status IN ('queued', 'running')"
+                                    " AND status = 'running' AND cancel_requested = 1"
+                                    " AND lease_expires_at < ?1"));
+      RETURN_IF_ERROR(st.Bind(now).Run());
+    }
+    int64_t id = 0;
+    {
+      ASSIGN_OR_RETURN(auto st, db_->Prepare("SELECT id FROM inferences"
+                                             " WHERE status IN ('queued', 'running')"
+                                             " AND cancel_requested = 0"
+                                             " AND (status = 'queued' OR lease_expires_at < ?1)"
+                                             " ORDER BY created_at, id LIMIT 1"));
+      ASSIGN_OR_RETURN(bool row, st.Bind(now).Step());
+      if (row) id = st.Int(0);
+    }
+    if (id == 0) {
+      RETURN_IF_ERROR(txn.Commit());
+      return std::optional<InferenceRecord>();
+    }
+    {
+      ASSIGN_OR_RETURN(auto st, db_->Prepare("UPDATE inferences SET status = 'running',"
+                                             " lease_owner = ?2, lease_expires_at = ?3,"
+                                             " attempts = attempts + 1,"
+                                             " started_at = CASE WHEN started_at = 0"
+                                             " THEN ?4 ELSE started_at END"
+                                             " WHERE id = ?1"));
+      RETURN_IF_ERROR(st.Bind(id, worker, expires_at, now).Run());
+    }
+    ASSIGN_OR_RETURN(InferenceRecord claimed, ReadInference(id));
+    RETURN_IF_ERROR(txn.Commit());
+    return std::optional<InferenceRecord>(std::move(claimed));
+  }
+
+  Status RenewLease(int64_t id, const std::string& worker, int64_t lease_ms) override {
+    std::lock_guard lock(mu_);
+    ASSIGN_OR_RETURN(auto txn, SqliteTransaction::Begin(*db_, Mode::kImmediate));
+    RETURN_IF_ERROR(ReadHeldInference(id, worker).status());
+    ASSIGN_OR_RETURN(int64_t expires_at, LeaseEnd(Now(), lease_ms));
+    {
+      ASSIGN_OR_RETURN(auto st,
+                       db_->Prepare("UPDATE inferences SET lease_expires_at = ?2 WHERE id = ?1"));
+      RETURN_IF_ERROR(st.Bind(id, expires_at).Run());
+    }
+    return txn.Commit();
+  }
+
+  Status FinishInference(int64_t id, const std::string& worker, JobStatus status,
+                         const std::string& note, const std::string& timings_json) override {
+    if (!IsTerminal(status)) {
+      return absl::InvalidArgumentError(StrCat(
+          "FinishInference needs completed, failed or canceled, got ", JobStatusName(status)));
+    }
+    std::lock_guard lock(mu_);
+    ASSIGN_OR_RETURN(auto txn, SqliteTransaction::Begin(*db_, Mode::kImmediate));
+    RETURN_IF_ERROR(ReadHeldInference(id, worker).status());
+    {
+      ASSIGN_OR_RETURN(auto st, db_->Prepare("UPDATE inferences SET status = ?2, note = ?3,"
+                                             " timings_json = ?4, finished_at = ?5,"
+                                             " lease_owner = '', lease_expires_at = 0"
+                                             " WHERE id = ?1"));
+      RETURN_IF_ERROR(st.Bind(id, JobStatusName(status), note,
+                              timings_json.empty() ? "{}" : timings_json, Now())
+                          .Run());
+    }
+    return txn.Commit();
+  }
+
+  Status ReleaseInference(int64_t id, const std::string& worker) override {
+    std::lock_guard lock(mu_);
+    ASSIGN_OR_RETURN(auto txn, SqliteTransaction::Begin(*db_, Mode::kImmediate));
+    ASSIGN_OR_RETURN(InferenceRecord job, ReadHeldInference(id, worker));
+    // A job whose cancellation was requested is not requeued (no claim would take it).
+    RETURN_IF_ERROR(job.cancel_requested ? CancelNow(id) : Requeue(id));
+    return txn.Commit();
+  }
+
+  StatusOr<InferenceRecord> CancelInference(int64_t id) override {
+    std::lock_guard lock(mu_);
+    ASSIGN_OR_RETURN(auto txn, SqliteTransaction::Begin(*db_, Mode::kImmediate));
+    ASSIGN_OR_RETURN(InferenceRecord job, ReadInference(id));
+    if (IsTerminal(job.status)) {
+      return absl::FailedPreconditionError(
+          StrCat("inference ", id, " is already ", JobStatusName(job.status)));
+    }
+    const bool worker_gone = job.status == JobStatus::kRunning && job.lease_expires_at < Now();
+    if (job.status == JobStatus::kQueued || worker_gone) {
+      RETURN_IF_ERROR(CancelNow(id));
+    } else {
+      ASSIGN_OR_RETURN(auto st,
+                       db_->Prepare("UPDATE inferences SET cancel_requested = 1 WHERE id = ?1"));
+      RETURN_IF_ERROR(st.Bind(id).Run());
+    }
+    ASSIGN_OR_RETURN(InferenceRecord after, ReadInference(id));
+    RETURN_IF_ERROR(txn.Commit());
+    return after;
+  }
+
+  StatusOr<InferenceResultRecord> AddInferenceResult(const InferenceResultRecord& result,
+                                                     const std::vector<FileRecord>& outputs,
+                                                     const std::string& worker) override {
+    InferenceResultRecord record = result;
+    record.class_mask_id = record.instance_mask_id = record.preview_id = record.probability_id = 0;
+    for (const FileRecord& output : outputs) {
+      RETURN_IF_ERROR(ValidateFile(output, /*output_of_result=*/true));
+      if (output.inference_id != 0 && output.inference_id != result.inference_id) {
+        return absl::InvalidArgumentError(StrCat("output file '", output.filename,
+                                                 "' names inference ", output.inference_id,
+                                                 ", not ", result.inference_id));
+      }
+      // Placeholder ids mark the roles seen, to reject a role given twice.
+      int64_t* slot = OutputSlot(record, output.role);
+      if (*slot != 0) {
+        return absl::InvalidArgumentError(StrCat("two output files with role '", output.role, "'"));
+      }
+      *slot = -1;
+    }
+
+    std::lock_guard lock(mu_);
+    ASSIGN_OR_RETURN(auto txn, SqliteTransaction::Begin(*db_, Mode::kImmediate));
+    ASSIGN_OR_RETURN(InferenceRecord job, ReadHeldInference(result.inference_id, worker));
+    ASSIGN_OR_RETURN(FileRecord source, ReadFile(result.source_file_id));
+    if (source.role != "source" || source.dataset_id != job.dataset_id) {
+      return absl::InvalidArgumentError(StrCat("file ", source.id,
+                                               " is not a source file of dataset ", job.dataset_id,
+                                               " (inference ", job.id, ")"));
+    }
+    {
+      ASSIGN_OR_RETURN(auto st, db_->Prepare("SELECT 1 FROM inference_results"
+                                             " WHERE inference_id = ?1 AND source_file_id = ?2"));
+      ASSIGN_OR_RETURN(bool exists, st.Bind(job.id, source.id).Step());
+      if (exists) {
+        return absl::AlreadyExistsError(
+            StrCat("inference ", job.id, " already has a result for file ", source.id));
+      }
+    }
+    const int64_t now = Now();
+    for (const FileRecord& output : outputs) {
+      FileRecord file = output;
+      file.inference_id = job.id;
+      file.dataset_id = 0;
+      if (file.owner_id == 0) file.owner_id = job.owner_id;
+      file.created_at = now;
+      ASSIGN_OR_RETURN(*OutputSlot(record, file.role), InsertFile(file));
+    }
+    if (record.source_filename.empty()) record.source_filename = source.filename;
+    if (record.summary_json.empty()) record.summary_json = "{}";
+    record.created_at = now;
+    {
+      ASSIGN_OR_RETURN(auto st,
+                       db_->Prepare("INSERT INTO inference_results (inference_id, source_file_id,"
+                                    " source_filename, class_mask_id, instance_mask_id, preview_id,"
+                                    " probability_id, summary_json, error, elapsed_ms, created_at)"
+                                    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"));
+      RETURN_IF_ERROR(st.Bind(record.inference_id, record.source_file_id, record.source_filename,
+                              NullIfZero{record.class_mask_id}, NullIfZero{record.instance_mask_id},
+                              NullIfZero{record.preview_id}, NullIfZero{record.probability_id},
+                              record.summary_json, record.error, record.elapsed_ms,
+                              record.created_at)
+                          .Run());
+      record.id = db_->LastInsertId();
+    }
+    {
+      ASSIGN_OR_RETURN(auto st, db_->Prepare("UPDATE inferences SET done = done + 1,"
+                                             " failed_images = failed_images + ?2 WHERE id = ?1"));
+      RETURN_IF_ERROR(st.Bind(job.id, record.error.empty() ? 0 : 1).Run());
+    }
+    RETURN_IF_ERROR(txn.Commit());
+    return record;
+  }
+
+  StatusOr<std::vector<InferenceResultRecord>> ListInferenceResults(int64_t inference_id) override {
+    std::lock_guard lock(mu_);
+    ASSIGN_OR_RETURN(auto txn, SqliteTransaction::Begin(*db_, Mode::kDeferred));
+    RETURN_IF_ERROR(ReadInference(inference_id).status());
+    std::vector<InferenceResultRecord> out;
+    {
+      ASSIGN_OR_RETURN(auto st,
+                       db_->Prepare("SELECT " INFERA_RESULT_COLUMNS " FROM inference_results"
+                                    " WHERE inference_id = ?1 ORDER BY source_file_id"));
+      st.Bind(inference_id);
+      while (true) {
+        ASSIGN_OR_RETURN(bool row, st.Step());
+        if (!row) break;
+        out.push_back(ReadResultRow(st));
+      }
+    }
+    RETURN_IF_ERROR(txn.Commit());
+    return out;
+  }
+
+ private:
+  // Everything below runs with mu_ held.
+
+  int64_t Now() { return now_ms_(); }
+
+  static StatusOr<int64_t> LeaseEnd(int64_t now, int64_t lease_ms) {
+    if (lease_ms <= 0 || now > std::numeric_limits<int64_t>::max() - lease_ms) {
+      return absl::InvalidArgumentError(
+          StrCat("lease must be a positive number of milliseconds, got ", lease_ms));
+    }
+    return now + lease_ms;
+  }
+
+  StatusOr<DatasetRecord> ReadDataset(int64_t id) {
+    ASSIGN_OR_RETURN(
+        auto st, db_->Prepare("SELECT " INFERA_DATASET_COLUMNS " FROM datasets d WHERE d.id = ?1"));
+    ASSIGN_OR_RETURN(bool row, st.Bind(id).Step());
+    if (!row) return NotFoundError("dataset", id);
+    return ReadDatasetRow(st);
+  }
+
+  StatusOr<FileRecord> ReadFile(int64_t id) {
+    ASSIGN_OR_RETURN(auto st,
+                     db_->Prepare("SELECT " INFERA_FILE_COLUMNS " FROM files WHERE id = ?1"));
+    ASSIGN_OR_RETURN(bool row, st.Bind(id).Step());
+    if (!row) return NotFoundError("file", id);
+    return ReadFileRow(st);
+  }
+
+  StatusOr<InferenceRecord> ReadInference(int64_t id) {
+    ASSIGN_OR_RETURN(
+        auto st, db_->Prepare("SELECT " INFERA_INFERENCE_COLUMNS " FROM inferences WHERE id = ?1"));
+    ASSIGN_OR_RETURN(bool row, st.Bind(id).Step());
+    if (!row) return NotFoundError("inference", id);
+    return ReadInferenceRow(st);
+  }
+
+  // The job, when `worker` holds it (running, lease_owner == worker); NotFound for an
+  // unknown id, FailedPrecondition otherwise.
+  StatusOr<InferenceRecord> ReadHeldInference(int64_t id, const std::string& worker) {
+    ASSIGN_OR_RETURN(InferenceRecord job, ReadInference(id));
+    if (job.status == JobStatus::kRunning && job.lease_owner == worker && !worker.empty()) {
+      return job;
+    }
+    if (job.status == JobStatus::kRunning) {
+      return absl::FailedPreconditionError(StrCat("inference ", id, " is held by worker '",
+                                                  job.lease_owner, "', not '", worker, "'"));
+    }
+    return absl::FailedPreconditionError(StrCat("inference ", id, " is ", JobStatusName(job.status),
+                                                ", not held by worker '", worker, "'"));
+  }
+
+  StatusOr<bool> IsBlobReferenced(const std::string& sha256) {
+    ASSIGN_OR_RETURN(auto st,
+                     db_->Prepare("SELECT EXISTS (SELECT 1 FROM files WHERE sha256 = ?1)"));
+    ASSIGN_OR_RETURN(bool row, st.Bind(sha256).Step());
+    return row && st.Int(0) != 0;
+  }
+
+  // `name`, or the first free "<stem>_<n><ext>" (n = 1, 2, ...) when `name` is taken in
+  // the dataset. One range query over the (dataset_id, filename) index finds every
+  // numbered name in use, so many clashes cost no more than one.
+  StatusOr<std::string> UniqueFilename(int64_t dataset_id, const std::string& name) {
+    {
+      ASSIGN_OR_RETURN(auto st,
+                       db_->Prepare("SELECT 1 FROM files WHERE dataset_id = ?1 AND filename = ?2"));
+      ASSIGN_OR_RETURN(bool taken, st.Bind(dataset_id, name).Step());
+      if (!taken) return name;
+    }
+    const auto [stem, ext] = SplitExtension(name);
+    std::set<int64_t> used;
+    {
+      // Names starting with "<stem>_": between "<stem>_" and "<stem>`" ('`' follows '_').
+      ASSIGN_OR_RETURN(auto st, db_->Prepare("SELECT filename FROM files WHERE dataset_id = ?1"
+                                             " AND filename >= ?2 AND filename < ?3"));
+      st.Bind(dataset_id, StrCat(stem, "_"), StrCat(stem, "`"));
+      while (true) {
+        ASSIGN_OR_RETURN(bool row, st.Step());
+        if (!row) break;
+        if (int64_t n = NumberedSuffix(st.Text(0), stem, ext); n > 0) used.insert(n);
+      }
+    }
+    int64_t n = 1;
+    while (used.contains(n)) ++n;
+    return StrCat(stem, "_", n, ext);
+  }
+
+  StatusOr<int64_t> InsertFile(const FileRecord& f) {
+    ASSIGN_OR_RETURN(auto st,
+                     db_->Prepare("INSERT INTO files (owner_id, dataset_id, inference_id, role,"
+                                  " filename, content_type, sha256, size, width, height,"
+                                  " channels, bit_depth, pages, sample_type, created_at)"
+                                  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
+                                  " ?13, ?14, ?15)"));
+    RETURN_IF_ERROR(st.Bind(f.owner_id, NullIfZero{f.dataset_id}, NullIfZero{f.inference_id},
+                            f.role, f.filename, f.content_type, f.sha256, f.size, f.width, f.height,
+                            f.channels, f.bit_depth, f.pages, f.sample_type, f.created_at)
+                        .Run());
+    return db_->LastInsertId();
+  }
+
+  Status CancelNow(int64_t id) {
+    ASSIGN_OR_RETURN(auto st, db_->Prepare("UPDATE inferences SET status = 'canceled',"
+                                           " cancel_requested = 1, finished_at = ?2,"
+                                           " lease_owner = '', lease_expires_at = 0"
+                                           " WHERE id = ?1"));
+    return st.Bind(id, Now()).Run();
+  }
+
+  Status Requeue(int64_t id) {
+    ASSIGN_OR_RETURN(auto st, db_->Prepare("UPDATE inferences SET status = 'queued',"
+                                           " lease_owner = '', lease_expires_at = 0"
+                                           " WHERE id = ?1"));
+    return st.Bind(id).Run();
+  }
+
+  std::mutex mu_;
+  std::unique_ptr<SqliteDb> db_;  // GUARDED_BY(mu_)
+  const std::function<int64_t()> now_ms_;
+};
+
+// Switches the database to WAL journaling. Switching a new database's journal mode
+// needs an exclusive lock, and when another connection is opening the same file SQLite
+// may report SQLITE_BUSY at once instead of calling the busy handler; so retry until
+// the busy timeout has passed.
+Status UseWal(SqliteDb& db, int busy_timeout_ms) {
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(busy_timeout_ms);
+  while (true) {
+    StatusOr<std::string> mode = [&]() -> StatusOr<std::string> {
+      ASSIGN_OR_RETURN(auto st, db.Prepare("PRAGMA journal_mode = WAL"));
+      ASSIGN_OR_RETURN(bool row, st.Step());
+      return row ? st.Text(0) : "";
+    }();
+    if (mode.ok() && *mode == "wal") return absl::OkStatus();
+    if (mode.ok()) {
+      return absl::FailedPreconditionError(
+          StrCat("the database cannot use WAL journaling (journal_mode is '", *mode, "')"));
+    }
+    if (!absl::IsUnavailable(mode.status()) || std::chrono::steady_clock::now() >= deadline) {
+      return mode.status();
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
+// Sets the connection's pragmas (see sqlite_store.h for why each).
+Status Configure(SqliteDb& db, int busy_timeout_ms) {
+  // First, so that waiting for another opener's lock applies to the statements below.
+  sqlite3_busy_timeout(db.raw(), busy_timeout_ms);
+  RETURN_IF_ERROR(UseWal(db, busy_timeout_ms));
+  RETURN_IF_ERROR(db.Exec("PRAGMA foreign_keys = ON"));
+  RETURN_IF_ERROR(db.Exec("PRAGMA synchronous = FULL"));
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+StatusOr<std::unique_ptr<Store>> OpenSqliteStore(const std::filesystem::path& db_file,
+                                                 const SqliteStoreOptions& options) {
+  if (db_file.empty()) return absl::InvalidArgumentError("SQLite database path is empty");
+  if (db_file.has_parent_path()) {
+    std::error_code ec;
+    std::filesystem::create_directories(db_file.parent_path(), ec);
+    if (ec) {
+      return absl::InternalError(
+          StrCat("cannot create folder ", db_file.parent_path().string(), ": ", ec.message()));
+    }
+  }
+  std::function<int64_t()> now_ms = options.now_ms ? options.now_ms : SystemNowMs;
+  ASSIGN_OR_RETURN(std::unique_ptr<SqliteDb> db, SqliteDb::Open(db_file));
+  Status status = Configure(*db, options.busy_timeout_ms);
+  if (status.ok()) status = MigrateSqliteSchema(*db, now_ms());
+  if (!status.ok()) {
+    return absl::Status(status.code(),
+                        StrCat("opening ", db_file.string(), ": ", ToStd(status.message())));
+  }
+  return std::unique_ptr<Store>(new SqliteStore(std::move(db), std::move(now_ms)));
+}
+
+}  // namespace infera
+
+#undef INFERA_DATASET_COLUMNS
+#undef INFERA_FILE_COLUMNS
+#undef INFERA_INFERENCE_COLUMNS
+#undef INFERA_RESULT_COLUMNS

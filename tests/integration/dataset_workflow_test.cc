@@ -1,0 +1,295 @@
+// The /api workflow end to end over HTTP with real models: create a dataset, upload
+// images (multipart and ZIP), run an inference job, poll it, read its results and
+// files, download the ZIP; and the error paths (bad ids, unknown models, bad params,
+// refused files, a corrupt stored file, cancel).
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <thread>
+
+#include "archive/zip_reader.h"
+#include "archive/zip_writer.h"
+#include "support/multipart_body.h"
+#include "support/server_fixture.h"
+
+namespace infera::testing {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+class DatasetWorkflowTest : public ServerFixture {
+ protected:
+  static void SetUpTestSuite() {
+    StartSuiteServer({"tiny_cls", "slow_model"}, "jobs: {lease_s: 5}\n");
+  }
+  static void TearDownTestSuite() { StopSuiteServer(); }
+
+  static std::string Image(const std::string& name) {
+    return ReadFile(TestModelsDir() / "images" / name);
+  }
+
+  int64_t CreateDataset(const std::string& name) {
+    HttpResponse r = Post("/api/datasets", json{{"name", name}, {"description", "test"}}.dump());
+    EXPECT_EQ(r.status, 201) << r.body;
+    return json::parse(r.body).value("id", int64_t{0});
+  }
+
+  HttpResponse Upload(int64_t dataset, const std::vector<FormPart>& parts) {
+    return Post("/api/datasets/" + std::to_string(dataset) + "/files", MultipartBody(parts),
+                {{"Content-Type", MultipartContentType()}});
+  }
+
+  // Polls until the job is terminal (bounded: 60 s).
+  json WaitForJob(int64_t id) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    json job;
+    while (std::chrono::steady_clock::now() < deadline) {
+      HttpResponse r = Get("/api/inferences/" + std::to_string(id));
+      EXPECT_EQ(r.status, 200) << r.body;
+      job = json::parse(r.body);
+      const std::string status = job["status"];
+      if (status == "completed" || status == "failed" || status == "canceled") return job;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    ADD_FAILURE() << "job " << id << " did not finish: " << job.dump();
+    return job;
+  }
+
+  int64_t Start(int64_t dataset, const std::string& model, const json& params = json::object()) {
+    HttpResponse r =
+        Post("/api/inferences/start",
+             json{{"dataset_id", dataset}, {"model_id", model}, {"params", params}}.dump());
+    EXPECT_EQ(r.status, 202) << r.body;
+    json j = json::parse(r.body);
+    EXPECT_EQ(j["status"], "queued");
+    return j.value("inference_id", int64_t{0});
+  }
+};
+
+TEST_F(DatasetWorkflowTest, CreateListGetDelete) {
+  const int64_t id = CreateDataset("cells");
+  ASSERT_GT(id, 0);
+  HttpResponse list = Get("/api/datasets");
+  ASSERT_EQ(list.status, 200);
+  bool found = false;
+  const json datasets = json::parse(list.body)["datasets"];
+  for (const json& d : datasets) found |= d["id"] == id;
+  EXPECT_TRUE(found) << list.body;
+  HttpResponse one = Get("/api/datasets/" + std::to_string(id));
+  ASSERT_EQ(one.status, 200);
+  EXPECT_EQ(json::parse(one.body)["name"], "cells");
+  EXPECT_EQ(Send("DELETE", "/api/datasets/" + std::to_string(id)).status, 200);
+  ExpectError(Get("/api/datasets/" + std::to_string(id)), 404, "dataset");
+}
+
+TEST_F(DatasetWorkflowTest, BadRequestsAreClearErrors) {
+  ExpectError(Post("/api/datasets", "{not json"), 400, "malformed JSON");
+  ExpectError(Post("/api/datasets", R"({"description": "x"})"), 400, "'name' is required");
+  ExpectError(Post("/api/datasets", R"({"name": "a", "color": 1})"), 400, "unknown field 'color'");
+  ExpectError(Get("/api/datasets/abc"), 400, "invalid dataset id");
+  ExpectError(Get("/api/datasets/-1"), 400, "invalid dataset id");
+  ExpectError(Get("/api/datasets/999999"), 404, "999999");
+  ExpectError(Get("/api/files/xyz"), 400, "invalid file id");
+  ExpectError(Get("/api/files/999999"), 404, "999999");
+  ExpectError(Get("/api/inferences/1x"), 400, "invalid inference id");
+  ExpectError(Get("/api/inferences/999999"), 404, "999999");
+  const int64_t id = CreateDataset("errors");
+  ExpectError(Post("/api/inferences/start", R"({"model_id": "tiny_cls"})"), 400, "dataset_id");
+  ExpectError(Post("/api/inferences/start", json{{"dataset_id", id}}.dump()), 400, "model_id");
+  ExpectError(Post("/api/inferences/start", R"({"dataset_id": "zz", "model_id": "tiny_cls"})"), 400,
+              "invalid dataset id");
+  ExpectError(Post("/api/inferences/start", json{{"dataset_id", id}, {"model_id", "../x"}}.dump()),
+              400, "invalid model_id");
+  ExpectError(Post("/api/inferences/start", R"({"dataset_id": 999999, "model_id": "tiny_cls"})"),
+              404, "dataset");
+  ExpectError(Post("/api/inferences/start", json{{"dataset_id", id}, {"model_id", "nope"}}.dump()),
+              404, "unknown model 'nope'");
+  ExpectError(
+      Post("/api/inferences/start",
+           json{{"dataset_id", id}, {"model_id", "tiny_cls"}, {"params", {{"top_k", "x"}}}}.dump()),
+      400, "top_k");
+  ExpectError(
+      Post("/api/inferences/start",
+           json{{"dataset_id", id}, {"model_id", "tiny_cls"}, {"params", {{"bogus", 1}}}}.dump()),
+      400, "bogus");
+}
+
+TEST_F(DatasetWorkflowTest, UploadKeepsImagesAndRefusesTheRest) {
+  const int64_t id = CreateDataset("upload");
+  HttpResponse r =
+      Upload(id, {{"files", "disk.png", Image("disk.png"), "image/png"},
+                  {"files", "../../etc/evil name.png", Image("square.png"), "image/png"},
+                  {"files", "notes.txt", "just text", "text/plain"},
+                  {"files", "broken.png", Image("disk.png").substr(0, 60), "image/png"},
+                  {"files", "disk.png", Image("stripes.png"), "image/png"}});
+  ASSERT_EQ(r.status, 201) << r.body;
+  json body = json::parse(r.body);
+  ASSERT_EQ(body["files"].size(), 3u) << r.body;
+  EXPECT_EQ(body["files"][0]["filename"], "disk.png");
+  EXPECT_EQ(body["files"][1]["filename"], "evil name.png");  // no path parts
+  EXPECT_EQ(body["files"][2]["filename"], "disk_1.png");     // unique per dataset
+  EXPECT_GT(body["files"][0]["width"].get<int>(), 0);
+  EXPECT_EQ(body["files"][0]["type"], "image/png");
+  ASSERT_EQ(body["errors"].size(), 2u);
+  EXPECT_EQ(body["errors"][0]["filename"], "notes.txt");
+  EXPECT_NE(body["errors"][0]["error"].get<std::string>().find("not an image"), std::string::npos);
+  EXPECT_EQ(body["errors"][1]["filename"], "broken.png");
+
+  // The stored bytes come back as uploaded, with their type; meta and thumbnail work.
+  const int64_t file_id = body["files"][0]["id"];
+  HttpResponse f = Get("/api/files/" + std::to_string(file_id));
+  ASSERT_EQ(f.status, 200);
+  EXPECT_EQ(f.body, Image("disk.png"));
+  EXPECT_EQ(f.headers["content-type"], "image/png");
+  HttpResponse meta = Get("/api/files/" + std::to_string(file_id) + "/meta");
+  ASSERT_EQ(meta.status, 200);
+  EXPECT_EQ(json::parse(meta.body)["sha256"].get<std::string>().size(), 64u);
+  HttpResponse thumb = Get("/api/files/" + std::to_string(file_id) + "/thumbnail?size=32");
+  ASSERT_EQ(thumb.status, 200) << thumb.body;
+  EXPECT_EQ(thumb.headers["content-type"], "image/png");
+  ExpectError(Get("/api/files/" + std::to_string(file_id) + "/thumbnail?size=5000"), 400, "size");
+
+  HttpResponse all = Get("/api/datasets/" + std::to_string(id));
+  EXPECT_EQ(json::parse(all.body)["files"].size(), 3u);
+
+  // Nothing usable: 400 with the reasons.
+  HttpResponse none = Upload(id, {{"files", "a.txt", "text", "text/plain"}});
+  EXPECT_EQ(none.status, 400);
+  EXPECT_EQ(json::parse(none.body)["errors"].size(), 1u);
+  ExpectError(
+      Post("/api/datasets/" + std::to_string(id) + "/files", "x", {{"Content-Type", "text/plain"}}),
+      400, "multipart");
+  ExpectError(Upload(999999, {{"files", "disk.png", Image("disk.png"), "image/png"}}), 404,
+              "dataset");
+}
+
+TEST_F(DatasetWorkflowTest, ZipUploadRefusesUnsafeEntries) {
+  const int64_t id = CreateDataset("zip");
+  std::string zip_bytes;
+  ZipWriter zip([&](std::string_view b) {
+    zip_bytes.append(b);
+    return absl::OkStatus();
+  });
+  ASSERT_TRUE(zip.AddFile("photos/disk.png", Image("disk.png")).ok());
+  ASSERT_TRUE(zip.AddFile("square.png", Image("square.png")).ok());
+  ASSERT_TRUE(zip.AddFile("readme.txt", "hello").ok());
+  ASSERT_TRUE(zip.Finish().ok());
+  HttpResponse r = Post("/api/datasets/" + std::to_string(id) + "/archive", zip_bytes,
+                        {{"Content-Type", "application/zip"}});
+  ASSERT_EQ(r.status, 201) << r.body;
+  json body = json::parse(r.body);
+  ASSERT_EQ(body["files"].size(), 2u);
+  EXPECT_EQ(body["files"][0]["filename"], "disk.png");
+  ASSERT_EQ(body["errors"].size(), 1u);
+  EXPECT_EQ(body["errors"][0]["filename"], "readme.txt");
+  ExpectError(Post("/api/datasets/" + std::to_string(id) + "/archive", "not a zip",
+                   {{"Content-Type", "application/zip"}}),
+              400, "ZIP");
+}
+
+TEST_F(DatasetWorkflowTest, JobRunsEveryImageAndDownloads) {
+  const int64_t id = CreateDataset("job");
+  HttpResponse up = Upload(id, {{"files", "disk.png", Image("disk.png"), "image/png"},
+                                {"files", "square.png", Image("square.png"), "image/png"},
+                                {"files", "stripes.png", Image("stripes.png"), "image/png"}});
+  ASSERT_EQ(up.status, 201) << up.body;
+  const int64_t job_id = Start(id, "tiny_cls", {{"top_k", 2}});
+  json job = WaitForJob(job_id);
+  ASSERT_EQ(job["status"], "completed") << job.dump();
+  EXPECT_EQ(job["model_id"], "tiny_cls");
+  EXPECT_EQ(job["runner_name"], "classify");
+  EXPECT_EQ(job["params"]["top_k"], 2);
+  EXPECT_EQ(job["progress"]["done"], 3);
+  EXPECT_EQ(job["progress"]["total"], 3);
+  ASSERT_EQ(job["results"].size(), 3u);
+  std::set<std::string> names;
+  for (const json& r : job["results"]) {
+    names.insert(r["source_filename"]);
+    EXPECT_TRUE(r["error"].is_null());
+    EXPECT_EQ(r["summary"]["predictions"].size(), 2u);
+  }
+  EXPECT_EQ(names, (std::set<std::string>{"disk.png", "square.png", "stripes.png"}));
+  // disk.png is a disk: the classifier's reference answer.
+  for (const json& r : job["results"]) {
+    if (r["source_filename"] == "disk.png") {
+      EXPECT_EQ(r["summary"]["predictions"][0]["label"], "disk");
+    }
+  }
+
+  // Listing filters by dataset and status.
+  HttpResponse list = Get("/api/inferences?dataset_id=" + std::to_string(id) + "&status=completed");
+  ASSERT_EQ(list.status, 200);
+  ASSERT_EQ(json::parse(list.body)["inferences"].size(), 1u);
+  ExpectError(Get("/api/inferences?status=sleeping"), 400, "sleeping");
+
+  // The ZIP: every original and results.json, checked entry by entry.
+  HttpResponse zip = Get("/api/inferences/" + std::to_string(job_id) + "/download");
+  ASSERT_EQ(zip.status, 200);
+  EXPECT_EQ(zip.headers["content-type"], "application/zip");
+  TempDir dir;
+  WriteFile(dir.path() / "job.zip", zip.body);
+  StatusOr<ZipReader> reader = ZipReader::Open(dir.path() / "job.zip", ZipLimits{});
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  std::map<std::string, std::string> entries;
+  StatusOr<std::vector<ZipRefusal>> refused =
+      reader->ForEachFile(dir.path(), [&](const ZipEntryInfo& info, const fs::path& file) {
+        entries[info.name] = ReadFile(file);
+        return absl::OkStatus();
+      });
+  ASSERT_TRUE(refused.ok());
+  EXPECT_TRUE(refused->empty());
+  ASSERT_EQ(entries.size(), 4u);
+  EXPECT_EQ(entries["images/disk.png"], Image("disk.png"));
+  EXPECT_EQ(entries["images/square.png"], Image("square.png"));
+  EXPECT_EQ(entries["images/stripes.png"], Image("stripes.png"));
+  json results = json::parse(entries["results.json"]);
+  EXPECT_EQ(results["id"], job_id);
+  EXPECT_EQ(results["params"]["top_k"], 2);
+  EXPECT_EQ(results["results"].size(), 3u);
+}
+
+TEST_F(DatasetWorkflowTest, CorruptStoredFileIsOneImageError) {
+  const int64_t id = CreateDataset("corrupt");
+  HttpResponse up = Upload(id, {{"files", "disk.png", Image("disk.png"), "image/png"},
+                                {"files", "square.png", Image("square.png"), "image/png"}});
+  ASSERT_EQ(up.status, 201);
+  // Damage one stored file on disk (as a failing disk would).
+  const std::string sha = json::parse(up.body)["files"][1]["sha256"];
+  fs::path blob;
+  for (const auto& e : fs::recursive_directory_iterator(server_dir() / "data" / "blobs")) {
+    if (e.path().filename() == sha) blob = e.path();
+  }
+  ASSERT_FALSE(blob.empty());
+  fs::permissions(blob, fs::perms::owner_write, fs::perm_options::add);
+  WriteFile(blob, "\x89PNG\r\n\x1a\n garbage");
+  const int64_t job_id = Start(id, "tiny_cls");
+  json job = WaitForJob(job_id);
+  ASSERT_EQ(job["status"], "completed") << job.dump();
+  EXPECT_EQ(job["progress"]["failed"], 1);
+  EXPECT_NE(job["note"].get<std::string>().find("1 of 2 images failed"), std::string::npos);
+  ASSERT_EQ(job["errors"].size(), 1u);
+  EXPECT_EQ(job["errors"][0]["source_filename"], "square.png");
+}
+
+TEST_F(DatasetWorkflowTest, CancelStopsARunningJob) {
+  const int64_t id = CreateDataset("cancel");
+  std::vector<FormPart> parts;
+  for (int i = 0; i < 40; ++i) {
+    parts.push_back({"files", "img" + std::to_string(i) + ".png", Image("disk.png"), "image/png"});
+  }
+  ASSERT_EQ(Upload(id, parts).status, 201);
+  const int64_t job_id = Start(id, "slow_model");  // 50 ms per batch of 2: ~1 s in all
+  HttpResponse c = Post("/api/inferences/" + std::to_string(job_id) + "/cancel", "");
+  ASSERT_EQ(c.status, 200) << c.body;
+  json job = WaitForJob(job_id);
+  EXPECT_EQ(job["status"], "canceled") << job.dump();
+  EXPECT_LT(job["progress"]["done"].get<int>(), 40);
+  ExpectError(Post("/api/inferences/" + std::to_string(job_id) + "/cancel", ""), 409, "");
+}
+
+}  // namespace
+}  // namespace infera::testing

@@ -1,0 +1,224 @@
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstddef>
+#include <filesystem>
+#include <fstream>
+#include <span>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "store/blob_store.h"
+#include "store/sha256.h"
+#include "store/store_conformance.h"
+
+namespace infera::store_testing {
+namespace {
+
+using absl::StatusCode;
+namespace fs = std::filesystem;
+
+constexpr char kAbcSha[] = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+constexpr char kEmptySha[] = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+std::span<const std::byte> Bytes(const std::string& s) {
+  return std::as_bytes(std::span<const char>(s.data(), s.size()));
+}
+
+// Deterministic, not compressible, not periodic at chunk sizes.
+std::string Pattern(size_t size) {
+  std::string s(size, '\0');
+  uint32_t x = 12345;
+  for (auto& c : s) {
+    x = x * 1103515245 + 12345;
+    c = static_cast<char>(x >> 24);
+  }
+  return s;
+}
+
+size_t FilesUnder(const fs::path& dir) {
+  size_t n = 0;
+  for (const auto& entry : fs::recursive_directory_iterator(dir)) n += entry.is_regular_file();
+  return n;
+}
+
+class FsBlobStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_OK_AND_ASSIGN(blobs_, OpenFsBlobStore(root())); }
+  fs::path root() const { return dir_.path() / "blobs"; }
+
+  ScratchDir dir_;
+  std::unique_ptr<BlobStore> blobs_;
+};
+
+TEST(Sha256Test, KnownVectors) {
+  EXPECT_EQ(Sha256Hex(Bytes("abc")), kAbcSha);
+  EXPECT_EQ(Sha256Hex(Bytes("")), kEmptySha);
+  Sha256Hasher hasher;
+  hasher.Update("a");
+  hasher.Update("");
+  hasher.Update("bc");
+  EXPECT_EQ(hasher.FinishHex(), kAbcSha);
+  const std::string big = Pattern(3'000'001);
+  Sha256Hasher chunked;
+  for (size_t i = 0; i < big.size(); i += 65536)
+    chunked.Update(std::string_view(big).substr(i, 65536));
+  EXPECT_EQ(chunked.FinishHex(), Sha256Hex(Bytes(big)));
+}
+
+TEST(Sha256Test, IsSha256HexAcceptsOnlyLowerHexOfLength64) {
+  EXPECT_TRUE(IsSha256Hex(kAbcSha));
+  EXPECT_FALSE(IsSha256Hex(std::string(kAbcSha).substr(1)));
+  EXPECT_FALSE(IsSha256Hex(std::string(kAbcSha) + "0"));
+  EXPECT_FALSE(IsSha256Hex(std::string(64, 'A')));
+  EXPECT_FALSE(IsSha256Hex(std::string(64, 'g')));
+  EXPECT_FALSE(IsSha256Hex("../../etc/passwd"));
+  EXPECT_FALSE(IsSha256Hex(""));
+}
+
+TEST_F(FsBlobStoreTest, PutStoresContentUnderItsShaInTwoLevels) {
+  ASSERT_OK_AND_ASSIGN(BlobInfo info, blobs_->Put(Bytes("abc")));
+  EXPECT_EQ(info.sha256, kAbcSha);
+  EXPECT_EQ(info.size, 3);
+  const fs::path expected = root() / "ba" / "78" / kAbcSha;
+  EXPECT_TRUE(fs::is_regular_file(expected));
+  ASSERT_OK_AND_ASSIGN(fs::path local, blobs_->LocalPath(kAbcSha));
+  EXPECT_EQ(local, expected);
+  ASSERT_OK_AND_ASSIGN(std::string content, blobs_->Get(kAbcSha));
+  EXPECT_EQ(content, "abc");
+  ASSERT_OK_AND_ASSIGN(int64_t size, blobs_->Size(kAbcSha));
+  EXPECT_EQ(size, 3);
+  EXPECT_TRUE(fs::is_empty(root() / "tmp"));
+}
+
+TEST_F(FsBlobStoreTest, EmptyBlob) {
+  ASSERT_OK_AND_ASSIGN(BlobInfo info, blobs_->Put({}));
+  EXPECT_EQ(info.sha256, kEmptySha);
+  EXPECT_EQ(info.size, 0);
+  ASSERT_OK_AND_ASSIGN(std::string content, blobs_->Get(kEmptySha));
+  EXPECT_EQ(content, "");
+}
+
+TEST_F(FsBlobStoreTest, SameContentIsStoredOnce) {
+  ASSERT_OK_AND_ASSIGN(BlobInfo first, blobs_->Put(Bytes("abc")));
+  ASSERT_OK_AND_ASSIGN(BlobInfo second, blobs_->Put(Bytes("abc")));
+  const fs::path file = dir_.path() / "abc.txt";
+  std::ofstream(file) << "abc";
+  ASSERT_OK_AND_ASSIGN(BlobInfo third, blobs_->PutFile(file));
+  EXPECT_EQ(first.sha256, second.sha256);
+  EXPECT_EQ(first.sha256, third.sha256);
+  EXPECT_EQ(FilesUnder(root()), 1u);  // no temp file left behind either
+}
+
+TEST_F(FsBlobStoreTest, PutFileStreamsALargeFileAndLeavesItInPlace) {
+  const std::string content = Pattern((3 << 20) + 17);  // several chunks and a bit
+  const fs::path file = dir_.path() / "big.bin";
+  std::ofstream(file, std::ios::binary) << content;
+  ASSERT_OK_AND_ASSIGN(BlobInfo info, blobs_->PutFile(file));
+  EXPECT_EQ(info.sha256, Sha256Hex(Bytes(content)));
+  EXPECT_EQ(info.size, static_cast<int64_t>(content.size()));
+  EXPECT_TRUE(fs::exists(file));
+  ASSERT_OK_AND_ASSIGN(std::string got, blobs_->Get(info.sha256));
+  EXPECT_TRUE(got == content);
+  EXPECT_TRUE(fs::is_empty(root() / "tmp"));
+}
+
+TEST_F(FsBlobStoreTest, PutFileOfAMissingFileOrAFolderFails) {
+  EXPECT_EQ(StatusOf(blobs_->PutFile(dir_.path() / "missing")).code(), StatusCode::kNotFound);
+  EXPECT_EQ(StatusOf(blobs_->PutFile(dir_.path())).code(), StatusCode::kInvalidArgument);
+  EXPECT_TRUE(fs::is_empty(root() / "tmp"));
+}
+
+TEST_F(FsBlobStoreTest, ReadStreamsChunksAndStopsAtTheSinksError) {
+  const std::string content = Pattern((2 << 20) + 5);
+  ASSERT_OK_AND_ASSIGN(BlobInfo info, blobs_->Put(Bytes(content)));
+  std::string streamed;
+  int chunks = 0;
+  ASSERT_OK(blobs_->Read(info.sha256, [&](std::string_view chunk) {
+    streamed.append(chunk);
+    ++chunks;
+    return absl::OkStatus();
+  }));
+  EXPECT_TRUE(streamed == content);
+  EXPECT_GT(chunks, 1);
+
+  chunks = 0;
+  Status stopped = blobs_->Read(info.sha256, [&](std::string_view) {
+    ++chunks;
+    return absl::CancelledError("client went away");
+  });
+  EXPECT_EQ(stopped.code(), StatusCode::kCancelled);
+  EXPECT_EQ(chunks, 1);
+}
+
+TEST_F(FsBlobStoreTest, MissingBlobsAreNotFoundAndRemoveIsIdempotent) {
+  EXPECT_EQ(StatusOf(blobs_->Get(kAbcSha)).code(), StatusCode::kNotFound);
+  EXPECT_EQ(StatusOf(blobs_->Size(kAbcSha)).code(), StatusCode::kNotFound);
+  EXPECT_EQ(StatusOf(blobs_->LocalPath(kAbcSha)).code(), StatusCode::kNotFound);
+  EXPECT_EQ(blobs_->Read(kAbcSha, [](std::string_view) { return absl::OkStatus(); }).code(),
+            StatusCode::kNotFound);
+  ASSERT_OK(blobs_->Remove(kAbcSha));
+
+  ASSERT_OK(blobs_->Put(Bytes("abc")).status());
+  ASSERT_OK(blobs_->Remove(kAbcSha));
+  EXPECT_EQ(StatusOf(blobs_->Get(kAbcSha)).code(), StatusCode::kNotFound);
+  ASSERT_OK(blobs_->Remove(kAbcSha));
+}
+
+TEST_F(FsBlobStoreTest, MalformedNamesAreRejectedBeforeTouchingTheFilesystem) {
+  // A file outside the store that a path trick would reach.
+  std::ofstream(dir_.path() / "secret") << "secret";
+  for (const std::string& bad : std::vector<std::string>{
+           "../secret", "../../etc/passwd", "ba/78/../../../secret", std::string(64, 'A'),
+           std::string(63, 'a') + "/", std::string(kAbcSha).substr(0, 63), std::string()}) {
+    EXPECT_EQ(StatusOf(blobs_->Get(bad)).code(), StatusCode::kInvalidArgument) << bad;
+    EXPECT_EQ(StatusOf(blobs_->Size(bad)).code(), StatusCode::kInvalidArgument) << bad;
+    EXPECT_EQ(StatusOf(blobs_->LocalPath(bad)).code(), StatusCode::kInvalidArgument) << bad;
+    EXPECT_EQ(blobs_->Remove(bad).code(), StatusCode::kInvalidArgument) << bad;
+    EXPECT_EQ(blobs_->Read(bad, [](std::string_view) { return absl::OkStatus(); }).code(),
+              StatusCode::kInvalidArgument)
+        << bad;
+  }
+  EXPECT_TRUE(fs::exists(dir_.path() / "secret"));
+}
+
+TEST_F(FsBlobStoreTest, ConcurrentPutsOfTheSameContentAgree) {
+  const std::string content = Pattern(300'000);
+  std::vector<std::string> shas(8);
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < shas.size(); ++i) {
+    threads.emplace_back([&, i] {
+      auto info = blobs_->Put(Bytes(content));
+      if (info.ok()) shas[i] = info->sha256;
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (const auto& sha : shas) EXPECT_EQ(sha, Sha256Hex(Bytes(content)));
+  ASSERT_OK_AND_ASSIGN(std::string got, blobs_->Get(shas[0]));
+  EXPECT_TRUE(got == content);
+  EXPECT_EQ(FilesUnder(root()), 1u);
+}
+
+TEST_F(FsBlobStoreTest, ReopeningFindsStoredBlobs) {
+  ASSERT_OK(blobs_->Put(Bytes("abc")).status());
+  blobs_.reset();
+  ASSERT_OK_AND_ASSIGN(auto reopened, OpenFsBlobStore(root()));
+  ASSERT_OK_AND_ASSIGN(std::string content, reopened->Get(kAbcSha));
+  EXPECT_EQ(content, "abc");
+}
+
+TEST_F(FsBlobStoreTest, OpeningRemovesStaleTempFilesOnly) {
+  const fs::path stale = root() / "tmp" / "blob-crashed";
+  const fs::path fresh = root() / "tmp" / "blob-writing";
+  std::ofstream(stale) << "partial";
+  std::ofstream(fresh) << "partial";
+  fs::last_write_time(stale, fs::file_time_type::clock::now() - std::chrono::hours(2));
+  blobs_.reset();
+  ASSERT_OK_AND_ASSIGN(blobs_, OpenFsBlobStore(root()));
+  EXPECT_FALSE(fs::exists(stale));
+  EXPECT_TRUE(fs::exists(fresh));  // may belong to a writer in another process
+}
+
+}  // namespace
+}  // namespace infera::store_testing

@@ -1,0 +1,928 @@
+// The Store conformance suite (see store_conformance.h), instantiated here for the
+// SQLite store. Written against the Store interface only.
+#include "store/store_conformance.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "store/sqlite_store.h"
+#include "store/store.h"
+
+namespace infera::store_testing {
+
+using absl::StatusCode;
+
+void StoreConformanceTest::SetUp() {
+  ASSERT_OK_AND_ASSIGN(store_, GetParam().open(dir_.path(), [this] { return now_ms_.load(); }));
+}
+
+DatasetRecord StoreConformanceTest::NewDataset(const std::string& name, int64_t owner_id) {
+  DatasetRecord d;
+  d.name = name;
+  d.owner_id = owner_id;
+  auto created = store_->CreateDataset(d);
+  EXPECT_TRUE(created.ok()) << created.status();
+  return created.ok() ? *created : DatasetRecord{};
+}
+
+FileRecord StoreConformanceTest::NewFile(const FileRecord& file) {
+  auto added = store_->AddFile(file);
+  EXPECT_TRUE(added.ok()) << added.status();
+  return added.ok() ? *added : FileRecord{};
+}
+
+InferenceRecord StoreConformanceTest::NewJob(int64_t dataset_id, int64_t owner_id) {
+  InferenceRecord j;
+  j.dataset_id = dataset_id;
+  j.owner_id = owner_id;
+  j.model_name = "seg";
+  j.model_version = 2;
+  j.runner_name = "segmentation";
+  j.params_json = R"({"tile":256})";
+  auto created = store_->CreateInference(j);
+  EXPECT_TRUE(created.ok()) << created.status();
+  return created.ok() ? *created : InferenceRecord{};
+}
+
+InferenceRecord StoreConformanceTest::Job(int64_t id) {
+  auto job = store_->GetInference(id);
+  EXPECT_TRUE(job.ok()) << job.status();
+  return job.ok() ? *job : InferenceRecord{};
+}
+
+void StoreConformanceTest::ClaimExpecting(int64_t id, const std::string& worker, int64_t lease_ms) {
+  auto claimed = store_->ClaimInference(worker, lease_ms);
+  ASSERT_TRUE(claimed.ok()) << claimed.status();
+  ASSERT_TRUE(claimed->has_value()) << "nothing to claim, expected inference " << id;
+  EXPECT_EQ((*claimed)->id, id);
+}
+
+void StoreConformanceTest::ExpectNothingToClaim(const std::string& worker) {
+  auto claimed = store_->ClaimInference(worker, 1000);
+  ASSERT_TRUE(claimed.ok()) << claimed.status();
+  EXPECT_FALSE(claimed->has_value()) << "claimed inference " << (*claimed)->id;
+}
+
+namespace {
+
+// A well-formed sha256 ending in the hex digits of n.
+std::string Sha(int n) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string s(64, '0');
+  for (int i = 63; n > 0; --i, n /= 16) s[i] = kDigits[n % 16];
+  return s;
+}
+
+FileRecord Source(int64_t dataset_id, const std::string& filename, const std::string& sha256,
+                  int64_t size = 10) {
+  FileRecord f;
+  f.dataset_id = dataset_id;
+  f.role = "source";
+  f.filename = filename;
+  f.content_type = "image/png";
+  f.sha256 = sha256;
+  f.size = size;
+  return f;
+}
+
+FileRecord Output(const std::string& role, const std::string& sha256) {
+  FileRecord f;
+  f.role = role;
+  f.filename = role + ".png";
+  f.content_type = "image/png";
+  f.sha256 = sha256;
+  f.size = 5;
+  return f;
+}
+
+InferenceResultRecord Result(int64_t inference_id, int64_t source_file_id,
+                             const std::string& error = "") {
+  InferenceResultRecord r;
+  r.inference_id = inference_id;
+  r.source_file_id = source_file_id;
+  r.summary_json = R"({"classes":3})";
+  r.error = error;
+  r.elapsed_ms = 12.5;
+  return r;
+}
+
+// --- datasets ---
+
+TEST_P(StoreConformanceTest, CreateDatasetReturnsTheStoredRecord) {
+  DatasetRecord d;
+  d.owner_id = 7;
+  d.name = "cells";
+  d.description = "HeLa, 40x";
+  d.file_count = 99;  // computed by the store, not taken from the caller
+  ASSERT_OK_AND_ASSIGN(DatasetRecord created, store_->CreateDataset(d));
+  EXPECT_GT(created.id, 0);
+  EXPECT_EQ(created.owner_id, 7);
+  EXPECT_EQ(created.name, "cells");
+  EXPECT_EQ(created.description, "HeLa, 40x");
+  EXPECT_EQ(created.created_at, Now());
+  EXPECT_EQ(created.file_count, 0);
+  EXPECT_EQ(created.total_bytes, 0);
+
+  ASSERT_OK_AND_ASSIGN(DatasetRecord got, store_->GetDataset(created.id));
+  EXPECT_EQ(got.id, created.id);
+  EXPECT_EQ(got.name, "cells");
+  EXPECT_EQ(got.description, "HeLa, 40x");
+  EXPECT_EQ(got.owner_id, 7);
+  EXPECT_EQ(got.created_at, created.created_at);
+
+  EXPECT_NE(NewDataset("second").id, created.id);
+}
+
+TEST_P(StoreConformanceTest, CreateDatasetRejectsAnEmptyName) {
+  EXPECT_EQ(StatusOf(store_->CreateDataset(DatasetRecord{})).code(), StatusCode::kInvalidArgument);
+}
+
+TEST_P(StoreConformanceTest, ValuesWithQuotesAreStoredVerbatim) {
+  const std::string name = "x'); DROP TABLE datasets; --\"";
+  const int64_t id = NewDataset(name).id;
+  ASSERT_OK_AND_ASSIGN(DatasetRecord got, store_->GetDataset(id));
+  EXPECT_EQ(got.name, name);
+  ASSERT_OK_AND_ASSIGN(FileRecord f, store_->AddFile(Source(id, "it's \"a\".png", Sha(1))));
+  EXPECT_EQ(f.filename, "it's \"a\".png");
+  ASSERT_OK_AND_ASSIGN(auto all, store_->ListDatasets(std::nullopt));
+  EXPECT_EQ(all.size(), 1u);
+}
+
+TEST_P(StoreConformanceTest, ListDatasetsIsNewestFirstAndFiltersByOwner) {
+  const int64_t a = NewDataset("a", 1).id;
+  Advance(10);
+  const int64_t b = NewDataset("b", 2).id;
+  Advance(10);
+  const int64_t c = NewDataset("c", 1).id;
+  const int64_t d = NewDataset("d", 1).id;  // same time as c: the later id first
+
+  ASSERT_OK_AND_ASSIGN(auto all, store_->ListDatasets(std::nullopt));
+  std::vector<int64_t> ids;
+  for (const auto& ds : all) ids.push_back(ds.id);
+  EXPECT_EQ(ids, (std::vector<int64_t>{d, c, b, a}));
+
+  ASSERT_OK_AND_ASSIGN(auto owner1, store_->ListDatasets(1));
+  ids.clear();
+  for (const auto& ds : owner1) ids.push_back(ds.id);
+  EXPECT_EQ(ids, (std::vector<int64_t>{d, c, a}));
+
+  ASSERT_OK_AND_ASSIGN(auto owner3, store_->ListDatasets(3));
+  EXPECT_TRUE(owner3.empty());
+}
+
+TEST_P(StoreConformanceTest, DatasetCountsOnlyItsOwnSourceFiles) {
+  const int64_t ds = NewDataset("ds").id;
+  const int64_t other = NewDataset("other").id;
+  NewFile(Source(ds, "a.png", Sha(1), 10));
+  NewFile(Source(ds, "b.png", Sha(2), 32));
+  NewFile(Source(other, "c.png", Sha(3), 1000));
+  const int64_t job = NewJob(ds).id;
+  FileRecord out = Output("preview", Sha(4));
+  out.inference_id = job;
+  NewFile(out);  // an output of the dataset's job is not one of its files
+
+  ASSERT_OK_AND_ASSIGN(DatasetRecord got, store_->GetDataset(ds));
+  EXPECT_EQ(got.file_count, 2);
+  EXPECT_EQ(got.total_bytes, 42);
+  ASSERT_OK_AND_ASSIGN(auto listed, store_->ListDatasets(std::nullopt));
+  for (const auto& d : listed) {
+    if (d.id == ds) {
+      EXPECT_EQ(d.file_count, 2);
+    }
+    if (d.id == other) {
+      EXPECT_EQ(d.total_bytes, 1000);
+    }
+  }
+}
+
+// --- unknown ids ---
+
+TEST_P(StoreConformanceTest, UnknownIdsAreNotFoundNamingKindAndId) {
+  auto expect_not_found = [](const Status& s, const std::string& what) {
+    EXPECT_EQ(s.code(), StatusCode::kNotFound) << s;
+    EXPECT_NE(std::string(s.message()).find(what), std::string::npos) << s;
+  };
+  expect_not_found(StatusOf(store_->GetDataset(4242)), "dataset 4242");
+  expect_not_found(StatusOf(store_->DeleteDataset(4242)), "dataset 4242");
+  expect_not_found(StatusOf(store_->ListDatasetFiles(4242)), "dataset 4242");
+  expect_not_found(StatusOf(store_->AddFile(Source(4242, "a.png", Sha(1)))), "dataset 4242");
+  FileRecord out = Output("preview", Sha(1));
+  out.inference_id = 4343;
+  expect_not_found(StatusOf(store_->AddFile(out)), "inference 4343");
+  expect_not_found(StatusOf(store_->GetFile(4242)), "file 4242");
+  InferenceRecord job;
+  job.dataset_id = 4242;
+  job.model_name = "seg";
+  expect_not_found(StatusOf(store_->CreateInference(job)), "dataset 4242");
+  expect_not_found(StatusOf(store_->GetInference(4343)), "inference 4343");
+  expect_not_found(StatusOf(store_->ListInferenceResults(4343)), "inference 4343");
+  expect_not_found(store_->RenewLease(4343, "w", 1000), "inference 4343");
+  expect_not_found(store_->FinishInference(4343, "w", JobStatus::kCompleted, "", "{}"),
+                   "inference 4343");
+  expect_not_found(store_->ReleaseInference(4343, "w"), "inference 4343");
+  expect_not_found(StatusOf(store_->CancelInference(4343)), "inference 4343");
+  expect_not_found(StatusOf(store_->AddInferenceResult(Result(4343, 1), {}, "w")),
+                   "inference 4343");
+}
+
+// --- files ---
+
+TEST_P(StoreConformanceTest, AddFileStoresEveryField) {
+  const int64_t ds = NewDataset("ds").id;
+  FileRecord f = Source(ds, "scan.tif", Sha(0xabc), 123456);
+  f.owner_id = 3;
+  f.content_type = "image/tiff";
+  f.width = 640;
+  f.height = 480;
+  f.channels = 3;
+  f.bit_depth = 16;
+  f.pages = 4;
+  f.sample_type = "uint16";
+  ASSERT_OK_AND_ASSIGN(FileRecord added, store_->AddFile(f));
+  EXPECT_GT(added.id, 0);
+  EXPECT_EQ(added.created_at, Now());
+  ASSERT_OK_AND_ASSIGN(FileRecord got, store_->GetFile(added.id));
+  EXPECT_EQ(got.id, added.id);
+  EXPECT_EQ(got.owner_id, 3);
+  EXPECT_EQ(got.dataset_id, ds);
+  EXPECT_EQ(got.inference_id, 0);
+  EXPECT_EQ(got.role, "source");
+  EXPECT_EQ(got.filename, "scan.tif");
+  EXPECT_EQ(got.content_type, "image/tiff");
+  EXPECT_EQ(got.sha256, Sha(0xabc));
+  EXPECT_EQ(got.size, 123456);
+  EXPECT_EQ(got.width, 640);
+  EXPECT_EQ(got.height, 480);
+  EXPECT_EQ(got.channels, 3);
+  EXPECT_EQ(got.bit_depth, 16);
+  EXPECT_EQ(got.pages, 4);
+  EXPECT_EQ(got.sample_type, "uint16");
+  EXPECT_EQ(got.created_at, added.created_at);
+}
+
+TEST_P(StoreConformanceTest, AddFileMakesSourceNamesUniqueWithinTheDataset) {
+  const int64_t ds = NewDataset("ds").id;
+  const int64_t other = NewDataset("other").id;
+  auto add = [&](int64_t dataset, const std::string& name) {
+    return NewFile(Source(dataset, name, Sha(1))).filename;
+  };
+  EXPECT_EQ(add(ds, "a.png"), "a.png");
+  EXPECT_EQ(add(ds, "a.png"), "a_1.png");
+  EXPECT_EQ(add(ds, "a.png"), "a_2.png");
+  EXPECT_EQ(add(ds, "a_1.png"), "a_1_1.png");  // "a_1.png" is taken itself
+  EXPECT_EQ(add(other, "a.png"), "a.png");     // names are per dataset
+
+  // The first free number, not one past the highest.
+  EXPECT_EQ(add(ds, "b_2.png"), "b_2.png");
+  EXPECT_EQ(add(ds, "b.png"), "b.png");
+  EXPECT_EQ(add(ds, "b.png"), "b_1.png");
+  EXPECT_EQ(add(ds, "b.png"), "b_3.png");
+
+  EXPECT_EQ(add(ds, "README"), "README");
+  EXPECT_EQ(add(ds, "README"), "README_1");
+  EXPECT_EQ(add(ds, ".hidden"), ".hidden");
+  EXPECT_EQ(add(ds, ".hidden"), ".hidden_1");
+  EXPECT_EQ(add(ds, "scan.tar.gz"), "scan.tar.gz");
+  EXPECT_EQ(add(ds, "scan.tar.gz"), "scan.tar_1.gz");
+  // Names that merely look numbered do not count as taken numbers.
+  EXPECT_EQ(add(ds, "c_01.png"), "c_01.png");
+  EXPECT_EQ(add(ds, "c_x.png"), "c_x.png");
+  EXPECT_EQ(add(ds, "c.png"), "c.png");
+  EXPECT_EQ(add(ds, "c.png"), "c_1.png");
+
+  ASSERT_OK_AND_ASSIGN(auto files, store_->ListDatasetFiles(ds));
+  std::vector<std::string> names;
+  for (const auto& f : files) names.push_back(f.filename);
+  std::sort(names.begin(), names.end());
+  EXPECT_EQ(std::adjacent_find(names.begin(), names.end()), names.end()) << "duplicate name";
+}
+
+TEST_P(StoreConformanceTest, AddFileRejectsMalformedRecords) {
+  const int64_t ds = NewDataset("ds").id;
+  const int64_t job = NewJob(ds).id;
+  auto expect_invalid = [&](FileRecord f, const std::string& why) {
+    EXPECT_EQ(StatusOf(store_->AddFile(f)).code(), StatusCode::kInvalidArgument) << why;
+  };
+  for (std::string bad : {std::string("../../etc/passwd"), Sha(1).substr(1), std::string(64, 'A'),
+                          std::string(64, 'g'), std::string()}) {
+    expect_invalid(Source(ds, "a.png", bad), "sha256 '" + bad + "'");
+  }
+  expect_invalid(Source(ds, "", Sha(1)), "empty filename");
+  expect_invalid(Source(ds, "a.png", Sha(1), -1), "negative size");
+  FileRecord f = Source(ds, "a.png", Sha(1));
+  f.role = "thumbnail";
+  expect_invalid(f, "unknown role");
+  f = Source(0, "a.png", Sha(1));
+  expect_invalid(f, "source without dataset");
+  f = Source(ds, "a.png", Sha(1));
+  f.inference_id = job;
+  expect_invalid(f, "source with an inference");
+  f = Output("class_mask", Sha(1));
+  expect_invalid(f, "output without inference");
+  f.inference_id = job;
+  f.dataset_id = ds;
+  expect_invalid(f, "output with a dataset");
+
+  ASSERT_OK_AND_ASSIGN(auto files, store_->ListDatasetFiles(ds));
+  EXPECT_TRUE(files.empty());
+}
+
+TEST_P(StoreConformanceTest, ListDatasetFilesIsTheDatasetsSourcesById) {
+  const int64_t ds = NewDataset("ds").id;
+  const int64_t other = NewDataset("other").id;
+  const int64_t f1 = NewFile(Source(ds, "z.png", Sha(1))).id;
+  NewFile(Source(other, "x.png", Sha(2)));
+  const int64_t f2 = NewFile(Source(ds, "a.png", Sha(3))).id;
+  FileRecord out = Output("class_mask", Sha(4));
+  out.inference_id = NewJob(ds).id;
+  NewFile(out);
+
+  ASSERT_OK_AND_ASSIGN(auto files, store_->ListDatasetFiles(ds));
+  ASSERT_EQ(files.size(), 2u);
+  EXPECT_EQ(files[0].id, f1);
+  EXPECT_EQ(files[0].filename, "z.png");
+  EXPECT_EQ(files[1].id, f2);
+  ASSERT_OK_AND_ASSIGN(auto none, store_->ListDatasetFiles(NewDataset("empty").id));
+  EXPECT_TRUE(none.empty());
+}
+
+TEST_P(StoreConformanceTest, BlobReferencedFollowsFileRecords) {
+  ASSERT_OK_AND_ASSIGN(bool before, store_->BlobReferenced(Sha(9)));
+  EXPECT_FALSE(before);
+  NewFile(Source(NewDataset("ds").id, "a.png", Sha(9)));
+  ASSERT_OK_AND_ASSIGN(bool after, store_->BlobReferenced(Sha(9)));
+  EXPECT_TRUE(after);
+  ASSERT_OK_AND_ASSIGN(bool other, store_->BlobReferenced(Sha(10)));
+  EXPECT_FALSE(other);
+}
+
+// --- deleting datasets ---
+
+TEST_P(StoreConformanceTest, DeleteDatasetCascadesToFilesJobsAndResults) {
+  const int64_t ds = NewDataset("ds").id;
+  const int64_t keep = NewDataset("keep").id;
+  const int64_t src = NewFile(Source(ds, "a.png", Sha(1))).id;
+  const int64_t kept_src = NewFile(Source(keep, "a.png", Sha(2))).id;
+  const int64_t job = NewJob(ds).id;
+  const int64_t kept_job = NewJob(keep).id;
+  ClaimExpecting(job, "w");
+  ASSERT_OK_AND_ASSIGN(
+      auto result, store_->AddInferenceResult(Result(job, src), {Output("preview", Sha(3))}, "w"));
+
+  ASSERT_OK(store_->DeleteDataset(ds).status());
+
+  EXPECT_EQ(StatusOf(store_->GetDataset(ds)).code(), StatusCode::kNotFound);
+  EXPECT_EQ(StatusOf(store_->GetFile(src)).code(), StatusCode::kNotFound);
+  EXPECT_EQ(StatusOf(store_->GetFile(result.preview_id)).code(), StatusCode::kNotFound);
+  EXPECT_EQ(StatusOf(store_->GetInference(job)).code(), StatusCode::kNotFound);
+  EXPECT_EQ(StatusOf(store_->ListInferenceResults(job)).code(), StatusCode::kNotFound);
+  EXPECT_EQ(StatusOf(store_->DeleteDataset(ds)).code(), StatusCode::kNotFound);
+
+  ASSERT_OK(store_->GetDataset(keep).status());
+  ASSERT_OK(store_->GetFile(kept_src).status());
+  ASSERT_OK(store_->GetInference(kept_job).status());
+  ASSERT_OK_AND_ASSIGN(auto listed, store_->ListInferences(InferenceFilter{}));
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_EQ(listed[0].id, kept_job);
+}
+
+TEST_P(StoreConformanceTest, DeleteDatasetReturnsOnlyBlobsNoLongerReferenced) {
+  const int64_t ds = NewDataset("ds").id;
+  const int64_t other = NewDataset("other").id;
+  const int64_t src = NewFile(Source(ds, "a.png", Sha(1))).id;
+  NewFile(Source(ds, "copy.png", Sha(1)));    // same content twice: reported once
+  NewFile(Source(ds, "shared.png", Sha(2)));  // also in `other`: still referenced
+  NewFile(Source(other, "shared.png", Sha(2)));
+  const int64_t job = NewJob(ds).id;
+  ClaimExpecting(job, "w");
+  // Outputs: one only this job has, one whose content is also a file of `other`.
+  ASSERT_OK(store_
+                ->AddInferenceResult(Result(job, src),
+                                     {Output("class_mask", Sha(5)), Output("preview", Sha(2))}, "w")
+                .status());
+
+  ASSERT_OK_AND_ASSIGN(std::vector<std::string> unreferenced, store_->DeleteDataset(ds));
+  std::sort(unreferenced.begin(), unreferenced.end());
+  EXPECT_EQ(unreferenced, (std::vector<std::string>{Sha(1), Sha(5)}));
+
+  ASSERT_OK_AND_ASSIGN(bool shared, store_->BlobReferenced(Sha(2)));
+  EXPECT_TRUE(shared);
+  ASSERT_OK_AND_ASSIGN(bool gone, store_->BlobReferenced(Sha(1)));
+  EXPECT_FALSE(gone);
+
+  ASSERT_OK_AND_ASSIGN(std::vector<std::string> last, store_->DeleteDataset(other));
+  EXPECT_EQ(last, (std::vector<std::string>{Sha(2)}));
+}
+
+// --- jobs ---
+
+TEST_P(StoreConformanceTest, CreateInferenceQueuesWithTheDatasetsFileCount) {
+  const int64_t ds = NewDataset("ds").id;
+  NewFile(Source(ds, "a.png", Sha(1)));
+  NewFile(Source(ds, "b.png", Sha(2)));
+  InferenceRecord j;
+  j.owner_id = 5;
+  j.dataset_id = ds;
+  j.model_name = "seg";
+  j.model_version = 3;
+  j.runner_name = "segmentation";
+  j.params_json = R"({"tile":512})";
+  j.status = JobStatus::kRunning;  // ignored: new jobs are queued
+  j.total = 77;                    // ignored: set from the dataset
+  j.lease_owner = "w";
+  j.attempts = 4;
+  ASSERT_OK_AND_ASSIGN(InferenceRecord created, store_->CreateInference(j));
+  EXPECT_GT(created.id, 0);
+  EXPECT_EQ(created.owner_id, 5);
+  EXPECT_EQ(created.dataset_id, ds);
+  EXPECT_EQ(created.model_name, "seg");
+  EXPECT_EQ(created.model_version, 3);
+  EXPECT_EQ(created.runner_name, "segmentation");
+  EXPECT_EQ(created.params_json, R"({"tile":512})");
+  EXPECT_EQ(created.status, JobStatus::kQueued);
+  EXPECT_EQ(created.total, 2);
+  EXPECT_EQ(created.done, 0);
+  EXPECT_EQ(created.failed_images, 0);
+  EXPECT_FALSE(created.cancel_requested);
+  EXPECT_EQ(created.created_at, Now());
+  EXPECT_EQ(created.started_at, 0);
+  EXPECT_EQ(created.finished_at, 0);
+  EXPECT_EQ(created.lease_owner, "");
+  EXPECT_EQ(created.lease_expires_at, 0);
+  EXPECT_EQ(created.attempts, 0);
+
+  ASSERT_OK_AND_ASSIGN(InferenceRecord got, store_->GetInference(created.id));
+  EXPECT_EQ(got.total, 2);
+  EXPECT_EQ(got.params_json, R"({"tile":512})");
+  EXPECT_EQ(got.status, JobStatus::kQueued);
+
+  j.model_name = "";
+  EXPECT_EQ(StatusOf(store_->CreateInference(j)).code(), StatusCode::kInvalidArgument);
+}
+
+TEST_P(StoreConformanceTest, ListInferencesFiltersNewestFirstAndPages) {
+  const int64_t ds1 = NewDataset("one").id;
+  const int64_t ds2 = NewDataset("two").id;
+  const int64_t j1 = NewJob(ds1, 1).id;
+  Advance(1);
+  const int64_t j2 = NewJob(ds2, 1).id;
+  Advance(1);
+  const int64_t j3 = NewJob(ds1, 2).id;
+  Advance(1);
+  const int64_t j4 = NewJob(ds1, 1).id;
+  ClaimExpecting(j1, "w");
+  ASSERT_OK(store_->CancelInference(j2).status());
+
+  auto ids = [&](const InferenceFilter& f) {
+    std::vector<int64_t> out;
+    auto listed = store_->ListInferences(f);
+    EXPECT_TRUE(listed.ok()) << listed.status();
+    if (listed.ok()) {
+      for (const auto& j : *listed) out.push_back(j.id);
+    }
+    return out;
+  };
+  using V = std::vector<int64_t>;
+  // A filter with the fields `set` sets.
+  auto filter = [](const std::function<void(InferenceFilter&)>& set) {
+    InferenceFilter f;
+    set(f);
+    return f;
+  };
+  EXPECT_EQ(ids({}), (V{j4, j3, j2, j1}));
+  EXPECT_EQ(ids(filter([&](auto& f) { f.dataset_id = ds1; })), (V{j4, j3, j1}));
+  EXPECT_EQ(ids(filter([](auto& f) { f.status = JobStatus::kQueued; })), (V{j4, j3}));
+  EXPECT_EQ(ids(filter([](auto& f) { f.status = JobStatus::kRunning; })), (V{j1}));
+  EXPECT_EQ(ids(filter([](auto& f) { f.status = JobStatus::kCanceled; })), (V{j2}));
+  EXPECT_EQ(ids(filter([](auto& f) { f.status = JobStatus::kCompleted; })), V{});
+  EXPECT_EQ(ids(filter([](auto& f) { f.owner_id = 1; })), (V{j4, j2, j1}));
+  EXPECT_EQ(ids(filter([&](auto& f) {
+              f.dataset_id = ds1;
+              f.status = JobStatus::kQueued;
+              f.owner_id = 1;
+            })),
+            (V{j4}));
+  EXPECT_EQ(ids(filter([](auto& f) { f.limit = 2; })), (V{j4, j3}));
+  EXPECT_EQ(ids(filter([](auto& f) {
+              f.limit = 2;
+              f.offset = 2;
+            })),
+            (V{j2, j1}));
+  EXPECT_EQ(ids(filter([](auto& f) {
+              f.limit = 2;
+              f.offset = 4;
+            })),
+            V{});
+
+  EXPECT_EQ(StatusOf(store_->ListInferences(filter([](auto& f) { f.limit = 0; }))).code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(StatusOf(store_->ListInferences(filter([](auto& f) { f.offset = -1; }))).code(),
+            StatusCode::kInvalidArgument);
+}
+
+TEST_P(StoreConformanceTest, ClaimTakesTheOldestQueuedJobAndSetsItsLease) {
+  const int64_t ds = NewDataset("ds").id;
+  const int64_t first = NewJob(ds).id;
+  Advance(5);
+  const int64_t second = NewJob(ds).id;
+  Advance(5);
+
+  ASSERT_OK_AND_ASSIGN(auto claimed, store_->ClaimInference("w1", 30'000));
+  ASSERT_TRUE(claimed.has_value());
+  EXPECT_EQ(claimed->id, first);
+  EXPECT_EQ(claimed->status, JobStatus::kRunning);
+  EXPECT_EQ(claimed->lease_owner, "w1");
+  EXPECT_EQ(claimed->lease_expires_at, Now() + 30'000);
+  EXPECT_EQ(claimed->attempts, 1);
+  EXPECT_EQ(claimed->started_at, Now());
+  EXPECT_EQ(claimed->model_name, "seg");
+
+  InferenceRecord stored = Job(first);
+  EXPECT_EQ(stored.status, JobStatus::kRunning);
+  EXPECT_EQ(stored.lease_owner, "w1");
+  EXPECT_EQ(stored.lease_expires_at, Now() + 30'000);
+
+  ClaimExpecting(second, "w2");
+  ExpectNothingToClaim("w3");
+}
+
+TEST_P(StoreConformanceTest, ClaimRejectsBadArguments) {
+  NewJob(NewDataset("ds").id);
+  EXPECT_EQ(StatusOf(store_->ClaimInference("", 1000)).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(StatusOf(store_->ClaimInference("w", 0)).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(StatusOf(store_->ClaimInference("w", -5)).code(), StatusCode::kInvalidArgument);
+  ClaimExpecting(1, "w");  // nothing was claimed by the failed calls
+}
+
+TEST_P(StoreConformanceTest, ExpiredLeaseIsTakenOverAndTheOldWorkerLosesTheJob) {
+  const int64_t ds = NewDataset("ds").id;
+  const int64_t src = NewFile(Source(ds, "a.png", Sha(1))).id;
+  const int64_t job = NewJob(ds).id;
+  ClaimExpecting(job, "w1", 1000);
+  const int64_t started = Now();
+
+  Advance(1000);  // at the expiry instant the lease still holds
+  ExpectNothingToClaim("w2");
+  Advance(1);
+  ClaimExpecting(job, "w2", 1000);
+  InferenceRecord taken = Job(job);
+  EXPECT_EQ(taken.lease_owner, "w2");
+  EXPECT_EQ(taken.attempts, 2);
+  EXPECT_EQ(taken.started_at, started);  // the first claim's
+  EXPECT_EQ(taken.lease_expires_at, Now() + 1000);
+
+  EXPECT_EQ(store_->RenewLease(job, "w1", 1000).code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(store_->FinishInference(job, "w1", JobStatus::kCompleted, "", "{}").code(),
+            StatusCode::kFailedPrecondition);
+  EXPECT_EQ(store_->ReleaseInference(job, "w1").code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(StatusOf(store_->AddInferenceResult(Result(job, src), {}, "w1")).code(),
+            StatusCode::kFailedPrecondition);
+  EXPECT_EQ(Job(job).lease_owner, "w2");
+  EXPECT_EQ(Job(job).done, 0);
+
+  ASSERT_OK(store_->AddInferenceResult(Result(job, src), {}, "w2").status());
+  ASSERT_OK(store_->FinishInference(job, "w2", JobStatus::kCompleted, "", "{}"));
+}
+
+TEST_P(StoreConformanceTest, ExpiredLeaseStillBelongsToItsWorkerUntilTakenOver) {
+  const int64_t job = NewJob(NewDataset("ds").id).id;
+  ClaimExpecting(job, "w1", 1000);
+  Advance(5000);
+  ASSERT_OK(store_->RenewLease(job, "w1", 1000));
+  EXPECT_EQ(Job(job).lease_expires_at, Now() + 1000);
+  ExpectNothingToClaim("w2");
+}
+
+TEST_P(StoreConformanceTest, RenewLeaseExtendsTheLeaseOnlyForItsHolder) {
+  const int64_t job = NewJob(NewDataset("ds").id).id;
+  ClaimExpecting(job, "w1", 1000);
+  Advance(900);
+  ASSERT_OK(store_->RenewLease(job, "w1", 1000));
+  EXPECT_EQ(Job(job).lease_expires_at, Now() + 1000);
+  Advance(900);  // past the first lease, within the renewed one
+  ExpectNothingToClaim("w2");
+
+  EXPECT_EQ(store_->RenewLease(job, "w2", 1000).code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(store_->RenewLease(job, "w1", 0).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(Job(job).lease_owner, "w1");
+
+  const int64_t queued = NewJob(NewDataset("ds2").id).id;
+  EXPECT_EQ(store_->RenewLease(queued, "w1", 1000).code(), StatusCode::kFailedPrecondition);
+}
+
+TEST_P(StoreConformanceTest, FinishInferenceEndsTheJobAndClearsTheLease) {
+  const int64_t ds = NewDataset("ds").id;
+  const int64_t job = NewJob(ds).id;
+  ClaimExpecting(job, "w");
+  Advance(50);
+  EXPECT_EQ(store_->FinishInference(job, "w", JobStatus::kRunning, "", "{}").code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(store_->FinishInference(job, "w", JobStatus::kQueued, "", "{}").code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(store_->FinishInference(job, "other", JobStatus::kCompleted, "", "{}").code(),
+            StatusCode::kFailedPrecondition);
+
+  ASSERT_OK(
+      store_->FinishInference(job, "w", JobStatus::kFailed, "model crashed", R"({"total_ms":12})"));
+  InferenceRecord done = Job(job);
+  EXPECT_EQ(done.status, JobStatus::kFailed);
+  EXPECT_EQ(done.note, "model crashed");
+  EXPECT_EQ(done.timings_json, R"({"total_ms":12})");
+  EXPECT_EQ(done.finished_at, Now());
+  EXPECT_EQ(done.lease_owner, "");
+  EXPECT_EQ(done.lease_expires_at, 0);
+
+  EXPECT_EQ(store_->FinishInference(job, "w", JobStatus::kCompleted, "", "{}").code(),
+            StatusCode::kFailedPrecondition);
+  EXPECT_EQ(store_->RenewLease(job, "w", 1000).code(), StatusCode::kFailedPrecondition);
+  Advance(100'000);
+  ExpectNothingToClaim("w2");  // terminal jobs are never claimed
+  EXPECT_EQ(Job(job).status, JobStatus::kFailed);
+}
+
+TEST_P(StoreConformanceTest, ReleaseInferenceRequeuesTheJob) {
+  const int64_t job = NewJob(NewDataset("ds").id).id;
+  ClaimExpecting(job, "w1");
+  const int64_t started = Now();
+  EXPECT_EQ(store_->ReleaseInference(job, "w2").code(), StatusCode::kFailedPrecondition);
+  ASSERT_OK(store_->ReleaseInference(job, "w1"));
+  InferenceRecord released = Job(job);
+  EXPECT_EQ(released.status, JobStatus::kQueued);
+  EXPECT_EQ(released.lease_owner, "");
+  EXPECT_EQ(released.lease_expires_at, 0);
+  EXPECT_EQ(released.attempts, 1);
+  EXPECT_EQ(store_->ReleaseInference(job, "w1").code(), StatusCode::kFailedPrecondition);
+
+  Advance(10);
+  ClaimExpecting(job, "w2");  // at once: no lease to wait out
+  EXPECT_EQ(Job(job).attempts, 2);
+  EXPECT_EQ(Job(job).started_at, started);
+}
+
+TEST_P(StoreConformanceTest, CancelingAQueuedJobIsImmediate) {
+  const int64_t job = NewJob(NewDataset("ds").id).id;
+  Advance(7);
+  ASSERT_OK_AND_ASSIGN(InferenceRecord canceled, store_->CancelInference(job));
+  EXPECT_EQ(canceled.status, JobStatus::kCanceled);
+  EXPECT_EQ(canceled.finished_at, Now());
+  EXPECT_EQ(Job(job).status, JobStatus::kCanceled);
+  ExpectNothingToClaim("w");
+  EXPECT_EQ(StatusOf(store_->CancelInference(job)).code(), StatusCode::kFailedPrecondition);
+}
+
+TEST_P(StoreConformanceTest, CancelingARunningJobAsksItsWorkerToStop) {
+  const int64_t ds = NewDataset("ds").id;
+  const int64_t src = NewFile(Source(ds, "a.png", Sha(1))).id;
+  const int64_t job = NewJob(ds).id;
+  ClaimExpecting(job, "w", 1000);
+  ASSERT_OK_AND_ASSIGN(InferenceRecord requested, store_->CancelInference(job));
+  EXPECT_EQ(requested.status, JobStatus::kRunning);
+  EXPECT_TRUE(requested.cancel_requested);
+  EXPECT_EQ(requested.lease_owner, "w");
+  EXPECT_TRUE(Job(job).cancel_requested);
+  // Asking again changes nothing.
+  ASSERT_OK_AND_ASSIGN(InferenceRecord again, store_->CancelInference(job));
+  EXPECT_EQ(again.status, JobStatus::kRunning);
+
+  // The worker still holds the job until it stops.
+  ASSERT_OK(store_->RenewLease(job, "w", 1000));
+  ASSERT_OK(store_->AddInferenceResult(Result(job, src), {}, "w").status());
+  ASSERT_OK(store_->FinishInference(job, "w", JobStatus::kCanceled, "canceled", "{}"));
+  EXPECT_EQ(Job(job).status, JobStatus::kCanceled);
+  EXPECT_EQ(Job(job).done, 1);
+}
+
+TEST_P(StoreConformanceTest, CancelRequestedJobWhoseWorkerDiedIsCanceledNotClaimed) {
+  const int64_t ds = NewDataset("ds").id;
+  const int64_t doomed = NewJob(ds).id;
+  Advance(1);
+  const int64_t next = NewJob(ds).id;
+  ClaimExpecting(doomed, "w1", 1000);
+  ASSERT_OK(store_->CancelInference(doomed).status());
+  Advance(1001);  // w1 died
+
+  ClaimExpecting(next, "w2");  // the older, cancel-requested job is skipped
+  InferenceRecord canceled = Job(doomed);
+  EXPECT_EQ(canceled.status, JobStatus::kCanceled);
+  EXPECT_EQ(canceled.lease_owner, "");
+  EXPECT_EQ(canceled.finished_at, Now());
+  EXPECT_EQ(canceled.attempts, 1);
+  ExpectNothingToClaim("w3");
+}
+
+TEST_P(StoreConformanceTest, CancelingAJobWhoseLeaseExpiredIsImmediate) {
+  const int64_t job = NewJob(NewDataset("ds").id).id;
+  ClaimExpecting(job, "w1", 1000);
+  Advance(1001);
+  ASSERT_OK_AND_ASSIGN(InferenceRecord canceled, store_->CancelInference(job));
+  EXPECT_EQ(canceled.status, JobStatus::kCanceled);
+  EXPECT_EQ(canceled.lease_owner, "");
+  EXPECT_EQ(canceled.finished_at, Now());
+  ExpectNothingToClaim("w2");
+  EXPECT_EQ(store_->FinishInference(job, "w1", JobStatus::kCompleted, "", "{}").code(),
+            StatusCode::kFailedPrecondition);
+}
+
+TEST_P(StoreConformanceTest, ReleasingACancelRequestedJobCancelsIt) {
+  const int64_t job = NewJob(NewDataset("ds").id).id;
+  ClaimExpecting(job, "w");
+  ASSERT_OK(store_->CancelInference(job).status());
+  ASSERT_OK(store_->ReleaseInference(job, "w"));
+  EXPECT_EQ(Job(job).status, JobStatus::kCanceled);
+  ExpectNothingToClaim("w2");
+}
+
+// --- results ---
+
+TEST_P(StoreConformanceTest, AddInferenceResultWritesOutputsResultAndCounters) {
+  const int64_t ds = NewDataset("ds", 9).id;
+  const int64_t a = NewFile(Source(ds, "a.png", Sha(1))).id;
+  const int64_t b = NewFile(Source(ds, "b.png", Sha(2))).id;
+  const int64_t job = NewJob(ds, 9).id;
+  ClaimExpecting(job, "w");
+
+  FileRecord mask = Output("class_mask", Sha(10));
+  mask.width = 64;
+  mask.height = 32;
+  mask.channels = 1;
+  mask.bit_depth = 8;
+  mask.sample_type = "uint8";
+  InferenceResultRecord in = Result(job, a);
+  in.preview_id = 12345;  // set by the store from the outputs, not taken from the caller
+  ASSERT_OK_AND_ASSIGN(InferenceResultRecord ra,
+                       store_->AddInferenceResult(in, {mask, Output("preview", Sha(11))}, "w"));
+  EXPECT_GT(ra.id, 0);
+  EXPECT_EQ(ra.inference_id, job);
+  EXPECT_EQ(ra.source_file_id, a);
+  EXPECT_EQ(ra.source_filename, "a.png");
+  EXPECT_GT(ra.class_mask_id, 0);
+  EXPECT_GT(ra.preview_id, 0);
+  EXPECT_NE(ra.preview_id, 12345);
+  EXPECT_EQ(ra.instance_mask_id, 0);
+  EXPECT_EQ(ra.probability_id, 0);
+  EXPECT_EQ(ra.created_at, Now());
+
+  ASSERT_OK_AND_ASSIGN(FileRecord stored_mask, store_->GetFile(ra.class_mask_id));
+  EXPECT_EQ(stored_mask.role, "class_mask");
+  EXPECT_EQ(stored_mask.inference_id, job);
+  EXPECT_EQ(stored_mask.dataset_id, 0);
+  EXPECT_EQ(stored_mask.owner_id, 9);  // the job's owner
+  EXPECT_EQ(stored_mask.sha256, Sha(10));
+  EXPECT_EQ(stored_mask.width, 64);
+  EXPECT_EQ(stored_mask.sample_type, "uint8");
+  ASSERT_OK_AND_ASSIGN(FileRecord stored_preview, store_->GetFile(ra.preview_id));
+  EXPECT_EQ(stored_preview.role, "preview");
+  ASSERT_OK_AND_ASSIGN(bool referenced, store_->BlobReferenced(Sha(11)));
+  EXPECT_TRUE(referenced);
+
+  InferenceRecord after_one = Job(job);
+  EXPECT_EQ(after_one.done, 1);
+  EXPECT_EQ(after_one.failed_images, 0);
+
+  Advance(3);
+  ASSERT_OK_AND_ASSIGN(InferenceResultRecord rb,
+                       store_->AddInferenceResult(Result(job, b, "cannot decode"), {}, "w"));
+  EXPECT_EQ(rb.error, "cannot decode");
+  EXPECT_EQ(rb.class_mask_id, 0);
+  InferenceRecord after_two = Job(job);
+  EXPECT_EQ(after_two.done, 2);
+  EXPECT_EQ(after_two.failed_images, 1);
+
+  // Output files are not source files of the dataset.
+  ASSERT_OK_AND_ASSIGN(DatasetRecord d, store_->GetDataset(ds));
+  EXPECT_EQ(d.file_count, 2);
+
+  ASSERT_OK_AND_ASSIGN(auto results, store_->ListInferenceResults(job));
+  ASSERT_EQ(results.size(), 2u);
+  EXPECT_EQ(results[0].id, ra.id);
+  EXPECT_EQ(results[0].source_file_id, a);
+  EXPECT_EQ(results[0].class_mask_id, ra.class_mask_id);
+  EXPECT_EQ(results[0].preview_id, ra.preview_id);
+  EXPECT_EQ(results[0].summary_json, R"({"classes":3})");
+  EXPECT_EQ(results[0].elapsed_ms, 12.5);
+  EXPECT_EQ(results[0].created_at, ra.created_at);
+  EXPECT_EQ(results[1].id, rb.id);
+  EXPECT_EQ(results[1].error, "cannot decode");
+  EXPECT_EQ(results[1].source_filename, "b.png");
+}
+
+TEST_P(StoreConformanceTest, ListInferenceResultsIsBySourceFile) {
+  const int64_t ds = NewDataset("ds").id;
+  const int64_t a = NewFile(Source(ds, "a.png", Sha(1))).id;
+  const int64_t b = NewFile(Source(ds, "b.png", Sha(2))).id;
+  const int64_t c = NewFile(Source(ds, "c.png", Sha(3))).id;
+  const int64_t job = NewJob(ds).id;
+  ClaimExpecting(job, "w");
+  for (int64_t src : {c, a, b}) {
+    ASSERT_OK(store_->AddInferenceResult(Result(job, src), {}, "w").status());
+  }
+  ASSERT_OK_AND_ASSIGN(auto results, store_->ListInferenceResults(job));
+  std::vector<int64_t> sources;
+  for (const auto& r : results) sources.push_back(r.source_file_id);
+  EXPECT_EQ(sources, (std::vector<int64_t>{a, b, c}));
+  ASSERT_OK_AND_ASSIGN(auto none, store_->ListInferenceResults(NewJob(ds).id));
+  EXPECT_TRUE(none.empty());
+}
+
+TEST_P(StoreConformanceTest, DuplicateResultIsAlreadyExistsAndWritesNothing) {
+  const int64_t ds = NewDataset("ds").id;
+  const int64_t src = NewFile(Source(ds, "a.png", Sha(1))).id;
+  const int64_t job = NewJob(ds).id;
+  ClaimExpecting(job, "w");
+  ASSERT_OK(
+      store_->AddInferenceResult(Result(job, src), {Output("class_mask", Sha(10))}, "w").status());
+
+  auto dup =
+      store_->AddInferenceResult(Result(job, src, "again"), {Output("class_mask", Sha(20))}, "w");
+  EXPECT_EQ(StatusOf(dup).code(), StatusCode::kAlreadyExists) << StatusOf(dup);
+  InferenceRecord after = Job(job);
+  EXPECT_EQ(after.done, 1);
+  EXPECT_EQ(after.failed_images, 0);
+  ASSERT_OK_AND_ASSIGN(bool dup_output_written, store_->BlobReferenced(Sha(20)));
+  EXPECT_FALSE(dup_output_written);
+  ASSERT_OK_AND_ASSIGN(auto results, store_->ListInferenceResults(job));
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_EQ(results[0].error, "");
+}
+
+TEST_P(StoreConformanceTest, AddInferenceResultNeedsTheWorkersLease) {
+  const int64_t ds = NewDataset("ds").id;
+  const int64_t src = NewFile(Source(ds, "a.png", Sha(1))).id;
+  const int64_t job = NewJob(ds).id;
+  auto add = [&](const std::string& worker) {
+    return StatusOf(
+        store_->AddInferenceResult(Result(job, src), {Output("preview", Sha(10))}, worker));
+  };
+  EXPECT_EQ(add("w").code(), StatusCode::kFailedPrecondition);  // queued: nobody holds it
+  ClaimExpecting(job, "w");
+  EXPECT_EQ(add("intruder").code(), StatusCode::kFailedPrecondition);
+  ASSERT_OK(store_->FinishInference(job, "w", JobStatus::kCompleted, "", "{}"));
+  EXPECT_EQ(add("w").code(), StatusCode::kFailedPrecondition);  // terminal
+
+  EXPECT_EQ(Job(job).done, 0);
+  ASSERT_OK_AND_ASSIGN(bool written, store_->BlobReferenced(Sha(10)));
+  EXPECT_FALSE(written);
+  ASSERT_OK_AND_ASSIGN(auto results, store_->ListInferenceResults(job));
+  EXPECT_TRUE(results.empty());
+}
+
+TEST_P(StoreConformanceTest, AddInferenceResultChecksSourceFileAndOutputs) {
+  const int64_t ds = NewDataset("ds").id;
+  const int64_t other = NewDataset("other").id;
+  const int64_t src = NewFile(Source(ds, "a.png", Sha(1))).id;
+  const int64_t foreign = NewFile(Source(other, "b.png", Sha(2))).id;
+  const int64_t job = NewJob(ds).id;
+  ClaimExpecting(job, "w");
+  auto code = [&](int64_t source, const std::vector<FileRecord>& outputs) {
+    return StatusOf(store_->AddInferenceResult(Result(job, source), outputs, "w")).code();
+  };
+  EXPECT_EQ(code(foreign, {}), StatusCode::kInvalidArgument);  // another dataset's file
+  EXPECT_EQ(code(99999, {}), StatusCode::kNotFound);
+  EXPECT_EQ(code(src, {Output("preview", Sha(3)), Output("preview", Sha(4))}),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(code(src, {Output("source", Sha(3))}), StatusCode::kInvalidArgument);
+  EXPECT_EQ(code(src, {Output("thumbnail", Sha(3))}), StatusCode::kInvalidArgument);
+  EXPECT_EQ(code(src, {Output("preview", "not-a-sha")}), StatusCode::kInvalidArgument);
+  FileRecord elsewhere = Output("preview", Sha(3));
+  elsewhere.inference_id = job + 1000;
+  EXPECT_EQ(code(src, {elsewhere}), StatusCode::kInvalidArgument);
+
+  EXPECT_EQ(Job(job).done, 0);
+  ASSERT_OK_AND_ASSIGN(bool written, store_->BlobReferenced(Sha(3)));
+  EXPECT_FALSE(written);
+  // The failures left the job usable.
+  ASSERT_OK(
+      store_->AddInferenceResult(Result(job, src), {Output("preview", Sha(3))}, "w").status());
+}
+
+INSTANTIATE_TEST_SUITE_P(Sqlite, StoreConformanceTest,
+                         ::testing::Values(StoreFactory{
+                             "Sqlite",
+                             [](const std::filesystem::path& dir, std::function<int64_t()> now_ms) {
+                               SqliteStoreOptions options;
+                               options.now_ms = std::move(now_ms);
+                               return OpenSqliteStore(dir / "store.db", options);
+                             }}),
+                         StoreFactoryName);
+
+// --- JobStatus names (store.h's free functions) ---
+
+TEST(JobStatusTest, NamesRoundTrip) {
+  for (JobStatus s : {JobStatus::kQueued, JobStatus::kRunning, JobStatus::kCompleted,
+                      JobStatus::kFailed, JobStatus::kCanceled}) {
+    ASSERT_OK_AND_ASSIGN(JobStatus parsed, ParseJobStatus(JobStatusName(s)));
+    EXPECT_EQ(parsed, s);
+  }
+  EXPECT_EQ(JobStatusName(JobStatus::kCanceled), "canceled");
+  EXPECT_EQ(StatusOf(ParseJobStatus("Queued")).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(StatusOf(ParseJobStatus("")).code(), StatusCode::kInvalidArgument);
+  EXPECT_FALSE(IsTerminal(JobStatus::kRunning));
+  EXPECT_TRUE(IsTerminal(JobStatus::kCanceled));
+}
+
+}  // namespace
+}  // namespace infera::store_testing
