@@ -95,7 +95,8 @@ class InferenceWorkers::JobRun {
           static_cast<int>(2 * std::max<int64_t>(1, model_->config().batching.max_batch_size));
     }
     last_renew_ = last_cancel_check_ = Clock::now();
-    seen_generation_ = owner_.generation();
+    // A cancel may have come between the claim and now: the first Housekeeping looks.
+    seen_generation_ = ~owner_.generation();
     size_t next = 0;
     while (true) {
       while (!halted() && next < pending_.size() && in_flight_ < max_in_flight) {

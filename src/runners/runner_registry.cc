@@ -1,6 +1,9 @@
 #include "runners/runner_registry.h"
 
+#include "runners/binary_sigmoid.h"
 #include "runners/classify.h"
+#include "runners/custom_tiff.h"
+#include "runners/multiclass_argmax.h"
 
 namespace infera {
 
@@ -9,8 +12,14 @@ namespace {
 // The registry: one line per runner.
 const Runner* const* Runners(size_t* count) {
   static const ClassifyRunner classify;
+  static const BinarySigmoidRunner binary_sigmoid;
+  static const MulticlassArgmaxRunner multiclass_argmax;
+  static const CustomTiffRunner custom_tiff;
   static const Runner* const runners[] = {
       &classify,
+      &binary_sigmoid,
+      &multiclass_argmax,
+      &custom_tiff,
   };
   *count = sizeof(runners) / sizeof(runners[0]);
   return runners;
