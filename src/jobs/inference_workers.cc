@@ -11,6 +11,7 @@
 
 #include "common/logging.h"
 #include "common/strings.h"
+#include "datasets/ingest.h"
 #include "models/model.h"
 #include "runners/infer_items.h"
 #include "runners/runner_registry.h"
@@ -221,7 +222,7 @@ class InferenceWorkers::JobRun {
       file.content_type = std::string(ArtifactContentType(artifact.format));
       file.sha256 = blob->sha256;
       file.size = blob->size;
-      DescribeArtifact(artifact.image, &file);
+      DescribeImage(artifact.image, &file);
       outputs.push_back(std::move(file));
     }
     const Clock::time_point end = Clock::now();
@@ -237,17 +238,6 @@ class InferenceWorkers::JobRun {
     result.summary_json = out->summary.dump();
     result.elapsed_ms = MsBetween(f.start, end);
     Save(result, outputs);
-  }
-
-  static void DescribeArtifact(const Image& image, FileRecord* file) {
-    file->width = image.width;
-    file->height = image.height;
-    file->channels = image.channels;
-    file->pages = 1;
-    file->bit_depth = static_cast<int>(PixelTypeSize(image.type) * 8);
-    file->sample_type = image.type == PixelType::kUInt8    ? "uint8"
-                        : image.type == PixelType::kUInt16 ? "uint16"
-                                                           : "float32";
   }
 
   void RecordError(const Flight& f, std::string error) {

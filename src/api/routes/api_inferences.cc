@@ -97,7 +97,9 @@ StatusOr<HttpResponse> ListInferences(const ApiContext& ctx, const HttpRequest& 
   return JsonResponse(200, nlohmann::json{{"inferences", std::move(list)}}.dump());
 }
 
-StatusOr<nlohmann::json> JobWithResults(const ApiContext& ctx, int64_t id) {
+// The job as GET returns it; its result records go to *records when not null.
+StatusOr<nlohmann::json> JobWithResults(const ApiContext& ctx, int64_t id,
+                                        std::vector<InferenceResultRecord>* records = nullptr) {
   ASSIGN_OR_RETURN(InferenceRecord job, ctx.store->GetInference(id));
   ASSIGN_OR_RETURN(std::vector<InferenceResultRecord> results, ctx.store->ListInferenceResults(id));
   nlohmann::json j = InferenceJson(job);
@@ -109,6 +111,7 @@ StatusOr<nlohmann::json> JobWithResults(const ApiContext& ctx, int64_t id) {
       errors.push_back({{"source_filename", r.source_filename}, {"error", r.error}});
   }
   j["errors"] = std::move(errors);
+  if (records != nullptr) *records = std::move(results);
   return j;
 }
 
@@ -169,10 +172,9 @@ void WriteArchive(const ApiContext& ctx, const nlohmann::json& record,
 void Download(const ApiContext& ctx, const HttpRequest& req, const Responder& respond) {
   StatusOr<int64_t> id = ParseId(req.params.at("id"), "inference");
   if (!id.ok()) return respond(StatusResponse(id.status()));
-  StatusOr<nlohmann::json> record = JobWithResults(ctx, *id);
+  std::vector<InferenceResultRecord> results;
+  StatusOr<nlohmann::json> record = JobWithResults(ctx, *id, &results);
   if (!record.ok()) return respond(StatusResponse(record.status()));
-  StatusOr<std::vector<InferenceResultRecord>> results = ctx.store->ListInferenceResults(*id);
-  if (!results.ok()) return respond(StatusResponse(results.status()));
   auto stream = std::make_shared<ResponseStream>();
   HttpResponse response;
   response.content_type = "application/zip";
@@ -180,7 +182,7 @@ void Download(const ApiContext& ctx, const HttpRequest& req, const Responder& re
       StrCat("attachment; filename=\"inference_", *id, ".zip\"");
   response.stream = stream;
   respond(std::move(response));
-  WriteArchive(ctx, *record, *results, stream);
+  WriteArchive(ctx, *record, results, stream);
 }
 
 }  // namespace
