@@ -6,7 +6,7 @@ JOBS ?= $(shell nproc)
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
-.PHONY: all deps build test unit integration demo bench lint format asan tsan clean
+.PHONY: all deps build test unit integration demo bench bench-job lint format asan tsan clean
 
 all: build
 
@@ -49,6 +49,10 @@ demo: build models/demo/.stamp
 
 bench: build models/demo/.stamp
 	$(BUILD)/infera bench --config models/demo/config.yaml --model mobilenet_v2 --json $(BUILD)/bench.json
+
+bench-job: build models/demo/.stamp
+	$(BUILD)/infera bench job --repository models/demo/repo --model unet_bench --images 64 --size 512 \
+	  --json $(BUILD)/bench-job.json
 
 lint:
 	clang-format --dry-run -Werror $$(git ls-files '*.cc' '*.h')

@@ -26,6 +26,8 @@ Writes:
                     encoder-decoder with built weights (bright blobs are foreground)
       tiny_multiclass  runner multiclass_argmax: rgb 64x64 (ImageNet mean/std) ->
                     [N,3,H,W] logits for background / red / green, by construction
+      unet_bench    (--demo only) runner binary_sigmoid: a standard 4-level U-Net at gray
+                    512x512 with seeded random weights, for `infera bench job`
       tiny_tiff     runner custom_tiff: 2-channel input at the source size (size: keep) ->
                     [N,1,H,W] probabilities (sigmoid inside: call it with
                     output_is_probability); warmup off (warm-up feeds 1 or 3 channels)
@@ -63,7 +65,7 @@ import json  # noqa: E402
 import math  # noqa: E402
 import shutil  # noqa: E402
 import time  # noqa: E402
-from typing import Dict, Tuple  # noqa: E402
+from typing import Dict, List, Tuple  # noqa: E402
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
@@ -520,6 +522,50 @@ class TinyUNet(nn.Module):
         e2 = F.relu(self.enc2(F.max_pool2d(e1, 2)))
         up = F.interpolate(e2, size=[e1.shape[2], e1.shape[3]], mode="nearest")
         return self.head(torch.cat([up, e1], 1))
+
+
+def _unet_block(cin: int, cout: int) -> nn.Module:
+    return nn.Sequential(
+        nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(),
+        nn.Conv2d(cout, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU())
+
+
+class _UNetUp(nn.Module):
+    def __init__(self, c: int):
+        super().__init__()
+        self.up = nn.ConvTranspose2d(c * 2, c, 2, stride=2)
+        self.block = _unet_block(c * 2, c)
+
+    def forward(self, x: torch.Tensor, skip: torch.Tensor) -> torch.Tensor:
+        return self.block(torch.cat([self.up(x), skip], 1))
+
+
+class BenchUNet(nn.Module):
+    """A standard 4-level U-Net (two 3x3 conv + BatchNorm + ReLU per level, 16-32-64-128
+    channels, bottleneck 256, max-pool down, transposed-conv up, skip concatenations),
+    gray in, [N,1,H,W] logits out. Seeded random weights, not trained: it exists so that
+    `infera bench job` measures the cost of a real U-Net at 512x512 (~1.9 M parameters,
+    about 10 GFLOP per image)."""
+
+    def __init__(self, base: int = 16):
+        super().__init__()
+        ch = [base, base * 2, base * 4, base * 8]
+        self.downs = nn.ModuleList([_unet_block(1, ch[0]), _unet_block(ch[0], ch[1]),
+                                    _unet_block(ch[1], ch[2]), _unet_block(ch[2], ch[3])])
+        self.bottom = _unet_block(ch[3], ch[3] * 2)
+        self.ups = nn.ModuleList([_UNetUp(c) for c in reversed(ch)])
+        self.head = nn.Conv2d(ch[0], 1, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        skips: List[torch.Tensor] = []
+        for down in self.downs:
+            x = down(x)
+            skips.append(x)
+            x = F.max_pool2d(x, 2)
+        x = self.bottom(x)
+        for i, up in enumerate(self.ups):
+            x = up(x, skips[len(skips) - 1 - i])
+        return self.head(x)
 
 
 class TinyMulticlass(nn.Module):
@@ -1059,6 +1105,21 @@ def main():
     t0 = time.perf_counter()
     seg = make_segmentation(repo, images, out)
     t_seg = time.perf_counter() - t0
+
+    # ---- the benchmark U-Net (demo repository only: `make bench-job`) ------------------
+    if args.demo:
+        torch.manual_seed(5)
+        bench_unet = BenchUNet().eval()
+        d = os.path.join(repo, "unet_bench")
+        save_script(bench_unet, os.path.join(d, "1", "model.pt"), None)
+        write_model_yaml(d, "Standard 4-level U-Net (16-256 channels), seeded random weights: "
+                            "for `infera bench job` at 512x512, not for real masks",
+                         {"color": "gray", "size": [512, 512], "interpolation": "bilinear",
+                          "scale": 1.0 / 255.0, "mean": [0.5], "std": [0.25], "layout": "NCHW",
+                          "dtype": "float32"},
+                         labels=None, runner="binary_sigmoid",
+                         batching={"max_batch_size": 4, "max_queue_delay_ms": 2,
+                                   "max_queue_size": 256, "default_timeout_ms": 120000})
 
     # ---- configs -----------------------------------------------------------------------
     with open(os.path.join(out, "config.yaml"), "w") as f:

@@ -248,6 +248,7 @@ void DynamicBatcher::RunBatch(size_t instance, std::vector<Entry>& batch) {
     stats_.inferences += static_cast<uint64_t>(rows);
     const auto compute_ns = static_cast<uint64_t>(
         std::chrono::duration_cast<std::chrono::nanoseconds>(end - start).count());
+    stats_.execute_ns += compute_ns;
     for (const Entry& e : batch) {
       stats_.queue_ns += static_cast<uint64_t>(
           std::chrono::duration_cast<std::chrono::nanoseconds>(cut - e.pending.enqueued).count());

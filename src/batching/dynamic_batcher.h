@@ -64,6 +64,7 @@ struct BatcherStats {
   // Sums over the requests that were executed (successfully or not).
   uint64_t queue_ns = 0;          // enqueue -> batch cut
   uint64_t compute_ns = 0;        // the execute call of the request's batch
+  uint64_t execute_ns = 0;        // the execute calls themselves (once per batch): engine busy
   int64_t last_inference_ms = 0;  // wall-clock time of the last execution, ms since epoch
 };
 

@@ -20,8 +20,8 @@ int RunCli(int argc, char** argv) {
   BenchOptions bench;
   CLI::App* bench_cmd =
       app.add_subcommand("bench", "Measure served throughput and latency against the raw engine");
-  bench_cmd->add_option("--config,-c", bench.config, "Server config file (YAML)")->required();
-  bench_cmd->add_option("--model,-m", bench.model, "Model to measure")->required();
+  bench_cmd->add_option("--config,-c", bench.config, "Server config file (YAML)");
+  bench_cmd->add_option("--model,-m", bench.model, "Model to measure");
   bench_cmd->add_option("--image", bench.image, "Image to send (default: a generated 224x224 PNG)");
   bench_cmd->add_option("--seconds", bench.seconds, "Seconds per measurement")
       ->check(CLI::Range(0.2, 600.0));
@@ -32,13 +32,53 @@ int RunCli(int argc, char** argv) {
                         "Batcher delay for the served run (default: the model's)");
   bench_cmd->add_option("--json", bench.output_json, "Also write the results as JSON here");
 
+  BenchJobOptions bench_job;
+  CLI::App* bench_job_cmd = bench_cmd->add_subcommand(
+      "job", "Measure a dataset inference job against a plain decode-forward-encode loop");
+  bench_job_cmd->add_option("--config,-c", bench_job.config, "Server config file naming the model");
+  bench_job_cmd->add_option("--repository,-r", bench_job.repository, "Model repository folder");
+  bench_job_cmd->add_option("--model,-m", bench_job.model, "Model name, or a model folder")
+      ->required();
+  bench_job_cmd->add_option("--images", bench_job.images, "Images in the dataset")
+      ->check(CLI::Range(2, 100000));
+  bench_job_cmd->add_option("--size", bench_job.size, "Image side in pixels")
+      ->check(CLI::Range(16, 8192));
+  bench_job_cmd->add_option("--workers", bench_job.workers, "Job worker threads")
+      ->check(CLI::Range(1, 64));
+  bench_job_cmd->add_option("--max-in-flight", bench_job.max_in_flight,
+                            "Images queued at once (0: 2 x max_batch_size)");
+  bench_job_cmd->add_option("--json", bench_job.output_json, "Also write the results as JSON here");
+
+  InferOptions infer;
+  CLI::App* infer_cmd =
+      app.add_subcommand("infer", "Run a model's runner over image files, offline");
+  infer_cmd->add_option("--config,-c", infer.config, "Server config file naming the model");
+  infer_cmd->add_option("--repository,-r", infer.repository, "Model repository folder");
+  infer_cmd->add_option("--model,-m", infer.model, "Model name, or a model folder")->required();
+  infer_cmd->add_option("--input,-i", infer.inputs, "Image files or folders (walked recursively)")
+      ->required();
+  infer_cmd->add_option("--output,-o", infer.output, "Folder for masks/, previews/, results.json")
+      ->required();
+  infer_cmd->add_option("--param,-p", infer.params, "Runner parameter key=value (repeatable)");
+  infer_cmd->add_flag("--copy-sources", infer.copy_sources,
+                      "Also copy the inputs to OUTPUT/images/");
+  infer_cmd->add_flag("--verbose,-v", infer.verbose, "Log every job event");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
   if (serve_cmd->parsed()) return RunServe(serve);
-  if (bench_cmd->parsed()) return RunBench(bench);
+  if (infer_cmd->parsed()) return RunInfer(infer);
+  if (bench_job_cmd->parsed()) return RunBenchJob(bench_job);
+  if (bench_cmd->parsed()) {
+    if (bench.config.empty() || bench.model.empty()) {
+      std::cerr << "infera bench: --config and --model are required\n";
+      return 2;
+    }
+    return RunBench(bench);
+  }
   return 2;
 }
 

@@ -1,8 +1,9 @@
 // The command line: `infera <subcommand> ...`. One file per subcommand (serve.cc,
-// bench.cc); RunCli wires them into CLI11. exe/main.cc only calls RunCli.
+// bench.cc, bench_job.cc, infer.cc); RunCli wires them into CLI11. exe/main.cc only calls RunCli.
 #pragma once
 
 #include <string>
+#include <vector>
 
 namespace infera {
 
@@ -29,5 +30,31 @@ struct BenchOptions {
   std::string output_json;
 };
 int RunBench(const BenchOptions& options);
+
+// `infera bench job`.
+struct BenchJobOptions {
+  std::string config;      // a server config naming the model, or
+  std::string repository;  // a model repository folder, or neither: --model is a folder
+  std::string model;
+  int images = 64;
+  int size = 512;
+  int workers = 1;
+  int max_in_flight = 0;
+  std::string output_json;
+};
+int RunBenchJob(const BenchJobOptions& options);
+
+// `infera infer`.
+struct InferOptions {
+  std::string config;
+  std::string repository;
+  std::string model;
+  std::vector<std::string> inputs;
+  std::string output;
+  std::vector<std::string> params;  // "key=value"
+  bool copy_sources = false;        // also write OUTPUT/images/
+  bool verbose = false;
+};
+int RunInfer(const InferOptions& options);
 
 }  // namespace infera

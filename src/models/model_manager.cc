@@ -1,5 +1,10 @@
 #include "models/model_manager.h"
 
+#include <yaml-cpp/yaml.h>
+
+#include <charconv>
+
+#include "common/file_util.h"
 #include "common/logging.h"
 #include "common/strings.h"
 #include "models/model.h"
@@ -61,6 +66,10 @@ Status ModelManager::Load(const std::string& name) {
         "(set model_control: {mode: explicit})");
   }
   std::lock_guard<std::mutex> lock(load_mu_);
+  return LoadLocked(name);
+}
+
+Status ModelManager::LoadLocked(const std::string& name) {
   StatusOr<ModelConfig> config = FindConfig(name);
   if (!config.ok()) return config.status();
   std::shared_ptr<Model> old = registry_->Get(name);
@@ -110,6 +119,119 @@ Status ModelManager::Unload(const std::string& name) {
   SetState(name, {name, versions.back(), "UNAVAILABLE", "unloaded"});
   Log(LogLevel::kInfo, "model_unloaded", {{"model", name}});
   return absl::OkStatus();
+}
+
+namespace {
+
+// The highest numeric folder in `dir` (0 when none).
+int64_t HighestVersionFolder(const fs::path& dir) {
+  int64_t highest = 0;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    int64_t v = 0;
+    auto [ptr, err] = std::from_chars(name.data(), name.data() + name.size(), v);
+    if (err == std::errc() && ptr == name.data() + name.size() && entry.is_directory(ec)) {
+      highest = std::max(highest, v);
+    }
+  }
+  return highest;
+}
+
+std::optional<std::string> ReadIfPresent(const fs::path& path) {
+  StatusOr<std::string> text = ReadFileToString(path);
+  if (!text.ok()) return std::nullopt;
+  return std::move(*text);
+}
+
+// Puts `path` back to `old` content (or removes it when it did not exist).
+void Restore(const fs::path& path, const std::optional<std::string>& old) {
+  std::error_code ec;
+  if (!old) {
+    fs::remove(path, ec);
+  } else if (Status s = WriteFileDurably(path, *old); !s.ok()) {
+    Log(LogLevel::kError, "model_upload_restore_failed",
+        {{"file", path.string()}, {"error", std::string(ToStd(s.message()))}});
+  }
+}
+
+}  // namespace
+
+StatusOr<ModelConfig> ModelManager::Install(const ModelUpload& upload) {
+  if (!repository_) {
+    return absl::FailedPreconditionError(
+        "this server has no model repository to add models to (set model_repository in the "
+        "server config)");
+  }
+  RETURN_IF_ERROR(ValidateModelName(upload.name));
+  if (list_models_.count(upload.name)) {
+    return absl::FailedPreconditionError(
+        StrCat("model '", upload.name,
+               "' is defined in the server config's model list; upload under another name"));
+  }
+  ASSIGN_OR_RETURN(std::string yaml, BuildUploadYaml(upload));
+  std::string artifact_name = "model.pt";
+  if (YAML::Node node = YAML::Load(yaml); node["artifact"].IsDefined()) {
+    artifact_name = node["artifact"].as<std::string>();
+  }
+  std::error_code ec;
+  if (upload.artifact.empty() || !fs::is_regular_file(upload.artifact, ec)) {
+    return absl::InvalidArgumentError("the model file is missing (form field 'model')");
+  }
+
+  std::lock_guard<std::mutex> lock(load_mu_);
+  const fs::path dir = *repository_ / upload.name;
+  const bool new_dir = !fs::exists(dir, ec);
+  const int64_t version = upload.version ? *upload.version : HighestVersionFolder(dir) + 1;
+  if (version < 1) return absl::InvalidArgumentError("'version' must be a positive integer");
+  const fs::path version_dir = dir / std::to_string(version);
+  if (fs::exists(version_dir, ec)) {
+    return absl::AlreadyExistsError(
+        StrCat("model '", upload.name, "' already has a version ", version,
+               " (versions are never overwritten; leave 'version' out to add the next one)"));
+  }
+  const std::optional<std::string> old_yaml = ReadIfPresent(dir / "model.yaml");
+  const std::optional<std::string> old_labels = ReadIfPresent(dir / "labels.txt");
+  auto rollback = [&] {
+    std::error_code rm;
+    if (new_dir) {
+      fs::remove_all(dir, rm);
+      return;
+    }
+    fs::remove_all(version_dir, rm);
+    Restore(dir / "model.yaml", old_yaml);
+    if (upload.labels) Restore(dir / "labels.txt", old_labels);
+  };
+  Status written = [&]() -> Status {
+    std::error_code mk;
+    fs::create_directories(version_dir, mk);
+    if (mk)
+      return absl::InternalError(
+          StrCat("cannot create ", version_dir.string(), ": ", mk.message()));
+    RETURN_IF_ERROR(CopyFileDurably(upload.artifact, version_dir / artifact_name));
+    if (upload.labels) RETURN_IF_ERROR(CopyFileDurably(*upload.labels, dir / "labels.txt"));
+    return WriteFileDurably(dir / "model.yaml", yaml);
+  }();
+  if (!written.ok()) {
+    rollback();
+    return absl::InternalError(
+        StrCat("cannot write the model into the repository: ", written.message()));
+  }
+  Status loaded = LoadLocked(upload.name);
+  if (!loaded.ok()) {
+    rollback();
+    if (new_dir) {
+      std::lock_guard<std::mutex> state_lock(state_mu_);
+      states_.erase(upload.name);
+    }
+    return absl::InvalidArgumentError(
+        StrCat("the uploaded model did not load (nothing was changed): ", loaded.message()));
+  }
+  Log(LogLevel::kInfo, "model_uploaded",
+      {{"model", upload.name}, {"version", std::to_string(version)}, {"runner", upload.runner}});
+  std::shared_ptr<Model> model = registry_->Get(upload.name);
+  if (model == nullptr) return absl::InternalError("the uploaded model was unloaded meanwhile");
+  return model->config();
 }
 
 void ModelManager::SetState(const std::string& name, ModelState state) {

@@ -26,6 +26,7 @@
 #include "common/status.h"
 #include "metrics/metrics.h"
 #include "models/model_registry.h"
+#include "models/model_upload.h"
 #include "models/server_config.h"
 
 namespace infera {
@@ -58,6 +59,17 @@ class ModelManager {
   // it is not loaded.
   Status Unload(const std::string& name);
 
+  // Adds `upload` to the repository as a new version folder and loads it, in any
+  // model control mode (uploads are the /api's own control). model.yaml (and
+  // labels.txt) are replaced and VERSION/<artifact> is written in place; the version is
+  // built and warmed before it replaces the serving one. When it cannot load, every
+  // file is put back as it was and the old version (if any) keeps serving. Returns the
+  // config now served. Errors: FailedPrecondition without a repository or for a model of
+  // the config's list; AlreadyExists when the version folder exists; InvalidArgument
+  // for a bad upload or a model that does not load (with the loader's reason);
+  // Internal when the repository cannot be written.
+  StatusOr<ModelConfig> Install(const ModelUpload& upload);
+
   // Every model known (configured, in the repository, or loaded), by name.
   // ready_only: only READY rows.
   std::vector<ModelState> Index(bool ready_only) const;
@@ -69,6 +81,7 @@ class ModelManager {
   StatusOr<ModelConfig> FindConfig(const std::string& name) const;
 
  private:
+  Status LoadLocked(const std::string& name);  // REQUIRES load_mu_ held
   void SetState(const std::string& name, ModelState state);
 
   const ModelControlMode mode_;
@@ -81,6 +94,7 @@ class ModelManager {
   std::mutex load_mu_;  // serialises Load/Unload
   mutable std::mutex state_mu_;
   std::map<std::string, ModelState> states_;  // GUARDED_BY(state_mu_)
+  int64_t install_counter_ = 0;               // GUARDED_BY(load_mu_): temp file names
 };
 
 }  // namespace infera

@@ -1,6 +1,6 @@
 // Shared pieces of the /api route families (datasets, files, models, inferences):
-// id parsing, JSON bodies, running blocking handlers off the I/O threads, and the JSON
-// form of store records.
+// id parsing, JSON bodies, multipart uploads, running blocking handlers off the I/O
+// threads (the JSON forms of store records are in store/record_json.h).
 #pragma once
 
 #include <cstdint>
@@ -10,7 +10,9 @@
 
 #include "api/api_context.h"
 #include "api/http_types.h"
+#include "api/multipart.h"
 #include "common/status.h"
+#include "store/record_json.h"
 #include "store/store.h"
 
 namespace infera {
@@ -25,6 +27,12 @@ StatusOr<int64_t> ParseIdJson(const nlohmann::json& value, std::string_view what
 // non-object. An empty body is an empty object.
 StatusOr<nlohmann::json> JsonBody(const HttpRequest& request);
 
+// The parts of a multipart/form-data request (body spooled to a file or in memory);
+// file parts go to temporary files in ctx.tmp_dir, which *cleanup removes when the
+// caller is done. InvalidArgument for a malformed body or a wrong content type.
+StatusOr<std::vector<MultipartPart>> ReadMultipart(const ApiContext& ctx, const HttpRequest& req,
+                                                   MultipartTempFiles* cleanup);
+
 // Runs `work` on ctx.blocking and responds with what it returns (a Status error becomes
 // its JSON error response). 503 when the pool is shut down.
 void RunBlocking(const ApiContext& ctx, Responder respond,
@@ -38,11 +46,5 @@ Handler Blocking(const ApiContext& ctx, BlockingFn fn);
 // streamed responses: it may respond first and go on producing the body).
 using StreamingFn = std::function<void(const ApiContext&, const HttpRequest&, const Responder&)>;
 Handler Streaming(const ApiContext& ctx, StreamingFn fn);
-
-// JSON forms of store records, as the API returns them.
-nlohmann::json DatasetJson(const DatasetRecord& d);
-nlohmann::json FileJson(const FileRecord& f);
-nlohmann::json InferenceJson(const InferenceRecord& job);
-nlohmann::json ResultJson(const InferenceResultRecord& r);
 
 }  // namespace infera

@@ -120,27 +120,11 @@ Status IngestOne(const ApiContext& ctx, int64_t dataset_id, std::string_view fil
   return file.status();
 }
 
-// The upload's multipart parts (spooled or in memory); *cleanup removes their temp
-// files when the caller is done.
-StatusOr<std::vector<MultipartPart>> ReadParts(const ApiContext& ctx, const HttpRequest& req,
-                                               MultipartTempFiles* cleanup) {
-  ASSIGN_OR_RETURN(std::string boundary, MultipartBoundary(req.header("content-type")));
-  MultipartLimits limits;
-  limits.max_parts = static_cast<size_t>(ctx.max_files_per_upload) + 16;
-  std::error_code ec;
-  fs::create_directories(ctx.tmp_dir, ec);
-  StatusOr<std::vector<MultipartPart>> parts =
-      req.body_file ? ParseMultipartFile(req.body_file->path, boundary, ctx.tmp_dir, limits)
-                    : ParseMultipartString(req.body, boundary, ctx.tmp_dir, limits);
-  if (parts.ok()) *cleanup = MultipartTempFiles(*parts);
-  return parts;
-}
-
 StatusOr<HttpResponse> UploadFiles(const ApiContext& ctx, const HttpRequest& req) {
   ASSIGN_OR_RETURN(int64_t id, ParseId(req.params.at("id"), "dataset"));
   ASSIGN_OR_RETURN(DatasetRecord dataset, ctx.store->GetDataset(id));
   MultipartTempFiles cleanup;
-  ASSIGN_OR_RETURN(std::vector<MultipartPart> parts, ReadParts(ctx, req, &cleanup));
+  ASSIGN_OR_RETURN(std::vector<MultipartPart> parts, ReadMultipart(ctx, req, &cleanup));
   UploadReport report;
   int64_t count = 0;
   for (const MultipartPart& part : parts) {
@@ -170,7 +154,7 @@ StatusOr<HttpResponse> UploadArchive(const ApiContext& ctx, const HttpRequest& r
   fs::path archive;
   std::optional<BodyFile> small;
   if (req.header("content-type").starts_with("multipart/")) {
-    ASSIGN_OR_RETURN(std::vector<MultipartPart> parts, ReadParts(ctx, req, &cleanup));
+    ASSIGN_OR_RETURN(std::vector<MultipartPart> parts, ReadMultipart(ctx, req, &cleanup));
     for (const MultipartPart& part : parts) {
       if (part.is_file) {
         archive = part.file;

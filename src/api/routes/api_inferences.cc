@@ -20,6 +20,7 @@
 #include "common/strings.h"
 #include "common/task_pool.h"
 #include "jobs/inference_workers.h"
+#include "jobs/job_export.h"
 #include "models/model.h"
 #include "store/blob_store.h"
 
@@ -97,27 +98,9 @@ StatusOr<HttpResponse> ListInferences(const ApiContext& ctx, const HttpRequest& 
   return JsonResponse(200, nlohmann::json{{"inferences", std::move(list)}}.dump());
 }
 
-// The job as GET returns it; its result records go to *records when not null.
-StatusOr<nlohmann::json> JobWithResults(const ApiContext& ctx, int64_t id,
-                                        std::vector<InferenceResultRecord>* records = nullptr) {
-  ASSIGN_OR_RETURN(InferenceRecord job, ctx.store->GetInference(id));
-  ASSIGN_OR_RETURN(std::vector<InferenceResultRecord> results, ctx.store->ListInferenceResults(id));
-  nlohmann::json j = InferenceJson(job);
-  j["results"] = nlohmann::json::array();
-  nlohmann::json errors = nlohmann::json::array();
-  for (const InferenceResultRecord& r : results) {
-    j["results"].push_back(ResultJson(r));
-    if (!r.error.empty())
-      errors.push_back({{"source_filename", r.source_filename}, {"error", r.error}});
-  }
-  j["errors"] = std::move(errors);
-  if (records != nullptr) *records = std::move(results);
-  return j;
-}
-
 StatusOr<HttpResponse> GetInference(const ApiContext& ctx, const HttpRequest& req) {
   ASSIGN_OR_RETURN(int64_t id, ParseId(req.params.at("id"), "inference"));
-  ASSIGN_OR_RETURN(nlohmann::json j, JobWithResults(ctx, id));
+  ASSIGN_OR_RETURN(nlohmann::json j, JobReport(*ctx.store, id));
   return JsonResponse(200, j.dump());
 }
 
@@ -137,26 +120,17 @@ void WriteArchive(const ApiContext& ctx, const nlohmann::json& record,
     if (!stream->Write(bytes)) return absl::CancelledError("the client went away");
     return absl::OkStatus();
   });
-  auto add_blob = [&](const std::string& name, int64_t file_id) -> Status {
-    ASSIGN_OR_RETURN(FileRecord file, ctx.store->GetFile(file_id));
-    StatusOr<std::filesystem::path> path = ctx.blobs->LocalPath(file.sha256);
-    if (path.ok()) return zip.AddFileFromPath(name, *path, ZipWriter::Method::kStored);
-    ASSIGN_OR_RETURN(std::string bytes, ctx.blobs->Get(file.sha256));
-    return zip.AddFile(name, bytes, ZipWriter::Method::kStored);
-  };
   Status status = [&]() -> Status {
-    for (const InferenceResultRecord& r : results) {
-      StatusOr<FileRecord> source = ctx.store->GetFile(r.source_file_id);
-      if (source.ok()) RETURN_IF_ERROR(add_blob(StrCat("images/", source->filename), source->id));
-      for (int64_t id : {r.class_mask_id, r.instance_mask_id, r.probability_id}) {
-        if (id == 0) continue;
-        ASSIGN_OR_RETURN(FileRecord f, ctx.store->GetFile(id));
-        RETURN_IF_ERROR(add_blob(StrCat("masks/", f.filename), id));
+    ASSIGN_OR_RETURN(std::vector<ExportEntry> entries,
+                     JobExportEntries(*ctx.store, results, /*include_sources=*/true));
+    for (const ExportEntry& e : entries) {
+      StatusOr<std::filesystem::path> path = ctx.blobs->LocalPath(e.file.sha256);
+      if (path.ok()) {
+        RETURN_IF_ERROR(zip.AddFileFromPath(e.path, *path, ZipWriter::Method::kStored));
+        continue;
       }
-      if (r.preview_id != 0) {
-        ASSIGN_OR_RETURN(FileRecord f, ctx.store->GetFile(r.preview_id));
-        RETURN_IF_ERROR(add_blob(StrCat("previews/", f.filename), r.preview_id));
-      }
+      ASSIGN_OR_RETURN(std::string bytes, ctx.blobs->Get(e.file.sha256));
+      RETURN_IF_ERROR(zip.AddFile(e.path, bytes, ZipWriter::Method::kStored));
     }
     RETURN_IF_ERROR(zip.AddFile("results.json", record.dump(2)));
     return zip.Finish();
@@ -173,7 +147,7 @@ void Download(const ApiContext& ctx, const HttpRequest& req, const Responder& re
   StatusOr<int64_t> id = ParseId(req.params.at("id"), "inference");
   if (!id.ok()) return respond(StatusResponse(id.status()));
   std::vector<InferenceResultRecord> results;
-  StatusOr<nlohmann::json> record = JobWithResults(ctx, *id, &results);
+  StatusOr<nlohmann::json> record = JobReport(*ctx.store, *id, &results);
   if (!record.ok()) return respond(StatusResponse(record.status()));
   auto stream = std::make_shared<ResponseStream>();
   HttpResponse response;

@@ -1,10 +1,30 @@
 // GET /api/models: the models the workflow can use, as the seed's AVAILABLE_MODELS
 // lists them: {id, name, runner_name, description, versions, ready, params_schema}.
 // One entry per model name (its loaded versions listed, the highest first).
+//
+// POST /api/models/upload (multipart/form-data) adds a model, or a new version of one,
+// to the repository and loads it (ModelManager::Install):
+//   name          the model name (required)
+//   runner_name   a registered runner (required; an unknown one is refused with the list)
+//   description   optional
+//   model         the TorchScript file (required; also accepted as `file`)
+//   model_yaml    a model.yaml (file or text; optional)
+//   labels        a labels file, one label a line (file or text; optional)
+//   version       the version folder to create (optional; default highest + 1)
+//   <key.path>    any model.yaml key as a dotted field, the value read as YAML
+//                 (e.g. input.size = [512, 512], input.color = gray, warmup = false)
+// -> 201 with the model's entry as GET /api/models lists it. 400 for a bad upload or a
+// model that does not load (nothing is changed then); 409 for an existing version or
+// a server without a repository.
 #include <map>
+#include <set>
 
+#include "api/http_status.h"
 #include "api/routes/api_common.h"
 #include "api/routes/routes.h"
+#include "common/file_util.h"
+#include "common/strings.h"
+#include "models/model_upload.h"
 #include "runners/runner_registry.h"
 
 namespace infera {
@@ -53,9 +73,87 @@ nlohmann::json ListModels(const ApiContext& ctx) {
   return list;
 }
 
+// The text of a part: its value, or its file's content for a file part.
+StatusOr<std::string> PartText(const MultipartPart& part, uint64_t max_bytes) {
+  if (!part.is_file) return part.value;
+  if (part.size > max_bytes) {
+    return absl::InvalidArgumentError(
+        StrCat("form field '", part.name, "' is over ", max_bytes, " bytes"));
+  }
+  return ReadFileToString(part.file);
+}
+
+StatusOr<HttpResponse> UploadModel(const ApiContext& ctx, const HttpRequest& req) {
+  if (ctx.manager == nullptr) {
+    return absl::FailedPreconditionError("this server cannot add models at run time");
+  }
+  MultipartTempFiles cleanup;
+  ASSIGN_OR_RETURN(std::vector<MultipartPart> parts, ReadMultipart(ctx, req, &cleanup));
+  static const std::set<std::string> kYamlKeys = {"backend",  "artifact",  "input", "outputs",
+                                                  "batching", "instances", "warmup"};
+  constexpr uint64_t kMaxTextBytes = 1 << 20;
+  ModelUpload upload;
+  std::set<std::string> seen;
+  for (const MultipartPart& part : parts) {
+    if (!seen.insert(part.name).second) {
+      return absl::InvalidArgumentError(StrCat("form field '", part.name, "' is given twice"));
+    }
+    const std::string& key = part.name;
+    if (key == "model" || key == "file") {
+      if (!part.is_file) {
+        return absl::InvalidArgumentError(StrCat("form field '", key, "' must be a file"));
+      }
+      upload.artifact = part.file;
+    } else if (key == "labels") {
+      if (part.is_file) {
+        upload.labels = part.file;
+      } else {
+        const std::filesystem::path file =
+            ctx.tmp_dir / StrCat("labels-", std::hash<std::string>{}(req.request_id), ".txt");
+        RETURN_IF_ERROR(WriteFileDurably(file, part.value));
+        cleanup.Add(file);
+        upload.labels = file;
+      }
+    } else {
+      ASSIGN_OR_RETURN(std::string text, PartText(part, kMaxTextBytes));
+      if (key == "name") {
+        upload.name = text;
+      } else if (key == "runner_name" || key == "runner") {
+        upload.runner = text;
+      } else if (key == "description") {
+        upload.description = text;
+      } else if (key == "model_yaml" || key == "model.yaml" || key == "config") {
+        upload.yaml_text = text;
+      } else if (key == "version") {
+        ASSIGN_OR_RETURN(upload.version, ParseId(text, "model version"));
+      } else if (key.find('.') != std::string::npos || kYamlKeys.count(key)) {
+        upload.fields[key] = text;
+      } else {
+        return absl::InvalidArgumentError(StrCat(
+            "unknown form field '", key,
+            "' (expected name, runner_name, description, model, model_yaml, labels, version, or "
+            "a model.yaml key such as input.size)"));
+      }
+    }
+  }
+  if (upload.name.empty()) return absl::InvalidArgumentError("form field 'name' is required");
+  if (upload.artifact.empty()) {
+    return absl::InvalidArgumentError("form field 'model' (the TorchScript .pt file) is required");
+  }
+  ASSIGN_OR_RETURN(ModelConfig installed, ctx.manager->Install(upload));
+  for (nlohmann::json& entry : ListModels(ctx)) {
+    if (entry["name"] == installed.name) return JsonResponse(201, entry.dump());
+  }
+  return absl::InternalError("the uploaded model is not listed");
+}
+
 }  // namespace
 
 void AddApiModelRoutes(Router& router, const ApiContext& ctx) {
+  RouteOptions upload;
+  upload.spool = true;
+  upload.max_body_bytes = static_cast<uint64_t>(ctx.max_upload_bytes);
+  router.Add("POST", "/api/models/upload", Blocking(ctx, UploadModel), upload);
   router.Add("GET", "/api/models", [ctx](HttpRequest&&, Responder respond) {
     respond(JsonResponse(
         200, nlohmann::json{{"models", ListModels(ctx)}, {"runners", RunnerNames()}}.dump()));

@@ -1,0 +1,37 @@
+// JobExport: an inference job's results as a tree of files — the layout the ZIP
+// download streams and `infera infer --output` writes:
+//   images/<source filename>        the originals (when include_sources)
+//   masks/<stem>_mask.png           class masks (`_instances.png`, `_probability.tif`, or
+//                                   `.tif` for label maps over 16 bits)
+//   previews/<stem>_preview.png     overlays
+//   results.json                    JobReport (written by the caller)
+// Thread-safe as the Store is.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "store/store.h"
+
+namespace infera {
+
+struct ExportEntry {
+  std::string path;  // relative, '/'-separated ("masks/a_mask.png")
+  FileRecord file;   // the stored file (its blob is file.sha256)
+};
+
+// The job record as the API returns it, with "results" (every result record) and
+// "errors" ([{source_filename, error}] of the images that failed). *records receives the
+// result records when not null. NotFound for an unknown job.
+StatusOr<nlohmann::json> JobReport(Store& store, int64_t id,
+                                   std::vector<InferenceResultRecord>* records = nullptr);
+
+// The files of `results`, in result order. A source file that is gone (its dataset was
+// deleted) is left out; a missing output file is an error (NotFound).
+StatusOr<std::vector<ExportEntry>> JobExportEntries(
+    Store& store, const std::vector<InferenceResultRecord>& results, bool include_sources);
+
+}  // namespace infera
