@@ -104,8 +104,54 @@ CREATE INDEX inference_results_by_preview ON inference_results (preview_id);
 CREATE INDEX inference_results_by_probability ON inference_results (probability_id);
 )sql";
 
+// Version 2: users and what authenticates them. Secrets are stored hashed only.
+// Deleting a user would cascade to its tokens and keys (users are disabled, not deleted).
+constexpr const char* kSchemaV2 = R"sql(
+CREATE TABLE users (
+  id                  INTEGER PRIMARY KEY,
+  username            TEXT    NOT NULL COLLATE NOCASE UNIQUE CHECK (username <> ''),
+  password_hash       TEXT    NOT NULL CHECK (password_hash <> ''),
+  role                TEXT    NOT NULL CHECK (role IN ('admin', 'user')),
+  created_at          INTEGER NOT NULL,
+  disabled_at         INTEGER NOT NULL DEFAULT 0,
+  password_changed_at INTEGER NOT NULL DEFAULT 0
+) STRICT;
+
+CREATE TABLE refresh_tokens (
+  id         INTEGER PRIMARY KEY,
+  user_id    INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+  token_hash TEXT    NOT NULL UNIQUE CHECK (length(token_hash) = 64),
+  family     TEXT    NOT NULL CHECK (family <> ''),
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  used_at    INTEGER NOT NULL DEFAULT 0,
+  revoked_at INTEGER NOT NULL DEFAULT 0
+) STRICT;
+CREATE INDEX refresh_tokens_by_family ON refresh_tokens (family);
+CREATE INDEX refresh_tokens_by_user ON refresh_tokens (user_id);
+
+CREATE TABLE api_keys (
+  id           INTEGER PRIMARY KEY,
+  user_id      INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+  name         TEXT    NOT NULL DEFAULT '',
+  prefix       TEXT    NOT NULL DEFAULT '',
+  key_hash     TEXT    NOT NULL UNIQUE CHECK (length(key_hash) = 64),
+  created_at   INTEGER NOT NULL,
+  last_used_at INTEGER NOT NULL DEFAULT 0,
+  revoked_at   INTEGER NOT NULL DEFAULT 0
+) STRICT;
+CREATE INDEX api_keys_by_user ON api_keys (user_id);
+
+CREATE TABLE revoked_tokens (
+  jti        TEXT    PRIMARY KEY,
+  expires_at INTEGER NOT NULL
+) STRICT;
+CREATE INDEX revoked_tokens_by_expiry ON revoked_tokens (expires_at);
+)sql";
+
 constexpr SqliteMigration kMigrations[] = {
     {1, "datasets, files, inferences, inference_results", kSchemaV1},
+    {2, "users, refresh_tokens, api_keys, revoked_tokens", kSchemaV2},
 };
 
 StatusOr<int> CurrentVersion(SqliteDb& db) {

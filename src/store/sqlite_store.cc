@@ -13,6 +13,7 @@
 #include "store/sha256.h"
 #include "store/sqlite_db.h"
 #include "store/sqlite_migrations.h"
+#include "store/sqlite_open.h"
 
 namespace infera {
 namespace {
@@ -189,12 +190,6 @@ int64_t NumberedSuffix(std::string_view name, std::string_view stem, std::string
     n = n * 10 + (c - '0');
   }
   return n;
-}
-
-int64_t SystemNowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
 }
 
 Status NotFoundError(std::string_view kind, int64_t id) {
@@ -701,58 +696,13 @@ class SqliteStore final : public Store {
 // needs an exclusive lock, and when another connection is opening the same file SQLite
 // may report SQLITE_BUSY at once instead of calling the busy handler; so retry until
 // the busy timeout has passed.
-Status UseWal(SqliteDb& db, int busy_timeout_ms) {
-  const auto deadline =
-      std::chrono::steady_clock::now() + std::chrono::milliseconds(busy_timeout_ms);
-  while (true) {
-    StatusOr<std::string> mode = [&]() -> StatusOr<std::string> {
-      ASSIGN_OR_RETURN(auto st, db.Prepare("PRAGMA journal_mode = WAL"));
-      ASSIGN_OR_RETURN(bool row, st.Step());
-      return row ? st.Text(0) : "";
-    }();
-    if (mode.ok() && *mode == "wal") return absl::OkStatus();
-    if (mode.ok()) {
-      return absl::FailedPreconditionError(
-          StrCat("the database cannot use WAL journaling (journal_mode is '", *mode, "')"));
-    }
-    if (!absl::IsUnavailable(mode.status()) || std::chrono::steady_clock::now() >= deadline) {
-      return mode.status();
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-}
-
-// Sets the connection's pragmas (see sqlite_store.h for why each).
-Status Configure(SqliteDb& db, int busy_timeout_ms) {
-  // First, so that waiting for another opener's lock applies to the statements below.
-  sqlite3_busy_timeout(db.raw(), busy_timeout_ms);
-  RETURN_IF_ERROR(UseWal(db, busy_timeout_ms));
-  RETURN_IF_ERROR(db.Exec("PRAGMA foreign_keys = ON"));
-  RETURN_IF_ERROR(db.Exec("PRAGMA synchronous = FULL"));
-  return absl::OkStatus();
-}
-
 }  // namespace
 
 StatusOr<std::unique_ptr<Store>> OpenSqliteStore(const std::filesystem::path& db_file,
                                                  const SqliteStoreOptions& options) {
-  if (db_file.empty()) return absl::InvalidArgumentError("SQLite database path is empty");
-  if (db_file.has_parent_path()) {
-    std::error_code ec;
-    std::filesystem::create_directories(db_file.parent_path(), ec);
-    if (ec) {
-      return absl::InternalError(
-          StrCat("cannot create folder ", db_file.parent_path().string(), ": ", ec.message()));
-    }
-  }
   std::function<int64_t()> now_ms = options.now_ms ? options.now_ms : SystemNowMs;
-  ASSIGN_OR_RETURN(std::unique_ptr<SqliteDb> db, SqliteDb::Open(db_file));
-  Status status = Configure(*db, options.busy_timeout_ms);
-  if (status.ok()) status = MigrateSqliteSchema(*db, now_ms());
-  if (!status.ok()) {
-    return absl::Status(status.code(),
-                        StrCat("opening ", db_file.string(), ": ", ToStd(status.message())));
-  }
+  ASSIGN_OR_RETURN(std::unique_ptr<SqliteDb> db,
+                   OpenSqliteDatabase(db_file, options.busy_timeout_ms, now_ms()));
   return std::unique_ptr<Store>(new SqliteStore(std::move(db), std::move(now_ms)));
 }
 

@@ -101,8 +101,9 @@ TEST(SqliteStoreTest, MigrationsAreRecordedInOrder) {
   EXPECT_EQ(raw.Query("SELECT version, applied_at FROM schema_migrations ORDER BY version"),
             expected);
   EXPECT_EQ(raw.Query("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"),
-            (std::vector<std::string>{"datasets", "files", "inference_results", "inferences",
-                                      "schema_migrations"}));
+            (std::vector<std::string>{"api_keys", "datasets", "files", "inference_results",
+                                      "inferences", "refresh_tokens", "revoked_tokens",
+                                      "schema_migrations", "users"}));
   EXPECT_EQ(raw.Query("PRAGMA foreign_key_check"), std::vector<std::string>{});
   EXPECT_EQ(raw.Query("PRAGMA integrity_check"), std::vector<std::string>{"ok"});
 }
