@@ -209,6 +209,15 @@ Status BenchJob(const BenchJobOptions& options) {
                                job_s, 100 * job_outside);
   std::cout << absl::StrFormat("job ingest (upload side): %.2f s; average batch %.2f\n", ingest_s,
                                avg_batch);
+  const nlohmann::json timings = nlohmann::json::parse(done.timings_json, nullptr, false);
+  if (timings.is_object() && done.done > 0) {
+    const double n = static_cast<double>(done.done);
+    std::cout << absl::StrFormat(
+        "job per image (worker thread): decode %.1f ms, preprocess %.1f ms, postprocess + encode "
+        "+ store %.1f ms\n",
+        timings.value("decode_ms", 0.0) / n, timings.value("preprocess_ms", 0.0) / n,
+        timings.value("postprocess_ms", 0.0) / n);
+  }
   std::cout << absl::StrFormat("ratio job / plain loop: %.3f\n", ratio);
   if (!options.output_json.empty()) {
     nlohmann::json report = {{"model", config.name},
