@@ -15,6 +15,7 @@ class Store;
 class BlobStore;
 class InferenceWorkers;
 class TaskPool;
+class AuthService;
 }  // namespace infera
 
 namespace infera {
@@ -33,6 +34,8 @@ struct ApiContext {
   int64_t max_upload_bytes = 4ll << 30;
   int64_t max_files_per_upload = 10000;
   std::filesystem::path tmp_dir;  // scratch space for uploads (inside the storage folder)
+  // Authentication (null when auth is off: every /api route is open).
+  AuthService* auth = nullptr;
 };
 
 }  // namespace infera

@@ -1,10 +1,16 @@
 #include "api/server.h"
 
+#include <cstdio>
+#include <cstdlib>
+
 #include "api/routes/routes.h"
+#include "auth/secret_file.h"
+#include "common/file_util.h"
 #include "common/logging.h"
 #include "common/strings.h"
 #include "models/model.h"
 #include "store/sqlite_store.h"
+#include "store/sqlite_user_store.h"
 
 namespace infera {
 
@@ -18,6 +24,7 @@ StatusOr<std::unique_ptr<Server>> Server::Create(const ServerConfig& config) {
   }
   server->store_ = std::move(*store);
   ASSIGN_OR_RETURN(server->blobs_, OpenFsBlobStore(storage / "blobs"));
+  if (config.auth_enabled) RETURN_IF_ERROR(server->OpenAuth(config));
   server->blocking_ = std::make_unique<TaskPool>(4, "api");
   server->manager_ = std::make_unique<ModelManager>(config, &server->models_, &server->metrics_);
   RETURN_IF_ERROR(server->manager_->LoadAll());
@@ -41,6 +48,7 @@ StatusOr<std::unique_ptr<Server>> Server::Create(const ServerConfig& config) {
   server->ctx_.max_upload_bytes = config.max_upload_bytes;
   server->ctx_.max_files_per_upload = config.max_files_per_upload;
   server->ctx_.tmp_dir = storage / "tmp";
+  server->ctx_.auth = server->auth_.get();  // before the routes: they capture the context
   AddHealthRoutes(server->router_, server->ctx_);
   AddPredictRoutes(server->router_, server->ctx_);
   AddModelRoutes(server->router_, server->ctx_);
@@ -53,6 +61,7 @@ StatusOr<std::unique_ptr<Server>> Server::Create(const ServerConfig& config) {
   AddApiFileRoutes(server->router_, server->ctx_);
   AddApiModelRoutes(server->router_, server->ctx_);
   AddApiInferenceRoutes(server->router_, server->ctx_);
+  AddApiAuthRoutes(server->router_, server->ctx_);
 
   server->InstallObservability(config.access_log);
 
@@ -64,6 +73,43 @@ StatusOr<std::unique_ptr<Server>> Server::Create(const ServerConfig& config) {
   options.spool_dir = storage / "tmp";
   ASSIGN_OR_RETURN(server->http_, HttpServer::Create(options, &server->router_));
   return server;
+}
+
+Status Server::OpenAuth(const ServerConfig& config) {
+  const std::filesystem::path storage = config.storage_path;
+  ASSIGN_OR_RETURN(users_, OpenSqliteUserStore(storage / "infera.db"));
+  const std::filesystem::path secret_file =
+      config.auth_secret_file.empty() ? storage / "auth_secret" : config.auth_secret_file;
+  StatusOr<std::string> secret = LoadOrCreateSecret(secret_file);
+  if (!secret.ok()) {
+    return absl::Status(secret.status().code(), StrCat("auth secret ", secret_file.string(), ": ",
+                                                       secret.status().message()));
+  }
+  AuthOptions options;
+  options.access_ttl_s = config.auth_access_ttl_s;
+  options.refresh_ttl_s = config.auth_refresh_ttl_s;
+  ASSIGN_OR_RETURN(auth_, AuthService::Create(users_.get(), std::move(*secret), options));
+  std::string password;
+  if (const char* env = std::getenv("INFERA_ADMIN_PASSWORD"); env != nullptr) {
+    password = env;
+  } else if (const char* file = std::getenv("INFERA_ADMIN_PASSWORD_FILE"); file != nullptr) {
+    ASSIGN_OR_RETURN(password, ReadFileToString(file));
+    while (!password.empty() && (password.back() == '\n' || password.back() == '\r')) {
+      password.pop_back();
+    }
+  }
+  ASSIGN_OR_RETURN(std::optional<std::string> created, auth_->EnsureAdmin(password));
+  if (created) {
+    Log(LogLevel::kInfo, "admin_created", {{"username", "admin"}});
+    if (password.empty()) {
+      std::printf(
+          "infera: created the first user: admin / %s (shown once; change it with "
+          "`infera users set-password admin`)\n",
+          created->c_str());
+      std::fflush(stdout);
+    }
+  }
+  return absl::OkStatus();
 }
 
 void Server::InstallObservability(bool access_log) {

@@ -5,7 +5,10 @@
 // thread-safe. The store (SQLite + blobs under storage.path) is opened before the
 // models load; job workers start with Start(). Stop() stops the HTTP server, then the
 // job workers (jobs in progress go back to the queue), the blocking pool, and unloads
-// the models (each finishes what is queued).
+// the models (each finishes what is queued). With auth.enabled, the user store and the
+// token secret are opened too and, on an empty user table, the first admin is created
+// (password from INFERA_ADMIN_PASSWORD, the file INFERA_ADMIN_PASSWORD_FILE names, or
+// random and printed once on stdout).
 #pragma once
 
 #include <cstdint>
@@ -14,6 +17,7 @@
 #include "api/api_context.h"
 #include "api/http_server.h"
 #include "api/router.h"
+#include "auth/auth_service.h"
 #include "common/status.h"
 #include "common/task_pool.h"
 #include "jobs/inference_workers.h"
@@ -22,6 +26,7 @@
 #include "models/server_config.h"
 #include "store/blob_store.h"
 #include "store/store.h"
+#include "store/user_store.h"
 
 namespace infera {
 
@@ -42,6 +47,7 @@ class Server {
  private:
   Server() = default;
   // Request counters and durations, in-flight and queue gauges, the access log.
+  Status OpenAuth(const ServerConfig& config);
   void InstallObservability(bool access_log);
 
   // Declared first: destroyed last, after the models that feed it.
@@ -50,6 +56,8 @@ class Server {
   std::unique_ptr<ModelManager> manager_;
   std::string model_repository_;
   std::unique_ptr<Store> store_;
+  std::unique_ptr<UserStore> users_;
+  std::unique_ptr<AuthService> auth_;
   std::unique_ptr<BlobStore> blobs_;
   std::unique_ptr<TaskPool> blocking_;
   std::unique_ptr<InferenceWorkers> workers_;

@@ -26,22 +26,12 @@
 
 #include "auth/login_throttle.h"
 #include "auth/password_hash.h"
+#include "auth/principal.h"
 #include "auth/role.h"
 #include "common/status.h"
 #include "store/user_store.h"
 
 namespace infera {
-
-// The authenticated caller of a request.
-struct Principal {
-  int64_t user_id = 0;
-  std::string username;
-  Role role = Role::kUser;
-  std::string jti;         // the access token's id ("" for an API key)
-  int64_t expires_at = 0;  // the access token's exp in seconds (0 for an API key)
-  int64_t api_key_id = 0;  // the key used, 0 for an access token
-  bool admin() const { return role == Role::kAdmin; }
-};
 
 struct TokenPair {
   std::string access_token;

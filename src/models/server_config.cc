@@ -77,6 +77,27 @@ Status ApplyJobs(const YamlReader& j, ServerConfig* config) {
   return absl::OkStatus();
 }
 
+Status ApplyAuth(const YamlReader& a, const fs::path& base, ServerConfig* config) {
+  RETURN_IF_ERROR(a.CheckMapping({"enabled", "secret_file", "access_ttl_s", "refresh_ttl_s"}));
+  if (a.Has("enabled")) {
+    ASSIGN_OR_RETURN(config->auth_enabled, a.Bool("enabled"));
+  }
+  if (a.Has("secret_file")) {
+    ASSIGN_OR_RETURN(std::string path, a.String("secret_file"));
+    config->auth_secret_file = base / path;
+  }
+  if (a.Has("access_ttl_s")) {
+    ASSIGN_OR_RETURN(config->auth_access_ttl_s, a.Int("access_ttl_s", 10, 86400));
+  }
+  if (a.Has("refresh_ttl_s")) {
+    ASSIGN_OR_RETURN(config->auth_refresh_ttl_s, a.Int("refresh_ttl_s", 60, 365LL * 86400));
+  }
+  if (config->auth_refresh_ttl_s < config->auth_access_ttl_s) {
+    return a.Error("refresh_ttl_s", "must be at least access_ttl_s");
+  }
+  return absl::OkStatus();
+}
+
 StatusOr<ModelConfig> ApplyListModel(const YamlReader& m, const fs::path& base) {
   RETURN_IF_ERROR(m.CheckMapping({"name", "path", "batch_size", "batch_timeout_ms"}));
   if (!m.Has("name")) return m.Error("name", "is required");
@@ -152,8 +173,8 @@ StatusOr<ServerConfig> LoadServerConfig(const fs::path& file) {
   config.source = file;
   ASSIGN_OR_RETURN(YAML::Node root, YamlReader::LoadFile(file.string()));
   YamlReader r(root, file.string(), "");
-  RETURN_IF_ERROR(
-      r.CheckMapping({"server", "models", "model_repository", "model_control", "storage", "jobs"}));
+  RETURN_IF_ERROR(r.CheckMapping(
+      {"server", "models", "model_repository", "model_control", "storage", "jobs", "auth"}));
   if (r.Has("model_control")) {
     YamlReader mc = r.Child("model_control");
     RETURN_IF_ERROR(mc.CheckMapping({"mode"}));
@@ -170,6 +191,7 @@ StatusOr<ServerConfig> LoadServerConfig(const fs::path& file) {
   config.storage_path = base / "data";
   if (r.Has("storage")) RETURN_IF_ERROR(ApplyStorage(r.Child("storage"), base, &config));
   if (r.Has("jobs")) RETURN_IF_ERROR(ApplyJobs(r.Child("jobs"), &config));
+  if (r.Has("auth")) RETURN_IF_ERROR(ApplyAuth(r.Child("auth"), base, &config));
   if (r.Has("models")) {
     YamlReader list = r.Child("models");
     if (!list.node().IsSequence()) return list.Error("", "must be a list of models");

@@ -6,6 +6,9 @@
 //   storage: {path: DIR, max_upload_mb, max_files_per_upload}
 //                                   # SQLite at DIR/infera.db, blobs in DIR/blobs
 //   jobs: {workers, lease_s, priority, max_in_flight}
+//   auth: {enabled, secret_file, access_ttl_s, refresh_ttl_s}
+//                                   # secret_file default: <storage>/auth_secret (0600,
+//                                   # created when missing; never a built-in default)
 //   models:                         # the seed's list form
 //     - {name, path, batch_size, batch_timeout_ms}
 //
@@ -46,8 +49,14 @@ struct ServerConfig {
   // jobs: dataset inference workers.
   int jobs_workers = 1;
   int64_t jobs_lease_ms = 30000;
-  int jobs_priority = 10;           // batcher priority of job images (online requests: 0)
-  int jobs_max_in_flight = 0;       // images queued per job at once; 0: 2 x max_batch_size
+  int jobs_priority = 10;      // batcher priority of job images (online requests: 0)
+  int jobs_max_in_flight = 0;  // images queued per job at once; 0: 2 x max_batch_size
+  // auth: users and tokens for /api (auth/auth_service.h). Off by default until every
+  // /api record is owned by its user (datasets, jobs); then it will default to on.
+  bool auth_enabled = false;
+  std::filesystem::path auth_secret_file;  // empty: <storage>/auth_secret
+  int64_t auth_access_ttl_s = 15 * 60;
+  int64_t auth_refresh_ttl_s = 30LL * 24 * 3600;
   std::vector<ModelConfig> models;  // list-form and repository models, config order
 };
 

@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "api/http_status.h"
+#include "auth/auth_service.h"
 #include "common/strings.h"
 #include "common/task_pool.h"
 
@@ -54,6 +55,24 @@ StatusOr<std::vector<MultipartPart>> ReadMultipart(const ApiContext& ctx, const 
                     : ParseMultipartString(req.body, boundary, ctx.tmp_dir, limits);
   if (parts.ok()) *cleanup = MultipartTempFiles(*parts);
   return parts;
+}
+
+Handler Guarded(const ApiContext& ctx, Access access, Handler handler) {
+  if (ctx.auth == nullptr || access == Access::kPublic) return handler;
+  AuthService* auth = ctx.auth;
+  return [auth, access, handler](HttpRequest&& request, Responder respond) {
+    StatusOr<Principal> caller = auth->Authenticate(request.header("authorization"));
+    if (!caller.ok()) {
+      HttpResponse r = StatusResponse(caller.status());
+      if (r.status == 401) r.headers["www-authenticate"] = "Bearer";
+      return respond(std::move(r));
+    }
+    if (access == Access::kAdmin && !caller->admin()) {
+      return respond(ErrorResponse(403, "this needs an admin"));
+    }
+    request.principal = std::move(*caller);
+    handler(std::move(request), std::move(respond));
+  };
 }
 
 void RunBlocking(const ApiContext& ctx, Responder respond,

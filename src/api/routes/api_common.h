@@ -33,6 +33,16 @@ StatusOr<nlohmann::json> JsonBody(const HttpRequest& request);
 StatusOr<std::vector<MultipartPart>> ReadMultipart(const ApiContext& ctx, const HttpRequest& req,
                                                    MultipartTempFiles* cleanup);
 
+// Who may call a route when authentication is on (ctx.auth set).
+enum class Access { kPublic, kUser, kAdmin };
+
+// A handler that authenticates first (when ctx.auth is set) and then calls `handler`
+// with request.principal set: 401 {"error": reason} with `WWW-Authenticate: Bearer`
+// when the Authorization header holds no valid token or API key; 403 when `access` is
+// kAdmin and the caller is not an admin. With ctx.auth null (auth off) or kPublic it
+// calls `handler` directly. Runs the check on the calling thread (a store lookup).
+Handler Guarded(const ApiContext& ctx, Access access, Handler handler);
+
 // Runs `work` on ctx.blocking and responds with what it returns (a Status error becomes
 // its JSON error response). 503 when the pool is shut down.
 void RunBlocking(const ApiContext& ctx, Responder respond,

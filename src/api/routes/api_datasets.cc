@@ -203,14 +203,18 @@ void AddApiDatasetRoutes(Router& router, const ApiContext& ctx) {
   RouteOptions upload;
   upload.spool = true;
   upload.max_body_bytes = static_cast<uint64_t>(ctx.max_upload_bytes);
-  router.Add("POST", "/api/datasets", Blocking(ctx, CreateDataset));
-  router.Add("GET", "/api/datasets", Blocking(ctx, [](const ApiContext& c, const HttpRequest&) {
-               return ListDatasets(c);
-             }));
-  router.Add("GET", "/api/datasets/{id}", Blocking(ctx, GetDataset));
-  router.Add("DELETE", "/api/datasets/{id}", Blocking(ctx, DeleteDataset));
-  router.Add("POST", "/api/datasets/{id}/files", Blocking(ctx, UploadFiles), upload);
-  router.Add("POST", "/api/datasets/{id}/archive", Blocking(ctx, UploadArchive), upload);
+  router.Add("POST", "/api/datasets", Guarded(ctx, Access::kUser, Blocking(ctx, CreateDataset)));
+  router.Add("GET", "/api/datasets",
+             Guarded(ctx, Access::kUser, Blocking(ctx, [](const ApiContext& c, const HttpRequest&) {
+                       return ListDatasets(c);
+                     })));
+  router.Add("GET", "/api/datasets/{id}", Guarded(ctx, Access::kUser, Blocking(ctx, GetDataset)));
+  router.Add("DELETE", "/api/datasets/{id}",
+             Guarded(ctx, Access::kUser, Blocking(ctx, DeleteDataset)));
+  router.Add("POST", "/api/datasets/{id}/files",
+             Guarded(ctx, Access::kUser, Blocking(ctx, UploadFiles)), upload);
+  router.Add("POST", "/api/datasets/{id}/archive",
+             Guarded(ctx, Access::kUser, Blocking(ctx, UploadArchive)), upload);
 }
 
 }  // namespace infera

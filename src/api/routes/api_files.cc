@@ -154,16 +154,19 @@ StatusOr<HttpResponse> Thumbnail(const ApiContext& ctx, const HttpRequest& req) 
 }  // namespace
 
 void AddApiFileRoutes(Router& router, const ApiContext& ctx) {
-  router.Add("GET", "/api/files/{id}", Streaming(ctx, GetFile));
+  router.Add("GET", "/api/files/{id}", Guarded(ctx, Access::kUser, Streaming(ctx, GetFile)));
 
   router.Add(
       "GET", "/api/files/{id}/meta",
-      Blocking(ctx, [](const ApiContext& c, const HttpRequest& req) -> StatusOr<HttpResponse> {
-        ASSIGN_OR_RETURN(int64_t id, ParseId(req.params.at("id"), "file"));
-        ASSIGN_OR_RETURN(FileRecord file, c.store->GetFile(id));
-        return JsonResponse(200, FileJson(file).dump());
-      }));
-  router.Add("GET", "/api/files/{id}/thumbnail", Blocking(ctx, Thumbnail));
+      Guarded(
+          ctx, Access::kUser,
+          Blocking(ctx, [](const ApiContext& c, const HttpRequest& req) -> StatusOr<HttpResponse> {
+            ASSIGN_OR_RETURN(int64_t id, ParseId(req.params.at("id"), "file"));
+            ASSIGN_OR_RETURN(FileRecord file, c.store->GetFile(id));
+            return JsonResponse(200, FileJson(file).dump());
+          })));
+  router.Add("GET", "/api/files/{id}/thumbnail",
+             Guarded(ctx, Access::kUser, Blocking(ctx, Thumbnail)));
 }
 
 }  // namespace infera

@@ -162,11 +162,15 @@ void Download(const ApiContext& ctx, const HttpRequest& req, const Responder& re
 }  // namespace
 
 void AddApiInferenceRoutes(Router& router, const ApiContext& ctx) {
-  router.Add("POST", "/api/inferences/start", Blocking(ctx, StartInference));
-  router.Add("GET", "/api/inferences", Blocking(ctx, ListInferences));
-  router.Add("GET", "/api/inferences/{id}", Blocking(ctx, GetInference));
-  router.Add("POST", "/api/inferences/{id}/cancel", Blocking(ctx, CancelInference));
-  router.Add("GET", "/api/inferences/{id}/download", Streaming(ctx, Download));
+  router.Add("POST", "/api/inferences/start",
+             Guarded(ctx, Access::kUser, Blocking(ctx, StartInference)));
+  router.Add("GET", "/api/inferences", Guarded(ctx, Access::kUser, Blocking(ctx, ListInferences)));
+  router.Add("GET", "/api/inferences/{id}",
+             Guarded(ctx, Access::kUser, Blocking(ctx, GetInference)));
+  router.Add("POST", "/api/inferences/{id}/cancel",
+             Guarded(ctx, Access::kUser, Blocking(ctx, CancelInference)));
+  router.Add("GET", "/api/inferences/{id}/download",
+             Guarded(ctx, Access::kUser, Streaming(ctx, Download)));
 }
 
 }  // namespace infera

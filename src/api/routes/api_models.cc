@@ -153,11 +153,13 @@ void AddApiModelRoutes(Router& router, const ApiContext& ctx) {
   RouteOptions upload;
   upload.spool = true;
   upload.max_body_bytes = static_cast<uint64_t>(ctx.max_upload_bytes);
-  router.Add("POST", "/api/models/upload", Blocking(ctx, UploadModel), upload);
-  router.Add("GET", "/api/models", [ctx](HttpRequest&&, Responder respond) {
-    respond(JsonResponse(
-        200, nlohmann::json{{"models", ListModels(ctx)}, {"runners", RunnerNames()}}.dump()));
-  });
+  router.Add("POST", "/api/models/upload", Guarded(ctx, Access::kAdmin, Blocking(ctx, UploadModel)),
+             upload);
+  router.Add(
+      "GET", "/api/models", Guarded(ctx, Access::kUser, [ctx](HttpRequest&&, Responder respond) {
+        respond(JsonResponse(
+            200, nlohmann::json{{"models", ListModels(ctx)}, {"runners", RunnerNames()}}.dump()));
+      }));
 }
 
 }  // namespace infera

@@ -33,6 +33,7 @@ void AddApiDatasetRoutes(Router& router, const ApiContext& ctx);
 void AddApiFileRoutes(Router& router, const ApiContext& ctx);
 void AddApiModelRoutes(Router& router, const ApiContext& ctx);
 void AddApiInferenceRoutes(Router& router, const ApiContext& ctx);
+void AddApiAuthRoutes(Router& router, const ApiContext& ctx);
 // The extensions GET /v2 advertises.
 const std::vector<std::string>& OipExtensions();
 

@@ -1,0 +1,193 @@
+// Authentication on the real server (auth: {enabled: true}): every /api route refuses
+// calls without a valid token (401, WWW-Authenticate), admin routes refuse users (403);
+// login, me, refresh rotation with reuse detection, logout, API keys, throttling (429);
+// and a server with auth off says so on the auth routes.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <nlohmann/json.hpp>
+
+#include "auth/auth_service.h"
+#include "store/sqlite_user_store.h"
+#include "support/multipart_body.h"
+#include "support/server_fixture.h"
+
+namespace infera::testing {
+namespace {
+
+using ::testing::HasSubstr;
+using json = nlohmann::json;
+
+constexpr const char* kAdminPassword = "admin-test-password";
+
+class AuthTest : public ServerFixture {
+ protected:
+  static void SetUpTestSuite() {
+    ::setenv("INFERA_ADMIN_PASSWORD", kAdminPassword, 1);
+    StartSuiteServer({"tiny_cls"}, "auth: {enabled: true, access_ttl_s: 600}\n");
+    ::unsetenv("INFERA_ADMIN_PASSWORD");
+    // A plain user, made as `infera users add` would: on the server's own store.
+    auto users = OpenSqliteUserStore(server_dir() / "data" / "infera.db");
+    ASSERT_TRUE(users.ok()) << users.status();
+    AuthOptions options;
+    options.argon2 = Argon2Params::ForTesting();
+    auto service = AuthService::Create(users->get(), std::string(32, 's'), options);
+    ASSERT_TRUE(service.ok());
+    ASSERT_TRUE((*service)->CreateUser("bob", "bob-password", Role::kUser).ok());
+    ASSERT_TRUE((*service)->CreateUser("eve", "eve-password", Role::kUser).ok());
+  }
+  static void TearDownTestSuite() { StopSuiteServer(); }
+
+  json Login(const std::string& user, const std::string& password, int want = 200) {
+    HttpResponse r =
+        Post("/api/auth/login", json{{"username", user}, {"password", password}}.dump());
+    EXPECT_EQ(r.status, want) << r.body;
+    return json::parse(r.body, nullptr, false);
+  }
+  HttpHeaders Bearer(const std::string& token) { return {{"Authorization", "Bearer " + token}}; }
+  HttpResponse As(const std::string& token, const std::string& method, const std::string& target,
+                  const std::string& body = "") {
+    return Send(method, target, body, Bearer(token));
+  }
+};
+
+TEST_F(AuthTest, EveryApiRouteNeedsAValidTokenAndAdminRoutesAnAdmin) {
+  const std::string admin = Login("admin", kAdminPassword)["access_token"];
+  const std::string user = Login("bob", "bob-password")["access_token"];
+  std::string tampered = user;
+  tampered[tampered.size() - 3] = tampered[tampered.size() - 3] == 'A' ? 'B' : 'A';
+  struct Route {
+    const char* method;
+    const char* target;
+    bool admin_only;
+  };
+  const Route routes[] = {
+      {"POST", "/api/datasets", false},
+      {"GET", "/api/datasets", false},
+      {"GET", "/api/datasets/1", false},
+      {"DELETE", "/api/datasets/999", false},
+      {"POST", "/api/datasets/1/files", false},
+      {"POST", "/api/datasets/1/archive", false},
+      {"GET", "/api/files/1", false},
+      {"GET", "/api/files/1/meta", false},
+      {"GET", "/api/files/1/thumbnail", false},
+      {"GET", "/api/models", false},
+      {"POST", "/api/models/upload", true},
+      {"POST", "/api/inferences/start", false},
+      {"GET", "/api/inferences", false},
+      {"GET", "/api/inferences/1", false},
+      {"POST", "/api/inferences/1/cancel", false},
+      {"GET", "/api/inferences/1/download", false},
+      {"GET", "/api/auth/me", false},
+      {"POST", "/api/auth/keys", false},
+      {"GET", "/api/auth/keys", false},
+      {"DELETE", "/api/auth/keys/999", false},
+      {"POST", "/api/auth/logout", false},
+  };
+  for (const Route& route : routes) {
+    SCOPED_TRACE(std::string(route.method) + " " + route.target);
+    HttpResponse none = Send(route.method, route.target);
+    ExpectError(none, 401, "authentication required");
+    EXPECT_EQ(none.headers["www-authenticate"], "Bearer");
+    ExpectError(Send(route.method, route.target, "", Bearer("not.a.jwt")), 401, "malformed");
+    ExpectError(Send(route.method, route.target, "", Bearer(tampered)), 401, "invalid signature");
+    ExpectError(Send(route.method, route.target, "", {{"Authorization", "Basic Ym9iOng="}}), 401,
+                "Bearer");
+    if (std::string(route.target) == "/api/auth/logout") continue;  // would end the session
+    HttpResponse as_user = As(user, route.method, route.target);
+    if (route.admin_only) {
+      ExpectError(as_user, 403, "admin");
+      HttpResponse as_admin = As(admin, route.method, route.target);
+      EXPECT_NE(as_admin.status, 401);
+      EXPECT_NE(as_admin.status, 403);
+    } else {
+      EXPECT_NE(as_user.status, 401) << as_user.body;
+      EXPECT_NE(as_user.status, 403) << as_user.body;
+    }
+  }
+  // Open routes stay open.
+  EXPECT_EQ(Get("/health").status, 200);
+  EXPECT_EQ(Get("/v2/health/live").status, 200);
+  EXPECT_EQ(Get("/metrics").status, 200);
+}
+
+TEST_F(AuthTest, LoginMeRefreshReuseAndLogout) {
+  ExpectError(Post("/api/auth/login", json{{"username", "bob"}, {"password", "nope-nope"}}.dump()),
+              401, "invalid username or password");
+  ExpectError(Post("/api/auth/login", json{{"username", "bob"}}.dump()), 400, "'password'");
+  json tokens = Login("bob", "bob-password");
+  EXPECT_EQ(tokens["token_type"], "Bearer");
+  EXPECT_EQ(tokens["expires_in"], 600);
+  HttpResponse me = As(tokens["access_token"], "GET", "/api/auth/me");
+  ASSERT_EQ(me.status, 200) << me.body;
+  EXPECT_EQ(json::parse(me.body)["username"], "bob");
+  EXPECT_EQ(json::parse(me.body)["role"], "user");
+
+  HttpResponse refreshed =
+      Post("/api/auth/refresh", json{{"refresh_token", tokens["refresh_token"]}}.dump());
+  ASSERT_EQ(refreshed.status, 200) << refreshed.body;
+  json second = json::parse(refreshed.body);
+  EXPECT_EQ(As(second["access_token"], "GET", "/api/auth/me").status, 200);
+  ExpectError(Post("/api/auth/refresh", json{{"refresh_token", tokens["refresh_token"]}}.dump()),
+              401, "reuse");
+  ExpectError(Post("/api/auth/refresh", json{{"refresh_token", second["refresh_token"]}}.dump()),
+              401, "revoked");
+
+  json third = Login("bob", "bob-password");
+  ASSERT_EQ(As(third["access_token"], "POST", "/api/auth/logout",
+               json{{"refresh_token", third["refresh_token"]}}.dump())
+                .status,
+            200);
+  ExpectError(As(third["access_token"], "GET", "/api/auth/me"), 401, "token revoked");
+  ExpectError(Post("/api/auth/refresh", json{{"refresh_token", third["refresh_token"]}}.dump()),
+              401, "revoked");
+}
+
+TEST_F(AuthTest, ApiKeysWorkUntilRevokedAndAreOwnedByTheirUser) {
+  const std::string bob = Login("bob", "bob-password")["access_token"];
+  HttpResponse created = As(bob, "POST", "/api/auth/keys", json{{"name", "script"}}.dump());
+  ASSERT_EQ(created.status, 201) << created.body;
+  json key = json::parse(created.body);
+  const std::string secret = key["key"];
+  EXPECT_TRUE(secret.starts_with("infera_key_"));
+  EXPECT_EQ(As(secret, "GET", "/api/datasets").status, 200);
+  HttpResponse list = As(bob, "GET", "/api/auth/keys");
+  ASSERT_EQ(list.status, 200);
+  EXPECT_THAT(list.body, ::testing::Not(HasSubstr(secret)));  // never shown again
+  EXPECT_THAT(list.body, HasSubstr("script"));
+  // Another user cannot revoke it (404, no oracle); its owner can.
+  const std::string admin = Login("admin", kAdminPassword)["access_token"];
+  HttpResponse admin_keys = As(admin, "GET", "/api/auth/keys");
+  EXPECT_THAT(admin_keys.body, ::testing::Not(HasSubstr("script")));
+  const std::string target = "/api/auth/keys/" + std::to_string(key["id"].get<int64_t>());
+  ExpectError(As(Login("eve", "eve-password")["access_token"], "DELETE", target), 404,
+              "no API key");
+  EXPECT_EQ(As(secret, "GET", "/api/datasets").status, 200);
+  HttpResponse own = As(Login("bob", "bob-password")["access_token"], "DELETE", target);
+  EXPECT_EQ(own.status, 200) << own.body;
+  ExpectError(As(secret, "GET", "/api/datasets"), 401, "API key revoked");
+}
+
+TEST_F(AuthTest, RepeatedFailuresAreThrottledWith429) {
+  for (int i = 0; i < 5; ++i) Login("carol", "wrong-password", 401);
+  HttpResponse r =
+      Post("/api/auth/login", json{{"username", "carol"}, {"password", "wrong-password"}}.dump());
+  ExpectError(r, 429, "too many failed logins");
+  EXPECT_GE(std::stoi(r.headers["retry-after"]), 1);
+}
+
+class AuthOffTest : public ServerFixture {
+ protected:
+  static void SetUpTestSuite() { StartSuiteServer({"tiny_cls"}); }
+  static void TearDownTestSuite() { StopSuiteServer(); }
+};
+
+TEST_F(AuthOffTest, AuthRoutesSaySoAndApiIsOpen) {
+  ExpectError(Post("/api/auth/login", json{{"username", "a"}, {"password", "b"}}.dump()), 409,
+              "authentication is off");
+  EXPECT_EQ(Get("/api/datasets").status, 200);
+}
+
+}  // namespace
+}  // namespace infera::testing
