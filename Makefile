@@ -5,6 +5,8 @@ BUILD := build
 JOBS ?= $(shell nproc)
 HOST ?= 127.0.0.1
 PORT ?= 8080
+# The demo's first admin (created on the first `make demo`, when the store has no users).
+DEMO_PASSWORD ?= infera-demo
 
 .PHONY: all deps build test unit integration demo bench bench-job lint format asan tsan clean
 
@@ -40,12 +42,14 @@ integration: build $(BUILD)/test-models/.stamp
 
 demo: build models/demo/.stamp
 	@echo
-	@echo "infera demo: http://$(HOST):$(PORT)  (no login yet: authentication is not built)"
+	@echo "infera demo: http://$(HOST):$(PORT)   login: admin / $(DEMO_PASSWORD)"
+	@echo "  token:   TOKEN=\$$(curl -s http://$(HOST):$(PORT)/api/auth/login -d '{\"username\": \"admin\", \"password\": \"$(DEMO_PASSWORD)\"}' | sed 's/.*\"access_token\":\"\([^\"]*\)\".*/\1/')"
+	@echo "  datasets: curl -s -H \"Authorization: Bearer \$$TOKEN\" http://$(HOST):$(PORT)/api/datasets"
 	@echo "  models:  curl -s http://$(HOST):$(PORT)/v1/models | head -c 400"
 	@echo "  predict: curl -s -X POST http://$(HOST):$(PORT)/predict/tiny_cls -H 'Content-Type: application/json' \\"
 	@echo "             -d \"{\\\"image\\\": \\\"\$$(base64 -w0 models/demo/images/disk.png)\\\"}\""
 	@echo
-	$(BUILD)/infera serve --config models/demo/config.yaml --host $(HOST) --port $(PORT)
+	INFERA_ADMIN_PASSWORD=$(DEMO_PASSWORD) $(BUILD)/infera serve --config models/demo/config.yaml --host $(HOST) --port $(PORT)
 
 bench: build models/demo/.stamp
 	$(BUILD)/infera bench --config models/demo/config.yaml --model mobilenet_v2 --json $(BUILD)/bench.json

@@ -51,9 +51,8 @@ struct ServerConfig {
   int64_t jobs_lease_ms = 30000;
   int jobs_priority = 10;      // batcher priority of job images (online requests: 0)
   int jobs_max_in_flight = 0;  // images queued per job at once; 0: 2 x max_batch_size
-  // auth: users and tokens for /api (auth/auth_service.h). Off by default until every
-  // /api record is owned by its user (datasets, jobs); then it will default to on.
-  bool auth_enabled = false;
+  // auth: users and tokens for /api (auth/auth_service.h); on unless disabled.
+  bool auth_enabled = true;
   std::filesystem::path auth_secret_file;  // empty: <storage>/auth_secret
   int64_t auth_access_ttl_s = 15 * 60;
   int64_t auth_refresh_ttl_s = 30LL * 24 * 3600;

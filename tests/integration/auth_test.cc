@@ -169,6 +169,66 @@ TEST_F(AuthTest, ApiKeysWorkUntilRevokedAndAreOwnedByTheirUser) {
   ExpectError(As(secret, "GET", "/api/datasets"), 401, "API key revoked");
 }
 
+TEST_F(AuthTest, RecordsBelongToTheirCreatorOthersGet404AdminsSeeAll) {
+  const std::string bob = Login("bob", "bob-password")["access_token"];
+  const std::string eve = Login("eve", "eve-password")["access_token"];
+  const std::string admin = Login("admin", kAdminPassword)["access_token"];
+  HttpResponse created = As(bob, "POST", "/api/datasets", json{{"name", "bob's cells"}}.dump());
+  ASSERT_EQ(created.status, 201) << created.body;
+  const int64_t dataset = json::parse(created.body)["id"];
+  const std::string png = ReadFile(TestModelsDir() / "images" / "disk.png");
+  HttpHeaders upload = Bearer(bob);
+  upload["Content-Type"] = MultipartContentType();
+  HttpResponse up = Send("POST", "/api/datasets/" + std::to_string(dataset) + "/files",
+                         MultipartBody({{"files", "disk.png", png, "image/png"}}), upload);
+  ASSERT_EQ(up.status, 201) << up.body;
+  const int64_t file = json::parse(up.body)["files"][0]["id"];
+  HttpResponse started = As(bob, "POST", "/api/inferences/start",
+                            json{{"dataset_id", dataset}, {"model_id", "tiny_cls"}}.dump());
+  ASSERT_EQ(started.status, 202) << started.body;
+  const int64_t job = json::parse(started.body)["inference_id"];
+
+  const std::string d = "/api/datasets/" + std::to_string(dataset);
+  const std::string f = "/api/files/" + std::to_string(file);
+  const std::string j = "/api/inferences/" + std::to_string(job);
+  // Eve: exactly what an unknown id gets.
+  for (const auto& [method, target] :
+       std::vector<std::pair<std::string, std::string>>{{"GET", d},
+                                                        {"DELETE", d},
+                                                        {"GET", f},
+                                                        {"GET", f + "/meta"},
+                                                        {"GET", f + "/thumbnail"},
+                                                        {"GET", j},
+                                                        {"POST", j + "/cancel"},
+                                                        {"GET", j + "/download"}}) {
+    SCOPED_TRACE(method + " " + target);
+    HttpResponse theirs = As(eve, method, target);
+    EXPECT_EQ(theirs.status, 404) << theirs.body;
+  }
+  ExpectError(As(eve, "GET", d), 404, "dataset " + std::to_string(dataset) + " not found");
+  ExpectError(As(eve, "GET", "/api/datasets/987654"), 404, "dataset 987654 not found");
+  ExpectError(As(eve, "POST", "/api/inferences/start",
+                 json{{"dataset_id", dataset}, {"model_id", "tiny_cls"}}.dump()),
+              404, "not found");
+  HttpHeaders eve_upload = Bearer(eve);
+  eve_upload["Content-Type"] = MultipartContentType();
+  EXPECT_EQ(
+      Send("POST", d + "/files", MultipartBody({{"files", "x.png", png, "image/png"}}), eve_upload)
+          .status,
+      404);
+  EXPECT_THAT(As(eve, "GET", "/api/datasets").body, ::testing::Not(HasSubstr("bob's cells")));
+  EXPECT_THAT(As(eve, "GET", "/api/inferences").body,
+              ::testing::Not(HasSubstr("\"id\":" + std::to_string(job) + ",")));
+  // Bob and the admin see them.
+  EXPECT_EQ(As(bob, "GET", d).status, 200);
+  EXPECT_EQ(As(bob, "GET", f).status, 200);
+  EXPECT_EQ(As(admin, "GET", d).status, 200);
+  EXPECT_EQ(As(admin, "GET", j).status, 200);
+  EXPECT_THAT(As(admin, "GET", "/api/datasets").body, HasSubstr("bob's cells"));
+  EXPECT_THAT(As(bob, "GET", "/api/datasets").body, HasSubstr("bob's cells"));
+  EXPECT_EQ(As(bob, "DELETE", d).status, 200);
+}
+
 TEST_F(AuthTest, RepeatedFailuresAreThrottledWith429) {
   for (int i = 0; i < 5; ++i) Login("carol", "wrong-password", 401);
   HttpResponse r =

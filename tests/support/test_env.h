@@ -40,6 +40,7 @@ void CopyModel(const std::string& name, const std::filesystem::path& dest);
 // Writes `yaml` as a server config file in `dir` and starts a Server from it on
 // 127.0.0.1 with a free port. Fails the calling test (ADD_FAILURE) and returns null on
 // error.
+// `yaml` without an `auth:` key gets `auth: {enabled: false}`.
 std::unique_ptr<Server> StartServer(const std::filesystem::path& dir, const std::string& yaml);
 
 }  // namespace infera::testing

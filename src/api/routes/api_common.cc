@@ -75,6 +75,42 @@ Handler Guarded(const ApiContext& ctx, Access access, Handler handler) {
   };
 }
 
+int64_t CallerId(const HttpRequest& req) { return req.principal ? req.principal->user_id : 0; }
+
+std::optional<int64_t> OwnerFilter(const HttpRequest& req) {
+  if (!req.principal || req.principal->admin()) return std::nullopt;
+  return req.principal->user_id;
+}
+
+namespace {
+
+// The record when the caller may see it; the store's own NotFound otherwise.
+template <typename Record>
+StatusOr<Record> IfVisible(const HttpRequest& req, StatusOr<Record> record, std::string_view kind,
+                           int64_t id) {
+  if (!record.ok()) return record;
+  const std::optional<int64_t> owner = OwnerFilter(req);
+  if (owner && record->owner_id != *owner) {
+    return absl::NotFoundError(StrCat(kind, " ", id, " not found"));
+  }
+  return record;
+}
+
+}  // namespace
+
+StatusOr<DatasetRecord> VisibleDataset(const ApiContext& ctx, const HttpRequest& req, int64_t id) {
+  return IfVisible(req, ctx.store->GetDataset(id), "dataset", id);
+}
+
+StatusOr<FileRecord> VisibleFile(const ApiContext& ctx, const HttpRequest& req, int64_t id) {
+  return IfVisible(req, ctx.store->GetFile(id), "file", id);
+}
+
+StatusOr<InferenceRecord> VisibleInference(const ApiContext& ctx, const HttpRequest& req,
+                                           int64_t id) {
+  return IfVisible(req, ctx.store->GetInference(id), "inference", id);
+}
+
 void RunBlocking(const ApiContext& ctx, Responder respond,
                  std::function<StatusOr<HttpResponse>()> work) {
   auto task = [respond, work = std::move(work)]() {

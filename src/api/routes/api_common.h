@@ -43,6 +43,17 @@ enum class Access { kPublic, kUser, kAdmin };
 // calls `handler` directly. Runs the check on the calling thread (a store lookup).
 Handler Guarded(const ApiContext& ctx, Access access, Handler handler);
 
+// Ownership. A record belongs to the user who created it (owner_id; 0 when auth was
+// off). The caller (request.principal) may see it when auth is off (no principal), is
+// an admin, or owns it. For any other caller a record is reported exactly as an
+// unknown id is ("<kind> <id> not found", 404), so ids are no existence oracle.
+int64_t CallerId(const HttpRequest& req);                    // 0 without a principal
+std::optional<int64_t> OwnerFilter(const HttpRequest& req);  // nullopt: every owner
+StatusOr<DatasetRecord> VisibleDataset(const ApiContext& ctx, const HttpRequest& req, int64_t id);
+StatusOr<FileRecord> VisibleFile(const ApiContext& ctx, const HttpRequest& req, int64_t id);
+StatusOr<InferenceRecord> VisibleInference(const ApiContext& ctx, const HttpRequest& req,
+                                           int64_t id);
+
 // Runs `work` on ctx.blocking and responds with what it returns (a Status error becomes
 // its JSON error response). 503 when the pool is shut down.
 void RunBlocking(const ApiContext& ctx, Responder respond,

@@ -55,12 +55,13 @@ StatusOr<HttpResponse> CreateDataset(const ApiContext& ctx, const HttpRequest& r
   if (d.description.size() > 10000) {
     return absl::InvalidArgumentError("'description' is longer than 10000 bytes");
   }
+  d.owner_id = CallerId(req);
   ASSIGN_OR_RETURN(DatasetRecord created, ctx.store->CreateDataset(d));
   return JsonResponse(201, DatasetJson(created).dump());
 }
 
-StatusOr<HttpResponse> ListDatasets(const ApiContext& ctx) {
-  ASSIGN_OR_RETURN(std::vector<DatasetRecord> all, ctx.store->ListDatasets(std::nullopt));
+StatusOr<HttpResponse> ListDatasets(const ApiContext& ctx, const HttpRequest& req) {
+  ASSIGN_OR_RETURN(std::vector<DatasetRecord> all, ctx.store->ListDatasets(OwnerFilter(req)));
   nlohmann::json list = nlohmann::json::array();
   for (const DatasetRecord& d : all) list.push_back(DatasetJson(d));
   return JsonResponse(200, nlohmann::json{{"datasets", std::move(list)}}.dump());
@@ -68,7 +69,7 @@ StatusOr<HttpResponse> ListDatasets(const ApiContext& ctx) {
 
 StatusOr<HttpResponse> GetDataset(const ApiContext& ctx, const HttpRequest& req) {
   ASSIGN_OR_RETURN(int64_t id, ParseId(req.params.at("id"), "dataset"));
-  ASSIGN_OR_RETURN(DatasetRecord d, ctx.store->GetDataset(id));
+  ASSIGN_OR_RETURN(DatasetRecord d, VisibleDataset(ctx, req, id));
   ASSIGN_OR_RETURN(std::vector<FileRecord> files, ctx.store->ListDatasetFiles(id));
   nlohmann::json j = DatasetJson(d);
   j["files"] = nlohmann::json::array();
@@ -78,6 +79,7 @@ StatusOr<HttpResponse> GetDataset(const ApiContext& ctx, const HttpRequest& req)
 
 StatusOr<HttpResponse> DeleteDataset(const ApiContext& ctx, const HttpRequest& req) {
   ASSIGN_OR_RETURN(int64_t id, ParseId(req.params.at("id"), "dataset"));
+  RETURN_IF_ERROR(VisibleDataset(ctx, req, id).status());
   ASSIGN_OR_RETURN(std::vector<std::string> unreferenced, ctx.store->DeleteDataset(id));
   for (const std::string& sha : unreferenced) (void)ctx.blobs->Remove(sha);
   return JsonResponse(
@@ -105,10 +107,10 @@ struct UploadReport {
 
 // Stores one file of an upload, or records why not. Store failures (not the file's
 // fault) end the upload.
-Status IngestOne(const ApiContext& ctx, int64_t dataset_id, std::string_view filename,
+Status IngestOne(const ApiContext& ctx, const DatasetRecord& dataset, std::string_view filename,
                  const fs::path& path, UploadReport* report) {
   StatusOr<FileRecord> file =
-      IngestFile(*ctx.store, *ctx.blobs, dataset_id, 0, filename, path, Limits(ctx));
+      IngestFile(*ctx.store, *ctx.blobs, dataset.id, dataset.owner_id, filename, path, Limits(ctx));
   if (file.ok()) {
     report->files.push_back(FileJson(*file));
     return absl::OkStatus();
@@ -122,7 +124,7 @@ Status IngestOne(const ApiContext& ctx, int64_t dataset_id, std::string_view fil
 
 StatusOr<HttpResponse> UploadFiles(const ApiContext& ctx, const HttpRequest& req) {
   ASSIGN_OR_RETURN(int64_t id, ParseId(req.params.at("id"), "dataset"));
-  ASSIGN_OR_RETURN(DatasetRecord dataset, ctx.store->GetDataset(id));
+  ASSIGN_OR_RETURN(DatasetRecord dataset, VisibleDataset(ctx, req, id));
   MultipartTempFiles cleanup;
   ASSIGN_OR_RETURN(std::vector<MultipartPart> parts, ReadMultipart(ctx, req, &cleanup));
   UploadReport report;
@@ -139,14 +141,14 @@ StatusOr<HttpResponse> UploadFiles(const ApiContext& ctx, const HttpRequest& req
                     StrCat("more than ", ctx.max_files_per_upload, " files in one upload"));
       continue;
     }
-    RETURN_IF_ERROR(IngestOne(ctx, dataset.id, part.filename, part.file, &report));
+    RETURN_IF_ERROR(IngestOne(ctx, dataset, part.filename, part.file, &report));
   }
   return report.Response(dataset.id);
 }
 
 StatusOr<HttpResponse> UploadArchive(const ApiContext& ctx, const HttpRequest& req) {
   ASSIGN_OR_RETURN(int64_t id, ParseId(req.params.at("id"), "dataset"));
-  ASSIGN_OR_RETURN(DatasetRecord dataset, ctx.store->GetDataset(id));
+  ASSIGN_OR_RETURN(DatasetRecord dataset, VisibleDataset(ctx, req, id));
   std::error_code ec;
   fs::create_directories(ctx.tmp_dir, ec);
   // The archive: a multipart field, the spooled raw body, or a small raw body.
@@ -190,7 +192,7 @@ StatusOr<HttpResponse> UploadArchive(const ApiContext& ctx, const HttpRequest& r
         if (info.base_name.starts_with("._") || info.name.starts_with("__MACOSX/")) {
           return absl::OkStatus();
         }
-        return IngestOne(ctx, dataset.id, info.base_name, file, &report);
+        return IngestOne(ctx, dataset, info.base_name, file, &report);
       });
   if (!refused.ok()) return refused.status();
   for (const ZipRefusal& r : *refused) report.Refuse(r.name, r.message);
@@ -204,10 +206,11 @@ void AddApiDatasetRoutes(Router& router, const ApiContext& ctx) {
   upload.spool = true;
   upload.max_body_bytes = static_cast<uint64_t>(ctx.max_upload_bytes);
   router.Add("POST", "/api/datasets", Guarded(ctx, Access::kUser, Blocking(ctx, CreateDataset)));
-  router.Add("GET", "/api/datasets",
-             Guarded(ctx, Access::kUser, Blocking(ctx, [](const ApiContext& c, const HttpRequest&) {
-                       return ListDatasets(c);
-                     })));
+  router.Add(
+      "GET", "/api/datasets",
+      Guarded(ctx, Access::kUser, Blocking(ctx, [](const ApiContext& c, const HttpRequest& r) {
+                return ListDatasets(c, r);
+              })));
   router.Add("GET", "/api/datasets/{id}", Guarded(ctx, Access::kUser, Blocking(ctx, GetDataset)));
   router.Add("DELETE", "/api/datasets/{id}",
              Guarded(ctx, Access::kUser, Blocking(ctx, DeleteDataset)));

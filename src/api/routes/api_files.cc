@@ -44,7 +44,7 @@ std::string Disposition(std::string_view type, std::string_view filename) {
 void GetFile(const ApiContext& ctx, const HttpRequest& req, const Responder& respond) {
   StatusOr<int64_t> id = ParseId(req.params.at("id"), "file");
   if (!id.ok()) return respond(StatusResponse(id.status()));
-  StatusOr<FileRecord> file = ctx.store->GetFile(*id);
+  StatusOr<FileRecord> file = VisibleFile(ctx, req, *id);
   if (!file.ok()) return respond(StatusResponse(file.status()));
   HttpResponse response;
   response.content_type = file->content_type;
@@ -109,7 +109,7 @@ StatusOr<HttpResponse> Thumbnail(const ApiContext& ctx, const HttpRequest& req) 
       return absl::InvalidArgumentError("thumbnail size must be between 16 and 1024");
     }
   }
-  ASSIGN_OR_RETURN(FileRecord file, ctx.store->GetFile(id));
+  ASSIGN_OR_RETURN(FileRecord file, VisibleFile(ctx, req, id));
   ASSIGN_OR_RETURN(std::string bytes, ctx.blobs->Get(file.sha256));
   DecodeLimits limits;
   limits.max_pixels = ctx.max_image_pixels;
@@ -162,7 +162,7 @@ void AddApiFileRoutes(Router& router, const ApiContext& ctx) {
           ctx, Access::kUser,
           Blocking(ctx, [](const ApiContext& c, const HttpRequest& req) -> StatusOr<HttpResponse> {
             ASSIGN_OR_RETURN(int64_t id, ParseId(req.params.at("id"), "file"));
-            ASSIGN_OR_RETURN(FileRecord file, c.store->GetFile(id));
+            ASSIGN_OR_RETURN(FileRecord file, VisibleFile(c, req, id));
             return JsonResponse(200, FileJson(file).dump());
           })));
   router.Add("GET", "/api/files/{id}/thumbnail",

@@ -52,7 +52,7 @@ StatusOr<HttpResponse> StartInference(const ApiContext& ctx, const HttpRequest& 
   if (!params.is_object() && !params.is_null()) {
     return absl::InvalidArgumentError("'params' must be an object");
   }
-  ASSIGN_OR_RETURN(DatasetRecord dataset, ctx.store->GetDataset(dataset_id));
+  ASSIGN_OR_RETURN(DatasetRecord dataset, VisibleDataset(ctx, req, dataset_id));
   const std::string name = model_id.get<std::string>();
   std::shared_ptr<Model> model = ctx.models->Get(name, version);
   if (model == nullptr) {
@@ -64,6 +64,7 @@ StatusOr<HttpResponse> StartInference(const ApiContext& ctx, const HttpRequest& 
                    model->runner().ValidateParams(params, model->config()));
   InferenceRecord job;
   job.dataset_id = dataset.id;
+  job.owner_id = CallerId(req);
   job.model_name = name;
   job.model_version = model->config().version;
   job.runner_name = model->config().runner;
@@ -92,6 +93,7 @@ StatusOr<HttpResponse> ListInferences(const ApiContext& ctx, const HttpRequest& 
   if (req.query_param("offset", &value) && value != "0") {
     ASSIGN_OR_RETURN(filter.offset, ParseId(value, "offset"));
   }
+  filter.owner_id = OwnerFilter(req);
   ASSIGN_OR_RETURN(std::vector<InferenceRecord> jobs, ctx.store->ListInferences(filter));
   nlohmann::json list = nlohmann::json::array();
   for (const InferenceRecord& j : jobs) list.push_back(InferenceJson(j));
@@ -100,12 +102,14 @@ StatusOr<HttpResponse> ListInferences(const ApiContext& ctx, const HttpRequest& 
 
 StatusOr<HttpResponse> GetInference(const ApiContext& ctx, const HttpRequest& req) {
   ASSIGN_OR_RETURN(int64_t id, ParseId(req.params.at("id"), "inference"));
+  RETURN_IF_ERROR(VisibleInference(ctx, req, id).status());
   ASSIGN_OR_RETURN(nlohmann::json j, JobReport(*ctx.store, id));
   return JsonResponse(200, j.dump());
 }
 
 StatusOr<HttpResponse> CancelInference(const ApiContext& ctx, const HttpRequest& req) {
   ASSIGN_OR_RETURN(int64_t id, ParseId(req.params.at("id"), "inference"));
+  RETURN_IF_ERROR(VisibleInference(ctx, req, id).status());
   ASSIGN_OR_RETURN(InferenceRecord job, ctx.store->CancelInference(id));
   if (ctx.workers != nullptr) ctx.workers->Notify();
   return JsonResponse(200, InferenceJson(job).dump());
@@ -146,6 +150,9 @@ void WriteArchive(const ApiContext& ctx, const nlohmann::json& record,
 void Download(const ApiContext& ctx, const HttpRequest& req, const Responder& respond) {
   StatusOr<int64_t> id = ParseId(req.params.at("id"), "inference");
   if (!id.ok()) return respond(StatusResponse(id.status()));
+  if (Status visible = VisibleInference(ctx, req, *id).status(); !visible.ok()) {
+    return respond(StatusResponse(visible));
+  }
   std::vector<InferenceResultRecord> results;
   StatusOr<nlohmann::json> record = JobReport(*ctx.store, *id, &results);
   if (!record.ok()) return respond(StatusResponse(record.status()));
