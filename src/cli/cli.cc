@@ -64,6 +64,17 @@ int RunCli(int argc, char** argv) {
                       "Also copy the inputs to OUTPUT/images/");
   infer_cmd->add_flag("--verbose,-v", infer.verbose, "Log every job event");
 
+  UsersOptions users;
+  CLI::App* users_cmd = app.add_subcommand(
+      "users", "Manage users: add NAME, list, disable NAME, enable NAME, set-password NAME");
+  users_cmd->add_option("action", users.action, "add | list | disable | enable | set-password")
+      ->required()
+      ->check(CLI::IsMember({"add", "list", "disable", "enable", "set-password"}));
+  users_cmd->add_option("username", users.username, "The user (not for list)");
+  users_cmd->add_option("--config,-c", users.config, "Server config file (YAML)")->required();
+  users_cmd->add_option("--role", users.role, "Role of a new user")
+      ->check(CLI::IsMember({"user", "admin"}));
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -71,6 +82,7 @@ int RunCli(int argc, char** argv) {
   }
   if (serve_cmd->parsed()) return RunServe(serve);
   if (infer_cmd->parsed()) return RunInfer(infer);
+  if (users_cmd->parsed()) return RunUsers(users);
   if (bench_job_cmd->parsed()) return RunBenchJob(bench_job);
   if (bench_cmd->parsed()) {
     if (bench.config.empty() || bench.model.empty()) {

@@ -1,5 +1,6 @@
 // The command line: `infera <subcommand> ...`. One file per subcommand (serve.cc,
-// bench.cc, bench_job.cc, infer.cc); RunCli wires them into CLI11. exe/main.cc only calls RunCli.
+// bench.cc, bench_job.cc, infer.cc, users.cc); RunCli wires them into CLI11. exe/main.cc only calls
+// RunCli.
 #pragma once
 
 #include <string>
@@ -56,5 +57,14 @@ struct InferOptions {
   bool verbose = false;
 };
 int RunInfer(const InferOptions& options);
+
+// `infera users ACTION [NAME]`.
+struct UsersOptions {
+  std::string config;
+  std::string action;  // add, list, disable, enable, set-password
+  std::string username;
+  std::string role = "user";
+};
+int RunUsers(const UsersOptions& options);
 
 }  // namespace infera
