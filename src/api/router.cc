@@ -53,6 +53,7 @@ bool Match(const std::vector<std::string>& pattern, const std::vector<std::strin
 // NOLINTNEXTLINE(performance-unnecessary-value-param): the signature is router.h's.
 void Router::Add(std::string method, std::string pattern, Handler handler, RouteOptions options) {
   std::vector<std::string> segments = SplitPath(pattern);
+  if (decorator_) handler = decorator_(method, pattern, std::move(handler));
   routes_.push_back(Route{std::move(method), std::move(pattern), std::move(segments),
                           std::move(handler), options});
 }

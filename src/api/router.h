@@ -61,6 +61,12 @@ class Router {
   // Requests dispatched whose response has not been handed over yet.
   int64_t in_flight() const { return in_flight_->load(); }
 
+  // A decorator wraps the handler of every route added while it is set (e.g. an auth
+  // guard for a family of routes); nullptr stops decorating. Set before the server starts.
+  using Decorator =
+      std::function<Handler(std::string_view method, std::string_view pattern, Handler handler)>;
+  void SetDecorator(Decorator decorator) { decorator_ = std::move(decorator); }
+
   void Add(std::string method, std::string pattern, Handler handler, RouteOptions options = {});
   // The options of the route Dispatch would pick for (method, path); defaults when none
   // matches. Thread-safe after the server started (read-only).
@@ -85,6 +91,7 @@ class Router {
 
   std::vector<Route> routes_;
   Observer observer_;
+  Decorator decorator_;
   std::shared_ptr<std::atomic<int64_t>> in_flight_ = std::make_shared<std::atomic<int64_t>>(0);
 };
 

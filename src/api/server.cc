@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "api/routes/api_common.h"
 #include "api/routes/routes.h"
 #include "auth/secret_file.h"
 #include "common/file_util.h"
@@ -50,6 +51,21 @@ StatusOr<std::unique_ptr<Server>> Server::Create(const ServerConfig& config) {
   server->ctx_.tmp_dir = storage / "tmp";
   server->ctx_.auth = server->auth_.get();  // before the routes: they capture the context
   AddHealthRoutes(server->router_, server->ctx_);
+  // The protocol routes: model control needs an admin whenever auth is on; the rest a
+  // token only with auth.protect_inference (the /api routes guard themselves).
+  if (server->auth_) {
+    const ApiContext ctx = server->ctx_;
+    const bool protect = config.auth_protect_inference;
+    server->router_.SetDecorator([ctx, protect](std::string_view, std::string_view pattern,
+                                                Handler handler) -> Handler {
+      if (pattern.starts_with("/v2/repository/models/")) {
+        return Guarded(ctx, Access::kAdmin, std::move(handler));
+      }
+      const bool open =
+          pattern == "/v2" || pattern == "/metrics" || pattern.starts_with("/v2/health/");
+      return Guarded(ctx, protect && !open ? Access::kUser : Access::kPublic, std::move(handler));
+    });
+  }
   AddPredictRoutes(server->router_, server->ctx_);
   AddModelRoutes(server->router_, server->ctx_);
   AddV2HealthRoutes(server->router_, server->ctx_);
@@ -57,6 +73,7 @@ StatusOr<std::unique_ptr<Server>> Server::Create(const ServerConfig& config) {
   AddV2InferRoutes(server->router_, server->ctx_);
   AddMetricsRoutes(server->router_, server->ctx_);
   AddV2RepositoryRoutes(server->router_, server->ctx_);
+  server->router_.SetDecorator(nullptr);
   AddApiDatasetRoutes(server->router_, server->ctx_);
   AddApiFileRoutes(server->router_, server->ctx_);
   AddApiModelRoutes(server->router_, server->ctx_);

@@ -78,7 +78,8 @@ Status ApplyJobs(const YamlReader& j, ServerConfig* config) {
 }
 
 Status ApplyAuth(const YamlReader& a, const fs::path& base, ServerConfig* config) {
-  RETURN_IF_ERROR(a.CheckMapping({"enabled", "secret_file", "access_ttl_s", "refresh_ttl_s"}));
+  RETURN_IF_ERROR(a.CheckMapping(
+      {"enabled", "secret_file", "access_ttl_s", "refresh_ttl_s", "protect_inference"}));
   if (a.Has("enabled")) {
     ASSIGN_OR_RETURN(config->auth_enabled, a.Bool("enabled"));
   }
@@ -91,6 +92,9 @@ Status ApplyAuth(const YamlReader& a, const fs::path& base, ServerConfig* config
   }
   if (a.Has("refresh_ttl_s")) {
     ASSIGN_OR_RETURN(config->auth_refresh_ttl_s, a.Int("refresh_ttl_s", 60, 365LL * 86400));
+  }
+  if (a.Has("protect_inference")) {
+    ASSIGN_OR_RETURN(config->auth_protect_inference, a.Bool("protect_inference"));
   }
   if (config->auth_refresh_ttl_s < config->auth_access_ttl_s) {
     return a.Error("refresh_ttl_s", "must be at least access_ttl_s");

@@ -6,7 +6,7 @@
 //   storage: {path: DIR, max_upload_mb, max_files_per_upload}
 //                                   # SQLite at DIR/infera.db, blobs in DIR/blobs
 //   jobs: {workers, lease_s, priority, max_in_flight}
-//   auth: {enabled, secret_file, access_ttl_s, refresh_ttl_s}
+//   auth: {enabled, secret_file, access_ttl_s, refresh_ttl_s, protect_inference}
 //                                   # secret_file default: <storage>/auth_secret (0600,
 //                                   # created when missing; never a built-in default)
 //   models:                         # the seed's list form
@@ -56,6 +56,9 @@ struct ServerConfig {
   std::filesystem::path auth_secret_file;  // empty: <storage>/auth_secret
   int64_t auth_access_ttl_s = 15 * 60;
   int64_t auth_refresh_ttl_s = 30LL * 24 * 3600;
+  // /predict, /v1 and /v2 (but /v2 and /v2/health/*) need a token or API key too.
+  // Model load/unload (/v2/repository/models/...) always needs an admin when auth is on.
+  bool auth_protect_inference = false;
   std::vector<ModelConfig> models;  // list-form and repository models, config order
 };
 

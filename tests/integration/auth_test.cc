@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "auth/auth_service.h"
+#include "common/base64.h"
 #include "store/sqlite_user_store.h"
 #include "support/multipart_body.h"
 #include "support/server_fixture.h"
@@ -235,6 +236,60 @@ TEST_F(AuthTest, RepeatedFailuresAreThrottledWith429) {
       Post("/api/auth/login", json{{"username", "carol"}, {"password", "wrong-password"}}.dump());
   ExpectError(r, 429, "too many failed logins");
   EXPECT_GE(std::stoi(r.headers["retry-after"]), 1);
+}
+
+TEST_F(AuthTest, ModelControlNeedsAnAdminAndInferenceStaysOpenByDefault) {
+  const std::string admin = Login("admin", kAdminPassword)["access_token"];
+  const std::string user = Login("bob", "bob-password")["access_token"];
+  for (const char* action : {"load", "unload"}) {
+    const std::string target = std::string("/v2/repository/models/tiny_cls/") + action;
+    ExpectError(Post(target, ""), 401, "authentication required");
+    ExpectError(As(user, "POST", target), 403, "admin");
+  }
+  HttpResponse loaded = As(admin, "POST", "/v2/repository/models/tiny_cls/load");
+  EXPECT_NE(loaded.status, 401);
+  EXPECT_NE(loaded.status, 403);
+  // Without protect_inference the protocol endpoints need no token.
+  EXPECT_EQ(Get("/v2/models/tiny_cls").status, 200);
+  EXPECT_EQ(Get("/v1/models").status, 200);
+}
+
+// auth.protect_inference: the inference endpoints need a token or key; health, /v2
+// and /metrics stay open.
+class ProtectedInferenceTest : public ServerFixture {
+ protected:
+  static void SetUpTestSuite() {
+    ::setenv("INFERA_ADMIN_PASSWORD", kAdminPassword, 1);
+    StartSuiteServer({"tiny_cls"}, "auth: {enabled: true, protect_inference: true}\n");
+    ::unsetenv("INFERA_ADMIN_PASSWORD");
+  }
+  static void TearDownTestSuite() { StopSuiteServer(); }
+};
+
+TEST_F(ProtectedInferenceTest, InferenceNeedsAKey) {
+  const std::string png = ReadFile(TestModelsDir() / "images" / "disk.png");
+  const std::string body = json{{"image", Base64Encode(png.data(), png.size())}}.dump();
+  ExpectError(Post("/predict/tiny_cls", body), 401, "authentication required");
+  ExpectError(Get("/v2/models/tiny_cls"), 401, "authentication required");
+  ExpectError(Get("/v1/models"), 401, "authentication required");
+  ExpectError(Post("/v2/models/tiny_cls/infer", "{}"), 401, "authentication required");
+  EXPECT_EQ(Get("/v2/health/live").status, 200);
+  EXPECT_EQ(Get("/v2/health/ready").status, 200);
+  EXPECT_EQ(Get("/v2").status, 200);
+  EXPECT_EQ(Get("/metrics").status, 200);
+  EXPECT_EQ(Get("/health").status, 200);
+  HttpResponse login =
+      Post("/api/auth/login", json{{"username", "admin"}, {"password", kAdminPassword}}.dump());
+  ASSERT_EQ(login.status, 200);
+  const std::string token = json::parse(login.body)["access_token"];
+  HttpResponse key = Send("POST", "/api/auth/keys", json{{"name", "client"}}.dump(),
+                          {{"Authorization", "Bearer " + token}});
+  ASSERT_EQ(key.status, 201);
+  HttpResponse r =
+      Send("POST", "/predict/tiny_cls", body,
+           {{"Authorization", "Bearer " + json::parse(key.body)["key"].get<std::string>()},
+            {"Content-Type", "application/json"}});
+  EXPECT_EQ(r.status, 200) << r.body;
 }
 
 class AuthOffTest : public ServerFixture {
