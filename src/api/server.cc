@@ -79,6 +79,7 @@ StatusOr<std::unique_ptr<Server>> Server::Create(const ServerConfig& config) {
   AddApiModelRoutes(server->router_, server->ctx_);
   AddApiInferenceRoutes(server->router_, server->ctx_);
   AddApiAuthRoutes(server->router_, server->ctx_);
+  AddApiUserRoutes(server->router_, server->ctx_);
 
   server->InstallObservability(config.access_log);
 

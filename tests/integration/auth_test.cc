@@ -5,10 +5,14 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 
 #include "auth/auth_service.h"
+#include "auth/base64url.h"
+#include "auth/jwt.h"
+#include "auth/secret_file.h"
 #include "common/base64.h"
 #include "store/sqlite_user_store.h"
 #include "support/multipart_body.h"
@@ -58,6 +62,23 @@ TEST_F(AuthTest, EveryApiRouteNeedsAValidTokenAndAdminRoutesAnAdmin) {
   const std::string user = Login("bob", "bob-password")["access_token"];
   std::string tampered = user;
   tampered[tampered.size() - 3] = tampered[tampered.size() - 3] == 'A' ? 'B' : 'A';
+  // Tokens made here with the server's own secret (expired, not yet valid), with another
+  // key, and with alg none.
+  StatusOr<std::string> secret = LoadSecret(server_dir() / "data" / "auth_secret");
+  ASSERT_TRUE(secret.ok()) << secret.status();
+  const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  JwtClaims claims{"2", "user", now - 7200, now - 3600, std::nullopt, "expired-jti"};
+  const std::string expired = *SignJwt(claims, *secret);
+  claims = JwtClaims{"2", "user", now, now + 600, now + 3600, "future-jti"};
+  const std::string not_yet = *SignJwt(claims, *secret);
+  claims = JwtClaims{"1", "admin", now, now + 600, std::nullopt, "forged-jti"};
+  const std::string wrong_key = *SignJwt(claims, std::string(64, 'w'));
+  const std::string alg_none = Base64UrlEncode(R"({"alg":"none","typ":"JWT"})") + "." +
+                               Base64UrlEncode(R"({"sub":"1","role":"admin","iat":1,"exp":)" +
+                                               std::to_string(now + 600) + R"(,"jti":"x"})") +
+                               ".";
   struct Route {
     const char* method;
     const char* target;
@@ -84,6 +105,11 @@ TEST_F(AuthTest, EveryApiRouteNeedsAValidTokenAndAdminRoutesAnAdmin) {
       {"POST", "/api/auth/keys", false},
       {"GET", "/api/auth/keys", false},
       {"DELETE", "/api/auth/keys/999", false},
+      {"GET", "/api/users", true},
+      {"POST", "/api/users", true},
+      {"POST", "/api/users/999/disable", true},
+      {"POST", "/api/users/999/enable", true},
+      {"POST", "/api/users/999/password", true},
       {"POST", "/api/auth/logout", false},
   };
   for (const Route& route : routes) {
@@ -93,6 +119,10 @@ TEST_F(AuthTest, EveryApiRouteNeedsAValidTokenAndAdminRoutesAnAdmin) {
     EXPECT_EQ(none.headers["www-authenticate"], "Bearer");
     ExpectError(Send(route.method, route.target, "", Bearer("not.a.jwt")), 401, "malformed");
     ExpectError(Send(route.method, route.target, "", Bearer(tampered)), 401, "invalid signature");
+    ExpectError(Send(route.method, route.target, "", Bearer(expired)), 401, "token expired");
+    ExpectError(Send(route.method, route.target, "", Bearer(not_yet)), 401, "not yet valid");
+    ExpectError(Send(route.method, route.target, "", Bearer(wrong_key)), 401, "invalid signature");
+    ExpectError(Send(route.method, route.target, "", Bearer(alg_none)), 401, "algorithm");
     ExpectError(Send(route.method, route.target, "", {{"Authorization", "Basic Ym9iOng="}}), 401,
                 "Bearer");
     if (std::string(route.target) == "/api/auth/logout") continue;  // would end the session
@@ -290,6 +320,40 @@ TEST_F(ProtectedInferenceTest, InferenceNeedsAKey) {
            {{"Authorization", "Bearer " + json::parse(key.body)["key"].get<std::string>()},
             {"Content-Type", "application/json"}});
   EXPECT_EQ(r.status, 200) << r.body;
+}
+
+TEST_F(AuthTest, AdminsManageUsersOverHttp) {
+  const std::string admin = Login("admin", kAdminPassword)["access_token"];
+  HttpResponse created = As(admin, "POST", "/api/users",
+                            json{{"username", "dora"}, {"password", "dora-password"}}.dump());
+  ASSERT_EQ(created.status, 201) << created.body;
+  const int64_t id = json::parse(created.body)["id"];
+  EXPECT_EQ(json::parse(created.body)["role"], "user");
+  ExpectError(As(admin, "POST", "/api/users",
+                 json{{"username", "DORA"}, {"password", "other-password"}}.dump()),
+              409, "taken");
+  ExpectError(
+      As(admin, "POST", "/api/users", json{{"username", "x"}, {"password", "short"}}.dump()), 400,
+      "8");
+  ExpectError(As(admin, "POST", "/api/users",
+                 json{{"username", "y"}, {"password", "long-enough"}, {"role", "root"}}.dump()),
+              400, "role");
+  const std::string dora = Login("dora", "dora-password")["access_token"];
+  EXPECT_EQ(As(dora, "GET", "/api/auth/me").status, 200);
+  EXPECT_THAT(As(admin, "GET", "/api/users").body, HasSubstr("dora"));
+  const std::string base = "/api/users/" + std::to_string(id);
+  ASSERT_EQ(As(admin, "POST", base + "/disable").status, 200);
+  ExpectError(As(dora, "GET", "/api/auth/me"), 401, "disabled");
+  Login("dora", "dora-password", 401);
+  ASSERT_EQ(As(admin, "POST", base + "/enable").status, 200);
+  ASSERT_EQ(
+      As(admin, "POST", base + "/password", json{{"password", "dora-new-pass"}}.dump()).status,
+      200);
+  Login("dora", "dora-new-pass");
+  ExpectError(As(admin, "POST", "/api/users/424242/disable"), 404, "no user");
+  const int64_t admin_id = json::parse(As(admin, "GET", "/api/auth/me").body)["id"];
+  ExpectError(As(admin, "POST", "/api/users/" + std::to_string(admin_id) + "/disable"), 409,
+              "themselves");
 }
 
 class AuthOffTest : public ServerFixture {

@@ -34,6 +34,7 @@ void AddApiFileRoutes(Router& router, const ApiContext& ctx);
 void AddApiModelRoutes(Router& router, const ApiContext& ctx);
 void AddApiInferenceRoutes(Router& router, const ApiContext& ctx);
 void AddApiAuthRoutes(Router& router, const ApiContext& ctx);
+void AddApiUserRoutes(Router& router, const ApiContext& ctx);
 // The extensions GET /v2 advertises.
 const std::vector<std::string>& OipExtensions();
 
