@@ -120,11 +120,12 @@ Status Server::OpenAuth(const ServerConfig& config) {
   if (created) {
     Log(LogLevel::kInfo, "admin_created", {{"username", "admin"}});
     if (password.empty()) {
-      std::printf(
-          "infera: created the first user: admin / %s (shown once; change it with "
-          "`infera users set-password admin`)\n",
-          created->c_str());
-      std::fflush(stdout);
+      // On stderr: stdout's first line is the "listening" line scripts wait for.
+      std::fprintf(stderr,
+                   "infera: created the first user: admin / %s (shown once; change it with "
+                   "`infera users set-password admin --config FILE`)\n",
+                   created->c_str());
+      std::fflush(stderr);
     }
   }
   return absl::OkStatus();

@@ -8,7 +8,7 @@
 // the models (each finishes what is queued). With auth.enabled, the user store and the
 // token secret are opened too and, on an empty user table, the first admin is created
 // (password from INFERA_ADMIN_PASSWORD, the file INFERA_ADMIN_PASSWORD_FILE names, or
-// random and printed once on stdout).
+// random and printed once on stderr).
 #pragma once
 
 #include <cstdint>

@@ -30,7 +30,8 @@ TEST(ServeBinaryTest, ServesOnAFreePortAndStopsOnSigterm) {
   const fs::path config = testing::TestModelsDir() / "seed_config.yaml";
   Child c = Spawn(
       {testing::InferaBinary().string(), "serve", "--config", config.string(), "--port", "0"});
-  const std::string line = ReadUntil(c.out, "\n", std::chrono::seconds(120));
+  std::string line = ReadUntil(c.out, "\n", std::chrono::seconds(120));
+  if (line.find("infera listening on") == std::string::npos) kill(c.pid, SIGKILL);
   ASSERT_THAT(line, HasSubstr("infera listening on http://127.0.0.1:"));
   const uint16_t port = static_cast<uint16_t>(std::stoi(line.substr(line.rfind(':') + 1)));
   HttpClient client;
