@@ -1,6 +1,7 @@
 #include "runners/runner_registry.h"
 
 #include "runners/binary_sigmoid.h"
+#include "runners/cellpose.h"
 #include "runners/classify.h"
 #include "runners/custom_tiff.h"
 #include "runners/multiclass_argmax.h"
@@ -15,11 +16,13 @@ const Runner* const* Runners(size_t* count) {
   static const BinarySigmoidRunner binary_sigmoid;
   static const MulticlassArgmaxRunner multiclass_argmax;
   static const CustomTiffRunner custom_tiff;
+  static const CellposeRunner cellpose;
   static const Runner* const runners[] = {
       &classify,
       &binary_sigmoid,
       &multiclass_argmax,
       &custom_tiff,
+      &cellpose,
   };
   *count = sizeof(runners) / sizeof(runners[0]);
   return runners;
