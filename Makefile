@@ -23,11 +23,11 @@ build: deps $(BUILD)/build.ninja
 	cmake --build --preset release -j $(JOBS)
 
 # Test models made by PyTorch itself (deterministic; see models/make_test_models.py).
-$(BUILD)/test-models/.stamp: models/make_test_models.py | deps
+$(BUILD)/test-models/.stamp: models/make_test_models.py models/train_cellpose.py | deps
 	$(PY) models/make_test_models.py $(BUILD)/test-models
 	touch $@
 
-models/demo/.stamp: models/make_test_models.py | deps
+models/demo/.stamp: models/make_test_models.py models/train_cellpose.py | deps
 	$(PY) models/make_test_models.py models/demo --demo
 	touch $@
 

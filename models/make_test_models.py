@@ -28,6 +28,9 @@ Writes:
                     [N,3,H,W] logits for background / red / green, by construction
       unet_bench    (--demo only) runner binary_sigmoid: a standard 4-level U-Net at gray
                     512x512 with seeded random weights, for `infera bench job`
+      cellpose_tiny runner cellpose: a tiny Cellpose-style U-Net trained on synthetic
+                    2-channel cells by models/train_cellpose.py (images/cells/*.tif with
+                    *_masks.png ground truth, cellpose_expected.json)
       tiny_tiff     runner custom_tiff: 2-channel input at the source size (size: keep) ->
                     [N,1,H,W] probabilities (sigmoid inside: call it with
                     output_is_probability); warmup off (warm-up feeds 1 or 3 channels)
@@ -1106,6 +1109,10 @@ def main():
     seg = make_segmentation(repo, images, out)
     t_seg = time.perf_counter() - t0
 
+    # ---- the Cellpose-style model (models/train_cellpose.py: ~45 s of training) ----------
+    from train_cellpose import make_cellpose_model  # noqa: E402 (beside this script)
+    cp = make_cellpose_model(repo, images, out)
+
     # ---- the benchmark U-Net (demo repository only: `make bench-job`) ------------------
     if args.demo:
         torch.manual_seed(5)
@@ -1148,6 +1155,8 @@ def main():
           % (len(cases), len([n for n in os.listdir(images) if n.endswith(".png")]),
              len(heldout_labels)))
     print("  expected_masks.json: %d segmentation cases (%.1f s)" % (seg["cases"], t_seg))
+    print("  cellpose_tiny: held-out AP@0.5 %.3f on %d images, trained in %.1f s"
+          % (cp["ap50"], cp["images"], cp["train_s"]))
     print("  total %.1f s" % (time.perf_counter() - t_start))
     return 0
 
