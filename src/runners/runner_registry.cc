@@ -18,11 +18,7 @@ const Runner* const* Runners(size_t* count) {
   static const CustomTiffRunner custom_tiff;
   static const CellposeRunner cellpose;
   static const Runner* const runners[] = {
-      &classify,
-      &binary_sigmoid,
-      &multiclass_argmax,
-      &custom_tiff,
-      &cellpose,
+      &classify, &binary_sigmoid, &multiclass_argmax, &custom_tiff, &cellpose,
   };
   *count = sizeof(runners) / sizeof(runners[0]);
   return runners;

@@ -67,8 +67,8 @@ TEST(InferCliTest, WritesMasksEqualToPyTorchAndSkipsNonImages) {
   testing::WriteFile(in / ".hidden" / "x.png", "hidden folders are skipped");
   const fs::path out = tmp.path() / "out";
   CliRun r = RunInfera({"infer", "--repository", Repo(), "--model", "tiny_tiff", "--input",
-                     in.string(), "--output", out.string(), "--param", "output=labels", "--param",
-                     "output_is_probability=true"});
+                        in.string(), "--output", out.string(), "--param", "output=labels",
+                        "--param", "output_is_probability=true"});
   EXPECT_EQ(r.code, 3) << r.out << r.err;  // one file skipped
   EXPECT_THAT(r.err, HasSubstr("skipped notes.txt: not an image"));
   EXPECT_THAT(r.err, ::testing::Not(HasSubstr("x.png")));
@@ -113,7 +113,7 @@ TEST(InferCliTest, AllImagesDoneExitsZeroAndCopiesSources) {
   const fs::path image = testing::TestModelsDir() / "images" / "blobs.png";
   const fs::path out = tmp.path() / "out";
   CliRun r = RunInfera({"infer", "--model", Repo() + "/tiny_unet/", "--input", image.string(),
-                     "--output", out.string(), "--copy-sources", "--param", "threshold=0.5"});
+                        "--output", out.string(), "--copy-sources", "--param", "threshold=0.5"});
   EXPECT_EQ(r.code, 0) << r.out << r.err;
   EXPECT_TRUE(fs::exists(out / "masks" / "blobs_mask.png"));
   EXPECT_EQ(testing::ReadFile(out / "images" / "blobs.png"), testing::ReadFile(image));
@@ -124,7 +124,7 @@ TEST(InferCliTest, BadOptionsAndParamsExitOneWithAReason) {
   const std::string image = (testing::TestModelsDir() / "images" / "blobs.png").string();
   const std::string out = (tmp.path() / "out").string();
   CliRun r = RunInfera({"infer", "--repository", Repo(), "--model", "tiny_unet", "--input", image,
-                     "--output", out, "--param", "threshold=7"});
+                        "--output", out, "--param", "threshold=7"});
   EXPECT_EQ(r.code, 1);
   EXPECT_THAT(r.err, HasSubstr("threshold"));
   r = RunInfera({"infer", "--repository", Repo(), "--model", "tiny_unet", "--input", image,
@@ -152,7 +152,7 @@ TEST(BenchJobBinaryTest, ReportsJobAndPlainLoop) {
   testing::TempDir tmp;
   const fs::path report_file = tmp.path() / "bench.json";
   CliRun r = RunInfera({"bench", "job", "--repository", Repo(), "--model", "tiny_unet", "--images",
-                     "6", "--size", "64", "--json", report_file.string()});
+                        "6", "--size", "64", "--json", report_file.string()});
   ASSERT_EQ(r.code, 0) << r.out << r.err;
   EXPECT_THAT(r.out, HasSubstr("plain loop (batch 1)"));
   EXPECT_THAT(r.out, HasSubstr("ratio job / plain loop"));

@@ -44,8 +44,9 @@ TEST(JobRecoveryTest, KilledMidJobResumesAfterRestartWithoutDuplicates) {
   TempDir dir;
   CopyModel("slow_model", dir.path() / "repo");
   const fs::path config = dir.path() / "config.yaml";
-  WriteFile(config, "server: {access_log: false}\nmodel_repository: repo\njobs: {lease_s: 1}\n"
-                    "auth: {enabled: false}\n");
+  WriteFile(config,
+            "server: {access_log: false}\nmodel_repository: repo\njobs: {lease_s: 1}\n"
+            "auth: {enabled: false}\n");
 
   Child first;
   const uint16_t port = StartServe(config, &first);

@@ -61,7 +61,8 @@ void CopyModel(const std::string& name, const fs::path& dest) {
 std::unique_ptr<Server> StartServer(const fs::path& dir, const std::string& yaml) {
   const fs::path file = dir / "config.yaml";
   // Suites about other things than users run with auth off (auth_test turns it on).
-  WriteFile(file, yaml.find("auth:") == std::string::npos ? yaml + "auth: {enabled: false}\n" : yaml);
+  WriteFile(file,
+            yaml.find("auth:") == std::string::npos ? yaml + "auth: {enabled: false}\n" : yaml);
   StatusOr<ServerConfig> config = LoadServerConfig(file);
   if (!config.ok()) {
     ADD_FAILURE() << config.status();
