@@ -8,7 +8,7 @@ PORT ?= 8080
 # The demo's first admin (created on the first `make demo`, when the store has no users).
 DEMO_PASSWORD ?= infera-demo
 
-.PHONY: all deps build test unit integration demo bench bench-job lint format asan tsan clean
+.PHONY: all deps build test unit integration e2e demo bench bench-job lint format asan tsan clean
 
 all: build
 
@@ -31,7 +31,12 @@ models/demo/.stamp: models/make_test_models.py models/train_cellpose.py | deps
 	$(PY) models/make_test_models.py models/demo --demo
 	touch $@
 
-test: build $(BUILD)/test-models/.stamp
+# playwright-core for the web page's end-to-end test (the npm registry; lock file committed).
+E2E_MODULES := tests/e2e/node_modules/.package-lock.json
+$(E2E_MODULES): tests/e2e/package.json tests/e2e/package-lock.json | deps
+	cd tests/e2e && npm ci --no-audit --no-fund
+
+test: build $(BUILD)/test-models/.stamp $(E2E_MODULES)
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
 
 unit: build
@@ -39,6 +44,10 @@ unit: build
 
 integration: build $(BUILD)/test-models/.stamp
 	ctest --test-dir $(BUILD) --output-on-failure -L integration
+
+# The web page in headless Chromium; screenshots in $(BUILD)/e2e-artifacts.
+e2e: build $(BUILD)/test-models/.stamp $(E2E_MODULES)
+	ctest --test-dir $(BUILD) --output-on-failure -L e2e
 
 demo: build models/demo/.stamp
 	@echo
@@ -67,7 +76,7 @@ format:
 	clang-format -i $$(git ls-files '*.cc' '*.h')
 
 # The suite under AddressSanitizer + UndefinedBehaviorSanitizer / ThreadSanitizer.
-asan: deps $(BUILD)/test-models/.stamp
+asan: deps $(BUILD)/test-models/.stamp $(E2E_MODULES)
 	cmake --preset asan && cmake --build --preset asan -j $(JOBS)
 	ln -sfn ../$(BUILD)/test-models build-asan/test-models
 	ctest --test-dir build-asan --output-on-failure

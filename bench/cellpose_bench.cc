@@ -21,13 +21,13 @@ namespace {
 // The benchmark input, built once.
 struct Scene {
   LabelImage truth;
-  testing::PerfectOutputs net;
+  cellpose::PerfectOutputs net;
   std::vector<uint32_t> foreground;
   FlowField step;
   std::vector<Point> positions;
 
   Scene() {
-    testing::SyntheticCellsOptions o;
+    cellpose::SyntheticCellsOptions o;
     o.height = 1024;
     o.width = 1024;
     o.count = 500;
@@ -36,8 +36,8 @@ struct Scene {
     o.max_aspect = 1.6;
     o.touching = true;
     o.seed = 42;
-    truth = testing::MakeSyntheticCells(o);
-    net = testing::MakePerfectOutputs(truth);
+    truth = cellpose::MakeSyntheticCells(o);
+    net = cellpose::MakePerfectOutputs(truth);
     foreground = ForegroundPixels(net.cellprob, 0.0f);
     step = StepField(net.flows, foreground);
     positions = FollowFlows(step, foreground, kDefaultNiter).value();
@@ -50,7 +50,7 @@ const Scene& GetScene() {
 }
 
 void SetCounters(benchmark::State& state, const Scene& s) {
-  state.counters["cells"] = testing::CountLabels(s.truth);
+  state.counters["cells"] = cellpose::CountLabels(s.truth);
   state.counters["fg_pixels"] = static_cast<double>(s.foreground.size());
 }
 

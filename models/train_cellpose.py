@@ -51,10 +51,9 @@ Exporting your own Cellpose (v2/v3) model for infera
       backend: torchscript
       runner: cellpose
       input: {color: gray, size: [224, 224], layout: NCHW, dtype: float32}
-      warmup: false
 
-  (color gray tells the runner the model takes 2 channels; size is the square tile the
-  network is fed, 224 for Cellpose v3, 256 for v4; warm-up would feed 1 channel, hence off.)
+  (color gray tells the runner the model takes 2 channels, and warm-up feeds it 2-channel
+  tiles; size is the square tile the network is fed, 224 for Cellpose v3, 256 for v4.)
   Trace on the CPU with the torch version the server links (1.13 here). Then call the runner
   with channels [cyto, nucleus] as in Cellpose and diameter / diam_mean (30 for cyto, 17 for
   nuclei) as you would in Cellpose.
@@ -611,8 +610,8 @@ def write_model_yaml(folder: str, description: str):
         "batching": {"max_batch_size": 8, "max_queue_delay_ms": 2, "max_queue_size": 256,
                      "default_timeout_ms": 30000},
         "instances": {"count": 1, "device": "cpu"},
-        # Warm-up feeds input.color's channel count (1 for gray); this model takes 2.
-        "warmup": False,
+        # Warm-up batches of 1 and 8 2-channel tiles (the runner's model channels).
+        "warmup": {"batch_sizes": [1, 8]},
     }
     os.makedirs(folder, exist_ok=True)
     with open(os.path.join(folder, "model.yaml"), "w") as f:

@@ -21,7 +21,15 @@ PACKAGES=(
   googletest libgtest-dev libgmock-dev libbenchmark-dev python3-pil
   # promtool (the prometheus package) checks the /metrics exposition in the tests
   prometheus
+  # the web page's end-to-end test runs in Debian's Chromium (driven by npm playwright-core)
+  chromium
+  # real images (cell.png, coins.png) for the cellpose runner's tests
+  python3-skimage
 )
+# Node.js + npm (playwright-core needs Node >= 18): Debian's, unless a node is on PATH.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  PACKAGES+=(nodejs npm)
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do

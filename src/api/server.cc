@@ -80,6 +80,15 @@ StatusOr<std::unique_ptr<Server>> Server::Create(const ServerConfig& config) {
   AddApiInferenceRoutes(server->router_, server->ctx_);
   AddApiAuthRoutes(server->router_, server->ctx_);
   AddApiUserRoutes(server->router_, server->ctx_);
+  if (config.web_dir.empty()) {
+    server->site_ = std::make_unique<StaticSite>(StaticSite::Embedded());
+  } else {
+    StatusOr<StaticSite> site = StaticSite::FromDirectory(config.web_dir);
+    if (!site.ok())
+      return absl::Status(site.status().code(), StrCat("server: ", site.status().message()));
+    server->site_ = std::make_unique<StaticSite>(std::move(*site));
+  }
+  AddWebRoutes(server->router_, *server->site_);
 
   server->InstallObservability(config.access_log);
 

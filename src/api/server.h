@@ -8,7 +8,8 @@
 // the models (each finishes what is queued). With auth.enabled, the user store and the
 // token secret are opened too and, on an empty user table, the first admin is created
 // (password from INFERA_ADMIN_PASSWORD, the file INFERA_ADMIN_PASSWORD_FILE names, or
-// random and printed once on stderr).
+// random and printed once on stderr). The web page is served at / (embedded, or from
+// server.web_dir).
 #pragma once
 
 #include <cstdint>
@@ -27,6 +28,7 @@
 #include "store/blob_store.h"
 #include "store/store.h"
 #include "store/user_store.h"
+#include "web/static_site.h"
 
 namespace infera {
 
@@ -62,6 +64,7 @@ class Server {
   std::unique_ptr<TaskPool> blocking_;
   std::unique_ptr<InferenceWorkers> workers_;
   ApiContext ctx_;
+  std::unique_ptr<StaticSite> site_;  // the web page; outlives router_'s handlers
   Router router_;
   std::unique_ptr<HttpServer> http_;
 };

@@ -49,6 +49,18 @@ int RunCli(int argc, char** argv) {
                             "Images queued at once (0: 2 x max_batch_size)");
   bench_job_cmd->add_option("--json", bench_job.output_json, "Also write the results as JSON here");
 
+  BenchCellposeOptions bench_cellpose;
+  CLI::App* bench_cellpose_cmd = bench_cmd->add_subcommand(
+      "cellpose", "Measure Cellpose's mask reconstruction (flow dynamics...) on one thread");
+  bench_cellpose_cmd->add_option("--size", bench_cellpose.size, "Image side in pixels")
+      ->check(CLI::Range(64, 8192));
+  bench_cellpose_cmd->add_option("--cells", bench_cellpose.cells, "Cells to draw")
+      ->check(CLI::Range(1, 1000000));
+  bench_cellpose_cmd->add_option("--repeats", bench_cellpose.repeats, "Runs per phase (median)")
+      ->check(CLI::Range(1, 1000));
+  bench_cellpose_cmd->add_option("--json", bench_cellpose.output_json,
+                                 "Also write the results as JSON here");
+
   InferOptions infer;
   CLI::App* infer_cmd =
       app.add_subcommand("infer", "Run a model's runner over image files, offline");
@@ -84,6 +96,7 @@ int RunCli(int argc, char** argv) {
   if (infer_cmd->parsed()) return RunInfer(infer);
   if (users_cmd->parsed()) return RunUsers(users);
   if (bench_job_cmd->parsed()) return RunBenchJob(bench_job);
+  if (bench_cellpose_cmd->parsed()) return RunBenchCellpose(bench_cellpose);
   if (bench_cmd->parsed()) {
     if (bench.config.empty() || bench.model.empty()) {
       std::cerr << "infera bench: --config and --model are required\n";

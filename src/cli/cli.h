@@ -1,6 +1,6 @@
 // The command line: `infera <subcommand> ...`. One file per subcommand (serve.cc,
-// bench.cc, bench_job.cc, infer.cc, users.cc); RunCli wires them into CLI11. exe/main.cc only calls
-// RunCli.
+// bench.cc, bench_job.cc, bench_cellpose.cc, infer.cc, users.cc); RunCli wires them into CLI11.
+// exe/main.cc only calls RunCli.
 #pragma once
 
 #include <string>
@@ -44,6 +44,15 @@ struct BenchJobOptions {
   std::string output_json;
 };
 int RunBenchJob(const BenchJobOptions& options);
+
+// `infera bench cellpose`.
+struct BenchCellposeOptions {
+  int size = 1024;
+  int cells = 500;
+  int repeats = 5;
+  std::string output_json;
+};
+int RunBenchCellpose(const BenchCellposeOptions& options);
 
 // `infera infer`.
 struct InferOptions {

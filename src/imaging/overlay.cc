@@ -1,5 +1,6 @@
 #include "imaging/overlay.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -73,6 +74,93 @@ Image SelectChannels(const Image& source, const std::vector<int>& shown) {
 Rgb8 LabelColor(int64_t label) {
   if (label <= 0) return {};
   return kPalette[(label - 1) % kPaletteSize];
+}
+
+Rgb8 InstanceColor(int64_t label) {
+  if (label <= 0) return {};
+  constexpr double kGolden = 0.618033988749894848;
+  const double hue = std::fmod(static_cast<double>(label) * kGolden, 1.0) * 6.0;
+  static constexpr double kSaturation[] = {0.85, 0.6, 0.95};
+  static constexpr double kValue[] = {0.95, 0.8, 1.0, 0.7};
+  const double s = kSaturation[label % 3];
+  const double v = kValue[(label / 3) % 4];
+  const int sector = static_cast<int>(hue) % 6;
+  const double f = hue - std::floor(hue);
+  const double p = v * (1 - s), q = v * (1 - s * f), t = v * (1 - s * (1 - f));
+  double r = 0, g = 0, b = 0;
+  switch (sector) {
+    case 0:
+      r = v, g = t, b = p;
+      break;
+    case 1:
+      r = q, g = v, b = p;
+      break;
+    case 2:
+      r = p, g = v, b = t;
+      break;
+    case 3:
+      r = p, g = q, b = v;
+      break;
+    case 4:
+      r = t, g = p, b = v;
+      break;
+    default:
+      r = v, g = p, b = q;
+      break;
+  }
+  auto byte = [](double x) {
+    return static_cast<uint8_t>(std::lround(std::clamp(x, 0.0, 1.0) * 255));
+  };
+  return {byte(r), byte(g), byte(b)};
+}
+
+StatusOr<Image> ColorizeLabels(const Image& labels, LabelPalette palette) {
+  RETURN_IF_ERROR(CheckImage(labels, "label map"));
+  if (labels.channels != 1) {
+    return absl::InvalidArgumentError(
+        StrCat("a label map has one channel; this image has ", labels.channels));
+  }
+  const size_t n = static_cast<size_t>(labels.width) * labels.height;
+  auto label_at = [&labels](size_t i) -> int64_t {
+    switch (labels.type) {
+      case PixelType::kUInt8:
+        return labels.pixels<uint8_t>()[i];
+      case PixelType::kUInt16:
+        return labels.pixels<uint16_t>()[i];
+      case PixelType::kFloat32: {
+        const float v = labels.pixels<float>()[i];
+        // -1: not a label (checked below).
+        return v >= 0 && v < 4294967296.0f && v == std::floor(v) ? static_cast<int64_t>(v) : -1;
+      }
+    }
+    return -1;
+  };
+  bool binary = palette == LabelPalette::kClasses && labels.type == PixelType::kUInt8;
+  for (size_t i = 0; binary && i < n; ++i) {
+    const uint8_t v = labels.pixels<uint8_t>()[i];
+    binary = v == 0 || v == 255;
+  }
+  Image out = MakeImage(labels.width, labels.height, 4, PixelType::kUInt8);
+  uint8_t* px = out.pixels<uint8_t>();
+  for (size_t i = 0; i < n; ++i) {
+    int64_t label = label_at(i);
+    if (label < 0) {
+      return absl::InvalidArgumentError(
+          "the label map holds values that are not non-negative whole numbers");
+    }
+    uint8_t* p = px + 4 * i;
+    if (label == 0) {
+      p[0] = p[1] = p[2] = p[3] = 0;
+      continue;
+    }
+    if (binary) label = 1;
+    const Rgb8 c = palette == LabelPalette::kClasses ? LabelColor(label) : InstanceColor(label);
+    p[0] = c.r;
+    p[1] = c.g;
+    p[2] = c.b;
+    p[3] = 255;
+  }
+  return out;
 }
 
 std::string ColorHex(Rgb8 color) {

@@ -28,6 +28,11 @@ struct Rgb8 {
 
 // The colour label `label` is drawn in; black for 0 and negative labels (never drawn).
 Rgb8 LabelColor(int64_t label);
+// The colour of object `label` in an instance mask: a golden-ratio walk around the hue
+// circle, so that objects with nearby ids (usually neighbours) get very different hues,
+// with saturation and value cycling too so that thousands of ids stay distinguishable.
+// Black for 0 and negative labels (never drawn).
+Rgb8 InstanceColor(int64_t label);
 // "#rrggbb", lower case.
 std::string ColorHex(Rgb8 color);
 
@@ -50,5 +55,18 @@ struct OverlayOptions {
 // PreviewBase.
 StatusOr<Image> OverlayLabels(const Image& source, const Image& labels,
                               const OverlayOptions& options = {});
+
+enum class LabelPalette {
+  kClasses,    // LabelColor: the colours of the runners' previews and legends
+  kInstances,  // InstanceColor: one distinct colour per object
+};
+
+// ColorizeLabels: the label map as an 8-bit RGBA image for drawing over the source in a
+// browser: label 0 transparent (0, 0, 0, 0), label k opaque in its palette colour. With
+// kClasses, an 8-bit map whose only values are 0 and 255 (a binary mask, as
+// binary_sigmoid and cellpose's class_mask write) is drawn as class 1, matching the
+// runners' legends. `labels`: one channel, 8- or 16-bit, or float32 holding
+// non-negative whole numbers (32-bit instance TIFFs). InvalidArgument otherwise.
+StatusOr<Image> ColorizeLabels(const Image& labels, LabelPalette palette);
 
 }  // namespace infera

@@ -82,7 +82,7 @@ Shape Model::InputRowShape(int h, int w) const {
     h = spec.size->first;
     w = spec.size->second;
   }
-  const int64_t c = spec.channels();
+  const int64_t c = runner_->ModelInputChannels(config_);
   if (spec.layout == Layout::kNHWC) return {h, w, c};
   return {c, h, w};
 }

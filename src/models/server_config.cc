@@ -12,9 +12,14 @@ namespace fs = std::filesystem;
 
 namespace {
 
-Status ApplyServer(const YamlReader& s, ServerConfig* config) {
+Status ApplyServer(const YamlReader& s, const fs::path& base, ServerConfig* config) {
   RETURN_IF_ERROR(s.CheckMapping(
-      {"host", "port", "io_threads", "max_body_mb", "max_image_pixels", "access_log"}));
+      {"host", "port", "io_threads", "max_body_mb", "max_image_pixels", "access_log", "web_dir"}));
+  if (s.Has("web_dir")) {
+    ASSIGN_OR_RETURN(std::string dir, s.String("web_dir"));
+    if (dir.empty()) return s.Error("web_dir", "must not be empty");
+    config->web_dir = base / dir;
+  }
   if (s.Has("access_log")) {
     ASSIGN_OR_RETURN(config->access_log, s.Bool("access_log"));
   }
@@ -191,7 +196,7 @@ StatusOr<ServerConfig> LoadServerConfig(const fs::path& file) {
     }
   }
   const fs::path base = fs::absolute(file).parent_path();
-  if (r.Has("server")) RETURN_IF_ERROR(ApplyServer(r.Child("server"), &config));
+  if (r.Has("server")) RETURN_IF_ERROR(ApplyServer(r.Child("server"), base, &config));
   config.storage_path = base / "data";
   if (r.Has("storage")) RETURN_IF_ERROR(ApplyStorage(r.Child("storage"), base, &config));
   if (r.Has("jobs")) RETURN_IF_ERROR(ApplyJobs(r.Child("jobs"), &config));

@@ -1,6 +1,8 @@
 // ServerConfig: the file given to `infera serve --config`, parsed and validated.
 //
-//   server: {host, port, io_threads, max_body_mb, max_image_pixels, access_log}
+//   server: {host, port, io_threads, max_body_mb, max_image_pixels, access_log, web_dir}
+//                                   # web_dir: serve the web page from this folder instead
+//                                   # of the copy embedded in the binary (for page work)
 //   model_repository: DIR          # folders NAME/model.yaml + NAME/<version>/model.pt
 //   model_control: {mode: none|explicit}
 //   storage: {path: DIR, max_upload_mb, max_files_per_upload}
@@ -39,6 +41,8 @@ struct ServerConfig {
   int64_t max_body_bytes = 64ll << 20;
   int64_t max_image_pixels = 100'000'000;
   bool access_log = true;  // one log line per HTTP request
+  // server.web_dir: the web page's folder; empty: the embedded copy.
+  std::filesystem::path web_dir;
   // model_control: {mode: none|explicit}: explicit allows load/unload at run time.
   bool model_control_explicit = false;
   std::optional<std::filesystem::path> model_repository;

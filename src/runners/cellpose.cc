@@ -24,9 +24,9 @@ constexpr double kDefaultDiamMean = 30.0;  // Cellpose's cyto models
 constexpr int kDefaultNiter = 200;
 constexpr int kOutputChannels = 3;  // dY, dX, cellprob logit
 
-// `channels` is an array, which ParamSchema does not declare: ValidateParams
-// takes it out before Schema().Validate and checks it itself; params_schema
-// adds it to the JSON Schema.
+// `channels` is an array, which ParamSchema does not declare: Schema().Validate
+// is told it is known, ValidateParams checks it itself, and params_schema adds
+// it to the JSON Schema.
 constexpr const char* kChannelsParam = "channels";
 constexpr const char* kChannelsDescription =
     "[cyto, nucleus]: the channel to segment and the optional nuclear channel; "
@@ -139,6 +139,10 @@ StatusOr<std::vector<float>> ResizePlane(std::span<const float> plane, int h, in
 
 }  // namespace
 
+int CellposeRunner::ModelInputChannels(const ModelConfig& config) const {
+  return ModelChannels(config, nlohmann::json::object());
+}
+
 nlohmann::json CellposeRunner::params_schema() const {
   nlohmann::json schema = Schema().ToJsonSchema();
   schema["properties"][kChannelsParam] = {
@@ -154,13 +158,11 @@ nlohmann::json CellposeRunner::params_schema() const {
 
 StatusOr<nlohmann::json> CellposeRunner::ValidateParams(const nlohmann::json& params,
                                                         const ModelConfig& /*config*/) const {
-  nlohmann::json rest = params;
+  ASSIGN_OR_RETURN(nlohmann::json out, Schema().Validate(params, {kChannelsParam}));
   CellposeChannels channels;
-  if (rest.is_object() && rest.contains(kChannelsParam)) {
-    ASSIGN_OR_RETURN(channels, ParseChannels(rest[kChannelsParam]));
-    rest.erase(kChannelsParam);
+  if (params.is_object() && params.contains(kChannelsParam)) {
+    ASSIGN_OR_RETURN(channels, ParseChannels(params[kChannelsParam]));
   }
-  ASSIGN_OR_RETURN(nlohmann::json out, Schema().Validate(rest));
   if (out["model_channels"].get<int>() == 1) {
     return absl::InvalidArgumentError(
         "model_channels must be 0 (from the input spec), 2 or 3, got 1");

@@ -84,6 +84,9 @@ class CellposeRunner final : public Runner {
            "flow dynamics (16-bit instance mask, outline preview).";
   }
   nlohmann::json params_schema() const override;
+  // 2 for a gray input spec ([cyto, nucleus]), 3 for rgb/bgr (the pair and a zero
+  // channel), as the default model_channels param.
+  int ModelInputChannels(const ModelConfig& config) const override;
   StatusOr<nlohmann::json> ValidateParams(const nlohmann::json& params,
                                           const ModelConfig& config) const override;
   StatusOr<RunnerInput> Preprocess(const Image& image, const ModelConfig& config,

@@ -173,7 +173,8 @@ Status ParamSchema::CheckValue(const ParamSpec& spec, const nlohmann::json& valu
   return absl::InternalError("unknown param type");  // unreachable
 }
 
-StatusOr<nlohmann::json> ParamSchema::Validate(const nlohmann::json& params) const {
+StatusOr<nlohmann::json> ParamSchema::Validate(
+    const nlohmann::json& params, const std::vector<std::string_view>& also_known) const {
   nlohmann::json out = nlohmann::json::object();
   for (const ParamSpec& spec : specs_) out[spec.name] = spec.default_value;
   if (params.is_null()) return out;
@@ -181,11 +182,13 @@ StatusOr<nlohmann::json> ParamSchema::Validate(const nlohmann::json& params) con
   for (const auto& item : params.items()) {
     const std::string& key = item.key();
     const nlohmann::json& value = item.value();
+    if (std::find(also_known.begin(), also_known.end(), key) != also_known.end()) continue;
     const auto spec = std::find_if(specs_.begin(), specs_.end(),
                                    [&key](const ParamSpec& s) { return s.name == key; });
     if (spec == specs_.end()) {
       std::vector<std::string_view> known;
       for (const ParamSpec& s : specs_) known.push_back(s.name);
+      known.insert(known.end(), also_known.begin(), also_known.end());
       return absl::InvalidArgumentError(
           StrCat("unknown param '", key, "' for runner ", runner_,
                  " (known: ", known.empty() ? std::string("none") : StrJoin(known, ", "), ")"));

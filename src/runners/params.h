@@ -68,7 +68,11 @@ class ParamSchema {
   // for runner NAME (known: a, b)", "NAME must be an integer between 1 and 1000",
   // "NAME must be a number between 0 and 1", "NAME must be a boolean",
   // "NAME must be one of: a, b".
-  StatusOr<nlohmann::json> Validate(const nlohmann::json& params) const;
+  // `also_known`: names the runner checks itself (e.g. cellpose's array-valued
+  // `channels`): skipped here (not copied to the result) and listed among the known names
+  // when an unknown one is refused.
+  StatusOr<nlohmann::json> Validate(const nlohmann::json& params,
+                                    const std::vector<std::string_view>& also_known = {}) const;
 
   const std::vector<ParamSpec>& specs() const { return specs_; }
 

@@ -2,6 +2,7 @@
 
 #include "common/strings.h"
 #include "imaging/codec.h"
+#include "models/model_config.h"
 
 namespace infera {
 
@@ -35,5 +36,11 @@ std::string_view ArtifactExtension(ArtifactFormat format) {
 std::string_view ArtifactContentType(ArtifactFormat format) {
   return format == ArtifactFormat::kTiff ? "image/tiff" : "image/png";
 }
+
+}  // namespace infera
+
+namespace infera {
+
+int Runner::ModelInputChannels(const ModelConfig& config) const { return config.input.channels(); }
 
 }  // namespace infera

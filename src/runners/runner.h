@@ -69,6 +69,10 @@ class Runner {
   // and a description per param); the web page builds its params form from it.
   virtual nlohmann::json params_schema() const = 0;
 
+  // The channel count of the network's input for `config` (warm-up batches and the
+  // protocol's input metadata use it): the input spec's colour channels by default.
+  virtual int ModelInputChannels(const ModelConfig& config) const;
+
   // Checks params (null or an object) and fills defaults; InvalidArgument naming the
   // param and why for unknown or ill-typed params.
   virtual StatusOr<nlohmann::json> ValidateParams(const nlohmann::json& params,

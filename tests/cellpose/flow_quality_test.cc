@@ -64,7 +64,7 @@ TEST(FlowErrorsTest, ErrorIsTheMeanSquaredDifferenceToFlowsOverFive) {
 
 TEST(RemoveBadFlowMasksTest, RemovesTheMaskWithRandomFlowsAndKeepsTheGoodOne) {
   TwoDisks d;
-  testing::SplitMix64 rng(7);
+  cellpose::SplitMix64 rng(7);
   for (size_t i = 0; i < d.masks.size(); ++i) {
     if (d.masks.labels[i] == 8) {
       d.flows.dy[i] = static_cast<float>(rng.Uniform(-5, 5));

@@ -20,12 +20,12 @@
 namespace infera::cellpose {
 namespace {
 
+using cellpose::CountLabels;
+using cellpose::MakePerfectOutputs;
+using cellpose::MakeSyntheticCells;
+using cellpose::PerfectOutputs;
+using cellpose::SyntheticCellsOptions;
 using testing::AveragePrecision;
-using testing::CountLabels;
-using testing::MakePerfectOutputs;
-using testing::MakeSyntheticCells;
-using testing::PerfectOutputs;
-using testing::SyntheticCellsOptions;
 
 // Labels must be exactly 1..N.
 void ExpectConsecutiveLabels(const LabelImage& masks) {
@@ -64,7 +64,7 @@ TEST_P(RoundTripTest, RecoversTheMasksFromIdealOutputs) {
     const int cells = CountLabels(truth);
     ASSERT_GE(cells, touching ? 120 : 40) << "generator placed too few cells";
     if (touching) {
-      ASSERT_GT(testing::TouchingPixelPairs(truth), 1000);
+      ASSERT_GT(cellpose::TouchingPixelPairs(truth), 1000);
     }
 
     const PerfectOutputs net = MakePerfectOutputs(truth);

@@ -1,11 +1,11 @@
-// Tests for the test helper cellpose/synthetic_cells.h: the generator is deterministic,
-// honours its options, and its two modes differ (touching cells share borders, separate
-// ones keep a gap).
+// Tests for cellpose/synthetic_cells.h (test scenes and `infera bench cellpose`): the generator is
+// deterministic, honours its options, and its two modes differ (touching cells share borders,
+// separate ones keep a gap).
 #include "cellpose/synthetic_cells.h"
 
 #include <gtest/gtest.h>
 
-namespace infera::testing {
+namespace infera::cellpose {
 namespace {
 
 TEST(SplitMix64Test, KnownSequence) {
@@ -52,4 +52,4 @@ TEST(SyntheticCellsTest, SeparateCellsKeepAGapAndTouchingCellsShareBorders) {
 }
 
 }  // namespace
-}  // namespace infera::testing
+}  // namespace infera::cellpose

@@ -152,7 +152,7 @@ TEST(TileBlenderTest, BlendingAConstantGivesTheConstant) {
 TEST(TileBlenderTest, ImageThreeTilesWideThroughAnIdentityModelIsReproduced) {
   const int h = 3 * 224, w = 3 * 224, channels = 3;
   std::vector<float> image(static_cast<size_t>(channels) * h * w);
-  testing::SplitMix64 rng(11);
+  cellpose::SplitMix64 rng(11);
   for (float& v : image) v = static_cast<float>(rng.Uniform(-10, 10));
   auto layout = MakeTileLayout(h, w);
   ASSERT_TRUE(layout.ok());

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <set>
 #include <vector>
 
@@ -125,6 +127,77 @@ TEST(OverlayLabelsTest, ErrorsAreInvalidArgument) {
   auto base = PreviewBase(Image{});
   ASSERT_FALSE(base.ok());
   EXPECT_EQ(base.status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(InstanceColorTest, NeighbouringIdsGetDistinctColours) {
+  EXPECT_EQ(InstanceColor(0), (Rgb8{0, 0, 0}));
+  EXPECT_EQ(InstanceColor(-1), (Rgb8{0, 0, 0}));
+  EXPECT_EQ(InstanceColor(7), InstanceColor(7));  // deterministic
+  // Ids that are close (likely neighbours) differ clearly: max channel distance > 40.
+  auto distance = [](Rgb8 a, Rgb8 b) {
+    return std::max({std::abs(a.r - b.r), std::abs(a.g - b.g), std::abs(a.b - b.b)});
+  };
+  for (int k = 1; k < 2000; ++k) {
+    for (int d = 1; d <= 3; ++d) {
+      EXPECT_GT(distance(InstanceColor(k), InstanceColor(k + d)), 40) << k << " vs " << k + d;
+    }
+  }
+  // Hundreds of objects: mostly different colours (not a 20-colour cycle).
+  std::set<std::string> distinct;
+  for (int k = 1; k <= 500; ++k) distinct.insert(ColorHex(InstanceColor(k)));
+  EXPECT_GT(distinct.size(), 450u);
+}
+
+TEST(ColorizeLabelsTest, ZeroIsTransparentLabelsOpaque) {
+  Image labels = MakeImage(3, 1, 1, PixelType::kUInt16);
+  labels.pixels<uint16_t>()[0] = 0;
+  labels.pixels<uint16_t>()[1] = 2;
+  labels.pixels<uint16_t>()[2] = 300;
+  auto classes = ColorizeLabels(labels, LabelPalette::kClasses);
+  ASSERT_TRUE(classes.ok()) << classes.status();
+  EXPECT_EQ(classes->channels, 4);
+  EXPECT_EQ(classes->type, PixelType::kUInt8);
+  const Rgb8 c2 = LabelColor(2), c300 = LabelColor(300);
+  EXPECT_EQ(Bytes(*classes),
+            (std::vector<int>{0, 0, 0, 0, c2.r, c2.g, c2.b, 255, c300.r, c300.g, c300.b, 255}));
+  auto instances = ColorizeLabels(labels, LabelPalette::kInstances);
+  ASSERT_TRUE(instances.ok()) << instances.status();
+  const Rgb8 i2 = InstanceColor(2), i300 = InstanceColor(300);
+  EXPECT_EQ(Bytes(*instances),
+            (std::vector<int>{0, 0, 0, 0, i2.r, i2.g, i2.b, 255, i300.r, i300.g, i300.b, 255}));
+}
+
+TEST(ColorizeLabelsTest, BinaryMasksAreClassOne) {
+  Image mask = MakeImage(2, 1, 1, PixelType::kUInt8);
+  mask.pixels<uint8_t>()[0] = 255;
+  auto out = ColorizeLabels(mask, LabelPalette::kClasses);
+  ASSERT_TRUE(out.ok());
+  EXPECT_EQ(Bytes(*out), (std::vector<int>{0xe6, 0x19, 0x4b, 255, 0, 0, 0, 0}));
+  // Any other value present: a class map, 255 keeps its own colour.
+  mask.pixels<uint8_t>()[1] = 3;
+  out = ColorizeLabels(mask, LabelPalette::kClasses);
+  ASSERT_TRUE(out.ok());
+  const Rgb8 c255 = LabelColor(255);
+  const std::vector<int> bytes = Bytes(*out);
+  EXPECT_EQ((std::vector<int>(bytes.begin(), bytes.begin() + 3)),
+            (std::vector<int>{c255.r, c255.g, c255.b}));
+}
+
+TEST(ColorizeLabelsTest, FloatLabelsMustBeWholeNumbers) {
+  Image labels = MakeImage(2, 1, 1, PixelType::kFloat32);
+  labels.pixels<float>()[0] = 70000.0f;  // above 16 bits: 32-bit instance TIFFs
+  auto out = ColorizeLabels(labels, LabelPalette::kInstances);
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ(Bytes(*out)[3], 255);
+  EXPECT_EQ(Bytes(*out)[7], 0);
+  for (float bad : {0.5f, -1.0f, std::nanf("")}) {
+    labels.pixels<float>()[1] = bad;
+    auto r = ColorizeLabels(labels, LabelPalette::kInstances);
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  }
+  EXPECT_FALSE(ColorizeLabels(MakeImage(2, 2, 3, PixelType::kUInt8), LabelPalette::kClasses).ok());
+  EXPECT_FALSE(ColorizeLabels(Image{}, LabelPalette::kClasses).ok());
 }
 
 }  // namespace

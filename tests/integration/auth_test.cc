@@ -94,6 +94,7 @@ TEST_F(AuthTest, EveryApiRouteNeedsAValidTokenAndAdminRoutesAnAdmin) {
       {"GET", "/api/files/1", false},
       {"GET", "/api/files/1/meta", false},
       {"GET", "/api/files/1/thumbnail", false},
+      {"GET", "/api/files/1/overlay", false},
       {"GET", "/api/models", false},
       {"POST", "/api/models/upload", true},
       {"POST", "/api/inferences/start", false},
@@ -229,6 +230,7 @@ TEST_F(AuthTest, RecordsBelongToTheirCreatorOthersGet404AdminsSeeAll) {
                                                         {"GET", f},
                                                         {"GET", f + "/meta"},
                                                         {"GET", f + "/thumbnail"},
+                                                        {"GET", f + "/overlay"},
                                                         {"GET", j},
                                                         {"POST", j + "/cancel"},
                                                         {"GET", j + "/download"}}) {

@@ -166,5 +166,25 @@ TEST(BenchJobBinaryTest, ReportsJobAndPlainLoop) {
   EXPECT_LE(outside, 1.0);
 }
 
+TEST(BenchCellposeBinaryTest, ReportsEveryPhase) {
+  testing::TempDir tmp;
+  const fs::path report_file = tmp.path() / "cellpose.json";
+  CliRun r = RunInfera({"bench", "cellpose", "--size", "256", "--cells", "40", "--repeats", "1",
+                        "--json", report_file.string()});
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
+  EXPECT_THAT(r.out, HasSubstr("flow dynamics (niter 200)"));
+  EXPECT_THAT(r.out, HasSubstr("of the 1 s budget"));
+  const json report = json::parse(testing::ReadFile(report_file));
+  EXPECT_EQ(report["size"], 256);
+  EXPECT_GT(report["cells"].get<int>(), 20);
+  // Ideal network outputs: the reconstruction finds every cell drawn.
+  EXPECT_EQ(report["objects_found"], report["cells"]);
+  for (const char* phase :
+       {"dynamics", "clustering", "dynamics_and_clustering", "masks_to_flows", "compute_masks"}) {
+    EXPECT_GT(report["ms"][phase].get<double>(), 0) << phase;
+  }
+  EXPECT_NE(RunInfera({"bench", "cellpose", "--size", "8"}).code, 0);  // below the range
+}
+
 }  // namespace
 }  // namespace infera

@@ -257,6 +257,19 @@ TEST(ServerConfigTest, ErrorsNameTheFileAndKey) {
   expect("model_control: {mode: explicit, every: 5}\n", absl::StatusCode::kInvalidArgument,
          "model_control.every: unknown key");
   expect("model_repository: nowhere\n", absl::StatusCode::kNotFound, "model_repository");
+  expect("server: {web_dir: ''}\n", absl::StatusCode::kInvalidArgument, "server.web_dir");
+}
+
+TEST(ServerConfigTest, WebDirIsRelativeToTheConfig) {
+  TempDir tmp;
+  WriteFile(tmp.path() / "config.yaml", "server: {web_dir: site}\n");
+  StatusOr<ServerConfig> c = LoadServerConfig(tmp.path() / "config.yaml");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->web_dir, fs::absolute(tmp.path()) / "site");
+  WriteFile(tmp.path() / "config.yaml", "server: {port: 1}\n");
+  c = LoadServerConfig(tmp.path() / "config.yaml");
+  ASSERT_TRUE(c.ok());
+  EXPECT_TRUE(c->web_dir.empty());  // the embedded page
 }
 
 TEST(ServerConfigTest, MissingFileIsNotFound) {

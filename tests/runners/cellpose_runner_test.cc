@@ -25,12 +25,12 @@
 namespace infera {
 namespace {
 
+using cellpose::MakePerfectOutputs;
+using cellpose::MakeSyntheticCells;
+using cellpose::PerfectOutputs;
+using cellpose::SyntheticCellsOptions;
 using testing::AveragePrecision;
 using testing::FloatTensor;
-using testing::MakePerfectOutputs;
-using testing::MakeSyntheticCells;
-using testing::PerfectOutputs;
-using testing::SyntheticCellsOptions;
 
 constexpr float kLogit = 10.0f;
 
@@ -218,6 +218,23 @@ TEST_F(CellposeRunnerTest, BadParamsAreInvalidArgumentNamingTheParam) {
     EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument) << params;
     EXPECT_TRUE(absl::StrContains(result.status().message(), name)) << result.status();
   }
+}
+
+TEST_F(CellposeRunnerTest, UnknownParamsListChannelsAmongTheKnown) {
+  auto result = runner_.ValidateParams({{"chanels", {1, 2}}}, config_);
+  ASSERT_FALSE(result.ok());
+  EXPECT_TRUE(absl::StrContains(result.status().message(), "unknown param 'chanels'"));
+  EXPECT_TRUE(absl::StrContains(result.status().message(), "channels")) << result.status();
+  EXPECT_TRUE(absl::StrContains(result.status().message(), "flow_threshold")) << result.status();
+}
+
+TEST_F(CellposeRunnerTest, ModelInputChannelsFollowTheInputSpec) {
+  ModelConfig gray = config_;
+  gray.input.color = ColorMode::kGray;
+  EXPECT_EQ(runner_.ModelInputChannels(gray), 2);  // [cyto, nucleus]
+  ModelConfig rgb = config_;
+  rgb.input.color = ColorMode::kRgb;
+  EXPECT_EQ(runner_.ModelInputChannels(rgb), 3);
 }
 
 // --- Preprocess ---
@@ -415,7 +432,7 @@ cellpose::LabelImage Truth(int side, uint64_t seed, double min_radius = 6.0,
 
 TEST_F(CellposeRunnerTest, IdealTiledOutputsGiveTheTrueMasks) {
   const cellpose::LabelImage truth = Truth(3 * 224, 7);
-  ASSERT_GE(testing::CountLabels(truth), 300);
+  ASSERT_GE(cellpose::CountLabels(truth), 300);
   auto out = Segment(truth);
   ASSERT_TRUE(out.ok()) << out.status();
   EXPECT_EQ(out->summary["tiles"], 16);
@@ -434,7 +451,7 @@ TEST_F(CellposeRunnerTest, IdealTiledOutputsGiveTheTrueMasks) {
   EXPECT_GE(ap90.ap, 0.99) << ap90.true_positives << " of " << ap90.true_masks;
 
   // Summary and the other artifacts agree with the labels.
-  const int n = testing::CountLabels(labels);
+  const int n = cellpose::CountLabels(labels);
   int64_t fg = 0;
   uint32_t max_label = 0;
   for (uint32_t l : labels.labels) {
@@ -485,7 +502,7 @@ TEST_F(CellposeRunnerTest, TiledAndUntiledGiveTheSameLabels) {
 
   const cellpose::LabelImage a = Labels(*tiled->Find("instance_mask"));
   const cellpose::LabelImage b = Labels(*untiled->Find("instance_mask"));
-  const int na = testing::CountLabels(a), nb = testing::CountLabels(b);
+  const int na = cellpose::CountLabels(a), nb = cellpose::CountLabels(b);
   ASSERT_GT(nb, 300);
   EXPECT_LE(std::abs(na - nb), nb / 100) << na << " vs " << nb;
   const auto ap = AveragePrecision(b, a, 0.5);
@@ -499,7 +516,7 @@ TEST_F(CellposeRunnerTest, TiledAndUntiledGiveTheSameLabels) {
 TEST_F(CellposeRunnerTest, RescaledOutputsAreBroughtBackToTheSourceSize) {
   config_.input.size = std::pair<int, int>{128, 128};
   const cellpose::LabelImage truth = Truth(256, 5, 10.0, 16.0);
-  ASSERT_GE(testing::CountLabels(truth), 40);
+  ASSERT_GE(cellpose::CountLabels(truth), 40);
   const nlohmann::json params = {{"diameter", 60}};
   const Image source = CellsImage(truth);
   const RunnerInput input = Pre(source, params);
@@ -540,7 +557,7 @@ TEST_F(CellposeRunnerTest, NoCellsGiveAnEmptyResult) {
   EXPECT_EQ(out->summary["mean_area"], 0.0);
   EXPECT_EQ(out->summary["foreground_fraction"], 0.0);
   const cellpose::LabelImage labels = Labels(*out->Find("instance_mask"));
-  EXPECT_EQ(testing::CountLabels(labels), 0);
+  EXPECT_EQ(cellpose::CountLabels(labels), 0);
   EXPECT_EQ(labels.width, 50);
 }
 

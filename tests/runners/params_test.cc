@@ -108,6 +108,16 @@ TEST(ParamSchemaTest, UnknownParamsAndNonObjects) {
             "unknown param 'x' for runner none_runner (known: none)");
 }
 
+TEST(ParamSchemaTest, AlsoKnownNamesAreSkippedAndListed) {
+  const ParamSchema schema("r", {IntParam("n", 1, 0, 10, "n")});
+  auto ok = schema.Validate({{"n", 2}, {"pair", {1, 2}}}, {"pair"});
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_EQ(*ok, (nlohmann::json{{"n", 2}}));  // the caller checks and copies "pair"
+  auto bad = schema.Validate({{"x", 1}}, {"pair"});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(std::string(bad.status().message()), "unknown param 'x' for runner r (known: n, pair)");
+}
+
 TEST(ParamSchemaTest, UnboundedIntegers) {
   ParamSpec spec = IntParam("n", 0, 0, 0, "any");
   spec.minimum.reset();

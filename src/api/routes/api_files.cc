@@ -1,9 +1,15 @@
 // Stored files (dataset images, job masks and previews):
 //   GET /api/files/{id}            the bytes with their content type (streamed)
 //   GET /api/files/{id}/meta       the record: filename, type, pixel facts, sha256...
-//   GET /api/files/{id}/thumbnail  ?size=N (16..1024, default 256): a PNG preview, the
-//                                  first page, longest side N, 16-bit and float images
-//                                  contrast-stretched (0.5th..99.5th percentile)
+//   GET /api/files/{id}/thumbnail  ?size=N (16..4096, default 256): a PNG preview, the
+//                                  first page, longest side N (never enlarged), 16-bit
+//                                  and float images contrast-stretched (0.5th..99.5th
+//                                  percentile)
+//   GET /api/files/{id}/overlay    ?palette=classes|instances: a mask (class_mask or
+//                                  instance_mask) as an RGBA PNG at its own size, label
+//                                  0 transparent, label k opaque in its colour
+//                                  (imaging/overlay.h ColorizeLabels); the default
+//                                  palette is instances for instance masks, else classes
 #include <algorithm>
 #include <cmath>
 
@@ -14,6 +20,7 @@
 #include "common/strings.h"
 #include "common/task_pool.h"
 #include "imaging/codec.h"
+#include "imaging/overlay.h"
 #include "imaging/preprocess.h"
 #include "store/blob_store.h"
 
@@ -99,24 +106,28 @@ std::pair<float, float> StretchRange(const Image& image) {
   return {lo, hi};
 }
 
+// The stored file decoded (first page), within the server's pixel limit.
+StatusOr<Image> DecodeStored(const ApiContext& ctx, const FileRecord& file) {
+  ASSIGN_OR_RETURN(std::string bytes, ctx.blobs->Get(file.sha256));
+  DecodeLimits limits;
+  limits.max_pixels = ctx.max_image_pixels;
+  return DecodeImage(
+      std::span<const std::byte>(reinterpret_cast<const std::byte*>(bytes.data()), bytes.size()),
+      limits);
+}
+
 StatusOr<HttpResponse> Thumbnail(const ApiContext& ctx, const HttpRequest& req) {
   ASSIGN_OR_RETURN(int64_t id, ParseId(req.params.at("id"), "file"));
   int64_t size = 256;
   std::string value;
   if (req.query_param("size", &value)) {
     ASSIGN_OR_RETURN(size, ParseId(value, "thumbnail size"));
-    if (size < 16 || size > 1024) {
-      return absl::InvalidArgumentError("thumbnail size must be between 16 and 1024");
+    if (size < 16 || size > 4096) {
+      return absl::InvalidArgumentError("thumbnail size must be between 16 and 4096");
     }
   }
   ASSIGN_OR_RETURN(FileRecord file, VisibleFile(ctx, req, id));
-  ASSIGN_OR_RETURN(std::string bytes, ctx.blobs->Get(file.sha256));
-  DecodeLimits limits;
-  limits.max_pixels = ctx.max_image_pixels;
-  ASSIGN_OR_RETURN(Image image,
-                   DecodeImage(std::span<const std::byte>(
-                                   reinterpret_cast<const std::byte*>(bytes.data()), bytes.size()),
-                               limits));
+  ASSIGN_OR_RETURN(Image image, DecodeStored(ctx, file));
   const double fit = std::min(1.0, static_cast<double>(size) / std::max(image.width, image.height));
   const int w = std::max(1, static_cast<int>(std::lround(image.width * fit)));
   const int h = std::max(1, static_cast<int>(std::lround(image.height * fit)));
@@ -151,6 +162,32 @@ StatusOr<HttpResponse> Thumbnail(const ApiContext& ctx, const HttpRequest& req) 
   return response;
 }
 
+StatusOr<HttpResponse> Overlay(const ApiContext& ctx, const HttpRequest& req) {
+  ASSIGN_OR_RETURN(int64_t id, ParseId(req.params.at("id"), "file"));
+  std::string palette_name;
+  const bool has_palette = req.query_param("palette", &palette_name);
+  if (has_palette && palette_name != "classes" && palette_name != "instances") {
+    return absl::InvalidArgumentError(
+        StrCat("palette must be classes or instances (got '", palette_name, "')"));
+  }
+  ASSIGN_OR_RETURN(FileRecord file, VisibleFile(ctx, req, id));
+  if (file.role != "class_mask" && file.role != "instance_mask") {
+    return absl::InvalidArgumentError(
+        StrCat("file ", id, " is a ", file.role, ", not a mask (class_mask or instance_mask)"));
+  }
+  if (!has_palette) palette_name = file.role == "instance_mask" ? "instances" : "classes";
+  ASSIGN_OR_RETURN(Image labels, DecodeStored(ctx, file));
+  ASSIGN_OR_RETURN(Image rgba,
+                   ColorizeLabels(labels, palette_name == "instances" ? LabelPalette::kInstances
+                                                                      : LabelPalette::kClasses));
+  ASSIGN_OR_RETURN(std::vector<std::byte> png, EncodePng(rgba));
+  HttpResponse response;
+  response.content_type = "image/png";
+  response.headers["cache-control"] = "private, max-age=3600";
+  response.body.assign(reinterpret_cast<const char*>(png.data()), png.size());
+  return response;
+}
+
 }  // namespace
 
 void AddApiFileRoutes(Router& router, const ApiContext& ctx) {
@@ -167,6 +204,7 @@ void AddApiFileRoutes(Router& router, const ApiContext& ctx) {
           })));
   router.Add("GET", "/api/files/{id}/thumbnail",
              Guarded(ctx, Access::kUser, Blocking(ctx, Thumbnail)));
+  router.Add("GET", "/api/files/{id}/overlay", Guarded(ctx, Access::kUser, Blocking(ctx, Overlay)));
 }
 
 }  // namespace infera

@@ -9,6 +9,8 @@
 
 namespace infera {
 
+class StaticSite;
+
 // GET /health -> {"status":"ok"}.
 void AddHealthRoutes(Router& router, const ApiContext& ctx);
 // POST /predict/{model} (the seed's image endpoint), also /predict/{model}/versions/{v}.
@@ -35,6 +37,9 @@ void AddApiModelRoutes(Router& router, const ApiContext& ctx);
 void AddApiInferenceRoutes(Router& router, const ApiContext& ctx);
 void AddApiAuthRoutes(Router& router, const ApiContext& ctx);
 void AddApiUserRoutes(Router& router, const ApiContext& ctx);
+// The web page: GET / and GET /<file> for every file of `site` (web.cc). `site` must
+// outlive the router.
+void AddWebRoutes(Router& router, const StaticSite& site);
 // The extensions GET /v2 advertises.
 const std::vector<std::string>& OipExtensions();
 

@@ -1,9 +1,9 @@
-// Deterministic synthetic cell label images for the Cellpose tests and benchmark: random
-// ellipses, either apart from each other or packed so that they touch.
+// Deterministic synthetic cell label images for the Cellpose tests and `infera bench cellpose`:
+// random ellipses, either apart from each other or packed so that they touch.
 //
 // The random numbers come from our own SplitMix64 and arithmetic (no <random>
 // distributions, whose output differs between standard libraries), so an image depends
-// only on its options. Header-only, no test framework; thread-safe (no shared state).
+// only on its options. Header-only; thread-safe (no shared state).
 #pragma once
 
 #include <algorithm>
@@ -14,7 +14,7 @@
 #include "cellpose/label_image.h"
 #include "cellpose/masks_to_flows.h"
 
-namespace infera::testing {
+namespace infera::cellpose {
 
 // SplitMix64: tiny, fast, and the same sequence everywhere.
 class SplitMix64 {
@@ -257,4 +257,4 @@ inline PerfectOutputs MakePerfectOutputs(const cellpose::LabelImage& masks, floa
   return out;
 }
 
-}  // namespace infera::testing
+}  // namespace infera::cellpose

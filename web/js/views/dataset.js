@@ -1,0 +1,190 @@
+// views/dataset.js: one dataset (GET /api/datasets/{id}): its images as thumbnails, and
+// uploads by drag-and-drop or a file picker. Every file is its own request with its own
+// progress bar (XMLHttpRequest upload progress): images go to
+// POST /api/datasets/{id}/files (multipart field `files`), .zip files to
+// POST /api/datasets/{id}/archive (multipart field `file`). The server checks each file
+// on its own; refused files (and refused ZIP entries) are listed under their row with
+// the server's reason. Leaving the screen cancels uploads still in flight.
+
+import { get, upload, ApiError, errorMessage } from '../api.js';
+import { h, setChildren, pageHeader, errorBox, progressBar, formatBytes, ThumbnailLoader, toast } from '../ui.js';
+
+const PARALLEL_UPLOADS = 2;
+const IMAGE_EXTENSIONS = /\.(png|jpe?g|tiff?)$/i;
+
+export async function render(ctx) {
+  const { root, signal, params } = ctx;
+  const id = Number(params.id);
+  let dataset;
+  try {
+    dataset = await get(`/api/datasets/${id}`, { signal });
+  } catch (e) {
+    if (e.name === 'AbortError') throw e;
+    setChildren(root, pageHeader('Dataset'), errorBox(e, () => render(ctx)),
+      h('p', h('a', { href: '#/datasets' }, '← All datasets')));
+    return;
+  }
+  ctx.setTitle(dataset.name);
+
+  const thumbs = new ThumbnailLoader(4);
+  ctx.onCleanup(() => thumbs.dispose());
+  const uploads = new AbortController();
+  ctx.onCleanup(() => uploads.abort());
+
+  // --- the drop zone and the upload queue ---
+  const input = h('input#file-input.visually-hidden', {
+    type: 'file', multiple: true, accept: '.png,.jpg,.jpeg,.tif,.tiff,.zip,image/png,image/jpeg,image/tiff,application/zip',
+    onchange: () => { enqueue([...input.files]); input.value = ''; },
+  });
+  const zone = h('div.dropzone', {
+    ondragenter: (e) => { e.preventDefault(); zone.classList.add('over'); },
+    ondragover: (e) => { e.preventDefault(); e.dataTransfer.dropEffect = 'copy'; },
+    ondragleave: (e) => { if (!zone.contains(e.relatedTarget)) zone.classList.remove('over'); },
+    ondrop: (e) => {
+      e.preventDefault();
+      zone.classList.remove('over');
+      enqueue([...(e.dataTransfer?.files || [])]);
+    },
+  },
+  h('p.drop-title', 'Drop images or ZIP files here'),
+  h('p.muted', 'PNG, JPEG and TIFF (8/16-bit, multi-channel); ZIP archives of them. Many at once is fine.'),
+  input,
+  h('label.button.primary', { for: 'file-input' }, 'Choose files…'));
+
+  const queueList = h('ul.upload-list', { 'aria-label': 'Uploads', 'aria-live': 'polite' });
+  const pending = [];
+  let running = 0;
+
+  function enqueue(files) {
+    if (!files.length) return;
+    for (const file of files) {
+      const row = uploadRow(file);
+      queueList.prepend(row.el);
+      pending.push(row);
+    }
+    pump();
+  }
+
+  function pump() {
+    while (running < PARALLEL_UPLOADS && pending.length) {
+      const row = pending.shift();
+      running += 1;
+      row.start().finally(() => {
+        running -= 1;
+        refreshFiles();
+        pump();
+      });
+    }
+  }
+
+  function uploadRow(file) {
+    const isZip = /\.zip$/i.test(file.name) || file.type === 'application/zip' || file.type === 'application/x-zip-compressed';
+    const bar = progressBar(`Upload of ${file.name}`);
+    bar.set(0, 1, 'waiting');
+    const details = h('ul.upload-errors');
+    const status = h('span.upload-status', 'waiting');
+    const el = h('li.upload', { dataset: { filename: file.name } },
+      h('div.upload-head', h('span.upload-name', file.name), h('span.muted.small', formatBytes(file.size)), status),
+      bar, details);
+    const setStatus = (text, kind) => {
+      status.textContent = text;
+      el.classList.remove('ok', 'error', 'partial');
+      if (kind) el.classList.add(kind);
+    };
+    async function start() {
+      if (!isZip && !IMAGE_EXTENSIONS.test(file.name)) {
+        // Not refused here: the server decides by content; just a hint.
+        details.append(h('li.muted', 'Not a .png/.jpg/.tif name; the server will check the content.'));
+      }
+      const form = new FormData();
+      form.append(isZip ? 'file' : 'files', file, file.name);
+      setStatus('uploading');
+      try {
+        const answer = await upload(`/api/datasets/${id}/${isZip ? 'archive' : 'files'}`, form, {
+          signal: uploads.signal,
+          onProgress: (loaded, total) => {
+            const t = total || file.size || 1;
+            bar.set(loaded, t, `${Math.round((100 * loaded) / t)}%`);
+            if (loaded >= t) setStatus('checking…');
+          },
+        });
+        bar.set(1, 1, '100%');
+        const stored = answer.body?.files?.length || 0;
+        const errors = answer.body?.errors || [];
+        for (const err of errors) {
+          details.append(h('li.error', isZip || err.filename !== file.name ? `${err.filename}: ${err.error}` : err.error));
+        }
+        if (answer.status >= 200 && answer.status < 300) {
+          if (isZip) setStatus(`${stored} image${stored === 1 ? '' : 's'} stored${errors.length ? `, ${errors.length} refused` : ''}`, errors.length ? 'partial' : 'ok');
+          else setStatus('stored', 'ok');
+        } else if (answer.status === 400 && errors.length) {
+          setStatus(isZip ? 'nothing stored' : 'refused', 'error');
+        } else {
+          setStatus('failed', 'error');
+          details.append(h('li.error', errorMessage(answer.status, answer.body)));
+        }
+      } catch (e) {
+        if (e.name === 'AbortError') {
+          setStatus('canceled', 'error');
+          return;
+        }
+        setStatus('failed', 'error');
+        details.append(h('li.error', e instanceof ApiError ? e.message : String(e)));
+      }
+    }
+    return { el, start };
+  }
+
+  // --- the files grid ---
+  const grid = h('ul.thumb-grid', { 'aria-label': 'Images in this dataset' });
+  const summary = h('p.muted');
+  const tiles = new Map();
+
+  function showFiles(files) {
+    summary.textContent = `${files.length} image${files.length === 1 ? '' : 's'} · ${formatBytes(files.reduce((s, f) => s + (f.size || 0), 0))}`;
+    if (!files.length) {
+      setChildren(grid, h('li.empty', 'No images yet: drop some above.'));
+      tiles.clear();
+      return;
+    }
+    const keep = new Set(files.map((f) => f.id));
+    for (const [fid, tile] of tiles) if (!keep.has(fid)) { tile.remove(); tiles.delete(fid); }
+    grid.querySelector('.empty')?.remove();
+    for (const f of files) {
+      if (tiles.has(f.id)) continue;
+      const img = h('img', { alt: f.filename, width: 160, height: 160, decoding: 'async' });
+      const depth = f.bit_depth ? `${f.bit_depth}-bit` : '';
+      const tile = h('li.thumb', { dataset: { fileId: f.id }, title: `${f.filename} (${f.type})` },
+        h('div.thumb-img', img),
+        h('div.thumb-name', f.filename),
+        h('div.thumb-meta.muted.small', `${f.width}×${f.height} · ${f.channels} ch · ${depth}${f.pages > 1 ? ` · ${f.pages} pages` : ''}`));
+      tiles.set(f.id, tile);
+      grid.append(tile);
+      thumbs.load(img, f.id, 192);
+    }
+  }
+
+  let refreshTimer = null;
+  function refreshFiles() {
+    clearTimeout(refreshTimer);
+    refreshTimer = setTimeout(async () => {
+      try {
+        const fresh = await get(`/api/datasets/${id}`, { signal });
+        showFiles(fresh.files || []);
+      } catch (e) {
+        if (e.name !== 'AbortError') toast(`Could not refresh the file list: ${e.message}`, 'error');
+      }
+    }, 150);
+  }
+  ctx.onCleanup(() => clearTimeout(refreshTimer));
+
+  setChildren(root,
+    h('p.breadcrumb', h('a', { href: '#/datasets' }, '← All datasets')),
+    pageHeader(dataset.name,
+      h('a.button.primary', { href: `#/run?dataset=${id}` }, 'Run a model on this dataset'),
+      h('a.button', { href: `#/jobs?dataset=${id}` }, 'Jobs')),
+    dataset.description ? h('p', dataset.description) : null,
+    h('section.card', { 'aria-label': 'Upload' }, h('h2', 'Add images'), zone, queueList),
+    h('section', { 'aria-label': 'Images' }, h('h2', 'Images'), summary, grid));
+  showFiles(dataset.files || []);
+}
