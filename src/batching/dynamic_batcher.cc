@@ -125,11 +125,32 @@ void DynamicBatcher::InstanceLoop(size_t instance) {
   std::vector<PendingRequest> pending;
   std::vector<Entry> batch;
   std::vector<Entry> expired;
+  std::vector<Entry> canceled;
   std::unique_lock<std::mutex> lock(mu_);
   while (true) {
     if (queue_.empty()) {
       if (stopping_) return;
       cv_.wait(lock);
+      continue;
+    }
+    // Requests their callers gave up on leave without running.
+    for (auto it = queue_.begin(); it != queue_.end();) {
+      if (it->request.canceled && it->request.canceled->load(std::memory_order_acquire)) {
+        canceled.push_back(std::move(*it));
+        it = queue_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    if (!canceled.empty()) {
+      stats_.canceled += canceled.size();
+      lock.unlock();
+      for (Entry& e : canceled) {
+        e.request.done(absl::CancelledError(
+            StrCat("model '", options_.model_name, "': the request was canceled while queued")));
+      }
+      canceled.clear();
+      lock.lock();
       continue;
     }
     pending.clear();

@@ -15,6 +15,8 @@
 // Bounded queue: Enqueue fails with Unavailable when max_queue_size requests wait.
 // Timeouts: a request whose deadline passes while queued completes with Unavailable
 // and is never executed.
+// Cancellation: a request whose `canceled` flag is set while it is queued completes with
+// Cancelled and is never executed (a flag set once its batch was cut changes nothing).
 // Shutdown: stops accepting (Unavailable), runs what is queued, joins the threads.
 #pragma once
 
@@ -24,6 +26,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -50,6 +53,8 @@ struct InferenceRequest {
   std::vector<Tensor> inputs;
   int priority = 0;  // lower runs first
   std::optional<BatchClock::time_point> deadline;
+  // Optional: set by the caller (any thread) when it no longer wants the result.
+  std::shared_ptr<const std::atomic<bool>> canceled;
   InferenceCallback done;  // called exactly once when Enqueue returned OK
 };
 
@@ -58,6 +63,7 @@ struct BatcherStats {
   uint64_t success = 0;     // requests completed with outputs
   uint64_t failed = 0;      // requests completed with an error (timeouts included)
   uint64_t timed_out = 0;   // requests expired in the queue
+  uint64_t canceled = 0;    // requests dropped from the queue: their caller canceled them
   uint64_t rejected = 0;    // requests refused by Enqueue (queue full, stopped)
   uint64_t executions = 0;  // batches executed
   uint64_t inferences = 0;  // rows executed

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <atomic>
 #include <deque>
 #include <map>
 #include <memory>
@@ -169,6 +170,7 @@ class InferenceWorkers::JobRun {
     ++in_flight_;
     ItemsOptions options;
     options.priority = owner_.options_.priority;
+    options.canceled = drop_queued_;
     InferItems(model_, std::move(items), options, [this, flight](StatusOr<ItemsResult> r) {
       // Notified under the lock: once the lock is released the run may end and go away.
       std::lock_guard lock(mu_);
@@ -181,7 +183,8 @@ class InferenceWorkers::JobRun {
     std::deque<Completion> batch;
     {
       std::unique_lock lock(mu_);
-      cv_.wait_for(lock, std::chrono::milliseconds(200), [this] { return !completed_.empty(); });
+      // Short waits: Housekeeping (cancel requests, the lease) runs between them.
+      cv_.wait_for(lock, std::chrono::milliseconds(25), [this] { return !completed_.empty(); });
       batch.swap(completed_);
     }
     for (Completion& c : batch) {
@@ -192,6 +195,9 @@ class InferenceWorkers::JobRun {
 
   void Handle(Completion& c) {
     Flight& f = *c.flight;
+    // A canceled (or lost) job keeps no more results: images that were already in the
+    // model when the cancel came are neither post-processed nor saved.
+    if (canceled_ || lost_) return;
     if (!c.result.ok()) {
       // A full queue or an expired wait is the server being busy, not the image's fault.
       if (c.result.status().code() == absl::StatusCode::kUnavailable &&
@@ -261,6 +267,7 @@ class InferenceWorkers::JobRun {
     }
     if (saved.status().code() == absl::StatusCode::kFailedPrecondition) {
       lost_ = true;  // another worker owns the job now
+      drop_queued_->store(true, std::memory_order_release);
     } else if (saved.status().code() != absl::StatusCode::kAlreadyExists) {
       Log(LogLevel::kError, "job_result_not_saved",
           {{"inference_id", std::to_string(job_.id)},
@@ -296,12 +303,19 @@ class InferenceWorkers::JobRun {
       seen_generation_ = generation;
       last_cancel_check_ = now;
       StatusOr<InferenceRecord> current = owner_.store_->GetInference(job_.id);
-      if (current.ok() && current->cancel_requested) canceled_ = true;
+      if (current.ok() && current->cancel_requested) {
+        canceled_ = true;
+        // The images still queued in the batcher leave without running.
+        drop_queued_->store(true, std::memory_order_release);
+      }
     }
     if (MsBetween(last_renew_, now) < static_cast<double>(owner_.options_.lease_ms) / 3.0) return;
     last_renew_ = now;
     Status renewed = owner_.store_->RenewLease(job_.id, worker_, owner_.options_.lease_ms);
-    if (!renewed.ok() && renewed.code() == absl::StatusCode::kFailedPrecondition) lost_ = true;
+    if (!renewed.ok() && renewed.code() == absl::StatusCode::kFailedPrecondition) {
+      lost_ = true;
+      drop_queued_->store(true, std::memory_order_release);
+    }
   }
 
   void Finish(JobStatus status, const std::string& note) {
@@ -349,6 +363,8 @@ class InferenceWorkers::JobRun {
   int64_t failed_ = 0;
   bool lost_ = false;
   bool canceled_ = false;
+  // Set on cancel or a lost lease: the batcher drops this job's queued images.
+  std::shared_ptr<std::atomic<bool>> drop_queued_ = std::make_shared<std::atomic<bool>>(false);
   Totals totals_;
   Clock::time_point start_;
   Clock::time_point last_renew_;

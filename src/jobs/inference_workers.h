@@ -13,7 +13,9 @@
 // file, wrong channel count, engine error) records an error for that image; the job
 // goes on and ends `completed` with the failures counted in its note. A job whose
 // runner or model is missing ends `failed` with a note. Cancel requests
-// (Store::CancelInference) are seen between images. Stop() lets the images in flight
+// (Store::CancelInference) are seen within a second (at once when Notify is called):
+// the job's images still queued in the batcher are dropped unrun, those already in the
+// model are discarded, and the job ends `canceled`. Stop() lets the images in flight
 // finish, then hands the job back to the queue (it resumes on the next start).
 //
 // Thread-safety: Start/Stop from one controlling thread; Notify from any thread.

@@ -55,6 +55,7 @@ void InferItems(std::shared_ptr<Model> model, std::vector<std::vector<Tensor>> i
     request.inputs = std::move(items[i]);
     request.priority = options.priority;
     request.deadline = options.deadline;
+    request.canceled = options.canceled;
     request.done = [gather, i](StatusOr<InferenceResult> r) {
       if (r.ok()) {
         std::lock_guard lock(gather->mu);

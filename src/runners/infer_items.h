@@ -33,6 +33,8 @@ struct ItemsResult {
 struct ItemsOptions {
   int priority = 0;  // lower runs first (jobs use a higher number than online requests)
   std::optional<BatchClock::time_point> deadline;
+  // Optional: set it to drop the items still queued (they complete with Cancelled).
+  std::shared_ptr<const std::atomic<bool>> canceled;
 };
 
 void InferItems(std::shared_ptr<Model> model, std::vector<std::vector<Tensor>> items,

@@ -171,6 +171,35 @@ TEST(DynamicBatcherTest, ExpiredRequestIsFailedAndNeverExecuted) {
   EXPECT_EQ(batcher.stats().timed_out, 1u);
 }
 
+TEST(DynamicBatcherTest, CanceledRequestsLeaveTheQueueUnrun) {
+  Gate gate;
+  DynamicBatcher batcher(Opts(4, 0), std::ref(gate));
+  std::promise<StatusOr<InferenceResult>> first, dropped1, dropped2, kept;
+  ASSERT_TRUE(batcher.Enqueue(MakeRequest(0, 1, &first)).ok());
+  gate.WaitEntered(1);  // the only instance is busy: the rest stays queued
+  auto flag = std::make_shared<std::atomic<bool>>(false);
+  for (auto* p : {&dropped1, &dropped2}) {
+    InferenceRequest r = MakeRequest(1, 1, p);
+    r.canceled = flag;
+    ASSERT_TRUE(batcher.Enqueue(std::move(r)).ok());
+  }
+  ASSERT_TRUE(batcher.Enqueue(MakeRequest(2, 1, &kept)).ok());
+  flag->store(true);  // the caller gives up while they wait
+  gate.Open();
+  for (auto* p : {&dropped1, &dropped2}) {
+    auto f = p->get_future();
+    ASSERT_EQ(f.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+    StatusOr<InferenceResult> result = f.get();
+    EXPECT_EQ(result.status().code(), absl::StatusCode::kCancelled);
+    EXPECT_NE(result.status().message().find("canceled"), std::string::npos);
+  }
+  EXPECT_TRUE(kept.get_future().get().ok());  // others are not affected
+  EXPECT_TRUE(first.get_future().get().ok());
+  std::lock_guard<std::mutex> lock(gate.mu);
+  EXPECT_EQ(gate.batch_rows, (std::vector<int64_t>{1, 1}));  // first, then kept alone
+  EXPECT_EQ(batcher.stats().canceled, 2u);
+}
+
 TEST(DynamicBatcherTest, ExpiresWhileWaitingForTheBatchDelay) {
   Doubler doubler;
   DynamicBatcher batcher(Opts(8, 5000), std::ref(doubler));

@@ -443,6 +443,36 @@ async function scenario(page, base) {
   await page.waitForSelector(`tr[data-job-id="${unetJob}"][data-status="completed"]`);
   await shot(page, 'jobs.png');
 
+  // -- cancel: 12 large 16-bit cell images (~0.5 s each), a cellpose job canceled from
+  //    its page while it runs; it ends canceled with images left undone.
+  await page.click('nav a:has-text("Datasets")');
+  await page.waitForSelector('#dataset-name');
+  await page.fill('#dataset-name', 'e2e cancel');
+  await page.click('button:has-text("Create dataset")');
+  await page.waitForSelector('h1:has-text("e2e cancel")');
+  const cancelDataset = Number((await page.evaluate(() => location.hash)).split('/').pop());
+  const large = readFileSync(join(IMAGES, 'cells', 'cells_large.tif'));
+  const largeNames = Array.from({ length: 12 }, (_, i) => `large_${String(i).padStart(2, '0')}.tif`);
+  await page.setInputFiles('#file-input', largeNames.map((name) => ({ name, mimeType: 'image/tiff', buffer: large })));
+  for (const name of largeNames) await page.waitForSelector(`${row(name)}.ok`, { timeout: 30_000 });
+  const cancelJob = await startJob(page, cancelDataset, 'cellpose_tiny', async () => {
+    await page.fill('#param-channels-0', '1');
+    await page.fill('#param-channels-1', '2');
+  });
+  await page.waitForSelector('#cancel-job:not([disabled])', { timeout: 15_000 });
+  await page.click('#cancel-job');
+  const ended = await page.waitForFunction(() => {
+    const s = document.querySelector('.page-header')?.dataset.status;
+    return s === 'canceled' || s === 'completed' || s === 'failed' ? s : null;
+  }, null, { timeout: JOB_TIMEOUT_MS, polling: 250 });
+  const cancelStatus = await ended.jsonValue();
+  check(cancelStatus === 'canceled', `job ${cancelJob} ended ${cancelStatus} after Cancel, expected canceled`);
+  const canceled = await apiGet(page, `/api/inferences/${cancelJob}`);
+  check(canceled.progress.done < canceled.progress.total,
+    `canceled job ${cancelJob} still did ${canceled.progress.done} of ${canceled.progress.total} images`);
+  check(!(await page.isVisible('#cancel-job')), 'the cancel button is still shown on a canceled job');
+  log(`job ${cancelJob} canceled after ${canceled.progress.done} of ${canceled.progress.total} images`);
+
   // -- the viewer on tiny_unet: pixel checks on blobs.png (grayscale source)
   const unet = await apiGet(page, `/api/inferences/${unetJob}`);
   const blobsIndex = unet.results.findIndex((r) => r.source_filename === 'blobs.png');

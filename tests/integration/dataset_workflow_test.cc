@@ -24,7 +24,7 @@ using nlohmann::json;
 class DatasetWorkflowTest : public ServerFixture {
  protected:
   static void SetUpTestSuite() {
-    StartSuiteServer({"tiny_cls", "slow_model"}, "jobs: {lease_s: 5}\n");
+    StartSuiteServer({"tiny_cls", "slow_model"}, "jobs: {lease_s: 5, max_in_flight: 16}\n");
   }
   static void TearDownTestSuite() { StopSuiteServer(); }
 
@@ -289,6 +289,33 @@ TEST_F(DatasetWorkflowTest, CancelStopsARunningJob) {
   EXPECT_EQ(job["status"], "canceled") << job.dump();
   EXPECT_LT(job["progress"]["done"].get<int>(), 40);
   ExpectError(Post("/api/inferences/" + std::to_string(job_id) + "/cancel", ""), 409, "");
+}
+
+TEST_F(DatasetWorkflowTest, CancelDropsTheImagesQueuedInTheBatcher) {
+  // All 12 images of the job wait in the batcher at once (jobs.max_in_flight 16); after a
+  // cancel at most the batch running then (and one cut meanwhile) may execute, instead
+  // of the ~5 batches still queued.
+  const int64_t id = CreateDataset("cancel in flight");
+  std::vector<FormPart> parts;
+  for (int i = 0; i < 12; ++i) {
+    parts.push_back({"files", "q" + std::to_string(i) + ".png", Image("disk.png"), "image/png"});
+  }
+  ASSERT_EQ(Upload(id, parts).status, 201);
+  const DynamicBatcher& batcher = server()->models().Get("slow_model")->batcher();
+  const int64_t job_id = Start(id, "slow_model");  // batches of 2, 50 ms each
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (std::chrono::steady_clock::now() < deadline &&
+         json::parse(Get("/api/inferences/" + std::to_string(job_id)).body)["status"] !=
+             "running") {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  ASSERT_EQ(Post("/api/inferences/" + std::to_string(job_id) + "/cancel", "").status, 200);
+  const uint64_t executions_at_cancel = batcher.stats().executions;
+  json job = WaitForJob(job_id);
+  EXPECT_EQ(job["status"], "canceled") << job.dump();
+  EXPECT_LE(batcher.stats().executions - executions_at_cancel, 2u);
+  EXPECT_GT(batcher.stats().canceled, 0u);
+  EXPECT_LT(job["progress"]["done"].get<int>(), 12) << job.dump();
 }
 
 }  // namespace
