@@ -8,24 +8,33 @@ Usage:  /usr/bin/python3 models/train_cellpose.py OUT_DIR
 
 Run it with Debian's /usr/bin/python3 (torch 1.13, numpy, PIL, yaml); no network, no
 pretrained weights, no scipy. Deterministic: fixed numpy/torch seeds, one torch thread,
-PYTHONHASHSEED pinned (re-exec) when run standalone. About 45-55 s on one core
-(training ~40 s of it).
+PYTHONHASHSEED pinned (re-exec) when run standalone. About 70-90 s on one core
+(training ~60 s of it).
 
 What it does
   1. Synthetic fluorescence images (2 channels, uint16): random ellipses (radii 6..14 px),
      some touching, some isolated, with an instance label map. Channel 0 = cytoplasm (cell
      bodies, textured, dimmer towards the edge), channel 1 = nucleus (a smaller blob in each
-     cell); background offset, shot and read noise, values up to ~4000.
+     cell); background offset, shot and read noise, values up to ~4000. Every other
+     training image is "realistic": uneven illumination (a smooth field up to the cells'
+     brightness), background grain, stronger texture inside cells, some with bright rims
+     — so that real gray images (coins.png, cell.png) segment plausibly. Every third
+     training image is fed as Cellpose's channels [0, 0] on a gray image gives it:
+     [the cyto channel, zeros].
   2. Targets as Cellpose (reference B5, v3 CPU semantics): heat diffusion from the pixel
      nearest each mask's mean, n = 2 * (box h + box w + 4) Jacobi steps per mask, 3x3
      neighbours in other masks/background count 0 with divisor 9, central differences,
      unit length; the network learns 5 x flows, plus cell probability = mask > 0.
   3. A small U-Net (2 poolings, 16-32-64 channels, BatchNorm), trained with Adam on random
-     64x64 crops with flips/transposes; loss MSE(flows)/2 + BCE-with-logits(cellprob).
+     64x64 crops of 72 images with flips/transposes; loss MSE(flows)/2 +
+     BCE-with-logits(cellprob).
   4. Evaluation as the runner does it: normalize99 per channel, zero padding and 128x128
      tiles blended with Cellpose's taper, then Cellpose's mask reconstruction (flow
      following, histogram clustering, flow QC 0.4, min_size 15) in numpy; AP at IoU 0.5 on
      held-out images. Asserted >= 0.85 (the C++ integration test requires >= 0.8).
+  5. Copies two real images from Debian's python3-skimage (images/real/coins.png: 24
+     coins; cell.png: one cell) for the test that the model gives plausible counts on
+     data no one synthesised.
 
 Model contract (model.yaml: runner cellpose, input color gray = 2 model channels, 128x128)
   input  FP32 [N, C, H, W], C = 2 ([cyto, nucleus], each normalize99'd:
@@ -85,7 +94,7 @@ from PIL import Image  # noqa: E402
 MODEL_NAME = "cellpose_tiny"
 TILE = 128                 # the model.yaml input size: the runner's tile
 CROP = 64                  # training crop
-TRAIN_ITERS = 240
+TRAIN_ITERS = 360
 BATCH = 8
 AP_REQUIRED = 0.85
 MODEL_SPEC = {"color": "gray", "size": [TILE, TILE], "interpolation": "bilinear",
@@ -153,7 +162,8 @@ def _relabel(lab: np.ndarray) -> np.ndarray:
     return new[lab]
 
 
-def synth_cells(rng: np.random.RandomState, h: int, w: int) -> Tuple[np.ndarray, np.ndarray]:
+def synth_cells(rng: np.random.RandomState, h: int, w: int,
+                realistic: bool = False) -> Tuple[np.ndarray, np.ndarray]:
     """Returns (image HxWx2 uint16 [cyto, nucleus], labels HxW uint16 1..N)."""
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
     density = rng.uniform(0.35, 0.75)          # fraction of the area the cells aim to cover
@@ -199,8 +209,11 @@ def synth_cells(rng: np.random.RandomState, h: int, w: int) -> Tuple[np.ndarray,
             continue
         amp = rng.uniform(900, 2600)
         d = dist[k - 1]
-        cyto[m] = amp * (0.5 + 0.5 * np.sqrt(np.clip(1 - d[m] ** 2, 0, 1))) * \
-            (1 + rng.uniform(0.1, 0.3) * texture[m])
+        tex = rng.uniform(0.1, 0.6) if realistic else rng.uniform(0.1, 0.3)
+        profile = 0.5 + 0.5 * np.sqrt(np.clip(1 - d[m] ** 2, 0, 1))
+        if realistic and rng.uniform() < 0.3:
+            profile = 0.6 + 0.4 * np.clip(d[m], 0, 1) ** 4   # bright rim
+        cyto[m] = amp * profile * (1 + tex * texture[m])
         # Nucleus: a smaller ellipse near the centre, inside the cell.
         na, nb = a * rng.uniform(0.35, 0.55), b * rng.uniform(0.35, 0.55)
         ny = cy + rng.uniform(-0.2, 0.2) * b
@@ -213,6 +226,14 @@ def synth_cells(rng: np.random.RandomState, h: int, w: int) -> Tuple[np.ndarray,
         nuc[nm] = rng.uniform(800, 2400) * (0.7 + 0.3 * (1 - dn[nm]))
     cyto = _gauss_blur(cyto, 0.8) + 250 + rng.uniform(0, 150) * (xx / w) + \
         rng.uniform(0, 150) * (yy / h)
+    if realistic:
+        # Uneven illumination and textured background (what real images have and
+        # clean synthetic ones lack): smooth fields up to about the cells' brightness.
+        field = _gauss_blur(rng.normal(0, 1, (h, w)), rng.uniform(12, 40))
+        field = (field - field.min()) / (np.ptp(field) + 1e-9)
+        cyto += rng.uniform(0, 1400) * field
+        grain = _gauss_blur(rng.normal(0, 1, (h, w)), rng.uniform(1.0, 3.0))
+        cyto += rng.uniform(0, 250) * grain / (grain.std() + 1e-9)
     nuc = _gauss_blur(nuc, 0.8) + 150
     img = np.stack([cyto, nuc], 2)
     img = img + rng.normal(0, 1, img.shape) * np.sqrt(1.5 * img + 30 ** 2)
@@ -355,14 +376,21 @@ def _augment(x: torch.Tensor, y: torch.Tensor, g: torch.Generator):
     return torch.stack(out_x).contiguous(), torch.stack(out_y).contiguous()
 
 
-def train(n_images: int = 48, size: int = 128, iters: int = TRAIN_ITERS, log=print):
+def train(n_images: int = 72, size: int = 128, iters: int = TRAIN_ITERS, log=print):
     rng = np.random.RandomState(1000)
     pad = 8  # the runner zero-pads by >= 8 px; let crops see that border
     xs, ys = [], []
     t0 = time.perf_counter()
-    for _ in range(n_images):
-        img, lab = synth_cells(rng, size, size)
-        x = percentile_normalize(img).transpose(2, 0, 1)
+    for k in range(n_images):
+        realistic = k % 2 == 1
+        img, lab = synth_cells(rng, size, size, realistic=realistic)
+        if k % 3 == 2:
+            # channels [0, 0] on a gray image: [the image, zeros].
+            gray = img[:, :, :1].astype(np.float64)
+            x = np.concatenate([percentile_normalize(gray), np.zeros_like(gray, np.float32)], 2)
+            x = x.transpose(2, 0, 1)
+        else:
+            x = percentile_normalize(img).transpose(2, 0, 1)
         fl = masks_to_flows(lab) * 5.0
         y = np.concatenate([fl, (lab > 0)[None].astype(np.float32)], 0)
         xs.append(np.pad(x, ((0, 0), (pad, pad), (pad, pad))))
@@ -634,6 +662,7 @@ def make_cellpose_model(repo_dir: str, images_dir: str, out_dir: str, log=print)
          repo_dir/cellpose_tiny/model.yaml, repo_dir/cellpose_tiny/1/model.pt,
          images_dir/cells/<name>.tif (uint16, 2 channels [cyto, nucleus]),
          images_dir/cells/<name>_masks.png (uint16 ground-truth labels),
+         images_dir/real/{coins,cell}.png (python3-skimage's data),
          out_dir/cellpose_expected.json.
     Asserts mean AP@0.5 >= AP_REQUIRED on the held-out images. Returns a summary dict."""
     t_start = time.perf_counter()
@@ -684,6 +713,15 @@ def make_cellpose_model(repo_dir: str, images_dir: str, out_dir: str, log=print)
         c = loaded(torch.cat([x, torch.zeros(1, 1, 128, 128)], 1))
     assert a.shape == (1, 3, 128, 128)
     assert torch.allclose(a, b, atol=1e-5) and torch.equal(a, c)
+
+    # Real images (python3-skimage's data folder) for the plausible-count test.
+    import skimage.data  # noqa: E402 (only here: the rest runs without it)
+    real_dir = os.path.join(images_dir, "real")
+    os.makedirs(real_dir, exist_ok=True)
+    for name in ("coins.png", "cell.png"):
+        src = os.path.join(os.path.dirname(skimage.data.__file__), name)
+        with open(src, "rb") as fin, open(os.path.join(real_dir, name), "wb") as fout:
+            fout.write(fin.read())
 
     with open(os.path.join(out_dir, "cellpose_expected.json"), "w") as f:
         json.dump({

@@ -1,7 +1,8 @@
 // The cellpose runner end to end with a real trained model: `infera infer` runs
 // cellpose_tiny (models/train_cellpose.py) over the held-out synthetic 16-bit 2-channel
 // TIFFs, and the instance masks it writes match the ground truth at AP@0.5 >= 0.8
-// (tiling included: cells_large.tif is about 3x the 128-pixel tile).
+// (tiling included: cells_large.tif is about 3x the 128-pixel tile); and on real gray
+// images (python3-skimage's coins.png and cell.png) the counts are plausible.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -86,6 +87,56 @@ TEST(CellposeTest, TrainedModelSegmentsHeldOutCellsThroughInfer) {
     EXPECT_TRUE(r["error"].is_null()) << r.dump();
     EXPECT_GT(r["summary"]["count"].get<int>(), 10) << r.dump();
   }
+}
+
+// Runs `infera infer` with cellpose_tiny on one real image; returns its instance mask.
+cellpose::LabelImage InferReal(const std::string& name, double diameter, int* count) {
+  testing::TempDir tmp;
+  testing::Child c =
+      testing::Spawn({testing::InferaBinary().string(), "infer", "--repository",
+                      (testing::TestModelsDir() / "repo").string(), "--model", "cellpose_tiny",
+                      "--output", (tmp.path() / "out").string(), "--param", "channels=[0,0]",
+                      "--param", "diameter=" + std::to_string(diameter), "--input",
+                      (testing::TestModelsDir() / "images" / "real" / name).string()});
+  const std::string out = testing::ReadUntil(c.out, "\x01never", std::chrono::seconds(300));
+  const std::string err = testing::ReadUntil(c.err, "\x01never", std::chrono::seconds(10));
+  EXPECT_EQ(testing::WaitExit(c.pid, std::chrono::seconds(60)), 0) << out << err;
+  close(c.out);
+  close(c.err);
+  const nlohmann::json report =
+      nlohmann::json::parse(testing::ReadFile(tmp.path() / "out" / "results.json"));
+  *count = report["results"][0]["summary"]["count"].get<int>();
+  return ReadLabels(tmp.path() / "out" / "masks" /
+                    (fs::path(name).stem().string() + "_instances.png"));
+}
+
+// Real images no one synthesised (python3-skimage's data, gray, channels [0, 0]) get
+// plausible counts: coins.png has 24 coins about 45 px across; cell.png one cell about
+// 130 px across, centred near (428, 374) of 550 x 660.
+TEST(CellposeTest, RealImagesGetPlausibleCounts) {
+  int coins = 0;
+  const cellpose::LabelImage coin_masks = InferReal("coins.png", 45, &coins);
+  EXPECT_GE(coins, 18);
+  EXPECT_LE(coins, 32);
+  EXPECT_EQ(coin_masks.width, 384);
+
+  int cells = 0;
+  const cellpose::LabelImage cell = InferReal("cell.png", 130, &cells);
+  ASSERT_EQ(cells, 1);
+  double sy = 0, sx = 0, area = 0;
+  for (int y = 0; y < cell.height; ++y) {
+    for (int x = 0; x < cell.width; ++x) {
+      if (cell.labels[static_cast<size_t>(y) * cell.width + x] == 0) continue;
+      sy += y;
+      sx += x;
+      ++area;
+    }
+  }
+  ASSERT_GT(area, 0);
+  EXPECT_NEAR(sx / area, 428, 25);
+  EXPECT_NEAR(sy / area, 374, 25);
+  EXPECT_GT(area, 3.14 * 50 * 50);  // about a disc of radius 65
+  EXPECT_LT(area, 3.14 * 80 * 80);
 }
 
 }  // namespace
