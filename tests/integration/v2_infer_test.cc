@@ -8,6 +8,7 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
+#include "absl/strings/str_split.h"
 #include "api/http_client.h"
 #include "imaging/codec.h"
 #include "imaging/preprocess.h"
@@ -234,8 +235,95 @@ TEST_F(V2InferTest, ParametersAreValidated) {
   req["parameters"] = {{"priority", 1}, {"timeout", 10'000'000}};
   EXPECT_EQ(Post(target, req.dump()).status, 200);
   req["parameters"] = json::object();
-  req["outputs"] = {{{"name", "output0"}, {"parameters", {{"classification", 2}}}}};
-  ExpectError(Post(target, req.dump()), 501, "classification");
+  for (const json& bad : {json(0), json(-2), json("2"), json(1.5)}) {
+    req["outputs"] = {{{"name", "output0"}, {"parameters", {{"classification", bad}}}}};
+    ExpectError(Post(target, req.dump()), 400, "classification");
+  }
+}
+
+// The classification extension (protocol: "classification" output parameter): the top N
+// as BYTES "value:index:label", best first, per batch row; values as PyTorch's logits.
+TEST_F(V2InferTest, ClassificationExtensionAnswersTopNWithLabels) {
+  const std::vector<std::string> labels = {"disk", "square", "stripes"};
+  std::vector<float> two = input_;
+  const std::vector<float> square = Preprocessed("square.png");
+  two.insert(two.end(), square.begin(), square.end());
+  json req = {{"inputs", {InputJson(two, json::array({2, 3, 64, 64}))}},
+              {"outputs", {{{"name", "output0"}, {"parameters", {{"classification", 2}}}}}}};
+  HttpResponse r = Post("/v2/models/tiny_cls/infer", req.dump());
+  ASSERT_EQ(r.status, 200) << r.body;
+  const json out = json::parse(r.body)["outputs"][0];
+  EXPECT_EQ(out["name"], "output0");
+  EXPECT_EQ(out["datatype"], "BYTES");
+  EXPECT_EQ(out["shape"], json::array({2, 2}));
+  const std::vector<std::string> data = out["data"].get<std::vector<std::string>>();
+  ASSERT_EQ(data.size(), 4u);
+  // Row 0 is disk.png: its best class is disk, with PyTorch's logit.
+  size_t best = 0;
+  for (size_t k = 1; k < logits_.size(); ++k) {
+    if (logits_[k] > logits_[best]) best = k;
+  }
+  const std::vector<std::string> first = absl::StrSplit(data[0], ':');
+  ASSERT_EQ(first.size(), 3u) << data[0];
+  EXPECT_NEAR(std::stod(first[0]), logits_[best], 1e-4);
+  EXPECT_EQ(first[1], std::to_string(best));
+  EXPECT_EQ(first[2], labels[best]);
+  EXPECT_EQ(first[2], "disk");
+  const std::vector<std::string> second = absl::StrSplit(data[1], ':');
+  ASSERT_EQ(second.size(), 3u);
+  EXPECT_GE(std::stod(first[0]), std::stod(second[0]));    // best first
+  EXPECT_THAT(data[2], ::testing::EndsWith(":1:square"));  // row 1 is square.png
+  // More than there are classes: all of them.
+  req["outputs"][0]["parameters"]["classification"] = 10;
+  r = Post("/v2/models/tiny_cls/infer", req.dump());
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(json::parse(r.body)["outputs"][0]["shape"], json::array({2, 3}));
+  // With the binary extension: length-prefixed strings after the JSON header.
+  req["outputs"][0]["parameters"] = {{"classification", 1}, {"binary_data", true}};
+  r = Post("/v2/models/tiny_cls/infer", req.dump());
+  ASSERT_EQ(r.status, 200) << r.body;
+  const size_t header = std::stoul(r.headers["inference-header-content-length"]);
+  const json h = json::parse(r.body.substr(0, header));
+  const std::string binary = r.body.substr(header);
+  EXPECT_EQ(h["outputs"][0]["parameters"]["binary_data_size"], binary.size());
+  uint32_t length = 0;
+  std::memcpy(&length, binary.data(), 4);
+  EXPECT_EQ(binary.substr(4, length), data[0]);
+}
+
+// BYTES input: encoded images, preprocessed as /predict does (protocol b.6 BYTES).
+TEST_F(V2InferTest, BytesInputsAreEncodedImages) {
+  const std::string disk = testing::ReadFile(testing::TestModelsDir() / "images" / "disk.png");
+  // JSON strings must be UTF-8: PNG bytes go through the binary extension.
+  std::string element(4, '\0');
+  const auto n = static_cast<uint32_t>(disk.size());
+  std::memcpy(element.data(), &n, 4);
+  element += disk;
+  json header = {{"inputs",
+                  {{{"name", "input"},
+                    {"shape", {1}},
+                    {"datatype", "BYTES"},
+                    {"parameters", {{"binary_data_size", element.size()}}}}}}};
+  const std::string h = header.dump();
+  HttpResponse r = Post("/v2/models/tiny_cls/infer", h + element,
+                        {{"inference-header-content-length", std::to_string(h.size())}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  const json out = json::parse(r.body)["outputs"][0];
+  EXPECT_EQ(out["shape"], json::array({1, 3}));
+  std::vector<float> got = out["data"].get<std::vector<float>>();
+  ExpectLogits(got.data(), got.size());
+  // Not an image, or a bad shape: 400 naming the element.
+  header["inputs"][0]["parameters"]["binary_data_size"] = 4 + 5;
+  const std::string h2 = header.dump();
+  ExpectError(Post("/v2/models/tiny_cls/infer", h2 + std::string("\x05\0\0\0", 4) + "hello",
+                   {{"inference-header-content-length", std::to_string(h2.size())}}),
+              400, "BYTES element 0");
+  json text = {
+      {"inputs",
+       {{{"name", "input"}, {"shape", {1, 2}}, {"datatype", "BYTES"}, {"data", {"a", "b"}}}}}};
+  ExpectError(Post("/v2/models/tiny_cls/infer", text.dump()), 400, "[N] or [N, 1]");
+  text["inputs"][0]["name"] = "other";
+  ExpectError(Post("/v2/models/tiny_cls/infer", text.dump()), 400, "unexpected input 'other'");
 }
 
 TEST(V2InferTimeoutTest, TimeoutParameterExpiresQueuedRequests) {

@@ -332,14 +332,82 @@ struct PendingInput {
   array data;
   bool nested = false;
   std::optional<uint64_t> binary_size;
+  bool is_bytes = false;  // a BYTES tensor (dtype unused)
 };
 
-StatusOr<DType> ParseWireDType(std::string_view label, std::string_view name) {
-  if (name == "BYTES" || name == "BF16") {
-    return absl::UnimplementedError(name == "BYTES"
-                                        ? StrCat(label, ": BYTES tensors are not supported yet")
-                                        : StrCat(label, ": BF16 tensors are not supported"));
+// Collects the strings of a BYTES `data` array (flat, or nested to match the shape).
+Status CollectStrings(std::string_view name, const Shape& shape, array a, size_t level, bool nested,
+                      uint64_t max_bytes, uint64_t& total, std::vector<std::string>& out) {
+  const std::string label = InputLabel(name);
+  if (nested) {
+    const size_t n = ArraySize(a);
+    if (static_cast<uint64_t>(shape[level]) != n) {
+      return Invalid(StrCat(label, ": nested data does not match shape ", ShapeToString(shape),
+                            ": an array at depth ", level + 1, " has ", n, " elements, dimension ",
+                            level, " is ", shape[level]));
+    }
   }
+  const bool leaf = !nested || level + 1 == shape.size();
+  for (element e : a) {
+    if (!leaf) {
+      array child;
+      if (e.get_array().get(child) != simdjson::SUCCESS) {
+        return Invalid(StrCat(label, ": nested data does not match shape ", ShapeToString(shape),
+                              ": expected an array at depth ", level + 2, ", found ",
+                              KindName(e.type())));
+      }
+      RETURN_IF_ERROR(CollectStrings(name, shape, child, level + 1, nested, max_bytes, total, out));
+      continue;
+    }
+    std::string_view s;
+    if (e.get_string().get(s) != simdjson::SUCCESS) {
+      return Invalid(StrCat(label, ": BYTES element ", out.size(), " must be a string, got ",
+                            KindName(e.type())));
+    }
+    total += s.size();
+    if (total > max_bytes) {
+      return absl::ResourceExhaustedError(
+          StrCat(label, ": BYTES data exceeds the limit of ", max_bytes, " bytes per tensor"));
+    }
+    out.emplace_back(s);
+  }
+  return absl::OkStatus();
+}
+
+// Splits a binary BYTES segment into exactly `count` length-prefixed elements.
+StatusOr<std::vector<std::string>> SplitBytesElements(std::string_view name,
+                                                      std::string_view segment, int64_t count) {
+  std::vector<std::string> out;
+  size_t pos = 0;
+  while (pos < segment.size()) {
+    if (segment.size() - pos < 4) {
+      return Invalid(StrCat(InputLabel(name), ": BYTES element ", out.size(),
+                            " is cut short (no room for its 4-byte length)"));
+    }
+    const auto* p = reinterpret_cast<const unsigned char*>(segment.data() + pos);
+    const uint32_t length = static_cast<uint32_t>(p[0]) | static_cast<uint32_t>(p[1]) << 8 |
+                            static_cast<uint32_t>(p[2]) << 16 | static_cast<uint32_t>(p[3]) << 24;
+    pos += 4;
+    if (length > segment.size() - pos) {
+      return Invalid(StrCat(InputLabel(name), ": BYTES element ", out.size(), " declares ", length,
+                            " bytes but only ", segment.size() - pos, " remain"));
+    }
+    if (static_cast<int64_t>(out.size()) == count) {
+      return Invalid(StrCat(InputLabel(name), ": more BYTES elements than the shape's ", count));
+    }
+    out.emplace_back(segment.substr(pos, length));
+    pos += length;
+  }
+  if (static_cast<int64_t>(out.size()) != count) {
+    return Invalid(StrCat(InputLabel(name), ": the binary data holds ", out.size(),
+                          " BYTES elements, the shape needs ", count));
+  }
+  return out;
+}
+
+StatusOr<DType> ParseWireDType(std::string_view label, std::string_view name) {
+  if (name == "BF16")
+    return absl::UnimplementedError(StrCat(label, ": BF16 tensors are not supported"));
   StatusOr<DType> dtype = ParseDType(name);
   // ParseDType also accepts the model.yaml spelling ("float32"); the protocol does not.
   if (!dtype.ok() || DTypeName(*dtype) != name) {
@@ -420,7 +488,10 @@ Status ParseInput(element e, size_t index, const OipLimits& limits, PendingInput
     return Invalid(
         StrCat(label, ": 'datatype' must be a string, got ", KindName(datatype->type())));
   }
-  ASSIGN_OR_RETURN(in.dtype, ParseWireDType(label, dtype_name));
+  in.is_bytes = dtype_name == "BYTES";
+  if (!in.is_bytes) {
+    ASSIGN_OR_RETURN(in.dtype, ParseWireDType(label, dtype_name));
+  }
 
   if (!shape) return Invalid(StrCat(label, " has no 'shape'"));
   ASSIGN_OR_RETURN(in.shape, ParseShape(label, *shape));
@@ -449,6 +520,30 @@ Status ParseInput(element e, size_t index, const OipLimits& limits, PendingInput
                         StrCat(label, ": ", ToStd(elements.status().message())));
   }
   in.elements = *elements;
+  if (in.is_bytes) {
+    if (in.binary_size) {
+      if (*in.binary_size > limits.max_tensor_bytes) {
+        return absl::ResourceExhaustedError(StrCat(label, ": parameters.binary_data_size ",
+                                                   *in.binary_size, " exceeds the limit of ",
+                                                   limits.max_tensor_bytes, " bytes per tensor"));
+      }
+      return absl::OkStatus();
+    }
+    if (data->get_array().get(in.data) != simdjson::SUCCESS) {
+      return Invalid(StrCat(label, ": 'data' must be an array, got ", KindName(data->type())));
+    }
+    in.has_data = true;
+    const size_t top = ArraySize(in.data);
+    in.nested = top > 0 && (*in.data.begin()).type() == element_type::ARRAY;
+    if (!in.nested && static_cast<uint64_t>(in.elements) != top) {
+      return Invalid(StrCat(label, ": shape ", ShapeToString(in.shape), " needs ", in.elements,
+                            " elements, data has ", top));
+    }
+    if (in.nested && in.shape.empty()) {
+      return Invalid(StrCat(label, ": nested data does not match shape []"));
+    }
+    return absl::OkStatus();
+  }
   const size_t elem_size = DTypeSize(in.dtype);
   if (static_cast<uint64_t>(in.elements) > limits.max_tensor_bytes / elem_size) {
     return absl::ResourceExhaustedError(StrCat(label, ": shape ", ShapeToString(in.shape), " of ",
@@ -681,6 +776,24 @@ StatusOr<OipRequest> DecodeInferRequest(std::string& body, std::optional<size_t>
   result.inputs.reserve(pending.size());
   size_t offset = header_length ? *header_length : 0;
   for (PendingInput& in : pending) {
+    if (in.is_bytes) {
+      BytesTensor bytes{in.shape, {}};
+      if (in.binary_size) {
+        ASSIGN_OR_RETURN(
+            bytes.elements,
+            SplitBytesElements(in.name, std::string_view(body).substr(offset, *in.binary_size),
+                               in.elements));
+        offset += *in.binary_size;
+      } else {
+        uint64_t total = 0;
+        bytes.elements.reserve(static_cast<size_t>(in.elements));
+        RETURN_IF_ERROR(CollectStrings(in.name, in.shape, in.data, 0, in.nested,
+                                       limits.max_tensor_bytes, total, bytes.elements));
+      }
+      result.inputs.push_back(
+          OipInput{std::move(in.name), Tensor(), std::move(in.parameters), std::move(bytes)});
+      continue;
+    }
     StatusOr<Tensor> tensor = Tensor::Create(in.dtype, in.shape, limits.max_tensor_bytes);
     if (!tensor.ok()) {
       return absl::Status(tensor.status().code(),
@@ -694,7 +807,7 @@ StatusOr<OipRequest> DecodeInferRequest(std::string& body, std::optional<size_t>
       RETURN_IF_ERROR(FillFromJson(ctx, in.data, in.nested, *tensor));
     }
     result.inputs.push_back(
-        OipInput{std::move(in.name), *std::move(tensor), std::move(in.parameters)});
+        OipInput{std::move(in.name), *std::move(tensor), std::move(in.parameters), std::nullopt});
   }
   return result;
 }
@@ -836,6 +949,21 @@ void AppendData(std::string& out, const Tensor& t) {
 
 }  // namespace
 
+std::string SerializeBytesElements(const std::vector<std::string>& elements) {
+  std::string out;
+  size_t total = 0;
+  for (const std::string& e : elements) total += 4 + e.size();
+  out.reserve(total);
+  for (const std::string& e : elements) {
+    const auto n = static_cast<uint32_t>(e.size());
+    const char length[4] = {static_cast<char>(n & 0xff), static_cast<char>((n >> 8) & 0xff),
+                            static_cast<char>((n >> 16) & 0xff), static_cast<char>(n >> 24)};
+    out.append(length, 4);
+    out += e;
+  }
+  return out;
+}
+
 OipEncoded EncodeInferResponse(const std::string& model_name, const std::string& model_version,
                                const std::optional<std::string>& id,
                                const std::vector<OipOutput>& outputs) {
@@ -843,8 +971,18 @@ OipEncoded EncodeInferResponse(const std::string& model_name, const std::string&
   std::string& out = encoded.body;
   size_t binary_bytes = 0;
   size_t estimate = 128;
-  for (const OipOutput& o : outputs) {
-    if (o.binary) {
+  // The binary form of each BYTES output marked binary (empty for the others).
+  std::vector<std::string> serialized(outputs.size());
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    const OipOutput& o = outputs[i];
+    if (o.bytes) {
+      if (o.binary) {
+        serialized[i] = SerializeBytesElements(o.bytes->elements);
+        binary_bytes += serialized[i].size();
+      } else {
+        for (const std::string& e : o.bytes->elements) estimate += e.size() + 4;
+      }
+    } else if (o.binary) {
       binary_bytes += o.tensor.byte_size();
     } else {
       estimate += static_cast<size_t>(o.tensor.num_elements()) * 12;
@@ -871,20 +1009,27 @@ OipEncoded EncodeInferResponse(const std::string& model_name, const std::string&
     out += "{\"name\":";
     AppendJsonString(out, o.name);
     out += ",\"datatype\":\"";
-    out += DTypeName(o.tensor.dtype());
+    out += o.bytes ? "BYTES" : DTypeName(o.tensor.dtype());
     out += "\",\"shape\":[";
-    out += StrJoin(o.tensor.shape(), ",");
+    out += StrJoin(o.bytes ? o.bytes->shape : o.tensor.shape(), ",");
     out += "]";
     nlohmann::json parameters = o.parameters.is_object() ? o.parameters : nlohmann::json::object();
     if (o.binary) {
       any_binary = true;
-      parameters["binary_data_size"] = o.tensor.byte_size();
+      parameters["binary_data_size"] = o.bytes ? serialized[i].size() : o.tensor.byte_size();
     }
     if (!parameters.empty()) {
       out += ",\"parameters\":";
       out += parameters.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     }
-    if (!o.binary) {
+    if (!o.binary && o.bytes) {
+      out += ",\"data\":[";
+      for (size_t k = 0; k < o.bytes->elements.size(); ++k) {
+        if (k) out.push_back(',');
+        AppendJsonString(out, o.bytes->elements[k]);
+      }
+      out += "]";
+    } else if (!o.binary) {
       out += ",\"data\":";
       AppendData(out, o.tensor);
     }
@@ -895,8 +1040,12 @@ OipEncoded EncodeInferResponse(const std::string& model_name, const std::string&
   if (any_binary) {
     encoded.header_length = out.size();
     encoded.content_type = "application/octet-stream";
-    for (const OipOutput& o : outputs) {
-      if (o.binary && o.tensor.byte_size() > 0) {
+    for (size_t i = 0; i < outputs.size(); ++i) {
+      const OipOutput& o = outputs[i];
+      if (!o.binary) continue;
+      if (o.bytes) {
+        out += serialized[i];
+      } else if (o.tensor.byte_size() > 0) {
         out.append(reinterpret_cast<const char*>(o.tensor.data()), o.tensor.byte_size());
       }
     }

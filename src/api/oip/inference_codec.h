@@ -11,7 +11,7 @@
 //                     sizes, bad Inference-Header-Content-Length.
 //   ResourceExhausted a tensor larger than OipLimits::max_tensor_bytes (checked before
 //                     anything is allocated).
-//   Unimplemented     BYTES (and BF16) tensors: our Tensor has no such dtype yet.
+//   Unimplemented     BF16 tensors.
 //
 // Decoding rules (protocol text: b.3, b.6, b.8):
 //   * `data` may be flat or nested. Nested data must match the shape exactly (one array
@@ -24,6 +24,11 @@
 //     the segments follow the JSON header in input order, each exactly elements x
 //     dtype-size bytes, and together exactly body.size() - header_length bytes.
 //     `binary_data_size` is removed from the kept input parameters.
+//   * BYTES tensors are kept apart (OipInput::bytes, no Tensor): in JSON each element is
+//     a string (flat or nested like numbers); with the binary extension each element is
+//     a 4-byte little-endian length followed by that many bytes, and
+//     binary_data_size is the size of all of them. The elements' bytes together may not
+//     exceed OipLimits::max_tensor_bytes.
 //   * Datatypes use the KServe spelling only ("FP32", not "float32").
 //   * Unknown keys in the request, inputs and outputs are ignored.
 #pragma once
@@ -40,11 +45,18 @@
 
 namespace infera {
 
+// A BYTES tensor: product(shape) byte strings in row-major order.
+struct BytesTensor {
+  Shape shape;
+  std::vector<std::string> elements;
+};
+
 // One `$request_input`.
 struct OipInput {
   std::string name;
   Tensor tensor;  // dtype + shape + bytes (row-major, little-endian host order)
   nlohmann::json parameters = nlohmann::json::object();  // minus binary_data_size
+  std::optional<BytesTensor> bytes = std::nullopt;       // set (and `tensor` empty) for BYTES
 };
 
 // One `$request_output`.
@@ -98,12 +110,17 @@ StatusOr<size_t> ParseHeaderLength(std::string_view value, size_t body_size);
 StatusOr<Tensor> DecodeRawInput(std::string_view bytes, DType dtype,
                                 const Shape& shape_without_batch);
 
+// The binary-extension form of a BYTES tensor's elements: for each, its length as a
+// 4-byte little-endian unsigned integer, then its bytes.
+std::string SerializeBytesElements(const std::vector<std::string>& elements);
+
 // One output tensor of an inference response.
 struct OipOutput {
   std::string name;
   Tensor tensor;
   bool binary = false;                                   // send with the binary data extension
   nlohmann::json parameters = nlohmann::json::object();  // written when non-empty
+  std::optional<BytesTensor> bytes = std::nullopt;       // set: a BYTES output (`tensor` unused)
 };
 
 struct OipEncoded {
@@ -125,6 +142,8 @@ struct OipEncoded {
 // the value's own type), FP16 converted to float. NaN and +-Inf have no JSON
 // representation and are written as null. BOOL is written as true/false (any nonzero
 // byte is true). Strings are JSON-escaped; invalid UTF-8 is replaced with U+FFFD.
+// BYTES outputs: `data` is an array of strings (JSON-escaped as above), or in binary
+// each element as a 4-byte little-endian length and its bytes.
 OipEncoded EncodeInferResponse(const std::string& model_name, const std::string& model_version,
                                const std::optional<std::string>& id,
                                const std::vector<OipOutput>& outputs);

@@ -9,8 +9,9 @@ namespace infera {
 
 // The protocol extensions this server implements (advertised by GET /v2).
 const std::vector<std::string>& OipExtensions() {
-  static const std::vector<std::string> extensions = {"binary_tensor_data", "model_configuration",
-                                                      "schedule_policy", "statistics"};
+  static const std::vector<std::string> extensions = {"binary_tensor_data", "classification",
+                                                      "model_configuration", "schedule_policy",
+                                                      "statistics"};
   return extensions;
 }
 

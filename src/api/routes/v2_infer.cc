@@ -6,9 +6,13 @@
 // applies the schedule-policy parameters (priority, timeout in µs) and sends the batch
 // through the model's batcher like every other request.
 // Priority: 0 or absent = the default level (1000); 1 is the highest; larger is lower.
+// A BYTES input carries encoded images (api/oip/bytes_images.h); a requested output with
+// parameters.classification = N answers the top N classes (api/oip/classification.h).
 #include <nlohmann/json.hpp>
 
 #include "api/http_status.h"
+#include "api/oip/bytes_images.h"
+#include "api/oip/classification.h"
 #include "api/oip/inference_codec.h"
 #include "api/routes/model_lookup.h"
 #include "api/routes/routes.h"
@@ -65,6 +69,7 @@ StatusOr<std::optional<int64_t>> IntParam(const nlohmann::json& params, const ch
 struct OutputChoice {
   std::string name;
   bool binary = false;
+  int64_t classification = 0;  // > 0: the top N classes as BYTES instead of the tensor
 };
 
 void Infer(const ApiContext& ctx, HttpRequest&& req, Responder respond) {
@@ -94,12 +99,31 @@ void Infer(const ApiContext& ctx, HttpRequest&& req, Responder respond) {
     }
     StatusOr<Tensor> tensor = DecodeRawInput(req.body, want.dtype, row);
     if (!tensor.ok()) return fail(tensor.status());
-    request.inputs.push_back({want.name, std::move(*tensor), nlohmann::json::object()});
+    request.inputs.push_back(
+        {want.name, std::move(*tensor), nlohmann::json::object(), std::nullopt});
   } else {
     OipLimits limits;
     StatusOr<OipRequest> decoded = DecodeInferRequest(req.body, header_length, limits);
     if (!decoded.ok()) return fail(decoded.status());
     request = std::move(*decoded);
+  }
+  // BYTES for the model's input: encoded images, decoded and preprocessed here. (A
+  // BYTES input of another name is refused by CheckInput.)
+  for (OipInput& in : request.inputs) {
+    if (!in.bytes || in.name != model->InputInfo().name) continue;
+    DecodeLimits limits;
+    limits.max_pixels = ctx.max_image_pixels;
+    StatusOr<Tensor> batch = ImagesToInputBatch(*in.bytes, *model, limits);
+    if (!batch.ok()) return fail(batch.status());
+    in.tensor = std::move(*batch);
+    in.bytes.reset();
+  }
+  for (const OipInput& in : request.inputs) {
+    if (in.bytes) {
+      return fail(absl::InvalidArgumentError(StrCat("unexpected input '", in.name, "' (model '",
+                                                    model->config().name, "' takes '",
+                                                    model->InputInfo().name, "')")));
+    }
   }
   if (Status s = CheckInput(*model, request.inputs); !s.ok()) return fail(s);
 
@@ -113,8 +137,14 @@ void Infer(const ApiContext& ctx, HttpRequest&& req, Responder respond) {
   }
   std::vector<OutputChoice> choices;
   for (const OipRequestedOutput& out : request.outputs) {
+    int64_t classification = 0;
     if (out.parameters.contains("classification")) {
-      return fail(absl::UnimplementedError("the classification extension is not supported yet"));
+      const nlohmann::json& n = out.parameters["classification"];
+      if (!n.is_number_integer() || n.get<int64_t>() < 1) {
+        return fail(absl::InvalidArgumentError(StrCat(
+            "output '", out.name, "': parameter 'classification' must be a positive integer")));
+      }
+      classification = n.get<int64_t>();
     }
     bool binary = binary_default;
     if (out.parameters.contains("binary_data")) {
@@ -133,7 +163,7 @@ void Infer(const ApiContext& ctx, HttpRequest&& req, Responder respond) {
                                                     model->config().name,
                                                     "' has: ", StrJoin(names, ", "), ")")));
     }
-    choices.push_back({out.name, binary});
+    choices.push_back({out.name, binary, classification});
   }
 
   InferenceRequest job;
@@ -158,7 +188,8 @@ void Infer(const ApiContext& ctx, HttpRequest&& req, Responder respond) {
     };
     if (choices.empty()) {
       for (size_t i = 0; i < result->outputs.size(); ++i) {
-        outputs.push_back({name_of(i), std::move(result->outputs[i]), binary_default, {}});
+        outputs.push_back(
+            {name_of(i), std::move(result->outputs[i]), binary_default, {}, std::nullopt});
       }
     } else {
       for (const OutputChoice& c : choices) {
@@ -168,7 +199,14 @@ void Infer(const ApiContext& ctx, HttpRequest&& req, Responder respond) {
           return respond(
               StatusResponse(absl::InvalidArgumentError(StrCat("unknown output '", c.name, "'"))));
         }
-        outputs.push_back({c.name, result->outputs[i], c.binary, {}});
+        if (c.classification > 0) {
+          StatusOr<BytesTensor> top =
+              ClassifyOutput(result->outputs[i], c.classification, config.labels);
+          if (!top.ok()) return respond(StatusResponse(top.status()));
+          outputs.push_back({c.name, Tensor(), c.binary, {}, std::move(*top)});
+          continue;
+        }
+        outputs.push_back({c.name, result->outputs[i], c.binary, {}, std::nullopt});
       }
     }
     OipEncoded encoded =

@@ -298,9 +298,63 @@ TEST(OipDecodeTest, Fp16InJsonIsRefused) {
                 "FP16 data in JSON is not supported; use the binary data extension");
 }
 
-TEST(OipDecodeTest, BytesIsUnimplemented) {
-  EXPECT_STATUS(Decode(OneInput("BYTES", "[1]", R"(["abc"])")), StatusCode::kUnimplemented,
-                "BYTES tensors are not supported yet");
+// BYTES (protocol b.6: "BYTES ... each element is a string"; binary extension b.8:
+// each element a 4-byte little-endian length and the bytes).
+TEST(OipDecodeTest, BytesFromJsonFlatAndNested) {
+  auto flat = Decode(OneInput("BYTES", "[3]", R"(["abc","","\u00e9\n"])"));
+  ASSERT_TRUE(flat.ok()) << flat.status();
+  ASSERT_TRUE(flat->inputs[0].bytes.has_value());
+  EXPECT_EQ(flat->inputs[0].bytes->shape, (Shape{3}));
+  EXPECT_EQ(flat->inputs[0].bytes->elements, (std::vector<std::string>{"abc", "", "\xc3\xa9\n"}));
+  EXPECT_EQ(flat->inputs[0].tensor.num_elements(), 0);
+  auto nested = Decode(OneInput("BYTES", "[2,1]", R"([["a"],["b"]])"));
+  ASSERT_TRUE(nested.ok()) << nested.status();
+  EXPECT_EQ(nested->inputs[0].bytes->elements, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(nested->inputs[0].bytes->shape, (Shape{2, 1}));
+}
+
+TEST(OipDecodeTest, BytesJsonErrorsNameTheTensor) {
+  EXPECT_STATUS(Decode(OneInput("BYTES", "[2]", R"(["a"])")), StatusCode::kInvalidArgument,
+                "input 'x': shape [2] needs 2 elements, data has 1");
+  EXPECT_STATUS(Decode(OneInput("BYTES", "[2]", R"(["a",3])")), StatusCode::kInvalidArgument,
+                "input 'x': BYTES element 1 must be a string, got an integer");
+  EXPECT_STATUS(Decode(OneInput("BYTES", "[2,2]", R"([["a","b"],["c"]])")),
+                StatusCode::kInvalidArgument, "nested data does not match shape [2,2]");
+  EXPECT_STATUS(Decode(OneInput("BYTES", "[2,1]", R"([["a"],"b"])")), StatusCode::kInvalidArgument,
+                "expected an array at depth 2");
+  OipLimits small;
+  small.max_tensor_bytes = 4;
+  EXPECT_STATUS(Decode(OneInput("BYTES", "[2]", R"(["abc","de"])"), small),
+                StatusCode::kResourceExhausted, "exceeds the limit of 4 bytes");
+}
+
+TEST(OipDecodeTest, BytesFromBinaryData) {
+  const std::string binary = SerializeBytesElements({"png-bytes", "", "z"});
+  EXPECT_EQ(binary.size(), 4u * 3 + 10);
+  EXPECT_EQ(binary.substr(0, 4), std::string("\x09\x00\x00\x00", 4));
+  const std::string json = StrCat(R"({"inputs":[{"name":"img","shape":[3],"datatype":"BYTES",)",
+                                  R"("parameters":{"binary_data_size":)", binary.size(), "}}]}");
+  auto req = DecodeBinary(json, binary);
+  ASSERT_TRUE(req.ok()) << req.status();
+  EXPECT_EQ(req->inputs[0].bytes->elements, (std::vector<std::string>{"png-bytes", "", "z"}));
+  EXPECT_FALSE(req->inputs[0].parameters.contains("binary_data_size"));
+
+  auto with_shape = [&](const std::string& shape, const std::string& bin) {
+    return DecodeBinary(
+        StrCat(R"({"inputs":[{"name":"img","shape":)", shape,
+               R"(,"datatype":"BYTES","parameters":{"binary_data_size":)", bin.size(), "}}]}"),
+        bin);
+  };
+  EXPECT_STATUS(with_shape("[2]", binary), StatusCode::kInvalidArgument,
+                "more BYTES elements than the shape's 2");
+  EXPECT_STATUS(with_shape("[4]", binary), StatusCode::kInvalidArgument,
+                "holds 3 BYTES elements, the shape needs 4");
+  EXPECT_STATUS(with_shape("[1]", std::string("\x05\x00\x00\x00"
+                                              "ab",
+                                              6)),
+                StatusCode::kInvalidArgument, "declares 5 bytes but only 2 remain");
+  EXPECT_STATUS(with_shape("[1]", std::string("\x05\x00", 2)), StatusCode::kInvalidArgument,
+                "cut short");
 }
 
 TEST(OipDecodeTest, UnknownDatatype) {
@@ -655,6 +709,28 @@ TEST(OipEncodeTest, BinaryResponse) {
   EXPECT_EQ(j["outputs"][2]["parameters"]["binary_data_size"], 3);
   EXPECT_EQ(j["outputs"][2]["parameters"]["k"], "v");
   EXPECT_EQ(enc.body.substr(*enc.header_length), a + b);
+}
+
+TEST(OipEncodeTest, BytesOutputsInJsonAndBinary) {
+  std::vector<OipOutput> outputs(2);
+  outputs[0].name = "labels";
+  outputs[0].bytes = BytesTensor{{1, 2}, {"0.9:1:cat", "x\"y"}};
+  outputs[1].name = "raw";
+  outputs[1].binary = true;
+  outputs[1].bytes = BytesTensor{{2}, {"ab", ""}};
+  OipEncoded e = EncodeInferResponse("m", "", std::nullopt, outputs);
+  ASSERT_TRUE(e.header_length.has_value());
+  const nlohmann::json header = nlohmann::json::parse(e.body.substr(0, *e.header_length));
+  EXPECT_EQ(header["outputs"][0]["datatype"], "BYTES");
+  EXPECT_EQ(header["outputs"][0]["shape"], (nlohmann::json{1, 2}));
+  EXPECT_EQ(header["outputs"][0]["data"], (nlohmann::json{"0.9:1:cat", "x\"y"}));
+  EXPECT_EQ(header["outputs"][1]["datatype"], "BYTES");
+  EXPECT_EQ(header["outputs"][1]["parameters"]["binary_data_size"], 10);
+  EXPECT_FALSE(header["outputs"][1].contains("data"));
+  EXPECT_EQ(e.body.substr(*e.header_length), std::string("\x02\x00\x00\x00"
+                                                         "ab"
+                                                         "\x00\x00\x00\x00",
+                                                         10));
 }
 
 TEST(OipEncodeTest, BinaryResponseRoundTripsThroughTheDecoder) {
