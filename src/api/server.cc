@@ -177,6 +177,20 @@ void Server::InstallObservability(bool access_log) {
         return out;
       });
   metrics_.AddGaugeCallback(
+      "infera_model_memory_bytes",
+      "Bytes of model weights held by a loaded version's instances (where the engine "
+      "tells; workspaces not included).",
+      {"model", "version"}, [this] {
+        std::vector<std::pair<LabelValues, double>> out;
+        for (const auto& m : models_.List()) {
+          const int64_t bytes = m->weight_bytes();
+          if (bytes <= 0) continue;
+          out.push_back({{m->config().name, std::to_string(m->config().version)},
+                         static_cast<double>(bytes)});
+        }
+        return out;
+      });
+  metrics_.AddGaugeCallback(
       "infera_model_load_duration_seconds", "Time to load and warm up a model version.",
       {"model", "version"}, [this] {
         std::vector<std::pair<LabelValues, double>> out;

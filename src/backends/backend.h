@@ -40,6 +40,11 @@ class Backend {
   // Called on the thread that will call Execute, before its first call (engines keep
   // per-thread settings such as the intra-op thread count).
   virtual void PrepareThread() {}
+
+  // Bytes of the model's weights this instance holds (parameters and buffers as loaded,
+  // engine workspaces not included); 0 when the engine cannot tell. Thread-safe (fixed
+  // at load).
+  virtual int64_t weight_bytes() const { return 0; }
 };
 
 }  // namespace infera

@@ -76,6 +76,12 @@ StatusOr<std::shared_ptr<Model>> Model::Load(ModelConfig config, MetricsRegistry
   });
 }
 
+int64_t Model::weight_bytes() const {
+  int64_t total = 0;
+  for (const auto& backend : backends_) total += backend->weight_bytes();
+  return total;
+}
+
 Shape Model::InputRowShape(int h, int w) const {
   const InputSpec& spec = config_.input;
   if (spec.size) {

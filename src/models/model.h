@@ -46,6 +46,8 @@ class Model {
   const Runner& runner() const { return *runner_; }
   const DynamicBatcher& batcher() const { return *batcher_; }
   std::chrono::milliseconds load_time() const { return load_time_; }
+  // Bytes of weights held by all instances (Backend::weight_bytes summed); 0: unknown.
+  int64_t weight_bytes() const;
 
   // Queues a request on the batcher; a request without a deadline gets the model's
   // default_timeout_ms (when non-zero). See DynamicBatcher::Enqueue for errors.

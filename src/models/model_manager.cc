@@ -239,6 +239,26 @@ void ModelManager::SetState(const std::string& name, ModelState state) {
   states_[name] = std::move(state);
 }
 
+bool ModelManager::Ready(std::string* why) const {
+  std::map<std::string, ModelState> rows;
+  {
+    std::lock_guard<std::mutex> lock(state_mu_);
+    rows = states_;
+  }
+  for (const auto& [name, row] : rows) {
+    if (row.state == "READY" || registry_->Get(name) != nullptr) continue;
+    if (row.state == "UNAVAILABLE" && row.reason == "unloaded") continue;
+    if (why != nullptr) {
+      *why =
+          row.state == "UNAVAILABLE"
+              ? StrCat("model '", name, "' is not available: ", row.reason)
+              : StrCat("model '", name, "' is ", row.state == "LOADING" ? "loading" : "unloading");
+    }
+    return false;
+  }
+  return true;
+}
+
 std::vector<ModelState> ModelManager::Index(bool ready_only) const {
   std::map<std::string, ModelState> rows;
   {

@@ -74,6 +74,13 @@ class ModelManager {
   // ready_only: only READY rows.
   std::vector<ModelState> Index(bool ready_only) const;
 
+  // Server readiness (GET /v2/health/ready), as Triton's strict readiness: every model
+  // asked for is serving. Not ready while a model with no serving version is loading or
+  // unloading, or when a model's last load failed and nothing of it serves (*why: the
+  // first such model and its reason). Intentionally unloaded models do not count.
+  // Thread-safe.
+  bool Ready(std::string* why) const;
+
   ModelControlMode mode() const { return mode_; }
 
   // The config `name` would load with (the list form's, or the repository folder's as

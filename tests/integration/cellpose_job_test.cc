@@ -78,7 +78,8 @@ TEST_F(CellposeJobTest, SegmentsUploadedCellsAndDrawsTheMasks) {
   HttpResponse uploaded = Post("/api/datasets/" + std::to_string(dataset) + "/files",
                                MultipartBody(parts), {{"Content-Type", MultipartContentType()}});
   ASSERT_EQ(uploaded.status, 201) << uploaded.body;
-  for (const json& f : json::parse(uploaded.body)["files"]) {
+  const json stored = json::parse(uploaded.body);
+  for (const json& f : stored["files"]) {
     EXPECT_EQ(f["bit_depth"], 16);
     EXPECT_EQ(f["channels"], 2);
   }
@@ -181,7 +182,8 @@ TEST_F(CellposeJobTest, TwoChannelModelWarmsUpAndDescribesItsInput) {
   EXPECT_EQ(inputs[0]["shape"], (json{-1, 2, 128, 128}));
   HttpResponse models = Get("/api/models");
   ASSERT_EQ(models.status, 200);
-  for (const json& m : json::parse(models.body)["models"]) {
+  const json listed = json::parse(models.body);
+  for (const json& m : listed["models"]) {
     if (m["id"] != "cellpose_tiny") continue;
     EXPECT_EQ(m["runner_name"], "cellpose");
     EXPECT_TRUE(m["ready"].get<bool>());

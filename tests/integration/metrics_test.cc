@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <thread>
 
 #include "common/base64.h"
@@ -60,6 +61,12 @@ TEST_F(MetricsTest, SeriesFollowTrafficAndPassPromtool) {
             Sample(m, "infera_model_executions_total{" + tiny + "}"));
   EXPECT_EQ(Sample(m, "infera_model_pending_requests{" + tiny + "}"), 0);
   EXPECT_GT(Sample(m, "infera_model_load_duration_seconds{" + tiny + "}"), 0);
+  // Model memory: the weights of the one instance, at most the size of model.pt (which
+  // holds them plus the code).
+  const double weights = Sample(m, "infera_model_memory_bytes{" + tiny + "}");
+  EXPECT_GT(weights, 1000);
+  EXPECT_LE(weights, static_cast<double>(std::filesystem::file_size(
+                         testing::TestModelsDir() / "repo" / "tiny_cls" / "1" / "model.pt")));
   const std::string slow = "model=\"slow_model\",version=\"1\"";
   const double ok = Sample(m, "infera_model_requests_total{" + slow + ",outcome=\"success\"}");
   const double rejected =

@@ -97,6 +97,40 @@ TEST_F(ModelControlTest, NewVersionReplacesTheOldAndABrokenOneLeavesItServing) {
   ASSERT_EQ(Post("/v2/repository/models/tiny_cls/load", "").status, 200);
 }
 
+// Health false paths (Triton's strict readiness): the server is not ready while a model
+// asked for does not serve; a model the repository knows but that does not serve answers
+// 400 on its ready endpoint (404 stays for unknown ones).
+TEST_F(ModelControlTest, ReadinessFollowsTheModelsAskedFor) {
+  EXPECT_EQ(Get("/v2/health/ready").status, 200);
+  // A new model whose only version is broken: the load fails, nothing of it serves.
+  testing::WriteFile(Repo() / "broken" / "model.yaml", "runner: classify\n");
+  testing::WriteFile(Repo() / "broken" / "1" / "model.pt", "not a model");
+  ExpectError(Post("/v2/repository/models/broken/load", ""), 400, "cannot load");
+  HttpResponse ready = Get("/v2/health/ready");
+  EXPECT_EQ(ready.status, 400) << ready.body;
+  json body = json::parse(ready.body);
+  EXPECT_EQ(body["ready"], false);
+  EXPECT_THAT(body["reason"].get<std::string>(), HasSubstr("broken"));
+  EXPECT_EQ(Get("/v2/health/live").status, 200);  // live all the same
+  HttpResponse model_ready = Get("/v2/models/broken/ready");
+  EXPECT_EQ(model_ready.status, 400) << model_ready.body;
+  EXPECT_EQ(json::parse(model_ready.body)["state"], "UNAVAILABLE");
+  EXPECT_EQ(Get("/v2/models/nope/ready").status, 404);
+  // Fixed and loaded: ready again.
+  fs::copy_file(Repo() / "tiny_cls" / "1" / "model.pt", Repo() / "broken" / "1" / "model.pt",
+                fs::copy_options::overwrite_existing);
+  ASSERT_EQ(Post("/v2/repository/models/broken/load", "").status, 200);
+  EXPECT_EQ(Get("/v2/health/ready").status, 200);
+  EXPECT_EQ(Get("/v2/models/broken/ready").status, 200);
+  // Unloaded on purpose: the server stays ready; the model says it is not.
+  ASSERT_EQ(Post("/v2/repository/models/broken/unload", "").status, 200);
+  EXPECT_EQ(Get("/v2/health/ready").status, 200);
+  model_ready = Get("/v2/models/broken/ready");
+  EXPECT_EQ(model_ready.status, 400);
+  EXPECT_EQ(json::parse(model_ready.body)["reason"], "unloaded");
+  fs::remove_all(Repo() / "broken");
+}
+
 TEST_F(ModelControlTest, TwentyReloadsUnderLoadFailNoRequest) {
   const std::string body = DiskBody();
   std::atomic<bool> stop{false};

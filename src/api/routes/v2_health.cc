@@ -15,7 +15,7 @@ const std::vector<std::string>& OipExtensions() {
   return extensions;
 }
 
-void AddV2HealthRoutes(Router& router, const ApiContext& /*ctx*/) {
+void AddV2HealthRoutes(Router& router, const ApiContext& ctx) {
   router.Add("GET", "/v2", [](HttpRequest&&, const Responder& respond) {
     respond(JsonResponse(200, nlohmann::json{{"name", "infera"},
                                              {"version", INFERA_VERSION},
@@ -25,8 +25,14 @@ void AddV2HealthRoutes(Router& router, const ApiContext& /*ctx*/) {
   router.Add("GET", "/v2/health/live", [](HttpRequest&&, const Responder& respond) {
     respond(JsonResponse(200, R"({"live":true})"));
   });
-  router.Add("GET", "/v2/health/ready", [](HttpRequest&&, const Responder& respond) {
-    respond(JsonResponse(200, R"({"ready":true})"));
+  // Ready (200) when every model asked for serves (ModelManager::Ready); else 400 with
+  // the reason, as Triton answers.
+  router.Add("GET", "/v2/health/ready", [ctx](HttpRequest&&, const Responder& respond) {
+    std::string why;
+    if (ctx.manager == nullptr || ctx.manager->Ready(&why)) {
+      return respond(JsonResponse(200, R"({"ready":true})"));
+    }
+    respond(JsonResponse(400, nlohmann::json{{"ready", false}, {"reason", why}}.dump()));
   });
 }
 

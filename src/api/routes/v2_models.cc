@@ -48,12 +48,29 @@ void AddV2ModelRoutes(Router& router, const ApiContext& ctx) {
   AddVersioned(
       router, "", [ctx](const Model& m) { return JsonResponse(200, Metadata(ctx, m).dump()); },
       ctx);
-  AddVersioned(
-      router, "/ready",
-      [](const Model& m) {
-        return JsonResponse(200, nlohmann::json{{"name", m.config().name}, {"ready", true}}.dump());
-      },
-      ctx);
+  // Ready: 200 when loaded; 400 {"ready": false, state, reason} for a model the
+  // repository knows that does not serve (failed, loading, unloaded); 404 otherwise.
+  AddModelRoute(
+      router, "GET", "/v2/models", "/ready", [ctx](HttpRequest&& req, const Responder& respond) {
+        StatusOr<std::shared_ptr<Model>> model = ResolveModel(ctx, req.params);
+        if (model.ok()) {
+          return respond(JsonResponse(
+              200, nlohmann::json{{"name", (*model)->config().name}, {"ready", true}}.dump()));
+        }
+        const std::string name = req.params.count("model") ? req.params.at("model") : "";
+        if (model.status().code() == absl::StatusCode::kNotFound && ctx.manager &&
+            !req.params.count("version")) {
+          for (const ModelState& row : ctx.manager->Index(false)) {
+            if (row.name != name) continue;
+            return respond(JsonResponse(
+                400,
+                nlohmann::json{
+                    {"name", name}, {"ready", false}, {"state", row.state}, {"reason", row.reason}}
+                    .dump()));
+          }
+        }
+        respond(StatusResponse(model.status()));
+      });
   AddVersioned(
       router, "/config", [](const Model& m) { return JsonResponse(200, DescribeModel(m).dump()); },
       ctx);

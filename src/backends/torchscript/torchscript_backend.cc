@@ -83,8 +83,14 @@ std::string Readable(const std::exception& e) {
 
 class TorchScriptBackend final : public Backend {
  public:
-  TorchScriptBackend(BackendOptions options, torch::jit::Module module, c10::Device device)
-      : options_(std::move(options)), module_(std::move(module)), device_(device) {}
+  TorchScriptBackend(BackendOptions options, torch::jit::Module module, c10::Device device,
+                     int64_t weight_bytes)
+      : options_(std::move(options)),
+        module_(std::move(module)),
+        device_(device),
+        weight_bytes_(weight_bytes) {}
+
+  int64_t weight_bytes() const override { return weight_bytes_; }
 
   void PrepareThread() override {
     if (device_.is_cpu()) return;  // CPU work runs on the CpuEngineThread
@@ -197,6 +203,7 @@ class TorchScriptBackend final : public Backend {
   const BackendOptions options_;
   torch::jit::Module module_;
   const c10::Device device_;
+  const int64_t weight_bytes_;
 };
 
 StatusOr<c10::Device> ParseDevice(const BackendOptions& options) {
@@ -228,14 +235,28 @@ StatusOr<c10::Device> ParseDevice(const BackendOptions& options) {
 
 namespace {
 
-StatusOr<torch::jit::Module> LoadAndOptimize(const BackendOptions& options, c10::Device device) {
+// The loaded module and the bytes of its parameters and buffers, counted before freezing
+// turns them into graph constants.
+struct LoadedModule {
   torch::jit::Module module;
+  int64_t weight_bytes = 0;
+};
+
+StatusOr<LoadedModule> LoadAndOptimize(const BackendOptions& options, c10::Device device) {
+  torch::jit::Module module;
+  int64_t weight_bytes = 0;
   try {
     module = torch::jit::load(options.artifact.string(), device);
   } catch (const std::exception& e) {
     return absl::InvalidArgumentError(StrCat("model '", options.model_name,
                                              "': cannot load TorchScript file ",
                                              options.artifact.string(), ": ", Readable(e)));
+  }
+  for (const at::Tensor& p : module.parameters(/*recurse=*/true)) {
+    weight_bytes += static_cast<int64_t>(p.nbytes());
+  }
+  for (const at::Tensor& b : module.buffers(/*recurse=*/true)) {
+    weight_bytes += static_cast<int64_t>(b.nbytes());
   }
   try {
     c10::InferenceMode guard(false);
@@ -249,14 +270,14 @@ StatusOr<torch::jit::Module> LoadAndOptimize(const BackendOptions& options, c10:
         {{"model", options.model_name}, {"reason", Readable(e)}});
     module.eval();
   }
-  return module;
+  return LoadedModule{std::move(module), weight_bytes};
 }
 
 }  // namespace
 
 StatusOr<std::unique_ptr<Backend>> CreateTorchScriptBackend(const BackendOptions& options) {
   ASSIGN_OR_RETURN(c10::Device device, ParseDevice(options));
-  StatusOr<torch::jit::Module> module = absl::UnknownError("not loaded");
+  StatusOr<LoadedModule> module = absl::UnknownError("not loaded");
   if (device.is_cpu()) {
     // Freezing folds constants with real tensor ops: keep them on the engine thread too.
     CpuEngineThread::Get().Run(options.intra_op_threads,
@@ -265,8 +286,8 @@ StatusOr<std::unique_ptr<Backend>> CreateTorchScriptBackend(const BackendOptions
     module = LoadAndOptimize(options, device);
   }
   if (!module.ok()) return module.status();
-  return std::unique_ptr<Backend>(
-      std::make_unique<TorchScriptBackend>(options, std::move(*module), device));
+  return std::unique_ptr<Backend>(std::make_unique<TorchScriptBackend>(
+      options, std::move(module->module), device, module->weight_bytes));
 }
 
 }  // namespace infera
