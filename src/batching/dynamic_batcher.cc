@@ -187,6 +187,11 @@ void DynamicBatcher::InstanceLoop(size_t instance) {
                                                    waited.count() / 1000, " ms in the queue")));
     }
     if (!batch.empty()) RunBatch(instance, batch);
+    // Drop the finished entries now, not at the next batch: their callbacks may own the
+    // model that owns this batcher (a request's shared_ptr<Model>), which would otherwise
+    // stay alive, unloaded but never freed, until another request came.
+    batch.clear();
+    expired.clear();
     lock.lock();
   }
 }

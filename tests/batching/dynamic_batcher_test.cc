@@ -200,6 +200,24 @@ TEST(DynamicBatcherTest, CanceledRequestsLeaveTheQueueUnrun) {
   EXPECT_EQ(batcher.stats().canceled, 2u);
 }
 
+// A finished request's callback (and what it owns: a model holding this batcher) is
+// released at once, not kept until the next batch.
+TEST(DynamicBatcherTest, FinishedCallbacksAreReleasedAtOnce) {
+  Doubler doubler;
+  DynamicBatcher batcher(Opts(4, 0), std::ref(doubler));
+  auto owned = std::make_shared<int>(7);
+  std::promise<StatusOr<InferenceResult>> done;
+  InferenceRequest r = MakeRequest(1, 1, &done);
+  r.done = [owned, &done](StatusOr<InferenceResult> result) { done.set_value(std::move(result)); };
+  ASSERT_TRUE(batcher.Enqueue(std::move(r)).ok());
+  ASSERT_TRUE(done.get_future().get().ok());
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (owned.use_count() > 1 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(milliseconds(1));
+  }
+  EXPECT_EQ(owned.use_count(), 1);
+}
+
 TEST(DynamicBatcherTest, ExpiresWhileWaitingForTheBatchDelay) {
   Doubler doubler;
   DynamicBatcher batcher(Opts(8, 5000), std::ref(doubler));
