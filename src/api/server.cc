@@ -29,6 +29,11 @@ StatusOr<std::unique_ptr<Server>> Server::Create(const ServerConfig& config) {
   server->blocking_ = std::make_unique<TaskPool>(4, "api");
   server->manager_ = std::make_unique<ModelManager>(config, &server->models_, &server->metrics_);
   RETURN_IF_ERROR(server->manager_->LoadAll());
+  if (config.model_control == ModelControlMode::kPoll && config.model_repository) {
+    server->poller_ = std::make_unique<RepositoryPoller>(
+        server->manager_.get(),
+        std::chrono::milliseconds(static_cast<int64_t>(config.model_control_poll_s * 1000)));
+  }
   server->ctx_.manager = server->manager_.get();
   if (config.model_repository) server->model_repository_ = config.model_repository->string();
   server->ctx_.models = &server->models_;
@@ -207,10 +212,12 @@ Server::~Server() { Stop(); }
 void Server::Start() {
   http_->Start();
   workers_->Start();
+  if (poller_) poller_->Start();
   Log(LogLevel::kInfo, "server_started", {{"port", std::to_string(http_->port())}});
 }
 
 void Server::Stop() {
+  if (poller_) poller_->Stop();
   if (http_) http_->Stop();
   if (workers_) workers_->Stop();
   if (blocking_) blocking_->Shutdown();

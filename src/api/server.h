@@ -24,6 +24,7 @@
 #include "jobs/inference_workers.h"
 #include "metrics/metrics.h"
 #include "models/model_registry.h"
+#include "models/repository_poller.h"
 #include "models/server_config.h"
 #include "store/blob_store.h"
 #include "store/store.h"
@@ -56,6 +57,7 @@ class Server {
   MetricsRegistry metrics_;
   ModelRegistry models_;
   std::unique_ptr<ModelManager> manager_;
+  std::unique_ptr<RepositoryPoller> poller_;  // model_control mode poll only
   std::string model_repository_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<UserStore> users_;

@@ -16,7 +16,7 @@ namespace fs = std::filesystem;
 
 ModelManager::ModelManager(const ServerConfig& config, ModelRegistry* registry,
                            MetricsRegistry* metrics)
-    : mode_(config.model_control_explicit ? ModelControlMode::kExplicit : ModelControlMode::kNone),
+    : mode_(config.model_control),
       repository_(config.model_repository),
       registry_(registry),
       metrics_(metrics),
@@ -43,6 +43,7 @@ Status ModelManager::LoadAll() {
     }
     registry_->Put(std::move(*model));
     SetState(mc.name, {mc.name, mc.version, "READY", ""});
+    if (!list_models_.count(mc.name)) RecordFingerprint(mc.name);
   }
   return absl::OkStatus();
 }
@@ -59,12 +60,44 @@ StatusOr<ModelConfig> ModelManager::FindConfig(const std::string& name) const {
                                     " or the config"));
 }
 
-Status ModelManager::Load(const std::string& name) {
-  if (mode_ == ModelControlMode::kNone) {
+namespace {
+
+Status RefuseControl(ModelControlMode mode) {
+  if (mode == ModelControlMode::kNone) {
     return absl::FailedPreconditionError(
         "model control mode is 'none': models cannot be loaded or unloaded at run time "
         "(set model_control: {mode: explicit})");
   }
+  if (mode == ModelControlMode::kPoll) {
+    return absl::FailedPreconditionError(
+        "model control mode is 'poll': the repository is rescanned, change its files "
+        "instead (or set model_control: {mode: explicit})");
+  }
+  return absl::OkStatus();
+}
+
+// The files of a model folder as "relative path size mtime" lines, sorted: any edit,
+// addition or removal changes it. Hidden files (editors', partial uploads) are left out.
+std::string FolderFingerprint(const fs::path& dir) {
+  std::vector<std::string> lines;
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::end(it);
+       it.increment(ec)) {
+    const fs::path rel = fs::relative(it->path(), dir, ec);
+    if (ec || rel.empty() || rel.filename().string().front() == '.') continue;
+    if (!it->is_regular_file(ec)) continue;
+    const auto size = it->file_size(ec);
+    const auto mtime = it->last_write_time(ec).time_since_epoch().count();
+    lines.push_back(StrCat(rel.generic_string(), " ", size, " ", mtime));
+  }
+  std::sort(lines.begin(), lines.end());
+  return StrJoin(lines, "\n");
+}
+
+}  // namespace
+
+Status ModelManager::Load(const std::string& name) {
+  RETURN_IF_ERROR(RefuseControl(mode_));
   std::lock_guard<std::mutex> lock(load_mu_);
   return LoadLocked(name);
 }
@@ -99,12 +132,61 @@ Status ModelManager::LoadLocked(const std::string& name) {
 }
 
 Status ModelManager::Unload(const std::string& name) {
-  if (mode_ == ModelControlMode::kNone) {
-    return absl::FailedPreconditionError(
-        "model control mode is 'none': models cannot be loaded or unloaded at run time "
-        "(set model_control: {mode: explicit})");
+  RETURN_IF_ERROR(RefuseControl(mode_));
+  std::lock_guard<std::mutex> lock(load_mu_);
+  return UnloadLocked(name);
+}
+
+void ModelManager::RecordFingerprint(const std::string& name) {
+  if (mode_ != ModelControlMode::kPoll || !repository_) return;
+  fingerprints_[name] = FolderFingerprint(*repository_ / name);
+}
+
+StatusOr<int> ModelManager::Poll() {
+  if (mode_ != ModelControlMode::kPoll || !repository_) {
+    return absl::FailedPreconditionError("Poll needs model_control mode poll and a repository");
   }
   std::lock_guard<std::mutex> lock(load_mu_);
+  std::map<std::string, std::string> seen;  // folder -> fingerprint
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(*repository_, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (!entry.is_directory(ec) || !fs::is_regular_file(entry.path() / "model.yaml", ec) ||
+        !ValidateModelName(name).ok() || list_models_.count(name)) {
+      continue;
+    }
+    seen[name] = FolderFingerprint(entry.path());
+  }
+  if (ec) {
+    return absl::InternalError(
+        StrCat("cannot scan the repository ", repository_->string(), ": ", ec.message()));
+  }
+  int changed = 0;
+  for (const auto& [name, fingerprint] : seen) {
+    auto known = fingerprints_.find(name);
+    if (known != fingerprints_.end() && known->second == fingerprint) continue;
+    fingerprints_[name] = fingerprint;  // a failed load is retried when the files change
+    Log(LogLevel::kInfo, "repository_changed",
+        {{"model", name}, {"change", known == fingerprints_.end() ? "new" : "modified"}});
+    (void)LoadLocked(name);  // errors are in the index (state, reason) and the log
+    ++changed;
+  }
+  for (auto it = fingerprints_.begin(); it != fingerprints_.end();) {
+    if (seen.count(it->first)) {
+      ++it;
+      continue;
+    }
+    Log(LogLevel::kInfo, "repository_changed", {{"model", it->first}, {"change", "removed"}});
+    if (registry_->Get(it->first) != nullptr) {
+      (void)UnloadLocked(it->first);
+      ++changed;
+    }
+    it = fingerprints_.erase(it);
+  }
+  return changed;
+}
+
+Status ModelManager::UnloadLocked(const std::string& name) {
   RETURN_IF_ERROR(ValidateModelName(name));
   std::vector<int64_t> versions;
   for (const auto& m : registry_->List()) {
@@ -227,6 +309,7 @@ StatusOr<ModelConfig> ModelManager::Install(const ModelUpload& upload) {
     return absl::InvalidArgumentError(
         StrCat("the uploaded model did not load (nothing was changed): ", loaded.message()));
   }
+  RecordFingerprint(upload.name);  // the poller need not load it again
   Log(LogLevel::kInfo, "model_uploaded",
       {{"model", upload.name}, {"version", std::to_string(version)}, {"runner", upload.runner}});
   std::shared_ptr<Model> model = registry_->Get(upload.name);

@@ -6,6 +6,11 @@
 //             (FailedPrecondition).
 //   explicit  every configured model is loaded at start too, and Load/Unload change
 //             the set at run time (POST /v2/repository/models/{m}/load|unload).
+//   poll      every configured model is loaded at start; Poll() (a RepositoryPoller
+//             calls it every poll_s) rescans the repository: a new model folder is
+//             loaded, a folder whose files changed (model.yaml, labels, versions) is
+//             reloaded, a folder that is gone is unloaded. Load/Unload are refused
+//             (FailedPrecondition): change the files instead.
 // A (re)load builds and warms the new version completely before it replaces the old
 // one in the ModelRegistry, so requests never see a half-loaded model and requests in
 // flight finish on the old one; a broken new version leaves the old one serving, and
@@ -30,8 +35,6 @@
 #include "models/server_config.h"
 
 namespace infera {
-
-enum class ModelControlMode { kNone, kExplicit };
 
 // One row of the repository index.
 struct ModelState {
@@ -58,6 +61,12 @@ class ModelManager {
   // Unloads every version of `name`. FailedPrecondition in mode none; NotFound when
   // it is not loaded.
   Status Unload(const std::string& name);
+
+  // Mode poll: one rescan of the repository (see the file comment). A folder whose
+  // load fails keeps its previous version serving (or none) and is retried only once
+  // its files change again. Returns how many models it loaded, reloaded or unloaded.
+  // FailedPrecondition in the other modes or without a repository.
+  StatusOr<int> Poll();
 
   // Adds `upload` to the repository as a new version folder and loads it, in any
   // model control mode (uploads are the /api's own control). model.yaml (and
@@ -88,7 +97,10 @@ class ModelManager {
   StatusOr<ModelConfig> FindConfig(const std::string& name) const;
 
  private:
-  Status LoadLocked(const std::string& name);  // REQUIRES load_mu_ held
+  Status LoadLocked(const std::string& name);    // REQUIRES load_mu_ held
+  Status UnloadLocked(const std::string& name);  // REQUIRES load_mu_ held
+  // Remembers the repository folder's files as loaded (mode poll). REQUIRES load_mu_.
+  void RecordFingerprint(const std::string& name);
   void SetState(const std::string& name, ModelState state);
 
   const ModelControlMode mode_;
@@ -102,6 +114,8 @@ class ModelManager {
   mutable std::mutex state_mu_;
   std::map<std::string, ModelState> states_;  // GUARDED_BY(state_mu_)
   int64_t install_counter_ = 0;               // GUARDED_BY(load_mu_): temp file names
+  // Mode poll: each repository folder's files (path, size, mtime) when last loaded.
+  std::map<std::string, std::string> fingerprints_;  // GUARDED_BY(load_mu_)
 };
 
 }  // namespace infera

@@ -186,13 +186,21 @@ StatusOr<ServerConfig> LoadServerConfig(const fs::path& file) {
       {"server", "models", "model_repository", "model_control", "storage", "jobs", "auth"}));
   if (r.Has("model_control")) {
     YamlReader mc = r.Child("model_control");
-    RETURN_IF_ERROR(mc.CheckMapping({"mode"}));
+    RETURN_IF_ERROR(mc.CheckMapping({"mode", "poll_s"}));
     if (mc.Has("mode")) {
       ASSIGN_OR_RETURN(std::string mode, mc.String("mode"));
-      if (mode != "none" && mode != "explicit") {
-        return mc.Error("mode", StrCat("must be none or explicit (got '", mode, "')"));
+      if (mode != "none" && mode != "explicit" && mode != "poll") {
+        return mc.Error("mode", StrCat("must be none, explicit or poll (got '", mode, "')"));
       }
-      config.model_control_explicit = mode == "explicit";
+      config.model_control = mode == "explicit" ? ModelControlMode::kExplicit
+                             : mode == "poll"   ? ModelControlMode::kPoll
+                                                : ModelControlMode::kNone;
+    }
+    if (mc.Has("poll_s")) {
+      ASSIGN_OR_RETURN(config.model_control_poll_s, mc.Double("poll_s"));
+      if (config.model_control_poll_s < 0.1 || config.model_control_poll_s > 86400.0) {
+        return mc.Error("poll_s", "must be between 0.1 and 86400 seconds");
+      }
     }
   }
   const fs::path base = fs::absolute(file).parent_path();
@@ -219,6 +227,9 @@ StatusOr<ServerConfig> LoadServerConfig(const fs::path& file) {
           StrCat(file.string(), ": model_repository: ", scanned.status().message()));
     }
     for (ModelConfig& m : *scanned) config.models.push_back(std::move(m));
+  }
+  if (config.model_control == ModelControlMode::kPoll && !config.model_repository) {
+    return r.Child("model_control").Error("mode", "poll needs a model_repository to rescan");
   }
   std::set<std::string> names;
   for (const ModelConfig& m : config.models) {

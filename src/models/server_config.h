@@ -4,7 +4,7 @@
 //                                   # web_dir: serve the web page from this folder instead
 //                                   # of the copy embedded in the binary (for page work)
 //   model_repository: DIR          # folders NAME/model.yaml + NAME/<version>/model.pt
-//   model_control: {mode: none|explicit}
+//   model_control: {mode: none|explicit|poll, poll_s: 10}
 //   storage: {path: DIR, max_upload_mb, max_files_per_upload}
 //                                   # SQLite at DIR/infera.db, blobs in DIR/blobs
 //   jobs: {workers, lease_s, priority, max_in_flight}
@@ -33,6 +33,9 @@
 
 namespace infera {
 
+// How the set of served models may change at run time (see models/model_manager.h).
+enum class ModelControlMode { kNone, kExplicit, kPoll };
+
 struct ServerConfig {
   std::filesystem::path source;
   std::string host = "127.0.0.1";
@@ -43,8 +46,10 @@ struct ServerConfig {
   bool access_log = true;  // one log line per HTTP request
   // server.web_dir: the web page's folder; empty: the embedded copy.
   std::filesystem::path web_dir;
-  // model_control: {mode: none|explicit}: explicit allows load/unload at run time.
-  bool model_control_explicit = false;
+  // model_control: {mode: none|explicit|poll, poll_s}: explicit allows load/unload at
+  // run time; poll rescans the repository every poll_s seconds.
+  ModelControlMode model_control = ModelControlMode::kNone;
+  double model_control_poll_s = 10.0;
   std::optional<std::filesystem::path> model_repository;
   // storage: the embedded store's folder (default ./data beside the config file).
   std::filesystem::path storage_path;

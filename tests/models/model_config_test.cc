@@ -252,8 +252,12 @@ TEST(ServerConfigTest, ErrorsNameTheFileAndKey) {
          absl::StatusCode::kInvalidArgument, "'m' is defined twice");
   expect("models:\n  - {name: '../etc', path: m.pt}\n", absl::StatusCode::kInvalidArgument,
          "invalid model name");
+  expect("model_control: {mode: watch}\n", absl::StatusCode::kInvalidArgument,
+         "model_control.mode: must be none, explicit or poll");
   expect("model_control: {mode: poll}\n", absl::StatusCode::kInvalidArgument,
-         "model_control.mode: must be none or explicit");
+         "poll needs a model_repository");
+  expect("model_control: {mode: poll, poll_s: 0}\n", absl::StatusCode::kInvalidArgument,
+         "model_control.poll_s");
   expect("model_control: {mode: explicit, every: 5}\n", absl::StatusCode::kInvalidArgument,
          "model_control.every: unknown key");
   expect("model_repository: nowhere\n", absl::StatusCode::kNotFound, "model_repository");

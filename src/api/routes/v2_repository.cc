@@ -3,7 +3,8 @@
 //        -> [{"name", "version"?, "state", "reason"}]
 //   POST /v2/repository/models/{m}/load     (re)load from the repository -> 200 {}
 //   POST /v2/repository/models/{m}/unload   -> 200 {}
-// Errors as everywhere: 404 unknown / not loaded, 409 in model control mode none,
+// Errors as everywhere: 404 unknown / not loaded, 409 in model control modes none and
+// poll (the repository is rescanned: change its files),
 // 400 for a bad name or body, the loader's error for a broken model.
 #include <nlohmann/json.hpp>
 

@@ -1,0 +1,39 @@
+// RepositoryPoller: model_control mode poll — a thread that calls ModelManager::Poll
+// every `interval` (Triton's --repository-poll-secs), so that adding, changing or
+// removing a model folder loads, reloads or unloads it without a request.
+//
+// Thread-safety: Start and Stop from one controlling thread; Stop waits for a poll in
+// progress (a model load) to finish, then joins. The manager must outlive the poller.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include "models/model_manager.h"
+
+namespace infera {
+
+class RepositoryPoller {
+ public:
+  RepositoryPoller(ModelManager* manager, std::chrono::milliseconds interval);
+  ~RepositoryPoller();
+  RepositoryPoller(const RepositoryPoller&) = delete;
+  RepositoryPoller& operator=(const RepositoryPoller&) = delete;
+
+  void Start();
+  void Stop();
+
+ private:
+  void Loop();
+
+  ModelManager* const manager_;
+  const std::chrono::milliseconds interval_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;  // GUARDED_BY(mu_)
+  std::thread thread_;
+};
+
+}  // namespace infera
