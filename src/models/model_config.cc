@@ -182,9 +182,9 @@ Status ApplyModelYaml(const YAML::Node& node, const std::string& file, const fs:
                       ModelConfig* config) {
   YamlReader r(node, file, "");
   if (node.IsNull()) return absl::OkStatus();  // an empty model.yaml takes every default
-  RETURN_IF_ERROR(
-      r.CheckMapping({"name", "version", "backend", "runner", "description", "artifact", "input",
-                      "outputs", "labels", "batching", "instances", "warmup"}));
+  RETURN_IF_ERROR(r.CheckMapping({"name", "version", "version_policy", "backend", "runner",
+                                  "description", "artifact", "input", "outputs", "labels",
+                                  "batching", "instances", "warmup"}));
   if (r.Has("name")) {
     ASSIGN_OR_RETURN(std::string name, r.String("name"));
     if (!config->name.empty() && name != config->name) {
@@ -195,6 +195,43 @@ Status ApplyModelYaml(const YAML::Node& node, const std::string& file, const fs:
   }
   if (r.Has("version")) {
     ASSIGN_OR_RETURN(config->version, r.Int("version", 1, INT64_MAX));
+    config->version_policy.kind = VersionPolicy::Kind::kSpecific;
+    config->version_policy.specific = {config->version};
+  }
+  if (r.Has("version_policy")) {
+    if (r.Has("version")) {
+      return r.Error("version_policy", "give either version or version_policy, not both");
+    }
+    const YAML::Node p = node["version_policy"];
+    VersionPolicy& policy = config->version_policy;
+    const std::string why = "must be latest, all, {latest: N} or {specific: [versions]}";
+    if (p.IsScalar()) {
+      const std::string kind = p.as<std::string>();
+      if (kind == "latest") {
+        policy = VersionPolicy{};
+      } else if (kind == "all") {
+        policy.kind = VersionPolicy::Kind::kAll;
+      } else {
+        return r.Error("version_policy", StrCat(why, " (got '", kind, "')"));
+      }
+    } else if (p.IsMap() && p.size() == 1 && p["latest"].IsDefined()) {
+      YamlReader pr = r.Child("version_policy");
+      policy.kind = VersionPolicy::Kind::kLatest;
+      ASSIGN_OR_RETURN(policy.latest, pr.Int("latest", 1, 1000));
+    } else if (p.IsMap() && p.size() == 1 && p["specific"].IsDefined()) {
+      YamlReader pr = r.Child("version_policy");
+      policy.kind = VersionPolicy::Kind::kSpecific;
+      ASSIGN_OR_RETURN(policy.specific, pr.IntList("specific"));
+      if (policy.specific.empty()) return pr.Error("specific", "must name at least one version");
+      for (int64_t v : policy.specific) {
+        if (v < 1) return pr.Error("specific", StrCat("versions are positive (got ", v, ")"));
+      }
+      std::sort(policy.specific.begin(), policy.specific.end());
+      policy.specific.erase(std::unique(policy.specific.begin(), policy.specific.end()),
+                            policy.specific.end());
+    } else {
+      return r.Error("version_policy", why);
+    }
   }
   if (r.Has("backend")) {
     ASSIGN_OR_RETURN(config->backend, r.String("backend"));
@@ -274,6 +311,11 @@ std::vector<int64_t> ListVersions(const fs::path& dir, const std::string& artifa
 }
 
 StatusOr<ModelConfig> LoadModelFolder(const fs::path& dir) {
+  ASSIGN_OR_RETURN(std::vector<ModelConfig> versions, LoadModelFolderVersions(dir));
+  return std::move(versions.back());
+}
+
+StatusOr<std::vector<ModelConfig>> LoadModelFolderVersions(const fs::path& dir) {
   ModelConfig config = DefaultClassifierConfig();
   config.name = dir.filename().string();
   const fs::path yaml = dir / "model.yaml";
@@ -283,26 +325,45 @@ StatusOr<ModelConfig> LoadModelFolder(const fs::path& dir) {
   config.source = yaml;
   ASSIGN_OR_RETURN(YAML::Node node, YamlReader::LoadFile(yaml.string()));
   config.artifact.clear();
-  bool pinned = node.IsMap() && node["version"].IsDefined();
+  const bool pinned = node.IsMap() && node["version"].IsDefined();
   RETURN_IF_ERROR(ApplyModelYaml(node, yaml.string(), dir, &config));
   const std::string artifact_name =
       config.artifact.empty() ? std::string("model.pt") : config.artifact.string();
-  const std::vector<int64_t> versions = ListVersions(dir, artifact_name);
-  if (pinned) {
-    if (std::find(versions.begin(), versions.end(), config.version) == versions.end()) {
-      return absl::NotFoundError(
-          StrCat(yaml.string(), ": version: pinned version ", config.version, " has no ",
-                 (dir / std::to_string(config.version) / artifact_name).string()));
+  const std::vector<int64_t> present = ListVersions(dir, artifact_name);
+  std::vector<int64_t> chosen;
+  const VersionPolicy& policy = config.version_policy;
+  switch (policy.kind) {
+    case VersionPolicy::Kind::kSpecific:
+      for (int64_t v : policy.specific) {
+        if (std::find(present.begin(), present.end(), v) == present.end()) {
+          return absl::NotFoundError(StrCat(
+              yaml.string(), pinned ? ": version: pinned version " : ": version_policy: version ",
+              v, " has no ", (dir / std::to_string(v) / artifact_name).string()));
+        }
+      }
+      chosen = policy.specific;
+      break;
+    case VersionPolicy::Kind::kAll:
+      chosen = present;
+      break;
+    case VersionPolicy::Kind::kLatest: {
+      const size_t n = std::min(present.size(), static_cast<size_t>(policy.latest));
+      chosen.assign(present.end() - static_cast<long>(n), present.end());
+      break;
     }
-  } else {
-    if (versions.empty()) {
-      return absl::NotFoundError(StrCat("model '", config.name, "' in ", dir.string(),
-                                        ": no version folder (1/, 2/, ...) holds ", artifact_name));
-    }
-    config.version = versions.back();
   }
-  config.artifact = dir / std::to_string(config.version) / artifact_name;
-  return config;
+  if (chosen.empty()) {
+    return absl::NotFoundError(StrCat("model '", config.name, "' in ", dir.string(),
+                                      ": no version folder (1/, 2/, ...) holds ", artifact_name));
+  }
+  std::vector<ModelConfig> out;
+  for (int64_t v : chosen) {
+    ModelConfig c = config;
+    c.version = v;
+    c.artifact = dir / std::to_string(v) / artifact_name;
+    out.push_back(std::move(c));
+  }
+  return out;
 }
 
 }  // namespace infera

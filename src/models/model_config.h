@@ -2,7 +2,9 @@
 // parsed and validated from model.yaml (or from the seed's list form), and the parser.
 //
 // model.yaml keys (every other key is an error naming the file and the key):
-//   name, version (pin), backend (torchscript), runner, description, artifact
+//   name, version (pin), version_policy (latest | {latest: N} | all | {specific: [..]},
+//   Triton's; default latest 1; `version: V` is {specific: [V]}), backend
+//   (torchscript), runner, description, artifact
 //   (default model.pt), input {name, color, size, interpolation, scale, mean, std,
 //   layout, dtype}, outputs [names], labels (file), batching {max_batch_size,
 //   max_queue_delay_ms, max_queue_size, default_timeout_ms}, instances {count, device,
@@ -44,9 +46,18 @@ struct WarmupConfig {
   std::vector<int64_t> batch_sizes;  // empty: {1, max_batch_size}
 };
 
+// Which version folders of a model are served (Triton's version_policy).
+struct VersionPolicy {
+  enum class Kind { kLatest, kAll, kSpecific };
+  Kind kind = Kind::kLatest;
+  int64_t latest = 1;             // kLatest: the N highest versions
+  std::vector<int64_t> specific;  // kSpecific: these versions (each must exist)
+};
+
 struct ModelConfig {
   std::string name;
   int64_t version = 1;
+  VersionPolicy version_policy;
   std::filesystem::path artifact;  // absolute path to model.pt
   std::filesystem::path source;    // the file the config came from (for messages)
   std::string backend = "torchscript";
@@ -72,10 +83,15 @@ ModelConfig DefaultClassifierConfig();
 
 // Parses a model folder (`dir/model.yaml` with numeric version folders holding the
 // artifact). `name` is the folder name. The version served is the highest numeric
-// folder containing the artifact unless model.yaml pins `version`.
+// folder containing the artifact that the version_policy selects (`version` pins one).
 // Errors: InvalidArgument naming the file, the key and why; NotFound when no version
 // folder holds the artifact.
 StatusOr<ModelConfig> LoadModelFolder(const std::filesystem::path& dir);
+
+// Every version the folder's version_policy selects, ascending, one config each (the
+// last is LoadModelFolder's). Errors as LoadModelFolder; NotFound also for a specific
+// version without its folder.
+StatusOr<std::vector<ModelConfig>> LoadModelFolderVersions(const std::filesystem::path& dir);
 
 // Applies the keys of `node` (a model.yaml mapping) to `config`. `file` names the
 // source in messages; relative paths resolve against `base_dir`.

@@ -3,6 +3,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <charconv>
+#include <set>
 
 #include "common/file_util.h"
 #include "common/logging.h"
@@ -46,6 +47,19 @@ Status ModelManager::LoadAll() {
     if (!list_models_.count(mc.name)) RecordFingerprint(mc.name);
   }
   return absl::OkStatus();
+}
+
+StatusOr<std::vector<ModelConfig>> ModelManager::FindConfigs(const std::string& name) const {
+  RETURN_IF_ERROR(ValidateModelName(name));
+  if (auto it = list_models_.find(name); it != list_models_.end()) {
+    return std::vector<ModelConfig>{it->second};
+  }
+  std::error_code ec;
+  if (repository_ && fs::is_regular_file(*repository_ / name / "model.yaml", ec)) {
+    return LoadModelFolderVersions(*repository_ / name);
+  }
+  ASSIGN_OR_RETURN(ModelConfig one, FindConfig(name));  // the NotFound message
+  return std::vector<ModelConfig>{std::move(one)};
 }
 
 StatusOr<ModelConfig> ModelManager::FindConfig(const std::string& name) const {
@@ -103,31 +117,40 @@ Status ModelManager::Load(const std::string& name) {
 }
 
 Status ModelManager::LoadLocked(const std::string& name) {
-  StatusOr<ModelConfig> config = FindConfig(name);
-  if (!config.ok()) return config.status();
+  StatusOr<std::vector<ModelConfig>> configs = FindConfigs(name);
+  if (!configs.ok()) return configs.status();
   std::shared_ptr<Model> old = registry_->Get(name);
-  SetState(name, {name, config->version, "LOADING", ""});
-  StatusOr<std::shared_ptr<Model>> model = Model::Load(*config, metrics_);
-  if (!model.ok()) {
-    const std::string reason(ToStd(model.status().message()));
-    Log(LogLevel::kWarning, "model_load_failed", {{"model", name}, {"reason", reason}});
-    if (old) {
-      SetState(name, {name, old->config().version, "READY", reason});
-    } else {
-      SetState(name, {name, config->version, "UNAVAILABLE", reason});
+  const int64_t newest = configs->back().version;
+  SetState(name, {name, newest, "LOADING", ""});
+  // Every version the policy selects is built and warmed before any of them serves.
+  std::vector<std::shared_ptr<Model>> loaded;
+  for (const ModelConfig& config : *configs) {
+    StatusOr<std::shared_ptr<Model>> model = Model::Load(config, metrics_);
+    if (!model.ok()) {
+      const std::string reason(ToStd(model.status().message()));
+      Log(LogLevel::kWarning, "model_load_failed", {{"model", name}, {"reason", reason}});
+      if (old) {
+        SetState(name, {name, old->config().version, "READY", reason});
+      } else {
+        SetState(name, {name, newest, "UNAVAILABLE", reason});
+      }
+      return model.status();
     }
-    return model.status();
+    loaded.push_back(std::move(*model));
   }
-  // The new version serves from here on; other versions of the name go.
-  const int64_t version = (*model)->config().version;
-  registry_->Put(std::move(*model));
+  // The new versions serve from here on; other versions of the name go.
+  std::set<int64_t> keep;
+  for (auto& model : loaded) {
+    keep.insert(model->config().version);
+    registry_->Put(std::move(model));
+  }
   for (const auto& m : registry_->List()) {
-    if (m->config().name == name && m->config().version != version) {
+    if (m->config().name == name && !keep.count(m->config().version)) {
       registry_->RemoveVersion(name, m->config().version);
       if (metrics_) ModelMetrics::RemoveSeries(*metrics_, name, m->config().version);
     }
   }
-  SetState(name, {name, version, "READY", ""});
+  SetState(name, {name, newest, "READY", ""});
   return absl::OkStatus();
 }
 

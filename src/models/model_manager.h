@@ -95,6 +95,8 @@ class ModelManager {
   // The config `name` would load with (the list form's, or the repository folder's as
   // it is on disk now). NotFound when unknown. Thread-safe.
   StatusOr<ModelConfig> FindConfig(const std::string& name) const;
+  // Every version `name` would load with (its folder's version_policy), ascending.
+  StatusOr<std::vector<ModelConfig>> FindConfigs(const std::string& name) const;
 
  private:
   Status LoadLocked(const std::string& name);    // REQUIRES load_mu_ held

@@ -1,6 +1,7 @@
 #include "models/server_config.h"
 
 #include <algorithm>
+#include <map>
 #include <set>
 
 #include "common/strings.h"
@@ -171,8 +172,8 @@ StatusOr<std::vector<ModelConfig>> ScanModelRepository(const fs::path& dir) {
   std::sort(folders.begin(), folders.end());
   std::vector<ModelConfig> models;
   for (const fs::path& folder : folders) {
-    ASSIGN_OR_RETURN(ModelConfig config, LoadModelFolder(folder));
-    models.push_back(std::move(config));
+    ASSIGN_OR_RETURN(std::vector<ModelConfig> versions, LoadModelFolderVersions(folder));
+    for (ModelConfig& config : versions) models.push_back(std::move(config));
   }
   return models;
 }
@@ -231,9 +232,14 @@ StatusOr<ServerConfig> LoadServerConfig(const fs::path& file) {
   if (config.model_control == ModelControlMode::kPoll && !config.model_repository) {
     return r.Child("model_control").Error("mode", "poll needs a model_repository to rescan");
   }
-  std::set<std::string> names;
+  // A name comes from one place (a list entry or a repository folder); a folder's
+  // version_policy may give it several versions.
+  std::map<std::string, fs::path> sources;
+  std::set<std::pair<std::string, int64_t>> versions;
   for (const ModelConfig& m : config.models) {
-    if (!names.insert(m.name).second) {
+    auto [it, added] = sources.emplace(m.name, m.source);
+    if (!versions.emplace(m.name, m.version).second ||
+        (!added && (it->second != m.source || it->second == file))) {
       return absl::InvalidArgumentError(
           StrCat(file.string(), ": model '", m.name, "' is defined twice"));
     }

@@ -122,5 +122,38 @@ TEST_F(V2MetadataTest, StatisticsCountInferencesAndExecutions) {
   EXPECT_EQ(all["model_stats"].size(), 4u);
 }
 
+// version_policy (Triton's): `all` serves versions 1 and 3 side by side, each reachable
+// under /versions/{v}; the unversioned routes use the newest; a reload that changes the
+// policy to {specific: [1]} leaves only version 1.
+TEST(V2VersionPolicyTest, AllVersionsServeSideBySide) {
+  testing::TempDir tmp;
+  testing::CopyModel("versioned", tmp.path() / "repo");
+  const std::filesystem::path yaml = tmp.path() / "repo" / "versioned" / "model.yaml";
+  testing::WriteFile(yaml, testing::ReadFile(yaml) + "version_policy: all\n");
+  std::unique_ptr<Server> server =
+      testing::StartServer(tmp.path(), "model_repository: repo\nmodel_control: {mode: explicit}\n");
+  ASSERT_NE(server, nullptr);
+  HttpClient client;
+  ASSERT_TRUE(client.Connect("127.0.0.1", server->port()).ok());
+  auto get = [&](const std::string& target, const std::string& method = "GET") {
+    StatusOr<HttpResponse> r = client.Send(method, target, "", {});
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() ? *r : HttpResponse{};
+  };
+  EXPECT_EQ(json::parse(get("/v2/models/versioned").body)["versions"], json::array({"1", "3"}));
+  EXPECT_EQ(get("/v2/models/versioned/versions/1/ready").status, 200);
+  EXPECT_EQ(get("/v2/models/versioned/versions/3/ready").status, 200);
+  EXPECT_EQ(json::parse(get("/v2/models/versioned/config").body)["version"], 3);
+  // The policy changes: a reload applies it.
+  std::string text = testing::ReadFile(yaml);
+  text.replace(text.find("version_policy: all"), std::string("version_policy: all").size(),
+               "version_policy: {specific: [1]}");
+  testing::WriteFile(yaml, text);
+  EXPECT_EQ(get("/v2/repository/models/versioned/load", "POST").status, 200);
+  EXPECT_EQ(json::parse(get("/v2/models/versioned").body)["versions"], json::array({"1"}));
+  EXPECT_EQ(get("/v2/models/versioned/versions/3/ready").status, 404);
+  server->Stop();
+}
+
 }  // namespace
 }  // namespace infera

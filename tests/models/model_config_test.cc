@@ -95,6 +95,49 @@ TEST(ModelConfigTest, PinnedVersionIsServedAndMustExist) {
   EXPECT_THAT(missing.status().message(), HasSubstr("pinned version 5"));
 }
 
+// Version policies as Triton's: latest (1 by default), latest N, all, specific.
+TEST(ModelConfigTest, VersionPoliciesSelectTheServedVersions) {
+  TempDir tmp;
+  auto versions = [&](const std::string& name, const std::string& yaml) {
+    std::vector<int64_t> out;
+    StatusOr<std::vector<ModelConfig>> c =
+        LoadModelFolderVersions(MakeModel(tmp.path(), name, yaml, {1, 2, 4}));
+    EXPECT_TRUE(c.ok()) << c.status();
+    if (!c.ok()) return out;
+    for (const ModelConfig& m : *c) {
+      EXPECT_EQ(m.artifact.parent_path().filename().string(), std::to_string(m.version));
+      out.push_back(m.version);
+    }
+    return out;
+  };
+  EXPECT_EQ(versions("d", ""), (std::vector<int64_t>{4}));
+  EXPECT_EQ(versions("l", "version_policy: latest\n"), (std::vector<int64_t>{4}));
+  EXPECT_EQ(versions("l2", "version_policy: {latest: 2}\n"), (std::vector<int64_t>{2, 4}));
+  EXPECT_EQ(versions("l9", "version_policy: {latest: 9}\n"), (std::vector<int64_t>{1, 2, 4}));
+  EXPECT_EQ(versions("a", "version_policy: all\n"), (std::vector<int64_t>{1, 2, 4}));
+  EXPECT_EQ(versions("s", "version_policy: {specific: [4, 1, 1]}\n"), (std::vector<int64_t>{1, 4}));
+  EXPECT_EQ(versions("p", "version: 2\n"), (std::vector<int64_t>{2}));
+  // LoadModelFolder gives the newest selected.
+  StatusOr<ModelConfig> one = LoadModelFolder(tmp.path() / "s");
+  ASSERT_TRUE(one.ok());
+  EXPECT_EQ(one->version, 4);
+
+  auto error = [&](const std::string& name, const std::string& yaml) {
+    return LoadModelFolderVersions(MakeModel(tmp.path(), name, yaml, {1, 2})).status();
+  };
+  Status missing = error("m", "version_policy: {specific: [3]}\n");
+  EXPECT_EQ(missing.code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(missing.message(), HasSubstr("version_policy: version 3"));
+  for (const char* bad : {"version_policy: newest\n", "version_policy: {latest: 0}\n",
+                          "version_policy: {specific: []}\n", "version_policy: {specific: [0]}\n",
+                          "version_policy: {latest: 1, all: 2}\n", "version_policy: [1]\n",
+                          "version: 1\nversion_policy: all\n"}) {
+    Status s = error("b", bad);
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << bad;
+    EXPECT_THAT(s.message(), HasSubstr("version_policy")) << bad;
+  }
+}
+
 TEST(ModelConfigTest, ModelNamesAreSafeInUrls) {
   EXPECT_TRUE(ValidateModelName("mobilenet_v2-1.0").ok());
   for (const char* bad : {"", "a b", "../x", "a/b", ".hidden", "-x", "caf\xc3\xa9"}) {
