@@ -51,6 +51,9 @@ std::string ArtifactFilename(std::string_view source_filename, std::string_view 
 // the batcher callbacks, which only push onto `completed_`.
 class InferenceWorkers::JobRun {
  public:
+  // Set to drop this run's images still queued in the batcher (InferenceWorkers::Cancel).
+  std::shared_ptr<std::atomic<bool>> drop_flag() const { return drop_queued_; }
+
   JobRun(InferenceWorkers& owner, std::string worker, InferenceRecord job)
       : owner_(owner), worker_(std::move(worker)), job_(std::move(job)) {}
 
@@ -114,6 +117,7 @@ class InferenceWorkers::JobRun {
           {{"inference_id", std::to_string(job_.id)}, {"worker", worker_}});
       return;
     }
+    if (drop_queued_->load(std::memory_order_acquire)) canceled_ = true;  // not lost: above
     if (owner_.stopping() && !canceled_ && next < pending_.size()) {
       (void)owner_.store_->ReleaseInference(job_.id, worker_);
       Log(LogLevel::kInfo, "job_released", {{"inference_id", std::to_string(job_.id)}});
@@ -144,7 +148,11 @@ class InferenceWorkers::JobRun {
     StatusOr<ItemsResult> result;
   };
 
-  bool halted() const { return lost_ || canceled_ || owner_.stopping(); }
+  // The drop flag is set by a cancel (InferenceWorkers::Cancel, after the store has the
+  // request) or a lost lease: either way no more images go in.
+  bool halted() const {
+    return lost_ || canceled_ || drop_queued_->load(std::memory_order_acquire) || owner_.stopping();
+  }
 
   void Submit(const FileRecord& file, int attempt) {
     auto flight = std::make_shared<Flight>();
@@ -196,8 +204,10 @@ class InferenceWorkers::JobRun {
   void Handle(Completion& c) {
     Flight& f = *c.flight;
     // A canceled (or lost) job keeps no more results: images that were already in the
-    // model when the cancel came are neither post-processed nor saved.
+    // model when the cancel came are neither post-processed nor saved; images the
+    // batcher dropped (Cancelled) are no one's error.
     if (canceled_ || lost_) return;
+    if (c.result.status().code() == absl::StatusCode::kCancelled) return;
     if (!c.result.ok()) {
       // A full queue or an expired wait is the server being busy, not the image's fault.
       if (c.result.status().code() == absl::StatusCode::kUnavailable &&
@@ -394,6 +404,15 @@ void InferenceWorkers::Stop() {
   threads_.clear();
 }
 
+void InferenceWorkers::Cancel(int64_t id) {
+  {
+    std::lock_guard lock(mu_);
+    auto it = running_.find(id);
+    if (it != running_.end()) it->second->store(true, std::memory_order_release);
+  }
+  Notify();
+}
+
 void InferenceWorkers::Notify() {
   {
     std::lock_guard lock(mu_);
@@ -413,8 +432,17 @@ void InferenceWorkers::Loop(int index) {
     StatusOr<std::optional<InferenceRecord>> claimed =
         store_->ClaimInference(worker, options_.lease_ms);
     if (claimed.ok() && claimed->has_value()) {
+      const int64_t id = (*claimed)->id;
       JobRun run(*this, worker, std::move(**claimed));
+      {
+        std::lock_guard lock(mu_);
+        running_[id] = run.drop_flag();
+      }
       run.Run();
+      {
+        std::lock_guard lock(mu_);
+        running_.erase(id);
+      }
       continue;
     }
     if (!claimed.ok()) {

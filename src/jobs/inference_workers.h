@@ -25,6 +25,8 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -62,6 +64,10 @@ class InferenceWorkers {
   void Stop();
   // Wakes idle workers (a job was queued or a cancel requested).
   void Notify();
+  // A cancel was stored for job `id`: when a worker here runs it, its images still
+  // queued in the model's batcher are dropped now (the run itself ends at its next
+  // check); then Notify(). Thread-safe.
+  void Cancel(int64_t id);
 
  private:
   class JobRun;
@@ -80,6 +86,8 @@ class InferenceWorkers {
   std::mutex mu_;
   std::condition_variable cv_;
   uint64_t generation_ = 0;  // GUARDED_BY(mu_): bumped by Notify
+  // The drop flag of each job running here (JobRun registers and removes its own).
+  std::map<int64_t, std::shared_ptr<std::atomic<bool>>> running_;  // GUARDED_BY(mu_)
   std::atomic<bool> stopping_{false};
   std::vector<std::thread> threads_;
 };

@@ -111,7 +111,7 @@ StatusOr<HttpResponse> CancelInference(const ApiContext& ctx, const HttpRequest&
   ASSIGN_OR_RETURN(int64_t id, ParseId(req.params.at("id"), "inference"));
   RETURN_IF_ERROR(VisibleInference(ctx, req, id).status());
   ASSIGN_OR_RETURN(InferenceRecord job, ctx.store->CancelInference(id));
-  if (ctx.workers != nullptr) ctx.workers->Notify();
+  if (ctx.workers != nullptr) ctx.workers->Cancel(id);
   return JsonResponse(200, InferenceJson(job).dump());
 }
 
