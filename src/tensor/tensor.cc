@@ -1,7 +1,9 @@
 #include "tensor/tensor.h"
 
 #include <algorithm>
+#include <bit>
 #include <cctype>
+#include <cmath>
 #include <limits>
 
 #include "common/strings.h"
@@ -124,6 +126,18 @@ StatusOr<Tensor> SliceDim0(const Tensor& t, int64_t begin, int64_t count) {
     std::memcpy(out.data(), t.data() + static_cast<size_t>(begin) * row_bytes, out.byte_size());
   }
   return out;
+}
+
+float HalfToFloat(uint16_t h) {
+  const uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
+  const uint32_t exponent = (h >> 10) & 0x1fu;
+  const uint32_t mantissa = h & 0x3ffu;
+  if (exponent == 0) {
+    const float magnitude = std::ldexp(static_cast<float>(mantissa), -24);  // zero/subnormal
+    return sign ? -magnitude : magnitude;
+  }
+  if (exponent == 31) return std::bit_cast<float>(sign | 0x7f800000u | (mantissa << 13));
+  return std::bit_cast<float>(sign | ((exponent + 112) << 23) | (mantissa << 13));
 }
 
 }  // namespace infera

@@ -47,6 +47,10 @@ using Shape = std::vector<int64_t>;
 
 // "[1,3,224,224]".
 std::string ShapeToString(const Shape& shape);
+
+// An IEEE 754 half-precision value (FP16's bit pattern) as a float: exact, including
+// subnormals, infinities and NaN.
+float HalfToFloat(uint16_t bits);
 // Number of elements; InvalidArgument on a negative dimension or on overflow.
 StatusOr<int64_t> NumElements(const Shape& shape);
 

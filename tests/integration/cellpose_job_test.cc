@@ -7,7 +7,6 @@
 #include <chrono>
 #include <nlohmann/json.hpp>
 #include <set>
-#include <thread>
 
 #include "cellpose/average_precision.h"
 #include "imaging/codec.h"
@@ -43,21 +42,6 @@ class CellposeJobTest : public ServerFixture {
  protected:
   static void SetUpTestSuite() { StartSuiteServer({"cellpose_tiny"}); }
   static void TearDownTestSuite() { StopSuiteServer(); }
-
-  json WaitForJob(int64_t id) {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-    json job;
-    while (std::chrono::steady_clock::now() < deadline) {
-      HttpResponse r = Get("/api/inferences/" + std::to_string(id));
-      EXPECT_EQ(r.status, 200) << r.body;
-      job = json::parse(r.body);
-      const std::string status = job["status"];
-      if (status == "completed" || status == "failed" || status == "canceled") return job;
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    ADD_FAILURE() << "job " << id << " did not finish: " << job.dump();
-    return job;
-  }
 };
 
 TEST_F(CellposeJobTest, SegmentsUploadedCellsAndDrawsTheMasks) {
@@ -103,7 +87,7 @@ TEST_F(CellposeJobTest, SegmentsUploadedCellsAndDrawsTheMasks) {
                 {"params", {{"channels", {1, 2}}, {"flow_threshold", 0.4}, {"min_size", 15}}}}
                .dump());
   ASSERT_EQ(started.status, 202) << started.body;
-  const json job = WaitForJob(json::parse(started.body)["inference_id"]);
+  const json job = WaitForJob(json::parse(started.body)["inference_id"], std::chrono::seconds(120));
   ASSERT_EQ(job["status"], "completed") << job.dump();
   EXPECT_EQ(job["runner_name"], "cellpose");
   ASSERT_EQ(job["results"].size(), 4u);

@@ -58,12 +58,8 @@ TEST(CellposeTest, TrainedModelSegmentsHeldOutCellsThroughInfer) {
     args.push_back("--input");
     args.push_back((testing::TestModelsDir() / img["image"].get<std::string>()).string());
   }
-  testing::Child c = testing::Spawn(args);
-  const std::string out = testing::ReadUntil(c.out, "\x01never", std::chrono::seconds(300));
-  const std::string err = testing::ReadUntil(c.err, "\x01never", std::chrono::seconds(10));
-  ASSERT_EQ(testing::WaitExit(c.pid, std::chrono::seconds(60)), 0) << out << err;
-  close(c.out);
-  close(c.err);
+  const testing::RunResult run = testing::RunToExit(args, std::chrono::seconds(300));
+  ASSERT_EQ(run.code, 0) << run.out << run.err;
   double sum = 0;
   int count = 0;
   for (const auto& img : expected["images"]) {
@@ -92,17 +88,14 @@ TEST(CellposeTest, TrainedModelSegmentsHeldOutCellsThroughInfer) {
 // Runs `infera infer` with cellpose_tiny on one real image; returns its instance mask.
 cellpose::LabelImage InferReal(const std::string& name, double diameter, int* count) {
   testing::TempDir tmp;
-  testing::Child c =
-      testing::Spawn({testing::InferaBinary().string(), "infer", "--repository",
-                      (testing::TestModelsDir() / "repo").string(), "--model", "cellpose_tiny",
-                      "--output", (tmp.path() / "out").string(), "--param", "channels=[0,0]",
-                      "--param", "diameter=" + std::to_string(diameter), "--input",
-                      (testing::TestModelsDir() / "images" / "real" / name).string()});
-  const std::string out = testing::ReadUntil(c.out, "\x01never", std::chrono::seconds(300));
-  const std::string err = testing::ReadUntil(c.err, "\x01never", std::chrono::seconds(10));
-  EXPECT_EQ(testing::WaitExit(c.pid, std::chrono::seconds(60)), 0) << out << err;
-  close(c.out);
-  close(c.err);
+  const testing::RunResult run =
+      testing::RunToExit({testing::InferaBinary().string(), "infer", "--repository",
+                          (testing::TestModelsDir() / "repo").string(), "--model", "cellpose_tiny",
+                          "--output", (tmp.path() / "out").string(), "--param", "channels=[0,0]",
+                          "--param", "diameter=" + std::to_string(diameter), "--input",
+                          (testing::TestModelsDir() / "images" / "real" / name).string()},
+                         std::chrono::seconds(300));
+  EXPECT_EQ(run.code, 0) << run.out << run.err;
   const nlohmann::json report =
       nlohmann::json::parse(testing::ReadFile(tmp.path() / "out" / "results.json"));
   *count = report["results"][0]["summary"]["count"].get<int>();

@@ -43,22 +43,6 @@ class DatasetWorkflowTest : public ServerFixture {
                 {{"Content-Type", MultipartContentType()}});
   }
 
-  // Polls until the job is terminal (bounded: 60 s).
-  json WaitForJob(int64_t id) {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-    json job;
-    while (std::chrono::steady_clock::now() < deadline) {
-      HttpResponse r = Get("/api/inferences/" + std::to_string(id));
-      EXPECT_EQ(r.status, 200) << r.body;
-      job = json::parse(r.body);
-      const std::string status = job["status"];
-      if (status == "completed" || status == "failed" || status == "canceled") return job;
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    ADD_FAILURE() << "job " << id << " did not finish: " << job.dump();
-    return job;
-  }
-
   int64_t Start(int64_t dataset, const std::string& model, const json& params = json::object()) {
     HttpResponse r =
         Post("/api/inferences/start",

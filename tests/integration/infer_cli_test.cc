@@ -21,27 +21,12 @@ namespace {
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 using json = nlohmann::json;
-using testing::Child;
-using testing::ReadUntil;
-using testing::Spawn;
-using testing::WaitExit;
 
-struct CliRun {
-  int code = 0;
-  std::string out;
-  std::string err;
-};
+using CliRun = testing::RunResult;
 
 CliRun RunInfera(std::vector<std::string> args, int limit_s = 120) {
   args.insert(args.begin(), testing::InferaBinary().string());
-  Child c = Spawn(args);
-  CliRun r;
-  r.out = ReadUntil(c.out, "\x01never", std::chrono::seconds(limit_s));
-  r.err = ReadUntil(c.err, "\x01never", std::chrono::seconds(10));
-  r.code = WaitExit(c.pid, std::chrono::seconds(limit_s));
-  close(c.out);
-  close(c.err);
-  return r;
+  return testing::RunToExit(args, std::chrono::seconds(limit_s));
 }
 
 std::string Repo() { return (testing::TestModelsDir() / "repo").string(); }

@@ -62,4 +62,15 @@ int WaitExit(pid_t pid, std::chrono::seconds limit) {
   return -2;
 }
 
+RunResult RunToExit(const std::vector<std::string>& args, std::chrono::seconds limit) {
+  Child c = Spawn(args);
+  RunResult r;
+  r.out = ReadUntil(c.out, "\x01never", limit);
+  r.err = ReadUntil(c.err, "\x01never", std::chrono::seconds(10));
+  r.code = WaitExit(c.pid, limit);
+  close(c.out);
+  close(c.err);
+  return r;
+}
+
 }  // namespace infera::testing

@@ -24,4 +24,14 @@ std::string ReadUntil(int fd, const std::string& needle, std::chrono::seconds li
 // The exit code, -1 for a signal, or -2 after SIGKILL when `limit` passed.
 int WaitExit(pid_t pid, std::chrono::seconds limit);
 
+// A finished run: its exit code (as WaitExit) and everything it printed.
+struct RunResult {
+  int code = 0;
+  std::string out;
+  std::string err;
+};
+// Spawns args, reads stdout to EOF (bounded by `limit`), then stderr, waits for the
+// exit (bounded by `limit`) and closes the pipes.
+RunResult RunToExit(const std::vector<std::string>& args, std::chrono::seconds limit);
+
 }  // namespace infera::testing

@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 
 #include <nlohmann/json.hpp>
+#include <thread>
 
 namespace infera::testing {
 
@@ -37,6 +38,21 @@ HttpResponse ServerFixture::Send(const std::string& method, const std::string& t
   StatusOr<HttpResponse> r = client_.Send(method, target, body, headers);
   EXPECT_TRUE(r.ok()) << r.status();
   return r.ok() ? *r : HttpResponse{0, "", {}, "", nullptr};
+}
+
+nlohmann::json ServerFixture::WaitForJob(int64_t id, std::chrono::seconds limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  nlohmann::json job;
+  while (std::chrono::steady_clock::now() < deadline) {
+    HttpResponse r = Get("/api/inferences/" + std::to_string(id));
+    EXPECT_EQ(r.status, 200) << r.body;
+    job = nlohmann::json::parse(r.body, nullptr, false);
+    const std::string status = job.is_object() ? job.value("status", "") : "";
+    if (status == "completed" || status == "failed" || status == "canceled") return job;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ADD_FAILURE() << "job " << id << " did not finish: " << job.dump();
+  return job;
 }
 
 void ServerFixture::ExpectError(const HttpResponse& r, int status, const std::string& text) {

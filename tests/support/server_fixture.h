@@ -8,7 +8,9 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -39,6 +41,10 @@ class ServerFixture : public ::testing::Test {
                     const HttpHeaders& headers = {}) {
     return Send("POST", target, body, headers);
   }
+
+  // Polls GET /api/inferences/{id} until the job is completed, failed or canceled
+  // (bounded by `limit`: a test failure, and the last record, when it runs out).
+  nlohmann::json WaitForJob(int64_t id, std::chrono::seconds limit = std::chrono::seconds(60));
 
   // Asserts a JSON error body {"error": "...text..."} with `status`.
   static void ExpectError(const HttpResponse& r, int status, const std::string& text);

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <limits>
 
 namespace infera {
@@ -72,6 +73,23 @@ TEST(TensorTest, ReshapeKeepsElementCount) {
   EXPECT_TRUE(t.Reshape({3, 4}).ok());
   EXPECT_EQ(t.shape(), (Shape{3, 4}));
   EXPECT_EQ(t.Reshape({5}).code(), absl::StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace infera
+
+namespace infera {
+namespace {
+
+TEST(HalfToFloatTest, NormalSubnormalInfinityNan) {
+  EXPECT_EQ(HalfToFloat(0x3c00), 1.0f);
+  EXPECT_EQ(HalfToFloat(0xc000), -2.0f);
+  EXPECT_EQ(HalfToFloat(0x7bff), 65504.0f);    // largest normal
+  EXPECT_EQ(HalfToFloat(0x0001), 0x1.0p-24f);  // smallest subnormal
+  EXPECT_EQ(HalfToFloat(0x8000), -0.0f);
+  EXPECT_TRUE(std::signbit(HalfToFloat(0x8000)));
+  EXPECT_EQ(HalfToFloat(0x7c00), std::numeric_limits<float>::infinity());
+  EXPECT_TRUE(std::isnan(HalfToFloat(0x7e00)));
 }
 
 }  // namespace

@@ -11,7 +11,7 @@ namespace infera {
 
 namespace {
 
-// Element i of `t` as a double (FP16 via its bit pattern).
+// Element i of `t` as a double.
 double ValueAt(const Tensor& t, int64_t i) {
   const std::byte* p = t.data() + static_cast<size_t>(i) * DTypeSize(t.dtype());
   auto load = [p]<typename T>(T) {
@@ -42,14 +42,9 @@ double ValueAt(const Tensor& t, int64_t i) {
     case DType::kFP64:
       return load(double{});
     case DType::kFP16: {
-      uint16_t h;
-      std::memcpy(&h, p, 2);
-      const int exponent = (h >> 10) & 0x1f;
-      const int mantissa = h & 0x3ff;
-      double v = exponent == 0    ? std::ldexp(mantissa, -24)
-                 : exponent == 31 ? (mantissa ? std::nan("") : HUGE_VAL)
-                                  : std::ldexp(mantissa + 1024, exponent - 25);
-      return (h & 0x8000) ? -v : v;
+      uint16_t bits;
+      std::memcpy(&bits, p, sizeof(bits));
+      return HalfToFloat(bits);
     }
   }
   return 0;

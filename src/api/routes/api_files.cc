@@ -106,6 +106,16 @@ std::pair<float, float> StretchRange(const Image& image) {
   return {lo, hi};
 }
 
+// `image` as a PNG response, cacheable by the client for an hour (file ids are immutable).
+StatusOr<HttpResponse> PngResponse(const Image& image) {
+  ASSIGN_OR_RETURN(std::vector<std::byte> png, EncodePng(image));
+  HttpResponse response;
+  response.content_type = "image/png";
+  response.headers["cache-control"] = "private, max-age=3600";
+  response.body.assign(reinterpret_cast<const char*>(png.data()), png.size());
+  return response;
+}
+
 // The stored file decoded (first page), within the server's pixel limit.
 StatusOr<Image> DecodeStored(const ApiContext& ctx, const FileRecord& file) {
   ASSIGN_OR_RETURN(std::string bytes, ctx.blobs->Get(file.sha256));
@@ -154,12 +164,7 @@ StatusOr<HttpResponse> Thumbnail(const ApiContext& ctx, const HttpRequest& req) 
       dst[p * c + k] = static_cast<uint8_t>(std::lround(v));
     }
   }
-  ASSIGN_OR_RETURN(std::vector<std::byte> png, EncodePng(out));
-  HttpResponse response;
-  response.content_type = "image/png";
-  response.headers["cache-control"] = "private, max-age=3600";
-  response.body.assign(reinterpret_cast<const char*>(png.data()), png.size());
-  return response;
+  return PngResponse(out);
 }
 
 StatusOr<HttpResponse> Overlay(const ApiContext& ctx, const HttpRequest& req) {
@@ -180,12 +185,7 @@ StatusOr<HttpResponse> Overlay(const ApiContext& ctx, const HttpRequest& req) {
   ASSIGN_OR_RETURN(Image rgba,
                    ColorizeLabels(labels, palette_name == "instances" ? LabelPalette::kInstances
                                                                       : LabelPalette::kClasses));
-  ASSIGN_OR_RETURN(std::vector<std::byte> png, EncodePng(rgba));
-  HttpResponse response;
-  response.content_type = "image/png";
-  response.headers["cache-control"] = "private, max-age=3600";
-  response.body.assign(reinterpret_cast<const char*>(png.data()), png.size());
-  return response;
+  return PngResponse(rgba);
 }
 
 }  // namespace

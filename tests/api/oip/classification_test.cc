@@ -49,6 +49,13 @@ TEST(ClassifyOutputTest, RowsFlattenTrailingDimensionsAndNanIsLast) {
   EXPECT_EQ(top->elements[3].substr(top->elements[3].size() - 2), ":0");  // NaN last
 }
 
+TEST(ClassifyOutputTest, HalfPrecisionScores) {
+  const Tensor t = Make<uint16_t>(DType::kFP16, {1, 2}, {0x3c00, 0xc000});  // 1.0, -2.0
+  auto top = ClassifyOutput(t, 1, {});
+  ASSERT_TRUE(top.ok());
+  EXPECT_EQ(top->elements, (std::vector<std::string>{"1.000000:0"}));
+}
+
 TEST(ClassifyOutputTest, Errors) {
   const Tensor logits = Make<float>(DType::kFP32, {1, 3}, {1, 2, 3});
   EXPECT_EQ(ClassifyOutput(logits, 0, {}).status().code(), absl::StatusCode::kInvalidArgument);
