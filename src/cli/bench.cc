@@ -28,6 +28,7 @@
 #include "common/base64.h"
 #include "common/strings.h"
 #include "imaging/codec.h"
+#include "models/model.h"
 #include "runners/runner_registry.h"
 
 namespace infera {
@@ -80,15 +81,10 @@ StatusOr<std::vector<std::byte>> DefaultImage(const ModelConfig& config) {
   return EncodePng(image);
 }
 
-StatusOr<Measurement> MeasureRaw(const ModelConfig& config, const Tensor& row, int batch,
-                                 double seconds) {
-  BackendOptions options;
-  options.model_name = config.name;
-  options.artifact = config.artifact;
-  options.device = config.instances.device;
-  options.intra_op_threads = static_cast<int>(config.instances.threads);
-  options.output_names = config.outputs;
-  ASSIGN_OR_RETURN(std::unique_ptr<Backend> backend, CreateBackend(config.backend, options));
+StatusOr<Measurement> MeasureRaw(const ModelConfig& config, const Runner& runner, const Tensor& row,
+                                 int batch, double seconds) {
+  ASSIGN_OR_RETURN(std::unique_ptr<Backend> backend,
+                   CreateBackend(config.backend, MakeBackendOptions(config, runner)));
   backend->PrepareThread();
   std::vector<const Tensor*> parts(static_cast<size_t>(batch), &row);
   ASSIGN_OR_RETURN(Tensor input, ConcatDim0(parts));
@@ -164,14 +160,16 @@ nlohmann::json ToJson(const Measurement& m) {
           {"errors", m.errors}};
 }
 
-Status Bench(const BenchOptions& options) {
+// Measures one model (raw engine at each batch size, then served at each concurrency)
+// and returns its report.
+StatusOr<nlohmann::json> BenchModel(const BenchOptions& options, const ServerConfig& config,
+                                    const std::string& name) {
   ASSIGN_OR_RETURN(std::vector<int> concurrencies, ParseList(options.concurrency));
   ASSIGN_OR_RETURN(std::vector<int> batch_sizes, ParseList(options.batch_sizes));
-  ASSIGN_OR_RETURN(ServerConfig config, LoadServerConfig(options.config));
   auto it = std::find_if(config.models.begin(), config.models.end(),
-                         [&](const ModelConfig& m) { return m.name == options.model; });
+                         [&](const ModelConfig& m) { return m.name == name; });
   if (it == config.models.end()) {
-    return absl::NotFoundError(StrCat("no model '", options.model, "' in ", options.config));
+    return absl::NotFoundError(StrCat("no model '", name, "' in ", options.config));
   }
   ModelConfig model = *it;
 
@@ -187,18 +185,19 @@ Status Bench(const BenchOptions& options) {
   }
   ASSIGN_OR_RETURN(Image image, DecodeImage(image_bytes));
   const Runner* runner = FindRunner(model.runner);
-  ASSIGN_OR_RETURN(nlohmann::json params, runner->ValidateParams(nlohmann::json(), model));
+  ASSIGN_OR_RETURN(nlohmann::json params, runner->ResolveParams(nlohmann::json(), model));
   ASSIGN_OR_RETURN(RunnerInput input, runner->Preprocess(image, model, params));
   const std::vector<Tensor>& rows = input.items.at(0);
 
-  nlohmann::json report = {{"model", model.name}, {"seconds", options.seconds}};
+  nlohmann::json report = {
+      {"model", model.name}, {"backend", model.backend}, {"seconds", options.seconds}};
   std::cout << absl::StrFormat("raw engine: %s (%s), %s\n", model.name, model.backend,
                                model.artifact.string());
   std::cout << absl::StrFormat("%-12s %12s %10s %10s\n", "batch", "images/s", "p50 ms", "p99 ms");
   int best_batch = batch_sizes[0];
   Measurement best_raw, raw_batch1;
   for (int b : batch_sizes) {
-    ASSIGN_OR_RETURN(Measurement m, MeasureRaw(model, rows[0], b, options.seconds));
+    ASSIGN_OR_RETURN(Measurement m, MeasureRaw(model, *runner, rows[0], b, options.seconds));
     std::cout << absl::StrFormat("%-12d %12.1f %10.2f %10.2f\n", b, m.per_second, m.p50_ms,
                                  m.p99_ms);
     report["raw"][std::to_string(b)] = ToJson(m);
@@ -244,6 +243,8 @@ Status Bench(const BenchOptions& options) {
   const double ratio = best_raw.per_second > 0 ? best_served.per_second / best_raw.per_second : 0;
   std::cout << absl::StrFormat("\nthroughput served/raw at best settings: %.3f\n", ratio);
   report["best_batch_size"] = best_batch;
+  report["best_raw_per_second"] = best_raw.per_second;
+  report["best_served_per_second"] = best_served.per_second;
   report["throughput_ratio"] = ratio;
   if (served1.count > 0 && raw_batch1.count > 0) {
     const double added = served1.p50_ms - raw_batch1.p50_ms;
@@ -251,9 +252,45 @@ Status Bench(const BenchOptions& options) {
                                  added, served1.p50_ms, raw_batch1.p50_ms);
     report["added_p50_ms_concurrency1"] = added;
   }
+  return report;
+}
+
+Status Bench(const BenchOptions& options) {
+  ASSIGN_OR_RETURN(ServerConfig config, LoadServerConfig(options.config));
+  std::vector<std::string> names;
+  for (std::string_view rest = options.model; !rest.empty();) {
+    const size_t comma = rest.find(',');
+    if (comma != 0) names.emplace_back(rest.substr(0, comma));
+    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+  }
+  if (names.empty()) return absl::InvalidArgumentError("--model names no model");
+  nlohmann::json reports = nlohmann::json::array();
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (i > 0) std::cout << "\n";
+    ASSIGN_OR_RETURN(nlohmann::json report, BenchModel(options, config, names[i]));
+    reports.push_back(std::move(report));
+  }
+  if (reports.size() > 1) {
+    // Side by side, as ratios to the first model (the same machine, the same run).
+    const nlohmann::json& base = reports[0];
+    std::cout << absl::StrFormat("\ncompared with %s (%s):\n", base["model"].get<std::string>(),
+                                 base["backend"].get<std::string>());
+    std::cout << absl::StrFormat("%-20s %-12s %12s %12s %10s %10s\n", "model", "backend",
+                                 "raw img/s", "served req/s", "raw x", "served x");
+    for (const nlohmann::json& r : reports) {
+      const double raw = r["best_raw_per_second"].get<double>();
+      const double served = r["best_served_per_second"].get<double>();
+      const double base_raw = base["best_raw_per_second"].get<double>();
+      const double base_served = base["best_served_per_second"].get<double>();
+      std::cout << absl::StrFormat("%-20s %-12s %12.1f %12.1f %10.3f %10.3f\n",
+                                   r["model"].get<std::string>(), r["backend"].get<std::string>(),
+                                   raw, served, base_raw > 0 ? raw / base_raw : 0.0,
+                                   base_served > 0 ? served / base_served : 0.0);
+    }
+  }
   if (!options.output_json.empty()) {
     std::ofstream out(options.output_json);
-    out << report.dump(2) << "\n";
+    out << (reports.size() == 1 ? reports[0] : reports).dump(2) << "\n";
   }
   return absl::OkStatus();
 }

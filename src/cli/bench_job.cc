@@ -85,16 +85,11 @@ struct LoopResult {
 // The plain loop (see the file comment), writing artifacts under `out`.
 StatusOr<LoopResult> PlainLoop(const ModelConfig& config, const nlohmann::json& params,
                                const std::vector<fs::path>& files, const fs::path& out) {
-  BackendOptions options;
-  options.model_name = config.name;
-  options.artifact = config.artifact;
-  options.device = config.instances.device;
-  options.intra_op_threads = static_cast<int>(config.instances.threads);
-  options.output_names = config.outputs;
-  ASSIGN_OR_RETURN(std::unique_ptr<Backend> backend, CreateBackend(config.backend, options));
-  backend->PrepareThread();
   const Runner* runner = FindRunner(config.runner);
   if (runner == nullptr) return absl::NotFoundError(StrCat("unknown runner ", config.runner));
+  ASSIGN_OR_RETURN(std::unique_ptr<Backend> backend,
+                   CreateBackend(config.backend, MakeBackendOptions(config, *runner)));
+  backend->PrepareThread();
   fs::create_directories(out);
 
   auto one = [&](const fs::path& file, LoopResult* r) -> Status {
@@ -139,7 +134,7 @@ Status BenchJob(const BenchJobOptions& options) {
                    ResolveModel(options.config, options.repository, options.model));
   const Runner* runner = FindRunner(config.runner);
   if (runner == nullptr) return absl::NotFoundError(StrCat("unknown runner ", config.runner));
-  ASSIGN_OR_RETURN(nlohmann::json params, runner->ValidateParams(nlohmann::json(), config));
+  ASSIGN_OR_RETURN(nlohmann::json params, runner->ResolveParams(nlohmann::json(), config));
 
   std::string templ = (fs::temp_directory_path() / "infera-bench-job-XXXXXX").string();
   if (::mkdtemp(templ.data()) == nullptr) return absl::InternalError("cannot create a temp folder");

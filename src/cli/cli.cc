@@ -21,7 +21,8 @@ int RunCli(int argc, char** argv) {
   CLI::App* bench_cmd =
       app.add_subcommand("bench", "Measure served throughput and latency against the raw engine");
   bench_cmd->add_option("--config,-c", bench.config, "Server config file (YAML)");
-  bench_cmd->add_option("--model,-m", bench.model, "Model to measure");
+  bench_cmd->add_option("--model,-m", bench.model,
+                        "Model to measure; several (a,b) are measured in turn and compared");
   bench_cmd->add_option("--image", bench.image, "Image to send (default: a generated 224x224 PNG)");
   bench_cmd->add_option("--seconds", bench.seconds, "Seconds per measurement")
       ->check(CLI::Range(0.2, 600.0));
@@ -76,6 +77,26 @@ int RunCli(int argc, char** argv) {
                       "Also copy the inputs to OUTPUT/images/");
   infer_cmd->add_flag("--verbose,-v", infer.verbose, "Log every job event");
 
+  ModelsImportOptions models_import;
+  CLI::App* models_cmd = app.add_subcommand("models", "Prepare models for the repository");
+  models_cmd->require_subcommand(1);
+  CLI::App* import_cmd = models_cmd->add_subcommand(
+      "import",
+      "Rewrite an ONNX file for the onnx backend (OpenCV DNN) and add it to a repository");
+  import_cmd->add_option("file", models_import.file, "The .onnx file")->required();
+  import_cmd->add_option(
+      "--input-shape", models_import.input_shapes,
+      "Static input shape, batch first and free as N: N,3,640,640 or x=N,3,640,640 (repeatable)");
+  import_cmd->add_option("--repository,-r", models_import.repository, "Model repository folder");
+  import_cmd->add_option("--name,-n", models_import.name, "Model name in the repository");
+  import_cmd->add_option("--output,-o", models_import.output,
+                         "Write the rewritten model here instead");
+  import_cmd->add_option("--runner", models_import.runner,
+                         "Runner for a new model.yaml (default: guessed from the output shape)");
+  import_cmd->add_option("--version", models_import.version, "Version folder (default: the next)")
+      ->check(CLI::Range(int64_t{1}, INT64_MAX));
+  import_cmd->add_flag("--force", models_import.force, "Replace an existing version's model.onnx");
+
   UsersOptions users;
   CLI::App* users_cmd = app.add_subcommand(
       "users", "Manage users: add NAME, list, disable NAME, enable NAME, set-password NAME");
@@ -95,6 +116,13 @@ int RunCli(int argc, char** argv) {
   if (serve_cmd->parsed()) return RunServe(serve);
   if (infer_cmd->parsed()) return RunInfer(infer);
   if (users_cmd->parsed()) return RunUsers(users);
+  if (import_cmd->parsed()) {
+    if (!models_import.repository.empty() && models_import.name.empty()) {
+      std::cerr << "infera models import: --repository needs --name\n";
+      return 2;
+    }
+    return RunModelsImport(models_import);
+  }
   if (bench_job_cmd->parsed()) return RunBenchJob(bench_job);
   if (bench_cellpose_cmd->parsed()) return RunBenchCellpose(bench_cellpose);
   if (bench_cmd->parsed()) {

@@ -1,6 +1,6 @@
 // The command line: `infera <subcommand> ...`. One file per subcommand (serve.cc,
-// bench.cc, bench_job.cc, bench_cellpose.cc, infer.cc, users.cc); RunCli wires them into CLI11.
-// exe/main.cc only calls RunCli.
+// bench.cc, bench_job.cc, bench_cellpose.cc, infer.cc, users.cc, models_import.cc); RunCli wires
+// them into CLI11. exe/main.cc only calls RunCli.
 #pragma once
 
 #include <string>
@@ -66,6 +66,19 @@ struct InferOptions {
   bool verbose = false;
 };
 int RunInfer(const InferOptions& options);
+
+// `infera models import FILE.onnx`.
+struct ModelsImportOptions {
+  std::string file;
+  std::vector<std::string> input_shapes;  // "1,3,640,640" (first input) or "name=1,3,..."
+  std::string repository;                 // write REPO/NAME/VERSION/model.onnx, or
+  std::string output;                     // write this file
+  std::string name;
+  std::string runner;   // for a starter model.yaml; guessed from the output shape if empty
+  int64_t version = 0;  // 0: the next version
+  bool force = false;   // replace an existing version's model.onnx
+};
+int RunModelsImport(const ModelsImportOptions& options);
 
 // `infera users ACTION [NAME]`.
 struct UsersOptions {

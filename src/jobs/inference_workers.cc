@@ -77,7 +77,7 @@ class InferenceWorkers::JobRun {
     }
     nlohmann::json raw = nlohmann::json::parse(job_.params_json, nullptr, false);
     if (raw.is_discarded()) raw = nlohmann::json::object();
-    StatusOr<nlohmann::json> params = runner_->ValidateParams(raw, model_->config());
+    StatusOr<nlohmann::json> params = runner_->ResolveParams(raw, model_->config());
     if (!params.ok())
       return Finish(JobStatus::kFailed, std::string(ToStd(params.status().message())));
     params_ = std::move(*params);

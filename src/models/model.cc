@@ -26,13 +26,8 @@ StatusOr<std::shared_ptr<Model>> Model::Load(ModelConfig config, MetricsRegistry
   model->runner_ = runner;
   const ModelConfig& cfg = model->config_;
   for (int64_t i = 0; i < cfg.instances.count; ++i) {
-    BackendOptions options;
-    options.model_name = cfg.name;
-    options.artifact = cfg.artifact;
-    options.device = cfg.instances.device;
-    options.intra_op_threads = static_cast<int>(cfg.instances.threads);
-    options.output_names = cfg.outputs;
-    ASSIGN_OR_RETURN(std::unique_ptr<Backend> backend, CreateBackend(cfg.backend, options));
+    ASSIGN_OR_RETURN(std::unique_ptr<Backend> backend,
+                     CreateBackend(cfg.backend, MakeBackendOptions(cfg, *runner)));
     model->backends_.push_back(std::move(backend));
   }
   if (cfg.warmup.enabled) RETURN_IF_ERROR(model->Warmup());
@@ -82,15 +77,30 @@ int64_t Model::weight_bytes() const {
   return total;
 }
 
-Shape Model::InputRowShape(int h, int w) const {
-  const InputSpec& spec = config_.input;
+Shape ModelInputRowShape(const ModelConfig& config, const Runner& runner, int h, int w) {
+  const InputSpec& spec = config.input;
   if (spec.size) {
     h = spec.size->first;
     w = spec.size->second;
   }
-  const int64_t c = runner_->ModelInputChannels(config_);
+  const int64_t c = runner.ModelInputChannels(config);
   if (spec.layout == Layout::kNHWC) return {h, w, c};
   return {c, h, w};
+}
+
+BackendOptions MakeBackendOptions(const ModelConfig& config, const Runner& runner) {
+  BackendOptions options;
+  options.model_name = config.name;
+  options.artifact = config.artifact;
+  options.device = config.instances.device;
+  options.intra_op_threads = static_cast<int>(config.instances.threads);
+  options.output_names = config.outputs;
+  if (config.input.size) options.input_shape = ModelInputRowShape(config, runner, -1, -1);
+  return options;
+}
+
+Shape Model::InputRowShape(int h, int w) const {
+  return ModelInputRowShape(config_, *runner_, h, w);
 }
 
 TensorInfo Model::InputInfo() const {

@@ -32,6 +32,15 @@ struct TensorInfo {
   Shape shape;
 };
 
+// The options a backend of `config` is created with (artifact, device, threads,
+// outputs, and the static input row shape when the input size is fixed). The model's
+// own instances, `infera bench` and `infera bench job` all create backends this way.
+BackendOptions MakeBackendOptions(const ModelConfig& config, const Runner& runner);
+
+// Shape of one input row (without the batch dimension) per `config`'s input spec, for
+// images of size h x w when the spec keeps the image size.
+Shape ModelInputRowShape(const ModelConfig& config, const Runner& runner, int h, int w);
+
 class Model {
  public:
   // Creates the backends (CreateBackend), warms each one up with zero inputs of the

@@ -160,6 +160,48 @@ Status ApplyWarmup(const YamlReader& parent, WarmupConfig* warmup) {
   return absl::OkStatus();
 }
 
+// A YAML scalar as JSON: true/false, an integer, a number, else a string (quoted
+// scalars stay strings).
+nlohmann::json ScalarToJson(const YAML::Node& node) {
+  const std::string& text = node.Scalar();
+  if (node.Tag() != "!") {
+    if (text == "true" || text == "True") return true;
+    if (text == "false" || text == "False") return false;
+    int64_t i = 0;
+    auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), i);
+    if (ec == std::errc() && p == text.data() + text.size()) return i;
+    double d = 0;
+    auto [q, ec2] = std::from_chars(text.data(), text.data() + text.size(), d);
+    if (ec2 == std::errc() && q == text.data() + text.size()) return d;
+  }
+  return text;
+}
+
+// model.yaml `params:`: a mapping of names to scalars or lists of scalars.
+StatusOr<nlohmann::json> ParamsToJson(const YamlReader& r) {
+  if (!r.node().IsMap()) {
+    return absl::InvalidArgumentError(
+        StrCat(r.file(), ": params: must be a mapping of param names to values"));
+  }
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& kv : r.node()) {
+    const std::string key = kv.first.Scalar();
+    const YAML::Node& v = kv.second;
+    if (v.IsScalar()) {
+      out[key] = ScalarToJson(v);
+      continue;
+    }
+    if (!v.IsSequence()) return r.Error(key, "must be a value or a list of values");
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& item : v) {
+      if (!item.IsScalar()) return r.Error(key, "must be a value or a list of values");
+      list.push_back(ScalarToJson(item));
+    }
+    out[key] = std::move(list);
+  }
+  return out;
+}
+
 }  // namespace
 
 Status ValidateModelName(std::string_view name) {
@@ -183,7 +225,7 @@ Status ApplyModelYaml(const YAML::Node& node, const std::string& file, const fs:
   YamlReader r(node, file, "");
   if (node.IsNull()) return absl::OkStatus();  // an empty model.yaml takes every default
   RETURN_IF_ERROR(r.CheckMapping({"name", "version", "version_policy", "backend", "runner",
-                                  "description", "artifact", "input", "outputs", "labels",
+                                  "description", "artifact", "input", "outputs", "labels", "params",
                                   "batching", "instances", "warmup"}));
   if (r.Has("name")) {
     ASSIGN_OR_RETURN(std::string name, r.String("name"));
@@ -269,6 +311,14 @@ Status ApplyModelYaml(const YAML::Node& node, const std::string& file, const fs:
     Status s = LoadLabels(config);
     if (!s.ok()) return r.Error("labels", ToStd(s.message()));
   }
+  if (r.Has("params")) {
+    ASSIGN_OR_RETURN(config->params, ParamsToJson(r.Child("params")));
+    const Runner* runner = FindRunner(config->runner);
+    if (runner != nullptr) {
+      StatusOr<nlohmann::json> valid = runner->ValidateParams(config->params, *config);
+      if (!valid.ok()) return r.Error("params", ToStd(valid.status().message()));
+    }
+  }
   if (r.Has("batching")) RETURN_IF_ERROR(ApplyBatching(r.Child("batching"), &config->batching));
   if (r.Has("instances")) {
     RETURN_IF_ERROR(ApplyInstances(r.Child("instances"), &config->instances));
@@ -293,6 +343,10 @@ Status LoadLabels(ModelConfig* config) {
   }
   while (!config->labels.empty() && config->labels.back().empty()) config->labels.pop_back();
   return absl::OkStatus();
+}
+
+std::string DefaultArtifactName(std::string_view backend) {
+  return backend == "onnx" ? "model.onnx" : "model.pt";
 }
 
 std::vector<int64_t> ListVersions(const fs::path& dir, const std::string& artifact_name) {
@@ -328,7 +382,7 @@ StatusOr<std::vector<ModelConfig>> LoadModelFolderVersions(const fs::path& dir) 
   const bool pinned = node.IsMap() && node["version"].IsDefined();
   RETURN_IF_ERROR(ApplyModelYaml(node, yaml.string(), dir, &config));
   const std::string artifact_name =
-      config.artifact.empty() ? std::string("model.pt") : config.artifact.string();
+      config.artifact.empty() ? DefaultArtifactName(config.backend) : config.artifact.string();
   const std::vector<int64_t> present = ListVersions(dir, artifact_name);
   std::vector<int64_t> chosen;
   const VersionPolicy& policy = config.version_policy;

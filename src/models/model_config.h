@@ -4,9 +4,10 @@
 // model.yaml keys (every other key is an error naming the file and the key):
 //   name, version (pin), version_policy (latest | {latest: N} | all | {specific: [..]},
 //   Triton's; default latest 1; `version: V` is {specific: [V]}), backend
-//   (torchscript), runner, description, artifact
-//   (default model.pt), input {name, color, size, interpolation, scale, mean, std,
-//   layout, dtype}, outputs [names], labels (file), batching {max_batch_size,
+//   (torchscript | onnx), runner, description, artifact
+//   (default model.pt; model.onnx for backend onnx), params (the runner's param
+//   defaults for this model; requests override them), input {name, color, size, interpolation,
+//   scale, mean, std, layout, dtype}, outputs [names], labels (file), batching {max_batch_size,
 //   max_queue_delay_ms, max_queue_size, default_timeout_ms}, instances {count, device,
 //   threads}, warmup (bool or {batch_sizes: [..]}).
 // Relative paths resolve against the folder of the file that names them.
@@ -15,6 +16,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -58,7 +60,7 @@ struct ModelConfig {
   std::string name;
   int64_t version = 1;
   VersionPolicy version_policy;
-  std::filesystem::path artifact;  // absolute path to model.pt
+  std::filesystem::path artifact;  // absolute path to model.pt / model.onnx
   std::filesystem::path source;    // the file the config came from (for messages)
   std::string backend = "torchscript";
   std::string runner = "classify";
@@ -66,6 +68,9 @@ struct ModelConfig {
   std::string input_name = "input";
   InputSpec input;
   std::vector<std::string> outputs;
+  // The runner's param defaults for this model (a JSON object, validated against the
+  // runner's schema at load); a request's params are applied over them.
+  nlohmann::json params = nlohmann::json::object();
   std::filesystem::path labels_file;  // empty: no labels
   std::vector<std::string> labels;    // loaded from labels_file
   BatchingConfig batching;
@@ -101,6 +106,10 @@ Status ApplyModelYaml(const YAML::Node& node, const std::string& file,
 // Loads `config->labels` from `config->labels_file` (one label a line; trailing
 // whitespace trimmed). InvalidArgument when unreadable.
 Status LoadLabels(ModelConfig* config);
+
+// The artifact file name a backend reads when model.yaml names none: "model.onnx" for
+// onnx, "model.pt" otherwise.
+std::string DefaultArtifactName(std::string_view backend);
 
 // Numeric version folders of a model folder that contain `artifact_name`, ascending.
 std::vector<int64_t> ListVersions(const std::filesystem::path& dir,

@@ -278,6 +278,8 @@ StatusOr<ModelConfig> ModelManager::Install(const ModelUpload& upload) {
   std::string artifact_name = "model.pt";
   if (YAML::Node node = YAML::Load(yaml); node["artifact"].IsDefined()) {
     artifact_name = node["artifact"].as<std::string>();
+  } else if (node["backend"].IsDefined()) {
+    artifact_name = DefaultArtifactName(node["backend"].as<std::string>());
   }
   std::error_code ec;
   if (upload.artifact.empty() || !fs::is_regular_file(upload.artifact, ec)) {

@@ -43,4 +43,25 @@ namespace infera {
 
 int Runner::ModelInputChannels(const ModelConfig& config) const { return config.input.channels(); }
 
+StatusOr<nlohmann::json> Runner::ResolveParams(const nlohmann::json& request,
+                                               const ModelConfig& config) const {
+  if (config.params.empty() || !(request.is_null() || request.is_object())) {
+    return ValidateParams(request, config);
+  }
+  nlohmann::json merged = config.params;
+  if (request.is_object()) {
+    for (const auto& [key, value] : request.items()) merged[key] = value;
+  }
+  return ValidateParams(merged, config);
+}
+
+nlohmann::json Runner::ModelParamsSchema(const ModelConfig& config) const {
+  nlohmann::json schema = params_schema();
+  if (!schema.contains("properties")) return schema;
+  for (const auto& [key, value] : config.params.items()) {
+    if (schema["properties"].contains(key)) schema["properties"][key]["default"] = value;
+  }
+  return schema;
+}
+
 }  // namespace infera

@@ -5,7 +5,7 @@
 // The same runner serves `POST /predict` (one image, online priority), dataset
 // inference jobs (every image of a dataset, low priority) and `infera infer` (offline):
 //
-//   params = ValidateParams(user params)          (InvalidArgument -> 400)
+//   params = ResolveParams(user params, config)   (InvalidArgument -> 400)
 //   input  = Preprocess(image, config, params)    (one or more model calls, "items")
 //   outputs of each item <- the model's batcher
 //   result = Postprocess(image, input, outputs, config, params)
@@ -77,6 +77,14 @@ class Runner {
   // param and why for unknown or ill-typed params.
   virtual StatusOr<nlohmann::json> ValidateParams(const nlohmann::json& params,
                                                   const ModelConfig& config) const = 0;
+
+  // The params a request runs with: `request` (null or an object) applied over the
+  // model's defaults (ModelConfig::params), then ValidateParams. Every caller that
+  // takes params from a user goes through this.
+  StatusOr<nlohmann::json> ResolveParams(const nlohmann::json& request,
+                                         const ModelConfig& config) const;
+  // params_schema() with the defaults the model's config sets.
+  nlohmann::json ModelParamsSchema(const ModelConfig& config) const;
 
   // Turns one decoded image into model calls. `params` has passed ValidateParams.
   // InvalidArgument when the image cannot be used (e.g. a channel count the runner

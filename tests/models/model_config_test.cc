@@ -209,7 +209,43 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"name: other\n", "name", "differs from the folder name"},
         BadCase{"artifact: ../x.pt\n", "artifact", "plain file name"},
         BadCase{"outputs: logits\n", "outputs", "list of strings"},
+        BadCase{"runner: binary_sigmoid\nparams: {threshold: 2}\n", "params", "threshold"},
+        BadCase{"runner: binary_sigmoid\nparams: {thresh: 0.3}\n", "params", "thresh"},
+        BadCase{"params: [1, 2]\n", "params", "mapping"},
+        BadCase{"params: {a: {b: 1}}\n", "params.a", "a value or a list"},
         BadCase{"- a\n- b\n", "", "must be a mapping"}));
+
+TEST(ModelConfigTest, ParamsAreTheRunnersDefaultsForTheModel) {
+  TempDir tmp;
+  fs::path dir = MakeModel(tmp.path(), "det", R"(
+runner: binary_sigmoid
+params:
+  threshold: 0.3
+  output_is_probability: true
+)");
+  StatusOr<ModelConfig> c = LoadModelFolder(dir);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->params, (nlohmann::json{{"threshold", 0.3}, {"output_is_probability", true}}));
+  // Quoted scalars stay strings; lists keep their items' types.
+  dir = MakeModel(tmp.path(), "cp", "runner: cellpose\nparams: {channels: [0, 0], diameter: 30}\n");
+  c = LoadModelFolder(dir);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->params["channels"], nlohmann::json::array({0, 0}));
+  EXPECT_EQ(c->params["diameter"], 30);
+}
+
+TEST(ModelConfigTest, OnnxBackendReadsModelOnnx) {
+  TempDir tmp;
+  WriteFile(tmp.path() / "m" / "model.yaml", "backend: onnx\n");
+  WriteFile(tmp.path() / "m" / "1" / "model.pt", "x");
+  EXPECT_EQ(LoadModelFolder(tmp.path() / "m").status().code(), absl::StatusCode::kNotFound);
+  WriteFile(tmp.path() / "m" / "2" / "model.onnx", "x");
+  StatusOr<ModelConfig> c = LoadModelFolder(tmp.path() / "m");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->version, 2);
+  EXPECT_EQ(c->artifact.filename(), "model.onnx");
+  EXPECT_EQ(DefaultArtifactName("torchscript"), "model.pt");
+}
 
 TEST(ModelConfigTest, YamlSyntaxErrorNamesTheFileAndLine) {
   TempDir tmp;

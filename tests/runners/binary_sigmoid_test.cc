@@ -53,6 +53,23 @@ TEST_F(BinarySigmoidTest, ParamsDefaults) {
   EXPECT_EQ(Params({{"threshold", 1}})["threshold"], 1.0);
 }
 
+// A model's own defaults (model.yaml `params`) sit between the runner's and a request's.
+TEST_F(BinarySigmoidTest, ModelParamsAreDefaultsARequestOverrides) {
+  config_.params = {{"threshold", 0.3}, {"output_is_probability", true}};
+  StatusOr<nlohmann::json> p = runner_.ResolveParams(nullptr, config_);
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(*p, (nlohmann::json{{"threshold", 0.3}, {"output_is_probability", true}}));
+  p = runner_.ResolveParams({{"threshold", 0.6}}, config_);
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(*p, (nlohmann::json{{"threshold", 0.6}, {"output_is_probability", true}}));
+  EXPECT_FALSE(runner_.ResolveParams({{"threshold", 7}}, config_).ok());
+  EXPECT_FALSE(runner_.ResolveParams("x", config_).ok());
+  const nlohmann::json schema = runner_.ModelParamsSchema(config_);
+  EXPECT_EQ(schema["properties"]["threshold"]["default"], 0.3);
+  EXPECT_EQ(schema["properties"]["output_is_probability"]["default"], true);
+  EXPECT_EQ(runner_.params_schema()["properties"]["threshold"]["default"], 0.5);
+}
+
 TEST_F(BinarySigmoidTest, ParamsSchemaDocumentsEveryParam) {
   const nlohmann::json schema = runner_.params_schema();
   EXPECT_EQ(schema["type"], "object");

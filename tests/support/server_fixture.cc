@@ -21,6 +21,14 @@ void ServerFixture::StartSuiteServer(const std::vector<std::string>& models,
   server_ = StartServer(dir_->path(), server_yaml + "model_repository: " + repo + "\n").release();
 }
 
+void ServerFixture::StartSuiteServerOn(const std::filesystem::path& repository,
+                                       const std::string& server_yaml) {
+  dir_ = new TempDir();
+  std::filesystem::copy(repository, dir_->path() / "repo",
+                        std::filesystem::copy_options::recursive);
+  server_ = StartServer(dir_->path(), server_yaml + "model_repository: repo\n").release();
+}
+
 void ServerFixture::StopSuiteServer() {
   delete server_;
   server_ = nullptr;

@@ -25,6 +25,10 @@ class ServerFixture : public ::testing::Test {
   // is empty) with `server_yaml` (e.g. "server: {max_body_mb: 2}\n") prepended.
   static void StartSuiteServer(const std::vector<std::string>& models,
                                const std::string& server_yaml = "");
+  // Serves a copy of the model repository folder `repository` (uploads and model
+  // control change the copy only).
+  static void StartSuiteServerOn(const std::filesystem::path& repository,
+                                 const std::string& server_yaml = "");
   static void StopSuiteServer();
   static Server* server() { return server_; }
   // The suite server's folder (its config, repo/ and data/).

