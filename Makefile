@@ -5,6 +5,8 @@ BUILD := build
 JOBS ?= $(shell nproc)
 HOST ?= 127.0.0.1
 PORT ?= 8080
+# ccache keys on paths relative to the checkout, so clones share cached objects.
+export CCACHE_BASEDIR := $(CURDIR)
 # The demo's first admin (created on the first `make demo`, when the store has no users).
 DEMO_PASSWORD ?= infera-demo
 

