@@ -27,7 +27,7 @@ PACKAGES=(
   python3-skimage
   # ONNX: OpenCV DNN runs the graphs, libonnx (protobuf) rewrites what it rejects;
   # python3-onnx for the TorchScript converter; opencv-doc ships real text images
-  libopencv-dnn-dev libopencv-imgproc-dev libonnx-dev libprotobuf-dev protobuf-compiler
+  libopencv-dnn-dev libonnx-dev libprotobuf-dev
   python3-onnx opencv-doc
 )
 # Node.js + npm (playwright-core needs Node >= 18): Debian's, unless a node is on PATH.

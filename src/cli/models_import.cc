@@ -86,18 +86,6 @@ std::string StarterYaml(const ModelsImportOptions& options, const OnnxImportRepo
   return yaml;
 }
 
-int64_t HighestVersion(const fs::path& dir) {
-  int64_t best = 0;
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(dir, ec)) {
-    const std::string name = entry.path().filename().string();
-    int64_t v = 0;
-    auto [p, err] = std::from_chars(name.data(), name.data() + name.size(), v);
-    if (err == std::errc() && p == name.data() + name.size()) best = std::max(best, v);
-  }
-  return best;
-}
-
 Status Import(const ModelsImportOptions& options) {
   if (options.repository.empty() == options.output.empty()) {
     return absl::InvalidArgumentError("give either --repository (with --name) or --output");
@@ -136,7 +124,7 @@ Status Import(const ModelsImportOptions& options) {
   } else {
     RETURN_IF_ERROR(ValidateModelName(options.name));
     const fs::path dir = fs::path(options.repository) / options.name;
-    const int64_t version = options.version > 0 ? options.version : HighestVersion(dir) + 1;
+    const int64_t version = options.version > 0 ? options.version : HighestVersionFolder(dir) + 1;
     const fs::path version_dir = dir / std::to_string(version);
     std::error_code ec;
     if (fs::exists(version_dir / "model.onnx", ec) && !options.force) {

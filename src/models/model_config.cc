@@ -345,6 +345,20 @@ Status LoadLabels(ModelConfig* config) {
   return absl::OkStatus();
 }
 
+int64_t HighestVersionFolder(const fs::path& dir) {
+  int64_t highest = 0;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    int64_t v = 0;
+    auto [ptr, err] = std::from_chars(name.data(), name.data() + name.size(), v);
+    if (err == std::errc() && ptr == name.data() + name.size() && entry.is_directory(ec)) {
+      highest = std::max(highest, v);
+    }
+  }
+  return highest;
+}
+
 std::string DefaultArtifactName(std::string_view backend) {
   return backend == "onnx" ? "model.onnx" : "model.pt";
 }

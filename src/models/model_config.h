@@ -111,6 +111,10 @@ Status LoadLabels(ModelConfig* config);
 // onnx, "model.pt" otherwise.
 std::string DefaultArtifactName(std::string_view backend);
 
+// The highest numeric folder in `dir` (a version folder, with or without an artifact);
+// 0 when none.
+int64_t HighestVersionFolder(const std::filesystem::path& dir);
+
 // Numeric version folders of a model folder that contain `artifact_name`, ascending.
 std::vector<int64_t> ListVersions(const std::filesystem::path& dir,
                                   const std::string& artifact_name);

@@ -228,21 +228,6 @@ Status ModelManager::UnloadLocked(const std::string& name) {
 
 namespace {
 
-// The highest numeric folder in `dir` (0 when none).
-int64_t HighestVersionFolder(const fs::path& dir) {
-  int64_t highest = 0;
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(dir, ec)) {
-    const std::string name = entry.path().filename().string();
-    int64_t v = 0;
-    auto [ptr, err] = std::from_chars(name.data(), name.data() + name.size(), v);
-    if (err == std::errc() && ptr == name.data() + name.size() && entry.is_directory(ec)) {
-      highest = std::max(highest, v);
-    }
-  }
-  return highest;
-}
-
 std::optional<std::string> ReadIfPresent(const fs::path& path) {
   StatusOr<std::string> text = ReadFileToString(path);
   if (!text.ok()) return std::nullopt;

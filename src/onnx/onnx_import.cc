@@ -19,6 +19,7 @@
 #include <unordered_set>
 
 #include "common/strings.h"
+#include "tensor/tensor.h"
 
 namespace infera {
 namespace {
@@ -38,10 +39,10 @@ using onnx::ValueInfoProto;
 // `simpleLayers` list) and buildDispatchMap_COM_MICROSOFT. Any other op type goes to
 // parseCustomLayer, which only works when a layer of that exact name is registered; of
 // the standard names that holds for Mish, Swish and Not (layers of OpenCV's own), which
-// are listed here too. The table is what Debian's libopencv-dnn406 4.6.0+dfsg-12 accepts:
-// tools/cv_check.cc `ops` loads a one-node model of every ONNX op type (libonnx's schema
-// list) and records which ones make OpenCV log "unknown node type" (see
-// tools/opencv46_ops_probe.txt). Newer OpenCV tables (4.7+) add e.g. Where, Scatter*,
+// are listed here too. The table is what Debian's libopencv-dnn406 4.6.0+dfsg-12 accepts,
+// probed when this file was written by loading a one-node model of every ONNX op type
+// (libonnx's schema list) and recording which ones made OpenCV log "unknown node type".
+// Newer OpenCV tables (4.7+) add e.g. Where, Scatter*,
 // GatherElements, Tile, Range, TopK, Einsum, LayerNormalization, GreaterOrEqual, And/Or.
 // Sorted (checked below).
 constexpr std::string_view kOpenCvOnnxOps[] = {"Abs",
@@ -222,18 +223,6 @@ std::optional<std::vector<int64_t>> DeclaredDims(const ValueInfoProto& value) {
 }
 
 // ---- Tensor values -------------------------------------------------------------------
-
-float HalfToFloat(uint16_t h) {
-  const uint32_t sign = static_cast<uint32_t>(h >> 15) << 31;
-  const uint32_t exponent = (h >> 10) & 0x1f;
-  const uint32_t mantissa = h & 0x3ff;
-  if (exponent == 0) {  // zero or subnormal: mantissa * 2^-24
-    const float magnitude = std::ldexp(static_cast<float>(mantissa), -24);
-    return sign ? -magnitude : magnitude;
-  }
-  if (exponent == 0x1f) return std::bit_cast<float>(sign | 0x7f800000u | (mantissa << 13));
-  return std::bit_cast<float>(sign | ((exponent + 112) << 23) | (mantissa << 13));
-}
 
 int64_t ElementCount(const TensorProto& tensor) {
   int64_t n = 1;

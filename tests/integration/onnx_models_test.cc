@@ -251,6 +251,20 @@ TEST_F(OnnxModelsTest, ModelsAreListedWithTheirBackends) {
   EXPECT_THAT(r.body, HasSubstr("torchscript"));
   r = Get("/v2/models/ocr_cls/ready");
   EXPECT_EQ(r.status, 200) << r.body;
+  // The workflow's list: the engine, and the params form's defaults from model.yaml.
+  r = Get("/api/models");
+  ASSERT_EQ(r.status, 200) << r.body;
+  bool seen = false;
+  const json list = json::parse(r.body);
+  for (const json& m : list["models"]) {
+    if (m["name"] != "ocr_det") continue;
+    seen = true;
+    EXPECT_EQ(m["backend"], "onnx");
+    EXPECT_EQ(m["runner_name"], "binary_sigmoid");
+    EXPECT_EQ(m["params_schema"]["properties"]["threshold"]["default"], 0.3);
+    EXPECT_EQ(m["params_schema"]["properties"]["output_is_probability"]["default"], true);
+  }
+  EXPECT_TRUE(seen);
 }
 
 // The probability map of both backends equals ONNX Runtime's on the published file,
@@ -401,6 +415,9 @@ TEST_F(OnnxModelsTest, PublishedOnnxUploadedOverHttpServes) {
                           {"model", kClsOnnx, ReadFile(RealDir() / "onnx" / kClsOnnx)}}),
            {{"Content-Type", MultipartContentType()}});
   ASSERT_EQ(r.status, 201) << r.body;
+  const json entry = json::parse(r.body, nullptr, false);
+  EXPECT_EQ(entry["backend"], "onnx") << r.body;
+  EXPECT_EQ(entry["runner_name"], "classify");
   EXPECT_TRUE(fs::exists(server_dir() / "repo" / "orientation" / "1" / "model.onnx"))
       << server()->model_repository();
   const std::string png = TextImage("imageTextN.png");

@@ -1,5 +1,6 @@
 // GET /api/models: the models the workflow can use, as the seed's AVAILABLE_MODELS
-// lists them: {id, name, runner_name, description, versions, ready, params_schema}.
+// lists them: {id, name, runner_name, description, versions, ready, params_schema}, plus
+// the backend (engine) and the params schema's defaults as the model's config sets them.
 // One entry per model name (its loaded versions listed, the highest first).
 //
 // POST /api/models/upload (multipart/form-data) adds a model, or a new version of one,
@@ -7,7 +8,8 @@
 //   name          the model name (required)
 //   runner_name   a registered runner (required; an unknown one is refused with the list)
 //   description   optional
-//   model         the TorchScript file (required; also accepted as `file`)
+//   model         the model file: TorchScript .pt, or .onnx with `backend` = onnx
+//                 (required; also accepted as `file`)
 //   model_yaml    a model.yaml (file or text; optional)
 //   labels        a labels file, one label a line (file or text; optional)
 //   version       the version folder to create (optional; default highest + 1)
@@ -43,6 +45,7 @@ nlohmann::json ListModels(const ApiContext& ctx) {
     list.push_back({{"id", name},
                     {"name", name},
                     {"runner_name", latest.config().runner},
+                    {"backend", latest.config().backend},
                     {"description", latest.config().description},
                     {"versions", std::move(v)},
                     {"version", latest.config().version},
@@ -52,16 +55,13 @@ nlohmann::json ListModels(const ApiContext& ctx) {
   if (ctx.manager != nullptr) {  // known but not loaded (explicit model control)
     for (const ModelState& s : ctx.manager->Index(false)) {
       if (by_name.count(s.name)) continue;
-      nlohmann::json entry = {{"id", s.name},
-                              {"name", s.name},
-                              {"runner_name", ""},
-                              {"description", ""},
-                              {"versions", nlohmann::json::array()},
-                              {"ready", false},
-                              {"state", s.state},
-                              {"reason", s.reason}};
+      nlohmann::json entry = {
+          {"id", s.name},   {"name", s.name},    {"runner_name", ""},
+          {"backend", ""},  {"description", ""}, {"versions", nlohmann::json::array()},
+          {"ready", false}, {"state", s.state},  {"reason", s.reason}};
       if (StatusOr<ModelConfig> config = ctx.manager->FindConfig(s.name); config.ok()) {
         entry["runner_name"] = config->runner;
+        entry["backend"] = config->backend;
         entry["description"] = config->description;
         if (const Runner* runner = FindRunner(config->runner)) {
           entry["params_schema"] = runner->ModelParamsSchema(*config);

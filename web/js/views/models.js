@@ -1,4 +1,4 @@
-// views/models.js: the models the server offers (GET /api/models): name, runner,
+// views/models.js: the models the server offers (GET /api/models): name, runner, engine,
 // versions, ready state (with the reason when not ready), description, and the params
 // each runner takes (from params_schema), with a link to run one on a dataset.
 
@@ -34,6 +34,7 @@ function modelCard(m) {
     h('div.model-head', h('h2', m.name), ready),
     h('dl.facts',
       h('dt', 'Runner'), h('dd', m.runner_name || '—'),
+      h('dt', 'Engine'), h('dd', m.backend || '—'),
       h('dt', 'Versions'), h('dd', versions)),
     m.description ? h('p.description', m.description) : null,
     !m.ready && m.reason ? h('p.message.error', m.reason) : null,
