@@ -45,6 +45,12 @@ class Backend {
   // per-thread settings such as the intra-op thread count).
   virtual void PrepareThread() {}
 
+  // The graph's own input names (in Execute's order) and the names of the outputs
+  // Execute returns, when the engine's format names them (ONNX); empty otherwise.
+  // Thread-safe (fixed at load).
+  virtual std::vector<std::string> input_names() const { return {}; }
+  virtual std::vector<std::string> output_names() const { return {}; }
+
   // Bytes of the model's weights this instance holds (parameters and buffers as loaded,
   // engine workspaces not included); 0 when the engine cannot tell. Thread-safe (fixed
   // at load).

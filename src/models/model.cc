@@ -30,6 +30,7 @@ StatusOr<std::shared_ptr<Model>> Model::Load(ModelConfig config, MetricsRegistry
                      CreateBackend(cfg.backend, MakeBackendOptions(cfg, *runner)));
     model->backends_.push_back(std::move(backend));
   }
+  model->AdoptGraphNames();
   if (cfg.warmup.enabled) RETURN_IF_ERROR(model->Warmup());
 
   DynamicBatcher::Options options;
@@ -97,6 +98,19 @@ BackendOptions MakeBackendOptions(const ModelConfig& config, const Runner& runne
   options.output_names = config.outputs;
   if (config.input.size) options.input_shape = ModelInputRowShape(config, runner, -1, -1);
   return options;
+}
+
+void Model::AdoptGraphNames() {
+  if (backends_.empty()) return;
+  const std::vector<std::string> inputs = backends_[0]->input_names();
+  if (!inputs.empty() && inputs[0] != config_.input_name) {
+    if (config_.input_name != "input") {  // not the default: model.yaml named it
+      Log(LogLevel::kWarning, "input_renamed",
+          {{"model", config_.name}, {"config", config_.input_name}, {"graph", inputs[0]}});
+    }
+    config_.input_name = inputs[0];
+  }
+  if (config_.outputs.empty()) config_.outputs = backends_[0]->output_names();
 }
 
 Shape Model::InputRowShape(int h, int w) const {

@@ -75,6 +75,9 @@ class Model {
  private:
   explicit Model(ModelConfig config);
   Status Warmup();
+  // Engines that know their graph's names (onnx) name the input and, when model.yaml
+  // lists no outputs, the outputs: the protocol's metadata then matches the graph.
+  void AdoptGraphNames();
 
   ModelConfig config_;
   const Runner* runner_ = nullptr;

@@ -81,6 +81,8 @@ TEST(OnnxBackendTest, OutputsByGraphName) {
   ASSERT_TRUE(out.ok()) << out.status();
   ASSERT_EQ(out->size(), 2u);                            // every graph output, in graph order
   EXPECT_FLOAT_EQ((*out)[1].data_as<float>()[0], 0.5f);  // sigmoid(0)
+  EXPECT_EQ(both->input_names(), (std::vector<std::string>{"x"}));
+  EXPECT_EQ(both->output_names(), (std::vector<std::string>{"y", "s"}));
 
   std::unique_ptr<Backend> s_only = Load(ClipModel(), {"s"});
   ASSERT_NE(s_only, nullptr);
@@ -89,6 +91,7 @@ TEST(OnnxBackendTest, OutputsByGraphName) {
   ASSERT_TRUE(out.ok()) << out.status();
   ASSERT_EQ(out->size(), 1u);
   EXPECT_FLOAT_EQ((*out)[0].data_as<float>()[0], 0.5f);
+  EXPECT_EQ(s_only->output_names(), (std::vector<std::string>{"s"}));
 
   Status status;
   EXPECT_EQ(Load(ClipModel(), {"logits"}, &status), nullptr);

@@ -398,18 +398,17 @@ TEST_F(OnnxModelsTest, OrientationClassifierOnRealTextCrops) {
 }
 
 // An ONNX file as published, uploaded over HTTP with form fields: the backend imports it
-// at load, and it answers like the repository's copy.
+// at load, names the input and output as the graph does, and answers like the
+// repository's copy.
 TEST_F(OnnxModelsTest, PublishedOnnxUploadedOverHttpServes) {
   HttpResponse r =
       Post("/api/models/upload",
            MultipartBody({{"name", "", "orientation"},
                           {"runner_name", "", "classify"},
                           {"backend", "", "onnx"},
-                          {"input.name", "", "x"},
                           {"input.size", "", "[48, 192]"},
                           {"input.mean", "", "[0.5, 0.5, 0.5]"},
                           {"input.std", "", "[0.5, 0.5, 0.5]"},
-                          {"outputs", "", "[softmax_0.tmp_0]"},
                           {"params.apply_softmax", "", "false"},
                           {"labels", "labels.txt", "0°\n180°\n"},
                           {"model", kClsOnnx, ReadFile(RealDir() / "onnx" / kClsOnnx)}}),
@@ -418,6 +417,12 @@ TEST_F(OnnxModelsTest, PublishedOnnxUploadedOverHttpServes) {
   const json entry = json::parse(r.body, nullptr, false);
   EXPECT_EQ(entry["backend"], "onnx") << r.body;
   EXPECT_EQ(entry["runner_name"], "classify");
+  // model.yaml named neither the input nor the outputs: the protocol uses the graph's.
+  HttpResponse meta = Get("/v2/models/orientation");
+  ASSERT_EQ(meta.status, 200) << meta.body;
+  const json metadata = json::parse(meta.body);
+  EXPECT_EQ(metadata["inputs"][0]["name"], "x");
+  EXPECT_EQ(metadata["outputs"][0]["name"], "softmax_0.tmp_0");
   EXPECT_TRUE(fs::exists(server_dir() / "repo" / "orientation" / "1" / "model.onnx"))
       << server()->model_repository();
   const std::string png = TextImage("imageTextN.png");

@@ -87,6 +87,10 @@ class OnnxBackend final : public Backend {
   }
 
   int64_t weight_bytes() const override { return weight_bytes_; }
+  std::vector<std::string> input_names() const override { return inputs_; }
+  std::vector<std::string> output_names() const override {
+    return std::vector<std::string>(selected_.begin(), selected_.end());
+  }
 
   void PrepareThread() override {
     if (options_.intra_op_threads > 0) cv::setNumThreads(options_.intra_op_threads);
