@@ -257,12 +257,7 @@ StatusOr<nlohmann::json> BenchModel(const BenchOptions& options, const ServerCon
 
 Status Bench(const BenchOptions& options) {
   ASSIGN_OR_RETURN(ServerConfig config, LoadServerConfig(options.config));
-  std::vector<std::string> names;
-  for (std::string_view rest = options.model; !rest.empty();) {
-    const size_t comma = rest.find(',');
-    if (comma != 0) names.emplace_back(rest.substr(0, comma));
-    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
-  }
+  const std::vector<std::string> names = absl::StrSplit(options.model, ',', absl::SkipEmpty());
   if (names.empty()) return absl::InvalidArgumentError("--model names no model");
   nlohmann::json reports = nlohmann::json::array();
   for (size_t i = 0; i < names.size(); ++i) {

@@ -104,7 +104,7 @@ void Model::AdoptGraphNames() {
   if (backends_.empty()) return;
   const std::vector<std::string> inputs = backends_[0]->input_names();
   if (!inputs.empty() && inputs[0] != config_.input_name) {
-    if (config_.input_name != "input") {  // not the default: model.yaml named it
+    if (config_.input_name != ModelConfig().input_name) {  // model.yaml named it
       Log(LogLevel::kWarning, "input_renamed",
           {{"model", config_.name}, {"config", config_.input_name}, {"graph", inputs[0]}});
     }

@@ -179,10 +179,7 @@ nlohmann::json ScalarToJson(const YAML::Node& node) {
 
 // model.yaml `params:`: a mapping of names to scalars or lists of scalars.
 StatusOr<nlohmann::json> ParamsToJson(const YamlReader& r) {
-  if (!r.node().IsMap()) {
-    return absl::InvalidArgumentError(
-        StrCat(r.file(), ": params: must be a mapping of param names to values"));
-  }
+  if (!r.node().IsMap()) return r.Error("", "must be a mapping of param names to values");
   nlohmann::json out = nlohmann::json::object();
   for (const auto& kv : r.node()) {
     const std::string key = kv.first.Scalar();

@@ -1111,7 +1111,7 @@ Status Importer::Run(std::string_view bytes) {
   RETURN_IF_ERROR(ConvertFp16());
   RETURN_IF_ERROR(FixInputShapes());
   RewriteClips();
-  if (options_.fold_reshape_targets) FoldReshapeTargets();
+  FoldReshapeTargets();
   RemoveOrphanedNodes();
   CollectUnsupported();
   FillIo();

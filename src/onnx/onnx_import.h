@@ -52,8 +52,6 @@ struct OnnxImportOptions {
   // batch 1, 2, 4, ... (checked with PP-OCR det/cls). A fixed batch in input_shapes (e.g.
   // 1) is kept as given.
   int64_t batch = 2;
-  // Rewrite 5 above; off only to compare with OpenCV's own Shape folding.
-  bool fold_reshape_targets = true;
 };
 
 struct OnnxImportReport {

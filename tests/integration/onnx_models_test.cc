@@ -434,6 +434,34 @@ TEST_F(OnnxModelsTest, PublishedOnnxUploadedOverHttpServes) {
               repo["predictions"][0]["confidence"].get<double>(), 1e-5);
 }
 
+// Bad ONNX input over HTTP: a file that is not ONNX is refused with a 400 naming the
+// problem and leaves nothing in the repository; a wrong tensor shape for an ONNX model
+// is a 400 naming the input.
+TEST_F(OnnxModelsTest, BadOnnxUploadsAndInputsAre400s) {
+  HttpResponse r = Post("/api/models/upload",
+                        MultipartBody({{"name", "", "broken"},
+                                       {"runner_name", "", "classify"},
+                                       {"backend", "", "onnx"},
+                                       {"input.size", "", "[48, 192]"},
+                                       {"model", "broken.onnx", "this is not a protobuf"}}),
+                        {{"Content-Type", MultipartContentType()}});
+  ExpectError(r, 400, "not an ONNX model");
+  EXPECT_FALSE(fs::exists(server_dir() / "repo" / "broken"));
+  EXPECT_EQ(Get("/v2/models/broken/ready").status, 404);
+
+  Tensor wrong(DType::kFP32, {1, 3, 48, 100});
+  const std::string body(reinterpret_cast<const char*>(wrong.data()), wrong.byte_size());
+  const json header = {{"inputs",
+                        {{{"name", "x"},
+                          {"shape", wrong.shape()},
+                          {"datatype", "FP32"},
+                          {"parameters", {{"binary_data_size", wrong.byte_size()}}}}}}};
+  const std::string json_part = header.dump();
+  ExpectError(Post("/v2/models/ocr_cls/infer", json_part + body,
+                   {{"inference-header-content-length", std::to_string(json_part.size())}}),
+              400, "x");
+}
+
 // `infera models import`: what it rewrote in the published detector, nothing the
 // second time, and a clear refusal for a dynamic input without --input-shape.
 TEST(OnnxImportCliTest, ReportsRewritesAndRefusesDynamicInputs) {
