@@ -113,7 +113,7 @@ asan: deps $(BUILD)/test-models/.stamp $(REAL_MODELS) $(ORT_MODULES) $(E2E_MODUL
 tsan: deps
 	cmake --preset tsan && cmake --build --preset tsan -j $(JOBS) --target infera_unit_tests
 	TSAN_OPTIONS=suppressions=$(CURDIR)/tests/tsan.supp build-tsan/tests/infera_unit_tests --gtest_brief=1 \
-	  --gtest_filter='*Batch*:*HttpServer*:*Router*:CpuEngineThread*:*Metrics*:*Registry*'
+	  --gtest_filter='*Batch*:*HttpServer*:*Router*:CpuEngine*:*Metrics*:*Registry*'
 
 clean:
 	rm -rf $(BUILD) build-debug build-asan build-tsan

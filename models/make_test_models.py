@@ -389,7 +389,7 @@ def save_script(module: nn.Module, path: str, example: torch.Tensor) -> torch.ji
 
 def write_model_yaml(folder: str, description: str, input_spec: dict, outputs=None,
                      labels: str = "labels.txt", batching: dict = None,
-                     runner: str = "classify", warmup: bool = True):
+                     runner: str = "classify", warmup: bool = True, instances: int = 1):
     d = {
         "backend": "torchscript",
         "runner": runner,
@@ -402,7 +402,7 @@ def write_model_yaml(folder: str, description: str, input_spec: dict, outputs=No
         d["labels"] = labels
     d["batching"] = batching or {"max_batch_size": 8, "max_queue_delay_ms": 2,
                                  "max_queue_size": 256, "default_timeout_ms": 30000}
-    d["instances"] = {"count": 1, "device": "cpu"}
+    d["instances"] = {"count": instances, "device": "cpu"}
     d["warmup"] = warmup
     os.makedirs(folder, exist_ok=True)
     with open(os.path.join(folder, "model.yaml"), "w") as f:
@@ -764,8 +764,9 @@ def make_segmentation(repo: str, images: str, out: str) -> dict:
     d = os.path.join(repo, "tiny_unet")
     save_script(TinyUNet(), os.path.join(d, "1", "model.pt"), None)
     write_model_yaml(d, "Tiny U-Net-shaped encoder-decoder with built weights: bright blobs "
-                        "are foreground (logits [N,1,H,W])", dict(UNET_SPEC), labels=None,
-                     runner="binary_sigmoid")
+                        "are foreground (logits [N,1,H,W]); two instances, so jobs and "
+                        "requests on it run two forwards at once",
+                     dict(UNET_SPEC), labels=None, runner="binary_sigmoid", instances=2)
     d = os.path.join(repo, "tiny_multiclass")
     save_script(TinyMulticlass(), os.path.join(d, "1", "model.pt"), None)
     write_labels(d, MULTICLASS_LABELS)
@@ -1124,7 +1125,7 @@ def main():
                          {"color": "gray", "size": [512, 512], "interpolation": "bilinear",
                           "scale": 1.0 / 255.0, "mean": [0.5], "std": [0.25], "layout": "NCHW",
                           "dtype": "float32"},
-                         labels=None, runner="binary_sigmoid",
+                         labels=None, runner="binary_sigmoid", instances=2,
                          batching={"max_batch_size": 4, "max_queue_delay_ms": 2,
                                    "max_queue_size": 256, "default_timeout_ms": 120000})
 

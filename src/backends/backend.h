@@ -23,6 +23,8 @@ struct BackendOptions {
   std::filesystem::path artifact;  // the model file (model.pt, model.onnx)
   std::string device = "cpu";      // "cpu" or "cuda:N"
   int intra_op_threads = 0;        // 0: the engine's default for this machine
+  int instance = 0;                // which of the model's instances this is (0-based)
+  int instances = 1;               // how many instances the model has
   // Names of the outputs to return, in order: dict keys for models returning a dict,
   // labels for the positions of a tuple/list. Empty: every output, positionally.
   std::vector<std::string> output_names;

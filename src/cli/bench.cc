@@ -1,7 +1,8 @@
 // `infera bench --config FILE --model M`: the raw engine against the served model,
 // in one run, on the same machine.
 //
-//  1. Raw engine: the model's backend alone (no HTTP, no batcher), one preprocessed
+//  1. Raw engine: one backend of the model alone (RawEngineOptions: one instance on
+//     every core; no HTTP, no batcher), one preprocessed
 //     image repeated to each batch size, a closed loop for --seconds each. The best
 //     batch size is the one with the highest images/s.
 //  2. Served: the same model behind the real HTTP server (port 0, batching with the
@@ -84,7 +85,7 @@ StatusOr<std::vector<std::byte>> DefaultImage(const ModelConfig& config) {
 StatusOr<Measurement> MeasureRaw(const ModelConfig& config, const Runner& runner, const Tensor& row,
                                  int batch, double seconds) {
   ASSIGN_OR_RETURN(std::unique_ptr<Backend> backend,
-                   CreateBackend(config.backend, MakeBackendOptions(config, runner)));
+                   CreateBackend(config.backend, RawEngineOptions(config, runner)));
   backend->PrepareThread();
   std::vector<const Tensor*> parts(static_cast<size_t>(batch), &row);
   ASSIGN_OR_RETURN(Tensor input, ConcatDim0(parts));

@@ -26,8 +26,9 @@ StatusOr<std::shared_ptr<Model>> Model::Load(ModelConfig config, MetricsRegistry
   model->runner_ = runner;
   const ModelConfig& cfg = model->config_;
   for (int64_t i = 0; i < cfg.instances.count; ++i) {
-    ASSIGN_OR_RETURN(std::unique_ptr<Backend> backend,
-                     CreateBackend(cfg.backend, MakeBackendOptions(cfg, *runner)));
+    BackendOptions options = MakeBackendOptions(cfg, *runner);
+    options.instance = static_cast<int>(i);
+    ASSIGN_OR_RETURN(std::unique_ptr<Backend> backend, CreateBackend(cfg.backend, options));
     model->backends_.push_back(std::move(backend));
   }
   model->AdoptGraphNames();
@@ -95,8 +96,17 @@ BackendOptions MakeBackendOptions(const ModelConfig& config, const Runner& runne
   options.artifact = config.artifact;
   options.device = config.instances.device;
   options.intra_op_threads = static_cast<int>(config.instances.threads);
+  options.instances = static_cast<int>(config.instances.count);
   options.output_names = config.outputs;
   if (config.input.size) options.input_shape = ModelInputRowShape(config, runner, -1, -1);
+  return options;
+}
+
+BackendOptions RawEngineOptions(const ModelConfig& config, const Runner& runner) {
+  BackendOptions options = MakeBackendOptions(config, runner);
+  options.intra_op_threads = 0;
+  options.instance = 0;
+  options.instances = 1;
   return options;
 }
 

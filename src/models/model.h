@@ -32,10 +32,15 @@ struct TensorInfo {
   Shape shape;
 };
 
-// The options a backend of `config` is created with (artifact, device, threads,
-// outputs, and the static input row shape when the input size is fixed). The model's
-// own instances, `infera bench` and `infera bench job` all create backends this way.
+// The options a backend of `config` is created with (artifact, device, threads, the
+// instance count, outputs, and the static input row shape when the input size is fixed).
+// The model's own instances (each with its `instance` index set) create backends this way.
 BackendOptions MakeBackendOptions(const ModelConfig& config, const Runner& runner);
+
+// The options of the "raw engine" the benchmarks compare the server with: what a script
+// loading the model would get — one instance, the engine's default threads (every core),
+// whatever `instances` says.
+BackendOptions RawEngineOptions(const ModelConfig& config, const Runner& runner);
 
 // Shape of one input row (without the batch dimension) per `config`'s input spec, for
 // images of size h x w when the spec keeps the image size.

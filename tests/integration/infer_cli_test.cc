@@ -141,11 +141,14 @@ TEST(BenchJobBinaryTest, ReportsJobAndPlainLoop) {
   ASSERT_EQ(r.code, 0) << r.out << r.err;
   EXPECT_THAT(r.out, HasSubstr("plain loop (batch 1)"));
   EXPECT_THAT(r.out, HasSubstr("ratio job / plain loop"));
+  EXPECT_THAT(r.out, HasSubstr("job (2 instances)"));  // tiny_unet's model.yaml
   const json report = json::parse(testing::ReadFile(report_file));
+  EXPECT_EQ(report["job"]["instances"], 2);
   EXPECT_GT(report["plain"]["images_per_s"].get<double>(), 0);
   EXPECT_GT(report["job"]["images_per_s"].get<double>(), 0);
   EXPECT_EQ(report["plain"]["errors"], 0);
   EXPECT_GT(report["ratio"].get<double>(), 0);
+  // Busy time of both instances over wall x instances: a share, even when they overlap.
   const double outside = report["job"]["outside_model"].get<double>();
   EXPECT_GE(outside, 0.0);
   EXPECT_LE(outside, 1.0);

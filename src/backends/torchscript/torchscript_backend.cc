@@ -7,7 +7,7 @@
 #include <cstring>
 #include <thread>
 
-#include "backends/torchscript/cpu_engine_thread.h"
+#include "backends/torchscript/cpu_engine.h"
 #include "common/logging.h"
 #include "common/strings.h"
 
@@ -88,21 +88,20 @@ class TorchScriptBackend final : public Backend {
       : options_(std::move(options)),
         module_(std::move(module)),
         device_(device),
-        weight_bytes_(weight_bytes) {}
+        weight_bytes_(weight_bytes),
+        threads_(IntraOpThreads(options_)) {}
 
   int64_t weight_bytes() const override { return weight_bytes_; }
 
   void PrepareThread() override {
-    if (device_.is_cpu()) return;  // CPU work runs on the CpuEngineThread
-    int n = options_.intra_op_threads;
-    if (n <= 0) n = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    at::set_num_threads(n);
+    if (device_.is_cpu()) return;  // CPU work runs on a CpuEngine lane
+    at::set_num_threads(threads_);
   }
 
   StatusOr<std::vector<Tensor>> Execute(std::vector<Tensor>& inputs) override {
     if (!device_.is_cpu()) return ExecuteHere(inputs);
     StatusOr<std::vector<Tensor>> result;
-    CpuEngineThread::Get().Run(options_.intra_op_threads, [&] { result = ExecuteHere(inputs); });
+    CpuEngine::Get().Run(options_.instance, threads_, [&] { result = ExecuteHere(inputs); });
     return result;
   }
 
@@ -204,6 +203,7 @@ class TorchScriptBackend final : public Backend {
   torch::jit::Module module_;
   const c10::Device device_;
   const int64_t weight_bytes_;
+  const int threads_;  // intra-op threads of every forward
 };
 
 StatusOr<c10::Device> ParseDevice(const BackendOptions& options) {
@@ -232,6 +232,13 @@ StatusOr<c10::Device> ParseDevice(const BackendOptions& options) {
 }
 
 }  // namespace
+
+int IntraOpThreads(const BackendOptions& options) {
+  if (options.intra_op_threads > 0) return options.intra_op_threads;
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  if (options.device != "cpu") return cores;
+  return std::max(1, cores / std::max(1, options.instances));
+}
 
 namespace {
 
@@ -280,8 +287,8 @@ StatusOr<std::unique_ptr<Backend>> CreateTorchScriptBackend(const BackendOptions
   StatusOr<LoadedModule> module = absl::UnknownError("not loaded");
   if (device.is_cpu()) {
     // Freezing folds constants with real tensor ops: keep them on the engine thread too.
-    CpuEngineThread::Get().Run(options.intra_op_threads,
-                               [&] { module = LoadAndOptimize(options, device); });
+    CpuEngine::Get().Run(options.instance, IntraOpThreads(options),
+                         [&] { module = LoadAndOptimize(options, device); });
   } else {
     module = LoadAndOptimize(options, device);
   }

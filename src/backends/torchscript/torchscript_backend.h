@@ -7,7 +7,8 @@
 // Outputs: a Tensor; a tuple or list (all elements, or those named positionally by
 // BackendOptions::output_names); a dict (the entries named by output_names, or all in
 // key order). Devices: "cpu", or "cuda:N" when LibTorch was built with CUDA and the
-// device exists (FailedPrecondition otherwise, at load).
+// device exists (FailedPrecondition otherwise, at load). CPU instances run on the
+// CpuEngine's lanes (instance i on lane i), GPU instances on their batcher thread.
 // This header deliberately includes no LibTorch header (they cost ~20 s per TU).
 #pragma once
 
@@ -16,6 +17,12 @@
 #include "backends/backend.h"
 
 namespace infera {
+
+// The intra-op threads each forward of a backend with these options uses:
+// BackendOptions::intra_op_threads when set; otherwise, on the CPU, the cores shared
+// among the model's instances (cores / instances, at least 1), so that N instances
+// running at once do not oversubscribe the cores; on a GPU, every core.
+int IntraOpThreads(const BackendOptions& options);
 
 StatusOr<std::unique_ptr<Backend>> CreateTorchScriptBackend(const BackendOptions& options);
 

@@ -1,0 +1,86 @@
+#include "backends/torchscript/cpu_engine.h"
+
+#include <ATen/Parallel.h>
+
+#include <algorithm>
+#include <future>
+
+namespace infera {
+
+namespace {
+thread_local bool on_lane = false;  // true on lane threads
+}  // namespace
+
+CpuEngine& CpuEngine::Get() {
+  static CpuEngine engine;
+  return engine;
+}
+
+CpuEngine::CpuEngine() {
+  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  for (unsigned i = 0; i < cores; ++i) lanes_.push_back(std::make_unique<Lane>());
+}
+
+CpuEngine::~CpuEngine() {
+  for (auto& lane : lanes_) {
+    {
+      std::lock_guard<std::mutex> lock(lane->mu);
+      lane->stopping = true;
+    }
+    lane->cv.notify_all();
+  }
+  std::lock_guard<std::mutex> lock(start_mu_);
+  for (auto& lane : lanes_) {
+    if (lane->thread.joinable()) lane->thread.join();
+  }
+}
+
+void CpuEngine::Run(int lane_index, int intra_op_threads, const std::function<void()>& task) {
+  if (intra_op_threads <= 0) {
+    intra_op_threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  }
+  if (on_lane) {  // defensive: never self-deadlock
+    task();
+    return;
+  }
+  Lane* lane = lanes_[static_cast<size_t>(std::max(0, lane_index)) % lanes_.size()].get();
+  {
+    std::lock_guard<std::mutex> lock(start_mu_);
+    if (!lane->thread.joinable()) lane->thread = std::thread([this, lane] { Loop(lane); });
+  }
+  std::promise<void> done;
+  std::future<void> finished = done.get_future();
+  {
+    std::lock_guard<std::mutex> lock(lane->mu);
+    lane->tasks.push_back([lane, intra_op_threads, &task, &done] {
+      if (lane->current_threads != intra_op_threads) {
+        at::set_num_threads(intra_op_threads);
+        lane->current_threads = intra_op_threads;
+      }
+      task();
+      done.set_value();
+    });
+  }
+  lane->cv.notify_one();
+  finished.wait();
+}
+
+void CpuEngine::Loop(Lane* lane) {
+  on_lane = true;
+  // LibTorch sets a thread's OpenMP thread count from a process-wide value on the
+  // thread's first parallel operation. Do that now, so that the count this lane sets
+  // before its first task is not replaced by whatever another lane set last.
+  (void)at::get_num_threads();
+  std::unique_lock<std::mutex> lock(lane->mu);
+  while (true) {
+    lane->cv.wait(lock, [lane] { return lane->stopping || !lane->tasks.empty(); });
+    if (lane->tasks.empty()) return;  // stopping with nothing left
+    std::function<void()> task = std::move(lane->tasks.front());
+    lane->tasks.pop_front();
+    lock.unlock();
+    task();
+    lock.lock();
+  }
+}
+
+}  // namespace infera
