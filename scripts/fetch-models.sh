@@ -73,6 +73,7 @@ description: "PaddleOCR PP-OCRv4 text detection: a per-pixel text probability ma
 input:
   name: x
   size: [640, 640]
+  resize: letterbox             # keep the text's proportions (PaddleOCR keeps the aspect)
   color: bgr
   scale: 0.00392156862745098
   mean: [0.485, 0.456, 0.406]

@@ -74,7 +74,9 @@ std::string StarterYaml(const ModelsImportOptions& options, const OnnxImportRepo
       const int64_t c = use_nhwc ? in.shape[3] : in.shape[1];
       const int64_t h = use_nhwc ? in.shape[1] : in.shape[2];
       const int64_t w = use_nhwc ? in.shape[2] : in.shape[3];
-      yaml += StrCat("  size: [", h, ", ", w, "]\n  color: ", c == 1 ? "gray" : "rgb", "\n",
+      yaml += StrCat("  size: [", h, ", ", w, "]\n",
+                     "  resize: stretch   # or letterbox: keep the aspect ratio, pad\n",
+                     "  color: ", c == 1 ? "gray" : "rgb", "\n",
                      "  layout: ", use_nhwc ? "NHWC" : "NCHW", "\n");
     }
   }

@@ -1,5 +1,8 @@
 #include "imaging/image.h"
 
+#include <algorithm>
+#include <cstring>
+
 namespace infera {
 
 size_t PixelTypeSize(PixelType type) {
@@ -37,6 +40,19 @@ Image MakeImage(int width, int height, int channels, PixelType type) {
                       static_cast<size_t>(channels) * PixelTypeSize(type));
   }
   return image;
+}
+
+Image PlaceTopLeft(const Image& image, int width, int height) {
+  Image out = MakeImage(width, height, image.channels, image.type);
+  out.pages = image.pages;
+  const size_t pixel = static_cast<size_t>(image.channels) * PixelTypeSize(image.type);
+  const size_t row = static_cast<size_t>(std::min(width, image.width)) * pixel;
+  const int rows = std::min(height, image.height);
+  for (int y = 0; y < rows; ++y) {
+    std::memcpy(out.data.data() + static_cast<size_t>(y) * out.row_bytes(),
+                image.data.data() + static_cast<size_t>(y) * image.row_bytes(), row);
+  }
+  return out;
 }
 
 }  // namespace infera

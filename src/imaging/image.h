@@ -44,4 +44,8 @@ struct Image {
 // An empty (zeroed) image of the given geometry.
 Image MakeImage(int width, int height, int channels, PixelType type);
 
+// `image` placed at the top-left corner of a zeroed `width` x `height` image of its type
+// and channels, cut where it does not fit (so this also crops). Requires positive sides.
+Image PlaceTopLeft(const Image& image, int width, int height);
+
 }  // namespace infera

@@ -89,22 +89,24 @@ void Resample(const Image& image, const ChannelPlan& plan, const AxisTaps& xs, c
   }
 }
 
-// Writes interleaved output row y (width * channels values, each mapped through
-// convert(value, channel)) into an NCHW or NHWC tensor of height x width.
+// Writes interleaved output row y (row_width * channels values, each mapped through
+// convert(value, channel)) into the first row_width columns of an NCHW or NHWC tensor of
+// height x width.
 template <typename Out, typename Convert>
-void StoreRow(Layout layout, int y, const float* row, int width, int height, int channels,
-              Convert&& convert, Out* out) {
+void StoreRow(Layout layout, int y, const float* row, int row_width, int width, int height,
+              int channels, Convert&& convert, Out* out) {
+  const size_t n = static_cast<size_t>(row_width);
   const size_t w = static_cast<size_t>(width);
   if (layout == Layout::kNHWC) {
     Out* dst = out + static_cast<size_t>(y) * w * channels;
-    for (size_t x = 0; x < w; ++x) {
+    for (size_t x = 0; x < n; ++x) {
       for (int c = 0; c < channels; ++c, ++dst, ++row) *dst = convert(*row, c);
     }
     return;
   }
   for (int c = 0; c < channels; ++c) {
     Out* dst = out + (static_cast<size_t>(c) * height + y) * w;
-    for (size_t x = 0; x < w; ++x) dst[x] = convert(row[x * channels + c], c);
+    for (size_t x = 0; x < n; ++x) dst[x] = convert(row[x * channels + c], c);
   }
 }
 
@@ -159,7 +161,29 @@ StatusOr<Layout> ParseLayout(std::string_view s) {
       absl::StrCat("unknown layout '", std::string(s), "' (expected NCHW or NHWC)"));
 }
 
+StatusOr<ResizeMode> ParseResizeMode(std::string_view s) {
+  const std::string lower = absl::AsciiStrToLower(std::string(s));
+  if (lower == "stretch") return ResizeMode::kStretch;
+  if (lower == "letterbox") return ResizeMode::kLetterbox;
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown resize mode '", std::string(s), "' (expected stretch or letterbox)"));
+}
+
+std::pair<int, int> ContentSize(int height, int width, const InputSpec& spec) {
+  if (!spec.size) return {height, width};
+  const auto [h, w] = *spec.size;
+  if (spec.resize == ResizeMode::kStretch) return {h, w};
+  const double factor = std::min(static_cast<double>(h) / height, static_cast<double>(w) / width);
+  auto side = [factor](int n, int limit) {
+    return std::clamp(static_cast<int>(std::lround(n * factor)), 1, limit);
+  };
+  return {side(height, h), side(width, w)};
+}
+
 Status ValidateInputSpec(const InputSpec& spec) {
+  if (spec.resize == ResizeMode::kLetterbox && !spec.size.has_value()) {
+    return absl::InvalidArgumentError("input spec: resize letterbox needs a fixed size");
+  }
   if (spec.size.has_value()) {
     const auto [height, width] = *spec.size;
     if (height <= 0 || width <= 0) {
@@ -207,16 +231,20 @@ StatusOr<Tensor> ImageToTensor(const Image& image, const InputSpec& spec) {
 
   const int height = spec.size ? spec.size->first : image.height;
   const int width = spec.size ? spec.size->second : image.width;
+  const std::pair<int, int> content = ContentSize(image.height, image.width, spec);
+  const int content_height = content.first;
+  const int content_width = content.second;
   const ChannelPlan plan = PlanChannels(image.channels, spec.color);
   const int channels = plan.channels;
   const bool nearest = spec.interpolation == Interpolation::kNearest;
-  const AxisTaps xs = nearest ? NearestTaps(image.width, width) : BilinearTaps(image.width, width);
-  const AxisTaps ys =
-      nearest ? NearestTaps(image.height, height) : BilinearTaps(image.height, height);
+  const AxisTaps xs =
+      nearest ? NearestTaps(image.width, content_width) : BilinearTaps(image.width, content_width);
+  const AxisTaps ys = nearest ? NearestTaps(image.height, content_height)
+                              : BilinearTaps(image.height, content_height);
 
   Shape shape = spec.layout == Layout::kNCHW ? Shape{1, channels, height, width}
                                              : Shape{1, height, width, channels};
-  Tensor tensor(spec.dtype, std::move(shape));
+  Tensor tensor(spec.dtype, std::move(shape));  // zeros: the letterbox padding
 
   if (spec.dtype == DType::kUInt8) {
     auto round = [](float v, int /*c*/) {
@@ -224,7 +252,7 @@ StatusOr<Tensor> ImageToTensor(const Image& image, const InputSpec& spec) {
     };
     uint8_t* out = tensor.data_as<uint8_t>();
     Resample(image, plan, xs, ys, [&](int y, const float* row) {
-      StoreRow(spec.layout, y, row, width, height, channels, round, out);
+      StoreRow(spec.layout, y, row, content_width, width, height, channels, round, out);
     });
     return tensor;
   }
@@ -239,7 +267,7 @@ StatusOr<Tensor> ImageToTensor(const Image& image, const InputSpec& spec) {
   auto normalize = [&](float v, int c) { return (v * scale - mean[c]) / stdev[c]; };
   float* out = tensor.data_as<float>();
   Resample(image, plan, xs, ys, [&](int y, const float* row) {
-    StoreRow(spec.layout, y, row, width, height, channels, normalize, out);
+    StoreRow(spec.layout, y, row, content_width, width, height, channels, normalize, out);
   });
   return tensor;
 }

@@ -17,10 +17,15 @@ namespace infera {
 enum class ColorMode { kGray, kRgb, kBgr };
 enum class Interpolation { kBilinear, kNearest };
 enum class Layout { kNCHW, kNHWC };
+// How an image meets a fixed input size: stretched to it (the aspect ratio changes), or
+// letterboxed (scaled by one factor to fit, placed at the top-left corner, the rest
+// padded with zeros in the model's input — the mean colour for a normalised input).
+enum class ResizeMode { kStretch, kLetterbox };
 
 StatusOr<ColorMode> ParseColorMode(std::string_view s);          // gray|rgb|bgr
 StatusOr<Interpolation> ParseInterpolation(std::string_view s);  // bilinear|nearest
 StatusOr<Layout> ParseLayout(std::string_view s);                // NCHW|NHWC
+StatusOr<ResizeMode> ParseResizeMode(std::string_view s);        // stretch|letterbox
 
 // InputSpec: how a model wants its image input. Defaults are the usual ImageNet input.
 struct InputSpec {
@@ -28,6 +33,7 @@ struct InputSpec {
   // Target size as {height, width}; nullopt keeps the image's own size.
   std::optional<std::pair<int, int>> size = std::pair<int, int>{224, 224};
   Interpolation interpolation = Interpolation::kBilinear;
+  ResizeMode resize = ResizeMode::kStretch;  // letterbox needs a fixed size
   // Multiplier applied to raw sample values before mean/std; nullopt means
   // 1 / image.max_value() (1/255 for 8-bit, 1/65535 for 16-bit, 1 for float).
   std::optional<double> scale = 1.0 / 255.0;
@@ -42,8 +48,15 @@ struct InputSpec {
 };
 
 // Checks that the spec is coherent (mean/std sizes match channels, std non-zero,
-// positive size, supported dtype). InvalidArgument naming the field otherwise.
+// positive size, supported dtype, letterbox only with a fixed size). InvalidArgument
+// naming the field otherwise.
 Status ValidateInputSpec(const InputSpec& spec);
+
+// The part of the model input an image of `height` x `width` fills, as {height, width}
+// from the top-left corner: the whole input size for stretch; for letterbox the image
+// scaled by min(H / height, W / width), each side rounded to nearest and at least 1; the
+// image's own size when the spec keeps it. Requires positive sides.
+std::pair<int, int> ContentSize(int height, int width, const InputSpec& spec);
 
 // Converts `image` into a [1,C,H,W] (NCHW) or [1,H,W,C] (NHWC) tensor.
 // Colour: gray->rgb replicates; rgb->gray uses ITU-R 601 luma (0.299, 0.587, 0.114);
@@ -54,6 +67,8 @@ Status ValidateInputSpec(const InputSpec& spec);
 // align_corners=False, antialias=False) and OpenCV INTER_LINEAR; nearest matches
 // interpolate(mode="nearest"). Errors: InvalidArgument for an empty image or a spec
 // that fails ValidateInputSpec.
+// Letterbox: the image is resized to ContentSize and the rest of the tensor is 0 (after
+// normalisation; raw 0 for UINT8).
 // Order of operations, all in float: colour conversion on raw samples, resize (each
 // source row along the width, then the two rows blended, as torch's CPU kernel does), then
 // (x * scale - mean) / std.

@@ -19,8 +19,8 @@ constexpr int64_t kMaxSide = 1 << 16;
 
 // Applies `input:`.
 Status ApplyInput(const YamlReader& in, ModelConfig* config) {
-  RETURN_IF_ERROR(in.CheckMapping(
-      {"name", "color", "size", "interpolation", "scale", "mean", "std", "layout", "dtype"}));
+  RETURN_IF_ERROR(in.CheckMapping({"name", "color", "size", "resize", "interpolation", "scale",
+                                   "mean", "std", "layout", "dtype"}));
   InputSpec& spec = config->input;
   if (in.Has("name")) {
     ASSIGN_OR_RETURN(config->input_name, in.String("name"));
@@ -47,6 +47,12 @@ Status ApplyInput(const YamlReader& in, ModelConfig* config) {
       }
       spec.size = std::pair<int, int>{static_cast<int>((*list)[0]), static_cast<int>((*list)[1])};
     }
+  }
+  if (in.Has("resize")) {
+    ASSIGN_OR_RETURN(std::string s, in.String("resize"));
+    auto parsed = ParseResizeMode(s);
+    if (!parsed.ok()) return in.Error("resize", "must be stretch or letterbox (got '" + s + "')");
+    spec.resize = *parsed;
   }
   if (in.Has("interpolation")) {
     ASSIGN_OR_RETURN(std::string s, in.String("interpolation"));
@@ -308,9 +314,13 @@ Status ApplyModelYaml(const YAML::Node& node, const std::string& file, const fs:
     Status s = LoadLabels(config);
     if (!s.ok()) return r.Error("labels", ToStd(s.message()));
   }
+  const Runner* runner = FindRunner(config->runner);
+  if (runner != nullptr) {
+    Status input_ok = runner->CheckInputSpec(config->input);
+    if (!input_ok.ok()) return r.Error("input", ToStd(input_ok.message()));
+  }
   if (r.Has("params")) {
     ASSIGN_OR_RETURN(config->params, ParamsToJson(r.Child("params")));
-    const Runner* runner = FindRunner(config->runner);
     if (runner != nullptr) {
       StatusOr<nlohmann::json> valid = runner->ValidateParams(config->params, *config);
       if (!valid.ok()) return r.Error("params", ToStd(valid.status().message()));

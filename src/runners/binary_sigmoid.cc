@@ -55,7 +55,8 @@ StatusOr<RunnerOutput> BinarySigmoidRunner::Postprocess(
   const double threshold = params.value("threshold", 0.5);
   const Image model_mask = ThresholdPlane(scores, 0, params.value("output_is_probability", false),
                                           threshold, kForeground);
-  ASSIGN_OR_RETURN(Image mask, ToSourceSize(model_mask, source, Interpolation::kNearest));
+  ASSIGN_OR_RETURN(Image mask,
+                   ToSourceSize(model_mask, source, Interpolation::kNearest, config.input));
 
   // The preview draws label 1 (the first palette colour) where the mask is set.
   Image labels = mask;

@@ -156,6 +156,15 @@ nlohmann::json CellposeRunner::params_schema() const {
   return schema;
 }
 
+Status CellposeRunner::CheckInputSpec(const InputSpec& spec) const {
+  if (spec.resize == ResizeMode::kLetterbox) {
+    return absl::InvalidArgumentError(
+        "the cellpose runner tiles images at their own scale (size is the tile size): "
+        "resize letterbox does not apply");
+  }
+  return absl::OkStatus();
+}
+
 StatusOr<nlohmann::json> CellposeRunner::ValidateParams(const nlohmann::json& params,
                                                         const ModelConfig& /*config*/) const {
   ASSIGN_OR_RETURN(nlohmann::json out, Schema().Validate(params, {kChannelsParam}));

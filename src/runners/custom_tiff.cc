@@ -6,7 +6,6 @@
 #include "imaging/normalize.h"
 #include "imaging/overlay.h"
 #include "imaging/preprocess.h"
-#include "imaging/resize_image.h"
 #include "models/model_config.h"
 #include "runners/params.h"
 #include "runners/segmentation_util.h"
@@ -109,9 +108,7 @@ StatusOr<RunnerInput> CustomTiffRunner::Preprocess(const Image& image, const Mod
   options.high = params.value("high_percentile", 99.0);
   ASSIGN_OR_RETURN(Image normalized, NormalizePercentiles(FirstChannels(image, channels), options));
   if (config.input.size) {
-    const auto [height, width] = *config.input.size;
-    ASSIGN_OR_RETURN(normalized,
-                     ResizeImage(normalized, width, height, config.input.interpolation));
+    ASSIGN_OR_RETURN(normalized, ToInputSize(normalized, config.input, config.input.interpolation));
   }
   RunnerInput input;
   input.items.emplace_back();
@@ -136,7 +133,8 @@ StatusOr<RunnerOutput> CustomTiffRunner::Postprocess(
   } else {
     model_labels = ArgmaxLabels(scores);
   }
-  ASSIGN_OR_RETURN(Image labels, ToSourceSize(model_labels, source, Interpolation::kNearest));
+  ASSIGN_OR_RETURN(Image labels,
+                   ToSourceSize(model_labels, source, Interpolation::kNearest, config.input));
   ASSIGN_OR_RETURN(Image preview, OverlayLabels(source, labels));
   const std::vector<int64_t> counts = CountLabels(labels);
 
@@ -164,8 +162,9 @@ StatusOr<RunnerOutput> CustomTiffRunner::Postprocess(
     }
     out.artifacts.push_back({"class_mask", std::move(wide), ArtifactFormat::kTiff});
   } else {
-    ASSIGN_OR_RETURN(Image probability, ToSourceSize(ProbabilityImage(scores, is_probability),
-                                                     source, Interpolation::kBilinear));
+    ASSIGN_OR_RETURN(Image probability,
+                     ToSourceSize(ProbabilityImage(scores, is_probability), source,
+                                  Interpolation::kBilinear, config.input));
     out.artifacts.push_back({"probability", std::move(probability), ArtifactFormat::kTiff});
   }
   out.artifacts.push_back({"preview", std::move(preview), ArtifactFormat::kPng});

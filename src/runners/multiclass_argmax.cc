@@ -42,7 +42,8 @@ StatusOr<RunnerOutput> MulticlassArgmaxRunner::Postprocess(
   ScoreMapRequirements requirements;
   requirements.min_classes = 2;
   ASSIGN_OR_RETURN(ScoreMap scores, ReadScoreMap(outputs, config, name(), requirements));
-  ASSIGN_OR_RETURN(Image mask, ToSourceSize(ArgmaxLabels(scores), source, Interpolation::kNearest));
+  ASSIGN_OR_RETURN(Image mask, ToSourceSize(ArgmaxLabels(scores), source, Interpolation::kNearest,
+                                            config.input));
   ASSIGN_OR_RETURN(Image preview, OverlayLabels(source, mask));
   const std::vector<int64_t> counts = CountLabels(mask);
   RunnerOutput out;

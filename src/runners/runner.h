@@ -20,6 +20,7 @@
 
 #include "common/status.h"
 #include "imaging/image.h"
+#include "imaging/preprocess.h"
 #include "tensor/tensor.h"
 
 namespace infera {
@@ -72,6 +73,10 @@ class Runner {
   // The channel count of the network's input for `config` (warm-up batches and the
   // protocol's input metadata use it): the input spec's colour channels by default.
   virtual int ModelInputChannels(const ModelConfig& config) const;
+
+  // Checks that the runner can feed a model with this input spec (at load, naming what
+  // it cannot do); every spec by default.
+  virtual Status CheckInputSpec(const InputSpec& /*spec*/) const { return absl::OkStatus(); }
 
   // Checks params (null or an object) and fills defaults; InvalidArgument naming the
   // param and why for unknown or ill-typed params.

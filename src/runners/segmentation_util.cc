@@ -121,7 +121,23 @@ Image ProbabilityImage(const ScoreMap& scores, bool scores_are_probabilities) {
   return out;
 }
 
-StatusOr<Image> ToSourceSize(const Image& map, const Image& source, Interpolation interpolation) {
+StatusOr<Image> ToSourceSize(const Image& map, const Image& source, Interpolation interpolation,
+                             const InputSpec& spec) {
+  if (spec.resize == ResizeMode::kLetterbox && spec.size && map.width > 0 && map.height > 0 &&
+      source.width > 0 && source.height > 0) {
+    const auto [input_height, input_width] = *spec.size;
+    const std::pair<int, int> content = ContentSize(source.height, source.width, spec);
+    auto part = [](int content_side, int map_side, int input_side) {
+      const double scaled = static_cast<double>(content_side) * map_side / input_side;
+      return std::clamp(static_cast<int>(std::lround(scaled)), 1, map_side);
+    };
+    const int height = part(content.first, map.height, input_height);
+    const int width = part(content.second, map.width, input_width);
+    if (height != map.height || width != map.width) {
+      return ResizeImage(PlaceTopLeft(map, width, height), source.width, source.height,
+                         interpolation);
+    }
+  }
   return ResizeImage(map, source.width, source.height, interpolation);
 }
 
@@ -184,6 +200,15 @@ std::pair<int, int> ModelInputSize(const Image& source, const InputSpec& spec) {
   return {source.height, source.width};
 }
 
+StatusOr<Image> ToInputSize(const Image& image, const InputSpec& spec,
+                            Interpolation interpolation) {
+  const auto [height, width] = ModelInputSize(image, spec);
+  const std::pair<int, int> content = ContentSize(image.height, image.width, spec);
+  ASSIGN_OR_RETURN(Image resized, ResizeImage(image, content.second, content.first, interpolation));
+  if (content.first == height && content.second == width) return resized;
+  return PlaceTopLeft(resized, width, height);
+}
+
 StatusOr<Image> AnnotationAtModelSize(const Image& annotation, const Image& source,
                                       const InputSpec& spec) {
   if (annotation.width <= 0 || annotation.height <= 0 || annotation.channels <= 0 ||
@@ -202,8 +227,7 @@ StatusOr<Image> AnnotationAtModelSize(const Image& annotation, const Image& sour
     std::memcpy(first.data.data() + i * sample,
                 annotation.data.data() + i * annotation.channels * sample, sample);
   }
-  const auto [height, width] = ModelInputSize(source, spec);
-  return ResizeImage(first, width, height, Interpolation::kNearest);
+  return ToInputSize(first, spec, Interpolation::kNearest);
 }
 
 }  // namespace infera

@@ -73,9 +73,13 @@ Image ArgmaxLabels(const ScoreMap& scores);
 // `scores_are_probabilities` copies the scores unchanged.
 Image ProbabilityImage(const ScoreMap& scores, bool scores_are_probabilities);
 
-// Resizes `map` to the size of `source` (nearest for label maps, as
-// torch.nn.functional.interpolate(mode="nearest")). Errors as ResizeImage.
-StatusOr<Image> ToSourceSize(const Image& map, const Image& source, Interpolation interpolation);
+// Resizes `map` (a model output for `source`, preprocessed per `spec`) to the size of
+// `source` (nearest for label maps, as torch.nn.functional.interpolate(mode="nearest")).
+// For a letterboxed input only the part of the map the image filled is kept: ContentSize
+// scaled to the map's size, which may differ from the input's (a stride-4 output).
+// Errors as ResizeImage.
+StatusOr<Image> ToSourceSize(const Image& map, const Image& source, Interpolation interpolation,
+                             const InputSpec& spec);
 
 // The number of pixels of each label value of a label map (size 256 for 8-bit maps,
 // 65536 for 16-bit).
@@ -101,8 +105,14 @@ nlohmann::json ClassesJson(const std::vector<int64_t>& counts, const ModelConfig
 // size when the spec keeps it.
 std::pair<int, int> ModelInputSize(const Image& source, const InputSpec& spec);
 
+// `image` (the source or an image of its size) at the model's input size per `spec`
+// (ModelInputSize), resized with `interpolation`; letterboxed when the spec says so
+// (resized to ContentSize at the top-left, zeros elsewhere). Errors as ResizeImage.
+StatusOr<Image> ToInputSize(const Image& image, const InputSpec& spec, Interpolation interpolation);
+
 // Training: the annotation's channel 0 resized (nearest) to the model input size, as a
-// 1-channel image of the annotation's type. InvalidArgument when the annotation is
+// 1-channel image of the annotation's type (letterboxed like the image: resized to
+// ContentSize at the top-left, 0 elsewhere). InvalidArgument when the annotation is
 // empty or its size differs from the source's.
 StatusOr<Image> AnnotationAtModelSize(const Image& annotation, const Image& source,
                                       const InputSpec& spec);

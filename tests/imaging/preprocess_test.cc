@@ -438,6 +438,11 @@ TEST(ValidateInputSpecTest, NamesTheBadField) {
   spec = {};
   spec.dtype = DType::kFP16;
   ExpectInvalid(ValidateInputSpec(spec), "dtype FP16 is not supported");
+
+  spec = {};
+  spec.size.reset();
+  spec.resize = ResizeMode::kLetterbox;
+  ExpectInvalid(ValidateInputSpec(spec), "resize letterbox needs a fixed size");
 }
 
 TEST(ParseTest, AcceptsDocumentedNamesCaseInsensitively) {
@@ -448,12 +453,88 @@ TEST(ParseTest, AcceptsDocumentedNamesCaseInsensitively) {
   EXPECT_EQ(*ParseInterpolation("Nearest"), Interpolation::kNearest);
   EXPECT_EQ(*ParseLayout("NCHW"), Layout::kNCHW);
   EXPECT_EQ(*ParseLayout("nhwc"), Layout::kNHWC);
+  EXPECT_EQ(*ParseResizeMode("stretch"), ResizeMode::kStretch);
+  EXPECT_EQ(*ParseResizeMode("LetterBox"), ResizeMode::kLetterbox);
 }
 
 TEST(ParseTest, RejectsOthers) {
   ExpectInvalid(ParseColorMode("cmyk").status(), "unknown color mode 'cmyk'");
   ExpectInvalid(ParseInterpolation("bicubic").status(), "unknown interpolation 'bicubic'");
   ExpectInvalid(ParseLayout("CHW").status(), "unknown layout 'CHW'");
+  ExpectInvalid(ParseResizeMode("pad").status(), "unknown resize mode 'pad'");
+}
+
+// ---- Letterbox ----
+
+TEST(ContentSizeTest, ScalesByOneFactorToFitAndRounds) {
+  InputSpec spec = RawSpec(ColorMode::kRgb, 64, 64);
+  EXPECT_EQ(ContentSize(50, 100, spec), (std::pair<int, int>{64, 64}));  // stretch: all
+  spec.resize = ResizeMode::kLetterbox;
+  EXPECT_EQ(ContentSize(50, 100, spec), (std::pair<int, int>{32, 64}));   // wide
+  EXPECT_EQ(ContentSize(100, 50, spec), (std::pair<int, int>{64, 32}));   // tall
+  EXPECT_EQ(ContentSize(134, 1024, spec), (std::pair<int, int>{8, 64}));  // 8.375 -> 8
+  EXPECT_EQ(ContentSize(1, 5000, spec), (std::pair<int, int>{1, 64}));    // at least 1
+  EXPECT_EQ(ContentSize(16, 16, spec), (std::pair<int, int>{64, 64}));    // upscaled
+  spec.size = std::pair<int, int>{48, 192};
+  EXPECT_EQ(ContentSize(32, 64, spec), (std::pair<int, int>{48, 96}));
+  spec.size.reset();
+  EXPECT_EQ(ContentSize(7, 9, spec), (std::pair<int, int>{7, 9}));  // keeps its size
+}
+
+// A letterboxed tensor is the image stretched to ContentSize, at the top-left, and 0
+// everywhere else, in both layouts and for UINT8 too.
+TEST(ImageToTensorTest, LetterboxIsTheFittedImageAtTheTopLeftAndZerosAround) {
+  const Image image = ReferenceImage();  // 7 wide, 5 high
+  for (const Layout layout : {Layout::kNCHW, Layout::kNHWC}) {
+    for (const DType dtype : {DType::kFP32, DType::kUInt8}) {
+      SCOPED_TRACE(std::string(layout == Layout::kNCHW ? "NCHW " : "NHWC ") +
+                   std::string(DTypeName(dtype)));
+      InputSpec spec;  // ImageNet mean/std: padding 0 is not the raw 0
+      spec.size = std::pair<int, int>{10, 10};
+      spec.layout = layout;
+      spec.dtype = dtype;
+      spec.resize = ResizeMode::kLetterbox;
+      InputSpec fitted = spec;
+      fitted.resize = ResizeMode::kStretch;
+      fitted.size = std::pair<int, int>{7, 10};  // 5 * 10/7 = 7.14 -> 7
+      ASSERT_EQ(ContentSize(5, 7, spec), *fitted.size);
+      const StatusOr<Tensor> boxed = ImageToTensor(image, spec);
+      const StatusOr<Tensor> inner = ImageToTensor(image, fitted);
+      ASSERT_TRUE(boxed.ok() && inner.ok()) << boxed.status() << inner.status();
+      const Shape want = layout == Layout::kNCHW ? Shape{1, 3, 10, 10} : Shape{1, 10, 10, 3};
+      ASSERT_EQ(boxed->shape(), want);
+      auto value = [&](const Tensor& t, int c, int y, int x, int width, int height) -> double {
+        const size_t i = layout == Layout::kNCHW ? (static_cast<size_t>(c) * height + y) * width + x
+                                                 : (static_cast<size_t>(y) * width + x) * 3 + c;
+        return dtype == DType::kFP32 ? t.data_as<float>()[i] : t.data_as<uint8_t>()[i];
+      };
+      int padded = 0;
+      for (int c = 0; c < 3; ++c) {
+        for (int y = 0; y < 10; ++y) {
+          for (int x = 0; x < 10; ++x) {
+            if (y < 7) {
+              EXPECT_EQ(value(*boxed, c, y, x, 10, 10), value(*inner, c, y, x, 10, 7))
+                  << c << "," << y << "," << x;
+            } else {
+              EXPECT_EQ(value(*boxed, c, y, x, 10, 10), 0.0) << c << "," << y << "," << x;
+              ++padded;
+            }
+          }
+        }
+      }
+      EXPECT_EQ(padded, 3 * 3 * 10);
+    }
+  }
+}
+
+TEST(ImageToTensorTest, LetterboxOfASquareImageIntoASquareInputIsAStretch) {
+  InputSpec spec = RawSpec(ColorMode::kGray, 6, 6);
+  const Image image = ImageOf<uint8_t>(3, 3, 1, PixelType::kUInt8, {1, 2, 3, 4, 5, 6, 7, 8, 9});
+  const StatusOr<Tensor> stretched = ImageToTensor(image, spec);
+  spec.resize = ResizeMode::kLetterbox;
+  const StatusOr<Tensor> boxed = ImageToTensor(image, spec);
+  ASSERT_TRUE(stretched.ok() && boxed.ok());
+  EXPECT_EQ(Floats(*stretched), Floats(*boxed));
 }
 
 // Not a benchmark (sanitizer builds are slow, so no time limit is asserted): checks that

@@ -175,6 +175,7 @@ TEST_F(PredictTest, ModelsAreListedWithConfigAndState) {
   nlohmann::json tiny = nlohmann::json::parse(Get("/v1/models/tiny_cls").body);
   EXPECT_EQ(tiny["runner"], "classify");
   EXPECT_EQ(tiny["input"]["size"], nlohmann::json({64, 64}));
+  EXPECT_EQ(tiny["input"]["resize"], "stretch");
   EXPECT_EQ(tiny["num_labels"], 3);
   ExpectError(Get("/v1/models/nope"), 404, "unknown model 'nope'");
 }

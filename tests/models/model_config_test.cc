@@ -35,6 +35,7 @@ input:
   name: x
   color: bgr
   size: [32, 48]
+  resize: letterbox
   interpolation: nearest
   scale: auto
   mean: [0.5]
@@ -57,6 +58,7 @@ warmup: {batch_sizes: [1, 4]}
   EXPECT_EQ(c->input.color, ColorMode::kBgr);
   EXPECT_EQ(c->input.size, (std::pair<int, int>{32, 48}));
   EXPECT_EQ(c->input.interpolation, Interpolation::kNearest);
+  EXPECT_EQ(c->input.resize, ResizeMode::kLetterbox);
   EXPECT_FALSE(c->input.scale.has_value());
   EXPECT_EQ(c->input.layout, Layout::kNHWC);
   EXPECT_EQ(c->outputs, (std::vector<std::string>{"logits", "features"}));
@@ -190,6 +192,9 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"input: {size: [224]}\n", "input.size", "[height, width]"},
         BadCase{"input: {size: [0, 10]}\n", "input.size", "between 1"},
         BadCase{"input: {interpolation: cubic}\n", "input.interpolation", "bilinear or nearest"},
+        BadCase{"input: {resize: pad}\n", "input.resize", "stretch or letterbox"},
+        BadCase{"input: {size: keep, resize: letterbox}\n", "input", "needs a fixed size"},
+        BadCase{"runner: cellpose\ninput: {resize: letterbox}\n", "input", "tiles images"},
         BadCase{"input: {scale: -1}\n", "input.scale", "positive"},
         BadCase{"input: {mean: [1, 2]}\n", "input", "mean"},
         BadCase{"input: {std: [0, 1, 1]}\n", "input", "std"},

@@ -288,5 +288,58 @@ TEST_F(BinarySigmoidTest, AnnotationOfAnotherSizeIsInvalidArgument) {
   EXPECT_TRUE(absl::StrContains(target.status().message(), "6x5")) << target.status();
 }
 
+// ---- Letterboxed input (resize: letterbox) ----
+// An 8x4 source into a 4x4 input fills the top 2 rows (ContentSize 2x4).
+
+TEST_F(BinarySigmoidTest, LetterboxPreprocessPadsBelowTheImage) {
+  config_ = SegConfig(ColorMode::kGray, 4, 4);
+  config_.input.resize = ResizeMode::kLetterbox;
+  auto input = runner_.Preprocess(Gray8(8, 4, 200), config_, Params());
+  ASSERT_TRUE(input.ok()) << input.status();
+  const Tensor& t = input->items[0][0];
+  ASSERT_EQ(t.shape(), (Shape{1, 1, 4, 4}));
+  for (int i = 0; i < 16; ++i) {
+    EXPECT_FLOAT_EQ(t.data_as<float>()[i], i < 8 ? 200.0f / 255.0f : 0.0f) << i;
+  }
+}
+
+TEST_F(BinarySigmoidTest, LetterboxMaskKeepsOnlyWhatTheImageFilled) {
+  config_ = SegConfig(ColorMode::kGray, 4, 4);
+  config_.input.resize = ResizeMode::kLetterbox;
+  // Rows 0-1 are the image; rows 2-3 are padding and say "foreground" everywhere.
+  auto out = Run(Gray8(8, 4, 0), FloatTensor({1, 1, 4, 4}, {5, -5, 5, -5,  //
+                                                            -5, -5, 5, 5,  //
+                                                            5, 5, 5, 5,    //
+                                                            5, 5, 5, 5}));
+  ASSERT_TRUE(out.ok()) << out.status();
+  const std::vector<int> row0 = {255, 255, 0, 0, 255, 255, 0, 0};
+  const std::vector<int> row1 = {0, 0, 0, 0, 255, 255, 255, 255};
+  std::vector<int> expected;
+  for (const auto* row : {&row0, &row0, &row1, &row1}) {
+    expected.insert(expected.end(), row->begin(), row->end());
+  }
+  EXPECT_EQ(Samples(out->Find("class_mask")->image), expected);
+  EXPECT_DOUBLE_EQ(out->summary["foreground_fraction"].get<double>(), 16.0 / 32.0);
+
+  // An output at half the input's resolution (2x2): its top row is the image.
+  out = Run(Gray8(8, 4, 0), FloatTensor({1, 1, 2, 2}, {5, -5, 5, 5}));
+  ASSERT_TRUE(out.ok()) << out.status();
+  std::vector<int> halves;
+  for (int y = 0; y < 4; ++y) {
+    for (int x = 0; x < 8; ++x) halves.push_back(x < 4 ? 255 : 0);
+  }
+  EXPECT_EQ(Samples(out->Find("class_mask")->image), halves);
+}
+
+TEST_F(BinarySigmoidTest, LetterboxAnnotationTargetIsPaddedWithBackground) {
+  config_ = SegConfig(ColorMode::kGray, 4, 4);
+  config_.input.resize = ResizeMode::kLetterbox;
+  auto target = runner_.AnnotationToTarget(Gray8(8, 4, 1), Gray8(8, 4, 0), config_);
+  ASSERT_TRUE(target.ok()) << target.status();
+  const Tensor& t = (*target)[0];
+  ASSERT_EQ(t.shape(), (Shape{1, 1, 4, 4}));
+  for (int i = 0; i < 16; ++i) EXPECT_EQ(t.data_as<float>()[i], i < 8 ? 1.0f : 0.0f) << i;
+}
+
 }  // namespace
 }  // namespace infera

@@ -26,6 +26,7 @@ nlohmann::json DescribeModel(const Model& model) {
       {"color", ColorName(c.input.color)},
       {"size", c.input.size ? nlohmann::json{c.input.size->first, c.input.size->second}
                             : nlohmann::json("keep")},
+      {"resize", c.input.resize == ResizeMode::kLetterbox ? "letterbox" : "stretch"},
       {"interpolation", c.input.interpolation == Interpolation::kBilinear ? "bilinear" : "nearest"},
       {"scale", c.input.scale ? nlohmann::json(*c.input.scale) : nlohmann::json("auto")},
       {"mean", c.input.mean},
