@@ -191,6 +191,45 @@ TEST_F(ModelControlTest, UnloadLetsRequestsInFlightFinish) {
   ASSERT_EQ(Post("/v2/repository/models/slow_model/load", "").status, 200);
 }
 
+// A load runs off the I/O threads: with a single I/O thread, the repository index still
+// answers while slow_model loads (its warm-up busy-waits 50 ms per batch) and shows it
+// LOADING. Were the load on the I/O thread, the index could only answer before the load
+// starts or after it ends, and would never show LOADING.
+class ModelControlOneIoThreadTest : public testing::ServerFixture {
+ protected:
+  static void SetUpTestSuite() {
+    StartSuiteServer({"tiny_cls", "slow_model"},
+                     "server: {io_threads: 1}\nmodel_control: {mode: explicit}\n");
+  }
+  static void TearDownTestSuite() { StopSuiteServer(); }
+};
+
+TEST_F(ModelControlOneIoThreadTest, IndexAnswersWhileAModelLoads) {
+  ASSERT_EQ(Post("/v2/repository/models/slow_model/unload", "").status, 200);
+  std::atomic<bool> loaded{false};
+  std::atomic<int> load_status{0};
+  std::thread loader([&] {
+    HttpClient client(std::chrono::seconds(60));
+    if (client.Connect("127.0.0.1", server()->port()).ok()) {
+      auto r = client.Send("POST", "/v2/repository/models/slow_model/load", "");
+      if (r.ok()) load_status = r->status;
+    }
+    loaded = true;
+  });
+  bool saw_loading = false;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (!loaded.load() && !saw_loading && std::chrono::steady_clock::now() < deadline) {
+    HttpResponse r = Post("/v2/repository/index", "");
+    ASSERT_EQ(r.status, 200) << r.body;
+    saw_loading = IndexRow(json::parse(r.body), "slow_model")["state"] == "LOADING";
+  }
+  loader.join();
+  EXPECT_TRUE(saw_loading);
+  EXPECT_EQ(load_status.load(), 200);
+  EXPECT_EQ(IndexRow(json::parse(Post("/v2/repository/index", "").body), "slow_model")["state"],
+            "READY");
+}
+
 class ModelControlNoneTest : public testing::ServerFixture {
  protected:
   static void SetUpTestSuite() { StartSuiteServer({"tiny_cls"}); }

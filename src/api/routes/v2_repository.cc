@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/http_status.h"
+#include "api/routes/api_common.h"
 #include "api/routes/routes.h"
 
 namespace infera {
@@ -44,17 +45,17 @@ void AddV2RepositoryRoutes(Router& router, const ApiContext& ctx) {
     }
     respond(JsonResponse(200, rows.dump()));
   });
-  // Loading takes as long as the model takes to load and warm up; it runs on the I/O
-  // thread that received it (model control is rare and operator-driven).
+  // Loading takes as long as the model takes to load and warm up (seconds for a large
+  // model), and an unload waits for requests in flight: both run on the blocking pool,
+  // never on the I/O thread that received them.
   auto control = [ctx](bool load) {
-    return [ctx, load](HttpRequest&& req, const Responder& respond) {
-      StatusOr<nlohmann::json> body = OptionalObject(req.body);
-      if (!body.ok()) return respond(StatusResponse(body.status()));
-      const std::string& name = req.params["model"];
-      Status s = load ? ctx.manager->Load(name) : ctx.manager->Unload(name);
-      if (!s.ok()) return respond(StatusResponse(s));
-      respond(JsonResponse(200, "{}"));
-    };
+    return Blocking(ctx,
+                    [load](const ApiContext& c, const HttpRequest& req) -> StatusOr<HttpResponse> {
+                      RETURN_IF_ERROR(OptionalObject(req.body).status());
+                      const std::string& name = req.params.at("model");
+                      RETURN_IF_ERROR(load ? c.manager->Load(name) : c.manager->Unload(name));
+                      return JsonResponse(200, "{}");
+                    });
   };
   router.Add("POST", "/v2/repository/models/{model}/load", control(true));
   router.Add("POST", "/v2/repository/models/{model}/unload", control(false));
