@@ -32,6 +32,9 @@ struct BackendOptions {
   // for NCHW images), from model.yaml; empty when the size is not fixed. Engines that
   // need static shapes (onnx) fix the graph's dynamic dims with it.
   std::vector<int64_t> input_shape;
+  DType input_dtype = DType::kFP32;  // of the first input, from model.yaml
+  // Whether the engine may optimise the graph at load (ModelConfig::optimize).
+  bool optimize = true;
 };
 
 class Backend {
@@ -52,6 +55,11 @@ class Backend {
   // Thread-safe (fixed at load).
   virtual std::vector<std::string> input_names() const { return {}; }
   virtual std::vector<std::string> output_names() const { return {}; }
+
+  // How the engine prepared the graph at load, for the model's description: e.g.
+  // "optimize_for_inference", "frozen (...why not optimized...)", "none (...)"; "" when
+  // the engine has no such step. Thread-safe (fixed at load).
+  virtual std::string graph_optimization() const { return ""; }
 
   // Bytes of the model's weights this instance holds (parameters and buffers as loaded,
   // engine workspaces not included); 0 when the engine cannot tell. Thread-safe (fixed

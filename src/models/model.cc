@@ -98,8 +98,14 @@ BackendOptions MakeBackendOptions(const ModelConfig& config, const Runner& runne
   options.intra_op_threads = static_cast<int>(config.instances.threads);
   options.instances = static_cast<int>(config.instances.count);
   options.output_names = config.outputs;
+  options.input_dtype = config.input.dtype;
+  options.optimize = config.optimize;
   if (config.input.size) options.input_shape = ModelInputRowShape(config, runner, -1, -1);
   return options;
+}
+
+std::string Model::graph_optimization() const {
+  return backends_.empty() ? std::string() : backends_[0]->graph_optimization();
 }
 
 BackendOptions RawEngineOptions(const ModelConfig& config, const Runner& runner) {

@@ -62,6 +62,9 @@ class Model {
   std::chrono::milliseconds load_time() const { return load_time_; }
   // Bytes of weights held by all instances (Backend::weight_bytes summed); 0: unknown.
   int64_t weight_bytes() const;
+  // How the engine prepared the graph at load (Backend::graph_optimization of the first
+  // instance; every instance is prepared alike).
+  std::string graph_optimization() const;
 
   // Queues a request on the batcher; a request without a deadline gets the model's
   // default_timeout_ms (when non-zero). See DynamicBatcher::Enqueue for errors.

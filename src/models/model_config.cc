@@ -229,7 +229,7 @@ Status ApplyModelYaml(const YAML::Node& node, const std::string& file, const fs:
   if (node.IsNull()) return absl::OkStatus();  // an empty model.yaml takes every default
   RETURN_IF_ERROR(r.CheckMapping({"name", "version", "version_policy", "backend", "runner",
                                   "description", "artifact", "input", "outputs", "labels", "params",
-                                  "batching", "instances", "warmup"}));
+                                  "batching", "instances", "warmup", "optimize"}));
   if (r.Has("name")) {
     ASSIGN_OR_RETURN(std::string name, r.String("name"));
     if (!config->name.empty() && name != config->name) {
@@ -331,6 +331,9 @@ Status ApplyModelYaml(const YAML::Node& node, const std::string& file, const fs:
     RETURN_IF_ERROR(ApplyInstances(r.Child("instances"), &config->instances));
   }
   if (r.Has("warmup")) RETURN_IF_ERROR(ApplyWarmup(r, &config->warmup));
+  if (r.Has("optimize")) {
+    ASSIGN_OR_RETURN(config->optimize, r.Bool("optimize"));
+  }
   return absl::OkStatus();
 }
 

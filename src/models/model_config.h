@@ -6,10 +6,11 @@
 //   Triton's; default latest 1; `version: V` is {specific: [V]}), backend
 //   (torchscript | onnx), runner, description, artifact
 //   (default model.pt; model.onnx for backend onnx), params (the runner's param
-//   defaults for this model; requests override them), input {name, color, size, interpolation,
-//   scale, mean, std, layout, dtype}, outputs [names], labels (file), batching {max_batch_size,
-//   max_queue_delay_ms, max_queue_size, default_timeout_ms}, instances {count, device,
-//   threads}, warmup (bool or {batch_sizes: [..]}).
+//   defaults for this model; requests override them), input {name, color, size, resize,
+//   interpolation, scale, mean, std, layout, dtype}, outputs [names], labels (file),
+//   batching {max_batch_size, max_queue_delay_ms, max_queue_size, default_timeout_ms},
+//   instances {count, device, threads}, warmup (bool or {batch_sizes: [..]}), optimize
+//   (bool).
 // Relative paths resolve against the folder of the file that names them.
 // Value type; parsing functions are thread-safe.
 #pragma once
@@ -76,6 +77,10 @@ struct ModelConfig {
   BatchingConfig batching;
   InstancesConfig instances;
   WarmupConfig warmup;
+  // Whether the engine may optimise the graph at load (TorchScript: freeze +
+  // optimize_for_inference, checked against the unoptimised module; ONNX on OpenCV:
+  // layer fusion). false: run the graph as written.
+  bool optimize = true;
 };
 
 // Model names appear in URLs: 1-128 characters of [A-Za-z0-9._-], starting with a

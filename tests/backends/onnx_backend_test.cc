@@ -32,7 +32,7 @@ std::string ClipModel() {
 }
 
 std::unique_ptr<Backend> Load(const std::string& bytes, std::vector<std::string> outputs = {},
-                              Status* status = nullptr) {
+                              Status* status = nullptr, bool optimize = true) {
   static testing::TempDir* dir = new testing::TempDir();
   static int n = 0;
   const auto path = dir->path() / ("m" + std::to_string(n++) + ".onnx");
@@ -42,6 +42,7 @@ std::unique_ptr<Backend> Load(const std::string& bytes, std::vector<std::string>
   options.artifact = path;
   options.input_shape = {1, 2, 2};
   options.output_names = std::move(outputs);
+  options.optimize = optimize;
   StatusOr<std::unique_ptr<Backend>> backend = CreateBackend("onnx", options);
   if (status != nullptr) *status = backend.status();
   return backend.ok() ? std::move(*backend) : nullptr;
@@ -54,21 +55,25 @@ Tensor Input(int64_t batch, float first) {
 }
 
 TEST(OnnxBackendTest, RunsAGraphOpenCvRefusesAsExportedAtEveryBatchSize) {
-  Status status;
-  std::unique_ptr<Backend> backend = Load(ClipModel(), {"y"}, &status);
-  ASSERT_NE(backend, nullptr) << status;
-  EXPECT_GT(backend->weight_bytes(), 0);
-  // Batch sizes change and come back: each result is the graph's.
-  for (int64_t batch : {1, 3, 1, 2, 3}) {
-    std::vector<Tensor> inputs{Input(batch, -2.0f)};
-    StatusOr<std::vector<Tensor>> out = backend->Execute(inputs);
-    ASSERT_TRUE(out.ok()) << out.status();
-    ASSERT_EQ(out->size(), 1u);
-    const Tensor& y = (*out)[0];
-    ASSERT_EQ(y.shape(), (Shape{batch, 1, 2, 2}));
-    for (int64_t i = 0; i < y.num_elements(); ++i) {
-      const float x = -2.0f + static_cast<float>(i);
-      EXPECT_FLOAT_EQ(y.data_as<float>()[i], std::clamp(2.0f * x + 1.0f, 0.0f, 6.0f)) << i;
+  for (const bool optimize : {true, false}) {
+    SCOPED_TRACE(optimize ? "layer fusion" : "optimize: false");
+    Status status;
+    std::unique_ptr<Backend> backend = Load(ClipModel(), {"y"}, &status, optimize);
+    ASSERT_NE(backend, nullptr) << status;
+    EXPECT_GT(backend->weight_bytes(), 0);
+    EXPECT_EQ(backend->graph_optimization(), optimize ? "layer fusion" : "none (optimize: false)");
+    // Batch sizes change and come back: each result is the graph's.
+    for (int64_t batch : {1, 3, 1, 2, 3}) {
+      std::vector<Tensor> inputs{Input(batch, -2.0f)};
+      StatusOr<std::vector<Tensor>> out = backend->Execute(inputs);
+      ASSERT_TRUE(out.ok()) << out.status();
+      ASSERT_EQ(out->size(), 1u);
+      const Tensor& y = (*out)[0];
+      ASSERT_EQ(y.shape(), (Shape{batch, 1, 2, 2}));
+      for (int64_t i = 0; i < y.num_elements(); ++i) {
+        const float x = -2.0f + static_cast<float>(i);
+        EXPECT_FLOAT_EQ(y.data_as<float>()[i], std::clamp(2.0f * x + 1.0f, 0.0f, 6.0f)) << i;
+      }
     }
   }
 }

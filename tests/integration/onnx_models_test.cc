@@ -309,6 +309,7 @@ TEST_F(OnnxModelsTest, ModelsAreListedWithTheirBackends) {
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_THAT(r.body, HasSubstr("onnx"));
   EXPECT_EQ(json::parse(r.body)["input"]["resize"], "letterbox");
+  EXPECT_EQ(json::parse(r.body)["graph_optimization"], "layer fusion");
   r = Get("/v2/models/ocr_det_torch/config");
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_THAT(r.body, HasSubstr("torchscript"));

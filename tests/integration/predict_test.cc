@@ -44,6 +44,26 @@ TEST_F(PredictTest, HealthIsOk) {
   EXPECT_EQ(nlohmann::json::parse(r.body), nlohmann::json({{"status", "ok"}}));
 }
 
+// How each TorchScript model was prepared at load: optimize_for_inference where it keeps
+// the outputs (MobileNetV2, ResNet-18), the frozen module where torch 1.13's
+// optimize_for_inference miscomputes the graph (clamp_net: conv/relu6/hardswish; its
+// predictions then match PyTorch's in MatchesPyTorchOnEveryReferenceCase), the module as
+// written with `optimize: false` (gray_cls).
+TEST_F(PredictTest, GraphOptimizationIsCheckedAtLoad) {
+  auto described = [this](const std::string& model) {
+    HttpResponse r = Get("/v1/models/" + model);
+    EXPECT_EQ(r.status, 200) << r.body;
+    return nlohmann::json::parse(r.body, nullptr, false).value("graph_optimization", "");
+  };
+  EXPECT_EQ(described("mobilenet_v2"), "optimize_for_inference");
+  EXPECT_EQ(described("resnet18"), "optimize_for_inference");
+  EXPECT_THAT(described("clamp_net"),
+              ::testing::StartsWith("frozen (optimize_for_inference changed the outputs by "));
+  EXPECT_EQ(described("gray_cls"), "none (optimize: false)");
+  EXPECT_EQ(described("tiny_tiff"),
+            "optimize_for_inference (not checked: the input size is not fixed)");
+}
+
 TEST_F(PredictTest, MatchesPyTorchOnEveryReferenceCase) {
   const fs::path root = testing::TestModelsDir();
   nlohmann::json expected = nlohmann::json::parse(ReadFile(root / "expected.json"));
@@ -176,6 +196,7 @@ TEST_F(PredictTest, ModelsAreListedWithConfigAndState) {
   EXPECT_EQ(tiny["runner"], "classify");
   EXPECT_EQ(tiny["input"]["size"], nlohmann::json({64, 64}));
   EXPECT_EQ(tiny["input"]["resize"], "stretch");
+  EXPECT_EQ(tiny["graph_optimization"], "optimize_for_inference");
   EXPECT_EQ(tiny["num_labels"], 3);
   ExpectError(Get("/v1/models/nope"), 404, "unknown model 'nope'");
 }

@@ -47,6 +47,7 @@ labels: labels.txt
 batching: {max_batch_size: 4, max_queue_delay_ms: 0.5, max_queue_size: 10, default_timeout_ms: 100}
 instances: {count: 2, device: cpu, threads: 1}
 warmup: {batch_sizes: [1, 4]}
+optimize: false
 )",
                            {1, 2, 10});
   StatusOr<ModelConfig> c = LoadModelFolder(dir);
@@ -70,6 +71,7 @@ warmup: {batch_sizes: [1, 4]}
   EXPECT_EQ(c->instances.count, 2);
   EXPECT_EQ(c->instances.threads, 1);
   EXPECT_EQ(c->warmup.batch_sizes, (std::vector<int64_t>{1, 4}));
+  EXPECT_FALSE(c->optimize);
 }
 
 TEST(ModelConfigTest, EmptyModelYamlTakesTheImageNetClassifierDefaults) {
@@ -210,6 +212,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"instances: {device: 'cuda:x'}\n", "instances.device", "cpu or cuda:N"},
         BadCase{"instances: {count: 0}\n", "instances.count", "between"},
         BadCase{"warmup: maybe\n", "warmup", "true or false"},
+        BadCase{"optimize: sometimes\n", "optimize", "true or false"},
         BadCase{"labels: nope.txt\n", "labels", "cannot read labels file"},
         BadCase{"name: other\n", "name", "differs from the folder name"},
         BadCase{"artifact: ../x.pt\n", "artifact", "plain file name"},

@@ -53,6 +53,7 @@ nlohmann::json DescribeModel(const Model& model) {
        {{"count", c.instances.count},
         {"device", c.instances.device},
         {"threads", c.instances.threads}}},
+      {"graph_optimization", model.graph_optimization()},
       {"load_time_ms", model.load_time().count()},
       {"queue_size", model.batcher().queue_size()},
       {"stats",

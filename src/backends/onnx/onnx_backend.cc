@@ -62,10 +62,12 @@ struct ShapedNet {
   cv::dnn::Net net;
 };
 
-StatusOr<cv::dnn::Net> ReadNet(const std::string& bytes) {
+// `fuse`: OpenCV's layer fusion (BackendOptions::optimize).
+StatusOr<cv::dnn::Net> ReadNet(const std::string& bytes, bool fuse) {
   cv::dnn::Net net = cv::dnn::readNetFromONNX(bytes.data(), bytes.size());
   net.setPreferableBackend(cv::dnn::DNN_BACKEND_OPENCV);
   net.setPreferableTarget(cv::dnn::DNN_TARGET_CPU);
+  net.enableFusion(fuse);
   return net;
 }
 
@@ -87,6 +89,9 @@ class OnnxBackend final : public Backend {
   }
 
   int64_t weight_bytes() const override { return weight_bytes_; }
+  std::string graph_optimization() const override {
+    return options_.optimize ? "layer fusion" : "none (optimize: false)";
+  }
   std::vector<std::string> input_names() const override { return inputs_; }
   std::vector<std::string> output_names() const override {
     return std::vector<std::string>(selected_.begin(), selected_.end());
@@ -168,7 +173,7 @@ class OnnxBackend final : public Backend {
       fresh.net = std::move(spare_);
       spare_ = cv::dnn::Net();
     } else {
-      ASSIGN_OR_RETURN(fresh.net, ReadNet(model_bytes_));
+      ASSIGN_OR_RETURN(fresh.net, ReadNet(model_bytes_, options_.optimize));
     }
     if (nets_.size() >= kMaxNets) nets_.pop_back();
     nets_.insert(nets_.begin(), std::move(fresh));
@@ -245,7 +250,7 @@ StatusOr<std::unique_ptr<Backend>> CreateOnnxBackend(const BackendOptions& optio
   for (const auto& io : report.inputs) inputs.push_back(io.name);
   for (const auto& io : report.outputs) outputs.push_back(io.name);
   try {
-    ASSIGN_OR_RETURN(cv::dnn::Net net, ReadNet(*fixed));
+    ASSIGN_OR_RETURN(cv::dnn::Net net, ReadNet(*fixed, options.optimize));
     int64_t weights = 0;
     if (!report.inputs.empty()) {
       cv::dnn::MatShape shape(report.inputs[0].shape.begin(), report.inputs[0].shape.end());

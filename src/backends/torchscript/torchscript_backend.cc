@@ -1,12 +1,17 @@
 #include "backends/torchscript/torchscript_backend.h"
 
+#include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Parallel.h>
 #include <torch/cuda.h>
 #include <torch/script.h>
 
+#include <cmath>
 #include <cstring>
+#include <limits>
+#include <optional>
 #include <thread>
 
+#include "absl/strings/str_format.h"
 #include "backends/torchscript/cpu_engine.h"
 #include "common/logging.h"
 #include "common/strings.h"
@@ -84,14 +89,16 @@ std::string Readable(const std::exception& e) {
 class TorchScriptBackend final : public Backend {
  public:
   TorchScriptBackend(BackendOptions options, torch::jit::Module module, c10::Device device,
-                     int64_t weight_bytes)
+                     int64_t weight_bytes, std::string optimization)
       : options_(std::move(options)),
         module_(std::move(module)),
         device_(device),
         weight_bytes_(weight_bytes),
+        optimization_(std::move(optimization)),
         threads_(IntraOpThreads(options_)) {}
 
   int64_t weight_bytes() const override { return weight_bytes_; }
+  std::string graph_optimization() const override { return optimization_; }
 
   void PrepareThread() override {
     if (device_.is_cpu()) return;  // CPU work runs on a CpuEngine lane
@@ -203,6 +210,7 @@ class TorchScriptBackend final : public Backend {
   torch::jit::Module module_;
   const c10::Device device_;
   const int64_t weight_bytes_;
+  const std::string optimization_;
   const int threads_;  // intra-op threads of every forward
 };
 
@@ -242,12 +250,79 @@ int IntraOpThreads(const BackendOptions& options) {
 
 namespace {
 
-// The loaded module and the bytes of its parameters and buffers, counted before freezing
-// turns them into graph constants.
+// The loaded module, the bytes of its parameters and buffers (counted before freezing
+// turns them into graph constants), and how it was prepared (Backend::graph_optimization).
 struct LoadedModule {
   torch::jit::Module module;
   int64_t weight_bytes = 0;
+  std::string optimization;
 };
+
+// The tensors of a forward's result, in order (a tensor; a tuple's or list's elements; a
+// dict's values), nested containers flattened; other values are skipped.
+void CollectTensors(const c10::IValue& v, std::vector<at::Tensor>* out) {
+  if (v.isTensor()) {
+    out->push_back(v.toTensor());
+  } else if (v.isTuple()) {
+    for (const c10::IValue& e : v.toTupleRef().elements()) CollectTensors(e, out);
+  } else if (v.isList()) {
+    for (const c10::IValue& e : v.toListRef()) CollectTensors(e, out);
+  } else if (v.isGenericDict()) {
+    for (const auto& entry : v.toGenericDict()) CollectTensors(entry.value(), out);
+  }
+}
+
+// The deterministic batch of 2 the self-check feeds (seeded normal values, or uniform
+// 0..255 for a UINT8 input), or nullopt with the reason when it cannot build one: the
+// input's shape is not fixed in model.yaml, or forward takes more than one input.
+std::optional<at::Tensor> ProbeInput(const BackendOptions& options, torch::jit::Module& module,
+                                     c10::Device device, std::string* why_not) {
+  if (options.input_shape.empty()) {
+    *why_not = "the input size is not fixed";
+    return std::nullopt;
+  }
+  const size_t arguments = module.get_method("forward").function().getSchema().arguments().size();
+  if (arguments != 2) {  // self and one input
+    *why_not = StrCat("forward takes ", arguments - 1, " inputs");
+    return std::nullopt;
+  }
+  std::vector<int64_t> shape{2};
+  shape.insert(shape.end(), options.input_shape.begin(), options.input_shape.end());
+  at::Generator generator = at::make_generator<at::CPUGeneratorImpl>(20261123);
+  at::Tensor input = options.input_dtype == DType::kUInt8
+                         ? at::randint(0, 256, shape, generator, at::TensorOptions(at::kByte))
+                         : at::randn(shape, generator, at::TensorOptions(at::kFloat));
+  return input.to(device);
+}
+
+// The largest difference between the outputs of `a` and `b` on `input`, relative to
+// max(1, largest magnitude of a's output), over every output tensor (NaN in both at the
+// same place counts as equal); +inf when the outputs differ in number, shape or type.
+double RelativeDifference(torch::jit::Module& a, torch::jit::Module& b, const at::Tensor& input) {
+  c10::InferenceMode guard;
+  std::vector<at::Tensor> outs_a, outs_b;
+  CollectTensors(a.forward({input}), &outs_a);
+  CollectTensors(b.forward({input}), &outs_b);
+  if (outs_a.size() != outs_b.size()) return std::numeric_limits<double>::infinity();
+  double worst = 0;
+  for (size_t i = 0; i < outs_a.size(); ++i) {
+    at::Tensor x = outs_a[i].to(at::kCPU).to(at::kDouble);
+    at::Tensor y = outs_b[i].to(at::kCPU).to(at::kDouble);
+    if (x.sizes() != y.sizes()) return std::numeric_limits<double>::infinity();
+    if (x.numel() == 0) continue;
+    const at::Tensor both_nan = x.isnan().logical_and(y.isnan());
+    const double diff = at::where(both_nan, at::zeros_like(x), (x - y).abs()).max().item<double>();
+    const double scale =
+        std::max(1.0, at::where(x.isnan(), at::zeros_like(x), x.abs()).max().item<double>());
+    if (std::isnan(diff)) return std::numeric_limits<double>::infinity();
+    worst = std::max(worst, diff / scale);
+  }
+  return worst;
+}
+
+// Outputs of an optimised module within this of the module as written pass the check
+// (legitimate differences, from other summation orders, are ~1e-6).
+constexpr double kOptimizationTolerance = 1e-3;
 
 StatusOr<LoadedModule> LoadAndOptimize(const BackendOptions& options, c10::Device device) {
   torch::jit::Module module;
@@ -265,19 +340,58 @@ StatusOr<LoadedModule> LoadAndOptimize(const BackendOptions& options, c10::Devic
   for (const at::Tensor& b : module.buffers(/*recurse=*/true)) {
     weight_bytes += static_cast<int64_t>(b.nbytes());
   }
+  c10::InferenceMode guard(false);
+  module.eval();
+  if (!options.optimize) return LoadedModule{module, weight_bytes, "none (optimize: false)"};
+  torch::jit::Module optimized;
   try {
-    c10::InferenceMode guard(false);
-    module.eval();
-    torch::jit::Module frozen = torch::jit::freeze(module);
-    module = torch::jit::optimize_for_inference(frozen);
+    torch::jit::Module frozen = torch::jit::freeze(module);  // a clone: `module` stays
+    optimized = torch::jit::optimize_for_inference(frozen);
   } catch (const std::exception& e) {
     // Some scripted graphs cannot be frozen (e.g. with mutable attributes); such a model
     // still runs, unoptimized.
     Log(LogLevel::kWarning, "torchscript_not_optimized",
         {{"model", options.model_name}, {"reason", Readable(e)}});
-    module.eval();
+    return LoadedModule{module, weight_bytes, StrCat("none (cannot be frozen: ", Readable(e), ")")};
   }
-  return LoadedModule{std::move(module), weight_bytes};
+
+  // Self-check: torch 1.13's optimize_for_inference miscomputes some graphs (a conv
+  // followed by clamp, relu6, hardtanh or hardswish gives outputs off by ~1), so the
+  // optimised module must give the module's own outputs on a probe batch. If it does
+  // not, the frozen module (freezing alone was right wherever this was seen) is checked
+  // the same way; failing that, the module runs as written.
+  std::string why_not;
+  std::optional<at::Tensor> probe;
+  double difference = 0;
+  try {
+    probe = ProbeInput(options, module, device, &why_not);
+    if (probe) difference = RelativeDifference(module, optimized, *probe);
+  } catch (const std::exception& e) {
+    probe.reset();
+    why_not = StrCat("the probe batch failed: ", Readable(e));
+  }
+  if (!probe) {
+    return LoadedModule{optimized, weight_bytes,
+                        StrCat("optimize_for_inference (not checked: ", why_not, ")")};
+  }
+  if (difference <= kOptimizationTolerance) {
+    return LoadedModule{optimized, weight_bytes, "optimize_for_inference"};
+  }
+  const std::string changed =
+      StrCat("optimize_for_inference changed the outputs by ", absl::StrFormat("%.3g", difference),
+             " of their scale on a probe batch");
+  Log(LogLevel::kWarning, "torchscript_optimization_rejected",
+      {{"model", options.model_name}, {"reason", changed}});
+  try {
+    torch::jit::Module frozen = torch::jit::freeze(module);
+    if (RelativeDifference(module, frozen, *probe) <= kOptimizationTolerance) {
+      return LoadedModule{frozen, weight_bytes, StrCat("frozen (", changed, ")")};
+    }
+  } catch (const std::exception& e) {
+    Log(LogLevel::kWarning, "torchscript_not_frozen",
+        {{"model", options.model_name}, {"reason", Readable(e)}});
+  }
+  return LoadedModule{module, weight_bytes, StrCat("none (", changed, "; freezing too)")};
 }
 
 }  // namespace
@@ -294,7 +408,7 @@ StatusOr<std::unique_ptr<Backend>> CreateTorchScriptBackend(const BackendOptions
   }
   if (!module.ok()) return module.status();
   return std::unique_ptr<Backend>(std::make_unique<TorchScriptBackend>(
-      options, std::move(module->module), device, module->weight_bytes));
+      options, std::move(module->module), device, module->weight_bytes, module->optimization));
 }
 
 }  // namespace infera
