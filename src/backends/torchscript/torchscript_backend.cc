@@ -295,14 +295,19 @@ std::optional<at::Tensor> ProbeInput(const BackendOptions& options, torch::jit::
   return input.to(device);
 }
 
-// The largest difference between the outputs of `a` and `b` on `input`, relative to
-// max(1, largest magnitude of a's output), over every output tensor (NaN in both at the
-// same place counts as equal); +inf when the outputs differ in number, shape or type.
+// The largest difference between the outputs of `a` (the reference) and `b` on `input`,
+// relative to max(1, largest magnitude of a's output), over every output tensor (NaN in
+// both at the same place counts as equal); +inf when b's forward throws or the outputs
+// differ in number or shape. Throws what a's forward throws.
 double RelativeDifference(torch::jit::Module& a, torch::jit::Module& b, const at::Tensor& input) {
   c10::InferenceMode guard;
   std::vector<at::Tensor> outs_a, outs_b;
   CollectTensors(a.forward({input}), &outs_a);
-  CollectTensors(b.forward({input}), &outs_b);
+  try {
+    CollectTensors(b.forward({input}), &outs_b);
+  } catch (const std::exception&) {
+    return std::numeric_limits<double>::infinity();
+  }
   if (outs_a.size() != outs_b.size()) return std::numeric_limits<double>::infinity();
   double worst = 0;
   for (size_t i = 0; i < outs_a.size(); ++i) {
@@ -368,7 +373,7 @@ StatusOr<LoadedModule> LoadAndOptimize(const BackendOptions& options, c10::Devic
     if (probe) difference = RelativeDifference(module, optimized, *probe);
   } catch (const std::exception& e) {
     probe.reset();
-    why_not = StrCat("the probe batch failed: ", Readable(e));
+    why_not = StrCat("the module as written fails on the probe batch: ", Readable(e));
   }
   if (!probe) {
     return LoadedModule{optimized, weight_bytes,
@@ -378,8 +383,12 @@ StatusOr<LoadedModule> LoadAndOptimize(const BackendOptions& options, c10::Devic
     return LoadedModule{optimized, weight_bytes, "optimize_for_inference"};
   }
   const std::string changed =
-      StrCat("optimize_for_inference changed the outputs by ", absl::StrFormat("%.3g", difference),
-             " of their scale on a probe batch");
+      std::isinf(difference)
+          ? std::string(
+                "optimize_for_inference's module fails or changes the output shapes "
+                "on a probe batch")
+          : StrCat("optimize_for_inference changed the outputs by ",
+                   absl::StrFormat("%.3g", difference), " of their scale on a probe batch");
   Log(LogLevel::kWarning, "torchscript_optimization_rejected",
       {{"model", options.model_name}, {"reason", changed}});
   try {
