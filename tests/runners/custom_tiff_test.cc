@@ -147,6 +147,44 @@ TEST_F(CustomTiffTest, PreprocessResizesToTheSpecSize) {
   for (int i = 0; i < 6; ++i) EXPECT_FLOAT_EQ(v[i], sampled[i] / 19.0f) << i;
 }
 
+// Letterbox: the 5x4 image fills the top 3 rows of a 4x4 input (ContentSize 3x4, nearest:
+// source columns 0..3, rows 0..2); the last row is 0.
+TEST_F(CustomTiffTest, LetterboxPreprocessPadsBelowTheImage) {
+  config_.input.size = std::pair<int, int>{4, 4};
+  config_.input.resize = ResizeMode::kLetterbox;
+  config_.input.interpolation = Interpolation::kNearest;
+  auto input = runner_.Preprocess(TwoChannels(), config_,
+                                  Params({{"low_percentile", 0}, {"high_percentile", 100}}));
+  ASSERT_TRUE(input.ok()) << input.status();
+  ASSERT_EQ(input->items[0][0].shape(), (Shape{1, 2, 4, 4}));
+  const std::vector<float> v = Floats(input->items[0][0]);
+  for (int y = 0; y < 4; ++y) {
+    for (int x = 0; x < 4; ++x) {
+      const float want = y < 3 ? static_cast<float>(y * 5 + x) / 19.0f : 0.0f;
+      EXPECT_FLOAT_EQ(v[y * 4 + x], want) << x << "," << y;
+      if (y == 3) {
+        EXPECT_EQ(v[16 + y * 4 + x], 0.0f) << "channel 1, " << x;
+      }
+    }
+  }
+}
+
+// The padding row says "foreground"; only the image's 3 rows come back to the source.
+TEST_F(CustomTiffTest, LetterboxOutputKeepsOnlyWhatTheImageFilled) {
+  config_.input.size = std::pair<int, int>{4, 4};
+  config_.input.resize = ResizeMode::kLetterbox;
+  std::vector<float> probabilities(16, 0.1f);
+  for (int x = 0; x < 4; ++x) probabilities[12 + x] = 0.9f;
+  auto out = Run(Gray8(5, 4, 0), FloatTensor({1, 1, 4, 4}, probabilities),
+                 {{"output", "labels"}, {"output_is_probability", true}});
+  ASSERT_TRUE(out.ok()) << out.status();
+  const RunnerArtifact* mask = out->Find("class_mask");
+  ASSERT_NE(mask, nullptr);
+  EXPECT_EQ(mask->image.width, 5);
+  EXPECT_EQ(mask->image.height, 4);
+  EXPECT_EQ(Samples(mask->image), std::vector<int>(20, 0));
+}
+
 TEST_F(CustomTiffTest, PreprocessHonoursNhwc) {
   config_.input.layout = Layout::kNHWC;
   auto input = runner_.Preprocess(TwoChannels(), config_,
