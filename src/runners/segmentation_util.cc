@@ -123,9 +123,10 @@ Image ProbabilityImage(const ScoreMap& scores, bool scores_are_probabilities) {
 
 StatusOr<Image> ToSourceSize(const Image& map, const Image& source, Interpolation interpolation,
                              const InputSpec& spec) {
-  if (spec.resize == ResizeMode::kLetterbox && spec.size && map.width > 0 && map.height > 0 &&
-      source.width > 0 && source.height > 0) {
-    const auto [input_height, input_width] = *spec.size;
+  // The part of the map the image filled: ContentSize scaled to the map's size. It is the
+  // whole map unless the input was letterboxed.
+  if (map.width > 0 && map.height > 0 && source.width > 0 && source.height > 0) {
+    const auto [input_height, input_width] = ModelInputSize(source, spec);
     const std::pair<int, int> content = ContentSize(source.height, source.width, spec);
     auto part = [](int content_side, int map_side, int input_side) {
       const double scaled = static_cast<double>(content_side) * map_side / input_side;
