@@ -10,6 +10,12 @@
 //     the image to /predict/M for each --concurrency.
 //  3. Prints requests/s, p50/p99, the ratio served/raw at the best settings, and the
 //     p50 latency added over the raw batch-1 forward at concurrency 1.
+//
+// `--beside M2` serves a second model next to it; during every served measurement one
+// more client sends M2 its own generated image in a closed loop, and M2's requests/s,
+// p50 and p99 are reported beside the measured model's (e.g. a small classifier's tail
+// latency while a cellpose model is busy). `--image-size N` sets the generated image's
+// side for models that keep the image size; a cellpose model gets synthetic cells.
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -25,6 +31,7 @@
 #include "api/http_client.h"
 #include "api/server.h"
 #include "backends/backend_registry.h"
+#include "cellpose/synthetic_cells.h"
 #include "cli/cli.h"
 #include "common/base64.h"
 #include "common/strings.h"
@@ -66,10 +73,35 @@ StatusOr<std::vector<int>> ParseList(const std::string& text) {
   return out;
 }
 
-// A smooth RGB test pattern of the model's input size, PNG-encoded.
-StatusOr<std::vector<std::byte>> DefaultImage(const ModelConfig& config) {
-  const int h = config.input.size ? config.input.size->first : 224;
-  const int w = config.input.size ? config.input.size->second : 224;
+// Synthetic cells (bright, textured ellipses on a dim noisy background) for a cellpose
+// model: its mask reconstruction then does the work it does on real images.
+StatusOr<std::vector<std::byte>> CellsImage(int side) {
+  cellpose::SyntheticCellsOptions scene;
+  scene.height = scene.width = side;
+  scene.count = side * side / 1500;
+  scene.min_radius = 8;
+  scene.max_radius = 14;
+  scene.touching = true;
+  const cellpose::LabelImage labels = cellpose::MakeSyntheticCells(scene);
+  Image image = MakeImage(side, side, 1, PixelType::kUInt8);
+  auto* p = image.pixels<uint8_t>();
+  cellpose::SplitMix64 noise(7);
+  for (int64_t i = 0; i < static_cast<int64_t>(side) * side; ++i) {
+    const double base = labels.labels[static_cast<size_t>(i)] > 0 ? 170.0 : 25.0;
+    p[i] = static_cast<uint8_t>(std::clamp(base + noise.Uniform(-20.0, 20.0), 0.0, 255.0));
+  }
+  return EncodePng(image);
+}
+
+// A smooth RGB test pattern of the model's input size (or image_size x image_size when
+// the model keeps the image size), PNG-encoded; for a cellpose model image_size x
+// image_size synthetic cells.
+StatusOr<std::vector<std::byte>> DefaultImage(const ModelConfig& config, int image_size) {
+  const int keep = image_size > 0 ? image_size : 224;
+  // Cellpose tiles images at their own scale (input.size is the tile): always cells.
+  if (config.runner == "cellpose") return CellsImage(keep);
+  const int h = config.input.size ? config.input.size->first : keep;
+  const int w = config.input.size ? config.input.size->second : keep;
   Image image = MakeImage(w, h, 3, PixelType::kUInt8);
   auto* p = image.pixels<uint8_t>();
   for (int y = 0; y < h; ++y) {
@@ -176,7 +208,7 @@ StatusOr<nlohmann::json> BenchModel(const BenchOptions& options, const ServerCon
 
   std::vector<std::byte> image_bytes;
   if (options.image.empty()) {
-    ASSIGN_OR_RETURN(image_bytes, DefaultImage(model));
+    ASSIGN_OR_RETURN(image_bytes, DefaultImage(model, options.image_size));
   } else {
     std::ifstream in(options.image, std::ios::binary);
     if (!in) return absl::NotFoundError(StrCat("cannot read ", options.image));
@@ -217,6 +249,18 @@ StatusOr<nlohmann::json> BenchModel(const BenchOptions& options, const ServerCon
   model.warmup.batch_sizes.clear();
   ServerConfig served = config;
   served.models = {model};
+  std::string beside_body;
+  if (!options.beside.empty()) {
+    auto b = std::find_if(config.models.begin(), config.models.end(),
+                          [&](const ModelConfig& m) { return m.name == options.beside; });
+    if (b == config.models.end()) {
+      return absl::NotFoundError(StrCat("no model '", options.beside, "' in ", options.config));
+    }
+    ASSIGN_OR_RETURN(std::vector<std::byte> beside_image, DefaultImage(*b, 0));
+    beside_body =
+        nlohmann::json{{"image", Base64Encode(beside_image.data(), beside_image.size())}}.dump();
+    served.models.push_back(*b);
+  }
   served.host = "127.0.0.1";
   served.port = 0;
   served.access_log = false;
@@ -228,13 +272,35 @@ StatusOr<nlohmann::json> BenchModel(const BenchOptions& options, const ServerCon
   std::cout << absl::StrFormat("served: POST %s (max_batch_size %d, max_queue_delay_ms %.1f)\n",
                                target, model.batching.max_batch_size,
                                model.batching.max_queue_delay_ms);
-  std::cout << absl::StrFormat("%-12s %12s %10s %10s %8s\n", "concurrency", "requests/s", "p50 ms",
+  std::cout << absl::StrFormat("%-12s %12s %10s %10s %8s", "concurrency", "requests/s", "p50 ms",
                                "p99 ms", "errors");
+  if (!beside_body.empty()) {
+    std::cout << absl::StrFormat("   beside %s: %10s %10s %10s", options.beside, "requests/s",
+                                 "p50 ms", "p99 ms");
+  }
+  std::cout << "\n";
   Measurement best_served, served1;
   for (int c : concurrencies) {
+    Measurement beside;
+    std::thread beside_client;
+    if (!beside_body.empty()) {
+      beside_client = std::thread([&] {
+        beside = MeasureServed(server->port(), "/predict/" + options.beside, beside_body, 1,
+                               options.seconds);
+      });
+    }
     Measurement m = MeasureServed(server->port(), target, body, c, options.seconds);
-    std::cout << absl::StrFormat("%-12d %12.1f %10.2f %10.2f %8d\n", c, m.per_second, m.p50_ms,
+    if (beside_client.joinable()) beside_client.join();
+    std::cout << absl::StrFormat("%-12d %12.1f %10.2f %10.2f %8d", c, m.per_second, m.p50_ms,
                                  m.p99_ms, m.errors);
+    if (!beside_body.empty()) {
+      std::cout << absl::StrFormat("   %*s %10.1f %10.2f %10.2f",
+                                   static_cast<int>(options.beside.size()) + 8, "",
+                                   beside.per_second, beside.p50_ms, beside.p99_ms);
+      report["beside"]["model"] = options.beside;
+      report["beside"]["served"][std::to_string(c)] = ToJson(beside);
+    }
+    std::cout << "\n";
     report["served"][std::to_string(c)] = ToJson(m);
     if (c == 1) served1 = m;
     if (m.per_second > best_served.per_second) best_served = m;

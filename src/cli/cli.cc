@@ -31,6 +31,10 @@ int RunCli(int argc, char** argv) {
                         "Raw-engine batch sizes to try, comma-separated");
   bench_cmd->add_option("--max-queue-delay-ms", bench.max_queue_delay_ms,
                         "Batcher delay for the served run (default: the model's)");
+  bench_cmd->add_option("--image-size", bench.image_size,
+                        "Side of the generated image when the model keeps the image size");
+  bench_cmd->add_option("--beside", bench.beside,
+                        "A model served beside it, sent requests by one client meanwhile");
   bench_cmd->add_option("--json", bench.output_json, "Also write the results as JSON here");
 
   BenchJobOptions bench_job;

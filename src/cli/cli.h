@@ -28,6 +28,12 @@ struct BenchOptions {
   std::string concurrency = "1,4,16,32";
   std::string batch_sizes = "1,2,4,8,16";
   double max_queue_delay_ms = -1;  // < 0: the model's own setting
+  // Side of the generated image for models that keep the image size (0: 224). For a
+  // cellpose model the generated image is a synthetic cell scene.
+  int image_size = 0;
+  // A second model served beside the measured one: one closed-loop client sends it its
+  // own generated image during every served measurement (its p50/p99 are reported).
+  std::string beside;
   std::string output_json;
 };
 int RunBench(const BenchOptions& options);
