@@ -1,5 +1,5 @@
 // ApiContext: what route handlers share — the model registry, the metrics registry, the
-// store, the job workers, the blocking-work pool and server limits.
+// image pipeline, the store, the job workers, the blocking-work pool and server limits.
 // Owned by Server; outlives the HTTP server and so every handler call.
 #pragma once
 
@@ -16,6 +16,9 @@ class BlobStore;
 class InferenceWorkers;
 class TaskPool;
 class AuthService;
+class ImagePipeline;
+class TensorInference;
+class InferenceJobs;
 }  // namespace infera
 
 namespace infera {
@@ -24,11 +27,16 @@ struct ApiContext {
   ModelRegistry* models = nullptr;
   MetricsRegistry* metrics = nullptr;
   ModelManager* manager = nullptr;
+  // The image path of /predict (and the job workers'): post-processing off the batcher.
+  ImagePipeline* pipeline = nullptr;
+  // The Open Inference Protocol's rules (/v2/.../infer).
+  const TensorInference* tensors = nullptr;
   int64_t max_image_pixels = 100'000'000;
   // The /api workflow (null when the server runs without a store).
   Store* store = nullptr;
   BlobStore* blobs = nullptr;
   InferenceWorkers* workers = nullptr;
+  const InferenceJobs* jobs = nullptr;  // the job service over store, models and workers
   // Where blocking handlers (store, uploads, downloads) run, off the I/O threads.
   TaskPool* blocking = nullptr;
   int64_t max_upload_bytes = 4ll << 30;

@@ -27,6 +27,8 @@ StatusOr<std::unique_ptr<Server>> Server::Create(const ServerConfig& config) {
   ASSIGN_OR_RETURN(server->blobs_, OpenFsBlobStore(storage / "blobs"));
   if (config.auth_enabled) RETURN_IF_ERROR(server->OpenAuth(config));
   server->blocking_ = std::make_unique<TaskPool>(4, "api");
+  server->pipeline_ = std::make_unique<ImagePipeline>(
+      ImagePipeline::Options{.threads = config.postprocess_threads, .name = "postprocess"});
   server->manager_ = std::make_unique<ModelManager>(config, &server->models_, &server->metrics_);
   RETURN_IF_ERROR(server->manager_->LoadAll());
   if (config.model_control == ModelControlMode::kPoll && config.model_repository) {
@@ -37,6 +39,11 @@ StatusOr<std::unique_ptr<Server>> Server::Create(const ServerConfig& config) {
   server->ctx_.manager = server->manager_.get();
   if (config.model_repository) server->model_repository_ = config.model_repository->string();
   server->ctx_.models = &server->models_;
+  server->ctx_.pipeline = server->pipeline_.get();
+  server->tensors_ = std::make_unique<TensorInference>(
+      server->pipeline_.get(),
+      TensorInference::Options{.max_image_pixels = config.max_image_pixels});
+  server->ctx_.tensors = server->tensors_.get();
   server->ctx_.metrics = &server->metrics_;
   server->ctx_.max_image_pixels = config.max_image_pixels;
   InferenceWorkerOptions jobs;
@@ -45,11 +52,14 @@ StatusOr<std::unique_ptr<Server>> Server::Create(const ServerConfig& config) {
   jobs.priority = config.jobs_priority;
   jobs.max_in_flight = config.jobs_max_in_flight;
   jobs.decode.max_pixels = config.max_image_pixels;
-  server->workers_ = std::make_unique<InferenceWorkers>(server->store_.get(), server->blobs_.get(),
-                                                        &server->models_, jobs);
+  server->workers_ = std::make_unique<InferenceWorkers>(
+      server->store_.get(), server->blobs_.get(), &server->models_, jobs, server->pipeline_.get());
   server->ctx_.store = server->store_.get();
   server->ctx_.blobs = server->blobs_.get();
   server->ctx_.workers = server->workers_.get();
+  server->jobs_ = std::make_unique<InferenceJobs>(server->store_.get(), &server->models_,
+                                                  server->workers_.get());
+  server->ctx_.jobs = server->jobs_.get();
   server->ctx_.blocking = server->blocking_.get();
   server->ctx_.max_upload_bytes = config.max_upload_bytes;
   server->ctx_.max_files_per_upload = config.max_files_per_upload;
@@ -223,6 +233,7 @@ void Server::Stop() {
   if (blocking_) blocking_->Shutdown();
   // Models drop here only if nobody else holds them; queued requests run first.
   for (const std::string& name : models_.Names()) models_.Remove(name);
+  if (pipeline_) pipeline_->Shutdown();
 }
 
 }  // namespace infera

@@ -26,6 +26,9 @@
 #include "models/model_registry.h"
 #include "models/repository_poller.h"
 #include "models/server_config.h"
+#include "serving/image_pipeline.h"
+#include "serving/inference_jobs.h"
+#include "serving/tensor_inference.h"
 #include "store/blob_store.h"
 #include "store/store.h"
 #include "store/user_store.h"
@@ -64,7 +67,10 @@ class Server {
   std::unique_ptr<AuthService> auth_;
   std::unique_ptr<BlobStore> blobs_;
   std::unique_ptr<TaskPool> blocking_;
+  std::unique_ptr<ImagePipeline> pipeline_;   // /predict and the job workers
+  std::unique_ptr<TensorInference> tensors_;  // /v2/.../infer
   std::unique_ptr<InferenceWorkers> workers_;
+  std::unique_ptr<InferenceJobs> jobs_;
   ApiContext ctx_;
   std::unique_ptr<StaticSite> site_;  // the web page; outlives router_'s handlers
   Router router_;

@@ -67,9 +67,9 @@ Status DynamicBatcher::Enqueue(InferenceRequest request) {
   Entry entry;
   entry.pending.rows = rows;
   entry.pending.shape_key = ShapeKey(request.inputs);
-  entry.pending.priority = request.priority;
+  entry.pending.priority = request.context.priority;
   entry.pending.enqueued = BatchClock::now();
-  entry.pending.deadline = request.deadline;
+  entry.pending.deadline = request.context.deadline;
   entry.request = std::move(request);
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -135,7 +135,7 @@ void DynamicBatcher::InstanceLoop(size_t instance) {
     }
     // Requests their callers gave up on leave without running.
     for (auto it = queue_.begin(); it != queue_.end();) {
-      if (it->request.canceled && it->request.canceled->load(std::memory_order_acquire)) {
+      if (it->request.context.IsCanceled()) {
         canceled.push_back(std::move(*it));
         it = queue_.erase(it);
       } else {

@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "batching/batch_policy.h"
+#include "common/request_context.h"
 #include "common/status.h"
 #include "tensor/tensor.h"
 
@@ -51,10 +52,10 @@ using InferenceCallback = std::function<void(StatusOr<InferenceResult>)>;
 struct InferenceRequest {
   // One tensor per model input, all with the same size of dimension 0 (the rows).
   std::vector<Tensor> inputs;
-  int priority = 0;  // lower runs first
-  std::optional<BatchClock::time_point> deadline;
-  // Optional: set by the caller (any thread) when it no longer wants the result.
-  std::shared_ptr<const std::atomic<bool>> canceled;
+  // The front end's request: the batcher reads context.priority (lower runs first),
+  // context.deadline and context.canceled (set by the caller, any thread, when it no
+  // longer wants the result); the id and span travel with it.
+  RequestContext context;
   InferenceCallback done;  // called exactly once when Enqueue returned OK
 };
 

@@ -33,6 +33,7 @@
 #include "jobs/local_job.h"
 #include "models/model.h"
 #include "runners/runner_registry.h"
+#include "serving/image_pipeline.h"
 
 namespace infera {
 
@@ -96,24 +97,27 @@ StatusOr<LoopResult> PlainLoop(const ModelConfig& config, const nlohmann::json& 
 
   auto one = [&](const fs::path& file, LoopResult* r) -> Status {
     ASSIGN_OR_RETURN(std::string bytes, ReadFileToString(file));
-    ASSIGN_OR_RETURN(Image image,
-                     DecodeImage(std::span<const std::byte>(
-                         reinterpret_cast<const std::byte*>(bytes.data()), bytes.size())));
-    ASSIGN_OR_RETURN(RunnerInput input, runner->Preprocess(image, config, params));
+    // The pipeline's own stages, run in line: decode + preprocess, forward, postprocess
+    // + encode.
+    ASSIGN_OR_RETURN(
+        PreparedImage image,
+        ImagePipeline::Prepare(*runner, config,
+                               std::span<const std::byte>(
+                                   reinterpret_cast<const std::byte*>(bytes.data()), bytes.size()),
+                               params, DecodeLimits{}));
     std::vector<std::vector<Tensor>> outputs;
-    for (std::vector<Tensor>& item : input.items) {
+    for (std::vector<Tensor>& item : image.input.items) {
       const Clock::time_point t = Clock::now();
       StatusOr<std::vector<Tensor>> o = backend->Execute(item);
       if (r != nullptr) r->engine_s += Seconds(Clock::now() - t);
       if (!o.ok()) return o.status();
       outputs.push_back(std::move(*o));
     }
-    ASSIGN_OR_RETURN(RunnerOutput result,
-                     runner->Postprocess(image, input, outputs, config, params));
-    for (const RunnerArtifact& a : result.artifacts) {
-      ASSIGN_OR_RETURN(std::vector<std::byte> encoded, EncodeArtifact(a));
-      const fs::path target =
-          out / ArtifactFilename(file.filename().string(), a.kind, ArtifactExtension(a.format));
+    ASSIGN_OR_RETURN(ImageResult result, ImagePipeline::Finish(*runner, config, image, outputs));
+    for (const EncodedArtifact& a : result.artifacts) {
+      const std::vector<std::byte>& encoded = a.bytes;
+      const fs::path target = out / ArtifactFilename(file.filename().string(), a.artifact.kind,
+                                                     ArtifactExtension(a.artifact.format));
       RETURN_IF_ERROR(WriteFileDurably(
           target, std::string_view(reinterpret_cast<const char*>(encoded.data()), encoded.size())));
     }

@@ -14,7 +14,6 @@
 #include "common/strings.h"
 #include "datasets/ingest.h"
 #include "models/model.h"
-#include "runners/infer_items.h"
 #include "runners/runner_registry.h"
 
 namespace infera {
@@ -136,16 +135,12 @@ class InferenceWorkers::JobRun {
   // One image on its way through the model.
   struct Flight {
     FileRecord file;
-    Image image;
-    RunnerInput input;
     int attempt = 1;
     Clock::time_point start;
-    double decode_ms = 0;
-    double preprocess_ms = 0;
   };
   struct Completion {
     std::shared_ptr<Flight> flight;
-    StatusOr<ItemsResult> result;
+    StatusOr<ImageResult> result;
   };
 
   // The drop flag is set by a cancel (InferenceWorkers::Cancel, after the store has the
@@ -164,27 +159,23 @@ class InferenceWorkers::JobRun {
       return RecordError(*flight, StrCat("cannot read the file: ", bytes.status().message()));
     std::span<const std::byte> span(reinterpret_cast<const std::byte*>(bytes->data()),
                                     bytes->size());
-    StatusOr<Image> image = DecodeImage(span, owner_.options_.decode);
-    if (!image.ok()) return RecordError(*flight, std::string(ToStd(image.status().message())));
-    const Clock::time_point decoded = Clock::now();
-    flight->decode_ms = MsBetween(flight->start, decoded);
-    StatusOr<RunnerInput> input = runner_->Preprocess(*image, model_->config(), params_);
-    if (!input.ok()) return RecordError(*flight, std::string(ToStd(input.status().message())));
-    flight->preprocess_ms = MsBetween(decoded, Clock::now());
-    flight->image = std::move(*image);
-    std::vector<std::vector<Tensor>> items = std::move(input->items);
-    input->items.clear();
-    flight->input = std::move(*input);
+    StatusOr<PreparedImage> prepared =
+        ImagePipeline::Prepare(*runner_, model_->config(), span, params_, owner_.options_.decode);
+    if (!prepared.ok())
+      return RecordError(*flight, std::string(ToStd(prepared.status().message())));
     ++in_flight_;
-    ItemsOptions options;
-    options.priority = owner_.options_.priority;
-    options.canceled = drop_queued_;
-    InferItems(model_, std::move(items), options, [this, flight](StatusOr<ItemsResult> r) {
-      // Notified under the lock: once the lock is released the run may end and go away.
-      std::lock_guard lock(mu_);
-      completed_.push_back(Completion{flight, std::move(r)});
-      cv_.notify_one();
-    });
+    RequestContext ctx;
+    ctx.request_id = StrCat("job-", job_.id, "/", file.id);
+    ctx.priority = owner_.options_.priority;
+    ctx.canceled = drop_queued_;
+    owner_.pipeline_->Submit(model_, std::move(*prepared), ctx,
+                             [this, flight](StatusOr<ImageResult> r) {
+                               // Notified under the lock: once the lock is released the run
+                               // may end and go away.
+                               std::lock_guard lock(mu_);
+                               completed_.push_back(Completion{flight, std::move(r)});
+                               cv_.notify_one();
+                             });
   }
 
   void WaitAndHandle() {
@@ -219,15 +210,10 @@ class InferenceWorkers::JobRun {
       if (halted() && c.result.status().code() == absl::StatusCode::kUnavailable) return;
       return RecordError(f, std::string(ToStd(c.result.status().message())));
     }
-    const Clock::time_point post_start = Clock::now();
-    StatusOr<RunnerOutput> out =
-        runner_->Postprocess(f.image, f.input, c.result->outputs, model_->config(), params_);
-    if (!out.ok()) return RecordError(f, std::string(ToStd(out.status().message())));
     std::vector<FileRecord> outputs;
-    for (const RunnerArtifact& artifact : out->artifacts) {
-      StatusOr<std::vector<std::byte>> bytes = EncodeArtifact(artifact);
-      if (!bytes.ok()) return RecordError(f, std::string(ToStd(bytes.status().message())));
-      StatusOr<BlobInfo> blob = owner_.blobs_->Put(*bytes);
+    for (const EncodedArtifact& encoded : c.result->artifacts) {
+      const RunnerArtifact& artifact = encoded.artifact;
+      StatusOr<BlobInfo> blob = owner_.blobs_->Put(encoded.bytes);
       if (!blob.ok()) return RecordError(f, std::string(ToStd(blob.status().message())));
       FileRecord file;
       file.owner_id = job_.owner_id;
@@ -242,16 +228,17 @@ class InferenceWorkers::JobRun {
       outputs.push_back(std::move(file));
     }
     const Clock::time_point end = Clock::now();
-    totals_.decode_ms += f.decode_ms;
-    totals_.preprocess_ms += f.preprocess_ms;
-    totals_.queue_ms += static_cast<double>(c.result->queue_time.count()) / 1000.0;
-    totals_.compute_ms += static_cast<double>(c.result->compute_time.count()) / 1000.0;
-    totals_.postprocess_ms += MsBetween(post_start, end);
+    const PipelineTimings& t = c.result->timings;
+    totals_.decode_ms += t.decode_ms;
+    totals_.preprocess_ms += t.preprocess_ms;
+    totals_.queue_ms += t.queue_ms;
+    totals_.compute_ms += t.compute_ms;
+    totals_.postprocess_ms += t.postprocess_ms;
     InferenceResultRecord result;
     result.inference_id = job_.id;
     result.source_file_id = f.file.id;
     result.source_filename = f.file.filename;
-    result.summary_json = out->summary.dump();
+    result.summary_json = c.result->summary.dump();
     result.elapsed_ms = MsBetween(f.start, end);
     Save(result, outputs);
   }
@@ -387,8 +374,13 @@ class InferenceWorkers::JobRun {
 };
 
 InferenceWorkers::InferenceWorkers(Store* store, BlobStore* blobs, ModelRegistry* models,
-                                   InferenceWorkerOptions options)
-    : store_(store), blobs_(blobs), models_(models), options_(std::move(options)) {}
+                                   InferenceWorkerOptions options, ImagePipeline* pipeline)
+    : store_(store),
+      blobs_(blobs),
+      models_(models),
+      options_(std::move(options)),
+      own_pipeline_(pipeline == nullptr ? std::make_unique<ImagePipeline>() : nullptr),
+      pipeline_(pipeline == nullptr ? own_pipeline_.get() : pipeline) {}
 
 InferenceWorkers::~InferenceWorkers() { Stop(); }
 

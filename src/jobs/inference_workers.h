@@ -4,19 +4,19 @@
 // to the others once the lease expires), then runs the job's runner over every source
 // image that has no result yet — so a resumed job never redoes or duplicates images:
 //
-//   blob -> DecodeImage -> runner.Preprocess -> the model's batcher (job priority,
-//   below online requests) ... runner.Postprocess -> EncodeArtifact -> blobs ->
-//   Store::AddInferenceResult (result + output files + progress in one transaction)
+//   blob -> the image pipeline (serving/image_pipeline: decode, Preprocess on this
+//   worker; the model's batcher at job priority, below online requests; Postprocess and
+//   encoding on a pipeline worker) -> blobs -> Store::AddInferenceResult (result +
+//   output files + progress in one transaction)
 //
 // Up to `max_in_flight` images of a job are queued on the batcher at once, so the
-// worker decodes and encodes while the engine runs batches. One image failing (corrupt
-// file, wrong channel count, engine error) records an error for that image; the job
-// goes on and ends `completed` with the failures counted in its note. A job whose
-// runner or model is missing ends `failed` with a note. Cancel requests
-// (Store::CancelInference) are seen within a second (at once when Notify is called):
-// the job's images still queued in the batcher are dropped unrun, those already in the
-// model are discarded, and the job ends `canceled`. Stop() lets the images in flight
-// finish, then hands the job back to the queue (it resumes on the next start).
+// worker decodes while the engine runs batches and pipeline workers post-process. One image failing
+// (corrupt file, wrong channel count, engine error) records an error for that image; the job goes
+// on and ends `completed` with the failures counted in its note. A job whose runner or model is
+// missing ends `failed` with a note. Cancel requests (Store::CancelInference) are seen within a
+// second (at once when Notify is called): the job's images still queued in the batcher are dropped
+// unrun, those already in the model are discarded, and the job ends `canceled`. Stop() lets the
+// images in flight finish, then hands the job back to the queue (it resumes on the next start).
 //
 // Thread-safety: Start/Stop from one controlling thread; Notify from any thread.
 #pragma once
@@ -34,6 +34,7 @@
 
 #include "imaging/codec.h"
 #include "models/model_registry.h"
+#include "serving/image_pipeline.h"
 #include "store/blob_store.h"
 #include "store/store.h"
 
@@ -51,9 +52,10 @@ struct InferenceWorkerOptions {
 
 class InferenceWorkers {
  public:
-  // The store, blob store and registry must outlive the workers.
+  // The store, blob store, registry and pipeline must outlive the workers. Without a
+  // pipeline the workers make their own (one worker per core).
   InferenceWorkers(Store* store, BlobStore* blobs, ModelRegistry* models,
-                   InferenceWorkerOptions options);
+                   InferenceWorkerOptions options, ImagePipeline* pipeline = nullptr);
   ~InferenceWorkers();  // Stop()
   InferenceWorkers(const InferenceWorkers&) = delete;
   InferenceWorkers& operator=(const InferenceWorkers&) = delete;
@@ -82,6 +84,8 @@ class InferenceWorkers {
   BlobStore* const blobs_;
   ModelRegistry* const models_;
   const InferenceWorkerOptions options_;
+  std::unique_ptr<ImagePipeline> own_pipeline_;  // when none was given
+  ImagePipeline* const pipeline_;
 
   std::mutex mu_;
   std::condition_variable cv_;

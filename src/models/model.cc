@@ -176,8 +176,8 @@ Status Model::Warmup() {
 }
 
 Status Model::Infer(InferenceRequest request) {
-  if (!request.deadline && config_.batching.default_timeout_ms > 0) {
-    request.deadline =
+  if (!request.context.deadline && config_.batching.default_timeout_ms > 0) {
+    request.context.deadline =
         BatchClock::now() + std::chrono::milliseconds(config_.batching.default_timeout_ms);
   }
   Status queued = batcher_->Enqueue(std::move(request));

@@ -14,8 +14,8 @@ namespace fs = std::filesystem;
 namespace {
 
 Status ApplyServer(const YamlReader& s, const fs::path& base, ServerConfig* config) {
-  RETURN_IF_ERROR(s.CheckMapping(
-      {"host", "port", "io_threads", "max_body_mb", "max_image_pixels", "access_log", "web_dir"}));
+  RETURN_IF_ERROR(s.CheckMapping({"host", "port", "io_threads", "postprocess_threads",
+                                  "max_body_mb", "max_image_pixels", "access_log", "web_dir"}));
   if (s.Has("web_dir")) {
     ASSIGN_OR_RETURN(std::string dir, s.String("web_dir"));
     if (dir.empty()) return s.Error("web_dir", "must not be empty");
@@ -34,6 +34,10 @@ Status ApplyServer(const YamlReader& s, const fs::path& base, ServerConfig* conf
   if (s.Has("io_threads")) {
     ASSIGN_OR_RETURN(int64_t n, s.Int("io_threads", 1, 256));
     config->io_threads = static_cast<int>(n);
+  }
+  if (s.Has("postprocess_threads")) {
+    ASSIGN_OR_RETURN(int64_t n, s.Int("postprocess_threads", 0, 256));
+    config->postprocess_threads = static_cast<int>(n);
   }
   if (s.Has("max_body_mb")) {
     ASSIGN_OR_RETURN(int64_t mb, s.Int("max_body_mb", 1, 16384));

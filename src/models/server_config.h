@@ -1,6 +1,7 @@
 // ServerConfig: the file given to `infera serve --config`, parsed and validated.
 //
-//   server: {host, port, io_threads, max_body_mb, max_image_pixels, access_log, web_dir}
+//   server: {host, port, io_threads, postprocess_threads, max_body_mb, max_image_pixels,
+//            access_log, web_dir}   # postprocess_threads: image pipeline workers (0: cores)
 //                                   # web_dir: serve the web page from this folder instead
 //                                   # of the copy embedded in the binary (for page work)
 //   model_repository: DIR          # folders NAME/model.yaml + NAME/<version>/model.pt
@@ -41,6 +42,8 @@ struct ServerConfig {
   std::string host = "127.0.0.1";
   int port = 8080;
   int io_threads = 2;
+  // Workers of the image pipeline (Postprocess and encoding); 0: one per core.
+  int postprocess_threads = 0;
   int64_t max_body_bytes = 64ll << 20;
   int64_t max_image_pixels = 100'000'000;
   bool access_log = true;  // one log line per HTTP request

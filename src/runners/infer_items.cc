@@ -40,7 +40,7 @@ struct Gather {
 }  // namespace
 
 void InferItems(std::shared_ptr<Model> model, std::vector<std::vector<Tensor>> items,
-                const ItemsOptions& options, std::function<void(StatusOr<ItemsResult>)> done) {
+                const RequestContext& ctx, std::function<void(StatusOr<ItemsResult>)> done) {
   if (items.empty()) {
     done(absl::InvalidArgumentError("the runner produced no model input"));
     return;
@@ -53,9 +53,7 @@ void InferItems(std::shared_ptr<Model> model, std::vector<std::vector<Tensor>> i
   for (size_t i = 0; i < items.size(); ++i) {
     InferenceRequest request;
     request.inputs = std::move(items[i]);
-    request.priority = options.priority;
-    request.deadline = options.deadline;
-    request.canceled = options.canceled;
+    request.context = ctx;
     request.done = [gather, i](StatusOr<InferenceResult> r) {
       if (r.ok()) {
         std::lock_guard lock(gather->mu);

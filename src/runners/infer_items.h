@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "batching/dynamic_batcher.h"
+#include "common/request_context.h"
 #include "common/status.h"
 #include "tensor/tensor.h"
 
@@ -30,14 +31,8 @@ struct ItemsResult {
   int64_t batch_size = 0;                     // largest batch an item ran in
 };
 
-struct ItemsOptions {
-  int priority = 0;  // lower runs first (jobs use a higher number than online requests)
-  std::optional<BatchClock::time_point> deadline;
-  // Optional: set it to drop the items still queued (they complete with Cancelled).
-  std::shared_ptr<const std::atomic<bool>> canceled;
-};
-
+// Every item's request carries a copy of `ctx` (priority, deadline, cancel flag, id).
 void InferItems(std::shared_ptr<Model> model, std::vector<std::vector<Tensor>> items,
-                const ItemsOptions& options, std::function<void(StatusOr<ItemsResult>)> done);
+                const RequestContext& ctx, std::function<void(StatusOr<ItemsResult>)> done);
 
 }  // namespace infera

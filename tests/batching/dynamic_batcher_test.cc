@@ -156,7 +156,7 @@ TEST(DynamicBatcherTest, ExpiredRequestIsFailedAndNeverExecuted) {
   ASSERT_TRUE(batcher.Enqueue(MakeRequest(0, 1, &first)).ok());
   gate.WaitEntered(1);
   InferenceRequest r = MakeRequest(1, 1, &late);
-  r.deadline = BatchClock::now();  // passes while the only instance is busy
+  r.context.deadline = BatchClock::now();  // passes while the only instance is busy
   ASSERT_TRUE(batcher.Enqueue(std::move(r)).ok());
   auto f = late.get_future();
   // It is failed as soon as an instance is free to look at the queue.
@@ -180,7 +180,7 @@ TEST(DynamicBatcherTest, CanceledRequestsLeaveTheQueueUnrun) {
   auto flag = std::make_shared<std::atomic<bool>>(false);
   for (auto* p : {&dropped1, &dropped2}) {
     InferenceRequest r = MakeRequest(1, 1, p);
-    r.canceled = flag;
+    r.context.canceled = flag;
     ASSERT_TRUE(batcher.Enqueue(std::move(r)).ok());
   }
   ASSERT_TRUE(batcher.Enqueue(MakeRequest(2, 1, &kept)).ok());
@@ -223,7 +223,7 @@ TEST(DynamicBatcherTest, ExpiresWhileWaitingForTheBatchDelay) {
   DynamicBatcher batcher(Opts(8, 5000), std::ref(doubler));
   std::promise<StatusOr<InferenceResult>> p;
   InferenceRequest r = MakeRequest(1, 1, &p);
-  r.deadline = BatchClock::now() + milliseconds(10);
+  r.context.deadline = BatchClock::now() + milliseconds(10);
   ASSERT_TRUE(batcher.Enqueue(std::move(r)).ok());
   auto f = p.get_future();
   ASSERT_EQ(f.wait_for(std::chrono::seconds(10)), std::future_status::ready);

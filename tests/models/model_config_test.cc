@@ -349,6 +349,20 @@ TEST(ServerConfigTest, ErrorsNameTheFileAndKey) {
          "model_control.every: unknown key");
   expect("model_repository: nowhere\n", absl::StatusCode::kNotFound, "model_repository");
   expect("server: {web_dir: ''}\n", absl::StatusCode::kInvalidArgument, "server.web_dir");
+  expect("server: {postprocess_threads: -1}\n", absl::StatusCode::kInvalidArgument,
+         "server.postprocess_threads");
+}
+
+TEST(ServerConfigTest, PostprocessThreadsDefaultToOnePerCore) {
+  TempDir tmp;
+  WriteFile(tmp.path() / "config.yaml", "server: {postprocess_threads: 3}\n");
+  StatusOr<ServerConfig> c = LoadServerConfig(tmp.path() / "config.yaml");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->postprocess_threads, 3);
+  WriteFile(tmp.path() / "config.yaml", "server: {port: 1}\n");
+  c = LoadServerConfig(tmp.path() / "config.yaml");
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->postprocess_threads, 0);  // one per core
 }
 
 TEST(ServerConfigTest, WebDirIsRelativeToTheConfig) {

@@ -41,36 +41,10 @@
 #include <vector>
 
 #include "common/status.h"
+#include "serving/oip_types.h"
 #include "tensor/tensor.h"
 
 namespace infera {
-
-// A BYTES tensor: product(shape) byte strings in row-major order.
-struct BytesTensor {
-  Shape shape;
-  std::vector<std::string> elements;
-};
-
-// One `$request_input`.
-struct OipInput {
-  std::string name;
-  Tensor tensor;  // dtype + shape + bytes (row-major, little-endian host order)
-  nlohmann::json parameters = nlohmann::json::object();  // minus binary_data_size
-  std::optional<BytesTensor> bytes = std::nullopt;       // set (and `tensor` empty) for BYTES
-};
-
-// One `$request_output`.
-struct OipRequestedOutput {
-  std::string name;
-  nlohmann::json parameters = nlohmann::json::object();
-};
-
-struct OipRequest {
-  std::optional<std::string> id;
-  nlohmann::json parameters = nlohmann::json::object();  // request-level parameters
-  std::vector<OipInput> inputs;
-  std::vector<OipRequestedOutput> outputs;  // empty = all outputs
-};
 
 struct OipLimits {
   // Largest single tensor (bytes) a request may carry; larger ones are
@@ -113,15 +87,6 @@ StatusOr<Tensor> DecodeRawInput(std::string_view bytes, DType dtype,
 // The binary-extension form of a BYTES tensor's elements: for each, its length as a
 // 4-byte little-endian unsigned integer, then its bytes.
 std::string SerializeBytesElements(const std::vector<std::string>& elements);
-
-// One output tensor of an inference response.
-struct OipOutput {
-  std::string name;
-  Tensor tensor;
-  bool binary = false;                                   // send with the binary data extension
-  nlohmann::json parameters = nlohmann::json::object();  // written when non-empty
-  std::optional<BytesTensor> bytes = std::nullopt;       // set: a BYTES output (`tensor` unused)
-};
 
 struct OipEncoded {
   std::string body;

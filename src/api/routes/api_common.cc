@@ -75,40 +75,23 @@ Handler Guarded(const ApiContext& ctx, Access access, Handler handler) {
   };
 }
 
-int64_t CallerId(const HttpRequest& req) { return req.principal ? req.principal->user_id : 0; }
+int64_t CallerId(const HttpRequest& req) { return infera::CallerId(req.principal); }
 
 std::optional<int64_t> OwnerFilter(const HttpRequest& req) {
-  if (!req.principal || req.principal->admin()) return std::nullopt;
-  return req.principal->user_id;
+  return infera::OwnerFilter(req.principal);
 }
-
-namespace {
-
-// The record when the caller may see it; the store's own NotFound otherwise.
-template <typename Record>
-StatusOr<Record> IfVisible(const HttpRequest& req, StatusOr<Record> record, std::string_view kind,
-                           int64_t id) {
-  if (!record.ok()) return record;
-  const std::optional<int64_t> owner = OwnerFilter(req);
-  if (owner && record->owner_id != *owner) {
-    return absl::NotFoundError(StrCat(kind, " ", id, " not found"));
-  }
-  return record;
-}
-
-}  // namespace
 
 StatusOr<DatasetRecord> VisibleDataset(const ApiContext& ctx, const HttpRequest& req, int64_t id) {
-  return IfVisible(req, ctx.store->GetDataset(id), "dataset", id);
+  return infera::VisibleDataset(*ctx.store, req.principal, id);
 }
 
 StatusOr<FileRecord> VisibleFile(const ApiContext& ctx, const HttpRequest& req, int64_t id) {
-  return IfVisible(req, ctx.store->GetFile(id), "file", id);
+  return infera::VisibleFile(*ctx.store, req.principal, id);
 }
 
 StatusOr<InferenceRecord> VisibleInference(const ApiContext& ctx, const HttpRequest& req,
                                            int64_t id) {
-  return IfVisible(req, ctx.store->GetInference(id), "inference", id);
+  return infera::VisibleInference(*ctx.store, req.principal, id);
 }
 
 void RunBlocking(const ApiContext& ctx, Responder respond,

@@ -12,6 +12,7 @@
 #include "api/http_types.h"
 #include "api/multipart.h"
 #include "common/status.h"
+#include "serving/ownership.h"
 #include "store/record_json.h"
 #include "store/store.h"
 
@@ -43,10 +44,8 @@ enum class Access { kPublic, kUser, kAdmin };
 // calls `handler` directly. Runs the check on the calling thread (a store lookup).
 Handler Guarded(const ApiContext& ctx, Access access, Handler handler);
 
-// Ownership. A record belongs to the user who created it (owner_id; 0 when auth was
-// off). The caller (request.principal) may see it when auth is off (no principal), is
-// an admin, or owns it. For any other caller a record is reported exactly as an
-// unknown id is ("<kind> <id> not found", 404), so ids are no existence oracle.
+// Ownership (the rules are serving/ownership.h's, applied to request.principal): an
+// unknown or someone else's record is "<kind> <id> not found", 404.
 int64_t CallerId(const HttpRequest& req);                    // 0 without a principal
 std::optional<int64_t> OwnerFilter(const HttpRequest& req);  // nullopt: every owner
 StatusOr<DatasetRecord> VisibleDataset(const ApiContext& ctx, const HttpRequest& req, int64_t id);

@@ -1,4 +1,4 @@
-// Dataset inference jobs:
+// Dataset inference jobs (translation: the rules are serving/inference_jobs'):
 //   POST /api/inferences/start      {dataset_id, model_id, params, model_version?}
 //                                   -> 202 {inference_id, status: "queued"}
 //   GET  /api/inferences            ?dataset_id=&status=&limit=&offset= -> {"inferences": [...]}
@@ -22,6 +22,7 @@
 #include "jobs/inference_workers.h"
 #include "jobs/job_export.h"
 #include "models/model.h"
+#include "serving/inference_jobs.h"
 #include "store/blob_store.h"
 
 namespace infera {
@@ -52,25 +53,12 @@ StatusOr<HttpResponse> StartInference(const ApiContext& ctx, const HttpRequest& 
   if (!params.is_object() && !params.is_null()) {
     return absl::InvalidArgumentError("'params' must be an object");
   }
-  ASSIGN_OR_RETURN(DatasetRecord dataset, VisibleDataset(ctx, req, dataset_id));
-  const std::string name = model_id.get<std::string>();
-  std::shared_ptr<Model> model = ctx.models->Get(name, version);
-  if (model == nullptr) {
-    return absl::NotFoundError(
-        version ? StrCat("model '", name, "' version ", *version, " is not loaded")
-                : StrCat("unknown model '", name, "'"));
-  }
-  ASSIGN_OR_RETURN(nlohmann::json validated,
-                   model->runner().ResolveParams(params, model->config()));
-  InferenceRecord job;
-  job.dataset_id = dataset.id;
-  job.owner_id = CallerId(req);
-  job.model_name = name;
-  job.model_version = model->config().version;
-  job.runner_name = model->config().runner;
-  job.params_json = validated.dump();
-  ASSIGN_OR_RETURN(InferenceRecord created, ctx.store->CreateInference(job));
-  if (ctx.workers != nullptr) ctx.workers->Notify();
+  StartInferenceRequest start;
+  start.dataset_id = dataset_id;
+  start.model_name = model_id.get<std::string>();
+  start.model_version = version;
+  start.params = params;
+  ASSIGN_OR_RETURN(InferenceRecord created, ctx.jobs->Start(req.principal, start));
   return JsonResponse(202, nlohmann::json{{"inference_id", created.id},
                                           {"status", JobStatusName(created.status)},
                                           {"total", created.total}}
@@ -93,8 +81,7 @@ StatusOr<HttpResponse> ListInferences(const ApiContext& ctx, const HttpRequest& 
   if (req.query_param("offset", &value) && value != "0") {
     ASSIGN_OR_RETURN(filter.offset, ParseId(value, "offset"));
   }
-  filter.owner_id = OwnerFilter(req);
-  ASSIGN_OR_RETURN(std::vector<InferenceRecord> jobs, ctx.store->ListInferences(filter));
+  ASSIGN_OR_RETURN(std::vector<InferenceRecord> jobs, ctx.jobs->List(req.principal, filter));
   nlohmann::json list = nlohmann::json::array();
   for (const InferenceRecord& j : jobs) list.push_back(InferenceJson(j));
   return JsonResponse(200, nlohmann::json{{"inferences", std::move(list)}}.dump());
@@ -102,16 +89,13 @@ StatusOr<HttpResponse> ListInferences(const ApiContext& ctx, const HttpRequest& 
 
 StatusOr<HttpResponse> GetInference(const ApiContext& ctx, const HttpRequest& req) {
   ASSIGN_OR_RETURN(int64_t id, ParseId(req.params.at("id"), "inference"));
-  RETURN_IF_ERROR(VisibleInference(ctx, req, id).status());
-  ASSIGN_OR_RETURN(nlohmann::json j, JobReport(*ctx.store, id));
+  ASSIGN_OR_RETURN(nlohmann::json j, ctx.jobs->Report(req.principal, id));
   return JsonResponse(200, j.dump());
 }
 
 StatusOr<HttpResponse> CancelInference(const ApiContext& ctx, const HttpRequest& req) {
   ASSIGN_OR_RETURN(int64_t id, ParseId(req.params.at("id"), "inference"));
-  RETURN_IF_ERROR(VisibleInference(ctx, req, id).status());
-  ASSIGN_OR_RETURN(InferenceRecord job, ctx.store->CancelInference(id));
-  if (ctx.workers != nullptr) ctx.workers->Cancel(id);
+  ASSIGN_OR_RETURN(InferenceRecord job, ctx.jobs->Cancel(req.principal, id));
   return JsonResponse(200, InferenceJson(job).dump());
 }
 
@@ -150,11 +134,8 @@ void WriteArchive(const ApiContext& ctx, const nlohmann::json& record,
 void Download(const ApiContext& ctx, const HttpRequest& req, const Responder& respond) {
   StatusOr<int64_t> id = ParseId(req.params.at("id"), "inference");
   if (!id.ok()) return respond(StatusResponse(id.status()));
-  if (Status visible = VisibleInference(ctx, req, *id).status(); !visible.ok()) {
-    return respond(StatusResponse(visible));
-  }
   std::vector<InferenceResultRecord> results;
-  StatusOr<nlohmann::json> record = JobReport(*ctx.store, *id, &results);
+  StatusOr<nlohmann::json> record = ctx.jobs->Report(req.principal, *id, &results);
   if (!record.ok()) return respond(StatusResponse(record.status()));
   auto stream = std::make_shared<ResponseStream>();
   HttpResponse response;

@@ -1,11 +1,11 @@
 // POST /predict/{model}[/versions/{version}]: the seed's image endpoint.
 //
 // Body: {"image": "<base64 PNG/JPEG/TIFF>", "top_k": 5, "params": {...runner params}}.
-// Flow: parse (simdjson's tape, no boxed values) -> base64 -> decode (pixel limit)
-// -> runner.Preprocess -> the model's batcher (InferItems) -> runner.Postprocess -> JSON
-// (segmentation runners add the mask as base64 PNG/TIFF and a preview). The handler
-// returns as soon as the request is queued; the answer is sent from the batcher's
-// completion callback.
+// Translation only: parse (simdjson's tape, no boxed values) -> base64 -> the image
+// pipeline (serving/image_pipeline: decode, Preprocess, the model's batcher,
+// Postprocess and encoding on a pipeline worker) -> JSON (segmentation runners add the
+// mask as base64 PNG/TIFF and a preview). The handler returns as soon as the request is
+// queued; the answer is built and sent on the pipeline worker that post-processed it.
 #include <simdjson.h>
 
 #include <chrono>
@@ -17,7 +17,7 @@
 #include "common/base64.h"
 #include "common/strings.h"
 #include "imaging/codec.h"
-#include "runners/infer_items.h"
+#include "serving/image_pipeline.h"
 
 namespace infera {
 
@@ -25,7 +25,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double Ms(std::chrono::microseconds us) { return static_cast<double>(us.count()) / 1000.0; }
 double MsSince(Clock::time_point t) {
   return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
 }
@@ -89,22 +88,15 @@ StatusOr<PredictBody> ParseBody(std::string& body) {
   return out;
 }
 
-struct PredictState {
-  Image image;
-  RunnerInput input;
-  nlohmann::json params;
-};
-
 // The summary's fields, plus for segmentation runners the primary mask ("mask": base64,
 // "mask_content_type") and every artifact under "artifacts" {kind: {content_type, data}}.
-StatusOr<nlohmann::json> ResponseBody(const RunnerOutput& out) {
+nlohmann::json ResponseBody(const ImageResult& out) {
   nlohmann::json body = out.summary.is_object() ? out.summary : nlohmann::json::object();
   if (out.artifacts.empty()) return body;
   nlohmann::json artifacts = nlohmann::json::object();
-  for (const RunnerArtifact& a : out.artifacts) {
-    ASSIGN_OR_RETURN(std::vector<std::byte> bytes, EncodeArtifact(a));
-    artifacts[a.kind] = {{"content_type", ArtifactContentType(a.format)},
-                         {"data", Base64Encode(bytes.data(), bytes.size())}};
+  for (const EncodedArtifact& a : out.artifacts) {
+    artifacts[a.artifact.kind] = {{"content_type", ArtifactContentType(a.artifact.format)},
+                                  {"data", Base64Encode(a.bytes.data(), a.bytes.size())}};
   }
   for (const char* primary : {"instance_mask", "class_mask", "probability"}) {
     if (artifacts.contains(primary)) {
@@ -131,36 +123,29 @@ void Predict(const ApiContext& ctx, HttpRequest&& req, Responder respond) {
   if (!params.ok()) return fail(params.status());
   DecodeLimits limits;
   limits.max_pixels = ctx.max_image_pixels;
-  StatusOr<Image> image = DecodeImage(body->image, limits);
-  if (!image.ok()) return fail(image.status());
-  StatusOr<RunnerInput> input = model->runner().Preprocess(*image, model->config(), *params);
-  if (!input.ok()) return fail(input.status());
+  StatusOr<PreparedImage> prepared = ImagePipeline::Prepare(
+      model->runner(), model->config(), body->image, std::move(*params), limits);
+  if (!prepared.ok()) return fail(prepared.status());
   const double preprocess_ms = MsSince(start);
 
-  std::vector<std::vector<Tensor>> items = std::move(input->items);
-  input->items.clear();
-  // The source image and the runner's context stay alive until Postprocess.
-  auto state = std::make_shared<PredictState>(
-      PredictState{std::move(*image), std::move(*input), std::move(*params)});
-  InferItems(model, std::move(items), ItemsOptions{},
-             [model, state, respond, start, preprocess_ms](StatusOr<ItemsResult> result) {
-               if (!result.ok()) return respond(StatusResponse(result.status()));
-               StatusOr<RunnerOutput> out = model->runner().Postprocess(
-                   state->image, state->input, result->outputs, model->config(), state->params);
-               if (!out.ok()) return respond(StatusResponse(out.status()));
-               StatusOr<nlohmann::json> body = ResponseBody(*out);
-               if (!body.ok()) return respond(StatusResponse(body.status()));
-               nlohmann::json& j = *body;
-               j["model"] = model->config().name;
-               j["version"] = model->config().version;
-               j["inference_time_ms"] = Ms(result->queue_time + result->compute_time);
-               j["queue_time_ms"] = Ms(result->queue_time);
-               j["compute_time_ms"] = Ms(result->compute_time);
-               j["preprocess_time_ms"] = preprocess_ms;
-               j["batch_size"] = result->batch_size;
-               j["total_time_ms"] = MsSince(start);
-               respond(JsonResponse(200, j.dump()));
-             });
+  RequestContext request;
+  request.request_id = req.request_id;
+  ctx.pipeline->Submit(model, std::move(*prepared), request,
+                       [model, respond, start, preprocess_ms](StatusOr<ImageResult> result) {
+                         if (!result.ok()) return respond(StatusResponse(result.status()));
+                         nlohmann::json j = ResponseBody(*result);
+                         const PipelineTimings& t = result->timings;
+                         j["model"] = model->config().name;
+                         j["version"] = model->config().version;
+                         j["inference_time_ms"] = t.queue_ms + t.compute_ms;
+                         j["queue_time_ms"] = t.queue_ms;
+                         j["compute_time_ms"] = t.compute_ms;
+                         j["preprocess_time_ms"] = preprocess_ms;
+                         j["postprocess_time_ms"] = t.postprocess_ms;
+                         j["batch_size"] = t.batch_size;
+                         j["total_time_ms"] = MsSince(start);
+                         respond(JsonResponse(200, j.dump()));
+                       });
 }
 
 }  // namespace

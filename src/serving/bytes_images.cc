@@ -1,4 +1,4 @@
-#include "api/oip/bytes_images.h"
+#include "serving/bytes_images.h"
 
 #include "common/strings.h"
 #include "imaging/preprocess.h"

@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "api/oip/inference_codec.h"
 #include "common/status.h"
+#include "serving/oip_types.h"
 #include "tensor/tensor.h"
 
 namespace infera {

@@ -6,10 +6,10 @@
 // Pure function of its arguments; thread-safe.
 #pragma once
 
-#include "api/oip/inference_codec.h"
 #include "common/status.h"
 #include "imaging/codec.h"
 #include "models/model.h"
+#include "serving/oip_types.h"
 
 namespace infera {
 

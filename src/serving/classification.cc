@@ -1,4 +1,4 @@
-#include "api/oip/classification.h"
+#include "serving/classification.h"
 
 #include <algorithm>
 #include <cmath>

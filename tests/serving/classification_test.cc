@@ -1,6 +1,6 @@
-// Tests for api/oip/classification.h: top N per batch row, best first, labels when there
+// Tests for serving/classification.h: top N per batch row, best first, labels when there
 // are some, ties to the lower index, NaN last, every numeric type, and the errors.
-#include "api/oip/classification.h"
+#include "serving/classification.h"
 
 #include <gtest/gtest.h>
 

@@ -1,0 +1,115 @@
+#include "serving/image_pipeline.h"
+
+#include <algorithm>
+#include <chrono>
+#include <thread>
+#include <utility>
+
+#include "models/model.h"
+#include "runners/infer_items.h"
+
+namespace infera {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double MsSince(Clock::time_point t) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
+}
+double Ms(std::chrono::microseconds us) { return static_cast<double>(us.count()) / 1000.0; }
+
+int WorkerCount(int threads) {
+  if (threads > 0) return threads;
+  return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+}
+
+}  // namespace
+
+ImagePipeline::ImagePipeline(Options options)
+    : pool_(std::make_shared<TaskPool>(WorkerCount(options.threads), std::move(options.name))) {}
+
+ImagePipeline::~ImagePipeline() { Shutdown(); }
+
+void ImagePipeline::Shutdown() { pool_->Shutdown(); }
+
+std::function<bool(std::function<void()>)> ImagePipeline::Poster() const {
+  return [weak = std::weak_ptr<TaskPool>(pool_)](std::function<void()> work) {
+    std::shared_ptr<TaskPool> pool = weak.lock();
+    return pool != nullptr && pool->Post(std::move(work));
+  };
+}
+
+StatusOr<PreparedImage> ImagePipeline::Prepare(const Runner& runner, const ModelConfig& config,
+                                               std::span<const std::byte> encoded,
+                                               nlohmann::json params, const DecodeLimits& limits) {
+  const Clock::time_point start = Clock::now();
+  ASSIGN_OR_RETURN(Image image, DecodeImage(encoded, limits));
+  const double decode_ms = MsSince(start);
+  ASSIGN_OR_RETURN(PreparedImage prepared,
+                   Prepare(runner, config, std::move(image), std::move(params)));
+  prepared.timings.decode_ms = decode_ms;
+  return prepared;
+}
+
+StatusOr<PreparedImage> ImagePipeline::Prepare(const Runner& runner, const ModelConfig& config,
+                                               Image image, nlohmann::json params) {
+  const Clock::time_point start = Clock::now();
+  ASSIGN_OR_RETURN(RunnerInput input, runner.Preprocess(image, config, params));
+  PreparedImage prepared;
+  prepared.timings.preprocess_ms = MsSince(start);
+  prepared.source = std::move(image);
+  prepared.input = std::move(input);
+  prepared.params = std::move(params);
+  return prepared;
+}
+
+StatusOr<ImageResult> ImagePipeline::Finish(const Runner& runner, const ModelConfig& config,
+                                            const PreparedImage& image,
+                                            const std::vector<std::vector<Tensor>>& outputs) {
+  const Clock::time_point start = Clock::now();
+  ASSIGN_OR_RETURN(RunnerOutput out,
+                   runner.Postprocess(image.source, image.input, outputs, config, image.params));
+  ImageResult result;
+  result.summary = std::move(out.summary);
+  result.artifacts.reserve(out.artifacts.size());
+  for (RunnerArtifact& artifact : out.artifacts) {
+    ASSIGN_OR_RETURN(std::vector<std::byte> bytes, EncodeArtifact(artifact));
+    result.artifacts.push_back(EncodedArtifact{std::move(artifact), std::move(bytes)});
+  }
+  result.timings = image.timings;
+  result.timings.postprocess_ms = MsSince(start);
+  return result;
+}
+
+void ImagePipeline::Submit(std::shared_ptr<Model> model, PreparedImage image,
+                           const RequestContext& ctx, ImageCallback done) {
+  std::vector<std::vector<Tensor>> items = std::move(image.input.items);
+  image.input.items.clear();
+  // The prepared image (source, runner context) waits beside the model calls.
+  auto state = std::make_shared<PreparedImage>(std::move(image));
+  auto callback = std::make_shared<ImageCallback>(std::move(done));
+  std::shared_ptr<std::atomic<bool>> canceled = ctx.canceled;
+  InferItems(model, std::move(items), ctx,
+             [post = Poster(), model, state, callback, canceled](StatusOr<ItemsResult> items) {
+               // On a batcher instance thread (or the caller's, when nothing was queued):
+               // hand over and return at once.
+               auto outputs = std::make_shared<StatusOr<ItemsResult>>(std::move(items));
+               auto work = [model, state, callback, canceled, outputs] {
+                 if (!outputs->ok()) return (*callback)(outputs->status());
+                 if (canceled != nullptr && canceled->load(std::memory_order_acquire)) {
+                   return (*callback)(absl::CancelledError("the request was canceled"));
+                 }
+                 const ItemsResult& r = **outputs;
+                 state->timings.queue_ms = Ms(r.queue_time);
+                 state->timings.compute_ms = Ms(r.compute_time);
+                 state->timings.batch_size = r.batch_size;
+                 (*callback)(Finish(model->runner(), model->config(), *state, r.outputs));
+               };
+               if (!post(std::move(work))) {
+                 (*callback)(absl::UnavailableError("the server is shutting down"));
+               }
+             });
+}
+
+}  // namespace infera

@@ -1,0 +1,53 @@
+#include "serving/inference_jobs.h"
+
+#include "common/strings.h"
+#include "jobs/job_export.h"
+#include "models/model.h"
+
+namespace infera {
+
+StatusOr<InferenceRecord> InferenceJobs::Start(const Caller& caller,
+                                               const StartInferenceRequest& request) const {
+  ASSIGN_OR_RETURN(DatasetRecord dataset, VisibleDataset(*store_, caller, request.dataset_id));
+  const std::string& name = request.model_name;
+  std::shared_ptr<Model> model = models_->Get(name, request.model_version);
+  if (model == nullptr) {
+    return absl::NotFoundError(
+        request.model_version
+            ? StrCat("model '", name, "' version ", *request.model_version, " is not loaded")
+            : StrCat("unknown model '", name, "'"));
+  }
+  ASSIGN_OR_RETURN(nlohmann::json validated,
+                   model->runner().ResolveParams(request.params, model->config()));
+  InferenceRecord job;
+  job.dataset_id = dataset.id;
+  job.owner_id = CallerId(caller);
+  job.model_name = name;
+  job.model_version = model->config().version;
+  job.runner_name = model->config().runner;
+  job.params_json = validated.dump();
+  ASSIGN_OR_RETURN(InferenceRecord created, store_->CreateInference(job));
+  if (workers_ != nullptr) workers_->Notify();
+  return created;
+}
+
+StatusOr<std::vector<InferenceRecord>> InferenceJobs::List(const Caller& caller,
+                                                           InferenceFilter filter) const {
+  filter.owner_id = OwnerFilter(caller);
+  return store_->ListInferences(filter);
+}
+
+StatusOr<nlohmann::json> InferenceJobs::Report(const Caller& caller, int64_t id,
+                                               std::vector<InferenceResultRecord>* records) const {
+  RETURN_IF_ERROR(VisibleInference(*store_, caller, id).status());
+  return JobReport(*store_, id, records);
+}
+
+StatusOr<InferenceRecord> InferenceJobs::Cancel(const Caller& caller, int64_t id) const {
+  RETURN_IF_ERROR(VisibleInference(*store_, caller, id).status());
+  ASSIGN_OR_RETURN(InferenceRecord job, store_->CancelInference(id));
+  if (workers_ != nullptr) workers_->Cancel(id);
+  return job;
+}
+
+}  // namespace infera
