@@ -10,6 +10,7 @@
 #include "common/logging.h"
 #include "common/strings.h"
 #include "models/model.h"
+#include "store/blob_lifetime.h"
 #include "store/sqlite_store.h"
 #include "store/sqlite_user_store.h"
 
@@ -25,6 +26,12 @@ StatusOr<std::unique_ptr<Server>> Server::Create(const ServerConfig& config) {
   }
   server->store_ = std::move(*store);
   ASSIGN_OR_RETURN(server->blobs_, OpenFsBlobStore(storage / "blobs"));
+  // What a crash left behind: blobs whose record never came (their pins have expired).
+  if (StatusOr<std::vector<std::string>> swept = SweepUnusedBlobs(*server->store_, *server->blobs_);
+      !swept.ok()) {
+    Log(LogLevel::kWarning, "blob_sweep_failed",
+        {{"error", std::string(ToStd(swept.status().message()))}});
+  }
   if (config.auth_enabled) RETURN_IF_ERROR(server->OpenAuth(config));
   server->blocking_ = std::make_unique<TaskPool>(4, "api");
   server->pipeline_ = std::make_unique<ImagePipeline>(

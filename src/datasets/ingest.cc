@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "common/strings.h"
+#include "store/blob_lifetime.h"
 
 namespace infera {
 
@@ -106,9 +107,10 @@ StatusOr<FileRecord> IngestFile(Store& store, BlobStore& blobs, int64_t dataset_
   file.filename = SanitizeFilename(filename);
   file.content_type = std::string(ImageContentType(format));
   DescribeImage(*image, &file);
-  ASSIGN_OR_RETURN(BlobInfo blob, blobs.Put(bytes));
-  file.sha256 = blob.sha256;
-  file.size = blob.size;
+  // Pinned until the record references it, so a concurrent sweep cannot take it.
+  ASSIGN_OR_RETURN(PinnedBlob blob, PutPinned(store, blobs, bytes));
+  file.sha256 = blob.info.sha256;
+  file.size = blob.info.size;
   return store.AddFile(file);
 }
 

@@ -15,6 +15,7 @@
 #include "datasets/ingest.h"
 #include "models/model.h"
 #include "runners/runner_registry.h"
+#include "store/blob_lifetime.h"
 
 namespace infera {
 
@@ -111,6 +112,7 @@ class InferenceWorkers::JobRun {
       WaitAndHandle();
       Housekeeping();
     }
+    SweepDropped();
     if (lost_) {
       Log(LogLevel::kWarning, "job_lease_lost",
           {{"inference_id", std::to_string(job_.id)}, {"worker", worker_}});
@@ -211,10 +213,12 @@ class InferenceWorkers::JobRun {
       return RecordError(f, std::string(ToStd(c.result.status().message())));
     }
     std::vector<FileRecord> outputs;
+    std::vector<BlobPin> pins;  // released once the result is saved (or refused)
     for (const EncodedArtifact& encoded : c.result->artifacts) {
       const RunnerArtifact& artifact = encoded.artifact;
-      StatusOr<BlobInfo> blob = owner_.blobs_->Put(encoded.bytes);
+      StatusOr<PinnedBlob> blob = PutPinned(*owner_.store_, *owner_.blobs_, encoded.bytes);
       if (!blob.ok()) return RecordError(f, std::string(ToStd(blob.status().message())));
+      pins.push_back(std::move(blob->pin));
       FileRecord file;
       file.owner_id = job_.owner_id;
       file.inference_id = job_.id;
@@ -222,8 +226,8 @@ class InferenceWorkers::JobRun {
       file.filename =
           ArtifactFilename(f.file.filename, artifact.kind, ArtifactExtension(artifact.format));
       file.content_type = std::string(ArtifactContentType(artifact.format));
-      file.sha256 = blob->sha256;
-      file.size = blob->size;
+      file.sha256 = blob->info.sha256;
+      file.size = blob->info.size;
       DescribeImage(artifact.image, &file);
       outputs.push_back(std::move(file));
     }
@@ -271,14 +275,21 @@ class InferenceWorkers::JobRun {
            {"file", result.source_filename},
            {"error", std::string(ToStd(saved.status().message()))}});
     }
-    DropUnreferenced(outputs);
+    // Outputs no record took: swept when the job ends (pins released by then).
+    for (const FileRecord& out : outputs) dropped_blobs_.push_back(out.sha256);
   }
 
-  void DropUnreferenced(const std::vector<FileRecord>& outputs) {
-    for (const FileRecord& f : outputs) {
-      StatusOr<bool> used = owner_.store_->BlobReferenced(f.sha256);
-      if (used.ok() && !*used) (void)owner_.blobs_->Remove(f.sha256);
+  // Removes the blobs of outputs no record took, unless something else uses them.
+  void SweepDropped() {
+    if (dropped_blobs_.empty()) return;
+    StatusOr<std::vector<std::string>> swept =
+        SweepUnusedBlobs(*owner_.store_, *owner_.blobs_, dropped_blobs_);
+    if (!swept.ok()) {
+      Log(LogLevel::kWarning, "blob_sweep_failed",
+          {{"inference_id", std::to_string(job_.id)},
+           {"error", std::string(ToStd(swept.status().message()))}});
     }
+    dropped_blobs_.clear();
   }
 
   void DrainRetries() {
@@ -354,6 +365,7 @@ class InferenceWorkers::JobRun {
   std::shared_ptr<Model> model_;
   nlohmann::json params_;
   std::vector<FileRecord> pending_;
+  std::vector<std::string> dropped_blobs_;  // outputs written but not recorded
   std::deque<Retry> retries_;
   int in_flight_ = 0;
   int64_t processed_ = 0;

@@ -149,9 +149,31 @@ CREATE TABLE revoked_tokens (
 CREATE INDEX revoked_tokens_by_expiry ON revoked_tokens (expires_at);
 )sql";
 
+// Version 3: blob lifetime owned by the store. `blobs` registers every blob a file ever
+// referenced (existing ones carried over); `blob_pins` are short leases a writer takes
+// between writing a blob and committing the record that references it. A sweep removes,
+// in one write transaction, the registered blobs no file references and no live pin holds.
+constexpr const char* kSchemaV3 = R"sql(
+CREATE TABLE blobs (
+  sha256     TEXT    PRIMARY KEY CHECK (length(sha256) = 64),
+  size       INTEGER NOT NULL DEFAULT 0 CHECK (size >= 0),
+  created_at INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+CREATE TABLE blob_pins (
+  id         INTEGER PRIMARY KEY,
+  sha256     TEXT    NOT NULL CHECK (length(sha256) = 64),
+  expires_at INTEGER NOT NULL
+) STRICT;
+CREATE INDEX blob_pins_by_sha256 ON blob_pins (sha256, expires_at);
+CREATE INDEX blob_pins_by_expiry ON blob_pins (expires_at);
+INSERT INTO blobs (sha256, size, created_at)
+  SELECT sha256, MAX(size), MIN(created_at) FROM files GROUP BY sha256;
+)sql";
+
 constexpr SqliteMigration kMigrations[] = {
     {1, "datasets, files, inferences, inference_results", kSchemaV1},
     {2, "users, refresh_tokens, api_keys, revoked_tokens", kSchemaV2},
+    {3, "blobs, blob_pins", kSchemaV3},
 };
 
 StatusOr<int> CurrentVersion(SqliteDb& db) {

@@ -316,6 +316,78 @@ class SqliteStore final : public Store {
     return IsBlobReferenced(sha256);
   }
 
+  // --- blob lifetime ---
+
+  StatusOr<int64_t> PinBlob(const std::string& sha256, int64_t size, int64_t ttl_ms) override {
+    if (!IsSha256Hex(sha256)) {
+      return absl::InvalidArgumentError("a blob name must be 64 lower-case hex digits");
+    }
+    std::lock_guard lock(mu_);
+    ASSIGN_OR_RETURN(auto txn, SqliteTransaction::Begin(*db_, Mode::kImmediate));
+    ASSIGN_OR_RETURN(int64_t expires_at, LeaseEnd(Now(), ttl_ms));
+    RETURN_IF_ERROR(RegisterBlob(sha256, std::max<int64_t>(size, 0)));
+    ASSIGN_OR_RETURN(auto st,
+                     db_->Prepare("INSERT INTO blob_pins (sha256, expires_at) VALUES (?1, ?2)"));
+    RETURN_IF_ERROR(st.Bind(sha256, expires_at).Run());
+    const int64_t id = db_->LastInsertId();
+    RETURN_IF_ERROR(txn.Commit());
+    return id;
+  }
+
+  Status UnpinBlob(int64_t pin_id) override {
+    std::lock_guard lock(mu_);
+    ASSIGN_OR_RETURN(auto st, db_->Prepare("DELETE FROM blob_pins WHERE id = ?1"));
+    return st.Bind(pin_id).Run();
+  }
+
+  StatusOr<std::vector<std::string>> SweepBlobs(
+      const std::optional<std::vector<std::string>>& only,
+      const std::function<Status(const std::string&)>& remove) override {
+    std::lock_guard lock(mu_);
+    // The write lock is held from the choice to the last removal, so no pin (a writer
+    // about to reference a blob) can slip in between.
+    ASSIGN_OR_RETURN(auto txn, SqliteTransaction::Begin(*db_, Mode::kImmediate));
+    const int64_t now = Now();
+    {
+      ASSIGN_OR_RETURN(auto st, db_->Prepare("DELETE FROM blob_pins WHERE expires_at <= ?1"));
+      RETURN_IF_ERROR(st.Bind(now).Run());
+    }
+#define INFERA_BLOB_UNUSED                                        \
+  " NOT EXISTS (SELECT 1 FROM files f WHERE f.sha256 = b.sha256)" \
+  " AND NOT EXISTS (SELECT 1 FROM blob_pins p WHERE p.sha256 = b.sha256)"
+    std::vector<std::string> candidates;
+    if (only) {
+      const std::set<std::string> unique(only->begin(), only->end());
+      for (const std::string& sha : unique) {
+        ASSIGN_OR_RETURN(auto st, db_->Prepare("SELECT sha256 FROM blobs b"
+                                               " WHERE b.sha256 = ?1 AND" INFERA_BLOB_UNUSED));
+        ASSIGN_OR_RETURN(bool row, st.Bind(sha).Step());
+        if (row) candidates.push_back(sha);
+      }
+    } else {
+      ASSIGN_OR_RETURN(auto st, db_->Prepare("SELECT sha256 FROM blobs b WHERE" INFERA_BLOB_UNUSED
+                                             " ORDER BY sha256"));
+      while (true) {
+        ASSIGN_OR_RETURN(bool row, st.Step());
+        if (!row) break;
+        candidates.push_back(st.Text(0));
+      }
+    }
+#undef INFERA_BLOB_UNUSED
+    std::vector<std::string> removed;
+    Status failed;
+    for (const std::string& sha : candidates) {
+      failed = remove(sha);
+      if (!failed.ok()) break;
+      ASSIGN_OR_RETURN(auto st, db_->Prepare("DELETE FROM blobs WHERE sha256 = ?1"));
+      RETURN_IF_ERROR(st.Bind(sha).Run());
+      removed.push_back(sha);
+    }
+    RETURN_IF_ERROR(txn.Commit());
+    if (!failed.ok()) return failed;
+    return removed;
+  }
+
   // --- inference jobs ---
 
   StatusOr<InferenceRecord> CreateInference(const InferenceRecord& job) override {
@@ -669,7 +741,16 @@ class SqliteStore final : public Store {
                             f.role, f.filename, f.content_type, f.sha256, f.size, f.width, f.height,
                             f.channels, f.bit_depth, f.pages, f.sample_type, f.created_at)
                         .Run());
-    return db_->LastInsertId();
+    const int64_t id = db_->LastInsertId();
+    RETURN_IF_ERROR(RegisterBlob(f.sha256, f.size));
+    return id;
+  }
+
+  // Registers a blob (once; its first size and time are kept).
+  Status RegisterBlob(const std::string& sha256, int64_t size) {
+    ASSIGN_OR_RETURN(auto st, db_->Prepare("INSERT OR IGNORE INTO blobs (sha256, size, created_at)"
+                                           " VALUES (?1, ?2, ?3)"));
+    return st.Bind(sha256, size, Now()).Run();
   }
 
   Status CancelNow(int64_t id) {

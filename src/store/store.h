@@ -19,6 +19,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -130,7 +131,7 @@ class Store {
   virtual StatusOr<std::vector<DatasetRecord>> ListDatasets(std::optional<int64_t> owner_id) = 0;
   // Deletes the dataset and its source files. Jobs of the dataset and their outputs are
   // deleted too. Returns the sha256 of every blob no file references any more (the
-  // caller removes them from the BlobStore).
+  // caller sweeps them: SweepBlobs, which keeps those a writer has pinned meanwhile).
   virtual StatusOr<std::vector<std::string>> DeleteDataset(int64_t id) = 0;
 
   // --- files ---
@@ -143,6 +144,23 @@ class Store {
   virtual StatusOr<std::vector<FileRecord>> ListDatasetFiles(int64_t dataset_id) = 0;
   // Whether any file record references the blob.
   virtual StatusOr<bool> BlobReferenced(const std::string& sha256) = 0;
+
+  // --- blob lifetime (see store/blob_lifetime.h for the writer's side) ---
+  // The store owns when a blob's bytes may go: a blob is registered when a file first
+  // references it or a writer pins it, and removed only by SweepBlobs, in one write
+  // transaction that no pin can interleave with.
+  // Pins `sha256` (`size` bytes) until UnpinBlob or now + ttl_ms, registering it;
+  // returns the pin's id. InvalidArgument for a malformed sha256 or ttl_ms <= 0.
+  virtual StatusOr<int64_t> PinBlob(const std::string& sha256, int64_t size, int64_t ttl_ms) = 0;
+  // Releases a pin (OK when it is gone already).
+  virtual Status UnpinBlob(int64_t pin_id) = 0;
+  // In one write transaction: every registered blob (of `only`, when given) that no file
+  // references and no unexpired pin holds is passed to `remove` (which deletes its bytes)
+  // and unregistered; expired pins are dropped. Stops at the first error `remove`
+  // returns (that blob stays registered) and returns it. Returns the blobs removed.
+  virtual StatusOr<std::vector<std::string>> SweepBlobs(
+      const std::optional<std::vector<std::string>>& only,
+      const std::function<Status(const std::string& sha256)>& remove) = 0;
 
   // --- inference jobs ---
   // Creates a queued job; `total` is set to the dataset's file count at this moment

@@ -100,10 +100,10 @@ TEST(SqliteStoreTest, MigrationsAreRecordedInOrder) {
   for (const auto& m : SqliteMigrations()) expected.push_back(std::to_string(m.version) + "|12345");
   EXPECT_EQ(raw.Query("SELECT version, applied_at FROM schema_migrations ORDER BY version"),
             expected);
-  EXPECT_EQ(
-      raw.Query("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"),
-      (std::vector<std::string>{"api_keys", "datasets", "files", "inference_results", "inferences",
-                                "refresh_tokens", "revoked_tokens", "schema_migrations", "users"}));
+  EXPECT_EQ(raw.Query("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"),
+            (std::vector<std::string>{"api_keys", "blob_pins", "blobs", "datasets", "files",
+                                      "inference_results", "inferences", "refresh_tokens",
+                                      "revoked_tokens", "schema_migrations", "users"}));
   EXPECT_EQ(raw.Query("PRAGMA foreign_key_check"), std::vector<std::string>{});
   EXPECT_EQ(raw.Query("PRAGMA integrity_check"), std::vector<std::string>{"ok"});
 }
@@ -161,6 +161,39 @@ TEST(SqliteStoreTest, ConcurrentOpensOfANewFileApplyEachMigrationOnce) {
   RawDb raw(file);
   EXPECT_EQ(raw.Query("SELECT COUNT(*) FROM schema_migrations"),
             std::vector<std::string>{std::to_string(LatestSqliteSchemaVersion())});
+}
+
+TEST(SqliteStoreTest, UpgradeToVersion3RegistersTheBlobsFilesAlreadyReference) {
+  ScratchDir dir;
+  const fs::path file = dir.path() / "infera.db";
+  {
+    // A database as version 2 left it, with a dataset holding one file.
+    RawDb raw(file);
+    raw.Exec(
+        "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY,"
+        " applied_at INTEGER NOT NULL) STRICT");
+    for (int v = 1; v <= 2; ++v) {
+      raw.Exec(SqliteMigrations()[v - 1].sql);
+      raw.Exec("INSERT INTO schema_migrations VALUES (" + std::to_string(v) + ", 1)");
+    }
+    raw.Exec("INSERT INTO datasets (id, name, created_at) VALUES (1, 'old', 5)");
+    raw.Exec(
+        "INSERT INTO files (dataset_id, role, filename, sha256, size, created_at)"
+        " VALUES (1, 'source', 'a.png', '" +
+        Sha(1) + "', 42, 7)");
+  }
+  ASSERT_OK_AND_ASSIGN(auto store, OpenSqliteStore(file));
+  {
+    RawDb raw(file);
+    EXPECT_EQ(raw.Query("SELECT sha256, size, created_at FROM blobs"),
+              std::vector<std::string>{Sha(1) + "|42|7"});
+  }
+  // Swept like any other once nothing references it.
+  ASSERT_OK(store->DeleteDataset(1).status());
+  ASSERT_OK_AND_ASSIGN(
+      std::vector<std::string> removed,
+      store->SweepBlobs(std::nullopt, [](const std::string&) { return Status(); }));
+  EXPECT_EQ(removed, std::vector<std::string>{Sha(1)});
 }
 
 TEST(SqliteStoreTest, NewerSchemaIsFailedPrecondition) {

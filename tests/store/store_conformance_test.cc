@@ -418,6 +418,57 @@ TEST_P(StoreConformanceTest, DeleteDatasetReturnsOnlyBlobsNoLongerReferenced) {
   EXPECT_EQ(last, (std::vector<std::string>{Sha(2)}));
 }
 
+// --- blob lifetime ---
+
+TEST_P(StoreConformanceTest, SweepRemovesOnlyBlobsNoFileReferencesAndNoPinHolds) {
+  const int64_t ds = NewDataset("ds").id;
+  const int64_t other = NewDataset("other").id;
+  NewFile(Source(ds, "a.png", Sha(1)));
+  NewFile(Source(other, "b.png", Sha(2)));
+  ASSERT_OK_AND_ASSIGN(int64_t held, store_->PinBlob(Sha(3), 10, 60'000));  // being written
+  ASSERT_OK_AND_ASSIGN(int64_t released, store_->PinBlob(Sha(4), 10, 60'000));
+  ASSERT_OK(store_->UnpinBlob(released));
+  ASSERT_OK(store_->UnpinBlob(released));  // twice: still OK
+  ASSERT_OK(store_->DeleteDataset(ds).status());
+
+  std::vector<std::string> removed_bytes;
+  auto remove = [&](const std::string& sha) {
+    removed_bytes.push_back(sha);
+    return absl::OkStatus();
+  };
+  ASSERT_OK_AND_ASSIGN(std::vector<std::string> removed, store_->SweepBlobs(std::nullopt, remove));
+  EXPECT_EQ(removed, (std::vector<std::string>{Sha(1), Sha(4)}));
+  EXPECT_EQ(removed_bytes, removed);
+  // Nothing left to do, until the held pin expires (its writer died).
+  ASSERT_OK_AND_ASSIGN(removed, store_->SweepBlobs(std::nullopt, remove));
+  EXPECT_TRUE(removed.empty());
+  Advance(60'001);
+  ASSERT_OK_AND_ASSIGN(removed, store_->SweepBlobs(std::nullopt, remove));
+  EXPECT_EQ(removed, (std::vector<std::string>{Sha(3)}));
+  (void)held;
+}
+
+TEST_P(StoreConformanceTest, SweepOfGivenBlobsAndAFailedRemovalKeepsTheBlobRegistered) {
+  const int64_t ds = NewDataset("ds").id;
+  NewFile(Source(ds, "a.png", Sha(1)));
+  NewFile(Source(ds, "b.png", Sha(2)));
+  ASSERT_OK(store_->DeleteDataset(ds).status());
+  auto ok = [](const std::string&) { return absl::OkStatus(); };
+  ASSERT_OK_AND_ASSIGN(std::vector<std::string> removed,
+                       store_->SweepBlobs(std::vector<std::string>{Sha(2), Sha(2), Sha(7)}, ok));
+  EXPECT_EQ(removed, (std::vector<std::string>{Sha(2)}));  // Sha(7): never registered
+  auto fail = [](const std::string&) { return absl::InternalError("disk gone"); };
+  EXPECT_EQ(StatusOf(store_->SweepBlobs(std::nullopt, fail)).code(), StatusCode::kInternal);
+  ASSERT_OK_AND_ASSIGN(removed, store_->SweepBlobs(std::nullopt, ok));
+  EXPECT_EQ(removed, (std::vector<std::string>{Sha(1)}));
+}
+
+TEST_P(StoreConformanceTest, PinBlobRefusesBadNamesAndLeases) {
+  EXPECT_EQ(StatusOf(store_->PinBlob("../../etc/passwd", 1, 1000)).code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(StatusOf(store_->PinBlob(Sha(1), 1, 0)).code(), StatusCode::kInvalidArgument);
+}
+
 // --- jobs ---
 
 TEST_P(StoreConformanceTest, CreateInferenceQueuesWithTheDatasetsFileCount) {

@@ -17,8 +17,10 @@
 #include "api/routes/api_common.h"
 #include "api/routes/routes.h"
 #include "archive/zip_reader.h"
+#include "common/logging.h"
 #include "common/strings.h"
 #include "datasets/ingest.h"
+#include "store/blob_lifetime.h"
 #include "store/blob_store.h"
 
 namespace infera {
@@ -81,9 +83,16 @@ StatusOr<HttpResponse> DeleteDataset(const ApiContext& ctx, const HttpRequest& r
   ASSIGN_OR_RETURN(int64_t id, ParseId(req.params.at("id"), "dataset"));
   RETURN_IF_ERROR(VisibleDataset(ctx, req, id).status());
   ASSIGN_OR_RETURN(std::vector<std::string> unreferenced, ctx.store->DeleteDataset(id));
-  for (const std::string& sha : unreferenced) (void)ctx.blobs->Remove(sha);
+  // Blobs another upload pinned meanwhile (the same bytes) stay.
+  StatusOr<std::vector<std::string>> removed =
+      SweepUnusedBlobs(*ctx.store, *ctx.blobs, unreferenced);
+  if (!removed.ok()) {
+    Log(LogLevel::kWarning, "blob_sweep_failed",
+        {{"error", std::string(ToStd(removed.status().message()))}});
+  }
   return JsonResponse(
-      200, nlohmann::json{{"deleted", id}, {"blobs_removed", unreferenced.size()}}.dump());
+      200, nlohmann::json{{"deleted", id}, {"blobs_removed", removed.ok() ? removed->size() : 0}}
+               .dump());
 }
 
 // Collects what an upload stored and what it refused.

@@ -1,0 +1,198 @@
+// Blob lifetime on the real stores (SQLite + files): uploads of identical bytes racing
+// dataset deletes never lose a blob a record references, and after the last sweep no
+// blob is left that nothing references.
+#include "store/blob_lifetime.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <set>
+#include <thread>
+#include <vector>
+
+#include "store/sqlite_store.h"
+#include "support/test_env.h"
+
+namespace infera {
+namespace {
+
+namespace fs = std::filesystem;
+
+// The blob files under the store's root (not its temp folder).
+std::set<std::string> BlobsOnDisk(const fs::path& root) {
+  std::set<std::string> out;
+  for (const auto& e : fs::recursive_directory_iterator(root)) {
+    if (e.is_regular_file() && e.path().parent_path().filename() != "tmp") {
+      out.insert(e.path().filename().string());
+    }
+  }
+  return out;
+}
+
+std::vector<std::byte> Bytes(int which) {
+  std::vector<std::byte> b(257);
+  for (size_t i = 0; i < b.size(); ++i) b[i] = static_cast<std::byte>((i * 7 + which) & 0xff);
+  return b;
+}
+
+TEST(BlobLifetimeTest, PutPinnedWritesAgainWhatASweepRemovedBeforeThePin) {
+  testing::TempDir dir;
+  StatusOr<std::unique_ptr<Store>> store = OpenSqliteStore(dir.path() / "infera.db");
+  StatusOr<std::unique_ptr<BlobStore>> blobs = OpenFsBlobStore(dir.path() / "blobs");
+  ASSERT_TRUE(store.ok() && blobs.ok());
+  // An old copy of the bytes, registered and unreferenced: a sweep may take it.
+  StatusOr<PinnedBlob> old = PutPinned(**store, **blobs, Bytes(1));
+  ASSERT_TRUE(old.ok()) << old.status();
+  old->pin.Release();
+  ASSERT_TRUE(SweepUnusedBlobs(**store, **blobs).ok());
+  EXPECT_EQ((*blobs)->Size(old->info.sha256).status().code(), absl::StatusCode::kNotFound);
+  // Written and pinned again: a sweep now leaves it, and it is there.
+  StatusOr<PinnedBlob> again = PutPinned(**store, **blobs, Bytes(1));
+  ASSERT_TRUE(again.ok()) << again.status();
+  ASSERT_TRUE(SweepUnusedBlobs(**store, **blobs).ok());
+  EXPECT_TRUE((*blobs)->Size(again->info.sha256).ok());
+}
+
+// The race, step by step: upload A has written its bytes and not yet committed its
+// record while upload B of the same bytes commits, its dataset is deleted and the
+// dropped blobs are swept. A's pin must keep the bytes.
+TEST(BlobLifetimeTest, ASweepBetweenAnUploadsWriteAndItsRecordKeepsTheBytes) {
+  testing::TempDir dir;
+  StatusOr<std::unique_ptr<Store>> opened = OpenSqliteStore(dir.path() / "infera.db");
+  StatusOr<std::unique_ptr<BlobStore>> opened_blobs = OpenFsBlobStore(dir.path() / "blobs");
+  ASSERT_TRUE(opened.ok() && opened_blobs.ok());
+  Store& store = **opened;
+  BlobStore& blobs = **opened_blobs;
+  auto new_dataset = [&](const std::string& name) {
+    DatasetRecord d;
+    d.name = name;
+    StatusOr<DatasetRecord> ds = store.CreateDataset(d);
+    EXPECT_TRUE(ds.ok());
+    return ds.ok() ? ds->id : 0;
+  };
+  auto add_file = [&](int64_t dataset, const BlobInfo& blob) {
+    FileRecord f;
+    f.dataset_id = dataset;
+    f.role = "source";
+    f.filename = "a.png";
+    f.sha256 = blob.sha256;
+    f.size = blob.size;
+    EXPECT_TRUE(store.AddFile(f).ok());
+  };
+  for (int round = 0; round < 5; ++round) {
+    const int64_t a = new_dataset("a");
+    StatusOr<PinnedBlob> a_blob = PutPinned(store, blobs, Bytes(round));  // A: written
+    ASSERT_TRUE(a_blob.ok());
+    // B: the same bytes, recorded, then its dataset deleted and swept.
+    const int64_t b = new_dataset("b");
+    StatusOr<PinnedBlob> b_blob = PutPinned(store, blobs, Bytes(round));
+    ASSERT_TRUE(b_blob.ok());
+    add_file(b, b_blob->info);
+    b_blob->pin.Release();
+    StatusOr<std::vector<std::string>> dropped = store.DeleteDataset(b);
+    ASSERT_TRUE(dropped.ok());
+    EXPECT_EQ(*dropped, std::vector<std::string>{b_blob->info.sha256});
+    ASSERT_TRUE(SweepUnusedBlobs(store, blobs, *dropped).ok());
+    // A: its record, then its pin released. The bytes are there.
+    add_file(a, a_blob->info);
+    a_blob->pin.Release();
+    EXPECT_TRUE(blobs.Size(a_blob->info.sha256).ok()) << "round " << round;
+  }
+}
+
+TEST(BlobLifetimeTest, UploadsOfIdenticalBytesRacingDatasetDeletesNeverLoseAReferencedBlob) {
+  testing::TempDir dir;
+  StatusOr<std::unique_ptr<Store>> opened = OpenSqliteStore(dir.path() / "infera.db");
+  StatusOr<std::unique_ptr<BlobStore>> opened_blobs = OpenFsBlobStore(dir.path() / "blobs");
+  ASSERT_TRUE(opened.ok() && opened_blobs.ok());
+  Store& store = **opened;
+  BlobStore& blobs = **opened_blobs;
+
+  // Uploaders add the same few contents to fresh datasets; a deleter deletes datasets
+  // and sweeps what they dropped, as DELETE /api/datasets/{id} does. Bounded in rounds
+  // and time.
+  constexpr int kUploaders = 3;
+  constexpr int kRounds = 60;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  std::atomic<int> uploaders_done{0};
+  std::atomic<int> errors{0};
+  std::mutex mu;
+  std::vector<int64_t> to_delete;
+  std::vector<std::thread> threads;
+  for (int u = 0; u < kUploaders; ++u) {
+    threads.emplace_back([&, u] {
+      for (int r = 0; r < kRounds && std::chrono::steady_clock::now() < deadline; ++r) {
+        DatasetRecord d;
+        d.name = "u" + std::to_string(u) + "-" + std::to_string(r);
+        StatusOr<DatasetRecord> ds = store.CreateDataset(d);
+        if (!ds.ok()) {
+          ++errors;
+          continue;
+        }
+        StatusOr<PinnedBlob> blob = PutPinned(store, blobs, Bytes(r % 3));
+        if (!blob.ok()) {
+          ++errors;
+          continue;
+        }
+        FileRecord f;
+        f.dataset_id = ds->id;
+        f.role = "source";
+        f.filename = "a.png";
+        f.sha256 = blob->info.sha256;
+        f.size = blob->info.size;
+        if (!store.AddFile(f).ok()) ++errors;
+        blob->pin.Release();
+        std::lock_guard lock(mu);
+        to_delete.push_back(ds->id);
+      }
+      ++uploaders_done;
+    });
+  }
+  // Deletes every other dataset as soon as it appears; keeps the rest.
+  int64_t kept = 0;
+  threads.emplace_back([&] {
+    int seen = 0;
+    while (std::chrono::steady_clock::now() < deadline) {
+      std::vector<int64_t> batch;
+      {
+        std::lock_guard lock(mu);
+        batch.swap(to_delete);
+      }
+      for (int64_t id : batch) {
+        if (seen++ % 2 == 1) {
+          ++kept;
+          continue;
+        }
+        StatusOr<std::vector<std::string>> dropped = store.DeleteDataset(id);
+        if (!dropped.ok() || !SweepUnusedBlobs(store, blobs, *dropped).ok()) ++errors;
+      }
+      if (batch.empty() && uploaders_done.load() == kUploaders) break;
+      if (batch.empty()) std::this_thread::yield();
+    }
+  });
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(errors.load(), 0);
+  EXPECT_GT(kept, 0);
+
+  // Every file a record names is on disk...
+  StatusOr<std::vector<DatasetRecord>> datasets = store.ListDatasets(std::nullopt);
+  ASSERT_TRUE(datasets.ok());
+  std::set<std::string> referenced;
+  for (const DatasetRecord& d : *datasets) {
+    StatusOr<std::vector<FileRecord>> files = store.ListDatasetFiles(d.id);
+    ASSERT_TRUE(files.ok());
+    for (const FileRecord& f : *files) {
+      referenced.insert(f.sha256);
+      EXPECT_TRUE(blobs.Size(f.sha256).ok()) << "lost blob " << f.sha256 << " of dataset " << d.id;
+    }
+  }
+  EXPECT_FALSE(referenced.empty());
+  // ... and after a sweep, nothing else is.
+  ASSERT_TRUE(SweepUnusedBlobs(store, blobs).ok());
+  EXPECT_EQ(BlobsOnDisk(dir.path() / "blobs"), referenced);
+}
+
+}  // namespace
+}  // namespace infera
