@@ -29,6 +29,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "api/response_stream.h"
+#include "common/ascii.h"
 
 namespace infera {
 namespace {
@@ -78,32 +79,6 @@ struct Core {
   bool stopped = false;                                           // guarded by mu
   std::unordered_map<Session*, std::weak_ptr<Session>> sessions;  // guarded by mu
 };
-
-std::string ToLower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
-
-// absl::EqualsIgnoreCase takes absl::string_view, which Debian's absl does not alias to
-// std::string_view.
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i];
-    char y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
-
-bool StartsWithIgnoreCase(std::string_view s, std::string_view prefix) {
-  return s.size() >= prefix.size() && EqualsIgnoreCase(s.substr(0, prefix.size()), prefix);
-}
 
 bool ValidHeaderName(std::string_view name) {
   if (name.empty()) return false;
@@ -167,9 +142,9 @@ http::response<http::string_body> ToBeastResponse(HttpResponse response, unsigne
   if (!response.content_type.empty()) out.set(http::field::content_type, response.content_type);
   bool close = !keep_alive;
   for (const auto& [name, value] : response.headers) {
-    const std::string lower = ToLower(name);
+    const std::string lower = AsciiStrToLower(name);
     if (lower == "connection") {
-      if (ToLower(value).find("close") != std::string::npos) close = true;
+      if (AsciiStrToLower(value).find("close") != std::string::npos) close = true;
       continue;
     }
     // Framing is ours to decide.
@@ -401,7 +376,7 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     for (const auto& field : message) {
       auto [it, inserted] =
-          request.headers.try_emplace(ToLower(field.name_string()), field.value());
+          request.headers.try_emplace(AsciiStrToLower(field.name_string()), field.value());
       if (!inserted) {
         it->second += ", ";
         it->second += field.value();

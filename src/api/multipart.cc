@@ -10,6 +10,7 @@
 #include <system_error>
 #include <utility>
 
+#include "common/ascii.h"
 #include "common/strings.h"
 
 namespace infera {
@@ -25,22 +26,6 @@ constexpr size_t kMaxPaddingBytes = 256;
 
 Status Malformed(std::string_view why) {
   return absl::InvalidArgumentError(StrCat("malformed multipart body: ", why));
-}
-
-char Lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-std::string ToLower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = Lower(c);
-  return out;
-}
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (Lower(a[i]) != Lower(b[i])) return false;
-  }
-  return true;
 }
 
 std::string_view Trim(std::string_view s) {
@@ -67,13 +52,13 @@ struct ParameterizedValue {
 StatusOr<ParameterizedValue> ParseParameterized(std::string_view text, std::string_view what) {
   ParameterizedValue out;
   size_t i = text.find(';');
-  out.value = ToLower(Trim(text.substr(0, i)));
+  out.value = AsciiStrToLower(Trim(text.substr(0, i)));
   while (i != std::string_view::npos && i < text.size()) {
     ++i;  // past ';'
     while (i < text.size() && (text[i] == ' ' || text[i] == '\t')) ++i;
     if (i >= text.size()) break;
     const size_t name_end = text.find_first_of("=;", i);
-    const std::string name = ToLower(Trim(text.substr(i, name_end - i)));
+    const std::string name = AsciiStrToLower(Trim(text.substr(i, name_end - i)));
     if (name_end == std::string_view::npos || text[name_end] == ';') {
       i = name_end;  // a parameter without a value: ignored
       continue;

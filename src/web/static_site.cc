@@ -1,10 +1,10 @@
 #include "web/static_site.h"
 
 #include <algorithm>
-#include <cctype>
 #include <map>
 
 #include "auth/crypto.h"
+#include "common/ascii.h"
 #include "common/file_util.h"
 #include "common/strings.h"
 #include "web/web_assets.h"
@@ -54,9 +54,7 @@ std::string ContentTypeForPath(std::string_view path) {
   if (dot == std::string_view::npos || (slash != std::string_view::npos && dot < slash)) {
     return "application/octet-stream";
   }
-  std::string ext(path.substr(dot));
-  std::transform(ext.begin(), ext.end(), ext.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  const std::string ext = AsciiStrToLower(path.substr(dot));
   auto it = kTypes.find(ext);
   return it == kTypes.end() ? "application/octet-stream" : it->second;
 }
