@@ -12,6 +12,7 @@
 
 #include "common/ascii.h"
 #include "common/strings.h"
+#include "common/unique_fd.h"
 
 namespace infera {
 
@@ -165,7 +166,6 @@ class Parser {
       : delimiter_(StrCat("\r\n--", boundary)), tmp_dir_(std::move(tmp_dir)), limits_(limits) {
     buffer_ = "\r\n";
   }
-  ~Parser() { CloseFile(); }
   Parser(const Parser&) = delete;
   Parser& operator=(const Parser&) = delete;
 
@@ -326,8 +326,8 @@ class Parser {
     }
     if (part_.is_file) {
       std::string pattern = (tmp_dir_ / "multipart-XXXXXX").string();
-      fd_ = ::mkstemp(pattern.data());
-      if (fd_ < 0) {
+      file_.reset(::mkstemp(pattern.data()));
+      if (!file_.valid()) {
         return absl::InternalError(StrCat("cannot create a temporary file in ", tmp_dir_.string(),
                                           ": ", std::string_view(std::strerror(errno))));
       }
@@ -349,7 +349,7 @@ class Parser {
       return absl::OkStatus();
     }
     while (!data.empty()) {
-      const ssize_t n = ::write(fd_, data.data(), data.size());
+      const ssize_t n = ::write(file_.get(), data.data(), data.size());
       if (n < 0) {
         if (errno == EINTR) continue;
         return absl::InternalError(
@@ -361,21 +361,13 @@ class Parser {
   }
 
   Status EndPart() {
-    if (part_.is_file && !CloseFile()) {
+    if (const int err = file_.Close(); part_.is_file && err != 0) {
       return absl::InternalError(
-          StrCat("closing ", part_.file.string(), ": ", std::string_view(std::strerror(errno))));
+          StrCat("closing ", part_.file.string(), ": ", std::string_view(std::strerror(err))));
     }
     parts_.push_back(std::move(part_));
     part_ = MultipartPart{};
     return absl::OkStatus();
-  }
-
-  // Closes the current part's file, if any; false when close failed.
-  bool CloseFile() {
-    if (fd_ < 0) return true;
-    const int fd = fd_;
-    fd_ = -1;
-    return ::close(fd) == 0;
   }
 
   const std::string delimiter_;
@@ -385,7 +377,7 @@ class Parser {
   std::string buffer_;  // bytes not yet consumed start at pos_
   size_t pos_ = 0;
   MultipartPart part_;  // the part being read
-  int fd_ = -1;         // its temporary file
+  UniqueFd file_;       // its temporary file
   std::vector<MultipartPart> parts_;
   MultipartTempFiles files_;  // removes every file unless Finish() succeeds
 };
@@ -434,10 +426,7 @@ StatusOr<std::vector<MultipartPart>> ParseMultipartFile(const fs::path& body,
     if (err == ENOENT || err == ENOTDIR) return absl::NotFoundError(message);
     return absl::InternalError(message);
   }
-  struct Closer {
-    int fd;
-    ~Closer() { ::close(fd); }
-  } closer{fd};
+  const UniqueFd closer(fd);
   Parser parser(boundary, tmp_dir, limits);
   std::string buffer(ChunkBytes(limits), '\0');
   for (;;) {
