@@ -8,6 +8,7 @@
 #include "auth/jwt.h"
 #include "auth/opaque_token.h"
 #include "common/ascii.h"
+#include "common/hex.h"
 #include "common/logging.h"
 #include "common/strings.h"
 

@@ -10,7 +10,8 @@
 #include <unordered_map>
 #include <vector>
 
-#include "auth/crypto.h"
+#include "common/hex.h"
+#include "common/sha256.h"
 #include "common/strings.h"
 
 namespace infera {

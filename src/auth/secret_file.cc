@@ -11,6 +11,7 @@
 #include <iterator>
 
 #include "auth/crypto.h"
+#include "common/hex.h"
 #include "common/strings.h"
 #include "common/unique_fd.h"
 

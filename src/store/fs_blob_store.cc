@@ -11,10 +11,10 @@
 #include <system_error>
 #include <utility>
 
+#include "common/sha256.h"
 #include "common/strings.h"
 #include "common/unique_fd.h"
 #include "store/blob_store.h"
-#include "store/sha256.h"
 
 namespace infera {
 namespace {

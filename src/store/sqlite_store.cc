@@ -9,8 +9,8 @@
 #include <thread>
 #include <utility>
 
+#include "common/sha256.h"
 #include "common/strings.h"
-#include "store/sha256.h"
 #include "store/sqlite_db.h"
 #include "store/sqlite_migrations.h"
 #include "store/sqlite_open.h"
