@@ -18,9 +18,7 @@
 #include <exception>
 #include <filesystem>
 #include <limits>
-#include <mutex>
 #include <optional>
-#include <shared_mutex>
 #include <string_view>
 #include <thread>
 #include <unordered_map>
@@ -30,6 +28,7 @@
 #include "absl/strings/str_cat.h"
 #include "api/response_stream.h"
 #include "common/ascii.h"
+#include "common/mutex.h"
 
 namespace infera {
 namespace {
@@ -73,11 +72,12 @@ struct Core {
 
   // Guards `stopped` and `sessions`. Responders post under a shared lock so that no
   // write is queued after Stop() set `stopped` (and the I/O threads are gone).
-  // A std::shared_mutex rather than absl::Mutex: Debian's libabsl is not compiled with
-  // -fsanitize=thread, so TSan cannot see absl::Mutex and reports false races.
-  std::shared_mutex mu;
-  bool stopped = false;                                           // guarded by mu
-  std::unordered_map<Session*, std::weak_ptr<Session>> sessions;  // guarded by mu
+  // A std::shared_mutex (SharedMutex) rather than absl::Mutex: Debian's libabsl is not
+  // compiled with -fsanitize=thread, so TSan cannot see absl::Mutex and reports false
+  // races.
+  SharedMutex mu;
+  bool stopped GUARDED_BY(mu) = false;
+  std::unordered_map<Session*, std::weak_ptr<Session>> sessions GUARDED_BY(mu);
 };
 
 bool ValidHeaderName(std::string_view name) {
@@ -178,7 +178,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   ~Session() {
-    std::unique_lock lock(core_->mu);
+    WriterMutexLock lock(&core_->mu);
     core_->sessions.erase(this);
   }
 
@@ -549,7 +549,7 @@ class Session : public std::enable_shared_from_this<Session> {
       // Only the first caller gets here; it releases the session once the write is posted.
       std::shared_ptr<Session> session = std::move(session_);
       Core& core = session->core();
-      std::shared_lock lock(core.mu);
+      ReaderMutexLock lock(&core.mu);
       if (core.stopped) return;  // no I/O thread will run it: drop the response
       asio::post(session->executor(), [session, response = std::move(response)]() mutable {
         session->WriteResponse(std::move(response));
@@ -661,7 +661,7 @@ class HttpServer::Impl {
     stopped_ = true;
     std::vector<std::shared_ptr<Session>> sessions;
     {
-      std::unique_lock lock(core_->mu);
+      WriterMutexLock lock(&core_->mu);
       core_->stopped = true;
       for (auto& [raw, weak] : core_->sessions) {
         if (auto session = weak.lock()) sessions.push_back(std::move(session));
@@ -712,7 +712,7 @@ class HttpServer::Impl {
     auto session = std::make_shared<Session>(core_, std::move(socket));
     bool accepted = false;
     {
-      std::unique_lock lock(core_->mu);
+      WriterMutexLock lock(&core_->mu);
       if (!core_->stopped) {
         core_->sessions.emplace(session.get(), session);
         accepted = true;
