@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <span>
 #include <string>
+#include <string_view>
 
 #include "common/hex.h"
 
@@ -14,17 +15,13 @@ namespace {
 constexpr char kAbcSha[] = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
 constexpr char kEmptySha[] = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
-std::span<const std::byte> Bytes(const std::string& s) {
-  return std::as_bytes(std::span<const char>(s.data(), s.size()));
-}
+std::span<const std::byte> Bytes(std::string_view s) { return std::as_bytes(std::span(s)); }
 
-// Deterministic, not compressible, not periodic at chunk sizes.
-std::string Pattern(size_t size) {
+// Bytes that do not repeat at the chunk size (Knuth's multiplicative hash of the index).
+std::string Unaligned(size_t size) {
   std::string s(size, '\0');
-  uint32_t x = 12345;
-  for (auto& c : s) {
-    x = x * 1103515245 + 12345;
-    c = static_cast<char>(x >> 24);
+  for (size_t i = 0; i < size; ++i) {
+    s[i] = static_cast<char>((static_cast<uint32_t>(i) * 2654435761u) >> 24);
   }
   return s;
 }
@@ -43,7 +40,7 @@ TEST(Sha256Test, KnownVectors) {
   hasher.Update("");
   hasher.Update("bc");
   EXPECT_EQ(hasher.FinishHex(), kAbcSha);
-  const std::string big = Pattern(3'000'001);
+  const std::string big = Unaligned(3'000'001);
   Sha256Hasher chunked;
   for (size_t i = 0; i < big.size(); i += 65536)
     chunked.Update(std::string_view(big).substr(i, 65536));
