@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/ascii.h"
 
 namespace infera {
 namespace {
@@ -17,14 +18,6 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
-
-std::string ToLower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
 
 }  // namespace
 
@@ -149,7 +142,7 @@ class HttpClient::Impl {
     response.content_type = std::string(message[http::field::content_type]);
     for (const auto& field : message) {
       auto [it, inserted] =
-          response.headers.try_emplace(ToLower(field.name_string()), field.value());
+          response.headers.try_emplace(AsciiStrToLower(field.name_string()), field.value());
       if (!inserted) {
         it->second += ", ";
         it->second += field.value();

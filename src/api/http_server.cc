@@ -18,9 +18,7 @@
 #include <exception>
 #include <filesystem>
 #include <limits>
-#include <mutex>
 #include <optional>
-#include <shared_mutex>
 #include <string_view>
 #include <thread>
 #include <unordered_map>
@@ -29,6 +27,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "api/response_stream.h"
+#include "common/ascii.h"
+#include "common/mutex.h"
 
 namespace infera {
 namespace {
@@ -72,38 +72,13 @@ struct Core {
 
   // Guards `stopped` and `sessions`. Responders post under a shared lock so that no
   // write is queued after Stop() set `stopped` (and the I/O threads are gone).
-  // A std::shared_mutex rather than absl::Mutex: Debian's libabsl is not compiled with
-  // -fsanitize=thread, so TSan cannot see absl::Mutex and reports false races.
-  std::shared_mutex mu;
-  bool stopped = false;                                           // guarded by mu
-  std::unordered_map<Session*, std::weak_ptr<Session>> sessions;  // guarded by mu
+  // A std::shared_mutex (SharedMutex) rather than absl::Mutex: Debian's libabsl is not
+  // compiled with -fsanitize=thread, so TSan cannot see absl::Mutex and reports false
+  // races.
+  SharedMutex mu;
+  bool stopped GUARDED_BY(mu) = false;
+  std::unordered_map<Session*, std::weak_ptr<Session>> sessions GUARDED_BY(mu);
 };
-
-std::string ToLower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
-
-// absl::EqualsIgnoreCase takes absl::string_view, which Debian's absl does not alias to
-// std::string_view.
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i];
-    char y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
-
-bool StartsWithIgnoreCase(std::string_view s, std::string_view prefix) {
-  return s.size() >= prefix.size() && EqualsIgnoreCase(s.substr(0, prefix.size()), prefix);
-}
 
 bool ValidHeaderName(std::string_view name) {
   if (name.empty()) return false;
@@ -167,9 +142,9 @@ http::response<http::string_body> ToBeastResponse(HttpResponse response, unsigne
   if (!response.content_type.empty()) out.set(http::field::content_type, response.content_type);
   bool close = !keep_alive;
   for (const auto& [name, value] : response.headers) {
-    const std::string lower = ToLower(name);
+    const std::string lower = AsciiStrToLower(name);
     if (lower == "connection") {
-      if (ToLower(value).find("close") != std::string::npos) close = true;
+      if (AsciiStrToLower(value).find("close") != std::string::npos) close = true;
       continue;
     }
     // Framing is ours to decide.
@@ -203,7 +178,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   ~Session() {
-    std::unique_lock lock(core_->mu);
+    WriterMutexLock lock(&core_->mu);
     core_->sessions.erase(this);
   }
 
@@ -401,7 +376,7 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     for (const auto& field : message) {
       auto [it, inserted] =
-          request.headers.try_emplace(ToLower(field.name_string()), field.value());
+          request.headers.try_emplace(AsciiStrToLower(field.name_string()), field.value());
       if (!inserted) {
         it->second += ", ";
         it->second += field.value();
@@ -574,7 +549,7 @@ class Session : public std::enable_shared_from_this<Session> {
       // Only the first caller gets here; it releases the session once the write is posted.
       std::shared_ptr<Session> session = std::move(session_);
       Core& core = session->core();
-      std::shared_lock lock(core.mu);
+      ReaderMutexLock lock(&core.mu);
       if (core.stopped) return;  // no I/O thread will run it: drop the response
       asio::post(session->executor(), [session, response = std::move(response)]() mutable {
         session->WriteResponse(std::move(response));
@@ -686,7 +661,7 @@ class HttpServer::Impl {
     stopped_ = true;
     std::vector<std::shared_ptr<Session>> sessions;
     {
-      std::unique_lock lock(core_->mu);
+      WriterMutexLock lock(&core_->mu);
       core_->stopped = true;
       for (auto& [raw, weak] : core_->sessions) {
         if (auto session = weak.lock()) sessions.push_back(std::move(session));
@@ -737,7 +712,7 @@ class HttpServer::Impl {
     auto session = std::make_shared<Session>(core_, std::move(socket));
     bool accepted = false;
     {
-      std::unique_lock lock(core_->mu);
+      WriterMutexLock lock(&core_->mu);
       if (!core_->stopped) {
         core_->sessions.emplace(session.get(), session);
         accepted = true;

@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "common/ascii.h"
 #include "nlohmann/json.hpp"
 
 namespace infera {
@@ -18,28 +19,6 @@ int HexValue(char c) {
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
   return -1;
-}
-
-std::string ToLower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
-
-// absl::EqualsIgnoreCase takes absl::string_view, which Debian's absl does not alias to
-// std::string_view.
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i];
-    char y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
 }
 
 // Decodes leniently: a malformed escape is kept as is.
@@ -84,7 +63,7 @@ bool PercentDecode(std::string_view in, bool plus_as_space, std::string* out) {
 }
 
 std::string_view HttpRequest::header(std::string_view name) const {
-  auto it = headers.find(ToLower(name));
+  auto it = headers.find(AsciiStrToLower(name));
   if (it != headers.end()) return it->second;
   // Requests built by hand (tests) may not use lower-case names.
   for (const auto& [key, value] : headers) {

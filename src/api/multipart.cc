@@ -10,7 +10,9 @@
 #include <system_error>
 #include <utility>
 
+#include "common/ascii.h"
 #include "common/strings.h"
+#include "common/unique_fd.h"
 
 namespace infera {
 
@@ -25,22 +27,6 @@ constexpr size_t kMaxPaddingBytes = 256;
 
 Status Malformed(std::string_view why) {
   return absl::InvalidArgumentError(StrCat("malformed multipart body: ", why));
-}
-
-char Lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-std::string ToLower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = Lower(c);
-  return out;
-}
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (Lower(a[i]) != Lower(b[i])) return false;
-  }
-  return true;
 }
 
 std::string_view Trim(std::string_view s) {
@@ -67,13 +53,13 @@ struct ParameterizedValue {
 StatusOr<ParameterizedValue> ParseParameterized(std::string_view text, std::string_view what) {
   ParameterizedValue out;
   size_t i = text.find(';');
-  out.value = ToLower(Trim(text.substr(0, i)));
+  out.value = AsciiStrToLower(Trim(text.substr(0, i)));
   while (i != std::string_view::npos && i < text.size()) {
     ++i;  // past ';'
     while (i < text.size() && (text[i] == ' ' || text[i] == '\t')) ++i;
     if (i >= text.size()) break;
     const size_t name_end = text.find_first_of("=;", i);
-    const std::string name = ToLower(Trim(text.substr(i, name_end - i)));
+    const std::string name = AsciiStrToLower(Trim(text.substr(i, name_end - i)));
     if (name_end == std::string_view::npos || text[name_end] == ';') {
       i = name_end;  // a parameter without a value: ignored
       continue;
@@ -180,7 +166,6 @@ class Parser {
       : delimiter_(StrCat("\r\n--", boundary)), tmp_dir_(std::move(tmp_dir)), limits_(limits) {
     buffer_ = "\r\n";
   }
-  ~Parser() { CloseFile(); }
   Parser(const Parser&) = delete;
   Parser& operator=(const Parser&) = delete;
 
@@ -341,8 +326,8 @@ class Parser {
     }
     if (part_.is_file) {
       std::string pattern = (tmp_dir_ / "multipart-XXXXXX").string();
-      fd_ = ::mkstemp(pattern.data());
-      if (fd_ < 0) {
+      file_.reset(::mkstemp(pattern.data()));
+      if (!file_.valid()) {
         return absl::InternalError(StrCat("cannot create a temporary file in ", tmp_dir_.string(),
                                           ": ", std::string_view(std::strerror(errno))));
       }
@@ -364,7 +349,7 @@ class Parser {
       return absl::OkStatus();
     }
     while (!data.empty()) {
-      const ssize_t n = ::write(fd_, data.data(), data.size());
+      const ssize_t n = ::write(file_.get(), data.data(), data.size());
       if (n < 0) {
         if (errno == EINTR) continue;
         return absl::InternalError(
@@ -376,21 +361,13 @@ class Parser {
   }
 
   Status EndPart() {
-    if (part_.is_file && !CloseFile()) {
+    if (const int err = file_.Close(); part_.is_file && err != 0) {
       return absl::InternalError(
-          StrCat("closing ", part_.file.string(), ": ", std::string_view(std::strerror(errno))));
+          StrCat("closing ", part_.file.string(), ": ", std::string_view(std::strerror(err))));
     }
     parts_.push_back(std::move(part_));
     part_ = MultipartPart{};
     return absl::OkStatus();
-  }
-
-  // Closes the current part's file, if any; false when close failed.
-  bool CloseFile() {
-    if (fd_ < 0) return true;
-    const int fd = fd_;
-    fd_ = -1;
-    return ::close(fd) == 0;
   }
 
   const std::string delimiter_;
@@ -400,7 +377,7 @@ class Parser {
   std::string buffer_;  // bytes not yet consumed start at pos_
   size_t pos_ = 0;
   MultipartPart part_;  // the part being read
-  int fd_ = -1;         // its temporary file
+  UniqueFd file_;       // its temporary file
   std::vector<MultipartPart> parts_;
   MultipartTempFiles files_;  // removes every file unless Finish() succeeds
 };
@@ -449,10 +426,7 @@ StatusOr<std::vector<MultipartPart>> ParseMultipartFile(const fs::path& body,
     if (err == ENOENT || err == ENOTDIR) return absl::NotFoundError(message);
     return absl::InternalError(message);
   }
-  struct Closer {
-    int fd;
-    ~Closer() { ::close(fd); }
-  } closer{fd};
+  const UniqueFd closer(fd);
   Parser parser(boundary, tmp_dir, limits);
   std::string buffer(ChunkBytes(limits), '\0');
   for (;;) {

@@ -13,12 +13,12 @@
 // methods are safe from any thread.
 #pragma once
 
-#include <condition_variable>
 #include <cstddef>
 #include <functional>
-#include <mutex>
 #include <string>
 #include <string_view>
+
+#include "common/mutex.h"
 
 namespace infera {
 
@@ -45,14 +45,16 @@ class ResponseStream {
   void Cancel();
 
  private:
-  void NotifyLocked(std::unique_lock<std::mutex>& lock);
+  // The ready callback, taken (to be called once mu_ is released: it may call back
+  // into the stream).
+  std::function<void()> TakeReady() REQUIRES(mu_);
 
   const size_t capacity_;
-  std::mutex mu_;
-  std::condition_variable space_;
-  std::string queued_;           // GUARDED_BY(mu_)
-  State state_ = State::kOpen;   // GUARDED_BY(mu_)
-  std::function<void()> ready_;  // GUARDED_BY(mu_)
+  Mutex mu_;
+  CondVar space_;
+  std::string queued_ GUARDED_BY(mu_);
+  State state_ GUARDED_BY(mu_) = State::kOpen;
+  std::function<void()> ready_ GUARDED_BY(mu_);
 };
 
 }  // namespace infera

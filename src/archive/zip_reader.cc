@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "common/strings.h"
+#include "common/unique_fd.h"
 
 namespace infera {
 
@@ -83,7 +84,7 @@ class TempFile {
  public:
   TempFile() = default;
   ~TempFile() {
-    if (fd_ >= 0) ::close(fd_);
+    fd_.reset();
     if (!path_.empty()) {
       std::error_code ec;
       fs::remove(path_, ec);
@@ -94,8 +95,8 @@ class TempFile {
 
   Status Create(const fs::path& dir) {
     std::string pattern = (dir / "zip-entry-XXXXXX").string();
-    fd_ = ::mkstemp(pattern.data());
-    if (fd_ < 0) {
+    fd_.reset(::mkstemp(pattern.data()));
+    if (!fd_.valid()) {
       return absl::InternalError(StrCat("cannot create a temporary file in ", dir.string(), ": ",
                                         std::string_view(std::strerror(errno))));
     }
@@ -105,7 +106,7 @@ class TempFile {
 
   Status Write(const char* data, size_t size) {
     while (size > 0) {
-      const ssize_t n = ::write(fd_, data, size);
+      const ssize_t n = ::write(fd_.get(), data, size);
       if (n < 0) {
         if (errno == EINTR) continue;
         return absl::InternalError(
@@ -118,11 +119,9 @@ class TempFile {
   }
 
   Status Close() {
-    const int fd = fd_;
-    fd_ = -1;
-    if (::close(fd) != 0) {
+    if (const int err = fd_.Close(); err != 0) {
       return absl::InternalError(
-          StrCat("closing ", path_.string(), ": ", std::string_view(std::strerror(errno))));
+          StrCat("closing ", path_.string(), ": ", std::string_view(std::strerror(err))));
     }
     return absl::OkStatus();
   }
@@ -130,7 +129,7 @@ class TempFile {
   const fs::path& path() const { return path_; }
 
  private:
-  int fd_ = -1;
+  UniqueFd fd_;
   fs::path path_;
 };
 

@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "common/strings.h"
+#include "common/unique_fd.h"
 
 namespace infera {
 
@@ -104,20 +105,6 @@ bool IsValidUtf8(std::string_view s) {
   }
   return true;
 }
-
-// Closes a file descriptor on scope exit.
-class FdCloser {
- public:
-  explicit FdCloser(int fd) : fd_(fd) {}
-  ~FdCloser() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  FdCloser(const FdCloser&) = delete;
-  FdCloser& operator=(const FdCloser&) = delete;
-
- private:
-  int fd_;
-};
 
 // Ends a deflate stream on scope exit.
 class DeflateEnder {
@@ -343,7 +330,7 @@ Status ZipWriter::AddFileFromPath(std::string_view name, const std::filesystem::
     if (err == ENOENT || err == ENOTDIR) return absl::NotFoundError(message);
     return absl::InternalError(message);
   }
-  FdCloser closer(fd);
+  UniqueFd closer(fd);
   struct stat st {};
   if (::fstat(fd, &st) != 0) {
     return absl::InternalError(StrCat("ZipWriter: cannot stat ", path.string()));

@@ -1,13 +1,14 @@
 #include "auth/auth_service.h"
 
 #include <algorithm>
-#include <cctype>
 #include <chrono>
 
 #include "absl/strings/numbers.h"
 #include "auth/crypto.h"
 #include "auth/jwt.h"
 #include "auth/opaque_token.h"
+#include "common/ascii.h"
+#include "common/hex.h"
 #include "common/logging.h"
 #include "common/strings.h"
 
@@ -82,8 +83,7 @@ StatusOr<std::string> AuthService::SignAccessToken(const UserRecord& user) const
 StatusOr<TokenPair> AuthService::Login(std::string_view username, std::string_view password,
                                        std::string_view client_address, int64_t* retry_after_s) {
   const std::string address = ThrottleAddressKey(client_address);
-  std::string key(username.substr(0, 128));
-  for (char& c : key) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const std::string key = AsciiStrToLower(username.substr(0, 128));
   const auto now = std::chrono::steady_clock::now();
   const ThrottleDecision decision = throttle_->Check(key, address, now);
   if (!decision.allowed) {
@@ -173,9 +173,7 @@ StatusOr<Principal> AuthService::Authenticate(std::string_view authorization) {
   if (authorization.empty()) {
     return absl::UnauthenticatedError("authentication required (Authorization: Bearer <token>)");
   }
-  if (authorization.size() <= kBearer.size() ||
-      !std::equal(kBearer.begin(), kBearer.end(), authorization.begin(),
-                  [](char a, char b) { return std::tolower(a) == std::tolower(b); })) {
+  if (authorization.size() <= kBearer.size() || !StartsWithIgnoreCase(authorization, kBearer)) {
     return absl::UnauthenticatedError("the Authorization header must be 'Bearer <token>'");
   }
   const std::string_view token = authorization.substr(kBearer.size());

@@ -3,6 +3,7 @@
 #include <array>
 #include <cstdint>
 
+#include "common/base64.h"
 #include "common/strings.h"
 
 namespace infera {
@@ -22,26 +23,7 @@ constexpr std::array<int8_t, 256> kTable = MakeTable();
 }  // namespace
 
 std::string Base64UrlEncode(std::string_view bytes) {
-  const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
-  const size_t size = bytes.size();
-  std::string out;
-  out.reserve((size * 4 + 2) / 3);
-  size_t i = 0;
-  for (; i + 2 < size; i += 3) {
-    const uint32_t v = (uint32_t{p[i]} << 16) | (uint32_t{p[i + 1]} << 8) | p[i + 2];
-    out.push_back(kAlphabet[(v >> 18) & 63]);
-    out.push_back(kAlphabet[(v >> 12) & 63]);
-    out.push_back(kAlphabet[(v >> 6) & 63]);
-    out.push_back(kAlphabet[v & 63]);
-  }
-  if (i < size) {
-    uint32_t v = uint32_t{p[i]} << 16;
-    if (i + 1 < size) v |= uint32_t{p[i + 1]} << 8;
-    out.push_back(kAlphabet[(v >> 18) & 63]);
-    out.push_back(kAlphabet[(v >> 12) & 63]);
-    if (i + 1 < size) out.push_back(kAlphabet[(v >> 6) & 63]);
-  }
-  return out;
+  return Base64Encode(bytes, Base64Alphabet::kUrlSafe, Base64Padding::kUnpadded);
 }
 
 StatusOr<std::string> Base64UrlDecode(std::string_view text) {

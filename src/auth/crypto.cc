@@ -33,15 +33,6 @@ StatusOr<std::string> SecureRandomBytes(size_t n) {
   return out;
 }
 
-std::string Sha256Digest(std::string_view data) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int size = 0;
-  if (EVP_Digest(data.data(), data.size(), digest, &size, EVP_sha256(), nullptr) != 1) {
-    CryptoFailed("EVP_Digest");
-  }
-  return std::string(reinterpret_cast<const char*>(digest), size);
-}
-
 std::string HmacSha256(std::string_view key, std::string_view data) {
   unsigned char tag[EVP_MAX_MD_SIZE];
   unsigned int size = 0;
@@ -61,17 +52,6 @@ bool ConstantTimeEquals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   if (a.empty()) return true;
   return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
-}
-
-std::string HexEncode(std::string_view bytes) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out(bytes.size() * 2, '0');
-  for (size_t i = 0; i < bytes.size(); ++i) {
-    const auto b = static_cast<unsigned char>(bytes[i]);
-    out[2 * i] = kDigits[b >> 4];
-    out[2 * i + 1] = kDigits[b & 0xf];
-  }
-  return out;
 }
 
 void CleanseString(std::string& s) {

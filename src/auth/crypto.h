@@ -1,12 +1,13 @@
-// Crypto primitives for auth/: a thin adapter over OpenSSL (random bytes, SHA-256,
-// HMAC-SHA-256, constant-time comparison, hex). It is the only file in auth/ that
-// includes OpenSSL headers; the rest of auth/ calls these functions.
+// Crypto primitives for auth/: a thin adapter over OpenSSL (random bytes,
+// HMAC-SHA-256, constant-time comparison, cleansing). It is the only file in auth/ that
+// includes OpenSSL headers; the rest of auth/ calls these functions. SHA-256 and hex
+// are common/sha256.h and common/hex.h (store/ and web/ use them too).
 //
 // Thread-safety: every function is thread-safe (OpenSSL >= 1.1 locks internally).
 // Errors: SecureRandomBytes returns Internal when the system's random generator fails (no
 // entropy source); callers must propagate it, never fall back to a weaker source.
-// SHA-256 and HMAC fail only when OpenSSL cannot allocate; they abort the process then,
-// as store/sha256.cc does.
+// HMAC fails only when OpenSSL cannot allocate; it aborts the process then, as
+// common/sha256.cc does.
 #pragma once
 
 #include <cstddef>
@@ -17,14 +18,8 @@
 
 namespace infera {
 
-// SHA-256 digest size and the HMAC-SHA-256 tag size, in bytes.
-inline constexpr size_t kSha256Bytes = 32;
-
 // SecureRandomBytes: `n` bytes from OpenSSL's CSPRNG (RAND_bytes). Internal on failure.
 StatusOr<std::string> SecureRandomBytes(size_t n);
-
-// Sha256Digest: the raw 32-byte SHA-256 digest of `data`.
-std::string Sha256Digest(std::string_view data);
 
 // HmacSha256: the raw 32-byte HMAC-SHA-256 tag of `data` under `key` (any key length).
 std::string HmacSha256(std::string_view key, std::string_view data);
@@ -33,9 +28,6 @@ std::string HmacSha256(std::string_view key, std::string_view data);
 // the lengths (CRYPTO_memcmp), never on where the first difference is; a length mismatch returns
 // false at once (lengths are not secret here: tags have a fixed size).
 bool ConstantTimeEquals(std::string_view a, std::string_view b);
-
-// HexEncode: lower-case hex of `bytes` (two characters per byte).
-std::string HexEncode(std::string_view bytes);
 
 // CleanseString overwrites `s`'s bytes with zeros in a way the compiler cannot elide
 // (OPENSSL_cleanse); for scratch copies of secrets.

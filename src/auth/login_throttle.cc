@@ -10,7 +10,8 @@
 #include <unordered_map>
 #include <vector>
 
-#include "auth/crypto.h"
+#include "common/hex.h"
+#include "common/sha256.h"
 #include "common/strings.h"
 
 namespace infera {
@@ -189,7 +190,7 @@ ThrottleDecision LoginThrottle::Check(std::string_view user, std::string_view ad
                                       TimePoint now) {
   const std::string user_key = StoredKey(user);
   const std::string address_key = StoredKey(address);
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   const Duration wait =
       std::max(users_->Blocked(user_key, now), addresses_->Blocked(address_key, now));
   if (wait > Duration::zero()) {
@@ -203,7 +204,7 @@ ThrottleDecision LoginThrottle::Check(std::string_view user, std::string_view ad
 void LoginThrottle::RecordFailure(std::string_view user, std::string_view address, TimePoint now) {
   const std::string user_key = StoredKey(user);
   const std::string address_key = StoredKey(address);
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   users_->Failure(user_key, now);
   addresses_->Failure(address_key, now);
 }
@@ -211,18 +212,18 @@ void LoginThrottle::RecordFailure(std::string_view user, std::string_view addres
 void LoginThrottle::RecordSuccess(std::string_view user, std::string_view address, TimePoint now) {
   const std::string user_key = StoredKey(user);
   const std::string address_key = StoredKey(address);
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   users_->Clear(user_key);
   addresses_->Release(address_key, now);
 }
 
 size_t LoginThrottle::tracked_users() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return users_->size();
 }
 
 size_t LoginThrottle::tracked_addresses() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return addresses_->size();
 }
 

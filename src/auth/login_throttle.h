@@ -37,17 +37,17 @@
 // username key must be checked whether or not the user exists, so the answer never
 // reveals which usernames exist.
 //
-// Thread-safety: all methods are thread-safe (one internal std::mutex; every
+// Thread-safety: all methods are thread-safe (one internal Mutex; every
 // operation is O(1) amortised). Time is injected (`now`, a steady_clock time point).
 #pragma once
 
 #include <chrono>
 #include <cstddef>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 
+#include "common/mutex.h"
 #include "common/status.h"
 
 namespace infera {
@@ -111,9 +111,9 @@ class LoginThrottle {
 
   explicit LoginThrottle(const LoginThrottleOptions& options);
 
-  mutable std::mutex mu_;
-  std::unique_ptr<KeyTable> users_;      // guarded by mu_
-  std::unique_ptr<KeyTable> addresses_;  // guarded by mu_
+  mutable Mutex mu_;
+  const std::unique_ptr<KeyTable> users_ PT_GUARDED_BY(mu_);
+  const std::unique_ptr<KeyTable> addresses_ PT_GUARDED_BY(mu_);
 };
 
 // ThrottleAddressKey: the throttle key of a client IP address: an IPv4 address as

@@ -2,6 +2,8 @@
 
 #include "auth/base64url.h"
 #include "auth/crypto.h"
+#include "common/hex.h"
+#include "common/sha256.h"
 #include "common/strings.h"
 
 namespace infera {

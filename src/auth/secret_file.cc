@@ -11,7 +11,9 @@
 #include <iterator>
 
 #include "auth/crypto.h"
+#include "common/hex.h"
 #include "common/strings.h"
+#include "common/unique_fd.h"
 
 namespace infera {
 namespace {
@@ -29,26 +31,6 @@ std::string ModeText(mode_t mode) {
   std::snprintf(buf, sizeof(buf), "%04o", static_cast<unsigned>(mode & 07777));
   return buf;
 }
-
-// Closes a descriptor on scope exit unless released.
-class FdCloser {
- public:
-  explicit FdCloser(int fd) : fd_(fd) {}
-  ~FdCloser() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  FdCloser(const FdCloser&) = delete;
-  FdCloser& operator=(const FdCloser&) = delete;
-  // Closes now and returns close()'s errno (0 when fine).
-  int CloseNow() {
-    const int rc = ::close(fd_);
-    fd_ = -1;
-    return rc == 0 ? 0 : errno;
-  }
-
- private:
-  int fd_;
-};
 
 bool IsTrailingSpace(char c) { return c == '\n' || c == '\r' || c == ' ' || c == '\t'; }
 
@@ -69,7 +51,7 @@ Status SyncFolder(const std::filesystem::path& path) {
   if (folder.empty()) folder = ".";
   const int fd = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return IoError("cannot open folder", folder, errno);
-  FdCloser closer(fd);
+  UniqueFd closer(fd);
   if (::fsync(fd) != 0) return IoError("cannot fsync folder", folder, errno);
   return absl::OkStatus();
 }
@@ -85,7 +67,7 @@ StatusOr<std::string> LoadSecret(const std::filesystem::path& path) {
     }
     return IoError("cannot open secret file", path, errno);
   }
-  FdCloser closer(fd);
+  UniqueFd closer(fd);
   struct stat st {};
   if (::fstat(fd, &st) != 0) return IoError("cannot stat secret file", path, errno);
   if (!S_ISREG(st.st_mode)) {
@@ -144,12 +126,12 @@ StatusOr<std::string> LoadOrCreateSecret(const std::filesystem::path& path) {
     ~Unlinker() { ::unlink(p.c_str()); }
   } unlinker{tmp};
   {
-    FdCloser closer(fd);
+    UniqueFd closer(fd);
     // The umask may have narrowed 0600 (e.g. to 0400 or 0000); set it exactly.
     if (::fchmod(fd, 0600) != 0) return IoError("cannot chmod secret file", tmp, errno);
     RETURN_IF_ERROR(WriteAll(fd, StrCat(secret, "\n"), tmp));
     if (::fsync(fd) != 0) return IoError("cannot fsync secret file", tmp, errno);
-    if (const int err = closer.CloseNow(); err != 0) {
+    if (const int err = closer.Close(); err != 0) {
       return IoError("cannot close secret file", tmp, err);
     }
   }

@@ -72,7 +72,7 @@ Status DynamicBatcher::Enqueue(InferenceRequest request) {
   entry.pending.deadline = request.context.deadline;
   entry.request = std::move(request);
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     if (stopping_) {
       ++stats_.rejected;
       return absl::UnavailableError(StrCat("model '", options_.model_name, "' is shutting down"));
@@ -86,24 +86,24 @@ Status DynamicBatcher::Enqueue(InferenceRequest request) {
     queue_.push_back(std::move(entry));
     ++stats_.enqueued;
   }
-  cv_.notify_one();
+  cv_.Signal();
   return absl::OkStatus();
 }
 
 void DynamicBatcher::Shutdown() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     stopping_ = true;
   }
-  cv_.notify_all();
-  std::lock_guard<std::mutex> join_lock(join_mu_);
+  cv_.SignalAll();
+  MutexLock join_lock(&join_mu_);
   for (auto& t : threads_) {
     if (t.joinable()) t.join();
   }
 }
 
 size_t DynamicBatcher::queue_size() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return queue_.size();
 }
 
@@ -116,7 +116,7 @@ bool DynamicBatcher::IsInstanceThread() const {
 }
 
 BatcherStats DynamicBatcher::stats() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return stats_;
 }
 
@@ -126,11 +126,12 @@ void DynamicBatcher::InstanceLoop(size_t instance) {
   std::vector<Entry> batch;
   std::vector<Entry> expired;
   std::vector<Entry> canceled;
-  std::unique_lock<std::mutex> lock(mu_);
+  // Held throughout, except while callbacks and batches run (Unlock ... Lock below).
+  MutexLock lock(&mu_);
   while (true) {
     if (queue_.empty()) {
       if (stopping_) return;
-      cv_.wait(lock);
+      cv_.Wait(&mu_);
       continue;
     }
     // Requests their callers gave up on leave without running.
@@ -144,13 +145,13 @@ void DynamicBatcher::InstanceLoop(size_t instance) {
     }
     if (!canceled.empty()) {
       stats_.canceled += canceled.size();
-      lock.unlock();
+      mu_.Unlock();
       for (Entry& e : canceled) {
         e.request.done(absl::CancelledError(
             StrCat("model '", options_.model_name, "': the request was canceled while queued")));
       }
       canceled.clear();
-      lock.lock();
+      mu_.Lock();
       continue;
     }
     pending.clear();
@@ -175,10 +176,10 @@ void DynamicBatcher::InstanceLoop(size_t instance) {
     stats_.failed += expired.size();
 
     if (batch.empty() && expired.empty()) {
-      if (decision.wake_at) cv_.wait_until(lock, *decision.wake_at);
+      if (decision.wake_at) cv_.WaitUntil(&mu_, *decision.wake_at);
       continue;
     }
-    lock.unlock();
+    mu_.Unlock();
     if (!expired.empty() && options_.on_expired) options_.on_expired(expired.size());
     for (Entry& e : expired) {
       const auto waited = Micros(BatchClock::now() - e.pending.enqueued);
@@ -192,7 +193,7 @@ void DynamicBatcher::InstanceLoop(size_t instance) {
     // stay alive, unloaded but never freed, until another request came.
     batch.clear();
     expired.clear();
-    lock.lock();
+    mu_.Lock();
   }
 }
 
@@ -269,7 +270,7 @@ void DynamicBatcher::RunBatch(size_t instance, std::vector<Entry>& batch) {
     results.emplace_back(std::move(result));
   }
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     ++stats_.executions;
     stats_.inferences += static_cast<uint64_t>(rows);
     const auto compute_ns = static_cast<uint64_t>(

@@ -22,18 +22,17 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "batching/batch_policy.h"
+#include "common/mutex.h"
 #include "common/request_context.h"
 #include "common/status.h"
 #include "tensor/tensor.h"
@@ -113,13 +112,13 @@ class DynamicBatcher {
   // Queues a request. Errors (the callback is then never called): InvalidArgument when
   // the inputs are empty, disagree on rows, or have more rows than max_batch_size;
   // Unavailable when the queue is full or the batcher is shut down.
-  Status Enqueue(InferenceRequest request);
+  Status Enqueue(InferenceRequest request) EXCLUDES(mu_);
 
   // Stops accepting, executes what is queued, joins. Idempotent.
-  void Shutdown();
+  void Shutdown() EXCLUDES(mu_, join_mu_);
 
-  size_t queue_size() const;
-  BatcherStats stats() const;
+  size_t queue_size() const EXCLUDES(mu_);
+  BatcherStats stats() const EXCLUDES(mu_);
   // True when called from one of this batcher's instance threads.
   bool IsInstanceThread() const;
   const Options& options() const { return options_; }
@@ -130,20 +129,20 @@ class DynamicBatcher {
     PendingRequest pending;
   };
 
-  void InstanceLoop(size_t instance);
-  void RunBatch(size_t instance, std::vector<Entry>& batch);
+  void InstanceLoop(size_t instance) EXCLUDES(mu_);
+  void RunBatch(size_t instance, std::vector<Entry>& batch) EXCLUDES(mu_);
 
   const Options options_;
   const ExecuteFn execute_;
 
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<Entry> queue_;                  // GUARDED_BY(mu_), arrival order
-  bool stopping_ = false;                    // GUARDED_BY(mu_)
-  BatcherStats stats_;                       // GUARDED_BY(mu_)
-  std::mutex join_mu_;                       // serialises Shutdown's joins
-  std::vector<std::thread> threads_;         // GUARDED_BY(join_mu_) after construction
-  std::vector<std::thread::id> thread_ids_;  // fixed after construction
+  mutable Mutex mu_;
+  CondVar cv_;
+  std::deque<Entry> queue_ GUARDED_BY(mu_);  // arrival order
+  bool stopping_ GUARDED_BY(mu_) = false;
+  BatcherStats stats_ GUARDED_BY(mu_);
+  Mutex join_mu_;                                          // serialises Shutdown's joins
+  std::vector<std::thread> threads_ GUARDED_BY(join_mu_);  // filled by the constructor
+  std::vector<std::thread::id> thread_ids_;                // fixed after construction
 };
 
 }  // namespace infera

@@ -9,12 +9,14 @@ namespace infera {
 namespace {
 
 constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+constexpr char kUrlSafeAlphabet[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 constexpr std::array<int8_t, 256> MakeTable() {
   std::array<int8_t, 256> t{};
   for (auto& v : t) v = -1;
   for (int i = 0; i < 64; ++i) t[static_cast<unsigned char>(kAlphabet[i])] = static_cast<int8_t>(i);
-  t['-'] = 62;  // URL-safe alphabet too
+  t['-'] = 62;  // the URL-safe alphabet too
   t['_'] = 63;
   return t;
 }
@@ -62,27 +64,39 @@ StatusOr<std::vector<std::byte>> Base64Decode(std::string_view text) {
   return out;
 }
 
-std::string Base64Encode(const void* data, size_t size) {
-  const auto* p = static_cast<const unsigned char*>(data);
+std::string Base64Encode(std::string_view bytes, Base64Alphabet alphabet, Base64Padding padding) {
+  const char* chars = alphabet == Base64Alphabet::kStandard ? kAlphabet : kUrlSafeAlphabet;
+  const bool pad = padding == Base64Padding::kPadded;
+  const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
+  const size_t size = bytes.size();
   std::string out;
   out.reserve((size + 2) / 3 * 4);
   size_t i = 0;
   for (; i + 2 < size; i += 3) {
     const uint32_t v = (uint32_t{p[i]} << 16) | (uint32_t{p[i + 1]} << 8) | p[i + 2];
-    out.push_back(kAlphabet[(v >> 18) & 63]);
-    out.push_back(kAlphabet[(v >> 12) & 63]);
-    out.push_back(kAlphabet[(v >> 6) & 63]);
-    out.push_back(kAlphabet[v & 63]);
+    out.push_back(chars[(v >> 18) & 63]);
+    out.push_back(chars[(v >> 12) & 63]);
+    out.push_back(chars[(v >> 6) & 63]);
+    out.push_back(chars[v & 63]);
   }
   if (i < size) {
     uint32_t v = uint32_t{p[i]} << 16;
     if (i + 1 < size) v |= uint32_t{p[i + 1]} << 8;
-    out.push_back(kAlphabet[(v >> 18) & 63]);
-    out.push_back(kAlphabet[(v >> 12) & 63]);
-    out.push_back(i + 1 < size ? kAlphabet[(v >> 6) & 63] : '=');
-    out.push_back('=');
+    out.push_back(chars[(v >> 18) & 63]);
+    out.push_back(chars[(v >> 12) & 63]);
+    if (i + 1 < size) {
+      out.push_back(chars[(v >> 6) & 63]);
+    } else if (pad) {
+      out.push_back('=');
+    }
+    if (pad) out.push_back('=');
   }
   return out;
+}
+
+std::string Base64Encode(const void* data, size_t size) {
+  return Base64Encode(std::string_view(static_cast<const char*>(data), size),
+                      Base64Alphabet::kStandard, Base64Padding::kPadded);
 }
 
 }  // namespace infera

@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "common/strings.h"
+#include "common/unique_fd.h"
 
 namespace infera {
 
@@ -26,11 +27,9 @@ Status ErrnoError(std::string_view what, const fs::path& path) {
 }
 
 Status FsyncPath(const fs::path& path, int flags) {
-  const int fd = ::open(path.c_str(), flags | O_CLOEXEC);
-  if (fd < 0) return ErrnoError("open", path);
-  const int rc = ::fsync(fd);
-  ::close(fd);
-  if (rc != 0) return ErrnoError("fsync", path);
+  const UniqueFd fd(::open(path.c_str(), flags | O_CLOEXEC));
+  if (!fd.valid()) return ErrnoError("open", path);
+  if (::fsync(fd.get()) != 0) return ErrnoError("fsync", path);
   return absl::OkStatus();
 }
 
@@ -39,12 +38,12 @@ Status ReplaceDurably(const fs::path& path,
                       const std::function<Status(int fd, const fs::path& temp)>& fill) {
   std::string temp =
       (path.parent_path() / StrCat(".", path.filename().string(), ".XXXXXX")).string();
-  const int fd = ::mkostemp(temp.data(), O_CLOEXEC);
-  if (fd < 0) return ErrnoError("create a temporary file for", path);
-  Status status = fill(fd, temp);
-  if (status.ok() && ::fchmod(fd, 0644) != 0) status = ErrnoError("chmod", temp);
-  if (status.ok() && ::fsync(fd) != 0) status = ErrnoError("fsync", temp);
-  if (::close(fd) != 0 && status.ok()) status = ErrnoError("close", temp);
+  UniqueFd fd(::mkostemp(temp.data(), O_CLOEXEC));
+  if (!fd.valid()) return ErrnoError("create a temporary file for", path);
+  Status status = fill(fd.get(), temp);
+  if (status.ok() && ::fchmod(fd.get(), 0644) != 0) status = ErrnoError("chmod", temp);
+  if (status.ok() && ::fsync(fd.get()) != 0) status = ErrnoError("fsync", temp);
+  if (fd.Close() != 0 && status.ok()) status = ErrnoError("close", temp);
   if (status.ok() && ::rename(temp.c_str(), path.c_str()) != 0)
     status = ErrnoError("rename to", path);
   if (!status.ok()) {
@@ -75,12 +74,12 @@ Status WriteFileDurably(const fs::path& path, std::string_view content) {
 }
 
 Status CopyFileDurably(const fs::path& from, const fs::path& to) {
-  const int in = ::open(from.c_str(), O_RDONLY | O_CLOEXEC);
-  if (in < 0) return ErrnoError("open", from);
-  Status status = ReplaceDurably(to, [&](int fd, const fs::path& temp) -> Status {
+  const UniqueFd in(::open(from.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!in.valid()) return ErrnoError("open", from);
+  return ReplaceDurably(to, [&](int fd, const fs::path& temp) -> Status {
     std::string buf(1 << 20, '\0');
     while (true) {
-      const ssize_t n = ::read(in, buf.data(), buf.size());
+      const ssize_t n = ::read(in.get(), buf.data(), buf.size());
       if (n < 0) {
         if (errno == EINTR) continue;
         return ErrnoError("read", from);
@@ -89,8 +88,6 @@ Status CopyFileDurably(const fs::path& from, const fs::path& to) {
       RETURN_IF_ERROR(WriteAll(fd, std::string_view(buf.data(), static_cast<size_t>(n)), temp));
     }
   });
-  ::close(in);
-  return status;
 }
 
 StatusOr<std::string> ReadFileToString(const fs::path& path) {

@@ -7,13 +7,13 @@
 // false and drops the task. A task that throws is logged and the thread goes on.
 #pragma once
 
-#include <condition_variable>
 #include <deque>
 #include <functional>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "common/mutex.h"
 
 namespace infera {
 
@@ -24,20 +24,20 @@ class TaskPool {
   TaskPool(const TaskPool&) = delete;
   TaskPool& operator=(const TaskPool&) = delete;
 
-  bool Post(std::function<void()> task);
-  void Shutdown();
+  bool Post(std::function<void()> task) EXCLUDES(mu_);
+  void Shutdown() EXCLUDES(mu_);
   // Tasks posted and not yet started.
-  size_t pending() const;
+  size_t pending() const EXCLUDES(mu_);
 
  private:
   void Loop();
 
   const std::string name_;
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::function<void()>> tasks_;  // GUARDED_BY(mu_)
-  bool stopping_ = false;                    // GUARDED_BY(mu_)
-  std::vector<std::thread> threads_;
+  mutable Mutex mu_;
+  CondVar cv_;
+  std::deque<std::function<void()>> tasks_ GUARDED_BY(mu_);
+  bool stopping_ GUARDED_BY(mu_) = false;
+  std::vector<std::thread> threads_;  // the constructor and Shutdown (one caller) only
 };
 
 }  // namespace infera

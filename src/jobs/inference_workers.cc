@@ -174,18 +174,18 @@ class InferenceWorkers::JobRun {
                              [this, flight](StatusOr<ImageResult> r) {
                                // Notified under the lock: once the lock is released the run
                                // may end and go away.
-                               std::lock_guard lock(mu_);
+                               MutexLock lock(&mu_);
                                completed_.push_back(Completion{flight, std::move(r)});
-                               cv_.notify_one();
+                               cv_.Signal();
                              });
   }
 
   void WaitAndHandle() {
     std::deque<Completion> batch;
     {
-      std::unique_lock lock(mu_);
+      MutexLock lock(&mu_);
       // Short waits: Housekeeping (cancel requests, the lease) runs between them.
-      cv_.wait_for(lock, std::chrono::milliseconds(25), [this] { return !completed_.empty(); });
+      if (completed_.empty()) cv_.WaitFor(&mu_, std::chrono::milliseconds(25));
       batch.swap(completed_);
     }
     for (Completion& c : batch) {
@@ -380,9 +380,9 @@ class InferenceWorkers::JobRun {
   Clock::time_point last_cancel_check_;
   uint64_t seen_generation_ = 0;
 
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<Completion> completed_;  // GUARDED_BY(mu_)
+  Mutex mu_;
+  CondVar cv_;
+  std::deque<Completion> completed_ GUARDED_BY(mu_);
 };
 
 InferenceWorkers::InferenceWorkers(Store* store, BlobStore* blobs, ModelRegistry* models,
@@ -410,7 +410,7 @@ void InferenceWorkers::Stop() {
 
 void InferenceWorkers::Cancel(int64_t id) {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     auto it = running_.find(id);
     if (it != running_.end()) it->second->store(true, std::memory_order_release);
   }
@@ -419,10 +419,10 @@ void InferenceWorkers::Cancel(int64_t id) {
 
 void InferenceWorkers::Notify() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     ++generation_;
   }
-  cv_.notify_all();
+  cv_.SignalAll();
 }
 
 void InferenceWorkers::Loop(int index) {
@@ -430,7 +430,7 @@ void InferenceWorkers::Loop(int index) {
   while (!stopping()) {
     uint64_t seen = 0;
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(&mu_);
       seen = generation_;
     }
     StatusOr<std::optional<InferenceRecord>> claimed =
@@ -439,12 +439,12 @@ void InferenceWorkers::Loop(int index) {
       const int64_t id = (*claimed)->id;
       JobRun run(*this, worker, std::move(**claimed));
       {
-        std::lock_guard lock(mu_);
+        MutexLock lock(&mu_);
         running_[id] = run.drop_flag();
       }
       run.Run();
       {
-        std::lock_guard lock(mu_);
+        MutexLock lock(&mu_);
         running_.erase(id);
       }
       continue;
@@ -453,8 +453,11 @@ void InferenceWorkers::Loop(int index) {
       Log(LogLevel::kError, "job_claim_failed",
           {{"error", std::string(ToStd(claimed.status().message()))}});
     }
-    std::unique_lock lock(mu_);
-    cv_.wait_for(lock, options_.idle_poll, [&] { return stopping() || generation_ != seen; });
+    MutexLock lock(&mu_);
+    const auto deadline = std::chrono::steady_clock::now() + options_.idle_poll;
+    while (!stopping() && generation_ == seen) {
+      if (cv_.WaitUntil(&mu_, deadline)) break;
+    }
   }
 }
 

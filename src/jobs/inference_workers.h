@@ -23,15 +23,14 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "common/mutex.h"
 #include "imaging/codec.h"
 #include "models/model_registry.h"
 #include "serving/image_pipeline.h"
@@ -76,7 +75,7 @@ class InferenceWorkers {
   void Loop(int index);
   bool stopping() const { return stopping_.load(std::memory_order_acquire); }
   uint64_t generation() {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     return generation_;
   }
 
@@ -87,11 +86,11 @@ class InferenceWorkers {
   std::unique_ptr<ImagePipeline> own_pipeline_;  // when none was given
   ImagePipeline* const pipeline_;
 
-  std::mutex mu_;
-  std::condition_variable cv_;
-  uint64_t generation_ = 0;  // GUARDED_BY(mu_): bumped by Notify
+  Mutex mu_;
+  CondVar cv_;
+  uint64_t generation_ GUARDED_BY(mu_) = 0;  // bumped by Notify
   // The drop flag of each job running here (JobRun registers and removes its own).
-  std::map<int64_t, std::shared_ptr<std::atomic<bool>>> running_;  // GUARDED_BY(mu_)
+  std::map<int64_t, std::shared_ptr<std::atomic<bool>>> running_ GUARDED_BY(mu_);
   std::atomic<bool> stopping_{false};
   std::vector<std::thread> threads_;
 };

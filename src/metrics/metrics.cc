@@ -192,7 +192,7 @@ void Histogram::Observe(double v) {
                        ? bounds_.size()
                        : static_cast<size_t>(std::lower_bound(bounds_.begin(), bounds_.end(), v) -
                                              bounds_.begin());
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   ++bucket_counts_[i];
   sum_ += v;
   ++count_;
@@ -201,8 +201,8 @@ void Histogram::Observe(double v) {
 HistogramSnapshot Histogram::Snapshot() const {
   HistogramSnapshot s;
   s.bounds = bounds_;
-  s.cumulative_counts.reserve(bucket_counts_.size());
-  std::lock_guard<std::mutex> lock(mu_);
+  s.cumulative_counts.reserve(bounds_.size() + 1);
+  MutexLock lock(&mu_);
   uint64_t total = 0;
   for (uint64_t c : bucket_counts_) {
     total += c;
@@ -214,12 +214,12 @@ HistogramSnapshot Histogram::Snapshot() const {
 }
 
 uint64_t Histogram::count() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return count_;
 }
 
 double Histogram::sum() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return sum_;
 }
 
@@ -240,7 +240,7 @@ void Family<T>::CheckArity(const LabelValues& values) const {
 template <typename T>
 T& Family<T>::Get(const LabelValues& values) {
   CheckArity(values);
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   auto it = children_.find(values);
   if (it == children_.end()) it = children_.emplace(values, NewChild()).first;
   return *it->second;
@@ -249,7 +249,7 @@ T& Family<T>::Get(const LabelValues& values) {
 template <typename T>
 void Family<T>::Remove(const LabelValues& values) {
   CheckArity(values);
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   auto it = children_.find(values);
   if (it == children_.end()) return;
   removed_.push_back(std::move(it->second));
@@ -258,7 +258,7 @@ void Family<T>::Remove(const LabelValues& values) {
 
 template <typename T>
 std::vector<std::pair<LabelValues, const T*>> Family<T>::Children() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   std::vector<std::pair<LabelValues, const T*>> out;
   out.reserve(children_.size());
   for (const auto& [values, child] : children_) out.emplace_back(values, child.get());
@@ -299,7 +299,7 @@ MetricsRegistry::Entry& MetricsRegistry::Register(const std::string& name, const
   std::vector<double> normalised;
   if (bounds != nullptr) normalised = NormaliseBounds(*bounds);
 
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   auto it = entries_.find(name);
   if (it != entries_.end()) {
     Entry& e = *it->second;
@@ -367,7 +367,7 @@ void MetricsRegistry::AddGaugeCallback(const std::string& name, const std::strin
   // entry is complete before Expose can see it.
   ValidateMetricName(name);
   ValidateLabelNames(name, label_names, /*histogram=*/false);
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   if (entries_.count(name) != 0) {
     Fatal(StrCat("metric \"", name, "\" registered twice (gauge callbacks cannot be shared)"));
   }
@@ -383,7 +383,7 @@ void MetricsRegistry::AddGaugeCallback(const std::string& name, const std::strin
 std::string MetricsRegistry::Expose() const {
   std::vector<const Entry*> entries;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     entries.reserve(entries_.size());
     for (const auto& [name, entry] : entries_) entries.push_back(entry.get());
   }

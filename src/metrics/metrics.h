@@ -24,10 +24,11 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "common/mutex.h"
 
 namespace infera {
 
@@ -94,10 +95,11 @@ class Histogram {
 
  private:
   const std::vector<double> bounds_;
-  mutable std::mutex mu_;
-  std::vector<uint64_t> bucket_counts_;  // non-cumulative, bounds_.size() + 1 entries
-  double sum_ = 0;
-  uint64_t count_ = 0;
+  mutable Mutex mu_;
+  // Non-cumulative, bounds_.size() + 1 entries.
+  std::vector<uint64_t> bucket_counts_ GUARDED_BY(mu_);
+  double sum_ GUARDED_BY(mu_) = 0;
+  uint64_t count_ GUARDED_BY(mu_) = 0;
 };
 
 namespace metrics_internal {
@@ -138,9 +140,9 @@ class Family {
 
   const std::string name_;
   const std::vector<std::string> label_names_;
-  mutable std::mutex mu_;
-  std::map<LabelValues, std::unique_ptr<T>> children_;
-  std::vector<std::unique_ptr<T>> removed_;
+  mutable Mutex mu_;
+  std::map<LabelValues, std::unique_ptr<T>> children_ GUARDED_BY(mu_);
+  std::vector<std::unique_ptr<T>> removed_ GUARDED_BY(mu_);
 };
 
 extern template class Family<Counter>;
@@ -226,8 +228,8 @@ class MetricsRegistry {
   Entry& Register(const std::string& name, const std::string& help, int type,
                   std::vector<std::string> label_names, const std::vector<double>* bounds);
 
-  mutable std::mutex mu_;
-  std::map<std::string, std::unique_ptr<Entry>> entries_;
+  mutable Mutex mu_;
+  std::map<std::string, std::unique_ptr<Entry>> entries_ GUARDED_BY(mu_);
 };
 
 // `count` bounds: start, start*factor, start*factor^2, ... (start > 0, factor > 1,

@@ -33,7 +33,7 @@ ModelManager::ModelManager(const ServerConfig& config, ModelRegistry* registry,
 }
 
 Status ModelManager::LoadAll() {
-  std::lock_guard<std::mutex> lock(load_mu_);
+  MutexLock lock(&load_mu_);
   for (const ModelConfig& mc : config_.models) {
     SetState(mc.name, {mc.name, mc.version, "LOADING", ""});
     StatusOr<std::shared_ptr<Model>> model = Model::Load(mc, metrics_);
@@ -112,7 +112,7 @@ std::string FolderFingerprint(const fs::path& dir) {
 
 Status ModelManager::Load(const std::string& name) {
   RETURN_IF_ERROR(RefuseControl(mode_));
-  std::lock_guard<std::mutex> lock(load_mu_);
+  MutexLock lock(&load_mu_);
   return LoadLocked(name);
 }
 
@@ -156,7 +156,7 @@ Status ModelManager::LoadLocked(const std::string& name) {
 
 Status ModelManager::Unload(const std::string& name) {
   RETURN_IF_ERROR(RefuseControl(mode_));
-  std::lock_guard<std::mutex> lock(load_mu_);
+  MutexLock lock(&load_mu_);
   return UnloadLocked(name);
 }
 
@@ -169,7 +169,7 @@ StatusOr<int> ModelManager::Poll() {
   if (mode_ != ModelControlMode::kPoll || !repository_) {
     return absl::FailedPreconditionError("Poll needs model_control mode poll and a repository");
   }
-  std::lock_guard<std::mutex> lock(load_mu_);
+  MutexLock lock(&load_mu_);
   std::map<std::string, std::string> seen;  // folder -> fingerprint
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(*repository_, ec)) {
@@ -271,7 +271,7 @@ StatusOr<ModelConfig> ModelManager::Install(const ModelUpload& upload) {
     return absl::InvalidArgumentError("the model file is missing (form field 'model')");
   }
 
-  std::lock_guard<std::mutex> lock(load_mu_);
+  MutexLock lock(&load_mu_);
   const fs::path dir = *repository_ / upload.name;
   const bool new_dir = !fs::exists(dir, ec);
   const int64_t version = upload.version ? *upload.version : HighestVersionFolder(dir) + 1;
@@ -313,7 +313,7 @@ StatusOr<ModelConfig> ModelManager::Install(const ModelUpload& upload) {
   if (!loaded.ok()) {
     rollback();
     if (new_dir) {
-      std::lock_guard<std::mutex> state_lock(state_mu_);
+      MutexLock state_lock(&state_mu_);
       states_.erase(upload.name);
     }
     return absl::InvalidArgumentError(
@@ -328,14 +328,14 @@ StatusOr<ModelConfig> ModelManager::Install(const ModelUpload& upload) {
 }
 
 void ModelManager::SetState(const std::string& name, ModelState state) {
-  std::lock_guard<std::mutex> lock(state_mu_);
+  MutexLock lock(&state_mu_);
   states_[name] = std::move(state);
 }
 
 bool ModelManager::Ready(std::string* why) const {
   std::map<std::string, ModelState> rows;
   {
-    std::lock_guard<std::mutex> lock(state_mu_);
+    MutexLock lock(&state_mu_);
     rows = states_;
   }
   for (const auto& [name, row] : rows) {
@@ -355,7 +355,7 @@ bool ModelManager::Ready(std::string* why) const {
 std::vector<ModelState> ModelManager::Index(bool ready_only) const {
   std::map<std::string, ModelState> rows;
   {
-    std::lock_guard<std::mutex> lock(state_mu_);
+    MutexLock lock(&state_mu_);
     rows = states_;
   }
   // Repository folders never loaded yet.

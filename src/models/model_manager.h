@@ -23,11 +23,11 @@
 
 #include <filesystem>
 #include <map>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "common/mutex.h"
 #include "common/status.h"
 #include "metrics/metrics.h"
 #include "models/model_registry.h"
@@ -50,23 +50,23 @@ class ModelManager {
   ModelManager(const ServerConfig& config, ModelRegistry* registry, MetricsRegistry* metrics);
 
   // Loads every configured model; the first failure is returned (start-up stops).
-  Status LoadAll();
+  Status LoadAll() EXCLUDES(load_mu_);
 
   // Loads or reloads `name`: a model folder of the repository, or a model of the
   // config's list. Errors: FailedPrecondition in mode none; InvalidArgument for a bad
   // name; NotFound for an unknown model; the loader's error otherwise (the previous
   // version, if any, keeps serving).
-  Status Load(const std::string& name);
+  Status Load(const std::string& name) EXCLUDES(load_mu_);
 
   // Unloads every version of `name`. FailedPrecondition in mode none; NotFound when
   // it is not loaded.
-  Status Unload(const std::string& name);
+  Status Unload(const std::string& name) EXCLUDES(load_mu_);
 
   // Mode poll: one rescan of the repository (see the file comment). A folder whose
   // load fails keeps its previous version serving (or none) and is retried only once
   // its files change again. Returns how many models it loaded, reloaded or unloaded.
   // FailedPrecondition in the other modes or without a repository.
-  StatusOr<int> Poll();
+  StatusOr<int> Poll() EXCLUDES(load_mu_);
 
   // Adds `upload` to the repository as a new version folder and loads it, in any
   // model control mode (uploads are the /api's own control). model.yaml (and
@@ -77,18 +77,18 @@ class ModelManager {
   // the config's list; AlreadyExists when the version folder exists; InvalidArgument
   // for a bad upload or a model that does not load (with the loader's reason);
   // Internal when the repository cannot be written.
-  StatusOr<ModelConfig> Install(const ModelUpload& upload);
+  StatusOr<ModelConfig> Install(const ModelUpload& upload) EXCLUDES(load_mu_);
 
   // Every model known (configured, in the repository, or loaded), by name.
   // ready_only: only READY rows.
-  std::vector<ModelState> Index(bool ready_only) const;
+  std::vector<ModelState> Index(bool ready_only) const EXCLUDES(state_mu_);
 
   // Server readiness (GET /v2/health/ready), as Triton's strict readiness: every model
   // asked for is serving. Not ready while a model with no serving version is loading or
   // unloading, or when a model's last load failed and nothing of it serves (*why: the
   // first such model and its reason). Intentionally unloaded models do not count.
   // Thread-safe.
-  bool Ready(std::string* why) const;
+  bool Ready(std::string* why) const EXCLUDES(state_mu_);
 
   ModelControlMode mode() const { return mode_; }
 
@@ -99,11 +99,11 @@ class ModelManager {
   StatusOr<std::vector<ModelConfig>> FindConfigs(const std::string& name) const;
 
  private:
-  Status LoadLocked(const std::string& name);    // REQUIRES load_mu_ held
-  Status UnloadLocked(const std::string& name);  // REQUIRES load_mu_ held
-  // Remembers the repository folder's files as loaded (mode poll). REQUIRES load_mu_.
-  void RecordFingerprint(const std::string& name);
-  void SetState(const std::string& name, ModelState state);
+  Status LoadLocked(const std::string& name) REQUIRES(load_mu_);
+  Status UnloadLocked(const std::string& name) REQUIRES(load_mu_);
+  // Remembers the repository folder's files as loaded (mode poll).
+  void RecordFingerprint(const std::string& name) REQUIRES(load_mu_);
+  void SetState(const std::string& name, ModelState state) EXCLUDES(state_mu_);
 
   const ModelControlMode mode_;
   const std::optional<std::filesystem::path> repository_;
@@ -112,12 +112,11 @@ class ModelManager {
   MetricsRegistry* const metrics_;
   const ServerConfig config_;
 
-  std::mutex load_mu_;  // serialises Load/Unload
-  mutable std::mutex state_mu_;
-  std::map<std::string, ModelState> states_;  // GUARDED_BY(state_mu_)
-  int64_t install_counter_ = 0;               // GUARDED_BY(load_mu_): temp file names
+  Mutex load_mu_;  // serialises Load/Unload
+  mutable Mutex state_mu_;
+  std::map<std::string, ModelState> states_ GUARDED_BY(state_mu_);
   // Mode poll: each repository folder's files (path, size, mtime) when last loaded.
-  std::map<std::string, std::string> fingerprints_;  // GUARDED_BY(load_mu_)
+  std::map<std::string, std::string> fingerprints_ GUARDED_BY(load_mu_);
 };
 
 }  // namespace infera

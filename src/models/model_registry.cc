@@ -1,21 +1,18 @@
 #include "models/model_registry.h"
 
-#include <mutex>
-
 namespace infera {
 
 void ModelRegistry::Put(std::shared_ptr<Model> model) {
-  std::shared_ptr<Model> old;  // released outside the lock
-  std::unique_lock lock(mu_);
+  std::shared_ptr<Model> old;  // declared before the lock: released after it
+  WriterMutexLock lock(&mu_);
   auto& slot = models_[model->config().name][model->config().version];
   old = std::move(slot);
   slot = std::move(model);
-  lock.unlock();
 }
 
 std::shared_ptr<Model> ModelRegistry::Get(const std::string& name,
                                           std::optional<int64_t> version) const {
-  std::shared_lock lock(mu_);
+  ReaderMutexLock lock(&mu_);
   auto it = models_.find(name);
   if (it == models_.end() || it->second.empty()) return nullptr;
   if (!version) return it->second.rbegin()->second;
@@ -24,19 +21,18 @@ std::shared_ptr<Model> ModelRegistry::Get(const std::string& name,
 }
 
 size_t ModelRegistry::Remove(const std::string& name) {
-  std::map<int64_t, std::shared_ptr<Model>> removed;  // released outside the lock
-  std::unique_lock lock(mu_);
+  std::map<int64_t, std::shared_ptr<Model>> removed;  // released after the lock
+  WriterMutexLock lock(&mu_);
   auto it = models_.find(name);
   if (it == models_.end()) return 0;
   removed = std::move(it->second);
   models_.erase(it);
-  lock.unlock();
   return removed.size();
 }
 
 bool ModelRegistry::RemoveVersion(const std::string& name, int64_t version) {
-  std::shared_ptr<Model> removed;  // released outside the lock
-  std::unique_lock lock(mu_);
+  std::shared_ptr<Model> removed;  // released after the lock
+  WriterMutexLock lock(&mu_);
   auto it = models_.find(name);
   if (it == models_.end()) return false;
   auto v = it->second.find(version);
@@ -44,12 +40,11 @@ bool ModelRegistry::RemoveVersion(const std::string& name, int64_t version) {
   removed = std::move(v->second);
   it->second.erase(v);
   if (it->second.empty()) models_.erase(it);
-  lock.unlock();
   return true;
 }
 
 std::vector<std::shared_ptr<Model>> ModelRegistry::List() const {
-  std::shared_lock lock(mu_);
+  ReaderMutexLock lock(&mu_);
   std::vector<std::shared_ptr<Model>> out;
   for (const auto& [name, versions] : models_) {
     for (const auto& [v, model] : versions) out.push_back(model);
@@ -58,7 +53,7 @@ std::vector<std::shared_ptr<Model>> ModelRegistry::List() const {
 }
 
 std::vector<std::string> ModelRegistry::Names() const {
-  std::shared_lock lock(mu_);
+  ReaderMutexLock lock(&mu_);
   std::vector<std::string> out;
   for (const auto& [name, versions] : models_) out.push_back(name);
   return out;

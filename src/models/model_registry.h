@@ -7,10 +7,10 @@
 #include <map>
 #include <memory>
 #include <optional>
-#include <shared_mutex>
 #include <string>
 #include <vector>
 
+#include "common/mutex.h"
 #include "models/model.h"
 
 namespace infera {
@@ -32,8 +32,8 @@ class ModelRegistry {
   std::vector<std::string> Names() const;
 
  private:
-  mutable std::shared_mutex mu_;
-  std::map<std::string, std::map<int64_t, std::shared_ptr<Model>>> models_;  // GUARDED_BY(mu_)
+  mutable SharedMutex mu_;
+  std::map<std::string, std::map<int64_t, std::shared_ptr<Model>>> models_ GUARDED_BY(mu_);
 };
 
 }  // namespace infera

@@ -13,7 +13,7 @@ RepositoryPoller::~RepositoryPoller() { Stop(); }
 void RepositoryPoller::Start() {
   if (thread_.joinable()) return;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     stopping_ = false;
   }
   thread_ = std::thread([this] { Loop(); });
@@ -21,23 +21,29 @@ void RepositoryPoller::Start() {
 
 void RepositoryPoller::Stop() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     stopping_ = true;
   }
-  cv_.notify_all();
+  cv_.SignalAll();
   if (thread_.joinable()) thread_.join();
 }
 
+bool RepositoryPoller::WaitForStop() {
+  const auto deadline = std::chrono::steady_clock::now() + interval_;
+  MutexLock lock(&mu_);
+  while (!stopping_) {
+    if (cv_.WaitUntil(&mu_, deadline)) break;
+  }
+  return stopping_;
+}
+
 void RepositoryPoller::Loop() {
-  std::unique_lock<std::mutex> lock(mu_);
-  while (!cv_.wait_for(lock, interval_, [this] { return stopping_; })) {
-    lock.unlock();
+  while (!WaitForStop()) {
     StatusOr<int> changed = manager_->Poll();
     if (!changed.ok()) {
       Log(LogLevel::kWarning, "repository_poll_failed",
           {{"error", std::string(ToStd(changed.status().message()))}});
     }
-    lock.lock();
   }
 }
 

@@ -7,10 +7,9 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
-#include <mutex>
 #include <thread>
 
+#include "common/mutex.h"
 #include "models/model_manager.h"
 
 namespace infera {
@@ -22,17 +21,19 @@ class RepositoryPoller {
   RepositoryPoller(const RepositoryPoller&) = delete;
   RepositoryPoller& operator=(const RepositoryPoller&) = delete;
 
-  void Start();
-  void Stop();
+  void Start() EXCLUDES(mu_);
+  void Stop() EXCLUDES(mu_);
 
  private:
-  void Loop();
+  void Loop() EXCLUDES(mu_);
+  // Waits up to `interval_` for Stop; whether it was called.
+  bool WaitForStop() EXCLUDES(mu_);
 
   ModelManager* const manager_;
   const std::chrono::milliseconds interval_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stopping_ = false;  // GUARDED_BY(mu_)
+  Mutex mu_;
+  CondVar cv_;
+  bool stopping_ GUARDED_BY(mu_) = false;
   std::thread thread_;
 };
 

@@ -1,8 +1,8 @@
 #include "runners/infer_items.h"
 
 #include <algorithm>
-#include <mutex>
 
+#include "common/mutex.h"
 #include "models/model.h"
 
 namespace infera {
@@ -11,10 +11,10 @@ namespace {
 
 // Shared by the items of one call; the last item to finish calls `done`.
 struct Gather {
-  std::mutex mu;
-  size_t remaining = 0;          // GUARDED_BY(mu)
-  Status error;                  // GUARDED_BY(mu): the first error
-  ItemsResult result;            // GUARDED_BY(mu)
+  Mutex mu;
+  size_t remaining GUARDED_BY(mu) = 0;
+  Status error GUARDED_BY(mu);  // the first error
+  ItemsResult result GUARDED_BY(mu);
   std::shared_ptr<Model> model;  // kept alive until done
   std::function<void(StatusOr<ItemsResult>)> done;
 
@@ -22,17 +22,24 @@ struct Gather {
   void Finish(size_t n, const Status& status) {
     bool last = false;
     {
-      std::lock_guard lock(mu);
+      MutexLock lock(&mu);
       if (!status.ok() && error.ok()) error = status;
       remaining -= n;
       last = remaining == 0;
     }
     if (!last) return;
+    Status first_error;
+    ItemsResult out;
+    {
+      MutexLock lock(&mu);
+      first_error = error;
+      out = std::move(result);
+    }
     auto callback = std::move(done);
-    if (error.ok()) {
-      callback(std::move(result));
+    if (first_error.ok()) {
+      callback(std::move(out));
     } else {
-      callback(error);
+      callback(first_error);
     }
   }
 };
@@ -46,8 +53,11 @@ void InferItems(std::shared_ptr<Model> model, std::vector<std::vector<Tensor>> i
     return;
   }
   auto gather = std::make_shared<Gather>();
-  gather->remaining = items.size();
-  gather->result.outputs.resize(items.size());
+  {
+    MutexLock lock(&gather->mu);
+    gather->remaining = items.size();
+    gather->result.outputs.resize(items.size());
+  }
   gather->model = model;
   gather->done = std::move(done);
   for (size_t i = 0; i < items.size(); ++i) {
@@ -56,7 +66,7 @@ void InferItems(std::shared_ptr<Model> model, std::vector<std::vector<Tensor>> i
     request.context = ctx;
     request.done = [gather, i](StatusOr<InferenceResult> r) {
       if (r.ok()) {
-        std::lock_guard lock(gather->mu);
+        MutexLock lock(&gather->mu);
         ItemsResult& out = gather->result;
         out.outputs[i] = std::move(r->outputs);
         out.queue_time = std::max(out.queue_time, r->queue_time);

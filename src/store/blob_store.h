@@ -56,7 +56,4 @@ class BlobStore {
 // The filesystem blob store rooted at `root` (created when missing).
 StatusOr<std::unique_ptr<BlobStore>> OpenFsBlobStore(const std::filesystem::path& root);
 
-// Lower-case hex sha256 of bytes (OpenSSL EVP).
-std::string Sha256Hex(std::span<const std::byte> bytes);
-
 }  // namespace infera

@@ -11,9 +11,10 @@
 #include <system_error>
 #include <utility>
 
+#include "common/sha256.h"
 #include "common/strings.h"
+#include "common/unique_fd.h"
 #include "store/blob_store.h"
-#include "store/sha256.h"
 
 namespace infera {
 namespace {
@@ -37,34 +38,19 @@ Status ErrnoStatus(int err, std::string_view what, const fs::path& path) {
   }
 }
 
-// An open file descriptor, closed on destruction.
-class Fd {
- public:
-  explicit Fd(int fd = -1) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(Fd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  Fd& operator=(Fd&&) = delete;
-  int get() const { return fd_; }
-  // Closes now, reporting the error (close can report a deferred write error).
-  Status Close(const fs::path& path) {
-    const int fd = std::exchange(fd_, -1);
-    if (fd >= 0 && ::close(fd) != 0) return ErrnoStatus(errno, "close", path);
-    return absl::OkStatus();
-  }
+// Closes `fd` now, reporting the error (close can report a deferred write error).
+Status CloseFd(UniqueFd& fd, const fs::path& path) {
+  if (const int err = fd.Close(); err != 0) return ErrnoStatus(err, "close", path);
+  return absl::OkStatus();
+}
 
- private:
-  int fd_;
-};
-
-StatusOr<Fd> OpenFd(const fs::path& path, int flags, mode_t mode = 0) {
+StatusOr<UniqueFd> OpenFd(const fs::path& path, int flags, mode_t mode = 0) {
   int fd;
   do {
     fd = ::open(path.c_str(), flags | O_CLOEXEC, mode);
   } while (fd < 0 && errno == EINTR);
   if (fd < 0) return ErrnoStatus(errno, "open", path);
-  return Fd(fd);
+  return UniqueFd(fd);
 }
 
 Status WriteAll(int fd, std::string_view bytes, const fs::path& path) {
@@ -94,9 +80,9 @@ Status FsyncFd(int fd, const fs::path& path) {
 }
 
 Status FsyncDir(const fs::path& dir) {
-  ASSIGN_OR_RETURN(Fd fd, OpenFd(dir, O_RDONLY | O_DIRECTORY));
+  ASSIGN_OR_RETURN(UniqueFd fd, OpenFd(dir, O_RDONLY | O_DIRECTORY));
   RETURN_IF_ERROR(FsyncFd(fd.get(), dir));
-  return fd.Close(dir);
+  return CloseFd(fd, dir);
 }
 
 // Creates `dir` (one level) when missing and makes its entry durable in `parent`.
@@ -120,7 +106,7 @@ class TempFile {
     std::string name = (tmp_dir / "blob-XXXXXX").string();
     const int fd = ::mkostemp(name.data(), O_CLOEXEC);
     if (fd < 0) return ErrnoStatus(errno, "mkostemp", name);
-    return TempFile(Fd(fd), fs::path(name));
+    return TempFile(UniqueFd(fd), fs::path(name));
   }
   TempFile(TempFile&& other) noexcept
       : fd_(std::move(other.fd_)),
@@ -135,14 +121,14 @@ class TempFile {
   // fsyncs and closes the file (before the rename that publishes it).
   Status SyncAndClose() {
     RETURN_IF_ERROR(FsyncFd(fd_.get(), path_));
-    return fd_.Close(path_);
+    return CloseFd(fd_, path_);
   }
   // The file is gone from its temp name (renamed, or to be left to the destructor).
   void Release() { live_ = false; }
 
  private:
-  TempFile(Fd fd, fs::path path) : fd_(std::move(fd)), path_(std::move(path)) {}
-  Fd fd_;
+  TempFile(UniqueFd fd, fs::path path) : fd_(std::move(fd)), path_(std::move(path)) {}
+  UniqueFd fd_;
   fs::path path_;
   bool live_ = true;
 };
@@ -164,7 +150,7 @@ class FsBlobStore final : public BlobStore {
   }
 
   StatusOr<BlobInfo> PutFile(const fs::path& file) override {
-    ASSIGN_OR_RETURN(Fd in, OpenFd(file, O_RDONLY));
+    ASSIGN_OR_RETURN(UniqueFd in, OpenFd(file, O_RDONLY));
     struct stat st;
     if (::fstat(in.get(), &st) != 0) return ErrnoStatus(errno, "stat", file);
     if (!S_ISREG(st.st_mode)) {
@@ -201,7 +187,7 @@ class FsBlobStore final : public BlobStore {
               const std::function<Status(std::string_view chunk)>& sink) override {
     RETURN_IF_ERROR(CheckSha(sha256));
     const fs::path path = BlobPath(sha256);
-    StatusOr<Fd> in = OpenFd(path, O_RDONLY);
+    StatusOr<UniqueFd> in = OpenFd(path, O_RDONLY);
     if (!in.ok()) return NotFoundOr(in.status(), sha256);
     std::string buf(kChunkBytes, '\0');
     while (true) {

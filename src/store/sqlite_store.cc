@@ -2,15 +2,15 @@
 
 #include <chrono>
 #include <limits>
-#include <mutex>
 #include <set>
 #include <string_view>
 #include <system_error>
 #include <thread>
 #include <utility>
 
+#include "common/mutex.h"
+#include "common/sha256.h"
 #include "common/strings.h"
-#include "store/sha256.h"
 #include "store/sqlite_db.h"
 #include "store/sqlite_migrations.h"
 #include "store/sqlite_open.h"
@@ -205,7 +205,7 @@ class SqliteStore final : public Store {
 
   StatusOr<DatasetRecord> CreateDataset(const DatasetRecord& dataset) override {
     if (dataset.name.empty()) return absl::InvalidArgumentError("dataset name is empty");
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     ASSIGN_OR_RETURN(auto txn, SqliteTransaction::Begin(*db_, Mode::kImmediate));
     {
       ASSIGN_OR_RETURN(auto st, db_->Prepare("INSERT INTO datasets (owner_id, name, "
@@ -218,12 +218,12 @@ class SqliteStore final : public Store {
   }
 
   StatusOr<DatasetRecord> GetDataset(int64_t id) override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     return ReadDataset(id);
   }
 
   StatusOr<std::vector<DatasetRecord>> ListDatasets(std::optional<int64_t> owner_id) override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     ASSIGN_OR_RETURN(auto st, db_->Prepare("SELECT " INFERA_DATASET_COLUMNS " FROM datasets d"
                                            " WHERE ?1 IS NULL OR d.owner_id = ?1"
                                            " ORDER BY d.created_at DESC, d.id DESC"));
@@ -237,7 +237,7 @@ class SqliteStore final : public Store {
   }
 
   StatusOr<std::vector<std::string>> DeleteDataset(int64_t id) override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     ASSIGN_OR_RETURN(auto txn, SqliteTransaction::Begin(*db_, Mode::kImmediate));
     RETURN_IF_ERROR(ReadDataset(id).status());
     // Every blob the cascade below drops a reference to: the source files and the
@@ -272,7 +272,7 @@ class SqliteStore final : public Store {
 
   StatusOr<FileRecord> AddFile(const FileRecord& file) override {
     RETURN_IF_ERROR(ValidateFile(file, /*output_of_result=*/false));
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     ASSIGN_OR_RETURN(auto txn, SqliteTransaction::Begin(*db_, Mode::kImmediate));
     FileRecord record = file;
     if (file.role == "source") {
@@ -288,12 +288,12 @@ class SqliteStore final : public Store {
   }
 
   StatusOr<FileRecord> GetFile(int64_t id) override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     return ReadFile(id);
   }
 
   StatusOr<std::vector<FileRecord>> ListDatasetFiles(int64_t dataset_id) override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     ASSIGN_OR_RETURN(auto txn, SqliteTransaction::Begin(*db_, Mode::kDeferred));
     RETURN_IF_ERROR(ReadDataset(dataset_id).status());
     std::vector<FileRecord> out;
@@ -312,7 +312,7 @@ class SqliteStore final : public Store {
   }
 
   StatusOr<bool> BlobReferenced(const std::string& sha256) override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     return IsBlobReferenced(sha256);
   }
 
@@ -322,7 +322,7 @@ class SqliteStore final : public Store {
     if (!IsSha256Hex(sha256)) {
       return absl::InvalidArgumentError("a blob name must be 64 lower-case hex digits");
     }
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     ASSIGN_OR_RETURN(auto txn, SqliteTransaction::Begin(*db_, Mode::kImmediate));
     ASSIGN_OR_RETURN(int64_t expires_at, LeaseEnd(Now(), ttl_ms));
     RETURN_IF_ERROR(RegisterBlob(sha256, std::max<int64_t>(size, 0)));
@@ -335,7 +335,7 @@ class SqliteStore final : public Store {
   }
 
   Status UnpinBlob(int64_t pin_id) override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     ASSIGN_OR_RETURN(auto st, db_->Prepare("DELETE FROM blob_pins WHERE id = ?1"));
     return st.Bind(pin_id).Run();
   }
@@ -343,7 +343,7 @@ class SqliteStore final : public Store {
   StatusOr<std::vector<std::string>> SweepBlobs(
       const std::optional<std::vector<std::string>>& only,
       const std::function<Status(const std::string&)>& remove) override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     // The write lock is held from the choice to the last removal, so no pin (a writer
     // about to reference a blob) can slip in between.
     ASSIGN_OR_RETURN(auto txn, SqliteTransaction::Begin(*db_, Mode::kImmediate));
@@ -392,7 +392,7 @@ class SqliteStore final : public Store {
 
   StatusOr<InferenceRecord> CreateInference(const InferenceRecord& job) override {
     if (job.model_name.empty()) return absl::InvalidArgumentError("inference has no model_name");
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     ASSIGN_OR_RETURN(auto txn, SqliteTransaction::Begin(*db_, Mode::kImmediate));
     ASSIGN_OR_RETURN(DatasetRecord dataset, ReadDataset(job.dataset_id));
     {
@@ -412,7 +412,7 @@ class SqliteStore final : public Store {
   }
 
   StatusOr<InferenceRecord> GetInference(int64_t id) override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     return ReadInference(id);
   }
 
@@ -424,7 +424,7 @@ class SqliteStore final : public Store {
     }
     std::optional<std::string_view> status;
     if (filter.status.has_value()) status = JobStatusName(*filter.status);
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     ASSIGN_OR_RETURN(auto st, db_->Prepare("SELECT " INFERA_INFERENCE_COLUMNS " FROM inferences"
                                            " WHERE (?1 IS NULL OR dataset_id = ?1)"
                                            " AND (?2 IS NULL OR status = ?2)"
@@ -444,7 +444,7 @@ class SqliteStore final : public Store {
   StatusOr<std::optional<InferenceRecord>> ClaimInference(const std::string& worker,
                                                           int64_t lease_ms) override {
     if (worker.empty()) return absl::InvalidArgumentError("worker name is empty");
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     ASSIGN_OR_RETURN(auto txn, SqliteTransaction::Begin(*db_, Mode::kImmediate));
     const int64_t now = Now();
     ASSIGN_OR_RETURN(int64_t expires_at, LeaseEnd(now, lease_ms));
@@ -487,7 +487,7 @@ class SqliteStore final : public Store {
   }
 
   Status RenewLease(int64_t id, const std::string& worker, int64_t lease_ms) override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     ASSIGN_OR_RETURN(auto txn, SqliteTransaction::Begin(*db_, Mode::kImmediate));
     RETURN_IF_ERROR(ReadHeldInference(id, worker).status());
     ASSIGN_OR_RETURN(int64_t expires_at, LeaseEnd(Now(), lease_ms));
@@ -505,7 +505,7 @@ class SqliteStore final : public Store {
       return absl::InvalidArgumentError(StrCat(
           "FinishInference needs completed, failed or canceled, got ", JobStatusName(status)));
     }
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     ASSIGN_OR_RETURN(auto txn, SqliteTransaction::Begin(*db_, Mode::kImmediate));
     RETURN_IF_ERROR(ReadHeldInference(id, worker).status());
     {
@@ -521,7 +521,7 @@ class SqliteStore final : public Store {
   }
 
   Status ReleaseInference(int64_t id, const std::string& worker) override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     ASSIGN_OR_RETURN(auto txn, SqliteTransaction::Begin(*db_, Mode::kImmediate));
     ASSIGN_OR_RETURN(InferenceRecord job, ReadHeldInference(id, worker));
     // A job whose cancellation was requested is not requeued (no claim would take it).
@@ -530,7 +530,7 @@ class SqliteStore final : public Store {
   }
 
   StatusOr<InferenceRecord> CancelInference(int64_t id) override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     ASSIGN_OR_RETURN(auto txn, SqliteTransaction::Begin(*db_, Mode::kImmediate));
     ASSIGN_OR_RETURN(InferenceRecord job, ReadInference(id));
     if (IsTerminal(job.status)) {
@@ -570,7 +570,7 @@ class SqliteStore final : public Store {
       *slot = -1;
     }
 
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     ASSIGN_OR_RETURN(auto txn, SqliteTransaction::Begin(*db_, Mode::kImmediate));
     ASSIGN_OR_RETURN(InferenceRecord job, ReadHeldInference(result.inference_id, worker));
     ASSIGN_OR_RETURN(FileRecord source, ReadFile(result.source_file_id));
@@ -624,7 +624,7 @@ class SqliteStore final : public Store {
   }
 
   StatusOr<std::vector<InferenceResultRecord>> ListInferenceResults(int64_t inference_id) override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     ASSIGN_OR_RETURN(auto txn, SqliteTransaction::Begin(*db_, Mode::kDeferred));
     RETURN_IF_ERROR(ReadInference(inference_id).status());
     std::vector<InferenceResultRecord> out;
@@ -644,7 +644,7 @@ class SqliteStore final : public Store {
   }
 
  private:
-  // Everything below runs with mu_ held.
+  // The helpers below run with mu_ held.
 
   int64_t Now() { return now_ms_(); }
 
@@ -656,7 +656,7 @@ class SqliteStore final : public Store {
     return now + lease_ms;
   }
 
-  StatusOr<DatasetRecord> ReadDataset(int64_t id) {
+  StatusOr<DatasetRecord> ReadDataset(int64_t id) REQUIRES(mu_) {
     ASSIGN_OR_RETURN(
         auto st, db_->Prepare("SELECT " INFERA_DATASET_COLUMNS " FROM datasets d WHERE d.id = ?1"));
     ASSIGN_OR_RETURN(bool row, st.Bind(id).Step());
@@ -664,7 +664,7 @@ class SqliteStore final : public Store {
     return ReadDatasetRow(st);
   }
 
-  StatusOr<FileRecord> ReadFile(int64_t id) {
+  StatusOr<FileRecord> ReadFile(int64_t id) REQUIRES(mu_) {
     ASSIGN_OR_RETURN(auto st,
                      db_->Prepare("SELECT " INFERA_FILE_COLUMNS " FROM files WHERE id = ?1"));
     ASSIGN_OR_RETURN(bool row, st.Bind(id).Step());
@@ -672,7 +672,7 @@ class SqliteStore final : public Store {
     return ReadFileRow(st);
   }
 
-  StatusOr<InferenceRecord> ReadInference(int64_t id) {
+  StatusOr<InferenceRecord> ReadInference(int64_t id) REQUIRES(mu_) {
     ASSIGN_OR_RETURN(
         auto st, db_->Prepare("SELECT " INFERA_INFERENCE_COLUMNS " FROM inferences WHERE id = ?1"));
     ASSIGN_OR_RETURN(bool row, st.Bind(id).Step());
@@ -682,7 +682,7 @@ class SqliteStore final : public Store {
 
   // The job, when `worker` holds it (running, lease_owner == worker); NotFound for an
   // unknown id, FailedPrecondition otherwise.
-  StatusOr<InferenceRecord> ReadHeldInference(int64_t id, const std::string& worker) {
+  StatusOr<InferenceRecord> ReadHeldInference(int64_t id, const std::string& worker) REQUIRES(mu_) {
     ASSIGN_OR_RETURN(InferenceRecord job, ReadInference(id));
     if (job.status == JobStatus::kRunning && job.lease_owner == worker && !worker.empty()) {
       return job;
@@ -695,7 +695,7 @@ class SqliteStore final : public Store {
                                                 ", not held by worker '", worker, "'"));
   }
 
-  StatusOr<bool> IsBlobReferenced(const std::string& sha256) {
+  StatusOr<bool> IsBlobReferenced(const std::string& sha256) REQUIRES(mu_) {
     ASSIGN_OR_RETURN(auto st,
                      db_->Prepare("SELECT EXISTS (SELECT 1 FROM files WHERE sha256 = ?1)"));
     ASSIGN_OR_RETURN(bool row, st.Bind(sha256).Step());
@@ -705,7 +705,7 @@ class SqliteStore final : public Store {
   // `name`, or the first free "<stem>_<n><ext>" (n = 1, 2, ...) when `name` is taken in
   // the dataset. One range query over the (dataset_id, filename) index finds every
   // numbered name in use, so many clashes cost no more than one.
-  StatusOr<std::string> UniqueFilename(int64_t dataset_id, const std::string& name) {
+  StatusOr<std::string> UniqueFilename(int64_t dataset_id, const std::string& name) REQUIRES(mu_) {
     {
       ASSIGN_OR_RETURN(auto st,
                        db_->Prepare("SELECT 1 FROM files WHERE dataset_id = ?1 AND filename = ?2"));
@@ -730,7 +730,7 @@ class SqliteStore final : public Store {
     return StrCat(stem, "_", n, ext);
   }
 
-  StatusOr<int64_t> InsertFile(const FileRecord& f) {
+  StatusOr<int64_t> InsertFile(const FileRecord& f) REQUIRES(mu_) {
     ASSIGN_OR_RETURN(auto st,
                      db_->Prepare("INSERT INTO files (owner_id, dataset_id, inference_id, role,"
                                   " filename, content_type, sha256, size, width, height,"
@@ -753,7 +753,7 @@ class SqliteStore final : public Store {
     return st.Bind(sha256, size, Now()).Run();
   }
 
-  Status CancelNow(int64_t id) {
+  Status CancelNow(int64_t id) REQUIRES(mu_) {
     ASSIGN_OR_RETURN(auto st, db_->Prepare("UPDATE inferences SET status = 'canceled',"
                                            " cancel_requested = 1, finished_at = ?2,"
                                            " lease_owner = '', lease_expires_at = 0"
@@ -761,15 +761,15 @@ class SqliteStore final : public Store {
     return st.Bind(id, Now()).Run();
   }
 
-  Status Requeue(int64_t id) {
+  Status Requeue(int64_t id) REQUIRES(mu_) {
     ASSIGN_OR_RETURN(auto st, db_->Prepare("UPDATE inferences SET status = 'queued',"
                                            " lease_owner = '', lease_expires_at = 0"
                                            " WHERE id = ?1"));
     return st.Bind(id).Run();
   }
 
-  std::mutex mu_;
-  std::unique_ptr<SqliteDb> db_;  // GUARDED_BY(mu_)
+  Mutex mu_;
+  const std::unique_ptr<SqliteDb> db_ PT_GUARDED_BY(mu_);
   const std::function<int64_t()> now_ms_;
 };
 

@@ -1,7 +1,6 @@
 #include "store/sqlite_user_store.h"
 
-#include <mutex>
-
+#include "common/mutex.h"
 #include "common/strings.h"
 #include "store/sqlite_db.h"
 #include "store/sqlite_open.h"
@@ -68,7 +67,7 @@ class SqliteUserStore final : public UserStore {
     if (user.role != "admin" && user.role != "user") {
       return absl::InvalidArgumentError(StrCat("role '", user.role, "' is not one of admin, user"));
     }
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     ASSIGN_OR_RETURN(auto txn, SqliteTransaction::Begin(*db_, Mode::kImmediate));
     {
       ASSIGN_OR_RETURN(auto st, db_->Prepare("INSERT INTO users (username, password_hash, role, "
@@ -86,12 +85,12 @@ class SqliteUserStore final : public UserStore {
   }
 
   StatusOr<UserRecord> GetUser(int64_t id) override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     return ReadUserById(id);
   }
 
   StatusOr<UserRecord> FindUser(std::string_view username) override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     ASSIGN_OR_RETURN(auto st,
                      db_->Prepare("SELECT " INFERA_USER_COLUMNS " FROM users WHERE username = ?1"));
     st.Bind(username);
@@ -101,7 +100,7 @@ class SqliteUserStore final : public UserStore {
   }
 
   StatusOr<std::vector<UserRecord>> ListUsers() override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     ASSIGN_OR_RETURN(auto st,
                      db_->Prepare("SELECT " INFERA_USER_COLUMNS " FROM users ORDER BY id"));
     std::vector<UserRecord> out;
@@ -113,7 +112,7 @@ class SqliteUserStore final : public UserStore {
   }
 
   StatusOr<int64_t> CountUsers() override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     ASSIGN_OR_RETURN(auto st, db_->Prepare("SELECT COUNT(*) FROM users"));
     ASSIGN_OR_RETURN(bool row, st.Step());
     return row ? st.Int(0) : 0;
@@ -121,7 +120,7 @@ class SqliteUserStore final : public UserStore {
 
   Status SetPasswordHash(int64_t user_id, const std::string& password_hash) override {
     if (password_hash.empty()) return absl::InvalidArgumentError("password hash is empty");
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     ASSIGN_OR_RETURN(auto txn, SqliteTransaction::Begin(*db_, Mode::kImmediate));
     RETURN_IF_ERROR(ReadUserById(user_id).status());
     {
@@ -134,7 +133,7 @@ class SqliteUserStore final : public UserStore {
   }
 
   Status SetDisabled(int64_t user_id, bool disabled) override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     ASSIGN_OR_RETURN(auto txn, SqliteTransaction::Begin(*db_, Mode::kImmediate));
     RETURN_IF_ERROR(ReadUserById(user_id).status());
     {
@@ -146,7 +145,7 @@ class SqliteUserStore final : public UserStore {
   }
 
   StatusOr<RefreshTokenRecord> AddRefreshToken(const RefreshTokenRecord& token) override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     ASSIGN_OR_RETURN(auto txn, SqliteTransaction::Begin(*db_, Mode::kImmediate));
     RETURN_IF_ERROR(ReadUserById(token.user_id).status());
     ASSIGN_OR_RETURN(RefreshTokenRecord added, InsertRefresh(token));
@@ -156,7 +155,7 @@ class SqliteUserStore final : public UserStore {
 
   StatusOr<RefreshTokenRecord> RotateRefreshToken(const std::string& token_hash,
                                                   const RefreshTokenRecord& next) override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     ASSIGN_OR_RETURN(auto txn, SqliteTransaction::Begin(*db_, Mode::kImmediate));
     ASSIGN_OR_RETURN(RefreshTokenRecord old, ReadRefreshByHash(token_hash));
     const int64_t now = Now();
@@ -183,7 +182,7 @@ class SqliteUserStore final : public UserStore {
   }
 
   Status RevokeRefreshFamily(const std::string& token_hash) override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     ASSIGN_OR_RETURN(auto txn, SqliteTransaction::Begin(*db_, Mode::kImmediate));
     ASSIGN_OR_RETURN(RefreshTokenRecord token, ReadRefreshByHash(token_hash));
     RETURN_IF_ERROR(RevokeFamily(token.family));
@@ -191,7 +190,7 @@ class SqliteUserStore final : public UserStore {
   }
 
   StatusOr<ApiKeyRecord> CreateApiKey(const ApiKeyRecord& key) override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     ASSIGN_OR_RETURN(auto txn, SqliteTransaction::Begin(*db_, Mode::kImmediate));
     RETURN_IF_ERROR(ReadUserById(key.user_id).status());
     {
@@ -206,12 +205,12 @@ class SqliteUserStore final : public UserStore {
   }
 
   StatusOr<ApiKeyRecord> FindApiKey(const std::string& key_hash) override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     return ReadKeyByHash(key_hash);
   }
 
   StatusOr<std::vector<ApiKeyRecord>> ListApiKeys(int64_t user_id) override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     ASSIGN_OR_RETURN(auto st, db_->Prepare("SELECT " INFERA_KEY_COLUMNS
                                            " FROM api_keys WHERE user_id = ?1 ORDER BY id"));
     st.Bind(user_id);
@@ -224,7 +223,7 @@ class SqliteUserStore final : public UserStore {
   }
 
   Status RevokeApiKey(int64_t id, int64_t user_id) override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     ASSIGN_OR_RETURN(auto txn, SqliteTransaction::Begin(*db_, Mode::kImmediate));
     ASSIGN_OR_RETURN(ApiKeyRecord key, ReadKeyById(id));
     if (user_id != 0 && key.user_id != user_id) {
@@ -239,14 +238,14 @@ class SqliteUserStore final : public UserStore {
   }
 
   Status TouchApiKey(int64_t id) override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     ASSIGN_OR_RETURN(auto st, db_->Prepare("UPDATE api_keys SET last_used_at = ?2 WHERE id = ?1"));
     return st.Bind(id, Now()).Run();
   }
 
   Status RevokeAccessToken(const std::string& jti, int64_t expires_at) override {
     if (jti.empty()) return absl::InvalidArgumentError("jti is empty");
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     ASSIGN_OR_RETURN(auto txn, SqliteTransaction::Begin(*db_, Mode::kImmediate));
     {
       ASSIGN_OR_RETURN(auto st, db_->Prepare("DELETE FROM revoked_tokens WHERE expires_at < ?1"));
@@ -261,7 +260,7 @@ class SqliteUserStore final : public UserStore {
   }
 
   StatusOr<bool> AccessTokenRevoked(const std::string& jti) override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     ASSIGN_OR_RETURN(auto st, db_->Prepare("SELECT 1 FROM revoked_tokens WHERE jti = ?1"));
     st.Bind(jti);
     return st.Step();
@@ -270,8 +269,8 @@ class SqliteUserStore final : public UserStore {
  private:
   int64_t Now() const { return now_ms_(); }
 
-  // REQUIRES mu_ held (as every helper below).
-  StatusOr<UserRecord> ReadUserById(int64_t id) {
+  // The helpers below run with mu_ held.
+  StatusOr<UserRecord> ReadUserById(int64_t id) REQUIRES(mu_) {
     ASSIGN_OR_RETURN(auto st,
                      db_->Prepare("SELECT " INFERA_USER_COLUMNS " FROM users WHERE id = ?1"));
     st.Bind(id);
@@ -280,7 +279,7 @@ class SqliteUserStore final : public UserStore {
     return ReadUser(st);
   }
 
-  StatusOr<RefreshTokenRecord> ReadRefreshByHash(const std::string& hash) {
+  StatusOr<RefreshTokenRecord> ReadRefreshByHash(const std::string& hash) REQUIRES(mu_) {
     ASSIGN_OR_RETURN(auto st, db_->Prepare("SELECT " INFERA_REFRESH_COLUMNS
                                            " FROM refresh_tokens WHERE token_hash = ?1"));
     st.Bind(hash);
@@ -289,7 +288,7 @@ class SqliteUserStore final : public UserStore {
     return ReadRefresh(st);
   }
 
-  StatusOr<ApiKeyRecord> ReadKeyById(int64_t id) {
+  StatusOr<ApiKeyRecord> ReadKeyById(int64_t id) REQUIRES(mu_) {
     ASSIGN_OR_RETURN(auto st,
                      db_->Prepare("SELECT " INFERA_KEY_COLUMNS " FROM api_keys WHERE id = ?1"));
     st.Bind(id);
@@ -298,7 +297,7 @@ class SqliteUserStore final : public UserStore {
     return ReadKey(st);
   }
 
-  StatusOr<ApiKeyRecord> ReadKeyByHash(const std::string& hash) {
+  StatusOr<ApiKeyRecord> ReadKeyByHash(const std::string& hash) REQUIRES(mu_) {
     ASSIGN_OR_RETURN(
         auto st, db_->Prepare("SELECT " INFERA_KEY_COLUMNS " FROM api_keys WHERE key_hash = ?1"));
     st.Bind(hash);
@@ -307,7 +306,7 @@ class SqliteUserStore final : public UserStore {
     return ReadKey(st);
   }
 
-  StatusOr<RefreshTokenRecord> InsertRefresh(const RefreshTokenRecord& token) {
+  StatusOr<RefreshTokenRecord> InsertRefresh(const RefreshTokenRecord& token) REQUIRES(mu_) {
     if (token.family.empty()) return absl::InvalidArgumentError("refresh token family is empty");
     ASSIGN_OR_RETURN(auto st, db_->Prepare("INSERT INTO refresh_tokens (user_id, token_hash, "
                                            "family, created_at, expires_at) "
@@ -317,20 +316,20 @@ class SqliteUserStore final : public UserStore {
     return ReadRefreshByHash(token.token_hash);
   }
 
-  Status RevokeFamily(const std::string& family) {
+  Status RevokeFamily(const std::string& family) REQUIRES(mu_) {
     ASSIGN_OR_RETURN(auto st, db_->Prepare("UPDATE refresh_tokens SET revoked_at = ?2 "
                                            "WHERE family = ?1 AND revoked_at = 0"));
     return st.Bind(family, Now()).Run();
   }
 
-  Status RevokeUserTokens(int64_t user_id) {
+  Status RevokeUserTokens(int64_t user_id) REQUIRES(mu_) {
     ASSIGN_OR_RETURN(auto st, db_->Prepare("UPDATE refresh_tokens SET revoked_at = ?2 "
                                            "WHERE user_id = ?1 AND revoked_at = 0"));
     return st.Bind(user_id, Now()).Run();
   }
 
-  std::mutex mu_;
-  std::unique_ptr<SqliteDb> db_;  // GUARDED_BY(mu_)
+  Mutex mu_;
+  const std::unique_ptr<SqliteDb> db_ PT_GUARDED_BY(mu_);
   const std::function<int64_t()> now_ms_;
 };
 

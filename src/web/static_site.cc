@@ -1,11 +1,12 @@
 #include "web/static_site.h"
 
 #include <algorithm>
-#include <cctype>
 #include <map>
 
-#include "auth/crypto.h"
+#include "common/ascii.h"
 #include "common/file_util.h"
+#include "common/hex.h"
+#include "common/sha256.h"
 #include "common/strings.h"
 #include "web/web_assets.h"
 
@@ -16,15 +17,9 @@ namespace fs = std::filesystem;
 namespace {
 
 std::string ETagFor(std::string_view bytes) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  const std::string digest = Sha256Digest(bytes);
-  std::string tag = "\"";
-  for (size_t i = 0; i < 12; ++i) {  // 96 bits are plenty to tell versions apart
-    const auto b = static_cast<unsigned char>(digest[i]);
-    tag += kHex[b >> 4];
-    tag += kHex[b & 15];
-  }
-  return tag + "\"";
+  // 96 bits are plenty to tell versions apart.
+  const std::string digest = Sha256Digest(bytes).substr(0, 12);
+  return StrCat("\"", HexEncode(digest), "\"");
 }
 
 bool Hidden(const fs::path& rel) {
@@ -54,9 +49,7 @@ std::string ContentTypeForPath(std::string_view path) {
   if (dot == std::string_view::npos || (slash != std::string_view::npos && dot < slash)) {
     return "application/octet-stream";
   }
-  std::string ext(path.substr(dot));
-  std::transform(ext.begin(), ext.end(), ext.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  const std::string ext = AsciiStrToLower(path.substr(dot));
   auto it = kTypes.find(ext);
   return it == kTypes.end() ? "application/octet-stream" : it->second;
 }

@@ -31,6 +31,31 @@ TEST(Base64Test, AcceptsKnownVectorsUnpaddedWhitespaceAndDataUrl) {
   EXPECT_EQ(Decode("data:image/png;base64,Zm9v"), "foo");
 }
 
+TEST(Base64Test, EncodesRfc4648VectorsPadded) {
+  const char* const kVectors[][2] = {{"", ""},
+                                     {"f", "Zg=="},
+                                     {"fo", "Zm8="},
+                                     {"foo", "Zm9v"},
+                                     {"foob", "Zm9vYg=="},
+                                     {"fooba", "Zm9vYmE="},
+                                     {"foobar", "Zm9vYmFy"}};
+  for (const auto& [plain, encoded] : kVectors) {
+    EXPECT_EQ(Base64Encode(plain, std::string_view(plain).size()), encoded) << plain;
+    EXPECT_EQ(Base64Encode(plain, Base64Alphabet::kStandard, Base64Padding::kPadded), encoded);
+  }
+}
+
+TEST(Base64Test, AlphabetAndPaddingAreParameters) {
+  const std::string bytes = "\xfb\xff";  // 62 and 63 in the first two characters
+  EXPECT_EQ(Base64Encode(bytes, Base64Alphabet::kStandard, Base64Padding::kPadded), "+/8=");
+  EXPECT_EQ(Base64Encode(bytes, Base64Alphabet::kStandard, Base64Padding::kUnpadded), "+/8");
+  EXPECT_EQ(Base64Encode(bytes, Base64Alphabet::kUrlSafe, Base64Padding::kPadded), "-_8=");
+  EXPECT_EQ(Base64Encode(bytes, Base64Alphabet::kUrlSafe, Base64Padding::kUnpadded), "-_8");
+  EXPECT_EQ(Base64Encode("f", Base64Alphabet::kUrlSafe, Base64Padding::kUnpadded), "Zg");
+  EXPECT_EQ(Base64Encode("foo", Base64Alphabet::kUrlSafe, Base64Padding::kUnpadded), "Zm9v");
+  EXPECT_EQ(Decode("-_8"), bytes);  // the lenient decoder reads both alphabets
+}
+
 TEST(Base64Test, RejectsGarbage) {
   EXPECT_EQ(Base64Decode("Zm9v!mFy").status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(Base64Decode("Zm9vY").status().code(), absl::StatusCode::kInvalidArgument);

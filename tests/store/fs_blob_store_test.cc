@@ -9,8 +9,8 @@
 #include <thread>
 #include <vector>
 
+#include "common/sha256.h"
 #include "store/blob_store.h"
-#include "store/sha256.h"
 #include "store/store_conformance.h"
 
 namespace infera::store_testing {
@@ -51,31 +51,6 @@ class FsBlobStoreTest : public ::testing::Test {
   ScratchDir dir_;
   std::unique_ptr<BlobStore> blobs_;
 };
-
-TEST(Sha256Test, KnownVectors) {
-  EXPECT_EQ(Sha256Hex(Bytes("abc")), kAbcSha);
-  EXPECT_EQ(Sha256Hex(Bytes("")), kEmptySha);
-  Sha256Hasher hasher;
-  hasher.Update("a");
-  hasher.Update("");
-  hasher.Update("bc");
-  EXPECT_EQ(hasher.FinishHex(), kAbcSha);
-  const std::string big = Pattern(3'000'001);
-  Sha256Hasher chunked;
-  for (size_t i = 0; i < big.size(); i += 65536)
-    chunked.Update(std::string_view(big).substr(i, 65536));
-  EXPECT_EQ(chunked.FinishHex(), Sha256Hex(Bytes(big)));
-}
-
-TEST(Sha256Test, IsSha256HexAcceptsOnlyLowerHexOfLength64) {
-  EXPECT_TRUE(IsSha256Hex(kAbcSha));
-  EXPECT_FALSE(IsSha256Hex(std::string(kAbcSha).substr(1)));
-  EXPECT_FALSE(IsSha256Hex(std::string(kAbcSha) + "0"));
-  EXPECT_FALSE(IsSha256Hex(std::string(64, 'A')));
-  EXPECT_FALSE(IsSha256Hex(std::string(64, 'g')));
-  EXPECT_FALSE(IsSha256Hex("../../etc/passwd"));
-  EXPECT_FALSE(IsSha256Hex(""));
-}
 
 TEST_F(FsBlobStoreTest, PutStoresContentUnderItsShaInTwoLevels) {
   ASSERT_OK_AND_ASSIGN(BlobInfo info, blobs_->Put(Bytes("abc")));

@@ -24,12 +24,12 @@ CpuEngine::CpuEngine() {
 CpuEngine::~CpuEngine() {
   for (auto& lane : lanes_) {
     {
-      std::lock_guard<std::mutex> lock(lane->mu);
+      MutexLock lock(&lane->mu);
       lane->stopping = true;
     }
-    lane->cv.notify_all();
+    lane->cv.SignalAll();
   }
-  std::lock_guard<std::mutex> lock(start_mu_);
+  MutexLock lock(&start_mu_);
   for (auto& lane : lanes_) {
     if (lane->thread.joinable()) lane->thread.join();
   }
@@ -45,13 +45,13 @@ void CpuEngine::Run(int lane_index, int intra_op_threads, const std::function<vo
   }
   Lane* lane = lanes_[static_cast<size_t>(std::max(0, lane_index)) % lanes_.size()].get();
   {
-    std::lock_guard<std::mutex> lock(start_mu_);
+    MutexLock lock(&start_mu_);
     if (!lane->thread.joinable()) lane->thread = std::thread([this, lane] { Loop(lane); });
   }
   std::promise<void> done;
   std::future<void> finished = done.get_future();
   {
-    std::lock_guard<std::mutex> lock(lane->mu);
+    MutexLock lock(&lane->mu);
     lane->tasks.push_back([lane, intra_op_threads, &task, &done] {
       if (lane->current_threads != intra_op_threads) {
         at::set_num_threads(intra_op_threads);
@@ -61,7 +61,7 @@ void CpuEngine::Run(int lane_index, int intra_op_threads, const std::function<vo
       done.set_value();
     });
   }
-  lane->cv.notify_one();
+  lane->cv.Signal();
   finished.wait();
 }
 
@@ -71,15 +71,16 @@ void CpuEngine::Loop(Lane* lane) {
   // thread's first parallel operation. Do that now, so that the count this lane sets
   // before its first task is not replaced by whatever another lane set last.
   (void)at::get_num_threads();
-  std::unique_lock<std::mutex> lock(lane->mu);
   while (true) {
-    lane->cv.wait(lock, [lane] { return lane->stopping || !lane->tasks.empty(); });
-    if (lane->tasks.empty()) return;  // stopping with nothing left
-    std::function<void()> task = std::move(lane->tasks.front());
-    lane->tasks.pop_front();
-    lock.unlock();
+    std::function<void()> task;
+    {
+      MutexLock lock(&lane->mu);
+      while (!lane->stopping && lane->tasks.empty()) lane->cv.Wait(&lane->mu);
+      if (lane->tasks.empty()) return;  // stopping with nothing left
+      task = std::move(lane->tasks.front());
+      lane->tasks.pop_front();
+    }
     task();
-    lock.lock();
   }
 }
 

@@ -20,13 +20,13 @@
 // A task that calls Run (on any lane) runs the inner task inline (no deadlock).
 #pragma once
 
-#include <condition_variable>
 #include <deque>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <thread>
 #include <vector>
+
+#include "common/mutex.h"
 
 namespace infera {
 
@@ -46,18 +46,18 @@ class CpuEngine {
 
  private:
   struct Lane {
-    std::mutex mu;
-    std::condition_variable cv;
-    std::deque<std::function<void()>> tasks;  // GUARDED_BY(mu)
-    bool stopping = false;                    // GUARDED_BY(mu)
-    int current_threads = -1;                 // the lane's thread only
-    std::thread thread;                       // started under start_mu_
+    Mutex mu;
+    CondVar cv;
+    std::deque<std::function<void()>> tasks GUARDED_BY(mu);
+    bool stopping GUARDED_BY(mu) = false;
+    int current_threads = -1;  // the lane's thread only
+    std::thread thread;        // started under start_mu_
   };
 
   CpuEngine();
   void Loop(Lane* lane);
 
-  std::mutex start_mu_;  // serialises starting lane threads
+  Mutex start_mu_;  // serialises starting lane threads
   std::vector<std::unique_ptr<Lane>> lanes_;
 };
 

@@ -1,11 +1,11 @@
-#include "store/sha256.h"
+#include "common/sha256.h"
 
 #include <openssl/evp.h>
 
 #include <cstdio>
 #include <cstdlib>
 
-#include "store/blob_store.h"
+#include "common/hex.h"
 
 namespace infera {
 namespace {
@@ -13,16 +13,6 @@ namespace {
 [[noreturn]] void DigestFailed(const char* what) {
   std::fprintf(stderr, "infera: OpenSSL %s failed (out of memory?)\n", what);
   std::abort();
-}
-
-std::string Hex(const unsigned char* digest, unsigned int size) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out(static_cast<size_t>(size) * 2, '0');
-  for (size_t i = 0; i < size; ++i) {
-    out[2 * i] = kDigits[digest[i] >> 4];
-    out[2 * i + 1] = kDigits[digest[i] & 0xf];
-  }
-  return out;
 }
 
 }  // namespace
@@ -39,28 +29,29 @@ void Sha256Hasher::Update(std::string_view bytes) {
   if (EVP_DigestUpdate(ctx_, bytes.data(), bytes.size()) != 1) DigestFailed("EVP_DigestUpdate");
 }
 
-std::string Sha256Hasher::FinishHex() {
+std::string Sha256Hasher::Finish() {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int size = 0;
   if (EVP_DigestFinal_ex(ctx_, digest, &size) != 1) DigestFailed("EVP_DigestFinal_ex");
-  return Hex(digest, size);
+  return std::string(reinterpret_cast<const char*>(digest), size);
+}
+
+std::string Sha256Hasher::FinishHex() { return HexEncode(Finish()); }
+
+std::string Sha256Digest(std::string_view data) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  if (EVP_Digest(data.data(), data.size(), digest, &size, EVP_sha256(), nullptr) != 1) {
+    DigestFailed("EVP_Digest");
+  }
+  return std::string(reinterpret_cast<const char*>(digest), size);
 }
 
 std::string Sha256Hex(std::span<const std::byte> bytes) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int size = 0;
-  if (EVP_Digest(bytes.data(), bytes.size(), digest, &size, EVP_sha256(), nullptr) != 1) {
-    DigestFailed("EVP_Digest");
-  }
-  return Hex(digest, size);
+  return HexEncode(
+      Sha256Digest(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size())));
 }
 
-bool IsSha256Hex(std::string_view s) {
-  if (s.size() != 64) return false;
-  for (char c : s) {
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-  }
-  return true;
-}
+bool IsSha256Hex(std::string_view s) { return IsLowerHex(s, 2 * kSha256Bytes); }
 
 }  // namespace infera
