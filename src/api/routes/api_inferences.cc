@@ -61,7 +61,7 @@ StatusOr<HttpResponse> StartInference(const ApiContext& ctx, const HttpRequest& 
                 : StrCat("unknown model '", name, "'"));
   }
   ASSIGN_OR_RETURN(nlohmann::json validated,
-                   model->runner().ResolveParams(params, model->config()));
+                   model->runner().ResolveParams(params, model->description()));
   InferenceRecord job;
   job.dataset_id = dataset.id;
   job.owner_id = CallerId(req);
