@@ -13,8 +13,8 @@
 #include "common/logging.h"
 #include "common/strings.h"
 #include "datasets/ingest.h"
+#include "models/infer_items.h"
 #include "models/model.h"
-#include "runners/infer_items.h"
 #include "runners/runner_registry.h"
 
 namespace infera {

@@ -17,7 +17,7 @@
 #include "common/base64.h"
 #include "common/strings.h"
 #include "imaging/codec.h"
-#include "runners/infer_items.h"
+#include "models/infer_items.h"
 
 namespace infera {
 
