@@ -97,6 +97,7 @@ bench-job: build models/demo/.stamp
 	  --json $(BUILD)/bench-job.json
 
 lint:
+	cmake -P cmake/check_layers.cmake
 	clang-format --dry-run -Werror $$(git ls-files '*.cc' '*.h')
 	clang-tidy -p $(BUILD) --quiet --extra-arg=-Wno-unknown-warning-option \
 	  $$(git ls-files 'src/*.cc' | grep -v torchscript)
