@@ -103,6 +103,7 @@ bench-job: build models/demo/.stamp
 # Beast/Asio ones; measured 289 s and 467 s). One file:
 # scripts/thread-safety-check.py build-tsa 1 task_pool.cc
 lint:
+	cmake -P cmake/check_layers.cmake
 	clang-format --dry-run -Werror $$(git ls-files '*.cc' '*.h')
 	clang-tidy -p $(BUILD) --quiet --extra-arg=-Wno-unknown-warning-option \
 	  $$(git ls-files 'src/*.cc' | grep -v torchscript)

@@ -27,7 +27,7 @@
 #include "models/repository_poller.h"
 #include "models/server_config.h"
 #include "serving/image_pipeline.h"
-#include "serving/inference_jobs.h"
+#include "jobs/inference_jobs.h"
 #include "serving/tensor_inference.h"
 #include "store/blob_store.h"
 #include "store/store.h"

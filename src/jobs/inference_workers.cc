@@ -13,6 +13,7 @@
 #include "common/logging.h"
 #include "common/strings.h"
 #include "datasets/ingest.h"
+#include "models/infer_items.h"
 #include "models/model.h"
 #include "runners/runner_registry.h"
 #include "store/blob_lifetime.h"
@@ -77,7 +78,7 @@ class InferenceWorkers::JobRun {
     }
     nlohmann::json raw = nlohmann::json::parse(job_.params_json, nullptr, false);
     if (raw.is_discarded()) raw = nlohmann::json::object();
-    StatusOr<nlohmann::json> params = runner_->ResolveParams(raw, model_->config());
+    StatusOr<nlohmann::json> params = runner_->ResolveParams(raw, model_->description());
     if (!params.ok())
       return Finish(JobStatus::kFailed, std::string(ToStd(params.status().message())));
     params_ = std::move(*params);
@@ -161,8 +162,8 @@ class InferenceWorkers::JobRun {
       return RecordError(*flight, StrCat("cannot read the file: ", bytes.status().message()));
     std::span<const std::byte> span(reinterpret_cast<const std::byte*>(bytes->data()),
                                     bytes->size());
-    StatusOr<PreparedImage> prepared =
-        ImagePipeline::Prepare(*runner_, model_->config(), span, params_, owner_.options_.decode);
+    StatusOr<PreparedImage> prepared = ImagePipeline::Prepare(*runner_, model_->description(), span,
+                                                              params_, owner_.options_.decode);
     if (!prepared.ok())
       return RecordError(*flight, std::string(ToStd(prepared.status().message())));
     ++in_flight_;

@@ -51,7 +51,7 @@ StatusOr<InferenceRecord> LocalJob::Run(ModelRegistry* models, const std::string
   if (model == nullptr)
     return absl::NotFoundError(StrCat("model '", model_name, "' is not loaded"));
   ASSIGN_OR_RETURN(nlohmann::json validated,
-                   model->runner().ResolveParams(params, model->config()));
+                   model->runner().ResolveParams(params, model->description()));
   InferenceRecord job;
   job.dataset_id = dataset_id_;
   job.model_name = model_name;

@@ -57,6 +57,9 @@ class Model {
   ~Model();
 
   const ModelConfig& config() const { return config_; }
+  // The model as its runner sees it (name, input spec, labels, param defaults): what
+  // the runner's methods take.
+  const ModelDescription& description() const { return config_; }
   const Runner& runner() const { return *runner_; }
   const DynamicBatcher& batcher() const { return *batcher_; }
   std::chrono::milliseconds load_time() const { return load_time_; }

@@ -24,6 +24,7 @@
 
 #include "common/status.h"
 #include "imaging/preprocess.h"
+#include "runners/model_description.h"
 
 namespace YAML {
 class Node;
@@ -57,8 +58,10 @@ struct VersionPolicy {
   std::vector<int64_t> specific;  // kSpecific: these versions (each must exist)
 };
 
-struct ModelConfig {
-  std::string name;
+// ModelConfig: the description runners see (name, input, labels, params; see
+// runners/model_description.h) plus what loading and serving the version needs. Passed
+// as is wherever a ModelDescription is wanted.
+struct ModelConfig : ModelDescription {
   int64_t version = 1;
   VersionPolicy version_policy;
   std::filesystem::path artifact;  // absolute path to model.pt / model.onnx
@@ -67,13 +70,8 @@ struct ModelConfig {
   std::string runner = "classify";
   std::string description;
   std::string input_name = "input";
-  InputSpec input;
   std::vector<std::string> outputs;
-  // The runner's param defaults for this model (a JSON object, validated against the
-  // runner's schema at load); a request's params are applied over them.
-  nlohmann::json params = nlohmann::json::object();
-  std::filesystem::path labels_file;  // empty: no labels
-  std::vector<std::string> labels;    // loaded from labels_file
+  std::filesystem::path labels_file;  // empty: no labels; `labels` are loaded from it
   BatchingConfig batching;
   InstancesConfig instances;
   WarmupConfig warmup;

@@ -4,7 +4,7 @@
 
 #include "imaging/overlay.h"
 #include "imaging/preprocess.h"
-#include "models/model_config.h"
+#include "runners/model_description.h"
 #include "runners/params.h"
 #include "runners/segmentation_util.h"
 
@@ -30,14 +30,15 @@ const ParamSchema& Schema() {
 
 nlohmann::json BinarySigmoidRunner::params_schema() const { return Schema().ToJsonSchema(); }
 
-StatusOr<nlohmann::json> BinarySigmoidRunner::ValidateParams(const nlohmann::json& params,
-                                                             const ModelConfig& /*config*/) const {
+StatusOr<nlohmann::json> BinarySigmoidRunner::ValidateParams(
+    const nlohmann::json& params, const ModelDescription& /*model*/) const {
   return Schema().Validate(params);
 }
 
-StatusOr<RunnerInput> BinarySigmoidRunner::Preprocess(const Image& image, const ModelConfig& config,
+StatusOr<RunnerInput> BinarySigmoidRunner::Preprocess(const Image& image,
+                                                      const ModelDescription& model,
                                                       const nlohmann::json& /*params*/) const {
-  ASSIGN_OR_RETURN(Tensor tensor, ImageToTensor(image, config.input));
+  ASSIGN_OR_RETURN(Tensor tensor, ImageToTensor(image, model.input));
   RunnerInput input;
   input.items.emplace_back();
   input.items[0].push_back(std::move(tensor));
@@ -46,17 +47,17 @@ StatusOr<RunnerInput> BinarySigmoidRunner::Preprocess(const Image& image, const 
 
 StatusOr<RunnerOutput> BinarySigmoidRunner::Postprocess(
     const Image& source, const RunnerInput& /*input*/,
-    const std::vector<std::vector<Tensor>>& outputs, const ModelConfig& config,
+    const std::vector<std::vector<Tensor>>& outputs, const ModelDescription& model,
     const nlohmann::json& params) const {
   ScoreMapRequirements requirements;
   requirements.max_classes = 1;
   requirements.allow_3d = true;
-  ASSIGN_OR_RETURN(ScoreMap scores, ReadScoreMap(outputs, config, name(), requirements));
+  ASSIGN_OR_RETURN(ScoreMap scores, ReadScoreMap(outputs, model, name(), requirements));
   const double threshold = params.value("threshold", 0.5);
   const Image model_mask = ThresholdPlane(scores, 0, params.value("output_is_probability", false),
                                           threshold, kForeground);
   ASSIGN_OR_RETURN(Image mask,
-                   ToSourceSize(model_mask, source, Interpolation::kNearest, config.input));
+                   ToSourceSize(model_mask, source, Interpolation::kNearest, model.input));
 
   // The preview draws label 1 (the first palette colour) where the mask is set.
   Image labels = mask;
@@ -79,8 +80,8 @@ StatusOr<RunnerOutput> BinarySigmoidRunner::Postprocess(
 }
 
 StatusOr<std::vector<Tensor>> BinarySigmoidRunner::AnnotationToTarget(
-    const Image& annotation, const Image& source, const ModelConfig& config) const {
-  ASSIGN_OR_RETURN(Image resized, AnnotationAtModelSize(annotation, source, config.input));
+    const Image& annotation, const Image& source, const ModelDescription& model) const {
+  ASSIGN_OR_RETURN(Image resized, AnnotationAtModelSize(annotation, source, model.input));
   Tensor target(DType::kFP32, {1, 1, resized.height, resized.width});
   float* t = target.data_as<float>();
   const size_t n = static_cast<size_t>(resized.width) * resized.height;

@@ -33,15 +33,15 @@ class BinarySigmoidRunner final : public Runner {
   }
   nlohmann::json params_schema() const override;
   StatusOr<nlohmann::json> ValidateParams(const nlohmann::json& params,
-                                          const ModelConfig& config) const override;
-  StatusOr<RunnerInput> Preprocess(const Image& image, const ModelConfig& config,
+                                          const ModelDescription& model) const override;
+  StatusOr<RunnerInput> Preprocess(const Image& image, const ModelDescription& model,
                                    const nlohmann::json& params) const override;
   StatusOr<RunnerOutput> Postprocess(const Image& source, const RunnerInput& input,
                                      const std::vector<std::vector<Tensor>>& outputs,
-                                     const ModelConfig& config,
+                                     const ModelDescription& model,
                                      const nlohmann::json& params) const override;
   StatusOr<std::vector<Tensor>> AnnotationToTarget(const Image& annotation, const Image& source,
-                                                   const ModelConfig& config) const override;
+                                                   const ModelDescription& model) const override;
   std::string_view training_loss() const override { return "bce_with_logits"; }
 };
 

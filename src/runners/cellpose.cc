@@ -10,10 +10,10 @@
 #include "common/strings.h"
 #include "imaging/outline_overlay.h"
 #include "imaging/resize_image.h"
-#include "models/model_config.h"
 #include "runners/cellpose_input.h"
 #include "runners/cellpose_tiles.h"
 #include "runners/instance_mask.h"
+#include "runners/model_description.h"
 #include "runners/params.h"
 
 namespace infera {
@@ -96,17 +96,17 @@ StatusOr<CellposeChannels> ParseChannels(const nlohmann::json& value) {
   return CellposeChannels{parsed[0], parsed[1]};
 }
 
-int ModelChannels(const ModelConfig& config, const nlohmann::json& params) {
+int ModelChannels(const ModelDescription& model, const nlohmann::json& params) {
   const int given = params.value("model_channels", 0);
   if (given != 0) return given;
-  return config.input.color == ColorMode::kGray ? 2 : 3;
+  return model.input.color == ColorMode::kGray ? 2 : 3;
 }
 
-StatusOr<int> TileSize(const ModelConfig& config) {
-  if (!config.input.size) return cellpose::kDefaultTileSize;
-  const auto [h, w] = *config.input.size;
+StatusOr<int> TileSize(const ModelDescription& model) {
+  if (!model.input.size) return cellpose::kDefaultTileSize;
+  const auto [h, w] = *model.input.size;
   if (h != w || h < 1) {
-    return absl::InternalError(StrCat("cellpose tiles are square, but model '", config.name,
+    return absl::InternalError(StrCat("cellpose tiles are square, but model '", model.name,
                                       "' declares input size ", h, "x", w));
   }
   return h;
@@ -139,8 +139,8 @@ StatusOr<std::vector<float>> ResizePlane(std::span<const float> plane, int h, in
 
 }  // namespace
 
-int CellposeRunner::ModelInputChannels(const ModelConfig& config) const {
-  return ModelChannels(config, nlohmann::json::object());
+int CellposeRunner::ModelInputChannels(const ModelDescription& model) const {
+  return ModelChannels(model, nlohmann::json::object());
 }
 
 nlohmann::json CellposeRunner::params_schema() const {
@@ -166,7 +166,7 @@ Status CellposeRunner::CheckInputSpec(const InputSpec& spec) const {
 }
 
 StatusOr<nlohmann::json> CellposeRunner::ValidateParams(const nlohmann::json& params,
-                                                        const ModelConfig& /*config*/) const {
+                                                        const ModelDescription& /*model*/) const {
   ASSIGN_OR_RETURN(nlohmann::json out, Schema().Validate(params, {kChannelsParam}));
   CellposeChannels channels;
   if (params.is_object() && params.contains(kChannelsParam)) {
@@ -180,13 +180,13 @@ StatusOr<nlohmann::json> CellposeRunner::ValidateParams(const nlohmann::json& pa
   return out;
 }
 
-StatusOr<RunnerInput> CellposeRunner::Preprocess(const Image& image, const ModelConfig& config,
+StatusOr<RunnerInput> CellposeRunner::Preprocess(const Image& image, const ModelDescription& model,
                                                  const nlohmann::json& params) const {
-  if (config.input.dtype != DType::kFP32) {
-    return absl::InternalError(StrCat("cellpose feeds FP32 input, but model '", config.name,
-                                      "' declares input dtype ", DTypeName(config.input.dtype)));
+  if (model.input.dtype != DType::kFP32) {
+    return absl::InternalError(StrCat("cellpose feeds FP32 input, but model '", model.name,
+                                      "' declares input dtype ", DTypeName(model.input.dtype)));
   }
-  ASSIGN_OR_RETURN(const int tile_size, TileSize(config));
+  ASSIGN_OR_RETURN(const int tile_size, TileSize(model));
   CellposeChannels channels;
   if (auto it = params.find(kChannelsParam); it != params.end()) {
     ASSIGN_OR_RETURN(channels, ParseChannels(*it));
@@ -203,7 +203,7 @@ StatusOr<RunnerInput> CellposeRunner::Preprocess(const Image& image, const Model
                                         Interpolation::kBilinear));
   }
   ASSIGN_OR_RETURN(std::vector<Tensor> tiles,
-                   CutTiles(input, plan, ModelChannels(config, params), config.input.layout));
+                   CutTiles(input, plan, ModelChannels(model, params), model.input.layout));
   RunnerInput out;
   out.items.reserve(tiles.size());
   for (Tensor& t : tiles) {
@@ -216,7 +216,7 @@ StatusOr<RunnerInput> CellposeRunner::Preprocess(const Image& image, const Model
 
 StatusOr<RunnerOutput> CellposeRunner::Postprocess(const Image& source, const RunnerInput& input,
                                                    const std::vector<std::vector<Tensor>>& outputs,
-                                                   const ModelConfig& config,
+                                                   const ModelDescription& model,
                                                    const nlohmann::json& params) const {
   ASSIGN_OR_RETURN(const CellposeTilePlan plan, CellposeTilePlan::FromJson(input.context));
   if (plan.source_height != source.height || plan.source_width != source.width) {
@@ -227,7 +227,7 @@ StatusOr<RunnerOutput> CellposeRunner::Postprocess(const Image& source, const Ru
   ASSIGN_OR_RETURN(const cellpose::TileLayout layout, plan.Layout());
   if (outputs.size() != layout.tiles.size()) {
     return absl::InternalError(StrCat("cellpose made ", layout.tiles.size(),
-                                      " model calls but model '", config.name, "' returned ",
+                                      " model calls but model '", model.name, "' returned ",
                                       outputs.size()));
   }
   const int64_t t = plan.tile_size;
@@ -237,13 +237,13 @@ StatusOr<RunnerOutput> CellposeRunner::Postprocess(const Image& source, const Ru
   for (size_t i = 0; i < outputs.size(); ++i) {
     if (outputs[i].empty()) {
       return absl::InternalError(
-          StrCat("cellpose: model '", config.name, "' returned no output for tile ", i));
+          StrCat("cellpose: model '", model.name, "' returned no output for tile ", i));
     }
     const Tensor& out = outputs[i][0];
     if (out.dtype() != DType::kFP32 || out.shape() != expected) {
       return absl::InternalError(
           StrCat("cellpose expects a FP32 output of shape ", ShapeToString(expected),
-                 " (dY, dX, cell probability) per tile; model '", config.name, "' returned ",
+                 " (dY, dX, cell probability) per tile; model '", model.name, "' returned ",
                  DTypeName(out.dtype()), " ", ShapeToString(out.shape()), " for tile ", i));
     }
     tiles.emplace_back(out.data_as<float>(), static_cast<size_t>(out.num_elements()));
@@ -306,7 +306,7 @@ StatusOr<RunnerOutput> CellposeRunner::Postprocess(const Image& source, const Ru
       {"diameter_used", diameter > 0.0 ? diameter : params.value("diam_mean", kDefaultDiamMean)},
       {"tiles", layout.tiles.size()},
       {"niter", mask_params.niter},
-      {"model_channels", ModelChannels(config, params)},
+      {"model_channels", ModelChannels(model, params)},
   };
   out.artifacts.push_back(std::move(instance_mask));
   out.artifacts.push_back({"class_mask", std::move(class_mask), ArtifactFormat::kPng});

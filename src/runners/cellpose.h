@@ -86,16 +86,16 @@ class CellposeRunner final : public Runner {
   nlohmann::json params_schema() const override;
   // 2 for a gray input spec ([cyto, nucleus]), 3 for rgb/bgr (the pair and a zero
   // channel), as the default model_channels param.
-  int ModelInputChannels(const ModelConfig& config) const override;
+  int ModelInputChannels(const ModelDescription& model) const override;
   // Refuses letterbox: `size` is the tile size; images are tiled at their own scale.
   Status CheckInputSpec(const InputSpec& spec) const override;
   StatusOr<nlohmann::json> ValidateParams(const nlohmann::json& params,
-                                          const ModelConfig& config) const override;
-  StatusOr<RunnerInput> Preprocess(const Image& image, const ModelConfig& config,
+                                          const ModelDescription& model) const override;
+  StatusOr<RunnerInput> Preprocess(const Image& image, const ModelDescription& model,
                                    const nlohmann::json& params) const override;
   StatusOr<RunnerOutput> Postprocess(const Image& source, const RunnerInput& input,
                                      const std::vector<std::vector<Tensor>>& outputs,
-                                     const ModelConfig& config,
+                                     const ModelDescription& model,
                                      const nlohmann::json& params) const override;
 };
 

@@ -6,7 +6,7 @@
 
 #include "common/strings.h"
 #include "imaging/preprocess.h"
-#include "models/model_config.h"
+#include "runners/model_description.h"
 
 namespace infera {
 
@@ -43,7 +43,7 @@ nlohmann::json ClassifyRunner::params_schema() const {
 }
 
 StatusOr<nlohmann::json> ClassifyRunner::ValidateParams(const nlohmann::json& params,
-                                                        const ModelConfig& /*config*/) const {
+                                                        const ModelDescription& /*model*/) const {
   nlohmann::json out = {{"top_k", 5}, {"apply_softmax", true}};
   if (params.is_null()) return out;
   if (!params.is_object()) return absl::InvalidArgumentError("params must be a JSON object");
@@ -64,9 +64,9 @@ StatusOr<nlohmann::json> ClassifyRunner::ValidateParams(const nlohmann::json& pa
   return out;
 }
 
-StatusOr<RunnerInput> ClassifyRunner::Preprocess(const Image& image, const ModelConfig& config,
+StatusOr<RunnerInput> ClassifyRunner::Preprocess(const Image& image, const ModelDescription& model,
                                                  const nlohmann::json& /*params*/) const {
-  ASSIGN_OR_RETURN(Tensor tensor, ImageToTensor(image, config.input));
+  ASSIGN_OR_RETURN(Tensor tensor, ImageToTensor(image, model.input));
   RunnerInput input;
   input.items.emplace_back();
   input.items[0].push_back(std::move(tensor));
@@ -76,15 +76,15 @@ StatusOr<RunnerInput> ClassifyRunner::Preprocess(const Image& image, const Model
 StatusOr<RunnerOutput> ClassifyRunner::Postprocess(const Image& /*source*/,
                                                    const RunnerInput& /*input*/,
                                                    const std::vector<std::vector<Tensor>>& items,
-                                                   const ModelConfig& config,
+                                                   const ModelDescription& model,
                                                    const nlohmann::json& params) const {
   if (items.size() != 1 || items[0].empty()) {
-    return absl::InternalError(StrCat("model '", config.name, "' returned no output"));
+    return absl::InternalError(StrCat("model '", model.name, "' returned no output"));
   }
   const Tensor& logits = items[0][0];
   if (logits.dtype() != DType::kFP32 || logits.shape().size() != 2 || logits.shape()[0] != 1) {
     return absl::InternalError(StrCat("classify expects a [1, classes] FP32 output; model '",
-                                      config.name, "' returned ", DTypeName(logits.dtype()), " ",
+                                      model.name, "' returned ", DTypeName(logits.dtype()), " ",
                                       ShapeToString(logits.shape())));
   }
   const size_t k = static_cast<size_t>(logits.shape()[1]);
@@ -105,7 +105,7 @@ StatusOr<RunnerOutput> ClassifyRunner::Postprocess(const Image& /*source*/,
     const size_t c = order[i];
     predictions.push_back(
         {{"class_id", c},
-         {"label", c < config.labels.size() ? config.labels[c] : StrCat("class_", c)},
+         {"label", c < model.labels.size() ? model.labels[c] : StrCat("class_", c)},
          {"confidence", probs[c]}});
   }
   RunnerOutput out;

@@ -19,12 +19,12 @@ class ClassifyRunner final : public Runner {
   }
   nlohmann::json params_schema() const override;
   StatusOr<nlohmann::json> ValidateParams(const nlohmann::json& params,
-                                          const ModelConfig& config) const override;
-  StatusOr<RunnerInput> Preprocess(const Image& image, const ModelConfig& config,
+                                          const ModelDescription& model) const override;
+  StatusOr<RunnerInput> Preprocess(const Image& image, const ModelDescription& model,
                                    const nlohmann::json& params) const override;
   StatusOr<RunnerOutput> Postprocess(const Image& source, const RunnerInput& input,
                                      const std::vector<std::vector<Tensor>>& outputs,
-                                     const ModelConfig& config,
+                                     const ModelDescription& model,
                                      const nlohmann::json& params) const override;
 };
 

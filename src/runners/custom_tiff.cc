@@ -6,7 +6,7 @@
 #include "imaging/normalize.h"
 #include "imaging/overlay.h"
 #include "imaging/preprocess.h"
-#include "models/model_config.h"
+#include "runners/model_description.h"
 #include "runners/params.h"
 #include "runners/segmentation_util.h"
 
@@ -77,7 +77,7 @@ Tensor ToTensor(const Image& image, Layout layout) {
 nlohmann::json CustomTiffRunner::params_schema() const { return Schema().ToJsonSchema(); }
 
 StatusOr<nlohmann::json> CustomTiffRunner::ValidateParams(const nlohmann::json& params,
-                                                          const ModelConfig& /*config*/) const {
+                                                          const ModelDescription& /*model*/) const {
   ASSIGN_OR_RETURN(nlohmann::json out, Schema().Validate(params));
   if (!(out["low_percentile"].get<double>() < out["high_percentile"].get<double>())) {
     return absl::InvalidArgumentError(
@@ -87,11 +87,12 @@ StatusOr<nlohmann::json> CustomTiffRunner::ValidateParams(const nlohmann::json& 
   return out;
 }
 
-StatusOr<RunnerInput> CustomTiffRunner::Preprocess(const Image& image, const ModelConfig& config,
+StatusOr<RunnerInput> CustomTiffRunner::Preprocess(const Image& image,
+                                                   const ModelDescription& model,
                                                    const nlohmann::json& params) const {
-  if (config.input.dtype != DType::kFP32) {
-    return absl::InternalError(StrCat("custom_tiff feeds FP32 input, but model '", config.name,
-                                      "' declares input dtype ", DTypeName(config.input.dtype)));
+  if (model.input.dtype != DType::kFP32) {
+    return absl::InternalError(StrCat("custom_tiff feeds FP32 input, but model '", model.name,
+                                      "' declares input dtype ", DTypeName(model.input.dtype)));
   }
   if (image.width <= 0 || image.height <= 0 || image.channels <= 0) {
     return absl::InvalidArgumentError("empty image");
@@ -107,22 +108,22 @@ StatusOr<RunnerInput> CustomTiffRunner::Preprocess(const Image& image, const Mod
   options.low = params.value("low_percentile", 1.0);
   options.high = params.value("high_percentile", 99.0);
   ASSIGN_OR_RETURN(Image normalized, NormalizePercentiles(FirstChannels(image, channels), options));
-  if (config.input.size) {
-    ASSIGN_OR_RETURN(normalized, ToInputSize(normalized, config.input, config.input.interpolation));
+  if (model.input.size) {
+    ASSIGN_OR_RETURN(normalized, ToInputSize(normalized, model.input, model.input.interpolation));
   }
   RunnerInput input;
   input.items.emplace_back();
-  input.items[0].push_back(ToTensor(normalized, config.input.layout));
+  input.items[0].push_back(ToTensor(normalized, model.input.layout));
   input.context = {{"channels", channels}};
   return input;
 }
 
 StatusOr<RunnerOutput> CustomTiffRunner::Postprocess(
     const Image& source, const RunnerInput& input, const std::vector<std::vector<Tensor>>& outputs,
-    const ModelConfig& config, const nlohmann::json& params) const {
+    const ModelDescription& model, const nlohmann::json& params) const {
   ScoreMapRequirements requirements;
   requirements.allow_3d = true;
-  ASSIGN_OR_RETURN(ScoreMap scores, ReadScoreMap(outputs, config, name(), requirements));
+  ASSIGN_OR_RETURN(ScoreMap scores, ReadScoreMap(outputs, model, name(), requirements));
   const bool is_probability = params.value("output_is_probability", false);
   const double threshold = params.value("threshold", 0.5);
   const bool labels_output = params.value("output", std::string("probability")) == "labels";
@@ -134,7 +135,7 @@ StatusOr<RunnerOutput> CustomTiffRunner::Postprocess(
     model_labels = ArgmaxLabels(scores);
   }
   ASSIGN_OR_RETURN(Image labels,
-                   ToSourceSize(model_labels, source, Interpolation::kNearest, config.input));
+                   ToSourceSize(model_labels, source, Interpolation::kNearest, model.input));
   ASSIGN_OR_RETURN(Image preview, OverlayLabels(source, labels));
   const std::vector<int64_t> counts = CountLabels(labels);
 
@@ -149,7 +150,7 @@ StatusOr<RunnerOutput> CustomTiffRunner::Postprocess(
       {"output", labels_output ? "labels" : "probability"},
       {"foreground_fraction", ForegroundFraction(counts)},
       {"class_histogram", HistogramJson(counts)},
-      {"classes", ClassesJson(counts, config)},
+      {"classes", ClassesJson(counts, model)},
   };
   if (scores.classes == 1) out.summary["threshold"] = threshold;
 
@@ -164,7 +165,7 @@ StatusOr<RunnerOutput> CustomTiffRunner::Postprocess(
   } else {
     ASSIGN_OR_RETURN(Image probability,
                      ToSourceSize(ProbabilityImage(scores, is_probability), source,
-                                  Interpolation::kBilinear, config.input));
+                                  Interpolation::kBilinear, model.input));
     out.artifacts.push_back({"probability", std::move(probability), ArtifactFormat::kTiff});
   }
   out.artifacts.push_back({"preview", std::move(preview), ArtifactFormat::kPng});

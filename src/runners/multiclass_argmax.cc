@@ -3,7 +3,7 @@
 #include "common/strings.h"
 #include "imaging/overlay.h"
 #include "imaging/preprocess.h"
-#include "models/model_config.h"
+#include "runners/model_description.h"
 #include "runners/params.h"
 #include "runners/segmentation_util.h"
 
@@ -21,14 +21,14 @@ const ParamSchema& Schema() {
 nlohmann::json MulticlassArgmaxRunner::params_schema() const { return Schema().ToJsonSchema(); }
 
 StatusOr<nlohmann::json> MulticlassArgmaxRunner::ValidateParams(
-    const nlohmann::json& params, const ModelConfig& /*config*/) const {
+    const nlohmann::json& params, const ModelDescription& /*model*/) const {
   return Schema().Validate(params);
 }
 
 StatusOr<RunnerInput> MulticlassArgmaxRunner::Preprocess(const Image& image,
-                                                         const ModelConfig& config,
+                                                         const ModelDescription& model,
                                                          const nlohmann::json& /*params*/) const {
-  ASSIGN_OR_RETURN(Tensor tensor, ImageToTensor(image, config.input));
+  ASSIGN_OR_RETURN(Tensor tensor, ImageToTensor(image, model.input));
   RunnerInput input;
   input.items.emplace_back();
   input.items[0].push_back(std::move(tensor));
@@ -37,13 +37,13 @@ StatusOr<RunnerInput> MulticlassArgmaxRunner::Preprocess(const Image& image,
 
 StatusOr<RunnerOutput> MulticlassArgmaxRunner::Postprocess(
     const Image& source, const RunnerInput& /*input*/,
-    const std::vector<std::vector<Tensor>>& outputs, const ModelConfig& config,
+    const std::vector<std::vector<Tensor>>& outputs, const ModelDescription& model,
     const nlohmann::json& /*params*/) const {
   ScoreMapRequirements requirements;
   requirements.min_classes = 2;
-  ASSIGN_OR_RETURN(ScoreMap scores, ReadScoreMap(outputs, config, name(), requirements));
-  ASSIGN_OR_RETURN(Image mask, ToSourceSize(ArgmaxLabels(scores), source, Interpolation::kNearest,
-                                            config.input));
+  ASSIGN_OR_RETURN(ScoreMap scores, ReadScoreMap(outputs, model, name(), requirements));
+  ASSIGN_OR_RETURN(
+      Image mask, ToSourceSize(ArgmaxLabels(scores), source, Interpolation::kNearest, model.input));
   ASSIGN_OR_RETURN(Image preview, OverlayLabels(source, mask));
   const std::vector<int64_t> counts = CountLabels(mask);
   RunnerOutput out;
@@ -53,7 +53,7 @@ StatusOr<RunnerOutput> MulticlassArgmaxRunner::Postprocess(
       {"num_classes", scores.classes},
       {"foreground_fraction", ForegroundFraction(counts)},
       {"class_histogram", HistogramJson(counts)},
-      {"classes", ClassesJson(counts, config)},
+      {"classes", ClassesJson(counts, model)},
   };
   out.artifacts.push_back({"class_mask", std::move(mask), ArtifactFormat::kPng});
   out.artifacts.push_back({"preview", std::move(preview), ArtifactFormat::kPng});
@@ -61,19 +61,19 @@ StatusOr<RunnerOutput> MulticlassArgmaxRunner::Postprocess(
 }
 
 StatusOr<std::vector<Tensor>> MulticlassArgmaxRunner::AnnotationToTarget(
-    const Image& annotation, const Image& source, const ModelConfig& config) const {
+    const Image& annotation, const Image& source, const ModelDescription& model) const {
   if (annotation.type == PixelType::kFloat32) {
     return absl::InvalidArgumentError(
         "multiclass_argmax annotations must be 8- or 16-bit class indices, not float");
   }
-  ASSIGN_OR_RETURN(Image resized, AnnotationAtModelSize(annotation, source, config.input));
-  if (!config.labels.empty()) {
+  ASSIGN_OR_RETURN(Image resized, AnnotationAtModelSize(annotation, source, model.input));
+  if (!model.labels.empty()) {
     // Every annotated class must exist, also where the resize drops pixels.
     const std::vector<int64_t> counts = CountLabels(annotation);
-    for (size_t k = config.labels.size(); k < counts.size(); ++k) {
+    for (size_t k = model.labels.size(); k < counts.size(); ++k) {
       if (counts[k] > 0) {
         return absl::InvalidArgumentError(StrCat("the annotation has class ", k, " but model '",
-                                                 config.name, "' has ", config.labels.size(),
+                                                 model.name, "' has ", model.labels.size(),
                                                  " classes"));
       }
     }

@@ -12,7 +12,7 @@
 //   {"width", "height", "num_classes": K, "foreground_fraction": (pixels not class 0),
 //    "class_histogram": {"<k>": pixels} (classes present),
 //    "classes": [{"class_id", "label", "pixels", "fraction", "color"}] (classes present;
-//    labels from config.labels, else "class_<k>"; "color" is the preview's "#rrggbb",
+//    labels from model.labels, else "class_<k>"; "color" is the preview's "#rrggbb",
 //    null for class 0): the preview's legend}.
 // Params: none (any param is refused).
 // Errors: InvalidArgument for params or an image the spec cannot take; Internal (naming
@@ -37,15 +37,15 @@ class MulticlassArgmaxRunner final : public Runner {
   }
   nlohmann::json params_schema() const override;
   StatusOr<nlohmann::json> ValidateParams(const nlohmann::json& params,
-                                          const ModelConfig& config) const override;
-  StatusOr<RunnerInput> Preprocess(const Image& image, const ModelConfig& config,
+                                          const ModelDescription& model) const override;
+  StatusOr<RunnerInput> Preprocess(const Image& image, const ModelDescription& model,
                                    const nlohmann::json& params) const override;
   StatusOr<RunnerOutput> Postprocess(const Image& source, const RunnerInput& input,
                                      const std::vector<std::vector<Tensor>>& outputs,
-                                     const ModelConfig& config,
+                                     const ModelDescription& model,
                                      const nlohmann::json& params) const override;
   StatusOr<std::vector<Tensor>> AnnotationToTarget(const Image& annotation, const Image& source,
-                                                   const ModelConfig& config) const override;
+                                                   const ModelDescription& model) const override;
   std::string_view training_loss() const override { return "cross_entropy"; }
 };
 

@@ -2,7 +2,7 @@
 
 #include "common/strings.h"
 #include "imaging/codec.h"
-#include "models/model_config.h"
+#include "runners/model_description.h"
 
 namespace infera {
 
@@ -15,7 +15,7 @@ const RunnerArtifact* RunnerOutput::Find(std::string_view kind) const {
 
 StatusOr<std::vector<Tensor>> Runner::AnnotationToTarget(const Image& /*annotation*/,
                                                          const Image& /*source*/,
-                                                         const ModelConfig& /*config*/) const {
+                                                         const ModelDescription& /*model*/) const {
   return absl::UnimplementedError(StrCat("runner '", name(), "' cannot be trained"));
 }
 
@@ -41,24 +41,26 @@ std::string_view ArtifactContentType(ArtifactFormat format) {
 
 namespace infera {
 
-int Runner::ModelInputChannels(const ModelConfig& config) const { return config.input.channels(); }
+int Runner::ModelInputChannels(const ModelDescription& model) const {
+  return model.input.channels();
+}
 
 StatusOr<nlohmann::json> Runner::ResolveParams(const nlohmann::json& request,
-                                               const ModelConfig& config) const {
-  if (config.params.empty() || !(request.is_null() || request.is_object())) {
-    return ValidateParams(request, config);
+                                               const ModelDescription& model) const {
+  if (model.params.empty() || !(request.is_null() || request.is_object())) {
+    return ValidateParams(request, model);
   }
-  nlohmann::json merged = config.params;
+  nlohmann::json merged = model.params;
   if (request.is_object()) {
     for (const auto& [key, value] : request.items()) merged[key] = value;
   }
-  return ValidateParams(merged, config);
+  return ValidateParams(merged, model);
 }
 
-nlohmann::json Runner::ModelParamsSchema(const ModelConfig& config) const {
+nlohmann::json Runner::ModelParamsSchema(const ModelDescription& model) const {
   nlohmann::json schema = params_schema();
   if (!schema.contains("properties")) return schema;
-  for (const auto& [key, value] : config.params.items()) {
+  for (const auto& [key, value] : model.params.items()) {
     if (schema["properties"].contains(key)) schema["properties"][key]["default"] = value;
   }
   return schema;

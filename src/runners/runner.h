@@ -5,11 +5,14 @@
 // The same runner serves `POST /predict` (one image, online priority), dataset
 // inference jobs (every image of a dataset, low priority) and `infera infer` (offline):
 //
-//   params = ResolveParams(user params, config)   (InvalidArgument -> 400)
-//   input  = Preprocess(image, config, params)    (one or more model calls, "items")
+//   params = ResolveParams(user params, model)   (InvalidArgument -> 400)
+//   input  = Preprocess(image, model, params)    (one or more model calls, "items")
 //   outputs of each item <- the model's batcher
-//   result = Postprocess(image, input, outputs, config, params)
+//   result = Postprocess(image, input, outputs, model, params)
 //
+// `model` is the served model as runners see it (runners/model_description.h: name,
+// input spec, labels, param defaults); callers pass Model::description() or a
+// ModelConfig (which extends it).
 // Runners are stateless singletons: every method is const and thread-safe.
 #pragma once
 
@@ -21,11 +24,10 @@
 #include "common/status.h"
 #include "imaging/image.h"
 #include "imaging/preprocess.h"
+#include "runners/model_description.h"
 #include "tensor/tensor.h"
 
 namespace infera {
-
-struct ModelConfig;
 
 // RunnerInput: what Preprocess makes of one image.
 struct RunnerInput {
@@ -70,9 +72,9 @@ class Runner {
   // and a description per param); the web page builds its params form from it.
   virtual nlohmann::json params_schema() const = 0;
 
-  // The channel count of the network's input for `config` (warm-up batches and the
+  // The channel count of the network's input for `model` (warm-up batches and the
   // protocol's input metadata use it): the input spec's colour channels by default.
-  virtual int ModelInputChannels(const ModelConfig& config) const;
+  virtual int ModelInputChannels(const ModelDescription& model) const;
 
   // Checks that the runner can feed a model with this input spec (at load, naming what
   // it cannot do); every spec by default.
@@ -81,20 +83,20 @@ class Runner {
   // Checks params (null or an object) and fills defaults; InvalidArgument naming the
   // param and why for unknown or ill-typed params.
   virtual StatusOr<nlohmann::json> ValidateParams(const nlohmann::json& params,
-                                                  const ModelConfig& config) const = 0;
+                                                  const ModelDescription& model) const = 0;
 
   // The params a request runs with: `request` (null or an object) applied over the
-  // model's defaults (ModelConfig::params), then ValidateParams. Every caller that
+  // model's defaults (ModelDescription::params), then ValidateParams. Every caller that
   // takes params from a user goes through this.
   StatusOr<nlohmann::json> ResolveParams(const nlohmann::json& request,
-                                         const ModelConfig& config) const;
-  // params_schema() with the defaults the model's config sets.
-  nlohmann::json ModelParamsSchema(const ModelConfig& config) const;
+                                         const ModelDescription& model) const;
+  // params_schema() with the defaults the model sets (ModelDescription::params).
+  nlohmann::json ModelParamsSchema(const ModelDescription& model) const;
 
   // Turns one decoded image into model calls. `params` has passed ValidateParams.
   // InvalidArgument when the image cannot be used (e.g. a channel count the runner
   // cannot map to the model's input).
-  virtual StatusOr<RunnerInput> Preprocess(const Image& image, const ModelConfig& config,
+  virtual StatusOr<RunnerInput> Preprocess(const Image& image, const ModelDescription& model,
                                            const nlohmann::json& params) const = 0;
 
   // Turns the model's outputs into the result. `outputs[i]` are the outputs of
@@ -103,7 +105,7 @@ class Runner {
   // does not fit the runner); the message names the model and the shape.
   virtual StatusOr<RunnerOutput> Postprocess(const Image& source, const RunnerInput& input,
                                              const std::vector<std::vector<Tensor>>& outputs,
-                                             const ModelConfig& config,
+                                             const ModelDescription& model,
                                              const nlohmann::json& params) const = 0;
 
   // --- Training (the retraining issue builds on these) ---
@@ -112,7 +114,7 @@ class Runner {
   // Unimplemented for runners that cannot be trained.
   virtual StatusOr<std::vector<Tensor>> AnnotationToTarget(const Image& annotation,
                                                            const Image& source,
-                                                           const ModelConfig& config) const;
+                                                           const ModelDescription& model) const;
   // The loss training uses ("bce_with_logits", "cross_entropy", ...), or "" when the
   // runner cannot be trained.
   virtual std::string_view training_loss() const { return ""; }

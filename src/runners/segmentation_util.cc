@@ -7,16 +7,16 @@
 #include "common/strings.h"
 #include "imaging/overlay.h"
 #include "imaging/resize_image.h"
-#include "models/model_config.h"
+#include "runners/model_description.h"
 
 namespace infera {
 
 StatusOr<ScoreMap> ReadScoreMap(const std::vector<std::vector<Tensor>>& outputs,
-                                const ModelConfig& config, std::string_view runner,
+                                const ModelDescription& model, std::string_view runner,
                                 const ScoreMapRequirements& requirements) {
   if (outputs.size() != 1 || outputs[0].empty()) {
     return absl::InternalError(StrCat(runner, " expects one output for one model call; model '",
-                                      config.name, "' returned ", outputs.size(), " calls with ",
+                                      model.name, "' returned ", outputs.size(), " calls with ",
                                       outputs.empty() ? 0 : outputs[0].size(), " outputs"));
   }
   const Tensor& t = outputs[0][0];
@@ -27,8 +27,8 @@ StatusOr<ScoreMap> ReadScoreMap(const std::vector<std::vector<Tensor>>& outputs,
     return absl::InternalError(
         StrCat(runner, " expects a FP32 output of shape [1, K, H, W]",
                requirements.allow_3d ? " or [1, H, W]" : "", " with K between ",
-               requirements.min_classes, " and ", requirements.max_classes, "; model '",
-               config.name, "' returned ", DTypeName(t.dtype()), " ", ShapeToString(shape)));
+               requirements.min_classes, " and ", requirements.max_classes, "; model '", model.name,
+               "' returned ", DTypeName(t.dtype()), " ", ShapeToString(shape)));
   };
   if (t.dtype() != DType::kFP32 || !(four_d || three_d) || shape[0] != 1) return wrong();
   const int64_t classes = four_d ? shape[1] : 1;
@@ -174,12 +174,12 @@ nlohmann::json HistogramJson(const std::vector<int64_t>& counts,
   return out;
 }
 
-std::string ClassName(const ModelConfig& config, int64_t k) {
-  if (k >= 0 && static_cast<size_t>(k) < config.labels.size()) return config.labels[k];
+std::string ClassName(const ModelDescription& model, int64_t k) {
+  if (k >= 0 && static_cast<size_t>(k) < model.labels.size()) return model.labels[k];
   return StrCat("class_", k);
 }
 
-nlohmann::json ClassesJson(const std::vector<int64_t>& counts, const ModelConfig& config) {
+nlohmann::json ClassesJson(const std::vector<int64_t>& counts, const ModelDescription& model) {
   int64_t total = 0;
   for (int64_t c : counts) total += c;
   nlohmann::json out = nlohmann::json::array();
@@ -188,7 +188,7 @@ nlohmann::json ClassesJson(const std::vector<int64_t>& counts, const ModelConfig
     const auto id = static_cast<int64_t>(k);
     out.push_back(
         {{"class_id", id},
-         {"label", ClassName(config, id)},
+         {"label", ClassName(model, id)},
          {"pixels", counts[k]},
          {"fraction", static_cast<double>(counts[k]) / static_cast<double>(total)},
          {"color", id == 0 ? nlohmann::json() : nlohmann::json(ColorHex(LabelColor(id)))}});

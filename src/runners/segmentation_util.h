@@ -18,11 +18,10 @@
 #include "common/status.h"
 #include "imaging/image.h"
 #include "imaging/preprocess.h"
+#include "runners/model_description.h"
 #include "tensor/tensor.h"
 
 namespace infera {
-
-struct ModelConfig;
 
 // ScoreMap: a view of one image's scores, `classes` planes of height x width floats,
 // plane after plane (NCHW without N). Points into the output tensor it was read from,
@@ -45,11 +44,11 @@ struct ScoreMapRequirements {
 };
 
 // Reads the first output of the one item of `outputs` as a score map. Internal naming
-// the runner, the model (config.name), the dtype and the shape when there is not exactly
+// the runner, the model (model.name), the dtype and the shape when there is not exactly
 // one item with at least one output, or the output is not FP32 [1, K, H, W] (or [1, H, W]
 // when allowed) with K within the requirements and H, W >= 1.
 StatusOr<ScoreMap> ReadScoreMap(const std::vector<std::vector<Tensor>>& outputs,
-                                const ModelConfig& config, std::string_view runner,
+                                const ModelDescription& model, std::string_view runner,
                                 const ScoreMapRequirements& requirements);
 
 // The logistic function in float: 1 / (1 + exp(-x)).
@@ -93,13 +92,13 @@ double ForegroundFraction(const std::vector<int64_t>& counts);
 nlohmann::json HistogramJson(const std::vector<int64_t>& counts,
                              const std::vector<int64_t>& always = {});
 
-// The name of class k: config.labels[k] when there, otherwise "class_<k>".
-std::string ClassName(const ModelConfig& config, int64_t k);
+// The name of class k: model.labels[k] when there, otherwise "class_<k>".
+std::string ClassName(const ModelDescription& model, int64_t k);
 
 // [{"class_id", "label", "pixels", "fraction", "color"}] for the classes with at least
 // one pixel, by class id: the legend of a preview. "color" is the overlay colour
 // ("#rrggbb") of the class, null for class 0 (background, not drawn).
-nlohmann::json ClassesJson(const std::vector<int64_t>& counts, const ModelConfig& config);
+nlohmann::json ClassesJson(const std::vector<int64_t>& counts, const ModelDescription& model);
 
 // The model's input size for `source` as {height, width}: spec.size, or the source's own
 // size when the spec keeps it.

@@ -14,7 +14,7 @@ StatusOr<Tensor> ImagesToInputBatch(const BytesTensor& images, const Model& mode
     return absl::InvalidArgumentError(
         StrCat(label, ": BYTES images need shape [N] or [N, 1], got ", ShapeToString(shape)));
   }
-  if (model.runner().ModelInputChannels(config) != config.input.channels()) {
+  if (model.runner().ModelInputChannels(model.description()) != config.input.channels()) {
     return absl::InvalidArgumentError(
         StrCat(label, ": model '", config.name, "' (runner ", config.runner,
                ") builds its own input from images; send the tensor, or POST the image to "

@@ -5,8 +5,8 @@
 #include <thread>
 #include <utility>
 
+#include "models/infer_items.h"
 #include "models/model.h"
-#include "runners/infer_items.h"
 
 namespace infera {
 
@@ -40,22 +40,22 @@ std::function<bool(std::function<void()>)> ImagePipeline::Poster() const {
   };
 }
 
-StatusOr<PreparedImage> ImagePipeline::Prepare(const Runner& runner, const ModelConfig& config,
+StatusOr<PreparedImage> ImagePipeline::Prepare(const Runner& runner, const ModelDescription& model,
                                                std::span<const std::byte> encoded,
                                                nlohmann::json params, const DecodeLimits& limits) {
   const Clock::time_point start = Clock::now();
   ASSIGN_OR_RETURN(Image image, DecodeImage(encoded, limits));
   const double decode_ms = MsSince(start);
   ASSIGN_OR_RETURN(PreparedImage prepared,
-                   Prepare(runner, config, std::move(image), std::move(params)));
+                   Prepare(runner, model, std::move(image), std::move(params)));
   prepared.timings.decode_ms = decode_ms;
   return prepared;
 }
 
-StatusOr<PreparedImage> ImagePipeline::Prepare(const Runner& runner, const ModelConfig& config,
+StatusOr<PreparedImage> ImagePipeline::Prepare(const Runner& runner, const ModelDescription& model,
                                                Image image, nlohmann::json params) {
   const Clock::time_point start = Clock::now();
-  ASSIGN_OR_RETURN(RunnerInput input, runner.Preprocess(image, config, params));
+  ASSIGN_OR_RETURN(RunnerInput input, runner.Preprocess(image, model, params));
   PreparedImage prepared;
   prepared.timings.preprocess_ms = MsSince(start);
   prepared.source = std::move(image);
@@ -64,12 +64,12 @@ StatusOr<PreparedImage> ImagePipeline::Prepare(const Runner& runner, const Model
   return prepared;
 }
 
-StatusOr<ImageResult> ImagePipeline::Finish(const Runner& runner, const ModelConfig& config,
+StatusOr<ImageResult> ImagePipeline::Finish(const Runner& runner, const ModelDescription& model,
                                             const PreparedImage& image,
                                             const std::vector<std::vector<Tensor>>& outputs) {
   const Clock::time_point start = Clock::now();
   ASSIGN_OR_RETURN(RunnerOutput out,
-                   runner.Postprocess(image.source, image.input, outputs, config, image.params));
+                   runner.Postprocess(image.source, image.input, outputs, model, image.params));
   ImageResult result;
   result.summary = std::move(out.summary);
   result.artifacts.reserve(out.artifacts.size());
@@ -104,7 +104,7 @@ void ImagePipeline::Submit(std::shared_ptr<Model> model, PreparedImage image,
                  state->timings.queue_ms = Ms(r.queue_time);
                  state->timings.compute_ms = Ms(r.compute_time);
                  state->timings.batch_size = r.batch_size;
-                 (*callback)(Finish(model->runner(), model->config(), *state, r.outputs));
+                 (*callback)(Finish(model->runner(), model->description(), *state, r.outputs));
                };
                if (!post(std::move(work))) {
                  (*callback)(absl::UnavailableError("the server is shutting down"));

@@ -39,7 +39,6 @@
 namespace infera {
 
 class Model;
-struct ModelConfig;
 
 // Where an image's time went, in milliseconds (batch_size: the largest batch one of its
 // model calls ran in).
@@ -90,17 +89,17 @@ class ImagePipeline {
 
   // Decodes `encoded` (InvalidArgument for bad bytes or too many pixels) and runs the
   // runner's Preprocess with `params` (already resolved: Runner::ResolveParams).
-  static StatusOr<PreparedImage> Prepare(const Runner& runner, const ModelConfig& config,
+  static StatusOr<PreparedImage> Prepare(const Runner& runner, const ModelDescription& model,
                                          std::span<const std::byte> encoded, nlohmann::json params,
                                          const DecodeLimits& limits);
   // Preprocess only, for an image already decoded.
-  static StatusOr<PreparedImage> Prepare(const Runner& runner, const ModelConfig& config,
+  static StatusOr<PreparedImage> Prepare(const Runner& runner, const ModelDescription& model,
                                          Image image, nlohmann::json params);
 
   // Runs Postprocess on the model's outputs for `image` (outputs[i]: item i's outputs)
   // and encodes every artifact. Fills the result's timings.postprocess_ms; the other
   // timings are copied from `image`.
-  static StatusOr<ImageResult> Finish(const Runner& runner, const ModelConfig& config,
+  static StatusOr<ImageResult> Finish(const Runner& runner, const ModelDescription& model,
                                       const PreparedImage& image,
                                       const std::vector<std::vector<Tensor>>& outputs);
 

@@ -52,8 +52,8 @@ std::vector<std::byte> GradientPng(int side) {
 
 StatusOr<PreparedImage> PrepareFor(const Model& model, const std::vector<std::byte>& png) {
   ASSIGN_OR_RETURN(nlohmann::json params,
-                   model.runner().ResolveParams(nlohmann::json(), model.config()));
-  return ImagePipeline::Prepare(model.runner(), model.config(), png, std::move(params),
+                   model.runner().ResolveParams(nlohmann::json(), model.description()));
+  return ImagePipeline::Prepare(model.runner(), model.description(), png, std::move(params),
                                 DecodeLimits{});
 }
 
@@ -193,12 +193,12 @@ TEST(ImagePipelineTest, PrepareRefusesBytesThatAreNoImage) {
   StatusOr<PreparedImage> prepared = PrepareFor(*model, junk);
   EXPECT_EQ(prepared.status().code(), absl::StatusCode::kInvalidArgument);
   // A pixel limit below the image's size is refused before decoding.
-  StatusOr<nlohmann::json> params = model->runner().ResolveParams(nullptr, model->config());
+  StatusOr<nlohmann::json> params = model->runner().ResolveParams(nullptr, model->description());
   ASSERT_TRUE(params.ok());
   DecodeLimits limits;
   limits.max_pixels = 100;
-  StatusOr<PreparedImage> big =
-      ImagePipeline::Prepare(model->runner(), model->config(), GradientPng(32), *params, limits);
+  StatusOr<PreparedImage> big = ImagePipeline::Prepare(model->runner(), model->description(),
+                                                       GradientPng(32), *params, limits);
   EXPECT_EQ(big.status().code(), absl::StatusCode::kInvalidArgument);
 }
 

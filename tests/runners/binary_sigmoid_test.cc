@@ -37,7 +37,7 @@ class BinarySigmoidTest : public ::testing::Test {
   }
 
   BinarySigmoidRunner runner_;
-  ModelConfig config_ = SegConfig(ColorMode::kGray, 2, 3);
+  ModelDescription config_ = SegConfig(ColorMode::kGray, 2, 3);
 };
 
 TEST_F(BinarySigmoidTest, NameAndTrainingLoss) {

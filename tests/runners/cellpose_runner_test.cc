@@ -18,8 +18,8 @@
 #include "cellpose/tiling.h"
 #include "imaging/codec.h"
 #include "imaging/resize_image.h"
-#include "models/model_config.h"
 #include "runners/cellpose.h"
+#include "runners/model_description.h"
 #include "runners/segmentation_test_util.h"
 
 namespace infera {
@@ -158,7 +158,7 @@ class CellposeRunnerTest : public ::testing::Test {
   }
 
   CellposeRunner runner_;
-  ModelConfig config_;
+  ModelDescription config_;
 };
 
 // --- Params ---
@@ -229,10 +229,10 @@ TEST_F(CellposeRunnerTest, UnknownParamsListChannelsAmongTheKnown) {
 }
 
 TEST_F(CellposeRunnerTest, ModelInputChannelsFollowTheInputSpec) {
-  ModelConfig gray = config_;
+  ModelDescription gray = config_;
   gray.input.color = ColorMode::kGray;
   EXPECT_EQ(runner_.ModelInputChannels(gray), 2);  // [cyto, nucleus]
-  ModelConfig rgb = config_;
+  ModelDescription rgb = config_;
   rgb.input.color = ColorMode::kRgb;
   EXPECT_EQ(runner_.ModelInputChannels(rgb), 3);
 }

@@ -57,7 +57,7 @@ class CustomTiffTest : public ::testing::Test {
   }
 
   CustomTiffRunner runner_;
-  ModelConfig config_ = SegConfig(ColorMode::kGray, 0, 0, /*keep=*/true);
+  ModelDescription config_ = SegConfig(ColorMode::kGray, 0, 0, /*keep=*/true);
 };
 
 TEST_F(CustomTiffTest, ParamsDefaultsAndSchema) {

@@ -44,7 +44,7 @@ class MulticlassArgmaxTest : public ::testing::Test {
   }
 
   MulticlassArgmaxRunner runner_;
-  ModelConfig config_ = SegConfig(ColorMode::kRgb, 2, 3);
+  ModelDescription config_ = SegConfig(ColorMode::kRgb, 2, 3);
 };
 
 TEST_F(MulticlassArgmaxTest, NameAndTrainingLoss) {

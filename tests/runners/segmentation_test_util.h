@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "imaging/image.h"
-#include "models/model_config.h"
+#include "runners/model_description.h"
 #include "tensor/tensor.h"
 
 namespace infera::testing {
@@ -59,8 +59,8 @@ inline std::vector<int> Samples(const Image& image) {
 
 // A segmentation model config: `color` input of height x width (no resize when
 // `keep`), scale 1/255, no mean/std.
-inline ModelConfig SegConfig(ColorMode color, int height, int width, bool keep = false) {
-  ModelConfig config;
+inline ModelDescription SegConfig(ColorMode color, int height, int width, bool keep = false) {
+  ModelDescription config;
   config.name = "seg_model";
   config.input.color = color;
   if (keep) {

@@ -22,7 +22,7 @@
 #include "jobs/inference_workers.h"
 #include "jobs/job_export.h"
 #include "models/model.h"
-#include "serving/inference_jobs.h"
+#include "jobs/inference_jobs.h"
 #include "store/blob_store.h"
 
 namespace infera {

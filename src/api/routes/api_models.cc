@@ -50,7 +50,7 @@ nlohmann::json ListModels(const ApiContext& ctx) {
                     {"versions", std::move(v)},
                     {"version", latest.config().version},
                     {"ready", true},
-                    {"params_schema", latest.runner().ModelParamsSchema(latest.config())}});
+                    {"params_schema", latest.runner().ModelParamsSchema(latest.description())}});
   }
   if (ctx.manager != nullptr) {  // known but not loaded (explicit model control)
     for (const ModelState& s : ctx.manager->Index(false)) {

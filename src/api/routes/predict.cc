@@ -119,12 +119,13 @@ void Predict(const ApiContext& ctx, HttpRequest&& req, Responder respond) {
   auto fail = [&respond](const Status& s) { respond(StatusResponse(s)); };
   StatusOr<PredictBody> body = ParseBody(req.body);
   if (!body.ok()) return fail(body.status());
-  StatusOr<nlohmann::json> params = model->runner().ResolveParams(body->params, model->config());
+  StatusOr<nlohmann::json> params =
+      model->runner().ResolveParams(body->params, model->description());
   if (!params.ok()) return fail(params.status());
   DecodeLimits limits;
   limits.max_pixels = ctx.max_image_pixels;
   StatusOr<PreparedImage> prepared = ImagePipeline::Prepare(
-      model->runner(), model->config(), body->image, std::move(*params), limits);
+      model->runner(), model->description(), body->image, std::move(*params), limits);
   if (!prepared.ok()) return fail(prepared.status());
   const double preprocess_ms = MsSince(start);
 

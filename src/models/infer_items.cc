@@ -1,4 +1,4 @@
-#include "runners/infer_items.h"
+#include "models/infer_items.h"
 
 #include <algorithm>
 

@@ -1,4 +1,4 @@
-#include "serving/inference_jobs.h"
+#include "jobs/inference_jobs.h"
 
 #include "common/strings.h"
 #include "jobs/job_export.h"
@@ -18,7 +18,7 @@ StatusOr<InferenceRecord> InferenceJobs::Start(const Caller& caller,
             : StrCat("unknown model '", name, "'"));
   }
   ASSIGN_OR_RETURN(nlohmann::json validated,
-                   model->runner().ResolveParams(request.params, model->config()));
+                   model->runner().ResolveParams(request.params, model->description()));
   InferenceRecord job;
   job.dataset_id = dataset.id;
   job.owner_id = CallerId(caller);

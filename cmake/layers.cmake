@@ -1,0 +1,62 @@
+# The layers of src/: one row per top-level folder, bottom to top, with the folders its
+# files may include (`#include "folder/..."`). It is the one table both of these read:
+#   - CMakeLists.txt builds one static library per row, infera_<folder>, linked to the
+#     libraries of the folders it names (exe: the `infera` binary);
+#   - cmake/check_layers.cmake (run by the build, by ctest -L unit and by make lint)
+#     fails when a file includes a folder its row does not name, when a row names a
+#     folder that is not below it, when a folder of src/ has no row, or when a
+#     third-party header that one folder owns (at the end) is included elsewhere.
+# A row may name only folders whose rows come before it (the lower layers), so the
+# layers have no cycles. Dependencies
+# are not transitive: a folder that includes tensor/ names tensor even when a folder it
+# names already does. docs/ARCHITECTURE.md shows this table; keep both the same.
+#
+# Adding a folder: one row here, at the height of what it includes (and the folders
+# that will include it name it in their rows).
+
+macro(infera_layer name)
+  list(APPEND INFERA_LAYERS ${name})
+  set(INFERA_LAYER_DEPS_${name} ${ARGN})
+endmacro()
+
+# Headers of a third-party library that only `folder` (and its sub-folders) may include:
+# `#include <prefix...>` anywhere else in src/ is a violation. Their include paths and
+# compile flags are given to that folder's library alone (see CMakeLists.txt).
+macro(infera_private_headers folder)
+  list(APPEND INFERA_PRIVATE_HEADER_OWNERS ${folder})
+  set(INFERA_PRIVATE_HEADERS_${folder} ${ARGN})
+endmacro()
+
+set(INFERA_LAYERS "")
+set(INFERA_PRIVATE_HEADER_OWNERS "")
+
+#            folder    may include
+infera_layer(common)
+infera_layer(tensor    common)
+infera_layer(metrics   common)
+infera_layer(cellpose  common)
+infera_layer(archive   common)
+infera_layer(store     common)
+infera_layer(auth      common store)
+infera_layer(web       common auth)
+infera_layer(imaging   common tensor)
+infera_layer(batching  common tensor)
+infera_layer(onnx      common tensor)
+infera_layer(datasets  common imaging store)
+infera_layer(backends  common tensor onnx)
+infera_layer(runners   common tensor imaging cellpose)
+infera_layer(models    common tensor imaging batching metrics backends runners)
+# The transport-neutral core the front ends call: the image pipeline, the protocol's
+# tensor inference, ownership.
+infera_layer(serving   common tensor imaging batching runners models store auth)
+infera_layer(jobs      common datasets imaging models runners store serving)
+infera_layer(api       common tensor archive auth datasets imaging jobs metrics models runners
+                       store web serving)
+infera_layer(cli       common api auth backends cellpose imaging jobs models onnx runners store
+                       serving)
+infera_layer(exe       common cli)
+
+#                      folder                third-party header prefixes
+infera_private_headers(backends/torchscript  torch/ ATen/ c10/ caffe2/)
+infera_private_headers(backends/onnx         opencv2/)
+infera_private_headers(onnx                  onnx/ google/protobuf/)
