@@ -27,16 +27,16 @@ int WorkerCount(int threads) {
 }  // namespace
 
 ImagePipeline::ImagePipeline(Options options)
-    : pool_(std::make_shared<TaskPool>(WorkerCount(options.threads), std::move(options.name))) {}
+    : pool_(std::make_shared<WorkerPool>(WorkerCount(options.threads), std::move(options.name))) {}
 
 ImagePipeline::~ImagePipeline() { Shutdown(); }
 
 void ImagePipeline::Shutdown() { pool_->Shutdown(); }
 
-std::function<bool(std::function<void()>)> ImagePipeline::Poster() const {
-  return [weak = std::weak_ptr<TaskPool>(pool_)](std::function<void()> work) {
-    std::shared_ptr<TaskPool> pool = weak.lock();
-    return pool != nullptr && pool->Post(std::move(work));
+std::function<bool(std::function<void()>)> ImagePipeline::Poster(const void* key) const {
+  return [weak = std::weak_ptr<WorkerPool>(pool_), key](std::function<void()> work) {
+    std::shared_ptr<WorkerPool> pool = weak.lock();
+    return pool != nullptr && pool->Post(key, std::move(work));
   };
 }
 
@@ -90,26 +90,27 @@ void ImagePipeline::Submit(std::shared_ptr<Model> model, PreparedImage image,
   auto state = std::make_shared<PreparedImage>(std::move(image));
   auto callback = std::make_shared<ImageCallback>(std::move(done));
   std::shared_ptr<std::atomic<bool>> canceled = ctx.canceled;
-  InferItems(model, std::move(items), ctx,
-             [post = Poster(), model, state, callback, canceled](StatusOr<ItemsResult> items) {
-               // On a batcher instance thread (or the caller's, when nothing was queued):
-               // hand over and return at once.
-               auto outputs = std::make_shared<StatusOr<ItemsResult>>(std::move(items));
-               auto work = [model, state, callback, canceled, outputs] {
-                 if (!outputs->ok()) return (*callback)(outputs->status());
-                 if (canceled != nullptr && canceled->load(std::memory_order_acquire)) {
-                   return (*callback)(absl::CancelledError("the request was canceled"));
-                 }
-                 const ItemsResult& r = **outputs;
-                 state->timings.queue_ms = Ms(r.queue_time);
-                 state->timings.compute_ms = Ms(r.compute_time);
-                 state->timings.batch_size = r.batch_size;
-                 (*callback)(Finish(model->runner(), model->description(), *state, r.outputs));
-               };
-               if (!post(std::move(work))) {
-                 (*callback)(absl::UnavailableError("the server is shutting down"));
-               }
-             });
+  InferItems(
+      model, std::move(items), ctx,
+      [post = Poster(model.get()), model, state, callback, canceled](StatusOr<ItemsResult> items) {
+        // On a batcher instance thread (or the caller's, when nothing was queued):
+        // hand over and return at once.
+        auto outputs = std::make_shared<StatusOr<ItemsResult>>(std::move(items));
+        auto work = [model, state, callback, canceled, outputs] {
+          if (!outputs->ok()) return (*callback)(outputs->status());
+          if (canceled != nullptr && canceled->load(std::memory_order_acquire)) {
+            return (*callback)(absl::CancelledError("the request was canceled"));
+          }
+          const ItemsResult& r = **outputs;
+          state->timings.queue_ms = Ms(r.queue_time);
+          state->timings.compute_ms = Ms(r.compute_time);
+          state->timings.batch_size = r.batch_size;
+          (*callback)(Finish(model->runner(), model->description(), *state, r.outputs));
+        };
+        if (!post(std::move(work))) {
+          (*callback)(absl::UnavailableError("the server is shutting down"));
+        }
+      });
 }
 
 }  // namespace infera

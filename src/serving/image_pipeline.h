@@ -11,7 +11,9 @@
 //
 // Post-processing runs on the pipeline's own bounded pool of worker threads, never on a
 // batcher instance thread or an engine lane: a cellpose model's mask reconstruction
-// (hundreds of ms) overlaps the next batch's forward instead of holding it up.
+// (hundreds of ms) overlaps the next batch's forward instead of holding it up. The
+// workers are shared fairly among models (WorkerPool: turns by model, and no model
+// holds every worker), so a small model's responses never queue behind it.
 // The pool's queue is bounded by its callers: each model's batcher queue is bounded
 // (max_queue_size) and a job keeps at most max_in_flight images in the model.
 //
@@ -30,10 +32,10 @@
 
 #include "common/request_context.h"
 #include "common/status.h"
-#include "common/task_pool.h"
 #include "imaging/codec.h"
 #include "imaging/image.h"
 #include "runners/runner.h"
+#include "serving/worker_pool.h"
 #include "tensor/tensor.h"
 
 namespace infera {
@@ -112,10 +114,12 @@ class ImagePipeline {
   void Submit(std::shared_ptr<Model> model, PreparedImage image, const RequestContext& ctx,
               ImageCallback done);
 
-  // Runs `work` on a pipeline worker — for the core's other work that must stay off the
-  // batcher threads (the tensor service's outputs). False when the pipeline is shut
-  // down or gone (`work` is then dropped). The returned poster may outlive the pipeline.
-  std::function<bool(std::function<void()>)> Poster() const;
+  // Runs `work` on a pipeline worker, in `key`'s turn (the model's: workers are shared
+  // fairly among models, see serving/worker_pool.h) — for the core's other work that
+  // must stay off the batcher threads (the tensor service's outputs). False when the
+  // pipeline is shut down or gone (`work` is then dropped). The returned poster may
+  // outlive the pipeline.
+  std::function<bool(std::function<void()>)> Poster(const void* key) const;
 
   // Stops accepting, finishes what was handed over, joins the workers. Idempotent.
   void Shutdown();
@@ -123,7 +127,7 @@ class ImagePipeline {
  private:
   // Shared with the model calls in flight (weakly), so that outputs arriving after the
   // pipeline is gone complete with Unavailable instead of touching a freed pool.
-  std::shared_ptr<TaskPool> pool_;
+  std::shared_ptr<WorkerPool> pool_;
 };
 
 }  // namespace infera

@@ -202,8 +202,9 @@ void TensorInference::Infer(std::shared_ptr<Model> model, OipRequest request, bo
   call.context = std::move(ctx);
   call.inputs.push_back(std::move(request.inputs[0].tensor));
   auto callback = std::make_shared<OipCallback>(std::move(done));
-  call.done = [post = pipeline_->Poster(), model, callback, choices = std::move(*choices),
-               binary_default, id = std::move(request.id)](StatusOr<InferenceResult> result) {
+  call.done = [post = pipeline_->Poster(model.get()), model, callback,
+               choices = std::move(*choices), binary_default,
+               id = std::move(request.id)](StatusOr<InferenceResult> result) {
     // On the batcher's instance thread: hand the outputs to a pipeline worker.
     auto work = [model, callback, choices, binary_default, id,
                  result = std::make_shared<StatusOr<InferenceResult>>(std::move(result))] {
