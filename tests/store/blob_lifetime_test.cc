@@ -37,34 +37,42 @@ std::vector<std::byte> Bytes(int which) {
   return b;
 }
 
-TEST(BlobLifetimeTest, PutPinnedWritesAgainWhatASweepRemovedBeforeThePin) {
-  testing::TempDir dir;
-  StatusOr<std::unique_ptr<Store>> store = OpenSqliteStore(dir.path() / "infera.db");
-  StatusOr<std::unique_ptr<BlobStore>> blobs = OpenFsBlobStore(dir.path() / "blobs");
-  ASSERT_TRUE(store.ok() && blobs.ok());
+// A SQLite store and a blob store in a fresh folder.
+class BlobLifetimeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    StatusOr<std::unique_ptr<Store>> store = OpenSqliteStore(dir_.path() / "infera.db");
+    StatusOr<std::unique_ptr<BlobStore>> blobs = OpenFsBlobStore(dir_.path() / "blobs");
+    ASSERT_TRUE(store.ok() && blobs.ok());
+    store_ = std::move(*store);
+    blobs_ = std::move(*blobs);
+  }
+
+  testing::TempDir dir_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<BlobStore> blobs_;
+};
+
+TEST_F(BlobLifetimeTest, PutPinnedWritesAgainWhatASweepRemovedBeforeThePin) {
   // An old copy of the bytes, registered and unreferenced: a sweep may take it.
-  StatusOr<PinnedBlob> old = PutPinned(**store, **blobs, Bytes(1));
+  StatusOr<PinnedBlob> old = PutPinned(*store_, *blobs_, Bytes(1));
   ASSERT_TRUE(old.ok()) << old.status();
   old->pin.Release();
-  ASSERT_TRUE(SweepUnusedBlobs(**store, **blobs).ok());
-  EXPECT_EQ((*blobs)->Size(old->info.sha256).status().code(), absl::StatusCode::kNotFound);
+  ASSERT_TRUE(SweepUnusedBlobs(*store_, *blobs_).ok());
+  EXPECT_EQ(blobs_->Size(old->info.sha256).status().code(), absl::StatusCode::kNotFound);
   // Written and pinned again: a sweep now leaves it, and it is there.
-  StatusOr<PinnedBlob> again = PutPinned(**store, **blobs, Bytes(1));
+  StatusOr<PinnedBlob> again = PutPinned(*store_, *blobs_, Bytes(1));
   ASSERT_TRUE(again.ok()) << again.status();
-  ASSERT_TRUE(SweepUnusedBlobs(**store, **blobs).ok());
-  EXPECT_TRUE((*blobs)->Size(again->info.sha256).ok());
+  ASSERT_TRUE(SweepUnusedBlobs(*store_, *blobs_).ok());
+  EXPECT_TRUE(blobs_->Size(again->info.sha256).ok());
 }
 
 // The race, step by step: upload A has written its bytes and not yet committed its
 // record while upload B of the same bytes commits, its dataset is deleted and the
 // dropped blobs are swept. A's pin must keep the bytes.
-TEST(BlobLifetimeTest, ASweepBetweenAnUploadsWriteAndItsRecordKeepsTheBytes) {
-  testing::TempDir dir;
-  StatusOr<std::unique_ptr<Store>> opened = OpenSqliteStore(dir.path() / "infera.db");
-  StatusOr<std::unique_ptr<BlobStore>> opened_blobs = OpenFsBlobStore(dir.path() / "blobs");
-  ASSERT_TRUE(opened.ok() && opened_blobs.ok());
-  Store& store = **opened;
-  BlobStore& blobs = **opened_blobs;
+TEST_F(BlobLifetimeTest, ASweepBetweenAnUploadsWriteAndItsRecordKeepsTheBytes) {
+  Store& store = *store_;
+  BlobStore& blobs = *blobs_;
   auto new_dataset = [&](const std::string& name) {
     DatasetRecord d;
     d.name = name;
@@ -102,13 +110,9 @@ TEST(BlobLifetimeTest, ASweepBetweenAnUploadsWriteAndItsRecordKeepsTheBytes) {
   }
 }
 
-TEST(BlobLifetimeTest, UploadsOfIdenticalBytesRacingDatasetDeletesNeverLoseAReferencedBlob) {
-  testing::TempDir dir;
-  StatusOr<std::unique_ptr<Store>> opened = OpenSqliteStore(dir.path() / "infera.db");
-  StatusOr<std::unique_ptr<BlobStore>> opened_blobs = OpenFsBlobStore(dir.path() / "blobs");
-  ASSERT_TRUE(opened.ok() && opened_blobs.ok());
-  Store& store = **opened;
-  BlobStore& blobs = **opened_blobs;
+TEST_F(BlobLifetimeTest, UploadsOfIdenticalBytesRacingDatasetDeletesNeverLoseAReferencedBlob) {
+  Store& store = *store_;
+  BlobStore& blobs = *blobs_;
 
   // Uploaders add the same few contents to fresh datasets; a deleter deletes datasets
   // and sweeps what they dropped, as DELETE /api/datasets/{id} does. Bounded in rounds
@@ -191,7 +195,7 @@ TEST(BlobLifetimeTest, UploadsOfIdenticalBytesRacingDatasetDeletesNeverLoseARefe
   EXPECT_FALSE(referenced.empty());
   // ... and after a sweep, nothing else is.
   ASSERT_TRUE(SweepUnusedBlobs(store, blobs).ok());
-  EXPECT_EQ(BlobsOnDisk(dir.path() / "blobs"), referenced);
+  EXPECT_EQ(BlobsOnDisk(dir_.path() / "blobs"), referenced);
 }
 
 }  // namespace
