@@ -19,10 +19,10 @@
 #include "common/logging.h"
 #include "common/strings.h"
 #include "common/task_pool.h"
+#include "jobs/inference_jobs.h"
 #include "jobs/inference_workers.h"
 #include "jobs/job_export.h"
 #include "models/model.h"
-#include "jobs/inference_jobs.h"
 #include "store/blob_store.h"
 
 namespace infera {
