@@ -35,7 +35,7 @@ StatusOr<std::unique_ptr<Server>> Server::Create(const ServerConfig& config) {
   if (config.auth_enabled) RETURN_IF_ERROR(server->OpenAuth(config));
   server->blocking_ = std::make_unique<TaskPool>(4, "api");
   server->pipeline_ = std::make_unique<ImagePipeline>(
-      ImagePipeline::Options{.threads = config.postprocess_threads, .name = "postprocess"});
+      ImagePipeline::Options{.threads = config.postprocess_threads});
   server->manager_ = std::make_unique<ModelManager>(config, &server->models_, &server->metrics_);
   RETURN_IF_ERROR(server->manager_->LoadAll());
   if (config.model_control == ModelControlMode::kPoll && config.model_repository) {

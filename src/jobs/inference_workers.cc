@@ -13,7 +13,6 @@
 #include "common/logging.h"
 #include "common/strings.h"
 #include "datasets/ingest.h"
-#include "models/infer_items.h"
 #include "models/model.h"
 #include "runners/runner_registry.h"
 #include "store/blob_lifetime.h"
