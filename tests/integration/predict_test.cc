@@ -1,5 +1,5 @@
 // The real server (in-process, real HTTP on a free port) with real TorchScript models
-// made by PyTorch (models/make_test_models.py), checked against PyTorch's own outputs.
+// made by PyTorch (model_tools/make_test_models.py), checked against PyTorch's own outputs.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 

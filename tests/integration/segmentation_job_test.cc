@@ -1,7 +1,7 @@
 // Segmentation runners through the whole /api workflow with real TorchScript models
 // (binary U-Net, multi-class, 16-bit / multi-channel / multi-page TIFF): the masks a job
 // stores are compared pixel for pixel with PyTorch's output for the same input
-// (expected_masks.json, written by models/make_test_models.py), and the job's ZIP holds
+// (expected_masks.json, written by model_tools/make_test_models.py), and the job's ZIP holds
 // the masks and previews.
 #include <gtest/gtest.h>
 

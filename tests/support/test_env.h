@@ -11,7 +11,7 @@
 
 namespace infera::testing {
 
-// The folder made by models/make_test_models.py (repo/, images/, expected.json).
+// The folder made by model_tools/make_test_models.py (repo/, images/, expected.json).
 std::filesystem::path TestModelsDir();
 // build/infera.
 std::filesystem::path InferaBinary();

@@ -9,7 +9,7 @@
 #include "common/file_util.h"
 #include "common/logging.h"
 #include "common/strings.h"
-#include "onnx/onnx_import.h"
+#include "onnx_import/onnx_import.h"
 
 namespace infera {
 

@@ -1,4 +1,4 @@
-#include "onnx/onnx_import.h"
+#include "onnx_import/onnx_import.h"
 
 #include <gmock/gmock.h>
 #include <google/protobuf/util/message_differencer.h>
@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "common/strings.h"
-#include "onnx/model_builder.h"
+#include "onnx_import/model_builder.h"
 
 namespace infera {
 namespace {

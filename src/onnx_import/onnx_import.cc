@@ -1,4 +1,4 @@
-#include "onnx/onnx_import.h"
+#include "onnx_import/onnx_import.h"
 
 #include <onnx/onnx_pb.h>
 #include <onnx/shape_inference/implementation.h>
