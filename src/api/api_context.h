@@ -13,7 +13,6 @@
 namespace infera {
 class Store;
 class BlobStore;
-class InferenceWorkers;
 class TaskPool;
 class AuthService;
 class ImagePipeline;
@@ -35,7 +34,6 @@ struct ApiContext {
   // The /api workflow (null when the server runs without a store).
   Store* store = nullptr;
   BlobStore* blobs = nullptr;
-  InferenceWorkers* workers = nullptr;
   const InferenceJobs* jobs = nullptr;  // the job service over store, models and workers
   // Where blocking handlers (store, uploads, downloads) run, off the I/O threads.
   TaskPool* blocking = nullptr;

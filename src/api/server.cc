@@ -53,17 +53,21 @@ StatusOr<std::unique_ptr<Server>> Server::Create(const ServerConfig& config) {
   server->ctx_.tensors = server->tensors_.get();
   server->ctx_.metrics = &server->metrics_;
   server->ctx_.max_image_pixels = config.max_image_pixels;
-  InferenceWorkerOptions jobs;
-  jobs.workers = config.jobs_workers;
-  jobs.lease_ms = config.jobs_lease_ms;
-  jobs.priority = config.jobs_priority;
-  jobs.max_in_flight = config.jobs_max_in_flight;
-  jobs.decode.max_pixels = config.max_image_pixels;
-  server->workers_ = std::make_unique<InferenceWorkers>(
-      server->store_.get(), server->blobs_.get(), &server->models_, jobs, server->pipeline_.get());
+  // The kinds of durable job this server runs: one Register line per kind.
+  InferenceJobOptions inference;
+  inference.priority = config.jobs_priority;
+  inference.max_in_flight = config.jobs_max_in_flight;
+  inference.decode.max_pixels = config.max_image_pixels;
+  RETURN_IF_ERROR(server->job_handlers_.Register(
+      std::make_unique<InferenceJobHandler>(server->store_.get(), server->blobs_.get(),
+                                            &server->models_, server->pipeline_.get(), inference)));
+  JobWorkerOptions workers;
+  workers.workers = config.jobs_workers;
+  workers.lease_ms = config.jobs_lease_ms;
+  server->workers_ =
+      std::make_unique<JobWorkers>(server->store_.get(), &server->job_handlers_, workers);
   server->ctx_.store = server->store_.get();
   server->ctx_.blobs = server->blobs_.get();
-  server->ctx_.workers = server->workers_.get();
   server->jobs_ = std::make_unique<InferenceJobs>(server->store_.get(), &server->models_,
                                                   server->workers_.get());
   server->ctx_.jobs = server->jobs_.get();

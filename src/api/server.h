@@ -21,8 +21,10 @@
 #include "auth/auth_service.h"
 #include "common/status.h"
 #include "common/task_pool.h"
+#include "jobs/inference_job_handler.h"
 #include "jobs/inference_jobs.h"
-#include "jobs/inference_workers.h"
+#include "jobs/job_handler.h"
+#include "jobs/job_workers.h"
 #include "metrics/metrics.h"
 #include "models/model_registry.h"
 #include "models/repository_poller.h"
@@ -69,7 +71,8 @@ class Server {
   std::unique_ptr<TaskPool> blocking_;
   std::unique_ptr<ImagePipeline> pipeline_;   // /predict and the job workers
   std::unique_ptr<TensorInference> tensors_;  // /v2/.../infer
-  std::unique_ptr<InferenceWorkers> workers_;
+  JobHandlerRegistry job_handlers_;           // outlives workers_
+  std::unique_ptr<JobWorkers> workers_;
   std::unique_ptr<InferenceJobs> jobs_;
   ApiContext ctx_;
   std::unique_ptr<StaticSite> site_;  // the web page; outlives router_'s handlers

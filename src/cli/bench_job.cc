@@ -8,7 +8,7 @@
 //     one instance using every core, as LibTorch defaults to; no batcher) ->
 //     postprocess -> encode every artifact -> write it.
 //  3. The job: the files ingested into a private store (timed apart, as an upload), then
-//     one job through InferenceWorkers exactly as the server runs it (batcher, images in
+//     one job through JobWorkers exactly as the server runs it (batcher, images in
 //     flight, artifacts into the blob store, a result record per image).
 //  4. Prints images/s of both, the share of engine time outside the model (1 - engine
 //     busy / (wall x instances): the job's model may run several instances at once), and
@@ -29,7 +29,7 @@
 #include "common/logging.h"
 #include "common/strings.h"
 #include "imaging/codec.h"
-#include "jobs/inference_workers.h"
+#include "jobs/inference_job_handler.h"
 #include "jobs/local_job.h"
 #include "models/model.h"
 #include "runners/runner_registry.h"

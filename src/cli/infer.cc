@@ -177,9 +177,9 @@ StatusOr<int> Infer(const InferOptions& options) {
     return absl::InternalError(
         StrCat("the job ended ", JobStatusName(done->status), ": ", done->note));
   }
-  std::vector<InferenceResultRecord> results;
-  ASSIGN_OR_RETURN(results, job->store().ListInferenceResults(done->id));
-  for (const InferenceResultRecord& r : results) {
+  std::vector<JobResultRecord> results;
+  ASSIGN_OR_RETURN(results, job->store().ListJobResults(done->id));
+  for (const JobResultRecord& r : results) {
     if (!r.error.empty()) {
       std::fprintf(stderr, "infer: failed %s: %s\n", r.source_filename.c_str(), r.error.c_str());
     }

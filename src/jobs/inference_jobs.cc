@@ -26,7 +26,7 @@ StatusOr<InferenceRecord> InferenceJobs::Start(const Caller& caller,
   job.model_version = model->config().version;
   job.runner_name = model->config().runner;
   job.params_json = validated.dump();
-  ASSIGN_OR_RETURN(InferenceRecord created, store_->CreateInference(job));
+  ASSIGN_OR_RETURN(InferenceRecord created, CreateInference(*store_, job));
   if (workers_ != nullptr) workers_->Notify();
   return created;
 }
@@ -34,18 +34,25 @@ StatusOr<InferenceRecord> InferenceJobs::Start(const Caller& caller,
 StatusOr<std::vector<InferenceRecord>> InferenceJobs::List(const Caller& caller,
                                                            InferenceFilter filter) const {
   filter.owner_id = OwnerFilter(caller);
-  return store_->ListInferences(filter);
+  return ListInferences(*store_, filter);
+}
+
+// The inference `id` when `caller` may see it; "inference <id> not found" otherwise.
+StatusOr<InferenceRecord> InferenceJobs::Visible(const Caller& caller, int64_t id) const {
+  ASSIGN_OR_RETURN(InferenceRecord job, GetInference(*store_, id));
+  RETURN_IF_ERROR(CheckVisible(caller, job.owner_id, "inference", id));
+  return job;
 }
 
 StatusOr<nlohmann::json> InferenceJobs::Report(const Caller& caller, int64_t id,
-                                               std::vector<InferenceResultRecord>* records) const {
-  RETURN_IF_ERROR(VisibleInference(*store_, caller, id).status());
+                                               std::vector<JobResultRecord>* records) const {
+  RETURN_IF_ERROR(Visible(caller, id).status());
   return JobReport(*store_, id, records);
 }
 
 StatusOr<InferenceRecord> InferenceJobs::Cancel(const Caller& caller, int64_t id) const {
-  RETURN_IF_ERROR(VisibleInference(*store_, caller, id).status());
-  ASSIGN_OR_RETURN(InferenceRecord job, store_->CancelInference(id));
+  RETURN_IF_ERROR(Visible(caller, id).status());
+  ASSIGN_OR_RETURN(InferenceRecord job, CancelInference(*store_, id));
   if (workers_ != nullptr) workers_->Cancel(id);
   return job;
 }

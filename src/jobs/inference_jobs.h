@@ -16,7 +16,8 @@
 #include <vector>
 
 #include "common/status.h"
-#include "jobs/inference_workers.h"
+#include "jobs/inference_record.h"
+#include "jobs/job_workers.h"
 #include "models/model_registry.h"
 #include "serving/ownership.h"
 #include "store/store.h"
@@ -32,7 +33,7 @@ struct StartInferenceRequest {
 
 class InferenceJobs {
  public:
-  InferenceJobs(Store* store, ModelRegistry* models, InferenceWorkers* workers)
+  InferenceJobs(Store* store, ModelRegistry* models, JobWorkers* workers)
       : store_(store), models_(models), workers_(workers) {}
 
   // Queues a job for `caller` (its owner) and wakes the workers.
@@ -41,14 +42,16 @@ class InferenceJobs {
   StatusOr<std::vector<InferenceRecord>> List(const Caller& caller, InferenceFilter filter) const;
   // The job with its results and errors (JobReport); *records: the result records.
   StatusOr<nlohmann::json> Report(const Caller& caller, int64_t id,
-                                  std::vector<InferenceResultRecord>* records = nullptr) const;
+                                  std::vector<JobResultRecord>* records = nullptr) const;
   // Stores a cancel request and drops the job's images still queued in a model here.
   StatusOr<InferenceRecord> Cancel(const Caller& caller, int64_t id) const;
 
  private:
+  StatusOr<InferenceRecord> Visible(const Caller& caller, int64_t id) const;
+
   Store* const store_;
   ModelRegistry* const models_;
-  InferenceWorkers* const workers_;
+  JobWorkers* const workers_;
 };
 
 }  // namespace infera

@@ -1,18 +1,38 @@
 #include "jobs/job_export.h"
 
+#include <algorithm>
+
 #include "common/strings.h"
-#include "store/record_json.h"
+#include "jobs/inference_record.h"
 
 namespace infera {
 
+namespace {
+
+// Where a result file of `kind` goes, and in which order within a result: the masks
+// (class, instance, probability, then other kinds), then the previews.
+int ExportRank(std::string_view kind) {
+  if (kind == "class_mask") return 0;
+  if (kind == "instance_mask") return 1;
+  if (kind == "probability") return 2;
+  if (kind == "preview") return 4;
+  return 3;
+}
+
+}  // namespace
+
+std::string_view ExportFolder(std::string_view kind) {
+  return kind == "preview" ? "previews" : "masks";
+}
+
 StatusOr<nlohmann::json> JobReport(Store& store, int64_t id,
-                                   std::vector<InferenceResultRecord>* records) {
-  ASSIGN_OR_RETURN(InferenceRecord job, store.GetInference(id));
-  ASSIGN_OR_RETURN(std::vector<InferenceResultRecord> results, store.ListInferenceResults(id));
+                                   std::vector<JobResultRecord>* records) {
+  ASSIGN_OR_RETURN(InferenceRecord job, GetInference(store, id));
+  ASSIGN_OR_RETURN(std::vector<JobResultRecord> results, store.ListJobResults(id));
   nlohmann::json j = InferenceJson(job);
   j["results"] = nlohmann::json::array();
   nlohmann::json errors = nlohmann::json::array();
-  for (const InferenceResultRecord& r : results) {
+  for (const JobResultRecord& r : results) {
     j["results"].push_back(ResultJson(r));
     if (!r.error.empty()) {
       errors.push_back({{"source_filename", r.source_filename}, {"error", r.error}});
@@ -23,22 +43,22 @@ StatusOr<nlohmann::json> JobReport(Store& store, int64_t id,
   return j;
 }
 
-StatusOr<std::vector<ExportEntry>> JobExportEntries(
-    Store& store, const std::vector<InferenceResultRecord>& results, bool include_sources) {
+StatusOr<std::vector<ExportEntry>> JobExportEntries(Store& store,
+                                                    const std::vector<JobResultRecord>& results,
+                                                    bool include_sources) {
   std::vector<ExportEntry> entries;
-  for (const InferenceResultRecord& r : results) {
+  for (const JobResultRecord& r : results) {
     if (include_sources) {
       StatusOr<FileRecord> source = store.GetFile(r.source_file_id);
       if (source.ok()) entries.push_back({StrCat("images/", source->filename), *source});
     }
-    for (int64_t id : {r.class_mask_id, r.instance_mask_id, r.probability_id}) {
-      if (id == 0) continue;
-      ASSIGN_OR_RETURN(FileRecord f, store.GetFile(id));
-      entries.push_back({StrCat("masks/", f.filename), f});
-    }
-    if (r.preview_id != 0) {
-      ASSIGN_OR_RETURN(FileRecord f, store.GetFile(r.preview_id));
-      entries.push_back({StrCat("previews/", f.filename), f});
+    std::vector<const FileRecord*> files;
+    for (const FileRecord& f : r.files) files.push_back(&f);
+    std::stable_sort(files.begin(), files.end(), [](const FileRecord* a, const FileRecord* b) {
+      return ExportRank(a->role) < ExportRank(b->role);
+    });
+    for (const FileRecord* f : files) {
+      entries.push_back({StrCat(ExportFolder(f->role), "/", f->filename), *f});
     }
   }
   return entries;

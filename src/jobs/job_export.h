@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/status.h"
@@ -23,15 +24,20 @@ struct ExportEntry {
   FileRecord file;   // the stored file (its blob is file.sha256)
 };
 
+// The folder a result file of `kind` goes in: "previews" for previews, "masks" for
+// every other kind.
+std::string_view ExportFolder(std::string_view kind);
+
 // The job record as the API returns it, with "results" (every result record) and
 // "errors" ([{source_filename, error}] of the images that failed). *records receives the
 // result records when not null. NotFound for an unknown job.
 StatusOr<nlohmann::json> JobReport(Store& store, int64_t id,
-                                   std::vector<InferenceResultRecord>* records = nullptr);
+                                   std::vector<JobResultRecord>* records = nullptr);
 
-// The files of `results`, in result order. A source file that is gone (its dataset was
-// deleted) is left out; a missing output file is an error (NotFound).
-StatusOr<std::vector<ExportEntry>> JobExportEntries(
-    Store& store, const std::vector<InferenceResultRecord>& results, bool include_sources);
+// The files of `results`, in result order (within a result: the source, the masks, the
+// previews). A source file that is gone (its dataset was deleted) is left out.
+StatusOr<std::vector<ExportEntry>> JobExportEntries(Store& store,
+                                                    const std::vector<JobResultRecord>& results,
+                                                    bool include_sources);
 
 }  // namespace infera

@@ -5,8 +5,9 @@
 #include "common/file_util.h"
 #include "common/strings.h"
 #include "datasets/ingest.h"
-#include "jobs/inference_workers.h"
+#include "jobs/inference_job_handler.h"
 #include "jobs/job_export.h"
+#include "jobs/job_workers.h"
 #include "models/model.h"
 #include "store/sqlite_store.h"
 
@@ -58,20 +59,25 @@ StatusOr<InferenceRecord> LocalJob::Run(ModelRegistry* models, const std::string
   job.model_version = model->config().version;
   job.runner_name = model->config().runner;
   job.params_json = validated.dump();
-  ASSIGN_OR_RETURN(InferenceRecord created, store_->CreateInference(job));
+  ASSIGN_OR_RETURN(InferenceRecord created, CreateInference(*store_, job));
 
-  InferenceWorkerOptions worker_options;
+  InferenceJobOptions inference;
+  inference.max_in_flight = options.max_in_flight;
+  inference.decode = options.decode;
+  ImagePipeline pipeline;
+  JobHandlerRegistry handlers;
+  RETURN_IF_ERROR(handlers.Register(std::make_unique<InferenceJobHandler>(
+      store_.get(), blobs_.get(), models, &pipeline, inference)));
+  JobWorkerOptions worker_options;
   worker_options.workers = std::max(1, options.workers);
-  worker_options.max_in_flight = options.max_in_flight;
-  worker_options.decode = options.decode;
   worker_options.idle_poll = std::chrono::milliseconds(20);
   worker_options.name = "local";
-  InferenceWorkers workers(store_.get(), blobs_.get(), models, worker_options);
+  JobWorkers workers(store_.get(), &handlers, worker_options);
   workers.Start();
   workers.Notify();
   while (true) {
     std::this_thread::sleep_for(options.progress_interval);
-    ASSIGN_OR_RETURN(InferenceRecord current, store_->GetInference(created.id));
+    ASSIGN_OR_RETURN(InferenceRecord current, GetInference(*store_, created.id));
     if (options.progress) options.progress(current);
     if (IsTerminal(current.status)) {
       workers.Stop();
@@ -81,7 +87,7 @@ StatusOr<InferenceRecord> LocalJob::Run(ModelRegistry* models, const std::string
 }
 
 Status LocalJob::Export(int64_t job_id, const fs::path& out_dir, bool include_sources) {
-  std::vector<InferenceResultRecord> results;
+  std::vector<JobResultRecord> results;
   ASSIGN_OR_RETURN(nlohmann::json report, JobReport(*store_, job_id, &results));
   ASSIGN_OR_RETURN(std::vector<ExportEntry> entries,
                    JobExportEntries(*store_, results, include_sources));

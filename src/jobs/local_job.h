@@ -1,10 +1,11 @@
 // LocalJob: one dataset inference job run inside this process, without the HTTP
 // server — what `infera infer` and `infera bench job` use, so offline runs go through
-// exactly the code the server runs (ingest, InferenceWorkers, runners, artifacts).
+// exactly the code the server runs (ingest, JobWorkers with the InferenceJobHandler,
+// runners, artifacts).
 //
 // It keeps a private store (SQLite + content-addressed blobs) in a work folder the
 // caller owns and removes; ingests input files as one dataset; runs the job with
-// InferenceWorkers over a ModelRegistry the caller filled; exports the results in the
+// JobWorkers over a ModelRegistry the caller filled; exports the results in the
 // JobExport layout.
 // Thread-safety: not thread-safe; one thread drives it. The registry must outlive Run.
 #pragma once
@@ -18,6 +19,7 @@
 
 #include "common/status.h"
 #include "imaging/codec.h"
+#include "jobs/inference_record.h"
 #include "models/model_registry.h"
 #include "store/blob_store.h"
 #include "store/store.h"

@@ -20,10 +20,7 @@ template <typename Record>
 StatusOr<Record> IfVisible(const Caller& caller, StatusOr<Record> record, std::string_view kind,
                            int64_t id) {
   if (!record.ok()) return record;
-  const std::optional<int64_t> owner = OwnerFilter(caller);
-  if (owner && record->owner_id != *owner) {
-    return absl::NotFoundError(StrCat(kind, " ", id, " not found"));
-  }
+  RETURN_IF_ERROR(CheckVisible(caller, record->owner_id, kind, id));
   return record;
 }
 
@@ -37,8 +34,10 @@ StatusOr<FileRecord> VisibleFile(Store& store, const Caller& caller, int64_t id)
   return IfVisible(caller, store.GetFile(id), "file", id);
 }
 
-StatusOr<InferenceRecord> VisibleInference(Store& store, const Caller& caller, int64_t id) {
-  return IfVisible(caller, store.GetInference(id), "inference", id);
+Status CheckVisible(const Caller& caller, int64_t owner_id, std::string_view kind, int64_t id) {
+  const std::optional<int64_t> owner = OwnerFilter(caller);
+  if (owner && owner_id != *owner) return absl::NotFoundError(StrCat(kind, " ", id, " not found"));
+  return absl::OkStatus();
 }
 
 }  // namespace infera

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string_view>
 
 #include "auth/principal.h"
 #include "common/status.h"
@@ -29,6 +30,8 @@ std::optional<int64_t> OwnerFilter(const Caller& caller);
 // unknown id), or the store's error.
 StatusOr<DatasetRecord> VisibleDataset(Store& store, const Caller& caller, int64_t id);
 StatusOr<FileRecord> VisibleFile(Store& store, const Caller& caller, int64_t id);
-StatusOr<InferenceRecord> VisibleInference(Store& store, const Caller& caller, int64_t id);
+// For any other record of `kind` with `id` owned by `owner_id`: OK when `caller` may see
+// it, else "<kind> <id> not found" (NotFound).
+Status CheckVisible(const Caller& caller, int64_t owner_id, std::string_view kind, int64_t id);
 
 }  // namespace infera

@@ -26,49 +26,8 @@ nlohmann::json FileJson(const FileRecord& f) {
                       {"sha256", f.sha256},
                       {"created_at", f.created_at}};
   if (f.dataset_id != 0) j["dataset_id"] = f.dataset_id;
-  if (f.inference_id != 0) j["inference_id"] = f.inference_id;
+  if (f.job_id != 0) j["inference_id"] = f.job_id;  // the API's name since version 1
   return j;
-}
-
-nlohmann::json InferenceJson(const InferenceRecord& job) {
-  nlohmann::json params = nlohmann::json::parse(job.params_json, nullptr, false);
-  nlohmann::json timings = nlohmann::json::parse(job.timings_json, nullptr, false);
-  return {
-      {"id", job.id},
-      {"inference_id", job.id},
-      {"dataset_id", job.dataset_id},
-      {"model_id", job.model_name},
-      {"model_version", job.model_version},
-      {"runner_name", job.runner_name},
-      {"params", params.is_discarded() ? nlohmann::json::object() : params},
-      {"status", JobStatusName(job.status)},
-      {"note", job.note},
-      {"progress",
-       {{"done", job.done},
-        {"total", job.total},
-        {"failed", job.failed_images},
-        {"fraction", job.total > 0 ? static_cast<double>(job.done) / static_cast<double>(job.total)
-                                   : (IsTerminal(job.status) ? 1.0 : 0.0)}}},
-      {"cancel_requested", job.cancel_requested},
-      {"attempts", job.attempts},
-      {"created_at", job.created_at},
-      {"started_at", job.started_at},
-      {"finished_at", job.finished_at},
-      {"timings", timings.is_discarded() ? nlohmann::json::object() : timings}};
-}
-
-nlohmann::json ResultJson(const InferenceResultRecord& r) {
-  auto id_or_null = [](int64_t id) { return id != 0 ? nlohmann::json(id) : nlohmann::json(); };
-  nlohmann::json summary = nlohmann::json::parse(r.summary_json, nullptr, false);
-  return {{"source_filename", r.source_filename},
-          {"source_file_id", r.source_file_id},
-          {"class_mask_id", id_or_null(r.class_mask_id)},
-          {"instance_mask_id", id_or_null(r.instance_mask_id)},
-          {"preview_id", id_or_null(r.preview_id)},
-          {"probability_id", id_or_null(r.probability_id)},
-          {"summary", summary.is_discarded() ? nlohmann::json::object() : summary},
-          {"error", r.error.empty() ? nlohmann::json() : nlohmann::json(r.error)},
-          {"elapsed_ms", r.elapsed_ms}};
 }
 
 }  // namespace infera

@@ -1,5 +1,5 @@
-// The JSON forms of store records, as the API returns them and `infera infer` writes
-// them in results.json. Pure functions; thread-safe.
+// The JSON forms of dataset and file records, as the API returns them (jobs' forms:
+// jobs/inference_record.h). Pure functions; thread-safe.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -10,8 +10,5 @@ namespace infera {
 
 nlohmann::json DatasetJson(const DatasetRecord& d);
 nlohmann::json FileJson(const FileRecord& f);
-// params and timings are embedded as JSON (an unparsable stored text becomes {}).
-nlohmann::json InferenceJson(const InferenceRecord& job);
-nlohmann::json ResultJson(const InferenceResultRecord& r);
 
 }  // namespace infera

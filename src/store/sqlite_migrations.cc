@@ -170,10 +170,125 @@ INSERT INTO blobs (sha256, size, created_at)
   SELECT sha256, MAX(size), MIN(created_at) FROM files GROUP BY sha256;
 )sql";
 
+// Version 4: jobs of any kind and result files as rows. `inferences` becomes `jobs`
+// (kind 'inference'; model, version, runner and params move into spec_json; ids kept, so
+// /api/inferences/{id} still finds its job); `inference_results` becomes `job_results`
+// without the four artifact columns: an output file names its result (files.result_id)
+// and its kind is its role, which is no longer a fixed list. The foreign keys between the
+// new tables are checked at commit (defer_foreign_keys); the old tables are dropped
+// children first, so no cascade of theirs touches a row.
+constexpr const char* kSchemaV4 = R"sql(
+PRAGMA defer_foreign_keys = ON;
+
+CREATE TABLE jobs (
+  id               INTEGER PRIMARY KEY,
+  kind             TEXT    NOT NULL CHECK (kind <> ''),
+  owner_id         INTEGER NOT NULL DEFAULT 0,
+  dataset_id       INTEGER REFERENCES datasets (id) ON DELETE CASCADE,
+  spec_json        TEXT    NOT NULL DEFAULT '{}',
+  status           TEXT    NOT NULL
+                   CHECK (status IN ('queued', 'running', 'completed', 'failed', 'canceled')),
+  note             TEXT    NOT NULL DEFAULT '',
+  total            INTEGER NOT NULL DEFAULT 0 CHECK (total >= 0),
+  done             INTEGER NOT NULL DEFAULT 0 CHECK (done >= 0),
+  failed_items     INTEGER NOT NULL DEFAULT 0 CHECK (failed_items >= 0),
+  cancel_requested INTEGER NOT NULL DEFAULT 0 CHECK (cancel_requested IN (0, 1)),
+  created_at       INTEGER NOT NULL,
+  started_at       INTEGER NOT NULL DEFAULT 0,
+  finished_at      INTEGER NOT NULL DEFAULT 0,
+  lease_owner      TEXT    NOT NULL DEFAULT '',
+  lease_expires_at INTEGER NOT NULL DEFAULT 0,
+  attempts         INTEGER NOT NULL DEFAULT 0,
+  report_json      TEXT    NOT NULL DEFAULT '{}'
+) STRICT;
+INSERT INTO jobs (id, kind, owner_id, dataset_id, spec_json, status, note, total, done,
+                  failed_items, cancel_requested, created_at, started_at, finished_at,
+                  lease_owner, lease_expires_at, attempts, report_json)
+  SELECT id, 'inference', owner_id, dataset_id,
+         json_object('model', model_name, 'version', model_version, 'runner', runner_name,
+                     'params', json(CASE WHEN json_valid(params_json) THEN params_json
+                                         ELSE '{}' END)),
+         status, note, total, done, failed_images, cancel_requested, created_at, started_at,
+         finished_at, lease_owner, lease_expires_at, attempts, timings_json
+  FROM inferences;
+CREATE INDEX jobs_by_created ON jobs (created_at, id);
+CREATE INDEX jobs_by_kind ON jobs (kind, created_at, id);
+CREATE INDEX jobs_by_dataset ON jobs (dataset_id, created_at, id);
+CREATE INDEX jobs_by_owner ON jobs (owner_id, created_at, id);
+CREATE INDEX jobs_by_status ON jobs (status, created_at, id);
+-- The claim query's: only live jobs, oldest first.
+CREATE INDEX jobs_claimable ON jobs (created_at, id) WHERE status IN ('queued', 'running');
+
+CREATE TABLE job_results (
+  id              INTEGER PRIMARY KEY,
+  job_id          INTEGER NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+  source_file_id  INTEGER NOT NULL REFERENCES files_v4 (id) ON DELETE CASCADE,
+  source_filename TEXT    NOT NULL DEFAULT '',
+  summary_json    TEXT    NOT NULL DEFAULT '{}',
+  error           TEXT    NOT NULL DEFAULT '',
+  elapsed_ms      REAL    NOT NULL DEFAULT 0,
+  created_at      INTEGER NOT NULL,
+  UNIQUE (job_id, source_file_id)
+) STRICT;
+CREATE TABLE files_v4 (
+  id           INTEGER PRIMARY KEY,
+  owner_id     INTEGER NOT NULL DEFAULT 0,
+  dataset_id   INTEGER REFERENCES datasets (id) ON DELETE CASCADE,
+  job_id       INTEGER REFERENCES jobs (id) ON DELETE CASCADE,
+  result_id    INTEGER REFERENCES job_results (id) ON DELETE CASCADE,
+  role         TEXT    NOT NULL CHECK (role <> ''),
+  filename     TEXT    NOT NULL CHECK (filename <> ''),
+  content_type TEXT    NOT NULL DEFAULT '',
+  sha256       TEXT    NOT NULL CHECK (length(sha256) = 64),
+  size         INTEGER NOT NULL CHECK (size >= 0),
+  width        INTEGER NOT NULL DEFAULT 0,
+  height       INTEGER NOT NULL DEFAULT 0,
+  channels     INTEGER NOT NULL DEFAULT 0,
+  bit_depth    INTEGER NOT NULL DEFAULT 0,
+  pages        INTEGER NOT NULL DEFAULT 0,
+  sample_type  TEXT    NOT NULL DEFAULT '',
+  created_at   INTEGER NOT NULL,
+  -- A source file belongs to a dataset, an output file to a job; never both.
+  CHECK ((role = 'source') = (dataset_id IS NOT NULL)),
+  CHECK ((dataset_id IS NULL) <> (job_id IS NULL)),
+  CHECK (result_id IS NULL OR job_id IS NOT NULL),
+  -- Source filenames are unique within their dataset (NULLs, i.e. outputs, never clash).
+  UNIQUE (dataset_id, filename),
+  -- One file per kind and result.
+  UNIQUE (result_id, role)
+) STRICT;
+INSERT INTO job_results (id, job_id, source_file_id, source_filename, summary_json, error,
+                         elapsed_ms, created_at)
+  SELECT id, inference_id, source_file_id, source_filename, summary_json, error, elapsed_ms,
+         created_at
+  FROM inference_results;
+
+INSERT INTO files_v4 (id, owner_id, dataset_id, job_id, result_id, role, filename,
+                      content_type, sha256, size, width, height, channels, bit_depth, pages,
+                      sample_type, created_at)
+  SELECT f.id, f.owner_id, f.dataset_id, f.inference_id,
+         (SELECT r.id FROM inference_results r
+          WHERE r.class_mask_id = f.id OR r.instance_mask_id = f.id OR r.preview_id = f.id
+                OR r.probability_id = f.id
+          LIMIT 1),
+         f.role, f.filename, f.content_type, f.sha256, f.size, f.width, f.height, f.channels,
+         f.bit_depth, f.pages, f.sample_type, f.created_at
+  FROM files f;
+
+DROP TABLE inference_results;
+DROP TABLE files;
+DROP TABLE inferences;
+ALTER TABLE files_v4 RENAME TO files;
+CREATE INDEX files_by_job ON files (job_id);
+CREATE INDEX files_by_sha256 ON files (sha256);
+CREATE INDEX job_results_by_source ON job_results (source_file_id);
+)sql";
+
 constexpr SqliteMigration kMigrations[] = {
     {1, "datasets, files, inferences, inference_results", kSchemaV1},
     {2, "users, refresh_tokens, api_keys, revoked_tokens", kSchemaV2},
     {3, "blobs, blob_pins", kSchemaV3},
+    {4, "jobs of any kind, result files as rows", kSchemaV4},
 };
 
 StatusOr<int> CurrentVersion(SqliteDb& db) {

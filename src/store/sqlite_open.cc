@@ -44,12 +44,6 @@ Status Configure(SqliteDb& db, int busy_timeout_ms) {
 
 }  // namespace
 
-int64_t SystemNowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 StatusOr<std::unique_ptr<SqliteDb>> OpenSqliteDatabase(const std::filesystem::path& db_file,
                                                        int busy_timeout_ms, int64_t now_ms) {
   if (db_file.empty()) return absl::InvalidArgumentError("SQLite database path is empty");

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <memory>
 
+#include "common/clock.h"  // SystemNowMs
 #include "common/status.h"
 #include "store/sqlite_db.h"
 
@@ -17,8 +18,5 @@ namespace infera {
 
 StatusOr<std::unique_ptr<SqliteDb>> OpenSqliteDatabase(const std::filesystem::path& db_file,
                                                        int busy_timeout_ms, int64_t now_ms);
-
-// Milliseconds since the Unix epoch, from the system clock.
-int64_t SystemNowMs();
 
 }  // namespace infera

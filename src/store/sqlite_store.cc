@@ -2,6 +2,8 @@
 
 #include <chrono>
 #include <limits>
+#include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <string_view>
 #include <system_error>
@@ -25,16 +27,15 @@ using Mode = SqliteTransaction::Mode;
   "d.id, d.owner_id, d.name, d.description, d.created_at,"     \
   " (SELECT COUNT(*) FROM files f WHERE f.dataset_id = d.id)," \
   " (SELECT COALESCE(SUM(f.size), 0) FROM files f WHERE f.dataset_id = d.id)"
-#define INFERA_FILE_COLUMNS                                                       \
-  "id, owner_id, dataset_id, inference_id, role, filename, content_type, sha256," \
+#define INFERA_FILE_COLUMNS                                                            \
+  "id, owner_id, dataset_id, job_id, result_id, role, filename, content_type, sha256," \
   " size, width, height, channels, bit_depth, pages, sample_type, created_at"
-#define INFERA_INFERENCE_COLUMNS                                                   \
-  "id, owner_id, dataset_id, model_name, model_version, runner_name, params_json," \
-  " status, note, total, done, failed_images, cancel_requested, created_at,"       \
-  " started_at, finished_at, lease_owner, lease_expires_at, attempts, timings_json"
-#define INFERA_RESULT_COLUMNS                                                       \
-  "id, inference_id, source_file_id, source_filename, class_mask_id,"               \
-  " instance_mask_id, preview_id, probability_id, summary_json, error, elapsed_ms," \
+#define INFERA_JOB_COLUMNS                                                              \
+  "id, kind, owner_id, dataset_id, spec_json, status, note, total, done, failed_items," \
+  " cancel_requested, created_at, started_at, finished_at, lease_owner,"                \
+  " lease_expires_at, attempts, report_json"
+#define INFERA_RESULT_COLUMNS                                                     \
+  "id, job_id, source_file_id, source_filename, summary_json, error, elapsed_ms," \
   " created_at"
 
 DatasetRecord ReadDatasetRow(const SqliteStatement& st) {
@@ -54,92 +55,84 @@ FileRecord ReadFileRow(const SqliteStatement& st) {
   f.id = st.Int(0);
   f.owner_id = st.Int(1);
   f.dataset_id = st.Int(2);
-  f.inference_id = st.Int(3);
-  f.role = st.Text(4);
-  f.filename = st.Text(5);
-  f.content_type = st.Text(6);
-  f.sha256 = st.Text(7);
-  f.size = st.Int(8);
-  f.width = static_cast<int>(st.Int(9));
-  f.height = static_cast<int>(st.Int(10));
-  f.channels = static_cast<int>(st.Int(11));
-  f.bit_depth = static_cast<int>(st.Int(12));
-  f.pages = static_cast<int>(st.Int(13));
-  f.sample_type = st.Text(14);
-  f.created_at = st.Int(15);
+  f.job_id = st.Int(3);
+  f.result_id = st.Int(4);
+  f.role = st.Text(5);
+  f.filename = st.Text(6);
+  f.content_type = st.Text(7);
+  f.sha256 = st.Text(8);
+  f.size = st.Int(9);
+  f.width = static_cast<int>(st.Int(10));
+  f.height = static_cast<int>(st.Int(11));
+  f.channels = static_cast<int>(st.Int(12));
+  f.bit_depth = static_cast<int>(st.Int(13));
+  f.pages = static_cast<int>(st.Int(14));
+  f.sample_type = st.Text(15);
+  f.created_at = st.Int(16);
   return f;
 }
 
-StatusOr<InferenceRecord> ReadInferenceRow(const SqliteStatement& st) {
-  InferenceRecord j;
+StatusOr<JobRecord> ReadJobRow(const SqliteStatement& st) {
+  JobRecord j;
   j.id = st.Int(0);
-  j.owner_id = st.Int(1);
-  j.dataset_id = st.Int(2);
-  j.model_name = st.Text(3);
-  j.model_version = st.Int(4);
-  j.runner_name = st.Text(5);
-  j.params_json = st.Text(6);
-  StatusOr<JobStatus> status = ParseJobStatus(st.Text(7));
+  j.kind = st.Text(1);
+  j.owner_id = st.Int(2);
+  j.dataset_id = st.Int(3);
+  j.spec_json = st.Text(4);
+  StatusOr<JobStatus> status = ParseJobStatus(st.Text(5));
   if (!status.ok()) {
     return absl::InternalError(
-        StrCat("inference ", j.id, " has a corrupt status: ", ToStd(status.status().message())));
+        StrCat("job ", j.id, " has a corrupt status: ", ToStd(status.status().message())));
   }
   j.status = *status;
-  j.note = st.Text(8);
-  j.total = st.Int(9);
-  j.done = st.Int(10);
-  j.failed_images = st.Int(11);
-  j.cancel_requested = st.Int(12) != 0;
-  j.created_at = st.Int(13);
-  j.started_at = st.Int(14);
-  j.finished_at = st.Int(15);
-  j.lease_owner = st.Text(16);
-  j.lease_expires_at = st.Int(17);
-  j.attempts = static_cast<int>(st.Int(18));
-  j.timings_json = st.Text(19);
+  j.note = st.Text(6);
+  j.total = st.Int(7);
+  j.done = st.Int(8);
+  j.failed_items = st.Int(9);
+  j.cancel_requested = st.Int(10) != 0;
+  j.created_at = st.Int(11);
+  j.started_at = st.Int(12);
+  j.finished_at = st.Int(13);
+  j.lease_owner = st.Text(14);
+  j.lease_expires_at = st.Int(15);
+  j.attempts = static_cast<int>(st.Int(16));
+  j.report_json = st.Text(17);
   return j;
 }
 
-InferenceResultRecord ReadResultRow(const SqliteStatement& st) {
-  InferenceResultRecord r;
+JobResultRecord ReadResultRow(const SqliteStatement& st) {
+  JobResultRecord r;
   r.id = st.Int(0);
-  r.inference_id = st.Int(1);
+  r.job_id = st.Int(1);
   r.source_file_id = st.Int(2);
   r.source_filename = st.Text(3);
-  r.class_mask_id = st.Int(4);
-  r.instance_mask_id = st.Int(5);
-  r.preview_id = st.Int(6);
-  r.probability_id = st.Int(7);
-  r.summary_json = st.Text(8);
-  r.error = st.Text(9);
-  r.elapsed_ms = st.Double(10);
-  r.created_at = st.Int(11);
+  r.summary_json = st.Text(4);
+  r.error = st.Text(5);
+  r.elapsed_ms = st.Double(6);
+  r.created_at = st.Int(7);
   return r;
 }
 
-// The result column an output file of `role` fills; null for a role that is not an
-// output ("source" or unknown). Kept in step with IsOutputRole.
-int64_t* OutputSlot(InferenceResultRecord& r, std::string_view role) {
-  if (role == "class_mask") return &r.class_mask_id;
-  if (role == "instance_mask") return &r.instance_mask_id;
-  if (role == "preview") return &r.preview_id;
-  if (role == "probability") return &r.probability_id;
-  return nullptr;
-}
-
-bool IsOutputRole(std::string_view role) {
-  return role == "class_mask" || role == "instance_mask" || role == "preview" ||
-         role == "probability";
+// An output kind: a name of letters, digits, '_' and '-' (it becomes a JSON key
+// "<kind>_id" and part of file names), not "source".
+bool IsOutputKind(std::string_view kind) {
+  if (kind.empty() || kind.size() > 64 || kind == "source") return false;
+  for (char c : kind) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '_' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
 }
 
 // Checks a file record before it is written: a source file of a dataset, or an output
-// of a job (`inference_id` may still be 0 for outputs passed to AddInferenceResult).
+// of a job (`job_id` may still be 0 for outputs passed to AddJobResult).
 Status ValidateFile(const FileRecord& f, bool output_of_result) {
   const bool source = f.role == "source";
-  if (!source && !IsOutputRole(f.role)) {
+  if (!source && !IsOutputKind(f.role)) {
     return absl::InvalidArgumentError(
         StrCat("file role '", f.role,
-               "' is not one of source, class_mask, instance_mask, preview, probability"));
+               "' is neither 'source' nor an output kind (letters, digits, '_', '-')"));
   }
   if (output_of_result && source) {
     return absl::InvalidArgumentError("a job's output file cannot have role 'source'");
@@ -154,17 +147,16 @@ Status ValidateFile(const FileRecord& f, bool output_of_result) {
   if (f.size < 0) {
     return absl::InvalidArgumentError(StrCat("file '", f.filename, "' has a negative size"));
   }
-  if (source && (f.dataset_id <= 0 || f.inference_id != 0)) {
+  if (source && (f.dataset_id <= 0 || f.job_id != 0)) {
     return absl::InvalidArgumentError(
-        StrCat("source file '", f.filename, "' needs a dataset_id and no inference_id"));
+        StrCat("source file '", f.filename, "' needs a dataset_id and no job_id"));
   }
   if (!source && f.dataset_id != 0) {
     return absl::InvalidArgumentError(
         StrCat("output file '", f.filename, "' must not have a dataset_id"));
   }
-  if (!source && !output_of_result && f.inference_id <= 0) {
-    return absl::InvalidArgumentError(
-        StrCat("output file '", f.filename, "' needs an inference_id"));
+  if (!source && !output_of_result && f.job_id <= 0) {
+    return absl::InvalidArgumentError(StrCat("output file '", f.filename, "' needs a job_id"));
   }
   return absl::OkStatus();
 }
@@ -245,8 +237,8 @@ class SqliteStore final : public Store {
     std::vector<std::string> dropped;
     {
       ASSIGN_OR_RETURN(auto st, db_->Prepare("SELECT DISTINCT sha256 FROM files"
-                                             " WHERE dataset_id = ?1 OR inference_id IN"
-                                             " (SELECT id FROM inferences WHERE dataset_id = ?1)"
+                                             " WHERE dataset_id = ?1 OR job_id IN"
+                                             " (SELECT id FROM jobs WHERE dataset_id = ?1)"
                                              " ORDER BY sha256"));
       st.Bind(id);
       while (true) {
@@ -279,7 +271,7 @@ class SqliteStore final : public Store {
       RETURN_IF_ERROR(ReadDataset(file.dataset_id).status());
       ASSIGN_OR_RETURN(record.filename, UniqueFilename(file.dataset_id, file.filename));
     } else {
-      RETURN_IF_ERROR(ReadInference(file.inference_id).status());
+      RETURN_IF_ERROR(ReadJob(file.job_id).status());
     }
     record.created_at = Now();
     ASSIGN_OR_RETURN(record.id, InsertFile(record));
@@ -388,62 +380,78 @@ class SqliteStore final : public Store {
     return removed;
   }
 
-  // --- inference jobs ---
+  // --- jobs ---
 
-  StatusOr<InferenceRecord> CreateInference(const InferenceRecord& job) override {
-    if (job.model_name.empty()) return absl::InvalidArgumentError("inference has no model_name");
+  StatusOr<JobRecord> CreateJob(const JobRecord& job) override {
+    if (job.kind.empty()) return absl::InvalidArgumentError("job has no kind");
+    const std::string spec = job.spec_json.empty() ? "{}" : job.spec_json;
     MutexLock lock(&mu_);
     ASSIGN_OR_RETURN(auto txn, SqliteTransaction::Begin(*db_, Mode::kImmediate));
-    ASSIGN_OR_RETURN(DatasetRecord dataset, ReadDataset(job.dataset_id));
     {
       ASSIGN_OR_RETURN(
           auto st,
-          db_->Prepare("INSERT INTO inferences (owner_id, dataset_id, model_name, model_version,"
-                       " runner_name, params_json, status, note, total, created_at)"
-                       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'queued', ?7, ?8, ?9)"));
-      RETURN_IF_ERROR(st.Bind(job.owner_id, job.dataset_id, job.model_name, job.model_version,
-                              job.runner_name, job.params_json.empty() ? "{}" : job.params_json,
-                              job.note, dataset.file_count, Now())
-                          .Run());
+          db_->Prepare("SELECT CASE WHEN json_valid(?1) THEN json_type(?1) = 'object' ELSE 0 END"));
+      ASSIGN_OR_RETURN(bool row, st.Bind(spec).Step());
+      if (!row || st.Int(0) == 0) {
+        return absl::InvalidArgumentError(StrCat("job spec is not a JSON object: ", spec));
+      }
     }
-    ASSIGN_OR_RETURN(InferenceRecord created, ReadInference(db_->LastInsertId()));
+    int64_t total = std::max<int64_t>(job.total, 0);
+    if (job.dataset_id != 0) {
+      ASSIGN_OR_RETURN(DatasetRecord dataset, ReadDataset(job.dataset_id));
+      if (total == 0) total = dataset.file_count;
+    }
+    {
+      ASSIGN_OR_RETURN(
+          auto st,
+          db_->Prepare("INSERT INTO jobs (kind, owner_id, dataset_id, spec_json, status, note,"
+                       " total, created_at) VALUES (?1, ?2, ?3, ?4, 'queued', ?5, ?6, ?7)"));
+      RETURN_IF_ERROR(
+          st.Bind(job.kind, job.owner_id, NullIfZero{job.dataset_id}, spec, job.note, total, Now())
+              .Run());
+    }
+    ASSIGN_OR_RETURN(JobRecord created, ReadJob(db_->LastInsertId()));
     RETURN_IF_ERROR(txn.Commit());
     return created;
   }
 
-  StatusOr<InferenceRecord> GetInference(int64_t id) override {
+  StatusOr<JobRecord> GetJob(int64_t id) override {
     MutexLock lock(&mu_);
-    return ReadInference(id);
+    return ReadJob(id);
   }
 
-  StatusOr<std::vector<InferenceRecord>> ListInferences(const InferenceFilter& filter) override {
+  StatusOr<std::vector<JobRecord>> ListJobs(const JobFilter& filter) override {
     if (filter.limit <= 0 || filter.offset < 0) {
       return absl::InvalidArgumentError(
-          StrCat("inference list needs limit > 0 and offset >= 0, got limit ", filter.limit,
-                 " offset ", filter.offset));
+          StrCat("job list needs limit > 0 and offset >= 0, got limit ", filter.limit, " offset ",
+                 filter.offset));
     }
     std::optional<std::string_view> status;
     if (filter.status.has_value()) status = JobStatusName(*filter.status);
     MutexLock lock(&mu_);
-    ASSIGN_OR_RETURN(auto st, db_->Prepare("SELECT " INFERA_INFERENCE_COLUMNS " FROM inferences"
+    ASSIGN_OR_RETURN(auto st, db_->Prepare("SELECT " INFERA_JOB_COLUMNS " FROM jobs"
                                            " WHERE (?1 IS NULL OR dataset_id = ?1)"
                                            " AND (?2 IS NULL OR status = ?2)"
                                            " AND (?3 IS NULL OR owner_id = ?3)"
+                                           " AND (?6 IS NULL OR kind = ?6)"
                                            " ORDER BY created_at DESC, id DESC"
                                            " LIMIT ?4 OFFSET ?5"));
-    st.Bind(filter.dataset_id, status, filter.owner_id, filter.limit, filter.offset);
-    std::vector<InferenceRecord> out;
+    st.Bind(filter.dataset_id, status, filter.owner_id, filter.limit, filter.offset, filter.kind);
+    std::vector<JobRecord> out;
     while (true) {
       ASSIGN_OR_RETURN(bool row, st.Step());
       if (!row) return out;
-      ASSIGN_OR_RETURN(InferenceRecord job, ReadInferenceRow(st));
+      ASSIGN_OR_RETURN(JobRecord job, ReadJobRow(st));
       out.push_back(std::move(job));
     }
   }
 
-  StatusOr<std::optional<InferenceRecord>> ClaimInference(const std::string& worker,
-                                                          int64_t lease_ms) override {
+  StatusOr<std::optional<JobRecord>> ClaimJob(const std::string& worker, int64_t lease_ms,
+                                              const std::vector<std::string>& kinds) override {
     if (worker.empty()) return absl::InvalidArgumentError("worker name is empty");
+    // The kinds as a JSON array (json_each reads it), or NULL for every kind.
+    std::optional<std::string> kinds_json;
+    if (!kinds.empty()) kinds_json = nlohmann::json(kinds).dump();
     MutexLock lock(&mu_);
     ASSIGN_OR_RETURN(auto txn, SqliteTransaction::Begin(*db_, Mode::kImmediate));
     const int64_t now = Now();
@@ -451,7 +459,7 @@ class SqliteStore final : public Store {
     {
       // Jobs whose cancellation was requested and whose worker died: canceled for good.
       ASSIGN_OR_RETURN(auto st,
-                       db_->Prepare("UPDATE inferences SET status = 'canceled', finished_at = ?1,"
+                       db_->Prepare("UPDATE jobs SET status = 'canceled', finished_at = ?1,"
                                     " lease_owner = '', lease_expires_at = 0"
                                     " WHERE status IN ('queued', 'running')"
                                     " AND status = 'running' AND cancel_requested = 1"
@@ -460,20 +468,22 @@ class SqliteStore final : public Store {
     }
     int64_t id = 0;
     {
-      ASSIGN_OR_RETURN(auto st, db_->Prepare("SELECT id FROM inferences"
-                                             " WHERE status IN ('queued', 'running')"
-                                             " AND cancel_requested = 0"
-                                             " AND (status = 'queued' OR lease_expires_at < ?1)"
-                                             " ORDER BY created_at, id LIMIT 1"));
-      ASSIGN_OR_RETURN(bool row, st.Bind(now).Step());
+      ASSIGN_OR_RETURN(auto st,
+                       db_->Prepare("SELECT id FROM jobs"
+                                    " WHERE status IN ('queued', 'running')"
+                                    " AND cancel_requested = 0"
+                                    " AND (status = 'queued' OR lease_expires_at < ?1)"
+                                    " AND (?2 IS NULL OR kind IN (SELECT value FROM json_each(?2)))"
+                                    " ORDER BY created_at, id LIMIT 1"));
+      ASSIGN_OR_RETURN(bool row, st.Bind(now, kinds_json).Step());
       if (row) id = st.Int(0);
     }
     if (id == 0) {
       RETURN_IF_ERROR(txn.Commit());
-      return std::optional<InferenceRecord>();
+      return std::optional<JobRecord>();
     }
     {
-      ASSIGN_OR_RETURN(auto st, db_->Prepare("UPDATE inferences SET status = 'running',"
+      ASSIGN_OR_RETURN(auto st, db_->Prepare("UPDATE jobs SET status = 'running',"
                                              " lease_owner = ?2, lease_expires_at = ?3,"
                                              " attempts = attempts + 1,"
                                              " started_at = CASE WHEN started_at = 0"
@@ -481,162 +491,173 @@ class SqliteStore final : public Store {
                                              " WHERE id = ?1"));
       RETURN_IF_ERROR(st.Bind(id, worker, expires_at, now).Run());
     }
-    ASSIGN_OR_RETURN(InferenceRecord claimed, ReadInference(id));
+    ASSIGN_OR_RETURN(JobRecord claimed, ReadJob(id));
     RETURN_IF_ERROR(txn.Commit());
-    return std::optional<InferenceRecord>(std::move(claimed));
+    return std::optional<JobRecord>(std::move(claimed));
   }
 
-  Status RenewLease(int64_t id, const std::string& worker, int64_t lease_ms) override {
+  Status RenewJobLease(int64_t id, const std::string& worker, int64_t lease_ms) override {
     MutexLock lock(&mu_);
     ASSIGN_OR_RETURN(auto txn, SqliteTransaction::Begin(*db_, Mode::kImmediate));
-    RETURN_IF_ERROR(ReadHeldInference(id, worker).status());
+    RETURN_IF_ERROR(ReadHeldJob(id, worker).status());
     ASSIGN_OR_RETURN(int64_t expires_at, LeaseEnd(Now(), lease_ms));
     {
       ASSIGN_OR_RETURN(auto st,
-                       db_->Prepare("UPDATE inferences SET lease_expires_at = ?2 WHERE id = ?1"));
+                       db_->Prepare("UPDATE jobs SET lease_expires_at = ?2 WHERE id = ?1"));
       RETURN_IF_ERROR(st.Bind(id, expires_at).Run());
     }
     return txn.Commit();
   }
 
-  Status FinishInference(int64_t id, const std::string& worker, JobStatus status,
-                         const std::string& note, const std::string& timings_json) override {
+  Status FinishJob(int64_t id, const std::string& worker, JobStatus status, const std::string& note,
+                   const std::string& report_json) override {
     if (!IsTerminal(status)) {
-      return absl::InvalidArgumentError(StrCat(
-          "FinishInference needs completed, failed or canceled, got ", JobStatusName(status)));
+      return absl::InvalidArgumentError(
+          StrCat("FinishJob needs completed, failed or canceled, got ", JobStatusName(status)));
     }
     MutexLock lock(&mu_);
     ASSIGN_OR_RETURN(auto txn, SqliteTransaction::Begin(*db_, Mode::kImmediate));
-    RETURN_IF_ERROR(ReadHeldInference(id, worker).status());
+    RETURN_IF_ERROR(ReadHeldJob(id, worker).status());
     {
-      ASSIGN_OR_RETURN(auto st, db_->Prepare("UPDATE inferences SET status = ?2, note = ?3,"
-                                             " timings_json = ?4, finished_at = ?5,"
+      ASSIGN_OR_RETURN(auto st, db_->Prepare("UPDATE jobs SET status = ?2, note = ?3,"
+                                             " report_json = ?4, finished_at = ?5,"
                                              " lease_owner = '', lease_expires_at = 0"
                                              " WHERE id = ?1"));
-      RETURN_IF_ERROR(st.Bind(id, JobStatusName(status), note,
-                              timings_json.empty() ? "{}" : timings_json, Now())
-                          .Run());
+      RETURN_IF_ERROR(
+          st.Bind(id, JobStatusName(status), note, report_json.empty() ? "{}" : report_json, Now())
+              .Run());
     }
     return txn.Commit();
   }
 
-  Status ReleaseInference(int64_t id, const std::string& worker) override {
+  Status ReleaseJob(int64_t id, const std::string& worker) override {
     MutexLock lock(&mu_);
     ASSIGN_OR_RETURN(auto txn, SqliteTransaction::Begin(*db_, Mode::kImmediate));
-    ASSIGN_OR_RETURN(InferenceRecord job, ReadHeldInference(id, worker));
+    ASSIGN_OR_RETURN(JobRecord job, ReadHeldJob(id, worker));
     // A job whose cancellation was requested is not requeued (no claim would take it).
     RETURN_IF_ERROR(job.cancel_requested ? CancelNow(id) : Requeue(id));
     return txn.Commit();
   }
 
-  StatusOr<InferenceRecord> CancelInference(int64_t id) override {
+  StatusOr<JobRecord> CancelJob(int64_t id) override {
     MutexLock lock(&mu_);
     ASSIGN_OR_RETURN(auto txn, SqliteTransaction::Begin(*db_, Mode::kImmediate));
-    ASSIGN_OR_RETURN(InferenceRecord job, ReadInference(id));
+    ASSIGN_OR_RETURN(JobRecord job, ReadJob(id));
     if (IsTerminal(job.status)) {
       return absl::FailedPreconditionError(
-          StrCat("inference ", id, " is already ", JobStatusName(job.status)));
+          StrCat("job ", id, " is already ", JobStatusName(job.status)));
     }
     const bool worker_gone = job.status == JobStatus::kRunning && job.lease_expires_at < Now();
     if (job.status == JobStatus::kQueued || worker_gone) {
       RETURN_IF_ERROR(CancelNow(id));
     } else {
-      ASSIGN_OR_RETURN(auto st,
-                       db_->Prepare("UPDATE inferences SET cancel_requested = 1 WHERE id = ?1"));
+      ASSIGN_OR_RETURN(auto st, db_->Prepare("UPDATE jobs SET cancel_requested = 1 WHERE id = ?1"));
       RETURN_IF_ERROR(st.Bind(id).Run());
     }
-    ASSIGN_OR_RETURN(InferenceRecord after, ReadInference(id));
+    ASSIGN_OR_RETURN(JobRecord after, ReadJob(id));
     RETURN_IF_ERROR(txn.Commit());
     return after;
   }
 
-  StatusOr<InferenceResultRecord> AddInferenceResult(const InferenceResultRecord& result,
-                                                     const std::vector<FileRecord>& outputs,
-                                                     const std::string& worker) override {
-    InferenceResultRecord record = result;
-    record.class_mask_id = record.instance_mask_id = record.preview_id = record.probability_id = 0;
+  // --- job results ---
+
+  StatusOr<JobResultRecord> AddJobResult(const JobResultRecord& result,
+                                         const std::vector<FileRecord>& outputs,
+                                         const std::string& worker) override {
+    JobResultRecord record = result;
+    record.files.clear();
+    std::set<std::string_view> kinds;
     for (const FileRecord& output : outputs) {
       RETURN_IF_ERROR(ValidateFile(output, /*output_of_result=*/true));
-      if (output.inference_id != 0 && output.inference_id != result.inference_id) {
-        return absl::InvalidArgumentError(StrCat("output file '", output.filename,
-                                                 "' names inference ", output.inference_id,
-                                                 ", not ", result.inference_id));
+      if (output.job_id != 0 && output.job_id != result.job_id) {
+        return absl::InvalidArgumentError(StrCat("output file '", output.filename, "' names job ",
+                                                 output.job_id, ", not ", result.job_id));
       }
-      // Placeholder ids mark the roles seen, to reject a role given twice.
-      int64_t* slot = OutputSlot(record, output.role);
-      if (*slot != 0) {
-        return absl::InvalidArgumentError(StrCat("two output files with role '", output.role, "'"));
+      if (!kinds.insert(output.role).second) {
+        return absl::InvalidArgumentError(StrCat("two output files of kind '", output.role, "'"));
       }
-      *slot = -1;
     }
 
     MutexLock lock(&mu_);
     ASSIGN_OR_RETURN(auto txn, SqliteTransaction::Begin(*db_, Mode::kImmediate));
-    ASSIGN_OR_RETURN(InferenceRecord job, ReadHeldInference(result.inference_id, worker));
+    ASSIGN_OR_RETURN(JobRecord job, ReadHeldJob(result.job_id, worker));
     ASSIGN_OR_RETURN(FileRecord source, ReadFile(result.source_file_id));
     if (source.role != "source" || source.dataset_id != job.dataset_id) {
       return absl::InvalidArgumentError(StrCat("file ", source.id,
                                                " is not a source file of dataset ", job.dataset_id,
-                                               " (inference ", job.id, ")"));
+                                               " (job ", job.id, ")"));
     }
     {
-      ASSIGN_OR_RETURN(auto st, db_->Prepare("SELECT 1 FROM inference_results"
-                                             " WHERE inference_id = ?1 AND source_file_id = ?2"));
+      ASSIGN_OR_RETURN(auto st, db_->Prepare("SELECT 1 FROM job_results"
+                                             " WHERE job_id = ?1 AND source_file_id = ?2"));
       ASSIGN_OR_RETURN(bool exists, st.Bind(job.id, source.id).Step());
       if (exists) {
         return absl::AlreadyExistsError(
-            StrCat("inference ", job.id, " already has a result for file ", source.id));
+            StrCat("job ", job.id, " already has a result for file ", source.id));
       }
     }
     const int64_t now = Now();
-    for (const FileRecord& output : outputs) {
-      FileRecord file = output;
-      file.inference_id = job.id;
-      file.dataset_id = 0;
-      if (file.owner_id == 0) file.owner_id = job.owner_id;
-      file.created_at = now;
-      ASSIGN_OR_RETURN(*OutputSlot(record, file.role), InsertFile(file));
-    }
     if (record.source_filename.empty()) record.source_filename = source.filename;
     if (record.summary_json.empty()) record.summary_json = "{}";
     record.created_at = now;
     {
       ASSIGN_OR_RETURN(auto st,
-                       db_->Prepare("INSERT INTO inference_results (inference_id, source_file_id,"
-                                    " source_filename, class_mask_id, instance_mask_id, preview_id,"
-                                    " probability_id, summary_json, error, elapsed_ms, created_at)"
-                                    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"));
-      RETURN_IF_ERROR(st.Bind(record.inference_id, record.source_file_id, record.source_filename,
-                              NullIfZero{record.class_mask_id}, NullIfZero{record.instance_mask_id},
-                              NullIfZero{record.preview_id}, NullIfZero{record.probability_id},
+                       db_->Prepare("INSERT INTO job_results (job_id, source_file_id,"
+                                    " source_filename, summary_json, error, elapsed_ms, created_at)"
+                                    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"));
+      RETURN_IF_ERROR(st.Bind(record.job_id, record.source_file_id, record.source_filename,
                               record.summary_json, record.error, record.elapsed_ms,
                               record.created_at)
                           .Run());
       record.id = db_->LastInsertId();
     }
+    for (const FileRecord& output : outputs) {
+      FileRecord file = output;
+      file.job_id = job.id;
+      file.result_id = record.id;
+      file.dataset_id = 0;
+      if (file.owner_id == 0) file.owner_id = job.owner_id;
+      file.created_at = now;
+      ASSIGN_OR_RETURN(file.id, InsertFile(file));
+      record.files.push_back(std::move(file));
+    }
     {
-      ASSIGN_OR_RETURN(auto st, db_->Prepare("UPDATE inferences SET done = done + 1,"
-                                             " failed_images = failed_images + ?2 WHERE id = ?1"));
+      ASSIGN_OR_RETURN(auto st, db_->Prepare("UPDATE jobs SET done = done + 1,"
+                                             " failed_items = failed_items + ?2 WHERE id = ?1"));
       RETURN_IF_ERROR(st.Bind(job.id, record.error.empty() ? 0 : 1).Run());
     }
     RETURN_IF_ERROR(txn.Commit());
     return record;
   }
 
-  StatusOr<std::vector<InferenceResultRecord>> ListInferenceResults(int64_t inference_id) override {
+  StatusOr<std::vector<JobResultRecord>> ListJobResults(int64_t job_id) override {
     MutexLock lock(&mu_);
     ASSIGN_OR_RETURN(auto txn, SqliteTransaction::Begin(*db_, Mode::kDeferred));
-    RETURN_IF_ERROR(ReadInference(inference_id).status());
-    std::vector<InferenceResultRecord> out;
+    RETURN_IF_ERROR(ReadJob(job_id).status());
+    std::vector<JobResultRecord> out;
+    std::map<int64_t, size_t> index;  // result id -> position in out
     {
-      ASSIGN_OR_RETURN(auto st,
-                       db_->Prepare("SELECT " INFERA_RESULT_COLUMNS " FROM inference_results"
-                                    " WHERE inference_id = ?1 ORDER BY source_file_id"));
-      st.Bind(inference_id);
+      ASSIGN_OR_RETURN(auto st, db_->Prepare("SELECT " INFERA_RESULT_COLUMNS " FROM job_results"
+                                             " WHERE job_id = ?1 ORDER BY source_file_id"));
+      st.Bind(job_id);
       while (true) {
         ASSIGN_OR_RETURN(bool row, st.Step());
         if (!row) break;
         out.push_back(ReadResultRow(st));
+        index[out.back().id] = out.size() - 1;
+      }
+    }
+    {
+      ASSIGN_OR_RETURN(auto st, db_->Prepare("SELECT " INFERA_FILE_COLUMNS " FROM files"
+                                             " WHERE job_id = ?1 AND result_id IS NOT NULL"
+                                             " ORDER BY id"));
+      st.Bind(job_id);
+      while (true) {
+        ASSIGN_OR_RETURN(bool row, st.Step());
+        if (!row) break;
+        FileRecord file = ReadFileRow(st);
+        auto it = index.find(file.result_id);
+        if (it != index.end()) out[it->second].files.push_back(std::move(file));
       }
     }
     RETURN_IF_ERROR(txn.Commit());
@@ -672,26 +693,26 @@ class SqliteStore final : public Store {
     return ReadFileRow(st);
   }
 
-  StatusOr<InferenceRecord> ReadInference(int64_t id) REQUIRES(mu_) {
-    ASSIGN_OR_RETURN(
-        auto st, db_->Prepare("SELECT " INFERA_INFERENCE_COLUMNS " FROM inferences WHERE id = ?1"));
+  StatusOr<JobRecord> ReadJob(int64_t id) REQUIRES(mu_) {
+    ASSIGN_OR_RETURN(auto st,
+                     db_->Prepare("SELECT " INFERA_JOB_COLUMNS " FROM jobs WHERE id = ?1"));
     ASSIGN_OR_RETURN(bool row, st.Bind(id).Step());
-    if (!row) return NotFoundError("inference", id);
-    return ReadInferenceRow(st);
+    if (!row) return NotFoundError("job", id);
+    return ReadJobRow(st);
   }
 
   // The job, when `worker` holds it (running, lease_owner == worker); NotFound for an
   // unknown id, FailedPrecondition otherwise.
-  StatusOr<InferenceRecord> ReadHeldInference(int64_t id, const std::string& worker) REQUIRES(mu_) {
-    ASSIGN_OR_RETURN(InferenceRecord job, ReadInference(id));
+  StatusOr<JobRecord> ReadHeldJob(int64_t id, const std::string& worker) REQUIRES(mu_) {
+    ASSIGN_OR_RETURN(JobRecord job, ReadJob(id));
     if (job.status == JobStatus::kRunning && job.lease_owner == worker && !worker.empty()) {
       return job;
     }
     if (job.status == JobStatus::kRunning) {
-      return absl::FailedPreconditionError(StrCat("inference ", id, " is held by worker '",
-                                                  job.lease_owner, "', not '", worker, "'"));
+      return absl::FailedPreconditionError(
+          StrCat("job ", id, " is held by worker '", job.lease_owner, "', not '", worker, "'"));
     }
-    return absl::FailedPreconditionError(StrCat("inference ", id, " is ", JobStatusName(job.status),
+    return absl::FailedPreconditionError(StrCat("job ", id, " is ", JobStatusName(job.status),
                                                 ", not held by worker '", worker, "'"));
   }
 
@@ -732,14 +753,15 @@ class SqliteStore final : public Store {
 
   StatusOr<int64_t> InsertFile(const FileRecord& f) REQUIRES(mu_) {
     ASSIGN_OR_RETURN(auto st,
-                     db_->Prepare("INSERT INTO files (owner_id, dataset_id, inference_id, role,"
-                                  " filename, content_type, sha256, size, width, height,"
+                     db_->Prepare("INSERT INTO files (owner_id, dataset_id, job_id, result_id,"
+                                  " role, filename, content_type, sha256, size, width, height,"
                                   " channels, bit_depth, pages, sample_type, created_at)"
                                   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
-                                  " ?13, ?14, ?15)"));
-    RETURN_IF_ERROR(st.Bind(f.owner_id, NullIfZero{f.dataset_id}, NullIfZero{f.inference_id},
-                            f.role, f.filename, f.content_type, f.sha256, f.size, f.width, f.height,
-                            f.channels, f.bit_depth, f.pages, f.sample_type, f.created_at)
+                                  " ?13, ?14, ?15, ?16)"));
+    RETURN_IF_ERROR(st.Bind(f.owner_id, NullIfZero{f.dataset_id}, NullIfZero{f.job_id},
+                            NullIfZero{f.result_id}, f.role, f.filename, f.content_type, f.sha256,
+                            f.size, f.width, f.height, f.channels, f.bit_depth, f.pages,
+                            f.sample_type, f.created_at)
                         .Run());
     const int64_t id = db_->LastInsertId();
     RETURN_IF_ERROR(RegisterBlob(f.sha256, f.size));
@@ -754,7 +776,7 @@ class SqliteStore final : public Store {
   }
 
   Status CancelNow(int64_t id) REQUIRES(mu_) {
-    ASSIGN_OR_RETURN(auto st, db_->Prepare("UPDATE inferences SET status = 'canceled',"
+    ASSIGN_OR_RETURN(auto st, db_->Prepare("UPDATE jobs SET status = 'canceled',"
                                            " cancel_requested = 1, finished_at = ?2,"
                                            " lease_owner = '', lease_expires_at = 0"
                                            " WHERE id = ?1"));
@@ -762,7 +784,7 @@ class SqliteStore final : public Store {
   }
 
   Status Requeue(int64_t id) REQUIRES(mu_) {
-    ASSIGN_OR_RETURN(auto st, db_->Prepare("UPDATE inferences SET status = 'queued',"
+    ASSIGN_OR_RETURN(auto st, db_->Prepare("UPDATE jobs SET status = 'queued',"
                                            " lease_owner = '', lease_expires_at = 0"
                                            " WHERE id = ?1"));
     return st.Bind(id).Run();
@@ -791,5 +813,5 @@ StatusOr<std::unique_ptr<Store>> OpenSqliteStore(const std::filesystem::path& db
 
 #undef INFERA_DATASET_COLUMNS
 #undef INFERA_FILE_COLUMNS
-#undef INFERA_INFERENCE_COLUMNS
+#undef INFERA_JOB_COLUMNS
 #undef INFERA_RESULT_COLUMNS

@@ -1,32 +1,17 @@
 #include "store/store.h"
 
-#include "common/strings.h"
-
 namespace infera {
 
-std::string_view JobStatusName(JobStatus status) {
-  switch (status) {
-    case JobStatus::kQueued:
-      return "queued";
-    case JobStatus::kRunning:
-      return "running";
-    case JobStatus::kCompleted:
-      return "completed";
-    case JobStatus::kFailed:
-      return "failed";
-    case JobStatus::kCanceled:
-      return "canceled";
+const FileRecord* JobResultRecord::File(std::string_view kind) const {
+  for (const FileRecord& f : files) {
+    if (f.role == kind) return &f;
   }
-  return "unknown";
+  return nullptr;
 }
 
-StatusOr<JobStatus> ParseJobStatus(std::string_view name) {
-  for (JobStatus s : {JobStatus::kQueued, JobStatus::kRunning, JobStatus::kCompleted,
-                      JobStatus::kFailed, JobStatus::kCanceled}) {
-    if (JobStatusName(s) == name) return s;
-  }
-  return absl::InvalidArgumentError(StrCat(
-      "unknown job status '", name, "' (expected queued, running, completed, failed or canceled)"));
+int64_t JobResultRecord::FileId(std::string_view kind) const {
+  const FileRecord* f = File(kind);
+  return f != nullptr ? f->id : 0;
 }
 
 }  // namespace infera

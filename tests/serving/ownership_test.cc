@@ -37,7 +37,10 @@ TEST(OwnershipTest, OwnersAndAdminsSeeARecordOthersGetTheUnknownIdAnswer) {
   EXPECT_EQ(other.status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(unknown.status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(other.status().message(), "dataset " + std::to_string(id) + " not found");
-  EXPECT_EQ(VisibleInference(**store, User(8), 999).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_TRUE(CheckVisible(User(7), 7, "inference", 3).ok());
+  EXPECT_TRUE(CheckVisible(User(1, Role::kAdmin), 7, "inference", 3).ok());
+  EXPECT_TRUE(CheckVisible(std::nullopt, 7, "inference", 3).ok());
+  EXPECT_EQ(CheckVisible(User(8), 7, "inference", 3).message(), "inference 3 not found");
   EXPECT_EQ(VisibleFile(**store, User(8), 999).status().code(), absl::StatusCode::kNotFound);
 }
 

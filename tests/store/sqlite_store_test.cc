@@ -102,8 +102,8 @@ TEST(SqliteStoreTest, MigrationsAreRecordedInOrder) {
             expected);
   EXPECT_EQ(raw.Query("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"),
             (std::vector<std::string>{"api_keys", "blob_pins", "blobs", "datasets", "files",
-                                      "inference_results", "inferences", "refresh_tokens",
-                                      "revoked_tokens", "schema_migrations", "users"}));
+                                      "job_results", "jobs", "refresh_tokens", "revoked_tokens",
+                                      "schema_migrations", "users"}));
   EXPECT_EQ(raw.Query("PRAGMA foreign_key_check"), std::vector<std::string>{});
   EXPECT_EQ(raw.Query("PRAGMA integrity_check"), std::vector<std::string>{"ok"});
 }
@@ -125,19 +125,19 @@ TEST(SqliteStoreTest, ReopeningKeepsDataAndAppliesNoMigrationTwice) {
     f.sha256 = Sha(1);
     f.size = 3;
     ASSERT_OK(store->AddFile(f).status());
-    InferenceRecord j;
+    JobRecord j;
+    j.kind = "segment";
     j.dataset_id = dataset_id;
-    j.model_name = "seg";
-    ASSERT_OK_AND_ASSIGN(InferenceRecord job, store->CreateInference(j));
+    ASSERT_OK_AND_ASSIGN(JobRecord job, store->CreateJob(j));
     job_id = job.id;
-    ASSERT_OK(store->ClaimInference("w", 60'000).status());
+    ASSERT_OK(store->ClaimJob("w", 60'000, {}).status());
   }
   ASSERT_OK_AND_ASSIGN(auto store, OpenSqliteStore(file, WithClock(2000)));
   ASSERT_OK_AND_ASSIGN(DatasetRecord d, store->GetDataset(dataset_id));
   EXPECT_EQ(d.name, "kept");
   EXPECT_EQ(d.file_count, 1);
   EXPECT_EQ(d.created_at, 1000);
-  ASSERT_OK_AND_ASSIGN(InferenceRecord job, store->GetInference(job_id));
+  ASSERT_OK_AND_ASSIGN(JobRecord job, store->GetJob(job_id));
   EXPECT_EQ(job.status, JobStatus::kRunning);
   EXPECT_EQ(job.lease_owner, "w");
   EXPECT_EQ(job.lease_expires_at, 61'000);
@@ -196,6 +196,60 @@ TEST(SqliteStoreTest, UpgradeToVersion3RegistersTheBlobsFilesAlreadyReference) {
   EXPECT_EQ(removed, std::vector<std::string>{Sha(1)});
 }
 
+// tests/store/v3_store: a storage folder a real server of schema version 3 wrote (see
+// its README). Opening a copy migrates it in place; every job, result and output file
+// keeps its id, and the four artifact columns become result file rows.
+TEST(SqliteStoreTest, UpgradeToVersion4KeepsJobsResultsAndFilesOfAVersion3Store) {
+  ScratchDir dir;
+  const fs::path file = dir.path() / "infera.db";
+  fs::copy_file(fs::path(INFERA_SOURCE_DIR) / "tests/store/v3_store/infera.db", file);
+  {
+    RawDb raw(file);
+    EXPECT_EQ(raw.Query("SELECT MAX(version) FROM schema_migrations"),
+              std::vector<std::string>{"3"});
+  }
+  ASSERT_OK_AND_ASSIGN(auto store, OpenSqliteStore(file));
+  {
+    RawDb raw(file);
+    EXPECT_EQ(raw.Query("PRAGMA foreign_key_check"), std::vector<std::string>{});
+    EXPECT_EQ(raw.Query("PRAGMA integrity_check"), std::vector<std::string>{"ok"});
+    EXPECT_EQ(raw.Query("SELECT name FROM sqlite_master WHERE name IN"
+                        " ('inferences', 'inference_results', 'files_v4')"),
+              std::vector<std::string>{});
+  }
+  ASSERT_OK_AND_ASSIGN(std::vector<JobRecord> jobs, store->ListJobs(JobFilter{}));
+  ASSERT_EQ(jobs.size(), 5u);
+  ASSERT_OK_AND_ASSIGN(JobRecord cellpose, store->GetJob(1));
+  EXPECT_EQ(cellpose.kind, "inference");
+  EXPECT_EQ(cellpose.dataset_id, 2);
+  EXPECT_EQ(cellpose.status, JobStatus::kCompleted);
+  EXPECT_NE(cellpose.spec_json.find(R"("model":"cellpose_tiny")"), std::string::npos)
+      << cellpose.spec_json;
+  EXPECT_NE(cellpose.report_json.find("wall_ms"), std::string::npos);
+  ASSERT_OK_AND_ASSIGN(std::vector<JobResultRecord> results, store->ListJobResults(1));
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_EQ(results[0].FileId("instance_mask"), 5);
+  EXPECT_EQ(results[0].FileId("class_mask"), 6);
+  EXPECT_EQ(results[0].FileId("preview"), 7);
+  ASSERT_OK_AND_ASSIGN(JobRecord tiff, store->GetJob(5));
+  EXPECT_EQ(tiff.failed_items, 1);
+  ASSERT_OK_AND_ASSIGN(results, store->ListJobResults(5));
+  ASSERT_EQ(results.size(), 2u);
+  EXPECT_FALSE(results[0].error.empty());
+  EXPECT_TRUE(results[0].files.empty());
+  EXPECT_EQ(results[1].FileId("probability"), 22);
+  EXPECT_EQ(results[1].FileId("preview"), 23);
+  ASSERT_OK_AND_ASSIGN(FileRecord probability, store->GetFile(22));
+  EXPECT_EQ(probability.job_id, 5);
+  EXPECT_EQ(probability.result_id, results[1].id);
+  EXPECT_EQ(probability.content_type, "image/tiff");
+  // Still a working store: deleting a dataset takes its jobs, results and outputs along.
+  ASSERT_OK(store->DeleteDataset(3).status());
+  EXPECT_EQ(StatusOf(store->GetJob(5)).code(), StatusCode::kNotFound);
+  EXPECT_EQ(StatusOf(store->GetFile(22)).code(), StatusCode::kNotFound);
+  ASSERT_OK(store->GetJob(2).status());
+}
+
 TEST(SqliteStoreTest, NewerSchemaIsFailedPrecondition) {
   ScratchDir dir;
   const fs::path file = dir.path() / "infera.db";
@@ -235,25 +289,25 @@ TEST(SqliteStoreTest, ForeignKeysAreEnforcedOnTheStoresConnection) {
   f.filename = "a.png";
   f.sha256 = Sha(1);
   ASSERT_OK_AND_ASSIGN(FileRecord src, store->AddFile(f));
-  InferenceRecord j;
+  JobRecord j;
+  j.kind = "segment";
   j.dataset_id = ds.id;
-  j.model_name = "seg";
-  ASSERT_OK(store->CreateInference(j).status());
-  ASSERT_OK_AND_ASSIGN(auto claimed, store->ClaimInference("w", 60'000));
+  ASSERT_OK(store->CreateJob(j).status());
+  ASSERT_OK_AND_ASSIGN(auto claimed, store->ClaimJob("w", 60'000, {}));
   ASSERT_TRUE(claimed.has_value());
-  InferenceResultRecord r;
-  r.inference_id = claimed->id;
+  JobResultRecord r;
+  r.job_id = claimed->id;
   r.source_file_id = src.id;
   FileRecord mask;
   mask.role = "class_mask";
   mask.filename = "mask.png";
   mask.sha256 = Sha(2);
-  ASSERT_OK(store->AddInferenceResult(r, {mask}, "w").status());
+  ASSERT_OK(store->AddJobResult(r, {mask}, "w").status());
   ASSERT_OK(store->DeleteDataset(ds.id).status());
 
   RawDb raw(file);
-  EXPECT_EQ(raw.Query("SELECT (SELECT COUNT(*) FROM files), (SELECT COUNT(*) FROM inferences),"
-                      " (SELECT COUNT(*) FROM inference_results)"),
+  EXPECT_EQ(raw.Query("SELECT (SELECT COUNT(*) FROM files), (SELECT COUNT(*) FROM jobs),"
+                      " (SELECT COUNT(*) FROM job_results)"),
             std::vector<std::string>{"0|0|0"});
 }
 
@@ -266,28 +320,27 @@ void ClaimAll(const std::vector<Store*>& stores, int threads_per_store, int jobs
   std::vector<std::thread> threads;
   for (size_t s = 0; s < stores.size(); ++s) {
     for (int t = 0; t < threads_per_store; ++t) {
-      threads.emplace_back(
-          [&, store = stores[s], worker = "w" + std::to_string(s) + "." + std::to_string(t)] {
-            while (true) {
-              auto job = store->ClaimInference(worker, 60'000);
-              if (!job.ok()) {
-                ADD_FAILURE() << worker << ": " << job.status();
-                ++errors;
-                return;
-              }
-              if (!job->has_value()) return;
-              {
-                std::lock_guard lock(mu);
-                claimed.push_back((*job)->id);
-              }
-              Status finished =
-                  store->FinishInference((*job)->id, worker, JobStatus::kCompleted, "", "{}");
-              if (!finished.ok()) {
-                ADD_FAILURE() << worker << ": " << finished;
-                ++errors;
-              }
-            }
-          });
+      threads.emplace_back([&, store = stores[s],
+                            worker = "w" + std::to_string(s) + "." + std::to_string(t)] {
+        while (true) {
+          auto job = store->ClaimJob(worker, 60'000, {});
+          if (!job.ok()) {
+            ADD_FAILURE() << worker << ": " << job.status();
+            ++errors;
+            return;
+          }
+          if (!job->has_value()) return;
+          {
+            std::lock_guard lock(mu);
+            claimed.push_back((*job)->id);
+          }
+          Status finished = store->FinishJob((*job)->id, worker, JobStatus::kCompleted, "", "{}");
+          if (!finished.ok()) {
+            ADD_FAILURE() << worker << ": " << finished;
+            ++errors;
+          }
+        }
+      });
     }
   }
   for (auto& t : threads) t.join();
@@ -296,7 +349,7 @@ void ClaimAll(const std::vector<Store*>& stores, int threads_per_store, int jobs
   std::set<int64_t> unique(claimed.begin(), claimed.end());
   EXPECT_EQ(unique.size(), claimed.size()) << "a job was claimed twice";
   for (int64_t id : unique) {
-    ASSERT_OK_AND_ASSIGN(InferenceRecord job, stores[0]->GetInference(id));
+    ASSERT_OK_AND_ASSIGN(JobRecord job, stores[0]->GetJob(id));
     EXPECT_EQ(job.status, JobStatus::kCompleted) << id;
     EXPECT_EQ(job.attempts, 1) << id;
   }
@@ -307,10 +360,10 @@ void CreateJobs(Store& store, int jobs) {
   d.name = "ds";
   ASSERT_OK_AND_ASSIGN(DatasetRecord ds, store.CreateDataset(d));
   for (int i = 0; i < jobs; ++i) {
-    InferenceRecord j;
+    JobRecord j;
+    j.kind = "segment";
     j.dataset_id = ds.id;
-    j.model_name = "seg";
-    ASSERT_OK(store.CreateInference(j).status());
+    ASSERT_OK(store.CreateJob(j).status());
   }
 }
 

@@ -13,7 +13,6 @@ namespace infera {
 namespace {
 
 using store_testing::ScratchDir;
-using store_testing::StatusOf;
 
 std::string Hex64(char c) { return std::string(64, c); }
 

@@ -27,36 +27,9 @@
 
 #include "common/status.h"
 #include "store/store.h"
-
-// Assertions on Status / StatusOr values.
-#ifndef ASSERT_OK
-#define ASSERT_OK(expr)               \
-  do {                                \
-    const ::absl::Status s_ = (expr); \
-    ASSERT_TRUE(s_.ok()) << s_;       \
-  } while (0)
-#endif
-#ifndef ASSERT_OK_AND_ASSIGN
-#define STORE_TESTING_CONCAT_INNER_(a, b) a##b
-#define STORE_TESTING_CONCAT_(a, b) STORE_TESTING_CONCAT_INNER_(a, b)
-// `lhs` may be a declaration, so it cannot be parenthesised.
-// NOLINTBEGIN(bugprone-macro-parentheses)
-#define ASSERT_OK_AND_ASSIGN(lhs, expr)                        \
-  auto STORE_TESTING_CONCAT_(statusor_, __LINE__) = (expr);    \
-  ASSERT_TRUE(STORE_TESTING_CONCAT_(statusor_, __LINE__).ok()) \
-      << STORE_TESTING_CONCAT_(statusor_, __LINE__).status();  \
-  lhs = std::move(STORE_TESTING_CONCAT_(statusor_, __LINE__)).value()
-// NOLINTEND(bugprone-macro-parentheses)
-#endif
+#include "support/status_matchers.h"
 
 namespace infera::store_testing {
-
-// The status of a Status or StatusOr, for EXPECT_EQ(StatusOf(x).code(), ...).
-inline const Status& StatusOf(const Status& s) { return s; }
-template <typename T>
-Status StatusOf(const StatusOr<T>& s) {
-  return s.status();
-}
 
 // A fresh folder under the system temp dir, removed with its contents on destruction.
 class ScratchDir {
@@ -107,8 +80,8 @@ class StoreConformanceTest : public ::testing::TestWithParam<StoreFactory> {
   // Helpers that fail the test (and return an empty record) on error.
   DatasetRecord NewDataset(const std::string& name, int64_t owner_id = 0);
   FileRecord NewFile(const FileRecord& file);
-  InferenceRecord NewJob(int64_t dataset_id, int64_t owner_id = 0);
-  InferenceRecord Job(int64_t id);
+  JobRecord NewJob(int64_t dataset_id, int64_t owner_id = 0);
+  JobRecord Job(int64_t id);
   // Claims and expects to get job `id`.
   void ClaimExpecting(int64_t id, const std::string& worker, int64_t lease_ms = 1000);
   void ExpectNothingToClaim(const std::string& worker);

@@ -35,34 +35,32 @@ FileRecord StoreConformanceTest::NewFile(const FileRecord& file) {
   return added.ok() ? *added : FileRecord{};
 }
 
-InferenceRecord StoreConformanceTest::NewJob(int64_t dataset_id, int64_t owner_id) {
-  InferenceRecord j;
+JobRecord StoreConformanceTest::NewJob(int64_t dataset_id, int64_t owner_id) {
+  JobRecord j;
+  j.kind = "segment";
   j.dataset_id = dataset_id;
   j.owner_id = owner_id;
-  j.model_name = "seg";
-  j.model_version = 2;
-  j.runner_name = "segmentation";
-  j.params_json = R"({"tile":256})";
-  auto created = store_->CreateInference(j);
+  j.spec_json = R"({"model":"seg","tile":256})";
+  auto created = store_->CreateJob(j);
   EXPECT_TRUE(created.ok()) << created.status();
-  return created.ok() ? *created : InferenceRecord{};
+  return created.ok() ? *created : JobRecord{};
 }
 
-InferenceRecord StoreConformanceTest::Job(int64_t id) {
-  auto job = store_->GetInference(id);
+JobRecord StoreConformanceTest::Job(int64_t id) {
+  auto job = store_->GetJob(id);
   EXPECT_TRUE(job.ok()) << job.status();
-  return job.ok() ? *job : InferenceRecord{};
+  return job.ok() ? *job : JobRecord{};
 }
 
 void StoreConformanceTest::ClaimExpecting(int64_t id, const std::string& worker, int64_t lease_ms) {
-  auto claimed = store_->ClaimInference(worker, lease_ms);
+  auto claimed = store_->ClaimJob(worker, lease_ms, {});
   ASSERT_TRUE(claimed.ok()) << claimed.status();
   ASSERT_TRUE(claimed->has_value()) << "nothing to claim, expected inference " << id;
   EXPECT_EQ((*claimed)->id, id);
 }
 
 void StoreConformanceTest::ExpectNothingToClaim(const std::string& worker) {
-  auto claimed = store_->ClaimInference(worker, 1000);
+  auto claimed = store_->ClaimJob(worker, 1000, {});
   ASSERT_TRUE(claimed.ok()) << claimed.status();
   EXPECT_FALSE(claimed->has_value()) << "claimed inference " << (*claimed)->id;
 }
@@ -99,10 +97,9 @@ FileRecord Output(const std::string& role, const std::string& sha256) {
   return f;
 }
 
-InferenceResultRecord Result(int64_t inference_id, int64_t source_file_id,
-                             const std::string& error = "") {
-  InferenceResultRecord r;
-  r.inference_id = inference_id;
+JobResultRecord Result(int64_t job_id, int64_t source_file_id, const std::string& error = "") {
+  JobResultRecord r;
+  r.job_id = job_id;
   r.source_file_id = source_file_id;
   r.summary_json = R"({"classes":3})";
   r.error = error;
@@ -182,7 +179,7 @@ TEST_P(StoreConformanceTest, DatasetCountsOnlyItsOwnSourceFiles) {
   NewFile(Source(other, "c.png", Sha(3), 1000));
   const int64_t job = NewJob(ds).id;
   FileRecord out = Output("preview", Sha(4));
-  out.inference_id = job;
+  out.job_id = job;
   NewFile(out);  // an output of the dataset's job is not one of its files
 
   ASSERT_OK_AND_ASSIGN(DatasetRecord got, store_->GetDataset(ds));
@@ -211,22 +208,20 @@ TEST_P(StoreConformanceTest, UnknownIdsAreNotFoundNamingKindAndId) {
   expect_not_found(StatusOf(store_->ListDatasetFiles(4242)), "dataset 4242");
   expect_not_found(StatusOf(store_->AddFile(Source(4242, "a.png", Sha(1)))), "dataset 4242");
   FileRecord out = Output("preview", Sha(1));
-  out.inference_id = 4343;
-  expect_not_found(StatusOf(store_->AddFile(out)), "inference 4343");
+  out.job_id = 4343;
+  expect_not_found(StatusOf(store_->AddFile(out)), "job 4343");
   expect_not_found(StatusOf(store_->GetFile(4242)), "file 4242");
-  InferenceRecord job;
+  JobRecord job;
   job.dataset_id = 4242;
-  job.model_name = "seg";
-  expect_not_found(StatusOf(store_->CreateInference(job)), "dataset 4242");
-  expect_not_found(StatusOf(store_->GetInference(4343)), "inference 4343");
-  expect_not_found(StatusOf(store_->ListInferenceResults(4343)), "inference 4343");
-  expect_not_found(store_->RenewLease(4343, "w", 1000), "inference 4343");
-  expect_not_found(store_->FinishInference(4343, "w", JobStatus::kCompleted, "", "{}"),
-                   "inference 4343");
-  expect_not_found(store_->ReleaseInference(4343, "w"), "inference 4343");
-  expect_not_found(StatusOf(store_->CancelInference(4343)), "inference 4343");
-  expect_not_found(StatusOf(store_->AddInferenceResult(Result(4343, 1), {}, "w")),
-                   "inference 4343");
+  job.kind = "segment";
+  expect_not_found(StatusOf(store_->CreateJob(job)), "dataset 4242");
+  expect_not_found(StatusOf(store_->GetJob(4343)), "job 4343");
+  expect_not_found(StatusOf(store_->ListJobResults(4343)), "job 4343");
+  expect_not_found(store_->RenewJobLease(4343, "w", 1000), "job 4343");
+  expect_not_found(store_->FinishJob(4343, "w", JobStatus::kCompleted, "", "{}"), "job 4343");
+  expect_not_found(store_->ReleaseJob(4343, "w"), "job 4343");
+  expect_not_found(StatusOf(store_->CancelJob(4343)), "job 4343");
+  expect_not_found(StatusOf(store_->AddJobResult(Result(4343, 1), {}, "w")), "job 4343");
 }
 
 // --- files ---
@@ -249,7 +244,8 @@ TEST_P(StoreConformanceTest, AddFileStoresEveryField) {
   EXPECT_EQ(got.id, added.id);
   EXPECT_EQ(got.owner_id, 3);
   EXPECT_EQ(got.dataset_id, ds);
-  EXPECT_EQ(got.inference_id, 0);
+  EXPECT_EQ(got.job_id, 0);
+  EXPECT_EQ(got.result_id, 0);
   EXPECT_EQ(got.role, "source");
   EXPECT_EQ(got.filename, "scan.tif");
   EXPECT_EQ(got.content_type, "image/tiff");
@@ -314,16 +310,18 @@ TEST_P(StoreConformanceTest, AddFileRejectsMalformedRecords) {
   expect_invalid(Source(ds, "", Sha(1)), "empty filename");
   expect_invalid(Source(ds, "a.png", Sha(1), -1), "negative size");
   FileRecord f = Source(ds, "a.png", Sha(1));
-  f.role = "thumbnail";
-  expect_invalid(f, "unknown role");
+  f.role = "";
+  expect_invalid(f, "empty role");
+  f.role = "../mask";
+  expect_invalid(f, "a role that is not a name");
   f = Source(0, "a.png", Sha(1));
   expect_invalid(f, "source without dataset");
   f = Source(ds, "a.png", Sha(1));
-  f.inference_id = job;
-  expect_invalid(f, "source with an inference");
+  f.job_id = job;
+  expect_invalid(f, "source with a job");
   f = Output("class_mask", Sha(1));
-  expect_invalid(f, "output without inference");
-  f.inference_id = job;
+  expect_invalid(f, "output without job");
+  f.job_id = job;
   f.dataset_id = ds;
   expect_invalid(f, "output with a dataset");
 
@@ -338,7 +336,7 @@ TEST_P(StoreConformanceTest, ListDatasetFilesIsTheDatasetsSourcesById) {
   NewFile(Source(other, "x.png", Sha(2)));
   const int64_t f2 = NewFile(Source(ds, "a.png", Sha(3))).id;
   FileRecord out = Output("class_mask", Sha(4));
-  out.inference_id = NewJob(ds).id;
+  out.job_id = NewJob(ds).id;
   NewFile(out);
 
   ASSERT_OK_AND_ASSIGN(auto files, store_->ListDatasetFiles(ds));
@@ -370,22 +368,22 @@ TEST_P(StoreConformanceTest, DeleteDatasetCascadesToFilesJobsAndResults) {
   const int64_t job = NewJob(ds).id;
   const int64_t kept_job = NewJob(keep).id;
   ClaimExpecting(job, "w");
-  ASSERT_OK_AND_ASSIGN(
-      auto result, store_->AddInferenceResult(Result(job, src), {Output("preview", Sha(3))}, "w"));
+  ASSERT_OK_AND_ASSIGN(auto result,
+                       store_->AddJobResult(Result(job, src), {Output("preview", Sha(3))}, "w"));
 
   ASSERT_OK(store_->DeleteDataset(ds).status());
 
   EXPECT_EQ(StatusOf(store_->GetDataset(ds)).code(), StatusCode::kNotFound);
   EXPECT_EQ(StatusOf(store_->GetFile(src)).code(), StatusCode::kNotFound);
-  EXPECT_EQ(StatusOf(store_->GetFile(result.preview_id)).code(), StatusCode::kNotFound);
-  EXPECT_EQ(StatusOf(store_->GetInference(job)).code(), StatusCode::kNotFound);
-  EXPECT_EQ(StatusOf(store_->ListInferenceResults(job)).code(), StatusCode::kNotFound);
+  EXPECT_EQ(StatusOf(store_->GetFile(result.FileId("preview"))).code(), StatusCode::kNotFound);
+  EXPECT_EQ(StatusOf(store_->GetJob(job)).code(), StatusCode::kNotFound);
+  EXPECT_EQ(StatusOf(store_->ListJobResults(job)).code(), StatusCode::kNotFound);
   EXPECT_EQ(StatusOf(store_->DeleteDataset(ds)).code(), StatusCode::kNotFound);
 
   ASSERT_OK(store_->GetDataset(keep).status());
   ASSERT_OK(store_->GetFile(kept_src).status());
-  ASSERT_OK(store_->GetInference(kept_job).status());
-  ASSERT_OK_AND_ASSIGN(auto listed, store_->ListInferences(InferenceFilter{}));
+  ASSERT_OK(store_->GetJob(kept_job).status());
+  ASSERT_OK_AND_ASSIGN(auto listed, store_->ListJobs(JobFilter{}));
   ASSERT_EQ(listed.size(), 1u);
   EXPECT_EQ(listed[0].id, kept_job);
 }
@@ -401,8 +399,8 @@ TEST_P(StoreConformanceTest, DeleteDatasetReturnsOnlyBlobsNoLongerReferenced) {
   ClaimExpecting(job, "w");
   // Outputs: one only this job has, one whose content is also a file of `other`.
   ASSERT_OK(store_
-                ->AddInferenceResult(Result(job, src),
-                                     {Output("class_mask", Sha(5)), Output("preview", Sha(2))}, "w")
+                ->AddJobResult(Result(job, src),
+                               {Output("class_mask", Sha(5)), Output("preview", Sha(2))}, "w")
                 .status());
 
   ASSERT_OK_AND_ASSIGN(std::vector<std::string> unreferenced, store_->DeleteDataset(ds));
@@ -471,33 +469,29 @@ TEST_P(StoreConformanceTest, PinBlobRefusesBadNamesAndLeases) {
 
 // --- jobs ---
 
-TEST_P(StoreConformanceTest, CreateInferenceQueuesWithTheDatasetsFileCount) {
+TEST_P(StoreConformanceTest, CreateJobQueuesWithTheDatasetsFileCount) {
   const int64_t ds = NewDataset("ds").id;
   NewFile(Source(ds, "a.png", Sha(1)));
   NewFile(Source(ds, "b.png", Sha(2)));
-  InferenceRecord j;
+  JobRecord j;
+  j.kind = "segment";
   j.owner_id = 5;
   j.dataset_id = ds;
-  j.model_name = "seg";
-  j.model_version = 3;
-  j.runner_name = "segmentation";
-  j.params_json = R"({"tile":512})";
+  j.spec_json = R"({"model":"seg","tile":512})";
   j.status = JobStatus::kRunning;  // ignored: new jobs are queued
-  j.total = 77;                    // ignored: set from the dataset
+  j.done = 3;                      // ignored
   j.lease_owner = "w";
   j.attempts = 4;
-  ASSERT_OK_AND_ASSIGN(InferenceRecord created, store_->CreateInference(j));
+  ASSERT_OK_AND_ASSIGN(JobRecord created, store_->CreateJob(j));
   EXPECT_GT(created.id, 0);
   EXPECT_EQ(created.owner_id, 5);
   EXPECT_EQ(created.dataset_id, ds);
-  EXPECT_EQ(created.model_name, "seg");
-  EXPECT_EQ(created.model_version, 3);
-  EXPECT_EQ(created.runner_name, "segmentation");
-  EXPECT_EQ(created.params_json, R"({"tile":512})");
+  EXPECT_EQ(created.kind, "segment");
+  EXPECT_EQ(created.spec_json, R"({"model":"seg","tile":512})");
   EXPECT_EQ(created.status, JobStatus::kQueued);
   EXPECT_EQ(created.total, 2);
   EXPECT_EQ(created.done, 0);
-  EXPECT_EQ(created.failed_images, 0);
+  EXPECT_EQ(created.failed_items, 0);
   EXPECT_FALSE(created.cancel_requested);
   EXPECT_EQ(created.created_at, Now());
   EXPECT_EQ(created.started_at, 0);
@@ -506,13 +500,56 @@ TEST_P(StoreConformanceTest, CreateInferenceQueuesWithTheDatasetsFileCount) {
   EXPECT_EQ(created.lease_expires_at, 0);
   EXPECT_EQ(created.attempts, 0);
 
-  ASSERT_OK_AND_ASSIGN(InferenceRecord got, store_->GetInference(created.id));
+  ASSERT_OK_AND_ASSIGN(JobRecord got, store_->GetJob(created.id));
   EXPECT_EQ(got.total, 2);
-  EXPECT_EQ(got.params_json, R"({"tile":512})");
+  EXPECT_EQ(got.spec_json, R"({"model":"seg","tile":512})");
   EXPECT_EQ(got.status, JobStatus::kQueued);
 
-  j.model_name = "";
-  EXPECT_EQ(StatusOf(store_->CreateInference(j)).code(), StatusCode::kInvalidArgument);
+  // A total given is kept; a job without a dataset keeps its own.
+  j.total = 77;
+  ASSERT_OK_AND_ASSIGN(JobRecord given, store_->CreateJob(j));
+  EXPECT_EQ(given.total, 77);
+  JobRecord free_standing;
+  free_standing.kind = "retrain";
+  free_standing.total = 5;
+  ASSERT_OK_AND_ASSIGN(JobRecord alone, store_->CreateJob(free_standing));
+  EXPECT_EQ(alone.dataset_id, 0);
+  EXPECT_EQ(alone.total, 5);
+  EXPECT_EQ(alone.spec_json, "{}");
+
+  j.kind = "";
+  EXPECT_EQ(StatusOf(store_->CreateJob(j)).code(), StatusCode::kInvalidArgument);
+  j.kind = "segment";
+  for (const char* bad : {"[1,2]", "not json", "3"}) {
+    j.spec_json = bad;
+    EXPECT_EQ(StatusOf(store_->CreateJob(j)).code(), StatusCode::kInvalidArgument) << bad;
+  }
+}
+
+TEST_P(StoreConformanceTest, ClaimTakesOnlyTheKindsAsked) {
+  const int64_t ds = NewDataset("ds").id;
+  JobRecord a;
+  a.kind = "alpha";
+  a.dataset_id = ds;
+  ASSERT_OK_AND_ASSIGN(JobRecord first, store_->CreateJob(a));
+  Advance(1);
+  JobRecord b;
+  b.kind = "beta";
+  ASSERT_OK_AND_ASSIGN(JobRecord second, store_->CreateJob(b));
+  ASSERT_OK_AND_ASSIGN(auto none, store_->ClaimJob("w", 1000, {"gamma"}));
+  EXPECT_FALSE(none.has_value());
+  ASSERT_OK_AND_ASSIGN(auto beta, store_->ClaimJob("w", 1000, {"beta", "gamma"}));
+  ASSERT_TRUE(beta.has_value());
+  EXPECT_EQ(beta->id, second.id);  // the older alpha job is not of the kinds asked
+  ASSERT_OK_AND_ASSIGN(auto any, store_->ClaimJob("w2", 1000, {}));
+  ASSERT_TRUE(any.has_value());
+  EXPECT_EQ(any->id, first.id);
+
+  JobFilter filter;
+  filter.kind = "beta";
+  ASSERT_OK_AND_ASSIGN(auto listed, store_->ListJobs(filter));
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_EQ(listed[0].id, second.id);
 }
 
 TEST_P(StoreConformanceTest, ListInferencesFiltersNewestFirstAndPages) {
@@ -526,11 +563,11 @@ TEST_P(StoreConformanceTest, ListInferencesFiltersNewestFirstAndPages) {
   Advance(1);
   const int64_t j4 = NewJob(ds1, 1).id;
   ClaimExpecting(j1, "w");
-  ASSERT_OK(store_->CancelInference(j2).status());
+  ASSERT_OK(store_->CancelJob(j2).status());
 
-  auto ids = [&](const InferenceFilter& f) {
+  auto ids = [&](const JobFilter& f) {
     std::vector<int64_t> out;
-    auto listed = store_->ListInferences(f);
+    auto listed = store_->ListJobs(f);
     EXPECT_TRUE(listed.ok()) << listed.status();
     if (listed.ok()) {
       for (const auto& j : *listed) out.push_back(j.id);
@@ -539,8 +576,8 @@ TEST_P(StoreConformanceTest, ListInferencesFiltersNewestFirstAndPages) {
   };
   using V = std::vector<int64_t>;
   // A filter with the fields `set` sets.
-  auto filter = [](const std::function<void(InferenceFilter&)>& set) {
-    InferenceFilter f;
+  auto filter = [](const std::function<void(JobFilter&)>& set) {
+    JobFilter f;
     set(f);
     return f;
   };
@@ -569,9 +606,9 @@ TEST_P(StoreConformanceTest, ListInferencesFiltersNewestFirstAndPages) {
             })),
             V{});
 
-  EXPECT_EQ(StatusOf(store_->ListInferences(filter([](auto& f) { f.limit = 0; }))).code(),
+  EXPECT_EQ(StatusOf(store_->ListJobs(filter([](auto& f) { f.limit = 0; }))).code(),
             StatusCode::kInvalidArgument);
-  EXPECT_EQ(StatusOf(store_->ListInferences(filter([](auto& f) { f.offset = -1; }))).code(),
+  EXPECT_EQ(StatusOf(store_->ListJobs(filter([](auto& f) { f.offset = -1; }))).code(),
             StatusCode::kInvalidArgument);
 }
 
@@ -582,7 +619,7 @@ TEST_P(StoreConformanceTest, ClaimTakesTheOldestQueuedJobAndSetsItsLease) {
   const int64_t second = NewJob(ds).id;
   Advance(5);
 
-  ASSERT_OK_AND_ASSIGN(auto claimed, store_->ClaimInference("w1", 30'000));
+  ASSERT_OK_AND_ASSIGN(auto claimed, store_->ClaimJob("w1", 30'000, {}));
   ASSERT_TRUE(claimed.has_value());
   EXPECT_EQ(claimed->id, first);
   EXPECT_EQ(claimed->status, JobStatus::kRunning);
@@ -590,9 +627,10 @@ TEST_P(StoreConformanceTest, ClaimTakesTheOldestQueuedJobAndSetsItsLease) {
   EXPECT_EQ(claimed->lease_expires_at, Now() + 30'000);
   EXPECT_EQ(claimed->attempts, 1);
   EXPECT_EQ(claimed->started_at, Now());
-  EXPECT_EQ(claimed->model_name, "seg");
+  EXPECT_EQ(claimed->kind, "segment");
+  EXPECT_EQ(claimed->spec_json, R"({"model":"seg","tile":256})");
 
-  InferenceRecord stored = Job(first);
+  JobRecord stored = Job(first);
   EXPECT_EQ(stored.status, JobStatus::kRunning);
   EXPECT_EQ(stored.lease_owner, "w1");
   EXPECT_EQ(stored.lease_expires_at, Now() + 30'000);
@@ -603,9 +641,9 @@ TEST_P(StoreConformanceTest, ClaimTakesTheOldestQueuedJobAndSetsItsLease) {
 
 TEST_P(StoreConformanceTest, ClaimRejectsBadArguments) {
   NewJob(NewDataset("ds").id);
-  EXPECT_EQ(StatusOf(store_->ClaimInference("", 1000)).code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(StatusOf(store_->ClaimInference("w", 0)).code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(StatusOf(store_->ClaimInference("w", -5)).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(StatusOf(store_->ClaimJob("", 1000, {})).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(StatusOf(store_->ClaimJob("w", 0, {})).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(StatusOf(store_->ClaimJob("w", -5, {})).code(), StatusCode::kInvalidArgument);
   ClaimExpecting(1, "w");  // nothing was claimed by the failed calls
 }
 
@@ -620,30 +658,30 @@ TEST_P(StoreConformanceTest, ExpiredLeaseIsTakenOverAndTheOldWorkerLosesTheJob) 
   ExpectNothingToClaim("w2");
   Advance(1);
   ClaimExpecting(job, "w2", 1000);
-  InferenceRecord taken = Job(job);
+  JobRecord taken = Job(job);
   EXPECT_EQ(taken.lease_owner, "w2");
   EXPECT_EQ(taken.attempts, 2);
   EXPECT_EQ(taken.started_at, started);  // the first claim's
   EXPECT_EQ(taken.lease_expires_at, Now() + 1000);
 
-  EXPECT_EQ(store_->RenewLease(job, "w1", 1000).code(), StatusCode::kFailedPrecondition);
-  EXPECT_EQ(store_->FinishInference(job, "w1", JobStatus::kCompleted, "", "{}").code(),
+  EXPECT_EQ(store_->RenewJobLease(job, "w1", 1000).code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(store_->FinishJob(job, "w1", JobStatus::kCompleted, "", "{}").code(),
             StatusCode::kFailedPrecondition);
-  EXPECT_EQ(store_->ReleaseInference(job, "w1").code(), StatusCode::kFailedPrecondition);
-  EXPECT_EQ(StatusOf(store_->AddInferenceResult(Result(job, src), {}, "w1")).code(),
+  EXPECT_EQ(store_->ReleaseJob(job, "w1").code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(StatusOf(store_->AddJobResult(Result(job, src), {}, "w1")).code(),
             StatusCode::kFailedPrecondition);
   EXPECT_EQ(Job(job).lease_owner, "w2");
   EXPECT_EQ(Job(job).done, 0);
 
-  ASSERT_OK(store_->AddInferenceResult(Result(job, src), {}, "w2").status());
-  ASSERT_OK(store_->FinishInference(job, "w2", JobStatus::kCompleted, "", "{}"));
+  ASSERT_OK(store_->AddJobResult(Result(job, src), {}, "w2").status());
+  ASSERT_OK(store_->FinishJob(job, "w2", JobStatus::kCompleted, "", "{}"));
 }
 
 TEST_P(StoreConformanceTest, ExpiredLeaseStillBelongsToItsWorkerUntilTakenOver) {
   const int64_t job = NewJob(NewDataset("ds").id).id;
   ClaimExpecting(job, "w1", 1000);
   Advance(5000);
-  ASSERT_OK(store_->RenewLease(job, "w1", 1000));
+  ASSERT_OK(store_->RenewJobLease(job, "w1", 1000));
   EXPECT_EQ(Job(job).lease_expires_at, Now() + 1000);
   ExpectNothingToClaim("w2");
 }
@@ -652,17 +690,17 @@ TEST_P(StoreConformanceTest, RenewLeaseExtendsTheLeaseOnlyForItsHolder) {
   const int64_t job = NewJob(NewDataset("ds").id).id;
   ClaimExpecting(job, "w1", 1000);
   Advance(900);
-  ASSERT_OK(store_->RenewLease(job, "w1", 1000));
+  ASSERT_OK(store_->RenewJobLease(job, "w1", 1000));
   EXPECT_EQ(Job(job).lease_expires_at, Now() + 1000);
   Advance(900);  // past the first lease, within the renewed one
   ExpectNothingToClaim("w2");
 
-  EXPECT_EQ(store_->RenewLease(job, "w2", 1000).code(), StatusCode::kFailedPrecondition);
-  EXPECT_EQ(store_->RenewLease(job, "w1", 0).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(store_->RenewJobLease(job, "w2", 1000).code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(store_->RenewJobLease(job, "w1", 0).code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(Job(job).lease_owner, "w1");
 
   const int64_t queued = NewJob(NewDataset("ds2").id).id;
-  EXPECT_EQ(store_->RenewLease(queued, "w1", 1000).code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(store_->RenewJobLease(queued, "w1", 1000).code(), StatusCode::kFailedPrecondition);
 }
 
 TEST_P(StoreConformanceTest, FinishInferenceEndsTheJobAndClearsTheLease) {
@@ -670,26 +708,25 @@ TEST_P(StoreConformanceTest, FinishInferenceEndsTheJobAndClearsTheLease) {
   const int64_t job = NewJob(ds).id;
   ClaimExpecting(job, "w");
   Advance(50);
-  EXPECT_EQ(store_->FinishInference(job, "w", JobStatus::kRunning, "", "{}").code(),
+  EXPECT_EQ(store_->FinishJob(job, "w", JobStatus::kRunning, "", "{}").code(),
             StatusCode::kInvalidArgument);
-  EXPECT_EQ(store_->FinishInference(job, "w", JobStatus::kQueued, "", "{}").code(),
+  EXPECT_EQ(store_->FinishJob(job, "w", JobStatus::kQueued, "", "{}").code(),
             StatusCode::kInvalidArgument);
-  EXPECT_EQ(store_->FinishInference(job, "other", JobStatus::kCompleted, "", "{}").code(),
+  EXPECT_EQ(store_->FinishJob(job, "other", JobStatus::kCompleted, "", "{}").code(),
             StatusCode::kFailedPrecondition);
 
-  ASSERT_OK(
-      store_->FinishInference(job, "w", JobStatus::kFailed, "model crashed", R"({"total_ms":12})"));
-  InferenceRecord done = Job(job);
+  ASSERT_OK(store_->FinishJob(job, "w", JobStatus::kFailed, "model crashed", R"({"total_ms":12})"));
+  JobRecord done = Job(job);
   EXPECT_EQ(done.status, JobStatus::kFailed);
   EXPECT_EQ(done.note, "model crashed");
-  EXPECT_EQ(done.timings_json, R"({"total_ms":12})");
+  EXPECT_EQ(done.report_json, R"({"total_ms":12})");
   EXPECT_EQ(done.finished_at, Now());
   EXPECT_EQ(done.lease_owner, "");
   EXPECT_EQ(done.lease_expires_at, 0);
 
-  EXPECT_EQ(store_->FinishInference(job, "w", JobStatus::kCompleted, "", "{}").code(),
+  EXPECT_EQ(store_->FinishJob(job, "w", JobStatus::kCompleted, "", "{}").code(),
             StatusCode::kFailedPrecondition);
-  EXPECT_EQ(store_->RenewLease(job, "w", 1000).code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(store_->RenewJobLease(job, "w", 1000).code(), StatusCode::kFailedPrecondition);
   Advance(100'000);
   ExpectNothingToClaim("w2");  // terminal jobs are never claimed
   EXPECT_EQ(Job(job).status, JobStatus::kFailed);
@@ -699,14 +736,14 @@ TEST_P(StoreConformanceTest, ReleaseInferenceRequeuesTheJob) {
   const int64_t job = NewJob(NewDataset("ds").id).id;
   ClaimExpecting(job, "w1");
   const int64_t started = Now();
-  EXPECT_EQ(store_->ReleaseInference(job, "w2").code(), StatusCode::kFailedPrecondition);
-  ASSERT_OK(store_->ReleaseInference(job, "w1"));
-  InferenceRecord released = Job(job);
+  EXPECT_EQ(store_->ReleaseJob(job, "w2").code(), StatusCode::kFailedPrecondition);
+  ASSERT_OK(store_->ReleaseJob(job, "w1"));
+  JobRecord released = Job(job);
   EXPECT_EQ(released.status, JobStatus::kQueued);
   EXPECT_EQ(released.lease_owner, "");
   EXPECT_EQ(released.lease_expires_at, 0);
   EXPECT_EQ(released.attempts, 1);
-  EXPECT_EQ(store_->ReleaseInference(job, "w1").code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(store_->ReleaseJob(job, "w1").code(), StatusCode::kFailedPrecondition);
 
   Advance(10);
   ClaimExpecting(job, "w2");  // at once: no lease to wait out
@@ -717,12 +754,12 @@ TEST_P(StoreConformanceTest, ReleaseInferenceRequeuesTheJob) {
 TEST_P(StoreConformanceTest, CancelingAQueuedJobIsImmediate) {
   const int64_t job = NewJob(NewDataset("ds").id).id;
   Advance(7);
-  ASSERT_OK_AND_ASSIGN(InferenceRecord canceled, store_->CancelInference(job));
+  ASSERT_OK_AND_ASSIGN(JobRecord canceled, store_->CancelJob(job));
   EXPECT_EQ(canceled.status, JobStatus::kCanceled);
   EXPECT_EQ(canceled.finished_at, Now());
   EXPECT_EQ(Job(job).status, JobStatus::kCanceled);
   ExpectNothingToClaim("w");
-  EXPECT_EQ(StatusOf(store_->CancelInference(job)).code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(StatusOf(store_->CancelJob(job)).code(), StatusCode::kFailedPrecondition);
 }
 
 TEST_P(StoreConformanceTest, CancelingARunningJobAsksItsWorkerToStop) {
@@ -730,19 +767,19 @@ TEST_P(StoreConformanceTest, CancelingARunningJobAsksItsWorkerToStop) {
   const int64_t src = NewFile(Source(ds, "a.png", Sha(1))).id;
   const int64_t job = NewJob(ds).id;
   ClaimExpecting(job, "w", 1000);
-  ASSERT_OK_AND_ASSIGN(InferenceRecord requested, store_->CancelInference(job));
+  ASSERT_OK_AND_ASSIGN(JobRecord requested, store_->CancelJob(job));
   EXPECT_EQ(requested.status, JobStatus::kRunning);
   EXPECT_TRUE(requested.cancel_requested);
   EXPECT_EQ(requested.lease_owner, "w");
   EXPECT_TRUE(Job(job).cancel_requested);
   // Asking again changes nothing.
-  ASSERT_OK_AND_ASSIGN(InferenceRecord again, store_->CancelInference(job));
+  ASSERT_OK_AND_ASSIGN(JobRecord again, store_->CancelJob(job));
   EXPECT_EQ(again.status, JobStatus::kRunning);
 
   // The worker still holds the job until it stops.
-  ASSERT_OK(store_->RenewLease(job, "w", 1000));
-  ASSERT_OK(store_->AddInferenceResult(Result(job, src), {}, "w").status());
-  ASSERT_OK(store_->FinishInference(job, "w", JobStatus::kCanceled, "canceled", "{}"));
+  ASSERT_OK(store_->RenewJobLease(job, "w", 1000));
+  ASSERT_OK(store_->AddJobResult(Result(job, src), {}, "w").status());
+  ASSERT_OK(store_->FinishJob(job, "w", JobStatus::kCanceled, "canceled", "{}"));
   EXPECT_EQ(Job(job).status, JobStatus::kCanceled);
   EXPECT_EQ(Job(job).done, 1);
 }
@@ -753,11 +790,11 @@ TEST_P(StoreConformanceTest, CancelRequestedJobWhoseWorkerDiedIsCanceledNotClaim
   Advance(1);
   const int64_t next = NewJob(ds).id;
   ClaimExpecting(doomed, "w1", 1000);
-  ASSERT_OK(store_->CancelInference(doomed).status());
+  ASSERT_OK(store_->CancelJob(doomed).status());
   Advance(1001);  // w1 died
 
   ClaimExpecting(next, "w2");  // the older, cancel-requested job is skipped
-  InferenceRecord canceled = Job(doomed);
+  JobRecord canceled = Job(doomed);
   EXPECT_EQ(canceled.status, JobStatus::kCanceled);
   EXPECT_EQ(canceled.lease_owner, "");
   EXPECT_EQ(canceled.finished_at, Now());
@@ -769,20 +806,20 @@ TEST_P(StoreConformanceTest, CancelingAJobWhoseLeaseExpiredIsImmediate) {
   const int64_t job = NewJob(NewDataset("ds").id).id;
   ClaimExpecting(job, "w1", 1000);
   Advance(1001);
-  ASSERT_OK_AND_ASSIGN(InferenceRecord canceled, store_->CancelInference(job));
+  ASSERT_OK_AND_ASSIGN(JobRecord canceled, store_->CancelJob(job));
   EXPECT_EQ(canceled.status, JobStatus::kCanceled);
   EXPECT_EQ(canceled.lease_owner, "");
   EXPECT_EQ(canceled.finished_at, Now());
   ExpectNothingToClaim("w2");
-  EXPECT_EQ(store_->FinishInference(job, "w1", JobStatus::kCompleted, "", "{}").code(),
+  EXPECT_EQ(store_->FinishJob(job, "w1", JobStatus::kCompleted, "", "{}").code(),
             StatusCode::kFailedPrecondition);
 }
 
 TEST_P(StoreConformanceTest, ReleasingACancelRequestedJobCancelsIt) {
   const int64_t job = NewJob(NewDataset("ds").id).id;
   ClaimExpecting(job, "w");
-  ASSERT_OK(store_->CancelInference(job).status());
-  ASSERT_OK(store_->ReleaseInference(job, "w"));
+  ASSERT_OK(store_->CancelJob(job).status());
+  ASSERT_OK(store_->ReleaseJob(job, "w"));
   EXPECT_EQ(Job(job).status, JobStatus::kCanceled);
   ExpectNothingToClaim("w2");
 }
@@ -802,57 +839,60 @@ TEST_P(StoreConformanceTest, AddInferenceResultWritesOutputsResultAndCounters) {
   mask.channels = 1;
   mask.bit_depth = 8;
   mask.sample_type = "uint8";
-  InferenceResultRecord in = Result(job, a);
-  in.preview_id = 12345;  // set by the store from the outputs, not taken from the caller
-  ASSERT_OK_AND_ASSIGN(InferenceResultRecord ra,
-                       store_->AddInferenceResult(in, {mask, Output("preview", Sha(11))}, "w"));
+  JobResultRecord in = Result(job, a);
+  in.id = 777;  // set by the store, not taken from the caller
+  in.files.push_back(Output("probability", Sha(12)));  // only `outputs` become files
+  ASSERT_OK_AND_ASSIGN(JobResultRecord ra,
+                       store_->AddJobResult(in, {mask, Output("preview", Sha(11))}, "w"));
   EXPECT_GT(ra.id, 0);
-  EXPECT_EQ(ra.inference_id, job);
+  EXPECT_EQ(ra.job_id, job);
   EXPECT_EQ(ra.source_file_id, a);
   EXPECT_EQ(ra.source_filename, "a.png");
-  EXPECT_GT(ra.class_mask_id, 0);
-  EXPECT_GT(ra.preview_id, 0);
-  EXPECT_NE(ra.preview_id, 12345);
-  EXPECT_EQ(ra.instance_mask_id, 0);
-  EXPECT_EQ(ra.probability_id, 0);
+  EXPECT_GT(ra.FileId("class_mask"), 0);
+  EXPECT_GT(ra.FileId("preview"), 0);
+  EXPECT_NE(ra.id, 777);
+  EXPECT_EQ(ra.FileId("instance_mask"), 0);
+  EXPECT_EQ(ra.FileId("probability"), 0);
+  ASSERT_EQ(ra.files.size(), 2u);
   EXPECT_EQ(ra.created_at, Now());
 
-  ASSERT_OK_AND_ASSIGN(FileRecord stored_mask, store_->GetFile(ra.class_mask_id));
+  ASSERT_OK_AND_ASSIGN(FileRecord stored_mask, store_->GetFile(ra.FileId("class_mask")));
   EXPECT_EQ(stored_mask.role, "class_mask");
-  EXPECT_EQ(stored_mask.inference_id, job);
+  EXPECT_EQ(stored_mask.job_id, job);
+  EXPECT_EQ(stored_mask.result_id, ra.id);
   EXPECT_EQ(stored_mask.dataset_id, 0);
   EXPECT_EQ(stored_mask.owner_id, 9);  // the job's owner
   EXPECT_EQ(stored_mask.sha256, Sha(10));
   EXPECT_EQ(stored_mask.width, 64);
   EXPECT_EQ(stored_mask.sample_type, "uint8");
-  ASSERT_OK_AND_ASSIGN(FileRecord stored_preview, store_->GetFile(ra.preview_id));
+  ASSERT_OK_AND_ASSIGN(FileRecord stored_preview, store_->GetFile(ra.FileId("preview")));
   EXPECT_EQ(stored_preview.role, "preview");
   ASSERT_OK_AND_ASSIGN(bool referenced, store_->BlobReferenced(Sha(11)));
   EXPECT_TRUE(referenced);
 
-  InferenceRecord after_one = Job(job);
+  JobRecord after_one = Job(job);
   EXPECT_EQ(after_one.done, 1);
-  EXPECT_EQ(after_one.failed_images, 0);
+  EXPECT_EQ(after_one.failed_items, 0);
 
   Advance(3);
-  ASSERT_OK_AND_ASSIGN(InferenceResultRecord rb,
-                       store_->AddInferenceResult(Result(job, b, "cannot decode"), {}, "w"));
+  ASSERT_OK_AND_ASSIGN(JobResultRecord rb,
+                       store_->AddJobResult(Result(job, b, "cannot decode"), {}, "w"));
   EXPECT_EQ(rb.error, "cannot decode");
-  EXPECT_EQ(rb.class_mask_id, 0);
-  InferenceRecord after_two = Job(job);
+  EXPECT_EQ(rb.FileId("class_mask"), 0);
+  JobRecord after_two = Job(job);
   EXPECT_EQ(after_two.done, 2);
-  EXPECT_EQ(after_two.failed_images, 1);
+  EXPECT_EQ(after_two.failed_items, 1);
 
   // Output files are not source files of the dataset.
   ASSERT_OK_AND_ASSIGN(DatasetRecord d, store_->GetDataset(ds));
   EXPECT_EQ(d.file_count, 2);
 
-  ASSERT_OK_AND_ASSIGN(auto results, store_->ListInferenceResults(job));
+  ASSERT_OK_AND_ASSIGN(auto results, store_->ListJobResults(job));
   ASSERT_EQ(results.size(), 2u);
   EXPECT_EQ(results[0].id, ra.id);
   EXPECT_EQ(results[0].source_file_id, a);
-  EXPECT_EQ(results[0].class_mask_id, ra.class_mask_id);
-  EXPECT_EQ(results[0].preview_id, ra.preview_id);
+  EXPECT_EQ(results[0].FileId("class_mask"), ra.FileId("class_mask"));
+  EXPECT_EQ(results[0].FileId("preview"), ra.FileId("preview"));
   EXPECT_EQ(results[0].summary_json, R"({"classes":3})");
   EXPECT_EQ(results[0].elapsed_ms, 12.5);
   EXPECT_EQ(results[0].created_at, ra.created_at);
@@ -869,13 +909,13 @@ TEST_P(StoreConformanceTest, ListInferenceResultsIsBySourceFile) {
   const int64_t job = NewJob(ds).id;
   ClaimExpecting(job, "w");
   for (int64_t src : {c, a, b}) {
-    ASSERT_OK(store_->AddInferenceResult(Result(job, src), {}, "w").status());
+    ASSERT_OK(store_->AddJobResult(Result(job, src), {}, "w").status());
   }
-  ASSERT_OK_AND_ASSIGN(auto results, store_->ListInferenceResults(job));
+  ASSERT_OK_AND_ASSIGN(auto results, store_->ListJobResults(job));
   std::vector<int64_t> sources;
   for (const auto& r : results) sources.push_back(r.source_file_id);
   EXPECT_EQ(sources, (std::vector<int64_t>{a, b, c}));
-  ASSERT_OK_AND_ASSIGN(auto none, store_->ListInferenceResults(NewJob(ds).id));
+  ASSERT_OK_AND_ASSIGN(auto none, store_->ListJobResults(NewJob(ds).id));
   EXPECT_TRUE(none.empty());
 }
 
@@ -884,18 +924,16 @@ TEST_P(StoreConformanceTest, DuplicateResultIsAlreadyExistsAndWritesNothing) {
   const int64_t src = NewFile(Source(ds, "a.png", Sha(1))).id;
   const int64_t job = NewJob(ds).id;
   ClaimExpecting(job, "w");
-  ASSERT_OK(
-      store_->AddInferenceResult(Result(job, src), {Output("class_mask", Sha(10))}, "w").status());
+  ASSERT_OK(store_->AddJobResult(Result(job, src), {Output("class_mask", Sha(10))}, "w").status());
 
-  auto dup =
-      store_->AddInferenceResult(Result(job, src, "again"), {Output("class_mask", Sha(20))}, "w");
+  auto dup = store_->AddJobResult(Result(job, src, "again"), {Output("class_mask", Sha(20))}, "w");
   EXPECT_EQ(StatusOf(dup).code(), StatusCode::kAlreadyExists) << StatusOf(dup);
-  InferenceRecord after = Job(job);
+  JobRecord after = Job(job);
   EXPECT_EQ(after.done, 1);
-  EXPECT_EQ(after.failed_images, 0);
+  EXPECT_EQ(after.failed_items, 0);
   ASSERT_OK_AND_ASSIGN(bool dup_output_written, store_->BlobReferenced(Sha(20)));
   EXPECT_FALSE(dup_output_written);
-  ASSERT_OK_AND_ASSIGN(auto results, store_->ListInferenceResults(job));
+  ASSERT_OK_AND_ASSIGN(auto results, store_->ListJobResults(job));
   ASSERT_EQ(results.size(), 1u);
   EXPECT_EQ(results[0].error, "");
 }
@@ -905,19 +943,18 @@ TEST_P(StoreConformanceTest, AddInferenceResultNeedsTheWorkersLease) {
   const int64_t src = NewFile(Source(ds, "a.png", Sha(1))).id;
   const int64_t job = NewJob(ds).id;
   auto add = [&](const std::string& worker) {
-    return StatusOf(
-        store_->AddInferenceResult(Result(job, src), {Output("preview", Sha(10))}, worker));
+    return StatusOf(store_->AddJobResult(Result(job, src), {Output("preview", Sha(10))}, worker));
   };
   EXPECT_EQ(add("w").code(), StatusCode::kFailedPrecondition);  // queued: nobody holds it
   ClaimExpecting(job, "w");
   EXPECT_EQ(add("intruder").code(), StatusCode::kFailedPrecondition);
-  ASSERT_OK(store_->FinishInference(job, "w", JobStatus::kCompleted, "", "{}"));
+  ASSERT_OK(store_->FinishJob(job, "w", JobStatus::kCompleted, "", "{}"));
   EXPECT_EQ(add("w").code(), StatusCode::kFailedPrecondition);  // terminal
 
   EXPECT_EQ(Job(job).done, 0);
   ASSERT_OK_AND_ASSIGN(bool written, store_->BlobReferenced(Sha(10)));
   EXPECT_FALSE(written);
-  ASSERT_OK_AND_ASSIGN(auto results, store_->ListInferenceResults(job));
+  ASSERT_OK_AND_ASSIGN(auto results, store_->ListJobResults(job));
   EXPECT_TRUE(results.empty());
 }
 
@@ -929,25 +966,50 @@ TEST_P(StoreConformanceTest, AddInferenceResultChecksSourceFileAndOutputs) {
   const int64_t job = NewJob(ds).id;
   ClaimExpecting(job, "w");
   auto code = [&](int64_t source, const std::vector<FileRecord>& outputs) {
-    return StatusOf(store_->AddInferenceResult(Result(job, source), outputs, "w")).code();
+    return StatusOf(store_->AddJobResult(Result(job, source), outputs, "w")).code();
   };
   EXPECT_EQ(code(foreign, {}), StatusCode::kInvalidArgument);  // another dataset's file
   EXPECT_EQ(code(99999, {}), StatusCode::kNotFound);
   EXPECT_EQ(code(src, {Output("preview", Sha(3)), Output("preview", Sha(4))}),
             StatusCode::kInvalidArgument);
   EXPECT_EQ(code(src, {Output("source", Sha(3))}), StatusCode::kInvalidArgument);
-  EXPECT_EQ(code(src, {Output("thumbnail", Sha(3))}), StatusCode::kInvalidArgument);
+  EXPECT_EQ(code(src, {Output("", Sha(3))}), StatusCode::kInvalidArgument);
+  EXPECT_EQ(code(src, {Output("a/b", Sha(3))}), StatusCode::kInvalidArgument);
   EXPECT_EQ(code(src, {Output("preview", "not-a-sha")}), StatusCode::kInvalidArgument);
   FileRecord elsewhere = Output("preview", Sha(3));
-  elsewhere.inference_id = job + 1000;
+  elsewhere.job_id = job + 1000;
   EXPECT_EQ(code(src, {elsewhere}), StatusCode::kInvalidArgument);
 
   EXPECT_EQ(Job(job).done, 0);
   ASSERT_OK_AND_ASSIGN(bool written, store_->BlobReferenced(Sha(3)));
   EXPECT_FALSE(written);
   // The failures left the job usable.
-  ASSERT_OK(
-      store_->AddInferenceResult(Result(job, src), {Output("preview", Sha(3))}, "w").status());
+  ASSERT_OK(store_->AddJobResult(Result(job, src), {Output("preview", Sha(3))}, "w").status());
+}
+
+TEST_P(StoreConformanceTest, AnyOutputKindIsARowOfItsResult) {
+  const int64_t ds = NewDataset("ds").id;
+  const int64_t src = NewFile(Source(ds, "a.png", Sha(1))).id;
+  const int64_t job = NewJob(ds).id;
+  ClaimExpecting(job, "w");
+  // Kinds no schema lists: a new runner's outputs need no migration.
+  ASSERT_OK_AND_ASSIGN(JobResultRecord saved, store_->AddJobResult(Result(job, src),
+                                                                   {Output("dicom_seg", Sha(7)),
+                                                                    Output("class_mask", Sha(8)),
+                                                                    Output("flow-field", Sha(9))},
+                                                                   "w"));
+  ASSERT_OK_AND_ASSIGN(auto results, store_->ListJobResults(job));
+  ASSERT_EQ(results.size(), 1u);
+  ASSERT_EQ(results[0].files.size(), 3u);
+  // By file id, i.e. in the order given.
+  EXPECT_EQ(results[0].files[0].role, "dicom_seg");
+  EXPECT_EQ(results[0].files[1].role, "class_mask");
+  EXPECT_EQ(results[0].files[2].role, "flow-field");
+  EXPECT_EQ(results[0].FileId("dicom_seg"), saved.FileId("dicom_seg"));
+  ASSERT_NE(results[0].File("flow-field"), nullptr);
+  EXPECT_EQ(results[0].File("flow-field")->sha256, Sha(9));
+  EXPECT_EQ(results[0].File("flow-field")->result_id, saved.id);
+  EXPECT_EQ(results[0].File("preview"), nullptr);
 }
 
 INSTANTIATE_TEST_SUITE_P(Sqlite, StoreConformanceTest,

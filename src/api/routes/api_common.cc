@@ -89,11 +89,6 @@ StatusOr<FileRecord> VisibleFile(const ApiContext& ctx, const HttpRequest& req, 
   return infera::VisibleFile(*ctx.store, req.principal, id);
 }
 
-StatusOr<InferenceRecord> VisibleInference(const ApiContext& ctx, const HttpRequest& req,
-                                           int64_t id) {
-  return infera::VisibleInference(*ctx.store, req.principal, id);
-}
-
 void RunBlocking(const ApiContext& ctx, Responder respond,
                  std::function<StatusOr<HttpResponse>()> work) {
   auto task = [respond, work = std::move(work)]() {

@@ -50,8 +50,6 @@ int64_t CallerId(const HttpRequest& req);                    // 0 without a prin
 std::optional<int64_t> OwnerFilter(const HttpRequest& req);  // nullopt: every owner
 StatusOr<DatasetRecord> VisibleDataset(const ApiContext& ctx, const HttpRequest& req, int64_t id);
 StatusOr<FileRecord> VisibleFile(const ApiContext& ctx, const HttpRequest& req, int64_t id);
-StatusOr<InferenceRecord> VisibleInference(const ApiContext& ctx, const HttpRequest& req,
-                                           int64_t id);
 
 // Runs `work` on ctx.blocking and responds with what it returns (a Status error becomes
 // its JSON error response). 503 when the pool is shut down.

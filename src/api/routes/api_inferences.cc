@@ -20,7 +20,6 @@
 #include "common/strings.h"
 #include "common/task_pool.h"
 #include "jobs/inference_jobs.h"
-#include "jobs/inference_workers.h"
 #include "jobs/job_export.h"
 #include "models/model.h"
 #include "store/blob_store.h"
@@ -29,7 +28,7 @@ namespace infera {
 
 namespace {
 
-StatusOr<HttpResponse> StartInference(const ApiContext& ctx, const HttpRequest& req) {
+StatusOr<HttpResponse> StartRoute(const ApiContext& ctx, const HttpRequest& req) {
   ASSIGN_OR_RETURN(nlohmann::json body, JsonBody(req));
   for (const auto& [key, value] : body.items()) {
     if (key != "dataset_id" && key != "model_id" && key != "params" && key != "model_version") {
@@ -65,7 +64,7 @@ StatusOr<HttpResponse> StartInference(const ApiContext& ctx, const HttpRequest& 
                                .dump());
 }
 
-StatusOr<HttpResponse> ListInferences(const ApiContext& ctx, const HttpRequest& req) {
+StatusOr<HttpResponse> ListRoute(const ApiContext& ctx, const HttpRequest& req) {
   InferenceFilter filter;
   std::string value;
   if (req.query_param("dataset_id", &value)) {
@@ -87,13 +86,13 @@ StatusOr<HttpResponse> ListInferences(const ApiContext& ctx, const HttpRequest& 
   return JsonResponse(200, nlohmann::json{{"inferences", std::move(list)}}.dump());
 }
 
-StatusOr<HttpResponse> GetInference(const ApiContext& ctx, const HttpRequest& req) {
+StatusOr<HttpResponse> GetRoute(const ApiContext& ctx, const HttpRequest& req) {
   ASSIGN_OR_RETURN(int64_t id, ParseId(req.params.at("id"), "inference"));
   ASSIGN_OR_RETURN(nlohmann::json j, ctx.jobs->Report(req.principal, id));
   return JsonResponse(200, j.dump());
 }
 
-StatusOr<HttpResponse> CancelInference(const ApiContext& ctx, const HttpRequest& req) {
+StatusOr<HttpResponse> CancelRoute(const ApiContext& ctx, const HttpRequest& req) {
   ASSIGN_OR_RETURN(int64_t id, ParseId(req.params.at("id"), "inference"));
   ASSIGN_OR_RETURN(InferenceRecord job, ctx.jobs->Cancel(req.principal, id));
   return JsonResponse(200, InferenceJson(job).dump());
@@ -102,7 +101,7 @@ StatusOr<HttpResponse> CancelInference(const ApiContext& ctx, const HttpRequest&
 // Writes the job's ZIP into `stream`. Runs on the blocking pool after the response
 // header went out; an error midway aborts the stream (the client sees a cut transfer).
 void WriteArchive(const ApiContext& ctx, const nlohmann::json& record,
-                  const std::vector<InferenceResultRecord>& results,
+                  const std::vector<JobResultRecord>& results,
                   const std::shared_ptr<ResponseStream>& stream) {
   ZipWriter zip([&stream](std::string_view bytes) -> Status {
     if (!stream->Write(bytes)) return absl::CancelledError("the client went away");
@@ -134,7 +133,7 @@ void WriteArchive(const ApiContext& ctx, const nlohmann::json& record,
 void Download(const ApiContext& ctx, const HttpRequest& req, const Responder& respond) {
   StatusOr<int64_t> id = ParseId(req.params.at("id"), "inference");
   if (!id.ok()) return respond(StatusResponse(id.status()));
-  std::vector<InferenceResultRecord> results;
+  std::vector<JobResultRecord> results;
   StatusOr<nlohmann::json> record = ctx.jobs->Report(req.principal, *id, &results);
   if (!record.ok()) return respond(StatusResponse(record.status()));
   auto stream = std::make_shared<ResponseStream>();
@@ -151,12 +150,11 @@ void Download(const ApiContext& ctx, const HttpRequest& req, const Responder& re
 
 void AddApiInferenceRoutes(Router& router, const ApiContext& ctx) {
   router.Add("POST", "/api/inferences/start",
-             Guarded(ctx, Access::kUser, Blocking(ctx, StartInference)));
-  router.Add("GET", "/api/inferences", Guarded(ctx, Access::kUser, Blocking(ctx, ListInferences)));
-  router.Add("GET", "/api/inferences/{id}",
-             Guarded(ctx, Access::kUser, Blocking(ctx, GetInference)));
+             Guarded(ctx, Access::kUser, Blocking(ctx, StartRoute)));
+  router.Add("GET", "/api/inferences", Guarded(ctx, Access::kUser, Blocking(ctx, ListRoute)));
+  router.Add("GET", "/api/inferences/{id}", Guarded(ctx, Access::kUser, Blocking(ctx, GetRoute)));
   router.Add("POST", "/api/inferences/{id}/cancel",
-             Guarded(ctx, Access::kUser, Blocking(ctx, CancelInference)));
+             Guarded(ctx, Access::kUser, Blocking(ctx, CancelRoute)));
   router.Add("GET", "/api/inferences/{id}/download",
              Guarded(ctx, Access::kUser, Streaming(ctx, Download)));
 }

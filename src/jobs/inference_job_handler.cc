@@ -1,4 +1,4 @@
-#include "jobs/inference_workers.h"
+#include "jobs/inference_job_handler.h"
 
 #include <unistd.h>
 
@@ -21,9 +21,9 @@ namespace infera {
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using SteadyClock = std::chrono::steady_clock;
 
-double MsBetween(Clock::time_point a, Clock::time_point b) {
+double MsBetween(SteadyClock::time_point a, SteadyClock::time_point b) {
   return std::chrono::duration<double, std::milli>(b - a).count();
 }
 
@@ -48,22 +48,14 @@ std::string ArtifactFilename(std::string_view source_filename, std::string_view 
 }
 
 // JobRun: one claimed job on one worker thread. Everything runs on that thread except
-// the batcher callbacks, which only push onto `completed_`.
-class InferenceWorkers::JobRun {
+// the pipeline callbacks, which only push onto `completed_`.
+class InferenceJobHandler::JobRun {
  public:
-  // Set to drop this run's images still queued in the batcher (InferenceWorkers::Cancel).
-  std::shared_ptr<std::atomic<bool>> drop_flag() const { return drop_queued_; }
+  JobRun(const InferenceJobHandler& owner, JobContext& ctx, InferenceRecord job)
+      : owner_(owner), ctx_(ctx), job_(std::move(job)) {}
 
-  JobRun(InferenceWorkers& owner, std::string worker, InferenceRecord job)
-      : owner_(owner), worker_(std::move(worker)), job_(std::move(job)) {}
-
-  void Run() {
-    start_ = Clock::now();
-    Log(LogLevel::kInfo, "job_started",
-        {{"inference_id", std::to_string(job_.id)},
-         {"worker", worker_},
-         {"model", job_.model_name},
-         {"attempt", std::to_string(job_.attempts)}});
+  JobOutcome Run() {
+    start_ = SteadyClock::now();
     runner_ = FindRunner(job_.runner_name);
     if (runner_ == nullptr) {
       return Finish(JobStatus::kFailed, StrCat("Runner '", job_.runner_name,
@@ -85,11 +77,10 @@ class InferenceWorkers::JobRun {
     StatusOr<std::vector<FileRecord>> files = owner_.store_->ListDatasetFiles(job_.dataset_id);
     if (!files.ok())
       return Finish(JobStatus::kFailed, std::string(ToStd(files.status().message())));
-    StatusOr<std::vector<InferenceResultRecord>> done =
-        owner_.store_->ListInferenceResults(job_.id);
+    StatusOr<std::vector<JobResultRecord>> done = owner_.store_->ListJobResults(job_.id);
     if (!done.ok()) return Finish(JobStatus::kFailed, std::string(ToStd(done.status().message())));
     std::set<int64_t> finished;
-    for (const InferenceResultRecord& r : *done) finished.insert(r.source_file_id);
+    for (const JobResultRecord& r : *done) finished.insert(r.source_file_id);
     for (FileRecord& f : *files) {
       if (!finished.count(f.id)) pending_.push_back(std::move(f));
     }
@@ -99,38 +90,38 @@ class InferenceWorkers::JobRun {
       max_in_flight =
           static_cast<int>(2 * std::max<int64_t>(1, model_->config().batching.max_batch_size));
     }
-    last_renew_ = last_cancel_check_ = Clock::now();
-    // A cancel may have come between the claim and now: the first Housekeeping looks.
-    seen_generation_ = ~owner_.generation();
     size_t next = 0;
+    JobSignal signal = ctx_.Check();
     while (true) {
-      while (!halted() && next < pending_.size() && in_flight_ < max_in_flight) {
+      while (signal == JobSignal::kGoOn && next < pending_.size() && in_flight_ < max_in_flight) {
         Submit(pending_[next++], 1);
       }
-      DrainRetries();
-      if (in_flight_ == 0 && retries_.empty() && (halted() || next >= pending_.size())) break;
+      DrainRetries(signal);
+      if (in_flight_ == 0 && retries_.empty() &&
+          (signal != JobSignal::kGoOn || next >= pending_.size())) {
+        break;
+      }
       WaitAndHandle();
-      Housekeeping();
+      if (signal == JobSignal::kGoOn) signal = ctx_.Check();
     }
     SweepDropped();
-    if (lost_) {
-      Log(LogLevel::kWarning, "job_lease_lost",
-          {{"inference_id", std::to_string(job_.id)}, {"worker", worker_}});
-      return;
-    }
-    if (drop_queued_->load(std::memory_order_acquire)) canceled_ = true;  // not lost: above
-    if (owner_.stopping() && !canceled_ && next < pending_.size()) {
-      (void)owner_.store_->ReleaseInference(job_.id, worker_);
-      Log(LogLevel::kInfo, "job_released", {{"inference_id", std::to_string(job_.id)}});
-      return;
-    }
-    if (canceled_) {
+    if (ctx_.lost()) return JobOutcome::Release();  // ignored: another worker owns the job
+    if (ctx_.canceled()) {
       return Finish(JobStatus::kCanceled, StrCat("canceled after ", processed_ + finished.size(),
                                                  " of ", files->size(), " images"));
     }
+    // Every image must have a result or an error before the job may say `completed`.
+    const int64_t unresolved = static_cast<int64_t>(pending_.size()) - processed_ - duplicates_;
+    if (signal == JobSignal::kStop && unresolved > 0) return JobOutcome::Release();
+    if (unresolved > 0) {
+      return Finish(JobStatus::kFailed,
+                    StrCat(unresolved, " of ", pending_.size(),
+                           " images have no result: the store refused them (", last_save_error_,
+                           "); starting the job again retries them"));
+    }
     std::string note;
     if (failed_ > 0) note = StrCat(failed_, " of ", processed_, " images failed");
-    Finish(JobStatus::kCompleted, note);
+    return Finish(JobStatus::kCompleted, note);
   }
 
  private:
@@ -138,24 +129,24 @@ class InferenceWorkers::JobRun {
   struct Flight {
     FileRecord file;
     int attempt = 1;
-    Clock::time_point start;
+    SteadyClock::time_point start;
   };
   struct Completion {
     std::shared_ptr<Flight> flight;
     StatusOr<ImageResult> result;
   };
 
-  // The drop flag is set by a cancel (InferenceWorkers::Cancel, after the store has the
-  // request) or a lost lease: either way no more images go in.
+  // No more images go in once the job is canceled, lost or the workers stop.
   bool halted() const {
-    return lost_ || canceled_ || drop_queued_->load(std::memory_order_acquire) || owner_.stopping();
+    return ctx_.lost() || ctx_.canceled() || ctx_.halt_flag()->load(std::memory_order_acquire) ||
+           ctx_.stopping();
   }
 
   void Submit(const FileRecord& file, int attempt) {
     auto flight = std::make_shared<Flight>();
     flight->file = file;
     flight->attempt = attempt;
-    flight->start = Clock::now();
+    flight->start = SteadyClock::now();
     StatusOr<std::string> bytes = owner_.blobs_->Get(file.sha256);
     if (!bytes.ok())
       return RecordError(*flight, StrCat("cannot read the file: ", bytes.status().message()));
@@ -166,11 +157,11 @@ class InferenceWorkers::JobRun {
     if (!prepared.ok())
       return RecordError(*flight, std::string(ToStd(prepared.status().message())));
     ++in_flight_;
-    RequestContext ctx;
-    ctx.request_id = StrCat("job-", job_.id, "/", file.id);
-    ctx.priority = owner_.options_.priority;
-    ctx.canceled = drop_queued_;
-    owner_.pipeline_->Submit(model_, std::move(*prepared), ctx,
+    RequestContext rc;
+    rc.request_id = StrCat("job-", job_.id, "/", file.id);
+    rc.priority = owner_.options_.priority;
+    rc.canceled = ctx_.halt_flag();
+    owner_.pipeline_->Submit(model_, std::move(*prepared), rc,
                              [this, flight](StatusOr<ImageResult> r) {
                                // Notified under the lock: once the lock is released the run
                                // may end and go away.
@@ -184,7 +175,7 @@ class InferenceWorkers::JobRun {
     std::deque<Completion> batch;
     {
       MutexLock lock(&mu_);
-      // Short waits: Housekeeping (cancel requests, the lease) runs between them.
+      // Short waits: the context's Check (cancel requests, the lease) runs between them.
       if (completed_.empty()) cv_.WaitFor(&mu_, std::chrono::milliseconds(25));
       batch.swap(completed_);
     }
@@ -199,14 +190,14 @@ class InferenceWorkers::JobRun {
     // A canceled (or lost) job keeps no more results: images that were already in the
     // model when the cancel came are neither post-processed nor saved; images the
     // batcher dropped (Cancelled) are no one's error.
-    if (canceled_ || lost_) return;
+    if (ctx_.canceled() || ctx_.lost()) return;
     if (c.result.status().code() == absl::StatusCode::kCancelled) return;
     if (!c.result.ok()) {
       // A full queue or an expired wait is the server being busy, not the image's fault.
       if (c.result.status().code() == absl::StatusCode::kUnavailable &&
           f.attempt < kMaxAttemptsPerImage && !halted()) {
-        retries_.push_back(
-            {f.file, f.attempt + 1, Clock::now() + std::chrono::milliseconds(200 * f.attempt)});
+        retries_.push_back({f.file, f.attempt + 1,
+                            SteadyClock::now() + std::chrono::milliseconds(200 * f.attempt)});
         return;
       }
       if (halted() && c.result.status().code() == absl::StatusCode::kUnavailable) return;
@@ -221,7 +212,7 @@ class InferenceWorkers::JobRun {
       pins.push_back(std::move(blob->pin));
       FileRecord file;
       file.owner_id = job_.owner_id;
-      file.inference_id = job_.id;
+      file.job_id = job_.id;
       file.role = artifact.kind;
       file.filename =
           ArtifactFilename(f.file.filename, artifact.kind, ArtifactExtension(artifact.format));
@@ -231,15 +222,15 @@ class InferenceWorkers::JobRun {
       DescribeImage(artifact.image, &file);
       outputs.push_back(std::move(file));
     }
-    const Clock::time_point end = Clock::now();
+    const SteadyClock::time_point end = SteadyClock::now();
     const PipelineTimings& t = c.result->timings;
     totals_.decode_ms += t.decode_ms;
     totals_.preprocess_ms += t.preprocess_ms;
     totals_.queue_ms += t.queue_ms;
     totals_.compute_ms += t.compute_ms;
     totals_.postprocess_ms += t.postprocess_ms;
-    InferenceResultRecord result;
-    result.inference_id = job_.id;
+    JobResultRecord result;
+    result.job_id = job_.id;
     result.source_file_id = f.file.id;
     result.source_filename = f.file.filename;
     result.summary_json = c.result->summary.dump();
@@ -248,28 +239,29 @@ class InferenceWorkers::JobRun {
   }
 
   void RecordError(const Flight& f, std::string error) {
-    InferenceResultRecord result;
-    result.inference_id = job_.id;
+    JobResultRecord result;
+    result.job_id = job_.id;
     result.source_file_id = f.file.id;
     result.source_filename = f.file.filename;
     result.error = std::move(error);
-    result.elapsed_ms = MsBetween(f.start, Clock::now());
+    result.elapsed_ms = MsBetween(f.start, SteadyClock::now());
     Save(result, {});
   }
 
-  void Save(const InferenceResultRecord& result, const std::vector<FileRecord>& outputs) {
-    if (lost_) return;
-    StatusOr<InferenceResultRecord> saved =
-        owner_.store_->AddInferenceResult(result, outputs, worker_);
+  void Save(const JobResultRecord& result, const std::vector<FileRecord>& outputs) {
+    if (ctx_.lost()) return;
+    StatusOr<JobResultRecord> saved = owner_.store_->AddJobResult(result, outputs, ctx_.worker());
     if (saved.ok()) {
       ++processed_;
       if (!result.error.empty()) ++failed_;
       return;
     }
     if (saved.status().code() == absl::StatusCode::kFailedPrecondition) {
-      lost_ = true;  // another worker owns the job now
-      drop_queued_->store(true, std::memory_order_release);
-    } else if (saved.status().code() != absl::StatusCode::kAlreadyExists) {
+      ctx_.MarkLost();  // another worker owns the job now
+    } else if (saved.status().code() == absl::StatusCode::kAlreadyExists) {
+      ++duplicates_;
+    } else {
+      last_save_error_ = std::string(ToStd(saved.status().message()));
       Log(LogLevel::kError, "job_result_not_saved",
           {{"inference_id", std::to_string(job_.id)},
            {"file", result.source_filename},
@@ -292,42 +284,19 @@ class InferenceWorkers::JobRun {
     dropped_blobs_.clear();
   }
 
-  void DrainRetries() {
-    const Clock::time_point now = Clock::now();
-    while (!retries_.empty() && !halted() && retries_.front().not_before <= now) {
+  void DrainRetries(JobSignal signal) {
+    const SteadyClock::time_point now = SteadyClock::now();
+    while (!retries_.empty() && signal == JobSignal::kGoOn && !halted() &&
+           retries_.front().not_before <= now) {
       Retry r = retries_.front();
       retries_.pop_front();
       Submit(r.file, r.attempt);
     }
-    if (halted()) retries_.clear();
+    if (signal != JobSignal::kGoOn || halted()) retries_.clear();
   }
 
-  // Renews the lease every lease / 3, and looks for a cancel request when the workers
-  // were notified (a cancel notifies) or at least once a second.
-  void Housekeeping() {
-    const Clock::time_point now = Clock::now();
-    const uint64_t generation = owner_.generation();
-    if (generation != seen_generation_ || MsBetween(last_cancel_check_, now) >= 1000.0) {
-      seen_generation_ = generation;
-      last_cancel_check_ = now;
-      StatusOr<InferenceRecord> current = owner_.store_->GetInference(job_.id);
-      if (current.ok() && current->cancel_requested) {
-        canceled_ = true;
-        // The images still queued in the batcher leave without running.
-        drop_queued_->store(true, std::memory_order_release);
-      }
-    }
-    if (MsBetween(last_renew_, now) < static_cast<double>(owner_.options_.lease_ms) / 3.0) return;
-    last_renew_ = now;
-    Status renewed = owner_.store_->RenewLease(job_.id, worker_, owner_.options_.lease_ms);
-    if (!renewed.ok() && renewed.code() == absl::StatusCode::kFailedPrecondition) {
-      lost_ = true;
-      drop_queued_->store(true, std::memory_order_release);
-    }
-  }
-
-  void Finish(JobStatus status, const std::string& note) {
-    const double wall_ms = MsBetween(start_, Clock::now());
+  JobOutcome Finish(JobStatus status, std::string note) {
+    const double wall_ms = MsBetween(start_, SteadyClock::now());
     nlohmann::json timings = {
         {"wall_ms", wall_ms},
         {"images", processed_},
@@ -338,29 +307,27 @@ class InferenceWorkers::JobRun {
         {"compute_ms", totals_.compute_ms},
         {"postprocess_ms", totals_.postprocess_ms},
     };
-    Status s = owner_.store_->FinishInference(job_.id, worker_, status, note, timings.dump());
-    Log(s.ok() ? LogLevel::kInfo : LogLevel::kWarning, "job_finished",
+    Log(LogLevel::kInfo, "inference_job_ended",
         {{"inference_id", std::to_string(job_.id)},
+         {"model", job_.model_name},
          {"status", std::string(JobStatusName(status))},
-         {"note", note},
          {"images", std::to_string(processed_)},
-         {"failed", std::to_string(failed_)},
-         {"ms", std::to_string(wall_ms)},
-         {"store", s.ok() ? "ok" : std::string(ToStd(s.message()))}});
+         {"failed", std::to_string(failed_)}});
+    return JobOutcome::Finish(status, std::move(note), timings.dump());
   }
 
   struct Retry {
     FileRecord file;
     int attempt = 1;
-    Clock::time_point not_before;
+    SteadyClock::time_point not_before;
   };
   struct Totals {
     double decode_ms = 0, preprocess_ms = 0, queue_ms = 0, compute_ms = 0, postprocess_ms = 0;
   };
 
-  InferenceWorkers& owner_;
-  const std::string worker_;
-  InferenceRecord job_;
+  const InferenceJobHandler& owner_;
+  JobContext& ctx_;
+  const InferenceRecord job_;
   const Runner* runner_ = nullptr;
   std::shared_ptr<Model> model_;
   nlohmann::json params_;
@@ -370,95 +337,27 @@ class InferenceWorkers::JobRun {
   int in_flight_ = 0;
   int64_t processed_ = 0;
   int64_t failed_ = 0;
-  bool lost_ = false;
-  bool canceled_ = false;
-  // Set on cancel or a lost lease: the batcher drops this job's queued images.
-  std::shared_ptr<std::atomic<bool>> drop_queued_ = std::make_shared<std::atomic<bool>>(false);
+  int64_t duplicates_ = 0;       // results another run had saved already
+  std::string last_save_error_;  // why the store last refused a result
   Totals totals_;
-  Clock::time_point start_;
-  Clock::time_point last_renew_;
-  Clock::time_point last_cancel_check_;
-  uint64_t seen_generation_ = 0;
+  SteadyClock::time_point start_;
 
   Mutex mu_;
   CondVar cv_;
   std::deque<Completion> completed_ GUARDED_BY(mu_);
 };
 
-InferenceWorkers::InferenceWorkers(Store* store, BlobStore* blobs, ModelRegistry* models,
-                                   InferenceWorkerOptions options, ImagePipeline* pipeline)
-    : store_(store),
-      blobs_(blobs),
-      models_(models),
-      options_(std::move(options)),
-      own_pipeline_(pipeline == nullptr ? std::make_unique<ImagePipeline>() : nullptr),
-      pipeline_(pipeline == nullptr ? own_pipeline_.get() : pipeline) {}
+InferenceJobHandler::InferenceJobHandler(Store* store, BlobStore* blobs, ModelRegistry* models,
+                                         ImagePipeline* pipeline, InferenceJobOptions options)
+    : store_(store), blobs_(blobs), models_(models), pipeline_(pipeline), options_(options) {}
 
-InferenceWorkers::~InferenceWorkers() { Stop(); }
-
-void InferenceWorkers::Start() {
-  if (!threads_.empty() || stopping()) return;
-  for (int i = 0; i < options_.workers; ++i) threads_.emplace_back([this, i] { Loop(i); });
-}
-
-void InferenceWorkers::Stop() {
-  stopping_.store(true, std::memory_order_release);
-  Notify();
-  for (std::thread& t : threads_) t.join();
-  threads_.clear();
-}
-
-void InferenceWorkers::Cancel(int64_t id) {
-  {
-    MutexLock lock(&mu_);
-    auto it = running_.find(id);
-    if (it != running_.end()) it->second->store(true, std::memory_order_release);
+JobOutcome InferenceJobHandler::Run(JobContext& ctx) {
+  StatusOr<InferenceRecord> job = InferenceOf(ctx.job());
+  if (!job.ok()) {
+    return JobOutcome::Finish(JobStatus::kFailed, std::string(ToStd(job.status().message())));
   }
-  Notify();
-}
-
-void InferenceWorkers::Notify() {
-  {
-    MutexLock lock(&mu_);
-    ++generation_;
-  }
-  cv_.SignalAll();
-}
-
-void InferenceWorkers::Loop(int index) {
-  const std::string worker = StrCat(options_.name, "-", ::getpid(), "-", index);
-  while (!stopping()) {
-    uint64_t seen = 0;
-    {
-      MutexLock lock(&mu_);
-      seen = generation_;
-    }
-    StatusOr<std::optional<InferenceRecord>> claimed =
-        store_->ClaimInference(worker, options_.lease_ms);
-    if (claimed.ok() && claimed->has_value()) {
-      const int64_t id = (*claimed)->id;
-      JobRun run(*this, worker, std::move(**claimed));
-      {
-        MutexLock lock(&mu_);
-        running_[id] = run.drop_flag();
-      }
-      run.Run();
-      {
-        MutexLock lock(&mu_);
-        running_.erase(id);
-      }
-      continue;
-    }
-    if (!claimed.ok()) {
-      Log(LogLevel::kError, "job_claim_failed",
-          {{"error", std::string(ToStd(claimed.status().message()))}});
-    }
-    MutexLock lock(&mu_);
-    const auto deadline = std::chrono::steady_clock::now() + options_.idle_poll;
-    while (!stopping() && generation_ == seen) {
-      if (cv_.WaitUntil(&mu_, deadline)) break;
-    }
-  }
+  JobRun run(*this, ctx, std::move(*job));
+  return run.Run();
 }
 
 }  // namespace infera
