@@ -33,6 +33,10 @@ Writes:
       cellpose_tiny runner cellpose: a tiny Cellpose-style U-Net trained on synthetic
                     2-channel cells by model_tools/train_cellpose.py (images/cells/*.tif with
                     *_masks.png ground truth, cellpose_expected.json)
+      cellpose_traced, cellpose_traced_flows_second  cellpose_tiny's weights traced as the
+                    README says to export a Cellpose CPnet: a tuple (flows, [feature maps],
+                    style), no `outputs:`; and ([feature maps], flows, style) with
+                    outputs: {flows: 1, style: 2} (train_cellpose.py export_traced)
       tiny_tiff     runner custom_tiff: 2-channel input at the source size (size: keep) ->
                     [N,1,H,W] probabilities (sigmoid inside: call it with
                     output_is_probability); warmup off (warm-up feeds 1 or 3 channels)
@@ -1149,8 +1153,9 @@ def main():
     t_seg = time.perf_counter() - t0
 
     # ---- the Cellpose-style model (model_tools/train_cellpose.py: ~45 s of training) ----------
-    from train_cellpose import make_cellpose_model  # noqa: E402 (beside this script)
+    from train_cellpose import export_traced, make_cellpose_model  # noqa: E402 (beside this script)
     cp = make_cellpose_model(repo, images, out)
+    export_traced(repo)
 
     # ---- the benchmark U-Net (demo repository only: `make bench-job`) ------------------
     if args.demo:

@@ -84,5 +84,55 @@ TEST(ModelLoadTest, DictOutputWithAnUnknownNameIsReported) {
   EXPECT_THAT(model.status().message(), HasSubstr("logits"));
 }
 
+TEST(ModelLoadTest, OutputPositionsForADictAreRefused) {
+  testing::TempDir tmp;
+  testing::CopyModel("dict_out", tmp.path() / "repo");
+  testing::ReplaceInFile(tmp.path() / "repo" / "dict_out" / "model.yaml", "outputs: [logits]",
+                         "outputs: {logits: 0}");
+  StatusOr<ModelConfig> config = LoadModelFolder(tmp.path() / "repo" / "dict_out");
+  ASSERT_TRUE(config.ok()) << config.status();
+  StatusOr<std::shared_ptr<Model>> model = Model::Load(*config);
+  ASSERT_FALSE(model.ok());
+  EXPECT_THAT(model.status().message(),
+              HasSubstr("returns a GenericDict; outputs: {name: position} applies to a tuple"));
+}
+
+// cellpose_traced_flows_second returns ([feature maps], flows, style) and says where
+// the flows are with `outputs: {flows: 1, style: 2}`; `replacement` is written instead.
+StatusOr<std::shared_ptr<Model>> LoadFlowsSecondWith(const std::string& replacement) {
+  testing::TempDir tmp;
+  testing::CopyModel("cellpose_traced_flows_second", tmp.path() / "repo");
+  const fs::path dir = tmp.path() / "repo" / "cellpose_traced_flows_second";
+  testing::ReplaceInFile(dir / "model.yaml", "outputs: {flows: 1, style: 2}", replacement);
+  StatusOr<ModelConfig> config = LoadModelFolder(dir);
+  if (!config.ok()) return config.status();
+  return Model::Load(*config);
+}
+
+TEST(ModelLoadTest, TupleWhoseFirstElementIsNoTensorAsksForOutputsByPosition) {
+  StatusOr<std::shared_ptr<Model>> model = LoadFlowsSecondWith("");
+  ASSERT_FALSE(model.ok());
+  EXPECT_THAT(model.status().message(), HasSubstr("output #0 is a GenericList, not a tensor"));
+  EXPECT_THAT(model.status().message(), HasSubstr("outputs: {flows: 1}"));
+}
+
+TEST(ModelLoadTest, OutputsNamingANonTensorPositionAreRefused) {
+  StatusOr<std::shared_ptr<Model>> model = LoadFlowsSecondWith("outputs: [features, flows]");
+  ASSERT_FALSE(model.ok());
+  EXPECT_THAT(model.status().message(),
+              HasSubstr("output #0 ('features') is a GenericList, not a tensor"));
+  EXPECT_THAT(model.status().message(), HasSubstr("outputs: {name: position, ...}"));
+
+  model = LoadFlowsSecondWith("outputs: {flows: 1, features: 0}");
+  ASSERT_FALSE(model.ok());
+  EXPECT_THAT(model.status().message(),
+              HasSubstr("output #0 ('features') is a GenericList, not a tensor"));
+
+  model = LoadFlowsSecondWith("outputs: {flows: 3}");
+  ASSERT_FALSE(model.ok());
+  EXPECT_THAT(model.status().message(),
+              HasSubstr("returns 3 outputs but its config puts 'flows' at position 3"));
+}
+
 }  // namespace
 }  // namespace infera
