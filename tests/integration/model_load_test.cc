@@ -8,6 +8,7 @@
 #include "api/http_client.h"
 #include "common/base64.h"
 #include "models/model.h"
+#include "support/child_process.h"
 #include "support/test_env.h"
 
 namespace infera {
@@ -82,6 +83,32 @@ TEST(ModelLoadTest, DictOutputWithAnUnknownNameIsReported) {
   ASSERT_FALSE(model.ok());
   EXPECT_THAT(model.status().message(), HasSubstr("no output named 'scores'"));
   EXPECT_THAT(model.status().message(), HasSubstr("logits"));
+}
+
+// LibTorch's own warnings (TORCH_WARN) are infera log lines naming the model, not c10's
+// raw "W... Resize.cpp:17] Warning: ..." lines between them: clamp_net's optimised graph,
+// which torch 1.13 miscomputes, makes it warn at load that an output was resized.
+TEST(ModelLoadTest, LibTorchWarningsAreInferaLogLines) {
+  testing::TempDir tmp;
+  const testing::RunResult r =
+      testing::RunToExit({testing::InferaBinary().string(), "infer", "--repository",
+                          (testing::TestModelsDir() / "repo").string(), "--model", "clamp_net",
+                          "--input", (testing::TestModelsDir() / "images" / "disk.png").string(),
+                          "--output", (tmp.path() / "out").string()},
+                         std::chrono::seconds(120));
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
+  EXPECT_THAT(r.err, HasSubstr("level=warning event=torch_warning model=clamp_net "
+                               "source=Resize.cpp:17 message=\"An output with one or more "
+                               "elements was resized"));
+  // Every line on stderr is infera's: a log line, or the command's own progress.
+  size_t start = 0;
+  while (start < r.err.size()) {
+    size_t end = r.err.find('\n', start);
+    if (end == std::string::npos) end = r.err.size();
+    const std::string line = r.err.substr(start, end - start);
+    EXPECT_TRUE(line.rfind("ts=", 0) == 0 || line.rfind("infer: ", 0) == 0) << line;
+    start = end + 1;
+  }
 }
 
 TEST(ModelLoadTest, OutputPositionsForADictAreRefused) {

@@ -13,6 +13,7 @@
 
 #include "absl/strings/str_format.h"
 #include "backends/torchscript/cpu_engine.h"
+#include "backends/torchscript/torch_warnings.h"
 #include "common/logging.h"
 #include "common/strings.h"
 
@@ -114,6 +115,7 @@ class TorchScriptBackend final : public Backend {
 
  private:
   StatusOr<std::vector<Tensor>> ExecuteHere(std::vector<Tensor>& inputs) {
+    TorchWarningsToLog warnings(options_.model_name);
     try {
       c10::InferenceMode guard;
       std::vector<c10::IValue> args;
@@ -384,6 +386,7 @@ double RelativeDifference(torch::jit::Module& a, torch::jit::Module& b, const at
 constexpr double kOptimizationTolerance = 1e-3;
 
 StatusOr<LoadedModule> LoadAndOptimize(const BackendOptions& options, c10::Device device) {
+  TorchWarningsToLog warnings(options.model_name);
   torch::jit::Module module;
   int64_t weight_bytes = 0;
   try {
