@@ -29,6 +29,8 @@ $(BUILD)/test-models/.stamp: model_tools/make_test_models.py model_tools/train_c
 	$(PY) model_tools/make_test_models.py $(BUILD)/test-models
 	touch $@
 
+# The demo repository: the models worth showing (no test fixtures); the real ones are
+# added by demo/real.stamp.
 demo/.stamp: model_tools/make_test_models.py model_tools/train_cellpose.py | deps
 	$(PY) model_tools/make_test_models.py demo --demo
 	touch $@
@@ -71,6 +73,9 @@ e2e: build $(BUILD)/test-models/.stamp $(E2E_MODULES)
 demo: build demo/.stamp demo/real.stamp
 	@echo
 	@echo "infera demo: http://$(HOST):$(PORT)   login: admin / $(DEMO_PASSWORD)"
+	@echo "  real models: ocr_det, ocr_cls (ONNX on OpenCV DNN), ocr_det_torch, ocr_cls_torch (TorchScript)"
+	@echo "  made here:   tiny_cls, mobilenet_v2 (classify), tiny_unet (binary_sigmoid), tiny_multiclass,"
+	@echo "               tiny_tiff (custom_tiff), cellpose_tiny (cellpose), unet_bench (make bench-job)"
 	@echo "  token:   TOKEN=\$$(curl -s http://$(HOST):$(PORT)/api/auth/login -d '{\"username\": \"admin\", \"password\": \"$(DEMO_PASSWORD)\"}' | sed 's/.*\"access_token\":\"\([^\"]*\)\".*/\1/')"
 	@echo "  datasets: curl -s -H \"Authorization: Bearer \$$TOKEN\" http://$(HOST):$(PORT)/api/datasets"
 	@echo "  models:  curl -s http://$(HOST):$(PORT)/v1/models | head -c 400"
@@ -78,7 +83,6 @@ demo: build demo/.stamp demo/real.stamp
 	@echo "             -d \"{\\\"image\\\": \\\"\$$(base64 -w0 demo/images/disk.png)\\\"}\""
 	@echo "  text:    curl -s -X POST http://$(HOST):$(PORT)/predict/ocr_det -H 'Content-Type: application/json' \\"
 	@echo "             -d \"{\\\"image\\\": \\\"\$$(base64 -w0 demo/images/text/imageTextN.png)\\\"}\" | head -c 300"
-	@echo "  real models: ocr_det, ocr_cls (ONNX on OpenCV DNN), ocr_det_torch, ocr_cls_torch (TorchScript)"
 	@echo
 	INFERA_ADMIN_PASSWORD=$(DEMO_PASSWORD) $(BUILD)/infera serve --config demo/config.yaml --host $(HOST) --port $(PORT)
 

@@ -7,8 +7,17 @@ Run it with Debian's /usr/bin/python3 (torch 1.13, torchvision 0.14, numpy, PIL,
 Needs no network and no pretrained weights. Deterministic and idempotent: OUT_DIR/repo and
 OUT_DIR/images are deleted and rebuilt on every run; other files in OUT_DIR are overwritten.
 
+Two repositories: the test repository (build/test-models, the default) holds every model
+below; the demo repository (--demo, written to demo/ by `make demo`, which then adds the
+real models of scripts/fetch-models.sh) holds only the models worth showing — one or two
+per runner, plus unet_bench — and leaves out the FIXTURES (models that exist to exercise
+the server: wrappers, a miscompiled graph, slow and versioned nets, export shapes) and the
+reference files only the tests read (TEST_ONLY_FILES).
+
 Writes:
   OUT_DIR/repo/NAME/model.yaml, NAME/<version>/model.pt, NAME/labels.txt
+  (FIXTURES, test repository only: resnet18, tuple_out, clamp_net, dict_out, gray_cls,
+  slow_model, versioned, cellpose_traced, cellpose_traced_flows_second)
       mobilenet_v2  torchvision MobileNetV2, random init (seed 0), 1000 classes, 224x224
       resnet18      torchvision ResNet-18, random init (seed 1), 1000 classes, 224x224
                     (both with BatchNorm stats recalibrated on random images so their
@@ -33,6 +42,10 @@ Writes:
       cellpose_tiny runner cellpose: a tiny Cellpose-style U-Net trained on synthetic
                     2-channel cells by model_tools/train_cellpose.py (images/cells/*.tif with
                     *_masks.png ground truth, cellpose_expected.json)
+      cellpose_traced, cellpose_traced_flows_second  cellpose_tiny's weights traced as the
+                    README says to export a Cellpose CPnet: a tuple (flows, [feature maps],
+                    style), no `outputs:`; and ([feature maps], flows, style) with
+                    outputs: {flows: 1, style: 2} (train_cellpose.py export_traced)
       tiny_tiff     runner custom_tiff: 2-channel input at the source size (size: keep) ->
                     [N,1,H,W] probabilities (sigmoid inside: call it with
                     output_is_probability); warmup off (warm-up feeds 1 or 3 channels)
@@ -45,7 +58,9 @@ Writes:
                                             (tiny_multiclass); the .tif has the same pixels
   OUT_DIR/images/cells_2ch.tif              72x56 16-bit 2-channel fluorescence-like image
   OUT_DIR/images/cells_pages.tif            3 pages of 64x48 16-bit 2-channel images
-  OUT_DIR/expected.json   reference logits/probs/top5 computed by PyTorch with the server's
+  OUT_DIR/expected.json (TEST_ONLY_FILES: this one, expected_masks.json,
+                          cellpose_expected.json and seed_config.yaml, not in the demo)
+                          reference logits/probs/top5 computed by PyTorch with the server's
                           preprocessing (see preprocess() below)
   OUT_DIR/expected_masks.json  reference masks (and one probability map) of the three
                           segmentation models, computed as the runners should (see
@@ -86,6 +101,11 @@ SCALE = 1.0 / 255.0
 TINY_CLASSES = ["disk", "square", "stripes"]
 TINY_SIZE = 64
 SLOW_DELAY_MS = 50  # slow_model: wall time added to every forward call (batch)
+# Test fixtures: in the test repository only (see the top of this file).
+FIXTURES = ("clamp_net", "tuple_out", "dict_out", "slow_model", "gray_cls", "versioned",
+            "resnet18", "cellpose_traced", "cellpose_traced_flows_second")
+TEST_ONLY_FILES = ("expected.json", "expected_masks.json", "cellpose_expected.json",
+                   "seed_config.yaml")
 
 
 # --------------------------------------------------------------------------------------
@@ -910,7 +930,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("out_dir")
     ap.add_argument("--demo", action="store_true",
-                    help="build the demo repository (same content; also writes config.yaml)")
+                    help="build the demo repository: no test fixtures, plus unet_bench")
     args = ap.parse_args()
 
     t_start = time.perf_counter()
@@ -1149,8 +1169,9 @@ def main():
     t_seg = time.perf_counter() - t0
 
     # ---- the Cellpose-style model (model_tools/train_cellpose.py: ~45 s of training) ----------
-    from train_cellpose import make_cellpose_model  # noqa: E402 (beside this script)
+    from train_cellpose import export_traced, make_cellpose_model  # noqa: E402 (beside this script)
     cp = make_cellpose_model(repo, images, out)
+    export_traced(repo)
 
     # ---- the benchmark U-Net (demo repository only: `make bench-job`) ------------------
     if args.demo:
@@ -1179,6 +1200,14 @@ def main():
                 "  - {name: mobilenet_v2, path: repo/mobilenet_v2/1/model.pt, batch_size: 16, "
                 "batch_timeout_ms: 5}\n")
 
+    # ---- the demo repository: what is worth showing, not the test fixtures -------------
+    # (They are made all the same: the checks and references above use them.)
+    if args.demo:
+        for name in FIXTURES:
+            shutil.rmtree(os.path.join(repo, name))
+        for name in TEST_ONLY_FILES:
+            os.remove(os.path.join(out, name))
+
     # ---- summary -----------------------------------------------------------------------
     print("make_test_models: wrote %s%s" % (out, " (demo)" if args.demo else ""))
     print("  tiny_cls: %d params, trained in %.1f s, val acc %.3f, held-out PNG acc %.3f"
@@ -1190,10 +1219,11 @@ def main():
         versions = sorted(v for v in os.listdir(os.path.join(repo, name))
                           if os.path.isdir(os.path.join(repo, name, v)))
         print("  repo/%-13s versions %s" % (name, ",".join(versions)))
-    print("  expected.json: %d cases; images: %d + %d held-out"
-          % (len(cases), len([n for n in os.listdir(images) if n.endswith(".png")]),
-             len(heldout_labels)))
-    print("  expected_masks.json: %d segmentation cases (%.1f s)" % (seg["cases"], t_seg))
+    if not args.demo:
+        print("  expected.json: %d cases; expected_masks.json: %d segmentation cases (%.1f s)"
+              % (len(cases), seg["cases"], t_seg))
+    print("  images: %d + %d held-out"
+          % (len([n for n in os.listdir(images) if n.endswith(".png")]), len(heldout_labels)))
     print("  cellpose_tiny: held-out AP@0.5 %.3f on %d images, trained in %.1f s"
           % (cp["ap50"], cp["images"], cp["train_s"]))
     print("  total %.1f s" % (time.perf_counter() - t_start))

@@ -26,8 +26,13 @@ struct BackendOptions {
   int instance = 0;                // which of the model's instances this is (0-based)
   int instances = 1;               // how many instances the model has
   // Names of the outputs to return, in order: dict keys for models returning a dict,
-  // labels for the positions of a tuple/list. Empty: every output, positionally.
+  // graph output names (onnx), labels for the positions 0, 1, ... of a tuple/list. Empty:
+  // every output, positionally (a tuple's or list's tensor elements: see the engines).
   std::vector<std::string> output_names;
+  // Where each named output is, when model.yaml maps names to positions (`outputs:
+  // {flows: 0}`): the same size as output_names, output i being the tuple/list element
+  // (torchscript) or graph output (onnx) at output_positions[i]. Empty: as above.
+  std::vector<int> output_positions;
   // The model's first input for one sample, without the batch dimension ({3, 640, 640}
   // for NCHW images), from model.yaml; empty when the size is not fixed. Engines that
   // need static shapes (onnx) fix the graph's dynamic dims with it.

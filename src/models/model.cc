@@ -98,6 +98,7 @@ BackendOptions MakeBackendOptions(const ModelConfig& config, const Runner& runne
   options.intra_op_threads = static_cast<int>(config.instances.threads);
   options.instances = static_cast<int>(config.instances.count);
   options.output_names = config.outputs;
+  options.output_positions.assign(config.output_positions.begin(), config.output_positions.end());
   options.input_dtype = config.input.dtype;
   options.optimize = config.optimize;
   if (config.input.size) options.input_shape = ModelInputRowShape(config, runner, -1, -1);

@@ -205,6 +205,35 @@ StatusOr<nlohmann::json> ParamsToJson(const YamlReader& r) {
   return out;
 }
 
+// `outputs: [name, ...]` or `outputs: {name: position, ...}` (names unique).
+Status ApplyOutputs(const YamlReader& r, ModelConfig* config) {
+  config->outputs.clear();
+  config->output_positions.clear();
+  if (r.node()["outputs"].IsMap()) {
+    const YamlReader map = r.Child("outputs");
+    for (const auto& kv : map.node()) {
+      if (!kv.first.IsScalar() || kv.first.Scalar().empty()) {
+        return r.Error("outputs", "names must be non-empty strings");
+      }
+      const std::string name = kv.first.Scalar();
+      ASSIGN_OR_RETURN(int64_t position, map.Int(name, 0, 1 << 20));
+      config->outputs.push_back(name);
+      config->output_positions.push_back(position);
+    }
+    if (config->outputs.empty()) return r.Error("outputs", "must name at least one output");
+  } else {
+    ASSIGN_OR_RETURN(config->outputs, r.StringList("outputs"));
+  }
+  for (size_t i = 0; i < config->outputs.size(); ++i) {
+    for (size_t j = 0; j < i; ++j) {
+      if (config->outputs[i] == config->outputs[j]) {
+        return r.Error("outputs", StrCat("'", config->outputs[i], "' is named twice"));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 Status ValidateModelName(std::string_view name) {
@@ -305,9 +334,7 @@ Status ApplyModelYaml(const YAML::Node& node, const std::string& file, const fs:
     config->artifact = artifact;  // resolved against the version folder by the caller
   }
   if (r.Has("input")) RETURN_IF_ERROR(ApplyInput(r.Child("input"), config));
-  if (r.Has("outputs")) {
-    ASSIGN_OR_RETURN(config->outputs, r.StringList("outputs"));
-  }
+  if (r.Has("outputs")) RETURN_IF_ERROR(ApplyOutputs(r, config));
   if (r.Has("labels")) {
     ASSIGN_OR_RETURN(std::string labels, r.String("labels"));
     config->labels_file = base_dir / labels;

@@ -7,7 +7,8 @@
 //   (torchscript | onnx), runner, description, artifact
 //   (default model.pt; model.onnx for backend onnx), params (the runner's param
 //   defaults for this model; requests override them), input {name, color, size, resize,
-//   interpolation, scale, mean, std, layout, dtype}, outputs [names], labels (file),
+//   interpolation, scale, mean, std, layout, dtype}, outputs ([names] or {name:
+//   position}), labels (file),
 //   batching {max_batch_size, max_queue_delay_ms, max_queue_size, default_timeout_ms},
 //   instances {count, device, threads}, warmup (bool or {batch_sizes: [..]}), optimize
 //   (bool).
@@ -70,7 +71,14 @@ struct ModelConfig : ModelDescription {
   std::string runner = "classify";
   std::string description;
   std::string input_name = "input";
+  // The outputs served, in order (`outputs:`): names of a dict's entries, of graph
+  // outputs (onnx) or of a tuple's/list's positions 0, 1, ...; empty: every output the
+  // engine returns (named by the graph, or output0, output1, ...).
   std::vector<std::string> outputs;
+  // `outputs: {name: position, ...}`: where each of `outputs` is in the tuple/list the
+  // model returns (or among the graph's outputs); the same size as `outputs`. Empty for
+  // the list form.
+  std::vector<int64_t> output_positions;
   std::filesystem::path labels_file;  // empty: no labels; `labels` are loaded from it
   BatchingConfig batching;
   InstancesConfig instances;

@@ -32,7 +32,8 @@ std::string ClipModel() {
 }
 
 std::unique_ptr<Backend> Load(const std::string& bytes, std::vector<std::string> outputs = {},
-                              Status* status = nullptr, bool optimize = true) {
+                              Status* status = nullptr, bool optimize = true,
+                              std::vector<int> positions = {}) {
   static testing::TempDir* dir = new testing::TempDir();
   static int n = 0;
   const auto path = dir->path() / ("m" + std::to_string(n++) + ".onnx");
@@ -43,6 +44,7 @@ std::unique_ptr<Backend> Load(const std::string& bytes, std::vector<std::string>
   options.input_shape = {1, 2, 2};
   options.output_names = std::move(outputs);
   options.optimize = optimize;
+  options.output_positions = std::move(positions);
   StatusOr<std::unique_ptr<Backend>> backend = CreateBackend("onnx", options);
   if (status != nullptr) *status = backend.status();
   return backend.ok() ? std::move(*backend) : nullptr;
@@ -103,6 +105,23 @@ TEST(OnnxBackendTest, OutputsByGraphName) {
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(std::string(status.message()), HasSubstr("no output 'logits'"));
   EXPECT_THAT(std::string(status.message()), HasSubstr("y, s"));
+}
+
+// model.yaml's `outputs: {name: position}` picks graph outputs by their place.
+TEST(OnnxBackendTest, OutputsByPosition) {
+  Status status;
+  std::unique_ptr<Backend> s_first = Load(ClipModel(), {"prob"}, &status, true, {1});
+  ASSERT_NE(s_first, nullptr) << status;
+  std::vector<Tensor> inputs{Input(1, 0.0f)};
+  StatusOr<std::vector<Tensor>> out = s_first->Execute(inputs);
+  ASSERT_TRUE(out.ok()) << out.status();
+  ASSERT_EQ(out->size(), 1u);
+  EXPECT_FLOAT_EQ((*out)[0].data_as<float>()[0], 0.5f);  // sigmoid(0): graph output #1
+  EXPECT_EQ(s_first->output_names(), (std::vector<std::string>{"s"}));
+
+  EXPECT_EQ(Load(ClipModel(), {"prob"}, &status, true, {2}), nullptr);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(status.message()), HasSubstr("no output at position 2 (it has 2)"));
 }
 
 TEST(OnnxBackendTest, RefusesWrongInputs) {

@@ -63,6 +63,7 @@ optimize: false
   EXPECT_FALSE(c->input.scale.has_value());
   EXPECT_EQ(c->input.layout, Layout::kNHWC);
   EXPECT_EQ(c->outputs, (std::vector<std::string>{"logits", "features"}));
+  EXPECT_TRUE(c->output_positions.empty());
   EXPECT_EQ(c->labels, (std::vector<std::string>{"cat", "dog"}));
   EXPECT_EQ(c->batching.max_batch_size, 4);
   EXPECT_DOUBLE_EQ(c->batching.max_queue_delay_ms, 0.5);
@@ -72,6 +73,20 @@ optimize: false
   EXPECT_EQ(c->instances.threads, 1);
   EXPECT_EQ(c->warmup.batch_sizes, (std::vector<int64_t>{1, 4}));
   EXPECT_FALSE(c->optimize);
+}
+
+// `outputs: {name: position}` picks a tuple's elements by place (a traced Cellpose
+// network whose flows are not first), in the order written.
+TEST(ModelConfigTest, OutputsMayMapNamesToPositions) {
+  TempDir tmp;
+  StatusOr<ModelConfig> c = LoadModelFolder(MakeModel(tmp.path(), "cp", R"(
+runner: cellpose
+input: {color: gray, size: [128, 128]}
+outputs: {flows: 1, style: 2}
+)"));
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->outputs, (std::vector<std::string>{"flows", "style"}));
+  EXPECT_EQ(c->output_positions, (std::vector<int64_t>{1, 2}));
 }
 
 TEST(ModelConfigTest, EmptyModelYamlTakesTheImageNetClassifierDefaults) {
@@ -217,6 +232,10 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"name: other\n", "name", "differs from the folder name"},
         BadCase{"artifact: ../x.pt\n", "artifact", "plain file name"},
         BadCase{"outputs: logits\n", "outputs", "list of strings"},
+        BadCase{"outputs: [a, b, a]\n", "outputs", "'a' is named twice"},
+        BadCase{"outputs: {flows: first}\n", "outputs.flows", "integer"},
+        BadCase{"outputs: {flows: -1}\n", "outputs.flows", "between 0"},
+        BadCase{"outputs: {}\n", "outputs", "at least one"},
         BadCase{"runner: binary_sigmoid\nparams: {threshold: 2}\n", "params", "threshold"},
         BadCase{"runner: binary_sigmoid\nparams: {thresh: 0.3}\n", "params", "thresh"},
         BadCase{"params: [1, 2]\n", "params", "mapping"},

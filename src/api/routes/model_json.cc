@@ -34,7 +34,7 @@ nlohmann::json DescribeModel(const Model& model) {
       {"layout", c.input.layout == Layout::kNCHW ? "NCHW" : "NHWC"},
       {"dtype", DTypeName(c.input.dtype)},
   };
-  return {
+  nlohmann::json description = {
       {"name", c.name},
       {"version", c.version},
       {"state", "READY"},
@@ -64,6 +64,9 @@ nlohmann::json DescribeModel(const Model& model) {
         {"executions", stats.executions},
         {"inferences", stats.inferences}}},
   };
+  // `outputs: {name: position}`: where each output is in what the model returns.
+  if (!c.output_positions.empty()) description["output_positions"] = c.output_positions;
+  return description;
 }
 
 nlohmann::json StatsJson(const Model& model) {

@@ -138,9 +138,19 @@ class OnnxBackend final : public Backend {
     }
   }
 
-  // Chooses the outputs Execute returns: BackendOptions::output_names (graph output
-  // names) or every graph output.
+  // Chooses the outputs Execute returns: the graph outputs at
+  // BackendOptions::output_positions, those named by output_names (graph output names),
+  // or every graph output.
   Status SelectOutputs() {
+    for (const int at : options_.output_positions) {
+      if (at < 0 || static_cast<size_t>(at) >= outputs_.size()) {
+        return absl::InvalidArgumentError(StrCat("model '", options_.model_name,
+                                                 "': the graph has no output at position ", at,
+                                                 " (it has ", outputs_.size(), ")"));
+      }
+      selected_.push_back(outputs_[at]);
+    }
+    if (!selected_.empty()) return absl::OkStatus();
     if (options_.output_names.empty()) {
       selected_.assign(outputs_.begin(), outputs_.end());
       return absl::OkStatus();

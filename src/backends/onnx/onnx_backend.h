@@ -6,12 +6,12 @@
 // node order) runs as exported; what it changed is logged. Then
 // cv::dnn::readNetFromONNX on the rewritten bytes, the OpenCV backend on the CPU.
 // Execute feeds each FP32 input (batch along dimension 0; any batch size) to the graph
-// input of the same position and returns the graph's outputs (or those named by
-// BackendOptions::output_names, by graph output name). Each distinct set of input
-// shapes (in practice: each batch size) runs on its own cv::dnn::Net, made from the
-// imported bytes when first seen (at most 4 kept, least recently used dropped): OpenCV
-// 4.6 gives wrong results when a used network is run at another shape.
-// Errors: OpenCV exceptions become Status messages naming the failing node and op
+// input of the same position and returns the graph's outputs (or those at
+// BackendOptions::output_positions, or those named by output_names, by graph output name). Each
+// distinct set of input shapes (in practice: each batch size) runs on its own cv::dnn::Net, made
+// from the imported bytes when first seen (at most 4 kept, least recently used dropped): OpenCV 4.6
+// gives wrong results when a used network is run at another shape. Errors: OpenCV exceptions become
+// Status messages naming the failing node and op
 // ("node 'p2o.Clip.0' (op Clip): ..."); unsupported ops are listed at load
 // (FailedPrecondition); non-FP32 inputs are InvalidArgument.
 // weight_bytes: one network's weights (each extra network holds its own copy).

@@ -13,6 +13,7 @@
 
 #include "absl/strings/str_format.h"
 #include "backends/torchscript/cpu_engine.h"
+#include "backends/torchscript/torch_warnings.h"
 #include "common/logging.h"
 #include "common/strings.h"
 
@@ -114,6 +115,7 @@ class TorchScriptBackend final : public Backend {
 
  private:
   StatusOr<std::vector<Tensor>> ExecuteHere(std::vector<Tensor>& inputs) {
+    TorchWarningsToLog warnings(options_.model_name);
     try {
       c10::InferenceMode guard;
       std::vector<c10::IValue> args;
@@ -148,9 +150,73 @@ class TorchScriptBackend final : public Backend {
     return Convert(v.toTensor());
   }
 
+  // A tuple's or list's outputs: the elements at output_positions, or at positions
+  // 0..n-1 for n output_names (each must be a tensor), or with neither every tensor
+  // element in order — the first element must be one (runners read the first output);
+  // later non-tensor elements (Cellpose's CPnet returns a list of feature maps after its
+  // flows) are not outputs.
+  StatusOr<std::vector<Tensor>> CollectSequence(const std::vector<c10::IValue>& items) const {
+    const auto& names = options_.output_names;
+    const auto& positions = options_.output_positions;
+    std::vector<Tensor> outputs;
+    if (!positions.empty()) {
+      for (size_t i = 0; i < positions.size(); ++i) {
+        const size_t at = static_cast<size_t>(positions[i]);
+        const std::string name = i < names.size() ? names[i] : StrCat("#", i);
+        if (at >= items.size()) {
+          return absl::InternalError(StrCat("model '", options_.model_name, "' returns ",
+                                            items.size(), " outputs but its config puts '", name,
+                                            "' at position ", at));
+        }
+        ASSIGN_OR_RETURN(Tensor t, ConvertValue(items[at], StrCat("#", at, " ('", name, "')")));
+        outputs.push_back(std::move(t));
+      }
+      return outputs;
+    }
+    if (!names.empty()) {
+      if (names.size() > items.size()) {
+        return absl::InternalError(StrCat("model '", options_.model_name, "' returns ",
+                                          items.size(), " outputs but its config names ",
+                                          names.size()));
+      }
+      for (size_t i = 0; i < names.size(); ++i) {
+        if (!items[i].isTensor()) {
+          return absl::InternalError(StrCat("model '", options_.model_name, "': output #", i, " ('",
+                                            names[i], "') is a ", items[i].tagKind(),
+                                            ", not a tensor; to pick outputs by position, write "
+                                            "outputs: {name: position, ...} in model.yaml"));
+        }
+        ASSIGN_OR_RETURN(Tensor t, Convert(items[i].toTensor()));
+        outputs.push_back(std::move(t));
+      }
+      return outputs;
+    }
+    if (items.empty()) {
+      return absl::InternalError(
+          StrCat("model '", options_.model_name, "' returned an empty tuple or list"));
+    }
+    if (!items[0].isTensor()) {
+      return absl::InternalError(
+          StrCat("model '", options_.model_name, "': output #0 is a ", items[0].tagKind(),
+                 ", not a tensor; name the outputs to use by position in model.yaml, e.g. "
+                 "outputs: {flows: 1}"));
+    }
+    for (const c10::IValue& item : items) {
+      if (!item.isTensor()) continue;
+      ASSIGN_OR_RETURN(Tensor t, Convert(item.toTensor()));
+      outputs.push_back(std::move(t));
+    }
+    return outputs;
+  }
+
   StatusOr<std::vector<Tensor>> Collect(const c10::IValue& result) const {
     const auto& names = options_.output_names;
     std::vector<Tensor> outputs;
+    if (!options_.output_positions.empty() && !result.isTuple() && !result.isList()) {
+      return absl::InternalError(StrCat("model '", options_.model_name, "' returns a ",
+                                        result.tagKind(),
+                                        "; outputs: {name: position} applies to a tuple or list"));
+    }
     if (result.isTensor()) {
       ASSIGN_OR_RETURN(Tensor t, Convert(result.toTensor()));
       outputs.push_back(std::move(t));
@@ -164,17 +230,7 @@ class TorchScriptBackend final : public Backend {
       } else {
         for (const c10::IValue& v : result.toListRef()) items.push_back(v);
       }
-      const size_t n = names.empty() ? items.size() : names.size();
-      if (n > items.size()) {
-        return absl::InternalError(StrCat("model '", options_.model_name, "' returns ",
-                                          items.size(), " outputs but its config names ",
-                                          names.size()));
-      }
-      for (size_t i = 0; i < n; ++i) {
-        ASSIGN_OR_RETURN(Tensor t, ConvertValue(items[i], StrCat("#", i)));
-        outputs.push_back(std::move(t));
-      }
-      return outputs;
+      return CollectSequence(items);
     }
     if (result.isGenericDict()) {
       const c10::Dict<c10::IValue, c10::IValue> dict = result.toGenericDict();
@@ -330,6 +386,7 @@ double RelativeDifference(torch::jit::Module& a, torch::jit::Module& b, const at
 constexpr double kOptimizationTolerance = 1e-3;
 
 StatusOr<LoadedModule> LoadAndOptimize(const BackendOptions& options, c10::Device device) {
+  TorchWarningsToLog warnings(options.model_name);
   torch::jit::Module module;
   int64_t weight_bytes = 0;
   try {

@@ -4,12 +4,14 @@
 // Load: torch::jit::load, eval, torch::jit::freeze, torch::jit::optimize_for_inference
 // (measured 14x faster for MobileNetV2 here). Execute runs forward under
 // c10::InferenceMode on tensors that alias the input bytes (no copy on the way in).
-// Outputs: a Tensor; a tuple or list (all elements, or those named positionally by
-// BackendOptions::output_names); a dict (the entries named by output_names, or all in
-// key order). Devices: "cpu", or "cuda:N" when LibTorch was built with CUDA and the
-// device exists (FailedPrecondition otherwise, at load). CPU instances run on the
-// CpuEngine's lanes (instance i on lane i), GPU instances on their batcher thread.
-// This header deliberately includes no LibTorch header (they cost ~20 s per TU).
+// Outputs: a Tensor; a tuple or list — the elements at BackendOptions::output_positions,
+// or the first output_names.size() elements, each of which must be a tensor, or with
+// neither its tensor elements in order (the first element must be a tensor; later lists,
+// None etc. are skipped: a traced Cellpose CPnet returns (flows, style, [features]));
+// a dict (the entries named by output_names, or all in key order). Devices: "cpu", or "cuda:N" when
+// LibTorch was built with CUDA and the device exists (FailedPrecondition otherwise, at load). CPU
+// instances run on the CpuEngine's lanes (instance i on lane i), GPU instances on their batcher
+// thread. This header deliberately includes no LibTorch header (they cost ~20 s per TU).
 #pragma once
 
 #include <memory>
