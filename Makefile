@@ -10,7 +10,7 @@ export CCACHE_BASEDIR := $(CURDIR)
 # The demo's first admin (created on the first `make demo`, when the store has no users).
 DEMO_PASSWORD ?= infera-demo
 
-.PHONY: all deps build test unit integration e2e demo bench bench-onnx bench-job lint format asan tsan clean
+.PHONY: all deps build test unit integration e2e demo bench bench-onnx bench-job bench-batch-sizes lint format asan tsan clean
 
 all: build
 
@@ -88,6 +88,24 @@ demo: build demo/.stamp demo/real.stamp
 
 bench: build demo/.stamp
 	$(BUILD)/infera bench --config demo/config.yaml --model mobilenet_v2 --json $(BUILD)/bench.json
+
+# Preferred batch sizes (docs/PERFORMANCE.md): MobileNetV2 and ResNet-18 served with the
+# sizes timed at load (auto), without them (none: max_batch_size the best raw size, and
+# none at max_batch_size 8), and the demo U-Net's timings and choice. BENCH_CONFIG picks
+# another server config with the same models (e.g. one whose storage is elsewhere).
+BENCH_CONFIG ?= demo/config.yaml
+BENCH_BS = $(BUILD)/infera bench --config $(BENCH_CONFIG) --seconds 5 --max-queue-delay-ms 0
+bench-batch-sizes: build demo/.stamp
+	for m in mobilenet_v2 resnet18; do \
+	  $(BENCH_BS) --model $$m --batch-sizes 1,2,4,8 --concurrency 1,4,16,32 \
+	    --preferred-batch-sizes auto --timing-budget-ms 10000 --json $(BUILD)/bench-$$m-auto.json && \
+	  $(BENCH_BS) --model $$m --batch-sizes 1,2,4,8 --concurrency 1,4,16,32 \
+	    --preferred-batch-sizes none --json $(BUILD)/bench-$$m-none.json && \
+	  $(BENCH_BS) --model $$m --batch-sizes 1,2,4,8 --concurrency 1,4,16,32 \
+	    --preferred-batch-sizes none --max-batch-size 8 --json $(BUILD)/bench-$$m-none8.json \
+	  || exit 1; done
+	$(BENCH_BS) --model unet_bench --batch-sizes 1,2,4 --concurrency 1,4 --timing-budget-ms 30000 \
+	  --preferred-batch-sizes auto --json $(BUILD)/bench-unet_bench-auto.json
 
 # ONNX (OpenCV DNN) against TorchScript (LibTorch) on the same real weights.
 bench-onnx: build demo/real.stamp

@@ -1,5 +1,6 @@
 #include "api/server.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 
@@ -213,6 +214,25 @@ void Server::InstallObservability(bool access_log) {
           if (bytes <= 0) continue;
           out.push_back({{m->config().name, std::to_string(m->config().version)},
                          static_cast<double>(bytes)});
+        }
+        return out;
+      });
+  metrics_.AddGaugeCallback(
+      "infera_model_batch_duration_seconds",
+      "Time one batch of batch_size rows took when the version was timed at load "
+      "(batching.preferred_batch_sizes: auto); preferred: whether the batcher cuts that size.",
+      {"model", "version", "batch_size", "preferred"}, [this] {
+        std::vector<std::pair<LabelValues, double>> out;
+        for (const auto& m : models_.List()) {
+          const BatchSizeChoice& choice = m->batch_sizes();
+          for (const BatchSizeTiming& t : choice.timings) {
+            if (!t.seconds) continue;
+            const bool preferred = std::find(choice.preferred.begin(), choice.preferred.end(),
+                                             t.batch_size) != choice.preferred.end();
+            out.push_back({{m->config().name, std::to_string(m->config().version),
+                            std::to_string(t.batch_size), preferred ? "true" : "false"},
+                           *t.seconds});
+          }
         }
         return out;
       });

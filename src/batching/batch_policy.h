@@ -14,6 +14,13 @@
 //     request in it has waited max_queue_delay; otherwise the caller waits until the
 //     earlier of that moment and the next deadline, and asks again (more requests may
 //     arrive meanwhile: while all instances are busy the pending batch keeps growing).
+//  5. With preferred batch sizes (the sizes the engine runs best, see
+//     preferred_batch_sizes.h), the largest preferred size is the batch's limit in rule 3
+//     and "full" in rule 4, and a batch cut by rule 4 keeps, in the same order, only the
+//     requests that fit the largest preferred size its rows reach; the others stay queued
+//     for the next batch (6 queued, preferred {1, 4}: 4 now, then 1 and 1). The head is
+//     always kept, so a request with more rows than that size still runs. With no
+//     preferred size at or below the rows, the batch runs as rule 4 cut it.
 #pragma once
 
 #include <chrono>
@@ -29,6 +36,8 @@ using BatchClock = std::chrono::steady_clock;
 struct BatchPolicyConfig {
   int64_t max_batch_size = 8;
   std::chrono::microseconds max_queue_delay{2000};
+  // Ascending, each in 1..max_batch_size; empty: any size up to max_batch_size (rule 5).
+  std::vector<int64_t> preferred_batch_sizes;
 };
 
 // PendingRequest: what the policy needs to know of one queued request.

@@ -5,9 +5,12 @@
 //     every core; no HTTP, no batcher), one preprocessed
 //     image repeated to each batch size, a closed loop for --seconds each. The best
 //     batch size is the one with the highest images/s.
-//  2. Served: the same model behind the real HTTP server (port 0, batching with the
-//     best batch size), closed-loop clients (one keep-alive connection each) POSTing
-//     the image to /predict/M for each --concurrency.
+//  2. Served: the same model behind the real HTTP server (port 0), closed-loop clients
+//     (one keep-alive connection each) POSTing the image to /predict/M for each
+//     --concurrency. Batching: max_batch_size the largest --batch-sizes and the model's
+//     preferred batch sizes (auto: timed at load, the timings and the choice printed);
+//     with `--preferred-batch-sizes none`, max_batch_size the best raw batch size (the
+//     hand tuning preferred sizes replace); --max-batch-size sets it in either case.
 //  3. Prints requests/s, p50/p99, the ratio served/raw at the best settings, and the
 //     p50 latency added over the raw batch-1 forward at concurrency 1.
 //
@@ -193,6 +196,63 @@ nlohmann::json ToJson(const Measurement& m) {
           {"errors", m.errors}};
 }
 
+// --preferred-batch-sizes: auto, none, or a comma-separated list; empty: unchanged.
+Status ApplyPreferredBatchSizes(const std::string& text, BatchingConfig* batching) {
+  if (text.empty()) return absl::OkStatus();
+  if (text == "auto") {
+    batching->preferred_mode = PreferredBatchSizesMode::kAuto;
+  } else if (text == "none") {
+    batching->preferred_mode = PreferredBatchSizesMode::kNone;
+  } else {
+    StatusOr<std::vector<int>> list = ParseList(text);
+    if (!list.ok()) {
+      return absl::InvalidArgumentError(
+          StrCat("--preferred-batch-sizes: auto, none or a list such as 1,4 (",
+                 list.status().message(), ")"));
+    }
+    batching->preferred_mode = PreferredBatchSizesMode::kList;
+    batching->preferred_batch_sizes.assign(list->begin(), list->end());
+    std::sort(batching->preferred_batch_sizes.begin(), batching->preferred_batch_sizes.end());
+  }
+  return absl::OkStatus();
+}
+
+std::string PreferredText(const nlohmann::json& sizes) {
+  const nlohmann::json& preferred = sizes["preferred"];
+  if (preferred.empty()) return "none (any size)";
+  std::vector<std::string> parts;
+  for (const auto& b : preferred) parts.push_back(std::to_string(b.get<int64_t>()));
+  return StrCat("{", StrJoin(parts, ", "), "}");
+}
+
+// The served model's preferred batch sizes as it describes them (GET /v1/models/M), and
+// for auto its batch-size timings, printed as a table.
+StatusOr<nlohmann::json> PrintBatchSizes(uint16_t port, const std::string& model) {
+  HttpClient client(std::chrono::seconds(30));
+  RETURN_IF_ERROR(client.Connect("127.0.0.1", port));
+  ASSIGN_OR_RETURN(HttpResponse r, client.Send("GET", "/v1/models/" + model, "", {}));
+  if (r.status != 200) return absl::InternalError(StrCat("GET /v1/models/", model, ": ", r.body));
+  nlohmann::json sizes =
+      nlohmann::json::parse(r.body, nullptr, false)["batching"]["preferred_batch_sizes"];
+  if (!sizes.is_object()) return absl::InternalError("no batching.preferred_batch_sizes");
+  if (sizes.value("mode", "") != "auto") return sizes;
+  std::cout << absl::StrFormat(
+      "batch sizes timed at load (%s, budget %d ms, spent %d ms)%s\n", sizes.value("source", ""),
+      sizes.value("budget_ms", 0), sizes.value("timing_ms", 0),
+      sizes.contains("note") ? StrCat(": ", sizes["note"].get<std::string>()) : std::string());
+  std::cout << absl::StrFormat("%-12s %10s %14s %8s %10s\n", "batch", "ms", "ms per image",
+                               "samples", "preferred");
+  for (const nlohmann::json& t : sizes.value("timings", nlohmann::json::array())) {
+    const bool timed = t["ms"].is_number();
+    std::cout << absl::StrFormat(
+        "%-12d %10s %14s %8d %10s\n", t["batch_size"].get<int>(),
+        timed ? absl::StrFormat("%.2f", t["ms"].get<double>()) : "-",
+        timed ? absl::StrFormat("%.2f", t["ms_per_image"].get<double>()) : "-",
+        t["samples"].get<int>(), t["preferred"].get<bool>() ? "yes" : "");
+  }
+  return sizes;
+}
+
 // Measures one model (raw engine at each batch size, then served at each concurrency)
 // and returns its report.
 StatusOr<nlohmann::json> BenchModel(const BenchOptions& options, const ServerConfig& config,
@@ -243,7 +303,23 @@ StatusOr<nlohmann::json> BenchModel(const BenchOptions& options, const ServerCon
   std::cout << absl::StrFormat("best raw batch size: %d (%.1f images/s)\n\n", best_batch,
                                best_raw.per_second);
 
-  model.batching.max_batch_size = std::max(best_batch, 1);
+  RETURN_IF_ERROR(ApplyPreferredBatchSizes(options.preferred_batch_sizes, &model.batching));
+  if (options.max_batch_size > 0) {
+    model.batching.max_batch_size = options.max_batch_size;
+  } else if (model.batching.preferred_mode == PreferredBatchSizesMode::kNone) {
+    model.batching.max_batch_size = std::max(best_batch, 1);
+  } else {
+    model.batching.max_batch_size = *std::max_element(batch_sizes.begin(), batch_sizes.end());
+  }
+  if (model.batching.preferred_mode == PreferredBatchSizesMode::kList &&
+      model.batching.preferred_batch_sizes.back() > model.batching.max_batch_size) {
+    return absl::InvalidArgumentError(
+        StrCat("--preferred-batch-sizes: sizes must be at most the served max_batch_size (",
+               model.batching.max_batch_size, ")"));
+  }
+  if (options.timing_budget_ms >= 0) {
+    model.batching.batch_timing_budget_ms = options.timing_budget_ms;
+  }
   if (options.max_queue_delay_ms >= 0)
     model.batching.max_queue_delay_ms = options.max_queue_delay_ms;
   model.warmup.batch_sizes.clear();
@@ -269,9 +345,12 @@ StatusOr<nlohmann::json> BenchModel(const BenchOptions& options, const ServerCon
   const std::string body =
       nlohmann::json{{"image", Base64Encode(image_bytes.data(), image_bytes.size())}}.dump();
   const std::string target = "/predict/" + model.name;
-  std::cout << absl::StrFormat("served: POST %s (max_batch_size %d, max_queue_delay_ms %.1f)\n",
-                               target, model.batching.max_batch_size,
-                               model.batching.max_queue_delay_ms);
+  ASSIGN_OR_RETURN(nlohmann::json sizes, PrintBatchSizes(server->port(), model.name));
+  report["preferred_batch_sizes"] = sizes;
+  std::cout << absl::StrFormat(
+      "served: POST %s (max_batch_size %d, preferred batch sizes %s, max_queue_delay_ms %.1f)\n",
+      target, model.batching.max_batch_size, PreferredText(sizes),
+      model.batching.max_queue_delay_ms);
   std::cout << absl::StrFormat("%-12s %12s %10s %10s %8s", "concurrency", "requests/s", "p50 ms",
                                "p99 ms", "errors");
   if (!beside_body.empty()) {

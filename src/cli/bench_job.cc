@@ -171,7 +171,7 @@ Status BenchJob(const BenchJobOptions& options) {
 
   ASSIGN_OR_RETURN(LoopResult plain, PlainLoop(config, params, files, work / "plain"));
 
-  ASSIGN_OR_RETURN(std::shared_ptr<Model> model, Model::Load(config, nullptr));
+  ASSIGN_OR_RETURN(std::shared_ptr<Model> model, Model::Load(config, OfflineLoadOptions()));
   ModelRegistry registry;
   registry.Put(model);
   ASSIGN_OR_RETURN(std::unique_ptr<LocalJob> job, LocalJob::Open(work / "store"));

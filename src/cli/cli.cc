@@ -31,6 +31,19 @@ int RunCli(int argc, char** argv) {
                         "Raw-engine batch sizes to try, comma-separated");
   bench_cmd->add_option("--max-queue-delay-ms", bench.max_queue_delay_ms,
                         "Batcher delay for the served run (default: the model's)");
+  bench_cmd->add_option("--preferred-batch-sizes", bench.preferred_batch_sizes,
+                        "Served batch sizes: auto (timed at load), none, or a list such as 1,4 "
+                        "(default: the model's)");
+  bench_cmd
+      ->add_option("--max-batch-size", bench.max_batch_size,
+                   "Served max_batch_size (default: the largest --batch-sizes; with "
+                   "preferred sizes none, the best raw batch size)")
+      ->check(CLI::Range(0, 4096));
+  bench_cmd
+      ->add_option("--timing-budget-ms", bench.timing_budget_ms,
+                   "Time the served model may spend timing batch sizes at load (default: "
+                   "the model's batching.batch_timing_budget_ms)")
+      ->check(CLI::Range(0, 600000));
   bench_cmd->add_option("--image-size", bench.image_size,
                         "Side of the generated image when the model keeps the image size");
   bench_cmd->add_option("--beside", bench.beside,

@@ -28,6 +28,13 @@ struct BenchOptions {
   std::string concurrency = "1,4,16,32";
   std::string batch_sizes = "1,2,4,8,16";
   double max_queue_delay_ms = -1;  // < 0: the model's own setting
+  // The served model's batching.preferred_batch_sizes: "auto", "none" or a list "1,4";
+  // empty: the model's own setting.
+  std::string preferred_batch_sizes;
+  // The served model's max_batch_size; 0: the largest of batch_sizes, or with preferred
+  // sizes off, the best raw batch size (a hand-tuned batcher, as before preferred sizes).
+  int max_batch_size = 0;
+  int64_t timing_budget_ms = -1;  // < 0: the model's batching.batch_timing_budget_ms
   // Side of the generated image for models that keep the image size (0: 224). For a
   // cellpose model the generated image is a synthetic cell scene.
   int image_size = 0;

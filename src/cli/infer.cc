@@ -150,7 +150,7 @@ StatusOr<int> Infer(const InferOptions& options) {
 
   std::fprintf(stderr, "infer: model %s v%lld (runner %s), %zu input files\n", config.name.c_str(),
                static_cast<long long>(config.version), config.runner.c_str(), files.size());
-  ASSIGN_OR_RETURN(std::shared_ptr<Model> model, Model::Load(config, nullptr));
+  ASSIGN_OR_RETURN(std::shared_ptr<Model> model, Model::Load(config, OfflineLoadOptions()));
   ModelRegistry registry;
   registry.Put(model);
 

@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "common/strings.h"
+#include "models/batch_timing_cache.h"
 #include "models/server_config.h"
 
 namespace infera {
@@ -41,6 +42,12 @@ StatusOr<ModelConfig> ResolveModel(const std::string& config_file, const std::st
       StrCat("'", model,
              "' is not a model folder (no model.yaml); give --config FILE or --repository DIR "
              "to find a model by name"));
+}
+
+ModelLoadOptions OfflineLoadOptions() {
+  ModelLoadOptions options;
+  options.batch_timing_cache = DefaultBatchTimingCacheDir();
+  return options;
 }
 
 }  // namespace infera

@@ -16,6 +16,14 @@ Model::~Model() {
 }
 
 StatusOr<std::shared_ptr<Model>> Model::Load(ModelConfig config, MetricsRegistry* metrics) {
+  ModelLoadOptions options;
+  options.metrics = metrics;
+  return Load(std::move(config), options);
+}
+
+StatusOr<std::shared_ptr<Model>> Model::Load(ModelConfig config,
+                                             const ModelLoadOptions& load_options) {
+  MetricsRegistry* metrics = load_options.metrics;
   const auto start = std::chrono::steady_clock::now();
   const Runner* runner = FindRunner(config.runner);
   if (runner == nullptr) {
@@ -33,12 +41,15 @@ StatusOr<std::shared_ptr<Model>> Model::Load(ModelConfig config, MetricsRegistry
   }
   model->AdoptGraphNames();
   if (cfg.warmup.enabled) RETURN_IF_ERROR(model->Warmup());
+  model->batch_sizes_ = ChooseBatchSizes(cfg, model->WarmupRowShape(), *model->backends_[0],
+                                         load_options.batch_timing_cache);
 
   DynamicBatcher::Options options;
   options.model_name = cfg.name;
   options.policy.max_batch_size = cfg.batching.max_batch_size;
   options.policy.max_queue_delay =
       std::chrono::microseconds(static_cast<int64_t>(cfg.batching.max_queue_delay_ms * 1000.0));
+  options.policy.preferred_batch_sizes = model->batch_sizes_.preferred;
   options.max_queue_size = static_cast<size_t>(cfg.batching.max_queue_size);
   options.instances = model->backends_.size();
   Model* raw = model.get();
@@ -143,6 +154,8 @@ TensorInfo Model::InputInfo() const {
   return info;
 }
 
+Shape Model::WarmupRowShape() const { return InputRowShape(224, 224); }
+
 Status Model::Warmup() {
   std::vector<int64_t> sizes = config_.warmup.batch_sizes;
   if (sizes.empty()) {
@@ -152,7 +165,7 @@ Status Model::Warmup() {
   for (auto& backend : backends_) {
     backend->PrepareThread();
     for (int64_t b : sizes) {
-      Shape shape = InputRowShape(224, 224);
+      Shape shape = WarmupRowShape();
       shape.insert(shape.begin(), b);
       std::vector<Tensor> inputs;
       inputs.emplace_back(config_.input.dtype, shape);

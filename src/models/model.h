@@ -18,6 +18,7 @@
 #include "backends/backend.h"
 #include "batching/dynamic_batcher.h"
 #include "common/status.h"
+#include "models/batch_size_timing.h"
 #include "models/model_config.h"
 #include "models/model_metrics.h"
 #include "runners/runner.h"
@@ -46,12 +47,23 @@ BackendOptions RawEngineOptions(const ModelConfig& config, const Runner& runner)
 // images of size h x w when the spec keeps the image size.
 Shape ModelInputRowShape(const ModelConfig& config, const Runner& runner, int h, int w);
 
+struct ModelLoadOptions {
+  // Where the model exports its series (see model_metrics.h); null: nowhere. The
+  // registry must outlive the model.
+  MetricsRegistry* metrics = nullptr;
+  // The batch-size timing cache's folder (models/batch_timing_cache.h); empty: timings
+  // are neither read nor stored.
+  std::filesystem::path batch_timing_cache;
+};
+
 class Model {
  public:
   // Creates the backends (CreateBackend), warms each one up with zero inputs of the
-  // configured batch sizes, and starts the batcher. Errors name the model.
-  // With `metrics`, the model exports its series there (see model_metrics.h); the
-  // registry must outlive the model.
+  // configured batch sizes, chooses the preferred batch sizes (for `auto`, timing the
+  // first instance unless the cache knows them: models/batch_size_timing.h), and starts
+  // the batcher. Errors name the model.
+  static StatusOr<std::shared_ptr<Model>> Load(ModelConfig config, const ModelLoadOptions& options);
+  // Load without a timing cache, exporting series to `metrics` when not null.
   static StatusOr<std::shared_ptr<Model>> Load(ModelConfig config,
                                                MetricsRegistry* metrics = nullptr);
   ~Model();
@@ -63,6 +75,8 @@ class Model {
   const Runner& runner() const { return *runner_; }
   const DynamicBatcher& batcher() const { return *batcher_; }
   std::chrono::milliseconds load_time() const { return load_time_; }
+  // The preferred batch sizes the batcher cuts, where they came from, and the timings.
+  const BatchSizeChoice& batch_sizes() const { return batch_sizes_; }
   // Bytes of weights held by all instances (Backend::weight_bytes summed); 0: unknown.
   int64_t weight_bytes() const;
   // How the engine prepared the graph at load (Backend::graph_optimization of the first
@@ -86,6 +100,9 @@ class Model {
  private:
   explicit Model(ModelConfig config);
   Status Warmup();
+  // One input row of the warm-up's (and the batch-size timing's) zero batches: the
+  // input size, or 224 x 224 for models that keep the image size.
+  Shape WarmupRowShape() const;
   // Engines that know their graph's names (onnx) name the input and, when model.yaml
   // lists no outputs, the outputs: the protocol's metadata then matches the graph.
   void AdoptGraphNames();
@@ -94,6 +111,7 @@ class Model {
   const Runner* runner_ = nullptr;
   std::vector<std::unique_ptr<Backend>> backends_;
   std::chrono::milliseconds load_time_{0};
+  BatchSizeChoice batch_sizes_;
   std::vector<TensorInfo> output_info_;
   std::unique_ptr<ModelMetrics> metrics_;  // null without a registry
   // Declared last: destroyed first, so its threads stop before the backends go.

@@ -106,8 +106,9 @@ Status ApplyInput(const YamlReader& in, ModelConfig* config) {
 }
 
 Status ApplyBatching(const YamlReader& b, BatchingConfig* batching) {
-  RETURN_IF_ERROR(b.CheckMapping(
-      {"max_batch_size", "max_queue_delay_ms", "max_queue_size", "default_timeout_ms"}));
+  RETURN_IF_ERROR(
+      b.CheckMapping({"max_batch_size", "max_queue_delay_ms", "max_queue_size",
+                      "default_timeout_ms", "preferred_batch_sizes", "batch_timing_budget_ms"}));
   if (b.Has("max_batch_size")) {
     ASSIGN_OR_RETURN(batching->max_batch_size, b.Int("max_batch_size", 1, 4096));
   }
@@ -122,6 +123,34 @@ Status ApplyBatching(const YamlReader& b, BatchingConfig* batching) {
   }
   if (b.Has("default_timeout_ms")) {
     ASSIGN_OR_RETURN(batching->default_timeout_ms, b.Int("default_timeout_ms", 0, 86'400'000));
+  }
+  if (b.Has("preferred_batch_sizes")) {
+    const YAML::Node n = b.node()["preferred_batch_sizes"];
+    const std::string why = "must be auto, none or a list of batch sizes such as [1, 4]";
+    if (n.IsScalar() && n.Scalar() == "auto") {
+      batching->preferred_mode = PreferredBatchSizesMode::kAuto;
+    } else if (n.IsScalar() && n.Scalar() == "none") {
+      batching->preferred_mode = PreferredBatchSizesMode::kNone;
+    } else if (n.IsSequence()) {
+      auto sizes = b.IntList("preferred_batch_sizes");
+      if (!sizes.ok() || sizes->empty()) return b.Error("preferred_batch_sizes", why);
+      for (int64_t size : *sizes) {
+        if (size < 1 || size > batching->max_batch_size) {
+          return b.Error("preferred_batch_sizes",
+                         StrCat("sizes must be between 1 and max_batch_size (",
+                                batching->max_batch_size, "); got ", size));
+        }
+      }
+      std::sort(sizes->begin(), sizes->end());
+      sizes->erase(std::unique(sizes->begin(), sizes->end()), sizes->end());
+      batching->preferred_mode = PreferredBatchSizesMode::kList;
+      batching->preferred_batch_sizes = std::move(*sizes);
+    } else {
+      return b.Error("preferred_batch_sizes", why);
+    }
+  }
+  if (b.Has("batch_timing_budget_ms")) {
+    ASSIGN_OR_RETURN(batching->batch_timing_budget_ms, b.Int("batch_timing_budget_ms", 0, 600'000));
   }
   return absl::OkStatus();
 }

@@ -9,7 +9,8 @@
 //   defaults for this model; requests override them), input {name, color, size, resize,
 //   interpolation, scale, mean, std, layout, dtype}, outputs ([names] or {name:
 //   position}), labels (file),
-//   batching {max_batch_size, max_queue_delay_ms, max_queue_size, default_timeout_ms},
+//   batching {max_batch_size, max_queue_delay_ms, max_queue_size, default_timeout_ms,
+//   preferred_batch_sizes (auto | none | [sizes]), batch_timing_budget_ms},
 //   instances {count, device, threads}, warmup (bool or {batch_sizes: [..]}), optimize
 //   (bool).
 // Relative paths resolve against the folder of the file that names them.
@@ -33,11 +34,24 @@ class Node;
 
 namespace infera {
 
+// batching.preferred_batch_sizes: which batch sizes the batcher cuts (see
+// batching/batch_policy.h, rule 5). auto: each size 1..max_batch_size is timed at load
+// and the sizes not beaten by splitting are chosen (models/batch_size_timing.h);
+// a list: those sizes; none: any size up to max_batch_size.
+enum class PreferredBatchSizesMode { kAuto, kList, kNone };
+
 struct BatchingConfig {
   int64_t max_batch_size = 8;
   double max_queue_delay_ms = 2.0;
   int64_t max_queue_size = 256;
   int64_t default_timeout_ms = 30000;  // 0: no timeout
+  PreferredBatchSizesMode preferred_mode = PreferredBatchSizesMode::kAuto;
+  // kList: ascending, unique, each in 1..max_batch_size (sizes above a max_batch_size
+  // set later, by the seed's list form, are dropped at load).
+  std::vector<int64_t> preferred_batch_sizes;
+  // kAuto: the time the load may spend timing batch sizes (one forward may overrun it);
+  // the result is cached (models/batch_timing_cache.h), so it is spent once per machine.
+  int64_t batch_timing_budget_ms = 500;
 };
 
 struct InstancesConfig {

@@ -32,11 +32,20 @@ ModelManager::ModelManager(const ServerConfig& config, ModelRegistry* registry,
   }
 }
 
+ModelLoadOptions ModelManager::LoadOptions() const {
+  ModelLoadOptions options;
+  options.metrics = metrics_;
+  if (!config_.storage_path.empty()) {
+    options.batch_timing_cache = config_.storage_path / "batch_timings";
+  }
+  return options;
+}
+
 Status ModelManager::LoadAll() {
   MutexLock lock(&load_mu_);
   for (const ModelConfig& mc : config_.models) {
     SetState(mc.name, {mc.name, mc.version, "LOADING", ""});
-    StatusOr<std::shared_ptr<Model>> model = Model::Load(mc, metrics_);
+    StatusOr<std::shared_ptr<Model>> model = Model::Load(mc, LoadOptions());
     if (!model.ok()) {
       SetState(mc.name,
                {mc.name, mc.version, "UNAVAILABLE", std::string(ToStd(model.status().message()))});
@@ -125,7 +134,7 @@ Status ModelManager::LoadLocked(const std::string& name) {
   // Every version the policy selects is built and warmed before any of them serves.
   std::vector<std::shared_ptr<Model>> loaded;
   for (const ModelConfig& config : *configs) {
-    StatusOr<std::shared_ptr<Model>> model = Model::Load(config, metrics_);
+    StatusOr<std::shared_ptr<Model>> model = Model::Load(config, LoadOptions());
     if (!model.ok()) {
       const std::string reason(ToStd(model.status().message()));
       Log(LogLevel::kWarning, "model_load_failed", {{"model", name}, {"reason", reason}});

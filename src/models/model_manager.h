@@ -30,6 +30,7 @@
 #include "common/mutex.h"
 #include "common/status.h"
 #include "metrics/metrics.h"
+#include "models/model.h"
 #include "models/model_registry.h"
 #include "models/model_upload.h"
 #include "models/server_config.h"
@@ -104,6 +105,9 @@ class ModelManager {
   // Remembers the repository folder's files as loaded (mode poll).
   void RecordFingerprint(const std::string& name) REQUIRES(load_mu_);
   void SetState(const std::string& name, ModelState state) EXCLUDES(state_mu_);
+  // What every load passes to Model::Load: the metrics registry, and the batch-size
+  // timing cache in the storage folder (<storage>/batch_timings).
+  ModelLoadOptions LoadOptions() const;
 
   const ModelControlMode mode_;
   const std::optional<std::filesystem::path> repository_;

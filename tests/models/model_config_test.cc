@@ -44,7 +44,8 @@ input:
   dtype: float32
 outputs: [logits, features]
 labels: labels.txt
-batching: {max_batch_size: 4, max_queue_delay_ms: 0.5, max_queue_size: 10, default_timeout_ms: 100}
+batching: {max_batch_size: 4, max_queue_delay_ms: 0.5, max_queue_size: 10, default_timeout_ms: 100,
+           preferred_batch_sizes: [4, 1, 4], batch_timing_budget_ms: 250}
 instances: {count: 2, device: cpu, threads: 1}
 warmup: {batch_sizes: [1, 4]}
 optimize: false
@@ -69,6 +70,9 @@ optimize: false
   EXPECT_DOUBLE_EQ(c->batching.max_queue_delay_ms, 0.5);
   EXPECT_EQ(c->batching.max_queue_size, 10);
   EXPECT_EQ(c->batching.default_timeout_ms, 100);
+  EXPECT_EQ(c->batching.preferred_mode, PreferredBatchSizesMode::kList);
+  EXPECT_EQ(c->batching.preferred_batch_sizes, (std::vector<int64_t>{1, 4}));
+  EXPECT_EQ(c->batching.batch_timing_budget_ms, 250);
   EXPECT_EQ(c->instances.count, 2);
   EXPECT_EQ(c->instances.threads, 1);
   EXPECT_EQ(c->warmup.batch_sizes, (std::vector<int64_t>{1, 4}));
@@ -102,6 +106,20 @@ TEST(ModelConfigTest, EmptyModelYamlTakesTheImageNetClassifierDefaults) {
   EXPECT_NEAR(*c->input.scale, 1.0 / 255.0, 1e-12);
   EXPECT_EQ(c->input.layout, Layout::kNCHW);
   EXPECT_EQ(c->input.dtype, DType::kFP32);
+  EXPECT_EQ(c->batching.preferred_mode, PreferredBatchSizesMode::kAuto);
+  EXPECT_EQ(c->batching.batch_timing_budget_ms, 500);
+}
+
+TEST(ModelConfigTest, PreferredBatchSizesNoneAndAuto) {
+  TempDir tmp;
+  StatusOr<ModelConfig> none =
+      LoadModelFolder(MakeModel(tmp.path(), "n", "batching: {preferred_batch_sizes: none}\n"));
+  ASSERT_TRUE(none.ok()) << none.status();
+  EXPECT_EQ(none->batching.preferred_mode, PreferredBatchSizesMode::kNone);
+  StatusOr<ModelConfig> automatic =
+      LoadModelFolder(MakeModel(tmp.path(), "a", "batching: {preferred_batch_sizes: auto}\n"));
+  ASSERT_TRUE(automatic.ok()) << automatic.status();
+  EXPECT_EQ(automatic->batching.preferred_mode, PreferredBatchSizesMode::kAuto);
 }
 
 TEST(ModelConfigTest, PinnedVersionIsServedAndMustExist) {
@@ -223,6 +241,16 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"batching: {max_queue_delay_ms: -2}\n", "batching.max_queue_delay_ms", "between"},
         BadCase{"batching: {max_queue_size: 0}\n", "batching.max_queue_size", "between"},
         BadCase{"batching: {timeout: 5}\n", "batching.timeout", "unknown key"},
+        BadCase{"batching: {preferred_batch_sizes: some}\n", "batching.preferred_batch_sizes",
+                "auto, none or a list"},
+        BadCase{"batching: {preferred_batch_sizes: []}\n", "batching.preferred_batch_sizes",
+                "auto, none or a list"},
+        BadCase{"batching: {max_batch_size: 4, preferred_batch_sizes: [1, 8]}\n",
+                "batching.preferred_batch_sizes", "between 1 and max_batch_size (4); got 8"},
+        BadCase{"batching: {preferred_batch_sizes: [0]}\n", "batching.preferred_batch_sizes",
+                "got 0"},
+        BadCase{"batching: {batch_timing_budget_ms: -1}\n", "batching.batch_timing_budget_ms",
+                "between"},
         BadCase{"instances: {device: gpu}\n", "instances.device", "cpu or cuda:N"},
         BadCase{"instances: {device: 'cuda:x'}\n", "instances.device", "cpu or cuda:N"},
         BadCase{"instances: {count: 0}\n", "instances.count", "between"},

@@ -1,5 +1,7 @@
 #include "api/routes/model_json.h"
 
+#include <algorithm>
+
 namespace infera {
 
 namespace {
@@ -14,6 +16,48 @@ std::string_view ColorName(ColorMode c) {
       return "bgr";
   }
   return "rgb";
+}
+
+std::string_view ModeName(PreferredBatchSizesMode mode) {
+  switch (mode) {
+    case PreferredBatchSizesMode::kAuto:
+      return "auto";
+    case PreferredBatchSizesMode::kList:
+      return "list";
+    case PreferredBatchSizesMode::kNone:
+      return "none";
+  }
+  return "auto";
+}
+
+// The preferred batch sizes, where they came from, and (auto) the timings behind them.
+nlohmann::json BatchSizesJson(const BatchSizeChoice& choice) {
+  nlohmann::json out = {
+      {"mode", ModeName(choice.mode)},
+      {"preferred", choice.preferred},
+  };
+  if (choice.mode != PreferredBatchSizesMode::kAuto) return out;
+  out["source"] = choice.source;
+  out["budget_ms"] = choice.budget.count();
+  out["timing_ms"] = choice.spent.count();
+  if (!choice.note.empty()) out["note"] = choice.note;
+  nlohmann::json sizes = nlohmann::json::array();
+  for (const BatchSizeTiming& t : choice.timings) {
+    const bool preferred = std::find(choice.preferred.begin(), choice.preferred.end(),
+                                     t.batch_size) != choice.preferred.end();
+    nlohmann::json entry = {
+        {"batch_size", t.batch_size}, {"samples", t.samples}, {"preferred", preferred}};
+    if (t.seconds) {
+      entry["ms"] = *t.seconds * 1000.0;
+      entry["ms_per_image"] = *t.seconds * 1000.0 / static_cast<double>(t.batch_size);
+    } else {
+      entry["ms"] = nullptr;
+      entry["ms_per_image"] = nullptr;
+    }
+    sizes.push_back(std::move(entry));
+  }
+  out["timings"] = std::move(sizes);
+  return out;
 }
 
 }  // namespace
@@ -48,7 +92,8 @@ nlohmann::json DescribeModel(const Model& model) {
        {{"max_batch_size", c.batching.max_batch_size},
         {"max_queue_delay_ms", c.batching.max_queue_delay_ms},
         {"max_queue_size", c.batching.max_queue_size},
-        {"default_timeout_ms", c.batching.default_timeout_ms}}},
+        {"default_timeout_ms", c.batching.default_timeout_ms},
+        {"preferred_batch_sizes", BatchSizesJson(model.batch_sizes())}}},
       {"instances",
        {{"count", c.instances.count},
         {"device", c.instances.device},
