@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "common/strings.h"
+#include "common/utf8.h"
 #include "store/blob_lifetime.h"
 
 namespace infera {
@@ -13,12 +14,13 @@ namespace fs = std::filesystem;
 std::string SanitizeFilename(std::string_view name) {
   const size_t slash = name.find_last_of("/\\");
   if (slash != std::string_view::npos) name.remove_prefix(slash + 1);
+  // Valid UTF-8 (invalid bytes become U+FFFD) without controls or bidi/invisible
+  // characters, so the name shows as what it is.
+  const std::string text = CleanDisplayText(name);
   std::string out;
-  out.reserve(name.size());
-  for (char c : name) {
-    const auto u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u == 0x7f || c == ':' || c == '"' || c == '<' || c == '>' || c == '|' ||
-        c == '?' || c == '*') {
+  out.reserve(text.size());
+  for (char c : text) {
+    if (c == ':' || c == '"' || c == '<' || c == '>' || c == '|' || c == '?' || c == '*') {
       continue;
     }
     out.push_back(c);

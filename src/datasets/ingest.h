@@ -23,9 +23,10 @@
 namespace infera {
 
 // A safe stored name for an uploaded file name: the last path component (after '/' or
-// '\'), without control characters, NUL or leading dots; at most 200 bytes (the
-// extension kept); "file" when nothing usable is left. Never contains a path
-// separator, so it cannot escape a folder.
+// '\'), made valid UTF-8 (invalid bytes become U+FFFD), without control, bidi or
+// invisible characters (common/utf8.h CleanDisplayText), NUL or leading dots; at most
+// 200 bytes (the extension kept); "file" when nothing usable is left. Never contains a
+// path separator, so it cannot escape a folder.
 std::string SanitizeFilename(std::string_view name);
 
 // The MIME type of an image format ("image/png", ...; "application/octet-stream").

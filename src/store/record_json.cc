@@ -1,11 +1,13 @@
 #include "store/record_json.h"
 
+#include "common/utf8.h"
+
 namespace infera {
 
 nlohmann::json DatasetJson(const DatasetRecord& d) {
   return {{"id", d.id},
-          {"name", d.name},
-          {"description", d.description},
+          {"name", ToValidUtf8(d.name)},
+          {"description", ToValidUtf8(d.description)},
           {"created_at", d.created_at},
           {"file_count", d.file_count},
           {"total_bytes", d.total_bytes}};
@@ -13,14 +15,14 @@ nlohmann::json DatasetJson(const DatasetRecord& d) {
 
 nlohmann::json FileJson(const FileRecord& f) {
   nlohmann::json j = {{"id", f.id},
-                      {"filename", f.filename},
+                      {"filename", ToValidUtf8(f.filename)},
                       {"role", f.role},
-                      {"type", f.content_type},
+                      {"type", ToValidUtf8(f.content_type)},
                       {"width", f.width},
                       {"height", f.height},
                       {"channels", f.channels},
                       {"bit_depth", f.bit_depth},
-                      {"sample_type", f.sample_type},
+                      {"sample_type", ToValidUtf8(f.sample_type)},
                       {"pages", f.pages},
                       {"size", f.size},
                       {"sha256", f.sha256},
@@ -37,12 +39,12 @@ nlohmann::json InferenceJson(const InferenceRecord& job) {
       {"id", job.id},
       {"inference_id", job.id},
       {"dataset_id", job.dataset_id},
-      {"model_id", job.model_name},
+      {"model_id", ToValidUtf8(job.model_name)},
       {"model_version", job.model_version},
-      {"runner_name", job.runner_name},
+      {"runner_name", ToValidUtf8(job.runner_name)},
       {"params", params.is_discarded() ? nlohmann::json::object() : params},
       {"status", JobStatusName(job.status)},
-      {"note", job.note},
+      {"note", ToValidUtf8(job.note)},
       {"progress",
        {{"done", job.done},
         {"total", job.total},
@@ -60,14 +62,14 @@ nlohmann::json InferenceJson(const InferenceRecord& job) {
 nlohmann::json ResultJson(const InferenceResultRecord& r) {
   auto id_or_null = [](int64_t id) { return id != 0 ? nlohmann::json(id) : nlohmann::json(); };
   nlohmann::json summary = nlohmann::json::parse(r.summary_json, nullptr, false);
-  return {{"source_filename", r.source_filename},
+  return {{"source_filename", ToValidUtf8(r.source_filename)},
           {"source_file_id", r.source_file_id},
           {"class_mask_id", id_or_null(r.class_mask_id)},
           {"instance_mask_id", id_or_null(r.instance_mask_id)},
           {"preview_id", id_or_null(r.preview_id)},
           {"probability_id", id_or_null(r.probability_id)},
           {"summary", summary.is_discarded() ? nlohmann::json::object() : summary},
-          {"error", r.error.empty() ? nlohmann::json() : nlohmann::json(r.error)},
+          {"error", r.error.empty() ? nlohmann::json() : nlohmann::json(ToValidUtf8(r.error))},
           {"elapsed_ms", r.elapsed_ms}};
 }
 

@@ -18,6 +18,7 @@
 #include "api/routes/api_common.h"
 #include "api/routes/routes.h"
 #include "auth/auth_service.h"
+#include "common/json_text.h"
 #include "common/strings.h"
 
 namespace infera {
@@ -37,11 +38,10 @@ StatusOr<std::string> RequiredString(const nlohmann::json& body, const char* key
 }
 
 HttpResponse TokenResponse(const TokenPair& pair) {
-  return JsonResponse(200, nlohmann::json{{"access_token", pair.access_token},
-                                          {"refresh_token", pair.refresh_token},
-                                          {"token_type", "Bearer"},
-                                          {"expires_in", pair.expires_in}}
-                               .dump());
+  return JsonResponse(200, JsonText(nlohmann::json{{"access_token", pair.access_token},
+                                                   {"refresh_token", pair.refresh_token},
+                                                   {"token_type", "Bearer"},
+                                                   {"expires_in", pair.expires_in}}));
 }
 
 nlohmann::json KeyJson(const ApiKeyRecord& k) {
@@ -91,11 +91,10 @@ StatusOr<HttpResponse> Logout(const ApiContext& ctx, const HttpRequest& req) {
 StatusOr<HttpResponse> Me(const ApiContext& ctx, const HttpRequest& req) {
   if (ctx.auth == nullptr || !req.principal) return AuthOff();
   ASSIGN_OR_RETURN(UserRecord user, ctx.auth->users().GetUser(req.principal->user_id));
-  return JsonResponse(200, nlohmann::json{{"id", user.id},
-                                          {"username", user.username},
-                                          {"role", user.role},
-                                          {"created_at", user.created_at}}
-                               .dump());
+  return JsonResponse(200, JsonText(nlohmann::json{{"id", user.id},
+                                                   {"username", user.username},
+                                                   {"role", user.role},
+                                                   {"created_at", user.created_at}}));
 }
 
 StatusOr<HttpResponse> CreateKey(const ApiContext& ctx, const HttpRequest& req) {
@@ -109,7 +108,7 @@ StatusOr<HttpResponse> CreateKey(const ApiContext& ctx, const HttpRequest& req) 
   ASSIGN_OR_RETURN(auto created, ctx.auth->CreateApiKey(req.principal->user_id, name));
   nlohmann::json j = KeyJson(created.first);
   j["key"] = created.second;
-  return JsonResponse(201, j.dump());
+  return JsonResponse(201, JsonText(j));
 }
 
 StatusOr<HttpResponse> ListKeys(const ApiContext& ctx, const HttpRequest& req) {
@@ -118,7 +117,7 @@ StatusOr<HttpResponse> ListKeys(const ApiContext& ctx, const HttpRequest& req) {
                    ctx.auth->users().ListApiKeys(req.principal->user_id));
   nlohmann::json list = nlohmann::json::array();
   for (const ApiKeyRecord& k : keys) list.push_back(KeyJson(k));
-  return JsonResponse(200, nlohmann::json{{"keys", std::move(list)}}.dump());
+  return JsonResponse(200, JsonText(nlohmann::json{{"keys", std::move(list)}}));
 }
 
 StatusOr<HttpResponse> RevokeKey(const ApiContext& ctx, const HttpRequest& req) {
@@ -126,7 +125,7 @@ StatusOr<HttpResponse> RevokeKey(const ApiContext& ctx, const HttpRequest& req) 
   ASSIGN_OR_RETURN(int64_t id, ParseId(req.params.at("id"), "API key"));
   RETURN_IF_ERROR(
       ctx.auth->users().RevokeApiKey(id, req.principal->admin() ? 0 : req.principal->user_id));
-  return JsonResponse(200, nlohmann::json{{"id", id}, {"revoked", true}}.dump());
+  return JsonResponse(200, JsonText(nlohmann::json{{"id", id}, {"revoked", true}}));
 }
 
 }  // namespace

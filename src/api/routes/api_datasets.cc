@@ -17,8 +17,10 @@
 #include "api/routes/api_common.h"
 #include "api/routes/routes.h"
 #include "archive/zip_reader.h"
+#include "common/json_text.h"
 #include "common/logging.h"
 #include "common/strings.h"
+#include "common/utf8.h"
 #include "datasets/ingest.h"
 #include "store/blob_lifetime.h"
 #include "store/blob_store.h"
@@ -41,7 +43,7 @@ StatusOr<HttpResponse> CreateDataset(const ApiContext& ctx, const HttpRequest& r
   for (const auto& [key, value] : body.items()) {
     if (key == "name") {
       if (!value.is_string()) return absl::InvalidArgumentError("'name' must be a string");
-      d.name = value.get<std::string>();
+      d.name = CleanDisplayText(value.get<std::string>());  // no bidi/control characters
     } else if (key == "description") {
       if (!value.is_string() && !value.is_null()) {
         return absl::InvalidArgumentError("'description' must be a string");
@@ -59,14 +61,14 @@ StatusOr<HttpResponse> CreateDataset(const ApiContext& ctx, const HttpRequest& r
   }
   d.owner_id = CallerId(req);
   ASSIGN_OR_RETURN(DatasetRecord created, ctx.store->CreateDataset(d));
-  return JsonResponse(201, DatasetJson(created).dump());
+  return JsonResponse(201, JsonText(DatasetJson(created)));
 }
 
 StatusOr<HttpResponse> ListDatasets(const ApiContext& ctx, const HttpRequest& req) {
   ASSIGN_OR_RETURN(std::vector<DatasetRecord> all, ctx.store->ListDatasets(OwnerFilter(req)));
   nlohmann::json list = nlohmann::json::array();
   for (const DatasetRecord& d : all) list.push_back(DatasetJson(d));
-  return JsonResponse(200, nlohmann::json{{"datasets", std::move(list)}}.dump());
+  return JsonResponse(200, JsonText(nlohmann::json{{"datasets", std::move(list)}}));
 }
 
 StatusOr<HttpResponse> GetDataset(const ApiContext& ctx, const HttpRequest& req) {
@@ -76,7 +78,7 @@ StatusOr<HttpResponse> GetDataset(const ApiContext& ctx, const HttpRequest& req)
   nlohmann::json j = DatasetJson(d);
   j["files"] = nlohmann::json::array();
   for (const FileRecord& f : files) j["files"].push_back(FileJson(f));
-  return JsonResponse(200, j.dump());
+  return JsonResponse(200, JsonText(j));
 }
 
 StatusOr<HttpResponse> DeleteDataset(const ApiContext& ctx, const HttpRequest& req) {
@@ -91,8 +93,8 @@ StatusOr<HttpResponse> DeleteDataset(const ApiContext& ctx, const HttpRequest& r
         {{"error", std::string(ToStd(removed.status().message()))}});
   }
   return JsonResponse(
-      200, nlohmann::json{{"deleted", id}, {"blobs_removed", removed.ok() ? removed->size() : 0}}
-               .dump());
+      200, JsonText(nlohmann::json{{"deleted", id},
+                                   {"blobs_removed", removed.ok() ? removed->size() : 0}}));
 }
 
 // Collects what an upload stored and what it refused.
@@ -101,16 +103,16 @@ struct UploadReport {
   nlohmann::json errors = nlohmann::json::array();
 
   void Refuse(std::string_view filename, std::string_view reason) {
-    errors.push_back({{"filename", filename}, {"error", reason}});
+    errors.push_back({{"filename", CleanDisplayText(filename)}, {"error", reason}});
   }
   HttpResponse Response(int64_t dataset_id) const {
     nlohmann::json j = {{"dataset_id", dataset_id}, {"files", files}, {"errors", errors}};
     if (files.empty()) {
       j["error"] =
           errors.empty() ? "the upload holds no files" : "no file of the upload was stored";
-      return JsonResponse(400, j.dump());
+      return JsonResponse(400, JsonText(j));
     }
-    return JsonResponse(201, j.dump());
+    return JsonResponse(201, JsonText(j));
   }
 };
 
