@@ -5,7 +5,9 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <vector>
 
+#include "common/ip_network.h"
 #include "metrics/metrics.h"
 #include "models/model_manager.h"
 #include "models/model_registry.h"
@@ -44,6 +46,8 @@ struct ApiContext {
   std::filesystem::path tmp_dir;  // scratch space for uploads (inside the storage folder)
   // Authentication (null when auth is off: every /api route is open).
   AuthService* auth = nullptr;
+  // Proxies whose X-Forwarded-For is believed (api/client_address.h).
+  std::vector<IpNetwork> trusted_proxies;
 };
 
 }  // namespace infera

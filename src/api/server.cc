@@ -8,6 +8,7 @@
 #include "auth/secret_file.h"
 #include "common/file_util.h"
 #include "common/logging.h"
+#include "common/private_files.h"
 #include "common/strings.h"
 #include "models/model.h"
 #include "store/blob_lifetime.h"
@@ -19,6 +20,8 @@ namespace infera {
 StatusOr<std::unique_ptr<Server>> Server::Create(const ServerConfig& config) {
   std::unique_ptr<Server> server(new Server());
   const std::filesystem::path storage = config.storage_path;
+  // Private by default (0700 folders, 0600 files): uploads, password and token hashes.
+  RETURN_IF_ERROR(CreatePrivateDirectories(storage / "tmp"));
   StatusOr<std::unique_ptr<Store>> store = OpenSqliteStore(storage / "infera.db");
   if (!store.ok()) {
     return absl::Status(store.status().code(),
@@ -71,6 +74,7 @@ StatusOr<std::unique_ptr<Server>> Server::Create(const ServerConfig& config) {
   server->ctx_.max_upload_bytes = config.max_upload_bytes;
   server->ctx_.max_files_per_upload = config.max_files_per_upload;
   server->ctx_.tmp_dir = storage / "tmp";
+  server->ctx_.trusted_proxies = config.auth_trusted_proxies;
   server->ctx_.auth = server->auth_.get();  // before the routes: they capture the context
   AddHealthRoutes(server->router_, server->ctx_);
   // The protocol routes: model control needs an admin whenever auth is on; the rest a

@@ -4,6 +4,7 @@
 #include <map>
 #include <set>
 
+#include "common/ip_network.h"
 #include "common/strings.h"
 #include "models/yaml_reader.h"
 
@@ -88,8 +89,16 @@ Status ApplyJobs(const YamlReader& j, ServerConfig* config) {
 }
 
 Status ApplyAuth(const YamlReader& a, const fs::path& base, ServerConfig* config) {
-  RETURN_IF_ERROR(a.CheckMapping(
-      {"enabled", "secret_file", "access_ttl_s", "refresh_ttl_s", "protect_inference"}));
+  RETURN_IF_ERROR(a.CheckMapping({"enabled", "secret_file", "access_ttl_s", "refresh_ttl_s",
+                                  "protect_inference", "trusted_proxies"}));
+  if (a.Has("trusted_proxies")) {
+    ASSIGN_OR_RETURN(std::vector<std::string> proxies, a.StringList("trusted_proxies"));
+    for (const std::string& p : proxies) {
+      StatusOr<IpNetwork> network = IpNetwork::Parse(p);
+      if (!network.ok()) return a.Error("trusted_proxies", ToStd(network.status().message()));
+      config->auth_trusted_proxies.push_back(*network);
+    }
+  }
   if (a.Has("enabled")) {
     ASSIGN_OR_RETURN(config->auth_enabled, a.Bool("enabled"));
   }

@@ -9,7 +9,8 @@
 //   storage: {path: DIR, max_upload_mb, max_files_per_upload}
 //                                   # SQLite at DIR/infera.db, blobs in DIR/blobs
 //   jobs: {workers, lease_s, priority, max_in_flight}
-//   auth: {enabled, secret_file, access_ttl_s, refresh_ttl_s, protect_inference}
+//   auth: {enabled, secret_file, access_ttl_s, refresh_ttl_s, protect_inference,
+//          trusted_proxies: [ADDRESS or CIDR, ...]}
 //                                   # secret_file default: <storage>/auth_secret (0600,
 //                                   # created when missing; never a built-in default)
 //   models:                         # the seed's list form
@@ -29,6 +30,7 @@
 #include <string>
 #include <vector>
 
+#include "common/ip_network.h"
 #include "common/status.h"
 #include "models/model_config.h"
 
@@ -71,6 +73,9 @@ struct ServerConfig {
   // /predict, /v1 and /v2 (but /v2 and /v2/health/*) need a token or API key too.
   // Model load/unload (/v2/repository/models/...) always needs an admin when auth is on.
   bool auth_protect_inference = false;
+  // Proxies whose X-Forwarded-For names the client (for the per-address login throttle);
+  // empty: the header is ignored (api/client_address.h).
+  std::vector<IpNetwork> auth_trusted_proxies;
   std::vector<ModelConfig> models;  // list-form and repository models, config order
 };
 

@@ -14,6 +14,7 @@
 //   DELETE /api/auth/keys/{id} (signed in) -> revoked; another user's key is 404 (an
 //                              admin may revoke any)
 // With auth off (ctx.auth null) every route answers 409 saying so.
+#include "api/client_address.h"
 #include "api/http_status.h"
 #include "api/routes/api_common.h"
 #include "api/routes/routes.h"
@@ -59,7 +60,9 @@ StatusOr<HttpResponse> Login(const ApiContext& ctx, const HttpRequest& req) {
   ASSIGN_OR_RETURN(std::string username, RequiredString(body, "username"));
   ASSIGN_OR_RETURN(std::string password, RequiredString(body, "password"));
   int64_t retry_after = 0;
-  StatusOr<TokenPair> pair = ctx.auth->Login(username, password, req.remote_address, &retry_after);
+  const std::string client =
+      ClientAddress(req.remote_address, req.header("x-forwarded-for"), ctx.trusted_proxies);
+  StatusOr<TokenPair> pair = ctx.auth->Login(username, password, client, &retry_after);
   if (absl::IsResourceExhausted(pair.status())) {
     HttpResponse r = ErrorResponse(429, ToStd(pair.status().message()));
     r.headers["retry-after"] = std::to_string(std::max<int64_t>(1, retry_after));
