@@ -124,6 +124,11 @@ StatusOr<std::unique_ptr<Server>> Server::Create(const ServerConfig& config) {
   options.io_threads = config.io_threads;
   options.max_body_bytes = static_cast<size_t>(config.max_body_bytes);
   options.spool_dir = storage / "tmp";
+  options.header_timeout_s = config.header_timeout_s;
+  options.body_timeout_s = config.body_timeout_s;
+  options.min_body_rate_bytes_s = static_cast<uint64_t>(config.min_body_rate_kb_s) * 1024;
+  options.max_connections = config.max_connections;
+  options.metrics = &server->metrics_;
   ASSIGN_OR_RETURN(server->http_, HttpServer::Create(options, &server->router_));
   return server;
 }

@@ -15,8 +15,25 @@ namespace fs = std::filesystem;
 namespace {
 
 Status ApplyServer(const YamlReader& s, const fs::path& base, ServerConfig* config) {
-  RETURN_IF_ERROR(s.CheckMapping({"host", "port", "io_threads", "postprocess_threads",
-                                  "max_body_mb", "max_image_pixels", "access_log", "web_dir"}));
+  RETURN_IF_ERROR(
+      s.CheckMapping({"host", "port", "io_threads", "postprocess_threads", "max_body_mb",
+                      "max_image_pixels", "access_log", "web_dir", "header_timeout_s",
+                      "body_timeout_s", "min_body_rate_kb_s", "max_connections"}));
+  if (s.Has("header_timeout_s")) {
+    ASSIGN_OR_RETURN(int64_t t, s.Int("header_timeout_s", 1, 3600));
+    config->header_timeout_s = static_cast<int>(t);
+  }
+  if (s.Has("body_timeout_s")) {
+    ASSIGN_OR_RETURN(int64_t t, s.Int("body_timeout_s", 1, 7 * 86400));
+    config->body_timeout_s = static_cast<int>(t);
+  }
+  if (s.Has("min_body_rate_kb_s")) {
+    ASSIGN_OR_RETURN(config->min_body_rate_kb_s, s.Int("min_body_rate_kb_s", 0, 1 << 20));
+  }
+  if (s.Has("max_connections")) {
+    ASSIGN_OR_RETURN(int64_t n, s.Int("max_connections", 0, 1 << 22));
+    config->max_connections = static_cast<int>(n);
+  }
   if (s.Has("web_dir")) {
     ASSIGN_OR_RETURN(std::string dir, s.String("web_dir"));
     if (dir.empty()) return s.Error("web_dir", "must not be empty");

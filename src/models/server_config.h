@@ -1,7 +1,8 @@
 // ServerConfig: the file given to `infera serve --config`, parsed and validated.
 //
 //   server: {host, port, io_threads, postprocess_threads, max_body_mb, max_image_pixels,
-//            access_log, web_dir}   # postprocess_threads: image pipeline workers (0: cores)
+//            access_log, web_dir,   # postprocess_threads: image pipeline workers (0: cores)
+//            header_timeout_s, body_timeout_s, min_body_rate_kb_s, max_connections}
 //                                   # web_dir: serve the web page from this folder instead
 //                                   # of the copy embedded in the binary (for page work)
 //   model_repository: DIR          # folders NAME/model.yaml + NAME/<version>/model.pt
@@ -49,6 +50,13 @@ struct ServerConfig {
   int64_t max_body_bytes = 64ll << 20;
   int64_t max_image_pixels = 100'000'000;
   bool access_log = true;  // one log line per HTTP request
+  // Slow clients and connections (api/http_server.h HttpServerOptions): the header
+  // deadline, the body's total deadline and minimum average rate (KiB/s, 0: none), and
+  // the cap on open connections (0: from the open-file limit).
+  int header_timeout_s = 60;
+  int body_timeout_s = 3600;
+  int64_t min_body_rate_kb_s = 16;
+  int max_connections = 0;
   // server.web_dir: the web page's folder; empty: the embedded copy.
   std::filesystem::path web_dir;
   // model_control: {mode: none|explicit|poll, poll_s}: explicit allows load/unload at
