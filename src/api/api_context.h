@@ -18,6 +18,7 @@ class BlobStore;
 class InferenceWorkers;
 class TaskPool;
 class AuthService;
+class ByteBudget;
 class ImagePipeline;
 class TensorInference;
 class InferenceJobs;
@@ -43,6 +44,9 @@ struct ApiContext {
   TaskPool* blocking = nullptr;
   int64_t max_upload_bytes = 4ll << 30;
   int64_t max_files_per_upload = 10000;
+  int64_t max_file_bytes = 256ll << 20;  // one image of an upload (a file or a ZIP entry)
+  // Bytes all uploads being ingested may hold in memory at once (null: unbounded).
+  ByteBudget* ingest_budget = nullptr;
   std::filesystem::path tmp_dir;  // scratch space for uploads (inside the storage folder)
   // Authentication (null when auth is off: every /api route is open).
   AuthService* auth = nullptr;

@@ -73,6 +73,10 @@ StatusOr<std::unique_ptr<Server>> Server::Create(const ServerConfig& config) {
   server->ctx_.blocking = server->blocking_.get();
   server->ctx_.max_upload_bytes = config.max_upload_bytes;
   server->ctx_.max_files_per_upload = config.max_files_per_upload;
+  server->ctx_.max_file_bytes = config.max_file_bytes;
+  server->ingest_budget_ =
+      std::make_unique<ByteBudget>(static_cast<uint64_t>(config.ingest_memory_bytes));
+  server->ctx_.ingest_budget = server->ingest_budget_.get();
   server->ctx_.tmp_dir = storage / "tmp";
   server->ctx_.trusted_proxies = config.auth_trusted_proxies;
   server->ctx_.auth = server->auth_.get();  // before the routes: they capture the context

@@ -68,7 +68,16 @@ Status ApplyServer(const YamlReader& s, const fs::path& base, ServerConfig* conf
 }
 
 Status ApplyStorage(const YamlReader& s, const fs::path& base, ServerConfig* config) {
-  RETURN_IF_ERROR(s.CheckMapping({"path", "max_upload_mb", "max_files_per_upload"}));
+  RETURN_IF_ERROR(s.CheckMapping(
+      {"path", "max_upload_mb", "max_files_per_upload", "max_file_mb", "ingest_memory_mb"}));
+  if (s.Has("max_file_mb")) {
+    ASSIGN_OR_RETURN(int64_t mb, s.Int("max_file_mb", 1, int64_t{1} << 20));
+    config->max_file_bytes = mb << 20;
+  }
+  if (s.Has("ingest_memory_mb")) {
+    ASSIGN_OR_RETURN(int64_t mb, s.Int("ingest_memory_mb", 1, int64_t{1} << 24));
+    config->ingest_memory_bytes = mb << 20;
+  }
   if (s.Has("path")) {
     ASSIGN_OR_RETURN(std::string path, s.String("path"));
     if (path.empty()) return s.Error("path", "must not be empty");

@@ -7,7 +7,8 @@
 //                                   # of the copy embedded in the binary (for page work)
 //   model_repository: DIR          # folders NAME/model.yaml + NAME/<version>/model.pt
 //   model_control: {mode: none|explicit|poll, poll_s: 10}
-//   storage: {path: DIR, max_upload_mb, max_files_per_upload}
+//   storage: {path: DIR, max_upload_mb, max_files_per_upload, max_file_mb,
+//             ingest_memory_mb}
 //                                   # SQLite at DIR/infera.db, blobs in DIR/blobs
 //   jobs: {workers, lease_s, priority, max_in_flight}
 //   auth: {enabled, secret_file, access_ttl_s, refresh_ttl_s, protect_inference,
@@ -68,6 +69,10 @@ struct ServerConfig {
   std::filesystem::path storage_path;
   int64_t max_upload_bytes = 4ll << 30;  // one upload request (multipart or ZIP)
   int64_t max_files_per_upload = 10000;
+  // One image of an upload (a multipart file or a ZIP entry), and the bytes all uploads
+  // being ingested may hold in memory at once (files read plus decoded pixels).
+  int64_t max_file_bytes = 256ll << 20;
+  int64_t ingest_memory_bytes = 1024ll << 20;
   // jobs: dataset inference workers.
   int jobs_workers = 1;
   int64_t jobs_lease_ms = 30000;

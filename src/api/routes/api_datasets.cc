@@ -11,6 +11,7 @@
 // one file was stored, 400 when none was). Everything runs on the blocking pool.
 #include <filesystem>
 #include <fstream>
+#include <span>
 
 #include "api/http_status.h"
 #include "api/multipart.h"
@@ -22,6 +23,7 @@
 #include "common/strings.h"
 #include "common/utf8.h"
 #include "datasets/ingest.h"
+#include "imaging/image_header.h"
 #include "store/blob_lifetime.h"
 #include "store/blob_store.h"
 
@@ -31,9 +33,11 @@ namespace {
 
 namespace fs = std::filesystem;
 
-DecodeLimits Limits(const ApiContext& ctx) {
-  DecodeLimits limits;
-  limits.max_pixels = ctx.max_image_pixels;
+IngestLimits Limits(const ApiContext& ctx) {
+  IngestLimits limits;
+  limits.decode.max_pixels = ctx.max_image_pixels;
+  limits.max_file_bytes = static_cast<uint64_t>(ctx.max_file_bytes);
+  limits.budget = ctx.ingest_budget;
   return limits;
 }
 
@@ -190,7 +194,7 @@ StatusOr<HttpResponse> UploadArchive(const ApiContext& ctx, const HttpRequest& r
   ZipLimits limits;
   limits.max_entries = static_cast<uint64_t>(ctx.max_files_per_upload) * 2 + 16;
   limits.max_total_bytes = static_cast<uint64_t>(ctx.max_upload_bytes) * 4;
-  limits.max_entry_bytes = std::min<uint64_t>(limits.max_total_bytes, uint64_t{2} << 30);
+  limits.max_entry_bytes = static_cast<uint64_t>(ctx.max_file_bytes);  // what an image needs
   StatusOr<ZipReader> reader = ZipReader::Open(archive, limits);
   if (!reader.ok()) {
     return absl::InvalidArgumentError(
@@ -198,12 +202,22 @@ StatusOr<HttpResponse> UploadArchive(const ApiContext& ctx, const HttpRequest& r
   }
   UploadReport report;
   StatusOr<std::vector<ZipRefusal>> refused = reader->ForEachFile(
-      ctx.tmp_dir, [&](const ZipEntryInfo& info, const fs::path& file) -> Status {
+      ctx.tmp_dir,
+      [&](const ZipEntryInfo& info, const fs::path& file) -> Status {
         // macOS resource forks and hidden files are not images people meant to upload.
         if (info.base_name.starts_with("._") || info.name.starts_with("__MACOSX/")) {
           return absl::OkStatus();
         }
         return IngestOne(ctx, dataset, info.base_name, file, &report);
+      },
+      // A bomb (not an image, or more pixels than allowed) stops at its first chunk.
+      [&](const ZipEntryInfo& info, std::string_view head) -> Status {
+        if (info.base_name.starts_with("._") || info.name.starts_with("__MACOSX/")) {
+          return absl::OkStatus();  // skipped above
+        }
+        return CheckImageHeader(std::as_bytes(std::span(head.data(), head.size())),
+                                Limits(ctx).decode)
+            .status();
       });
   if (!refused.ok()) return refused.status();
   for (const ZipRefusal& r : *refused) report.Refuse(r.name, r.message);
