@@ -5,7 +5,9 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <vector>
 
+#include "common/ip_network.h"
 #include "metrics/metrics.h"
 #include "models/model_manager.h"
 #include "models/model_registry.h"
@@ -15,6 +17,7 @@ class Store;
 class BlobStore;
 class TaskPool;
 class AuthService;
+class ByteBudget;
 class ImagePipeline;
 class TensorInference;
 class InferenceJobs;
@@ -39,9 +42,14 @@ struct ApiContext {
   TaskPool* blocking = nullptr;
   int64_t max_upload_bytes = 4ll << 30;
   int64_t max_files_per_upload = 10000;
+  int64_t max_file_bytes = 256ll << 20;  // one image of an upload (a file or a ZIP entry)
+  // Bytes all uploads being ingested may hold in memory at once (null: unbounded).
+  ByteBudget* ingest_budget = nullptr;
   std::filesystem::path tmp_dir;  // scratch space for uploads (inside the storage folder)
   // Authentication (null when auth is off: every /api route is open).
   AuthService* auth = nullptr;
+  // Proxies whose X-Forwarded-For is believed (api/client_address.h).
+  std::vector<IpNetwork> trusted_proxies;
 };
 
 }  // namespace infera

@@ -1,7 +1,10 @@
 #include "api/http_server.h"
 
+#include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <array>
 #include <atomic>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/executor_work_guard.hpp>
@@ -28,6 +31,7 @@
 #include "absl/strings/str_cat.h"
 #include "api/response_stream.h"
 #include "common/ascii.h"
+#include "common/logging.h"
 #include "common/mutex.h"
 
 namespace infera {
@@ -59,13 +63,39 @@ struct Core {
         router(router_in),
         max_body_bytes(options.max_body_bytes),
         idle_timeout(options.idle_timeout_s),
+        header_timeout(options.header_timeout_s),
+        body_timeout(options.body_timeout_s),
+        min_body_rate(options.min_body_rate_bytes_s),
         spool_dir(options.spool_dir),
-        spool_threshold(options.spool_threshold_bytes) {}
+        spool_threshold(options.spool_threshold_bytes) {
+    if (options.metrics != nullptr) {
+      MetricsRegistry& m = *options.metrics;
+      accept_errors = &m.AddCounter("infera_http_accept_errors_total",
+                                    "Failed accepts of new connections (e.g. out of file "
+                                    "descriptors), by error.",
+                                    {"error"});
+      rejected = &m.AddCounter("infera_http_connections_rejected_total",
+                               "Connections answered 503 because max_connections were open.", {})
+                      .Get({});
+      timeouts = &m.AddCounter("infera_http_client_timeouts_total",
+                               "Connections closed because a request header or body missed its "
+                               "deadline or minimum rate.",
+                               {"phase"});
+    }
+  }
 
   asio::io_context ioc;
   const Router* const router;  // only used on I/O threads, which Stop() joins
   const uint64_t max_body_bytes;
   const std::chrono::seconds idle_timeout;
+  const std::chrono::seconds header_timeout;
+  const std::chrono::seconds body_timeout;
+  const uint64_t min_body_rate;  // bytes per second; 0: none
+  // Metrics (null without a registry); the families outlive the server.
+  CounterFamily* accept_errors = nullptr;
+  Counter* rejected = nullptr;
+  CounterFamily* timeouts = nullptr;
+  std::atomic<int64_t> open_connections{0};  // sessions alive (accepted, not destroyed)
   const std::filesystem::path spool_dir;
   const uint64_t spool_threshold;
   std::atomic<uint64_t> spool_counter{0};
@@ -175,9 +205,11 @@ class Session : public std::enable_shared_from_this<Session> {
     const tcp::endpoint remote = stream_.socket().remote_endpoint(ec);
     if (!ec) remote_address_ = remote.address().to_string();
     buffer_.reserve(kReadBufferBytes);
+    core_->open_connections.fetch_add(1, std::memory_order_relaxed);
   }
 
   ~Session() {
+    core_->open_connections.fetch_sub(1, std::memory_order_relaxed);
     WriterMutexLock lock(&core_->mu);
     core_->sessions.erase(this);
   }
@@ -227,7 +259,8 @@ class Session : public std::enable_shared_from_this<Session> {
     string_parser_.reset();
     file_parser_.reset();
     body_file_.reset();
-    stream_.expires_after(core_->idle_timeout);
+    reading_body_ = false;
+    stream_.expires_after(core_->header_timeout);
     http::async_read_header(stream_, buffer_, *header_parser_,
                             beast::bind_front_handler(&Session::OnHeader, shared_from_this()));
   }
@@ -279,6 +312,9 @@ class Session : public std::enable_shared_from_this<Session> {
       HandleRequest();
       return;
     }
+    reading_body_ = true;
+    body_start_ = std::chrono::steady_clock::now();
+    body_received_ = 0;
     const auto& fields = to_file ? file_parser_->get().base() : string_parser_->get().base();
     if (fields.version() >= 11 && EqualsIgnoreCase(fields[http::field::expect], "100-continue")) {
       continue_response_ = http::response<http::empty_body>(http::status::continue_, 11);
@@ -294,10 +330,24 @@ class Session : public std::enable_shared_from_this<Session> {
     return file_parser_ ? file_parser_->is_done() : string_parser_->is_done();
   }
 
-  // Reads the body in steps so that the idle timeout restarts whenever bytes arrive: a
-  // large upload on a slow link is not cut off while it makes progress.
+  // The body's deadline now (see HttpServerOptions): the total, the minimum rate for what
+  // has arrived so far, and the idle bound, whichever comes first.
+  std::chrono::steady_clock::time_point BodyDeadline() const {
+    auto deadline = std::min(body_start_ + core_->body_timeout,
+                             std::chrono::steady_clock::now() + core_->idle_timeout);
+    if (core_->min_body_rate > 0) {
+      const auto earned = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+          std::chrono::duration<double>(static_cast<double>(body_received_) /
+                                        static_cast<double>(core_->min_body_rate)));
+      deadline = std::min(deadline, body_start_ + core_->header_timeout + earned);
+    }
+    return deadline;
+  }
+
+  // Reads the body in steps, each against the body's deadline: a large upload on a
+  // fast enough link is not cut off, a trickle is.
   void ReadSome() {
-    stream_.expires_after(core_->idle_timeout);
+    stream_.expires_at(BodyDeadline());
     auto handler = beast::bind_front_handler(&Session::OnRead, shared_from_this());
     if (file_parser_) {
       http::async_read_some(stream_, buffer_, *file_parser_, std::move(handler));
@@ -306,7 +356,8 @@ class Session : public std::enable_shared_from_this<Session> {
     }
   }
 
-  void OnRead(beast::error_code ec, size_t /*bytes*/) {
+  void OnRead(beast::error_code ec, size_t bytes) {
+    body_received_ += bytes;
     if (ec) {
       OnReadError(ec);
       return;
@@ -348,6 +399,17 @@ class Session : public std::enable_shared_from_this<Session> {
         ec != http::error::partial_message) {
       SendErrorAndClose(400, absl::StrCat("malformed HTTP request: ", ec.message()));
       return;
+    }
+    if (ec == beast::error::timeout) {
+      // A slow (or idle) client; an idle kept-alive connection is not worth a line.
+      const char* phase = reading_body_ ? "body" : "header";
+      if (core_->timeouts != nullptr) core_->timeouts->Get({phase}).Increment();
+      if (reading_body_) {
+        Log(LogLevel::kInfo, "client_timeout",
+            {{"phase", phase},
+             {"address", remote_address_},
+             {"bytes", std::to_string(body_received_)}});
+      }
     }
     // Timeout, reset, or the client vanished mid-request: nobody to answer.
     Close();
@@ -586,6 +648,49 @@ class Session : public std::enable_shared_from_this<Session> {
   bool close_after_write_ = false;
   bool linger_after_write_ = false;
   bool closed_ = false;
+  // The body being read: when its header ended and how many bytes came since.
+  bool reading_body_ = false;
+  std::chrono::steady_clock::time_point body_start_;
+  uint64_t body_received_ = 0;
+};
+
+// Answers a connection over the cap with a 503 and closes it: writes the response,
+// half-closes, and drains what the client sends for a short while (so it reads the
+// answer instead of a reset). Owned by its pending operations.
+class Rejection : public std::enable_shared_from_this<Rejection> {
+ public:
+  explicit Rejection(tcp::socket socket) : stream_(std::move(socket)) {}
+
+  void Start() {
+    static const std::string kResponse = [] {
+      const std::string body = R"({"error":"too many connections; try again later"})";
+      return absl::StrCat(
+          "HTTP/1.1 503 Service Unavailable\r\nServer: infera\r\n"
+          "Content-Type: application/json\r\nRetry-After: 1\r\nConnection: close\r\n"
+          "Content-Length: ",
+          body.size(), "\r\n\r\n", body);
+    }();
+    stream_.expires_after(kLingerTimeout);
+    asio::async_write(stream_, asio::buffer(kResponse),
+                      [self = shared_from_this()](beast::error_code ec, size_t) {
+                        if (ec) return self->stream_.close();
+                        beast::error_code ignored;
+                        self->stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+                        self->Drain();
+                      });
+  }
+
+ private:
+  void Drain() {
+    stream_.async_read_some(asio::buffer(drain_),
+                            [self = shared_from_this()](beast::error_code ec, size_t) {
+                              if (ec) return self->stream_.close();
+                              self->Drain();  // same deadline: bounded by kLingerTimeout
+                            });
+  }
+
+  beast::tcp_stream stream_;
+  std::array<char, 4096> drain_{};
 };
 
 void RunIoContext(asio::io_context& ioc) {
@@ -609,6 +714,8 @@ class HttpServer::Impl {
  public:
   Impl(const HttpServerOptions& options, const Router* router)
       : options_(options),
+        max_connections_(options.max_connections > 0 ? options.max_connections
+                                                     : DefaultMaxConnections()),
         core_(std::make_shared<Core>(options.io_threads, router, options)),
         acceptor_(asio::make_strand(core_->ioc)),
         accept_retry_timer_(acceptor_.get_executor()) {}
@@ -692,6 +799,20 @@ class HttpServer::Impl {
 
   uint16_t port() const { return port_; }
 
+  void AddConnectionGauge(MetricsRegistry& metrics) {
+    metrics.AddGaugeCallback("infera_http_connections_open",
+                             "HTTP connections open now (see max_connections).", {},
+                             [core = core_] {
+                               return std::vector<std::pair<LabelValues, double>>{
+                                   {{}, static_cast<double>(core->open_connections.load())}};
+                             });
+    metrics.AddGaugeCallback(
+        "infera_http_connections_max", "The cap on open HTTP connections (server.max_connections).",
+        {}, [cap = max_connections_] {
+          return std::vector<std::pair<LabelValues, double>>{{{}, static_cast<double>(cap)}};
+        });
+  }
+
  private:
   void DoAccept() {
     acceptor_.async_accept(asio::make_strand(core_->ioc),
@@ -701,6 +822,18 @@ class HttpServer::Impl {
   void OnAccept(beast::error_code ec, tcp::socket socket) {
     if (!acceptor_.is_open() || ec == asio::error::operation_aborted) return;
     if (ec) {
+      // EMFILE/ENFILE and friends: counted, and logged at most once a second (the
+      // acceptor retries every kAcceptRetryDelay while it lasts).
+      ++accept_failures_;
+      if (core_->accept_errors != nullptr) core_->accept_errors->Get({ec.message()}).Increment();
+      const auto now = std::chrono::steady_clock::now();
+      if (now - last_accept_log_ >= std::chrono::seconds(1)) {
+        last_accept_log_ = now;
+        Log(LogLevel::kWarning, "accept_failed",
+            {{"error", ec.message()},
+             {"failures", std::to_string(accept_failures_)},
+             {"connections", std::to_string(core_->open_connections.load())}});
+      }
       accept_retry_timer_.expires_after(kAcceptRetryDelay);
       accept_retry_timer_.async_wait([this](beast::error_code wait_ec) {
         if (!wait_ec && acceptor_.is_open()) DoAccept();
@@ -709,6 +842,12 @@ class HttpServer::Impl {
     }
     beast::error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
+    if (core_->open_connections.load(std::memory_order_relaxed) >= max_connections_) {
+      if (core_->rejected != nullptr) core_->rejected->Increment();
+      std::make_shared<Rejection>(std::move(socket))->Start();
+      DoAccept();
+      return;
+    }
     auto session = std::make_shared<Session>(core_, std::move(socket));
     bool accepted = false;
     {
@@ -723,6 +862,7 @@ class HttpServer::Impl {
   }
 
   const HttpServerOptions options_;
+  const int64_t max_connections_;
   std::shared_ptr<Core> core_;  // before the acceptor: the io_context outlives it
   tcp::acceptor acceptor_;
   asio::steady_timer accept_retry_timer_;
@@ -730,7 +870,17 @@ class HttpServer::Impl {
   std::vector<std::thread> threads_;
   bool started_ = false;
   bool stopped_ = false;
+  // Accept failures (on the acceptor's strand only).
+  uint64_t accept_failures_ = 0;
+  std::chrono::steady_clock::time_point last_accept_log_{};
 };
+
+int DefaultMaxConnections() {
+  struct rlimit limit {};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return 16384;
+  const auto soft = static_cast<int64_t>(std::min<rlim_t>(limit.rlim_cur, 1 << 24));
+  return static_cast<int>(std::max<int64_t>(16, soft - std::max<int64_t>(64, soft / 4)));
+}
 
 StatusOr<std::unique_ptr<HttpServer>> HttpServer::Create(const HttpServerOptions& options,
                                                          const Router* router) {
@@ -743,8 +893,13 @@ StatusOr<std::unique_ptr<HttpServer>> HttpServer::Create(const HttpServerOptions
     return absl::InvalidArgumentError(
         absl::StrCat("idle_timeout_s must be at least 1, got ", options.idle_timeout_s));
   }
+  if (options.header_timeout_s < 1 || options.body_timeout_s < 1 || options.max_connections < 0) {
+    return absl::InvalidArgumentError(
+        "header_timeout_s and body_timeout_s must be at least 1, max_connections not negative");
+  }
   auto impl = std::make_unique<Impl>(options, router);
   RETURN_IF_ERROR(impl->Listen());
+  if (options.metrics != nullptr) impl->AddConnectionGauge(*options.metrics);
   return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
 }
 

@@ -13,6 +13,7 @@
 #include "common/ascii.h"
 #include "common/strings.h"
 #include "common/unique_fd.h"
+#include "common/utf8.h"
 
 namespace infera {
 
@@ -310,6 +311,10 @@ class Parser {
     }
     const std::string* name = disposition->Find("name");
     if (name == nullptr) return Malformed(StrCat("part ", number, " has no name"));
+    // Field names are matched and echoed in replies: they must be text.
+    if (!IsValidUtf8(*name)) {
+      return Malformed(StrCat("part ", number, ": the field name is not valid UTF-8"));
+    }
     part_.name = *name;
     // filename* (RFC 5987) wins over filename; either one makes the part a file.
     const std::string* ext = disposition->Find("filename*");

@@ -13,10 +13,10 @@
 // the parse created is already removed.
 // Errors: InvalidArgument with a reason for every malformed body or passed limit (no
 // opening or closing boundary, a truncated part, a part without a form-data
-// Content-Disposition or without a name, part headers over the limit, too many parts, a
-// field over the limit); NotFound when the body file does not exist; Internal when a
-// temporary file cannot be written.
-// Thread safety: the functions are reentrant; they share no state.
+// Content-Disposition, without a name or with a name that is not valid UTF-8, part
+// headers over the limit, too many parts, a field over the limit); NotFound when the body file does
+// not exist; Internal when a temporary file cannot be written. Thread safety: the functions are
+// reentrant; they share no state.
 #pragma once
 
 #include <cstddef>
@@ -44,8 +44,9 @@ struct MultipartLimits {
 
 struct MultipartPart {
   std::string name;            // the form field name (Content-Disposition name=)
-  std::string filename;        // as sent (filename*=UTF-8'' preferred over filename=);
-                               // empty for text fields. Never use it as a path.
+  std::string filename;        // as sent (filename*=UTF-8'' preferred over filename=),
+                               // possibly not UTF-8; empty for text fields. Never use
+                               // it as a path or echo it unchecked.
   bool is_file = false;        // a filename parameter was present (even an empty one)
   std::string content_type;    // the part's Content-Type header, or "" when absent
   std::string value;           // text fields: the value; file parts: empty

@@ -9,6 +9,7 @@
 #include "auth/secret_file.h"
 #include "common/file_util.h"
 #include "common/logging.h"
+#include "common/private_files.h"
 #include "common/strings.h"
 #include "models/model.h"
 #include "store/blob_lifetime.h"
@@ -20,6 +21,8 @@ namespace infera {
 StatusOr<std::unique_ptr<Server>> Server::Create(const ServerConfig& config) {
   std::unique_ptr<Server> server(new Server());
   const std::filesystem::path storage = config.storage_path;
+  // Private by default (0700 folders, 0600 files): uploads, password and token hashes.
+  RETURN_IF_ERROR(CreatePrivateDirectories(storage / "tmp"));
   StatusOr<std::unique_ptr<Store>> store = OpenSqliteStore(storage / "infera.db");
   if (!store.ok()) {
     return absl::Status(store.status().code(),
@@ -75,7 +78,12 @@ StatusOr<std::unique_ptr<Server>> Server::Create(const ServerConfig& config) {
   server->ctx_.blocking = server->blocking_.get();
   server->ctx_.max_upload_bytes = config.max_upload_bytes;
   server->ctx_.max_files_per_upload = config.max_files_per_upload;
+  server->ctx_.max_file_bytes = config.max_file_bytes;
+  server->ingest_budget_ =
+      std::make_unique<ByteBudget>(static_cast<uint64_t>(config.ingest_memory_bytes));
+  server->ctx_.ingest_budget = server->ingest_budget_.get();
   server->ctx_.tmp_dir = storage / "tmp";
+  server->ctx_.trusted_proxies = config.auth_trusted_proxies;
   server->ctx_.auth = server->auth_.get();  // before the routes: they capture the context
   AddHealthRoutes(server->router_, server->ctx_);
   // The protocol routes: model control needs an admin whenever auth is on; the rest a
@@ -125,6 +133,11 @@ StatusOr<std::unique_ptr<Server>> Server::Create(const ServerConfig& config) {
   options.io_threads = config.io_threads;
   options.max_body_bytes = static_cast<size_t>(config.max_body_bytes);
   options.spool_dir = storage / "tmp";
+  options.header_timeout_s = config.header_timeout_s;
+  options.body_timeout_s = config.body_timeout_s;
+  options.min_body_rate_bytes_s = static_cast<uint64_t>(config.min_body_rate_kb_s) * 1024;
+  options.max_connections = config.max_connections;
+  options.metrics = &server->metrics_;
   ASSIGN_OR_RETURN(server->http_, HttpServer::Create(options, &server->router_));
   return server;
 }

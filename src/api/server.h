@@ -19,6 +19,7 @@
 #include "api/http_server.h"
 #include "api/router.h"
 #include "auth/auth_service.h"
+#include "common/byte_budget.h"
 #include "common/status.h"
 #include "common/task_pool.h"
 #include "jobs/inference_job_handler.h"
@@ -68,6 +69,7 @@ class Server {
   std::unique_ptr<UserStore> users_;
   std::unique_ptr<AuthService> auth_;
   std::unique_ptr<BlobStore> blobs_;
+  std::unique_ptr<ByteBudget> ingest_budget_;  // memory of uploads being ingested
   std::unique_ptr<TaskPool> blocking_;
   std::unique_ptr<ImagePipeline> pipeline_;   // /predict and the job workers
   std::unique_ptr<TensorInference> tensors_;  // /v2/.../infer

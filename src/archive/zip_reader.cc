@@ -158,6 +158,8 @@ std::string_view ZipRefusalReasonName(ZipRefusalReason reason) {
       return "total_too_large";
     case ZipRefusalReason::kCorrupt:
       return "corrupt";
+    case ZipRefusalReason::kRejectedContent:
+      return "rejected_content";
   }
   return "unknown";
 }
@@ -244,7 +246,8 @@ StatusOr<ZipReader> ZipReader::Open(const fs::path& path, const ZipLimits& limit
 }
 
 StatusOr<std::vector<ZipRefusal>> ZipReader::ForEachFile(const fs::path& tmp_dir,
-                                                         const FileCallback& fn) {
+                                                         const FileCallback& fn,
+                                                         const PrefixCheck& check) {
   std::vector<ZipRefusal> refused;
   auto refuse = [&](const ZipEntryInfo& info, ZipRefusalReason reason, std::string message) {
     refused.push_back(ZipRefusal{info.name, reason, std::move(message)});
@@ -301,6 +304,19 @@ StatusOr<std::vector<ZipRefusal>> ZipReader::ForEachFile(const fs::path& tmp_dir
     const uint64_t entry_room = std::min(limits_.max_entry_bytes, limits_.max_total_bytes - total);
     uint64_t written = 0;
     std::optional<ZipRefusal> refusal;
+    // The first bytes are held back until `check` has seen them; a refused entry is not
+    // decompressed any further.
+    std::string head;
+    bool checked = !check;
+    auto check_head = [&]() -> Status {
+      checked = true;
+      if (Status s = check(entry, head); !s.ok()) {
+        refusal = ZipRefusal{entry.name, ZipRefusalReason::kRejectedContent,
+                             std::string(ToStd(s.message()))};
+        return absl::OkStatus();
+      }
+      return out.Write(head.data(), head.size());
+    };
     for (;;) {
       const zip_int64_t n = zip_fread(file.get(), buffer.data(), buffer.size());
       if (n < 0) {
@@ -324,9 +340,17 @@ StatusOr<std::vector<ZipRefusal>> ZipReader::ForEachFile(const fs::path& tmp_dir
         }
         break;
       }
-      RETURN_IF_ERROR(out.Write(buffer.data(), static_cast<size_t>(got)));
       written += got;
+      if (!checked) {
+        head.append(buffer.data(), static_cast<size_t>(got));
+        if (head.size() < kPrefixCheckBytes) continue;
+        RETURN_IF_ERROR(check_head());
+        if (refusal.has_value()) break;
+        continue;
+      }
+      RETURN_IF_ERROR(out.Write(buffer.data(), static_cast<size_t>(got)));
     }
+    if (!refusal.has_value() && !checked) RETURN_IF_ERROR(check_head());
     file.reset();
     if (!refusal.has_value() && written != entry.size) {
       refusal =

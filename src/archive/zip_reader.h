@@ -6,9 +6,10 @@
 // the whole entry in memory), and is handed to a callback. Refused entries (see
 // ZipRefusalReason) are reported with their name and a reason so that the caller can use
 // the good entries and tell the client about the others; directory entries are skipped
-// silently. Sizes are checked against ZipLimits before extraction from the headers, and
-// during extraction from the bytes actually produced, so a header that lies about the
-// uncompressed size cannot get more than the limit onto the disk (decompression bombs).
+// silently. An optional PrefixCheck sees each entry's first bytes before the rest is
+// decompressed, and may refuse it there. Sizes are checked against ZipLimits before extraction from
+// the headers, and during extraction from the bytes actually produced, so a header that lies about
+// the uncompressed size cannot get more than the limit onto the disk (decompression bombs).
 //
 // Thread safety: none; a ZipReader is used by one thread at a time (libzip's archive
 // handle is not thread-safe). Distinct readers are independent.
@@ -63,7 +64,12 @@ enum class ZipRefusalReason {
   kEntryTooLarge,           // over max_entry_bytes (header or actual bytes)
   kTotalTooLarge,           // would take the total over max_total_bytes
   kCorrupt,                 // CRC or size mismatch, invalid compressed data
+  kRejectedContent,         // the caller's PrefixCheck refused the first bytes
 };
+
+// ForEachFile shows a PrefixCheck the first kPrefixCheckBytes of each entry (or the whole
+// entry when shorter) before decompressing more of it.
+inline constexpr size_t kPrefixCheckBytes = size_t{64} * 1024;
 
 // Short lower-case name of a reason ("unsafe_name", "symlink", ...), for logs and JSON.
 std::string_view ZipRefusalReasonName(ZipRefusalReason reason);
@@ -82,6 +88,12 @@ class ZipReader {
   // ForEachFile, which returns it.
   using FileCallback =
       std::function<Status(const ZipEntryInfo& info, const std::filesystem::path& file)>;
+  // Called with the first bytes of an entry (see kPrefixCheckBytes) before the rest is
+  // decompressed: a non-OK Status refuses the entry (kRejectedContent, with the
+  // status's message) without extracting any more of it. For a caller that knows what
+  // the files must be (an image: its header, its declared pixel count), a bomb costs
+  // one chunk instead of its whole size.
+  using PrefixCheck = std::function<Status(const ZipEntryInfo& info, std::string_view head)>;
 
   // Open reads the central directory of the archive at `path`.
   // Errors: NotFound when the file does not exist; InvalidArgument when it is empty,
@@ -102,7 +114,8 @@ class ZipReader {
   // Errors: Internal when a temporary file cannot be created or written; the callback's
   // own error. Temporary files are removed in every case.
   StatusOr<std::vector<ZipRefusal>> ForEachFile(const std::filesystem::path& tmp_dir,
-                                                const FileCallback& fn);
+                                                const FileCallback& fn,
+                                                const PrefixCheck& check = nullptr);
 
  private:
   struct ArchiveCloser {

@@ -13,6 +13,7 @@
 
 #include "common/strings.h"
 #include "common/unique_fd.h"
+#include "common/utf8.h"
 
 namespace infera {
 
@@ -67,43 +68,6 @@ std::pair<uint16_t, uint16_t> DosDateTime(std::chrono::system_clock::time_point 
   const auto time =
       static_cast<uint16_t>((tm.tm_hour << 11) | (tm.tm_min << 5) | (std::min(tm.tm_sec, 59) / 2));
   return {date, time};
-}
-
-// Strict UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF.
-bool IsValidUtf8(std::string_view s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    size_t len = 0;
-    uint32_t cp = 0;
-    if (c < 0x80) {
-      ++i;
-      continue;
-    } else if ((c & 0xE0) == 0xC0) {
-      len = 2;
-      cp = c & 0x1F;
-    } else if ((c & 0xF0) == 0xE0) {
-      len = 3;
-      cp = c & 0x0F;
-    } else if ((c & 0xF8) == 0xF0) {
-      len = 4;
-      cp = c & 0x07;
-    } else {
-      return false;
-    }
-    if (i + len > s.size()) return false;
-    for (size_t k = 1; k < len; ++k) {
-      const auto cc = static_cast<unsigned char>(s[i + k]);
-      if ((cc & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (cc & 0x3F);
-    }
-    static constexpr uint32_t kMinForLength[] = {0, 0, 0x80, 0x800, 0x10000};
-    if (cp < kMinForLength[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
-      return false;
-    }
-    i += len;
-  }
-  return true;
 }
 
 // Ends a deflate stream on scope exit.
@@ -168,6 +132,8 @@ Status ZipWriter::CheckName(std::string_view name) const {
     start = end + 1;
   }
   if (!IsValidUtf8(name)) return bad("not valid UTF-8");
+  // Bidi overrides and invisible characters make a name show as another one.
+  if (CleanDisplayText(name) != name) return bad("contains a bidi, invisible or control character");
   if (names_.count(std::string(name)) != 0) return bad("already in the archive");
   return absl::OkStatus();
 }

@@ -62,8 +62,9 @@ class ZipWriter {
   // AddFile appends an entry named `name` holding `data`.
   // Names are '/'-separated relative UTF-8 paths; InvalidArgument (writer still usable)
   // when a name is empty, absolute ("/x", "C:x"), has a ".." component, a backslash, a
-  // NUL or other control character, ends with '/', is not valid UTF-8, is longer than
-  // 65535 bytes, or was already added.
+  // NUL or other control character, a bidi or invisible formatting character
+  // (common/utf8.h IsHiddenFormatCharacter), ends with '/', is not valid UTF-8, is
+  // longer than 65535 bytes, or was already added.
   Status AddFile(std::string_view name, std::string_view data, Method method = Method::kDeflate);
 
   // AddFileFromPath appends an entry named `name` with the contents of the regular file

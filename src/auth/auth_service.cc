@@ -69,13 +69,16 @@ AuthService::AuthService(UserStore* users, std::string secret, AuthOptions optio
 
 int64_t AuthService::NowMs() const { return options_.now_ms ? options_.now_ms() : SystemNowMs(); }
 
-StatusOr<std::string> AuthService::SignAccessToken(const UserRecord& user) const {
+StatusOr<std::string> AuthService::SignAccessToken(const UserRecord& user,
+                                                   const std::string& session) const {
   const int64_t now_s = NowMs() / 1000;
   JwtClaims claims;
   claims.sub = std::to_string(user.id);
   claims.role = user.role;
   claims.iat = now_s;
   claims.exp = now_s + options_.access_ttl_s;
+  claims.sid = session;
+  claims.pwv = user.password_changed_at;
   ASSIGN_OR_RETURN(claims.jti, NewJwtId());
   return SignJwt(claims, secret_);
 }
@@ -111,17 +114,23 @@ StatusOr<TokenPair> AuthService::Login(std::string_view username, std::string_vi
   StatusOr<bool> rehash = PasswordNeedsRehash(user->password_hash, options_.argon2);
   if (rehash.ok() && *rehash) {
     if (StatusOr<std::string> h = HashPassword(password, options_.argon2); h.ok()) {
-      (void)users_->SetPasswordHash(user->id, *h);  // also ends other sessions: fine
+      // Also ends other sessions (fine) and moves the password version on: the token
+      // below is signed with the new one.
+      if (users_->SetPasswordHash(user->id, *h).ok()) {
+        ASSIGN_OR_RETURN(*user, users_->GetUser(user->id));
+      }
     }
   }
   TokenPair pair;
-  ASSIGN_OR_RETURN(pair.access_token, SignAccessToken(*user));
-  ASSIGN_OR_RETURN(pair.refresh_token, GenerateToken(TokenKind::kRefreshToken));
-  pair.expires_in = options_.access_ttl_s;
   RefreshTokenRecord record;
   record.user_id = user->id;
-  record.token_hash = HashToken(pair.refresh_token);
   ASSIGN_OR_RETURN(record.family, NewJwtId());  // a new session
+  // The password version the password was checked against: if it changed meanwhile,
+  // the token is refused from its first use.
+  ASSIGN_OR_RETURN(pair.access_token, SignAccessToken(*user, record.family));
+  ASSIGN_OR_RETURN(pair.refresh_token, GenerateToken(TokenKind::kRefreshToken));
+  pair.expires_in = options_.access_ttl_s;
+  record.token_hash = HashToken(pair.refresh_token);
   record.expires_at = NowMs() + options_.refresh_ttl_s * 1000;
   RETURN_IF_ERROR(users_->AddRefreshToken(record).status());
   return pair;
@@ -150,8 +159,14 @@ StatusOr<TokenPair> AuthService::Refresh(std::string_view refresh_token) {
     (void)users_->RevokeRefreshFamily(next.token_hash);
     return absl::UnauthenticatedError("the user is disabled");
   }
+  if (old->created_at < user.password_changed_at) {
+    // A session a login raced with a password change (a change revokes every session
+    // that existed then): it belongs to the old password.
+    (void)users_->RevokeRefreshFamily(next.token_hash);
+    return absl::UnauthenticatedError("refresh token revoked");
+  }
   TokenPair pair;
-  ASSIGN_OR_RETURN(pair.access_token, SignAccessToken(user));
+  ASSIGN_OR_RETURN(pair.access_token, SignAccessToken(user, old->family));
   pair.refresh_token = std::move(next_token);
   pair.expires_in = options_.access_ttl_s;
   return pair;
@@ -178,6 +193,7 @@ StatusOr<Principal> AuthService::Authenticate(std::string_view authorization) {
   }
   const std::string_view token = authorization.substr(kBearer.size());
   Principal p;
+  std::optional<JwtClaims> access;  // set for an access token
   if (ClassifyToken(token) == TokenKind::kApiKey) {
     StatusOr<ApiKeyRecord> key = users_->FindApiKey(HashToken(token));
     if (!key.ok()) {
@@ -199,6 +215,7 @@ StatusOr<Principal> AuthService::Authenticate(std::string_view authorization) {
     p.user_id = id;
     p.jti = claims.jti;
     p.expires_at = claims.exp;
+    access = std::move(claims);
   }
   StatusOr<UserRecord> user = users_->GetUser(p.user_id);
   if (!user.ok()) {
@@ -206,10 +223,18 @@ StatusOr<Principal> AuthService::Authenticate(std::string_view authorization) {
     return user.status();
   }
   if (user->disabled_at != 0) return absl::UnauthenticatedError("the user is disabled");
-  if (p.api_key_id == 0 &&
-      user->password_changed_at / 1000 > p.expires_at - options_.access_ttl_s) {
-    // Issued before the password changed (the change ends every session).
-    return absl::UnauthenticatedError(std::string(kJwtRevoked));
+  if (access) {
+    // Issued under another password version: the change ends every session. Tokens of
+    // older versions of infera carry none and are judged by whole seconds, refusing the
+    // second of the change itself.
+    const bool stale = access->pwv ? *access->pwv != user->password_changed_at
+                                   : user->password_changed_at / 1000 >= access->iat;
+    if (stale) return absl::UnauthenticatedError(std::string(kJwtRevoked));
+    if (!access->sid.empty()) {
+      // A session ended by logout, refresh-token reuse, a password change or a disable.
+      ASSIGN_OR_RETURN(bool ended, users_->RefreshFamilyRevoked(access->sid));
+      if (ended) return absl::UnauthenticatedError(std::string(kJwtRevoked));
+    }
   }
   ASSIGN_OR_RETURN(p.role, ParseRole(user->role));  // the stored role, not the token's
   p.username = user->username;

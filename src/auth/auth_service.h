@@ -4,10 +4,17 @@
 // (api/routes/api_common.h Guarded) are thin layers over it.
 //
 // Tokens: the access token is a JWT {sub: user id, role, iat, exp = iat + access_ttl,
-// jti}; the refresh token is "infera_rt_..." (stored as its SHA-256), valid refresh_ttl,
-// rotated on every use; replaying a used one revokes the whole session (UserStore).
+// jti, sid: its login session (the refresh-token family), pwv: the user's password
+// version}; the refresh token is "infera_rt_..." (stored as its SHA-256), valid
+// refresh_ttl, rotated on every use; replaying a used one revokes the whole session
+// (UserStore) — and with it every access token of that session (sid), as logout does.
+// A password change (or a disable) ends every session: access tokens issued under an
+// older password version are refused, in exact order (the version is the store's
+// strictly increasing password_changed_at, not a clock second).
 // API keys are "infera_key_..." (stored as SHA-256, shown once), used like an access
-// token: `Authorization: Bearer <key>`.
+// token: `Authorization: Bearer <key>`. They are credentials of their own, for scripts:
+// a password change does not revoke them (revoke them one by one, or disable the user,
+// which stops all of them) — see README "Authentication".
 // Errors carry the reason and map to HTTP: Unauthenticated (401: bad credentials, a
 // malformed/expired/revoked/tampered token, a disabled user), PermissionDenied (403),
 // InvalidArgument (400: a password outside the policy), ResourceExhausted (429 by the
@@ -80,7 +87,9 @@ class AuthService {
   AuthService(UserStore* users, std::string secret, AuthOptions options,
               std::unique_ptr<LoginThrottle> throttle);
   int64_t NowMs() const;
-  StatusOr<std::string> SignAccessToken(const UserRecord& user) const;
+  // An access token of `user` for login session `session` (a refresh-token family),
+  // carrying the user's password version.
+  StatusOr<std::string> SignAccessToken(const UserRecord& user, const std::string& session) const;
 
   UserStore* const users_;
   const std::string secret_;

@@ -61,6 +61,28 @@ StatusOr<std::string> StringClaim(const Json& payload, const char* name) {
   return value;
 }
 
+// An optional non-empty string claim; "" when absent.
+StatusOr<std::string> OptionalStringClaim(const Json& payload, const char* name) {
+  if (!payload.contains(name)) return std::string();
+  return StringClaim(payload, name);
+}
+
+// An optional integer claim in [0, kMaxJwtCounter]; nullopt when absent.
+StatusOr<std::optional<int64_t>> CounterClaim(const Json& payload, const char* name) {
+  const auto it = payload.find(name);
+  if (it == payload.end()) return std::optional<int64_t>();
+  if (!it->is_number_integer()) return Malformed(StrCat(name, " is not an integer"));
+  if (it->is_number_unsigned()) {
+    const uint64_t v = it->get<uint64_t>();
+    if (v > static_cast<uint64_t>(kMaxJwtCounter))
+      return Malformed(StrCat(name, " is out of range"));
+    return std::optional<int64_t>(static_cast<int64_t>(v));
+  }
+  const int64_t v = it->get<int64_t>();
+  if (v < 0 || v > kMaxJwtCounter) return Malformed(StrCat(name, " is out of range"));
+  return std::optional<int64_t>(v);
+}
+
 // An integer NumericDate claim; nullopt when absent.
 StatusOr<std::optional<int64_t>> DateClaim(const Json& payload, const char* name) {
   const auto it = payload.find(name);
@@ -139,6 +161,8 @@ StatusOr<JwtClaims> ParsePayload(std::string_view payload_b64) {
   if (!iat) return Malformed("missing iat");
   claims.iat = *iat;
   ASSIGN_OR_RETURN(claims.nbf, DateClaim(*payload, "nbf"));
+  ASSIGN_OR_RETURN(claims.sid, OptionalStringClaim(*payload, "sid"));
+  ASSIGN_OR_RETURN(claims.pwv, CounterClaim(*payload, "pwv"));
   return claims;
 }
 
@@ -156,12 +180,17 @@ StatusOr<std::string> SignJwt(const JwtClaims& claims, std::string_view key) {
   if (claims.exp <= claims.iat) {
     return absl::InvalidArgumentError("JWT exp must be after iat");
   }
+  if (claims.pwv && (*claims.pwv < 0 || *claims.pwv > kMaxJwtCounter)) {
+    return absl::InvalidArgumentError("JWT claim pwv out of range");
+  }
   Json payload = {{"sub", claims.sub},
                   {"role", claims.role},
                   {"jti", claims.jti},
                   {"iat", claims.iat},
                   {"exp", claims.exp}};
   if (claims.nbf) payload["nbf"] = *claims.nbf;
+  if (!claims.sid.empty()) payload["sid"] = claims.sid;
+  if (claims.pwv) payload["pwv"] = *claims.pwv;
   std::string payload_text;
   try {
     // The strict handler throws on invalid UTF-8 instead of writing a token that a

@@ -14,7 +14,8 @@
 //      received "header.payload" bytes), compared in constant time (CRYPTO_memcmp);
 //   5. only then is the payload decoded: a JSON object without duplicate keys, with
 //      non-empty strings sub, role, jti and integer NumericDates exp, iat (nbf
-//      optional), each in [0, kMaxJwtNumericDate]; other claims are ignored;
+//      optional), each in [0, kMaxJwtNumericDate]; optional sid (a non-empty string)
+//      and pwv (an integer in [0, kMaxJwtCounter]); other claims are ignored;
 //   6. now < exp + leeway, else "token expired"; nbf - leeway <= now and
 //      iat - leeway <= now, else "token not yet valid".
 // Header parameters such as kid, jku, jwk and x5u are ignored: keys never come from
@@ -46,6 +47,9 @@ struct JwtClaims {
   int64_t exp = 0;             // expires at (exclusive)
   std::optional<int64_t> nbf;  // not valid before, when set
   std::string jti;             // unique token id (NewJwtId), for revocation lists
+  // Optional (absent from tokens that lack them):
+  std::string sid;             // the login session (refresh-token family) it belongs to
+  std::optional<int64_t> pwv;  // the password version it was issued under (an integer)
 
   friend bool operator==(const JwtClaims&, const JwtClaims&) = default;
 };
@@ -59,6 +63,8 @@ inline constexpr size_t kMaxJwtBytes = 8192;
 inline constexpr int64_t kDefaultJwtLeewaySeconds = 30;
 // The largest leeway VerifyJwt accepts, in seconds.
 inline constexpr int64_t kMaxJwtLeewaySeconds = 3600;
+// The largest integer accepted in a counter claim (pwv): 2^53, exact in every JSON reader.
+inline constexpr int64_t kMaxJwtCounter = int64_t{1} << 53;
 // The largest NumericDate accepted (9999-12-31T23:59:59Z); keeps the arithmetic far
 // from overflow.
 inline constexpr int64_t kMaxJwtNumericDate = 253402300799;

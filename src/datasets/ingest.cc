@@ -1,9 +1,12 @@
 #include "datasets/ingest.h"
 
+#include <algorithm>
 #include <fstream>
 #include <vector>
 
 #include "common/strings.h"
+#include "common/utf8.h"
+#include "imaging/image_header.h"
 #include "store/blob_lifetime.h"
 
 namespace infera {
@@ -13,12 +16,13 @@ namespace fs = std::filesystem;
 std::string SanitizeFilename(std::string_view name) {
   const size_t slash = name.find_last_of("/\\");
   if (slash != std::string_view::npos) name.remove_prefix(slash + 1);
+  // Valid UTF-8 (invalid bytes become U+FFFD) without controls or bidi/invisible
+  // characters, so the name shows as what it is.
+  const std::string text = CleanDisplayText(name);
   std::string out;
-  out.reserve(name.size());
-  for (char c : name) {
-    const auto u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u == 0x7f || c == ':' || c == '"' || c == '<' || c == '>' || c == '|' ||
-        c == '?' || c == '*') {
+  out.reserve(text.size());
+  for (char c : text) {
+    if (c == ':' || c == '"' || c == '<' || c == '>' || c == '|' || c == '?' || c == '*') {
       continue;
     }
     out.push_back(c);
@@ -77,25 +81,63 @@ void DescribeImage(const Image& image, FileRecord* file) {
   }
 }
 
+namespace {
+
+// Reads up to `max` bytes of `path` from its start.
+StatusOr<std::vector<std::byte>> ReadHead(const fs::path& path, uint64_t size, uint64_t max) {
+  std::vector<std::byte> bytes(static_cast<size_t>(std::min(size, max)));
+  std::ifstream in(path, std::ios::binary);
+  if (!in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()))) {
+    return absl::InternalError("cannot read the upload");
+  }
+  return bytes;
+}
+
+// Memory a decode of `header`'s image may take: up to 4 channels of 16 bits.
+uint64_t DecodedBytes(const ImageHeader& header) {
+  return header.dimensions_known() ? static_cast<uint64_t>(header.width * header.height) * 8 : 0;
+}
+
+}  // namespace
+
 StatusOr<FileRecord> IngestFile(Store& store, BlobStore& blobs, int64_t dataset_id,
                                 int64_t owner_id, std::string_view filename, const fs::path& path,
                                 const DecodeLimits& limits) {
+  IngestLimits ingest;
+  ingest.decode = limits;
+  return IngestFile(store, blobs, dataset_id, owner_id, filename, path, ingest);
+}
+
+StatusOr<FileRecord> IngestFile(Store& store, BlobStore& blobs, int64_t dataset_id,
+                                int64_t owner_id, std::string_view filename, const fs::path& path,
+                                const IngestLimits& limits) {
   std::error_code ec;
   const uintmax_t size = fs::file_size(path, ec);
   if (ec) return absl::InternalError(StrCat("cannot read the upload: ", ec.message()));
   if (size == 0) return absl::InvalidArgumentError("the file is empty");
-  std::vector<std::byte> bytes(size);
-  {
-    std::ifstream in(path, std::ios::binary);
-    if (!in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(size))) {
-      return absl::InternalError("cannot read the upload");
+  if (size > limits.max_file_bytes) {
+    return absl::InvalidArgumentError(StrCat("the file has ", size, " bytes, over the limit of ",
+                                             limits.max_file_bytes, " bytes per image"));
+  }
+  // The header first: not an image, or too many pixels, costs a few kilobytes.
+  ASSIGN_OR_RETURN(std::vector<std::byte> head, ReadHead(path, size, kImageHeaderProbeBytes));
+  ASSIGN_OR_RETURN(ImageHeader header, CheckImageHeader(head, limits.decode));
+  head.clear();
+  ByteBudget::Reservation held;
+  if (limits.budget != nullptr) {
+    ASSIGN_OR_RETURN(held, limits.budget->Acquire(size + DecodedBytes(header), limits.budget_wait));
+  }
+  ASSIGN_OR_RETURN(std::vector<std::byte> bytes, ReadHead(path, size, size));
+  ByteBudget::Reservation decoded;  // held with `held` until the end
+  if (!header.dimensions_known()) {
+    // A JPEG with large metadata first, a TIFF with its directory at the end.
+    ASSIGN_OR_RETURN(header, CheckImageHeader(bytes, limits.decode));
+    if (limits.budget != nullptr && header.dimensions_known()) {
+      ASSIGN_OR_RETURN(decoded, limits.budget->Acquire(DecodedBytes(header), limits.budget_wait));
     }
   }
-  const ImageFormat format = DetectImageFormat(bytes);
-  if (format == ImageFormat::kUnknown) {
-    return absl::InvalidArgumentError("not an image (PNG, JPEG or TIFF expected)");
-  }
-  StatusOr<Image> image = DecodeImage(bytes, limits);
+  const ImageFormat format = header.format;
+  StatusOr<Image> image = DecodeImage(bytes, limits.decode);
   if (!image.ok()) {
     return absl::InvalidArgumentError(
         StrCat("cannot decode this ", ImageFormatName(format), ": ", image.status().message()));

@@ -1,6 +1,7 @@
 #include "jobs/inference_record.h"
 
 #include "common/strings.h"
+#include "common/utf8.h"
 
 namespace infera {
 
@@ -129,12 +130,12 @@ nlohmann::json InferenceJson(const InferenceRecord& job) {
       {"id", job.id},
       {"inference_id", job.id},
       {"dataset_id", job.dataset_id},
-      {"model_id", job.model_name},
+      {"model_id", ToValidUtf8(job.model_name)},
       {"model_version", job.model_version},
-      {"runner_name", job.runner_name},
+      {"runner_name", ToValidUtf8(job.runner_name)},
       {"params", params.is_discarded() ? nlohmann::json::object() : params},
       {"status", JobStatusName(job.status)},
-      {"note", job.note},
+      {"note", ToValidUtf8(job.note)},
       {"progress",
        {{"done", job.done},
         {"total", job.total},
@@ -151,15 +152,16 @@ nlohmann::json InferenceJson(const InferenceRecord& job) {
 
 nlohmann::json ResultJson(const JobResultRecord& r) {
   nlohmann::json summary = nlohmann::json::parse(r.summary_json, nullptr, false);
-  nlohmann::json j = {{"source_filename", r.source_filename},
-                      {"source_file_id", r.source_file_id},
-                      {"class_mask_id", nullptr},
-                      {"instance_mask_id", nullptr},
-                      {"preview_id", nullptr},
-                      {"probability_id", nullptr},
-                      {"summary", summary.is_discarded() ? nlohmann::json::object() : summary},
-                      {"error", r.error.empty() ? nlohmann::json() : nlohmann::json(r.error)},
-                      {"elapsed_ms", r.elapsed_ms}};
+  nlohmann::json j = {
+      {"source_filename", ToValidUtf8(r.source_filename)},
+      {"source_file_id", r.source_file_id},
+      {"class_mask_id", nullptr},
+      {"instance_mask_id", nullptr},
+      {"preview_id", nullptr},
+      {"probability_id", nullptr},
+      {"summary", summary.is_discarded() ? nlohmann::json::object() : summary},
+      {"error", r.error.empty() ? nlohmann::json() : nlohmann::json(ToValidUtf8(r.error))},
+      {"elapsed_ms", r.elapsed_ms}};
   for (const FileRecord& f : r.files) j[StrCat(f.role, "_id")] = f.id;
   return j;
 }

@@ -33,10 +33,12 @@ StatusOr<nlohmann::json> JobReport(Store& store, int64_t id,
   j["results"] = nlohmann::json::array();
   nlohmann::json errors = nlohmann::json::array();
   for (const JobResultRecord& r : results) {
-    j["results"].push_back(ResultJson(r));
+    nlohmann::json result = ResultJson(r);  // its text made valid UTF-8
     if (!r.error.empty()) {
-      errors.push_back({{"source_filename", r.source_filename}, {"error", r.error}});
+      errors.push_back(
+          {{"source_filename", result["source_filename"]}, {"error", result["error"]}});
     }
+    j["results"].push_back(std::move(result));
   }
   j["errors"] = std::move(errors);
   if (records != nullptr) *records = std::move(results);

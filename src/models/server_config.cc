@@ -4,6 +4,7 @@
 #include <map>
 #include <set>
 
+#include "common/ip_network.h"
 #include "common/strings.h"
 #include "models/yaml_reader.h"
 
@@ -14,8 +15,25 @@ namespace fs = std::filesystem;
 namespace {
 
 Status ApplyServer(const YamlReader& s, const fs::path& base, ServerConfig* config) {
-  RETURN_IF_ERROR(s.CheckMapping({"host", "port", "io_threads", "postprocess_threads",
-                                  "max_body_mb", "max_image_pixels", "access_log", "web_dir"}));
+  RETURN_IF_ERROR(
+      s.CheckMapping({"host", "port", "io_threads", "postprocess_threads", "max_body_mb",
+                      "max_image_pixels", "access_log", "web_dir", "header_timeout_s",
+                      "body_timeout_s", "min_body_rate_kb_s", "max_connections"}));
+  if (s.Has("header_timeout_s")) {
+    ASSIGN_OR_RETURN(int64_t t, s.Int("header_timeout_s", 1, 3600));
+    config->header_timeout_s = static_cast<int>(t);
+  }
+  if (s.Has("body_timeout_s")) {
+    ASSIGN_OR_RETURN(int64_t t, s.Int("body_timeout_s", 1, 7 * 86400));
+    config->body_timeout_s = static_cast<int>(t);
+  }
+  if (s.Has("min_body_rate_kb_s")) {
+    ASSIGN_OR_RETURN(config->min_body_rate_kb_s, s.Int("min_body_rate_kb_s", 0, 1 << 20));
+  }
+  if (s.Has("max_connections")) {
+    ASSIGN_OR_RETURN(int64_t n, s.Int("max_connections", 0, 1 << 22));
+    config->max_connections = static_cast<int>(n);
+  }
   if (s.Has("web_dir")) {
     ASSIGN_OR_RETURN(std::string dir, s.String("web_dir"));
     if (dir.empty()) return s.Error("web_dir", "must not be empty");
@@ -50,7 +68,16 @@ Status ApplyServer(const YamlReader& s, const fs::path& base, ServerConfig* conf
 }
 
 Status ApplyStorage(const YamlReader& s, const fs::path& base, ServerConfig* config) {
-  RETURN_IF_ERROR(s.CheckMapping({"path", "max_upload_mb", "max_files_per_upload"}));
+  RETURN_IF_ERROR(s.CheckMapping(
+      {"path", "max_upload_mb", "max_files_per_upload", "max_file_mb", "ingest_memory_mb"}));
+  if (s.Has("max_file_mb")) {
+    ASSIGN_OR_RETURN(int64_t mb, s.Int("max_file_mb", 1, int64_t{1} << 20));
+    config->max_file_bytes = mb << 20;
+  }
+  if (s.Has("ingest_memory_mb")) {
+    ASSIGN_OR_RETURN(int64_t mb, s.Int("ingest_memory_mb", 1, int64_t{1} << 24));
+    config->ingest_memory_bytes = mb << 20;
+  }
   if (s.Has("path")) {
     ASSIGN_OR_RETURN(std::string path, s.String("path"));
     if (path.empty()) return s.Error("path", "must not be empty");
@@ -88,8 +115,16 @@ Status ApplyJobs(const YamlReader& j, ServerConfig* config) {
 }
 
 Status ApplyAuth(const YamlReader& a, const fs::path& base, ServerConfig* config) {
-  RETURN_IF_ERROR(a.CheckMapping(
-      {"enabled", "secret_file", "access_ttl_s", "refresh_ttl_s", "protect_inference"}));
+  RETURN_IF_ERROR(a.CheckMapping({"enabled", "secret_file", "access_ttl_s", "refresh_ttl_s",
+                                  "protect_inference", "trusted_proxies"}));
+  if (a.Has("trusted_proxies")) {
+    ASSIGN_OR_RETURN(std::vector<std::string> proxies, a.StringList("trusted_proxies"));
+    for (const std::string& p : proxies) {
+      StatusOr<IpNetwork> network = IpNetwork::Parse(p);
+      if (!network.ok()) return a.Error("trusted_proxies", ToStd(network.status().message()));
+      config->auth_trusted_proxies.push_back(*network);
+    }
+  }
   if (a.Has("enabled")) {
     ASSIGN_OR_RETURN(config->auth_enabled, a.Bool("enabled"));
   }

@@ -1,15 +1,18 @@
 // ServerConfig: the file given to `infera serve --config`, parsed and validated.
 //
 //   server: {host, port, io_threads, postprocess_threads, max_body_mb, max_image_pixels,
-//            access_log, web_dir}   # postprocess_threads: image pipeline workers (0: cores)
+//            access_log, web_dir,   # postprocess_threads: image pipeline workers (0: cores)
+//            header_timeout_s, body_timeout_s, min_body_rate_kb_s, max_connections}
 //                                   # web_dir: serve the web page from this folder instead
 //                                   # of the copy embedded in the binary (for page work)
 //   model_repository: DIR          # folders NAME/model.yaml + NAME/<version>/model.pt
 //   model_control: {mode: none|explicit|poll, poll_s: 10}
-//   storage: {path: DIR, max_upload_mb, max_files_per_upload}
+//   storage: {path: DIR, max_upload_mb, max_files_per_upload, max_file_mb,
+//             ingest_memory_mb}
 //                                   # SQLite at DIR/infera.db, blobs in DIR/blobs
 //   jobs: {workers, lease_s, priority, max_in_flight}
-//   auth: {enabled, secret_file, access_ttl_s, refresh_ttl_s, protect_inference}
+//   auth: {enabled, secret_file, access_ttl_s, refresh_ttl_s, protect_inference,
+//          trusted_proxies: [ADDRESS or CIDR, ...]}
 //                                   # secret_file default: <storage>/auth_secret (0600,
 //                                   # created when missing; never a built-in default)
 //   models:                         # the seed's list form
@@ -29,6 +32,7 @@
 #include <string>
 #include <vector>
 
+#include "common/ip_network.h"
 #include "common/status.h"
 #include "models/model_config.h"
 
@@ -47,6 +51,13 @@ struct ServerConfig {
   int64_t max_body_bytes = 64ll << 20;
   int64_t max_image_pixels = 100'000'000;
   bool access_log = true;  // one log line per HTTP request
+  // Slow clients and connections (api/http_server.h HttpServerOptions): the header
+  // deadline, the body's total deadline and minimum average rate (KiB/s, 0: none), and
+  // the cap on open connections (0: from the open-file limit).
+  int header_timeout_s = 60;
+  int body_timeout_s = 3600;
+  int64_t min_body_rate_kb_s = 16;
+  int max_connections = 0;
   // server.web_dir: the web page's folder; empty: the embedded copy.
   std::filesystem::path web_dir;
   // model_control: {mode: none|explicit|poll, poll_s}: explicit allows load/unload at
@@ -58,6 +69,10 @@ struct ServerConfig {
   std::filesystem::path storage_path;
   int64_t max_upload_bytes = 4ll << 30;  // one upload request (multipart or ZIP)
   int64_t max_files_per_upload = 10000;
+  // One image of an upload (a multipart file or a ZIP entry), and the bytes all uploads
+  // being ingested may hold in memory at once (files read plus decoded pixels).
+  int64_t max_file_bytes = 256ll << 20;
+  int64_t ingest_memory_bytes = 1024ll << 20;
   // jobs: dataset inference workers.
   int jobs_workers = 1;
   int64_t jobs_lease_ms = 30000;
@@ -71,6 +86,9 @@ struct ServerConfig {
   // /predict, /v1 and /v2 (but /v2 and /v2/health/*) need a token or API key too.
   // Model load/unload (/v2/repository/models/...) always needs an admin when auth is on.
   bool auth_protect_inference = false;
+  // Proxies whose X-Forwarded-For names the client (for the per-address login throttle);
+  // empty: the header is ignored (api/client_address.h).
+  std::vector<IpNetwork> auth_trusted_proxies;
   std::vector<ModelConfig> models;  // list-form and repository models, config order
 };
 

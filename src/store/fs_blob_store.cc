@@ -11,6 +11,7 @@
 #include <system_error>
 #include <utility>
 
+#include "common/private_files.h"
 #include "common/sha256.h"
 #include "common/strings.h"
 #include "common/unique_fd.h"
@@ -87,7 +88,7 @@ Status FsyncDir(const fs::path& dir) {
 
 // Creates `dir` (one level) when missing and makes its entry durable in `parent`.
 Status EnsureDir(const fs::path& dir, const fs::path& parent) {
-  if (::mkdir(dir.c_str(), 0755) == 0) return FsyncDir(parent);
+  if (::mkdir(dir.c_str(), 0700) == 0) return FsyncDir(parent);  // private (common/private_files.h)
   if (errno == EEXIST) return absl::OkStatus();
   return ErrnoStatus(errno, "mkdir", dir);
 }
@@ -272,12 +273,7 @@ void RemoveStaleTempFiles(const fs::path& tmp_dir) {
 
 StatusOr<std::unique_ptr<BlobStore>> OpenFsBlobStore(const fs::path& root) {
   if (root.empty()) return absl::InvalidArgumentError("blob store root is empty");
-  std::error_code ec;
-  fs::create_directories(root / "tmp", ec);
-  if (ec) {
-    return absl::InternalError(
-        StrCat("cannot create blob store folder ", (root / "tmp").string(), ": ", ec.message()));
-  }
+  RETURN_IF_ERROR(CreatePrivateDirectories(root / "tmp"));
   RemoveStaleTempFiles(root / "tmp");
   return std::unique_ptr<BlobStore>(new FsBlobStore(root));
 }

@@ -1,11 +1,13 @@
 #include "store/record_json.h"
 
+#include "common/utf8.h"
+
 namespace infera {
 
 nlohmann::json DatasetJson(const DatasetRecord& d) {
   return {{"id", d.id},
-          {"name", d.name},
-          {"description", d.description},
+          {"name", ToValidUtf8(d.name)},
+          {"description", ToValidUtf8(d.description)},
           {"created_at", d.created_at},
           {"file_count", d.file_count},
           {"total_bytes", d.total_bytes}};
@@ -13,14 +15,14 @@ nlohmann::json DatasetJson(const DatasetRecord& d) {
 
 nlohmann::json FileJson(const FileRecord& f) {
   nlohmann::json j = {{"id", f.id},
-                      {"filename", f.filename},
+                      {"filename", ToValidUtf8(f.filename)},
                       {"role", f.role},
-                      {"type", f.content_type},
+                      {"type", ToValidUtf8(f.content_type)},
                       {"width", f.width},
                       {"height", f.height},
                       {"channels", f.channels},
                       {"bit_depth", f.bit_depth},
-                      {"sample_type", f.sample_type},
+                      {"sample_type", ToValidUtf8(f.sample_type)},
                       {"pages", f.pages},
                       {"size", f.size},
                       {"sha256", f.sha256},

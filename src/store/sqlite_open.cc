@@ -4,6 +4,7 @@
 #include <system_error>
 #include <thread>
 
+#include "common/private_files.h"
 #include "common/strings.h"
 #include "store/sqlite_migrations.h"
 
@@ -47,14 +48,9 @@ Status Configure(SqliteDb& db, int busy_timeout_ms) {
 StatusOr<std::unique_ptr<SqliteDb>> OpenSqliteDatabase(const std::filesystem::path& db_file,
                                                        int busy_timeout_ms, int64_t now_ms) {
   if (db_file.empty()) return absl::InvalidArgumentError("SQLite database path is empty");
-  if (db_file.has_parent_path()) {
-    std::error_code ec;
-    std::filesystem::create_directories(db_file.parent_path(), ec);
-    if (ec) {
-      return absl::InternalError(
-          StrCat("cannot create folder ", db_file.parent_path().string(), ": ", ec.message()));
-    }
-  }
+  // Private by default: SQLite gives the -wal and -shm files the database file's mode.
+  if (db_file.has_parent_path()) RETURN_IF_ERROR(CreatePrivateDirectories(db_file.parent_path()));
+  RETURN_IF_ERROR(CreatePrivateFile(db_file));
   ASSIGN_OR_RETURN(std::unique_ptr<SqliteDb> db, SqliteDb::Open(db_file));
   Status status = Configure(*db, busy_timeout_ms);
   if (status.ok()) status = MigrateSqliteSchema(*db, now_ms);

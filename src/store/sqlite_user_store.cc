@@ -124,8 +124,10 @@ class SqliteUserStore final : public UserStore {
     ASSIGN_OR_RETURN(auto txn, SqliteTransaction::Begin(*db_, Mode::kImmediate));
     RETURN_IF_ERROR(ReadUserById(user_id).status());
     {
+      // Strictly increasing: the password's version (see UserStore).
       ASSIGN_OR_RETURN(auto st, db_->Prepare("UPDATE users SET password_hash = ?2, "
-                                             "password_changed_at = ?3 WHERE id = ?1"));
+                                             "password_changed_at = MAX(?3, password_changed_at "
+                                             "+ 1) WHERE id = ?1"));
       RETURN_IF_ERROR(st.Bind(user_id, password_hash, Now()).Run());
     }
     RETURN_IF_ERROR(RevokeUserTokens(user_id));
@@ -187,6 +189,14 @@ class SqliteUserStore final : public UserStore {
     ASSIGN_OR_RETURN(RefreshTokenRecord token, ReadRefreshByHash(token_hash));
     RETURN_IF_ERROR(RevokeFamily(token.family));
     return txn.Commit();
+  }
+
+  StatusOr<bool> RefreshFamilyRevoked(const std::string& family) override {
+    MutexLock lock(&mu_);
+    ASSIGN_OR_RETURN(auto st, db_->Prepare("SELECT 1 FROM refresh_tokens WHERE family = ?1 "
+                                           "AND revoked_at != 0 LIMIT 1"));
+    st.Bind(family);
+    return st.Step();
   }
 
   StatusOr<ApiKeyRecord> CreateApiKey(const ApiKeyRecord& key) override {

@@ -67,6 +67,9 @@ class UserStore {
   virtual StatusOr<std::vector<UserRecord>> ListUsers() = 0;  // by id
   virtual StatusOr<int64_t> CountUsers() = 0;
   // Replaces the hash, sets password_changed_at and revokes the user's refresh tokens.
+  // password_changed_at is the password's version: it strictly increases with every
+  // change (now, or the previous value + 1 when the clock has not moved on), so tokens
+  // that carry it order exactly against changes.
   virtual Status SetPasswordHash(int64_t user_id, const std::string& password_hash) = 0;
   // Disables (revoking the user's refresh tokens) or enables the user.
   virtual Status SetDisabled(int64_t user_id, bool disabled) = 0;
@@ -84,6 +87,10 @@ class UserStore {
                                                           const RefreshTokenRecord& next) = 0;
   // Revokes the family of the token (logout). NotFound for an unknown hash.
   virtual Status RevokeRefreshFamily(const std::string& token_hash) = 0;
+  // True when the session `family` has been ended: one of its tokens is revoked (a
+  // reuse, a logout, a password change or a disable revokes them all). False for an
+  // unknown family.
+  virtual StatusOr<bool> RefreshFamilyRevoked(const std::string& family) = 0;
 
   // --- API keys ---
   // NotFound for an unknown user; AlreadyExists for a repeated hash.

@@ -1,6 +1,9 @@
 #include "api/http_server.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <boost/asio/connect.hpp>
@@ -11,6 +14,7 @@
 #include <boost/asio/write.hpp>
 #include <chrono>
 #include <condition_variable>
+#include <filesystem>
 #include <memory>
 #include <mutex>
 #include <stdexcept>
@@ -20,6 +24,7 @@
 
 #include "api/http_client.h"
 #include "api/router.h"
+#include "metrics/metrics.h"
 #include "nlohmann/json.hpp"
 
 namespace infera {
@@ -41,6 +46,12 @@ class RawConnection {
   }
 
   void Write(std::string_view bytes) { asio::write(socket_, asio::buffer(bytes)); }
+  // Writes; false once the server has closed the connection (reset or broken pipe).
+  bool TryWrite(std::string_view bytes) {
+    boost::system::error_code ec;
+    asio::write(socket_, asio::buffer(bytes), ec);
+    return !ec;
+  }
 
   // Reads until `delimiter` appears after `from` in what was received; false on
   // deadline, error or EOF.
@@ -189,6 +200,7 @@ class HttpServerTest : public ::testing::Test {
   }
 
   Router router_;
+  MetricsRegistry metrics_;  // before server_: outlives it
   std::unique_ptr<HttpServer> server_;
   std::mutex threads_mu_;
   std::vector<std::thread> threads_;
@@ -513,11 +525,177 @@ TEST_F(HttpServerTest, HandlerThatDropsTheResponderClosesTheConnection) {
 
 TEST_F(HttpServerTest, IdleConnectionIsClosedAfterTheTimeout) {
   HttpServerOptions options;
-  options.idle_timeout_s = 1;
+  options.header_timeout_s = 1;  // the wait for a request's header
   StartServer(options);
   RawConnection connection(server_->port());
   EXPECT_TRUE(connection.ReadToEof());
   EXPECT_EQ(connection.received(), "");
+}
+
+// Sends `total` bytes of a request (header first, then body) `step` bytes every
+// `interval` until the server closes the connection; returns whether it did within
+// `limit` (the client alone would need far longer to finish).
+bool TrickleUntilClosed(RawConnection& connection, const std::string& request, size_t step,
+                        milliseconds interval, seconds limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  size_t sent = 0;
+  while (std::chrono::steady_clock::now() < deadline) {
+    const std::string piece = request.substr(std::min(sent, request.size()), step);
+    if (!connection.TryWrite(piece.empty() ? std::string("x") : piece)) return true;
+    sent += step;
+    std::this_thread::sleep_for(interval);  // the client's pace, not a wait for the server
+  }
+  return false;
+}
+
+std::string SlowPost(size_t body_bytes) {
+  return "POST /size HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(body_bytes) +
+         "\r\n\r\n";
+}
+
+// Issue 22 item 5: every body byte restarted the 60 s timer, so a body at one byte per
+// few seconds kept its connection forever. A body now has a total deadline.
+TEST_F(HttpServerTest, BodyTrickleIsCutOffAtTheBodyDeadline) {
+  HttpServerOptions options;
+  options.header_timeout_s = 1;
+  options.body_timeout_s = 2;
+  options.min_body_rate_bytes_s = 0;  // only the total deadline
+  options.metrics = &metrics_;
+  StartServer(options);
+  RawConnection connection(server_->port());
+  connection.Write(SlowPost(100000));
+  EXPECT_TRUE(
+      TrickleUntilClosed(connection, std::string(100000, 'b'), 1, milliseconds(100), seconds(20)));
+  EXPECT_NE(metrics_.Expose().find("infera_http_client_timeouts_total{phase=\"body\"} 1"),
+            std::string::npos)
+      << metrics_.Expose();
+}
+
+TEST_F(HttpServerTest, BodyBelowTheMinimumRateIsCutOff) {
+  HttpServerOptions options;
+  options.header_timeout_s = 1;
+  options.body_timeout_s = 3600;
+  options.min_body_rate_bytes_s = 10000;  // 10 KB/s; the client sends 100 B/s
+  StartServer(options);
+  RawConnection connection(server_->port());
+  connection.Write(SlowPost(100000));
+  EXPECT_TRUE(
+      TrickleUntilClosed(connection, std::string(100000, 'b'), 10, milliseconds(100), seconds(20)));
+}
+
+TEST_F(HttpServerTest, HeaderTrickleIsCutOffAtTheHeaderDeadline) {
+  HttpServerOptions options;
+  options.header_timeout_s = 1;
+  StartServer(options);
+  RawConnection connection(server_->port());
+  std::string header = "GET /hello HTTP/1.1\r\nX-Slow: ";
+  header += std::string(100000, 'h');
+  EXPECT_TRUE(TrickleUntilClosed(connection, header, 1, milliseconds(100), seconds(20)));
+}
+
+TEST_F(HttpServerTest, BodyAtAGoodRateIsNotCutOff) {
+  HttpServerOptions options;
+  options.header_timeout_s = 1;
+  options.body_timeout_s = 30;
+  options.min_body_rate_bytes_s = 1000;
+  StartServer(options);
+  RawConnection connection(server_->port());
+  // 20 KB in 10 pieces over ~1.5 s: 13 KB/s, well above the rate.
+  connection.Write(SlowPost(20000));
+  for (int i = 0; i < 10; ++i) {
+    connection.Write(std::string(2000, 'b'));
+    std::this_thread::sleep_for(milliseconds(150));
+  }
+  ASSERT_TRUE(connection.ReadUntil("20000"));
+  EXPECT_TRUE(connection.received().starts_with("HTTP/1.1 200"));
+}
+
+// Issue 22 item 5: no cap on connections: ~1,012 idle ones used up the 1,024 descriptors
+// and then nothing worked. Beyond max_connections a connection gets a 503 and is closed.
+TEST_F(HttpServerTest, ConnectionsOverTheCapGet503) {
+  HttpServerOptions options;
+  options.max_connections = 2;
+  options.metrics = &metrics_;
+  StartServer(options);
+  auto first = Connect();
+  auto second = Connect();
+  ASSERT_TRUE(first->Send("GET", "/hello").ok());  // both accepted and kept alive
+  ASSERT_TRUE(second->Send("GET", "/hello").ok());
+  RawConnection third(server_->port());
+  third.Write("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_TRUE(third.ReadToEof());
+  EXPECT_TRUE(third.received().starts_with("HTTP/1.1 503")) << third.received();
+  EXPECT_NE(third.received().find("Retry-After: 1"), std::string::npos);
+  EXPECT_NE(metrics_.Expose().find("infera_http_connections_rejected_total 1"), std::string::npos);
+  EXPECT_NE(metrics_.Expose().find("infera_http_connections_open 2"), std::string::npos);
+  // A closed connection frees its place.
+  first->Close();
+  const auto deadline = std::chrono::steady_clock::now() + kDeadline;
+  bool served = false;
+  while (!served && std::chrono::steady_clock::now() < deadline) {
+    HttpClient again(kDeadline);
+    served = again.Connect("127.0.0.1", server_->port()).ok() &&
+             again.Send("GET", "/hello").value_or(HttpResponse{}).status == 200;
+  }
+  EXPECT_TRUE(served);
+}
+
+TEST_F(HttpServerTest, DefaultConnectionCapIsBelowTheFileLimit) {
+  struct rlimit limit {};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &limit), 0);
+  if (limit.rlim_cur == RLIM_INFINITY) GTEST_SKIP() << "no file limit";
+  EXPECT_LT(DefaultMaxConnections(), static_cast<int>(limit.rlim_cur));
+  EXPECT_GE(DefaultMaxConnections(), 16);
+}
+
+// Issue 22 item 5: accept failures (out of descriptors) were silent. They are counted in
+// infera_http_accept_errors_total (and logged), and the server recovers when
+// descriptors come back.
+TEST_F(HttpServerTest, AcceptFailuresAreCountedAndTheServerRecovers) {
+  HttpServerOptions options;
+  options.metrics = &metrics_;
+  options.max_connections = 1000;
+  StartServer(options);
+  asio::io_context ioc;
+  tcp::socket client(ioc);
+  client.open(tcp::v4());  // its descriptor exists before the limit drops
+  struct rlimit saved {};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &saved), 0);
+  // Fill every free descriptor number below the highest one in use, so that the limit
+  // (the first number that may not be used) leaves none free.
+  std::vector<int> fillers;
+  int highest = 0;
+  for (const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) {
+    highest = std::max(highest, std::stoi(e.path().filename().string()));
+  }
+  for (int fd = ::open("/dev/null", O_RDONLY); fd >= 0 && fd < highest + 2;
+       fd = ::open("/dev/null", O_RDONLY)) {
+    fillers.push_back(fd);
+    if (fd == highest + 1) break;
+  }
+  struct rlimit low = saved;
+  low.rlim_cur = static_cast<rlim_t>(highest + 2);
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &low), 0);
+  client.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), server_->port()));
+  const auto deadline = std::chrono::steady_clock::now() + kDeadline;
+  bool counted = false;
+  while (!counted && std::chrono::steady_clock::now() < deadline) {
+    counted = metrics_.Expose().find("infera_http_accept_errors_total{") != std::string::npos;
+    if (!counted) std::this_thread::sleep_for(milliseconds(10));
+  }
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &saved), 0);
+  for (int fd : fillers) ::close(fd);
+  EXPECT_TRUE(counted) << metrics_.Expose();
+  // The acceptor retries: the waiting connection is served.
+  const std::string request = "GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  const struct timeval receive_limit = {10, 0};  // bounded read
+  ::setsockopt(client.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &receive_limit,
+               sizeof receive_limit);
+  asio::write(client, asio::buffer(request));
+  std::string response;
+  boost::system::error_code ec;
+  asio::read(client, asio::dynamic_buffer(response), ec);
+  EXPECT_TRUE(response.starts_with("HTTP/1.1 200")) << response;
 }
 
 TEST_F(HttpServerTest, ConcurrentClientsAllGetTheirOwnAnswers) {

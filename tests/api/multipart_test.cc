@@ -208,6 +208,16 @@ TEST(MultipartTest, BodyWithNoParts) {
   EXPECT_EQ(code, absl::StatusCode::kOk);
 }
 
+// Issue 22 item 1: a field name that is not UTF-8 made the upload's reply throw (500).
+TEST(MultipartTest, RefusesAFieldNameThatIsNotUtf8) {
+  EXPECT_EQ(ErrorCode(Body({File("fi\xFFles", "a.png", "x")})), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ErrorCode(Body({TextField("\xC0\xAF", "v")})), absl::StatusCode::kInvalidArgument);
+  // A file name is kept as sent (the caller sanitises it): legacy clients send Latin-1.
+  std::vector<Parsed> parts = ParseAllWays(Body({File("files", "caf\xE9.png", "x")}));
+  ASSERT_EQ(parts.size(), 1u);
+  EXPECT_EQ(parts[0].filename, "caf\xE9.png");
+}
+
 TEST(MultipartTest, DecodesFilenameStarAndQuotedFilenames) {
   const std::vector<TestPart> parts = {
       {"Content-Disposition: form-data; name=\"a\"; filename=\"fallback.png\"; "

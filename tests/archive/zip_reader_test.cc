@@ -450,6 +450,49 @@ TEST(ZipReaderTest, CallbackKeepsAFileByMovingIt) {
   EXPECT_TRUE(fs::is_empty(scratch.path()));
 }
 
+// Issue 22 item 4: a ZIP bomb was decompressed whole to disk before anything looked
+// at it. A PrefixCheck sees the first bytes and refuses the entry there.
+TEST(ZipReaderTest, PrefixCheckRefusesAnEntryFromItsFirstBytes) {
+  testing::TempDir tmp;
+  const fs::path archive = tmp.path() / "bomb.zip";
+  const std::string small(100, 's');
+  std::string big(200000, 'b');
+  big.replace(0, 4, "GOOD");
+  testing::WriteFile(
+      archive, BuildZip([&](ZipWriter& w) {
+        ASSERT_TRUE(w.AddFileFromSource("bomb.bin", Zeros(uint64_t{512} << 20)).ok());
+        ASSERT_TRUE(w.AddFile("small.txt", small).ok());
+        ASSERT_TRUE(w.AddFile("good.bin", big).ok());
+      }));
+  StatusOr<ZipReader> reader = ZipReader::Open(archive, ZipLimits{.max_entry_bytes = 1ull << 30});
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  testing::TempDir scratch;
+  std::map<std::string, size_t> seen;  // name -> bytes the check saw
+  std::map<std::string, std::string> extracted;
+  StatusOr<std::vector<ZipRefusal>> refused = reader->ForEachFile(
+      scratch.path(),
+      [&](const ZipEntryInfo& info, const fs::path& file) {
+        extracted[info.name] = testing::ReadFile(file);
+        return absl::OkStatus();
+      },
+      [&](const ZipEntryInfo& info, std::string_view head) -> Status {
+        seen[info.name] = head.size();
+        if (head.starts_with("GOOD") || info.name == "small.txt") return absl::OkStatus();
+        return absl::InvalidArgumentError("not what we want");
+      });
+  ASSERT_TRUE(refused.ok()) << refused.status();
+  ASSERT_EQ(refused->size(), 1u);
+  EXPECT_EQ((*refused)[0].name, "bomb.bin");
+  EXPECT_EQ((*refused)[0].reason, ZipRefusalReason::kRejectedContent);
+  EXPECT_EQ((*refused)[0].message, "not what we want");
+  EXPECT_EQ(seen["bomb.bin"], kPrefixCheckBytes);
+  EXPECT_EQ(seen["small.txt"], small.size());  // the whole entry when shorter
+  EXPECT_EQ(extracted.count("bomb.bin"), 0u);
+  EXPECT_EQ(extracted["small.txt"], small);
+  EXPECT_EQ(extracted["good.bin"], big);  // the held-back head is written first
+  EXPECT_TRUE(fs::is_empty(scratch.path()));
+}
+
 TEST(ZipReaderTest, MissingTempDirIsInternal) {
   testing::TempDir tmp;
   const fs::path archive = tmp.path() / "a.zip";

@@ -492,6 +492,21 @@ TEST(ZipWriterTest, RefusesBadNamesAndStaysUsable) {
   EXPECT_EQ(ReadWithLibzip(archive).size(), 4u);
 }
 
+// Issue 22 item 1: a right-to-left override shows "x\u202Egnp.exe" as "xexe.png".
+TEST(ZipWriterTest, RefusesBidiAndInvisibleCharactersInNames) {
+  ZipWriter writer([](std::string_view) { return absl::OkStatus(); });
+  for (const std::string& name :
+       {std::string("x\xE2\x80\xAEgnp.exe"),
+        std::string("a\xE2\x81\xA6"
+                    "b.png"),
+        std::string("zero\xE2\x80\x8Bwidth.png"), std::string("c1\xC2\x85.png"),
+        std::string("\xEF\xBB\xBF"
+                    "bom.png")}) {
+    EXPECT_EQ(writer.AddFile(name, "x").code(), absl::StatusCode::kInvalidArgument) << name;
+  }
+  EXPECT_TRUE(writer.AddFile("caf\xC3\xA9 \xE6\x97\xA5\xE6\x9C\xAC.png", "x").ok());
+}
+
 TEST(ZipWriterTest, SinkFailureIsReturnedAndPoisonsTheWriter) {
   int calls = 0;
   ZipWriter writer([&](std::string_view) -> Status {

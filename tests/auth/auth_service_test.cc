@@ -153,6 +153,63 @@ TEST_F(AuthServiceTest, PasswordChangeAndDisableEndSessions) {
   EXPECT_EQ(auth_->SetPassword(alice_.id, "short").code(), absl::StatusCode::kInvalidArgument);
 }
 
+// Issue 22 item 6: replaying a used refresh token revoked the session's refresh tokens,
+// but the access tokens the session had been given kept working until they expired.
+TEST_F(AuthServiceTest, RefreshReuseAlsoEndsTheSessionsAccessTokens) {
+  TokenPair first = LoginAlice();
+  StatusOr<TokenPair> second = auth_->Refresh(first.refresh_token);
+  ASSERT_TRUE(second.ok()) << second.status();
+  TokenPair other = LoginAlice();  // another session of the same user
+  ASSERT_TRUE(Check(first.access_token).ok());
+  ASSERT_TRUE(Check(second->access_token).ok());
+  EXPECT_EQ(auth_->Refresh(first.refresh_token).status().code(),
+            absl::StatusCode::kUnauthenticated);  // the replay
+  EXPECT_THAT(Message(Check(first.access_token)), HasSubstr("token revoked"));
+  EXPECT_THAT(Message(Check(second->access_token)), HasSubstr("token revoked"));
+  EXPECT_TRUE(Check(other.access_token).ok());  // only that session ends
+  // Logout ends the session's other access tokens too.
+  StatusOr<TokenPair> next = auth_->Refresh(other.refresh_token);
+  ASSERT_TRUE(next.ok()) << next.status();
+  StatusOr<Principal> p = Check(next->access_token);
+  ASSERT_TRUE(p.ok());
+  ASSERT_TRUE(auth_->Logout(*p, next->refresh_token).ok());
+  EXPECT_THAT(Message(Check(other.access_token)), HasSubstr("token revoked"));
+}
+
+// Issue 22 item 6: the password-change check compared whole seconds, so a token issued
+// earlier in the same second as the change stayed valid. Tokens carry the password
+// version they were issued under; the order is exact, whatever the clock says.
+TEST_F(AuthServiceTest, TokenIssuedInTheSameSecondAsAPasswordChange) {
+  now_ms_ = 1'800'000'000'100;
+  TokenPair before = LoginAlice();
+  now_ms_ = 1'800'000'000'500;
+  ASSERT_TRUE(auth_->SetPassword(alice_.id, "battery staple").ok());
+  EXPECT_THAT(Message(Check(before.access_token)), HasSubstr("token revoked"));
+  now_ms_ = 1'800'000'000'900;
+  StatusOr<TokenPair> after = auth_->Login("alice", "battery staple", "10.0.0.5", nullptr);
+  ASSERT_TRUE(after.ok()) << after.status();
+  EXPECT_TRUE(Check(after->access_token).ok());
+  StatusOr<TokenPair> refreshed = auth_->Refresh(after->refresh_token);
+  ASSERT_TRUE(refreshed.ok()) << refreshed.status();
+  EXPECT_TRUE(Check(refreshed->access_token).ok());
+  // Even a change in the very same millisecond orders correctly.
+  ASSERT_TRUE(auth_->SetPassword(alice_.id, "correct horse").ok());
+  EXPECT_THAT(Message(Check(refreshed->access_token)), HasSubstr("token revoked"));
+  EXPECT_THAT(Message(Check(after->access_token)), HasSubstr("token revoked"));
+}
+
+// Issue 22 item 6, decided: API keys are credentials of their own (for scripts); a
+// password change does not revoke them (revoke keys one by one, or disable the user,
+// which stops every key at once). Pinned here so that a change is deliberate.
+TEST_F(AuthServiceTest, ApiKeysSurviveAPasswordChangeButNotADisable) {
+  auto key = auth_->CreateApiKey(alice_.id, "nightly script");
+  ASSERT_TRUE(key.ok()) << key.status();
+  ASSERT_TRUE(auth_->SetPassword(alice_.id, "battery staple").ok());
+  EXPECT_TRUE(Check(key->second).ok());
+  ASSERT_TRUE(users_->SetDisabled(alice_.id, true).ok());
+  EXPECT_THAT(Message(Check(key->second)), HasSubstr("disabled"));
+}
+
 TEST_F(AuthServiceTest, ApiKeysAuthenticateUntilRevoked) {
   auto key = auth_->CreateApiKey(alice_.id, "nightly script");
   ASSERT_TRUE(key.ok()) << key.status();

@@ -64,6 +64,22 @@ bool StartsWith(std::string_view s, std::string_view prefix) {
   return s.substr(0, prefix.size()) == prefix;
 }
 
+// Issue 22 item 6: access tokens name their session (sid) and password version (pwv).
+TEST(JwtTest, SessionAndPasswordVersionRoundTrip) {
+  JwtClaims claims = Claims();
+  claims.sid = "session-1";
+  claims.pwv = 1'800'000'000'123;  // ms: beyond a NumericDate's range, fine for a counter
+  StatusOr<JwtClaims> got = VerifyJwt(Sign(claims), kKey, 1500, 0);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(*got, claims);
+  got = VerifyJwt(Sign(Claims()), kKey, 1500, 0);  // both optional
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->sid, "");
+  EXPECT_FALSE(got->pwv.has_value());
+  claims.pwv = -1;
+  EXPECT_EQ(SignJwt(claims, kKey).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
 TEST(JwtTest, SignThenVerifyRoundTrips) {
   JwtClaims claims = Claims();
   StatusOr<JwtClaims> got = VerifyJwt(Sign(claims), kKey, 1500, 0);

@@ -69,11 +69,11 @@ TEST_F(AuthTest, EveryApiRouteNeedsAValidTokenAndAdminRoutesAnAdmin) {
   const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
                           std::chrono::system_clock::now().time_since_epoch())
                           .count();
-  JwtClaims claims{"2", "user", now - 7200, now - 3600, std::nullopt, "expired-jti"};
+  JwtClaims claims{"2", "user", now - 7200, now - 3600, std::nullopt, "expired-jti", "", {}};
   const std::string expired = *SignJwt(claims, *secret);
-  claims = JwtClaims{"2", "user", now, now + 600, now + 3600, "future-jti"};
+  claims = JwtClaims{"2", "user", now, now + 600, now + 3600, "future-jti", "", {}};
   const std::string not_yet = *SignJwt(claims, *secret);
-  claims = JwtClaims{"1", "admin", now, now + 600, std::nullopt, "forged-jti"};
+  claims = JwtClaims{"1", "admin", now, now + 600, std::nullopt, "forged-jti", "", {}};
   const std::string wrong_key = *SignJwt(claims, std::string(64, 'w'));
   const std::string alg_none = Base64UrlEncode(R"({"alg":"none","typ":"JWT"})") + "." +
                                Base64UrlEncode(R"({"sub":"1","role":"admin","iat":1,"exp":)" +

@@ -3,9 +3,12 @@
 // files, download the ZIP; and the error paths (bad ids, unknown models, bad params,
 // refused files, a corrupt stored file, cancel).
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
@@ -51,6 +54,29 @@ class DatasetWorkflowTest : public ServerFixture {
     json j = json::parse(r.body);
     EXPECT_EQ(j["status"], "queued");
     return j.value("inference_id", int64_t{0});
+  }
+
+  // Downloads job `job_id`'s ZIP and returns its entries (name -> bytes); fails the test
+  // when the archive is cut off or refuses an entry.
+  std::map<std::string, std::string> DownloadEntries(int64_t job_id) {
+    std::map<std::string, std::string> entries;
+    HttpResponse zip = Get("/api/inferences/" + std::to_string(job_id) + "/download");
+    EXPECT_EQ(zip.status, 200);
+    TempDir dir;
+    WriteFile(dir.path() / "job.zip", zip.body);
+    StatusOr<ZipReader> reader = ZipReader::Open(dir.path() / "job.zip", ZipLimits{});
+    EXPECT_TRUE(reader.ok()) << reader.status() << " (" << zip.body.size() << " bytes)";
+    if (!reader.ok()) return entries;
+    StatusOr<std::vector<ZipRefusal>> refused =
+        reader->ForEachFile(dir.path(), [&](const ZipEntryInfo& info, const fs::path& file) {
+          entries[info.name] = ReadFile(file);
+          return absl::OkStatus();
+        });
+    EXPECT_TRUE(refused.ok());
+    if (refused.ok()) {
+      EXPECT_TRUE(refused->empty());
+    }
+    return entries;
   }
 };
 
@@ -257,6 +283,183 @@ TEST_F(DatasetWorkflowTest, CorruptStoredFileIsOneImageError) {
   EXPECT_NE(job["note"].get<std::string>().find("1 of 2 images failed"), std::string::npos);
   ASSERT_EQ(job["errors"].size(), 1u);
   EXPECT_EQ(job["errors"][0]["source_filename"], "square.png");
+}
+
+// Issue 22 item 1: a file name that is not UTF-8 gave a 500 (the JSON library threw on
+// the reply) after the file was stored, and every later read of the dataset, the file
+// and a job on it answered 500; the job ZIP broke off.
+TEST_F(DatasetWorkflowTest, NonUtf8FileNameIsMadeValidAndEveryReadWorks) {
+  const int64_t id = CreateDataset("latin1");
+  HttpResponse r = Upload(id, {{"files", "\xff\xfe.png", Image("disk.png"), "image/png"},
+                               {"files", "caf\xe9.png", Image("square.png"), "image/png"}});
+  ASSERT_EQ(r.status, 201) << r.body;
+  json body = json::parse(r.body);
+  ASSERT_EQ(body["files"].size(), 2u);
+  EXPECT_EQ(body["files"][0]["filename"], "\xEF\xBF\xBD\xEF\xBF\xBD.png");  // U+FFFD twice
+  EXPECT_EQ(body["files"][1]["filename"], "caf\xEF\xBF\xBD.png");
+  const int64_t file_id = body["files"][0]["id"];
+  ASSERT_EQ(Get("/api/datasets/" + std::to_string(id)).status, 200);
+  ASSERT_EQ(Get("/api/files/" + std::to_string(file_id) + "/meta").status, 200);
+  const int64_t job_id = Start(id, "tiny_cls");
+  json job = WaitForJob(job_id);
+  ASSERT_EQ(job["status"], "completed") << job.dump();
+  const std::map<std::string, std::string> entries = DownloadEntries(job_id);
+  EXPECT_EQ(entries.size(), 3u);
+  EXPECT_EQ(entries.count("images/\xEF\xBF\xBD\xEF\xBF\xBD.png"), 1u);
+}
+
+TEST_F(DatasetWorkflowTest, NonUtf8FormFieldNameIs400) {
+  const int64_t id = CreateDataset("bad field");
+  HttpResponse r = Upload(id, {{"fi\xffles", "a.png", Image("disk.png"), "image/png"}});
+  ExpectError(r, 400, "UTF-8");
+  EXPECT_EQ(json::parse(Get("/api/datasets/" + std::to_string(id)).body)["files"].size(), 0u);
+}
+
+// U+202E (right-to-left override) makes "evil\u202Egnp.exe" show as "evilexe.png";
+// bidi marks, isolates, zero-width and control characters are removed from stored names
+// (multipart and ZIP uploads alike) and so from the names in job ZIPs.
+TEST_F(DatasetWorkflowTest, BidiAndControlCharactersAreRemovedFromNames) {
+  const int64_t id = CreateDataset("bidi");
+  HttpResponse r = Upload(
+      id, {{"files", "evil\xE2\x80\xAEgnp.png", Image("disk.png"), "image/png"},
+           {"files", "zero\xE2\x80\x8Bwidth\xC2\x85.png", Image("square.png"), "image/png"}});
+  ASSERT_EQ(r.status, 201) << r.body;
+  json body = json::parse(r.body);
+  EXPECT_EQ(body["files"][0]["filename"], "evilgnp.png");
+  EXPECT_EQ(body["files"][1]["filename"], "zerowidth.png");
+  std::string zip_bytes;
+  ZipWriter zip([&](std::string_view b) {
+    zip_bytes.append(b);
+    return absl::OkStatus();
+  });
+  // ZipWriter refuses such names: write placeholders of the same length, then patch the
+  // name's bytes (local header and central directory) to U+2067 ... U+2069.
+  ASSERT_TRUE(zip.AddFile("in/@@@isolate###.png", Image("stripes.png")).ok());
+  ASSERT_TRUE(zip.Finish().ok());
+  for (const auto& [from, to] :
+       {std::pair<std::string, std::string>{"@@@", "\xE2\x81\xA7"}, {"###", "\xE2\x81\xA9"}}) {
+    for (size_t at = zip_bytes.find(from); at != std::string::npos; at = zip_bytes.find(from)) {
+      zip_bytes.replace(at, from.size(), to);
+    }
+  }
+  HttpResponse a = Post("/api/datasets/" + std::to_string(id) + "/archive", zip_bytes,
+                        {{"Content-Type", "application/zip"}});
+  ASSERT_EQ(a.status, 201) << a.body;
+  EXPECT_EQ(json::parse(a.body)["files"][0]["filename"], "isolate.png");
+}
+
+// A name stored before names were checked at the door (or by another writer) must not
+// make any read fail: the JSON of records and the job ZIP's entry names are made valid
+// on the way out.
+TEST_F(DatasetWorkflowTest, InvalidUtf8AlreadyStoredDoesNotBreakReads) {
+  const int64_t id = CreateDataset("legacy");
+  HttpResponse r = Upload(id, {{"files", "plain.png", Image("disk.png"), "image/png"}});
+  ASSERT_EQ(r.status, 201) << r.body;
+  const int64_t file_id = json::parse(r.body)["files"][0]["id"];
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open((server_dir() / "data" / "infera.db").c_str(), &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    const std::string sql =
+        "UPDATE files SET filename = CAST(X'FFFE2E706E67' AS TEXT) || "
+        "char(8238) WHERE id = " +
+        std::to_string(file_id);
+    char* error = nullptr;
+    EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error), SQLITE_OK) << error;
+    sqlite3_free(error);
+    sqlite3_close(db);
+  }
+  HttpResponse d = Get("/api/datasets/" + std::to_string(id));
+  ASSERT_EQ(d.status, 200) << d.body;
+  EXPECT_EQ(json::parse(d.body)["files"][0]["filename"],
+            "\xEF\xBF\xBD\xEF\xBF\xBD.png\xE2\x80\xAE");
+  ASSERT_EQ(Get("/api/files/" + std::to_string(file_id) + "/meta").status, 200);
+  const int64_t job_id = Start(id, "tiny_cls");
+  json job = WaitForJob(job_id);
+  ASSERT_EQ(job["status"], "completed") << job.dump();
+  const std::map<std::string, std::string> entries = DownloadEntries(job_id);
+  EXPECT_EQ(entries.size(), 2u);
+  EXPECT_EQ(entries.count("images/\xEF\xBF\xBD\xEF\xBF\xBD.png"), 1u);
+}
+
+// Kilobytes of the process's resident set: "VmRSS" now or "VmHWM" (the peak).
+int64_t StatusKb(const std::string& field) {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.starts_with(field + ":")) return std::stoll(line.substr(field.size() + 1));
+  }
+  return -1;
+}
+
+// A PNG signature and IHDR chunk declaring width x height.
+std::string PngHead(uint32_t width, uint32_t height) {
+  auto be32 = [](uint32_t v) {
+    return std::string{static_cast<char>(v >> 24), static_cast<char>(v >> 16),
+                       static_cast<char>(v >> 8), static_cast<char>(v)};
+  };
+  return std::string("\x89PNG\r\n\x1a\n", 8) + be32(13) + "IHDR" + be32(width) + be32(height) +
+         std::string("\x08\x02\x00\x00\x00", 5) + be32(0);
+}
+
+// A ZipWriter source of `head`, then `n` zero bytes (never all in memory).
+ZipWriter::Source HeadThenZeros(std::string head, uint64_t n) {
+  auto state = std::make_shared<std::pair<std::string, bool>>(std::move(head), false);
+  auto zeros = std::make_shared<std::string>(1 << 20, '\0');
+  auto left = std::make_shared<uint64_t>(n);
+  return [state, zeros, left]() -> StatusOr<std::string_view> {
+    if (!state->second && !state->first.empty()) {
+      state->second = true;
+      return std::string_view(state->first);
+    }
+    const uint64_t k = std::min<uint64_t>(zeros->size(), *left);
+    *left -= k;
+    return std::string_view(zeros->data(), k);
+  };
+}
+
+// Issue 22 item 4: a 1 MB ZIP holding a huge entry was decompressed whole to disk and
+// then read whole into memory before its type was checked: +1 GB of RSS per upload.
+// Now an entry is checked from its first bytes (not an image; too many pixels declared)
+// and refused there, and an entry larger than an image needs (storage.max_file_mb,
+// 256 MiB by default) is refused from its header.
+TEST_F(DatasetWorkflowTest, ZipBombsAreRefusedFromTheirFirstBytes) {
+  const int64_t id = CreateDataset("bombs");
+  std::string zip_bytes;
+  ZipWriter zip([&](std::string_view b) {
+    zip_bytes.append(b);
+    return absl::OkStatus();
+  });
+  ASSERT_TRUE(zip.AddFileFromSource("zeros.png", HeadThenZeros("", uint64_t{200} << 20)).ok());
+  ASSERT_TRUE(
+      zip.AddFileFromSource("huge.png", HeadThenZeros(PngHead(60000, 60000), uint64_t{200} << 20))
+          .ok());
+  ASSERT_TRUE(
+      zip.AddFileFromSource("big.png", HeadThenZeros(PngHead(100, 100), uint64_t{300} << 20)).ok());
+  ASSERT_TRUE(zip.AddFile("disk.png", Image("disk.png")).ok());
+  ASSERT_TRUE(zip.Finish().ok());
+  ASSERT_LT(zip_bytes.size(), size_t{4} << 20);
+  // The peak resident set from here on (writing 5 to clear_refs resets VmHWM).
+  { std::ofstream("/proc/self/clear_refs") << "5"; }
+  const int64_t before_kb = StatusKb("VmRSS");
+  HttpResponse r = Post("/api/datasets/" + std::to_string(id) + "/archive", zip_bytes,
+                        {{"Content-Type", "application/zip"}});
+  const int64_t peak_kb = StatusKb("VmHWM");
+  ASSERT_EQ(r.status, 201) << r.body;
+  json body = json::parse(r.body);
+  ASSERT_EQ(body["files"].size(), 1u) << r.body;
+  EXPECT_EQ(body["files"][0]["filename"], "disk.png");
+  std::map<std::string, std::string> errors;
+  for (const json& e : body["errors"]) errors[e["filename"]] = e["error"];
+  ASSERT_EQ(errors.size(), 3u) << r.body;
+  EXPECT_NE(errors["zeros.png"].find("not an image"), std::string::npos) << errors["zeros.png"];
+  EXPECT_NE(errors["huge.png"].find("60000 x 60000"), std::string::npos) << errors["huge.png"];
+  EXPECT_NE(errors["big.png"].find("limit of 268435456 bytes per file"), std::string::npos)
+      << errors["big.png"];
+  EXPECT_LT(peak_kb - before_kb, 100 * 1024)
+      << "peak RSS grew by " << (peak_kb - before_kb) << " KiB";
+  std::printf("zip bomb upload: %zu bytes, peak RSS +%lld KiB\n", zip_bytes.size(),
+              static_cast<long long>(peak_kb - before_kb));  // docs/RELIABILITY.md
 }
 
 TEST_F(DatasetWorkflowTest, CancelStopsARunningJob) {

@@ -111,5 +111,19 @@ TEST(InferenceRecordTest, ResultJsonNamesEveryResultFileByKind) {
   EXPECT_TRUE(j["error"].is_null());
 }
 
+// Issue 22 item 1: stored text that is not UTF-8 never makes a job's JSON fail.
+TEST(InferenceRecordTest, StoredTextThatIsNotUtf8IsRepairedOnRead) {
+  InferenceRecord job;
+  job.note = "failed on \xFF";
+  job.model_name = "m\xFE";
+  EXPECT_NO_THROW((void)InferenceJson(job).dump());
+  EXPECT_EQ(InferenceJson(job)["note"], "failed on \xEF\xBF\xBD");
+  JobResultRecord r;
+  r.source_filename = "\xFE.png";
+  r.error = "cannot decode \xFE.png";
+  EXPECT_NO_THROW((void)ResultJson(r).dump());
+  EXPECT_EQ(ResultJson(r)["source_filename"], "\xEF\xBF\xBD.png");
+}
+
 }  // namespace
 }  // namespace infera

@@ -96,6 +96,43 @@ TEST_F(SqliteUserStoreTest, RotationChainsAndReuseRevokesTheFamily) {
             absl::StatusCode::kNotFound);
 }
 
+// Issue 22 item 6: access tokens name their session; the store says when it has ended.
+TEST_F(SqliteUserStoreTest, RefreshFamilyRevokedSaysWhenASessionEnded) {
+  UserRecord u = User("u");
+  ASSERT_OK(store_->AddRefreshToken(Token(u.id, 'a', "fam1", 10'000)).status());
+  ASSERT_OK(store_->AddRefreshToken(Token(u.id, 'b', "fam2", 10'000)).status());
+  bool revoked = true;
+  ASSERT_OK_AND_ASSIGN(revoked, store_->RefreshFamilyRevoked("fam1"));
+  EXPECT_EQ(revoked, false);
+  ASSERT_OK(store_->RotateRefreshToken(Hex64('a'), Token(0, 'c', "", 20'000)).status());
+  ASSERT_OK_AND_ASSIGN(revoked, store_->RefreshFamilyRevoked("fam1"));
+  EXPECT_EQ(revoked, false);
+  (void)store_->RotateRefreshToken(Hex64('a'), Token(0, 'd', "", 20'000));  // reuse
+  ASSERT_OK_AND_ASSIGN(revoked, store_->RefreshFamilyRevoked("fam1"));
+  EXPECT_EQ(revoked, true);
+  ASSERT_OK_AND_ASSIGN(revoked, store_->RefreshFamilyRevoked("fam2"));
+  EXPECT_EQ(revoked, false);
+  ASSERT_OK_AND_ASSIGN(revoked, store_->RefreshFamilyRevoked("unknown"));
+  EXPECT_EQ(revoked, false);
+  ASSERT_OK(store_->SetPasswordHash(u.id, "$argon2id$new"));
+  ASSERT_OK_AND_ASSIGN(revoked, store_->RefreshFamilyRevoked("fam2"));
+  EXPECT_EQ(revoked, true);
+}
+
+// Issue 22 item 6: the password version orders changes even within one millisecond.
+TEST_F(SqliteUserStoreTest, PasswordVersionStrictlyIncreases) {
+  UserRecord u = User("u");
+  EXPECT_EQ(u.password_changed_at, 1000);
+  ASSERT_OK(store_->SetPasswordHash(u.id, "$argon2id$a"));
+  ASSERT_OK(store_->SetPasswordHash(u.id, "$argon2id$b"));
+  ASSERT_OK_AND_ASSIGN(UserRecord changed, store_->GetUser(u.id));
+  EXPECT_EQ(changed.password_changed_at, 1002);
+  now_ = 5000;
+  ASSERT_OK(store_->SetPasswordHash(u.id, "$argon2id$c"));
+  ASSERT_OK_AND_ASSIGN(changed, store_->GetUser(u.id));
+  EXPECT_EQ(changed.password_changed_at, 5000);
+}
+
 TEST_F(SqliteUserStoreTest, ExpiredLogoutPasswordChangeAndDisableEndSessions) {
   UserRecord u = User("u");
   ASSERT_OK(store_->AddRefreshToken(Token(u.id, 'a', "f1", 2000)).status());

@@ -14,10 +14,12 @@
 //   DELETE /api/auth/keys/{id} (signed in) -> revoked; another user's key is 404 (an
 //                              admin may revoke any)
 // With auth off (ctx.auth null) every route answers 409 saying so.
+#include "api/client_address.h"
 #include "api/http_status.h"
 #include "api/routes/api_common.h"
 #include "api/routes/routes.h"
 #include "auth/auth_service.h"
+#include "common/json_text.h"
 #include "common/strings.h"
 
 namespace infera {
@@ -37,11 +39,10 @@ StatusOr<std::string> RequiredString(const nlohmann::json& body, const char* key
 }
 
 HttpResponse TokenResponse(const TokenPair& pair) {
-  return JsonResponse(200, nlohmann::json{{"access_token", pair.access_token},
-                                          {"refresh_token", pair.refresh_token},
-                                          {"token_type", "Bearer"},
-                                          {"expires_in", pair.expires_in}}
-                               .dump());
+  return JsonResponse(200, JsonText(nlohmann::json{{"access_token", pair.access_token},
+                                                   {"refresh_token", pair.refresh_token},
+                                                   {"token_type", "Bearer"},
+                                                   {"expires_in", pair.expires_in}}));
 }
 
 nlohmann::json KeyJson(const ApiKeyRecord& k) {
@@ -59,7 +60,9 @@ StatusOr<HttpResponse> Login(const ApiContext& ctx, const HttpRequest& req) {
   ASSIGN_OR_RETURN(std::string username, RequiredString(body, "username"));
   ASSIGN_OR_RETURN(std::string password, RequiredString(body, "password"));
   int64_t retry_after = 0;
-  StatusOr<TokenPair> pair = ctx.auth->Login(username, password, req.remote_address, &retry_after);
+  const std::string client =
+      ClientAddress(req.remote_address, req.header("x-forwarded-for"), ctx.trusted_proxies);
+  StatusOr<TokenPair> pair = ctx.auth->Login(username, password, client, &retry_after);
   if (absl::IsResourceExhausted(pair.status())) {
     HttpResponse r = ErrorResponse(429, ToStd(pair.status().message()));
     r.headers["retry-after"] = std::to_string(std::max<int64_t>(1, retry_after));
@@ -91,11 +94,10 @@ StatusOr<HttpResponse> Logout(const ApiContext& ctx, const HttpRequest& req) {
 StatusOr<HttpResponse> Me(const ApiContext& ctx, const HttpRequest& req) {
   if (ctx.auth == nullptr || !req.principal) return AuthOff();
   ASSIGN_OR_RETURN(UserRecord user, ctx.auth->users().GetUser(req.principal->user_id));
-  return JsonResponse(200, nlohmann::json{{"id", user.id},
-                                          {"username", user.username},
-                                          {"role", user.role},
-                                          {"created_at", user.created_at}}
-                               .dump());
+  return JsonResponse(200, JsonText(nlohmann::json{{"id", user.id},
+                                                   {"username", user.username},
+                                                   {"role", user.role},
+                                                   {"created_at", user.created_at}}));
 }
 
 StatusOr<HttpResponse> CreateKey(const ApiContext& ctx, const HttpRequest& req) {
@@ -109,7 +111,7 @@ StatusOr<HttpResponse> CreateKey(const ApiContext& ctx, const HttpRequest& req) 
   ASSIGN_OR_RETURN(auto created, ctx.auth->CreateApiKey(req.principal->user_id, name));
   nlohmann::json j = KeyJson(created.first);
   j["key"] = created.second;
-  return JsonResponse(201, j.dump());
+  return JsonResponse(201, JsonText(j));
 }
 
 StatusOr<HttpResponse> ListKeys(const ApiContext& ctx, const HttpRequest& req) {
@@ -118,7 +120,7 @@ StatusOr<HttpResponse> ListKeys(const ApiContext& ctx, const HttpRequest& req) {
                    ctx.auth->users().ListApiKeys(req.principal->user_id));
   nlohmann::json list = nlohmann::json::array();
   for (const ApiKeyRecord& k : keys) list.push_back(KeyJson(k));
-  return JsonResponse(200, nlohmann::json{{"keys", std::move(list)}}.dump());
+  return JsonResponse(200, JsonText(nlohmann::json{{"keys", std::move(list)}}));
 }
 
 StatusOr<HttpResponse> RevokeKey(const ApiContext& ctx, const HttpRequest& req) {
@@ -126,7 +128,7 @@ StatusOr<HttpResponse> RevokeKey(const ApiContext& ctx, const HttpRequest& req) 
   ASSIGN_OR_RETURN(int64_t id, ParseId(req.params.at("id"), "API key"));
   RETURN_IF_ERROR(
       ctx.auth->users().RevokeApiKey(id, req.principal->admin() ? 0 : req.principal->user_id));
-  return JsonResponse(200, nlohmann::json{{"id", id}, {"revoked", true}}.dump());
+  return JsonResponse(200, JsonText(nlohmann::json{{"id", id}, {"revoked", true}}));
 }
 
 }  // namespace

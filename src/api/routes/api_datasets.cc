@@ -11,15 +11,19 @@
 // one file was stored, 400 when none was). Everything runs on the blocking pool.
 #include <filesystem>
 #include <fstream>
+#include <span>
 
 #include "api/http_status.h"
 #include "api/multipart.h"
 #include "api/routes/api_common.h"
 #include "api/routes/routes.h"
 #include "archive/zip_reader.h"
+#include "common/json_text.h"
 #include "common/logging.h"
 #include "common/strings.h"
+#include "common/utf8.h"
 #include "datasets/ingest.h"
+#include "imaging/image_header.h"
 #include "store/blob_lifetime.h"
 #include "store/blob_store.h"
 
@@ -29,9 +33,11 @@ namespace {
 
 namespace fs = std::filesystem;
 
-DecodeLimits Limits(const ApiContext& ctx) {
-  DecodeLimits limits;
-  limits.max_pixels = ctx.max_image_pixels;
+IngestLimits Limits(const ApiContext& ctx) {
+  IngestLimits limits;
+  limits.decode.max_pixels = ctx.max_image_pixels;
+  limits.max_file_bytes = static_cast<uint64_t>(ctx.max_file_bytes);
+  limits.budget = ctx.ingest_budget;
   return limits;
 }
 
@@ -41,7 +47,7 @@ StatusOr<HttpResponse> CreateDataset(const ApiContext& ctx, const HttpRequest& r
   for (const auto& [key, value] : body.items()) {
     if (key == "name") {
       if (!value.is_string()) return absl::InvalidArgumentError("'name' must be a string");
-      d.name = value.get<std::string>();
+      d.name = CleanDisplayText(value.get<std::string>());  // no bidi/control characters
     } else if (key == "description") {
       if (!value.is_string() && !value.is_null()) {
         return absl::InvalidArgumentError("'description' must be a string");
@@ -59,14 +65,14 @@ StatusOr<HttpResponse> CreateDataset(const ApiContext& ctx, const HttpRequest& r
   }
   d.owner_id = CallerId(req);
   ASSIGN_OR_RETURN(DatasetRecord created, ctx.store->CreateDataset(d));
-  return JsonResponse(201, DatasetJson(created).dump());
+  return JsonResponse(201, JsonText(DatasetJson(created)));
 }
 
 StatusOr<HttpResponse> ListDatasets(const ApiContext& ctx, const HttpRequest& req) {
   ASSIGN_OR_RETURN(std::vector<DatasetRecord> all, ctx.store->ListDatasets(OwnerFilter(req)));
   nlohmann::json list = nlohmann::json::array();
   for (const DatasetRecord& d : all) list.push_back(DatasetJson(d));
-  return JsonResponse(200, nlohmann::json{{"datasets", std::move(list)}}.dump());
+  return JsonResponse(200, JsonText(nlohmann::json{{"datasets", std::move(list)}}));
 }
 
 StatusOr<HttpResponse> GetDataset(const ApiContext& ctx, const HttpRequest& req) {
@@ -76,7 +82,7 @@ StatusOr<HttpResponse> GetDataset(const ApiContext& ctx, const HttpRequest& req)
   nlohmann::json j = DatasetJson(d);
   j["files"] = nlohmann::json::array();
   for (const FileRecord& f : files) j["files"].push_back(FileJson(f));
-  return JsonResponse(200, j.dump());
+  return JsonResponse(200, JsonText(j));
 }
 
 StatusOr<HttpResponse> DeleteDataset(const ApiContext& ctx, const HttpRequest& req) {
@@ -91,8 +97,8 @@ StatusOr<HttpResponse> DeleteDataset(const ApiContext& ctx, const HttpRequest& r
         {{"error", std::string(ToStd(removed.status().message()))}});
   }
   return JsonResponse(
-      200, nlohmann::json{{"deleted", id}, {"blobs_removed", removed.ok() ? removed->size() : 0}}
-               .dump());
+      200, JsonText(nlohmann::json{{"deleted", id},
+                                   {"blobs_removed", removed.ok() ? removed->size() : 0}}));
 }
 
 // Collects what an upload stored and what it refused.
@@ -101,16 +107,16 @@ struct UploadReport {
   nlohmann::json errors = nlohmann::json::array();
 
   void Refuse(std::string_view filename, std::string_view reason) {
-    errors.push_back({{"filename", filename}, {"error", reason}});
+    errors.push_back({{"filename", CleanDisplayText(filename)}, {"error", reason}});
   }
   HttpResponse Response(int64_t dataset_id) const {
     nlohmann::json j = {{"dataset_id", dataset_id}, {"files", files}, {"errors", errors}};
     if (files.empty()) {
       j["error"] =
           errors.empty() ? "the upload holds no files" : "no file of the upload was stored";
-      return JsonResponse(400, j.dump());
+      return JsonResponse(400, JsonText(j));
     }
-    return JsonResponse(201, j.dump());
+    return JsonResponse(201, JsonText(j));
   }
 };
 
@@ -188,7 +194,7 @@ StatusOr<HttpResponse> UploadArchive(const ApiContext& ctx, const HttpRequest& r
   ZipLimits limits;
   limits.max_entries = static_cast<uint64_t>(ctx.max_files_per_upload) * 2 + 16;
   limits.max_total_bytes = static_cast<uint64_t>(ctx.max_upload_bytes) * 4;
-  limits.max_entry_bytes = std::min<uint64_t>(limits.max_total_bytes, uint64_t{2} << 30);
+  limits.max_entry_bytes = static_cast<uint64_t>(ctx.max_file_bytes);  // what an image needs
   StatusOr<ZipReader> reader = ZipReader::Open(archive, limits);
   if (!reader.ok()) {
     return absl::InvalidArgumentError(
@@ -196,12 +202,22 @@ StatusOr<HttpResponse> UploadArchive(const ApiContext& ctx, const HttpRequest& r
   }
   UploadReport report;
   StatusOr<std::vector<ZipRefusal>> refused = reader->ForEachFile(
-      ctx.tmp_dir, [&](const ZipEntryInfo& info, const fs::path& file) -> Status {
+      ctx.tmp_dir,
+      [&](const ZipEntryInfo& info, const fs::path& file) -> Status {
         // macOS resource forks and hidden files are not images people meant to upload.
         if (info.base_name.starts_with("._") || info.name.starts_with("__MACOSX/")) {
           return absl::OkStatus();
         }
         return IngestOne(ctx, dataset, info.base_name, file, &report);
+      },
+      // A bomb (not an image, or more pixels than allowed) stops at its first chunk.
+      [&](const ZipEntryInfo& info, std::string_view head) -> Status {
+        if (info.base_name.starts_with("._") || info.name.starts_with("__MACOSX/")) {
+          return absl::OkStatus();  // skipped above
+        }
+        return CheckImageHeader(std::as_bytes(std::span(head.data(), head.size())),
+                                Limits(ctx).decode)
+            .status();
       });
   if (!refused.ok()) return refused.status();
   for (const ZipRefusal& r : *refused) report.Refuse(r.name, r.message);

@@ -17,6 +17,7 @@
 #include "api/response_stream.h"
 #include "api/routes/api_common.h"
 #include "api/routes/routes.h"
+#include "common/json_text.h"
 #include "common/strings.h"
 #include "common/task_pool.h"
 #include "imaging/codec.h"
@@ -200,7 +201,7 @@ void AddApiFileRoutes(Router& router, const ApiContext& ctx) {
           Blocking(ctx, [](const ApiContext& c, const HttpRequest& req) -> StatusOr<HttpResponse> {
             ASSIGN_OR_RETURN(int64_t id, ParseId(req.params.at("id"), "file"));
             ASSIGN_OR_RETURN(FileRecord file, VisibleFile(c, req, id));
-            return JsonResponse(200, FileJson(file).dump());
+            return JsonResponse(200, JsonText(FileJson(file)));
           })));
   router.Add("GET", "/api/files/{id}/thumbnail",
              Guarded(ctx, Access::kUser, Blocking(ctx, Thumbnail)));

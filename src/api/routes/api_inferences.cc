@@ -10,15 +10,19 @@
 // errors 400 (checked at start, so a job never fails on them later).
 #include <filesystem>
 #include <map>
+#include <set>
+#include <string_view>
 
 #include "api/http_status.h"
 #include "api/response_stream.h"
 #include "api/routes/api_common.h"
 #include "api/routes/routes.h"
 #include "archive/zip_writer.h"
+#include "common/json_text.h"
 #include "common/logging.h"
 #include "common/strings.h"
 #include "common/task_pool.h"
+#include "common/utf8.h"
 #include "jobs/inference_jobs.h"
 #include "jobs/job_export.h"
 #include "models/model.h"
@@ -58,10 +62,9 @@ StatusOr<HttpResponse> StartRoute(const ApiContext& ctx, const HttpRequest& req)
   start.model_version = version;
   start.params = params;
   ASSIGN_OR_RETURN(InferenceRecord created, ctx.jobs->Start(req.principal, start));
-  return JsonResponse(202, nlohmann::json{{"inference_id", created.id},
-                                          {"status", JobStatusName(created.status)},
-                                          {"total", created.total}}
-                               .dump());
+  return JsonResponse(202, JsonText(nlohmann::json{{"inference_id", created.id},
+                                                   {"status", JobStatusName(created.status)},
+                                                   {"total", created.total}}));
 }
 
 StatusOr<HttpResponse> ListRoute(const ApiContext& ctx, const HttpRequest& req) {
@@ -83,19 +86,38 @@ StatusOr<HttpResponse> ListRoute(const ApiContext& ctx, const HttpRequest& req) 
   ASSIGN_OR_RETURN(std::vector<InferenceRecord> jobs, ctx.jobs->List(req.principal, filter));
   nlohmann::json list = nlohmann::json::array();
   for (const InferenceRecord& j : jobs) list.push_back(InferenceJson(j));
-  return JsonResponse(200, nlohmann::json{{"inferences", std::move(list)}}.dump());
+  return JsonResponse(200, JsonText(nlohmann::json{{"inferences", std::move(list)}}));
 }
 
 StatusOr<HttpResponse> GetRoute(const ApiContext& ctx, const HttpRequest& req) {
   ASSIGN_OR_RETURN(int64_t id, ParseId(req.params.at("id"), "inference"));
   ASSIGN_OR_RETURN(nlohmann::json j, ctx.jobs->Report(req.principal, id));
-  return JsonResponse(200, j.dump());
+  return JsonResponse(200, JsonText(j));
 }
 
 StatusOr<HttpResponse> CancelRoute(const ApiContext& ctx, const HttpRequest& req) {
   ASSIGN_OR_RETURN(int64_t id, ParseId(req.params.at("id"), "inference"));
   ASSIGN_OR_RETURN(InferenceRecord job, ctx.jobs->Cancel(req.principal, id));
-  return JsonResponse(200, InferenceJson(job).dump());
+  return JsonResponse(200, JsonText(InferenceJson(job)));
+}
+
+// The ZIP entry name for an export path built from stored names: valid UTF-8 without
+// control or bidi characters (names stored before they were checked at the door may hold
+// them), made unique among `used` with "_2", "_3", ... before the extension.
+std::string ArchiveEntryName(std::string_view path, std::set<std::string>* used) {
+  std::string clean = CleanDisplayText(path);
+  if (clean.empty() || clean.back() == '/') clean += "file";
+  std::string name = clean;
+  const size_t slash = clean.rfind('/');
+  const size_t dot = clean.rfind('.');
+  const size_t stem_end =
+      dot != std::string::npos && (slash == std::string::npos || dot > slash + 1) ? dot
+                                                                                  : clean.size();
+  for (int n = 2; used->count(name) != 0; ++n) {
+    name = StrCat(clean.substr(0, stem_end), "_", n, clean.substr(stem_end));
+  }
+  used->insert(name);
+  return name;
 }
 
 // Writes the job's ZIP into `stream`. Runs on the blocking pool after the response
@@ -110,16 +132,18 @@ void WriteArchive(const ApiContext& ctx, const nlohmann::json& record,
   Status status = [&]() -> Status {
     ASSIGN_OR_RETURN(std::vector<ExportEntry> entries,
                      JobExportEntries(*ctx.store, results, /*include_sources=*/true));
+    std::set<std::string> used;
     for (const ExportEntry& e : entries) {
+      const std::string name = ArchiveEntryName(e.path, &used);
       StatusOr<std::filesystem::path> path = ctx.blobs->LocalPath(e.file.sha256);
       if (path.ok()) {
-        RETURN_IF_ERROR(zip.AddFileFromPath(e.path, *path, ZipWriter::Method::kStored));
+        RETURN_IF_ERROR(zip.AddFileFromPath(name, *path, ZipWriter::Method::kStored));
         continue;
       }
       ASSIGN_OR_RETURN(std::string bytes, ctx.blobs->Get(e.file.sha256));
-      RETURN_IF_ERROR(zip.AddFile(e.path, bytes, ZipWriter::Method::kStored));
+      RETURN_IF_ERROR(zip.AddFile(name, bytes, ZipWriter::Method::kStored));
     }
-    RETURN_IF_ERROR(zip.AddFile("results.json", record.dump(2)));
+    RETURN_IF_ERROR(zip.AddFile("results.json", JsonText(record, 2)));
     return zip.Finish();
   }();
   if (status.ok()) {

@@ -25,6 +25,7 @@
 #include "api/routes/api_common.h"
 #include "api/routes/routes.h"
 #include "common/file_util.h"
+#include "common/json_text.h"
 #include "common/strings.h"
 #include "models/model_upload.h"
 #include "runners/runner_registry.h"
@@ -142,7 +143,7 @@ StatusOr<HttpResponse> UploadModel(const ApiContext& ctx, const HttpRequest& req
   }
   ASSIGN_OR_RETURN(ModelConfig installed, ctx.manager->Install(upload));
   for (nlohmann::json& entry : ListModels(ctx)) {
-    if (entry["name"] == installed.name) return JsonResponse(201, entry.dump());
+    if (entry["name"] == installed.name) return JsonResponse(201, JsonText(entry));
   }
   return absl::InternalError("the uploaded model is not listed");
 }
@@ -155,11 +156,11 @@ void AddApiModelRoutes(Router& router, const ApiContext& ctx) {
   upload.max_body_bytes = static_cast<uint64_t>(ctx.max_upload_bytes);
   router.Add("POST", "/api/models/upload", Guarded(ctx, Access::kAdmin, Blocking(ctx, UploadModel)),
              upload);
-  router.Add(
-      "GET", "/api/models", Guarded(ctx, Access::kUser, [ctx](HttpRequest&&, Responder respond) {
-        respond(JsonResponse(
-            200, nlohmann::json{{"models", ListModels(ctx)}, {"runners", RunnerNames()}}.dump()));
-      }));
+  router.Add("GET", "/api/models",
+             Guarded(ctx, Access::kUser, [ctx](HttpRequest&&, Responder respond) {
+               respond(JsonResponse(200, JsonText(nlohmann::json{{"models", ListModels(ctx)},
+                                                                 {"runners", RunnerNames()}})));
+             }));
 }
 
 }  // namespace infera

@@ -9,6 +9,7 @@
 #include "api/routes/api_common.h"
 #include "api/routes/routes.h"
 #include "auth/auth_service.h"
+#include "common/json_text.h"
 #include "common/strings.h"
 
 namespace infera {
@@ -40,7 +41,7 @@ StatusOr<HttpResponse> ListUsers(const ApiContext& ctx, const HttpRequest&) {
   ASSIGN_OR_RETURN(std::vector<UserRecord> users, ctx.auth->users().ListUsers());
   nlohmann::json list = nlohmann::json::array();
   for (const UserRecord& u : users) list.push_back(UserJson(u));
-  return JsonResponse(200, nlohmann::json{{"users", std::move(list)}}.dump());
+  return JsonResponse(200, JsonText(nlohmann::json{{"users", std::move(list)}}));
 }
 
 StatusOr<HttpResponse> CreateUser(const ApiContext& ctx, const HttpRequest& req) {
@@ -55,7 +56,7 @@ StatusOr<HttpResponse> CreateUser(const ApiContext& ctx, const HttpRequest& req)
   StatusOr<Role> role = ParseRole(role_name);
   if (!role.ok()) return absl::InvalidArgumentError("'role' must be \"admin\" or \"user\"");
   ASSIGN_OR_RETURN(UserRecord user, ctx.auth->CreateUser(username, password, *role));
-  return JsonResponse(201, UserJson(user).dump());
+  return JsonResponse(201, JsonText(UserJson(user)));
 }
 
 StatusOr<HttpResponse> ChangeUser(const ApiContext& ctx, const HttpRequest& req,
@@ -74,7 +75,7 @@ StatusOr<HttpResponse> ChangeUser(const ApiContext& ctx, const HttpRequest& req,
     RETURN_IF_ERROR(ctx.auth->users().SetDisabled(user.id, action == "disable"));
   }
   ASSIGN_OR_RETURN(user, ctx.auth->users().GetUser(id));
-  return JsonResponse(200, UserJson(user).dump());
+  return JsonResponse(200, JsonText(UserJson(user)));
 }
 
 }  // namespace
