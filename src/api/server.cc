@@ -13,8 +13,7 @@
 #include "common/strings.h"
 #include "models/model.h"
 #include "store/blob_lifetime.h"
-#include "store/sqlite_store.h"
-#include "store/sqlite_user_store.h"
+#include "store/store_registry.h"
 
 namespace infera {
 
@@ -23,13 +22,10 @@ StatusOr<std::unique_ptr<Server>> Server::Create(const ServerConfig& config) {
   const std::filesystem::path storage = config.storage_path;
   // Private by default (0700 folders, 0600 files): uploads, password and token hashes.
   RETURN_IF_ERROR(CreatePrivateDirectories(storage / "tmp"));
-  StatusOr<std::unique_ptr<Store>> store = OpenSqliteStore(storage / "infera.db");
-  if (!store.ok()) {
-    return absl::Status(store.status().code(),
-                        StrCat("storage ", storage.string(), ": ", store.status().message()));
-  }
-  server->store_ = std::move(*store);
-  ASSIGN_OR_RETURN(server->blobs_, OpenFsBlobStore(storage / "blobs"));
+  // Records, users and blobs through the store registry (storage.driver).
+  const StorageOptions stores{.driver = config.storage_driver, .path = storage, .now_ms = {}};
+  ASSIGN_OR_RETURN(server->store_, OpenRecordStore(stores));
+  ASSIGN_OR_RETURN(server->blobs_, OpenBlobStore(stores));
   // What a crash left behind: blobs whose record never came (their pins have expired).
   if (StatusOr<std::vector<std::string>> swept = SweepUnusedBlobs(*server->store_, *server->blobs_);
       !swept.ok()) {
@@ -144,7 +140,8 @@ StatusOr<std::unique_ptr<Server>> Server::Create(const ServerConfig& config) {
 
 Status Server::OpenAuth(const ServerConfig& config) {
   const std::filesystem::path storage = config.storage_path;
-  ASSIGN_OR_RETURN(users_, OpenSqliteUserStore(storage / "infera.db"));
+  ASSIGN_OR_RETURN(users_, OpenUserStore(StorageOptions{
+                               .driver = config.storage_driver, .path = storage, .now_ms = {}}));
   const std::filesystem::path secret_file =
       config.auth_secret_file.empty() ? storage / "auth_secret" : config.auth_secret_file;
   StatusOr<std::string> secret = LoadOrCreateSecret(secret_file);

@@ -18,7 +18,7 @@
 #include "common/logging.h"
 #include "common/strings.h"
 #include "models/server_config.h"
-#include "store/sqlite_user_store.h"
+#include "store/store_registry.h"
 
 namespace infera {
 
@@ -49,8 +49,10 @@ StatusOr<std::string> ReadPassword(const std::string& prompt) {
 
 Status Users(const UsersOptions& options) {
   ASSIGN_OR_RETURN(ServerConfig config, LoadServerConfig(options.config));
-  ASSIGN_OR_RETURN(std::unique_ptr<UserStore> users,
-                   OpenSqliteUserStore(config.storage_path / "infera.db"));
+  ASSIGN_OR_RETURN(
+      std::unique_ptr<UserStore> users,
+      OpenUserStore(StorageOptions{
+          .driver = config.storage_driver, .path = config.storage_path, .now_ms = {}}));
   const std::filesystem::path secret_file = config.auth_secret_file.empty()
                                                 ? config.storage_path / "auth_secret"
                                                 : config.auth_secret_file;

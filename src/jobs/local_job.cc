@@ -9,7 +9,7 @@
 #include "jobs/job_export.h"
 #include "jobs/job_workers.h"
 #include "models/model.h"
-#include "store/sqlite_store.h"
+#include "store/store_registry.h"
 
 namespace infera {
 
@@ -17,8 +17,9 @@ namespace fs = std::filesystem;
 
 StatusOr<std::unique_ptr<LocalJob>> LocalJob::Open(const fs::path& work_dir) {
   std::unique_ptr<LocalJob> job(new LocalJob());
-  ASSIGN_OR_RETURN(job->store_, OpenSqliteStore(work_dir / "infera.db"));
-  ASSIGN_OR_RETURN(job->blobs_, OpenFsBlobStore(work_dir / "blobs"));
+  const StorageOptions storage{.driver = "sqlite", .path = work_dir, .now_ms = {}};
+  ASSIGN_OR_RETURN(job->store_, OpenRecordStore(storage));
+  ASSIGN_OR_RETURN(job->blobs_, OpenBlobStore(storage));
   DatasetRecord dataset;
   dataset.name = "local";
   dataset.description = "files of one local job";

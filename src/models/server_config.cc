@@ -68,8 +68,8 @@ Status ApplyServer(const YamlReader& s, const fs::path& base, ServerConfig* conf
 }
 
 Status ApplyStorage(const YamlReader& s, const fs::path& base, ServerConfig* config) {
-  RETURN_IF_ERROR(s.CheckMapping(
-      {"path", "max_upload_mb", "max_files_per_upload", "max_file_mb", "ingest_memory_mb"}));
+  RETURN_IF_ERROR(s.CheckMapping({"driver", "path", "max_upload_mb", "max_files_per_upload",
+                                  "max_file_mb", "ingest_memory_mb"}));
   if (s.Has("max_file_mb")) {
     ASSIGN_OR_RETURN(int64_t mb, s.Int("max_file_mb", 1, int64_t{1} << 20));
     config->max_file_bytes = mb << 20;
@@ -77,6 +77,10 @@ Status ApplyStorage(const YamlReader& s, const fs::path& base, ServerConfig* con
   if (s.Has("ingest_memory_mb")) {
     ASSIGN_OR_RETURN(int64_t mb, s.Int("ingest_memory_mb", 1, int64_t{1} << 24));
     config->ingest_memory_bytes = mb << 20;
+  }
+  if (s.Has("driver")) {
+    ASSIGN_OR_RETURN(config->storage_driver, s.String("driver"));
+    if (config->storage_driver.empty()) return s.Error("driver", "must not be empty");
   }
   if (s.Has("path")) {
     ASSIGN_OR_RETURN(std::string path, s.String("path"));

@@ -7,9 +7,10 @@
 //                                   # of the copy embedded in the binary (for page work)
 //   model_repository: DIR          # folders NAME/model.yaml + NAME/<version>/model.pt
 //   model_control: {mode: none|explicit|poll, poll_s: 10}
-//   storage: {path: DIR, max_upload_mb, max_files_per_upload, max_file_mb,
+//   storage: {driver: sqlite, path: DIR, max_upload_mb, max_files_per_upload, max_file_mb,
 //             ingest_memory_mb}
-//                                   # SQLite at DIR/infera.db, blobs in DIR/blobs
+//                                   # driver: store/store_registry's (sqlite: SQLite at
+//                                   # DIR/infera.db, blobs in DIR/blobs)
 //   jobs: {workers, lease_s, priority, max_in_flight}
 //   auth: {enabled, secret_file, access_ttl_s, refresh_ttl_s, protect_inference,
 //          trusted_proxies: [ADDRESS or CIDR, ...]}
@@ -65,7 +66,9 @@ struct ServerConfig {
   ModelControlMode model_control = ModelControlMode::kNone;
   double model_control_poll_s = 10.0;
   std::optional<std::filesystem::path> model_repository;
-  // storage: the embedded store's folder (default ./data beside the config file).
+  // storage: which store driver (store/store_registry.h; checked when the stores open)
+  // and its folder (default ./data beside the config file).
+  std::string storage_driver = "sqlite";
   std::filesystem::path storage_path;
   int64_t max_upload_bytes = 4ll << 30;  // one upload request (multipart or ZIP)
   int64_t max_files_per_upload = 10000;

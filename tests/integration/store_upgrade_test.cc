@@ -148,5 +148,19 @@ TEST_F(StoreUpgradeTest, AVersion3StoreServesItsRecordsAsBeforeAndRunsNewJobs) {
   EXPECT_EQ(Send("GET", "/api/inferences/1").status, 200);
 }
 
+// The store is opened through the store registry: a driver it does not know stops
+// start-up with a message naming the ones it does.
+TEST(StorageDriverTest, AnUnknownDriverStopsStartUp) {
+  TempDir dir;
+  WriteFile(dir.path() / "config.yaml", "storage: {driver: mongodb}\nauth: {enabled: false}\n");
+  StatusOr<ServerConfig> config = LoadServerConfig(dir.path() / "config.yaml");
+  ASSERT_TRUE(config.ok()) << config.status();
+  StatusOr<std::unique_ptr<Server>> server = Server::Create(*config);
+  ASSERT_FALSE(server.ok());
+  EXPECT_EQ(server.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(std::string(server.status().message()),
+            "unknown storage driver 'mongodb' (known: sqlite)");
+}
+
 }  // namespace
 }  // namespace infera::testing

@@ -359,6 +359,23 @@ TEST(ServerConfigTest, RepositoryModelsAreScannedAndRelativeToTheConfig) {
   EXPECT_EQ(c->models[1].name, "b");
 }
 
+TEST(ServerConfigTest, StorageNamesItsDriverAndFolder) {
+  TempDir tmp;
+  WriteFile(tmp.path() / "config.yaml", "storage: {driver: sqlite, path: store}\n");
+  StatusOr<ServerConfig> c = LoadServerConfig(tmp.path() / "config.yaml");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->storage_driver, "sqlite");
+  EXPECT_EQ(c->storage_path, fs::absolute(tmp.path()) / "store");
+  WriteFile(tmp.path() / "config.yaml", "model_repository: .\n");
+  c = LoadServerConfig(tmp.path() / "config.yaml");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->storage_driver, "sqlite");  // the default
+  EXPECT_EQ(c->storage_path, fs::absolute(tmp.path()) / "data");
+  WriteFile(tmp.path() / "config.yaml", "storage: {driver: ''}\n");
+  EXPECT_EQ(LoadServerConfig(tmp.path() / "config.yaml").status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 TEST(ServerConfigTest, ErrorsNameTheFileAndKey) {
   TempDir tmp;
   const fs::path file = tmp.path() / "config.yaml";

@@ -1,0 +1,41 @@
+// The store registry: the one explicit list of storage drivers infera can keep its
+// records, users and blobs in (store_registry.cc), chosen by `storage: {driver}` in the
+// server's config — as backends are chosen by name. Adding a driver (PostgreSQL) is its
+// files in store/ plus one entry there; the server, the CLI and the conformance tests
+// open stores only through here.
+//
+// Thread-safety: the functions are reentrant; what they return has its own contract.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "store/blob_store.h"
+#include "store/store.h"
+#include "store/user_store.h"
+
+namespace infera {
+
+// StorageOptions: where records, users and blobs are kept (the config's `storage:`).
+struct StorageOptions {
+  std::string driver = "sqlite";
+  // sqlite: the folder holding infera.db (records and users) and blobs/.
+  std::filesystem::path path;
+  // Injected clock for the records and users (tests); empty: the system clock.
+  std::function<int64_t()> now_ms;
+};
+
+// Each opens its part of the storage `options` names. InvalidArgument for an unknown
+// driver (naming the known ones) or options the driver cannot use; otherwise the
+// driver's own errors, prefixed with the storage's location.
+StatusOr<std::unique_ptr<Store>> OpenRecordStore(const StorageOptions& options);
+StatusOr<std::unique_ptr<UserStore>> OpenUserStore(const StorageOptions& options);
+StatusOr<std::unique_ptr<BlobStore>> OpenBlobStore(const StorageOptions& options);
+
+// The registered drivers, in registry order.
+std::vector<std::string> StoreDriverNames();
+
+}  // namespace infera
