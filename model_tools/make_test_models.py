@@ -16,7 +16,7 @@ reference files only the tests read (TEST_ONLY_FILES).
 
 Writes:
   OUT_DIR/repo/NAME/model.yaml, NAME/<version>/model.pt, NAME/labels.txt
-  (FIXTURES, test repository only: resnet18, tuple_out, clamp_net, dict_out, gray_cls,
+  (FIXTURES, test repository only: tuple_out, clamp_net, dict_out, gray_cls,
   slow_model, versioned, cellpose_traced, cellpose_traced_flows_second)
       mobilenet_v2  torchvision MobileNetV2, random init (seed 0), 1000 classes, 224x224
       resnet18      torchvision ResNet-18, random init (seed 1), 1000 classes, 224x224
@@ -103,7 +103,7 @@ TINY_SIZE = 64
 SLOW_DELAY_MS = 50  # slow_model: wall time added to every forward call (batch)
 # Test fixtures: in the test repository only (see the top of this file).
 FIXTURES = ("clamp_net", "tuple_out", "dict_out", "slow_model", "gray_cls", "versioned",
-            "resnet18", "cellpose_traced", "cellpose_traced_flows_second")
+            "cellpose_traced", "cellpose_traced_flows_second")
 TEST_ONLY_FILES = ("expected.json", "expected_masks.json", "cellpose_expected.json",
                    "seed_config.yaml")
 

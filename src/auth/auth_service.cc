@@ -8,6 +8,7 @@
 #include "auth/jwt.h"
 #include "auth/opaque_token.h"
 #include "common/ascii.h"
+#include "common/clock.h"
 #include "common/hex.h"
 #include "common/logging.h"
 #include "common/strings.h"
@@ -15,12 +16,6 @@
 namespace infera {
 
 namespace {
-
-int64_t SystemNowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // The one answer for every failed password login: it says nothing of which part was
 // wrong, so it is no username oracle.
