@@ -57,6 +57,28 @@ size_t Decode(std::string_view text, size_t pos, char32_t* cp, size_t* bad) {
   return len;
 }
 
+// `text` with every invalid sequence as U+FFFD and the characters `keep` refuses left
+// out.
+template <typename Keep>
+std::string Rewrite(std::string_view text, Keep keep) {
+  std::string out;
+  out.reserve(text.size() + 8);
+  size_t pos = 0;
+  while (pos < text.size()) {
+    char32_t cp = 0;
+    size_t bad = 0;
+    const size_t len = Decode(text, pos, &cp, &bad);
+    if (len == 0) {
+      out += kReplacement;
+      pos += bad;
+      continue;
+    }
+    if (keep(cp)) out.append(text.substr(pos, len));
+    pos += len;
+  }
+  return out;
+}
+
 }  // namespace
 
 bool IsValidUtf8(std::string_view text) {
@@ -73,22 +95,7 @@ bool IsValidUtf8(std::string_view text) {
 
 std::string ToValidUtf8(std::string_view text) {
   if (IsValidUtf8(text)) return std::string(text);
-  std::string out;
-  out.reserve(text.size() + 8);
-  size_t pos = 0;
-  while (pos < text.size()) {
-    char32_t cp = 0;
-    size_t bad = 0;
-    const size_t len = Decode(text, pos, &cp, &bad);
-    if (len == 0) {
-      out += kReplacement;
-      pos += bad;
-      continue;
-    }
-    out.append(text.substr(pos, len));
-    pos += len;
-  }
-  return out;
+  return Rewrite(text, [](char32_t) { return true; });
 }
 
 bool IsHiddenFormatCharacter(char32_t c) {
@@ -101,22 +108,7 @@ bool IsHiddenFormatCharacter(char32_t c) {
 }
 
 std::string CleanDisplayText(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  size_t pos = 0;
-  while (pos < text.size()) {
-    char32_t cp = 0;
-    size_t bad = 0;
-    const size_t len = Decode(text, pos, &cp, &bad);
-    if (len == 0) {
-      out += kReplacement;
-      pos += bad;
-      continue;
-    }
-    if (!IsHiddenFormatCharacter(cp)) out.append(text.substr(pos, len));
-    pos += len;
-  }
-  return out;
+  return Rewrite(text, [](char32_t cp) { return !IsHiddenFormatCharacter(cp); });
 }
 
 }  // namespace infera

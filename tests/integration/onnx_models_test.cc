@@ -76,11 +76,12 @@ std::vector<float> OrtReference(const std::string& onnx, const Tensor& input) {
             std::string(reinterpret_cast<const char*>(input.data()), input.byte_size()));
   std::vector<std::string> dims;
   for (int64_t d : input.shape()) dims.push_back(std::to_string(d));
-  RunResult run = RunToExit(
-      {"/usr/bin/env", "node", std::string(INFERA_SOURCE_DIR) + "/tests/ort_reference/ort_reference.mjs",
-       (RealDir() / "onnx" / onnx).string(), "x", (dir.path() / "in.bin").string(),
-       StrJoin(dims, ","), (dir.path() / "out.bin").string()},
-      std::chrono::seconds(120));
+  RunResult run =
+      RunToExit({"/usr/bin/env", "node",
+                 std::string(INFERA_SOURCE_DIR) + "/tests/ort_reference/ort_reference.mjs",
+                 (RealDir() / "onnx" / onnx).string(), "x", (dir.path() / "in.bin").string(),
+                 StrJoin(dims, ","), (dir.path() / "out.bin").string()},
+                std::chrono::seconds(120));
   EXPECT_EQ(run.code, 0) << run.out << run.err;
   if (run.code != 0) return {};
   return Floats(ReadFile(dir.path() / "out.bin"));
