@@ -52,8 +52,11 @@ infera_layer(serving   common tensor imaging batching runners models store auth)
 infera_layer(jobs      common datasets imaging models runners store serving)
 infera_layer(api       common tensor archive auth datasets imaging jobs metrics models runners
                        store web serving)
+# The server's composition: its config file parsed into the option structs of the
+# folders below, and the Server that wires stores, models, jobs and routes together.
+infera_layer(server    common api auth jobs metrics models serving store web)
 infera_layer(cli       common api auth backends cellpose imaging jobs models onnx_import runners store
-                       serving)
+                       serving server)
 infera_layer(exe       common cli)
 
 #                      folder                third-party header prefixes

@@ -25,6 +25,17 @@ class InferenceJobs;
 
 namespace infera {
 
+// What one upload may hold (config: storage.max_upload_mb, max_files_per_upload,
+// max_file_mb, ingest_memory_mb).
+struct UploadLimits {
+  int64_t max_upload_bytes = 4ll << 30;  // one upload request (multipart or ZIP)
+  int64_t max_files_per_upload = 10000;
+  int64_t max_file_bytes = 256ll << 20;  // one image of an upload (a file or a ZIP entry)
+  // Bytes all uploads being ingested may hold in memory at once (files read plus decoded
+  // pixels): the server's ByteBudget (ingest_budget below).
+  int64_t ingest_memory_bytes = 1024ll << 20;
+};
+
 struct ApiContext {
   ModelRegistry* models = nullptr;
   MetricsRegistry* metrics = nullptr;
@@ -40,9 +51,7 @@ struct ApiContext {
   const InferenceJobs* jobs = nullptr;  // the job service over store, models and workers
   // Where blocking handlers (store, uploads, downloads) run, off the I/O threads.
   TaskPool* blocking = nullptr;
-  int64_t max_upload_bytes = 4ll << 30;
-  int64_t max_files_per_upload = 10000;
-  int64_t max_file_bytes = 256ll << 20;  // one image of an upload (a file or a ZIP entry)
+  UploadLimits uploads;
   // Bytes all uploads being ingested may hold in memory at once (null: unbounded).
   ByteBudget* ingest_budget = nullptr;
   std::filesystem::path tmp_dir;  // scratch space for uploads (inside the storage folder)

@@ -32,7 +32,6 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "api/http_client.h"
-#include "api/server.h"
 #include "backends/backend_registry.h"
 #include "cellpose/synthetic_cells.h"
 #include "cli/cli.h"
@@ -41,6 +40,7 @@
 #include "imaging/codec.h"
 #include "models/model.h"
 #include "runners/runner_registry.h"
+#include "server/server.h"
 
 namespace infera {
 
@@ -259,9 +259,10 @@ StatusOr<nlohmann::json> BenchModel(const BenchOptions& options, const ServerCon
                                     const std::string& name) {
   ASSIGN_OR_RETURN(std::vector<int> concurrencies, ParseList(options.concurrency));
   ASSIGN_OR_RETURN(std::vector<int> batch_sizes, ParseList(options.batch_sizes));
-  auto it = std::find_if(config.models.begin(), config.models.end(),
+  const std::vector<ModelConfig>& models = config.model_sources.models;
+  auto it = std::find_if(models.begin(), models.end(),
                          [&](const ModelConfig& m) { return m.name == name; });
-  if (it == config.models.end()) {
+  if (it == models.end()) {
     return absl::NotFoundError(StrCat("no model '", name, "' in ", options.config));
   }
   ModelConfig model = *it;
@@ -324,22 +325,22 @@ StatusOr<nlohmann::json> BenchModel(const BenchOptions& options, const ServerCon
     model.batching.max_queue_delay_ms = options.max_queue_delay_ms;
   model.warmup.batch_sizes.clear();
   ServerConfig served = config;
-  served.models = {model};
+  served.model_sources.models = {model};
   std::string beside_body;
   if (!options.beside.empty()) {
-    auto b = std::find_if(config.models.begin(), config.models.end(),
+    auto b = std::find_if(models.begin(), models.end(),
                           [&](const ModelConfig& m) { return m.name == options.beside; });
-    if (b == config.models.end()) {
+    if (b == models.end()) {
       return absl::NotFoundError(StrCat("no model '", options.beside, "' in ", options.config));
     }
     ASSIGN_OR_RETURN(std::vector<std::byte> beside_image, DefaultImage(*b, 0));
     beside_body =
         nlohmann::json{{"image", Base64Encode(beside_image.data(), beside_image.size())}}.dump();
-    served.models.push_back(*b);
+    served.model_sources.models.push_back(*b);
   }
-  served.host = "127.0.0.1";
-  served.port = 0;
-  served.access_log = false;
+  served.http.host = "127.0.0.1";
+  served.http.port = 0;
+  served.front_end.access_log = false;
   ASSIGN_OR_RETURN(std::unique_ptr<Server> server, Server::Create(served));
   server->Start();
   const std::string body =

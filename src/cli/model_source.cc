@@ -4,7 +4,7 @@
 
 #include "common/strings.h"
 #include "models/batch_timing_cache.h"
-#include "models/server_config.h"
+#include "server/server_config.h"
 
 namespace infera {
 
@@ -19,7 +19,7 @@ StatusOr<ModelConfig> ResolveModel(const std::string& config_file, const std::st
   std::error_code ec;
   if (!config_file.empty()) {
     ASSIGN_OR_RETURN(ServerConfig config, LoadServerConfig(config_file));
-    for (const ModelConfig& m : config.models) {
+    for (const ModelConfig& m : config.model_sources.models) {
       if (m.name == model) return m;
     }
     return absl::NotFoundError(StrCat("no model '", model, "' in ", config_file));

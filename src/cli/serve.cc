@@ -4,9 +4,9 @@
 #include <csignal>
 #include <iostream>
 
-#include "api/server.h"
 #include "cli/cli.h"
 #include "common/logging.h"
+#include "server/server.h"
 
 namespace infera {
 
@@ -24,15 +24,15 @@ int RunServe(const ServeOptions& options) {
     std::cerr << "infera: " << config.status().message() << "\n";
     return 1;
   }
-  if (!options.host.empty()) config->host = options.host;
-  if (options.port >= 0) config->port = options.port;
+  if (!options.host.empty()) config->http.host = options.host;
+  if (options.port >= 0) config->http.port = static_cast<uint16_t>(options.port);
   StatusOr<std::unique_ptr<Server>> server = Server::Create(*config);
   if (!server.ok()) {
     std::cerr << "infera: " << server.status().message() << "\n";
     return 1;
   }
   (*server)->Start();
-  std::cout << "infera listening on http://" << config->host << ":" << (*server)->port()
+  std::cout << "infera listening on http://" << config->http.host << ":" << (*server)->port()
             << std::endl;
 
   int sig = 0;

@@ -17,7 +17,7 @@
 #include "cli/cli.h"
 #include "common/logging.h"
 #include "common/strings.h"
-#include "models/server_config.h"
+#include "server/server_config.h"
 #include "store/store_registry.h"
 
 namespace infera {
@@ -49,13 +49,10 @@ StatusOr<std::string> ReadPassword(const std::string& prompt) {
 
 Status Users(const UsersOptions& options) {
   ASSIGN_OR_RETURN(ServerConfig config, LoadServerConfig(options.config));
-  ASSIGN_OR_RETURN(
-      std::unique_ptr<UserStore> users,
-      OpenUserStore(StorageOptions{
-          .driver = config.storage_driver, .path = config.storage_path, .now_ms = {}}));
-  const std::filesystem::path secret_file = config.auth_secret_file.empty()
-                                                ? config.storage_path / "auth_secret"
-                                                : config.auth_secret_file;
+  ASSIGN_OR_RETURN(std::unique_ptr<UserStore> users, OpenUserStore(config.storage));
+  const std::filesystem::path secret_file = config.auth.secret_file.empty()
+                                                ? config.storage.path / "auth_secret"
+                                                : config.auth.secret_file;
   ASSIGN_OR_RETURN(std::string secret, LoadOrCreateSecret(secret_file));
   ASSIGN_OR_RETURN(std::unique_ptr<AuthService> auth,
                    AuthService::Create(users.get(), std::move(secret), AuthOptions{}));

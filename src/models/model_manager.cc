@@ -15,17 +15,17 @@ namespace infera {
 
 namespace fs = std::filesystem;
 
-ModelManager::ModelManager(const ServerConfig& config, ModelRegistry* registry,
+ModelManager::ModelManager(const ModelSources& sources, ModelRegistry* registry,
                            MetricsRegistry* metrics)
-    : mode_(config.model_control),
-      repository_(config.model_repository),
+    : mode_(sources.control),
+      repository_(sources.repository),
       registry_(registry),
       metrics_(metrics),
-      config_(config) {
+      sources_(sources) {
   // A configured model whose artifact is REPO/NAME/VERSION/model.pt came from the
   // repository scan and reloads from its folder; every other one is a list-form model
   // and reloads from its config entry.
-  for (const ModelConfig& m : config.models) {
+  for (const ModelConfig& m : sources.models) {
     if (!repository_ || m.artifact.parent_path().parent_path().parent_path() != *repository_) {
       list_models_[m.name] = m;
     }
@@ -35,15 +35,13 @@ ModelManager::ModelManager(const ServerConfig& config, ModelRegistry* registry,
 ModelLoadOptions ModelManager::LoadOptions() const {
   ModelLoadOptions options;
   options.metrics = metrics_;
-  if (!config_.storage_path.empty()) {
-    options.batch_timing_cache = config_.storage_path / "batch_timings";
-  }
+  options.batch_timing_cache = sources_.batch_timing_cache;
   return options;
 }
 
 Status ModelManager::LoadAll() {
   MutexLock lock(&load_mu_);
-  for (const ModelConfig& mc : config_.models) {
+  for (const ModelConfig& mc : sources_.models) {
     SetState(mc.name, {mc.name, mc.version, "LOADING", ""});
     StatusOr<std::shared_ptr<Model>> model = Model::Load(mc, LoadOptions());
     if (!model.ok()) {

@@ -32,8 +32,8 @@
 #include "metrics/metrics.h"
 #include "models/model.h"
 #include "models/model_registry.h"
+#include "models/model_sources.h"
 #include "models/model_upload.h"
-#include "models/server_config.h"
 
 namespace infera {
 
@@ -48,7 +48,7 @@ struct ModelState {
 class ModelManager {
  public:
   // `registry` and `metrics` (may be null) must outlive the manager.
-  ModelManager(const ServerConfig& config, ModelRegistry* registry, MetricsRegistry* metrics);
+  ModelManager(const ModelSources& sources, ModelRegistry* registry, MetricsRegistry* metrics);
 
   // Loads every configured model; the first failure is returned (start-up stops).
   Status LoadAll() EXCLUDES(load_mu_);
@@ -114,7 +114,7 @@ class ModelManager {
   std::map<std::string, ModelConfig> list_models_;  // the config's list form, by name
   ModelRegistry* const registry_;
   MetricsRegistry* const metrics_;
-  const ServerConfig config_;
+  const ModelSources sources_;
 
   Mutex load_mu_;  // serialises Load/Unload
   mutable Mutex state_mu_;

@@ -10,7 +10,7 @@
 #include <string>
 
 #include "api/http_client.h"
-#include "api/server.h"
+#include "server/server.h"
 #include "archive/zip_reader.h"
 #include "support/test_env.h"
 

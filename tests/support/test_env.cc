@@ -68,8 +68,8 @@ std::unique_ptr<Server> StartServer(const fs::path& dir, const std::string& yaml
     ADD_FAILURE() << config.status();
     return nullptr;
   }
-  config->host = "127.0.0.1";
-  config->port = 0;
+  config->http.host = "127.0.0.1";
+  config->http.port = 0;
   StatusOr<std::unique_ptr<Server>> server = Server::Create(*config);
   if (!server.ok()) {
     ADD_FAILURE() << server.status();

@@ -6,8 +6,8 @@
 #include <memory>
 #include <string>
 
-#include "api/server.h"
 #include "common/status.h"
+#include "server/server.h"
 
 namespace infera::testing {
 

@@ -47,7 +47,7 @@ StatusOr<std::vector<MultipartPart>> ReadMultipart(const ApiContext& ctx, const 
                                                    MultipartTempFiles* cleanup) {
   ASSIGN_OR_RETURN(std::string boundary, MultipartBoundary(req.header("content-type")));
   MultipartLimits limits;
-  limits.max_parts = static_cast<size_t>(ctx.max_files_per_upload) + 16;
+  limits.max_parts = static_cast<size_t>(ctx.uploads.max_files_per_upload) + 16;
   std::error_code ec;
   std::filesystem::create_directories(ctx.tmp_dir, ec);
   StatusOr<std::vector<MultipartPart>> parts =

@@ -36,7 +36,7 @@ namespace fs = std::filesystem;
 IngestLimits Limits(const ApiContext& ctx) {
   IngestLimits limits;
   limits.decode.max_pixels = ctx.max_image_pixels;
-  limits.max_file_bytes = static_cast<uint64_t>(ctx.max_file_bytes);
+  limits.max_file_bytes = static_cast<uint64_t>(ctx.uploads.max_file_bytes);
   limits.budget = ctx.ingest_budget;
   return limits;
 }
@@ -151,9 +151,9 @@ StatusOr<HttpResponse> UploadFiles(const ApiContext& ctx, const HttpRequest& req
                                           "' (files go in the field 'files')"));
       continue;
     }
-    if (++count > ctx.max_files_per_upload) {
+    if (++count > ctx.uploads.max_files_per_upload) {
       report.Refuse(part.filename,
-                    StrCat("more than ", ctx.max_files_per_upload, " files in one upload"));
+                    StrCat("more than ", ctx.uploads.max_files_per_upload, " files in one upload"));
       continue;
     }
     RETURN_IF_ERROR(IngestOne(ctx, dataset, part.filename, part.file, &report));
@@ -192,9 +192,10 @@ StatusOr<HttpResponse> UploadArchive(const ApiContext& ctx, const HttpRequest& r
     archive = small->path;
   }
   ZipLimits limits;
-  limits.max_entries = static_cast<uint64_t>(ctx.max_files_per_upload) * 2 + 16;
-  limits.max_total_bytes = static_cast<uint64_t>(ctx.max_upload_bytes) * 4;
-  limits.max_entry_bytes = static_cast<uint64_t>(ctx.max_file_bytes);  // what an image needs
+  limits.max_entries = static_cast<uint64_t>(ctx.uploads.max_files_per_upload) * 2 + 16;
+  limits.max_total_bytes = static_cast<uint64_t>(ctx.uploads.max_upload_bytes) * 4;
+  limits.max_entry_bytes =
+      static_cast<uint64_t>(ctx.uploads.max_file_bytes);  // what an image needs
   StatusOr<ZipReader> reader = ZipReader::Open(archive, limits);
   if (!reader.ok()) {
     return absl::InvalidArgumentError(
@@ -229,7 +230,7 @@ StatusOr<HttpResponse> UploadArchive(const ApiContext& ctx, const HttpRequest& r
 void AddApiDatasetRoutes(Router& router, const ApiContext& ctx) {
   RouteOptions upload;
   upload.spool = true;
-  upload.max_body_bytes = static_cast<uint64_t>(ctx.max_upload_bytes);
+  upload.max_body_bytes = static_cast<uint64_t>(ctx.uploads.max_upload_bytes);
   router.Add("POST", "/api/datasets", Guarded(ctx, Access::kUser, Blocking(ctx, CreateDataset)));
   router.Add(
       "GET", "/api/datasets",

@@ -153,7 +153,7 @@ StatusOr<HttpResponse> UploadModel(const ApiContext& ctx, const HttpRequest& req
 void AddApiModelRoutes(Router& router, const ApiContext& ctx) {
   RouteOptions upload;
   upload.spool = true;
-  upload.max_body_bytes = static_cast<uint64_t>(ctx.max_upload_bytes);
+  upload.max_body_bytes = static_cast<uint64_t>(ctx.uploads.max_upload_bytes);
   router.Add("POST", "/api/models/upload", Guarded(ctx, Access::kAdmin, Blocking(ctx, UploadModel)),
              upload);
   router.Add("GET", "/api/models",

@@ -1,4 +1,4 @@
-// Route families, one file each; Server::Create adds them all (api/server.cc).
+// Route families, one file each; Server::Create adds them all (server/server.cc).
 #pragma once
 
 #include <string>

@@ -29,7 +29,7 @@
 #include "metrics/metrics.h"
 #include "models/model_registry.h"
 #include "models/repository_poller.h"
-#include "models/server_config.h"
+#include "server/server_config.h"
 #include "serving/image_pipeline.h"
 #include "serving/tensor_inference.h"
 #include "store/blob_store.h"

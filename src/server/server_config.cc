@@ -1,6 +1,7 @@
-#include "models/server_config.h"
+#include "server/server_config.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <map>
 #include <set>
 
@@ -21,48 +22,50 @@ Status ApplyServer(const YamlReader& s, const fs::path& base, ServerConfig* conf
                       "body_timeout_s", "min_body_rate_kb_s", "max_connections"}));
   if (s.Has("header_timeout_s")) {
     ASSIGN_OR_RETURN(int64_t t, s.Int("header_timeout_s", 1, 3600));
-    config->header_timeout_s = static_cast<int>(t);
+    config->http.header_timeout_s = static_cast<int>(t);
   }
   if (s.Has("body_timeout_s")) {
     ASSIGN_OR_RETURN(int64_t t, s.Int("body_timeout_s", 1, 7 * 86400));
-    config->body_timeout_s = static_cast<int>(t);
+    config->http.body_timeout_s = static_cast<int>(t);
   }
   if (s.Has("min_body_rate_kb_s")) {
-    ASSIGN_OR_RETURN(config->min_body_rate_kb_s, s.Int("min_body_rate_kb_s", 0, 1 << 20));
+    ASSIGN_OR_RETURN(int64_t kb, s.Int("min_body_rate_kb_s", 0, 1 << 20));
+    config->http.min_body_rate_bytes_s = static_cast<uint64_t>(kb) * 1024;
   }
   if (s.Has("max_connections")) {
     ASSIGN_OR_RETURN(int64_t n, s.Int("max_connections", 0, 1 << 22));
-    config->max_connections = static_cast<int>(n);
+    config->http.max_connections = static_cast<int>(n);
   }
   if (s.Has("web_dir")) {
     ASSIGN_OR_RETURN(std::string dir, s.String("web_dir"));
     if (dir.empty()) return s.Error("web_dir", "must not be empty");
-    config->web_dir = base / dir;
+    config->front_end.web_dir = base / dir;
   }
   if (s.Has("access_log")) {
-    ASSIGN_OR_RETURN(config->access_log, s.Bool("access_log"));
+    ASSIGN_OR_RETURN(config->front_end.access_log, s.Bool("access_log"));
   }
   if (s.Has("host")) {
-    ASSIGN_OR_RETURN(config->host, s.String("host"));
+    ASSIGN_OR_RETURN(config->http.host, s.String("host"));
   }
   if (s.Has("port")) {
     ASSIGN_OR_RETURN(int64_t port, s.Int("port", 0, 65535));
-    config->port = static_cast<int>(port);
+    config->http.port = static_cast<uint16_t>(port);
   }
   if (s.Has("io_threads")) {
     ASSIGN_OR_RETURN(int64_t n, s.Int("io_threads", 1, 256));
-    config->io_threads = static_cast<int>(n);
+    config->http.io_threads = static_cast<int>(n);
   }
   if (s.Has("postprocess_threads")) {
     ASSIGN_OR_RETURN(int64_t n, s.Int("postprocess_threads", 0, 256));
-    config->postprocess_threads = static_cast<int>(n);
+    config->pipeline.threads = static_cast<int>(n);
   }
   if (s.Has("max_body_mb")) {
     ASSIGN_OR_RETURN(int64_t mb, s.Int("max_body_mb", 1, 16384));
-    config->max_body_bytes = mb << 20;
+    config->http.max_body_bytes = static_cast<size_t>(mb) << 20;
   }
   if (s.Has("max_image_pixels")) {
-    ASSIGN_OR_RETURN(config->max_image_pixels, s.Int("max_image_pixels", 1, int64_t{1} << 40));
+    ASSIGN_OR_RETURN(config->front_end.max_image_pixels,
+                     s.Int("max_image_pixels", 1, int64_t{1} << 40));
   }
   return absl::OkStatus();
 }
@@ -72,27 +75,28 @@ Status ApplyStorage(const YamlReader& s, const fs::path& base, ServerConfig* con
                                   "max_file_mb", "ingest_memory_mb"}));
   if (s.Has("max_file_mb")) {
     ASSIGN_OR_RETURN(int64_t mb, s.Int("max_file_mb", 1, int64_t{1} << 20));
-    config->max_file_bytes = mb << 20;
+    config->uploads.max_file_bytes = mb << 20;
   }
   if (s.Has("ingest_memory_mb")) {
     ASSIGN_OR_RETURN(int64_t mb, s.Int("ingest_memory_mb", 1, int64_t{1} << 24));
-    config->ingest_memory_bytes = mb << 20;
+    config->uploads.ingest_memory_bytes = mb << 20;
   }
   if (s.Has("driver")) {
-    ASSIGN_OR_RETURN(config->storage_driver, s.String("driver"));
-    if (config->storage_driver.empty()) return s.Error("driver", "must not be empty");
+    ASSIGN_OR_RETURN(config->storage.driver, s.String("driver"));
+    if (config->storage.driver.empty()) return s.Error("driver", "must not be empty");
   }
   if (s.Has("path")) {
     ASSIGN_OR_RETURN(std::string path, s.String("path"));
     if (path.empty()) return s.Error("path", "must not be empty");
-    config->storage_path = base / path;
+    config->storage.path = base / path;
   }
   if (s.Has("max_upload_mb")) {
     ASSIGN_OR_RETURN(int64_t mb, s.Int("max_upload_mb", 1, int64_t{1} << 24));
-    config->max_upload_bytes = mb << 20;
+    config->uploads.max_upload_bytes = mb << 20;
   }
   if (s.Has("max_files_per_upload")) {
-    ASSIGN_OR_RETURN(config->max_files_per_upload, s.Int("max_files_per_upload", 1, 1'000'000));
+    ASSIGN_OR_RETURN(config->uploads.max_files_per_upload,
+                     s.Int("max_files_per_upload", 1, 1'000'000));
   }
   return absl::OkStatus();
 }
@@ -101,19 +105,19 @@ Status ApplyJobs(const YamlReader& j, ServerConfig* config) {
   RETURN_IF_ERROR(j.CheckMapping({"workers", "lease_s", "priority", "max_in_flight"}));
   if (j.Has("workers")) {
     ASSIGN_OR_RETURN(int64_t n, j.Int("workers", 0, 64));
-    config->jobs_workers = static_cast<int>(n);
+    config->job_workers.workers = static_cast<int>(n);
   }
   if (j.Has("lease_s")) {
     ASSIGN_OR_RETURN(int64_t s, j.Int("lease_s", 1, 86400));
-    config->jobs_lease_ms = s * 1000;
+    config->job_workers.lease_ms = s * 1000;
   }
   if (j.Has("priority")) {
     ASSIGN_OR_RETURN(int64_t p, j.Int("priority", 0, 1000));
-    config->jobs_priority = static_cast<int>(p);
+    config->inference_jobs.priority = static_cast<int>(p);
   }
   if (j.Has("max_in_flight")) {
     ASSIGN_OR_RETURN(int64_t n, j.Int("max_in_flight", 0, 4096));
-    config->jobs_max_in_flight = static_cast<int>(n);
+    config->inference_jobs.max_in_flight = static_cast<int>(n);
   }
   return absl::OkStatus();
 }
@@ -126,26 +130,26 @@ Status ApplyAuth(const YamlReader& a, const fs::path& base, ServerConfig* config
     for (const std::string& p : proxies) {
       StatusOr<IpNetwork> network = IpNetwork::Parse(p);
       if (!network.ok()) return a.Error("trusted_proxies", ToStd(network.status().message()));
-      config->auth_trusted_proxies.push_back(*network);
+      config->auth.trusted_proxies.push_back(*network);
     }
   }
   if (a.Has("enabled")) {
-    ASSIGN_OR_RETURN(config->auth_enabled, a.Bool("enabled"));
+    ASSIGN_OR_RETURN(config->auth.enabled, a.Bool("enabled"));
   }
   if (a.Has("secret_file")) {
     ASSIGN_OR_RETURN(std::string path, a.String("secret_file"));
-    config->auth_secret_file = base / path;
+    config->auth.secret_file = base / path;
   }
   if (a.Has("access_ttl_s")) {
-    ASSIGN_OR_RETURN(config->auth_access_ttl_s, a.Int("access_ttl_s", 10, 86400));
+    ASSIGN_OR_RETURN(config->auth.tokens.access_ttl_s, a.Int("access_ttl_s", 10, 86400));
   }
   if (a.Has("refresh_ttl_s")) {
-    ASSIGN_OR_RETURN(config->auth_refresh_ttl_s, a.Int("refresh_ttl_s", 60, 365LL * 86400));
+    ASSIGN_OR_RETURN(config->auth.tokens.refresh_ttl_s, a.Int("refresh_ttl_s", 60, 365LL * 86400));
   }
   if (a.Has("protect_inference")) {
-    ASSIGN_OR_RETURN(config->auth_protect_inference, a.Bool("protect_inference"));
+    ASSIGN_OR_RETURN(config->auth.protect_inference, a.Bool("protect_inference"));
   }
-  if (config->auth_refresh_ttl_s < config->auth_access_ttl_s) {
+  if (config->auth.tokens.refresh_ttl_s < config->auth.tokens.access_ttl_s) {
     return a.Error("refresh_ttl_s", "must be at least access_ttl_s");
   }
   return absl::OkStatus();
@@ -201,26 +205,6 @@ StatusOr<ModelConfig> ApplyListModel(const YamlReader& m, const fs::path& base) 
 
 }  // namespace
 
-StatusOr<std::vector<ModelConfig>> ScanModelRepository(const fs::path& dir) {
-  std::error_code ec;
-  if (!fs::is_directory(dir, ec)) {
-    return absl::NotFoundError(StrCat("model repository ", dir.string(), " is not a folder"));
-  }
-  std::vector<fs::path> folders;
-  for (const auto& entry : fs::directory_iterator(dir, ec)) {
-    if (entry.is_directory(ec) && fs::is_regular_file(entry.path() / "model.yaml", ec)) {
-      folders.push_back(entry.path());
-    }
-  }
-  std::sort(folders.begin(), folders.end());
-  std::vector<ModelConfig> models;
-  for (const fs::path& folder : folders) {
-    ASSIGN_OR_RETURN(std::vector<ModelConfig> versions, LoadModelFolderVersions(folder));
-    for (ModelConfig& config : versions) models.push_back(std::move(config));
-  }
-  return models;
-}
-
 StatusOr<ServerConfig> LoadServerConfig(const fs::path& file) {
   ServerConfig config;
   config.source = file;
@@ -236,20 +220,20 @@ StatusOr<ServerConfig> LoadServerConfig(const fs::path& file) {
       if (mode != "none" && mode != "explicit" && mode != "poll") {
         return mc.Error("mode", StrCat("must be none, explicit or poll (got '", mode, "')"));
       }
-      config.model_control = mode == "explicit" ? ModelControlMode::kExplicit
-                             : mode == "poll"   ? ModelControlMode::kPoll
-                                                : ModelControlMode::kNone;
+      config.model_sources.control = mode == "explicit" ? ModelControlMode::kExplicit
+                                     : mode == "poll"   ? ModelControlMode::kPoll
+                                                        : ModelControlMode::kNone;
     }
     if (mc.Has("poll_s")) {
-      ASSIGN_OR_RETURN(config.model_control_poll_s, mc.Double("poll_s"));
-      if (config.model_control_poll_s < 0.1 || config.model_control_poll_s > 86400.0) {
+      ASSIGN_OR_RETURN(config.model_sources.poll_s, mc.Double("poll_s"));
+      if (config.model_sources.poll_s < 0.1 || config.model_sources.poll_s > 86400.0) {
         return mc.Error("poll_s", "must be between 0.1 and 86400 seconds");
       }
     }
   }
   const fs::path base = fs::absolute(file).parent_path();
   if (r.Has("server")) RETURN_IF_ERROR(ApplyServer(r.Child("server"), base, &config));
-  config.storage_path = base / "data";
+  config.storage.path = base / "data";
   if (r.Has("storage")) RETURN_IF_ERROR(ApplyStorage(r.Child("storage"), base, &config));
   if (r.Has("jobs")) RETURN_IF_ERROR(ApplyJobs(r.Child("jobs"), &config));
   if (r.Has("auth")) RETURN_IF_ERROR(ApplyAuth(r.Child("auth"), base, &config));
@@ -258,28 +242,28 @@ StatusOr<ServerConfig> LoadServerConfig(const fs::path& file) {
     if (!list.node().IsSequence()) return list.Error("", "must be a list of models");
     for (size_t i = 0; i < list.node().size(); ++i) {
       ASSIGN_OR_RETURN(ModelConfig model, ApplyListModel(list.Item(i), base));
-      config.models.push_back(std::move(model));
+      config.model_sources.models.push_back(std::move(model));
     }
   }
   if (r.Has("model_repository")) {
     ASSIGN_OR_RETURN(std::string repo, r.String("model_repository"));
-    config.model_repository = fs::weakly_canonical(base / repo);
-    auto scanned = ScanModelRepository(*config.model_repository);
+    config.model_sources.repository = fs::weakly_canonical(base / repo);
+    auto scanned = ScanModelRepository(*config.model_sources.repository);
     if (!scanned.ok()) {
       return absl::Status(
           scanned.status().code(),
           StrCat(file.string(), ": model_repository: ", scanned.status().message()));
     }
-    for (ModelConfig& m : *scanned) config.models.push_back(std::move(m));
+    for (ModelConfig& m : *scanned) config.model_sources.models.push_back(std::move(m));
   }
-  if (config.model_control == ModelControlMode::kPoll && !config.model_repository) {
+  if (config.model_sources.control == ModelControlMode::kPoll && !config.model_sources.repository) {
     return r.Child("model_control").Error("mode", "poll needs a model_repository to rescan");
   }
   // A name comes from one place (a list entry or a repository folder); a folder's
   // version_policy may give it several versions.
   std::map<std::string, fs::path> sources;
   std::set<std::pair<std::string, int64_t>> versions;
-  for (const ModelConfig& m : config.models) {
+  for (const ModelConfig& m : config.model_sources.models) {
     auto [it, added] = sources.emplace(m.name, m.source);
     if (!versions.emplace(m.name, m.version).second ||
         (!added && (it->second != m.source || it->second == file))) {

@@ -1,4 +1,4 @@
-#include "api/server.h"
+#include "server/server.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -19,74 +19,67 @@ namespace infera {
 
 StatusOr<std::unique_ptr<Server>> Server::Create(const ServerConfig& config) {
   std::unique_ptr<Server> server(new Server());
-  const std::filesystem::path storage = config.storage_path;
+  const std::filesystem::path storage = config.storage.path;
   // Private by default (0700 folders, 0600 files): uploads, password and token hashes.
   RETURN_IF_ERROR(CreatePrivateDirectories(storage / "tmp"));
   // Records, users and blobs through the store registry (storage.driver).
-  const StorageOptions stores{.driver = config.storage_driver, .path = storage, .now_ms = {}};
-  ASSIGN_OR_RETURN(server->store_, OpenRecordStore(stores));
-  ASSIGN_OR_RETURN(server->blobs_, OpenBlobStore(stores));
+  ASSIGN_OR_RETURN(server->store_, OpenRecordStore(config.storage));
+  ASSIGN_OR_RETURN(server->blobs_, OpenBlobStore(config.storage));
   // What a crash left behind: blobs whose record never came (their pins have expired).
   if (StatusOr<std::vector<std::string>> swept = SweepUnusedBlobs(*server->store_, *server->blobs_);
       !swept.ok()) {
     Log(LogLevel::kWarning, "blob_sweep_failed",
         {{"error", std::string(ToStd(swept.status().message()))}});
   }
-  if (config.auth_enabled) RETURN_IF_ERROR(server->OpenAuth(config));
+  if (config.auth.enabled) RETURN_IF_ERROR(server->OpenAuth(config));
   server->blocking_ = std::make_unique<TaskPool>(4, "api");
-  server->pipeline_ = std::make_unique<ImagePipeline>(
-      ImagePipeline::Options{.threads = config.postprocess_threads});
-  server->manager_ = std::make_unique<ModelManager>(config, &server->models_, &server->metrics_);
+  server->pipeline_ = std::make_unique<ImagePipeline>(config.pipeline);
+  ModelSources sources = config.model_sources;
+  if (sources.batch_timing_cache.empty()) sources.batch_timing_cache = storage / "batch_timings";
+  server->manager_ = std::make_unique<ModelManager>(sources, &server->models_, &server->metrics_);
   RETURN_IF_ERROR(server->manager_->LoadAll());
-  if (config.model_control == ModelControlMode::kPoll && config.model_repository) {
+  if (sources.control == ModelControlMode::kPoll && sources.repository) {
     server->poller_ = std::make_unique<RepositoryPoller>(
         server->manager_.get(),
-        std::chrono::milliseconds(static_cast<int64_t>(config.model_control_poll_s * 1000)));
+        std::chrono::milliseconds(static_cast<int64_t>(sources.poll_s * 1000)));
   }
   server->ctx_.manager = server->manager_.get();
-  if (config.model_repository) server->model_repository_ = config.model_repository->string();
+  if (sources.repository) server->model_repository_ = sources.repository->string();
   server->ctx_.models = &server->models_;
   server->ctx_.pipeline = server->pipeline_.get();
   server->tensors_ = std::make_unique<TensorInference>(
       server->pipeline_.get(),
-      TensorInference::Options{.max_image_pixels = config.max_image_pixels});
+      TensorInference::Options{.max_image_pixels = config.front_end.max_image_pixels});
   server->ctx_.tensors = server->tensors_.get();
   server->ctx_.metrics = &server->metrics_;
-  server->ctx_.max_image_pixels = config.max_image_pixels;
+  server->ctx_.max_image_pixels = config.front_end.max_image_pixels;
   // The kinds of durable job this server runs: one Register line per kind.
-  InferenceJobOptions inference;
-  inference.priority = config.jobs_priority;
-  inference.max_in_flight = config.jobs_max_in_flight;
-  inference.decode.max_pixels = config.max_image_pixels;
+  InferenceJobOptions inference = config.inference_jobs;
+  inference.decode.max_pixels = config.front_end.max_image_pixels;
   RETURN_IF_ERROR(server->job_handlers_.Register(
       std::make_unique<InferenceJobHandler>(server->store_.get(), server->blobs_.get(),
                                             &server->models_, server->pipeline_.get(), inference)));
-  JobWorkerOptions workers;
-  workers.workers = config.jobs_workers;
-  workers.lease_ms = config.jobs_lease_ms;
-  server->workers_ =
-      std::make_unique<JobWorkers>(server->store_.get(), &server->job_handlers_, workers);
+  server->workers_ = std::make_unique<JobWorkers>(server->store_.get(), &server->job_handlers_,
+                                                  config.job_workers);
   server->ctx_.store = server->store_.get();
   server->ctx_.blobs = server->blobs_.get();
   server->jobs_ = std::make_unique<InferenceJobs>(server->store_.get(), &server->models_,
                                                   server->workers_.get());
   server->ctx_.jobs = server->jobs_.get();
   server->ctx_.blocking = server->blocking_.get();
-  server->ctx_.max_upload_bytes = config.max_upload_bytes;
-  server->ctx_.max_files_per_upload = config.max_files_per_upload;
-  server->ctx_.max_file_bytes = config.max_file_bytes;
+  server->ctx_.uploads = config.uploads;
   server->ingest_budget_ =
-      std::make_unique<ByteBudget>(static_cast<uint64_t>(config.ingest_memory_bytes));
+      std::make_unique<ByteBudget>(static_cast<uint64_t>(config.uploads.ingest_memory_bytes));
   server->ctx_.ingest_budget = server->ingest_budget_.get();
   server->ctx_.tmp_dir = storage / "tmp";
-  server->ctx_.trusted_proxies = config.auth_trusted_proxies;
+  server->ctx_.trusted_proxies = config.auth.trusted_proxies;
   server->ctx_.auth = server->auth_.get();  // before the routes: they capture the context
   AddHealthRoutes(server->router_, server->ctx_);
   // The protocol routes: model control needs an admin whenever auth is on; the rest a
   // token only with auth.protect_inference (the /api routes guard themselves).
   if (server->auth_) {
     const ApiContext ctx = server->ctx_;
-    const bool protect = config.auth_protect_inference;
+    const bool protect = config.auth.protect_inference;
     server->router_.SetDecorator([ctx, protect](std::string_view, std::string_view pattern,
                                                 Handler handler) -> Handler {
       if (pattern.starts_with("/v2/repository/models/")) {
@@ -111,48 +104,37 @@ StatusOr<std::unique_ptr<Server>> Server::Create(const ServerConfig& config) {
   AddApiInferenceRoutes(server->router_, server->ctx_);
   AddApiAuthRoutes(server->router_, server->ctx_);
   AddApiUserRoutes(server->router_, server->ctx_);
-  if (config.web_dir.empty()) {
+  if (config.front_end.web_dir.empty()) {
     server->site_ = std::make_unique<StaticSite>(StaticSite::Embedded());
   } else {
-    StatusOr<StaticSite> site = StaticSite::FromDirectory(config.web_dir);
+    StatusOr<StaticSite> site = StaticSite::FromDirectory(config.front_end.web_dir);
     if (!site.ok())
       return absl::Status(site.status().code(), StrCat("server: ", site.status().message()));
     server->site_ = std::make_unique<StaticSite>(std::move(*site));
   }
   AddWebRoutes(server->router_, *server->site_);
 
-  server->InstallObservability(config.access_log);
+  server->InstallObservability(config.front_end.access_log);
 
-  HttpServerOptions options;
-  options.host = config.host;
-  options.port = static_cast<uint16_t>(config.port);
-  options.io_threads = config.io_threads;
-  options.max_body_bytes = static_cast<size_t>(config.max_body_bytes);
+  HttpServerOptions options = config.http;
   options.spool_dir = storage / "tmp";
-  options.header_timeout_s = config.header_timeout_s;
-  options.body_timeout_s = config.body_timeout_s;
-  options.min_body_rate_bytes_s = static_cast<uint64_t>(config.min_body_rate_kb_s) * 1024;
-  options.max_connections = config.max_connections;
   options.metrics = &server->metrics_;
   ASSIGN_OR_RETURN(server->http_, HttpServer::Create(options, &server->router_));
   return server;
 }
 
 Status Server::OpenAuth(const ServerConfig& config) {
-  const std::filesystem::path storage = config.storage_path;
-  ASSIGN_OR_RETURN(users_, OpenUserStore(StorageOptions{
-                               .driver = config.storage_driver, .path = storage, .now_ms = {}}));
-  const std::filesystem::path secret_file =
-      config.auth_secret_file.empty() ? storage / "auth_secret" : config.auth_secret_file;
+  ASSIGN_OR_RETURN(users_, OpenUserStore(config.storage));
+  const std::filesystem::path secret_file = config.auth.secret_file.empty()
+                                                ? config.storage.path / "auth_secret"
+                                                : config.auth.secret_file;
   StatusOr<std::string> secret = LoadOrCreateSecret(secret_file);
   if (!secret.ok()) {
     return absl::Status(secret.status().code(), StrCat("auth secret ", secret_file.string(), ": ",
                                                        secret.status().message()));
   }
-  AuthOptions options;
-  options.access_ttl_s = config.auth_access_ttl_s;
-  options.refresh_ttl_s = config.auth_refresh_ttl_s;
-  ASSIGN_OR_RETURN(auth_, AuthService::Create(users_.get(), std::move(*secret), options));
+  ASSIGN_OR_RETURN(auth_,
+                   AuthService::Create(users_.get(), std::move(*secret), config.auth.tokens));
   std::string password;
   if (const char* env = std::getenv("INFERA_ADMIN_PASSWORD"); env != nullptr) {
     password = env;

@@ -1,0 +1,163 @@
+#include "server/server_config.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "support/test_env.h"
+
+namespace infera {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::AllOf;
+using ::testing::HasSubstr;
+using testing::TempDir;
+using testing::WriteFile;
+
+// A model folder `name` with the given model.yaml and empty artifacts for `versions`.
+fs::path MakeModel(const fs::path& repo, const std::string& name, const std::string& yaml,
+                   std::vector<int> versions = {1}) {
+  const fs::path dir = repo / name;
+  WriteFile(dir / "model.yaml", yaml);
+  for (int v : versions) WriteFile(dir / std::to_string(v) / "model.pt", "x");
+  return dir;
+}
+
+TEST(ServerConfigTest, SeedListFormIsAnImageNetClassifier) {
+  TempDir tmp;
+  WriteFile(tmp.path() / "models" / "m.pt", "x");
+  WriteFile(tmp.path() / "config.yaml", R"(
+server: {host: 0.0.0.0, port: 3000}
+models:
+  - {name: mobilenet_v2, path: models/m.pt, batch_size: 16, batch_timeout_ms: 5}
+)");
+  StatusOr<ServerConfig> c = LoadServerConfig(tmp.path() / "config.yaml");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->http.host, "0.0.0.0");
+  EXPECT_EQ(c->http.port, 3000);
+  ASSERT_EQ(c->model_sources.models.size(), 1u);
+  const ModelConfig& m = c->model_sources.models[0];
+  EXPECT_EQ(m.name, "mobilenet_v2");
+  EXPECT_EQ(m.artifact, fs::weakly_canonical(tmp.path() / "models" / "m.pt"));
+  EXPECT_EQ(m.batching.max_batch_size, 16);
+  EXPECT_DOUBLE_EQ(m.batching.max_queue_delay_ms, 5);
+  EXPECT_EQ(m.runner, "classify");
+  EXPECT_EQ(m.input.size, (std::pair<int, int>{224, 224}));
+}
+
+TEST(ServerConfigTest, ListFormInsideAModelFolderTakesItsModelYaml) {
+  TempDir tmp;
+  MakeModel(tmp.path() / "repo", "tiny",
+            "input: {size: [64, 64]}\nbatching: {max_batch_size: 2}\n");
+  WriteFile(tmp.path() / "config.yaml",
+            "models:\n  - {name: t, path: repo/tiny/1/model.pt, batch_size: 3}\n");
+  StatusOr<ServerConfig> c = LoadServerConfig(tmp.path() / "config.yaml");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->model_sources.models[0].name, "t");
+  EXPECT_EQ(c->model_sources.models[0].input.size, (std::pair<int, int>{64, 64}));
+  EXPECT_EQ(c->model_sources.models[0].batching.max_batch_size, 3);  // the list overrides
+}
+
+TEST(ServerConfigTest, RepositoryModelsAreScannedAndRelativeToTheConfig) {
+  TempDir tmp;
+  MakeModel(tmp.path() / "repo", "b", "");
+  MakeModel(tmp.path() / "repo", "a", "", {1, 2});
+  fs::create_directories(tmp.path() / "repo" / "not_a_model");
+  WriteFile(tmp.path() / "config.yaml", "model_repository: repo\n");
+  StatusOr<ServerConfig> c = LoadServerConfig(tmp.path() / "config.yaml");
+  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_EQ(c->model_sources.models.size(), 2u);
+  EXPECT_EQ(c->model_sources.models[0].name, "a");
+  EXPECT_EQ(c->model_sources.models[0].version, 2);
+  EXPECT_EQ(c->model_sources.models[1].name, "b");
+}
+
+TEST(ServerConfigTest, StorageNamesItsDriverAndFolder) {
+  TempDir tmp;
+  WriteFile(tmp.path() / "config.yaml", "storage: {driver: sqlite, path: store}\n");
+  StatusOr<ServerConfig> c = LoadServerConfig(tmp.path() / "config.yaml");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->storage.driver, "sqlite");
+  EXPECT_EQ(c->storage.path, fs::absolute(tmp.path()) / "store");
+  WriteFile(tmp.path() / "config.yaml", "model_repository: .\n");
+  c = LoadServerConfig(tmp.path() / "config.yaml");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->storage.driver, "sqlite");  // the default
+  EXPECT_EQ(c->storage.path, fs::absolute(tmp.path()) / "data");
+  WriteFile(tmp.path() / "config.yaml", "storage: {driver: ''}\n");
+  EXPECT_EQ(LoadServerConfig(tmp.path() / "config.yaml").status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST(ServerConfigTest, ErrorsNameTheFileAndKey) {
+  TempDir tmp;
+  const fs::path file = tmp.path() / "config.yaml";
+  auto expect = [&](const std::string& yaml, absl::StatusCode code, const std::string& text) {
+    WriteFile(file, yaml);
+    StatusOr<ServerConfig> c = LoadServerConfig(file);
+    EXPECT_EQ(c.status().code(), code) << yaml;
+    EXPECT_THAT(c.status().message(), AllOf(HasSubstr(file.string()), HasSubstr(text))) << yaml;
+  };
+  expect("servers: {}\n", absl::StatusCode::kInvalidArgument, "servers: unknown key");
+  expect("server: {port: 70000}\n", absl::StatusCode::kInvalidArgument, "server.port");
+  expect("server: {port: http}\n", absl::StatusCode::kInvalidArgument, "server.port");
+  expect("server: {hots: x}\n", absl::StatusCode::kInvalidArgument, "server.hots");
+  expect("models: {name: x}\n", absl::StatusCode::kInvalidArgument, "list of models");
+  expect("models:\n  - {path: m.pt}\n", absl::StatusCode::kInvalidArgument,
+         "models[0].name: is required");
+  expect("models:\n  - {name: m, path: missing.pt}\n", absl::StatusCode::kNotFound,
+         "models[0].path: no such file");
+  WriteFile(tmp.path() / "m.pt", "x");
+  expect("models:\n  - {name: m, path: m.pt, batch_size: -1}\n", absl::StatusCode::kInvalidArgument,
+         "models[0].batch_size");
+  expect("models:\n  - {name: m, path: m.pt, batchsize: 4}\n", absl::StatusCode::kInvalidArgument,
+         "models[0].batchsize: unknown key");
+  expect("models:\n  - {name: m, path: m.pt}\n  - {name: m, path: m.pt}\n",
+         absl::StatusCode::kInvalidArgument, "'m' is defined twice");
+  expect("models:\n  - {name: '../etc', path: m.pt}\n", absl::StatusCode::kInvalidArgument,
+         "invalid model name");
+  expect("model_control: {mode: watch}\n", absl::StatusCode::kInvalidArgument,
+         "model_control.mode: must be none, explicit or poll");
+  expect("model_control: {mode: poll}\n", absl::StatusCode::kInvalidArgument,
+         "poll needs a model_repository");
+  expect("model_control: {mode: poll, poll_s: 0}\n", absl::StatusCode::kInvalidArgument,
+         "model_control.poll_s");
+  expect("model_control: {mode: explicit, every: 5}\n", absl::StatusCode::kInvalidArgument,
+         "model_control.every: unknown key");
+  expect("model_repository: nowhere\n", absl::StatusCode::kNotFound, "model_repository");
+  expect("server: {web_dir: ''}\n", absl::StatusCode::kInvalidArgument, "server.web_dir");
+  expect("server: {postprocess_threads: -1}\n", absl::StatusCode::kInvalidArgument,
+         "server.postprocess_threads");
+}
+
+TEST(ServerConfigTest, PostprocessThreadsDefaultToOnePerCore) {
+  TempDir tmp;
+  WriteFile(tmp.path() / "config.yaml", "server: {postprocess_threads: 3}\n");
+  StatusOr<ServerConfig> c = LoadServerConfig(tmp.path() / "config.yaml");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->pipeline.threads, 3);
+  WriteFile(tmp.path() / "config.yaml", "server: {port: 1}\n");
+  c = LoadServerConfig(tmp.path() / "config.yaml");
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->pipeline.threads, 0);  // one per core
+}
+
+TEST(ServerConfigTest, WebDirIsRelativeToTheConfig) {
+  TempDir tmp;
+  WriteFile(tmp.path() / "config.yaml", "server: {web_dir: site}\n");
+  StatusOr<ServerConfig> c = LoadServerConfig(tmp.path() / "config.yaml");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->front_end.web_dir, fs::absolute(tmp.path()) / "site");
+  WriteFile(tmp.path() / "config.yaml", "server: {port: 1}\n");
+  c = LoadServerConfig(tmp.path() / "config.yaml");
+  ASSERT_TRUE(c.ok());
+  EXPECT_TRUE(c->front_end.web_dir.empty());  // the embedded page
+}
+
+TEST(ServerConfigTest, MissingFileIsNotFound) {
+  EXPECT_EQ(LoadServerConfig("/nonexistent/infera.yaml").status().code(),
+            absl::StatusCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace infera
