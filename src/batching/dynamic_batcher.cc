@@ -41,7 +41,7 @@ DynamicBatcher::DynamicBatcher(Options options, ExecuteFn execute)
 
 DynamicBatcher::~DynamicBatcher() { Shutdown(); }
 
-Status DynamicBatcher::Enqueue(InferenceRequest request) {
+StatusOr<DynamicBatcher::Entry> DynamicBatcher::MakeEntry(InferenceRequest request) const {
   if (request.inputs.empty()) {
     return absl::InvalidArgumentError(
         StrCat("model '", options_.model_name, "': request has no inputs"));
@@ -71,23 +71,54 @@ Status DynamicBatcher::Enqueue(InferenceRequest request) {
   entry.pending.enqueued = BatchClock::now();
   entry.pending.deadline = request.context.deadline;
   entry.request = std::move(request);
+  return entry;
+}
+
+Status DynamicBatcher::Enqueue(InferenceRequest request) {
+  std::vector<InferenceRequest> one;
+  one.push_back(std::move(request));
+  return EnqueueGroup(std::move(one));
+}
+
+Status DynamicBatcher::EnqueueGroup(std::vector<InferenceRequest> requests) {
+  if (requests.empty()) {
+    return absl::InvalidArgumentError(
+        StrCat("model '", options_.model_name, "': request has no inputs"));
+  }
+  std::vector<Entry> entries;
+  entries.reserve(requests.size());
+  auto group_left = std::make_shared<size_t>(requests.size());
+  for (InferenceRequest& request : requests) {
+    ASSIGN_OR_RETURN(Entry entry, MakeEntry(std::move(request)));
+    entry.group_left = group_left;
+    entries.push_back(std::move(entry));
+  }
   {
     MutexLock lock(&mu_);
     if (stopping_) {
       ++stats_.rejected;
       return absl::UnavailableError(StrCat("model '", options_.model_name, "' is shutting down"));
     }
-    if (queue_.size() >= options_.max_queue_size) {
+    if (queued_groups_ >= options_.max_queue_size) {
       ++stats_.rejected;
       return absl::UnavailableError(StrCat("model '", options_.model_name, "': queue is full (",
                                            options_.max_queue_size,
                                            " requests waiting); retry later"));
     }
-    queue_.push_back(std::move(entry));
-    ++stats_.enqueued;
+    ++queued_groups_;
+    for (Entry& entry : entries) queue_.push_back(std::move(entry));
+    stats_.enqueued += entries.size();
   }
-  cv_.Signal();
+  if (entries.size() == 1) {
+    cv_.Signal();
+  } else {
+    cv_.SignalAll();
+  }
   return absl::OkStatus();
+}
+
+void DynamicBatcher::LeftQueue(const Entry& entry) {
+  if (--*entry.group_left == 0) --queued_groups_;
 }
 
 void DynamicBatcher::Shutdown() {
@@ -137,6 +168,7 @@ void DynamicBatcher::InstanceLoop(size_t instance) {
     // Requests their callers gave up on leave without running.
     for (auto it = queue_.begin(); it != queue_.end();) {
       if (it->request.context.IsCanceled()) {
+        LeftQueue(*it);
         canceled.push_back(std::move(*it));
         it = queue_.erase(it);
       } else {
@@ -165,7 +197,10 @@ void DynamicBatcher::InstanceLoop(size_t instance) {
     for (size_t i : decision.expired) take.emplace_back(i, false);
     for (size_t i : decision.batch) take.emplace_back(i, true);
     std::vector<std::optional<Entry>> taken(queue_.size());
-    for (const auto& [i, is_batch] : take) taken[i] = std::move(queue_[i]);
+    for (const auto& [i, is_batch] : take) {
+      LeftQueue(queue_[i]);
+      taken[i] = std::move(queue_[i]);
+    }
     std::sort(take.begin(), take.end(), [](auto& a, auto& b) { return a.first > b.first; });
     for (const auto& [i, is_batch] : take) queue_.erase(queue_.begin() + static_cast<long>(i));
     expired.clear();

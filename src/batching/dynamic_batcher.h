@@ -12,7 +12,9 @@
 // function is called from the instance threads only, `instance` naming which one
 // (0..instances-1), never concurrently for the same instance.
 // Completion callbacks run on an instance thread and must not block.
-// Bounded queue: Enqueue fails with Unavailable when max_queue_size requests wait.
+// Bounded queue: Enqueue fails with Unavailable when max_queue_size requests wait. A
+// group (EnqueueGroup: the items of one caller request, e.g. an image's tiles) is
+// admitted or refused whole and counts as one request while any of its items waits.
 // Timeouts: a request whose deadline passes while queued completes with Unavailable
 // and is never executed.
 // Cancellation: a request whose `canceled` flag is set while it is queued completes with
@@ -113,10 +115,15 @@ class DynamicBatcher {
   // the inputs are empty, disagree on rows, or have more rows than max_batch_size;
   // Unavailable when the queue is full or the batcher is shut down.
   Status Enqueue(InferenceRequest request) EXCLUDES(mu_);
+  // Queues `requests` as one group: all or none. Errors as Enqueue's (an invalid member
+  // refuses the group; no callback is then called); otherwise each member's callback is
+  // called once, as for Enqueue.
+  Status EnqueueGroup(std::vector<InferenceRequest> requests) EXCLUDES(mu_);
 
   // Stops accepting, executes what is queued, joins. Idempotent.
   void Shutdown() EXCLUDES(mu_, join_mu_);
 
+  // Items waiting (a group's items each count here; see above for admission).
   size_t queue_size() const EXCLUDES(mu_);
   BatcherStats stats() const EXCLUDES(mu_);
   // True when called from one of this batcher's instance threads.
@@ -127,7 +134,14 @@ class DynamicBatcher {
   struct Entry {
     InferenceRequest request;
     PendingRequest pending;
+    // The group's items still queued (shared by its entries; read and written under mu_).
+    std::shared_ptr<size_t> group_left;
   };
+
+  // Checks a request and makes its entry (rows, shape key, times). Errors: see Enqueue.
+  StatusOr<Entry> MakeEntry(InferenceRequest request) const;
+  // Accounts for an entry leaving the queue (run, expired or canceled).
+  void LeftQueue(const Entry& entry) REQUIRES(mu_);
 
   void InstanceLoop(size_t instance) EXCLUDES(mu_);
   void RunBatch(size_t instance, std::vector<Entry>& batch) EXCLUDES(mu_);
@@ -137,7 +151,8 @@ class DynamicBatcher {
 
   mutable Mutex mu_;
   CondVar cv_;
-  std::deque<Entry> queue_ GUARDED_BY(mu_);  // arrival order
+  std::deque<Entry> queue_ GUARDED_BY(mu_);   // arrival order
+  size_t queued_groups_ GUARDED_BY(mu_) = 0;  // groups with an entry in queue_
   bool stopping_ GUARDED_BY(mu_) = false;
   BatcherStats stats_ GUARDED_BY(mu_);
   Mutex join_mu_;                                          // serialises Shutdown's joins

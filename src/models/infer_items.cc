@@ -60,6 +60,8 @@ void InferItems(std::shared_ptr<Model> model, std::vector<std::vector<Tensor>> i
   }
   gather->model = model;
   gather->done = std::move(done);
+  std::vector<InferenceRequest> requests;
+  requests.reserve(items.size());
   for (size_t i = 0; i < items.size(); ++i) {
     InferenceRequest request;
     request.inputs = std::move(items[i]);
@@ -75,12 +77,12 @@ void InferItems(std::shared_ptr<Model> model, std::vector<std::vector<Tensor>> i
       }
       gather->Finish(1, r.ok() ? Status() : r.status());
     };
-    Status queued = model->Infer(std::move(request));
-    if (!queued.ok()) {
-      // This item and the ones never queued end here.
-      gather->Finish(items.size() - i, queued);
-      return;
-    }
+    requests.push_back(std::move(request));
+  }
+  // All items or none: a request is admitted (and counted against the queue bound) once.
+  const size_t n = requests.size();
+  if (Status queued = model->InferGroup(std::move(requests)); !queued.ok()) {
+    gather->Finish(n, queued);
   }
 }
 

@@ -2,10 +2,12 @@
 // batcher and gathers their outputs, in item order.
 //
 // Each item is queued as its own request (so the items of one image — tiles — can share
-// batches with other images' items). `done` is called exactly once, on a batcher
-// instance thread or (when nothing could be queued) on the calling thread, after every
-// queued item completed: with all outputs, or with the first error (an item refused by
-// the queue, timed out, or failed in the engine). It must not block.
+// batches with other images' items), all of them as one group: admitted or refused
+// whole, and counted once against the model's max_queue_size. `done` is called exactly
+// once, on a batcher instance thread or (when the group was refused) on the calling
+// thread, after every item completed: with all outputs, or with the first error (the
+// queue refused the request, an item timed out or failed in the engine). It must not
+// block.
 // Thread-safe; the model is kept alive until `done` returns.
 #pragma once
 

@@ -190,11 +190,20 @@ Status Model::Warmup() {
 }
 
 Status Model::Infer(InferenceRequest request) {
-  if (!request.context.deadline && config_.batching.default_timeout_ms > 0) {
-    request.context.deadline =
+  std::vector<InferenceRequest> one;
+  one.push_back(std::move(request));
+  return InferGroup(std::move(one));
+}
+
+Status Model::InferGroup(std::vector<InferenceRequest> requests) {
+  if (config_.batching.default_timeout_ms > 0) {
+    const auto deadline =
         BatchClock::now() + std::chrono::milliseconds(config_.batching.default_timeout_ms);
+    for (InferenceRequest& request : requests) {
+      if (!request.context.deadline) request.context.deadline = deadline;
+    }
   }
-  Status queued = batcher_->Enqueue(std::move(request));
+  Status queued = batcher_->EnqueueGroup(std::move(requests));
   if (!queued.ok() && queued.code() == absl::StatusCode::kUnavailable && metrics_) {
     metrics_->OnRejected();
   }

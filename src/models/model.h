@@ -86,6 +86,10 @@ class Model {
   // Queues a request on the batcher; a request without a deadline gets the model's
   // default_timeout_ms (when non-zero). See DynamicBatcher::Enqueue for errors.
   Status Infer(InferenceRequest request);
+  // Queues the items of one caller request as a group (DynamicBatcher::EnqueueGroup:
+  // admitted whole, counted once against max_queue_size), each with the default deadline
+  // as Infer gives it.
+  Status InferGroup(std::vector<InferenceRequest> requests);
 
   // The model's input as the input spec makes it.
   TensorInfo InputInfo() const;

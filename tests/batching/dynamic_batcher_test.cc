@@ -149,6 +149,52 @@ TEST(DynamicBatcherTest, FullQueueIsRefusedWithUnavailable) {
   for (int i = 0; i < 3; ++i) EXPECT_TRUE(promises[i].get_future().get().ok());
 }
 
+// A group (one caller request's tiles) counts once against max_queue_size while any of
+// its items waits, and is admitted or refused whole.
+TEST(DynamicBatcherTest, AGroupCountsOnceAgainstTheQueueBound) {
+  Gate gate;
+  DynamicBatcher batcher(Opts(1, 0, /*max_queue=*/2), std::ref(gate));
+  std::vector<std::promise<StatusOr<InferenceResult>>> promises(9);
+  ASSERT_TRUE(batcher.Enqueue(MakeRequest(0, 1, &promises[0])).ok());
+  gate.WaitEntered(1);  // executing, not queued
+  std::vector<InferenceRequest> tiles;
+  for (int i = 1; i <= 5; ++i) tiles.push_back(MakeRequest(static_cast<float>(i), 1, &promises[i]));
+  ASSERT_TRUE(batcher.EnqueueGroup(std::move(tiles)).ok());  // 5 items, one request
+  EXPECT_EQ(batcher.queue_size(), 5u);
+  ASSERT_TRUE(batcher.Enqueue(MakeRequest(6, 1, &promises[6])).ok());
+  // Two requests wait: a third group is refused whole, and none of its callbacks runs.
+  std::vector<InferenceRequest> refused;
+  refused.push_back(MakeRequest(7, 1, &promises[7]));
+  refused.push_back(MakeRequest(8, 1, &promises[8]));
+  EXPECT_EQ(batcher.EnqueueGroup(std::move(refused)).code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(batcher.queue_size(), 6u);
+  gate.Open();
+  for (int i = 0; i <= 6; ++i) {
+    auto f = promises[i].get_future();
+    ASSERT_EQ(f.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+    EXPECT_TRUE(f.get().ok()) << i;
+  }
+  for (int i = 7; i <= 8; ++i) {
+    EXPECT_EQ(promises[i].get_future().wait_for(milliseconds(0)), std::future_status::timeout);
+  }
+  // Once the group has left the queue, its place is free again.
+  std::promise<StatusOr<InferenceResult>> later;
+  ASSERT_TRUE(batcher.Enqueue(MakeRequest(9, 1, &later)).ok());
+  EXPECT_TRUE(later.get_future().get().ok());
+}
+
+TEST(DynamicBatcherTest, AGroupWithABadMemberIsRefusedWhole) {
+  Doubler doubler;
+  DynamicBatcher batcher(Opts(4, 0), std::ref(doubler));
+  std::promise<StatusOr<InferenceResult>> ok, bad;
+  std::vector<InferenceRequest> group;
+  group.push_back(MakeRequest(0, 1, &ok));
+  group.push_back(MakeRequest(0, 5, &bad));  // more rows than max_batch_size
+  EXPECT_EQ(batcher.EnqueueGroup(std::move(group)).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(batcher.stats().enqueued, 0u);
+  EXPECT_EQ(ok.get_future().wait_for(milliseconds(50)), std::future_status::timeout);
+}
+
 TEST(DynamicBatcherTest, ExpiredRequestIsFailedAndNeverExecuted) {
   Gate gate;
   DynamicBatcher batcher(Opts(4, 0), std::ref(gate));
