@@ -43,7 +43,7 @@ enum class PreferredBatchSizesMode { kAuto, kList, kNone };
 struct BatchingConfig {
   int64_t max_batch_size = 8;
   double max_queue_delay_ms = 2.0;
-  int64_t max_queue_size = 256;
+  int64_t max_queue_size = 256;        // requests waiting (a request's tiles count once); more: 503
   int64_t default_timeout_ms = 30000;  // 0: no timeout
   PreferredBatchSizesMode preferred_mode = PreferredBatchSizesMode::kAuto;
   // kList: ascending, unique, each in 1..max_batch_size (sizes above a max_batch_size

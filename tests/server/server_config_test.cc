@@ -154,6 +154,55 @@ TEST(ServerConfigTest, WebDirIsRelativeToTheConfig) {
   EXPECT_TRUE(c->front_end.web_dir.empty());  // the embedded page
 }
 
+// Each section lands in the option struct of the folder that uses it.
+TEST(ServerConfigTest, EachSectionFillsTheOptionsOfItsFolder) {
+  TempDir tmp;
+  fs::create_directories(tmp.path() / "repo");
+  WriteFile(tmp.path() / "config.yaml", R"(
+server: {host: 0.0.0.0, port: 9000, io_threads: 3, max_body_mb: 5, header_timeout_s: 7,
+         body_timeout_s: 70, min_body_rate_kb_s: 2, max_connections: 40, access_log: false,
+         max_image_pixels: 1000, postprocess_threads: 2}
+model_repository: repo
+model_control: {mode: poll, poll_s: 2.5}
+storage: {driver: sqlite, path: st, max_upload_mb: 3, max_files_per_upload: 9, max_file_mb: 2,
+          ingest_memory_mb: 8}
+jobs: {workers: 4, lease_s: 12, priority: 7, max_in_flight: 6}
+auth: {enabled: true, secret_file: s.key, access_ttl_s: 60, refresh_ttl_s: 120,
+       protect_inference: true, trusted_proxies: [10.0.0.0/8]}
+)");
+  StatusOr<ServerConfig> c = LoadServerConfig(tmp.path() / "config.yaml");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->http.host, "0.0.0.0");
+  EXPECT_EQ(c->http.port, 9000);
+  EXPECT_EQ(c->http.io_threads, 3);
+  EXPECT_EQ(c->http.max_body_bytes, size_t{5} << 20);
+  EXPECT_EQ(c->http.header_timeout_s, 7);
+  EXPECT_EQ(c->http.body_timeout_s, 70);
+  EXPECT_EQ(c->http.min_body_rate_bytes_s, 2u * 1024);
+  EXPECT_EQ(c->http.max_connections, 40);
+  EXPECT_FALSE(c->front_end.access_log);
+  EXPECT_EQ(c->front_end.max_image_pixels, 1000);
+  EXPECT_EQ(c->pipeline.threads, 2);
+  EXPECT_EQ(c->model_sources.repository, fs::weakly_canonical(tmp.path() / "repo"));
+  EXPECT_EQ(c->model_sources.control, ModelControlMode::kPoll);
+  EXPECT_DOUBLE_EQ(c->model_sources.poll_s, 2.5);
+  EXPECT_EQ(c->storage.path, fs::absolute(tmp.path()) / "st");
+  EXPECT_EQ(c->uploads.max_upload_bytes, int64_t{3} << 20);
+  EXPECT_EQ(c->uploads.max_files_per_upload, 9);
+  EXPECT_EQ(c->uploads.max_file_bytes, int64_t{2} << 20);
+  EXPECT_EQ(c->uploads.ingest_memory_bytes, int64_t{8} << 20);
+  EXPECT_EQ(c->job_workers.workers, 4);
+  EXPECT_EQ(c->job_workers.lease_ms, 12000);
+  EXPECT_EQ(c->inference_jobs.priority, 7);
+  EXPECT_EQ(c->inference_jobs.max_in_flight, 6);
+  EXPECT_TRUE(c->auth.enabled);
+  EXPECT_EQ(c->auth.secret_file, fs::absolute(tmp.path()) / "s.key");
+  EXPECT_EQ(c->auth.tokens.access_ttl_s, 60);
+  EXPECT_EQ(c->auth.tokens.refresh_ttl_s, 120);
+  EXPECT_TRUE(c->auth.protect_inference);
+  ASSERT_EQ(c->auth.trusted_proxies.size(), 1u);
+}
+
 TEST(ServerConfigTest, MissingFileIsNotFound) {
   EXPECT_EQ(LoadServerConfig("/nonexistent/infera.yaml").status().code(),
             absl::StatusCode::kNotFound);
