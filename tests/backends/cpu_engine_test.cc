@@ -2,6 +2,8 @@
 
 #include <ATen/Parallel.h>
 #include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -80,6 +82,40 @@ TEST(CpuEngineTest, LanesRunAtOnceWithTheirOwnIntraOpThreads) {
   std::thread::id wrapped;
   engine.Run(engine.lanes(), 2, [&] { wrapped = std::this_thread::get_id(); });
   EXPECT_EQ(wrapped, id0);
+}
+
+// Loads run on the background lane: a thread of its own (no serving lane is held), one
+// intra-op thread, and a lower OS priority than the caller's.
+TEST(CpuEngineTest, BackgroundTasksRunOnTheirOwnLowPriorityThread) {
+  CpuEngine& engine = CpuEngine::Get();
+  std::set<std::thread::id> lanes;
+  for (int i = 0; i < engine.lanes(); ++i) {
+    engine.Run(i, 0, [&] { lanes.insert(std::this_thread::get_id()); });
+  }
+  const int caller_nice = getpriority(PRIO_PROCESS, static_cast<id_t>(gettid()));
+  std::thread::id background;
+  int threads = 0;
+  int nice = 0;
+  // A serving lane stays free while a background task runs.
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  std::thread loader([&] {
+    engine.RunBackground([&] {
+      background = std::this_thread::get_id();
+      threads = at::get_num_threads();
+      nice = getpriority(PRIO_PROCESS, static_cast<id_t>(gettid()));
+      released.wait_for(std::chrono::seconds(20));
+    });
+  });
+  bool lane_ran = false;
+  engine.Run(0, 0, [&] { lane_ran = true; });
+  EXPECT_TRUE(lane_ran);
+  release.set_value();
+  loader.join();
+  EXPECT_EQ(lanes.count(background), 0u);
+  EXPECT_NE(background, std::this_thread::get_id());
+  EXPECT_EQ(threads, 1);
+  EXPECT_EQ(nice, std::min(19, caller_nice + 10));
 }
 
 TEST(CpuEngineTest, NestedRunDoesNotDeadlock) {

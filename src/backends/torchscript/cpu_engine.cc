@@ -1,8 +1,11 @@
 #include "backends/torchscript/cpu_engine.h"
 
 #include <ATen/Parallel.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <future>
 
 namespace infera {
@@ -19,10 +22,15 @@ CpuEngine& CpuEngine::Get() {
 CpuEngine::CpuEngine() {
   const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
   for (unsigned i = 0; i < cores; ++i) lanes_.push_back(std::make_unique<Lane>());
+  background_ = std::make_unique<Lane>();
+  background_->nice = 10;
 }
 
 CpuEngine::~CpuEngine() {
-  for (auto& lane : lanes_) {
+  std::vector<Lane*> all;
+  for (auto& lane : lanes_) all.push_back(lane.get());
+  all.push_back(background_.get());
+  for (Lane* lane : all) {
     {
       MutexLock lock(&lane->mu);
       lane->stopping = true;
@@ -30,7 +38,7 @@ CpuEngine::~CpuEngine() {
     lane->cv.SignalAll();
   }
   MutexLock lock(&start_mu_);
-  for (auto& lane : lanes_) {
+  for (Lane* lane : all) {
     if (lane->thread.joinable()) lane->thread.join();
   }
 }
@@ -43,7 +51,19 @@ void CpuEngine::Run(int lane_index, int intra_op_threads, const std::function<vo
     task();
     return;
   }
-  Lane* lane = lanes_[static_cast<size_t>(std::max(0, lane_index)) % lanes_.size()].get();
+  RunOn(lanes_[static_cast<size_t>(std::max(0, lane_index)) % lanes_.size()].get(),
+        intra_op_threads, task);
+}
+
+void CpuEngine::RunBackground(const std::function<void()>& task) {
+  if (on_lane) {  // defensive: never self-deadlock
+    task();
+    return;
+  }
+  RunOn(background_.get(), 1, task);
+}
+
+void CpuEngine::RunOn(Lane* lane, int intra_op_threads, const std::function<void()>& task) {
   {
     MutexLock lock(&start_mu_);
     if (!lane->thread.joinable()) lane->thread = std::thread([this, lane] { Loop(lane); });
@@ -67,6 +87,13 @@ void CpuEngine::Run(int lane_index, int intra_op_threads, const std::function<vo
 
 void CpuEngine::Loop(Lane* lane) {
   on_lane = true;
+  // Linux gives each thread its own nice value (PRIO_PROCESS with a thread id).
+  if (lane->nice != 0) {
+    const id_t tid = static_cast<id_t>(gettid());
+    errno = 0;
+    const int current = getpriority(PRIO_PROCESS, tid);
+    if (errno == 0) (void)setpriority(PRIO_PROCESS, tid, std::min(19, current + lane->nice));
+  }
   // LibTorch sets a thread's OpenMP thread count from a process-wide value on the
   // thread's first parallel operation. Do that now, so that the count this lane sets
   // before its first task is not replaced by whatever another lane set last.

@@ -16,7 +16,15 @@
 // only 1.14× from its second intra-op thread, while two single-threaded lanes give 1.4×
 // the throughput of one two-threaded lane (docs/PERFORMANCE.md).
 //
-// Thread-safety: Run may be called from any thread; it blocks until the task has run.
+// Loads (reading, freezing and optimising a module) run on a background lane of their own
+// instead: one thread at a lower OS priority (nice +10) with one intra-op thread, so that
+// a model (re)loading while others serve takes a core's leftover time rather than a
+// serving lane — on a serving lane a 14 MB model's load held every request of that lane
+// for seconds (issue 22 item 7, docs/RELIABILITY.md). One OpenMP thread makes no worker
+// pool, so the pooled threads stay within the cores.
+//
+// Thread-safety: Run and RunBackground may be called from any thread; they block until
+// the task has run.
 // A task that calls Run (on any lane) runs the inner task inline (no deadlock).
 #pragma once
 
@@ -42,6 +50,9 @@ class CpuEngine {
   // per core) and returns when it is done. Tasks on one lane run one at a time, in order.
   void Run(int lane, int intra_op_threads, const std::function<void()>& task);
 
+  // Runs `task` on the background lane (see above) and returns when it is done.
+  void RunBackground(const std::function<void()>& task);
+
   ~CpuEngine();
 
  private:
@@ -51,14 +62,17 @@ class CpuEngine {
     std::deque<std::function<void()>> tasks GUARDED_BY(mu);
     bool stopping GUARDED_BY(mu) = false;
     int current_threads = -1;  // the lane's thread only
+    int nice = 0;              // added to the thread's OS priority when it starts
     std::thread thread;        // started under start_mu_
   };
 
   CpuEngine();
+  void RunOn(Lane* lane, int intra_op_threads, const std::function<void()>& task);
   void Loop(Lane* lane);
 
   Mutex start_mu_;  // serialises starting lane threads
   std::vector<std::unique_ptr<Lane>> lanes_;
+  std::unique_ptr<Lane> background_;
 };
 
 }  // namespace infera

@@ -466,9 +466,9 @@ StatusOr<std::unique_ptr<Backend>> CreateTorchScriptBackend(const BackendOptions
   ASSIGN_OR_RETURN(c10::Device device, ParseDevice(options));
   StatusOr<LoadedModule> module = absl::UnknownError("not loaded");
   if (device.is_cpu()) {
-    // Freezing folds constants with real tensor ops: keep them on the engine thread too.
-    CpuEngine::Get().Run(options.instance, IntraOpThreads(options),
-                         [&] { module = LoadAndOptimize(options, device); });
+    // Freezing folds constants with real tensor ops: keep them on an engine thread too —
+    // the background lane, so that a load does not hold a serving lane.
+    CpuEngine::Get().RunBackground([&] { module = LoadAndOptimize(options, device); });
   } else {
     module = LoadAndOptimize(options, device);
   }
