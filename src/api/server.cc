@@ -26,6 +26,9 @@ StatusOr<std::unique_ptr<Server>> Server::Create(const ServerConfig& config) {
   const StorageOptions stores{.driver = config.storage_driver, .path = storage, .now_ms = {}};
   ASSIGN_OR_RETURN(server->store_, OpenRecordStore(stores));
   ASSIGN_OR_RETURN(server->blobs_, OpenBlobStore(stores));
+  if (auto a = OpenAnnotationStore(stores); a.ok() || !absl::IsUnimplemented(a.status())) {
+    ASSIGN_OR_RETURN(server->annotations_, std::move(a));  // else: routes answer 501
+  }
   // What a crash left behind: blobs whose record never came (their pins have expired).
   if (StatusOr<std::vector<std::string>> swept = SweepUnusedBlobs(*server->store_, *server->blobs_);
       !swept.ok()) {
@@ -68,6 +71,7 @@ StatusOr<std::unique_ptr<Server>> Server::Create(const ServerConfig& config) {
       std::make_unique<JobWorkers>(server->store_.get(), &server->job_handlers_, workers);
   server->ctx_.store = server->store_.get();
   server->ctx_.blobs = server->blobs_.get();
+  server->ctx_.annotations = server->annotations_.get();
   server->jobs_ = std::make_unique<InferenceJobs>(server->store_.get(), &server->models_,
                                                   server->workers_.get());
   server->ctx_.jobs = server->jobs_.get();
@@ -109,6 +113,7 @@ StatusOr<std::unique_ptr<Server>> Server::Create(const ServerConfig& config) {
   AddApiFileRoutes(server->router_, server->ctx_);
   AddApiModelRoutes(server->router_, server->ctx_);
   AddApiInferenceRoutes(server->router_, server->ctx_);
+  AddApiAnnotationRoutes(server->router_, server->ctx_);
   AddApiAuthRoutes(server->router_, server->ctx_);
   AddApiUserRoutes(server->router_, server->ctx_);
   if (config.web_dir.empty()) {
