@@ -74,10 +74,11 @@ std::map<std::string, std::string> Unzip(const std::string& body, const fs::path
   EXPECT_TRUE(reader.ok()) << reader.status();
   if (!reader.ok()) return out;
   fs::create_directories(scratch / "x");
-  auto refused = reader->ForEachFile(scratch / "x", [&](const ZipEntryInfo& info, const fs::path& p) {
-    out[info.name] = ReadFile(p);
-    return absl::OkStatus();
-  });
+  auto refused =
+      reader->ForEachFile(scratch / "x", [&](const ZipEntryInfo& info, const fs::path& p) {
+        out[info.name] = ReadFile(p);
+        return absl::OkStatus();
+      });
   EXPECT_TRUE(refused.ok() && refused->empty());
   return out;
 }
@@ -136,8 +137,8 @@ class AnnotationsTest : public ServerFixture {
   }
 
   int64_t NewSet(int64_t dataset, const json& body) {
-    HttpResponse r = As(bob_, "POST", "/api/datasets/" + std::to_string(dataset) + "/annotations",
-                        body.dump());
+    HttpResponse r =
+        As(bob_, "POST", "/api/datasets/" + std::to_string(dataset) + "/annotations", body.dump());
     EXPECT_EQ(r.status, 201) << r.body;
     return JsonOf(r).value("id", int64_t{0});
   }
@@ -155,8 +156,8 @@ class AnnotationsTest : public ServerFixture {
 };
 
 json Labels() {
-  return json::array({{{"id", 1}, {"name", "cell"}, {"colour", "#ff0000"}},
-                      {{"id", 2}, {"name", "nucleus"}}});
+  return json::array(
+      {{{"id", 1}, {"name", "cell"}, {"colour", "#ff0000"}}, {{"id", 2}, {"name", "nucleus"}}});
 }
 
 TEST_F(AnnotationsTest, MasksMakeRevisionsAndOnlyTheOwnerAndAdminsSeeThem) {
@@ -183,8 +184,8 @@ TEST_F(AnnotationsTest, MasksMakeRevisionsAndOnlyTheOwnerAndAdminsSeeThem) {
   ExpectError(As(bob_, "GET", MaskUrl(set, file)), 404, "has no mask");
 
   // Shape, channels and labels are checked.
-  ExpectError(As(bob_, "PUT", MaskUrl(set, file), Png(MakeImage(3, 3, 1, PixelType::kUInt8))),
-              400, "the image is");
+  ExpectError(As(bob_, "PUT", MaskUrl(set, file), Png(MakeImage(3, 3, 1, PixelType::kUInt8))), 400,
+              "the image is");
   ExpectError(As(bob_, "PUT", MaskUrl(set, file),
                  Png(MakeImage(source.width, source.height, 3, PixelType::kUInt8))),
               400, "3 channel(s)");
@@ -214,7 +215,8 @@ TEST_F(AnnotationsTest, MasksMakeRevisionsAndOnlyTheOwnerAndAdminsSeeThem) {
   EXPECT_EQ(Pixels(Decode(got.body)), Pixels(mask));
   ExpectError(As(bob_, "GET", MaskUrl(set, file) + "?revision=9"), 404, "no revision 9");
 
-  HttpResponse revisions = As(bob_, "GET", set_url + "/images/" + std::to_string(file) + "/revisions");
+  HttpResponse revisions =
+      As(bob_, "GET", set_url + "/images/" + std::to_string(file) + "/revisions");
   ASSERT_EQ(revisions.status, 200);
   const json history = JsonOf(revisions)["revisions"];
   ASSERT_EQ(history.size(), 2u);
@@ -313,8 +315,9 @@ TEST_F(AnnotationsTest, AJobsMasksBecomeASetAndExport) {
     HttpResponse job_mask =
         As(bob_, "GET", "/api/files/" + std::to_string(result["class_mask_id"].get<int64_t>()));
     EXPECT_EQ(mask.body, job_mask.body);  // the job's own blob
-    const json revs = JsonOf(As(bob_, "GET", "/api/annotations/" + std::to_string(set_id) +
-                                                 "/images/" + std::to_string(file) + "/revisions"));
+    const json revs = JsonOf(As(bob_, "GET",
+                                "/api/annotations/" + std::to_string(set_id) + "/images/" +
+                                    std::to_string(file) + "/revisions"));
     EXPECT_EQ(revs["revisions"][0]["origin"], "job:" + std::to_string(job_id));
   }
 
@@ -381,15 +384,15 @@ TEST_F(AnnotationsTest, ImportAndExportRoundTripInEveryFormat) {
 
   const std::string set_url = "/api/annotations/" + std::to_string(set);
   TempDir scratch;
-  const auto exported = Unzip(As(bob_, "GET", set_url + "/export?format=label_images").body,
-                              scratch.path());
+  const auto exported =
+      Unzip(As(bob_, "GET", set_url + "/export?format=label_images").body, scratch.path());
   for (const auto& [name, bytes] : truth) {
     const std::string entry = "masks/" + fs::path(name).stem().string() + "_mask.png";
     ASSERT_TRUE(exported.count(entry)) << entry;
     EXPECT_EQ(Pixels(Decode(exported.at(entry))), Pixels(Decode(bytes)));
   }
 
-  for (const std::string format : {"coco", "cvat_xml"}) {
+  for (const std::string format : {"coco", "cvat_xml", "cvat_seg_zip"}) {
     HttpResponse out = As(bob_, "GET", set_url + "/export?format=" + format);
     ASSERT_EQ(out.status, 200) << out.body;
     const int64_t copy = NewSet(dataset, {{"name", "copy " + format}, {"kind", "instances"}});
@@ -418,7 +421,9 @@ TEST_F(AnnotationsTest, ImportAndExportRoundTripInEveryFormat) {
   bad = Import(empty, {{"file", "c.json",
                         json{{"images", {{{"id", 1}, {"file_name", name}}}},
                              {"annotations",
-                              {{{"id", 1}, {"image_id", 1}, {"category_id", 1},
+                              {{{"id", 1},
+                                {"image_id", 1},
+                                {"category_id", 1},
                                 {"segmentation", {{"size", {1, 1}}, {"counts", {1}}}}}}},
                              {"categories", {{{"id", 1}, {"name", "cell"}}}}}
                             .dump()}});

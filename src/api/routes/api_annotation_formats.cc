@@ -1,14 +1,16 @@
 // Annotation files in and out (the formats are src/annotations/'s):
 //   POST /api/annotations/{set}/import   multipart: `file` (one or more) and optional
-//        `format` = label_images | coco | cvat_xml (guessed from each file when absent;
-//        a ZIP is read entry by entry: .json as COCO, .xml as CVAT, images as label
-//        images) -> 200 {"imported": [...], "refused": [{source, reason}], "notes": [...]}
-//        (400 when nothing was imported). A refused file or image writes nothing; the
-//        accepted ones become one new revision each, written together.
-//   GET  /api/annotations/{set}/export?format=label_images|coco|cvat_xml
+//        `format` = label_images | coco | cvat_xml | cvat_seg_zip (guessed from each file
+//        when absent; a ZIP with labelmap.txt is CVAT's Segmentation mask 1.1, another
+//        ZIP is read entry by entry: .json as COCO, .xml as CVAT, images as label images) -> 200
+//        {"imported": [...], "refused": [{source, reason}], "notes": [...]} (400 when nothing was
+//        imported). A refused file or image writes nothing; the accepted ones become one new
+//        revision each, written together.
+//   GET  /api/annotations/{set}/export?format=label_images|coco|cvat_xml|cvat_seg_zip
 //   GET  /api/inferences/{id}/export?format=...&kind=semantic|instances
 //        label_images: a ZIP of masks/<stem>_mask.png (the stored label PNGs) and
-//        labels.json; coco: the instances JSON; cvat_xml: CVAT for images 1.1.
+//        labels.json; coco: the instances JSON; cvat_xml: CVAT for images 1.1;
+//        cvat_seg_zip: CVAT's Segmentation mask 1.1 ZIP.
 // Ownership as the rest of /api. Everything runs on the blocking pool.
 #include <filesystem>
 #include <fstream>
@@ -17,6 +19,7 @@
 #include <span>
 
 #include "annotations/coco.h"
+#include "annotations/cvat_seg_zip.h"
 #include "annotations/cvat_xml.h"
 #include "annotations/label_images.h"
 #include "api/http_status.h"
@@ -40,17 +43,16 @@ namespace {
 
 namespace fs = std::filesystem;
 
-enum class Format { kLabelImages, kCoco, kCvatXml };
+enum class Format { kLabelImages, kCoco, kCvatXml, kCvatSegZip };
 
 StatusOr<Format> ParseFormat(std::string_view name) {
   if (name == "label_images") return Format::kLabelImages;
   if (name == "coco") return Format::kCoco;
   if (name == "cvat_xml") return Format::kCvatXml;
-  if (name == "cvat_seg_zip") {
-    return absl::UnimplementedError("format cvat_seg_zip is not supported yet");
-  }
-  return absl::InvalidArgumentError(
-      StrCat("unknown format '", name.substr(0, 40), "' (expected label_images, coco, cvat_xml)"));
+  if (name == "cvat_seg_zip") return Format::kCvatSegZip;
+  return absl::InvalidArgumentError(StrCat("unknown format '", name.substr(0, 40),
+                                           "' (expected label_images, coco, cvat_xml, "
+                                           "cvat_seg_zip)"));
 }
 
 std::span<const std::byte> Bytes(std::string_view s) {
@@ -121,6 +123,9 @@ void ImportOne(ImportContext* ic, std::string_view name, std::string_view bytes)
       }
       return;
     }
+    case Format::kCvatSegZip:
+      ic->result.refused.push_back({source, "a cvat_seg_zip upload is a ZIP archive"});
+      return;
     case Format::kCvatXml: {
       StatusOr<CvatImportResult> r = ImportCvatXml(bytes, *ic->matcher, ic->options);
       if (!r.ok()) {
@@ -186,19 +191,36 @@ StatusOr<HttpResponse> ImportRoute(const ApiContext& ctx, const HttpRequest& req
             {source, StrCat("not a usable ZIP archive: ", reader.status().message())});
         continue;
       }
+      // Read whole (within the ZIP limits): a Segmentation mask archive is known by its
+      // labelmap.txt and pairs its entries.
+      std::map<std::string, std::string> read;
       StatusOr<std::vector<ZipRefusal>> refused = reader->ForEachFile(
           ctx.tmp_dir, [&](const ZipEntryInfo& info, const fs::path& file) -> Status {
-            if (info.base_name.starts_with("._") || info.name.starts_with("__MACOSX/") ||
-                info.base_name == "labels.json" || info.base_name == "labelmap.txt") {
+            if (info.base_name.starts_with("._") || info.name.starts_with("__MACOSX/")) {
               return absl::OkStatus();
             }
-            ASSIGN_OR_RETURN(std::string bytes, ReadCapped(file, max_bytes));
-            ImportOne(&ic, info.name, bytes);
+            ASSIGN_OR_RETURN(read[info.name], ReadCapped(file, max_bytes));
             return absl::OkStatus();
           });
       if (!refused.ok()) return refused.status();
       for (const ZipRefusal& r : *refused) {
         ic.result.refused.push_back({CleanDisplayText(r.name), r.message});
+      }
+      const bool seg =
+          ic.format ? *ic.format == Format::kCvatSegZip : read.count("labelmap.txt") > 0;
+      if (seg) {
+        StatusOr<ImportResult> r = ImportCvatSegZip(read, matcher, ic.options);
+        if (!r.ok()) {
+          ic.result.refused.push_back({source, std::string(ToStd(r.status().message()))});
+          continue;
+        }
+        for (ImportedMask& m : r->masks) ic.result.masks.push_back(std::move(m));
+        for (ImportRefusal& f : r->refused) ic.result.refused.push_back(std::move(f));
+        continue;
+      }
+      for (const auto& [name, bytes] : read) {
+        if (BaseName(name) == "labels.json" || BaseName(name) == "labelmap.txt") continue;
+        ImportOne(&ic, name, bytes);
       }
       continue;
     }
@@ -289,8 +311,8 @@ void Export(const ApiContext& ctx, const HttpRequest& req, const Responder& resp
             const ExportPlan& plan) {
   std::string value;
   if (!req.query_param("format", &value)) {
-    return respond(StatusResponse(
-        absl::InvalidArgumentError("'format' is required (label_images, coco, cvat_xml)")));
+    return respond(StatusResponse(absl::InvalidArgumentError(
+        "'format' is required (label_images, coco, cvat_xml, cvat_seg_zip)")));
   }
   StatusOr<Format> format = ParseFormat(value);
   if (!format.ok()) return respond(StatusResponse(format.status()));
@@ -353,7 +375,18 @@ void Export(const ApiContext& ctx, const HttpRequest& req, const Responder& resp
       images.push_back(std::move(image));
     }
     HttpResponse response;
-    if (*format == Format::kCoco) {
+    if (*format == Format::kCvatSegZip) {
+      ASSIGN_OR_RETURN(auto files, ExportCvatSegZip(images, plan.labels, plan.instances));
+      ZipWriter zip([&response](std::string_view bytes) -> Status {
+        response.body.append(bytes);
+        return absl::OkStatus();
+      });
+      for (const auto& [name, bytes] : files) RETURN_IF_ERROR(zip.AddFile(name, bytes));
+      RETURN_IF_ERROR(zip.Finish());
+      response.content_type = "application/zip";
+      response.headers["content-disposition"] =
+          StrCat("attachment; filename=\"", plan.name, "_cvat_segmentation_mask.zip\"");
+    } else if (*format == Format::kCoco) {
       response.content_type = "application/json";
       response.body = ExportCoco(images, plan.labels, plan.instances);
       response.headers["content-disposition"] =
