@@ -5,6 +5,14 @@
 
 namespace infera {
 
+bool HasLabelSuffix(std::string_view name) {
+  const std::string_view stem = Stem(BaseName(name));
+  for (std::string_view suffix : kLabelSuffixes) {
+    if (stem.size() > suffix.size() && stem.ends_with(suffix)) return true;
+  }
+  return false;
+}
+
 const TargetImage* MatchLabelImage(std::string_view name, const ImageMatcher& images) {
   const std::string_view base = BaseName(name);
   const std::string_view stem = Stem(base);

@@ -20,6 +20,10 @@ namespace infera {
 inline constexpr std::string_view kLabelSuffixes[] = {"_cp_masks", "_labels", "_masks",
                                                       "_label",    "_mask",   "_seg"};
 
+// Whether `name`'s stem ends in one of kLabelSuffixes (so it names a label image rather
+// than, say, the image itself).
+bool HasLabelSuffix(std::string_view name);
+
 // The dataset image label file `name` is for, or null.
 const TargetImage* MatchLabelImage(std::string_view name, const ImageMatcher& images);
 

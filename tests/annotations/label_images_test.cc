@@ -37,6 +37,9 @@ TEST(LabelImagesTest, StemsAndSuffixes) {
   EXPECT_EQ(MatchLabelImage("cellsmask.png", m), nullptr);
   EXPECT_EQ(MatchLabelImage("dup_mask.png", m), nullptr);  // two images have that stem
   EXPECT_EQ(LabelImageExportName("x/cells.png"), "cells_mask.png");
+  EXPECT_TRUE(HasLabelSuffix("x/cells_cp_masks.png"));
+  EXPECT_FALSE(HasLabelSuffix("x/cells.png"));
+  EXPECT_FALSE(HasLabelSuffix("_mask.png"));
 }
 
 TEST(LabelImagesTest, ImportsEightAndSixteenBitAndChecksShapeAndLabels) {

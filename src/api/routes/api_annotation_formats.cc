@@ -12,6 +12,7 @@
 //        labels.json; coco: the instances JSON; cvat_xml: CVAT for images 1.1;
 //        cvat_seg_zip: CVAT's Segmentation mask 1.1 ZIP.
 // Ownership as the rest of /api. Everything runs on the blocking pool.
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -233,7 +234,10 @@ StatusOr<HttpResponse> ImportRoute(const ApiContext& ctx, const HttpRequest& req
     ImportOne(&ic, part.filename, *bytes);
   }
   if (!any_file) return absl::InvalidArgumentError("the upload holds no file (field 'file')");
-  // One revision per image: a second mask for an image is refused.
+  // One revision per image: a second mask for an image is refused. A name with a label
+  // suffix ("a_mask.png") wins over the image itself ("a.png") sent along in a ZIP.
+  std::stable_partition(ic.result.masks.begin(), ic.result.masks.end(),
+                        [](const ImportedMask& m) { return HasLabelSuffix(m.source); });
   std::vector<PreparedMask> prepared;
   std::vector<std::pair<std::string, int64_t>> sources;
   std::set<int64_t> taken;
