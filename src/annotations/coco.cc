@@ -223,62 +223,81 @@ StatusOr<ImportResult> ImportCoco(std::string_view text, const ImageMatcher& ima
   return result;
 }
 
+CocoWriter::CocoWriter(LabelMap labels, bool instances, Sink sink)
+    : labels_(std::move(labels)), instances_(instances), sink_(std::move(sink)) {
+  for (const AnnotationLabel& l : labels_) label_ids_.insert(l.id);
+}
+
+Status CocoWriter::Add(const ExportImage& image) {
+  std::string out = started_ ? ""
+                             : R"({"info":{"description":"infera annotation export"},)"
+                               R"("licenses":[],"annotations":[)";
+  started_ = true;
+  const Image& m = image.mask.labels;
+  images_.push_back(
+      {{"id", image.id}, {"file_name", image.filename}, {"width", m.width}, {"height", m.height}});
+  const int default_class = labels_.empty() ? 1 : labels_.front().id;
+  const size_t n = static_cast<size_t>(m.width) * m.height;
+  for (int value : LabelsPresent(m)) {
+    std::vector<uint8_t> bin(n, 0);
+    int x0 = m.width, y0 = m.height, x1 = -1, y1 = -1;
+    int64_t area = 0;
+    for (size_t p = 0; p < n; ++p) {
+      if (LabelAt(m, p) != value) continue;
+      bin[p] = 1;
+      ++area;
+      const int x = static_cast<int>(p % m.width), y = static_cast<int>(p / m.width);
+      x0 = std::min(x0, x), y0 = std::min(y0, y), x1 = std::max(x1, x), y1 = std::max(y1, y);
+    }
+    int category = value;
+    if (instances_) {
+      auto it = image.mask.classes.find(value);
+      category = it != image.mask.classes.end() ? it->second : default_class;
+    }
+    if (label_ids_.insert(category).second) {
+      labels_.push_back({category, StrCat("class ", category), VocColour(category)});
+    }
+    json ann = {{"id", next_id_++},
+                {"image_id", image.id},
+                {"category_id", category},
+                {"segmentation",
+                 {{"size", {m.height, m.width}},
+                  {"counts", CocoRleToString(CocoRleEncode(bin, m.width, m.height))}}},
+                {"area", area},
+                {"bbox", {x0, y0, x1 - x0 + 1, y1 - y0 + 1}},
+                {"iscrowd", 0}};
+    if (instances_) ann["attributes"] = {{"instance_id", value}};
+    if (!first_annotation_) out += ",";
+    first_annotation_ = false;
+    out += JsonText(ann);
+  }
+  return sink_(out);
+}
+
+Status CocoWriter::Finish() {
+  std::string out = started_ ? ""
+                             : R"({"info":{"description":"infera annotation export"},)"
+                               R"("licenses":[],"annotations":[)";
+  started_ = true;
+  json categories = json::array();
+  for (const AnnotationLabel& l : labels_) {
+    categories.push_back({{"id", l.id}, {"name", l.name}, {"supercategory", ""}});
+  }
+  out +=
+      StrCat(R"(],"images":)", JsonText(images_), R"(,"categories":)", JsonText(categories), "}");
+  return sink_(out);
+}
+
 std::string ExportCoco(const std::vector<ExportImage>& images, const LabelMap& labels,
                        bool instances) {
-  json doc = {{"info", {{"description", "infera annotation export"}}},
-              {"licenses", json::array()},
-              {"categories", json::array()},
-              {"images", json::array()},
-              {"annotations", json::array()}};
-  std::set<int> label_ids;
-  for (const AnnotationLabel& l : labels) {
-    doc["categories"].push_back({{"id", l.id}, {"name", l.name}, {"supercategory", ""}});
-    label_ids.insert(l.id);
-  }
-  const int default_class = labels.empty() ? 1 : labels.front().id;
-  int64_t next_id = 1;
-  for (const ExportImage& image : images) {
-    const Image& m = image.mask.labels;
-    doc["images"].push_back({{"id", image.id},
-                             {"file_name", image.filename},
-                             {"width", m.width},
-                             {"height", m.height}});
-    const size_t n = static_cast<size_t>(m.width) * m.height;
-    for (int value : LabelsPresent(m)) {
-      std::vector<uint8_t> bin(n, 0);
-      int x0 = m.width, y0 = m.height, x1 = -1, y1 = -1;
-      int64_t area = 0;
-      for (size_t p = 0; p < n; ++p) {
-        if (LabelAt(m, p) != value) continue;
-        bin[p] = 1;
-        ++area;
-        const int x = static_cast<int>(p % m.width), y = static_cast<int>(p / m.width);
-        x0 = std::min(x0, x), y0 = std::min(y0, y), x1 = std::max(x1, x), y1 = std::max(y1, y);
-      }
-      int category = value;
-      if (instances) {
-        auto it = image.mask.classes.find(value);
-        category = it != image.mask.classes.end() ? it->second : default_class;
-      }
-      if (!label_ids.count(category)) {
-        doc["categories"].push_back(
-            {{"id", category}, {"name", StrCat("class ", category)}, {"supercategory", ""}});
-        label_ids.insert(category);
-      }
-      json ann = {{"id", next_id++},
-                  {"image_id", image.id},
-                  {"category_id", category},
-                  {"segmentation",
-                   {{"size", {m.height, m.width}},
-                    {"counts", CocoRleToString(CocoRleEncode(bin, m.width, m.height))}}},
-                  {"area", area},
-                  {"bbox", {x0, y0, x1 - x0 + 1, y1 - y0 + 1}},
-                  {"iscrowd", 0}};
-      if (instances) ann["attributes"] = {{"instance_id", value}};
-      doc["annotations"].push_back(std::move(ann));
-    }
-  }
-  return JsonText(doc);
+  std::string out;
+  CocoWriter writer(labels, instances, [&out](std::string_view bytes) {
+    out.append(bytes);
+    return absl::OkStatus();
+  });
+  for (const ExportImage& image : images) (void)writer.Add(image);
+  (void)writer.Finish();
+  return out;
 }
 
 }  // namespace infera

@@ -242,53 +242,59 @@ StatusOr<ImportResult> ImportCvatSegZip(const std::map<std::string, std::string>
   return result;
 }
 
+CvatSegZipWriter::CvatSegZipWriter(LabelMap labels, bool instances, FileSink sink)
+    : labels_(std::move(labels)), instances_(instances), sink_(std::move(sink)) {}
+
+Status CvatSegZipWriter::Add(const ExportImage& image) {
+  const Image& m = image.mask.labels;
+  const size_t n = static_cast<size_t>(m.width) * m.height;
+  const int default_class = labels_.empty() ? 1 : labels_[0].id;
+  Image cls = MakeImage(m.width, m.height, 3, PixelType::kUInt8);
+  Image obj = MakeImage(m.width, m.height, 3, PixelType::kUInt8);
+  for (size_t p = 0; p < n; ++p) {
+    const int v = LabelAt(m, p);
+    if (v == 0) continue;
+    int c = v;
+    if (instances_) {
+      auto it = image.mask.classes.find(v);
+      c = it != image.mask.classes.end() ? it->second : default_class;
+    }
+    const AnnotationLabel* label = FindLabel(labels_, c);
+    if (label == nullptr) {  // a class the map lacks: a VOC colour
+      labels_.push_back({c, StrCat("class ", c), VocColour(c)});
+      label = &labels_.back();
+    }
+    const Rgb cc = label->colour;
+    const Rgb oc = VocColour(v);
+    for (int k = 0; k < 3; ++k) {
+      cls.pixels<uint8_t>()[p * 3 + k] = cc[k];
+      obj.pixels<uint8_t>()[p * 3 + k] = oc[k];
+    }
+  }
+  const std::string stem(Stem(BaseName(image.filename)));
+  list_ += stem + "\n";
+  RETURN_IF_ERROR(sink_(StrCat("SegmentationClass/", stem, ".png"), Png(cls)));
+  return sink_(StrCat("SegmentationObject/", stem, ".png"), Png(obj));
+}
+
+Status CvatSegZipWriter::Finish() {
+  std::string labelmap = "# label:color_rgb:parts:actions\nbackground:0,0,0::\n";
+  for (const AnnotationLabel& l : labels_) {
+    labelmap += StrCat(l.name, ":", l.colour[0], ",", l.colour[1], ",", l.colour[2], "::\n");
+  }
+  RETURN_IF_ERROR(sink_("ImageSets/Segmentation/default.txt", list_));
+  return sink_("labelmap.txt", labelmap);
+}
+
 StatusOr<std::vector<std::pair<std::string, std::string>>> ExportCvatSegZip(
     const std::vector<ExportImage>& images, const LabelMap& labels, bool instances) {
   std::vector<std::pair<std::string, std::string>> files;
-  std::string labelmap = "# label:color_rgb:parts:actions\nbackground:0,0,0::\n";
-  LabelMap all = labels;
-  for (const ExportImage& image : images) {  // labels the map lacks get VOC colours
-    for (int v : LabelsPresent(image.mask.labels)) {
-      int cls = v;
-      if (instances) {
-        auto it = image.mask.classes.find(v);
-        cls = it != image.mask.classes.end() ? it->second : (labels.empty() ? 1 : labels[0].id);
-      }
-      if (FindLabel(all, cls) == nullptr)
-        all.push_back({cls, StrCat("class ", cls), VocColour(cls)});
-    }
-  }
-  for (const AnnotationLabel& l : all) {
-    labelmap += StrCat(l.name, ":", l.colour[0], ",", l.colour[1], ",", l.colour[2], "::\n");
-  }
-  files.push_back({"labelmap.txt", labelmap});
-  std::string list;
-  for (const ExportImage& image : images) {
-    const Image& m = image.mask.labels;
-    const size_t n = static_cast<size_t>(m.width) * m.height;
-    Image cls = MakeImage(m.width, m.height, 3, PixelType::kUInt8);
-    Image obj = MakeImage(m.width, m.height, 3, PixelType::kUInt8);
-    for (size_t p = 0; p < n; ++p) {
-      const int v = LabelAt(m, p);
-      if (v == 0) continue;
-      int c = v;
-      if (instances) {
-        auto it = image.mask.classes.find(v);
-        c = it != image.mask.classes.end() ? it->second : (labels.empty() ? 1 : labels[0].id);
-      }
-      const Rgb cc = FindLabel(all, c)->colour;
-      const Rgb oc = VocColour(v);
-      for (int k = 0; k < 3; ++k) {
-        cls.pixels<uint8_t>()[p * 3 + k] = cc[k];
-        obj.pixels<uint8_t>()[p * 3 + k] = oc[k];
-      }
-    }
-    const std::string stem(Stem(BaseName(image.filename)));
-    files.push_back({StrCat("SegmentationClass/", stem, ".png"), Png(cls)});
-    files.push_back({StrCat("SegmentationObject/", stem, ".png"), Png(obj)});
-    list += stem + "\n";
-  }
-  files.push_back({"ImageSets/Segmentation/default.txt", list});
+  CvatSegZipWriter writer(labels, instances, [&files](std::string_view name, std::string bytes) {
+    files.emplace_back(std::string(name), std::move(bytes));
+    return absl::OkStatus();
+  });
+  for (const ExportImage& image : images) RETURN_IF_ERROR(writer.Add(image));
+  RETURN_IF_ERROR(writer.Finish());
   return files;
 }
 

@@ -15,6 +15,7 @@
 // Pure functions; thread-safe.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -31,6 +32,23 @@ bool IsCvatSegZip(const std::vector<std::string>& entry_names);
 // InvalidArgument when labelmap.txt is missing or malformed.
 StatusOr<ImportResult> ImportCvatSegZip(const std::map<std::string, std::string>& entries,
                                         const ImageMatcher& images, const ImportOptions& options);
+
+// Writes the archive's files image by image (two PNGs each), then default.txt and
+// labelmap.txt (the label map's lines, and "class <k>" for any other class met). Not
+// thread-safe; Finish once, after the last Add.
+class CvatSegZipWriter {
+ public:
+  using FileSink = std::function<Status(std::string_view name, std::string bytes)>;
+  CvatSegZipWriter(LabelMap labels, bool instances, FileSink sink);
+  Status Add(const ExportImage& image);  // the sink's error
+  Status Finish();
+
+ private:
+  LabelMap labels_;
+  bool instances_;
+  FileSink sink_;
+  std::string list_;  // ImageSets/Segmentation/default.txt
+};
 
 // The archive's files (name -> bytes), in order.
 StatusOr<std::vector<std::pair<std::string, std::string>>> ExportCvatSegZip(

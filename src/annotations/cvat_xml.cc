@@ -414,70 +414,95 @@ StatusOr<CvatImportResult> ImportCvatXml(std::string_view xml, const ImageMatche
   return out;
 }
 
-std::string ExportCvatXml(const std::vector<ExportImage>& images, const LabelMap& labels,
-                          bool instances) {
+CvatXmlWriter::CvatXmlWriter(LabelMap labels, bool instances, Sink sink)
+    : labels_(std::move(labels)), instances_(instances), sink_(std::move(sink)) {}
+
+std::string CvatXmlWriter::Header() const {
   std::string out = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<annotations>\n";
   out += "  <version>1.1</version>\n  <meta>\n    <task>\n      <labels>\n";
-  for (const AnnotationLabel& l : labels) {
+  for (const AnnotationLabel& l : labels_) {
     out +=
         StrCat("        <label>\n          <name>", XmlEscape(l.name), "</name>\n          <color>",
                ColourHex(l.colour), "</color>\n          <type>mask</type>\n",
-               instances ? "          <attributes>\n            <attribute>\n"
-                           "              <name>instance_id</name>\n"
-                           "              <mutable>False</mutable>\n"
-                           "              <input_type>number</input_type>\n"
-                           "              <default_value>0</default_value>\n"
-                           "              <values>0;65535;1</values>\n"
-                           "            </attribute>\n          </attributes>\n"
-                         : "          <attributes></attributes>\n",
+               instances_ ? "          <attributes>\n            <attribute>\n"
+                            "              <name>instance_id</name>\n"
+                            "              <mutable>False</mutable>\n"
+                            "              <input_type>number</input_type>\n"
+                            "              <default_value>0</default_value>\n"
+                            "              <values>0;65535;1</values>\n"
+                            "            </attribute>\n          </attributes>\n"
+                          : "          <attributes></attributes>\n",
                "        </label>\n");
   }
   out += "      </labels>\n    </task>\n  </meta>\n";
-  const std::string fallback = labels.empty() ? "class 1" : labels.front().name;
+  return out;
+}
+
+Status CvatXmlWriter::Add(const ExportImage& image) {
+  std::string out;
+  if (!started_) out = Header();
+  started_ = true;
+  const std::string fallback = labels_.empty() ? "class 1" : labels_.front().name;
   auto label_name = [&](int id) {
-    const AnnotationLabel* l = FindLabel(labels, id);
+    const AnnotationLabel* l = FindLabel(labels_, id);
     return l != nullptr ? l->name : StrCat("class ", id);
   };
-  for (size_t i = 0; i < images.size(); ++i) {
-    const ExportImage& image = images[i];
-    const Image& m = image.mask.labels;
-    out += StrCat("  <image id=\"", i, "\" name=\"", XmlEscape(image.filename), "\" width=\"",
-                  m.width, "\" height=\"", m.height, "\">\n");
-    const size_t n = static_cast<size_t>(m.width) * m.height;
-    for (int value : LabelsPresent(m)) {
-      int x0 = m.width, y0 = m.height, x1 = -1, y1 = -1;
-      for (size_t p = 0; p < n; ++p) {
-        if (LabelAt(m, p) != value) continue;
-        const int x = static_cast<int>(p % m.width), y = static_cast<int>(p / m.width);
-        x0 = std::min(x0, x), y0 = std::min(y0, y), x1 = std::max(x1, x), y1 = std::max(y1, y);
-      }
-      const int bw = x1 - x0 + 1, bh = y1 - y0 + 1;
-      std::vector<uint8_t> box(static_cast<size_t>(bw) * bh, 0);
-      for (int y = 0; y < bh; ++y) {
-        for (int x = 0; x < bw; ++x) {
-          box[static_cast<size_t>(y) * bw + x] =
-              LabelAt(m, static_cast<size_t>(y0 + y) * m.width + x0 + x) == value ? 1 : 0;
-        }
-      }
-      std::string label;
-      if (instances) {
-        auto it = image.mask.classes.find(value);
-        label = it != image.mask.classes.end() ? label_name(it->second) : fallback;
-      } else {
-        label = label_name(value);
-      }
-      out += StrCat("    <mask label=\"", XmlEscape(label),
-                    "\" source=\"manual\" occluded=\"0\" rle=\"", StrJoin(CvatRleEncode(box), ", "),
-                    "\" left=\"", x0, "\" top=\"", y0, "\" width=\"", bw, "\" height=\"", bh,
-                    "\" z_order=\"0\">");
-      if (instances) {
-        out += StrCat("\n      <attribute name=\"instance_id\">", value, "</attribute>\n    ");
-      }
-      out += "</mask>\n";
+  const Image& m = image.mask.labels;
+  out += StrCat("  <image id=\"", next_index_++, "\" name=\"", XmlEscape(image.filename),
+                "\" width=\"", m.width, "\" height=\"", m.height, "\">\n");
+  const size_t n = static_cast<size_t>(m.width) * m.height;
+  for (int value : LabelsPresent(m)) {
+    int x0 = m.width, y0 = m.height, x1 = -1, y1 = -1;
+    for (size_t p = 0; p < n; ++p) {
+      if (LabelAt(m, p) != value) continue;
+      const int x = static_cast<int>(p % m.width), y = static_cast<int>(p / m.width);
+      x0 = std::min(x0, x), y0 = std::min(y0, y), x1 = std::max(x1, x), y1 = std::max(y1, y);
     }
-    out += "  </image>\n";
+    const int bw = x1 - x0 + 1, bh = y1 - y0 + 1;
+    std::vector<uint8_t> box(static_cast<size_t>(bw) * bh, 0);
+    for (int y = 0; y < bh; ++y) {
+      for (int x = 0; x < bw; ++x) {
+        box[static_cast<size_t>(y) * bw + x] =
+            LabelAt(m, static_cast<size_t>(y0 + y) * m.width + x0 + x) == value ? 1 : 0;
+      }
+    }
+    std::string label;
+    if (instances_) {
+      auto it = image.mask.classes.find(value);
+      label = it != image.mask.classes.end() ? label_name(it->second) : fallback;
+    } else {
+      label = label_name(value);
+    }
+    out +=
+        StrCat("    <mask label=\"", XmlEscape(label), "\" source=\"manual\" occluded=\"0\" rle=\"",
+               StrJoin(CvatRleEncode(box), ", "), "\" left=\"", x0, "\" top=\"", y0, "\" width=\"",
+               bw, "\" height=\"", bh, "\" z_order=\"0\">");
+    if (instances_) {
+      out += StrCat("\n      <attribute name=\"instance_id\">", value, "</attribute>\n    ");
+    }
+    out += "</mask>\n";
   }
+  out += "  </image>\n";
+  return sink_(out);
+}
+
+Status CvatXmlWriter::Finish() {
+  std::string out;
+  if (!started_) out = Header();
+  started_ = true;
   out += "</annotations>\n";
+  return sink_(out);
+}
+
+std::string ExportCvatXml(const std::vector<ExportImage>& images, const LabelMap& labels,
+                          bool instances) {
+  std::string out;
+  CvatXmlWriter writer(labels, instances, [&out](std::string_view bytes) {
+    out.append(bytes);
+    return absl::OkStatus();
+  });
+  for (const ExportImage& image : images) (void)writer.Add(image);
+  (void)writer.Finish();
   return out;
 }
 

@@ -14,10 +14,11 @@
 // of the image has a distinct one, as the export writes), class sets the label id.
 // An image with a bad shape is refused whole.
 //
-// Export: per image one `<mask>` per instance (with its instance_id attribute) or per
-// label present, over the tight box — lossless through Import. Pure; thread-safe.
+// Export (CvatXmlWriter, streamed): per image one `<mask>` per instance (with its instance_id
+// attribute) or per label present, over the tight box — lossless through Import. Pure; thread-safe.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -36,6 +37,26 @@ struct CvatImportResult {
 StatusOr<CvatImportResult> ImportCvatXml(std::string_view xml, const ImageMatcher& images,
                                          const ImportOptions& options);
 
+// Writes the XML image by image (the label map in <meta> first; nothing kept between
+// images). Not thread-safe; Finish once, after the last Add.
+class CvatXmlWriter {
+ public:
+  using Sink = std::function<Status(std::string_view bytes)>;
+  CvatXmlWriter(LabelMap labels, bool instances, Sink sink);
+  Status Add(const ExportImage& image);  // the sink's error
+  Status Finish();
+
+ private:
+  std::string Header() const;
+
+  LabelMap labels_;
+  bool instances_;
+  Sink sink_;
+  int64_t next_index_ = 0;
+  bool started_ = false;
+};
+
+// The whole document of `images`.
 std::string ExportCvatXml(const std::vector<ExportImage>& images, const LabelMap& labels,
                           bool instances);
 

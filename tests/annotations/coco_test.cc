@@ -175,3 +175,36 @@ TEST(CocoTest, DocumentsThatAreNotCocoAreInvalid) {
 
 }  // namespace
 }  // namespace infera
+
+namespace infera {
+namespace {
+
+TEST(CocoWriterTest, WritesEachImageAsItComes) {
+  std::vector<std::string> chunks;
+  CocoWriter writer({{1, "cell", {255, 0, 0}}}, /*instances=*/true, [&](std::string_view bytes) {
+    chunks.emplace_back(bytes);
+    return absl::OkStatus();
+  });
+  Image m = MakeLabelImage(3, 2, 2);
+  SetLabel(&m, 0, 2);
+  ASSERT_OK(writer.Add({5, "a.png", {m, {{2, 7}}}}));
+  ASSERT_EQ(chunks.size(), 1u);  // out before the next image is read
+  EXPECT_NE(chunks[0].find("\"instance_id\":2"), std::string::npos);
+  ASSERT_OK(writer.Add({6, "b.png", {m, {}}}));
+  ASSERT_OK(writer.Finish());
+  std::string all;
+  for (const std::string& c : chunks) all += c;
+  const nlohmann::json doc = nlohmann::json::parse(all);
+  EXPECT_EQ(doc["images"].size(), 2u);
+  EXPECT_EQ(doc["annotations"].size(), 2u);
+  // Class 7 is not in the map: it is still a category.
+  EXPECT_EQ(doc["categories"].size(), 2u);
+  EXPECT_EQ(doc["categories"][1]["name"], "class 7");
+  Status refused = CocoWriter({}, false, [](std::string_view) {
+                     return absl::CancelledError("gone");
+                   }).Add({1, "a.png", {m, {}}});
+  EXPECT_EQ(refused.code(), absl::StatusCode::kCancelled);
+}
+
+}  // namespace
+}  // namespace infera

@@ -311,6 +311,9 @@ struct ExportPlan {
   std::vector<Item> items;
 };
 
+// Streams the export: the response header goes out first, then each mask is read,
+// decoded and written one at a time (nothing of the masks is held between images). An
+// error midway aborts the stream (the client sees a cut transfer) and is logged.
 void Export(const ApiContext& ctx, const HttpRequest& req, const Responder& respond,
             const ExportPlan& plan) {
   std::string value;
@@ -320,90 +323,107 @@ void Export(const ApiContext& ctx, const HttpRequest& req, const Responder& resp
   }
   StatusOr<Format> format = ParseFormat(value);
   if (!format.ok()) return respond(StatusResponse(format.status()));
-  if (*format == Format::kLabelImages) {
-    auto stream = std::make_shared<ResponseStream>();
-    HttpResponse response;
-    response.content_type = "application/zip";
-    response.headers["content-disposition"] =
-        StrCat("attachment; filename=\"", plan.name, "_label_images.zip\"");
-    response.stream = stream;
-    respond(std::move(response));
-    ZipWriter zip([&stream](std::string_view bytes) -> Status {
-      if (!stream->Write(bytes)) return absl::CancelledError("the client went away");
-      return absl::OkStatus();
-    });
-    Status status = [&]() -> Status {
-      std::set<std::string> used;
-      for (const ExportPlan::Item& item : plan.items) {
-        std::string name = StrCat("masks/", LabelImageExportName(CleanDisplayText(item.filename)));
-        for (int n = 2; used.count(name) != 0; ++n) {
-          name = StrCat("masks/", Stem(LabelImageExportName(item.filename)), "_", n, ".png");
-        }
-        used.insert(name);
-        ASSIGN_OR_RETURN(std::string bytes, ctx.blobs->Get(item.sha256));
-        RETURN_IF_ERROR(zip.AddFile(name, bytes, ZipWriter::Method::kStored));
-      }
-      RETURN_IF_ERROR(
-          zip.AddFile("labels.json",
-                      JsonText(nlohmann::json{{"kind", plan.instances ? "instances" : "semantic"},
-                                              {"labels", LabelMapJson(plan.labels)}},
-                               2)));
-      return zip.Finish();
-    }();
-    if (status.ok()) {
-      stream->Close();
-    } else {
-      Log(LogLevel::kWarning, "export_aborted", {{"error", std::string(ToStd(status.message()))}});
-      stream->Abort();
-    }
-    return;
-  }
-  StatusOr<HttpResponse> built = [&]() -> StatusOr<HttpResponse> {
-    std::vector<ExportImage> images;
-    DecodeLimits limits;
-    limits.max_pixels = ctx.max_image_pixels;
-    for (const ExportPlan::Item& item : plan.items) {
-      ASSIGN_OR_RETURN(std::string bytes, ctx.blobs->Get(item.sha256));
-      StatusOr<Image> labels = DecodeLabelImage(Bytes(bytes), limits);
-      if (!labels.ok()) {
-        return absl::InternalError(StrCat("the stored mask of file ", item.file_id,
-                                          " does not decode: ", labels.status().message()));
-      }
-      ExportImage image;
-      image.id = item.file_id;
-      image.filename = ToValidUtf8(item.filename);
-      image.mask.labels = std::move(*labels);
-      StatusOr<std::map<int, int>> classes =
-          ParseClassesJson(nlohmann::json::parse(item.classes_json, nullptr, false));
-      if (classes.ok()) image.mask.classes = std::move(*classes);
-      images.push_back(std::move(image));
-    }
-    HttpResponse response;
-    if (*format == Format::kCvatSegZip) {
-      ASSIGN_OR_RETURN(auto files, ExportCvatSegZip(images, plan.labels, plan.instances));
-      ZipWriter zip([&response](std::string_view bytes) -> Status {
-        response.body.append(bytes);
-        return absl::OkStatus();
-      });
-      for (const auto& [name, bytes] : files) RETURN_IF_ERROR(zip.AddFile(name, bytes));
-      RETURN_IF_ERROR(zip.Finish());
+  auto stream = std::make_shared<ResponseStream>();
+  HttpResponse response;
+  std::string suffix;
+  switch (*format) {
+    case Format::kLabelImages:
       response.content_type = "application/zip";
-      response.headers["content-disposition"] =
-          StrCat("attachment; filename=\"", plan.name, "_cvat_segmentation_mask.zip\"");
-    } else if (*format == Format::kCoco) {
+      suffix = "_label_images.zip";
+      break;
+    case Format::kCoco:
       response.content_type = "application/json";
-      response.body = ExportCoco(images, plan.labels, plan.instances);
-      response.headers["content-disposition"] =
-          StrCat("attachment; filename=\"", plan.name, "_coco.json\"");
-    } else {
+      suffix = "_coco.json";
+      break;
+    case Format::kCvatXml:
       response.content_type = "application/xml";
-      response.body = ExportCvatXml(images, plan.labels, plan.instances);
-      response.headers["content-disposition"] =
-          StrCat("attachment; filename=\"", plan.name, "_cvat.xml\"");
+      suffix = "_cvat.xml";
+      break;
+    case Format::kCvatSegZip:
+      response.content_type = "application/zip";
+      suffix = "_cvat_segmentation_mask.zip";
+      break;
+  }
+  response.headers["content-disposition"] =
+      StrCat("attachment; filename=\"", plan.name, suffix, "\"");
+  response.stream = stream;
+  respond(std::move(response));
+  auto write = [&stream](std::string_view bytes) -> Status {
+    if (!stream->Write(bytes)) return absl::CancelledError("the client went away");
+    return absl::OkStatus();
+  };
+  ZipWriter zip(write);
+  DecodeLimits limits;
+  limits.max_pixels = ctx.max_image_pixels;
+  auto image_of = [&](const ExportPlan::Item& item) -> StatusOr<ExportImage> {
+    ASSIGN_OR_RETURN(std::string bytes, ctx.blobs->Get(item.sha256));
+    StatusOr<Image> labels = DecodeLabelImage(Bytes(bytes), limits);
+    if (!labels.ok()) {
+      return absl::InternalError(StrCat("the stored mask of file ", item.file_id,
+                                        " does not decode: ", labels.status().message()));
     }
-    return response;
+    ExportImage image;
+    image.id = item.file_id;
+    image.filename = ToValidUtf8(item.filename);
+    image.mask.labels = std::move(*labels);
+    StatusOr<std::map<int, int>> classes =
+        ParseClassesJson(nlohmann::json::parse(item.classes_json, nullptr, false));
+    if (classes.ok()) image.mask.classes = std::move(*classes);
+    return image;
+  };
+  // Each image through a writer's Add, then its Finish.
+  auto each = [&](auto& writer) -> Status {
+    for (const ExportPlan::Item& item : plan.items) {
+      ASSIGN_OR_RETURN(ExportImage image, image_of(item));
+      RETURN_IF_ERROR(writer.Add(image));
+    }
+    return writer.Finish();
+  };
+  Status status = [&]() -> Status {
+    switch (*format) {
+      case Format::kLabelImages: {
+        std::set<std::string> used;
+        for (const ExportPlan::Item& item : plan.items) {
+          std::string name =
+              StrCat("masks/", LabelImageExportName(CleanDisplayText(item.filename)));
+          for (int n = 2; used.count(name) != 0; ++n) {
+            name = StrCat("masks/", Stem(LabelImageExportName(item.filename)), "_", n, ".png");
+          }
+          used.insert(name);
+          ASSIGN_OR_RETURN(std::string bytes, ctx.blobs->Get(item.sha256));
+          RETURN_IF_ERROR(zip.AddFile(name, bytes, ZipWriter::Method::kStored));
+        }
+        RETURN_IF_ERROR(
+            zip.AddFile("labels.json",
+                        JsonText(nlohmann::json{{"kind", plan.instances ? "instances" : "semantic"},
+                                                {"labels", LabelMapJson(plan.labels)}},
+                                 2)));
+        return zip.Finish();
+      }
+      case Format::kCoco: {
+        CocoWriter writer(plan.labels, plan.instances, write);
+        return each(writer);
+      }
+      case Format::kCvatXml: {
+        CvatXmlWriter writer(plan.labels, plan.instances, write);
+        return each(writer);
+      }
+      case Format::kCvatSegZip: {
+        CvatSegZipWriter writer(
+            plan.labels, plan.instances,
+            [&zip](std::string_view name, std::string bytes) { return zip.AddFile(name, bytes); });
+        RETURN_IF_ERROR(each(writer));
+        return zip.Finish();
+      }
+    }
+    return absl::InternalError("unknown export format");
   }();
-  respond(built.ok() ? std::move(*built) : StatusResponse(built.status()));
+  if (status.ok()) {
+    stream->Close();
+  } else {
+    Log(LogLevel::kWarning, "export_aborted", {{"error", std::string(ToStd(status.message()))}});
+    stream->Abort();
+  }
 }
 
 void ExportSetRoute(const ApiContext& ctx, const HttpRequest& req, const Responder& respond) {
