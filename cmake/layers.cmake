@@ -43,6 +43,8 @@ infera_layer(imaging   common tensor)
 infera_layer(batching  common tensor)
 infera_layer(onnx_import common tensor)
 infera_layer(datasets  common imaging store)
+# Annotation formats (label images, COCO, CVAT): pure conversions between files and masks.
+infera_layer(annotations common imaging archive store)
 infera_layer(backends  common tensor onnx_import)
 infera_layer(runners   common tensor imaging cellpose)
 infera_layer(models    common tensor imaging batching metrics backends runners)
@@ -50,8 +52,8 @@ infera_layer(models    common tensor imaging batching metrics backends runners)
 # tensor inference, ownership.
 infera_layer(serving   common tensor imaging batching runners models store auth)
 infera_layer(jobs      common datasets imaging models runners store serving)
-infera_layer(api       common tensor archive auth datasets imaging jobs metrics models runners
-                       store web serving)
+infera_layer(api       common tensor annotations archive auth datasets imaging jobs metrics models
+                       runners store web serving)
 # The server's composition: its config file parsed into the option structs of the
 # folders below, and the Server that wires stores, models, jobs and routes together.
 infera_layer(server    common api auth jobs metrics models serving store web)

@@ -15,6 +15,8 @@ PACKAGES=(
   libabsl-dev libfmt-dev
   # images
   libpng-dev libturbojpeg0-dev libtiff-dev zlib1g-dev libzip-dev
+  # annotations: CVAT XML (expat, no entity expansion)
+  libexpat1-dev
   # the store: SQLite records, OpenSSL's SHA-256 for blob names; argon2id password hashes
   libsqlite3-dev libssl-dev libargon2-dev
   # tests and benchmarks

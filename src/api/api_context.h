@@ -15,6 +15,7 @@
 namespace infera {
 class Store;
 class BlobStore;
+class AnnotationStore;
 class TaskPool;
 class AuthService;
 class ByteBudget;
@@ -48,6 +49,8 @@ struct ApiContext {
   // The /api workflow (null when the server runs without a store).
   Store* store = nullptr;
   BlobStore* blobs = nullptr;
+  // Annotation sets (null when the storage driver has none: their routes answer 501).
+  AnnotationStore* annotations = nullptr;
   const InferenceJobs* jobs = nullptr;  // the job service over store, models and workers
   // Where blocking handlers (store, uploads, downloads) run, off the I/O threads.
   TaskPool* blocking = nullptr;

@@ -25,6 +25,9 @@ StatusOr<std::unique_ptr<Server>> Server::Create(const ServerConfig& config) {
   // Records, users and blobs through the store registry (storage.driver).
   ASSIGN_OR_RETURN(server->store_, OpenRecordStore(config.storage));
   ASSIGN_OR_RETURN(server->blobs_, OpenBlobStore(config.storage));
+  if (auto a = OpenAnnotationStore(config.storage); a.ok() || !absl::IsUnimplemented(a.status())) {
+    ASSIGN_OR_RETURN(server->annotations_, std::move(a));  // else: routes answer 501
+  }
   // What a crash left behind: blobs whose record never came (their pins have expired).
   if (StatusOr<std::vector<std::string>> swept = SweepUnusedBlobs(*server->store_, *server->blobs_);
       !swept.ok()) {
@@ -63,6 +66,7 @@ StatusOr<std::unique_ptr<Server>> Server::Create(const ServerConfig& config) {
                                                   config.job_workers);
   server->ctx_.store = server->store_.get();
   server->ctx_.blobs = server->blobs_.get();
+  server->ctx_.annotations = server->annotations_.get();
   server->jobs_ = std::make_unique<InferenceJobs>(server->store_.get(), &server->models_,
                                                   server->workers_.get());
   server->ctx_.jobs = server->jobs_.get();
@@ -102,6 +106,7 @@ StatusOr<std::unique_ptr<Server>> Server::Create(const ServerConfig& config) {
   AddApiFileRoutes(server->router_, server->ctx_);
   AddApiModelRoutes(server->router_, server->ctx_);
   AddApiInferenceRoutes(server->router_, server->ctx_);
+  AddApiAnnotationRoutes(server->router_, server->ctx_);
   AddApiAuthRoutes(server->router_, server->ctx_);
   AddApiUserRoutes(server->router_, server->ctx_);
   if (config.front_end.web_dir.empty()) {

@@ -32,6 +32,7 @@
 #include "server/server_config.h"
 #include "serving/image_pipeline.h"
 #include "serving/tensor_inference.h"
+#include "store/annotation_store.h"
 #include "store/blob_store.h"
 #include "store/store.h"
 #include "store/user_store.h"
@@ -69,7 +70,8 @@ class Server {
   std::unique_ptr<UserStore> users_;
   std::unique_ptr<AuthService> auth_;
   std::unique_ptr<BlobStore> blobs_;
-  std::unique_ptr<ByteBudget> ingest_budget_;  // memory of uploads being ingested
+  std::unique_ptr<AnnotationStore> annotations_;  // null: the driver has none yet
+  std::unique_ptr<ByteBudget> ingest_budget_;     // memory of uploads being ingested
   std::unique_ptr<TaskPool> blocking_;
   std::unique_ptr<ImagePipeline> pipeline_;   // /predict and the job workers
   std::unique_ptr<TensorInference> tensors_;  // /v2/.../infer

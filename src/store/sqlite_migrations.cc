@@ -284,11 +284,52 @@ CREATE INDEX files_by_sha256 ON files (sha256);
 CREATE INDEX job_results_by_source ON job_results (source_file_id);
 )sql";
 
+// Version 5: annotation sets (store/annotation_store.h). A set belongs to a dataset
+// (deleting the dataset cascades to its sets, and a set to its revisions); a revision is
+// one numbered mask of one source file, naming its blob as a file does (so blob sweeps
+// count revisions as references: files_by_sha256's twin below). Deleting a source file
+// cascades to its revisions.
+constexpr const char* kSchemaV5 = R"sql(
+CREATE TABLE annotation_sets (
+  id          INTEGER PRIMARY KEY,
+  dataset_id  INTEGER NOT NULL REFERENCES datasets (id) ON DELETE CASCADE,
+  owner_id    INTEGER NOT NULL DEFAULT 0,
+  name        TEXT    NOT NULL CHECK (name <> ''),
+  kind        TEXT    NOT NULL CHECK (kind IN ('semantic', 'instances')),
+  labels_json TEXT    NOT NULL DEFAULT '[]' CHECK (json_valid(labels_json)
+                                                   AND json_type(labels_json) = 'array'),
+  created_at  INTEGER NOT NULL,
+  UNIQUE (dataset_id, name)
+) STRICT;
+CREATE INDEX annotation_sets_by_dataset ON annotation_sets (dataset_id, created_at, id);
+
+CREATE TABLE annotation_revisions (
+  id             INTEGER PRIMARY KEY,
+  set_id         INTEGER NOT NULL REFERENCES annotation_sets (id) ON DELETE CASCADE,
+  source_file_id INTEGER NOT NULL REFERENCES files (id) ON DELETE CASCADE,
+  revision       INTEGER NOT NULL CHECK (revision > 0),
+  sha256         TEXT    NOT NULL CHECK (length(sha256) = 64),
+  size           INTEGER NOT NULL DEFAULT 0 CHECK (size >= 0),
+  width          INTEGER NOT NULL CHECK (width > 0),
+  height         INTEGER NOT NULL CHECK (height > 0),
+  bit_depth      INTEGER NOT NULL CHECK (bit_depth IN (8, 16)),
+  author_id      INTEGER NOT NULL DEFAULT 0,
+  origin         TEXT    NOT NULL CHECK (origin <> ''),
+  classes_json   TEXT    NOT NULL DEFAULT '{}' CHECK (json_valid(classes_json)
+                                                      AND json_type(classes_json) = 'object'),
+  created_at     INTEGER NOT NULL,
+  UNIQUE (set_id, source_file_id, revision)
+) STRICT;
+CREATE INDEX annotation_revisions_by_sha256 ON annotation_revisions (sha256);
+CREATE INDEX annotation_revisions_by_source ON annotation_revisions (source_file_id);
+)sql";
+
 constexpr SqliteMigration kMigrations[] = {
     {1, "datasets, files, inferences, inference_results", kSchemaV1},
     {2, "users, refresh_tokens, api_keys, revoked_tokens", kSchemaV2},
     {3, "blobs, blob_pins", kSchemaV3},
     {4, "jobs of any kind, result files as rows", kSchemaV4},
+    {5, "annotation_sets, annotation_revisions", kSchemaV5},
 };
 
 StatusOr<int> CurrentVersion(SqliteDb& db) {

@@ -232,13 +232,16 @@ class SqliteStore final : public Store {
     MutexLock lock(&mu_);
     ASSIGN_OR_RETURN(auto txn, SqliteTransaction::Begin(*db_, Mode::kImmediate));
     RETURN_IF_ERROR(ReadDataset(id).status());
-    // Every blob the cascade below drops a reference to: the source files and the
-    // outputs of the dataset's jobs.
+    // Every blob the cascade below drops a reference to: the source files, the
+    // outputs of the dataset's jobs and the masks of its annotation sets.
     std::vector<std::string> dropped;
     {
-      ASSIGN_OR_RETURN(auto st, db_->Prepare("SELECT DISTINCT sha256 FROM files"
+      ASSIGN_OR_RETURN(auto st, db_->Prepare("SELECT sha256 FROM files"
                                              " WHERE dataset_id = ?1 OR job_id IN"
                                              " (SELECT id FROM jobs WHERE dataset_id = ?1)"
+                                             " UNION SELECT sha256 FROM annotation_revisions"
+                                             " WHERE set_id IN (SELECT id FROM annotation_sets"
+                                             " WHERE dataset_id = ?1)"
                                              " ORDER BY sha256"));
       st.Bind(id);
       while (true) {
@@ -344,8 +347,9 @@ class SqliteStore final : public Store {
       ASSIGN_OR_RETURN(auto st, db_->Prepare("DELETE FROM blob_pins WHERE expires_at <= ?1"));
       RETURN_IF_ERROR(st.Bind(now).Run());
     }
-#define INFERA_BLOB_UNUSED                                        \
-  " NOT EXISTS (SELECT 1 FROM files f WHERE f.sha256 = b.sha256)" \
+#define INFERA_BLOB_UNUSED                                                           \
+  " NOT EXISTS (SELECT 1 FROM files f WHERE f.sha256 = b.sha256)"                    \
+  " AND NOT EXISTS (SELECT 1 FROM annotation_revisions r WHERE r.sha256 = b.sha256)" \
   " AND NOT EXISTS (SELECT 1 FROM blob_pins p WHERE p.sha256 = b.sha256)"
     std::vector<std::string> candidates;
     if (only) {
@@ -717,8 +721,9 @@ class SqliteStore final : public Store {
   }
 
   StatusOr<bool> IsBlobReferenced(const std::string& sha256) REQUIRES(mu_) {
-    ASSIGN_OR_RETURN(auto st,
-                     db_->Prepare("SELECT EXISTS (SELECT 1 FROM files WHERE sha256 = ?1)"));
+    ASSIGN_OR_RETURN(auto st, db_->Prepare("SELECT EXISTS (SELECT 1 FROM files WHERE sha256 = ?1)"
+                                           " OR EXISTS (SELECT 1 FROM annotation_revisions"
+                                           " WHERE sha256 = ?1)"));
     ASSIGN_OR_RETURN(bool row, st.Bind(sha256).Step());
     return row && st.Int(0) != 0;
   }

@@ -97,8 +97,9 @@ class Store : public JobQueue {
   // Newest first (created_at, then id); only `owner_id`'s when given.
   virtual StatusOr<std::vector<DatasetRecord>> ListDatasets(std::optional<int64_t> owner_id) = 0;
   // Deletes the dataset and its source files. Jobs of the dataset and their outputs are
-  // deleted too. Returns the sha256 of every blob no file references any more (the
-  // caller sweeps them: SweepBlobs, which keeps those a writer has pinned meanwhile).
+  // deleted too, and so are its annotation sets (annotation_store.h) when the store has them.
+  // Returns the sha256 of every blob no file references any more (the caller sweeps them:
+  // SweepBlobs, which keeps those a writer has pinned meanwhile).
   virtual StatusOr<std::vector<std::string>> DeleteDataset(int64_t id) = 0;
 
   // --- files ---
@@ -109,7 +110,7 @@ class Store : public JobQueue {
   virtual StatusOr<FileRecord> GetFile(int64_t id) = 0;
   // A dataset's source files, by id. NotFound for an unknown dataset.
   virtual StatusOr<std::vector<FileRecord>> ListDatasetFiles(int64_t dataset_id) = 0;
-  // Whether any file record references the blob.
+  // Whether any file record (or mask revision, annotation_store.h) references the blob.
   virtual StatusOr<bool> BlobReferenced(const std::string& sha256) = 0;
 
   // --- blob lifetime (see store/blob_lifetime.h for the writer's side) ---
@@ -122,8 +123,8 @@ class Store : public JobQueue {
   // Releases a pin (OK when it is gone already).
   virtual Status UnpinBlob(int64_t pin_id) = 0;
   // In one write transaction: every registered blob (of `only`, when given) that no file
-  // references and no unexpired pin holds is passed to `remove` (which deletes its bytes)
-  // and unregistered; expired pins are dropped. Stops at the first error `remove`
+  // (nor mask revision) references and no unexpired pin holds is passed to `remove` (which deletes
+  // its bytes) and unregistered; expired pins are dropped. Stops at the first error `remove`
   // returns (that blob stays registered) and returns it. Returns the blobs removed.
   virtual StatusOr<std::vector<std::string>> SweepBlobs(
       const std::optional<std::vector<std::string>>& only,

@@ -3,6 +3,7 @@
 #include <string_view>
 
 #include "common/strings.h"
+#include "store/sqlite_annotation_store.h"
 #include "store/sqlite_store.h"
 #include "store/sqlite_user_store.h"
 
@@ -17,6 +18,8 @@ struct StoreDriver {
   StatusOr<std::unique_ptr<Store>> (*records)(const StorageOptions&);
   StatusOr<std::unique_ptr<UserStore>> (*users)(const StorageOptions&);
   StatusOr<std::unique_ptr<BlobStore>> (*blobs)(const StorageOptions&);
+  // Null for a driver without annotation sets yet (OpenAnnotationStore: Unimplemented).
+  StatusOr<std::unique_ptr<AnnotationStore>> (*annotations)(const StorageOptions&) = nullptr;
 };
 
 Status NeedsPath(const StorageOptions& o) {
@@ -38,6 +41,13 @@ StatusOr<std::unique_ptr<UserStore>> SqliteUsers(const StorageOptions& o) {
   return OpenSqliteUserStore(o.path / "infera.db", options);
 }
 
+StatusOr<std::unique_ptr<AnnotationStore>> SqliteAnnotations(const StorageOptions& o) {
+  RETURN_IF_ERROR(NeedsPath(o));
+  SqliteAnnotationStoreOptions options;
+  options.now_ms = o.now_ms;
+  return OpenSqliteAnnotationStore(o.path / "infera.db", options);
+}
+
 StatusOr<std::unique_ptr<BlobStore>> FsBlobs(const StorageOptions& o) {
   RETURN_IF_ERROR(NeedsPath(o));
   return OpenFsBlobStore(o.path / "blobs");
@@ -45,7 +55,7 @@ StatusOr<std::unique_ptr<BlobStore>> FsBlobs(const StorageOptions& o) {
 
 // The drivers. One line per storage driver.
 constexpr StoreDriver kDrivers[] = {
-    {"sqlite", SqliteRecords, SqliteUsers, FsBlobs},
+    {"sqlite", SqliteRecords, SqliteUsers, FsBlobs, SqliteAnnotations},
 };
 
 StatusOr<const StoreDriver*> FindDriver(const StorageOptions& options) {
@@ -79,6 +89,15 @@ StatusOr<std::unique_ptr<UserStore>> OpenUserStore(const StorageOptions& options
 StatusOr<std::unique_ptr<BlobStore>> OpenBlobStore(const StorageOptions& options) {
   ASSIGN_OR_RETURN(const StoreDriver* driver, FindDriver(options));
   return Located(options, driver->blobs(options));
+}
+
+StatusOr<std::unique_ptr<AnnotationStore>> OpenAnnotationStore(const StorageOptions& options) {
+  ASSIGN_OR_RETURN(const StoreDriver* driver, FindDriver(options));
+  if (driver->annotations == nullptr) {
+    return absl::UnimplementedError(
+        StrCat("storage driver '", options.driver, "' has no annotation sets yet"));
+  }
+  return Located(options, driver->annotations(options));
 }
 
 std::vector<std::string> StoreDriverNames() {

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "store/annotation_store.h"
 #include "store/blob_store.h"
 #include "store/store.h"
 #include "store/user_store.h"
@@ -34,6 +35,9 @@ struct StorageOptions {
 StatusOr<std::unique_ptr<Store>> OpenRecordStore(const StorageOptions& options);
 StatusOr<std::unique_ptr<UserStore>> OpenUserStore(const StorageOptions& options);
 StatusOr<std::unique_ptr<BlobStore>> OpenBlobStore(const StorageOptions& options);
+// The annotation sets, on the records' database (annotation_store.h). Unimplemented for a
+// driver that does not have them yet.
+StatusOr<std::unique_ptr<AnnotationStore>> OpenAnnotationStore(const StorageOptions& options);
 
 // The registered drivers, in registry order.
 std::vector<std::string> StoreDriverNames();

@@ -100,10 +100,11 @@ TEST(SqliteStoreTest, MigrationsAreRecordedInOrder) {
   for (const auto& m : SqliteMigrations()) expected.push_back(std::to_string(m.version) + "|12345");
   EXPECT_EQ(raw.Query("SELECT version, applied_at FROM schema_migrations ORDER BY version"),
             expected);
-  EXPECT_EQ(raw.Query("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"),
-            (std::vector<std::string>{"api_keys", "blob_pins", "blobs", "datasets", "files",
-                                      "job_results", "jobs", "refresh_tokens", "revoked_tokens",
-                                      "schema_migrations", "users"}));
+  EXPECT_EQ(
+      raw.Query("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"),
+      (std::vector<std::string>{"annotation_revisions", "annotation_sets", "api_keys", "blob_pins",
+                                "blobs", "datasets", "files", "job_results", "jobs",
+                                "refresh_tokens", "revoked_tokens", "schema_migrations", "users"}));
   EXPECT_EQ(raw.Query("PRAGMA foreign_key_check"), std::vector<std::string>{});
   EXPECT_EQ(raw.Query("PRAGMA integrity_check"), std::vector<std::string>{"ok"});
 }

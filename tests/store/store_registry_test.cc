@@ -26,6 +26,12 @@ TEST(StoreRegistryTest, OpensEachPartOfASqliteStorage) {
   ASSERT_OK_AND_ASSIGN(BlobInfo blob, blobs->Put(std::as_bytes(std::span(bytes))));
   EXPECT_TRUE(std::filesystem::exists(options.path / "blobs"));
   EXPECT_EQ(blob.size, 5);
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<AnnotationStore> annotations, OpenAnnotationStore(options));
+  AnnotationSetRecord set;
+  set.dataset_id = created.id;
+  set.name = "gt";
+  ASSERT_OK_AND_ASSIGN(AnnotationSetRecord made, annotations->CreateAnnotationSet(set, {}));
+  EXPECT_EQ(made.created_at, 4242);
   EXPECT_EQ(StoreDriverNames(), std::vector<std::string>{"sqlite"});
 }
 
@@ -39,6 +45,7 @@ TEST(StoreRegistryTest, AnUnknownDriverOrAMissingPathIsInvalidArgument) {
   EXPECT_EQ(std::string(s.message()), "unknown storage driver 'postgres-someday' (known: sqlite)");
   EXPECT_EQ(OpenUserStore(options).status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(OpenBlobStore(options).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(OpenAnnotationStore(options).status().code(), absl::StatusCode::kInvalidArgument);
   options.driver = "sqlite";
   options.path.clear();
   EXPECT_EQ(OpenRecordStore(options).status().code(), absl::StatusCode::kInvalidArgument);

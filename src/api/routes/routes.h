@@ -35,6 +35,9 @@ void AddApiDatasetRoutes(Router& router, const ApiContext& ctx);
 void AddApiFileRoutes(Router& router, const ApiContext& ctx);
 void AddApiModelRoutes(Router& router, const ApiContext& ctx);
 void AddApiInferenceRoutes(Router& router, const ApiContext& ctx);
+// Annotation sets, their masks and revisions, import and export (api_annotations.cc,
+// api_annotation_formats.cc). Need ctx.annotations too (else they answer 501).
+void AddApiAnnotationRoutes(Router& router, const ApiContext& ctx);
 void AddApiAuthRoutes(Router& router, const ApiContext& ctx);
 void AddApiUserRoutes(Router& router, const ApiContext& ctx);
 // The web page: GET / and GET /<file> for every file of `site` (web.cc). `site` must

@@ -1,0 +1,303 @@
+#include "annotations/coco.h"
+
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "annotations/coco_rle.h"
+#include "annotations/polygon.h"
+#include "common/json_text.h"
+#include "common/strings.h"
+#include "common/utf8.h"
+
+namespace infera {
+namespace {
+
+using nlohmann::json;
+
+// The binary mask (row-major) of one annotation's segmentation on a w x h image.
+StatusOr<std::vector<uint8_t>> Segmentation(const json& seg, int width, int height) {
+  std::vector<uint8_t> mask(static_cast<size_t>(width) * height, 0);
+  if (seg.is_array()) {  // polygons
+    if (seg.empty()) return absl::InvalidArgumentError("an empty polygon list");
+    for (const json& poly : seg) {
+      if (!poly.is_array()) return absl::InvalidArgumentError("a polygon is not a list of numbers");
+      std::vector<double> xy;
+      for (const json& v : poly) {
+        if (!v.is_number()) return absl::InvalidArgumentError("a polygon is not a list of numbers");
+        xy.push_back(v.get<double>());
+      }
+      // Polygons of one annotation are its disjoint pieces: their union.
+      RETURN_IF_ERROR(RasterizePolygon(
+          xy, width, height, [&](int x, int y) { mask[static_cast<size_t>(y) * width + x] = 1; }));
+    }
+    return mask;
+  }
+  if (!seg.is_object()) {
+    return absl::InvalidArgumentError("segmentation is neither polygons nor RLE");
+  }
+  const json& size = seg.contains("size") ? seg["size"] : json();
+  if (!size.is_array() || size.size() != 2 || !size[0].is_number_integer() ||
+      !size[1].is_number_integer()) {
+    return absl::InvalidArgumentError("RLE 'size' is not [height, width]");
+  }
+  if (size[0].get<int64_t>() != height || size[1].get<int64_t>() != width) {
+    return absl::InvalidArgumentError(
+        StrCat("RLE size is ", size.dump(), ", the image is [", height, ", ", width, "]"));
+  }
+  const json& counts = seg.contains("counts") ? seg["counts"] : json();
+  std::vector<uint32_t> c;
+  if (counts.is_string()) {
+    ASSIGN_OR_RETURN(c, CocoRleFromString(counts.get<std::string>()));
+  } else if (counts.is_array()) {
+    for (const json& v : counts) {
+      if (!v.is_number_integer() || v.get<int64_t>() < 0 || v.get<int64_t>() > UINT32_MAX) {
+        return absl::InvalidArgumentError("RLE counts are not non-negative integers");
+      }
+      c.push_back(static_cast<uint32_t>(v.get<int64_t>()));
+    }
+  } else {
+    return absl::InvalidArgumentError("RLE 'counts' is neither a list nor a string");
+  }
+  return CocoRleDecode(c, width, height);
+}
+
+std::string Where(const json& ann, size_t index) {
+  if (ann.contains("id") && ann["id"].is_number_integer()) {
+    return StrCat("annotation ", ann["id"].get<int64_t>());
+  }
+  return StrCat("annotation #", index);
+}
+
+}  // namespace
+
+StatusOr<ImportResult> ImportCoco(std::string_view text, const ImageMatcher& images,
+                                  const ImportOptions& options) {
+  json doc = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded()) return absl::InvalidArgumentError("the COCO file is not valid JSON");
+  if (!doc.is_object() || !doc.contains("images") || !doc["images"].is_array() ||
+      !doc.contains("annotations") || !doc["annotations"].is_array()) {
+    return absl::InvalidArgumentError(
+        "not a COCO instances file: expected an object with 'images' and 'annotations' arrays");
+  }
+  // categories -> label ids
+  std::map<int64_t, int> category_label;
+  std::map<int64_t, std::string> category_name;
+  if (doc.contains("categories")) {
+    if (!doc["categories"].is_array()) {
+      return absl::InvalidArgumentError("COCO 'categories' is not an array");
+    }
+    for (const json& c : doc["categories"]) {
+      if (!c.is_object() || !c.contains("id") || !c["id"].is_number_integer() ||
+          !c.contains("name") || !c["name"].is_string()) {
+        return absl::InvalidArgumentError("a COCO category lacks an integer id or a name");
+      }
+      const int64_t id = c["id"].get<int64_t>();
+      const std::string name = CleanDisplayText(c["name"].get<std::string>());
+      category_name[id] = name;
+      if (!options.labels.empty()) {
+        if (const AnnotationLabel* l = FindLabelByName(options.labels, name)) {
+          category_label[id] = l->id;
+        }
+      } else if (id >= 1 && id <= kMaxLabelId) {
+        category_label[id] = static_cast<int>(id);
+      }
+    }
+  }
+  // annotations by image id, in order
+  std::map<int64_t, std::vector<size_t>> by_image;
+  const json& anns = doc["annotations"];
+  for (size_t i = 0; i < anns.size(); ++i) {
+    if (!anns[i].is_object() || !anns[i].contains("image_id") ||
+        !anns[i]["image_id"].is_number_integer()) {
+      return absl::InvalidArgumentError(StrCat(Where(anns[i], i), " has no integer image_id"));
+    }
+    by_image[anns[i]["image_id"].get<int64_t>()].push_back(i);
+  }
+  ImportResult result;
+  std::set<int64_t> seen_files;
+  for (const json& img : doc["images"]) {
+    if (!img.is_object() || !img.contains("id") || !img["id"].is_number_integer() ||
+        !img.contains("file_name") || !img["file_name"].is_string()) {
+      return absl::InvalidArgumentError("a COCO image lacks an integer id or a file_name");
+    }
+    const std::string name = CleanDisplayText(img["file_name"].get<std::string>());
+    auto refuse = [&](std::string reason) { result.refused.push_back({name, std::move(reason)}); };
+    const TargetImage* target = images.Find(name);
+    if (target == nullptr) {
+      refuse("no image of that name in the dataset");
+      continue;
+    }
+    if (!seen_files.insert(target->file_id).second) {
+      refuse("the file names this image twice");
+      continue;
+    }
+    if (img.contains("width") && img.contains("height") &&
+        (img["width"] != target->width || img["height"] != target->height)) {
+      refuse(StrCat("the file says ", img["width"].dump(), "x", img["height"].dump(),
+                    ", the image is ", target->width, "x", target->height));
+      continue;
+    }
+    const std::vector<size_t>& mine = by_image[img["id"].get<int64_t>()];
+    // Explicit instance ids when every annotation has a distinct one.
+    std::vector<int> ids;
+    if (options.instances) {
+      std::set<int> distinct;
+      for (size_t i : mine) {
+        const json& a = anns[i];
+        if (a.contains("attributes") && a["attributes"].is_object() &&
+            a["attributes"].contains("instance_id") &&
+            a["attributes"]["instance_id"].is_number_integer()) {
+          const int64_t v = a["attributes"]["instance_id"].get<int64_t>();
+          if (v >= 1 && v <= kMaxLabelId && distinct.insert(static_cast<int>(v)).second) {
+            ids.push_back(static_cast<int>(v));
+          }
+        }
+      }
+      if (ids.size() != mine.size()) {
+        ids.clear();
+        for (size_t k = 0; k < mine.size(); ++k) ids.push_back(static_cast<int>(k + 1));
+      }
+    }
+    int max_value = 0;
+    for (int v : ids) max_value = std::max(max_value, v);
+    if (options.instances && mine.size() > static_cast<size_t>(kMaxLabelId)) {
+      refuse(StrCat("more than ", kMaxLabelId, " instances"));
+      continue;
+    }
+    // First pass: labels and decoded masks, then paint.
+    std::string error;
+    std::vector<std::pair<int, std::vector<uint8_t>>> pieces;  // (value, mask)
+    std::map<int, int> classes;
+    for (size_t k = 0; k < mine.size() && error.empty(); ++k) {
+      const json& a = anns[mine[k]];
+      if (!a.contains("category_id") || !a["category_id"].is_number_integer()) {
+        error = StrCat(Where(a, mine[k]), " has no integer category_id");
+        break;
+      }
+      const int64_t cat = a["category_id"].get<int64_t>();
+      auto label = category_label.find(cat);
+      if (label == category_label.end()) {
+        auto named = category_name.find(cat);
+        error = named == category_name.end()
+                    ? StrCat(Where(a, mine[k]), ": category ", cat, " is not in 'categories'")
+                    : StrCat(Where(a, mine[k]), ": category '", named->second,
+                             "' is not in the set's label map");
+        break;
+      }
+      if (!a.contains("segmentation")) {
+        error = StrCat(Where(a, mine[k]), " has no segmentation");
+        break;
+      }
+      StatusOr<std::vector<uint8_t>> m =
+          Segmentation(a["segmentation"], target->width, target->height);
+      if (!m.ok()) {
+        error = StrCat(Where(a, mine[k]), ": ", m.status().message());
+        break;
+      }
+      int value = label->second;
+      if (options.instances) {
+        value = ids[k];
+        classes[value] = label->second;
+      } else {
+        max_value = std::max(max_value, value);
+      }
+      pieces.emplace_back(value, std::move(*m));
+    }
+    if (!error.empty()) {
+      refuse(std::move(error));
+      continue;
+    }
+    ImportedMask out;
+    out.source = name;
+    out.image = *target;
+    out.mask.labels = MakeLabelImage(target->width, target->height, max_value);
+    for (const auto& [value, m] : pieces) {
+      for (size_t p = 0; p < m.size(); ++p) {
+        if (m[p]) SetLabel(&out.mask.labels, p, value);
+      }
+    }
+    out.mask.classes = std::move(classes);
+    result.masks.push_back(std::move(out));
+  }
+  return result;
+}
+
+CocoWriter::CocoWriter(LabelMap labels, bool instances, Sink sink)
+    : labels_(std::move(labels)), instances_(instances), sink_(std::move(sink)) {
+  for (const AnnotationLabel& l : labels_) label_ids_.insert(l.id);
+}
+
+Status CocoWriter::Add(const ExportImage& image) {
+  std::string out = started_ ? ""
+                             : R"({"info":{"description":"infera annotation export"},)"
+                               R"("licenses":[],"annotations":[)";
+  started_ = true;
+  const Image& m = image.mask.labels;
+  images_.push_back(
+      {{"id", image.id}, {"file_name", image.filename}, {"width", m.width}, {"height", m.height}});
+  const int default_class = labels_.empty() ? 1 : labels_.front().id;
+  const size_t n = static_cast<size_t>(m.width) * m.height;
+  for (int value : LabelsPresent(m)) {
+    std::vector<uint8_t> bin(n, 0);
+    int x0 = m.width, y0 = m.height, x1 = -1, y1 = -1;
+    int64_t area = 0;
+    for (size_t p = 0; p < n; ++p) {
+      if (LabelAt(m, p) != value) continue;
+      bin[p] = 1;
+      ++area;
+      const int x = static_cast<int>(p % m.width), y = static_cast<int>(p / m.width);
+      x0 = std::min(x0, x), y0 = std::min(y0, y), x1 = std::max(x1, x), y1 = std::max(y1, y);
+    }
+    int category = value;
+    if (instances_) {
+      auto it = image.mask.classes.find(value);
+      category = it != image.mask.classes.end() ? it->second : default_class;
+    }
+    if (label_ids_.insert(category).second) {
+      labels_.push_back({category, StrCat("class ", category), VocColour(category)});
+    }
+    json ann = {{"id", next_id_++},
+                {"image_id", image.id},
+                {"category_id", category},
+                {"segmentation",
+                 {{"size", {m.height, m.width}},
+                  {"counts", CocoRleToString(CocoRleEncode(bin, m.width, m.height))}}},
+                {"area", area},
+                {"bbox", {x0, y0, x1 - x0 + 1, y1 - y0 + 1}},
+                {"iscrowd", 0}};
+    if (instances_) ann["attributes"] = {{"instance_id", value}};
+    if (!first_annotation_) out += ",";
+    first_annotation_ = false;
+    out += JsonText(ann);
+  }
+  return sink_(out);
+}
+
+Status CocoWriter::Finish() {
+  std::string out = started_ ? ""
+                             : R"({"info":{"description":"infera annotation export"},)"
+                               R"("licenses":[],"annotations":[)";
+  started_ = true;
+  json categories = json::array();
+  for (const AnnotationLabel& l : labels_) {
+    categories.push_back({{"id", l.id}, {"name", l.name}, {"supercategory", ""}});
+  }
+  out +=
+      StrCat(R"(],"images":)", JsonText(images_), R"(,"categories":)", JsonText(categories), "}");
+  return sink_(out);
+}
+
+std::string ExportCoco(const std::vector<ExportImage>& images, const LabelMap& labels,
+                       bool instances) {
+  std::string out;
+  CocoWriter writer(labels, instances, [&out](std::string_view bytes) {
+    out.append(bytes);
+    return absl::OkStatus();
+  });
+  for (const ExportImage& image : images) (void)writer.Add(image);
+  (void)writer.Finish();
+  return out;
+}
+
+}  // namespace infera
