@@ -22,6 +22,7 @@
 #include "common/byte_budget.h"
 #include "common/status.h"
 #include "common/task_pool.h"
+#include "common/temp_sweep.h"
 #include "jobs/inference_job_handler.h"
 #include "jobs/inference_jobs.h"
 #include "jobs/job_handler.h"
@@ -69,6 +70,7 @@ class Server {
   std::unique_ptr<UserStore> users_;
   std::unique_ptr<AuthService> auth_;
   std::unique_ptr<BlobStore> blobs_;
+  TempDirLock spool_lock_;                     // <storage>/tmp is this server's (api/spool_files.h)
   std::unique_ptr<ByteBudget> ingest_budget_;  // memory of uploads being ingested
   std::unique_ptr<TaskPool> blocking_;
   std::unique_ptr<ImagePipeline> pipeline_;   // /predict and the job workers
