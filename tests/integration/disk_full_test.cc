@@ -129,12 +129,15 @@ TEST(DiskFullTest, AJobOnAFullDiskFailsWithANoteAndARetryFinishesItWhenSpaceRetu
     const int64_t dataset = api.Dataset("cells", images);
     doomed = api.Dataset("to delete", {"disk.png", "photo.png"});
 
-    // The disk fills up; then the job starts.
+    // The disk fills up: a job cannot even be recorded — a clear 507.
     const uint64_t filled = FillUp(small.dir() / "filler");
     ASSERT_GT(filled, 0u);
-    const HttpResponse start =
-        api.Send("POST", "/api/inferences/start",
-                 json{{"dataset_id", dataset}, {"model_id", "tiny_unet"}}.dump());
+    const std::string start_body = json{{"dataset_id", dataset}, {"model_id", "tiny_unet"}}.dump();
+    const HttpResponse refused = api.Send("POST", "/api/inferences/start", start_body);
+    EXPECT_EQ(refused.status, 507) << refused.body;
+    // Nearly full: room for the job's records, not for its outputs.
+    fs::resize_file(small.dir() / "filler", filled - 64 * 1024);
+    const HttpResponse start = api.Send("POST", "/api/inferences/start", start_body);
     ASSERT_EQ(start.status, 202) << start.body;
     job_id = json::parse(start.body)["inference_id"];
     json job;
