@@ -10,7 +10,7 @@ export CCACHE_BASEDIR := $(CURDIR)
 # The demo's first admin (created on the first `make demo`, when the store has no users).
 DEMO_PASSWORD ?= infera-demo
 
-.PHONY: all deps build test unit integration e2e demo bench bench-onnx bench-job bench-batch-sizes lint format asan tsan clean
+.PHONY: all deps build test unit integration e2e demo bench bench-onnx bench-job bench-batch-sizes lint format asan tsan fuzz clean
 
 all: build
 
@@ -146,5 +146,22 @@ tsan: deps
 	TSAN_OPTIONS=suppressions=$(CURDIR)/tests/tsan.supp build-tsan/tests/infera_unit_tests --gtest_brief=1 \
 	  --gtest_filter='*Batch*:*HttpServer*:*Router*:CpuEngine*:*Metrics*:*Registry*'
 
+# The libFuzzer targets of fuzz/ (clang, ASan + UBSan; preset fuzz, build-fuzz/), each run
+# for FUZZ_SECONDS on its committed corpus (fuzz/corpus/<target>). What a run finds that
+# is new goes to build-fuzz/corpus/<target>; a crash stops it, its input in
+# build-fuzz/crashes/ (commit it as fuzz/corpus/<target>/regress-<what> with the fix:
+# the ctest fuzz_corpus replays it from then on). docs/RELIABILITY.md has the figures.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := $(shell sed -n 's/^INFERA_FUZZ_DECLARE(\(.*\))/\1/p' fuzz/fuzz_targets.inc)
+fuzz: build
+	cmake --preset fuzz && cmake --build --preset fuzz -j $(JOBS) --target fuzzers
+	mkdir -p build-fuzz/crashes
+	for t in $(FUZZ_TARGETS); do \
+	  mkdir -p build-fuzz/corpus/$$t && \
+	  build-fuzz/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -timeout=20 \
+	    -print_final_stats=1 -artifact_prefix=build-fuzz/crashes/$$t- \
+	    build-fuzz/corpus/$$t fuzz/corpus/$$t || exit 1; \
+	done
+
 clean:
-	rm -rf $(BUILD) build-debug build-asan build-tsan build-tsa
+	rm -rf $(BUILD) build-debug build-asan build-tsan build-tsa build-fuzz

@@ -300,7 +300,8 @@ class Session : public std::enable_shared_from_this<Session> {
       file_parser_->get().body().open(body_file_->path.c_str(), beast::file_mode::write, open_ec);
       if (open_ec) {
         body_file_->path.clear();  // nothing to remove
-        SendErrorAndClose(503, absl::StrCat("cannot store the upload: ", open_ec.message()));
+        SendErrorAndClose(open_ec == boost::system::errc::no_space_on_device ? 507 : 503,
+                          absl::StrCat("cannot store the upload: ", open_ec.message()));
         return;
       }
     } else {
@@ -388,6 +389,12 @@ class Session : public std::enable_shared_from_this<Session> {
     if (ec == http::error::body_limit) {  // a chunked body grew past the limit
       SendErrorAndClose(413,
                         absl::StrCat("request body exceeds the limit of ", body_limit_, " bytes"));
+      return;
+    }
+    if (ec == boost::system::errc::no_space_on_device) {  // spooling the body to disk
+      SendErrorAndClose(507,
+                        "the server's storage is full: cannot store the upload; free disk "
+                        "space and try again");
       return;
     }
     if (ec == http::error::header_limit) {

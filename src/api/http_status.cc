@@ -1,10 +1,12 @@
 #include "api/http_status.h"
 
+#include "common/out_of_space.h"
 #include "common/strings.h"
 
 namespace infera {
 
 int HttpStatusFor(const Status& status) {
+  if (IsOutOfSpace(status)) return 507;
   switch (status.code()) {
     case absl::StatusCode::kOk:
       return 200;
@@ -35,6 +37,12 @@ int HttpStatusFor(const Status& status) {
 }
 
 HttpResponse StatusResponse(const Status& status) {
+  if (IsOutOfSpace(status)) {
+    // 507 Insufficient Storage (RFC 4918): the server cannot store what the request needs
+    // until space is freed; never a 500.
+    return ErrorResponse(507, StrCat("the server's storage is full: ", ToStd(status.message()),
+                                     "; free disk space and try again"));
+  }
   HttpResponse response = ErrorResponse(HttpStatusFor(status), ToStd(status.message()));
   if (status.code() == absl::StatusCode::kUnavailable) response.headers["retry-after"] = "1";
   return response;

@@ -108,9 +108,12 @@ StatusOr<FileRecord> IngestFile(Store& store, BlobStore& blobs, int64_t dataset_
   return IngestFile(store, blobs, dataset_id, owner_id, filename, path, ingest);
 }
 
-StatusOr<FileRecord> IngestFile(Store& store, BlobStore& blobs, int64_t dataset_id,
-                                int64_t owner_id, std::string_view filename, const fs::path& path,
-                                const IngestLimits& limits) {
+namespace {
+
+// IngestFile and IngestFileOnce: `once` picks Store::AddSourceFileOnce over AddFile.
+StatusOr<Store::AddedFile> Ingest(Store& store, BlobStore& blobs, int64_t dataset_id,
+                                  int64_t owner_id, std::string_view filename, const fs::path& path,
+                                  const IngestLimits& limits, bool once) {
   std::error_code ec;
   const uintmax_t size = fs::file_size(path, ec);
   if (ec) return absl::InternalError(StrCat("cannot read the upload: ", ec.message()));
@@ -153,7 +156,25 @@ StatusOr<FileRecord> IngestFile(Store& store, BlobStore& blobs, int64_t dataset_
   ASSIGN_OR_RETURN(PinnedBlob blob, PutPinned(store, blobs, bytes));
   file.sha256 = blob.info.sha256;
   file.size = blob.info.size;
-  return store.AddFile(file);
+  if (once) return store.AddSourceFileOnce(file);
+  ASSIGN_OR_RETURN(FileRecord added, store.AddFile(file));
+  return Store::AddedFile{std::move(added), true};
+}
+
+}  // namespace
+
+StatusOr<FileRecord> IngestFile(Store& store, BlobStore& blobs, int64_t dataset_id,
+                                int64_t owner_id, std::string_view filename, const fs::path& path,
+                                const IngestLimits& limits) {
+  ASSIGN_OR_RETURN(Store::AddedFile added,
+                   Ingest(store, blobs, dataset_id, owner_id, filename, path, limits, false));
+  return std::move(added.file);
+}
+
+StatusOr<Store::AddedFile> IngestFileOnce(Store& store, BlobStore& blobs, int64_t dataset_id,
+                                          int64_t owner_id, std::string_view filename,
+                                          const fs::path& path, const IngestLimits& limits) {
+  return Ingest(store, blobs, dataset_id, owner_id, filename, path, limits, true);
 }
 
 }  // namespace infera

@@ -60,7 +60,16 @@ struct IngestLimits {
 StatusOr<FileRecord> IngestFile(Store& store, BlobStore& blobs, int64_t dataset_id,
                                 int64_t owner_id, std::string_view filename,
                                 const std::filesystem::path& path, const IngestLimits& limits);
-// As above with only decode limits (the default file size, no budget).
+// As above, idempotent within the dataset: when the dataset already holds a source file
+// with the same bytes (sha256) under the same name, nothing is added and that file is returned with
+// added = false (Store::AddSourceFileOnce) — so a client retrying an upload whose answer
+// it never got stores each image once. The checks run first either way: a file that is
+// not a usable image is refused even when the dataset happens to hold its bytes.
+StatusOr<Store::AddedFile> IngestFileOnce(Store& store, BlobStore& blobs, int64_t dataset_id,
+                                          int64_t owner_id, std::string_view filename,
+                                          const std::filesystem::path& path,
+                                          const IngestLimits& limits);
+// As IngestFile above with only decode limits (the default file size, no budget).
 StatusOr<FileRecord> IngestFile(Store& store, BlobStore& blobs, int64_t dataset_id,
                                 int64_t owner_id, std::string_view filename,
                                 const std::filesystem::path& path, const DecodeLimits& limits);

@@ -11,6 +11,7 @@
 #include <set>
 
 #include "common/logging.h"
+#include "common/out_of_space.h"
 #include "common/strings.h"
 #include "datasets/ingest.h"
 #include "models/model.h"
@@ -93,12 +94,15 @@ class InferenceJobHandler::JobRun {
     size_t next = 0;
     JobSignal signal = ctx_.Check();
     while (true) {
-      while (signal == JobSignal::kGoOn && next < pending_.size() && in_flight_ < max_in_flight) {
+      // Out of space: no more images go in; those in flight finish (their results are
+      // likely refused too, and are not counted as the images' errors).
+      while (signal == JobSignal::kGoOn && out_of_space_.empty() && next < pending_.size() &&
+             in_flight_ < max_in_flight) {
         Submit(pending_[next++], 1);
       }
       DrainRetries(signal);
       if (in_flight_ == 0 && retries_.empty() &&
-          (signal != JobSignal::kGoOn || next >= pending_.size())) {
+          (signal != JobSignal::kGoOn || next >= pending_.size() || !out_of_space_.empty())) {
         break;
       }
       WaitAndHandle();
@@ -113,6 +117,15 @@ class InferenceJobHandler::JobRun {
     // Every image must have a result or an error before the job may say `completed`.
     const int64_t unresolved = static_cast<int64_t>(pending_.size()) - processed_ - duplicates_;
     if (signal == JobSignal::kStop && unresolved > 0) return JobOutcome::Release();
+    if (!out_of_space_.empty() && unresolved > 0) {
+      // Not the images' fault: they get no error. The job fails with a note that says
+      // what to do; a retry (POST /api/inferences/{id}/retry) runs only these images.
+      return Finish(JobStatus::kFailed,
+                    StrCat("out of disk space: ", unresolved, " of ", pending_.size(),
+                           " images have no result yet (", out_of_space_,
+                           "); free space, then retry the job: it keeps its results and runs "
+                           "only those images"));
+    }
     if (unresolved > 0) {
       return Finish(JobStatus::kFailed,
                     StrCat(unresolved, " of ", pending_.size(),
@@ -208,7 +221,12 @@ class InferenceJobHandler::JobRun {
     for (const EncodedArtifact& encoded : c.result->artifacts) {
       const RunnerArtifact& artifact = encoded.artifact;
       StatusOr<PinnedBlob> blob = PutPinned(*owner_.store_, *owner_.blobs_, encoded.bytes);
-      if (!blob.ok()) return RecordError(f, std::string(ToStd(blob.status().message())));
+      if (!blob.ok()) {
+        // Outputs already written for this image: swept at the end.
+        for (const FileRecord& out : outputs) dropped_blobs_.push_back(out.sha256);
+        if (IsOutOfSpace(blob.status())) return OutOfSpace(blob.status());
+        return RecordError(f, std::string(ToStd(blob.status().message())));
+      }
       pins.push_back(std::move(blob->pin));
       FileRecord file;
       file.owner_id = job_.owner_id;
@@ -256,7 +274,9 @@ class InferenceJobHandler::JobRun {
       if (!result.error.empty()) ++failed_;
       return;
     }
-    if (saved.status().code() == absl::StatusCode::kFailedPrecondition) {
+    if (IsOutOfSpace(saved.status())) {
+      OutOfSpace(saved.status());
+    } else if (saved.status().code() == absl::StatusCode::kFailedPrecondition) {
       ctx_.MarkLost();  // another worker owns the job now
     } else if (saved.status().code() == absl::StatusCode::kAlreadyExists) {
       ++duplicates_;
@@ -269,6 +289,15 @@ class InferenceJobHandler::JobRun {
     }
     // Outputs no record took: swept when the job ends (pins released by then).
     for (const FileRecord& out : outputs) dropped_blobs_.push_back(out.sha256);
+  }
+
+  // The disk is full (a blob or the store refused a write): remembered once; the run
+  // submits no more images and ends failed with a note (see Run).
+  void OutOfSpace(const Status& status) {
+    if (!out_of_space_.empty()) return;
+    out_of_space_ = std::string(ToStd(status.message()));
+    Log(LogLevel::kError, "job_out_of_space",
+        {{"inference_id", std::to_string(job_.id)}, {"error", out_of_space_}});
   }
 
   // Removes the blobs of outputs no record took, unless something else uses them.
@@ -286,13 +315,13 @@ class InferenceJobHandler::JobRun {
 
   void DrainRetries(JobSignal signal) {
     const SteadyClock::time_point now = SteadyClock::now();
-    while (!retries_.empty() && signal == JobSignal::kGoOn && !halted() &&
+    while (!retries_.empty() && signal == JobSignal::kGoOn && !halted() && out_of_space_.empty() &&
            retries_.front().not_before <= now) {
       Retry r = retries_.front();
       retries_.pop_front();
       Submit(r.file, r.attempt);
     }
-    if (signal != JobSignal::kGoOn || halted()) retries_.clear();
+    if (signal != JobSignal::kGoOn || halted() || !out_of_space_.empty()) retries_.clear();
   }
 
   JobOutcome Finish(JobStatus status, std::string note) {
@@ -339,6 +368,7 @@ class InferenceJobHandler::JobRun {
   int64_t failed_ = 0;
   int64_t duplicates_ = 0;       // results another run had saved already
   std::string last_save_error_;  // why the store last refused a result
+  std::string out_of_space_;     // non-empty once a write failed for lack of space
   Totals totals_;
   SteadyClock::time_point start_;
 

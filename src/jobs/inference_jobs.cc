@@ -57,4 +57,16 @@ StatusOr<InferenceRecord> InferenceJobs::Cancel(const Caller& caller, int64_t id
   return job;
 }
 
+StatusOr<InferenceRecord> InferenceJobs::Retry(const Caller& caller, int64_t id) const {
+  RETURN_IF_ERROR(Visible(caller, id).status());
+  StatusOr<JobRecord> retried = store_->RetryJob(id);
+  if (!retried.ok()) {
+    std::string message(ToStd(retried.status().message()));
+    if (message.starts_with("job ")) message = "inference " + message.substr(4);
+    return absl::Status(retried.status().code(), message);
+  }
+  if (workers_ != nullptr) workers_->Notify();
+  return InferenceOf(*retried);
+}
+
 }  // namespace infera

@@ -45,6 +45,9 @@ class InferenceJobs {
                                   std::vector<JobResultRecord>* records = nullptr) const;
   // Stores a cancel request and drops the job's images still queued in a model here.
   StatusOr<InferenceRecord> Cancel(const Caller& caller, int64_t id) const;
+  // Runs a failed job again (JobQueue::RetryJob): it keeps its results and runs the
+  // images without one — after the disk was full, say. FailedPrecondition unless failed.
+  StatusOr<InferenceRecord> Retry(const Caller& caller, int64_t id) const;
 
  private:
   StatusOr<InferenceRecord> Visible(const Caller& caller, int64_t id) const;

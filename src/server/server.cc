@@ -6,6 +6,7 @@
 
 #include "api/routes/api_common.h"
 #include "api/routes/routes.h"
+#include "api/spool_files.h"
 #include "auth/secret_file.h"
 #include "common/file_util.h"
 #include "common/logging.h"
@@ -21,15 +22,18 @@ StatusOr<std::unique_ptr<Server>> Server::Create(const ServerConfig& config) {
   std::unique_ptr<Server> server(new Server());
   const std::filesystem::path storage = config.storage.path;
   // Private by default (0700 folders, 0600 files): uploads, password and token hashes.
-  RETURN_IF_ERROR(CreatePrivateDirectories(storage / "tmp"));
+  // What a killed server left in <storage>/tmp is removed (api/spool_files.h).
+  ASSIGN_OR_RETURN(server->spool_lock_, OpenSpoolDir(storage / "tmp"));
   // Records, users and blobs through the store registry (storage.driver).
   ASSIGN_OR_RETURN(server->store_, OpenRecordStore(config.storage));
   ASSIGN_OR_RETURN(server->blobs_, OpenBlobStore(config.storage));
   if (auto a = OpenAnnotationStore(config.storage); a.ok() || !absl::IsUnimplemented(a.status())) {
     ASSIGN_OR_RETURN(server->annotations_, std::move(a));  // else: routes answer 501
   }
-  // What a crash left behind: blobs whose record never came (their pins have expired).
-  if (StatusOr<std::vector<std::string>> swept = SweepUnusedBlobs(*server->store_, *server->blobs_);
+  // What a crash left behind: blobs whose record never came (their pins have expired),
+  // and blobs on disk no record knows.
+  if (StatusOr<std::vector<std::string>> swept =
+          SweepAllUnusedBlobs(*server->store_, *server->blobs_);
       !swept.ok()) {
     Log(LogLevel::kWarning, "blob_sweep_failed",
         {{"error", std::string(ToStd(swept.status().message()))}});

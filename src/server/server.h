@@ -22,6 +22,7 @@
 #include "common/byte_budget.h"
 #include "common/status.h"
 #include "common/task_pool.h"
+#include "common/temp_sweep.h"
 #include "jobs/inference_job_handler.h"
 #include "jobs/inference_jobs.h"
 #include "jobs/job_handler.h"
@@ -71,7 +72,8 @@ class Server {
   std::unique_ptr<AuthService> auth_;
   std::unique_ptr<BlobStore> blobs_;
   std::unique_ptr<AnnotationStore> annotations_;  // null: the driver has none yet
-  std::unique_ptr<ByteBudget> ingest_budget_;     // memory of uploads being ingested
+  TempDirLock spool_lock_;                     // <storage>/tmp is this server's (api/spool_files.h)
+  std::unique_ptr<ByteBudget> ingest_budget_;  // memory of uploads being ingested
   std::unique_ptr<TaskPool> blocking_;
   std::unique_ptr<ImagePipeline> pipeline_;   // /predict and the job workers
   std::unique_ptr<TensorInference> tensors_;  // /v2/.../infer

@@ -41,4 +41,23 @@ StatusOr<std::vector<std::string>> SweepUnusedBlobs(
                           [&blobs](const std::string& sha256) { return blobs.Remove(sha256); });
 }
 
+StatusOr<std::vector<std::string>> SweepAllUnusedBlobs(Store& store, BlobStore& blobs) {
+  ASSIGN_OR_RETURN(std::vector<std::string> removed, SweepUnusedBlobs(store, blobs));
+  // Blobs on disk that no file references: register them (a pin, released at once) so
+  // that the store's sweep may decide about them.
+  std::vector<std::string> strays;
+  RETURN_IF_ERROR(blobs.ForEach([&](const BlobInfo& blob) -> Status {
+    ASSIGN_OR_RETURN(bool referenced, store.BlobReferenced(blob.sha256));
+    if (referenced) return absl::OkStatus();
+    ASSIGN_OR_RETURN(int64_t pin, store.PinBlob(blob.sha256, blob.size, kBlobPinMs));
+    RETURN_IF_ERROR(store.UnpinBlob(pin));
+    strays.push_back(blob.sha256);
+    return absl::OkStatus();
+  }));
+  if (strays.empty()) return removed;
+  ASSIGN_OR_RETURN(std::vector<std::string> more, SweepUnusedBlobs(store, blobs, strays));
+  removed.insert(removed.end(), more.begin(), more.end());
+  return removed;
+}
+
 }  // namespace infera

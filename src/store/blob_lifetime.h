@@ -69,4 +69,10 @@ StatusOr<std::vector<std::string>> SweepUnusedBlobs(
     Store& store, BlobStore& blobs,
     const std::optional<std::vector<std::string>>& only = std::nullopt);
 
+// The sweep at start: SweepUnusedBlobs over every registered blob, then the blobs on
+// disk that no record knows at all — written by a process killed between the write and
+// the pin, or by an older version — each registered and swept the same safe way (a
+// writer pinning the same bytes meanwhile keeps them). Returns the blobs removed.
+StatusOr<std::vector<std::string>> SweepAllUnusedBlobs(Store& store, BlobStore& blobs);
+
 }  // namespace infera

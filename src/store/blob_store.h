@@ -4,7 +4,8 @@
 // FsBlobStore keeps blobs under `root/ab/cd/<sha256>`: each write goes to a temp file
 // in `root/tmp/`, is fsynced, then renamed into place (and the directory fsynced), so a
 // crash never leaves a partial blob under its final name (temp files a crash leaves in
-// `root/tmp/` are removed by the next open once they are an hour old).
+// `root/tmp/` are removed by the next open: all of them when the opener holds the
+// folder's lock — common/temp_sweep.h —, else those an hour old).
 // Blob names passed in must be 64 lower-case hex digits: anything else (a path trick
 // such as "../../etc/passwd") is InvalidArgument and never reaches the filesystem.
 // Thread-safety: all methods are safe from any thread (concurrent writers of the same
@@ -46,6 +47,9 @@ class BlobStore {
                       const std::function<Status(std::string_view chunk)>& sink) = 0;
   // The blob's size; NotFound when absent.
   virtual StatusOr<int64_t> Size(std::string_view sha256) = 0;
+  // Calls `fn` with every blob stored (any order; temp files are not blobs), stopping at
+  // the first error it returns. For the sweep of blobs no record knows (blob_lifetime.h).
+  virtual Status ForEach(const std::function<Status(const BlobInfo& blob)>& fn) = 0;
   // Removes a blob (OK when already absent).
   virtual Status Remove(std::string_view sha256) = 0;
   // The path of a blob on a local filesystem, for readers that want a file (libzip,

@@ -11,9 +11,11 @@
 #include <system_error>
 #include <utility>
 
+#include "common/out_of_space.h"
 #include "common/private_files.h"
 #include "common/sha256.h"
 #include "common/strings.h"
+#include "common/temp_sweep.h"
 #include "common/unique_fd.h"
 #include "store/blob_store.h"
 
@@ -33,7 +35,7 @@ Status ErrnoStatus(int err, std::string_view what, const fs::path& path) {
       return absl::NotFoundError(message);
     case ENOSPC:
     case EDQUOT:
-      return absl::UnavailableError(message);
+      return OutOfSpaceError(message);
     default:
       return absl::InternalError(message);
   }
@@ -136,7 +138,8 @@ class TempFile {
 
 class FsBlobStore final : public BlobStore {
  public:
-  explicit FsBlobStore(fs::path root) : root_(std::move(root)), tmp_(root_ / "tmp") {}
+  FsBlobStore(fs::path root, TempDirLock tmp_lock)
+      : root_(std::move(root)), tmp_(root_ / "tmp"), tmp_lock_(std::move(tmp_lock)) {}
 
   StatusOr<BlobInfo> Put(std::span<const std::byte> bytes) override {
     BlobInfo info{Sha256Hex(bytes), static_cast<int64_t>(bytes.size())};
@@ -217,6 +220,37 @@ class FsBlobStore final : public BlobStore {
     return absl::OkStatus();
   }
 
+  Status ForEach(const std::function<Status(const BlobInfo& blob)>& fn) override {
+    // root/ab/cd/<sha256>: two levels of two hex digits, then the blobs.
+    std::error_code ec;
+    for (fs::directory_iterator outer(root_, ec), end; !ec && outer != end; outer.increment(ec)) {
+      const std::string a = outer->path().filename().string();
+      if (a.size() != 2 || !outer->is_directory()) continue;
+      std::error_code ec2;
+      for (fs::directory_iterator inner(outer->path(), ec2); !ec2 && inner != end;
+           inner.increment(ec2)) {
+        const std::string b = inner->path().filename().string();
+        if (b.size() != 2 || !inner->is_directory()) continue;
+        std::error_code ec3;
+        for (fs::directory_iterator blob(inner->path(), ec3); !ec3 && blob != end;
+             blob.increment(ec3)) {
+          const std::string name = blob->path().filename().string();
+          if (!IsSha256Hex(name) || name.substr(0, 2) != a || name.substr(2, 2) != b) continue;
+          std::error_code size_ec;
+          const uintmax_t size = blob->file_size(size_ec);
+          if (size_ec) continue;  // removed meanwhile
+          RETURN_IF_ERROR(fn(BlobInfo{name, static_cast<int64_t>(size)}));
+        }
+        if (ec3)
+          return absl::InternalError(StrCat("list ", inner->path().string(), ": ", ec3.message()));
+      }
+      if (ec2)
+        return absl::InternalError(StrCat("list ", outer->path().string(), ": ", ec2.message()));
+    }
+    if (ec) return absl::InternalError(StrCat("list ", root_.string(), ": ", ec.message()));
+    return absl::OkStatus();
+  }
+
   StatusOr<fs::path> LocalPath(std::string_view sha256) override {
     RETURN_IF_ERROR(CheckSha(sha256));
     if (!Exists(sha256)) return absl::NotFoundError(StrCat("blob ", sha256, " not found"));
@@ -255,17 +289,23 @@ class FsBlobStore final : public BlobStore {
 
   const fs::path root_;
   const fs::path tmp_;
+  const TempDirLock tmp_lock_;  // held: no other process writes blobs here
 };
 
-// Removes temp files a crashed writer left behind (best effort: errors are ignored, and
-// files younger than kStaleTempAge may belong to a live writer in another process).
+bool IsBlobTempName(std::string_view name) { return IsMkstempName(name, "blob-"); }
+
+// Removes temp files older than kStaleTempAge, when another process holds the folder
+// (best effort: errors are ignored; younger files may belong to its live writers).
 void RemoveStaleTempFiles(const fs::path& tmp_dir) {
   std::error_code ec;
   const auto now = fs::file_time_type::clock::now();
   for (fs::directory_iterator it(tmp_dir, ec), end; !ec && it != end; it.increment(ec)) {
     std::error_code entry_ec;
     const auto mtime = it->last_write_time(entry_ec);
-    if (!entry_ec && now - mtime > kStaleTempAge) fs::remove(it->path(), entry_ec);
+    if (!entry_ec && now - mtime > kStaleTempAge && it->is_regular_file(entry_ec) &&
+        IsBlobTempName(it->path().filename().string())) {
+      fs::remove(it->path(), entry_ec);
+    }
   }
 }
 
@@ -274,8 +314,11 @@ void RemoveStaleTempFiles(const fs::path& tmp_dir) {
 StatusOr<std::unique_ptr<BlobStore>> OpenFsBlobStore(const fs::path& root) {
   if (root.empty()) return absl::InvalidArgumentError("blob store root is empty");
   RETURN_IF_ERROR(CreatePrivateDirectories(root / "tmp"));
-  RemoveStaleTempFiles(root / "tmp");
-  return std::unique_ptr<BlobStore>(new FsBlobStore(root));
+  // What a crashed writer left: every temp blob when this process is the folder's only
+  // user (common/temp_sweep.h), else only old ones.
+  ASSIGN_OR_RETURN(TempDirLock lock, LockAndSweepTempDir(root / "tmp", IsBlobTempName));
+  if (!lock.held()) RemoveStaleTempFiles(root / "tmp");
+  return std::unique_ptr<BlobStore>(new FsBlobStore(root, std::move(lock)));
 }
 
 }  // namespace infera

@@ -103,6 +103,11 @@ class JobQueue {
   // running one gets cancel_requested and its worker stops. Returns the record after the
   // change. FailedPrecondition for a terminal job.
   virtual StatusOr<JobRecord> CancelJob(int64_t id) = 0;
+  // Puts a failed job back to queued to run again (after the disk was full, say): its
+  // note and report are cleared, what it recorded is kept (a handler resumes where it
+  // stopped). Returns the record after the change. FailedPrecondition unless the job
+  // is failed; NotFound for an unknown id.
+  virtual StatusOr<JobRecord> RetryJob(int64_t id) = 0;
 };
 
 }  // namespace infera

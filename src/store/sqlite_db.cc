@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "common/out_of_space.h"
 #include "common/strings.h"
 
 namespace infera {
@@ -9,6 +10,11 @@ namespace infera {
 Status SqliteStatus(sqlite3* db, int rc, std::string_view what) {
   const char* detail = db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
   std::string message = StrCat(what, ": ", detail, " (sqlite ", rc, ")");
+  // SQLITE_FULL, or an I/O error whose cause was ENOSPC: the disk is full.
+  if ((rc & 0xff) == SQLITE_FULL || (db != nullptr && (rc & 0xff) == SQLITE_IOERR &&
+                                     IsOutOfSpaceErrno(sqlite3_system_errno(db)))) {
+    return OutOfSpaceError(message);
+  }
   switch (rc & 0xff) {
     case SQLITE_BUSY:
     case SQLITE_LOCKED:

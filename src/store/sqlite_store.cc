@@ -282,6 +282,43 @@ class SqliteStore final : public Store {
     return record;
   }
 
+  StatusOr<AddedFile> AddSourceFileOnce(const FileRecord& file) override {
+    if (file.role != "source") {
+      return absl::InvalidArgumentError("AddSourceFileOnce takes a source file");
+    }
+    RETURN_IF_ERROR(ValidateFile(file, /*output_of_result=*/false));
+    MutexLock lock(&mu_);
+    ASSIGN_OR_RETURN(auto txn, SqliteTransaction::Begin(*db_, Mode::kImmediate));
+    RETURN_IF_ERROR(ReadDataset(file.dataset_id).status());
+    int64_t existing = 0;
+    {
+      // The same bytes under the same name, or under the name made unique from it.
+      const auto [stem, ext] = SplitExtension(file.filename);
+      ASSIGN_OR_RETURN(auto st, db_->Prepare("SELECT id, filename FROM files WHERE sha256 = ?1"
+                                             " AND dataset_id = ?2 AND role = 'source'"
+                                             " ORDER BY id"));
+      st.Bind(file.sha256, file.dataset_id);
+      while (existing == 0) {
+        ASSIGN_OR_RETURN(bool row, st.Step());
+        if (!row) break;
+        const std::string name = st.Text(1);
+        if (name == file.filename || NumberedSuffix(name, stem, ext) > 0) existing = st.Int(0);
+      }
+    }
+    AddedFile out;
+    if (existing != 0) {
+      ASSIGN_OR_RETURN(out.file, ReadFile(existing));
+      out.added = false;
+    } else {
+      out.file = file;
+      ASSIGN_OR_RETURN(out.file.filename, UniqueFilename(file.dataset_id, file.filename));
+      out.file.created_at = Now();
+      ASSIGN_OR_RETURN(out.file.id, InsertFile(out.file));
+    }
+    RETURN_IF_ERROR(txn.Commit());
+    return out;
+  }
+
   StatusOr<FileRecord> GetFile(int64_t id) override {
     MutexLock lock(&mu_);
     return ReadFile(id);
@@ -541,6 +578,26 @@ class SqliteStore final : public Store {
     // A job whose cancellation was requested is not requeued (no claim would take it).
     RETURN_IF_ERROR(job.cancel_requested ? CancelNow(id) : Requeue(id));
     return txn.Commit();
+  }
+
+  StatusOr<JobRecord> RetryJob(int64_t id) override {
+    MutexLock lock(&mu_);
+    ASSIGN_OR_RETURN(auto txn, SqliteTransaction::Begin(*db_, Mode::kImmediate));
+    ASSIGN_OR_RETURN(JobRecord job, ReadJob(id));
+    if (job.status != JobStatus::kFailed) {
+      return absl::FailedPreconditionError(
+          StrCat("job ", id, " is ", JobStatusName(job.status), "; only a failed job is retried"));
+    }
+    {
+      ASSIGN_OR_RETURN(auto st, db_->Prepare("UPDATE jobs SET status = 'queued', note = '',"
+                                             " report_json = '{}', finished_at = 0,"
+                                             " lease_owner = '', lease_expires_at = 0"
+                                             " WHERE id = ?1"));
+      RETURN_IF_ERROR(st.Bind(id).Run());
+    }
+    ASSIGN_OR_RETURN(JobRecord after, ReadJob(id));
+    RETURN_IF_ERROR(txn.Commit());
+    return after;
   }
 
   StatusOr<JobRecord> CancelJob(int64_t id) override {

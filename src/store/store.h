@@ -107,6 +107,17 @@ class Store : public JobQueue {
   // dataset, the name is made unique ("a.png" -> "a_1.png", "a_2.png", ...); the record
   // returned has the name used. NotFound when dataset_id / job_id is unknown.
   virtual StatusOr<FileRecord> AddFile(const FileRecord& file) = 0;
+  // Adds a dataset's source file (role "source") as AddFile, unless the dataset already
+  // has a source file with the same sha256 under the same name, or under a name AddFile
+  // made unique from it ("a.png" stored as "a_1.png"): then nothing is written and that
+  // file is returned with added = false. One transaction, so an upload and its retry (or
+  // two concurrent uploads of the same file) leave one record; the same bytes under
+  // another name are another file. InvalidArgument for a file that is not a source file.
+  struct AddedFile {
+    FileRecord file;
+    bool added = true;
+  };
+  virtual StatusOr<AddedFile> AddSourceFileOnce(const FileRecord& file) = 0;
   virtual StatusOr<FileRecord> GetFile(int64_t id) = 0;
   // A dataset's source files, by id. NotFound for an unknown dataset.
   virtual StatusOr<std::vector<FileRecord>> ListDatasetFiles(int64_t dataset_id) = 0;

@@ -77,5 +77,22 @@ TEST(ImageHeaderTest, CheckRefusesNonImagesAndTooManyPixels) {
   EXPECT_TRUE(CheckImageHeader(Bytes(PngHeader(1000, 1000)), limits).ok());
 }
 
+// Found by fuzz/targets/image_header.cc (fuzz/corpus/image_header/regress-*): a PNG may
+// declare up to 2^32 - 1 pixels each way, and width * height overflowed int64 (undefined
+// behaviour; in practice a negative product that passed the check).
+TEST(ImageHeaderTest, CheckRefusesDimensionsWhoseProductOverflows) {
+  DecodeLimits limits;
+  limits.max_pixels = 1'000'000;
+  const Status huge = CheckImageHeader(Bytes(PngHeader(0xF7F7F7F7u, 0xF7F7F7F7u)), limits).status();
+  EXPECT_EQ(huge.code(), absl::StatusCode::kInvalidArgument) << huge;
+  // (2^32 - 1)^2 wraps to a negative int64, which is not over any limit.
+  const Status wraps =
+      CheckImageHeader(Bytes(PngHeader(0xFFFFFFFFu, 0xFFFFFFFFu)), limits).status();
+  EXPECT_EQ(wraps.code(), absl::StatusCode::kInvalidArgument) << wraps;
+  EXPECT_EQ(CheckImageHeader(Bytes(PngHeader(0xFFFFFFFFu, 1)), limits).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(CheckImageHeader(Bytes(PngHeader(1'000'000, 1)), limits).ok());
+}
+
 }  // namespace
 }  // namespace infera

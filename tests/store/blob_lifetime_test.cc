@@ -198,5 +198,46 @@ TEST_F(BlobLifetimeTest, UploadsOfIdenticalBytesRacingDatasetDeletesNeverLoseARe
   EXPECT_EQ(BlobsOnDisk(dir_.path() / "blobs"), referenced);
 }
 
+// Blobs on disk that no record knows (a writer killed between its write and its pin, an
+// older version): the sweep at start removes them, and keeps what a file references or
+// a pin holds.
+TEST_F(BlobLifetimeTest, TheSweepAtStartRemovesBlobsNoRecordKnows) {
+  DatasetRecord d;
+  d.name = "d";
+  StatusOr<DatasetRecord> dataset = store_->CreateDataset(d);
+  ASSERT_TRUE(dataset.ok());
+  StatusOr<BlobInfo> referenced = blobs_->Put(Bytes(1));
+  ASSERT_TRUE(referenced.ok());
+  FileRecord f;
+  f.dataset_id = dataset->id;
+  f.role = "source";
+  f.filename = "a.png";
+  f.content_type = "image/png";
+  f.sha256 = referenced->sha256;
+  f.size = referenced->size;
+  ASSERT_TRUE(store_->AddFile(f).ok());
+  StatusOr<PinnedBlob> pinned = PutPinned(*store_, *blobs_, Bytes(2));  // a live writer's
+  ASSERT_TRUE(pinned.ok());
+  StatusOr<BlobInfo> stray = blobs_->Put(Bytes(3));  // never pinned, never referenced
+  ASSERT_TRUE(stray.ok());
+  StatusOr<BlobInfo> stray2 = blobs_->Put(Bytes(4));
+  ASSERT_TRUE(stray2.ok());
+
+  // The plain sweep knows only registered blobs: the strays stay.
+  ASSERT_TRUE(SweepUnusedBlobs(*store_, *blobs_).ok());
+  EXPECT_EQ(BlobsOnDisk(dir_.path() / "blobs").size(), 4u);
+
+  StatusOr<std::vector<std::string>> removed = SweepAllUnusedBlobs(*store_, *blobs_);
+  ASSERT_TRUE(removed.ok()) << removed.status();
+  EXPECT_EQ(std::set<std::string>(removed->begin(), removed->end()),
+            (std::set<std::string>{stray->sha256, stray2->sha256}));
+  EXPECT_EQ(BlobsOnDisk(dir_.path() / "blobs"),
+            (std::set<std::string>{referenced->sha256, pinned->info.sha256}));
+  // Once its writer lets go (and nothing references it), the next sweep takes it.
+  pinned->pin.Release();
+  ASSERT_TRUE(SweepAllUnusedBlobs(*store_, *blobs_).ok());
+  EXPECT_EQ(BlobsOnDisk(dir_.path() / "blobs"), (std::set<std::string>{referenced->sha256}));
+}
+
 }  // namespace
 }  // namespace infera

@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <span>
 #include <string>
 #include <thread>
@@ -183,16 +184,53 @@ TEST_F(FsBlobStoreTest, ReopeningFindsStoredBlobs) {
   EXPECT_EQ(content, "abc");
 }
 
-TEST_F(FsBlobStoreTest, OpeningRemovesStaleTempFilesOnly) {
-  const fs::path stale = root() / "tmp" / "blob-crashed";
-  const fs::path fresh = root() / "tmp" / "blob-writing";
+TEST_F(FsBlobStoreTest, OpeningAloneRemovesEveryTempBlobOfACrashedWriter) {
+  const fs::path old_one = root() / "tmp" / "blob-Crash1";
+  const fs::path fresh = root() / "tmp" / "blob-Kill09";  // killed a moment ago
+  const fs::path other = root() / "tmp" / "notes.txt";
+  std::ofstream(old_one) << "partial";
+  std::ofstream(fresh) << "partial";
+  std::ofstream(other) << "not a temp blob";
+  fs::last_write_time(old_one, fs::file_time_type::clock::now() - std::chrono::hours(2));
+  blobs_.reset();
+  ASSERT_OK_AND_ASSIGN(blobs_, OpenFsBlobStore(root()));
+  EXPECT_FALSE(fs::exists(old_one));
+  EXPECT_FALSE(fs::exists(fresh));
+  EXPECT_TRUE(fs::exists(other));
+}
+
+TEST_F(FsBlobStoreTest, WhileAnotherOpenerHoldsTheFolderOnlyStaleTempFilesGo) {
+  const fs::path stale = root() / "tmp" / "blob-Crash2";
+  const fs::path fresh = root() / "tmp" / "blob-Write2";
   std::ofstream(stale) << "partial";
   std::ofstream(fresh) << "partial";
   fs::last_write_time(stale, fs::file_time_type::clock::now() - std::chrono::hours(2));
-  blobs_.reset();
-  ASSERT_OK_AND_ASSIGN(blobs_, OpenFsBlobStore(root()));
+  // blobs_ stays open: a second opener (another process) finds the folder in use.
+  ASSERT_OK_AND_ASSIGN(auto second, OpenFsBlobStore(root()));
   EXPECT_FALSE(fs::exists(stale));
-  EXPECT_TRUE(fs::exists(fresh));  // may belong to a writer in another process
+  EXPECT_TRUE(fs::exists(fresh));  // may belong to the live writer
+}
+
+TEST_F(FsBlobStoreTest, ForEachListsEveryBlobAndNothingElse) {
+  const std::string big = Pattern(3000);
+  ASSERT_OK_AND_ASSIGN(BlobInfo a, blobs_->Put(Bytes("abc")));
+  ASSERT_OK_AND_ASSIGN(BlobInfo b, blobs_->Put(Bytes(big)));
+  std::ofstream(root() / "tmp" / "blob-Part01") << "a temp file is no blob";
+  std::ofstream(root() / "ba" / "78" / "not-a-sha") << "stray";
+  std::map<std::string, int64_t> seen;
+  ASSERT_OK(blobs_->ForEach([&](const BlobInfo& blob) {
+    seen[blob.sha256] = blob.size;
+    return Status();
+  }));
+  EXPECT_EQ(seen, (std::map<std::string, int64_t>{{a.sha256, 3}, {b.sha256, 3000}}));
+  // The callback's error stops the walk and is returned.
+  int calls = 0;
+  const Status stopped = blobs_->ForEach([&](const BlobInfo&) {
+    ++calls;
+    return absl::AbortedError("stop");
+  });
+  EXPECT_EQ(stopped.code(), absl::StatusCode::kAborted);
+  EXPECT_EQ(calls, 1);
 }
 
 }  // namespace

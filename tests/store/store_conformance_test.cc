@@ -297,6 +297,71 @@ TEST_P(StoreConformanceTest, AddFileMakesSourceNamesUniqueWithinTheDataset) {
   EXPECT_EQ(std::adjacent_find(names.begin(), names.end()), names.end()) << "duplicate name";
 }
 
+TEST_P(StoreConformanceTest, AddSourceFileOnceKeepsOneRecordPerNameAndContent) {
+  const int64_t ds = NewDataset("ds").id;
+  const int64_t other = NewDataset("other").id;
+  ASSERT_OK_AND_ASSIGN(Store::AddedFile first,
+                       store_->AddSourceFileOnce(Source(ds, "a.png", Sha(1))));
+  EXPECT_TRUE(first.added);
+  EXPECT_EQ(first.file.filename, "a.png");
+  // The same bytes under the same name (an upload sent again): the file already there.
+  ASSERT_OK_AND_ASSIGN(Store::AddedFile again,
+                       store_->AddSourceFileOnce(Source(ds, "a.png", Sha(1))));
+  EXPECT_FALSE(again.added);
+  EXPECT_EQ(again.file.id, first.file.id);
+  EXPECT_EQ(again.file.filename, "a.png");
+  // Other bytes under that name: another file, its name made unique.
+  ASSERT_OK_AND_ASSIGN(Store::AddedFile other_bytes,
+                       store_->AddSourceFileOnce(Source(ds, "b.png", Sha(2))));
+  ASSERT_OK_AND_ASSIGN(Store::AddedFile clash,
+                       store_->AddSourceFileOnce(Source(ds, "b.png", Sha(3))));
+  EXPECT_TRUE(clash.added);
+  EXPECT_EQ(clash.file.filename, "b_1.png");
+  // ... and that one sent again is found under the name it was given.
+  ASSERT_OK_AND_ASSIGN(Store::AddedFile clash_again,
+                       store_->AddSourceFileOnce(Source(ds, "b.png", Sha(3))));
+  EXPECT_FALSE(clash_again.added);
+  EXPECT_EQ(clash_again.file.id, clash.file.id);
+  EXPECT_EQ(other_bytes.file.filename, "b.png");
+  // The same bytes under another name, or in another dataset, are other files.
+  ASSERT_OK_AND_ASSIGN(Store::AddedFile renamed,
+                       store_->AddSourceFileOnce(Source(ds, "c.png", Sha(1))));
+  EXPECT_TRUE(renamed.added);
+  ASSERT_OK_AND_ASSIGN(Store::AddedFile elsewhere,
+                       store_->AddSourceFileOnce(Source(other, "a.png", Sha(1))));
+  EXPECT_TRUE(elsewhere.added);
+  ASSERT_OK_AND_ASSIGN(auto files, store_->ListDatasetFiles(ds));
+  EXPECT_EQ(files.size(), 4u);
+  // Only source files; unknown datasets as AddFile.
+  FileRecord output = Output("preview", Sha(4));
+  EXPECT_EQ(StatusOf(store_->AddSourceFileOnce(output)).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(StatusOf(store_->AddSourceFileOnce(Source(4343, "a.png", Sha(1)))).code(),
+            StatusCode::kNotFound);
+}
+
+TEST_P(StoreConformanceTest, RetryJobRequeuesAFailedJobAndKeepsItsResults) {
+  const int64_t ds = NewDataset("ds").id;
+  const FileRecord a = NewFile(Source(ds, "a.png", Sha(1)));
+  NewFile(Source(ds, "b.png", Sha(2)));
+  const int64_t id = NewJob(ds, 1).id;
+  ClaimExpecting(id, "w");
+  ASSERT_OK(store_->AddJobResult(Result(id, a.id), {}, "w").status());
+  ASSERT_OK(store_->FinishJob(id, "w", JobStatus::kFailed, "out of disk space", R"({"x":1})"));
+  ASSERT_OK_AND_ASSIGN(JobRecord retried, store_->RetryJob(id));
+  EXPECT_EQ(retried.status, JobStatus::kQueued);
+  EXPECT_EQ(retried.note, "");
+  EXPECT_EQ(retried.done, 1);
+  EXPECT_EQ(retried.finished_at, 0);
+  ASSERT_OK_AND_ASSIGN(auto results, store_->ListJobResults(id));
+  EXPECT_EQ(results.size(), 1u);
+  ClaimExpecting(id, "w2");
+  // Only a failed job: a running, completed or canceled one is not retried.
+  EXPECT_EQ(StatusOf(store_->RetryJob(id)).code(), StatusCode::kFailedPrecondition);
+  ASSERT_OK(store_->FinishJob(id, "w2", JobStatus::kCompleted, "", "{}"));
+  EXPECT_EQ(StatusOf(store_->RetryJob(id)).code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(StatusOf(store_->RetryJob(4343)).code(), StatusCode::kNotFound);
+}
+
 TEST_P(StoreConformanceTest, AddFileRejectsMalformedRecords) {
   const int64_t ds = NewDataset("ds").id;
   const int64_t job = NewJob(ds).id;

@@ -9,6 +9,11 @@
 // checked (decodable image within the pixel limits) and stored on its own: refused
 // files are listed in "errors" with a reason and the rest is kept (201 when at least
 // one file was stored, 400 when none was). Everything runs on the blocking pool.
+// Uploads are idempotent by content and name: a file whose bytes the dataset already
+// holds under its name is not stored again (Store::AddSourceFileOnce); "files" lists the
+// file the dataset holds, with "already_stored": true. So a client that lost the answer (the server
+// was killed mid-upload) sends the same upload again and gets every file once, and the full list of
+// what landed.
 #include <filesystem>
 #include <fstream>
 #include <span>
@@ -124,10 +129,13 @@ struct UploadReport {
 // fault) end the upload.
 Status IngestOne(const ApiContext& ctx, const DatasetRecord& dataset, std::string_view filename,
                  const fs::path& path, UploadReport* report) {
-  StatusOr<FileRecord> file =
-      IngestFile(*ctx.store, *ctx.blobs, dataset.id, dataset.owner_id, filename, path, Limits(ctx));
+  StatusOr<Store::AddedFile> file = IngestFileOnce(*ctx.store, *ctx.blobs, dataset.id,
+                                                   dataset.owner_id, filename, path, Limits(ctx));
   if (file.ok()) {
-    report->files.push_back(FileJson(*file));
+    nlohmann::json j = FileJson(file->file);
+    // The dataset held these bytes already (a retried upload): the file it holds.
+    if (!file->added) j["already_stored"] = true;
+    report->files.push_back(std::move(j));
     return absl::OkStatus();
   }
   if (file.status().code() == absl::StatusCode::kInvalidArgument) {

@@ -4,6 +4,8 @@
 //   GET  /api/inferences            ?dataset_id=&status=&limit=&offset= -> {"inferences": [...]}
 //   GET  /api/inferences/{id}       -> the job with its results
 //   POST /api/inferences/{id}/cancel
+//   POST /api/inferences/{id}/retry     a failed job runs again (the disk was full, say):
+//                                   202 with the job, which keeps its results; 409 unless failed
 //   GET  /api/inferences/{id}/download  -> a ZIP streamed as it is built: images/,
 //                                   masks/, previews/, results.json
 // Missing or malformed ids are 400, unknown datasets/models/jobs 404, runner param
@@ -101,6 +103,12 @@ StatusOr<HttpResponse> CancelRoute(const ApiContext& ctx, const HttpRequest& req
   return JsonResponse(200, JsonText(InferenceJson(job)));
 }
 
+StatusOr<HttpResponse> RetryRoute(const ApiContext& ctx, const HttpRequest& req) {
+  ASSIGN_OR_RETURN(int64_t id, ParseId(req.params.at("id"), "inference"));
+  ASSIGN_OR_RETURN(InferenceRecord job, ctx.jobs->Retry(req.principal, id));
+  return JsonResponse(202, JsonText(InferenceJson(job)));
+}
+
 // The ZIP entry name for an export path built from stored names: valid UTF-8 without
 // control or bidi characters (names stored before they were checked at the door may hold
 // them), made unique among `used` with "_2", "_3", ... before the extension.
@@ -179,6 +187,8 @@ void AddApiInferenceRoutes(Router& router, const ApiContext& ctx) {
   router.Add("GET", "/api/inferences/{id}", Guarded(ctx, Access::kUser, Blocking(ctx, GetRoute)));
   router.Add("POST", "/api/inferences/{id}/cancel",
              Guarded(ctx, Access::kUser, Blocking(ctx, CancelRoute)));
+  router.Add("POST", "/api/inferences/{id}/retry",
+             Guarded(ctx, Access::kUser, Blocking(ctx, RetryRoute)));
   router.Add("GET", "/api/inferences/{id}/download",
              Guarded(ctx, Access::kUser, Streaming(ctx, Download)));
 }
