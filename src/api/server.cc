@@ -23,7 +23,8 @@ StatusOr<std::unique_ptr<Server>> Server::Create(const ServerConfig& config) {
   // Private by default (0700 folders, 0600 files): uploads, password and token hashes.
   RETURN_IF_ERROR(CreatePrivateDirectories(storage / "tmp"));
   // Records, users and blobs through the store registry (storage.driver).
-  const StorageOptions stores{.driver = config.storage_driver, .path = storage, .now_ms = {}};
+  const StorageOptions stores{
+      .driver = config.storage_driver, .path = storage, .url = config.storage_url, .now_ms = {}};
   ASSIGN_OR_RETURN(server->store_, OpenRecordStore(stores));
   ASSIGN_OR_RETURN(server->blobs_, OpenBlobStore(stores));
   // What a crash left behind: blobs whose record never came (their pins have expired).
@@ -140,8 +141,10 @@ StatusOr<std::unique_ptr<Server>> Server::Create(const ServerConfig& config) {
 
 Status Server::OpenAuth(const ServerConfig& config) {
   const std::filesystem::path storage = config.storage_path;
-  ASSIGN_OR_RETURN(users_, OpenUserStore(StorageOptions{
-                               .driver = config.storage_driver, .path = storage, .now_ms = {}}));
+  ASSIGN_OR_RETURN(users_, OpenUserStore(StorageOptions{.driver = config.storage_driver,
+                                                        .path = storage,
+                                                        .url = config.storage_url,
+                                                        .now_ms = {}}));
   const std::filesystem::path secret_file =
       config.auth_secret_file.empty() ? storage / "auth_secret" : config.auth_secret_file;
   StatusOr<std::string> secret = LoadOrCreateSecret(secret_file);

@@ -49,10 +49,11 @@ StatusOr<std::string> ReadPassword(const std::string& prompt) {
 
 Status Users(const UsersOptions& options) {
   ASSIGN_OR_RETURN(ServerConfig config, LoadServerConfig(options.config));
-  ASSIGN_OR_RETURN(
-      std::unique_ptr<UserStore> users,
-      OpenUserStore(StorageOptions{
-          .driver = config.storage_driver, .path = config.storage_path, .now_ms = {}}));
+  ASSIGN_OR_RETURN(std::unique_ptr<UserStore> users,
+                   OpenUserStore(StorageOptions{.driver = config.storage_driver,
+                                                .path = config.storage_path,
+                                                .url = config.storage_url,
+                                                .now_ms = {}}));
   const std::filesystem::path secret_file = config.auth_secret_file.empty()
                                                 ? config.storage_path / "auth_secret"
                                                 : config.auth_secret_file;

@@ -7,10 +7,12 @@
 //                                   # of the copy embedded in the binary (for page work)
 //   model_repository: DIR          # folders NAME/model.yaml + NAME/<version>/model.pt
 //   model_control: {mode: none|explicit|poll, poll_s: 10}
-//   storage: {driver: sqlite, path: DIR, max_upload_mb, max_files_per_upload, max_file_mb,
-//             ingest_memory_mb}
+//   storage: {driver: sqlite, path: DIR, url: postgresql://..., max_upload_mb,
+//             max_files_per_upload, max_file_mb, ingest_memory_mb}
 //                                   # driver: store/store_registry's (sqlite: SQLite at
-//                                   # DIR/infera.db, blobs in DIR/blobs)
+//                                   # DIR/infera.db, blobs in DIR/blobs; postgres: all in
+//                                   # the database at url, the default when url is given;
+//                                   # DIR then holds only temp files)
 //   jobs: {workers, lease_s, priority, max_in_flight}
 //   auth: {enabled, secret_file, access_ttl_s, refresh_ttl_s, protect_inference,
 //          trusted_proxies: [ADDRESS or CIDR, ...]}
@@ -70,6 +72,7 @@ struct ServerConfig {
   // and its folder (default ./data beside the config file).
   std::string storage_driver = "sqlite";
   std::filesystem::path storage_path;
+  std::string storage_url;               // storage.url: the PostgreSQL database (driver postgres)
   int64_t max_upload_bytes = 4ll << 30;  // one upload request (multipart or ZIP)
   int64_t max_files_per_upload = 10000;
   // One image of an upload (a multipart file or a ZIP entry), and the bytes all uploads

@@ -3,6 +3,8 @@
 #include <string_view>
 
 #include "common/strings.h"
+#include "store/postgres_db.h"
+#include "store/postgres_store.h"
 #include "store/sqlite_store.h"
 #include "store/sqlite_user_store.h"
 
@@ -43,9 +45,33 @@ StatusOr<std::unique_ptr<BlobStore>> FsBlobs(const StorageOptions& o) {
   return OpenFsBlobStore(o.path / "blobs");
 }
 
+StatusOr<PostgresStoreOptions> PostgresOptions(const StorageOptions& o) {
+  if (o.url.empty()) {
+    return absl::InvalidArgumentError(
+        "storage driver postgres needs a url (postgresql://user@host:port/db)");
+  }
+  return PostgresStoreOptions{.url = o.url, .now_ms = o.now_ms};
+}
+
+StatusOr<std::unique_ptr<Store>> PostgresRecords(const StorageOptions& o) {
+  ASSIGN_OR_RETURN(PostgresStoreOptions options, PostgresOptions(o));
+  return OpenPostgresStore(options);
+}
+
+StatusOr<std::unique_ptr<UserStore>> PostgresUsers(const StorageOptions& o) {
+  ASSIGN_OR_RETURN(PostgresStoreOptions options, PostgresOptions(o));
+  return OpenPostgresUserStore(options);
+}
+
+StatusOr<std::unique_ptr<BlobStore>> PostgresBlobs(const StorageOptions& o) {
+  ASSIGN_OR_RETURN(PostgresStoreOptions options, PostgresOptions(o));
+  return OpenPostgresBlobStore(options);
+}
+
 // The drivers. One line per storage driver.
 constexpr StoreDriver kDrivers[] = {
     {"sqlite", SqliteRecords, SqliteUsers, FsBlobs},
+    {"postgres", PostgresRecords, PostgresUsers, PostgresBlobs},
 };
 
 StatusOr<const StoreDriver*> FindDriver(const StorageOptions& options) {
@@ -60,8 +86,10 @@ StatusOr<const StoreDriver*> FindDriver(const StorageOptions& options) {
 template <typename T>
 StatusOr<T> Located(const StorageOptions& options, StatusOr<T> opened) {
   if (opened.ok()) return opened;
+  const std::string where =
+      options.driver == "postgres" ? RedactPgUrl(options.url) : options.path.string();
   return absl::Status(opened.status().code(),
-                      StrCat("storage ", options.path.string(), ": ", opened.status().message()));
+                      StrCat("storage ", where, ": ", opened.status().message()));
 }
 
 }  // namespace

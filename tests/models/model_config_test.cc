@@ -376,6 +376,22 @@ TEST(ServerConfigTest, StorageNamesItsDriverAndFolder) {
             absl::StatusCode::kInvalidArgument);
 }
 
+TEST(ServerConfigTest, AStorageUrlSelectsPostgres) {
+  TempDir tmp;
+  WriteFile(tmp.path() / "config.yaml", "storage: {url: 'postgresql://infera@db:5432/infera'}\n");
+  StatusOr<ServerConfig> c = LoadServerConfig(tmp.path() / "config.yaml");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->storage_driver, "postgres");
+  EXPECT_EQ(c->storage_url, "postgresql://infera@db:5432/infera");
+  for (const char* bad : {"storage: {url: 'mysql://x/y'}\n",
+                          "storage: {driver: sqlite, url: 'postgresql://x/y'}\n"}) {
+    WriteFile(tmp.path() / "config.yaml", bad);
+    Status s = LoadServerConfig(tmp.path() / "config.yaml").status();
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << bad;
+    EXPECT_NE(std::string(s.message()).find("url"), std::string::npos) << s;
+  }
+}
+
 TEST(ServerConfigTest, ErrorsNameTheFileAndKey) {
   TempDir tmp;
   const fs::path file = tmp.path() / "config.yaml";
