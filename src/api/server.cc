@@ -147,7 +147,16 @@ Status Server::OpenAuth(const ServerConfig& config) {
                                                         .now_ms = {}}));
   const std::filesystem::path secret_file =
       config.auth_secret_file.empty() ? storage / "auth_secret" : config.auth_secret_file;
-  StatusOr<std::string> secret = LoadOrCreateSecret(secret_file);
+  // Nodes on one shared database (postgres) share its secret, unless a file is named.
+  ASSIGN_OR_RETURN(std::optional<std::string> shared,
+                   config.auth_secret_file.empty()
+                       ? LoadOrCreateSharedSecret(StorageOptions{.driver = config.storage_driver,
+                                                                 .path = storage,
+                                                                 .url = config.storage_url,
+                                                                 .now_ms = {}},
+                                                  "auth_jwt", NewAuthSecret)
+                       : std::optional<std::string>());
+  StatusOr<std::string> secret = shared ? *shared : LoadOrCreateSecret(secret_file);
   if (!secret.ok()) {
     return absl::Status(secret.status().code(), StrCat("auth secret ", secret_file.string(), ": ",
                                                        secret.status().message()));

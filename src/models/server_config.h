@@ -16,7 +16,9 @@
 //   jobs: {workers, lease_s, priority, max_in_flight}
 //   auth: {enabled, secret_file, access_ttl_s, refresh_ttl_s, protect_inference,
 //          trusted_proxies: [ADDRESS or CIDR, ...]}
-//                                   # secret_file default: <storage>/auth_secret (0600,
+//                                   # secret_file default: in the database with driver
+//                                   # postgres (shared by all nodes); else
+//                                   # <storage>/auth_secret (0600,
 //                                   # created when missing; never a built-in default)
 //   models:                         # the seed's list form
 //     - {name, path, batch_size, batch_timeout_ms}

@@ -185,10 +185,21 @@ CREATE TABLE blob_chunks (
 );
 )sql";
 
+// Version 4: secrets every node of a cluster must share (the JWT signing secret), made
+// once by the first node that needs one.
+constexpr const char* kSchemaV4 = R"sql(
+CREATE TABLE cluster_secrets (
+  name       TEXT   PRIMARY KEY CHECK (name <> ''),
+  value      TEXT   NOT NULL CHECK (value <> ''),
+  created_at BIGINT NOT NULL
+);
+)sql";
+
 constexpr PgMigration kMigrations[] = {
     {1, "datasets, jobs, files, job_results", kSchemaV1},
     {2, "users, refresh_tokens, api_keys, revoked_tokens", kSchemaV2},
     {3, "blobs, blob_pins, blob_contents, blob_chunks", kSchemaV3},
+    {4, "cluster_secrets", kSchemaV4},
 };
 
 }  // namespace

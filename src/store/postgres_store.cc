@@ -670,6 +670,30 @@ class PostgresStore final : public Store {
 
 }  // namespace
 
+StatusOr<std::string> LoadOrCreatePostgresSecret(
+    const PostgresStoreOptions& options, const std::string& name,
+    const std::function<StatusOr<std::string>()>& generate) {
+  if (name.empty()) return absl::InvalidArgumentError("secret name is empty");
+  const int64_t now = options.now_ms ? options.now_ms() : SystemNowMs();
+  ASSIGN_OR_RETURN(std::unique_ptr<PgPool> pool, OpenMigratedPgPool(options, now));
+  ASSIGN_OR_RETURN(PgPool::Lease c, pool->Acquire());
+  {
+    ASSIGN_OR_RETURN(PgResult r,
+                     c->Exec("SELECT value FROM cluster_secrets WHERE name = $1", name));
+    if (r.rows() > 0) return r.Text(0, 0);
+  }
+  ASSIGN_OR_RETURN(std::string made, generate());
+  if (made.empty()) return absl::InvalidArgumentError("generated secret is empty");
+  // A node that lost the race keeps the winner's (the insert waits for its commit).
+  RETURN_IF_ERROR(c->Exec("INSERT INTO cluster_secrets (name, value, created_at)"
+                          " VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING",
+                          name, made, now)
+                      .status());
+  ASSIGN_OR_RETURN(PgResult r, c->Exec("SELECT value FROM cluster_secrets WHERE name = $1", name));
+  if (r.rows() == 0) return absl::InternalError(StrCat("secret '", name, "' vanished"));
+  return r.Text(0, 0);
+}
+
 StatusOr<std::unique_ptr<Store>> OpenPostgresStore(const PostgresStoreOptions& options) {
   std::function<int64_t()> now_ms = options.now_ms ? options.now_ms : SystemNowMs;
   ASSIGN_OR_RETURN(std::unique_ptr<PgPool> pool, OpenMigratedPgPool(options, now_ms()));

@@ -50,4 +50,12 @@ StatusOr<std::unique_ptr<UserStore>> OpenPostgresUserStore(const PostgresStoreOp
 // file-based: LocalPath is NotFound.
 StatusOr<std::unique_ptr<BlobStore>> OpenPostgresBlobStore(const PostgresStoreOptions& options);
 
+// The secret `name` every node on the database shares (cluster_secrets): the stored one,
+// or — the first time — `generate`'s, stored so that nodes racing to make it all get
+// the first one committed. The value is stored as given (plain text: whoever can read
+// the database can read it). InvalidArgument for an empty name or generated value.
+StatusOr<std::string> LoadOrCreatePostgresSecret(
+    const PostgresStoreOptions& options, const std::string& name,
+    const std::function<StatusOr<std::string>()>& generate);
+
 }  // namespace infera

@@ -109,6 +109,17 @@ StatusOr<std::unique_ptr<BlobStore>> OpenBlobStore(const StorageOptions& options
   return Located(options, driver->blobs(options));
 }
 
+StatusOr<std::optional<std::string>> LoadOrCreateSharedSecret(
+    const StorageOptions& options, const std::string& name,
+    const std::function<StatusOr<std::string>()>& generate) {
+  ASSIGN_OR_RETURN(const StoreDriver* driver, FindDriver(options));
+  if (driver->name != "postgres") return std::optional<std::string>();
+  ASSIGN_OR_RETURN(PostgresStoreOptions pg, PostgresOptions(options));
+  ASSIGN_OR_RETURN(std::string secret,
+                   Located(options, LoadOrCreatePostgresSecret(pg, name, generate)));
+  return std::optional<std::string>(std::move(secret));
+}
+
 std::vector<std::string> StoreDriverNames() {
   std::vector<std::string> names;
   for (const StoreDriver& d : kDrivers) names.emplace_back(d.name);

@@ -9,7 +9,9 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -38,6 +40,14 @@ struct StorageOptions {
 StatusOr<std::unique_ptr<Store>> OpenRecordStore(const StorageOptions& options);
 StatusOr<std::unique_ptr<UserStore>> OpenUserStore(const StorageOptions& options);
 StatusOr<std::unique_ptr<BlobStore>> OpenBlobStore(const StorageOptions& options);
+
+// A secret shared by every node of the storage (`name`, e.g. the JWT signing secret):
+// for a driver with a shared database (postgres) the stored one, made by `generate` the
+// first time; nullopt for a driver whose nodes share nothing (sqlite: the caller keeps
+// it in a file beside the data).
+StatusOr<std::optional<std::string>> LoadOrCreateSharedSecret(
+    const StorageOptions& options, const std::string& name,
+    const std::function<StatusOr<std::string>()>& generate);
 
 // The registered drivers, in registry order.
 std::vector<std::string> StoreDriverNames();

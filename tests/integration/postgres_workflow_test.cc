@@ -4,6 +4,7 @@
 // whichever node's workers claim it, and its results and ZIP read through node B, with
 // exactly one result per image.
 #include <gtest/gtest.h>
+#include <stdlib.h>
 
 #include <chrono>
 #include <map>
@@ -34,10 +35,10 @@ struct Node {
   std::unique_ptr<Server> server;
   HttpClient client;
 
-  void Start(const std::string& url) {
+  void Start(const std::string& url, const std::string& extra_yaml = "") {
     CopyModel("tiny_cls", dir.path() / "repo");
-    server = StartServer(
-        dir.path(), "storage: {url: '" + url + "'}\njobs: {lease_s: 5}\nmodel_repository: repo\n");
+    server = StartServer(dir.path(), extra_yaml + "storage: {url: '" + url +
+                                         "'}\njobs: {lease_s: 5}\nmodel_repository: repo\n");
     ASSERT_NE(server, nullptr);
     ASSERT_TRUE(client.Connect("127.0.0.1", server->port()).ok());
   }
@@ -125,6 +126,41 @@ TEST(PostgresWorkflowTest, TwoNodesShareDatasetsJobsResultsAndFiles) {
   HttpResponse del = b.Send("DELETE", "/api/datasets/" + std::to_string(dataset));
   EXPECT_TRUE(del.status == 200 || del.status == 204) << del.status << " " << del.body;
   EXPECT_EQ(a.Send("GET", "/api/datasets/" + std::to_string(dataset)).status, 404);
+}
+
+// Auth state lives in the database: the signing secret (made once, shared), users,
+// sessions and revocations — a token node A issued works on node B, and a logout on A
+// ends it on B too.
+TEST(PostgresWorkflowTest, ATokenFromOneNodeIsAcceptedByTheOther) {
+  ASSERT_OK_AND_ASSIGN(std::string url, FreshPostgresDatabase());
+  constexpr const char* kPassword = "admin-test-password";
+  Node a;
+  Node b;
+  ::setenv("INFERA_ADMIN_PASSWORD", kPassword, 1);  // the first node bootstraps the admin
+  a.Start(url, "auth: {enabled: true}\n");
+  ::unsetenv("INFERA_ADMIN_PASSWORD");
+  ASSERT_NE(a.server, nullptr);
+  ASSERT_NO_FATAL_FAILURE(b.Start(url, "auth: {enabled: true}\n"));
+  // Neither node keeps a secret file: the secret is the database's.
+  EXPECT_FALSE(fs::exists(a.dir.path() / "data" / "auth_secret"));
+  EXPECT_FALSE(fs::exists(b.dir.path() / "data" / "auth_secret"));
+
+  HttpResponse login = a.Send("POST", "/api/auth/login",
+                              json{{"username", "admin"}, {"password", kPassword}}.dump());
+  ASSERT_EQ(login.status, 200) << login.body;
+  const json tokens = json::parse(login.body);
+  const HttpHeaders bearer = {
+      {"Authorization", "Bearer " + tokens["access_token"].get<std::string>()}};
+  EXPECT_EQ(b.Send("GET", "/api/datasets").status, 401);
+  HttpResponse me = b.Send("GET", "/api/auth/me", "", bearer);
+  ASSERT_EQ(me.status, 200) << me.body;
+  EXPECT_EQ(json::parse(me.body)["username"], "admin");
+
+  ASSERT_EQ(a.Send("POST", "/api/auth/logout",
+                   json{{"refresh_token", tokens["refresh_token"]}}.dump(), bearer)
+                .status,
+            200);
+  EXPECT_EQ(b.Send("GET", "/api/auth/me", "", bearer).status, 401);
 }
 
 }  // namespace

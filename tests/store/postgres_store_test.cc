@@ -21,6 +21,7 @@
 #include "store/postgres_db.h"
 #include "store/postgres_migrations.h"
 #include "store/store_conformance.h"
+#include "store/store_registry.h"
 #include "store/user_store_conformance.h"
 #include "support/postgres_server.h"
 
@@ -147,6 +148,48 @@ TEST(PostgresStoreTest, AnUnreachableServerIsUnavailableAndNoPasswordIsShown) {
   EXPECT_EQ(s.code(), StatusCode::kUnavailable) << s;
   EXPECT_EQ(std::string(s.message()).find("hunter2"), std::string::npos) << s;
   EXPECT_EQ(OpenPostgresStore(Options("")).status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST(PostgresStoreTest, NodesShareOneSecretMadeOnce) {
+  ASSERT_OK_AND_ASSIGN(std::string url, FreshPostgresDatabase());
+  std::atomic<int> made{0};
+  std::vector<std::string> got(4);
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < got.size(); ++i) {
+    threads.emplace_back([&, i] {
+      StatusOr<std::string> secret =
+          LoadOrCreatePostgresSecret(Options(url), "auth_jwt", [&]() -> StatusOr<std::string> {
+            return "secret-of-node-" + std::to_string(i) + "-" + std::to_string(++made);
+          });
+      EXPECT_TRUE(secret.ok()) << secret.status();
+      if (secret.ok()) got[i] = *secret;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_FALSE(got[0].empty());
+  for (const std::string& s : got) EXPECT_EQ(s, got[0]);
+  // Later calls read it and make nothing.
+  const int before = made.load();
+  ASSERT_OK_AND_ASSIGN(
+      std::string again,
+      LoadOrCreatePostgresSecret(Options(url), "auth_jwt", [&]() -> StatusOr<std::string> {
+        ++made;
+        return "other";
+      }));
+  EXPECT_EQ(again, got[0]);
+  EXPECT_EQ(made.load(), before);
+  // Through the registry: postgres shares it, sqlite has none to share.
+  StorageOptions pg{.driver = "postgres", .path = {}, .url = url, .now_ms = {}};
+  ASSERT_OK_AND_ASSIGN(
+      std::optional<std::string> shared,
+      LoadOrCreateSharedSecret(pg, "auth_jwt", [] { return StatusOr<std::string>("x"); }));
+  EXPECT_EQ(shared, std::optional<std::string>(got[0]));
+  ScratchDir dir;
+  StorageOptions sqlite{.driver = "sqlite", .path = dir.path(), .url = {}, .now_ms = {}};
+  ASSERT_OK_AND_ASSIGN(
+      std::optional<std::string> none,
+      LoadOrCreateSharedSecret(sqlite, "auth_jwt", [] { return StatusOr<std::string>("x"); }));
+  EXPECT_FALSE(none.has_value());
 }
 
 TEST(PostgresStoreTest, RedactPgUrlHidesThePassword) {
