@@ -17,8 +17,9 @@ PACKAGES=(
   libpng-dev libturbojpeg0-dev libtiff-dev zlib1g-dev libzip-dev
   # annotations: CVAT XML (expat, no entity expansion)
   libexpat1-dev
-  # the store: SQLite records, OpenSSL's SHA-256 for blob names; argon2id password hashes
-  libsqlite3-dev libssl-dev libargon2-dev
+  # the store: SQLite records, OpenSSL's SHA-256 for blob names; argon2id password hashes;
+  # libpq for the PostgreSQL store, and the PostgreSQL server its tests start themselves
+  libsqlite3-dev libssl-dev libargon2-dev libpq-dev postgresql-15
   # tests and benchmarks
   googletest libgtest-dev libgmock-dev libbenchmark-dev python3-pil
   # promtool (the prometheus package) checks the /metrics exposition in the tests

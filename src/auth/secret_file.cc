@@ -108,6 +108,13 @@ StatusOr<std::string> LoadSecret(const std::filesystem::path& path) {
   return content;
 }
 
+StatusOr<std::string> NewAuthSecret() {
+  ASSIGN_OR_RETURN(std::string raw, SecureRandomBytes(kGeneratedSecretBytes));
+  std::string secret = HexEncode(raw);
+  CleanseString(raw);
+  return secret;
+}
+
 StatusOr<std::string> LoadOrCreateSecret(const std::filesystem::path& path) {
   StatusOr<std::string> existing = LoadSecret(path);
   if (existing.ok() || existing.status().code() != absl::StatusCode::kNotFound) return existing;

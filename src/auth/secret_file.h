@@ -46,4 +46,8 @@ StatusOr<std::string> LoadSecret(const std::filesystem::path& path);
 // generated and published at `path` as described above.
 StatusOr<std::string> LoadOrCreateSecret(const std::filesystem::path& path);
 
+// NewAuthSecret: a new secret as LoadOrCreateSecret makes one (kGeneratedSecretBytes
+// random bytes, hex), for a secret kept elsewhere (a shared database).
+StatusOr<std::string> NewAuthSecret();
+
 }  // namespace infera

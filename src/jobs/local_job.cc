@@ -17,7 +17,7 @@ namespace fs = std::filesystem;
 
 StatusOr<std::unique_ptr<LocalJob>> LocalJob::Open(const fs::path& work_dir) {
   std::unique_ptr<LocalJob> job(new LocalJob());
-  const StorageOptions storage{.driver = "sqlite", .path = work_dir, .now_ms = {}};
+  const StorageOptions storage{.driver = "sqlite", .path = work_dir, .url = {}, .now_ms = {}};
   ASSIGN_OR_RETURN(job->store_, OpenRecordStore(storage));
   ASSIGN_OR_RETURN(job->blobs_, OpenBlobStore(storage));
   DatasetRecord dataset;

@@ -137,7 +137,12 @@ Status Server::OpenAuth(const ServerConfig& config) {
   const std::filesystem::path secret_file = config.auth.secret_file.empty()
                                                 ? config.storage.path / "auth_secret"
                                                 : config.auth.secret_file;
-  StatusOr<std::string> secret = LoadOrCreateSecret(secret_file);
+  // Nodes on one shared database (postgres) share its secret, unless a file is named.
+  ASSIGN_OR_RETURN(std::optional<std::string> shared,
+                   config.auth.secret_file.empty()
+                       ? LoadOrCreateSharedSecret(config.storage, "auth_jwt", NewAuthSecret)
+                       : std::optional<std::string>());
+  StatusOr<std::string> secret = shared ? *shared : LoadOrCreateSecret(secret_file);
   if (!secret.ok()) {
     return absl::Status(secret.status().code(), StrCat("auth secret ", secret_file.string(), ": ",
                                                        secret.status().message()));

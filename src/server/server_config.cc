@@ -71,7 +71,7 @@ Status ApplyServer(const YamlReader& s, const fs::path& base, ServerConfig* conf
 }
 
 Status ApplyStorage(const YamlReader& s, const fs::path& base, ServerConfig* config) {
-  RETURN_IF_ERROR(s.CheckMapping({"driver", "path", "max_upload_mb", "max_files_per_upload",
+  RETURN_IF_ERROR(s.CheckMapping({"driver", "path", "url", "max_upload_mb", "max_files_per_upload",
                                   "max_file_mb", "ingest_memory_mb"}));
   if (s.Has("max_file_mb")) {
     ASSIGN_OR_RETURN(int64_t mb, s.Int("max_file_mb", 1, int64_t{1} << 20));
@@ -84,6 +84,15 @@ Status ApplyStorage(const YamlReader& s, const fs::path& base, ServerConfig* con
   if (s.Has("driver")) {
     ASSIGN_OR_RETURN(config->storage.driver, s.String("driver"));
     if (config->storage.driver.empty()) return s.Error("driver", "must not be empty");
+  }
+  if (s.Has("url")) {
+    ASSIGN_OR_RETURN(config->storage.url, s.String("url"));
+    if (!config->storage.url.starts_with("postgresql://") &&
+        !config->storage.url.starts_with("postgres://")) {
+      return s.Error("url", "must be a postgresql://user@host:port/db URL");
+    }
+    if (!s.Has("driver")) config->storage.driver = "postgres";
+    if (config->storage.driver != "postgres") return s.Error("url", "is for driver postgres");
   }
   if (s.Has("path")) {
     ASSIGN_OR_RETURN(std::string path, s.String("path"));

@@ -8,14 +8,18 @@
 //                                   # of the copy embedded in the binary (for page work)
 //   model_repository: DIR          # folders NAME/model.yaml + NAME/<version>/model.pt
 //   model_control: {mode: none|explicit|poll, poll_s: 10}
-//   storage: {driver: sqlite, path: DIR, max_upload_mb, max_files_per_upload, max_file_mb,
-//             ingest_memory_mb}
+//   storage: {driver: sqlite, path: DIR, url: postgresql://..., max_upload_mb,
+//             max_files_per_upload, max_file_mb, ingest_memory_mb}
 //                                   # driver: store/store_registry's (sqlite: SQLite at
-//                                   # DIR/infera.db, blobs in DIR/blobs)
+//                                   # DIR/infera.db, blobs in DIR/blobs; postgres: all in
+//                                   # the database at url, the default when url is given;
+//                                   # DIR then holds only temp files)
 //   jobs: {workers, lease_s, priority, max_in_flight}
 //   auth: {enabled, secret_file, access_ttl_s, refresh_ttl_s, protect_inference,
 //          trusted_proxies: [ADDRESS or CIDR, ...]}
-//                                   # secret_file default: <storage>/auth_secret (0600,
+//                                   # secret_file default: in the database with driver
+//                                   # postgres (shared by all nodes); else
+//                                   # <storage>/auth_secret (0600,
 //                                   # created when missing; never a built-in default)
 //   models:                         # the seed's list form
 //     - {name, path, batch_size, batch_timeout_ms}

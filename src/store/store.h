@@ -1,7 +1,7 @@
 // Store: the durable records of the /api workflow — datasets, their files, jobs
 // (JobQueue, job_queue.h) and their per-image results — behind one interface, so that the embedded
-// SQLite store (sqlite_store.h) and a later PostgreSQL one pass the same conformance tests
-// (tests/store/store_conformance_test.cc).
+// SQLite store (sqlite_store.h) and the PostgreSQL one (postgres_store.h) pass the same
+// conformance tests (tests/store/store_conformance_test.cc).
 //
 // Bytes live in a BlobStore (blob_store.h); records name blobs by sha256.
 //

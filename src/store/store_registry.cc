@@ -3,6 +3,8 @@
 #include <string_view>
 
 #include "common/strings.h"
+#include "store/postgres_db.h"
+#include "store/postgres_store.h"
 #include "store/sqlite_annotation_store.h"
 #include "store/sqlite_store.h"
 #include "store/sqlite_user_store.h"
@@ -53,9 +55,33 @@ StatusOr<std::unique_ptr<BlobStore>> FsBlobs(const StorageOptions& o) {
   return OpenFsBlobStore(o.path / "blobs");
 }
 
+StatusOr<PostgresStoreOptions> PostgresOptions(const StorageOptions& o) {
+  if (o.url.empty()) {
+    return absl::InvalidArgumentError(
+        "storage driver postgres needs a url (postgresql://user@host:port/db)");
+  }
+  return PostgresStoreOptions{.url = o.url, .now_ms = o.now_ms};
+}
+
+StatusOr<std::unique_ptr<Store>> PostgresRecords(const StorageOptions& o) {
+  ASSIGN_OR_RETURN(PostgresStoreOptions options, PostgresOptions(o));
+  return OpenPostgresStore(options);
+}
+
+StatusOr<std::unique_ptr<UserStore>> PostgresUsers(const StorageOptions& o) {
+  ASSIGN_OR_RETURN(PostgresStoreOptions options, PostgresOptions(o));
+  return OpenPostgresUserStore(options);
+}
+
+StatusOr<std::unique_ptr<BlobStore>> PostgresBlobs(const StorageOptions& o) {
+  ASSIGN_OR_RETURN(PostgresStoreOptions options, PostgresOptions(o));
+  return OpenPostgresBlobStore(options);
+}
+
 // The drivers. One line per storage driver.
 constexpr StoreDriver kDrivers[] = {
     {"sqlite", SqliteRecords, SqliteUsers, FsBlobs, SqliteAnnotations},
+    {"postgres", PostgresRecords, PostgresUsers, PostgresBlobs, nullptr},
 };
 
 StatusOr<const StoreDriver*> FindDriver(const StorageOptions& options) {
@@ -70,8 +96,10 @@ StatusOr<const StoreDriver*> FindDriver(const StorageOptions& options) {
 template <typename T>
 StatusOr<T> Located(const StorageOptions& options, StatusOr<T> opened) {
   if (opened.ok()) return opened;
+  const std::string where =
+      options.driver == "postgres" ? RedactPgUrl(options.url) : options.path.string();
   return absl::Status(opened.status().code(),
-                      StrCat("storage ", options.path.string(), ": ", opened.status().message()));
+                      StrCat("storage ", where, ": ", opened.status().message()));
 }
 
 }  // namespace
@@ -98,6 +126,17 @@ StatusOr<std::unique_ptr<AnnotationStore>> OpenAnnotationStore(const StorageOpti
         StrCat("storage driver '", options.driver, "' has no annotation sets yet"));
   }
   return Located(options, driver->annotations(options));
+}
+
+StatusOr<std::optional<std::string>> LoadOrCreateSharedSecret(
+    const StorageOptions& options, const std::string& name,
+    const std::function<StatusOr<std::string>()>& generate) {
+  ASSIGN_OR_RETURN(const StoreDriver* driver, FindDriver(options));
+  if (driver->name != "postgres") return std::optional<std::string>();
+  ASSIGN_OR_RETURN(PostgresStoreOptions pg, PostgresOptions(options));
+  ASSIGN_OR_RETURN(std::string secret,
+                   Located(options, LoadOrCreatePostgresSecret(pg, name, generate)));
+  return std::optional<std::string>(std::move(secret));
 }
 
 std::vector<std::string> StoreDriverNames() {

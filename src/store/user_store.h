@@ -1,6 +1,8 @@
 // UserStore: the durable records of authentication — users, refresh tokens, API keys
 // and revoked access tokens — behind one interface (sqlite_user_store.h is the embedded
-// implementation; tests/store/user_store_test.cc is written against the interface).
+// implementation, postgres_store.h the shared one; the conformance suite
+// tests/store/user_store_conformance_test.cc is written against the interface and runs
+// on both).
 //
 // Conventions are store.h's: positive int64 ids, times in ms since the epoch set by the
 // store (0 = "not yet"), NotFound for unknown ids, AlreadyExists for a duplicate unique

@@ -203,6 +203,22 @@ auth: {enabled: true, secret_file: s.key, access_ttl_s: 60, refresh_ttl_s: 120,
   ASSERT_EQ(c->auth.trusted_proxies.size(), 1u);
 }
 
+TEST(ServerConfigTest, AStorageUrlSelectsPostgres) {
+  TempDir tmp;
+  WriteFile(tmp.path() / "config.yaml", "storage: {url: 'postgresql://infera@db:5432/infera'}\n");
+  StatusOr<ServerConfig> c = LoadServerConfig(tmp.path() / "config.yaml");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->storage.driver, "postgres");
+  EXPECT_EQ(c->storage.url, "postgresql://infera@db:5432/infera");
+  for (const char* bad : {"storage: {url: 'mysql://x/y'}\n",
+                          "storage: {driver: sqlite, url: 'postgresql://x/y'}\n"}) {
+    WriteFile(tmp.path() / "config.yaml", bad);
+    Status s = LoadServerConfig(tmp.path() / "config.yaml").status();
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << bad;
+    EXPECT_NE(std::string(s.message()).find("url"), std::string::npos) << s;
+  }
+}
+
 TEST(ServerConfigTest, MissingFileIsNotFound) {
   EXPECT_EQ(LoadServerConfig("/nonexistent/infera.yaml").status().code(),
             absl::StatusCode::kNotFound);

@@ -1,3 +1,6 @@
+// What is particular to the filesystem blob store: its two-level layout, one file per
+// content, temp files never left behind. The BlobStore behaviour itself is tested by the
+// conformance suite (blob_store_conformance_test.cc).
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -21,7 +24,6 @@ using absl::StatusCode;
 namespace fs = std::filesystem;
 
 constexpr char kAbcSha[] = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
-constexpr char kEmptySha[] = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
 std::span<const std::byte> Bytes(const std::string& s) {
   return std::as_bytes(std::span<const char>(s.data(), s.size()));
@@ -68,14 +70,6 @@ TEST_F(FsBlobStoreTest, PutStoresContentUnderItsShaInTwoLevels) {
   EXPECT_TRUE(fs::is_empty(root() / "tmp"));
 }
 
-TEST_F(FsBlobStoreTest, EmptyBlob) {
-  ASSERT_OK_AND_ASSIGN(BlobInfo info, blobs_->Put({}));
-  EXPECT_EQ(info.sha256, kEmptySha);
-  EXPECT_EQ(info.size, 0);
-  ASSERT_OK_AND_ASSIGN(std::string content, blobs_->Get(kEmptySha));
-  EXPECT_EQ(content, "");
-}
-
 TEST_F(FsBlobStoreTest, SameContentIsStoredOnce) {
   ASSERT_OK_AND_ASSIGN(BlobInfo first, blobs_->Put(Bytes("abc")));
   ASSERT_OK_AND_ASSIGN(BlobInfo second, blobs_->Put(Bytes("abc")));
@@ -98,65 +92,6 @@ TEST_F(FsBlobStoreTest, PutFileStreamsALargeFileAndLeavesItInPlace) {
   ASSERT_OK_AND_ASSIGN(std::string got, blobs_->Get(info.sha256));
   EXPECT_TRUE(got == content);
   EXPECT_TRUE(fs::is_empty(root() / "tmp"));
-}
-
-TEST_F(FsBlobStoreTest, PutFileOfAMissingFileOrAFolderFails) {
-  EXPECT_EQ(StatusOf(blobs_->PutFile(dir_.path() / "missing")).code(), StatusCode::kNotFound);
-  EXPECT_EQ(StatusOf(blobs_->PutFile(dir_.path())).code(), StatusCode::kInvalidArgument);
-  EXPECT_TRUE(fs::is_empty(root() / "tmp"));
-}
-
-TEST_F(FsBlobStoreTest, ReadStreamsChunksAndStopsAtTheSinksError) {
-  const std::string content = Pattern((2 << 20) + 5);
-  ASSERT_OK_AND_ASSIGN(BlobInfo info, blobs_->Put(Bytes(content)));
-  std::string streamed;
-  int chunks = 0;
-  ASSERT_OK(blobs_->Read(info.sha256, [&](std::string_view chunk) {
-    streamed.append(chunk);
-    ++chunks;
-    return absl::OkStatus();
-  }));
-  EXPECT_TRUE(streamed == content);
-  EXPECT_GT(chunks, 1);
-
-  chunks = 0;
-  Status stopped = blobs_->Read(info.sha256, [&](std::string_view) {
-    ++chunks;
-    return absl::CancelledError("client went away");
-  });
-  EXPECT_EQ(stopped.code(), StatusCode::kCancelled);
-  EXPECT_EQ(chunks, 1);
-}
-
-TEST_F(FsBlobStoreTest, MissingBlobsAreNotFoundAndRemoveIsIdempotent) {
-  EXPECT_EQ(StatusOf(blobs_->Get(kAbcSha)).code(), StatusCode::kNotFound);
-  EXPECT_EQ(StatusOf(blobs_->Size(kAbcSha)).code(), StatusCode::kNotFound);
-  EXPECT_EQ(StatusOf(blobs_->LocalPath(kAbcSha)).code(), StatusCode::kNotFound);
-  EXPECT_EQ(blobs_->Read(kAbcSha, [](std::string_view) { return absl::OkStatus(); }).code(),
-            StatusCode::kNotFound);
-  ASSERT_OK(blobs_->Remove(kAbcSha));
-
-  ASSERT_OK(blobs_->Put(Bytes("abc")).status());
-  ASSERT_OK(blobs_->Remove(kAbcSha));
-  EXPECT_EQ(StatusOf(blobs_->Get(kAbcSha)).code(), StatusCode::kNotFound);
-  ASSERT_OK(blobs_->Remove(kAbcSha));
-}
-
-TEST_F(FsBlobStoreTest, MalformedNamesAreRejectedBeforeTouchingTheFilesystem) {
-  // A file outside the store that a path trick would reach.
-  std::ofstream(dir_.path() / "secret") << "secret";
-  for (const std::string& bad : std::vector<std::string>{
-           "../secret", "../../etc/passwd", "ba/78/../../../secret", std::string(64, 'A'),
-           std::string(63, 'a') + "/", std::string(kAbcSha).substr(0, 63), std::string()}) {
-    EXPECT_EQ(StatusOf(blobs_->Get(bad)).code(), StatusCode::kInvalidArgument) << bad;
-    EXPECT_EQ(StatusOf(blobs_->Size(bad)).code(), StatusCode::kInvalidArgument) << bad;
-    EXPECT_EQ(StatusOf(blobs_->LocalPath(bad)).code(), StatusCode::kInvalidArgument) << bad;
-    EXPECT_EQ(blobs_->Remove(bad).code(), StatusCode::kInvalidArgument) << bad;
-    EXPECT_EQ(blobs_->Read(bad, [](std::string_view) { return absl::OkStatus(); }).code(),
-              StatusCode::kInvalidArgument)
-        << bad;
-  }
-  EXPECT_TRUE(fs::exists(dir_.path() / "secret"));
 }
 
 TEST_F(FsBlobStoreTest, ConcurrentPutsOfTheSameContentAgree) {

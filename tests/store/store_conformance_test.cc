@@ -5,8 +5,12 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <functional>
+#include <mutex>
+#include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "store/sqlite_store.h"
@@ -1075,6 +1079,68 @@ TEST_P(StoreConformanceTest, AnyOutputKindIsARowOfItsResult) {
   EXPECT_EQ(results[0].File("flow-field")->sha256, Sha(9));
   EXPECT_EQ(results[0].File("flow-field")->result_id, saved.id);
   EXPECT_EQ(results[0].File("preview"), nullptr);
+}
+
+// --- concurrency ---
+
+// Claimers on several threads take jobs until none is left: each job exactly once.
+TEST_P(StoreConformanceTest, ConcurrentClaimersNeverGetTheSameJob) {
+  const int64_t ds = NewDataset("ds").id;
+  constexpr int kJobs = 40;
+  for (int i = 0; i < kJobs; ++i) NewJob(ds);
+  std::mutex mu;
+  std::vector<int64_t> claimed;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, worker = "w" + std::to_string(t)] {
+      for (int round = 0; round <= kJobs; ++round) {  // bounded
+        auto job = store_->ClaimJob(worker, 60'000, {});
+        if (!job.ok()) {
+          ADD_FAILURE() << worker << ": " << job.status();
+          return;
+        }
+        if (!job->has_value()) return;
+        std::lock_guard lock(mu);
+        claimed.push_back((*job)->id);
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  ASSERT_EQ(claimed.size(), static_cast<size_t>(kJobs));
+  EXPECT_EQ(std::set<int64_t>(claimed.begin(), claimed.end()).size(), claimed.size())
+      << "a job was claimed twice";
+  ExpectNothingToClaim("late");
+}
+
+// The same result written twice at once (a worker retrying): one write, one
+// AlreadyExists, and the job counts the image once.
+TEST_P(StoreConformanceTest, ConcurrentDuplicateResultsAreWrittenOnce) {
+  const int64_t ds = NewDataset("ds").id;
+  const int64_t src = NewFile(Source(ds, "a.png", Sha(1))).id;
+  const int64_t job = NewJob(ds).id;
+  ClaimExpecting(job, "w", 60'000);
+  std::atomic<int> ok{0};
+  std::atomic<int> exists{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      auto r = store_->AddJobResult(Result(job, src), {Output("class_mask", Sha(10 + t))}, "w");
+      if (r.ok()) {
+        ++ok;
+      } else if (r.status().code() == StatusCode::kAlreadyExists) {
+        ++exists;
+      } else {
+        ADD_FAILURE() << r.status();
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(ok.load(), 1);
+  EXPECT_EQ(exists.load(), 3);
+  EXPECT_EQ(Job(job).done, 1);
+  ASSERT_OK_AND_ASSIGN(auto results, store_->ListJobResults(job));
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_EQ(results[0].files.size(), 1u);
 }
 
 INSTANTIATE_TEST_SUITE_P(Sqlite, StoreConformanceTest,

@@ -1,55 +1,42 @@
-// UserStore behaviour on the SQLite implementation: users (case-insensitive unique
-// names, disable, password change revoking sessions), refresh-token rotation with reuse
-// detection, API keys per user, and revoked access tokens with expiry purge.
-#include "store/sqlite_user_store.h"
+// The UserStore conformance suite (see user_store_conformance.h), instantiated here for
+// the SQLite store: users (case-insensitive unique names, disable, password change
+// revoking sessions), refresh-token rotation with reuse detection, API keys per user,
+// and revoked access tokens with expiry purge. Written against the interface only.
+#include "store/user_store_conformance.h"
 
 #include <gtest/gtest.h>
 
-#include <atomic>
+#include "store/sqlite_user_store.h"
 
-#include "store/store_conformance.h"
+namespace infera::store_testing {
 
-namespace infera {
+void UserStoreConformanceTest::SetUp() {
+  ASSERT_OK_AND_ASSIGN(store_, GetParam().open(dir_.path(), [this] { return now_.load(); }));
+}
+
+UserRecord UserStoreConformanceTest::User(const std::string& name, const std::string& role) {
+  UserRecord u;
+  u.username = name;
+  u.password_hash = "$argon2id$v=19$m=64,t=1,p=1$c2FsdA$aGFzaA";
+  u.role = role;
+  StatusOr<UserRecord> created = store_->CreateUser(u);
+  EXPECT_TRUE(created.ok()) << created.status();
+  return created.ok() ? *created : UserRecord{};
+}
+
+RefreshTokenRecord UserStoreConformanceTest::Token(int64_t user, char hash,
+                                                   const std::string& family, int64_t expires) {
+  RefreshTokenRecord t;
+  t.user_id = user;
+  t.token_hash = Hex64(hash);
+  t.family = family;
+  t.expires_at = expires;
+  return t;
+}
+
 namespace {
 
-using store_testing::ScratchDir;
-
-std::string Hex64(char c) { return std::string(64, c); }
-
-class SqliteUserStoreTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    SqliteUserStoreOptions options;
-    options.now_ms = [this] { return now_.load(); };
-    StatusOr<std::unique_ptr<UserStore>> s =
-        OpenSqliteUserStore(dir_.path() / "infera.db", options);
-    ASSERT_TRUE(s.ok()) << s.status();
-    store_ = std::move(*s);
-  }
-  UserRecord User(const std::string& name, const std::string& role = "user") {
-    UserRecord u;
-    u.username = name;
-    u.password_hash = "$argon2id$v=19$m=64,t=1,p=1$c2FsdA$aGFzaA";
-    u.role = role;
-    StatusOr<UserRecord> created = store_->CreateUser(u);
-    EXPECT_TRUE(created.ok()) << created.status();
-    return created.ok() ? *created : UserRecord{};
-  }
-  RefreshTokenRecord Token(int64_t user, char hash, const std::string& family, int64_t expires) {
-    RefreshTokenRecord t;
-    t.user_id = user;
-    t.token_hash = Hex64(hash);
-    t.family = family;
-    t.expires_at = expires;
-    return t;
-  }
-
-  ScratchDir dir_;
-  std::atomic<int64_t> now_{1000};
-  std::unique_ptr<UserStore> store_;
-};
-
-TEST_F(SqliteUserStoreTest, UsersAreUniqueCaseInsensitivelyAndFoundByName) {
+TEST_P(UserStoreConformanceTest, UsersAreUniqueCaseInsensitivelyAndFoundByName) {
   UserRecord alice = User("Alice", "admin");
   EXPECT_GT(alice.id, 0);
   EXPECT_EQ(alice.created_at, 1000);
@@ -79,7 +66,7 @@ TEST_F(SqliteUserStoreTest, UsersAreUniqueCaseInsensitivelyAndFoundByName) {
   EXPECT_EQ(all[0].username, "Alice");
 }
 
-TEST_F(SqliteUserStoreTest, RotationChainsAndReuseRevokesTheFamily) {
+TEST_P(UserStoreConformanceTest, RotationChainsAndReuseRevokesTheFamily) {
   UserRecord u = User("u");
   ASSERT_OK(store_->AddRefreshToken(Token(u.id, 'a', "fam1", 10'000)).status());
   ASSERT_OK_AND_ASSIGN(RefreshTokenRecord old,
@@ -97,7 +84,7 @@ TEST_F(SqliteUserStoreTest, RotationChainsAndReuseRevokesTheFamily) {
 }
 
 // Issue 22 item 6: access tokens name their session; the store says when it has ended.
-TEST_F(SqliteUserStoreTest, RefreshFamilyRevokedSaysWhenASessionEnded) {
+TEST_P(UserStoreConformanceTest, RefreshFamilyRevokedSaysWhenASessionEnded) {
   UserRecord u = User("u");
   ASSERT_OK(store_->AddRefreshToken(Token(u.id, 'a', "fam1", 10'000)).status());
   ASSERT_OK(store_->AddRefreshToken(Token(u.id, 'b', "fam2", 10'000)).status());
@@ -120,7 +107,7 @@ TEST_F(SqliteUserStoreTest, RefreshFamilyRevokedSaysWhenASessionEnded) {
 }
 
 // Issue 22 item 6: the password version orders changes even within one millisecond.
-TEST_F(SqliteUserStoreTest, PasswordVersionStrictlyIncreases) {
+TEST_P(UserStoreConformanceTest, PasswordVersionStrictlyIncreases) {
   UserRecord u = User("u");
   EXPECT_EQ(u.password_changed_at, 1000);
   ASSERT_OK(store_->SetPasswordHash(u.id, "$argon2id$a"));
@@ -133,7 +120,7 @@ TEST_F(SqliteUserStoreTest, PasswordVersionStrictlyIncreases) {
   EXPECT_EQ(changed.password_changed_at, 5000);
 }
 
-TEST_F(SqliteUserStoreTest, ExpiredLogoutPasswordChangeAndDisableEndSessions) {
+TEST_P(UserStoreConformanceTest, ExpiredLogoutPasswordChangeAndDisableEndSessions) {
   UserRecord u = User("u");
   ASSERT_OK(store_->AddRefreshToken(Token(u.id, 'a', "f1", 2000)).status());
   now_ = 2000;
@@ -167,7 +154,7 @@ TEST_F(SqliteUserStoreTest, ExpiredLogoutPasswordChangeAndDisableEndSessions) {
             absl::StatusCode::kNotFound);
 }
 
-TEST_F(SqliteUserStoreTest, ApiKeysBelongToTheirUser) {
+TEST_P(UserStoreConformanceTest, ApiKeysBelongToTheirUser) {
   UserRecord a = User("a");
   UserRecord b = User("b");
   ApiKeyRecord key;
@@ -196,7 +183,7 @@ TEST_F(SqliteUserStoreTest, ApiKeysBelongToTheirUser) {
   EXPECT_EQ(store_->RevokeApiKey(9999, 0).code(), absl::StatusCode::kNotFound);
 }
 
-TEST_F(SqliteUserStoreTest, RevokedAccessTokensArePurgedAfterExpiry) {
+TEST_P(UserStoreConformanceTest, RevokedAccessTokensArePurgedAfterExpiry) {
   ASSERT_OK(store_->RevokeAccessToken("jti-1", 3000));
   ASSERT_OK_AND_ASSIGN(bool revoked, store_->AccessTokenRevoked("jti-1"));
   EXPECT_TRUE(revoked);
@@ -209,5 +196,15 @@ TEST_F(SqliteUserStoreTest, RevokedAccessTokensArePurgedAfterExpiry) {
   EXPECT_EQ(store_->RevokeAccessToken("", 1).code(), absl::StatusCode::kInvalidArgument);
 }
 
+INSTANTIATE_TEST_SUITE_P(Sqlite, UserStoreConformanceTest,
+                         ::testing::Values(UserStoreFactory{
+                             "Sqlite",
+                             [](const std::filesystem::path& dir, std::function<int64_t()> now_ms) {
+                               SqliteUserStoreOptions options;
+                               options.now_ms = std::move(now_ms);
+                               return OpenSqliteUserStore(dir / "infera.db", options);
+                             }}),
+                         UserStoreFactoryName);
+
 }  // namespace
-}  // namespace infera
+}  // namespace infera::store_testing
