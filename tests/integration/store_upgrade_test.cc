@@ -159,7 +159,7 @@ TEST(StorageDriverTest, AnUnknownDriverStopsStartUp) {
   ASSERT_FALSE(server.ok());
   EXPECT_EQ(server.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(std::string(server.status().message()),
-            "unknown storage driver 'mongodb' (known: sqlite)");
+            "unknown storage driver 'mongodb' (known: sqlite, postgres)");
 }
 
 }  // namespace
