@@ -19,12 +19,11 @@ import base64
 import http.client
 import json
 import os
-import signal
-import subprocess
-import sys
 import tempfile
 import threading
 import time
+
+from probe_server import ProbeServer
 
 
 def percentile(values, p):
@@ -56,21 +55,8 @@ def main():
         f.write("model_control: {mode: explicit}\n")
         f.write("storage: {path: %s}\n" % os.path.join(tmp, "data"))
         f.write("auth: {enabled: false}\n")
-    server = subprocess.Popen([args.infera, "serve", "--config", config],
-                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    try:
-        port = None
-        deadline = time.time() + 300
-        while time.time() < deadline:
-            line = server.stdout.readline()
-            if not line:
-                break
-            if line.startswith("infera listening on http://"):
-                port = int(line.strip().rsplit(":", 1)[1])
-                break
-        if port is None:
-            sys.exit("the server did not start")
-
+    server = ProbeServer(args.infera, config)
+    with server as port:
         stop_at = time.time() + args.seconds
         lock = threading.Lock()
         samples = []  # (start, end, ok)
@@ -132,12 +118,6 @@ def main():
                                "p99_ms": percentile(outside, 99)},
         }
         print(json.dumps(report))
-    finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            server.kill()
 
 
 if __name__ == "__main__":

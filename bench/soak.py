@@ -23,12 +23,12 @@ import collections
 import http.client
 import json
 import os
-import signal
-import subprocess
 import sys
 import tempfile
 import threading
 import time
+
+from probe_server import ProbeServer
 import uuid
 
 PASSWORD = "soak-" + uuid.uuid4().hex[:12]
@@ -82,21 +82,8 @@ def main():
         f.write("model_repository: %s\n" % os.path.abspath(args.repo))
         f.write("storage: {path: %s}\n" % os.path.join(tmp, "data"))
     env = dict(os.environ, INFERA_ADMIN_PASSWORD=PASSWORD)
-    server = subprocess.Popen([args.infera, "serve", "--config", config], env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    try:
-        port = None
-        deadline = time.time() + 300
-        while time.time() < deadline:
-            line = server.stdout.readline()
-            if not line:
-                break
-            if line.startswith("infera listening on http://"):
-                port = int(line.strip().rsplit(":", 1)[1])
-                break
-        if port is None:
-            sys.exit("the server did not start")
-
+    server = ProbeServer(args.infera, config, env)
+    with server as port:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         status, body = request(conn, "POST", "/api/auth/login",
                                json.dumps({"username": "admin", "password": PASSWORD}),
@@ -199,12 +186,6 @@ def main():
                         "end": round(rss[-1] / 1024, 1) if rss else None},
         }
         print(json.dumps(report))
-    finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            server.kill()
 
 
 if __name__ == "__main__":

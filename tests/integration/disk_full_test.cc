@@ -20,8 +20,8 @@
 #include <thread>
 
 #include "api/http_client.h"
-#include "server/server.h"
 #include "common/sha256.h"
+#include "server/server.h"
 #include "support/multipart_body.h"
 #include "support/test_env.h"
 

@@ -10,8 +10,8 @@
 #include <string>
 
 #include "api/http_client.h"
-#include "server/server.h"
 #include "archive/zip_reader.h"
+#include "server/server.h"
 #include "support/test_env.h"
 
 namespace infera::testing {

@@ -100,15 +100,8 @@ StatusOr<HttpResponse> DeleteSet(const ApiContext& ctx, const HttpRequest& req) 
   ASSIGN_OR_RETURN(int64_t id, ParseId(req.params.at("set"), "annotation set"));
   RETURN_IF_ERROR(VisibleAnnotationSet(ctx, req, id).status());
   ASSIGN_OR_RETURN(std::vector<std::string> unreferenced, ctx.annotations->DeleteAnnotationSet(id));
-  StatusOr<std::vector<std::string>> removed =
-      SweepUnusedBlobs(*ctx.store, *ctx.blobs, unreferenced);
-  if (!removed.ok()) {
-    Log(LogLevel::kWarning, "blob_sweep_failed",
-        {{"error", std::string(ToStd(removed.status().message()))}});
-  }
-  return JsonResponse(
-      200, JsonText(nlohmann::json{{"deleted", id},
-                                   {"blobs_removed", removed.ok() ? removed->size() : 0}}));
+  const size_t removed = SweepAfterDelete(ctx, unreferenced);
+  return JsonResponse(200, JsonText(nlohmann::json{{"deleted", id}, {"blobs_removed", removed}}));
 }
 
 StatusOr<HttpResponse> GetMask(const ApiContext& ctx, const HttpRequest& req) {

@@ -6,8 +6,10 @@
 
 #include "api/http_status.h"
 #include "auth/auth_service.h"
+#include "common/logging.h"
 #include "common/strings.h"
 #include "common/task_pool.h"
+#include "store/blob_lifetime.h"
 
 namespace infera {
 
@@ -79,6 +81,17 @@ int64_t CallerId(const HttpRequest& req) { return infera::CallerId(req.principal
 
 std::optional<int64_t> OwnerFilter(const HttpRequest& req) {
   return infera::OwnerFilter(req.principal);
+}
+
+size_t SweepAfterDelete(const ApiContext& ctx, const std::vector<std::string>& unreferenced) {
+  StatusOr<std::vector<std::string>> removed =
+      SweepUnusedBlobs(*ctx.store, *ctx.blobs, unreferenced);
+  if (!removed.ok()) {
+    Log(LogLevel::kWarning, "blob_sweep_failed",
+        {{"error", std::string(ToStd(removed.status().message()))}});
+    return 0;
+  }
+  return removed->size();
 }
 
 StatusOr<DatasetRecord> VisibleDataset(const ApiContext& ctx, const HttpRequest& req, int64_t id) {

@@ -6,7 +6,9 @@
 #include <cstdint>
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "api/api_context.h"
 #include "api/http_types.h"
@@ -49,6 +51,11 @@ Handler Guarded(const ApiContext& ctx, Access access, Handler handler);
 int64_t CallerId(const HttpRequest& req);                    // 0 without a principal
 std::optional<int64_t> OwnerFilter(const HttpRequest& req);  // nullopt: every owner
 StatusOr<DatasetRecord> VisibleDataset(const ApiContext& ctx, const HttpRequest& req, int64_t id);
+
+// After a delete committed: removes the blobs it left unreferenced (SweepUnusedBlobs:
+// those another upload pinned meanwhile stay) and returns how many went. A failed sweep
+// is logged (blob_sweep_failed) and counts 0; the delete stands.
+size_t SweepAfterDelete(const ApiContext& ctx, const std::vector<std::string>& unreferenced);
 StatusOr<FileRecord> VisibleFile(const ApiContext& ctx, const HttpRequest& req, int64_t id);
 
 // Runs `work` on ctx.blocking and responds with what it returns (a Status error becomes

@@ -95,15 +95,8 @@ StatusOr<HttpResponse> DeleteDataset(const ApiContext& ctx, const HttpRequest& r
   RETURN_IF_ERROR(VisibleDataset(ctx, req, id).status());
   ASSIGN_OR_RETURN(std::vector<std::string> unreferenced, ctx.store->DeleteDataset(id));
   // Blobs another upload pinned meanwhile (the same bytes) stay.
-  StatusOr<std::vector<std::string>> removed =
-      SweepUnusedBlobs(*ctx.store, *ctx.blobs, unreferenced);
-  if (!removed.ok()) {
-    Log(LogLevel::kWarning, "blob_sweep_failed",
-        {{"error", std::string(ToStd(removed.status().message()))}});
-  }
-  return JsonResponse(
-      200, JsonText(nlohmann::json{{"deleted", id},
-                                   {"blobs_removed", removed.ok() ? removed->size() : 0}}));
+  const size_t removed = SweepAfterDelete(ctx, unreferenced);
+  return JsonResponse(200, JsonText(nlohmann::json{{"deleted", id}, {"blobs_removed", removed}}));
 }
 
 // Collects what an upload stored and what it refused.
