@@ -32,6 +32,15 @@ PACKAGES=(
   # python3-onnx for the TorchScript converter; opencv-doc ships real text images
   libopencv-dnn-dev libonnx-dev libprotobuf-dev
   python3-onnx opencv-doc
+  # gRPC front end (Open Inference Protocol over gRPC): C++ library and code generators;
+  # the tests generate a Python client from the same .proto
+  libgrpc++-dev protobuf-compiler protobuf-compiler-grpc python3-grpcio python3-grpc-tools
+  # clinical images: DCMTK decodes DICOM and writes DICOM SEG (dcmseg); dicom3tools'
+  # dciodvfy validates it; pydicom reads it back and ships the test files; the tests start
+  # Orthanc with its DICOMweb plugin as a real PACS
+  libdcmtk-dev dcmtk dicom3tools python3-pydicom orthanc orthanc-dicomweb
+  # several nodes: the cluster demo and test put HAProxy in front of the nodes
+  haproxy
 )
 # Node.js + npm (playwright-core needs Node >= 18): Debian's, unless a node is on PATH.
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
