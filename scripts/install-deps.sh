@@ -28,6 +28,8 @@ PACKAGES=(
   chromium
   # real images (cell.png, coins.png) for the cellpose runner's tests
   python3-skimage
+  # OpenCV: DNN runs ONNX graphs; imgproc (GrabCut, watershed) runs the annotation assist tools
+  libopencv-imgproc-dev
   # ONNX: OpenCV DNN runs the graphs, libonnx (protobuf) rewrites what it rejects;
   # python3-onnx for the TorchScript converter; opencv-doc ships real text images
   libopencv-dnn-dev libonnx-dev libprotobuf-dev

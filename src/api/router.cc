@@ -65,6 +65,13 @@ RouteOptions Router::BodyOptions(std::string_view method, std::string_view path)
   return route != nullptr ? route->options : RouteOptions{};
 }
 
+std::vector<std::pair<std::string, std::string>> Router::Routes() const {
+  std::vector<std::pair<std::string, std::string>> routes;
+  routes.reserve(routes_.size());
+  for (const Route& route : routes_) routes.emplace_back(route.method, route.pattern);
+  return routes;
+}
+
 const Router::Route* Router::Find(std::string_view method, std::string_view path,
                                   std::map<std::string, std::string>* best_params,
                                   std::vector<std::string>* allowed) const {

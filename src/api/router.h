@@ -27,6 +27,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "api/http_types.h"
@@ -71,6 +72,9 @@ class Router {
   // The options of the route Dispatch would pick for (method, path); defaults when none
   // matches. Thread-safe after the server started (read-only).
   RouteOptions BodyOptions(std::string_view method, std::string_view path) const;
+  // Every route as (method, pattern), in the order added: what the server serves, for
+  // tests that must cover each route (the auth matrix). Thread-safe after start.
+  std::vector<std::pair<std::string, std::string>> Routes() const;
   // Finds the route, fills request.params and calls its handler, or answers 404/405.
   void Dispatch(HttpRequest&& request, Responder respond) const;
 

@@ -52,6 +52,8 @@ class Server {
   void Stop();
   uint16_t port() const { return http_->port(); }
   ModelRegistry& models() { return models_; }
+  // The routes this server answers (read-only once created).
+  const Router& router() const { return router_; }
   // The model repository folder, or "" when the config has none.
   std::string model_repository() const { return model_repository_; }
 

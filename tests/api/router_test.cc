@@ -5,6 +5,7 @@
 #include <stdexcept>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "nlohmann/json.hpp"
 
@@ -123,6 +124,14 @@ TEST(RouterTest, FirstAddedWinsAmongEqualRoutes) {
   router.Add("GET", "/x/{a}", Named("first"));
   router.Add("GET", "/x/{b}", Named("second"));
   EXPECT_EQ(RouteOf(Call(router, "GET", "/x/1")), "first");
+}
+
+TEST(RouterTest, RoutesListsEveryRouteInTheOrderAdded) {
+  Router router;
+  router.Add("GET", "/x/{a}", Named("first"));
+  router.Add("POST", "/y", Named("second"));
+  using Pair = std::pair<std::string, std::string>;
+  EXPECT_EQ(router.Routes(), (std::vector<Pair>{{"GET", "/x/{a}"}, {"POST", "/y"}}));
 }
 
 TEST(RouterTest, RejectsPathWithNulOrWithoutLeadingSlash) {

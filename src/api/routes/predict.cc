@@ -51,8 +51,19 @@ StatusOr<PredictBody> ParseBody(std::string& body) {
   }
   PredictBody out;
   bool have_image = false;
+  bool have_top_k = false;
+  bool have_params = false;
   for (const auto field : obj) {
     const std::string_view key = field.key;
+    // A key given twice is ambiguous (parsers differ on which one wins): refused.
+    bool* seen = key == "image"    ? &have_image
+                 : key == "top_k"  ? &have_top_k
+                 : key == "params" ? &have_params
+                                   : nullptr;
+    if (seen != nullptr && *seen) {
+      return absl::InvalidArgumentError(StrCat("'", key, "' is given twice"));
+    }
+    if (seen != nullptr) *seen = true;
     if (key == "image") {
       std::string_view text;
       if (field.value.get_string().get(text) != simdjson::SUCCESS) {
@@ -63,7 +74,6 @@ StatusOr<PredictBody> ParseBody(std::string& body) {
         return absl::InvalidArgumentError(StrCat("'image': ", bytes.status().message()));
       }
       out.image = std::move(*bytes);
-      have_image = true;
     } else if (key == "top_k") {
       int64_t k = 0;
       if (field.value.get_int64().get(k) != simdjson::SUCCESS) {
