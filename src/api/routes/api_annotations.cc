@@ -9,6 +9,9 @@
 //                                            channel, 8/16-bit) of the image's shape ->
 //                                            201 the new revision
 //   GET    /api/annotations/{set}/images/{file}/revisions -> {"revisions": [...]}
+//   POST   /api/annotations/{set}/images/{file}/assist  {tool: grabcut|watershed, ...} ->
+//                                            a proposed label PNG, not stored
+//                                            (api_annotation_assist.cc)
 //   POST   /api/inferences/{id}/annotations  {name?, kind?} -> 201 a set made of the job's
 //                                            masks (class masks: semantic, a binary
 //                                            segmenter's 0/255 as class 1; instance
@@ -338,6 +341,8 @@ Handler Annotations(const ApiContext& ctx, BlockingFn fn) {
 
 // api_annotation_formats.cc
 void AddApiAnnotationFormatRoutes(Router& router, const ApiContext& ctx);
+// api_annotation_assist.cc
+StatusOr<HttpResponse> AssistRoute(const ApiContext& ctx, const HttpRequest& req);
 
 void AddApiAnnotationRoutes(Router& router, const ApiContext& ctx) {
   RouteOptions mask_upload;
@@ -352,6 +357,7 @@ void AddApiAnnotationRoutes(Router& router, const ApiContext& ctx) {
   router.Add("GET", "/api/annotations/{set}/images/{file}/revisions",
              Annotations(ctx, ListRevisions));
   router.Add("POST", "/api/inferences/{id}/annotations", Annotations(ctx, SetFromJob));
+  router.Add("POST", "/api/annotations/{set}/images/{file}/assist", Annotations(ctx, AssistRoute));
   AddApiAnnotationFormatRoutes(router, ctx);
 }
 
