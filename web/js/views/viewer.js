@@ -77,16 +77,20 @@ export async function render(ctx) {
   const zoomIn = h('button#zoom-in', { type: 'button', 'aria-label': 'Zoom in (+)', onclick: () => zoomBy(ZOOM_STEP) }, '+');
   const zoomFit = h('button#zoom-fit', { type: 'button', 'aria-label': 'Fit image to view (0)', onclick: () => { resetView(); draw(); } }, 'Fit');
   const downloadButton = h('button#download-zip', { type: 'button', onclick: (e) => downloadResults(jobId, e.currentTarget) }, 'Download ZIP');
-  // The job's masks as an annotation set (POST /api/inferences/{id}/annotations), opened
-  // in the editor at this image.
+  // The job's masks as an annotation set (POST /api/inferences/{id}/annotations, once),
+  // opened in the editor at this image.
   const correctButton = h('button#correct-masks', {
     type: 'button',
     hidden: job.status !== 'completed' && job.status !== 'failed' && job.status !== 'canceled',
     onclick: async (e) => {
       e.currentTarget.disabled = true;
       try {
-        const made = await post(`/api/inferences/${jobId}/annotations`, {}, { signal });
-        ctx.navigate(`#/annotations/${made.annotation_set.id}/images/${results[index].source_file_id}`);
+        // A set made from this job before (its default name) is opened again.
+        const { annotation_sets: sets } = await get(`/api/datasets/${job.dataset_id}/annotations`, { signal });
+        const earlier = sets.find((s) => s.name === `inference ${jobId}`);
+        const setId = earlier ? earlier.id
+          : (await post(`/api/inferences/${jobId}/annotations`, {}, { signal })).annotation_set.id;
+        ctx.navigate(`#/annotations/${setId}/images/${results[index].source_file_id}`);
       } catch (err) {
         if (err.name !== 'AbortError') setChildren(stageMessage, err.message);
         e.currentTarget.disabled = false;
