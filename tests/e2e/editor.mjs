@@ -8,7 +8,8 @@
 // and in the editor (at 400%, so image pixel (x, y) is at a known spot) draws a square
 // outline with the 1-pixel brush, flood-fills its inside with another label, draws a
 // stroke and undoes it (and redoes and undoes it again), erases one pixel, fills a
-// polygon, and saves (one PUT). The stored mask, fetched with bob's token and decoded
+// polygon, and saves (one PUT); in an instance set it splits a piece off an instance and
+// merges it into another. The stored mask, fetched with bob's token and decoded
 // here, must equal the expected pixels exactly; eve gets 404 for the set and its mask and
 // the editor shows her an error. Then a 2048x2048 image: 95% of 200 brush moves (size 25)
 // must paint within a frame (16 ms). Exit 0 on success; on failure the reason, a screenshot in
@@ -242,6 +243,40 @@ async function scenario(page, base) {
   const revisions = (await api(base, bob, 'GET', `/api/annotations/${setId}/images/${fileId['gradient.png']}/revisions`)).json().revisions;
   check(revisions.length === 1 && revisions[0].origin === 'edit', `revisions: ${JSON.stringify(revisions)}`);
   log('the stored mask equals the expected pixels');
+
+  // -- an instance set: two pieces of instance 1, the second split off (instance 2), a
+  // new instance 3 drawn, then instance 2 merged into 3
+  const inst = await api(base, bob, 'POST', `/api/datasets/${ds.id}/annotations`,
+    { name: 'objects', kind: 'instances', labels: [{ id: 1, name: 'cell' }] });
+  check(inst.status === 201, `instance set: HTTP ${inst.status} ${inst.bytes}`);
+  const instSet = inst.json().id;
+  await page.goto(`${base}/#/annotations/${instSet}/images/${fileId['gradient.png']}`);
+  await page.waitForSelector('#editor-canvas[data-ready="true"]');
+  await page.selectOption('#editor-zoom', '4');
+  const at2 = await pixelPoint(page);
+  await page.click('#tool-brush');
+  await page.fill('#brush-size', '1');
+  await stroke(page, at2, [[5, 40], [15, 40]]);
+  await stroke(page, at2, [[20, 40], [25, 40]]);
+  await page.click('#tool-split');
+  await click(page, at2, 22, 40);
+  await page.click('#new-instance');
+  await page.click('#tool-brush');
+  await stroke(page, at2, [[5, 45], [10, 45]]);
+  await page.click('#tool-merge');
+  await click(page, at2, 5, 45);
+  await click(page, at2, 22, 40);
+  await page.click('#save-mask');
+  await page.waitForSelector('#editor-canvas[data-revision="1"]');
+  const instances = decodeGrayPng((await api(base, bob, 'GET', `/api/annotations/${instSet}/images/${fileId['gradient.png']}/mask`)).bytes);
+  const want = new Array(W * H).fill(0);
+  for (let x = 5; x <= 15; x += 1) want[40 * W + x] = 1;
+  for (let x = 20; x <= 25; x += 1) want[40 * W + x] = 3;
+  for (let x = 5; x <= 10; x += 1) want[45 * W + x] = 3;
+  const off = [];
+  for (let i = 0; i < W * H; i += 1) if (instances.px[i] !== want[i]) off.push(`(${i % W},${Math.floor(i / W)}) ${instances.px[i]} != ${want[i]}`);
+  check(off.length === 0, `instance mask: ${off.length} pixels differ: ${off.slice(0, 10).join('; ')}`);
+  log('split and merge of instances stored as expected');
 
   // -- eve cannot see the set
   check((await api(base, eve, 'GET', `/api/annotations/${setId}`)).status === 404, 'eve sees the set');

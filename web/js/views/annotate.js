@@ -12,8 +12,10 @@
 // (F, 4-connected), pick a label (I), delete an instance or class region (X), GrabCut from
 // a dragged box (G) and watershed from seeds (W: click = the current label, Shift+click =
 // background, Enter runs) — both answered by the server's assist route and applied as one
-// edit. Labels: the set's labels with their colours (keys 1-9); instance sets paint
-// instance ids (A: a new instance). Undo (Ctrl+Z) and redo (Ctrl+Shift+Z, Ctrl+Y) keep
+// edit — and in instance sets merge (M: click two instances, the second joins the first)
+// and split (S: the connected piece under the click becomes a new instance). Labels: the
+// set's labels with their colours (keys 1-9); instance sets paint instance ids (A: a new
+// instance). Undo (Ctrl+Z) and redo (Ctrl+Shift+Z, Ctrl+Y) keep
 // each edit's rectangle before and after. Ctrl+S saves; N goes to the next image without
 // a mask. Leaving with unsaved edits asks first.
 //
@@ -135,6 +137,7 @@ export async function render(ctx) {
   let polygon = []; // [[x, y], ...] image pixels
   let seeds = []; // [{x, y, label}]
   let drag = null; // the edit in progress: {snapshot, box, last} or {boxStart}
+  let mergeFrom = 0; // merge: the instance the next click's instance joins
 
   // ---- elements ----
   const base = h('canvas.editor-base', { width: W, height: H });
@@ -312,6 +315,7 @@ export async function render(ctx) {
     ['brush', 'Brush', 'B'], ['eraser', 'Eraser', 'E'], ['polygon', 'Polygon', 'P'], ['fill', 'Fill', 'F'],
     ['pick', 'Pick label', 'I'], ['delete', instances ? 'Delete instance' : 'Delete region', 'X'],
     ['grabcut', 'GrabCut box', 'G'], ['watershed', 'Watershed seeds', 'W'],
+    ...(instances ? [['merge', 'Merge instances', 'M'], ['split', 'Split off a piece', 'S']] : []),
   ];
   const toolButtons = new Map(tools.map(([id, label, key]) => [id, h(`button#tool-${id}`, {
     type: 'button', title: `${label} (${key})`, 'aria-pressed': 'false', onclick: () => setTool(id),
@@ -319,7 +323,7 @@ export async function render(ctx) {
   function setTool(id) {
     tool = id;
     for (const [k, b] of toolButtons) b.setAttribute('aria-pressed', String(k === id));
-    polygon = []; if (id !== 'watershed') seeds = [];
+    polygon = []; mergeFrom = 0; if (id !== 'watershed') seeds = [];
     runSeeds.hidden = id !== 'watershed';
     drawGuide();
   }
@@ -411,6 +415,15 @@ export async function render(ctx) {
       const v = labels[y * W + x];
       if (v) { current = v; showLabels(); }
     } else if (tool === 'delete') replaceAll(labels[y * W + x], 0);
+    else if (tool === 'merge') {
+      const v = labels[y * W + x];
+      if (!v) return;
+      if (!mergeFrom) { mergeFrom = v; status.textContent = `Merging into instance ${v}: click the other instance`; }
+      else { replaceAll(v, mergeFrom); mergeFrom = 0; setDirty(dirty); }
+    } else if (tool === 'split') {
+      // The 4-connected piece under the click becomes a new instance.
+      if (labels[y * W + x]) { newInstance(); fill(x, y, current); }
+    }
     else if (tool === 'polygon') {
       const first = polygon[0];
       if (first && polygon.length > 2 && Math.abs(first[0] - x) <= 2 && Math.abs(first[1] - y) <= 2) {
@@ -460,7 +473,8 @@ export async function render(ctx) {
     if (mod && key === 'y') { e.preventDefault(); doRedo(); return; }
     if (mod && key === 's') { e.preventDefault(); save(); return; }
     if (mod || e.altKey) return;
-    const byKey = { b: 'brush', e: 'eraser', p: 'polygon', f: 'fill', i: 'pick', x: 'delete', g: 'grabcut', w: 'watershed' };
+    const byKey = { b: 'brush', e: 'eraser', p: 'polygon', f: 'fill', i: 'pick', x: 'delete', g: 'grabcut', w: 'watershed',
+      ...(instances ? { m: 'merge', s: 'split' } : {}) };
     if (byKey[key]) { setTool(byKey[key]); return; }
     if (key === '[') setSize(brushSize - 1);
     else if (key === ']') setSize(brushSize + 1);
