@@ -40,6 +40,8 @@ infera_layer(store     common)
 infera_layer(auth      common store)
 infera_layer(web       common auth)
 infera_layer(imaging   common tensor)
+# The annotation editor's assist tools on OpenCV (GrabCut, watershed): masks proposed.
+infera_layer(assist    common imaging)
 infera_layer(batching  common tensor)
 infera_layer(onnx_import common tensor)
 infera_layer(datasets  common imaging store)
@@ -52,8 +54,8 @@ infera_layer(models    common tensor imaging batching metrics backends runners)
 # tensor inference, ownership.
 infera_layer(serving   common tensor imaging batching runners models store auth)
 infera_layer(jobs      common datasets imaging models runners store serving)
-infera_layer(api       common tensor annotations archive auth datasets imaging jobs metrics models
-                       runners store web serving)
+infera_layer(api       common tensor annotations archive assist auth datasets imaging jobs metrics
+                       models runners store web serving)
 # The server's composition: its config file parsed into the option structs of the
 # folders below, and the Server that wires stores, models, jobs and routes together.
 infera_layer(server    common api auth jobs metrics models serving store web)
@@ -64,5 +66,6 @@ infera_layer(exe       common cli)
 #                      folder                third-party header prefixes
 infera_private_headers(backends/torchscript  torch/ ATen/ c10/ caffe2/)
 infera_private_headers(backends/onnx         opencv2/)
+infera_private_headers(assist                opencv2/)
 infera_private_headers(onnx_import           onnx/ google/protobuf/)
 infera_private_headers(store                 libpq-fe.h libpq/ postgres_ext.h pg_config)

@@ -105,6 +105,7 @@ StatusOr<std::unique_ptr<Server>> Server::Create(const ServerConfig& config) {
   AddV2InferRoutes(server->router_, server->ctx_);
   AddMetricsRoutes(server->router_, server->ctx_);
   AddV2RepositoryRoutes(server->router_, server->ctx_);
+  AddCvatFunctionRoutes(server->router_, server->ctx_);
   server->router_.SetDecorator(nullptr);
   AddApiDatasetRoutes(server->router_, server->ctx_);
   AddApiFileRoutes(server->router_, server->ctx_);

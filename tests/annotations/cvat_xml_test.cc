@@ -49,6 +49,47 @@ TEST(CvatXmlTest, RleIsRowMajorOverTheBox) {
                                                                      0, 0, 0, 0, 0, 0}));
 }
 
+// The <mask> of CVAT's XML format documentation (docs.cvat.ai, "CVAT for images"), with
+// its box at (707, 888) of a larger image: the counts, read row-major over the 13 x 15
+// box, draw the documentation's disk.
+TEST(CvatXmlTest, TheDocumentedMaskExampleDecodesToItsDisk) {
+  const std::vector<std::string> disk = {
+      "...#####.....", "..#######....", ".#########...", "###########..", "###########..",
+      "############.", "############.", "#############", "#############", ".############",
+      ".############", "..###########", "...#########.", "....#######..", ".....#####..."};
+  const std::string xml =
+      R"(<?xml version="1.0" encoding="utf-8"?><annotations><version>1.1</version>)"
+      R"(<image id="0" name="frame.png" width="800" height="1000">)"
+      R"(<mask label="car" source="manual" occluded="0" rle="3, 5, 7, 7, 5, 9, 3, 11, 2, 11, )"
+      R"(2, 12, 1, 12, 1, 26, 1, 12, 1, 12, 2, 11, 3, 9, 5, 7, 7, 5, 3" left="707" top="888" )"
+      R"(width="13" height="15" z_order="0"></mask></image></annotations>)";
+  ImportOptions options;
+  options.labels = {{1, "car", {255, 0, 0}}};
+  ASSERT_OK_AND_ASSIGN(CvatImportResult r,
+                       ImportCvatXml(xml, ImageMatcher({{5, "frame.png", 800, 1000}}), options));
+  ASSERT_EQ(r.result.masks.size(), 1u)
+      << (r.result.refused.empty() ? "" : r.result.refused[0].reason);
+  const Image& m = r.result.masks[0].mask.labels;
+  int64_t painted = 0;
+  for (int y = 0; y < m.height; ++y) {
+    for (int x = 0; x < m.width; ++x) {
+      const bool in_box = x >= 707 && x < 707 + 13 && y >= 888 && y < 888 + 15;
+      const int want = in_box && disk[y - 888][x - 707] == '#' ? 1 : 0;
+      ASSERT_EQ(LabelAt(m, static_cast<size_t>(y) * m.width + x), want) << x << "," << y;
+      painted += want;
+    }
+  }
+  EXPECT_EQ(painted, 5 + 7 + 9 + 11 + 11 + 12 + 12 + 13 + 13 + 12 + 12 + 11 + 9 + 7 + 5);
+  // And back: the box's crop encodes to the documented counts.
+  std::vector<uint8_t> crop;
+  for (const std::string& row : disk) {
+    for (char c : row) crop.push_back(c == '#' ? 1 : 0);
+  }
+  EXPECT_EQ(CvatRleEncode(crop),
+            (std::vector<uint32_t>{3,  5, 7,  7, 5,  9, 3,  11, 2, 11, 2, 12, 1, 12, 1,
+                                   26, 1, 12, 1, 12, 2, 11, 3,  9, 5,  7, 7,  5, 3}));
+}
+
 TEST(CvatXmlTest, ZOrderPolygonsPiecesAndBoxes) {
   // The polygon (z 1) is painted over the mask (z 0) though it comes first; the mask has
   // two disconnected pieces; the box is skipped with a note.

@@ -11,7 +11,8 @@
 // page); binary (tiny_unet) and instance (cellpose_tiny, 16-bit TIFFs) jobs with live
 // progress to completed; the viewer: pixel checks of the mask overlay at opacity 1, 0.5
 // and 0, ArrowRight, zoom (button, wheel) and pan, legend and object count, side by side;
-// the results ZIP; token refresh; a 400-px-wide window without horizontal overflow;
+// the results ZIP; "Correct masks" opening the job's masks in the annotation editor;
+// token refresh; a 400-px-wide window without horizontal overflow;
 // logout. Screenshots of every screen go to INFERA_E2E_ARTIFACTS. Exit 0 on success;
 // on failure: the reason, a failure screenshot, the server's stderr tail, exit 1.
 
@@ -561,6 +562,21 @@ async function scenario(page, base) {
   check(names.includes('results.json'), `the ZIP has no results.json (${names.join(', ')})`);
   check(names.some((n) => n.startsWith('masks/')), 'the ZIP has no masks/');
   log(`download: ${download.suggestedFilename()} with ${names.length} entries`);
+
+  // -- "Correct masks": the job's masks become an instance set, opened in the editor at
+  // this image with the job's mask as revision 1; a second press opens the same set
+  for (let round = 0; round < 2; round += 1) {
+    await page.goto(`${base}/#/jobs/${cellposeJob}/view/${cellsIndex}`);
+    await waitViewer(page, 'cells_00.tif');
+    await page.click('#correct-masks');
+    await page.waitForSelector('#editor-canvas[data-ready="true"]', { timeout: 20_000 });
+    check(await page.getAttribute('#editor-canvas', 'data-revision') === '1', 'the editor did not open the job\'s mask');
+    check(await page.isVisible('#new-instance'), 'the job\'s set is not an instance set in the editor');
+  }
+  const correctedSets = (await apiGet(page, `/api/datasets/${cp.dataset_id}/annotations`)).annotation_sets;
+  check(correctedSets.length === 1 && correctedSets[0].kind === 'instances', `sets after "Correct masks": ${JSON.stringify(correctedSets)}`);
+  await shot(page, 'editor-from-viewer.png');
+  log('"Correct masks" opens the job\'s masks in the editor');
 
   // -- an expired/invalid access token is renewed with the refresh token, once, even
   // when two requests fail at the same time (the run screen loads datasets and models

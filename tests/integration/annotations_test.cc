@@ -458,3 +458,93 @@ TEST_F(AnnotationsTest, ImportAndExportRoundTripInEveryFormat) {
 
 }  // namespace
 }  // namespace infera::testing
+
+namespace infera::testing {
+namespace {
+
+// A 96 x 96 RGB PNG: a noisy red disk of radius 20 at (48, 44) on dark uniform noise.
+std::string DiskOnNoisePng() {
+  Image image = MakeImage(96, 96, 3, PixelType::kUInt8);
+  uint32_t state = 12345;
+  auto next = [&] {
+    state = state * 1664525u + 1013904223u;
+    return static_cast<int>(state >> 24);
+  };
+  for (int y = 0; y < 96; ++y) {
+    for (int x = 0; x < 96; ++x) {
+      const bool in = (x - 48) * (x - 48) + (y - 44) * (y - 44) <= 400;
+      uint8_t* px = image.pixels<uint8_t>() + (y * 96 + x) * 3;
+      for (int c = 0; c < 3; ++c) {
+        px[c] = static_cast<uint8_t>(in ? (c == 0 ? 220 : 40) + next() % 16 : 30 + next() % 100);
+      }
+    }
+  }
+  return Png(image);
+}
+
+TEST_F(AnnotationsTest, AssistProposesGrabCutAndWatershedMasksWithoutStoringThem) {
+  std::map<std::string, int64_t> ids;
+  const int64_t dataset = Dataset({{"disk.png", DiskOnNoisePng()}}, &ids);
+  const int64_t set =
+      NewSet(dataset, {{"name", "assisted"}, {"kind", "semantic"}, {"labels", Labels()}});
+  const int64_t file = ids["disk.png"];
+  const std::string url =
+      "/api/annotations/" + std::to_string(set) + "/images/" + std::to_string(file) + "/assist";
+  auto disk_iou = [](const Image& m, int value) {
+    int both = 0, either = 0;
+    for (int y = 0; y < m.height; ++y) {
+      for (int x = 0; x < m.width; ++x) {
+        const bool a = m.pixels<uint8_t>()[y * m.width + x] == value;
+        const bool b = (x - 48) * (x - 48) + (y - 44) * (y - 44) <= 400;
+        both += a && b;
+        either += a || b;
+      }
+    }
+    return static_cast<double>(both) / either;
+  };
+
+  HttpResponse grabcut = As(
+      bob_, "POST", url, json{{"tool", "grabcut"}, {"box", {22, 18, 52, 52}}, {"label", 2}}.dump());
+  ASSERT_EQ(grabcut.status, 200) << grabcut.body;
+  EXPECT_EQ(grabcut.content_type, "image/png");
+  const Image proposed = Decode(grabcut.body);
+  ASSERT_EQ(proposed.width, 96);
+  ASSERT_EQ(proposed.channels, 1);
+  EXPECT_GT(disk_iou(proposed, 2), 0.9);
+
+  HttpResponse watershed = As(bob_, "POST", url,
+                              json{{"tool", "watershed"},
+                                   {"seeds",
+                                    {{{"x", 48}, {"y", 44}, {"label", 1}},
+                                     {{"x", 3}, {"y", 3}, {"label", 0}},
+                                     {{"x", 92}, {"y", 92}, {"label", 0}},
+                                     {{"x", 92}, {"y", 3}, {"label", 0}},
+                                     {{"x", 3}, {"y", 92}, {"label", 0}}}}}
+                                  .dump());
+  ASSERT_EQ(watershed.status, 200) << watershed.body;
+  EXPECT_GT(disk_iou(Decode(watershed.body), 1), 0.85);
+
+  // Nothing was stored.
+  ExpectError(As(bob_, "GET", MaskUrl(set, file)), 404, "has no mask");
+  // Bad bodies, and another user's set.
+  ExpectError(As(bob_, "POST", url, json{{"tool", "magic"}}.dump()), 400, "'magic'");
+  ExpectError(As(bob_, "POST", url, json{{"tool", "grabcut"}}.dump()), 400, "'box'");
+  ExpectError(As(bob_, "POST", url, json{{"tool", "grabcut"}, {"box", {90, 90, 20, 20}}}.dump()),
+              400, "not inside");
+  ExpectError(As(bob_, "POST", url, json{{"tool", "grabcut"}, {"box", {1, 1, "a", 2}}}.dump()), 400,
+              "integer");
+  ExpectError(As(bob_, "POST", url, json{{"tool", "watershed"}, {"seeds", {{{"x", 1}}}}}.dump()),
+              400, "{x, y, label}");
+  ExpectError(
+      As(bob_, "POST", url,
+         json{{"tool", "watershed"}, {"seeds", {{{"x", 1}, {"y", 1}, {"label", 1}}}}}.dump()),
+      400, "two labels");
+  ExpectError(As(bob_, "POST", url, json{{"tool", "grabcut"}, {"colour", 1}}.dump()), 400,
+              "unknown field 'colour'");
+  ExpectError(As(bob_, "POST", url, "not json"), 400, "");
+  ExpectError(As(eve_, "POST", url, json{{"tool", "grabcut"}, {"box", {22, 18, 52, 52}}}.dump()),
+              404, "annotation set");
+}
+
+}  // namespace
+}  // namespace infera::testing

@@ -78,6 +78,10 @@ const RouteRow kRoutes[] = {
     {"POST", "/v2/models/{model}/infer", Access::kInference},
     {"POST", "/v2/models/{model}/versions/{version}/infer", Access::kInference},
     {"POST", "/v2/repository/index", Access::kInference},
+    // CVAT's serverless functions (auto-annotation calls them like /predict)
+    {"GET", "/cvat/functions", Access::kInference},
+    {"GET", "/cvat/functions/{model}", Access::kInference},
+    {"POST", "/cvat/functions/{model}", Access::kInference},
     // model control: an admin whenever auth is on
     {"POST", "/v2/repository/models/{model}/load", Access::kAdmin},
     {"POST", "/v2/repository/models/{model}/unload", Access::kAdmin},
@@ -128,6 +132,7 @@ const RouteRow kRoutes[] = {
     {"GET", "/api/annotations/{set}/images/{file}/revisions", Access::kUser},
     {"POST", "/api/annotations/{set}/import", Access::kUser},
     {"GET", "/api/annotations/{set}/export", Access::kUser},
+    {"POST", "/api/annotations/{set}/images/{file}/assist", Access::kUser},
 };
 
 // A concrete target for a pattern: ids no record has, a model no repository holds (so

@@ -17,6 +17,7 @@ import * as runView from './views/run.js';
 import * as jobsView from './views/jobs.js';
 import * as jobView from './views/job.js';
 import * as viewerView from './views/viewer.js';
+import * as annotateView from './views/annotate.js';
 
 const routes = [
   { pattern: /^\/login$/, view: loginView, title: 'Sign in', public: true },
@@ -27,6 +28,7 @@ const routes = [
   { pattern: /^\/jobs$/, view: jobsView, title: 'Jobs', nav: 'jobs' },
   { pattern: /^\/jobs\/(?<id>\d+)$/, view: jobView, title: 'Job', nav: 'jobs' },
   { pattern: /^\/jobs\/(?<id>\d+)\/view(?:\/(?<index>\d+))?$/, view: viewerView, title: 'Results', nav: 'jobs' },
+  { pattern: /^\/annotations\/(?<set>\d+)(?:\/images\/(?<file>\d+))?$/, view: annotateView, title: 'Annotate', nav: 'datasets' },
 ];
 
 const NAV = [

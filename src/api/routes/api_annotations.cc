@@ -9,8 +9,12 @@
 //                                            channel, 8/16-bit) of the image's shape ->
 //                                            201 the new revision
 //   GET    /api/annotations/{set}/images/{file}/revisions -> {"revisions": [...]}
+//   POST   /api/annotations/{set}/images/{file}/assist  {tool: grabcut|watershed, ...} ->
+//                                            a proposed label PNG, not stored
+//                                            (api_annotation_assist.cc)
 //   POST   /api/inferences/{id}/annotations  {name?, kind?} -> 201 a set made of the job's
-//                                            masks (class masks: semantic; instance
+//                                            masks (class masks: semantic, a binary
+//                                            segmenter's 0/255 as class 1; instance
 //                                            masks: instances) with per-image verdicts
 // (import and export: api_annotation_formats.cc). Ownership as datasets: the creator
 // and admins see a set, anyone else gets 404. Everything runs on the blocking pool.
@@ -21,6 +25,7 @@
 
 #include "annotations/label_image.h"
 #include "annotations/label_map.h"
+#include "annotations/model_classes.h"
 #include "api/http_status.h"
 #include "api/routes/annotation_common.h"
 #include "api/routes/api_common.h"
@@ -225,6 +230,8 @@ StatusOr<HttpResponse> SetFromJob(const ApiContext& ctx, const HttpRequest& req)
   nlohmann::json verdicts = nlohmann::json::array();
   std::vector<MaskRevisionRecord> masks;
   std::vector<BlobPin> pins;
+  std::vector<PinnedBlob> remapped;  // binary masks rewritten with class 1
+  bool binary_seen = false;
   std::set<int> classes_seen;
   DecodeLimits limits;
   limits.max_pixels = ctx.max_image_pixels;
@@ -262,15 +269,27 @@ StatusOr<HttpResponse> SetFromJob(const ApiContext& ctx, const HttpRequest& req)
     }
     ASSIGN_OR_RETURN(int64_t pin, ctx.store->PinBlob(file->sha256, file->size, kBlobPinMs));
     pins.emplace_back(ctx.store, pin);
+    std::string sha256 = file->sha256;
+    int64_t size = file->size;
     if (*kind == AnnotationKind::kSemantic) {
       ASSIGN_OR_RETURN(std::string bytes, ctx.blobs->Get(file->sha256));
       ASSIGN_OR_RETURN(Image labels, DecodeLabelImage(Bytes(bytes), limits));
+      if (IsBinaryForegroundMask(labels, class_names.size())) {
+        // A binary segmenter's 0/255 mask: its foreground is class 1 (a mask of its own).
+        MapBinaryForeground(&labels);
+        ASSIGN_OR_RETURN(std::vector<std::byte> png, EncodeLabelPng(labels));
+        ASSIGN_OR_RETURN(PinnedBlob blob, PutPinned(*ctx.store, *ctx.blobs, png));
+        sha256 = blob.info.sha256;
+        size = blob.info.size;
+        remapped.push_back(std::move(blob));
+        binary_seen = true;
+      }
       for (int v : LabelsPresent(labels)) classes_seen.insert(v);
     }
     MaskRevisionRecord m;
     m.source_file_id = r.source_file_id;
-    m.sha256 = file->sha256;
-    m.size = file->size;
+    m.sha256 = sha256;
+    m.size = size;
     m.width = file->width;
     m.height = file->height;
     m.bit_depth = file->bit_depth;
@@ -282,12 +301,11 @@ StatusOr<HttpResponse> SetFromJob(const ApiContext& ctx, const HttpRequest& req)
   }
   LabelMap labels;
   auto class_name = [&](int k) {
-    return k < static_cast<int>(class_names.size()) && !class_names[k].empty()
-               ? CleanDisplayText(class_names[k])
-               : StrCat("class ", k);
+    return k == 1 && binary_seen ? ModelForegroundName(class_names, "foreground")
+                                 : ModelClassName(class_names, k);
   };
   if (*kind == AnnotationKind::kInstances) {
-    labels.push_back({1, class_names.size() > 1 ? class_name(1) : "object", VocColour(1)});
+    labels.push_back({1, ModelForegroundName(class_names, "object"), VocColour(1)});
   } else {
     // Every class the model has (0 is background), and any the masks hold beyond them.
     for (int k = 1; k < static_cast<int>(class_names.size()); ++k) classes_seen.insert(k);
@@ -323,6 +341,8 @@ Handler Annotations(const ApiContext& ctx, BlockingFn fn) {
 
 // api_annotation_formats.cc
 void AddApiAnnotationFormatRoutes(Router& router, const ApiContext& ctx);
+// api_annotation_assist.cc
+StatusOr<HttpResponse> AssistRoute(const ApiContext& ctx, const HttpRequest& req);
 
 void AddApiAnnotationRoutes(Router& router, const ApiContext& ctx) {
   RouteOptions mask_upload;
@@ -337,6 +357,7 @@ void AddApiAnnotationRoutes(Router& router, const ApiContext& ctx) {
   router.Add("GET", "/api/annotations/{set}/images/{file}/revisions",
              Annotations(ctx, ListRevisions));
   router.Add("POST", "/api/inferences/{id}/annotations", Annotations(ctx, SetFromJob));
+  router.Add("POST", "/api/annotations/{set}/images/{file}/assist", Annotations(ctx, AssistRoute));
   AddApiAnnotationFormatRoutes(router, ctx);
 }
 

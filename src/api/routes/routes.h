@@ -38,6 +38,9 @@ void AddApiInferenceRoutes(Router& router, const ApiContext& ctx);
 // Annotation sets, their masks and revisions, import and export (api_annotations.cc,
 // api_annotation_formats.cc). Need ctx.annotations too (else they answer 501).
 void AddApiAnnotationRoutes(Router& router, const ApiContext& ctx);
+// CVAT serverless functions: GET /cvat/functions[/{model}], POST /cvat/functions/{model}
+// (a segmentation model as a CVAT "detector"; cvat_functions.cc).
+void AddCvatFunctionRoutes(Router& router, const ApiContext& ctx);
 void AddApiAuthRoutes(Router& router, const ApiContext& ctx);
 void AddApiUserRoutes(Router& router, const ApiContext& ctx);
 // The web page: GET / and GET /<file> for every file of `site` (web.cc). `site` must

@@ -6,7 +6,7 @@
 // on its own; refused files (and refused ZIP entries) are listed under their row with
 // the server's reason. Leaving the screen cancels uploads still in flight.
 
-import { get, upload, ApiError, errorMessage } from '../api.js';
+import { get, post, upload, ApiError, errorMessage } from '../api.js';
 import { h, setChildren, pageHeader, errorBox, progressBar, formatBytes, ThumbnailLoader, toast } from '../ui.js';
 
 const PARALLEL_UPLOADS = 2;
@@ -185,6 +185,54 @@ export async function render(ctx) {
       h('a.button', { href: `#/jobs?dataset=${id}` }, 'Jobs')),
     dataset.description ? h('p', dataset.description) : null,
     h('section.card', { 'aria-label': 'Upload' }, h('h2', 'Add images'), zone, queueList),
-    h('section', { 'aria-label': 'Images' }, h('h2', 'Images'), summary, grid));
+    h('section', { 'aria-label': 'Images' }, h('h2', 'Images'), summary, grid),
+    annotationSets(id, signal));
   showFiles(dataset.files || []);
+}
+
+/**
+ * The dataset's annotation sets (GET /api/datasets/{id}/annotations), each a link to the
+ * editor, and a form to create one: name, kind and labels, one per line as
+ * "<id> <name> [#rrggbb]" (POST /api/datasets/{id}/annotations).
+ */
+function annotationSets(datasetId, signal) {
+  const list = h('ul#annotation-sets.plain-list');
+  const refresh = async () => {
+    try {
+      const { annotation_sets: sets } = await get(`/api/datasets/${datasetId}/annotations`, { signal });
+      setChildren(list, ...(sets.length ? sets.map((s) => h('li', h('a', { href: `#/annotations/${s.id}` }, s.name),
+        h('span.muted', ` · ${s.kind} · ${s.mask_count} mask${s.mask_count === 1 ? '' : 's'}`))) : [h('li.muted', 'No annotation sets yet.')]));
+    } catch (e) {
+      if (e.name !== 'AbortError') setChildren(list, h('li.error', e.message));
+    }
+  };
+  const name = h('input#set-name', { required: true, maxlength: '200', placeholder: 'ground truth' });
+  const kind = h('select#set-kind', h('option', { value: 'semantic' }, 'semantic (a class per pixel)'),
+    h('option', { value: 'instances' }, 'instances (an object per pixel)'));
+  const labels = h('textarea#set-labels', { rows: '3', placeholder: '1 cell #e6194b\n2 nucleus' }, '1 object');
+  const form = h('form#new-set.stack', {
+    onsubmit: async (e) => {
+      e.preventDefault();
+      const parsed = [];
+      for (const raw of labels.value.split('\n')) {
+        const line = raw.trim();
+        if (!line) continue;
+        const m = /^(\d+)\s+(.+?)(?:\s+(#[0-9a-fA-F]{6}))?$/.exec(line);
+        if (!m) { toast(`Label line "${line}": expected "<id> <name> [#rrggbb]"`, 'error'); return; }
+        parsed.push({ id: Number(m[1]), name: m[2], ...(m[3] ? { colour: m[3] } : {}) });
+      }
+      try {
+        const set = await post(`/api/datasets/${datasetId}/annotations`, { name: name.value, kind: kind.value, labels: parsed }, { signal });
+        location.hash = `#/annotations/${set.id}`;
+      } catch (err) {
+        if (err.name !== 'AbortError') toast(err.message, 'error');
+      }
+    },
+  },
+  h('label', { for: 'set-name' }, 'Name'), name,
+  h('label', { for: 'set-kind' }, 'Kind'), kind,
+  h('label', { for: 'set-labels' }, 'Labels (id name [#colour], one a line)'), labels,
+  h('button.primary', { type: 'submit' }, 'Create and annotate'));
+  refresh();
+  return h('section.card', { 'aria-label': 'Annotation sets' }, h('h2', 'Annotation sets'), list, form);
 }

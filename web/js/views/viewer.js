@@ -13,7 +13,7 @@
 // (canvas pixels per image pixel), data-ox/data-oy (canvas position of image pixel 0,0),
 // data-image-width/-height, and data-ready="true" once the current image is drawn.
 
-import { get, blob, ApiError } from '../api.js';
+import { get, post, blob, ApiError } from '../api.js';
 import { h, setChildren, pageHeader, errorBox, formatBytes } from '../ui.js';
 import { downloadResults } from './jobs.js';
 import { resultText } from './job.js';
@@ -77,6 +77,26 @@ export async function render(ctx) {
   const zoomIn = h('button#zoom-in', { type: 'button', 'aria-label': 'Zoom in (+)', onclick: () => zoomBy(ZOOM_STEP) }, '+');
   const zoomFit = h('button#zoom-fit', { type: 'button', 'aria-label': 'Fit image to view (0)', onclick: () => { resetView(); draw(); } }, 'Fit');
   const downloadButton = h('button#download-zip', { type: 'button', onclick: (e) => downloadResults(jobId, e.currentTarget) }, 'Download ZIP');
+  // The job's masks as an annotation set (POST /api/inferences/{id}/annotations, once),
+  // opened in the editor at this image.
+  const correctButton = h('button#correct-masks', {
+    type: 'button',
+    hidden: job.status !== 'completed' && job.status !== 'failed' && job.status !== 'canceled',
+    onclick: async (e) => {
+      e.currentTarget.disabled = true;
+      try {
+        // A set made from this job before (its default name) is opened again.
+        const { annotation_sets: sets } = await get(`/api/datasets/${job.dataset_id}/annotations`, { signal });
+        const earlier = sets.find((s) => s.name === `inference ${jobId}`);
+        const setId = earlier ? earlier.id
+          : (await post(`/api/inferences/${jobId}/annotations`, {}, { signal })).annotation_set.id;
+        ctx.navigate(`#/annotations/${setId}/images/${results[index].source_file_id}`);
+      } catch (err) {
+        if (err.name !== 'AbortError') setChildren(stageMessage, err.message);
+        e.currentTarget.disabled = false;
+      }
+    },
+  }, 'Correct masks');
 
   const title = h('h2.viewer-title');
   const sidebar = h('aside.viewer-side', { 'aria-label': 'About this image' });
@@ -89,7 +109,7 @@ export async function render(ctx) {
 
   setChildren(root,
     h('p.breadcrumb', h('a', { href: `#/jobs/${jobId}` }, `← Job #${jobId}`)),
-    pageHeader(`Results of job #${jobId}`, downloadButton),
+    pageHeader(`Results of job #${jobId}`, correctButton, downloadButton),
     h('p.muted', `${job.model_id} v${job.model_version} (${job.runner_name}) · ${results.length} image${results.length === 1 ? '' : 's'}${job.status !== 'completed' ? ` · job ${job.status}` : ''}`),
     toolbar,
     h('div.viewer-body', h('div.viewer-main', title, stage), sidebar));
