@@ -51,7 +51,10 @@ struct TracedServer {
                     const std::string& body = "", const HttpHeaders& headers = {}) {
     StatusOr<HttpResponse> r = client.Send(method, target, body, headers);
     EXPECT_TRUE(r.ok()) << r.status();
-    return r.ok() ? *r : HttpResponse{.status = 0};
+    if (r.ok()) return *r;
+    HttpResponse failed;
+    failed.status = 0;
+    return failed;
   }
   HttpResponse Predict(const HttpHeaders& headers = {}) {
     HttpHeaders h = headers;
