@@ -34,6 +34,8 @@ set(INFERA_PRIVATE_HEADER_OWNERS "")
 infera_layer(common)
 infera_layer(tensor    common)
 infera_layer(metrics   common)
+# W3C trace context, spans, the sampler and the OTLP/HTTP exporter (issue 20).
+infera_layer(tracing   common metrics)
 infera_layer(cellpose  common)
 infera_layer(archive   common)
 infera_layer(store     common)
@@ -42,7 +44,7 @@ infera_layer(web       common auth)
 infera_layer(imaging   common tensor)
 # The annotation editor's assist tools on OpenCV (GrabCut, watershed): masks proposed.
 infera_layer(assist    common imaging)
-infera_layer(batching  common tensor)
+infera_layer(batching  common tensor tracing)
 infera_layer(onnx_import common tensor)
 infera_layer(datasets  common imaging store)
 # Annotation formats (label images, COCO, CVAT): pure conversions between files and masks.
@@ -52,13 +54,13 @@ infera_layer(runners   common tensor imaging cellpose)
 infera_layer(models    common tensor imaging batching metrics backends runners)
 # The transport-neutral core the front ends call: the image pipeline, the protocol's
 # tensor inference, ownership.
-infera_layer(serving   common tensor imaging batching runners models store auth)
-infera_layer(jobs      common datasets imaging models runners store serving)
+infera_layer(serving   common tensor imaging batching runners models store auth tracing)
+infera_layer(jobs      common datasets imaging models runners store serving tracing)
 infera_layer(api       common tensor annotations archive assist auth datasets imaging jobs metrics
-                       models runners store web serving)
+                       models runners store web serving tracing)
 # The server's composition: its config file parsed into the option structs of the
 # folders below, and the Server that wires stores, models, jobs and routes together.
-infera_layer(server    common api auth jobs metrics models serving store web)
+infera_layer(server    common api auth jobs metrics models serving store web tracing)
 infera_layer(cli       common api auth backends cellpose imaging jobs models onnx_import runners store
                        serving server)
 infera_layer(exe       common cli)

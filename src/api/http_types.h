@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "auth/principal.h"
+#include "common/request_context.h"
 
 namespace infera {
 
@@ -51,6 +52,10 @@ struct HttpRequest {
   // The authenticated caller, set by the auth guard (api/routes/api_common.h Guarded)
   // on routes that need one; empty when auth is off or the route is public.
   std::optional<Principal> principal;
+  // The request's trace span (tracing/span.h), set by the Router when the server traces
+  // (a non-recording one when not sampled); null when tracing is off. Routes put it in
+  // the RequestContext they hand to the core.
+  std::shared_ptr<TraceSpan> span;
 
   // Header value or "" (name is matched case-insensitively).
   std::string_view header(std::string_view name) const;

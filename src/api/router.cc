@@ -7,8 +7,48 @@
 #include <string_view>
 #include <utility>
 
+#include "tracing/span_log_scope.h"
+
 namespace infera {
 namespace {
+
+// The request span's attributes known before dispatch (OpenTelemetry HTTP server
+// semantic conventions).
+void StartHttpAttributes(const HttpRequest& request, TraceSpan& span) {
+  span.SetAttribute("http.request.method", request.method);
+  span.SetAttribute("url.path", request.path);
+  if (!request.query.empty()) span.SetAttribute("url.query", request.query);
+  span.SetAttribute("url.scheme", std::string("http"));
+  span.SetAttribute("network.protocol.name", std::string("http"));
+  std::string_view host = request.header("host");
+  if (!host.empty()) {
+    // "name", "name:port", "[v6]:port"
+    const size_t colon = host.rfind(':');
+    const bool has_port = colon != std::string_view::npos &&
+                          host.find(']', colon) == std::string_view::npos &&
+                          (host.front() == '[' || host.find(':') == colon);
+    std::string_view name = has_port ? host.substr(0, colon) : host;
+    if (name.size() >= 2 && name.front() == '[' && name.back() == ']') {
+      name = name.substr(1, name.size() - 2);
+    }
+    span.SetAttribute("server.address", std::string(name));
+    if (has_port) {
+      int64_t port = 0;
+      for (char c : host.substr(colon + 1)) {
+        if (c < '0' || c > '9' || port > 65535) {
+          port = -1;
+          break;
+        }
+        port = port * 10 + (c - '0');
+      }
+      if (port > 0 && port <= 65535) span.SetAttribute("server.port", port);
+    }
+  }
+  if (!request.remote_address.empty()) span.SetAttribute("client.address", request.remote_address);
+  std::string_view agent = request.header("user-agent");
+  if (!agent.empty()) span.SetAttribute("user_agent.original", std::string(agent));
+  span.SetAttribute("infera.request.id", request.request_id);
+}
 
 // "/a/b" -> {"a", "b"}; "/" -> {}; "/a/" -> {"a", ""}. `path` starts with '/'.
 std::vector<std::string> SplitPath(std::string_view path) {
@@ -123,9 +163,32 @@ void Router::Dispatch(HttpRequest&& request, Responder respond) const {
   record->request_id = request.request_id;
   const auto start = std::chrono::steady_clock::now();
   auto route_of = std::make_shared<const Route*>(nullptr);
+  if (tracer_ != nullptr) {
+    const std::string_view traceparent = request.header("traceparent");
+    request.span = tracer_->StartRequestSpan(
+        traceparent.empty() ? std::nullopt : std::optional<std::string_view>(traceparent),
+        request.method, request.header("tracestate"));
+    if (request.span->recording()) StartHttpAttributes(request, *request.span);
+    record->trace_id = ToHex(request.span->context().trace_id);
+    record->span_id = ToHex(request.span->context().span_id);
+  }
   respond = [respond = std::move(respond), record, start, route_of, in_flight = in_flight_,
-             observer = observer_](HttpResponse response) {
+             observer = observer_, span = request.span](HttpResponse response) {
     response.headers["x-request-id"] = record->request_id;
+    if (span != nullptr) {
+      response.headers["traceparent"] = span->traceparent();
+      if (span->recording()) {
+        const std::string route = *route_of ? (*route_of)->pattern : "";
+        span->SetName(route.empty() ? record->method : record->method + " " + route);
+        if (!route.empty()) span->SetAttribute("http.route", route);
+        span->SetAttribute("http.response.status_code", int64_t{response.status});
+        if (response.status >= 500) {
+          span->SetAttribute("error.type", std::to_string(response.status));
+          span->SetStatus(SpanStatusCode::kError);
+        }
+        span->End();
+      }
+    }
     in_flight->fetch_sub(1);
     if (observer) {
       record->status = response.status;
@@ -136,6 +199,7 @@ void Router::Dispatch(HttpRequest&& request, Responder respond) const {
     }
     respond(std::move(response));
   };
+  SpanLogScope log_scope(request.span);
   DispatchTo(std::move(request), std::move(respond), route_of.get());
 }
 

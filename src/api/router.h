@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "api/http_types.h"
+#include "tracing/tracer.h"
 
 namespace infera {
 
@@ -42,6 +43,9 @@ struct RequestRecord {
   std::string request_id;
   int status = 0;
   double seconds = 0;  // from dispatch to response
+  // The request span's ids (lower-case hex), "" when tracing is off.
+  std::string trace_id;
+  std::string span_id;
 };
 
 // RouteOptions: how the server reads the bodies of a route's requests.
@@ -67,6 +71,15 @@ class Router {
   using Decorator =
       std::function<Handler(std::string_view method, std::string_view pattern, Handler handler)>;
   void SetDecorator(Decorator decorator) { decorator_ = std::move(decorator); }
+  // With a tracer (set before the server starts; it must outlive the router), every
+  // request gets a server span (HttpRequest::span) that continues the caller's
+  // `traceparent`/`tracestate` headers, named "METHOD route" with OpenTelemetry's
+  // HTTP server attributes (http.request.method, url.path, url.scheme, http.route,
+  // http.response.status_code, server.address/port, client.address,
+  // user_agent.original) and infera.request.id; the response carries its
+  // `traceparent`. 5xx answers mark it as an error. The handler's synchronous part
+  // logs with the span's trace_id/span_id (tracing/span_log_scope.h).
+  void SetTracer(Tracer* tracer) { tracer_ = tracer; }
 
   void Add(std::string method, std::string pattern, Handler handler, RouteOptions options = {});
   // The options of the route Dispatch would pick for (method, path); defaults when none
@@ -96,6 +109,7 @@ class Router {
   std::vector<Route> routes_;
   Observer observer_;
   Decorator decorator_;
+  Tracer* tracer_ = nullptr;
   std::shared_ptr<std::atomic<int64_t>> in_flight_ = std::make_shared<std::atomic<int64_t>>(0);
 };
 

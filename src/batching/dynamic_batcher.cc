@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "common/strings.h"
+#include "tracing/span.h"
 
 namespace infera {
 
@@ -232,6 +233,45 @@ void DynamicBatcher::InstanceLoop(size_t instance) {
   }
 }
 
+void DynamicBatcher::TraceBatch(size_t instance, const std::vector<Entry>& batch, int64_t rows,
+                                BatchClock::time_point cut, BatchClock::time_point start,
+                                BatchClock::time_point end, const Status& status) const {
+  std::vector<const TraceSpan*> served;
+  bool traced = false;
+  for (const Entry& e : batch) {
+    const TraceSpan* span = e.request.context.span.get();
+    served.push_back(span);
+    traced = traced || (span != nullptr && span->recording());
+  }
+  if (!traced) return;  // the common untraced case costs this loop only
+  // One span for the execution, in a trace of its own, linked to every request it served.
+  std::shared_ptr<TraceSpan> execution =
+      StartLinkedSpan(served, StrCat("batch ", options_.model_name), UnixNanoFromSteady(start));
+  execution->SetAttribute("infera.model.name", options_.model_name);
+  execution->SetAttribute("infera.batch.size", rows);
+  execution->SetAttribute("infera.batch.requests", static_cast<int64_t>(batch.size()));
+  execution->SetAttribute("infera.instance", static_cast<int64_t>(instance));
+  // In each traced request's own tree: its wait in the queue, and its share of the
+  // execution (linked to the batch's span).
+  for (const Entry& e : batch) {
+    std::shared_ptr<TraceSpan> wait = StartChildSpan(e.request.context.span, "queue wait",
+                                                     UnixNanoFromSteady(e.pending.enqueued));
+    if (wait == nullptr) continue;
+    wait->SetAttribute("infera.model.name", options_.model_name);
+    wait->EndAt(UnixNanoFromSteady(cut));
+    std::shared_ptr<TraceSpan> compute =
+        StartChildSpan(e.request.context.span, "compute", UnixNanoFromSteady(start));
+    compute->SetAttribute("infera.model.name", options_.model_name);
+    compute->SetAttribute("infera.batch.size", rows);
+    compute->SetAttribute("infera.request.rows", e.pending.rows);
+    compute->AddLink(execution->context());
+    if (!status.ok()) compute->SetStatus(SpanStatusCode::kError, std::string(status.message()));
+    compute->EndAt(UnixNanoFromSteady(end));
+  }
+  if (!status.ok()) execution->SetStatus(SpanStatusCode::kError, std::string(status.message()));
+  execution->EndAt(UnixNanoFromSteady(end));
+}
+
 void DynamicBatcher::RunBatch(size_t instance, std::vector<Entry>& batch) {
   const BatchClock::time_point cut = BatchClock::now();
   int64_t rows = 0;
@@ -267,6 +307,8 @@ void DynamicBatcher::RunBatch(size_t instance, std::vector<Entry>& batch) {
       }
     }
   }
+
+  TraceBatch(instance, batch, rows, cut, start, end, outputs.status());
 
   // Results first, stats next, callbacks last: a caller woken by its callback sees
   // stats that include its own request.

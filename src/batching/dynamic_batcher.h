@@ -145,6 +145,13 @@ class DynamicBatcher {
 
   void InstanceLoop(size_t instance) EXCLUDES(mu_);
   void RunBatch(size_t instance, std::vector<Entry>& batch) EXCLUDES(mu_);
+  // The batch's spans when one of its requests is traced (RequestContext::span): one
+  // "batch <model>" span for the execution (its own trace, linked to every request it
+  // served; infera.batch.size), and in each traced request's trace a "queue wait"
+  // (enqueue to cut) and a "compute" span (linked to the batch's).
+  void TraceBatch(size_t instance, const std::vector<Entry>& batch, int64_t rows,
+                  BatchClock::time_point cut, BatchClock::time_point start,
+                  BatchClock::time_point end, const Status& status) const;
 
   const Options options_;
   const ExecuteFn execute_;

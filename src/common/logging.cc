@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <ctime>
 #include <mutex>
+#include <utility>
 
 #include "absl/strings/str_format.h"
 
@@ -73,7 +74,18 @@ void AppendValue(std::string& out, std::string_view v) {
   out.push_back('"');
 }
 
+thread_local const ScopedLogFields* current_fields = nullptr;
+
 }  // namespace
+
+ScopedLogFields::ScopedLogFields(std::vector<std::pair<std::string, std::string>> fields)
+    : fields_(std::move(fields)), previous_(current_fields) {
+  current_fields = this;
+}
+
+ScopedLogFields::~ScopedLogFields() { current_fields = previous_; }
+
+const ScopedLogFields* ScopedLogFields::Current() { return current_fields; }
 
 void SetLogLevel(LogLevel level) { Level().store(static_cast<int>(level)); }
 bool LogEnabled(LogLevel level) { return static_cast<int>(level) >= Level().load(); }
@@ -95,6 +107,17 @@ std::string FormatLogLine(LogLevel level, std::string_view event,
     line.append(key);
     line.push_back('=');
     AppendValue(line, value);
+  }
+  if (current_fields != nullptr) {
+    for (const auto& [key, value] : current_fields->fields()) {
+      bool named = false;
+      for (const auto& field : fields) named = named || field.first == key;
+      if (named) continue;
+      line.push_back(' ');
+      line.append(key);
+      line.push_back('=');
+      AppendValue(line, value);
+    }
   }
   return line;
 }

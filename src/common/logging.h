@@ -22,6 +22,28 @@ bool LogEnabled(LogLevel level);
 
 void Log(LogLevel level, std::string_view event, std::initializer_list<LogField> fields = {});
 
+// ScopedLogFields: fields added to every line the constructing thread logs while it
+// lives — the trace_id and span_id of the request or job the thread is working on
+// (tracing/span_log_scope.h makes one from a span). Scopes nest: the innermost one's
+// fields are used (not the outer ones'); a field the Log call names itself wins.
+// Thread-safety: belongs to the thread that made it; destroy it on that thread, in
+// reverse order of construction (as a local variable).
+class ScopedLogFields {
+ public:
+  explicit ScopedLogFields(std::vector<std::pair<std::string, std::string>> fields);
+  ~ScopedLogFields();
+  ScopedLogFields(const ScopedLogFields&) = delete;
+  ScopedLogFields& operator=(const ScopedLogFields&) = delete;
+
+  // The innermost scope of this thread, or null.
+  static const ScopedLogFields* Current();
+  const std::vector<std::pair<std::string, std::string>>& fields() const { return fields_; }
+
+ private:
+  const std::vector<std::pair<std::string, std::string>> fields_;
+  const ScopedLogFields* const previous_;
+};
+
 // Formats one line (without the trailing newline); exposed for tests.
 std::string FormatLogLine(LogLevel level, std::string_view event,
                           std::initializer_list<LogField> fields);

@@ -17,6 +17,7 @@
 #include "models/model.h"
 #include "runners/runner_registry.h"
 #include "store/blob_lifetime.h"
+#include "tracing/span.h"
 
 namespace infera {
 
@@ -143,6 +144,7 @@ class InferenceJobHandler::JobRun {
     FileRecord file;
     int attempt = 1;
     SteadyClock::time_point start;
+    std::shared_ptr<TraceSpan> span;  // "image", a child of the job's span (null: untraced)
   };
   struct Completion {
     std::shared_ptr<Flight> flight;
@@ -160,13 +162,23 @@ class InferenceJobHandler::JobRun {
     flight->file = file;
     flight->attempt = attempt;
     flight->start = SteadyClock::now();
+    flight->span = StartChildSpan(ctx_.span(), "image");
+    if (flight->span != nullptr) {
+      flight->span->SetAttribute("infera.file.id", file.id);
+      flight->span->SetAttribute("infera.file.name", file.filename);
+      flight->span->SetAttribute("infera.image.attempt", static_cast<int64_t>(attempt));
+      flight->span->SetAttribute("infera.model.name", model_->config().name);
+      flight->span->SetAttribute("infera.model.version", model_->config().version);
+    }
     StatusOr<std::string> bytes = owner_.blobs_->Get(file.sha256);
     if (!bytes.ok())
       return RecordError(*flight, StrCat("cannot read the file: ", bytes.status().message()));
     std::span<const std::byte> span(reinterpret_cast<const std::byte*>(bytes->data()),
                                     bytes->size());
+    std::shared_ptr<TraceSpan> preprocess = StartChildSpan(flight->span, "preprocess");
     StatusOr<PreparedImage> prepared = ImagePipeline::Prepare(*runner_, model_->description(), span,
                                                               params_, owner_.options_.decode);
+    EndSpan(preprocess.get(), prepared.status());
     if (!prepared.ok())
       return RecordError(*flight, std::string(ToStd(prepared.status().message())));
     ++in_flight_;
@@ -174,6 +186,7 @@ class InferenceJobHandler::JobRun {
     rc.request_id = StrCat("job-", job_.id, "/", file.id);
     rc.priority = owner_.options_.priority;
     rc.canceled = ctx_.halt_flag();
+    rc.span = flight->span;
     owner_.pipeline_->Submit(model_, std::move(*prepared), rc,
                              [this, flight](StatusOr<ImageResult> r) {
                                // Notified under the lock: once the lock is released the run
@@ -253,7 +266,7 @@ class InferenceJobHandler::JobRun {
     result.source_filename = f.file.filename;
     result.summary_json = c.result->summary.dump();
     result.elapsed_ms = MsBetween(f.start, end);
-    Save(result, outputs);
+    Save(result, outputs, f.span.get());
   }
 
   void RecordError(const Flight& f, std::string error) {
@@ -263,12 +276,22 @@ class InferenceJobHandler::JobRun {
     result.source_filename = f.file.filename;
     result.error = std::move(error);
     result.elapsed_ms = MsBetween(f.start, SteadyClock::now());
-    Save(result, {});
+    Save(result, {}, f.span.get());
   }
 
-  void Save(const JobResultRecord& result, const std::vector<FileRecord>& outputs) {
+  // Saves an image's result; ends its span (`image_span`, may be null), an error when the
+  // image failed.
+  void Save(const JobResultRecord& result, const std::vector<FileRecord>& outputs,
+            TraceSpan* image_span) {
     if (ctx_.lost()) return;
+    std::shared_ptr<TraceSpan> store_call = StartChildSpan(image_span, "store save result");
+    if (store_call != nullptr) {
+      if (!result.error.empty()) image_span->SetStatus(SpanStatusCode::kError, result.error);
+      store_call->SetAttribute("db.operation.name", std::string("add_job_result"));
+    }
     StatusOr<JobResultRecord> saved = owner_.store_->AddJobResult(result, outputs, ctx_.worker());
+    EndSpan(store_call.get(), saved.status());
+    if (image_span != nullptr) image_span->End();
     if (saved.ok()) {
       ++processed_;
       if (!result.error.empty()) ++failed_;

@@ -22,6 +22,7 @@
 #include "common/clock.h"
 #include "common/status.h"
 #include "store/job_queue.h"
+#include "tracing/span.h"
 
 namespace infera {
 
@@ -80,6 +81,10 @@ class JobContext {
   // Set when the job is canceled or lost: give it to work queued elsewhere (a
   // RequestContext's cancel flag) so that work is dropped.
   const std::shared_ptr<std::atomic<bool>>& halt_flag() const { return halt_; }
+  // The job's trace span (set by the workers when they trace; null otherwise): the
+  // handler's per-item spans are its children (StartChildSpan).
+  const std::shared_ptr<TraceSpan>& span() const { return span_; }
+  void set_span(std::shared_ptr<TraceSpan> span) { span_ = std::move(span); }
 
  private:
   JobQueue* const queue_;
@@ -90,6 +95,7 @@ class JobContext {
   const std::function<uint64_t()> woken_;
   const std::function<bool()> stopping_;
   std::shared_ptr<std::atomic<bool>> halt_ = std::make_shared<std::atomic<bool>>(false);
+  std::shared_ptr<TraceSpan> span_;
   int64_t last_renew_ms_;
   int64_t last_cancel_check_ms_;
   uint64_t seen_woken_;

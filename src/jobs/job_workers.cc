@@ -6,6 +6,7 @@
 
 #include "common/logging.h"
 #include "common/strings.h"
+#include "tracing/span_log_scope.h"
 
 namespace infera {
 
@@ -54,6 +55,7 @@ void JobWorkers::Notify() {
 
 bool JobWorkers::RunOne(const std::string& worker, bool* failed) {
   *failed = false;
+  const int64_t claim_start = options_.tracer != nullptr ? NowUnixNano() : 0;
   StatusOr<std::optional<JobRecord>> claimed = queue_->ClaimJob(worker, options_.lease_ms, kinds_);
   if (!claimed.ok()) {
     *failed = true;
@@ -65,12 +67,28 @@ bool JobWorkers::RunOne(const std::string& worker, bool* failed) {
   JobRecord job = std::move(**claimed);
   const int64_t id = job.id;
   const std::string id_text = std::to_string(id);
+  // The job's trace: a root span from the claim on (polls that claim nothing leave none).
+  std::shared_ptr<TraceSpan> span;
+  if (options_.tracer != nullptr) {
+    span = options_.tracer->StartRootSpan(StrCat("job ", job.kind), claim_start);
+    if (span->recording()) {
+      span->SetAttribute("infera.job.id", id);
+      span->SetAttribute("infera.job.kind", job.kind);
+      span->SetAttribute("infera.job.attempt", static_cast<int64_t>(job.attempts));
+      span->SetAttribute("infera.worker", worker);
+      std::shared_ptr<TraceSpan> claim = StartChildSpan(span, "store claim", claim_start);
+      claim->SetAttribute("db.operation.name", std::string("claim"));
+      claim->End();
+    }
+  }
+  SpanLogScope log_scope(span);
   JobHandler* handler = handlers_->Find(job.kind);
   JobContext ctx(
       queue_, clock_, worker, std::move(job),
       JobContext::Options{.lease_ms = options_.lease_ms,
                           .cancel_check_ms = options_.cancel_check_ms},
       [this] { return generation(); }, [this] { return stopping(); });
+  ctx.set_span(span);
   {
     MutexLock lock(&mu_);
     running_[id] = ctx.halt_flag();
@@ -88,17 +106,28 @@ bool JobWorkers::RunOne(const std::string& worker, bool* failed) {
   }
   if (ctx.lost()) {
     Log(LogLevel::kWarning, "job_lease_lost", {{"job_id", id_text}, {"worker", worker}});
+    if (span != nullptr) span->SetStatus(SpanStatusCode::kError, "lease lost");
     return true;
   }
+  std::shared_ptr<TraceSpan> store_call = StartChildSpan(span, "store finish");
   if (outcome.action == JobOutcome::Action::kRelease) {
+    if (store_call != nullptr)
+      store_call->SetAttribute("db.operation.name", std::string("release"));
     Status released = queue_->ReleaseJob(id, worker);
+    EndSpan(store_call.get(), released);
     Log(released.ok() ? LogLevel::kInfo : LogLevel::kWarning, "job_released",
         {{"job_id", id_text},
          {"store", released.ok() ? "ok" : std::string(ToStd(released.message()))}});
     return true;
   }
+  if (store_call != nullptr) store_call->SetAttribute("db.operation.name", std::string("finish"));
   Status finished =
       queue_->FinishJob(id, worker, outcome.status, outcome.note, outcome.report_json);
+  EndSpan(store_call.get(), finished);
+  if (span != nullptr && span->recording()) {
+    span->SetAttribute("infera.job.status", std::string(JobStatusName(outcome.status)));
+    if (outcome.status == JobStatus::kFailed) span->SetStatus(SpanStatusCode::kError, outcome.note);
+  }
   Log(finished.ok() ? LogLevel::kInfo : LogLevel::kWarning, "job_finished",
       {{"job_id", id_text},
        {"kind", ctx.job().kind},

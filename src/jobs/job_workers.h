@@ -27,6 +27,7 @@
 #include "common/mutex.h"
 #include "jobs/job_handler.h"
 #include "store/job_queue.h"
+#include "tracing/tracer.h"
 
 namespace infera {
 
@@ -38,6 +39,10 @@ struct JobWorkerOptions {
   std::chrono::milliseconds max_claim_backoff{30000};  // after failed claims
   std::string name = "worker";                         // worker ids are "<name>-<pid>-<i>"
   const Clock* clock = nullptr;                        // null: the system clock
+  // Traces each job (tracing/tracer.h): a root "job <kind>" span sampled at the
+  // tracer's rate, with "store claim" and "store finish" children and the handler's
+  // (JobContext::span). Null: no spans. Must outlive the workers.
+  Tracer* tracer = nullptr;
 };
 
 class JobWorkers {

@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
+#include <utility>
+#include <vector>
 
 #include "api/routes/api_common.h"
 #include "api/routes/routes.h"
@@ -39,6 +42,10 @@ StatusOr<std::unique_ptr<Server>> Server::Create(const ServerConfig& config) {
         {{"error", std::string(ToStd(swept.status().message()))}});
   }
   if (config.auth.enabled) RETURN_IF_ERROR(server->OpenAuth(config));
+  if (!config.tracing.endpoint.empty()) {
+    ASSIGN_OR_RETURN(server->tracer_, Tracer::Create(config.tracing, &server->metrics_));
+    server->router_.SetTracer(server->tracer_.get());
+  }
   server->blocking_ = std::make_unique<TaskPool>(4, "api");
   server->pipeline_ = std::make_unique<ImagePipeline>(config.pipeline);
   ModelSources sources = config.model_sources;
@@ -66,8 +73,10 @@ StatusOr<std::unique_ptr<Server>> Server::Create(const ServerConfig& config) {
   RETURN_IF_ERROR(server->job_handlers_.Register(
       std::make_unique<InferenceJobHandler>(server->store_.get(), server->blobs_.get(),
                                             &server->models_, server->pipeline_.get(), inference)));
-  server->workers_ = std::make_unique<JobWorkers>(server->store_.get(), &server->job_handlers_,
-                                                  config.job_workers);
+  JobWorkerOptions workers = config.job_workers;
+  workers.tracer = server->tracer_.get();
+  server->workers_ =
+      std::make_unique<JobWorkers>(server->store_.get(), &server->job_handlers_, workers);
   server->ctx_.store = server->store_.get();
   server->ctx_.blobs = server->blobs_.get();
   server->ctx_.annotations = server->annotations_.get();
@@ -186,6 +195,13 @@ void Server::InstallObservability(bool access_log) {
     requests.Get({r.method, route, std::to_string(r.status)}).Increment();
     durations.Get({route}).Observe(r.seconds);
     if (access_log) {
+      // With tracing, the line names the request's trace and span (the scope's fields
+      // are this thread's, which may be another request's: set them explicitly).
+      std::optional<ScopedLogFields> trace;
+      if (!r.trace_id.empty()) {
+        trace.emplace(std::vector<std::pair<std::string, std::string>>{{"trace_id", r.trace_id},
+                                                                       {"span_id", r.span_id}});
+      }
       Log(LogLevel::kInfo, "http_request",
           {{"request_id", r.request_id},
            {"method", r.method},

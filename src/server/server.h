@@ -37,6 +37,7 @@
 #include "store/blob_store.h"
 #include "store/store.h"
 #include "store/user_store.h"
+#include "tracing/tracer.h"
 #include "web/static_site.h"
 
 namespace infera {
@@ -65,6 +66,8 @@ class Server {
 
   // Declared first: destroyed last, after the models that feed it.
   MetricsRegistry metrics_;
+  // tracing: (null when off); spans share its queue, so they may outlive it.
+  std::unique_ptr<Tracer> tracer_;
   ModelRegistry models_;
   std::unique_ptr<ModelManager> manager_;
   std::unique_ptr<RepositoryPoller> poller_;  // model_control mode poll only

@@ -212,6 +212,27 @@ StatusOr<ModelConfig> ApplyListModel(const YamlReader& m, const fs::path& base) 
   return config;
 }
 
+// tracing: {endpoint, rate, service_name} -> TracerOptions (tracing/tracer.h).
+Status ApplyTracing(const YamlReader& t, ServerConfig* config) {
+  RETURN_IF_ERROR(t.CheckMapping({"endpoint", "rate", "service_name"}));
+  if (!t.Has("endpoint")) return t.Error("endpoint", "is required (http://host:4318)");
+  ASSIGN_OR_RETURN(config->tracing.endpoint, t.String("endpoint"));
+  if (Status s = ParseOtlpEndpoint(config->tracing.endpoint).status(); !s.ok()) {
+    return t.Error("endpoint", std::string(ToStd(s.message())));
+  }
+  if (t.Has("rate")) {
+    ASSIGN_OR_RETURN(config->tracing.rate, t.Double("rate"));
+    if (!(config->tracing.rate >= 0.0 && config->tracing.rate <= 1.0)) {
+      return t.Error("rate", "must be between 0 and 1");
+    }
+  }
+  if (t.Has("service_name")) {
+    ASSIGN_OR_RETURN(config->tracing.service_name, t.String("service_name"));
+    if (config->tracing.service_name.empty()) return t.Error("service_name", "must not be empty");
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 StatusOr<ServerConfig> LoadServerConfig(const fs::path& file) {
@@ -219,8 +240,8 @@ StatusOr<ServerConfig> LoadServerConfig(const fs::path& file) {
   config.source = file;
   ASSIGN_OR_RETURN(YAML::Node root, YamlReader::LoadFile(file.string()));
   YamlReader r(root, file.string(), "");
-  RETURN_IF_ERROR(r.CheckMapping(
-      {"server", "models", "model_repository", "model_control", "storage", "jobs", "auth"}));
+  RETURN_IF_ERROR(r.CheckMapping({"server", "models", "model_repository", "model_control",
+                                  "storage", "jobs", "auth", "tracing"}));
   if (r.Has("model_control")) {
     YamlReader mc = r.Child("model_control");
     RETURN_IF_ERROR(mc.CheckMapping({"mode", "poll_s"}));
@@ -246,6 +267,7 @@ StatusOr<ServerConfig> LoadServerConfig(const fs::path& file) {
   if (r.Has("storage")) RETURN_IF_ERROR(ApplyStorage(r.Child("storage"), base, &config));
   if (r.Has("jobs")) RETURN_IF_ERROR(ApplyJobs(r.Child("jobs"), &config));
   if (r.Has("auth")) RETURN_IF_ERROR(ApplyAuth(r.Child("auth"), base, &config));
+  if (r.Has("tracing")) RETURN_IF_ERROR(ApplyTracing(r.Child("tracing"), &config));
   if (r.Has("models")) {
     YamlReader list = r.Child("models");
     if (!list.node().IsSequence()) return list.Error("", "must be a list of models");

@@ -21,6 +21,9 @@
 //                                   # postgres (shared by all nodes); else
 //                                   # <storage>/auth_secret (0600,
 //                                   # created when missing; never a built-in default)
+//   tracing: {endpoint: http://collector:4318, rate: 1.0, service_name: infera}
+//                                   # OTLP/HTTP export of W3C-traced spans; off when
+//                                   # absent (tracing/tracer.h)
 //   models:                         # the seed's list form
 //     - {name, path, batch_size, batch_timeout_ms}
 //
@@ -46,6 +49,7 @@
 #include "models/model_sources.h"
 #include "serving/image_pipeline.h"
 #include "store/store_registry.h"
+#include "tracing/tracer.h"
 
 namespace infera {
 
@@ -87,6 +91,7 @@ struct ServerConfig {
   JobWorkerOptions job_workers;  // jobs: workers, lease_s
   InferenceJobOptions inference_jobs;  // jobs: priority, max_in_flight
   AuthSettings auth;
+  TracerOptions tracing;  // tracing: endpoint, rate, service_name (endpoint "": off)
 };
 
 StatusOr<ServerConfig> LoadServerConfig(const std::filesystem::path& file);

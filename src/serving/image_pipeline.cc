@@ -7,6 +7,8 @@
 
 #include "models/infer_items.h"
 #include "models/model.h"
+#include "tracing/span.h"
+#include "tracing/span_log_scope.h"
 
 namespace infera {
 
@@ -90,27 +92,32 @@ void ImagePipeline::Submit(std::shared_ptr<Model> model, PreparedImage image,
   auto state = std::make_shared<PreparedImage>(std::move(image));
   auto callback = std::make_shared<ImageCallback>(std::move(done));
   std::shared_ptr<std::atomic<bool>> canceled = ctx.canceled;
-  InferItems(
-      model, std::move(items), ctx,
-      [post = Poster(model.get()), model, state, callback, canceled](StatusOr<ItemsResult> items) {
-        // On a batcher instance thread (or the caller's, when nothing was queued):
-        // hand over and return at once.
-        auto outputs = std::make_shared<StatusOr<ItemsResult>>(std::move(items));
-        auto work = [model, state, callback, canceled, outputs] {
-          if (!outputs->ok()) return (*callback)(outputs->status());
-          if (canceled != nullptr && canceled->load(std::memory_order_acquire)) {
-            return (*callback)(absl::CancelledError("the request was canceled"));
-          }
-          const ItemsResult& r = **outputs;
-          state->timings.queue_ms = Ms(r.queue_time);
-          state->timings.compute_ms = Ms(r.compute_time);
-          state->timings.batch_size = r.batch_size;
-          (*callback)(Finish(model->runner(), model->description(), *state, r.outputs));
-        };
-        if (!post(std::move(work))) {
-          (*callback)(absl::UnavailableError("the server is shutting down"));
-        }
-      });
+  InferItems(model, std::move(items), ctx,
+             [post = Poster(model.get()), model, state, callback, canceled,
+              span = ctx.span](StatusOr<ItemsResult> items) {
+               // On a batcher instance thread (or the caller's, when nothing was queued):
+               // hand over and return at once.
+               auto outputs = std::make_shared<StatusOr<ItemsResult>>(std::move(items));
+               auto work = [model, state, callback, canceled, outputs, span] {
+                 SpanLogScope log_scope(span);
+                 if (!outputs->ok()) return (*callback)(outputs->status());
+                 if (canceled != nullptr && canceled->load(std::memory_order_acquire)) {
+                   return (*callback)(absl::CancelledError("the request was canceled"));
+                 }
+                 const ItemsResult& r = **outputs;
+                 state->timings.queue_ms = Ms(r.queue_time);
+                 state->timings.compute_ms = Ms(r.compute_time);
+                 state->timings.batch_size = r.batch_size;
+                 std::shared_ptr<TraceSpan> postprocess = StartChildSpan(span, "postprocess");
+                 StatusOr<ImageResult> result =
+                     Finish(model->runner(), model->description(), *state, r.outputs);
+                 EndSpan(postprocess.get(), result.status());
+                 (*callback)(std::move(result));
+               };
+               if (!post(std::move(work))) {
+                 (*callback)(absl::UnavailableError("the server is shutting down"));
+               }
+             });
 }
 
 }  // namespace infera

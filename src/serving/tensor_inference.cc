@@ -11,6 +11,8 @@
 #include "models/model.h"
 #include "serving/bytes_images.h"
 #include "serving/classification.h"
+#include "tracing/span.h"
+#include "tracing/span_log_scope.h"
 
 namespace infera {
 
@@ -162,7 +164,9 @@ void TensorInference::Infer(std::shared_ptr<Model> model, OipRequest request, bo
     if (!in.bytes || in.name != model->InputInfo().name) continue;
     DecodeLimits limits;
     limits.max_pixels = options_.max_image_pixels;
+    std::shared_ptr<TraceSpan> preprocess = StartChildSpan(ctx.span, "preprocess");
     StatusOr<Tensor> batch = ImagesToInputBatch(*in.bytes, *model, limits);
+    EndSpan(preprocess.get(), batch.status());
     if (!batch.ok()) return fail(batch.status());
     in.tensor = std::move(*batch);
     in.bytes.reset();
@@ -203,14 +207,18 @@ void TensorInference::Infer(std::shared_ptr<Model> model, OipRequest request, bo
   call.inputs.push_back(std::move(request.inputs[0].tensor));
   auto callback = std::make_shared<OipCallback>(std::move(done));
   call.done = [post = pipeline_->Poster(model.get()), model, callback,
-               choices = std::move(*choices), binary_default,
-               id = std::move(request.id)](StatusOr<InferenceResult> result) {
+               choices = std::move(*choices), binary_default, id = std::move(request.id),
+               span = call.context.span](StatusOr<InferenceResult> result) {
     // On the batcher's instance thread: hand the outputs to a pipeline worker.
-    auto work = [model, callback, choices, binary_default, id,
+    auto work = [model, callback, choices, binary_default, id, span,
                  result = std::make_shared<StatusOr<InferenceResult>>(std::move(result))] {
+      SpanLogScope log_scope(span);
       if (!result->ok()) return (*callback)(result->status());
-      (*callback)(
-          BuildResponse(*model, choices, binary_default, id, std::move((*result)->outputs)));
+      std::shared_ptr<TraceSpan> postprocess = StartChildSpan(span, "postprocess");
+      StatusOr<OipResponse> response =
+          BuildResponse(*model, choices, binary_default, id, std::move((*result)->outputs));
+      EndSpan(postprocess.get(), response.status());
+      (*callback)(std::move(response));
     };
     if (!post(std::move(work))) {
       (*callback)(absl::UnavailableError("the server is shutting down"));

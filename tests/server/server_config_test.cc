@@ -219,6 +219,39 @@ TEST(ServerConfigTest, AStorageUrlSelectsPostgres) {
   }
 }
 
+TEST(ServerConfigTest, TracingIsOffUnlessConfigured) {
+  TempDir tmp;
+  const fs::path file = tmp.path() / "config.yaml";
+  WriteFile(file, "server: {port: 0}\n");
+  StatusOr<ServerConfig> c = LoadServerConfig(file);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->tracing.endpoint, "");
+  WriteFile(file, "tracing: {endpoint: 'http://otel:4318', rate: 0.25, service_name: edge}\n");
+  c = LoadServerConfig(file);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->tracing.endpoint, "http://otel:4318");
+  EXPECT_EQ(c->tracing.rate, 0.25);
+  EXPECT_EQ(c->tracing.service_name, "edge");
+  WriteFile(file, "tracing: {endpoint: 'http://otel:4318'}\n");
+  c = LoadServerConfig(file);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->tracing.rate, 1.0);
+  EXPECT_EQ(c->tracing.service_name, "infera");
+  for (const auto& [yaml, text] : std::vector<std::pair<std::string, std::string>>{
+           {"tracing: {rate: 1}\n", "tracing.endpoint: is required"},
+           {"tracing: {endpoint: 'https://otel:4318'}\n", "https is not supported"},
+           {"tracing: {endpoint: 'otel:4318'}\n", "tracing.endpoint"},
+           {"tracing: {endpoint: 'http://otel:4318', rate: 2}\n", "tracing.rate"},
+           {"tracing: {endpoint: 'http://otel:4318', service_name: ''}\n", "tracing.service_name"},
+           {"tracing: {endpoint: 'http://otel:4318', sampler: x}\n",
+            "tracing.sampler: unknown key"}}) {
+    WriteFile(file, yaml);
+    c = LoadServerConfig(file);
+    EXPECT_EQ(c.status().code(), absl::StatusCode::kInvalidArgument) << yaml;
+    EXPECT_THAT(c.status().message(), HasSubstr(text)) << yaml;
+  }
+}
+
 TEST(ServerConfigTest, MissingFileIsNotFound) {
   EXPECT_EQ(LoadServerConfig("/nonexistent/infera.yaml").status().code(),
             absl::StatusCode::kNotFound);

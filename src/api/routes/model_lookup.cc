@@ -2,6 +2,7 @@
 
 #include "absl/strings/numbers.h"
 #include "common/strings.h"
+#include "tracing/span.h"
 
 namespace infera {
 
@@ -38,6 +39,12 @@ void AddModelRoute(Router& router, const std::string& method, const std::string&
                    const std::string& suffix, const Handler& handler) {
   router.Add(method, prefix + "/{model}" + suffix, handler);
   router.Add(method, prefix + "/{model}/versions/{version}" + suffix, handler);
+}
+
+void TagModelOnSpan(const HttpRequest& request, const Model& model) {
+  if (request.span == nullptr || !request.span->recording()) return;
+  request.span->SetAttribute("infera.model.name", model.config().name);
+  request.span->SetAttribute("infera.model.version", model.config().version);
 }
 
 }  // namespace infera

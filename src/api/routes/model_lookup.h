@@ -21,6 +21,10 @@ StatusOr<std::shared_ptr<Model>> ResolveModel(const ApiContext& ctx, const std::
 StatusOr<std::shared_ptr<Model>> ResolveModel(const ApiContext& ctx,
                                               const std::map<std::string, std::string>& params);
 
+// Names the model on the request's trace span (infera.model.name / .version); nothing
+// when the request is not traced.
+void TagModelOnSpan(const HttpRequest& request, const Model& model);
+
 // Adds `handler` for `{prefix}/{model}{suffix}` and
 // `{prefix}/{model}/versions/{version}{suffix}` (e.g. "/v2/models", "/infer").
 void AddModelRoute(Router& router, const std::string& method, const std::string& prefix,

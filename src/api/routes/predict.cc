@@ -18,6 +18,7 @@
 #include "common/strings.h"
 #include "imaging/codec.h"
 #include "serving/image_pipeline.h"
+#include "tracing/span.h"
 
 namespace infera {
 
@@ -125,6 +126,7 @@ void Predict(const ApiContext& ctx, HttpRequest&& req, Responder respond) {
   StatusOr<std::shared_ptr<Model>> resolved = ResolveModel(ctx, req.params);
   if (!resolved.ok()) return respond(StatusResponse(resolved.status()));
   std::shared_ptr<Model> model = std::move(*resolved);
+  TagModelOnSpan(req, *model);
 
   auto fail = [&respond](const Status& s) { respond(StatusResponse(s)); };
   StatusOr<PredictBody> body = ParseBody(req.body);
@@ -134,13 +136,16 @@ void Predict(const ApiContext& ctx, HttpRequest&& req, Responder respond) {
   if (!params.ok()) return fail(params.status());
   DecodeLimits limits;
   limits.max_pixels = ctx.max_image_pixels;
+  std::shared_ptr<TraceSpan> preprocess = StartChildSpan(req.span, "preprocess");
   StatusOr<PreparedImage> prepared = ImagePipeline::Prepare(
       model->runner(), model->description(), body->image, std::move(*params), limits);
+  EndSpan(preprocess.get(), prepared.status());
   if (!prepared.ok()) return fail(prepared.status());
   const double preprocess_ms = MsSince(start);
 
   RequestContext request;
   request.request_id = req.request_id;
+  request.span = req.span;
   ctx.pipeline->Submit(model, std::move(*prepared), request,
                        [model, respond, start, preprocess_ms](StatusOr<ImageResult> result) {
                          if (!result.ok()) return respond(StatusResponse(result.status()));

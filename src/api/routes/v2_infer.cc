@@ -24,6 +24,7 @@ void Infer(const ApiContext& ctx, HttpRequest&& req, Responder respond) {
   StatusOr<std::shared_ptr<Model>> resolved = ResolveModel(ctx, req.params);
   if (!resolved.ok()) return fail(resolved.status());
   std::shared_ptr<Model> model = std::move(*resolved);
+  TagModelOnSpan(req, *model);
 
   OipRequest request;
   bool raw = false;
@@ -50,6 +51,7 @@ void Infer(const ApiContext& ctx, HttpRequest&& req, Responder respond) {
   }
   RequestContext context;
   context.request_id = req.request_id;
+  context.span = req.span;
   ctx.tensors->Infer(model, std::move(request), raw, std::move(context),
                      [respond](StatusOr<OipResponse> r) {
                        if (!r.ok()) return respond(StatusResponse(r.status()));
