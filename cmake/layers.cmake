@@ -55,14 +55,16 @@ infera_layer(models    common tensor imaging batching metrics backends runners)
 # The transport-neutral core the front ends call: the image pipeline, the protocol's
 # tensor inference, ownership.
 infera_layer(serving   common tensor imaging batching runners models store auth tracing)
+# The Open Inference Protocol's gRPC front end (proto/grpc_service.proto) on serving/.
+infera_layer(grpc      common tensor auth models serving)
 infera_layer(jobs      common datasets imaging models runners store serving tracing)
 infera_layer(api       common tensor annotations archive assist auth datasets imaging jobs metrics
                        models runners store web serving tracing)
 # The server's composition: its config file parsed into the option structs of the
 # folders below, and the Server that wires stores, models, jobs and routes together.
-infera_layer(server    common api auth jobs metrics models serving store web tracing)
-infera_layer(cli       common api auth backends cellpose imaging jobs models onnx_import runners store
-                       serving server)
+infera_layer(server    common api auth grpc jobs metrics models serving store web tracing)
+infera_layer(cli       common api auth backends cellpose grpc imaging jobs models onnx_import runners
+                       store serving server)
 infera_layer(exe       common cli)
 
 #                      folder                third-party header prefixes
@@ -71,3 +73,5 @@ infera_private_headers(backends/onnx         opencv2/)
 infera_private_headers(assist                opencv2/)
 infera_private_headers(onnx_import           onnx/ google/protobuf/)
 infera_private_headers(store                 libpq-fe.h libpq/ postgres_ext.h pg_config)
+# gRPC and the C++ generated from proto/ (build/generated/proto/).
+infera_private_headers(grpc                  grpcpp/ grpc/ grpc++/ proto/)

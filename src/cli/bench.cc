@@ -19,6 +19,10 @@
 // p50 and p99 are reported beside the measured model's (e.g. a small classifier's tail
 // latency while a cellpose model is busy). `--image-size N` sets the generated image's
 // side for models that keep the image size; a cellpose model gets synthetic cells.
+//
+// `--grpc` adds the protocols' comparison (BenchProtocols): after /predict, the same
+// image through the Open Inference Protocol over HTTP (/v2/models/M/infer, BYTES input)
+// and over gRPC (ModelInfer, server.grpc_port) at each concurrency, on the same server.
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -37,6 +41,7 @@
 #include "cli/cli.h"
 #include "common/base64.h"
 #include "common/strings.h"
+#include "grpc/grpc_client.h"
 #include "imaging/codec.h"
 #include "models/model.h"
 #include "runners/runner_registry.h"
@@ -148,7 +153,8 @@ StatusOr<Measurement> MeasureRaw(const ModelConfig& config, const Runner& runner
 }
 
 Measurement MeasureServed(uint16_t port, const std::string& target, const std::string& body,
-                          int concurrency, double seconds) {
+                          int concurrency, double seconds,
+                          const HttpHeaders& headers = {{"content-type", "application/json"}}) {
   std::vector<std::vector<double>> latencies(static_cast<size_t>(concurrency));
   std::atomic<uint64_t> errors{0};
   const Clock::time_point start = Clock::now();
@@ -162,7 +168,6 @@ Measurement MeasureServed(uint16_t port, const std::string& target, const std::s
         ++errors;
         return;
       }
-      const HttpHeaders headers = {{"content-type", "application/json"}};
       while (Clock::now() < end) {
         const Clock::time_point t = Clock::now();
         StatusOr<HttpResponse> r = client.Send("POST", target, body, headers);
@@ -186,6 +191,119 @@ Measurement MeasureServed(uint16_t port, const std::string& target, const std::s
   m.p50_ms = Percentile(all, 0.50);
   m.p99_ms = Percentile(all, 0.99);
   return m;
+}
+
+nlohmann::json ToJson(const Measurement& m);
+
+// gRPC ModelInfer of `image` as the model's BYTES input, from `concurrency` closed-loop
+// clients, each on its own channel (connection).
+Measurement MeasureGrpc(uint16_t port, const std::string& model, const std::string& input,
+                        const std::string& image, int concurrency, double seconds) {
+  std::vector<std::vector<double>> latencies(static_cast<size_t>(concurrency));
+  std::atomic<uint64_t> errors{0};
+  const Clock::time_point start = Clock::now();
+  const Clock::time_point end =
+      start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+  std::vector<std::thread> clients;
+  for (int c = 0; c < concurrency; ++c) {
+    clients.emplace_back([&, c] {
+      GrpcInferClient client("127.0.0.1", port);
+      while (Clock::now() < end) {
+        const Clock::time_point t = Clock::now();
+        if (!client.InferImage(model, input, image).ok()) {
+          ++errors;
+          continue;
+        }
+        latencies[static_cast<size_t>(c)].push_back(
+            std::chrono::duration<double, std::milli>(Clock::now() - t).count());
+      }
+    });
+  }
+  for (auto& t : clients) t.join();
+  const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+  std::vector<double> all;
+  for (auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
+  Measurement m;
+  m.count = all.size();
+  m.errors = errors.load();
+  m.per_second = static_cast<double>(m.count) / elapsed;
+  m.p50_ms = Percentile(all, 0.50);
+  m.p99_ms = Percentile(all, 0.99);
+  return m;
+}
+
+// With --grpc: the Open Inference Protocol over HTTP (/v2/models/M/infer, the image as
+// a BYTES input with the binary data extension, outputs binary) and over gRPC
+// (ModelInfer, the same BYTES input, raw outputs) at each concurrency, in the same run,
+// on the same server; served/raw ratios and the p50 added at concurrency 1.
+StatusOr<nlohmann::json> BenchProtocols(const Server& server, const std::string& model,
+                                        const std::string& image,
+                                        const std::vector<int>& concurrencies, double seconds,
+                                        const Measurement& best_raw,
+                                        const Measurement& raw_batch1) {
+  HttpClient meta(std::chrono::seconds(30));
+  RETURN_IF_ERROR(meta.Connect("127.0.0.1", server.port()));
+  ASSIGN_OR_RETURN(HttpResponse r, meta.Send("GET", "/v2/models/" + model, "", {}));
+  const nlohmann::json m = nlohmann::json::parse(r.body, nullptr, false);
+  if (r.status != 200 || !m.is_object()) {
+    return absl::InternalError(StrCat("GET /v2/models/", model, ": ", r.body));
+  }
+  const std::string input = m["inputs"][0]["name"].get<std::string>();
+  std::string element(4, '\0');
+  const auto n = static_cast<uint32_t>(image.size());
+  for (int i = 0; i < 4; ++i) element[static_cast<size_t>(i)] = static_cast<char>(n >> (8 * i));
+  element += image;
+  const std::string header =
+      nlohmann::json{{"inputs",
+                      {{{"name", input},
+                        {"shape", {1}},
+                        {"datatype", "BYTES"},
+                        {"parameters", {{"binary_data_size", element.size()}}}}}},
+                     {"parameters", {{"binary_data_output", true}}}}
+          .dump();
+  const std::string body = header + element;
+  const HttpHeaders headers = {{"inference-header-content-length", std::to_string(header.size())},
+                               {"content-type", "application/octet-stream"}};
+  const std::string target = "/v2/models/" + model + "/infer";
+  std::cout << absl::StrFormat(
+      "\nprotocols: POST %s (BYTES, binary data extension) vs gRPC ModelInfer (BYTES, raw "
+      "outputs) on port %d\n",
+      target, server.grpc_port());
+  std::cout << absl::StrFormat("%-12s %12s %10s %10s %8s   %12s %10s %10s %8s\n", "concurrency",
+                               "http req/s", "p50 ms", "p99 ms", "errors", "grpc req/s", "p50 ms",
+                               "p99 ms", "errors");
+  nlohmann::json report;
+  Measurement best_http, best_grpc, http1, grpc1;
+  for (int c : concurrencies) {
+    const Measurement h = MeasureServed(server.port(), target, body, c, seconds, headers);
+    const Measurement g = MeasureGrpc(server.grpc_port(), model, input, image, c, seconds);
+    std::cout << absl::StrFormat("%-12d %12.1f %10.2f %10.2f %8d   %12.1f %10.2f %10.2f %8d\n", c,
+                                 h.per_second, h.p50_ms, h.p99_ms, h.errors, g.per_second, g.p50_ms,
+                                 g.p99_ms, g.errors);
+    report["http_v2"][std::to_string(c)] = ToJson(h);
+    report["grpc"][std::to_string(c)] = ToJson(g);
+    if (c == 1) {
+      http1 = h;
+      grpc1 = g;
+    }
+    if (h.per_second > best_http.per_second) best_http = h;
+    if (g.per_second > best_grpc.per_second) best_grpc = g;
+  }
+  if (best_raw.per_second > 0) {
+    report["http_v2_throughput_ratio"] = best_http.per_second / best_raw.per_second;
+    report["grpc_throughput_ratio"] = best_grpc.per_second / best_raw.per_second;
+    std::cout << absl::StrFormat(
+        "throughput served/raw at best settings: http /v2 %.3f, grpc %.3f\n",
+        best_http.per_second / best_raw.per_second, best_grpc.per_second / best_raw.per_second);
+  }
+  if (http1.count > 0 && grpc1.count > 0 && raw_batch1.count > 0) {
+    report["http_v2_added_p50_ms_concurrency1"] = http1.p50_ms - raw_batch1.p50_ms;
+    report["grpc_added_p50_ms_concurrency1"] = grpc1.p50_ms - raw_batch1.p50_ms;
+    std::cout << absl::StrFormat(
+        "added p50 latency at concurrency 1: http /v2 %.2f ms, grpc %.2f ms (raw %.2f)\n",
+        http1.p50_ms - raw_batch1.p50_ms, grpc1.p50_ms - raw_batch1.p50_ms, raw_batch1.p50_ms);
+  }
+  return report;
 }
 
 nlohmann::json ToJson(const Measurement& m) {
@@ -340,6 +458,8 @@ StatusOr<nlohmann::json> BenchModel(const BenchOptions& options, const ServerCon
   }
   served.http.host = "127.0.0.1";
   served.http.port = 0;
+  served.grpc.enabled = options.grpc;
+  served.grpc.port = 0;
   served.front_end.access_log = false;
   ASSIGN_OR_RETURN(std::unique_ptr<Server> server, Server::Create(served));
   server->Start();
@@ -384,6 +504,13 @@ StatusOr<nlohmann::json> BenchModel(const BenchOptions& options, const ServerCon
     report["served"][std::to_string(c)] = ToJson(m);
     if (c == 1) served1 = m;
     if (m.per_second > best_served.per_second) best_served = m;
+  }
+  if (options.grpc) {
+    ASSIGN_OR_RETURN(report["protocols"],
+                     BenchProtocols(*server, model.name,
+                                    std::string(reinterpret_cast<const char*>(image_bytes.data()),
+                                                image_bytes.size()),
+                                    concurrencies, options.seconds, best_raw, raw_batch1));
   }
   server->Stop();
 

@@ -41,6 +41,8 @@ struct BenchOptions {
   // A second model served beside the measured one: one closed-loop client sends it its
   // own generated image during every served measurement (its p50/p99 are reported).
   std::string beside;
+  // Also measure /v2/models/M/infer over HTTP and ModelInfer over gRPC (BYTES input).
+  bool grpc = false;
   std::string output_json;
 };
 int RunBench(const BenchOptions& options);

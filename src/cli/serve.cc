@@ -1,6 +1,7 @@
 // `infera serve --config FILE [--host H] [--port P]`: loads the config, starts the
 // server, prints "infera listening on http://HOST:PORT" on stdout once it accepts
-// connections, and runs until SIGINT or SIGTERM.
+// connections (then, with server.grpc_port, "infera grpc listening on HOST:PORT"), and
+// runs until SIGINT or SIGTERM.
 #include <csignal>
 #include <iostream>
 
@@ -34,6 +35,10 @@ int RunServe(const ServeOptions& options) {
   (*server)->Start();
   std::cout << "infera listening on http://" << config->http.host << ":" << (*server)->port()
             << std::endl;
+  if ((*server)->grpc_port() != 0) {
+    std::cout << "infera grpc listening on " << config->http.host << ":" << (*server)->grpc_port()
+              << std::endl;
+  }
 
   int sig = 0;
   sigwait(&signals, &sig);

@@ -139,6 +139,18 @@ StatusOr<std::unique_ptr<Server>> Server::Create(const ServerConfig& config) {
   options.spool_dir = storage / "tmp";
   options.metrics = &server->metrics_;
   ASSIGN_OR_RETURN(server->http_, HttpServer::Create(options, &server->router_));
+  if (config.grpc.enabled) {
+    GrpcServerOptions grpc = config.grpc;
+    grpc.host = config.http.host;
+    grpc.max_message_bytes = config.http.max_body_bytes;
+    ASSIGN_OR_RETURN(server->grpc_, GrpcServer::Create(grpc, {.models = &server->models_,
+                                                              .manager = server->manager_.get(),
+                                                              .tensors = server->tensors_.get(),
+                                                              .blocking = server->blocking_.get(),
+                                                              .auth = server->auth_.get(),
+                                                              .protect_inference =
+                                                                  config.auth.protect_inference}));
+  }
   return server;
 }
 
@@ -277,12 +289,14 @@ void Server::Start() {
   http_->Start();
   workers_->Start();
   if (poller_) poller_->Start();
-  Log(LogLevel::kInfo, "server_started", {{"port", std::to_string(http_->port())}});
+  Log(LogLevel::kInfo, "server_started",
+      {{"port", std::to_string(http_->port())}, {"grpc_port", std::to_string(grpc_port())}});
 }
 
 void Server::Stop() {
   if (poller_) poller_->Stop();
   if (http_) http_->Stop();
+  if (grpc_) grpc_->Stop();
   if (workers_) workers_->Stop();
   if (blocking_) blocking_->Shutdown();
   // Models drop here only if nobody else holds them; queued requests run first.

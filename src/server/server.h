@@ -23,6 +23,7 @@
 #include "common/status.h"
 #include "common/task_pool.h"
 #include "common/temp_sweep.h"
+#include "grpc/grpc_server.h"
 #include "jobs/inference_job_handler.h"
 #include "jobs/inference_jobs.h"
 #include "jobs/job_handler.h"
@@ -52,6 +53,8 @@ class Server {
   void Start();
   void Stop();
   uint16_t port() const { return http_->port(); }
+  // The gRPC port (server.grpc_port; the chosen one when 0), or 0 when gRPC is off.
+  uint16_t grpc_port() const { return grpc_ ? grpc_->port() : 0; }
   ModelRegistry& models() { return models_; }
   // The routes this server answers (read-only once created).
   const Router& router() const { return router_; }
@@ -89,6 +92,7 @@ class Server {
   std::unique_ptr<StaticSite> site_;  // the web page; outlives router_'s handlers
   Router router_;
   std::unique_ptr<HttpServer> http_;
+  std::unique_ptr<GrpcServer> grpc_;  // server.grpc_port given
 };
 
 }  // namespace infera

@@ -19,7 +19,7 @@ Status ApplyServer(const YamlReader& s, const fs::path& base, ServerConfig* conf
   RETURN_IF_ERROR(
       s.CheckMapping({"host", "port", "io_threads", "postprocess_threads", "max_body_mb",
                       "max_image_pixels", "access_log", "web_dir", "header_timeout_s",
-                      "body_timeout_s", "min_body_rate_kb_s", "max_connections"}));
+                      "body_timeout_s", "min_body_rate_kb_s", "max_connections", "grpc_port"}));
   if (s.Has("header_timeout_s")) {
     ASSIGN_OR_RETURN(int64_t t, s.Int("header_timeout_s", 1, 3600));
     config->http.header_timeout_s = static_cast<int>(t);
@@ -50,6 +50,11 @@ Status ApplyServer(const YamlReader& s, const fs::path& base, ServerConfig* conf
   if (s.Has("port")) {
     ASSIGN_OR_RETURN(int64_t port, s.Int("port", 0, 65535));
     config->http.port = static_cast<uint16_t>(port);
+  }
+  if (s.Has("grpc_port")) {
+    ASSIGN_OR_RETURN(int64_t port, s.Int("grpc_port", 0, 65535));
+    config->grpc.enabled = true;
+    config->grpc.port = static_cast<uint16_t>(port);
   }
   if (s.Has("io_threads")) {
     ASSIGN_OR_RETURN(int64_t n, s.Int("io_threads", 1, 256));

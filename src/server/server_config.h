@@ -3,7 +3,9 @@
 //
 //   server: {host, port, io_threads, postprocess_threads, max_body_mb, max_image_pixels,
 //            access_log, web_dir,   # postprocess_threads: image pipeline workers (0: cores)
-//            header_timeout_s, body_timeout_s, min_body_rate_kb_s, max_connections}
+//            header_timeout_s, body_timeout_s, min_body_rate_kb_s, max_connections,
+//            grpc_port}      # grpc_port: the gRPC API (src/grpc/) on host:grpc_port (0: a
+//                            # free port); off when absent; messages up to max_body_mb
 //                                   # web_dir: serve the web page from this folder instead
 //                                   # of the copy embedded in the binary (for page work)
 //   model_repository: DIR          # folders NAME/model.yaml + NAME/<version>/model.pt
@@ -44,6 +46,7 @@
 #include "auth/auth_service.h"
 #include "common/ip_network.h"
 #include "common/status.h"
+#include "grpc/grpc_server.h"
 #include "jobs/inference_job_handler.h"
 #include "jobs/job_workers.h"
 #include "models/model_sources.h"
@@ -81,6 +84,7 @@ struct ServerConfig {
   // min_body_rate_kb_s, max_connections (spool_dir and metrics are the server's).
   HttpServerOptions http;
   FrontEndOptions front_end;        // server: access_log, web_dir, max_image_pixels
+  GrpcServerOptions grpc;           // server: grpc_port (host, max_body_mb: the server's)
   ImagePipeline::Options pipeline;  // server: postprocess_threads (0: one per core)
   // models, model_repository, model_control (batch_timing_cache: the server's).
   ModelSources model_sources;

@@ -1,29 +1,13 @@
 #include "api/routes/model_lookup.h"
 
-#include "absl/strings/numbers.h"
-#include "common/strings.h"
+#include "serving/model_lookup.h"
 #include "tracing/span.h"
 
 namespace infera {
 
 StatusOr<std::shared_ptr<Model>> ResolveModel(const ApiContext& ctx, const std::string& name,
                                               const std::optional<std::string>& version) {
-  std::optional<int64_t> v;
-  if (version) {
-    int64_t parsed = 0;
-    if (!absl::SimpleAtoi(*version, &parsed) || parsed < 1) {
-      return absl::InvalidArgumentError(
-          StrCat("version must be a positive integer (got '", *version, "')"));
-    }
-    v = parsed;
-  }
-  std::shared_ptr<Model> model = ctx.models->Get(name, v);
-  if (model) return model;
-  const std::string what = v && ctx.models->Get(name)
-                               ? StrCat("model '", name, "' has no loaded version ", *v)
-                               : StrCat("unknown model '", name, "'");
-  return absl::NotFoundError(
-      StrCat(what, " (available: ", StrJoin(ctx.models->Names(), ", "), ")"));
+  return ResolveModel(*ctx.models, name, version);
 }
 
 StatusOr<std::shared_ptr<Model>> ResolveModel(const ApiContext& ctx,

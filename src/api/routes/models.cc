@@ -3,10 +3,10 @@
 #include <nlohmann/json.hpp>
 
 #include "api/http_status.h"
-#include "api/routes/model_json.h"
 #include "api/routes/model_lookup.h"
 #include "api/routes/routes.h"
 #include "common/strings.h"
+#include "serving/model_json.h"
 
 namespace infera {
 

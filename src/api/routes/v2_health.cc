@@ -4,20 +4,13 @@
 #include <nlohmann/json.hpp>
 
 #include "api/routes/routes.h"
+#include "serving/oip_metadata.h"
 
 namespace infera {
 
-// The protocol extensions this server implements (advertised by GET /v2).
-const std::vector<std::string>& OipExtensions() {
-  static const std::vector<std::string> extensions = {"binary_tensor_data", "classification",
-                                                      "model_configuration", "schedule_policy",
-                                                      "statistics"};
-  return extensions;
-}
-
 void AddV2HealthRoutes(Router& router, const ApiContext& ctx) {
   router.Add("GET", "/v2", [](HttpRequest&&, const Responder& respond) {
-    respond(JsonResponse(200, nlohmann::json{{"name", "infera"},
+    respond(JsonResponse(200, nlohmann::json{{"name", kOipServerName},
                                              {"version", INFERA_VERSION},
                                              {"extensions", OipExtensions()}}
                                   .dump()));

@@ -3,9 +3,10 @@
 #include <nlohmann/json.hpp>
 
 #include "api/http_status.h"
-#include "api/routes/model_json.h"
 #include "api/routes/model_lookup.h"
 #include "api/routes/routes.h"
+#include "serving/model_json.h"
+#include "serving/oip_metadata.h"
 
 namespace infera {
 
@@ -16,18 +17,15 @@ nlohmann::json TensorJson(const TensorInfo& t) {
 }
 
 nlohmann::json Metadata(const ApiContext& ctx, const Model& model) {
-  nlohmann::json versions = nlohmann::json::array();
-  for (const auto& m : ctx.models->List()) {
-    if (m->config().name == model.config().name) {
-      versions.push_back(std::to_string(m->config().version));
-    }
-  }
+  const OipModelMetadata m = DescribeOipModel(*ctx.models, model);
+  nlohmann::json inputs = nlohmann::json::array();
+  for (const TensorInfo& t : m.inputs) inputs.push_back(TensorJson(t));
   nlohmann::json outputs = nlohmann::json::array();
-  for (const TensorInfo& t : model.OutputInfo()) outputs.push_back(TensorJson(t));
-  return {{"name", model.config().name},
-          {"versions", std::move(versions)},
-          {"platform", "pytorch_torchscript"},
-          {"inputs", nlohmann::json::array({TensorJson(model.InputInfo())})},
+  for (const TensorInfo& t : m.outputs) outputs.push_back(TensorJson(t));
+  return {{"name", m.name},
+          {"versions", m.versions},
+          {"platform", m.platform},
+          {"inputs", std::move(inputs)},
           {"outputs", std::move(outputs)}};
 }
 

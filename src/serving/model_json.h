@@ -1,4 +1,4 @@
-// JSON views of a loaded model, shared by the /v1 and /v2 route families.
+// JSON views of a loaded model, shared by the front ends (HTTP /v1 and /v2, gRPC).
 #pragma once
 
 #include <nlohmann/json.hpp>

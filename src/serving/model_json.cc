@@ -1,4 +1,4 @@
-#include "api/routes/model_json.h"
+#include "serving/model_json.h"
 
 #include <algorithm>
 

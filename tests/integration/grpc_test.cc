@@ -1,0 +1,509 @@
+// The gRPC API (inference.GRPCInferenceService, proto/grpc_service.proto) end to end: a
+// real server with server.grpc_port: 0, real test models, a C++ client built from the
+// same .proto. Every RPC; typed and raw tensors; values byte-equal to HTTP /v2's for
+// the same input; errors and their codes; concurrent clients each getting their own
+// results; auth off (the suite) and on (GrpcAuthTest); model control (explicit mode).
+#include <gmock/gmock.h>
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+#include <proto/grpc_service.grpc.pb.h>
+
+#include <cstring>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "imaging/codec.h"
+#include "imaging/preprocess.h"
+#include "server/server.h"
+#include "support/server_fixture.h"
+
+namespace infera {
+namespace {
+
+using ::testing::HasSubstr;
+using json = nlohmann::json;
+
+// The image as tiny_cls's input tensor [1,3,64,64].
+std::vector<float> Preprocessed(const std::string& file) {
+  const std::string bytes = testing::ReadFile(testing::TestModelsDir() / "images" / file);
+  auto image =
+      DecodeImage(std::span(reinterpret_cast<const std::byte*>(bytes.data()), bytes.size()));
+  InputSpec spec;
+  spec.size = std::pair<int, int>{64, 64};
+  auto tensor = ImageToTensor(*image, spec);
+  return std::vector<float>(tensor->data_as<float>(),
+                            tensor->data_as<float>() + tensor->num_elements());
+}
+
+std::unique_ptr<inference::GRPCInferenceService::Stub> Connect(uint16_t port) {
+  return inference::GRPCInferenceService::NewStub(
+      grpc::CreateChannel("127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials()));
+}
+
+// A context with a 30 s deadline (every call bounded in time) and optional metadata.
+std::unique_ptr<grpc::ClientContext> Context(const std::string& authorization = "") {
+  auto ctx = std::make_unique<grpc::ClientContext>();
+  ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  if (!authorization.empty()) ctx->AddMetadata("authorization", authorization);
+  return ctx;
+}
+
+// A tiny_cls request with `values` ([batch,3,64,64]) as typed fp32_contents.
+inference::ModelInferRequest TypedRequest(const std::vector<float>& values, int64_t batch = 1) {
+  inference::ModelInferRequest req;
+  req.set_model_name("tiny_cls");
+  auto* in = req.add_inputs();
+  in->set_name("input");
+  in->set_datatype("FP32");
+  for (int64_t d : {batch, int64_t{3}, int64_t{64}, int64_t{64}}) in->add_shape(d);
+  in->mutable_contents()->mutable_fp32_contents()->Add(values.begin(), values.end());
+  return req;
+}
+
+inference::ModelInferRequest RawRequest(const std::vector<float>& values, int64_t batch = 1) {
+  inference::ModelInferRequest req = TypedRequest({}, batch);
+  req.mutable_inputs(0)->clear_contents();
+  req.add_raw_input_contents(
+      std::string(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(float)));
+  return req;
+}
+
+std::vector<float> RawFloats(const std::string& bytes) {
+  std::vector<float> out(bytes.size() / sizeof(float));
+  std::memcpy(out.data(), bytes.data(), out.size() * sizeof(float));
+  return out;
+}
+
+class GrpcTest : public testing::ServerFixture {
+ protected:
+  static void SetUpTestSuite() {
+    StartSuiteServer({"tiny_cls", "tuple_out", "versioned"},
+                     "server: {grpc_port: 0, max_body_mb: 2}\n");
+  }
+  static void TearDownTestSuite() { StopSuiteServer(); }
+  void SetUp() override {
+    ServerFixture::SetUp();
+    ASSERT_NE(server()->grpc_port(), 0);
+    stub_ = Connect(server()->grpc_port());
+    input_ = Preprocessed("disk.png");
+  }
+
+  // HTTP /v2's answer for `values` (binary data extension: the exact output bytes).
+  std::vector<float> HttpLogits(const std::vector<float>& values, int64_t batch = 1) {
+    json header = {{"inputs",
+                    {{{"name", "input"},
+                      {"shape", {batch, 3, 64, 64}},
+                      {"datatype", "FP32"},
+                      {"parameters", {{"binary_data_size", values.size() * 4}}}}}},
+                   {"parameters", {{"binary_data_output", true}}}};
+    const std::string h = header.dump();
+    std::string body = h + std::string(reinterpret_cast<const char*>(values.data()),
+                                       values.size() * sizeof(float));
+    HttpResponse r = Post("/v2/models/tiny_cls/infer", body,
+                          {{"Inference-Header-Content-Length", std::to_string(h.size())}});
+    EXPECT_EQ(r.status, 200) << r.body;
+    const size_t length = std::stoul(r.headers["inference-header-content-length"]);
+    return RawFloats(r.body.substr(length));
+  }
+
+  grpc::Status Infer(const inference::ModelInferRequest& req, inference::ModelInferResponse* res,
+                     const std::string& authorization = "") {
+    return stub_->ModelInfer(Context(authorization).get(), req, res);
+  }
+
+  std::unique_ptr<inference::GRPCInferenceService::Stub> stub_;
+  std::vector<float> input_;
+};
+
+TEST_F(GrpcTest, HealthAndServerMetadata) {
+  inference::ServerLiveResponse live;
+  ASSERT_TRUE(stub_->ServerLive(Context().get(), {}, &live).ok());
+  EXPECT_TRUE(live.live());
+  inference::ServerReadyResponse ready;
+  ASSERT_TRUE(stub_->ServerReady(Context().get(), {}, &ready).ok());
+  EXPECT_TRUE(ready.ready());
+  inference::ServerMetadataResponse meta;
+  ASSERT_TRUE(stub_->ServerMetadata(Context().get(), {}, &meta).ok());
+  const json http = json::parse(Get("/v2").body);
+  EXPECT_EQ(meta.name(), http["name"]);
+  EXPECT_EQ(meta.version(), http["version"]);
+  EXPECT_EQ(std::vector<std::string>(meta.extensions().begin(), meta.extensions().end()),
+            http["extensions"].get<std::vector<std::string>>());
+}
+
+TEST_F(GrpcTest, ModelReadyMetadataConfigAsHttp) {
+  inference::ModelReadyRequest ready_req;
+  ready_req.set_name("tiny_cls");
+  inference::ModelReadyResponse ready;
+  ASSERT_TRUE(stub_->ModelReady(Context().get(), ready_req, &ready).ok());
+  EXPECT_TRUE(ready.ready());
+  ready_req.set_name("nope");
+  grpc::Status s = stub_->ModelReady(Context().get(), ready_req, &ready);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND);
+
+  inference::ModelMetadataRequest meta_req;
+  meta_req.set_name("tiny_cls");
+  inference::ModelMetadataResponse meta;
+  ASSERT_TRUE(stub_->ModelMetadata(Context().get(), meta_req, &meta).ok());
+  const json http = json::parse(Get("/v2/models/tiny_cls").body);
+  EXPECT_EQ(meta.name(), "tiny_cls");
+  EXPECT_EQ(meta.platform(), http["platform"]);
+  ASSERT_EQ(meta.versions_size(), 1);
+  EXPECT_EQ(meta.versions(0), "1");
+  ASSERT_EQ(meta.inputs_size(), 1);
+  EXPECT_EQ(meta.inputs(0).name(), http["inputs"][0]["name"]);
+  EXPECT_EQ(meta.inputs(0).datatype(), http["inputs"][0]["datatype"]);
+  EXPECT_EQ(std::vector<int64_t>(meta.inputs(0).shape().begin(), meta.inputs(0).shape().end()),
+            http["inputs"][0]["shape"].get<std::vector<int64_t>>());
+  ASSERT_EQ(meta.outputs_size(), 1);
+  EXPECT_EQ(meta.outputs(0).name(), "output0");
+
+  inference::ModelConfigRequest config_req;
+  config_req.set_name("tiny_cls");
+  inference::ModelConfigResponse config;
+  ASSERT_TRUE(stub_->ModelConfig(Context().get(), config_req, &config).ok());
+  const json http_config = json::parse(Get("/v2/models/tiny_cls/config").body);
+  EXPECT_EQ(config.config().name(), "tiny_cls");
+  EXPECT_EQ(config.config().max_batch_size(), http_config["batching"]["max_batch_size"]);
+  ASSERT_EQ(config.config().input_size(), 1);
+  EXPECT_EQ(config.config().input(0).data_type(), inference::TYPE_FP32);
+  EXPECT_EQ(config.config().input(0).dims_size(), 3);  // without the batch dimension
+  EXPECT_EQ(json::parse(config.config().parameters().at("infera_config").string_value())["name"],
+            "tiny_cls");
+
+  // Versions: as HTTP's /versions/{v}.
+  meta_req.set_name("versioned");
+  meta_req.set_version("3");
+  ASSERT_TRUE(stub_->ModelMetadata(Context().get(), meta_req, &meta).ok());
+  meta_req.set_version("9");
+  EXPECT_EQ(stub_->ModelMetadata(Context().get(), meta_req, &meta).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  meta_req.set_version("x");
+  s = stub_->ModelMetadata(Context().get(), meta_req, &meta);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(s.error_message(), HasSubstr("version must be a positive integer"));
+  config_req.set_name("nope");
+  s = stub_->ModelConfig(Context().get(), config_req, &config);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_THAT(s.error_message(), HasSubstr("unknown model 'nope'"));
+}
+
+TEST_F(GrpcTest, TypedTensorsGiveHttpsValuesInRawOutputs) {
+  inference::ModelInferRequest req = TypedRequest(input_);
+  req.set_id("42");
+  inference::ModelInferResponse res;
+  grpc::Status s = Infer(req, &res);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(res.model_name(), "tiny_cls");
+  EXPECT_EQ(res.model_version(), "1");
+  EXPECT_EQ(res.id(), "42");
+  ASSERT_EQ(res.outputs_size(), 1);
+  EXPECT_EQ(res.outputs(0).name(), "output0");
+  EXPECT_EQ(res.outputs(0).datatype(), "FP32");
+  EXPECT_EQ(std::vector<int64_t>(res.outputs(0).shape().begin(), res.outputs(0).shape().end()),
+            (std::vector<int64_t>{1, 3}));
+  ASSERT_EQ(res.raw_output_contents_size(), 1);  // Triton's default for gRPC
+  EXPECT_EQ(RawFloats(res.raw_output_contents(0)), HttpLogits(input_));
+}
+
+TEST_F(GrpcTest, RawTensorsAndTypedOutputsOnRequest) {
+  std::vector<float> two = input_;
+  const std::vector<float> square = Preprocessed("square.png");
+  two.insert(two.end(), square.begin(), square.end());
+  inference::ModelInferRequest req = RawRequest(two, 2);
+  (*req.mutable_parameters())["binary_data_output"].set_bool_param(false);
+  inference::ModelInferResponse res;
+  grpc::Status s = Infer(req, &res);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(res.raw_output_contents_size(), 0);
+  ASSERT_EQ(res.outputs_size(), 1);
+  const auto& got = res.outputs(0).contents().fp32_contents();
+  EXPECT_EQ(std::vector<float>(got.begin(), got.end()), HttpLogits(two, 2));
+}
+
+TEST_F(GrpcTest, ClassificationAsHttp) {
+  inference::ModelInferRequest req = TypedRequest(input_);
+  auto* out = req.add_outputs();
+  out->set_name("output0");
+  (*out->mutable_parameters())["classification"].set_int64_param(2);
+  (*out->mutable_parameters())["binary_data"].set_bool_param(false);
+  inference::ModelInferResponse res;
+  grpc::Status s = Infer(req, &res);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  ASSERT_EQ(res.outputs_size(), 1);
+  EXPECT_EQ(res.outputs(0).datatype(), "BYTES");
+  const json http_req = {
+      {"inputs",
+       {{{"name", "input"}, {"shape", {1, 3, 64, 64}}, {"datatype", "FP32"}, {"data", input_}}}},
+      {"outputs", {{{"name", "output0"}, {"parameters", {{"classification", 2}}}}}}};
+  HttpResponse http = Post("/v2/models/tiny_cls/infer", http_req.dump());
+  ASSERT_EQ(http.status, 200) << http.body;
+  const std::vector<std::string> got(res.outputs(0).contents().bytes_contents().begin(),
+                                     res.outputs(0).contents().bytes_contents().end());
+  EXPECT_EQ(got, json::parse(http.body)["outputs"][0]["data"].get<std::vector<std::string>>());
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_THAT(got[0], ::testing::EndsWith(":disk"));
+  // Raw (the default): 4-byte length-prefixed strings.
+  out->mutable_parameters()->erase("binary_data");
+  ASSERT_TRUE(Infer(req, &res).ok());
+  ASSERT_EQ(res.raw_output_contents_size(), 1);
+  const std::string& raw = res.raw_output_contents(0);
+  uint32_t length = 0;
+  std::memcpy(&length, raw.data(), 4);
+  EXPECT_EQ(raw.substr(4, length), got[0]);
+}
+
+TEST_F(GrpcTest, BytesInputsAreEncodedImages) {
+  const std::string disk = testing::ReadFile(testing::TestModelsDir() / "images" / "disk.png");
+  inference::ModelInferRequest req;
+  req.set_model_name("tiny_cls");
+  auto* in = req.add_inputs();
+  in->set_name("input");
+  in->set_datatype("BYTES");
+  in->add_shape(1);
+  in->mutable_contents()->add_bytes_contents(disk);
+  inference::ModelInferResponse res;
+  grpc::Status s = Infer(req, &res);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(RawFloats(res.raw_output_contents(0)), HttpLogits(input_));
+  // The same image in raw form (length-prefixed).
+  in->clear_contents();
+  std::string element(4, '\0');
+  const auto n = static_cast<uint32_t>(disk.size());
+  std::memcpy(element.data(), &n, 4);
+  req.add_raw_input_contents(element + disk);
+  ASSERT_TRUE(Infer(req, &res).ok());
+  EXPECT_EQ(RawFloats(res.raw_output_contents(0)), HttpLogits(input_));
+}
+
+TEST_F(GrpcTest, ErrorsHaveTheirCodes) {
+  auto expect = [&](const inference::ModelInferRequest& req, grpc::StatusCode code,
+                    const std::string& text) {
+    inference::ModelInferResponse res;
+    grpc::Status s = Infer(req, &res);
+    EXPECT_EQ(s.error_code(), code) << s.error_message();
+    EXPECT_THAT(s.error_message(), HasSubstr(text));
+  };
+  inference::ModelInferRequest req = TypedRequest(input_);
+  req.set_model_name("nope");
+  expect(req, grpc::StatusCode::NOT_FOUND, "unknown model 'nope'");
+  req = TypedRequest(std::vector<float>(10, 0.0f));
+  expect(req, grpc::StatusCode::INVALID_ARGUMENT, "needs 12288 values in fp32_contents, got 10");
+  req = TypedRequest(input_);
+  req.mutable_inputs(0)->mutable_contents()->add_int_contents(1);
+  expect(req, grpc::StatusCode::INVALID_ARGUMENT, "not int_contents");
+  req = TypedRequest(input_);
+  req.mutable_inputs(0)->set_datatype("float32");
+  expect(req, grpc::StatusCode::INVALID_ARGUMENT, "unknown datatype 'float32'");
+  req = TypedRequest(input_);
+  req.add_raw_input_contents("xxxx");
+  expect(req, grpc::StatusCode::INVALID_ARGUMENT, "exclusive");
+  req = RawRequest(input_);
+  req.mutable_raw_input_contents(0)->resize(100);
+  expect(req, grpc::StatusCode::INVALID_ARGUMENT, "needs 49152 bytes, got 100");
+  req = RawRequest(input_);
+  req.mutable_inputs(0)->set_datatype("FP64");
+  req.mutable_raw_input_contents(0)->resize(3 * 64 * 64 * 8);
+  expect(req, grpc::StatusCode::INVALID_ARGUMENT, "datatype FP64 does not match");  // the core's
+  req = TypedRequest(input_);
+  req.mutable_inputs(0)->set_name("other");
+  expect(req, grpc::StatusCode::INVALID_ARGUMENT, "'other'");
+  req = TypedRequest(input_);
+  req.add_outputs()->set_name("nope");
+  expect(req, grpc::StatusCode::INVALID_ARGUMENT, "'nope'");
+  req = TypedRequest(input_);
+  (*req.mutable_parameters())["priority"].set_string_param("high");
+  expect(req, grpc::StatusCode::INVALID_ARGUMENT, "priority");
+  req = TypedRequest(input_);
+  (*req.mutable_parameters())["timeout"];  // no value
+  expect(req, grpc::StatusCode::INVALID_ARGUMENT, "parameter 'timeout' has no value");
+  req = RawRequest(input_);
+  req.mutable_inputs(0)->set_datatype("FP16");
+  req.mutable_raw_input_contents(0)->resize(3 * 64 * 64 * 2);
+  expect(req, grpc::StatusCode::INVALID_ARGUMENT, "input 'input'");
+  req = TypedRequest({}, 1);
+  req.mutable_inputs(0)->set_datatype("FP16");
+  expect(req, grpc::StatusCode::INVALID_ARGUMENT, "FP16 has no typed contents");
+  // Over server.max_body_mb (2 MiB): refused before decoding.
+  req = RawRequest(std::vector<float>(3 * 64 * 64 * 50, 0.0f), 50);  // 2.4 MiB
+  expect(req, grpc::StatusCode::RESOURCE_EXHAUSTED, "");
+  // The service is still fine afterwards.
+  inference::ModelInferResponse res;
+  EXPECT_TRUE(Infer(TypedRequest(input_), &res).ok());
+}
+
+TEST_F(GrpcTest, ConcurrentClientsEachGetTheirOwnResults) {
+  constexpr int kClients = 8;
+  constexpr int kRounds = 5;
+  // Each client its own input (the image scaled) and HTTP's answer for it.
+  std::vector<std::vector<float>> inputs(kClients);
+  std::vector<std::vector<float>> expected(kClients);
+  for (int c = 0; c < kClients; ++c) {
+    inputs[c] = input_;
+    for (float& v : inputs[c]) v *= 0.5f + 0.25f * static_cast<float>(c);
+    expected[c] = HttpLogits(inputs[c]);
+  }
+  std::vector<int> good(kClients, 0);
+  std::vector<std::thread> threads;
+  for (int c = 0; c < kClients; ++c) {
+    threads.emplace_back([&, c] {
+      auto stub = Connect(server()->grpc_port());  // its own channel
+      for (int r = 0; r < kRounds; ++r) {
+        inference::ModelInferRequest req = c % 2 ? RawRequest(inputs[c]) : TypedRequest(inputs[c]);
+        req.set_id(std::to_string(c) + "/" + std::to_string(r));
+        inference::ModelInferResponse res;
+        if (!stub->ModelInfer(Context().get(), req, &res).ok()) continue;
+        if (res.id() == req.id() && res.raw_output_contents_size() == 1 &&
+            RawFloats(res.raw_output_contents(0)) == expected[c]) {
+          ++good[c];
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (int c = 0; c < kClients; ++c) EXPECT_EQ(good[c], kRounds) << "client " << c;
+  for (int c = 1; c < kClients; ++c) EXPECT_NE(expected[c], expected[0]);
+}
+
+TEST_F(GrpcTest, StatisticsAndRepositoryIndex) {
+  inference::ModelInferResponse res;
+  ASSERT_TRUE(Infer(TypedRequest(input_), &res).ok());
+  inference::ModelStatisticsRequest req;
+  req.set_name("tiny_cls");
+  inference::ModelStatisticsResponse stats;
+  ASSERT_TRUE(stub_->ModelStatistics(Context().get(), req, &stats).ok());
+  ASSERT_EQ(stats.model_stats_size(), 1);
+  const auto& m = stats.model_stats(0);
+  const json http = json::parse(Get("/v2/models/tiny_cls/stats").body)["model_stats"][0];
+  EXPECT_EQ(m.name(), "tiny_cls");
+  EXPECT_EQ(m.version(), "1");
+  EXPECT_GE(m.inference_count(), 1u);
+  EXPECT_EQ(m.inference_count(), http["inference_count"].get<uint64_t>());
+  EXPECT_EQ(m.execution_count(), http["execution_count"].get<uint64_t>());
+  EXPECT_EQ(m.inference_stats().success().count(),
+            http["inference_stats"]["success"]["count"].get<uint64_t>());
+  EXPECT_GT(m.inference_stats().compute_infer().ns(), 0u);
+  req.set_name("");
+  ASSERT_TRUE(stub_->ModelStatistics(Context().get(), req, &stats).ok());
+  EXPECT_EQ(stats.model_stats_size(), 3);  // tiny_cls, tuple_out, versioned
+
+  inference::RepositoryIndexRequest index_req;
+  index_req.set_ready(true);
+  inference::RepositoryIndexResponse index;
+  ASSERT_TRUE(stub_->RepositoryIndex(Context().get(), index_req, &index).ok());
+  std::vector<std::string> names;
+  for (const auto& row : index.models()) {
+    names.push_back(row.name());
+    EXPECT_EQ(row.state(), "READY");
+  }
+  EXPECT_THAT(names, ::testing::IsSupersetOf({"tiny_cls", "tuple_out", "versioned"}));
+}
+
+// Model control over gRPC in explicit mode; load parameters are refused.
+TEST(GrpcModelControlTest, LoadAndUnload) {
+  testing::TempDir tmp;
+  testing::CopyModel("tiny_cls", tmp.path() / "repo");
+  auto server = testing::StartServer(
+      tmp.path(),
+      "server: {grpc_port: 0}\nmodel_repository: repo\nmodel_control: {mode: explicit}\n");
+  ASSERT_NE(server, nullptr);
+  auto stub = Connect(server->grpc_port());
+  inference::ModelReadyRequest ready_req;
+  ready_req.set_name("tiny_cls");
+  inference::ModelReadyResponse ready;
+  ASSERT_TRUE(stub->ModelReady(Context().get(), ready_req, &ready).ok());
+  EXPECT_TRUE(ready.ready());  // explicit mode loads the repository at start too
+
+  inference::RepositoryModelUnloadRequest unload;
+  unload.set_model_name("tiny_cls");
+  inference::RepositoryModelUnloadResponse unloaded;
+  grpc::Status s = stub->RepositoryModelUnload(Context().get(), unload, &unloaded);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  // Unloaded: the repository knows it, so not ready rather than NOT_FOUND.
+  ASSERT_TRUE(stub->ModelReady(Context().get(), ready_req, &ready).ok());
+  EXPECT_FALSE(ready.ready());
+  inference::RepositoryIndexRequest index_req;
+  inference::RepositoryIndexResponse index;
+  ASSERT_TRUE(stub->RepositoryIndex(Context().get(), index_req, &index).ok());
+  ASSERT_EQ(index.models_size(), 1);
+  EXPECT_EQ(index.models(0).state(), "UNAVAILABLE");
+  inference::ModelInferResponse res;
+  s = stub->ModelInfer(Context().get(), TypedRequest(Preprocessed("disk.png")), &res);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND);
+
+  inference::RepositoryModelLoadRequest load;
+  load.set_model_name("tiny_cls");
+  (*load.mutable_parameters())["config"].set_string_param("{}");
+  inference::RepositoryModelLoadResponse loaded;
+  s = stub->RepositoryModelLoad(Context().get(), load, &loaded);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(s.error_message(), HasSubstr("'config' is not supported"));
+  load.clear_parameters();
+  s = stub->RepositoryModelLoad(Context().get(), load, &loaded);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  ASSERT_TRUE(stub->ModelReady(Context().get(), ready_req, &ready).ok());
+  EXPECT_TRUE(ready.ready());
+  s = stub->ModelInfer(Context().get(), TypedRequest(Preprocessed("disk.png")), &res);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  load.set_model_name("nope");
+  s = stub->RepositoryModelLoad(Context().get(), load, &loaded);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND) << s.error_message();
+}
+
+constexpr const char* kAdminPassword = "admin-test-password";
+
+// auth.protect_inference: the `authorization` metadata, as HTTP's Authorization header.
+class GrpcAuthTest : public testing::ServerFixture {
+ protected:
+  static void SetUpTestSuite() {
+    ::setenv("INFERA_ADMIN_PASSWORD", kAdminPassword, 1);
+    StartSuiteServer({"tiny_cls"},
+                     "server: {grpc_port: 0}\nauth: {enabled: true, protect_inference: true}\n");
+    ::unsetenv("INFERA_ADMIN_PASSWORD");
+  }
+  static void TearDownTestSuite() { StopSuiteServer(); }
+};
+
+TEST_F(GrpcAuthTest, InferenceNeedsATokenOrKeyAndControlAnAdmin) {
+  auto stub = Connect(server()->grpc_port());
+  // Health and server metadata stay open.
+  inference::ServerLiveResponse live;
+  EXPECT_TRUE(stub->ServerLive(Context().get(), {}, &live).ok());
+  inference::ServerMetadataResponse meta;
+  EXPECT_TRUE(stub->ServerMetadata(Context().get(), {}, &meta).ok());
+
+  inference::ModelInferRequest req = TypedRequest(Preprocessed("disk.png"));
+  inference::ModelInferResponse res;
+  grpc::Status s = stub->ModelInfer(Context().get(), req, &res);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED) << s.error_message();
+  s = stub->ModelInfer(Context("Bearer not.a.jwt").get(), req, &res);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  inference::ModelMetadataRequest meta_req;
+  meta_req.set_name("tiny_cls");
+  inference::ModelMetadataResponse model_meta;
+  EXPECT_EQ(stub->ModelMetadata(Context().get(), meta_req, &model_meta).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+
+  HttpResponse login =
+      Post("/api/auth/login", json{{"username", "admin"}, {"password", kAdminPassword}}.dump());
+  ASSERT_EQ(login.status, 200) << login.body;
+  const std::string token = json::parse(login.body)["access_token"];
+  s = stub->ModelInfer(Context("Bearer " + token).get(), req, &res);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  // An API key works the same way.
+  HttpResponse key =
+      Post("/api/auth/keys", json{{"name", "grpc"}}.dump(), {{"Authorization", "Bearer " + token}});
+  ASSERT_EQ(key.status, 201) << key.body;
+  const std::string secret = json::parse(key.body)["key"];
+  s = stub->ModelInfer(Context("Bearer " + secret).get(), req, &res);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  // Model control needs an admin: none at all is UNAUTHENTICATED.
+  inference::RepositoryModelUnloadRequest unload;
+  unload.set_model_name("tiny_cls");
+  inference::RepositoryModelUnloadResponse unloaded;
+  EXPECT_EQ(stub->RepositoryModelUnload(Context().get(), unload, &unloaded).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+}
+
+}  // namespace
+}  // namespace infera
