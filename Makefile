@@ -10,7 +10,7 @@ export CCACHE_BASEDIR := $(CURDIR)
 # The demo's first admin (created on the first `make demo`, when the store has no users).
 DEMO_PASSWORD ?= infera-demo
 
-.PHONY: all deps build test unit integration e2e demo bench bench-onnx bench-job bench-batch-sizes lint format asan tsan fuzz clean
+.PHONY: all deps build test unit integration e2e demo demo-cluster demo-cluster-stop bench bench-onnx bench-job bench-batch-sizes lint format asan tsan fuzz clean
 
 all: build
 
@@ -85,6 +85,15 @@ demo: build demo/.stamp demo/real.stamp
 	@echo "             -d \"{\\\"image\\\": \\\"\$$(base64 -w0 demo/images/text/imageTextN.png)\\\"}\" | head -c 300"
 	@echo
 	INFERA_ADMIN_PASSWORD=$(DEMO_PASSWORD) $(BUILD)/infera serve --config demo/config.yaml --host $(HOST) --port $(PORT)
+
+# Three nodes on one PostgreSQL behind HAProxy on $(PORT) (scripts/demo-cluster.sh; data
+# in demo/cluster, kept between runs); demo-cluster-stop stops them all.
+demo-cluster: build demo/.stamp
+	DIR=demo/cluster REPO=demo/repo INFERA=$(BUILD)/infera HOST=$(HOST) PORT=$(PORT) \
+	  DEMO_PASSWORD=$(DEMO_PASSWORD) scripts/demo-cluster.sh start
+
+demo-cluster-stop:
+	DIR=demo/cluster scripts/demo-cluster.sh stop
 
 bench: build demo/.stamp
 	$(BUILD)/infera bench --config demo/config.yaml --model mobilenet_v2 --json $(BUILD)/bench.json

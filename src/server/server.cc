@@ -78,6 +78,9 @@ StatusOr<std::unique_ptr<Server>> Server::Create(const ServerConfig& config) {
   server->workers_ =
       std::make_unique<JobWorkers>(server->store_.get(), &server->job_handlers_, workers);
   server->ctx_.store = server->store_.get();
+  ASSIGN_OR_RETURN(
+      server->job_changes_,
+      ListenForJobChanges(config.storage, [w = server->workers_.get()] { w->Notify(); }));
   server->ctx_.blobs = server->blobs_.get();
   server->ctx_.annotations = server->annotations_.get();
   server->jobs_ = std::make_unique<InferenceJobs>(server->store_.get(), &server->models_,
@@ -297,6 +300,7 @@ void Server::Stop() {
   if (poller_) poller_->Stop();
   if (http_) http_->Stop();
   if (grpc_) grpc_->Stop();
+  job_changes_.reset();  // no Notify after the workers stop
   if (workers_) workers_->Stop();
   if (blocking_) blocking_->Shutdown();
   // Models drop here only if nobody else holds them; queued requests run first.

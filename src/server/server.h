@@ -36,6 +36,7 @@
 #include "serving/tensor_inference.h"
 #include "store/annotation_store.h"
 #include "store/blob_store.h"
+#include "store/job_changes.h"
 #include "store/store.h"
 #include "store/user_store.h"
 #include "tracing/tracer.h"
@@ -87,6 +88,8 @@ class Server {
   std::unique_ptr<TensorInference> tensors_;  // /v2/.../infer
   JobHandlerRegistry job_handlers_;           // outlives workers_
   std::unique_ptr<JobWorkers> workers_;
+  // Wakes workers_ when another node changes a job (postgres only; null otherwise).
+  std::unique_ptr<JobChangeListener> job_changes_;
   std::unique_ptr<InferenceJobs> jobs_;
   ApiContext ctx_;
   std::unique_ptr<StaticSite> site_;  // the web page; outlives router_'s handlers

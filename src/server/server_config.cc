@@ -116,7 +116,8 @@ Status ApplyStorage(const YamlReader& s, const fs::path& base, ServerConfig* con
 }
 
 Status ApplyJobs(const YamlReader& j, ServerConfig* config) {
-  RETURN_IF_ERROR(j.CheckMapping({"workers", "lease_s", "priority", "max_in_flight"}));
+  RETURN_IF_ERROR(
+      j.CheckMapping({"workers", "lease_s", "priority", "max_in_flight", "idle_poll_ms"}));
   if (j.Has("workers")) {
     ASSIGN_OR_RETURN(int64_t n, j.Int("workers", 0, 64));
     config->job_workers.workers = static_cast<int>(n);
@@ -124,6 +125,10 @@ Status ApplyJobs(const YamlReader& j, ServerConfig* config) {
   if (j.Has("lease_s")) {
     ASSIGN_OR_RETURN(int64_t s, j.Int("lease_s", 1, 86400));
     config->job_workers.lease_ms = s * 1000;
+  }
+  if (j.Has("idle_poll_ms")) {
+    ASSIGN_OR_RETURN(int64_t ms, j.Int("idle_poll_ms", 10, 600'000));
+    config->job_workers.idle_poll = std::chrono::milliseconds(ms);
   }
   if (j.Has("priority")) {
     ASSIGN_OR_RETURN(int64_t p, j.Int("priority", 0, 1000));
@@ -246,7 +251,7 @@ StatusOr<ServerConfig> LoadServerConfig(const fs::path& file) {
   ASSIGN_OR_RETURN(YAML::Node root, YamlReader::LoadFile(file.string()));
   YamlReader r(root, file.string(), "");
   RETURN_IF_ERROR(r.CheckMapping({"server", "models", "model_repository", "model_control",
-                                  "storage", "jobs", "auth", "tracing"}));
+                                  "storage", "blobs", "jobs", "auth", "tracing"}));
   if (r.Has("model_control")) {
     YamlReader mc = r.Child("model_control");
     RETURN_IF_ERROR(mc.CheckMapping({"mode", "poll_s"}));
@@ -270,6 +275,13 @@ StatusOr<ServerConfig> LoadServerConfig(const fs::path& file) {
   if (r.Has("server")) RETURN_IF_ERROR(ApplyServer(r.Child("server"), base, &config));
   config.storage.path = base / "data";
   if (r.Has("storage")) RETURN_IF_ERROR(ApplyStorage(r.Child("storage"), base, &config));
+  if (r.Has("blobs")) {
+    YamlReader b = r.Child("blobs");
+    RETURN_IF_ERROR(b.CheckMapping({"path"}));
+    ASSIGN_OR_RETURN(std::string path, b.String("path"));
+    if (path.empty()) return b.Error("path", "must not be empty");
+    config.storage.blobs_path = base / path;
+  }
   if (r.Has("jobs")) RETURN_IF_ERROR(ApplyJobs(r.Child("jobs"), &config));
   if (r.Has("auth")) RETURN_IF_ERROR(ApplyAuth(r.Child("auth"), base, &config));
   if (r.Has("tracing")) RETURN_IF_ERROR(ApplyTracing(r.Child("tracing"), &config));

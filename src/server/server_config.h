@@ -16,7 +16,11 @@
 //                                   # DIR/infera.db, blobs in DIR/blobs; postgres: all in
 //                                   # the database at url, the default when url is given;
 //                                   # DIR then holds only temp files)
-//   jobs: {workers, lease_s, priority, max_in_flight}
+//   blobs: {path: DIR}              # blobs as files in DIR (a folder every node
+//                                   # mounts) instead of the storage's default place
+//   jobs: {workers, lease_s, priority, max_in_flight, idle_poll_ms}
+//                                   # idle_poll_ms: how often idle workers look for jobs
+//                                   # (500; on postgres nodes also wake on NOTIFY)
 //   auth: {enabled, secret_file, access_ttl_s, refresh_ttl_s, protect_inference,
 //          trusted_proxies: [ADDRESS or CIDR, ...]}
 //                                   # secret_file default: in the database with driver
@@ -92,7 +96,7 @@ struct ServerConfig {
   // (default ./data beside the config file).
   StorageOptions storage;
   UploadLimits uploads;          // storage: max_upload_mb, max_files_per_upload, max_file_mb, ...
-  JobWorkerOptions job_workers;  // jobs: workers, lease_s
+  JobWorkerOptions job_workers;  // jobs: workers, lease_s, idle_poll_ms
   InferenceJobOptions inference_jobs;  // jobs: priority, max_in_flight
   AuthSettings auth;
   TracerOptions tracing;  // tracing: endpoint, rate, service_name (endpoint "": off)

@@ -1,6 +1,7 @@
 #include "store/postgres_db.h"
 
 #include <libpq-fe.h>
+#include <poll.h>
 
 #include <cstdlib>
 #include <utility>
@@ -108,6 +109,34 @@ StatusOr<std::unique_ptr<PgConnection>> PgConnection::Connect(const std::string&
 }
 
 PgConnection::~PgConnection() { PQfinish(conn_); }
+
+StatusOr<std::vector<std::string>> PgConnection::WaitForNotifications(
+    std::chrono::milliseconds timeout) {
+  std::vector<std::string> channels;
+  auto drain = [&] {
+    while (PGnotify* n = PQnotifies(conn_)) {
+      channels.emplace_back(n->relname != nullptr ? n->relname : "");
+      PQfreemem(n);
+    }
+  };
+  drain();  // some may have come in with the last command's result
+  if (!channels.empty()) return channels;
+  const int fd = PQsocket(conn_);
+  if (fd < 0 || PQstatus(conn_) != CONNECTION_OK) {
+    return absl::UnavailableError("postgres: the listening connection is closed");
+  }
+  pollfd p{.fd = fd, .events = POLLIN, .revents = 0};
+  const int ready = ::poll(&p, 1, static_cast<int>(timeout.count()));
+  if (ready < 0) return channels;  // EINTR: the caller waits again
+  if (ready > 0) {
+    if (PQconsumeInput(conn_) == 0 || PQstatus(conn_) != CONNECTION_OK) {
+      return absl::UnavailableError(
+          StrCat("postgres: the listening connection broke: ", Trimmed(PQerrorMessage(conn_))));
+    }
+    drain();
+  }
+  return channels;
+}
 
 StatusOr<PgResult> PgConnection::Check(pg_result* res, std::string_view sql) {
   PgResult result(res);

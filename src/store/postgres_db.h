@@ -120,6 +120,11 @@ class PgConnection {
   // such connections).
   bool Reusable() const;
 
+  // Waits up to `timeout` for a notification on a channel this connection LISTENs on
+  // and returns the channels of those that arrived (empty when none came in time).
+  // Unavailable when the connection broke (the caller reconnects).
+  StatusOr<std::vector<std::string>> WaitForNotifications(std::chrono::milliseconds timeout);
+
  private:
   explicit PgConnection(pg_conn* conn) : conn_(conn) {}
   StatusOr<PgResult> Check(pg_result* res, std::string_view sql);

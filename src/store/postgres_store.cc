@@ -156,11 +156,14 @@ class PostgresStore final : public Store {
     ASSIGN_OR_RETURN(PgPool::Lease c, pool_->Acquire());
     ASSIGN_OR_RETURN(PgTransaction txn, PgTransaction::Begin(*c));
     RETURN_IF_ERROR(LockDataset(*c, id));
-    // Every blob the cascade below drops a reference to: the source files and the
-    // outputs of the dataset's jobs.
-    ASSIGN_OR_RETURN(PgResult dropped, c->Exec("SELECT DISTINCT sha256 FROM files"
+    // Every blob the cascade below drops a reference to: the source files, the
+    // outputs of the dataset's jobs and the masks of its annotation sets.
+    ASSIGN_OR_RETURN(PgResult dropped, c->Exec("SELECT sha256 FROM files"
                                                " WHERE dataset_id = $1 OR job_id IN"
                                                " (SELECT id FROM jobs WHERE dataset_id = $1)"
+                                               " UNION SELECT sha256 FROM annotation_revisions"
+                                               " WHERE set_id IN (SELECT id FROM annotation_sets"
+                                               " WHERE dataset_id = $1)"
                                                " ORDER BY sha256",
                                                id));
     RETURN_IF_ERROR(c->Exec("DELETE FROM datasets WHERE id = $1", id).status());
@@ -290,8 +293,9 @@ class PostgresStore final : public Store {
     // file reference can slip in between the choice and the last removal.
     RETURN_IF_ERROR(c->Exec(INFERA_BLOB_LOCK_EXCLUSIVE).status());
     RETURN_IF_ERROR(c->Exec("DELETE FROM blob_pins WHERE expires_at <= $1", Now()).status());
-#define INFERA_BLOB_UNUSED                                        \
-  " NOT EXISTS (SELECT 1 FROM files f WHERE f.sha256 = b.sha256)" \
+#define INFERA_BLOB_UNUSED                                                           \
+  " NOT EXISTS (SELECT 1 FROM files f WHERE f.sha256 = b.sha256)"                    \
+  " AND NOT EXISTS (SELECT 1 FROM annotation_revisions r WHERE r.sha256 = b.sha256)" \
   " AND NOT EXISTS (SELECT 1 FROM blob_pins p WHERE p.sha256 = b.sha256)"
     std::vector<std::string> candidates;
     if (only) {
@@ -344,6 +348,7 @@ class PostgresStore final : public Store {
                 " $6, $7) RETURNING id",
                 job.kind, job.owner_id, PgIdOrNull(job.dataset_id), spec, job.note, total, Now()));
     ASSIGN_OR_RETURN(JobRecord created, ReadJob(*c, r.Int(0, 0)));
+    RETURN_IF_ERROR(NotifyJobChange(*c));
     RETURN_IF_ERROR(txn.Commit());
     return created;
   }
@@ -457,6 +462,7 @@ class PostgresStore final : public Store {
     ASSIGN_OR_RETURN(JobRecord job, ReadHeldJob(*c, id, worker));
     // A job whose cancellation was requested is not requeued (no claim would take it).
     RETURN_IF_ERROR(job.cancel_requested ? CancelNow(*c, id) : Requeue(*c, id));
+    RETURN_IF_ERROR(NotifyJobChange(*c));
     return txn.Commit();
   }
 
@@ -474,6 +480,7 @@ class PostgresStore final : public Store {
                             id)
                         .status());
     ASSIGN_OR_RETURN(JobRecord after, ReadJob(*c, id));
+    RETURN_IF_ERROR(NotifyJobChange(*c));
     RETURN_IF_ERROR(txn.Commit());
     return after;
   }
@@ -494,6 +501,8 @@ class PostgresStore final : public Store {
           c->Exec("UPDATE jobs SET cancel_requested = TRUE WHERE id = $1", id).status());
     }
     ASSIGN_OR_RETURN(JobRecord after, ReadJob(*c, id));
+    // The node running it hears at once (job_changes.h), not at its next record check.
+    RETURN_IF_ERROR(NotifyJobChange(*c));
     RETURN_IF_ERROR(txn.Commit());
     return after;
   }
@@ -519,6 +528,18 @@ class PostgresStore final : public Store {
 
     ASSIGN_OR_RETURN(PgPool::Lease c, pool_->Acquire());
     ASSIGN_OR_RETURN(PgTransaction txn, PgTransaction::Begin(*c));
+    // Locks in DeleteDataset's order — the dataset's row first, then (its cascade) the
+    // job's and the files' — so a result written while its dataset is deleted waits for
+    // the delete (then finds the job gone) or the delete waits for it; never a deadlock.
+    {
+      ASSIGN_OR_RETURN(PgResult r,
+                       c->Exec("SELECT dataset_id FROM jobs WHERE id = $1", result.job_id));
+      if (r.rows() == 0) return NotFoundError("job", result.job_id);
+      if (!r.IsNull(0, 0)) {
+        RETURN_IF_ERROR(
+            c->Exec("SELECT 1 FROM datasets WHERE id = $1 FOR KEY SHARE", r.Int(0, 0)).status());
+      }
+    }
     // The job's row stays locked to the commit: the lease checked here still holds then.
     ASSIGN_OR_RETURN(JobRecord job, ReadHeldJob(*c, result.job_id, worker));
     ASSIGN_OR_RETURN(FileRecord source, ReadFile(*c, result.source_file_id));
@@ -650,8 +671,11 @@ class PostgresStore final : public Store {
   }
 
   StatusOr<bool> IsBlobReferenced(PgConnection& c, const std::string& sha256) {
-    ASSIGN_OR_RETURN(PgResult r, c.Exec("SELECT 1 FROM files WHERE sha256 = $1 LIMIT 1", sha256));
-    return r.rows() > 0;
+    ASSIGN_OR_RETURN(PgResult r,
+                     c.Exec("SELECT EXISTS (SELECT 1 FROM files WHERE sha256 = $1)"
+                            " OR EXISTS (SELECT 1 FROM annotation_revisions WHERE sha256 = $1)",
+                            sha256));
+    return r.Bool(0, 0);
   }
 
   // `name`, or the first free "<stem>_<n><ext>" (n = 1, 2, ...) when `name` is taken in
@@ -700,6 +724,10 @@ class PostgresStore final : public Store {
             sha256, size, Now())
         .status();
   }
+
+  // Tells every node listening (job_changes.h) that a job changed, at this
+  // transaction's commit.
+  static Status NotifyJobChange(PgConnection& c) { return c.Exec("NOTIFY infera_jobs").status(); }
 
   Status CancelNow(PgConnection& c, int64_t id) {
     return c

@@ -23,6 +23,7 @@
 #include <string>
 
 #include "common/status.h"
+#include "store/annotation_store.h"
 #include "store/blob_store.h"
 #include "store/store.h"
 #include "store/user_store.h"
@@ -49,6 +50,10 @@ StatusOr<std::unique_ptr<UserStore>> OpenPostgresUserStore(const PostgresStoreOp
 // REPEATABLE READ transaction, so a blob removed meanwhile is still read whole. Not
 // file-based: LocalPath is NotFound.
 StatusOr<std::unique_ptr<BlobStore>> OpenPostgresBlobStore(const PostgresStoreOptions& options);
+// Annotation sets on the same database (postgres_annotation_store.cc); the Store counts
+// their revisions' blobs as referenced and a dataset's deletion cascades to its sets.
+StatusOr<std::unique_ptr<AnnotationStore>> OpenPostgresAnnotationStore(
+    const PostgresStoreOptions& options);
 
 // The secret `name` every node on the database shares (cluster_secrets): the stored one,
 // or — the first time — `generate`'s, stored so that nodes racing to make it all get

@@ -78,10 +78,15 @@ StatusOr<std::unique_ptr<BlobStore>> PostgresBlobs(const StorageOptions& o) {
   return OpenPostgresBlobStore(options);
 }
 
+StatusOr<std::unique_ptr<AnnotationStore>> PostgresAnnotations(const StorageOptions& o) {
+  ASSIGN_OR_RETURN(PostgresStoreOptions options, PostgresOptions(o));
+  return OpenPostgresAnnotationStore(options);
+}
+
 // The drivers. One line per storage driver.
 constexpr StoreDriver kDrivers[] = {
     {"sqlite", SqliteRecords, SqliteUsers, FsBlobs, SqliteAnnotations},
-    {"postgres", PostgresRecords, PostgresUsers, PostgresBlobs, nullptr},
+    {"postgres", PostgresRecords, PostgresUsers, PostgresBlobs, PostgresAnnotations},
 };
 
 StatusOr<const StoreDriver*> FindDriver(const StorageOptions& options) {
@@ -116,6 +121,12 @@ StatusOr<std::unique_ptr<UserStore>> OpenUserStore(const StorageOptions& options
 
 StatusOr<std::unique_ptr<BlobStore>> OpenBlobStore(const StorageOptions& options) {
   ASSIGN_OR_RETURN(const StoreDriver* driver, FindDriver(options));
+  if (!options.blobs_path.empty()) {
+    StatusOr<std::unique_ptr<BlobStore>> opened = OpenFsBlobStore(options.blobs_path);
+    if (opened.ok()) return opened;
+    return absl::Status(opened.status().code(), StrCat("blobs ", options.blobs_path.string(), ": ",
+                                                       opened.status().message()));
+  }
   return Located(options, driver->blobs(options));
 }
 
@@ -137,6 +148,14 @@ StatusOr<std::optional<std::string>> LoadOrCreateSharedSecret(
   ASSIGN_OR_RETURN(std::string secret,
                    Located(options, LoadOrCreatePostgresSecret(pg, name, generate)));
   return std::optional<std::string>(std::move(secret));
+}
+
+StatusOr<std::unique_ptr<JobChangeListener>> ListenForJobChanges(const StorageOptions& options,
+                                                                 std::function<void()> on_change) {
+  ASSIGN_OR_RETURN(const StoreDriver* driver, FindDriver(options));
+  if (driver->name != "postgres") return std::unique_ptr<JobChangeListener>();
+  ASSIGN_OR_RETURN(PostgresStoreOptions pg, PostgresOptions(options));
+  return ListenForPostgresJobChanges(pg.url, std::move(on_change));
 }
 
 std::vector<std::string> StoreDriverNames() {

@@ -18,6 +18,7 @@
 #include "common/status.h"
 #include "store/annotation_store.h"
 #include "store/blob_store.h"
+#include "store/job_changes.h"
 #include "store/store.h"
 #include "store/user_store.h"
 
@@ -33,6 +34,10 @@ struct StorageOptions {
   std::string url;
   // Injected clock for the records and users (tests); empty: the system clock.
   std::function<int64_t()> now_ms;
+  // When set (`blobs: {path: DIR}`), blobs are files in this folder (the filesystem blob
+  // store, as sqlite's blobs/) whatever the driver: for a cluster, a folder every node
+  // mounts, so the database holds only records. Empty: the driver's own place.
+  std::filesystem::path blobs_path = {};
 };
 
 // Each opens its part of the storage `options` names. InvalidArgument for an unknown
@@ -52,6 +57,12 @@ StatusOr<std::unique_ptr<AnnotationStore>> OpenAnnotationStore(const StorageOpti
 StatusOr<std::optional<std::string>> LoadOrCreateSharedSecret(
     const StorageOptions& options, const std::string& name,
     const std::function<StatusOr<std::string>()>& generate);
+
+// A listener that calls `on_change` when another node on the storage changes a job
+// (job_changes.h); nullptr for a driver whose nodes share nothing (sqlite). Errors as
+// OpenRecordStore's for the options.
+StatusOr<std::unique_ptr<JobChangeListener>> ListenForJobChanges(const StorageOptions& options,
+                                                                 std::function<void()> on_change);
 
 // The registered drivers, in registry order.
 std::vector<std::string> StoreDriverNames();

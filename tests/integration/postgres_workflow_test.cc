@@ -35,10 +35,11 @@ struct Node {
   std::unique_ptr<Server> server;
   HttpClient client;
 
-  void Start(const std::string& url, const std::string& extra_yaml = "") {
-    CopyModel("tiny_cls", dir.path() / "repo");
-    server = StartServer(dir.path(), extra_yaml + "storage: {url: '" + url +
-                                         "'}\njobs: {lease_s: 5}\nmodel_repository: repo\n");
+  void Start(const std::string& url, const std::string& extra_yaml = "",
+             const std::string& model = "tiny_cls", const std::string& jobs = "{lease_s: 5}") {
+    CopyModel(model, dir.path() / "repo");
+    server = StartServer(dir.path(), extra_yaml + "storage: {url: '" + url + "'}\njobs: " + jobs +
+                                         "\nmodel_repository: repo\n");
     ASSERT_NE(server, nullptr);
     ASSERT_TRUE(client.Connect("127.0.0.1", server->port()).ok());
   }
@@ -126,6 +127,119 @@ TEST(PostgresWorkflowTest, TwoNodesShareDatasetsJobsResultsAndFiles) {
   HttpResponse del = b.Send("DELETE", "/api/datasets/" + std::to_string(dataset));
   EXPECT_TRUE(del.status == 200 || del.status == 204) << del.status << " " << del.body;
   EXPECT_EQ(a.Send("GET", "/api/datasets/" + std::to_string(dataset)).status, 404);
+}
+
+// Annotation sets on PostgreSQL: a set made and a mask PUT through node A are read
+// through node B; a job's masks become a set through B; deleting the dataset removes the
+// sets and every blob (image, job outputs, masks) for both nodes.
+TEST(PostgresWorkflowTest, AnnotationSetsAreSharedByTheNodes) {
+  ASSERT_OK_AND_ASSIGN(std::string url, FreshPostgresDatabase());
+  Node a;
+  Node b;
+  ASSERT_NO_FATAL_FAILURE(a.Start(url, "", "tiny_multiclass"));
+  ASSERT_NO_FATAL_FAILURE(b.Start(url, "", "tiny_multiclass"));
+
+  HttpResponse created = a.Send("POST", "/api/datasets", json{{"name", "annotated"}}.dump());
+  ASSERT_EQ(created.status, 201) << created.body;
+  const std::string dataset = std::to_string(json::parse(created.body)["id"].get<int64_t>());
+  HttpResponse up =
+      a.Send("POST", "/api/datasets/" + dataset + "/files",
+             MultipartBody({{"files", "rgb_regions.png", Image("rgb_regions.png"), "image/png"}}),
+             {{"Content-Type", MultipartContentType()}});
+  ASSERT_EQ(up.status, 201) << up.body;
+  const int64_t file = json::parse(up.body)["files"][0]["id"];
+
+  HttpResponse set = a.Send("POST", "/api/datasets/" + dataset + "/annotations",
+                            json{{"name", "gt"}, {"kind", "instances"}}.dump());
+  ASSERT_EQ(set.status, 201) << set.body;
+  const std::string set_id = std::to_string(json::parse(set.body)["id"].get<int64_t>());
+  const std::string mask_url =
+      "/api/annotations/" + set_id + "/images/" + std::to_string(file) + "/mask";
+  // Not a label image: a clear 4xx through either node.
+  HttpResponse bad = a.Send("PUT", mask_url, "not a png");
+  EXPECT_EQ(bad.status, 400) << bad.body;
+  ASSERT_EQ(b.Send("GET", "/api/annotations/" + set_id).status, 200);
+  HttpResponse sets_b = b.Send("GET", "/api/datasets/" + dataset + "/annotations");
+  ASSERT_EQ(sets_b.status, 200) << sets_b.body;
+  EXPECT_NE(sets_b.body.find("\"gt\""), std::string::npos) << sets_b.body;
+
+  // A job through A, its masks made a set through B.
+  HttpResponse start =
+      a.Send("POST", "/api/inferences/start",
+             json{{"dataset_id", std::stoll(dataset)}, {"model_id", "tiny_multiclass"}}.dump());
+  ASSERT_EQ(start.status, 202) << start.body;
+  const std::string job_url =
+      "/api/inferences/" + std::to_string(json::parse(start.body)["inference_id"].get<int64_t>());
+  json job;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (std::chrono::steady_clock::now() < deadline) {
+    job = json::parse(b.Send("GET", job_url).body);
+    if (job["status"] != "queued" && job["status"] != "running") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_EQ(job["status"], "completed") << job.dump();
+  HttpResponse made = b.Send("POST", job_url + "/annotations", json{{"name", "pre"}}.dump());
+  ASSERT_EQ(made.status, 201) << made.body;
+  const json pre = json::parse(made.body)["annotation_set"];
+  EXPECT_EQ(pre["mask_count"], 1);
+  const std::string pre_mask = "/api/annotations/" + std::to_string(pre["id"].get<int64_t>()) +
+                               "/images/" + std::to_string(file) + "/mask";
+  HttpResponse mask_a = a.Send("GET", pre_mask);
+  ASSERT_EQ(mask_a.status, 200) << mask_a.body;
+  HttpResponse job_mask = a.Send(
+      "GET", "/api/files/" + std::to_string(job["results"][0]["class_mask_id"].get<int64_t>()));
+  EXPECT_EQ(mask_a.body, job_mask.body);
+  // The same mask PUT back through A makes revision 2, seen through B.
+  ASSERT_EQ(a.Send("PUT", pre_mask, mask_a.body).status, 201);
+  HttpResponse revs = b.Send("GET", "/api/annotations/" + std::to_string(pre["id"].get<int64_t>()) +
+                                        "/images/" + std::to_string(file) + "/revisions");
+  ASSERT_EQ(revs.status, 200) << revs.body;
+  EXPECT_EQ(json::parse(revs.body)["revisions"].size(), 2u) << revs.body;
+  // Export of the set through B.
+  HttpResponse coco = b.Send("GET", "/api/annotations/" + std::to_string(pre["id"].get<int64_t>()) +
+                                        "/export?format=coco");
+  ASSERT_EQ(coco.status, 200) << coco.body;
+
+  HttpResponse del = b.Send("DELETE", "/api/datasets/" + dataset);
+  ASSERT_EQ(del.status, 200) << del.body;
+  EXPECT_GE(json::parse(del.body)["blobs_removed"].get<int>(), 2) << del.body;
+  EXPECT_EQ(a.Send("GET", "/api/annotations/" + set_id).status, 404);
+  EXPECT_EQ(a.Send("GET", pre_mask).status, 404);
+}
+
+// LISTEN/NOTIFY: a job queued through node A (which runs no workers) wakes node B's idle
+// workers at once. B polls only every 30 s, so a start within 10 s is the notification's.
+TEST(PostgresWorkflowTest, AJobQueuedOnOneNodeWakesAnIdleNodeAtOnce) {
+  ASSERT_OK_AND_ASSIGN(std::string url, FreshPostgresDatabase());
+  Node a;
+  Node b;
+  ASSERT_NO_FATAL_FAILURE(a.Start(url, "", "tiny_cls", "{workers: 0}"));
+  ASSERT_NO_FATAL_FAILURE(b.Start(url, "", "tiny_cls", "{lease_s: 5, idle_poll_ms: 30000}"));
+  HttpResponse created = a.Send("POST", "/api/datasets", json{{"name", "wake"}}.dump());
+  ASSERT_EQ(created.status, 201) << created.body;
+  const int64_t dataset = json::parse(created.body)["id"];
+  ASSERT_EQ(a.Send("POST", "/api/datasets/" + std::to_string(dataset) + "/files",
+                   MultipartBody({{"files", "disk.png", Image("disk.png"), "image/png"}}),
+                   {{"Content-Type", MultipartContentType()}})
+                .status,
+            201);
+  // B's workers made their first (empty) claim at start and now wait for 30 s.
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+
+  const auto submitted = std::chrono::steady_clock::now();
+  HttpResponse start = a.Send(
+      "POST", "/api/inferences/start",
+      json{{"dataset_id", dataset}, {"model_id", "tiny_cls"}, {"params", json::object()}}.dump());
+  ASSERT_EQ(start.status, 202) << start.body;
+  const std::string job_url =
+      "/api/inferences/" + std::to_string(json::parse(start.body)["inference_id"].get<int64_t>());
+  json job;
+  while (std::chrono::steady_clock::now() < submitted + std::chrono::seconds(10)) {
+    job = json::parse(a.Send("GET", job_url).body);
+    if (job["status"] == "completed") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(job["status"], "completed") << job.dump();
 }
 
 // Auth state lives in the database: the signing secret (made once, shared), users,

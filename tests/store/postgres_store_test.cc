@@ -9,13 +9,16 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <map>
 #include <mutex>
 #include <set>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "store/annotation_conformance.h"
 #include "store/blob_lifetime.h"
 #include "store/blob_store_conformance.h"
 #include "store/postgres_db.h"
@@ -58,6 +61,21 @@ INSTANTIATE_TEST_SUITE_P(Postgres, UserStoreConformanceTest,
                              }}),
                          UserStoreFactoryName);
 
+INSTANTIATE_TEST_SUITE_P(Postgres, AnnotationConformanceTest,
+                         ::testing::Values(AnnotationStoreFactory{
+                             "Postgres",
+                             [](const std::filesystem::path&,
+                                std::function<int64_t()> now_ms) -> StatusOr<AnnotationStores> {
+                               ASSIGN_OR_RETURN(std::string url, FreshPostgresDatabase());
+                               AnnotationStores stores;
+                               ASSIGN_OR_RETURN(stores.records,
+                                                OpenPostgresStore(Options(url, now_ms)));
+                               ASSIGN_OR_RETURN(stores.annotations,
+                                                OpenPostgresAnnotationStore(Options(url, now_ms)));
+                               return stores;
+                             }}),
+                         AnnotationStoreFactoryName);
+
 // The database of each scratch folder: opening again with the same folder (the
 // reopening test) finds the same database.
 StatusOr<std::unique_ptr<BlobStore>> OpenBlobsFor(const std::filesystem::path& dir) {
@@ -79,6 +97,41 @@ StatusOr<std::unique_ptr<BlobStore>> OpenBlobsFor(const std::filesystem::path& d
 INSTANTIATE_TEST_SUITE_P(Postgres, BlobStoreConformanceTest,
                          ::testing::Values(BlobStoreFactory{"Postgres", OpenBlobsFor}),
                          BlobStoreFactoryName);
+
+// `blobs: {path: DIR}` with the postgres driver: the registry's blob store is the
+// filesystem one on the shared folder (the records stay in the database).
+StatusOr<std::unique_ptr<BlobStore>> OpenSharedDirBlobs(const std::filesystem::path& dir) {
+  ASSIGN_OR_RETURN(std::string url, FreshPostgresDatabase());
+  StorageOptions options{.driver = "postgres", .path = {}, .url = url, .now_ms = {}};
+  options.blobs_path = dir / "shared-blobs";
+  return OpenBlobStore(options);
+}
+
+INSTANTIATE_TEST_SUITE_P(PostgresSharedDir, BlobStoreConformanceTest,
+                         ::testing::Values(BlobStoreFactory{"PostgresSharedDir",
+                                                            OpenSharedDirBlobs}),
+                         BlobStoreFactoryName);
+
+TEST(PostgresStoreTest, BlobsInASharedFolderAreSeenByEveryNodeAndNotStoredInTheDatabase) {
+  ASSERT_OK_AND_ASSIGN(std::string url, FreshPostgresDatabase());
+  ScratchDir dir;
+  StorageOptions options{.driver = "postgres", .path = {}, .url = url, .now_ms = {}};
+  options.blobs_path = dir.path() / "shared";
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> records, OpenRecordStore(options));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<BlobStore> node_a, OpenBlobStore(options));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<BlobStore> node_b, OpenBlobStore(options));
+  const std::string bytes(3 << 20, 'x');  // several of the database store's chunks
+  ASSERT_OK_AND_ASSIGN(BlobInfo put,
+                       node_a->Put(std::as_bytes(std::span(bytes.data(), bytes.size()))));
+  ASSERT_OK_AND_ASSIGN(std::string got, node_b->Get(put.sha256));
+  EXPECT_TRUE(got == bytes);
+  // A file, not rows: LocalPath names it under the shared folder.
+  ASSERT_OK_AND_ASSIGN(std::filesystem::path local, node_b->LocalPath(put.sha256));
+  EXPECT_TRUE(local.string().starts_with(options.blobs_path.string())) << local;
+  ASSERT_OK_AND_ASSIGN(auto conn, PgConnection::Connect(url));
+  ASSERT_OK_AND_ASSIGN(PgResult rows, conn->Exec("SELECT COUNT(*) FROM blob_chunks"));
+  EXPECT_EQ(rows.Int(0, 0), 0);
+}
 
 // Rows of `sql` as text, each row's columns joined by '|'.
 std::vector<std::string> Query(const std::string& url, const char* sql) {
@@ -300,6 +353,64 @@ TEST(PostgresStoreTest, BlobLifetimeHoldsAcrossNodes) {
   EXPECT_EQ(StatusOf(blobs_b->Size(files[0].sha256)).code(), StatusCode::kNotFound);
   EXPECT_EQ(Query(url, "SELECT (SELECT COUNT(*) FROM blob_chunks) + (SELECT COUNT(*) FROM blobs)"),
             std::vector<std::string>{"0"});
+}
+
+// A dataset deleted on one node while another writes its job's results: every call
+// ends with its own answer (a result written, or NotFound / FailedPrecondition once the
+// job is gone) and never with a deadlock (40P01, which maps to Unavailable): both take
+// the dataset's row before the job's and the files'.
+TEST(PostgresStoreTest, ADatasetDeleteRacingResultWritesNeverDeadlocks) {
+  ASSERT_OK_AND_ASSIGN(std::string url, FreshPostgresDatabase());
+  ASSERT_OK_AND_ASSIGN(auto writer, OpenPostgresStore(Options(url)));
+  ASSERT_OK_AND_ASSIGN(auto deleter, OpenPostgresStore(Options(url)));
+  const std::string sha(64, 'a');
+  for (int round = 0; round < 12; ++round) {
+    DatasetRecord d;
+    d.name = "race";
+    ASSERT_OK_AND_ASSIGN(DatasetRecord ds, writer->CreateDataset(d));
+    std::vector<int64_t> sources;
+    for (int i = 0; i < 8; ++i) {
+      FileRecord f;
+      f.dataset_id = ds.id;
+      f.filename = "img" + std::to_string(i) + ".png";
+      f.sha256 = sha;
+      f.size = 10;
+      ASSERT_OK_AND_ASSIGN(FileRecord added, writer->AddFile(f));
+      sources.push_back(added.id);
+    }
+    JobRecord j;
+    j.kind = "inference";
+    j.dataset_id = ds.id;
+    ASSERT_OK_AND_ASSIGN(JobRecord job, writer->CreateJob(j));
+    ASSERT_OK_AND_ASSIGN(std::optional<JobRecord> claimed, writer->ClaimJob("w", 60'000, {}));
+    ASSERT_TRUE(claimed.has_value());
+    std::atomic<int> unexpected{0};
+    std::string last_error;
+    std::thread results([&] {
+      for (int64_t source : sources) {
+        JobResultRecord r;
+        r.job_id = job.id;
+        r.source_file_id = source;
+        FileRecord out;
+        out.role = "class_mask";
+        out.filename = "m" + std::to_string(source) + ".png";
+        out.sha256 = std::string(64, 'b');
+        out.size = 5;
+        StatusOr<JobResultRecord> added = writer->AddJobResult(r, {out}, "w");
+        const StatusCode code = added.status().code();
+        if (code != StatusCode::kOk && code != StatusCode::kNotFound &&
+            code != StatusCode::kFailedPrecondition) {
+          ++unexpected;
+          last_error = std::string(added.status().message());
+        }
+      }
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(round % 4));
+    StatusOr<std::vector<std::string>> deleted = deleter->DeleteDataset(ds.id);
+    results.join();
+    EXPECT_TRUE(deleted.ok()) << deleted.status();
+    EXPECT_EQ(unexpected.load(), 0) << last_error;
+  }
 }
 
 }  // namespace

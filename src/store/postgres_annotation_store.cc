@@ -1,0 +1,362 @@
+// The AnnotationStore on PostgreSQL (see postgres_store.h). The behaviour follows
+// sqlite_annotation_store.cc call for call; concurrent calls from many nodes are kept
+// apart by row locks taken in one order — the dataset's row first (FOR KEY SHARE, which
+// a DeleteDataset's FOR UPDATE waits for and vice versa), then the set's (FOR UPDATE:
+// revisions of one set are numbered one writer at a time) — and by the unique
+// constraints (one name per dataset, one number per revision).
+#include <nlohmann/json.hpp>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/sha256.h"
+#include "common/strings.h"
+#include "store/annotation_store.h"
+#include "store/postgres_db.h"
+#include "store/postgres_open.h"
+#include "store/postgres_store.h"
+
+namespace infera {
+namespace {
+
+// Column lists, in the order ReadSetRow / ReadRevisionRow expect them.
+#define INFERA_SET_COLUMNS                                                       \
+  "s.id, s.dataset_id, s.owner_id, s.name, s.kind, s.labels_json, s.created_at," \
+  " (SELECT COUNT(DISTINCT r.source_file_id) FROM annotation_revisions r"        \
+  " WHERE r.set_id = s.id)"
+#define INFERA_REVISION_COLUMNS                                                        \
+  "r.id, r.set_id, r.source_file_id, r.revision, r.sha256, r.size, r.width, r.height," \
+  " r.bit_depth, r.author_id, r.origin, r.classes_json, r.created_at"
+// Shared with postgres_store.cc: a new blob reference waits for no sweep's choice.
+#define INFERA_BLOB_LOCK_SHARED "SELECT pg_advisory_xact_lock_shared(7234015614396264290)"
+
+StatusOr<AnnotationSetRecord> ReadSetRow(const PgResult& r, int i) {
+  AnnotationSetRecord s;
+  s.id = r.Int(i, 0);
+  s.dataset_id = r.Int(i, 1);
+  s.owner_id = r.Int(i, 2);
+  s.name = r.Text(i, 3);
+  StatusOr<AnnotationKind> kind = ParseAnnotationKind(r.Text(i, 4));
+  if (!kind.ok()) {
+    return absl::InternalError(StrCat("annotation set ", s.id, " has a corrupt kind"));
+  }
+  s.kind = *kind;
+  s.labels_json = r.Text(i, 5);
+  s.created_at = r.Int(i, 6);
+  s.mask_count = r.Int(i, 7);
+  return s;
+}
+
+MaskRevisionRecord ReadRevisionRow(const PgResult& r, int i) {
+  MaskRevisionRecord m;
+  m.id = r.Int(i, 0);
+  m.set_id = r.Int(i, 1);
+  m.source_file_id = r.Int(i, 2);
+  m.revision = static_cast<int>(r.Int(i, 3));
+  m.sha256 = r.Text(i, 4);
+  m.size = r.Int(i, 5);
+  m.width = static_cast<int>(r.Int(i, 6));
+  m.height = static_cast<int>(r.Int(i, 7));
+  m.bit_depth = static_cast<int>(r.Int(i, 8));
+  m.author_id = r.Int(i, 9);
+  m.origin = r.Text(i, 10);
+  m.classes_json = r.Text(i, 11);
+  m.created_at = r.Int(i, 12);
+  return m;
+}
+
+bool IsJsonOf(const std::string& text, nlohmann::json::value_t type) {
+  const nlohmann::json parsed = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  return !parsed.is_discarded() && parsed.type() == type;
+}
+
+Status ValidateMask(const MaskRevisionRecord& m) {
+  if (!IsSha256Hex(m.sha256)) {
+    return absl::InvalidArgumentError(StrCat("the mask of file ", m.source_file_id,
+                                             " has a sha256 that is not 64 lower-case hex digits"));
+  }
+  if (m.width <= 0 || m.height <= 0) {
+    return absl::InvalidArgumentError(StrCat("the mask of file ", m.source_file_id, " is ", m.width,
+                                             "x", m.height, " (expected a positive shape)"));
+  }
+  if (m.bit_depth != 8 && m.bit_depth != 16) {
+    return absl::InvalidArgumentError(StrCat("the mask of file ", m.source_file_id,
+                                             " has bit depth ", m.bit_depth,
+                                             " (expected 8 or 16)"));
+  }
+  if (m.size < 0) {
+    return absl::InvalidArgumentError(
+        StrCat("the mask of file ", m.source_file_id, " has a negative size"));
+  }
+  if (!IsMaskOrigin(m.origin)) {
+    return absl::InvalidArgumentError(
+        StrCat("mask origin '", m.origin.substr(0, 64), "' is not import, edit or job:<id>"));
+  }
+  if (!IsJsonOf(m.classes_json, nlohmann::json::value_t::object)) {
+    return absl::InvalidArgumentError(
+        StrCat("the mask of file ", m.source_file_id, " has classes that are not a JSON object"));
+  }
+  return absl::OkStatus();
+}
+
+Status ValidateMasks(const std::vector<MaskRevisionRecord>& masks) {
+  std::set<int64_t> files;
+  for (const MaskRevisionRecord& m : masks) {
+    RETURN_IF_ERROR(ValidateMask(m));
+    if (!files.insert(m.source_file_id).second) {
+      return absl::InvalidArgumentError(
+          StrCat("file ", m.source_file_id, " has more than one mask in one write"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+class PostgresAnnotationStore final : public AnnotationStore {
+ public:
+  PostgresAnnotationStore(std::unique_ptr<PgPool> pool, std::function<int64_t()> now_ms)
+      : pool_(std::move(pool)), now_ms_(std::move(now_ms)) {}
+
+  StatusOr<AnnotationSetRecord> CreateAnnotationSet(
+      const AnnotationSetRecord& set, const std::vector<MaskRevisionRecord>& masks) override {
+    if (set.name.empty()) return absl::InvalidArgumentError("annotation set name is empty");
+    RETURN_IF_ERROR(ValidateMasks(masks));
+    if (!IsJsonOf(set.labels_json, nlohmann::json::value_t::array)) {
+      return absl::InvalidArgumentError("annotation set labels are not a JSON array");
+    }
+    ASSIGN_OR_RETURN(PgPool::Lease c, pool_->Acquire());
+    ASSIGN_OR_RETURN(PgTransaction txn, PgTransaction::Begin(*c));
+    RETURN_IF_ERROR(LockDatasetShared(*c, set.dataset_id));
+    {
+      ASSIGN_OR_RETURN(PgResult r, c->Exec("SELECT 1 FROM annotation_sets"
+                                           " WHERE dataset_id = $1 AND name = $2",
+                                           set.dataset_id, set.name));
+      if (r.rows() > 0) return Duplicate(set);
+    }
+    // The unique (dataset_id, name) constraint is the last word against a racing create.
+    StatusOr<PgResult> inserted = c->Exec(
+        "INSERT INTO annotation_sets (dataset_id, owner_id, name, kind, labels_json,"
+        " created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        set.dataset_id, set.owner_id, set.name, AnnotationKindName(set.kind), set.labels_json,
+        Now());
+    if (!inserted.ok()) {
+      if (inserted.status().code() == absl::StatusCode::kAlreadyExists) return Duplicate(set);
+      return inserted.status();
+    }
+    const int64_t id = inserted->Int(0, 0);
+    RETURN_IF_ERROR(InsertRevisions(*c, id, set.dataset_id, masks).status());
+    ASSIGN_OR_RETURN(AnnotationSetRecord created, ReadSet(*c, id));
+    RETURN_IF_ERROR(txn.Commit());
+    return created;
+  }
+
+  StatusOr<AnnotationSetRecord> GetAnnotationSet(int64_t id) override {
+    ASSIGN_OR_RETURN(PgPool::Lease c, pool_->Acquire());
+    return ReadSet(*c, id);
+  }
+
+  StatusOr<std::vector<AnnotationSetRecord>> ListAnnotationSets(int64_t dataset_id) override {
+    ASSIGN_OR_RETURN(PgPool::Lease c, pool_->Acquire());
+    ASSIGN_OR_RETURN(PgTransaction txn,
+                     PgTransaction::Begin(*c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"));
+    {
+      ASSIGN_OR_RETURN(PgResult r, c->Exec("SELECT 1 FROM datasets WHERE id = $1", dataset_id));
+      if (r.rows() == 0) return absl::NotFoundError(StrCat("dataset ", dataset_id, " not found"));
+    }
+    ASSIGN_OR_RETURN(PgResult r, c->Exec("SELECT " INFERA_SET_COLUMNS
+                                         " FROM annotation_sets s WHERE s.dataset_id = $1"
+                                         " ORDER BY s.created_at, s.id",
+                                         dataset_id));
+    std::vector<AnnotationSetRecord> out;
+    for (int i = 0; i < r.rows(); ++i) {
+      ASSIGN_OR_RETURN(AnnotationSetRecord s, ReadSetRow(r, i));
+      out.push_back(std::move(s));
+    }
+    RETURN_IF_ERROR(txn.Commit());
+    return out;
+  }
+
+  StatusOr<std::vector<std::string>> DeleteAnnotationSet(int64_t id) override {
+    ASSIGN_OR_RETURN(PgPool::Lease c, pool_->Acquire());
+    ASSIGN_OR_RETURN(PgTransaction txn, PgTransaction::Begin(*c));
+    RETURN_IF_ERROR(LockSet(*c, id).status());
+    ASSIGN_OR_RETURN(PgResult dropped, c->Exec("SELECT DISTINCT sha256 FROM annotation_revisions"
+                                               " WHERE set_id = $1 ORDER BY sha256",
+                                               id));
+    RETURN_IF_ERROR(c->Exec("DELETE FROM annotation_sets WHERE id = $1", id).status());
+    std::vector<std::string> unreferenced;
+    for (int i = 0; i < dropped.rows(); ++i) {
+      std::string sha = dropped.Text(i, 0);
+      ASSIGN_OR_RETURN(PgResult r,
+                       c->Exec("SELECT EXISTS (SELECT 1 FROM files WHERE sha256 = $1)"
+                               " OR EXISTS (SELECT 1 FROM annotation_revisions WHERE sha256 = $1)",
+                               sha));
+      if (!r.Bool(0, 0)) unreferenced.push_back(std::move(sha));
+    }
+    RETURN_IF_ERROR(txn.Commit());
+    return unreferenced;
+  }
+
+  StatusOr<std::vector<MaskRevisionRecord>> AddMaskRevisions(
+      int64_t set_id, const std::vector<MaskRevisionRecord>& masks) override {
+    RETURN_IF_ERROR(ValidateMasks(masks));
+    ASSIGN_OR_RETURN(PgPool::Lease c, pool_->Acquire());
+    ASSIGN_OR_RETURN(PgTransaction txn, PgTransaction::Begin(*c));
+    ASSIGN_OR_RETURN(AnnotationSetRecord set, LockSet(*c, set_id));
+    ASSIGN_OR_RETURN(std::vector<MaskRevisionRecord> written,
+                     InsertRevisions(*c, set_id, set.dataset_id, masks));
+    RETURN_IF_ERROR(txn.Commit());
+    return written;
+  }
+
+  StatusOr<MaskRevisionRecord> GetCurrentMask(int64_t set_id, int64_t source_file_id) override {
+    ASSIGN_OR_RETURN(PgPool::Lease c, pool_->Acquire());
+    ASSIGN_OR_RETURN(PgTransaction txn,
+                     PgTransaction::Begin(*c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"));
+    RETURN_IF_ERROR(ReadSet(*c, set_id).status());
+    ASSIGN_OR_RETURN(PgResult r, c->Exec("SELECT " INFERA_REVISION_COLUMNS
+                                         " FROM annotation_revisions r WHERE r.set_id = $1"
+                                         " AND r.source_file_id = $2"
+                                         " ORDER BY r.revision DESC LIMIT 1",
+                                         set_id, source_file_id));
+    if (r.rows() == 0) {
+      return absl::NotFoundError(
+          StrCat("file ", source_file_id, " has no mask in annotation set ", set_id));
+    }
+    RETURN_IF_ERROR(txn.Commit());
+    return ReadRevisionRow(r, 0);
+  }
+
+  StatusOr<std::vector<MaskRevisionRecord>> ListMaskRevisions(int64_t set_id,
+                                                              int64_t source_file_id) override {
+    ASSIGN_OR_RETURN(PgPool::Lease c, pool_->Acquire());
+    ASSIGN_OR_RETURN(PgTransaction txn,
+                     PgTransaction::Begin(*c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"));
+    RETURN_IF_ERROR(ReadSet(*c, set_id).status());
+    ASSIGN_OR_RETURN(PgResult r, c->Exec("SELECT " INFERA_REVISION_COLUMNS
+                                         " FROM annotation_revisions r WHERE r.set_id = $1"
+                                         " AND r.source_file_id = $2 ORDER BY r.revision",
+                                         set_id, source_file_id));
+    std::vector<MaskRevisionRecord> out;
+    for (int i = 0; i < r.rows(); ++i) out.push_back(ReadRevisionRow(r, i));
+    RETURN_IF_ERROR(txn.Commit());
+    return out;
+  }
+
+  StatusOr<std::vector<MaskRevisionRecord>> ListCurrentMasks(int64_t set_id) override {
+    ASSIGN_OR_RETURN(PgPool::Lease c, pool_->Acquire());
+    ASSIGN_OR_RETURN(PgTransaction txn,
+                     PgTransaction::Begin(*c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"));
+    RETURN_IF_ERROR(ReadSet(*c, set_id).status());
+    ASSIGN_OR_RETURN(PgResult r,
+                     c->Exec("SELECT DISTINCT ON (r.source_file_id) " INFERA_REVISION_COLUMNS
+                             " FROM annotation_revisions r WHERE r.set_id = $1"
+                             " ORDER BY r.source_file_id, r.revision DESC",
+                             set_id));
+    std::vector<MaskRevisionRecord> out;
+    for (int i = 0; i < r.rows(); ++i) out.push_back(ReadRevisionRow(r, i));
+    RETURN_IF_ERROR(txn.Commit());
+    return out;
+  }
+
+ private:
+  int64_t Now() const { return now_ms_(); }
+
+  static Status Duplicate(const AnnotationSetRecord& set) {
+    return absl::AlreadyExistsError(StrCat(
+        "dataset ", set.dataset_id, " already has an annotation set named '", set.name, "'"));
+  }
+
+  StatusOr<AnnotationSetRecord> ReadSet(PgConnection& c, int64_t id) {
+    ASSIGN_OR_RETURN(
+        PgResult r,
+        c.Exec("SELECT " INFERA_SET_COLUMNS " FROM annotation_sets s WHERE s.id = $1", id));
+    if (r.rows() == 0) return absl::NotFoundError(StrCat("annotation set ", id, " not found"));
+    return ReadSetRow(r, 0);
+  }
+
+  // Locks the dataset's row against deletion to the end of the transaction (the first
+  // lock of every write here, as of the Store's); NotFound when it is gone.
+  Status LockDatasetShared(PgConnection& c, int64_t dataset_id) {
+    ASSIGN_OR_RETURN(PgResult r,
+                     c.Exec("SELECT 1 FROM datasets WHERE id = $1 FOR KEY SHARE", dataset_id));
+    if (r.rows() == 0) return absl::NotFoundError(StrCat("dataset ", dataset_id, " not found"));
+    return absl::OkStatus();
+  }
+
+  // The set, its dataset's row locked FOR KEY SHARE and then its own FOR UPDATE (in that
+  // order, the order DeleteDataset's cascade takes them), to the end of the transaction.
+  StatusOr<AnnotationSetRecord> LockSet(PgConnection& c, int64_t id) {
+    ASSIGN_OR_RETURN(AnnotationSetRecord set, ReadSet(c, id));
+    RETURN_IF_ERROR(LockDatasetShared(c, set.dataset_id));
+    ASSIGN_OR_RETURN(PgResult r,
+                     c.Exec("SELECT 1 FROM annotation_sets WHERE id = $1 FOR UPDATE", id));
+    if (r.rows() == 0) return absl::NotFoundError(StrCat("annotation set ", id, " not found"));
+    return ReadSet(c, id);
+  }
+
+  // Writes the next revision of each mask (validated) of set `set_id` of dataset
+  // `dataset_id` (whose row the caller locked), registering their blobs.
+  StatusOr<std::vector<MaskRevisionRecord>> InsertRevisions(
+      PgConnection& c, int64_t set_id, int64_t dataset_id,
+      const std::vector<MaskRevisionRecord>& masks) {
+    std::vector<MaskRevisionRecord> written;
+    if (masks.empty()) return written;
+    // New blob references: not while a sweep is choosing what to remove.
+    RETURN_IF_ERROR(c.Exec(INFERA_BLOB_LOCK_SHARED).status());
+    const int64_t now = Now();
+    for (const MaskRevisionRecord& m : masks) {
+      {
+        ASSIGN_OR_RETURN(PgResult r, c.Exec("SELECT dataset_id, role FROM files WHERE id = $1"
+                                            " FOR KEY SHARE",
+                                            m.source_file_id));
+        if (r.rows() == 0)
+          return absl::NotFoundError(StrCat("file ", m.source_file_id, " not found"));
+        if (r.Int(0, 0) != dataset_id || r.Text(0, 1) != "source") {
+          return absl::InvalidArgumentError(
+              StrCat("file ", m.source_file_id, " is not an image of dataset ", dataset_id));
+        }
+      }
+      MaskRevisionRecord rec = m;
+      rec.set_id = set_id;
+      rec.created_at = now;
+      ASSIGN_OR_RETURN(
+          PgResult r,
+          c.Exec("INSERT INTO annotation_revisions (set_id, source_file_id, revision, sha256,"
+                 " size, width, height, bit_depth, author_id, origin, classes_json, created_at)"
+                 " SELECT $1, $2, COALESCE(MAX(revision), 0) + 1, $3, $4, $5, $6, $7, $8, $9,"
+                 " $10, $11 FROM annotation_revisions WHERE set_id = $1 AND source_file_id = $2"
+                 " RETURNING id, revision",
+                 set_id, rec.source_file_id, rec.sha256, rec.size, rec.width, rec.height,
+                 rec.bit_depth, rec.author_id, rec.origin, rec.classes_json, now));
+      rec.id = r.Int(0, 0);
+      rec.revision = static_cast<int>(r.Int(0, 1));
+      RETURN_IF_ERROR(c.Exec("INSERT INTO blobs (sha256, size, created_at) VALUES ($1, $2, $3)"
+                             " ON CONFLICT (sha256) DO NOTHING",
+                             rec.sha256, rec.size, now)
+                          .status());
+      written.push_back(std::move(rec));
+    }
+    return written;
+  }
+
+  const std::unique_ptr<PgPool> pool_;
+  const std::function<int64_t()> now_ms_;
+};
+
+}  // namespace
+
+StatusOr<std::unique_ptr<AnnotationStore>> OpenPostgresAnnotationStore(
+    const PostgresStoreOptions& options) {
+  std::function<int64_t()> now_ms = options.now_ms ? options.now_ms : SystemNowMs;
+  ASSIGN_OR_RETURN(std::unique_ptr<PgPool> pool, OpenMigratedPgPool(options, now_ms()));
+  return std::unique_ptr<AnnotationStore>(
+      new PostgresAnnotationStore(std::move(pool), std::move(now_ms)));
+}
+
+}  // namespace infera
+
+#undef INFERA_SET_COLUMNS
+#undef INFERA_REVISION_COLUMNS
+#undef INFERA_BLOB_LOCK_SHARED
