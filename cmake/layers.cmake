@@ -42,6 +42,8 @@ infera_layer(web       common auth)
 infera_layer(imaging   common tensor)
 infera_layer(batching  common tensor)
 infera_layer(onnx_import common tensor)
+# DICOM (DCMTK): decoding, windowing; DCMTK's headers only here.
+infera_layer(dicom     common imaging)
 infera_layer(datasets  common imaging store)
 # Annotation formats (label images, COCO, CVAT): pure conversions between files and masks.
 infera_layer(annotations common imaging archive store)
@@ -66,3 +68,4 @@ infera_private_headers(backends/torchscript  torch/ ATen/ c10/ caffe2/)
 infera_private_headers(backends/onnx         opencv2/)
 infera_private_headers(onnx_import           onnx/ google/protobuf/)
 infera_private_headers(store                 libpq-fe.h libpq/ postgres_ext.h pg_config)
+infera_private_headers(dicom                 dcmtk/)
