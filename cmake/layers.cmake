@@ -44,17 +44,17 @@ infera_layer(batching  common tensor)
 infera_layer(onnx_import common tensor)
 # DICOM (DCMTK): decoding, windowing; DCMTK's headers only here.
 infera_layer(dicom     common imaging)
-infera_layer(datasets  common imaging store)
+infera_layer(datasets  common dicom imaging store)
 # Annotation formats (label images, COCO, CVAT): pure conversions between files and masks.
 infera_layer(annotations common imaging archive store)
 infera_layer(backends  common tensor onnx_import)
 infera_layer(runners   common tensor imaging cellpose)
-infera_layer(models    common tensor imaging batching metrics backends runners)
+infera_layer(models    common tensor dicom imaging batching metrics backends runners)
 # The transport-neutral core the front ends call: the image pipeline, the protocol's
 # tensor inference, ownership.
 infera_layer(serving   common tensor imaging batching runners models store auth)
-infera_layer(jobs      common datasets imaging models runners store serving)
-infera_layer(api       common tensor annotations archive auth datasets imaging jobs metrics models
+infera_layer(jobs      common datasets dicom imaging models runners store serving)
+infera_layer(api       common tensor annotations archive auth datasets dicom imaging jobs metrics models
                        runners store web serving)
 # The server's composition: its config file parsed into the option structs of the
 # folders below, and the Server that wires stores, models, jobs and routes together.
