@@ -46,20 +46,22 @@ infera_layer(imaging   common tensor)
 infera_layer(assist    common imaging)
 infera_layer(batching  common tensor tracing)
 infera_layer(onnx_import common tensor)
-infera_layer(datasets  common imaging store)
+# DICOM (DCMTK): decoding, windowing; DCMTK's headers only here.
+infera_layer(dicom     common imaging)
+infera_layer(datasets  common dicom imaging store)
 # Annotation formats (label images, COCO, CVAT): pure conversions between files and masks.
 infera_layer(annotations common imaging archive store)
 infera_layer(backends  common tensor onnx_import)
 infera_layer(runners   common tensor imaging cellpose)
-infera_layer(models    common tensor imaging batching metrics backends runners)
+infera_layer(models    common tensor dicom imaging batching metrics backends runners)
 # The transport-neutral core the front ends call: the image pipeline, the protocol's
 # tensor inference, ownership.
 infera_layer(serving   common tensor imaging batching runners models store auth tracing)
 # The Open Inference Protocol's gRPC front end (proto/grpc_service.proto) on serving/.
 infera_layer(grpc      common tensor auth models serving)
-infera_layer(jobs      common datasets imaging models runners store serving tracing)
-infera_layer(api       common tensor annotations archive assist auth datasets imaging jobs metrics
-                       models runners store web serving tracing)
+infera_layer(jobs      common datasets dicom imaging models runners store serving tracing)
+infera_layer(api       common tensor annotations archive assist auth datasets dicom imaging jobs
+                       metrics models runners store web serving tracing)
 # The server's composition: its config file parsed into the option structs of the
 # folders below, and the Server that wires stores, models, jobs and routes together.
 infera_layer(server    common api auth grpc jobs metrics models serving store web tracing)
@@ -75,3 +77,4 @@ infera_private_headers(onnx_import           onnx/ google/protobuf/)
 infera_private_headers(store                 libpq-fe.h libpq/ postgres_ext.h pg_config)
 # gRPC and the C++ generated from proto/ (build/generated/proto/).
 infera_private_headers(grpc                  grpcpp/ grpc/ grpc++/ proto/)
+infera_private_headers(dicom                 dcmtk/)

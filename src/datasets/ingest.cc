@@ -6,6 +6,8 @@
 
 #include "common/strings.h"
 #include "common/utf8.h"
+#include "dicom/anonymize.h"
+#include "dicom/dicom_image.h"
 #include "imaging/image_header.h"
 #include "store/blob_lifetime.h"
 
@@ -110,6 +112,54 @@ StatusOr<FileRecord> IngestFile(Store& store, BlobStore& blobs, int64_t dataset_
 
 namespace {
 
+// A DICOM file (the caller saw the preamble): see the file comment of ingest.h.
+StatusOr<Store::AddedFile> IngestDicom(Store& store, BlobStore& blobs, int64_t dataset_id,
+                                       int64_t owner_id, std::string_view filename,
+                                       const fs::path& path, uint64_t size,
+                                       const IngestLimits& limits, bool once) {
+  ByteBudget::Reservation held;
+  if (limits.budget != nullptr) {
+    ASSIGN_OR_RETURN(held, limits.budget->Acquire(size, limits.budget_wait));
+  }
+  ASSIGN_OR_RETURN(std::vector<std::byte> bytes, ReadHead(path, size, size));
+  StatusOr<DicomInstanceInfo> info = ReadDicomInfo(bytes);
+  if (!info.ok()) return info.status();
+  DicomLimits dicom;
+  dicom.max_pixels = limits.decode.max_pixels;
+  dicom.max_bytes = limits.decode.max_bytes;
+  const int64_t decoded_bytes = static_cast<int64_t>(info->rows) * info->columns * info->frames *
+                                std::max(1, info->samples_per_pixel) * 4;
+  ByteBudget::Reservation decoded;
+  if (limits.budget != nullptr && decoded_bytes > 0 && decoded_bytes <= dicom.max_bytes) {
+    ASSIGN_OR_RETURN(
+        decoded, limits.budget->Acquire(static_cast<uint64_t>(decoded_bytes), limits.budget_wait));
+  }
+  if (limits.anonymize) {
+    ASSIGN_OR_RETURN(bytes, AnonymizeDicom(bytes, AnonymizeOptions{limits.anonymize_salt}));
+  }
+  StatusOr<DicomPixels> pixels = DecodeDicom(bytes, dicom);
+  if (!pixels.ok()) {
+    return absl::InvalidArgumentError(
+        StrCat("cannot decode this DICOM file: ", pixels.status().message()));
+  }
+  FileRecord file;
+  file.owner_id = owner_id;
+  file.dataset_id = dataset_id;
+  file.role = "source";
+  file.filename =
+      limits.anonymize ? StrCat(pixels->info.sop_instance_uid, ".dcm") : SanitizeFilename(filename);
+  file.content_type = std::string(kDicomContentType);
+  DescribeImage(pixels->frames.front(), &file);
+  file.pages = pixels->info.frames;
+  pixels->frames.clear();
+  ASSIGN_OR_RETURN(PinnedBlob blob, PutPinned(store, blobs, bytes));
+  file.sha256 = blob.info.sha256;
+  file.size = blob.info.size;
+  if (once) return store.AddSourceFileOnce(file);
+  ASSIGN_OR_RETURN(FileRecord added, store.AddFile(file));
+  return Store::AddedFile{std::move(added), true};
+}
+
 // IngestFile and IngestFileOnce: `once` picks Store::AddSourceFileOnce over AddFile.
 StatusOr<Store::AddedFile> Ingest(Store& store, BlobStore& blobs, int64_t dataset_id,
                                   int64_t owner_id, std::string_view filename, const fs::path& path,
@@ -124,6 +174,9 @@ StatusOr<Store::AddedFile> Ingest(Store& store, BlobStore& blobs, int64_t datase
   }
   // The header first: not an image, or too many pixels, costs a few kilobytes.
   ASSIGN_OR_RETURN(std::vector<std::byte> head, ReadHead(path, size, kImageHeaderProbeBytes));
+  if (LooksLikeDicom(head)) {
+    return IngestDicom(store, blobs, dataset_id, owner_id, filename, path, size, limits, once);
+  }
   ASSIGN_OR_RETURN(ImageHeader header, CheckImageHeader(head, limits.decode));
   head.clear();
   ByteBudget::Reservation held;

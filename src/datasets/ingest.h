@@ -1,5 +1,11 @@
 // Dataset ingestion: turning uploaded files into stored, described dataset files.
 //
+// DICOM files (a Part 10 preamble) are read whole, optionally de-identified
+// (dicom/anonymize.h), fully decoded (dicom/dicom_image.h: truncated files, unsupported
+// transfer syntaxes and sizes that do not match the pixel data are refused) and stored
+// as "application/dicom" with the decoded frames' facts (float32 modality values,
+// pages = frames).
+//
 // IngestFile checks that the file is an image we can decode (PNG, JPEG, TIFF; the
 // header is checked from the first bytes and the limits refuse decompression bombs
 // before the file is read whole or pixels are allocated), stores its bytes in
@@ -49,7 +55,15 @@ struct IngestLimits {
   // budget_wait for room, then fails with Unavailable.
   ByteBudget* budget = nullptr;
   std::chrono::milliseconds budget_wait{30000};
+  // DICOM: de-identify before storing (the stored name becomes the new
+  // SOPInstanceUID + ".dcm", since uploaded names often carry the patient's), with
+  // this salt for the pseudonymous UIDs.
+  bool anonymize = false;
+  std::string anonymize_salt;
 };
+
+// The MIME type of stored DICOM files.
+inline constexpr std::string_view kDicomContentType = "application/dicom";
 
 // Ingests the file at `path` (left in place) into `dataset_id` under the sanitised
 // `filename` (made unique within the dataset by the store). The image header is

@@ -14,6 +14,8 @@
 #include "common/out_of_space.h"
 #include "common/strings.h"
 #include "datasets/ingest.h"
+#include "dicom/dicom_image.h"
+#include "dicom/windowing.h"
 #include "models/model.h"
 #include "runners/runner_registry.h"
 #include "store/blob_lifetime.h"
@@ -71,6 +73,18 @@ class InferenceJobHandler::JobRun {
     }
     nlohmann::json raw = nlohmann::json::parse(job_.params_json, nullptr, false);
     if (raw.is_discarded()) raw = nlohmann::json::object();
+    // DICOM inputs: the job's window (checked at start), else the model's, else the file's.
+    nlohmann::json window = model_->description().window;
+    if (raw.is_object() && raw.contains("window")) {
+      window = raw["window"];
+      raw.erase("window");
+    }
+    if (!window.is_null()) {
+      StatusOr<WindowSpec> spec = ParseWindowSpec(window);
+      if (!spec.ok())
+        return Finish(JobStatus::kFailed, std::string(ToStd(spec.status().message())));
+      window_ = *spec;
+    }
     StatusOr<nlohmann::json> params = runner_->ResolveParams(raw, model_->description());
     if (!params.ok())
       return Finish(JobStatus::kFailed, std::string(ToStd(params.status().message())));
@@ -176,8 +190,10 @@ class InferenceJobHandler::JobRun {
     std::span<const std::byte> span(reinterpret_cast<const std::byte*>(bytes->data()),
                                     bytes->size());
     std::shared_ptr<TraceSpan> preprocess = StartChildSpan(flight->span, "preprocess");
-    StatusOr<PreparedImage> prepared = ImagePipeline::Prepare(*runner_, model_->description(), span,
-                                                              params_, owner_.options_.decode);
+    StatusOr<PreparedImage> prepared =
+        LooksLikeDicom(span) ? PrepareDicom(span)
+                             : ImagePipeline::Prepare(*runner_, model_->description(), span,
+                                                      params_, owner_.options_.decode);
     EndSpan(preprocess.get(), prepared.status());
     if (!prepared.ok())
       return RecordError(*flight, std::string(ToStd(prepared.status().message())));
@@ -195,6 +211,25 @@ class InferenceJobHandler::JobRun {
                                completed_.push_back(Completion{flight, std::move(r)});
                                cv_.Signal();
                              });
+  }
+
+  // A DICOM source: its first frame, windowed to 8-bit grey (colour frames as RGB).
+  StatusOr<PreparedImage> PrepareDicom(std::span<const std::byte> bytes) {
+    const SteadyClock::time_point start = SteadyClock::now();
+    DicomLimits limits;
+    limits.max_pixels = owner_.options_.decode.max_pixels;
+    limits.max_bytes = owner_.options_.decode.max_bytes;
+    StatusOr<DicomPixels> pixels = DecodeDicom(bytes, limits);
+    if (!pixels.ok()) {
+      return absl::InvalidArgumentError(
+          StrCat("cannot decode this DICOM file: ", pixels.status().message()));
+    }
+    Image image = DisplayFrame(*pixels, 0, window_);
+    const double decode_ms = MsBetween(start, SteadyClock::now());
+    ASSIGN_OR_RETURN(PreparedImage prepared, ImagePipeline::Prepare(*runner_, model_->description(),
+                                                                    std::move(image), params_));
+    prepared.timings.decode_ms = decode_ms;
+    return prepared;
   }
 
   void WaitAndHandle() {
@@ -383,6 +418,7 @@ class InferenceJobHandler::JobRun {
   const Runner* runner_ = nullptr;
   std::shared_ptr<Model> model_;
   nlohmann::json params_;
+  WindowSpec window_;  // DICOM inputs
   std::vector<FileRecord> pending_;
   std::vector<std::string> dropped_blobs_;  // outputs written but not recorded
   std::deque<Retry> retries_;

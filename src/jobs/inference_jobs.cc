@@ -1,6 +1,7 @@
 #include "jobs/inference_jobs.h"
 
 #include "common/strings.h"
+#include "dicom/windowing.h"
 #include "jobs/job_export.h"
 #include "models/model.h"
 
@@ -17,8 +18,20 @@ StatusOr<InferenceRecord> InferenceJobs::Start(const Caller& caller,
             ? StrCat("model '", name, "' version ", *request.model_version, " is not loaded")
             : StrCat("unknown model '", name, "'"));
   }
+  // `window` (DICOM inputs, dicom/windowing.h) is the job's, not the runner's.
+  nlohmann::json params = request.params;
+  std::optional<nlohmann::json> window;
+  if (params.is_object() && params.contains("window")) {
+    StatusOr<WindowSpec> spec = ParseWindowSpec(params["window"]);
+    if (!spec.ok()) {
+      return absl::InvalidArgumentError(StrCat("params.", spec.status().message()));
+    }
+    window = WindowSpecJson(*spec);
+    params.erase("window");
+  }
   ASSIGN_OR_RETURN(nlohmann::json validated,
-                   model->runner().ResolveParams(request.params, model->description()));
+                   model->runner().ResolveParams(params, model->description()));
+  if (window) validated["window"] = *window;
   InferenceRecord job;
   job.dataset_id = dataset.id;
   job.owner_id = CallerId(caller);

@@ -6,6 +6,7 @@
 
 #include "backends/backend_registry.h"
 #include "common/strings.h"
+#include "dicom/windowing.h"
 #include "models/yaml_reader.h"
 #include "runners/runner_registry.h"
 
@@ -20,7 +21,7 @@ constexpr int64_t kMaxSide = 1 << 16;
 // Applies `input:`.
 Status ApplyInput(const YamlReader& in, ModelConfig* config) {
   RETURN_IF_ERROR(in.CheckMapping({"name", "color", "size", "resize", "interpolation", "scale",
-                                   "mean", "std", "layout", "dtype"}));
+                                   "mean", "std", "layout", "dtype", "window"}));
   InputSpec& spec = config->input;
   if (in.Has("name")) {
     ASSIGN_OR_RETURN(config->input_name, in.String("name"));
@@ -86,6 +87,20 @@ Status ApplyInput(const YamlReader& in, ModelConfig* config) {
     auto parsed = ParseLayout(s);
     if (!parsed.ok()) return in.Error("layout", "must be NCHW or NHWC (got '" + s + "')");
     spec.layout = *parsed;
+  }
+  if (in.Has("window")) {
+    // DICOM inputs: "file", a preset, or [centre, width] (dicom/windowing.h).
+    const YAML::Node n = in.node()["window"];
+    nlohmann::json window;
+    if (n.IsScalar()) {
+      window = n.Scalar();
+    } else if (n.IsSequence() && n.size() == 2) {
+      StatusOr<std::vector<double>> pair = in.DoubleList("window");
+      if (pair.ok()) window = *pair;
+    }
+    StatusOr<WindowSpec> spec = ParseWindowSpec(window);
+    if (!spec.ok()) return in.Error("window", ToStd(spec.status().message()));
+    config->window = WindowSpecJson(*spec);
   }
   if (in.Has("dtype")) {
     ASSIGN_OR_RETURN(std::string s, in.String("dtype"));

@@ -26,6 +26,9 @@ struct ModelDescription {
   // The runner's param defaults for this model (a JSON object, validated against the
   // runner's schema at load); a request's params are applied over them.
   nlohmann::json params = nlohmann::json::object();
+  // model.yaml's input.window for DICOM inputs (dicom/windowing.h's forms: "file", a
+  // preset name, [centre, width]), checked at load; null: the file's window.
+  nlohmann::json window;
 };
 
 }  // namespace infera

@@ -106,6 +106,7 @@ const RouteRow kRoutes[] = {
     {"DELETE", "/api/datasets/{id}", Access::kUser},
     {"POST", "/api/datasets/{id}/files", Access::kUser},
     {"POST", "/api/datasets/{id}/archive", Access::kUser},
+    {"GET", "/api/datasets/{id}/series", Access::kUser},
     {"GET", "/api/files/{id}", Access::kUser},
     {"GET", "/api/files/{id}/meta", Access::kUser},
     {"GET", "/api/files/{id}/thumbnail", Access::kUser},

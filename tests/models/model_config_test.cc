@@ -92,6 +92,26 @@ outputs: {flows: 1, style: 2}
   EXPECT_EQ(c->output_positions, (std::vector<int64_t>{1, 2}));
 }
 
+TEST(ModelConfigTest, InputWindowForDicomIsCheckedAtLoad) {
+  TempDir tmp;
+  for (const auto& [yaml, want] : std::vector<std::pair<std::string, nlohmann::json>>{
+           {"window: lung", "lung"},
+           {"window: [40, 400]", nlohmann::json::array({40.0, 400.0})},
+           {"window: file", "file"},
+           {"color: gray", nullptr}}) {
+    StatusOr<ModelConfig> c =
+        LoadModelFolder(MakeModel(tmp.path(), "w", "runner: classify\ninput: {" + yaml + "}\n"));
+    ASSERT_TRUE(c.ok()) << yaml << ": " << c.status();
+    EXPECT_EQ(c->window, want) << yaml;
+  }
+  for (const char* bad : {"window: liver", "window: [40]", "window: [40, 0]"}) {
+    StatusOr<ModelConfig> c = LoadModelFolder(
+        MakeModel(tmp.path(), "w", std::string("runner: classify\ninput: {") + bad + "}\n"));
+    ASSERT_FALSE(c.ok()) << bad;
+    EXPECT_THAT(std::string(c.status().message()), HasSubstr("window")) << bad;
+  }
+}
+
 TEST(ModelConfigTest, EmptyModelYamlTakesTheImageNetClassifierDefaults) {
   TempDir tmp;
   StatusOr<ModelConfig> c = LoadModelFolder(MakeModel(tmp.path(), "plain", ""));

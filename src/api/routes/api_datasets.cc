@@ -5,6 +5,11 @@
 //   DELETE /api/datasets/{id}            -> 200; blobs no file references are removed
 //   POST   /api/datasets/{id}/files      multipart/form-data, field "files" (many)
 //   POST   /api/datasets/{id}/archive    a ZIP of images (raw body or multipart field)
+//   GET    /api/datasets/{id}/series     the dataset's DICOM files as series, in slice order
+// DICOM files (.dcm, or DICOM entries of a ZIP) are decoded whole before they are stored
+// (datasets/ingest.h); `anonymize=true` (a query parameter, or a multipart text field)
+// de-identifies them first (dicom/anonymize.h). A DICOM file whose size differs from the
+// files of its series already in the dataset (or earlier in the upload) is refused.
 // Uploads are spooled to disk by the transport and parsed in chunks; each file is
 // checked (decodable image within the pixel limits) and stored on its own: refused
 // files are listed in "errors" with a reason and the rest is kept (201 when at least
@@ -16,6 +21,8 @@
 // what landed.
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <optional>
 #include <span>
 
 #include "api/http_status.h"
@@ -28,6 +35,9 @@
 #include "common/strings.h"
 #include "common/utf8.h"
 #include "datasets/ingest.h"
+#include "dicom/anonymize.h"
+#include "dicom/dicom_image.h"
+#include "dicom/series.h"
 #include "imaging/image_header.h"
 #include "store/blob_lifetime.h"
 #include "store/blob_store.h"
@@ -45,6 +55,99 @@ IngestLimits Limits(const ApiContext& ctx) {
   limits.budget = ctx.ingest_budget;
   return limits;
 }
+
+bool TrueText(std::string_view v) { return v == "true" || v == "1" || v == "yes" || v == "on"; }
+
+// The upload's options: anonymize=true from the query or a multipart text field.
+StatusOr<IngestLimits> UploadLimits(const ApiContext& ctx, const HttpRequest& req,
+                                    const DatasetRecord& dataset,
+                                    const std::vector<MultipartPart>& parts) {
+  IngestLimits limits = Limits(ctx);
+  std::string value;
+  bool given = req.query_param("anonymize", &value);
+  for (const MultipartPart& part : parts) {
+    if (!part.is_file && part.name == "anonymize") {
+      value = part.value;
+      given = true;
+    }
+  }
+  if (given) {
+    if (!TrueText(value) && value != "false" && value != "0" && value != "no" && value != "off") {
+      return absl::InvalidArgumentError("'anonymize' must be true or false");
+    }
+    limits.anonymize = TrueText(value);
+  }
+  // Stable per dataset, so that a series uploaded in parts stays one series.
+  limits.anonymize_salt = StrCat("infera-dataset-", dataset.id, "-", dataset.created_at);
+  return limits;
+}
+
+// The series of a dataset's DICOM files (the first file seen of each), so that a file
+// whose size does not match its series is refused before it is stored. Loaded on first
+// use from the stored files' headers.
+class SeriesCheck {
+ public:
+  SeriesCheck(const ApiContext& ctx, const DatasetRecord& dataset, const IngestLimits& limits)
+      : ctx_(ctx), dataset_(dataset), limits_(limits) {}
+
+  // The reason the DICOM file at `path` cannot join its series, "" when it can (or is not
+  // DICOM, or unreadable: ingestion gives that reason). Store errors are returned.
+  StatusOr<std::string> Refusal(const fs::path& path) {
+    std::optional<DicomInstanceInfo> info = ReadInfo(path);
+    if (!info) return std::string();
+    RETURN_IF_ERROR(Load());
+    auto it = first_.find(info->series_instance_uid);
+    if (it == first_.end()) return std::string();
+    const std::string mismatch = SeriesMismatch(it->second, *info);
+    return mismatch.empty() ? mismatch
+                            : StrCat("this DICOM file does not fit its series: ", mismatch);
+  }
+  // Records a stored file's series.
+  void Stored(const fs::path& path) {
+    if (std::optional<DicomInstanceInfo> info = ReadInfo(path)) {
+      first_.emplace(info->series_instance_uid, *info);
+    }
+  }
+
+ private:
+  std::optional<DicomInstanceInfo> ReadInfo(const fs::path& path) {
+    std::error_code ec;
+    const uintmax_t size = fs::file_size(path, ec);
+    if (ec || size < 132 || size > limits_.max_file_bytes) return std::nullopt;
+    std::vector<std::byte> bytes(size);
+    std::ifstream in(path, std::ios::binary);
+    if (!in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(size))) {
+      return std::nullopt;
+    }
+    if (!LooksLikeDicom(bytes)) return std::nullopt;
+    StatusOr<DicomInstanceInfo> info = ReadDicomInfo(bytes);
+    if (!info.ok()) return std::nullopt;
+    if (limits_.anonymize) {
+      info->series_instance_uid =
+          PseudonymousUid(info->series_instance_uid, limits_.anonymize_salt);
+    }
+    return *info;
+  }
+  Status Load() {
+    if (loaded_) return absl::OkStatus();
+    ASSIGN_OR_RETURN(std::vector<FileRecord> files, ctx_.store->ListDatasetFiles(dataset_.id));
+    for (const FileRecord& f : files) {
+      if (f.content_type != kDicomContentType) continue;
+      ASSIGN_OR_RETURN(std::string bytes, ctx_.blobs->Get(f.sha256));
+      StatusOr<DicomInstanceInfo> info =
+          ReadDicomInfo(std::as_bytes(std::span(bytes.data(), bytes.size())));
+      if (info.ok()) first_.emplace(info->series_instance_uid, *info);
+    }
+    loaded_ = true;
+    return absl::OkStatus();
+  }
+
+  const ApiContext& ctx_;
+  const DatasetRecord& dataset_;
+  const IngestLimits& limits_;
+  bool loaded_ = false;
+  std::map<std::string, DicomInstanceInfo> first_;
+};
 
 StatusOr<HttpResponse> CreateDataset(const ApiContext& ctx, const HttpRequest& req) {
   ASSIGN_OR_RETURN(nlohmann::json body, JsonBody(req));
@@ -121,10 +224,17 @@ struct UploadReport {
 // Stores one file of an upload, or records why not. Store failures (not the file's
 // fault) end the upload.
 Status IngestOne(const ApiContext& ctx, const DatasetRecord& dataset, std::string_view filename,
-                 const fs::path& path, UploadReport* report) {
-  StatusOr<Store::AddedFile> file = IngestFileOnce(*ctx.store, *ctx.blobs, dataset.id,
-                                                   dataset.owner_id, filename, path, Limits(ctx));
+                 const fs::path& path, const IngestLimits& limits, SeriesCheck* series,
+                 UploadReport* report) {
+  ASSIGN_OR_RETURN(std::string refusal, series->Refusal(path));
+  if (!refusal.empty()) {
+    report->Refuse(filename, refusal);
+    return absl::OkStatus();
+  }
+  StatusOr<Store::AddedFile> file =
+      IngestFileOnce(*ctx.store, *ctx.blobs, dataset.id, dataset.owner_id, filename, path, limits);
   if (file.ok()) {
+    if (file->file.content_type == kDicomContentType) series->Stored(path);
     nlohmann::json j = FileJson(file->file);
     // The dataset held these bytes already (a retried upload): the file it holds.
     if (!file->added) j["already_stored"] = true;
@@ -143,6 +253,8 @@ StatusOr<HttpResponse> UploadFiles(const ApiContext& ctx, const HttpRequest& req
   ASSIGN_OR_RETURN(DatasetRecord dataset, VisibleDataset(ctx, req, id));
   MultipartTempFiles cleanup;
   ASSIGN_OR_RETURN(std::vector<MultipartPart> parts, ReadMultipart(ctx, req, &cleanup));
+  ASSIGN_OR_RETURN(IngestLimits limits, UploadLimits(ctx, req, dataset, parts));
+  SeriesCheck series(ctx, dataset, limits);
   UploadReport report;
   int64_t count = 0;
   for (const MultipartPart& part : parts) {
@@ -157,7 +269,7 @@ StatusOr<HttpResponse> UploadFiles(const ApiContext& ctx, const HttpRequest& req
                     StrCat("more than ", ctx.uploads.max_files_per_upload, " files in one upload"));
       continue;
     }
-    RETURN_IF_ERROR(IngestOne(ctx, dataset, part.filename, part.file, &report));
+    RETURN_IF_ERROR(IngestOne(ctx, dataset, part.filename, part.file, limits, &series, &report));
   }
   return report.Response(dataset.id);
 }
@@ -171,8 +283,9 @@ StatusOr<HttpResponse> UploadArchive(const ApiContext& ctx, const HttpRequest& r
   MultipartTempFiles cleanup;
   fs::path archive;
   std::optional<BodyFile> small;
+  std::vector<MultipartPart> parts;
   if (req.header("content-type").starts_with("multipart/")) {
-    ASSIGN_OR_RETURN(std::vector<MultipartPart> parts, ReadMultipart(ctx, req, &cleanup));
+    ASSIGN_OR_RETURN(parts, ReadMultipart(ctx, req, &cleanup));
     for (const MultipartPart& part : parts) {
       if (part.is_file) {
         archive = part.file;
@@ -202,6 +315,8 @@ StatusOr<HttpResponse> UploadArchive(const ApiContext& ctx, const HttpRequest& r
     return absl::InvalidArgumentError(
         StrCat("not a usable ZIP archive: ", reader.status().message()));
   }
+  ASSIGN_OR_RETURN(IngestLimits ingest, UploadLimits(ctx, req, dataset, parts));
+  SeriesCheck series(ctx, dataset, ingest);
   UploadReport report;
   StatusOr<std::vector<ZipRefusal>> refused = reader->ForEachFile(
       ctx.tmp_dir,
@@ -210,12 +325,16 @@ StatusOr<HttpResponse> UploadArchive(const ApiContext& ctx, const HttpRequest& r
         if (info.base_name.starts_with("._") || info.name.starts_with("__MACOSX/")) {
           return absl::OkStatus();
         }
-        return IngestOne(ctx, dataset, info.base_name, file, &report);
+        return IngestOne(ctx, dataset, info.base_name, file, ingest, &series, &report);
       },
       // A bomb (not an image, or more pixels than allowed) stops at its first chunk.
       [&](const ZipEntryInfo& info, std::string_view head) -> Status {
         if (info.base_name.starts_with("._") || info.name.starts_with("__MACOSX/")) {
           return absl::OkStatus();  // skipped above
+        }
+        // DICOM: decoded (within the limits) when ingested.
+        if (LooksLikeDicom(std::as_bytes(std::span(head.data(), head.size())))) {
+          return absl::OkStatus();
         }
         return CheckImageHeader(std::as_bytes(std::span(head.data(), head.size())),
                                 Limits(ctx).decode)
@@ -224,6 +343,57 @@ StatusOr<HttpResponse> UploadArchive(const ApiContext& ctx, const HttpRequest& r
   if (!refused.ok()) return refused.status();
   for (const ZipRefusal& r : *refused) report.Refuse(r.name, r.message);
   return report.Response(dataset.id);
+}
+
+// The dataset's DICOM files grouped into series (dicom/series.h), each in slice order.
+StatusOr<HttpResponse> ListSeries(const ApiContext& ctx, const HttpRequest& req) {
+  ASSIGN_OR_RETURN(int64_t id, ParseId(req.params.at("id"), "dataset"));
+  RETURN_IF_ERROR(VisibleDataset(ctx, req, id).status());
+  ASSIGN_OR_RETURN(std::vector<FileRecord> all, ctx.store->ListDatasetFiles(id));
+  std::vector<FileRecord> files;
+  std::vector<DicomInstanceInfo> infos;
+  for (FileRecord& f : all) {
+    if (f.content_type != kDicomContentType) continue;
+    ASSIGN_OR_RETURN(std::string bytes, ctx.blobs->Get(f.sha256));
+    StatusOr<DicomInstanceInfo> info =
+        ReadDicomInfo(std::as_bytes(std::span(bytes.data(), bytes.size())));
+    if (!info.ok()) continue;  // checked at upload; not expected
+    files.push_back(std::move(f));
+    infos.push_back(std::move(*info));
+  }
+  nlohmann::json list = nlohmann::json::array();
+  for (const DicomSeries& s : GroupSeries(infos)) {
+    const DicomInstanceInfo& first = infos[s.members.front()];
+    nlohmann::json j = {{"series_instance_uid", s.series_instance_uid},
+                        {"study_instance_uid", s.study_instance_uid},
+                        {"modality", s.modality},
+                        {"ordered_by", s.ordered_by},
+                        {"rows", first.rows},
+                        {"columns", first.columns},
+                        {"photometric", first.photometric},
+                        {"pixel_spacing", nullptr},
+                        {"window", nullptr},
+                        {"files", nlohmann::json::array()}};
+    if (first.pixel_spacing) {
+      j["pixel_spacing"] = {first.pixel_spacing->row_mm, first.pixel_spacing->column_mm};
+    }
+    if (first.window) j["window"] = {first.window->center, first.window->width};
+    for (size_t m : s.members) {
+      const DicomInstanceInfo& info = infos[m];
+      nlohmann::json f = {{"id", files[m].id},
+                          {"filename", files[m].filename},
+                          {"sop_instance_uid", info.sop_instance_uid},
+                          {"frames", info.frames},
+                          {"instance_number", nullptr},
+                          {"image_position", nullptr}};
+      if (info.instance_number) f["instance_number"] = *info.instance_number;
+      if (info.image_position) f["image_position"] = *info.image_position;
+      j["files"].push_back(std::move(f));
+    }
+    list.push_back(std::move(j));
+  }
+  return JsonResponse(200,
+                      JsonText(nlohmann::json{{"dataset_id", id}, {"series", std::move(list)}}));
 }
 
 }  // namespace
@@ -239,6 +409,8 @@ void AddApiDatasetRoutes(Router& router, const ApiContext& ctx) {
                 return ListDatasets(c, r);
               })));
   router.Add("GET", "/api/datasets/{id}", Guarded(ctx, Access::kUser, Blocking(ctx, GetDataset)));
+  router.Add("GET", "/api/datasets/{id}/series",
+             Guarded(ctx, Access::kUser, Blocking(ctx, ListSeries)));
   router.Add("DELETE", "/api/datasets/{id}",
              Guarded(ctx, Access::kUser, Blocking(ctx, DeleteDataset)));
   router.Add("POST", "/api/datasets/{id}/files",

@@ -4,13 +4,16 @@
 //   GET /api/files/{id}/thumbnail  ?size=N (16..4096, default 256): a PNG preview, the
 //                                  first page, longest side N (never enlarged), 16-bit
 //                                  and float images contrast-stretched (0.5th..99.5th
-//                                  percentile)
+//                                  percentile); a DICOM file: frame ?frame=K (from 0)
+//                                  windowed with ?window=file|lung|soft_tissue|bone|
+//                                  brain|C,W (dicom/windowing.h; default: the file's)
 //   GET /api/files/{id}/overlay    ?palette=classes|instances: a mask (class_mask or
 //                                  instance_mask) as an RGBA PNG at its own size, label
 //                                  0 transparent, label k opaque in its colour
 //                                  (imaging/overlay.h ColorizeLabels); the default
 //                                  palette is instances for instance masks, else classes
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 
 #include "api/http_status.h"
@@ -20,6 +23,9 @@
 #include "common/json_text.h"
 #include "common/strings.h"
 #include "common/task_pool.h"
+#include "datasets/ingest.h"
+#include "dicom/dicom_image.h"
+#include "dicom/windowing.h"
 #include "imaging/codec.h"
 #include "imaging/overlay.h"
 #include "imaging/preprocess.h"
@@ -127,6 +133,45 @@ StatusOr<Image> DecodeStored(const ApiContext& ctx, const FileRecord& file) {
       limits);
 }
 
+// A stored DICOM file's frame `?frame=` windowed with `?window=` as 8-bit grey (or RGB).
+StatusOr<Image> DicomFrame(const ApiContext& ctx, const HttpRequest& req, const FileRecord& file) {
+  WindowSpec window;
+  std::string value;
+  if (req.query_param("window", &value)) {
+    nlohmann::json text = value;
+    const size_t comma = value.find(',');
+    if (comma != std::string::npos) {
+      double c = 0, w = 0;
+      const std::string a = value.substr(0, comma), b = value.substr(comma + 1);
+      auto [pa, ea] = std::from_chars(a.data(), a.data() + a.size(), c);
+      auto [pb, eb] = std::from_chars(b.data(), b.data() + b.size(), w);
+      if (ea != std::errc() || eb != std::errc() || pa != a.data() + a.size() ||
+          pb != b.data() + b.size()) {
+        return absl::InvalidArgumentError("window must be a preset or CENTRE,WIDTH");
+      }
+      text = nlohmann::json::array({c, w});
+    }
+    ASSIGN_OR_RETURN(window, ParseWindowSpec(text));
+  }
+  int64_t frame = 0;
+  if (req.query_param("frame", &value)) {
+    auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), frame);
+    if (ec != std::errc() || p != value.data() + value.size() || frame < 0) {
+      return absl::InvalidArgumentError("frame must be a frame number from 0");
+    }
+  }
+  ASSIGN_OR_RETURN(std::string bytes, ctx.blobs->Get(file.sha256));
+  DicomLimits limits;
+  limits.max_pixels = ctx.max_image_pixels;
+  ASSIGN_OR_RETURN(DicomPixels pixels,
+                   DecodeDicom(std::as_bytes(std::span(bytes.data(), bytes.size())), limits));
+  if (frame >= static_cast<int64_t>(pixels.frames.size())) {
+    return absl::InvalidArgumentError(
+        StrCat("frame ", frame, " is out of range: the file has ", pixels.frames.size()));
+  }
+  return DisplayFrame(pixels, static_cast<int>(frame), window);
+}
+
 StatusOr<HttpResponse> Thumbnail(const ApiContext& ctx, const HttpRequest& req) {
   ASSIGN_OR_RETURN(int64_t id, ParseId(req.params.at("id"), "file"));
   int64_t size = 256;
@@ -138,7 +183,8 @@ StatusOr<HttpResponse> Thumbnail(const ApiContext& ctx, const HttpRequest& req) 
     }
   }
   ASSIGN_OR_RETURN(FileRecord file, VisibleFile(ctx, req, id));
-  ASSIGN_OR_RETURN(Image image, DecodeStored(ctx, file));
+  ASSIGN_OR_RETURN(Image image, file.content_type == kDicomContentType ? DicomFrame(ctx, req, file)
+                                                                       : DecodeStored(ctx, file));
   const double fit = std::min(1.0, static_cast<double>(size) / std::max(image.width, image.height));
   const int w = std::max(1, static_cast<int>(std::lround(image.width * fit)));
   const int h = std::max(1, static_cast<int>(std::lround(image.height * fit)));
