@@ -1,5 +1,9 @@
 #include "store/annotation_store.h"
 
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "common/sha256.h"
 #include "common/strings.h"
 
 namespace infera {
@@ -30,6 +34,52 @@ bool IsMaskOrigin(std::string_view origin) {
     if (c < '0' || c > '9') return false;
   }
   return true;
+}
+
+namespace {
+
+Status ValidateMask(const MaskRevisionRecord& m) {
+  if (!IsSha256Hex(m.sha256)) {
+    return absl::InvalidArgumentError(StrCat("the mask of file ", m.source_file_id,
+                                             " has a sha256 that is not 64 lower-case hex digits"));
+  }
+  if (m.width <= 0 || m.height <= 0) {
+    return absl::InvalidArgumentError(StrCat("the mask of file ", m.source_file_id, " is ", m.width,
+                                             "x", m.height, " (expected a positive shape)"));
+  }
+  if (m.bit_depth != 8 && m.bit_depth != 16) {
+    return absl::InvalidArgumentError(StrCat("the mask of file ", m.source_file_id,
+                                             " has bit depth ", m.bit_depth,
+                                             " (expected 8 or 16)"));
+  }
+  if (m.size < 0) {
+    return absl::InvalidArgumentError(
+        StrCat("the mask of file ", m.source_file_id, " has a negative size"));
+  }
+  if (!IsMaskOrigin(m.origin)) {
+    return absl::InvalidArgumentError(
+        StrCat("mask origin '", m.origin.substr(0, 64), "' is not import, edit or job:<id>"));
+  }
+  const nlohmann::json classes = nlohmann::json::parse(m.classes_json, nullptr, false);
+  if (classes.is_discarded() || !classes.is_object()) {
+    return absl::InvalidArgumentError(
+        StrCat("the mask of file ", m.source_file_id, " has classes that are not a JSON object"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+Status ValidateMaskRevisions(const std::vector<MaskRevisionRecord>& masks) {
+  std::set<int64_t> files;
+  for (const MaskRevisionRecord& m : masks) {
+    RETURN_IF_ERROR(ValidateMask(m));
+    if (!files.insert(m.source_file_id).second) {
+      return absl::InvalidArgumentError(
+          StrCat("file ", m.source_file_id, " has more than one mask in one write"));
+    }
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace infera

@@ -76,6 +76,12 @@ struct MaskRevisionRecord {
   int64_t created_at = 0;
 };
 
+// The checks every AnnotationStore makes on the masks of one write (see
+// AddMaskRevisions): a sha256 of 64 lower-case hex digits, a positive shape, bit depth 8
+// or 16, a non-negative size, an origin IsMaskOrigin accepts, classes_json a JSON object,
+// each source file once. InvalidArgument naming the first that fails.
+Status ValidateMaskRevisions(const std::vector<MaskRevisionRecord>& masks);
+
 class AnnotationStore {
  public:
   virtual ~AnnotationStore() = default;

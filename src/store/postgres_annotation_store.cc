@@ -5,13 +5,11 @@
 // revisions of one set are numbered one writer at a time) — and by the unique
 // constraints (one name per dataset, one number per revision).
 #include <nlohmann/json.hpp>
-#include <set>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "common/clock.h"
-#include "common/sha256.h"
 #include "common/strings.h"
 #include "store/annotation_store.h"
 #include "store/postgres_db.h"
@@ -72,47 +70,6 @@ bool IsJsonOf(const std::string& text, nlohmann::json::value_t type) {
   return !parsed.is_discarded() && parsed.type() == type;
 }
 
-Status ValidateMask(const MaskRevisionRecord& m) {
-  if (!IsSha256Hex(m.sha256)) {
-    return absl::InvalidArgumentError(StrCat("the mask of file ", m.source_file_id,
-                                             " has a sha256 that is not 64 lower-case hex digits"));
-  }
-  if (m.width <= 0 || m.height <= 0) {
-    return absl::InvalidArgumentError(StrCat("the mask of file ", m.source_file_id, " is ", m.width,
-                                             "x", m.height, " (expected a positive shape)"));
-  }
-  if (m.bit_depth != 8 && m.bit_depth != 16) {
-    return absl::InvalidArgumentError(StrCat("the mask of file ", m.source_file_id,
-                                             " has bit depth ", m.bit_depth,
-                                             " (expected 8 or 16)"));
-  }
-  if (m.size < 0) {
-    return absl::InvalidArgumentError(
-        StrCat("the mask of file ", m.source_file_id, " has a negative size"));
-  }
-  if (!IsMaskOrigin(m.origin)) {
-    return absl::InvalidArgumentError(
-        StrCat("mask origin '", m.origin.substr(0, 64), "' is not import, edit or job:<id>"));
-  }
-  if (!IsJsonOf(m.classes_json, nlohmann::json::value_t::object)) {
-    return absl::InvalidArgumentError(
-        StrCat("the mask of file ", m.source_file_id, " has classes that are not a JSON object"));
-  }
-  return absl::OkStatus();
-}
-
-Status ValidateMasks(const std::vector<MaskRevisionRecord>& masks) {
-  std::set<int64_t> files;
-  for (const MaskRevisionRecord& m : masks) {
-    RETURN_IF_ERROR(ValidateMask(m));
-    if (!files.insert(m.source_file_id).second) {
-      return absl::InvalidArgumentError(
-          StrCat("file ", m.source_file_id, " has more than one mask in one write"));
-    }
-  }
-  return absl::OkStatus();
-}
-
 class PostgresAnnotationStore final : public AnnotationStore {
  public:
   PostgresAnnotationStore(std::unique_ptr<PgPool> pool, std::function<int64_t()> now_ms)
@@ -121,7 +78,7 @@ class PostgresAnnotationStore final : public AnnotationStore {
   StatusOr<AnnotationSetRecord> CreateAnnotationSet(
       const AnnotationSetRecord& set, const std::vector<MaskRevisionRecord>& masks) override {
     if (set.name.empty()) return absl::InvalidArgumentError("annotation set name is empty");
-    RETURN_IF_ERROR(ValidateMasks(masks));
+    RETURN_IF_ERROR(ValidateMaskRevisions(masks));
     if (!IsJsonOf(set.labels_json, nlohmann::json::value_t::array)) {
       return absl::InvalidArgumentError("annotation set labels are not a JSON array");
     }
@@ -200,7 +157,7 @@ class PostgresAnnotationStore final : public AnnotationStore {
 
   StatusOr<std::vector<MaskRevisionRecord>> AddMaskRevisions(
       int64_t set_id, const std::vector<MaskRevisionRecord>& masks) override {
-    RETURN_IF_ERROR(ValidateMasks(masks));
+    RETURN_IF_ERROR(ValidateMaskRevisions(masks));
     ASSIGN_OR_RETURN(PgPool::Lease c, pool_->Acquire());
     ASSIGN_OR_RETURN(PgTransaction txn, PgTransaction::Begin(*c));
     ASSIGN_OR_RETURN(AnnotationSetRecord set, LockSet(*c, set_id));

@@ -1,12 +1,10 @@
 #include "store/sqlite_annotation_store.h"
 
-#include <set>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "common/mutex.h"
-#include "common/sha256.h"
 #include "common/strings.h"
 #include "store/sqlite_db.h"
 #include "store/sqlite_open.h"
@@ -59,31 +57,6 @@ MaskRevisionRecord ReadRevisionRow(const SqliteStatement& st) {
   return r;
 }
 
-Status ValidateMask(const MaskRevisionRecord& m) {
-  if (!IsSha256Hex(m.sha256)) {
-    return absl::InvalidArgumentError(StrCat("the mask of file ", m.source_file_id,
-                                             " has a sha256 that is not 64 lower-case hex digits"));
-  }
-  if (m.width <= 0 || m.height <= 0) {
-    return absl::InvalidArgumentError(StrCat("the mask of file ", m.source_file_id, " is ", m.width,
-                                             "x", m.height, " (expected a positive shape)"));
-  }
-  if (m.bit_depth != 8 && m.bit_depth != 16) {
-    return absl::InvalidArgumentError(StrCat("the mask of file ", m.source_file_id,
-                                             " has bit depth ", m.bit_depth,
-                                             " (expected 8 or 16)"));
-  }
-  if (m.size < 0) {
-    return absl::InvalidArgumentError(
-        StrCat("the mask of file ", m.source_file_id, " has a negative size"));
-  }
-  if (!IsMaskOrigin(m.origin)) {
-    return absl::InvalidArgumentError(
-        StrCat("mask origin '", m.origin.substr(0, 64), "' is not import, edit or job:<id>"));
-  }
-  return absl::OkStatus();
-}
-
 class SqliteAnnotationStore final : public AnnotationStore {
  public:
   SqliteAnnotationStore(std::unique_ptr<SqliteDb> db, std::function<int64_t()> now_ms)
@@ -92,7 +65,7 @@ class SqliteAnnotationStore final : public AnnotationStore {
   StatusOr<AnnotationSetRecord> CreateAnnotationSet(
       const AnnotationSetRecord& set, const std::vector<MaskRevisionRecord>& masks) override {
     if (set.name.empty()) return absl::InvalidArgumentError("annotation set name is empty");
-    RETURN_IF_ERROR(ValidateMasks(masks));
+    RETURN_IF_ERROR(ValidateMaskRevisions(masks));
     MutexLock lock(&mu_);
     ASSIGN_OR_RETURN(auto txn, SqliteTransaction::Begin(*db_, Mode::kImmediate));
     {
@@ -196,7 +169,7 @@ class SqliteAnnotationStore final : public AnnotationStore {
 
   StatusOr<std::vector<MaskRevisionRecord>> AddMaskRevisions(
       int64_t set_id, const std::vector<MaskRevisionRecord>& masks) override {
-    RETURN_IF_ERROR(ValidateMasks(masks));
+    RETURN_IF_ERROR(ValidateMaskRevisions(masks));
     MutexLock lock(&mu_);
     ASSIGN_OR_RETURN(auto txn, SqliteTransaction::Begin(*db_, Mode::kImmediate));
     ASSIGN_OR_RETURN(AnnotationSetRecord set, ReadSet(set_id));
@@ -260,18 +233,6 @@ class SqliteAnnotationStore final : public AnnotationStore {
 
  private:
   int64_t Now() const { return now_ms_(); }
-
-  static Status ValidateMasks(const std::vector<MaskRevisionRecord>& masks) {
-    std::set<int64_t> files;
-    for (const MaskRevisionRecord& m : masks) {
-      RETURN_IF_ERROR(ValidateMask(m));
-      if (!files.insert(m.source_file_id).second) {
-        return absl::InvalidArgumentError(
-            StrCat("file ", m.source_file_id, " has more than one mask in one write"));
-      }
-    }
-    return absl::OkStatus();
-  }
 
   StatusOr<AnnotationSetRecord> ReadSet(int64_t id) REQUIRES(mu_) {
     ASSIGN_OR_RETURN(auto st, db_->Prepare("SELECT " INFERA_SET_COLUMNS
