@@ -58,7 +58,7 @@ infera_layer(models    common tensor dicom imaging batching metrics backends run
 # tensor inference, ownership.
 infera_layer(serving   common tensor imaging batching runners models store auth tracing)
 # The Open Inference Protocol's gRPC front end (proto/grpc_service.proto) on serving/.
-infera_layer(grpc      common tensor auth models serving)
+infera_layer(grpc      common tensor auth models serving tracing)
 infera_layer(jobs      common datasets dicom imaging models runners store serving tracing)
 infera_layer(api       common tensor annotations archive assist auth datasets dicom imaging jobs
                        metrics models runners store web serving tracing)

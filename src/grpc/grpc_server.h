@@ -28,6 +28,7 @@ class ModelManager;
 class ModelRegistry;
 class TaskPool;
 class TensorInference;
+class Tracer;
 
 // server.grpc_port and what it inherits from the server section.
 struct GrpcServerOptions {
@@ -50,6 +51,10 @@ struct GrpcServices {
   // needs a user: the rules of the HTTP /v2 routes.
   AuthService* auth = nullptr;
   bool protect_inference = false;
+  // Tracing (null: off). ModelInfer continues the caller's `traceparent` metadata (or
+  // starts a trace at the sampling rate), answers its own `traceparent` in the initial
+  // metadata, and hands the span to the core (queue wait, batch, compute spans).
+  Tracer* tracer = nullptr;
 };
 
 class GrpcServer {

@@ -14,6 +14,8 @@
 #include "serving/model_lookup.h"
 #include "serving/oip_metadata.h"
 #include "serving/tensor_inference.h"
+#include "tracing/span.h"
+#include "tracing/tracer.h"
 
 namespace infera {
 
@@ -171,6 +173,39 @@ RequestContext InferenceService::StartCall(grpc::CallbackServerContext* call,
   return ctx;
 }
 
+std::shared_ptr<TraceSpan> InferenceService::StartInferSpan(grpc::CallbackServerContext* call,
+                                                            const RequestContext& ctx,
+                                                            const std::string& model) const {
+  if (services_.tracer == nullptr) return nullptr;
+  const auto& metadata = call->client_metadata();
+  auto text = [&](const char* key) -> std::optional<std::string_view> {
+    auto it = metadata.find(key);
+    if (it == metadata.end()) return std::nullopt;
+    return std::string_view(it->second.data(), it->second.size());
+  };
+  std::shared_ptr<TraceSpan> span = services_.tracer->StartRequestSpan(
+      text("traceparent"), "inference.GRPCInferenceService/ModelInfer",
+      text("tracestate").value_or(std::string_view()));
+  call->AddInitialMetadata("traceparent", span->traceparent());
+  if (span->recording()) {
+    // OpenTelemetry's rpc.* conventions.
+    span->SetAttribute("rpc.system", std::string("grpc"));
+    span->SetAttribute("rpc.service", std::string("inference.GRPCInferenceService"));
+    span->SetAttribute("rpc.method", std::string("ModelInfer"));
+    span->SetAttribute("infera.request.id", ctx.request_id);
+    span->SetAttribute("infera.model.name", model);
+  }
+  return span;
+}
+
+Status InferenceService::EndInferSpan(TraceSpan* span, Status status) {
+  if (span != nullptr && span->recording()) {
+    span->SetAttribute("rpc.grpc.status_code", int64_t{ToGrpcStatus(status).error_code()});
+  }
+  EndSpan(span, status);
+  return status;
+}
+
 Status InferenceService::Authorize(grpc::CallbackServerContext* call, Access access) const {
   if (services_.auth == nullptr || access == Access::kPublic) return absl::OkStatus();
   if (access == Access::kInference && !services_.protect_inference) return absl::OkStatus();
@@ -262,23 +297,30 @@ grpc::ServerUnaryReactor* InferenceService::ModelInfer(grpc::CallbackServerConte
                                                        const inference::ModelInferRequest* request,
                                                        inference::ModelInferResponse* response) {
   RequestContext ctx = StartCall(call, "ModelInfer");
-  if (Status s = Authorize(call, Access::kInference); !s.ok()) return Reply(call, s);
+  std::shared_ptr<TraceSpan> span = StartInferSpan(call, ctx, request->model_name());
+  ctx.span = span;
+  if (Status s = Authorize(call, Access::kInference); !s.ok()) {
+    return Reply(call, EndInferSpan(span.get(), s));
+  }
   StatusOr<std::shared_ptr<Model>> model = ResolveModel(*services_.models, request->model_name(),
                                                         OptionalVersion(request->model_version()));
-  if (!model.ok()) return Reply(call, model.status());
+  if (!model.ok()) return Reply(call, EndInferSpan(span.get(), model.status()));
+  if (span != nullptr && span->recording()) {
+    span->SetAttribute("infera.model.version", (*model)->config().version);
+  }
   StatusOr<OipRequest> decoded = DecodeGrpcInferRequest(*request, max_tensor_bytes_);
-  if (!decoded.ok()) return Reply(call, decoded.status());
+  if (!decoded.ok()) return Reply(call, EndInferSpan(span.get(), decoded.status()));
 
   ctx.canceled = std::make_shared<std::atomic<bool>>(false);
   auto* reactor = new InferReactor(ctx.canceled);  // deletes itself (OnDone)
   // raw = true: outputs in raw_output_contents unless the request asks for typed ones
   // (Triton's default for gRPC; tensor_codec.h).
   services_.tensors->Infer(std::move(*model), std::move(*decoded), /*raw=*/true, std::move(ctx),
-                           [reactor, response](StatusOr<OipResponse> r) {
+                           [reactor, response, span](StatusOr<OipResponse> r) {
                              // On a pipeline worker, or here for errors found at once.
                              Status s = r.status();
                              if (s.ok()) s = EncodeGrpcInferResponse(*r, response);
-                             reactor->Finish(ToGrpcStatus(s));
+                             reactor->Finish(ToGrpcStatus(EndInferSpan(span.get(), s)));
                            });
   return reactor;
 }

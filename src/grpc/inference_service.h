@@ -74,6 +74,13 @@ class InferenceService final : public inference::GRPCInferenceService::CallbackS
 
   // The request's context (see the top); `rpc` names the method for logs and spans.
   RequestContext StartCall(grpc::CallbackServerContext* call, std::string_view rpc) const;
+  // ModelInfer's server span (null when tracing is off): continues the call's
+  // `traceparent` metadata and sends the span's own back in the initial metadata.
+  std::shared_ptr<TraceSpan> StartInferSpan(grpc::CallbackServerContext* call,
+                                            const RequestContext& ctx,
+                                            const std::string& model) const;
+  // Ends `span` (may be null) with the call's outcome; returns `status`.
+  static Status EndInferSpan(TraceSpan* span, Status status);
   // OK, or UNAUTHENTICATED / PERMISSION_DENIED for the call's `authorization` metadata.
   Status Authorize(grpc::CallbackServerContext* call, Access access) const;
 

@@ -146,13 +146,14 @@ StatusOr<std::unique_ptr<Server>> Server::Create(const ServerConfig& config) {
     GrpcServerOptions grpc = config.grpc;
     grpc.host = config.http.host;
     grpc.max_message_bytes = config.http.max_body_bytes;
-    ASSIGN_OR_RETURN(server->grpc_, GrpcServer::Create(grpc, {.models = &server->models_,
-                                                              .manager = server->manager_.get(),
-                                                              .tensors = server->tensors_.get(),
-                                                              .blocking = server->blocking_.get(),
-                                                              .auth = server->auth_.get(),
-                                                              .protect_inference =
-                                                                  config.auth.protect_inference}));
+    ASSIGN_OR_RETURN(server->grpc_,
+                     GrpcServer::Create(grpc, {.models = &server->models_,
+                                               .manager = server->manager_.get(),
+                                               .tensors = server->tensors_.get(),
+                                               .blocking = server->blocking_.get(),
+                                               .auth = server->auth_.get(),
+                                               .protect_inference = config.auth.protect_inference,
+                                               .tracer = server->tracer_.get()}));
   }
   return server;
 }

@@ -15,6 +15,7 @@
 #include "imaging/codec.h"
 #include "imaging/preprocess.h"
 #include "server/server.h"
+#include "support/otlp_receiver.h"
 #include "support/server_fixture.h"
 
 namespace infera {
@@ -503,6 +504,62 @@ TEST_F(GrpcAuthTest, InferenceNeedsATokenOrKeyAndControlAnAdmin) {
   inference::RepositoryModelUnloadResponse unloaded;
   EXPECT_EQ(stub->RepositoryModelUnload(Context().get(), unload, &unloaded).error_code(),
             grpc::StatusCode::UNAUTHENTICATED);
+}
+
+// Tracing on gRPC: ModelInfer continues the caller's traceparent metadata (sampled
+// parents are traced even at rate 0), answers its own traceparent in the initial
+// metadata, and the core's spans (queue wait, compute, the batch) join the call's trace.
+TEST(GrpcTracingTest, ModelInferContinuesTheCallersTraceAndAnswersItsTraceparent) {
+  testing::OtlpReceiver receiver;
+  testing::TempDir dir;
+  testing::CopyModel("tiny_cls", dir.path() / "repo");
+  std::unique_ptr<Server> server = testing::StartServer(
+      dir.path(), "model_repository: repo\nserver: {grpc_port: 0}\ntracing: {endpoint: " +
+                      receiver.endpoint() + ", rate: 0.0, service_name: infera-grpc}\n");
+  ASSERT_NE(server, nullptr);
+  auto stub = Connect(server->grpc_port());
+  constexpr char kTrace[] = "4bf92f3577b34da6a3ce929d0e0e4736";
+  constexpr char kParent[] = "00f067aa0ba902b7";
+  auto ctx = Context();
+  ctx->AddMetadata("traceparent", std::string("00-") + kTrace + "-" + kParent + "-01");
+  inference::ModelInferResponse response;
+  const grpc::Status status =
+      stub->ModelInfer(ctx.get(), RawRequest(Preprocessed("disk.png")), &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  const auto& metadata = ctx->GetServerInitialMetadata();
+  auto answered = metadata.find("traceparent");
+  ASSERT_NE(answered, metadata.end());
+  const std::string traceparent(answered->second.data(), answered->second.size());
+  EXPECT_THAT(traceparent, ::testing::StartsWith(std::string("00-") + kTrace + "-"));
+  EXPECT_THAT(traceparent, ::testing::EndsWith("-01"));
+
+  const std::string call_name = "inference.GRPCInferenceService/ModelInfer";
+  std::vector<testing::ReceivedSpan> spans = receiver.WaitFor([&](const auto& all) {
+    bool call = false, compute = false;
+    for (const testing::ReceivedSpan& s : all) {
+      call = call || s.name() == call_name;
+      compute = compute || (s.trace_id() == kTrace && s.name() == "compute");
+    }
+    return call && compute;
+  });
+  const testing::ReceivedSpan* call = nullptr;
+  for (const testing::ReceivedSpan& s : spans) {
+    if (s.name() == call_name) call = &s;
+  }
+  ASSERT_NE(call, nullptr);
+  EXPECT_EQ(call->trace_id(), kTrace);
+  EXPECT_EQ(call->parent_span_id(), kParent);
+  EXPECT_EQ(traceparent.substr(36, 16), call->span_id());
+  EXPECT_EQ(call->service_name, "infera-grpc");
+  EXPECT_EQ(call->string_attribute("rpc.system"), "grpc");
+  EXPECT_EQ(call->string_attribute("rpc.method"), "ModelInfer");
+  EXPECT_EQ(call->string_attribute("infera.model.name"), "tiny_cls");
+  bool child = false;
+  for (const testing::ReceivedSpan& s : spans) {
+    child = child || (s.trace_id() == kTrace && s.parent_span_id() == call->span_id());
+  }
+  EXPECT_TRUE(child) << "no span of the core is a child of the call's span";
+  server->Stop();
 }
 
 }  // namespace
