@@ -28,6 +28,7 @@
 #include <chrono>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -152,9 +153,11 @@ StatusOr<Measurement> MeasureRaw(const ModelConfig& config, const Runner& runner
   return m;
 }
 
-Measurement MeasureServed(uint16_t port, const std::string& target, const std::string& body,
-                          int concurrency, double seconds,
-                          const HttpHeaders& headers = {{"content-type", "application/json"}}) {
+// `concurrency` closed-loop clients for `seconds`: client c calls make_call(c) once (on
+// its own thread) for its call, then repeats it, timing each success. make_call answers
+// nullptr when the client cannot start (counted as one error).
+Measurement MeasureClosedLoop(int concurrency, double seconds,
+                              const std::function<std::function<bool()>(int)>& make_call) {
   std::vector<std::vector<double>> latencies(static_cast<size_t>(concurrency));
   std::atomic<uint64_t> errors{0};
   const Clock::time_point start = Clock::now();
@@ -163,15 +166,14 @@ Measurement MeasureServed(uint16_t port, const std::string& target, const std::s
   std::vector<std::thread> clients;
   for (int c = 0; c < concurrency; ++c) {
     clients.emplace_back([&, c] {
-      HttpClient client(std::chrono::seconds(30));
-      if (!client.Connect("127.0.0.1", port).ok()) {
+      std::function<bool()> call = make_call(c);
+      if (!call) {
         ++errors;
         return;
       }
       while (Clock::now() < end) {
         const Clock::time_point t = Clock::now();
-        StatusOr<HttpResponse> r = client.Send("POST", target, body, headers);
-        if (!r.ok() || r->status != 200) {
+        if (!call()) {
           ++errors;
           continue;
         }
@@ -193,43 +195,30 @@ Measurement MeasureServed(uint16_t port, const std::string& target, const std::s
   return m;
 }
 
+Measurement MeasureServed(uint16_t port, const std::string& target, const std::string& body,
+                          int concurrency, double seconds,
+                          const HttpHeaders& headers = {{"content-type", "application/json"}}) {
+  return MeasureClosedLoop(concurrency, seconds, [&](int) -> std::function<bool()> {
+    auto client = std::make_shared<HttpClient>(std::chrono::seconds(30));
+    if (!client->Connect("127.0.0.1", port).ok()) return nullptr;
+    return [client, &target, &body, &headers] {
+      StatusOr<HttpResponse> r = client->Send("POST", target, body, headers);
+      return r.ok() && r->status == 200;
+    };
+  });
+}
+
 nlohmann::json ToJson(const Measurement& m);
 
 // gRPC ModelInfer of `image` as the model's BYTES input, from `concurrency` closed-loop
 // clients, each on its own channel (connection).
 Measurement MeasureGrpc(uint16_t port, const std::string& model, const std::string& input,
                         const std::string& image, int concurrency, double seconds) {
-  std::vector<std::vector<double>> latencies(static_cast<size_t>(concurrency));
-  std::atomic<uint64_t> errors{0};
-  const Clock::time_point start = Clock::now();
-  const Clock::time_point end =
-      start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
-  std::vector<std::thread> clients;
-  for (int c = 0; c < concurrency; ++c) {
-    clients.emplace_back([&, c] {
-      GrpcInferClient client("127.0.0.1", port);
-      while (Clock::now() < end) {
-        const Clock::time_point t = Clock::now();
-        if (!client.InferImage(model, input, image).ok()) {
-          ++errors;
-          continue;
-        }
-        latencies[static_cast<size_t>(c)].push_back(
-            std::chrono::duration<double, std::milli>(Clock::now() - t).count());
-      }
-    });
-  }
-  for (auto& t : clients) t.join();
-  const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
-  std::vector<double> all;
-  for (auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
-  Measurement m;
-  m.count = all.size();
-  m.errors = errors.load();
-  m.per_second = static_cast<double>(m.count) / elapsed;
-  m.p50_ms = Percentile(all, 0.50);
-  m.p99_ms = Percentile(all, 0.99);
-  return m;
+  return MeasureClosedLoop(concurrency, seconds, [&](int) -> std::function<bool()> {
+    auto client = std::make_shared<GrpcInferClient>("127.0.0.1", port);
+    return
+        [client, &model, &input, &image] { return client->InferImage(model, input, image).ok(); };
+  });
 }
 
 // With --grpc: the Open Inference Protocol over HTTP (/v2/models/M/infer, the image as
