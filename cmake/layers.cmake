@@ -59,9 +59,12 @@ infera_layer(models    common tensor dicom imaging batching metrics backends run
 infera_layer(serving   common tensor imaging batching runners models store auth tracing)
 # The Open Inference Protocol's gRPC front end (proto/grpc_service.proto) on serving/.
 infera_layer(grpc      common tensor auth models serving tracing)
+# Active learning: uncertainty / flipped-prediction scores of a model's probabilities and
+# the ranking of a dataset's images through the image pipeline.
+infera_layer(active_learning common dicom imaging models runners serving store)
 infera_layer(jobs      common datasets dicom imaging models runners store serving tracing)
 infera_layer(api       common tensor annotations archive assist auth datasets dicom imaging jobs
-                       metrics models runners store web serving tracing)
+                       metrics models runners store web serving tracing active_learning)
 # The server's composition: its config file parsed into the option structs of the
 # folders below, and the Server that wires stores, models, jobs and routes together.
 infera_layer(server    common api auth grpc jobs metrics models serving store web tracing)

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <vector>
 
+#include "active_learning/dataset_ranker.h"
 #include "common/ip_network.h"
 #include "metrics/metrics.h"
 #include "models/model_manager.h"
@@ -60,6 +61,9 @@ struct ApiContext {
   std::filesystem::path tmp_dir;  // scratch space for uploads (inside the storage folder)
   // Authentication (null when auth is off: every /api route is open).
   AuthService* auth = nullptr;
+  // Active learning's ranking (POST /api/datasets/{id}/rank): priority, images scored
+  // per request, time budget, decode limits.
+  RankOptions rank;
   // Proxies whose X-Forwarded-For is believed (api/client_address.h).
   std::vector<IpNetwork> trusted_proxies;
 };

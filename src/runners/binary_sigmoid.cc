@@ -79,6 +79,21 @@ StatusOr<RunnerOutput> BinarySigmoidRunner::Postprocess(
   return out;
 }
 
+StatusOr<RunnerProbabilities> BinarySigmoidRunner::Probabilities(
+    const Image& source, const RunnerInput& /*input*/,
+    const std::vector<std::vector<Tensor>>& outputs, const ModelDescription& model,
+    const nlohmann::json& params) const {
+  ScoreMapRequirements requirements;
+  requirements.max_classes = 1;
+  requirements.allow_3d = true;
+  ASSIGN_OR_RETURN(ScoreMap scores, ReadScoreMap(outputs, model, name(), requirements));
+  RunnerProbabilities out;
+  out.probabilities = ContentPart(
+      ProbabilityImage(scores, params.value("output_is_probability", false)), source, model.input);
+  out.kind = ProbabilityKind::kBernoulli;
+  return out;
+}
+
 StatusOr<std::vector<Tensor>> BinarySigmoidRunner::AnnotationToTarget(
     const Image& annotation, const Image& source, const ModelDescription& model) const {
   ASSIGN_OR_RETURN(Image resized, AnnotationAtModelSize(annotation, source, model.input));

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <span>
 
+#include "cellpose/flow_quality.h"
 #include "cellpose/follow_flows.h"
 #include "cellpose/reconstruct.h"
 #include "common/strings.h"
@@ -214,10 +215,20 @@ StatusOr<RunnerInput> CellposeRunner::Preprocess(const Image& image, const Model
   return out;
 }
 
-StatusOr<RunnerOutput> CellposeRunner::Postprocess(const Image& source, const RunnerInput& input,
-                                                   const std::vector<std::vector<Tensor>>& outputs,
-                                                   const ModelDescription& model,
-                                                   const nlohmann::json& params) const {
+namespace {
+
+// The network's maps for `source`: flows (dY, dX) and the cell-probability logit, blended
+// from the tiles and brought back to the source size. Errors as Postprocess.
+struct CellposeMaps {
+  cellpose::FlowField flows;
+  std::vector<float> cellprob;  // logits, source size
+  CellposeTilePlan plan;
+  size_t tiles = 0;
+};
+
+StatusOr<CellposeMaps> NetworkMaps(const Image& source, const RunnerInput& input,
+                                   const std::vector<std::vector<Tensor>>& outputs,
+                                   const ModelDescription& model) {
   ASSIGN_OR_RETURN(const CellposeTilePlan plan, CellposeTilePlan::FromJson(input.context));
   if (plan.source_height != source.height || plan.source_width != source.width) {
     return absl::InternalError(StrCat("cellpose: the tile plan is for a ", plan.source_height, "x",
@@ -253,7 +264,6 @@ StatusOr<RunnerOutput> CellposeRunner::Postprocess(const Image& source, const Ru
   // dY, dX, cellprob at the source size.
   const int h = source.height;
   const int w = source.width;
-  const size_t plane = static_cast<size_t>(h) * static_cast<size_t>(w);
   std::vector<float> maps[kOutputChannels];
   const size_t small_plane =
       static_cast<size_t>(plan.rescaled_height) * static_cast<size_t>(plan.rescaled_width);
@@ -266,11 +276,31 @@ StatusOr<RunnerOutput> CellposeRunner::Postprocess(const Image& source, const Ru
     }
   }
   blended = {};
-  cellpose::FlowField flows;
+  CellposeMaps result;
+  cellpose::FlowField& flows = result.flows;
   flows.height = h;
   flows.width = w;
   flows.dy = std::move(maps[0]);
   flows.dx = std::move(maps[1]);
+
+  result.cellprob = std::move(maps[2]);
+  result.plan = plan;
+  result.tiles = layout.tiles.size();
+  return result;
+}
+
+}  // namespace
+
+StatusOr<RunnerOutput> CellposeRunner::Postprocess(const Image& source, const RunnerInput& input,
+                                                   const std::vector<std::vector<Tensor>>& outputs,
+                                                   const ModelDescription& model,
+                                                   const nlohmann::json& params) const {
+  ASSIGN_OR_RETURN(CellposeMaps net, NetworkMaps(source, input, outputs, model));
+  const CellposeTilePlan& plan = net.plan;
+  const cellpose::FlowField& flows = net.flows;
+  const int h = source.height;
+  const int w = source.width;
+  const size_t plane = static_cast<size_t>(h) * static_cast<size_t>(w);
 
   cellpose::MaskParams mask_params;
   mask_params.cellprob_threshold = static_cast<float>(params.value("cellprob_threshold", 0.0));
@@ -279,7 +309,7 @@ StatusOr<RunnerOutput> CellposeRunner::Postprocess(const Image& source, const Ru
   mask_params.max_size_fraction = params.value("max_size_fraction", 0.4);
   mask_params.niter = Niter(params, plan.rescale);
   ASSIGN_OR_RETURN(const cellpose::LabelImage masks,
-                   cellpose::ComputeMasks(flows, maps[2], mask_params));
+                   cellpose::ComputeMasks(flows, net.cellprob, mask_params));
 
   uint32_t count = 0;
   int64_t foreground = 0;
@@ -304,13 +334,47 @@ StatusOr<RunnerOutput> CellposeRunner::Postprocess(const Image& source, const Ru
       {"foreground_fraction", static_cast<double>(foreground) / static_cast<double>(plane)},
       {"mean_area", count == 0 ? 0.0 : static_cast<double>(foreground) / count},
       {"diameter_used", diameter > 0.0 ? diameter : params.value("diam_mean", kDefaultDiamMean)},
-      {"tiles", layout.tiles.size()},
+      {"tiles", net.tiles},
       {"niter", mask_params.niter},
       {"model_channels", ModelChannels(model, params)},
   };
   out.artifacts.push_back(std::move(instance_mask));
   out.artifacts.push_back({"class_mask", std::move(class_mask), ArtifactFormat::kPng});
   out.artifacts.push_back({"preview", std::move(preview), ArtifactFormat::kPng});
+  return out;
+}
+
+StatusOr<RunnerProbabilities> CellposeRunner::Probabilities(
+    const Image& source, const RunnerInput& input, const std::vector<std::vector<Tensor>>& outputs,
+    const ModelDescription& model, const nlohmann::json& params) const {
+  ASSIGN_OR_RETURN(CellposeMaps net, NetworkMaps(source, input, outputs, model));
+  RunnerProbabilities out;
+  out.kind = ProbabilityKind::kBernoulli;
+  out.probabilities = MakeImage(source.width, source.height, 1, PixelType::kFloat32);
+  float* p = out.probabilities.pixels<float>();
+  for (size_t i = 0; i < net.cellprob.size(); ++i) {
+    p[i] = 1.0f / (1.0f + std::exp(-net.cellprob[i]));
+  }
+  // The masks as Postprocess finds them but without the flow QC, which is what is scored.
+  cellpose::MaskParams mask_params;
+  mask_params.cellprob_threshold = static_cast<float>(params.value("cellprob_threshold", 0.0));
+  mask_params.flow_threshold = 0.0;
+  mask_params.min_size = params.value("min_size", 15);
+  mask_params.max_size_fraction = params.value("max_size_fraction", 0.4);
+  mask_params.niter = Niter(params, net.plan.rescale);
+  ASSIGN_OR_RETURN(const cellpose::LabelImage masks,
+                   cellpose::ComputeMasks(net.flows, net.cellprob, mask_params));
+  ASSIGN_OR_RETURN(const std::vector<cellpose::MaskFlowError> errors,
+                   cellpose::FlowErrors(masks, net.flows));
+  double weighted = 0.0;
+  int64_t pixels = 0;
+  for (const cellpose::MaskFlowError& e : errors) {
+    if (e.label == 0 || e.pixels == 0) continue;
+    weighted += e.error * static_cast<double>(e.pixels);
+    pixels += e.pixels;
+    ++out.masks;
+  }
+  out.flow_error = pixels > 0 ? weighted / static_cast<double>(pixels) : 0.0;
   return out;
 }
 

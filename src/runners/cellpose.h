@@ -97,6 +97,10 @@ class CellposeRunner final : public Runner {
                                      const std::vector<std::vector<Tensor>>& outputs,
                                      const ModelDescription& model,
                                      const nlohmann::json& params) const override;
+  StatusOr<RunnerProbabilities> Probabilities(const Image& source, const RunnerInput& input,
+                                              const std::vector<std::vector<Tensor>>& outputs,
+                                              const ModelDescription& model,
+                                              const nlohmann::json& params) const override;
 };
 
 }  // namespace infera

@@ -113,4 +113,32 @@ StatusOr<RunnerOutput> ClassifyRunner::Postprocess(const Image& /*source*/,
   return out;
 }
 
+StatusOr<RunnerProbabilities> ClassifyRunner::Probabilities(
+    const Image& /*source*/, const RunnerInput& /*input*/,
+    const std::vector<std::vector<Tensor>>& items, const ModelDescription& model,
+    const nlohmann::json& params) const {
+  if (items.size() != 1 || items[0].empty()) {
+    return absl::InternalError(StrCat("model '", model.name, "' returned no output"));
+  }
+  const Tensor& logits = items[0][0];
+  if (logits.dtype() != DType::kFP32 || logits.shape().size() != 2 || logits.shape()[0] != 1 ||
+      logits.shape()[1] < 1 || logits.shape()[1] > INT32_MAX) {
+    return absl::InternalError(StrCat("classify expects a [1, classes] FP32 output; model '",
+                                      model.name, "' returned ", DTypeName(logits.dtype()), " ",
+                                      ShapeToString(logits.shape())));
+  }
+  const size_t k = static_cast<size_t>(logits.shape()[1]);
+  std::vector<float> probs;
+  if (params.value("apply_softmax", true)) {
+    probs = Softmax(logits.data_as<float>(), k);
+  } else {
+    probs.assign(logits.data_as<float>(), logits.data_as<float>() + k);
+  }
+  RunnerProbabilities out;
+  out.probabilities = MakeImage(1, 1, static_cast<int>(k), PixelType::kFloat32);
+  std::copy(probs.begin(), probs.end(), out.probabilities.pixels<float>());
+  out.kind = ProbabilityKind::kCategorical;
+  return out;
+}
+
 }  // namespace infera

@@ -26,6 +26,10 @@ class ClassifyRunner final : public Runner {
                                      const std::vector<std::vector<Tensor>>& outputs,
                                      const ModelDescription& model,
                                      const nlohmann::json& params) const override;
+  StatusOr<RunnerProbabilities> Probabilities(const Image& source, const RunnerInput& input,
+                                              const std::vector<std::vector<Tensor>>& outputs,
+                                              const ModelDescription& model,
+                                              const nlohmann::json& params) const override;
 };
 
 // Softmax of `logits` in double precision (max-subtracted), as float.

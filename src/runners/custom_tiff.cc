@@ -172,4 +172,18 @@ StatusOr<RunnerOutput> CustomTiffRunner::Postprocess(
   return out;
 }
 
+StatusOr<RunnerProbabilities> CustomTiffRunner::Probabilities(
+    const Image& source, const RunnerInput& /*input*/,
+    const std::vector<std::vector<Tensor>>& outputs, const ModelDescription& model,
+    const nlohmann::json& params) const {
+  ScoreMapRequirements requirements;
+  requirements.allow_3d = true;
+  ASSIGN_OR_RETURN(ScoreMap scores, ReadScoreMap(outputs, model, name(), requirements));
+  RunnerProbabilities out;
+  out.probabilities = ContentPart(
+      ProbabilityImage(scores, params.value("output_is_probability", false)), source, model.input);
+  out.kind = scores.classes == 1 ? ProbabilityKind::kBernoulli : ProbabilityKind::kCategorical;
+  return out;
+}
+
 }  // namespace infera

@@ -60,6 +60,19 @@ StatusOr<RunnerOutput> MulticlassArgmaxRunner::Postprocess(
   return out;
 }
 
+StatusOr<RunnerProbabilities> MulticlassArgmaxRunner::Probabilities(
+    const Image& source, const RunnerInput& /*input*/,
+    const std::vector<std::vector<Tensor>>& outputs, const ModelDescription& model,
+    const nlohmann::json& /*params*/) const {
+  ScoreMapRequirements requirements;
+  requirements.min_classes = 2;
+  ASSIGN_OR_RETURN(ScoreMap scores, ReadScoreMap(outputs, model, name(), requirements));
+  RunnerProbabilities out;
+  out.probabilities = ContentPart(ProbabilityImage(scores, false), source, model.input);
+  out.kind = ProbabilityKind::kCategorical;
+  return out;
+}
+
 StatusOr<std::vector<Tensor>> MulticlassArgmaxRunner::AnnotationToTarget(
     const Image& annotation, const Image& source, const ModelDescription& model) const {
   if (annotation.type == PixelType::kFloat32) {

@@ -44,6 +44,10 @@ class MulticlassArgmaxRunner final : public Runner {
                                      const std::vector<std::vector<Tensor>>& outputs,
                                      const ModelDescription& model,
                                      const nlohmann::json& params) const override;
+  StatusOr<RunnerProbabilities> Probabilities(const Image& source, const RunnerInput& input,
+                                              const std::vector<std::vector<Tensor>>& outputs,
+                                              const ModelDescription& model,
+                                              const nlohmann::json& params) const override;
   StatusOr<std::vector<Tensor>> AnnotationToTarget(const Image& annotation, const Image& source,
                                                    const ModelDescription& model) const override;
   std::string_view training_loss() const override { return "cross_entropy"; }

@@ -19,6 +19,15 @@ StatusOr<std::vector<Tensor>> Runner::AnnotationToTarget(const Image& /*annotati
   return absl::UnimplementedError(StrCat("runner '", name(), "' cannot be trained"));
 }
 
+StatusOr<RunnerProbabilities> Runner::Probabilities(
+    const Image& /*source*/, const RunnerInput& /*input*/,
+    const std::vector<std::vector<Tensor>>& /*outputs*/, const ModelDescription& /*model*/,
+    const nlohmann::json& /*params*/) const {
+  return absl::UnimplementedError(
+      StrCat("runner '", name(), "' does not expose probabilities (binary_sigmoid, ",
+             "multiclass_argmax, classify, custom_tiff and cellpose do)"));
+}
+
 StatusOr<std::vector<std::byte>> EncodeArtifact(const RunnerArtifact& artifact) {
   switch (artifact.format) {
     case ArtifactFormat::kPng:

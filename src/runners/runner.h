@@ -16,7 +16,9 @@
 // Runners are stateless singletons: every method is const and thread-safe.
 #pragma once
 
+#include <cstdint>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -60,6 +62,31 @@ struct RunnerOutput {
   std::vector<RunnerArtifact> artifacts;
   // The artifact of the given kind, or nullptr.
   const RunnerArtifact* Find(std::string_view kind) const;
+};
+
+// How the channels of RunnerProbabilities::probabilities read.
+enum class ProbabilityKind {
+  // A pixel's channels are one distribution over the classes (softmax; they sum to 1).
+  kCategorical,
+  // Each channel is the probability of its own yes/no (sigmoid): foreground, a cell.
+  kBernoulli,
+};
+
+// RunnerProbabilities: what a model believes of one image, for active learning
+// (active_learning/ scores it: pixel entropy, disagreement of flipped predictions).
+struct RunnerProbabilities {
+  // FP32, one channel per class (kCategorical) or per independent yes/no (kBernoulli), in
+  // the image's own geometry — the part of the model's output the image covers (letterbox
+  // padding cut), at the model's resolution or the source's — so that flipping the source
+  // flips this map. A classifier's class distribution is a 1x1 image of K channels.
+  Image probabilities;
+  ProbabilityKind kind = ProbabilityKind::kCategorical;
+  // Cellpose only: the flow-error QC of the masks predicted without it (Cellpose's
+  // metrics.flow_error, cellpose/flow_quality.h: per mask, the mean squared difference of
+  // the flows recomputed from the mask and the network's flows / 5), averaged over the
+  // masks' pixels; 0 without masks. `masks`: how many masks it was computed on.
+  std::optional<double> flow_error;
+  int64_t masks = 0;
 };
 
 class Runner {
@@ -107,6 +134,16 @@ class Runner {
                                              const std::vector<std::vector<Tensor>>& outputs,
                                              const ModelDescription& model,
                                              const nlohmann::json& params) const = 0;
+
+  // --- Active learning (active_learning/ ranks a dataset's images by these) ---
+  // The model's probabilities for `source` from the outputs of its items (as Postprocess
+  // gets them), with `params` as Postprocess. Unimplemented for runners that do not
+  // expose probabilities (the default); Internal as Postprocess for outputs of the wrong
+  // shape.
+  virtual StatusOr<RunnerProbabilities> Probabilities(
+      const Image& source, const RunnerInput& input,
+      const std::vector<std::vector<Tensor>>& outputs, const ModelDescription& model,
+      const nlohmann::json& params) const;
 
   // --- Training (the retraining issue builds on these) ---
   // Turns an annotation mask (labels at the source size) into the target tensors the

@@ -121,23 +121,38 @@ Image ProbabilityImage(const ScoreMap& scores, bool scores_are_probabilities) {
   return out;
 }
 
+namespace {
+
+// The part of `map` the image filled, {height, width}: ContentSize scaled to the map's
+// size. It is the whole map unless the input was letterboxed.
+std::pair<int, int> ContentExtent(const Image& map, const Image& source, const InputSpec& spec) {
+  if (map.width <= 0 || map.height <= 0 || source.width <= 0 || source.height <= 0) {
+    return {map.height, map.width};
+  }
+  const auto [input_height, input_width] = ModelInputSize(source, spec);
+  const std::pair<int, int> content = ContentSize(source.height, source.width, spec);
+  auto part = [](int content_side, int map_side, int input_side) {
+    const double scaled = static_cast<double>(content_side) * map_side / input_side;
+    return std::clamp(static_cast<int>(std::lround(scaled)), 1, map_side);
+  };
+  return {part(content.first, map.height, input_height),
+          part(content.second, map.width, input_width)};
+}
+
+}  // namespace
+
+Image ContentPart(const Image& map, const Image& source, const InputSpec& spec) {
+  const auto [height, width] = ContentExtent(map, source, spec);
+  if (height != map.height || width != map.width) return PlaceTopLeft(map, width, height);
+  return map;
+}
+
 StatusOr<Image> ToSourceSize(const Image& map, const Image& source, Interpolation interpolation,
                              const InputSpec& spec) {
-  // The part of the map the image filled: ContentSize scaled to the map's size. It is the
-  // whole map unless the input was letterboxed.
-  if (map.width > 0 && map.height > 0 && source.width > 0 && source.height > 0) {
-    const auto [input_height, input_width] = ModelInputSize(source, spec);
-    const std::pair<int, int> content = ContentSize(source.height, source.width, spec);
-    auto part = [](int content_side, int map_side, int input_side) {
-      const double scaled = static_cast<double>(content_side) * map_side / input_side;
-      return std::clamp(static_cast<int>(std::lround(scaled)), 1, map_side);
-    };
-    const int height = part(content.first, map.height, input_height);
-    const int width = part(content.second, map.width, input_width);
-    if (height != map.height || width != map.width) {
-      return ResizeImage(PlaceTopLeft(map, width, height), source.width, source.height,
-                         interpolation);
-    }
+  const auto [height, width] = ContentExtent(map, source, spec);
+  if (height != map.height || width != map.width) {
+    return ResizeImage(PlaceTopLeft(map, width, height), source.width, source.height,
+                       interpolation);
   }
   return ResizeImage(map, source.width, source.height, interpolation);
 }

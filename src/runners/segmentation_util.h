@@ -80,6 +80,12 @@ Image ProbabilityImage(const ScoreMap& scores, bool scores_are_probabilities);
 StatusOr<Image> ToSourceSize(const Image& map, const Image& source, Interpolation interpolation,
                              const InputSpec& spec);
 
+// The part of `map` (a model output for `source`, preprocessed per `spec`) the image
+// filled, at the map's own resolution: the whole map unless the input was letterboxed
+// (then ContentSize scaled to the map's size, at the top-left). Active learning reads
+// probabilities in the image's geometry through it.
+Image ContentPart(const Image& map, const Image& source, const InputSpec& spec);
+
 // The number of pixels of each label value of a label map (size 256 for 8-bit maps,
 // 65536 for 16-bit).
 std::vector<int64_t> CountLabels(const Image& labels);

@@ -93,6 +93,9 @@ StatusOr<std::unique_ptr<Server>> Server::Create(const ServerConfig& config) {
   server->ctx_.ingest_budget = server->ingest_budget_.get();
   server->ctx_.tmp_dir = storage / "tmp";
   server->ctx_.trusted_proxies = config.auth.trusted_proxies;
+  // Active learning ranks at the jobs' priority, with their decode limits.
+  server->ctx_.rank.priority = inference.priority;
+  server->ctx_.rank.decode = inference.decode;
   server->ctx_.auth = server->auth_.get();  // before the routes: they capture the context
   AddHealthRoutes(server->router_, server->ctx_);
   // The protocol routes: model control needs an admin whenever auth is on; the rest a
@@ -124,6 +127,7 @@ StatusOr<std::unique_ptr<Server>> Server::Create(const ServerConfig& config) {
   AddApiModelRoutes(server->router_, server->ctx_);
   AddApiInferenceRoutes(server->router_, server->ctx_);
   AddApiAnnotationRoutes(server->router_, server->ctx_);
+  AddApiRankRoutes(server->router_, server->ctx_);
   AddApiAuthRoutes(server->router_, server->ctx_);
   AddApiUserRoutes(server->router_, server->ctx_);
   if (config.front_end.web_dir.empty()) {

@@ -86,11 +86,24 @@ StatusOr<ImageResult> ImagePipeline::Finish(const Runner& runner, const ModelDes
 
 void ImagePipeline::Submit(std::shared_ptr<Model> model, PreparedImage image,
                            const RequestContext& ctx, ImageCallback done) {
+  SubmitForOutputs(model, std::move(image), ctx,
+                   [model, span = ctx.span, done = std::move(done)](StatusOr<ImageOutputs> out) {
+                     if (!out.ok()) return done(out.status());
+                     std::shared_ptr<TraceSpan> postprocess = StartChildSpan(span, "postprocess");
+                     StatusOr<ImageResult> result =
+                         Finish(model->runner(), model->description(), out->image, out->outputs);
+                     EndSpan(postprocess.get(), result.status());
+                     done(std::move(result));
+                   });
+}
+
+void ImagePipeline::SubmitForOutputs(std::shared_ptr<Model> model, PreparedImage image,
+                                     const RequestContext& ctx, OutputsCallback done) {
   std::vector<std::vector<Tensor>> items = std::move(image.input.items);
   image.input.items.clear();
   // The prepared image (source, runner context) waits beside the model calls.
   auto state = std::make_shared<PreparedImage>(std::move(image));
-  auto callback = std::make_shared<ImageCallback>(std::move(done));
+  auto callback = std::make_shared<OutputsCallback>(std::move(done));
   std::shared_ptr<std::atomic<bool>> canceled = ctx.canceled;
   InferItems(model, std::move(items), ctx,
              [post = Poster(model.get()), model, state, callback, canceled,
@@ -98,21 +111,18 @@ void ImagePipeline::Submit(std::shared_ptr<Model> model, PreparedImage image,
                // On a batcher instance thread (or the caller's, when nothing was queued):
                // hand over and return at once.
                auto outputs = std::make_shared<StatusOr<ItemsResult>>(std::move(items));
+               // The work holds the model until its outputs are handed over.
                auto work = [model, state, callback, canceled, outputs, span] {
                  SpanLogScope log_scope(span);
                  if (!outputs->ok()) return (*callback)(outputs->status());
                  if (canceled != nullptr && canceled->load(std::memory_order_acquire)) {
                    return (*callback)(absl::CancelledError("the request was canceled"));
                  }
-                 const ItemsResult& r = **outputs;
+                 ItemsResult& r = **outputs;
                  state->timings.queue_ms = Ms(r.queue_time);
                  state->timings.compute_ms = Ms(r.compute_time);
                  state->timings.batch_size = r.batch_size;
-                 std::shared_ptr<TraceSpan> postprocess = StartChildSpan(span, "postprocess");
-                 StatusOr<ImageResult> result =
-                     Finish(model->runner(), model->description(), *state, r.outputs);
-                 EndSpan(postprocess.get(), result.status());
-                 (*callback)(std::move(result));
+                 (*callback)(ImageOutputs{std::move(*state), std::move(r.outputs)});
                };
                if (!post(std::move(work))) {
                  (*callback)(absl::UnavailableError("the server is shutting down"));

@@ -76,6 +76,16 @@ struct ImageResult {
 
 using ImageCallback = std::function<void(StatusOr<ImageResult>)>;
 
+// ImageOutputs: the model's outputs for one prepared image, before Postprocess.
+struct ImageOutputs {
+  // Its items moved out; the timings up to compute filled in.
+  PreparedImage image;
+  // outputs[i]: item i's outputs.
+  std::vector<std::vector<Tensor>> outputs;
+};
+
+using OutputsCallback = std::function<void(StatusOr<ImageOutputs>)>;
+
 class ImagePipeline {
  public:
   struct Options {
@@ -113,6 +123,13 @@ class ImagePipeline {
   // on the calling thread. `done` should not block for long (it holds a worker).
   void Submit(std::shared_ptr<Model> model, PreparedImage image, const RequestContext& ctx,
               ImageCallback done);
+
+  // As Submit, but `done` gets the model's outputs instead of Finish's result (on a
+  // pipeline worker, in the model's turn): for the core's other readers of a model's
+  // outputs — active learning's probabilities (Runner::Probabilities). Queueing,
+  // priority, deadline, cancel and errors as Submit; Submit is this plus Finish.
+  void SubmitForOutputs(std::shared_ptr<Model> model, PreparedImage image,
+                        const RequestContext& ctx, OutputsCallback done);
 
   // Runs `work` on a pipeline worker, in `key`'s turn (the model's: workers are shared
   // fairly among models, see serving/worker_pool.h) — for the core's other work that

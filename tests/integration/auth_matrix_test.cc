@@ -125,6 +125,8 @@ const RouteRow kRoutes[] = {
     {"POST", "/api/inferences/{id}/annotations", Access::kUser},
     // annotations
     {"POST", "/api/datasets/{id}/annotations", Access::kUser},
+    // active learning
+    {"POST", "/api/datasets/{id}/rank", Access::kUser},
     {"GET", "/api/datasets/{id}/annotations", Access::kUser},
     {"GET", "/api/annotations/{set}", Access::kUser},
     {"DELETE", "/api/annotations/{set}", Access::kUser},

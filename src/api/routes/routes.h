@@ -38,6 +38,8 @@ void AddApiInferenceRoutes(Router& router, const ApiContext& ctx);
 // Annotation sets, their masks and revisions, import and export (api_annotations.cc,
 // api_annotation_formats.cc). Need ctx.annotations too (else they answer 501).
 void AddApiAnnotationRoutes(Router& router, const ApiContext& ctx);
+// Active learning: POST /api/datasets/{id}/rank (api_rank.cc; ctx.rank bounds it).
+void AddApiRankRoutes(Router& router, const ApiContext& ctx);
 // CVAT serverless functions: GET /cvat/functions[/{model}], POST /cvat/functions/{model}
 // (a segmentation model as a CVAT "detector"; cvat_functions.cc).
 void AddCvatFunctionRoutes(Router& router, const ApiContext& ctx);
