@@ -1,7 +1,9 @@
 // End-to-end test of the annotation editor (web/js/views/annotate.js): a real server
-// (INFERA_BIN, auth on, no models needed) driven through headless Chromium.
+// (INFERA_BIN, auth on, the test repository's tiny_unet for "Annotate next") driven
+// through headless Chromium.
 //
-//   INFERA_BIN=build/infera INFERA_E2E_ARTIFACTS=build/e2e-artifacts [INFERA_WEB_DIR=web] \
+//   INFERA_BIN=build/infera INFERA_TEST_MODELS=build/test-models \
+//   INFERA_E2E_ARTIFACTS=build/e2e-artifacts [INFERA_WEB_DIR=web] \
 //   [CHROMIUM=/usr/bin/chromium] node tests/e2e/editor.mjs
 //
 // Scenario: bob signs in, makes a semantic set over a 64x48 image from the dataset page,
@@ -12,11 +14,14 @@
 // merges it into another. The stored mask, fetched with bob's token and decoded
 // here, must equal the expected pixels exactly; eve gets 404 for the set and its mask and
 // the editor shows her an error. Then a 2048x2048 image: 95% of 200 brush moves (size 25)
-// must paint within a frame (16 ms). Exit 0 on success; on failure the reason, a screenshot in
+// must paint within a frame (16 ms). Then "Annotate next" over a dataset of a black, a
+// blobs and an ambiguous grey image with tiny_unet (strategy uncertainty by default once
+// the model is chosen): it must open the image POST /api/datasets/{id}/rank puts first,
+// and after that image gets a mask, the next one the ranking names. Exit 0 on success; on failure the reason, a screenshot in
 // INFERA_E2E_ARTIFACTS, the server's stderr tail, exit 1.
 
 import { spawn } from 'node:child_process';
-import { mkdtempSync, mkdirSync, writeFileSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, writeFileSync, rmSync, existsSync, cpSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { deflateSync, inflateSync } from 'node:zlib';
@@ -26,13 +31,14 @@ const T0 = Date.now();
 const OVERALL_TIMEOUT_MS = 180_000;
 const ADMIN_PASSWORD = 'e2e-admin-pass';
 const env = process.env;
-for (const name of ['INFERA_BIN', 'INFERA_E2E_ARTIFACTS']) {
+for (const name of ['INFERA_BIN', 'INFERA_E2E_ARTIFACTS', 'INFERA_TEST_MODELS']) {
   if (!env[name]) {
     console.error(`editor e2e: ${name} is not set (see tests/e2e/README.md)`);
     process.exit(2);
   }
 }
 const BIN = resolve(env.INFERA_BIN);
+const TEST_MODELS = resolve(env.INFERA_TEST_MODELS);
 const ARTIFACTS = resolve(env.INFERA_E2E_ARTIFACTS);
 const WEB_DIR = env.INFERA_WEB_DIR ? resolve(env.INFERA_WEB_DIR) : null;
 const CHROMIUM = env.CHROMIUM || '/usr/bin/chromium';
@@ -98,6 +104,8 @@ function decodeGrayPng(buf) {
 function startServer(work) {
   const repo = join(work, 'repo');
   mkdirSync(repo);
+  // tiny_unet (bright blobs are foreground) ranks the images for "Annotate next".
+  cpSync(join(TEST_MODELS, 'repo', 'tiny_unet'), join(repo, 'tiny_unet'), { recursive: true });
   const config = join(work, 'infera.yaml');
   writeFileSync(config, [
     `server: {host: 127.0.0.1, port: 0${WEB_DIR ? `, web_dir: ${JSON.stringify(WEB_DIR)}` : ''}}`,
@@ -312,6 +320,63 @@ async function scenario(page, base) {
       `slowest ${timing.worst.toFixed(2)} ms; stroke end ${timing.up.toFixed(1)} ms`);
   // A frame is 16 ms; the slowest single move is left to the machine's load (GC, other jobs).
   check(timing.p95 < 16, `brush moves on a 2048x2048 image: p95 ${timing.p95.toFixed(1)} ms (> one frame)`);
+
+  await annotateNext(page, base, bob);
+}
+
+// "Annotate next": the editor opens the image the server's ranking puts first.
+async function annotateNext(page, base, bob) {
+  const ds = (await api(base, bob, 'POST', '/api/datasets', { name: 'active learning' })).json();
+  const form = new FormData();
+  const images = {
+    'black.png': grayPng(64, 64, () => 0),
+    'blobs.png': grayPng(64, 64, (x, y) => ((x - 20) ** 2 + (y - 24) ** 2 < 100 || (x - 44) ** 2 + (y - 40) ** 2 < 64 ? 230 : 10)),
+    'grey.png': grayPng(64, 64, () => 115), // tiny_unet's threshold: the most uncertain
+  };
+  for (const [name, png] of Object.entries(images)) form.append('files', new Blob([png], { type: 'image/png' }), name);
+  const up = await api(base, bob, 'POST', `/api/datasets/${ds.id}/files`, form);
+  check(up.status === 201, `upload: HTTP ${up.status} ${up.bytes}`);
+  const id = Object.fromEntries(up.json().files.map((f) => [f.filename, f.id]));
+  const set = (await api(base, bob, 'POST', `/api/datasets/${ds.id}/annotations`,
+    { name: 'round 1', kind: 'semantic', labels: [{ id: 1, name: 'blob' }] })).json();
+  const rank = async () => {
+    const r = await api(base, bob, 'POST', `/api/datasets/${ds.id}/rank`,
+      { model_id: 'tiny_unet', strategy: 'uncertainty', annotation_set_id: set.id });
+    check(r.status === 200, `rank: HTTP ${r.status} ${r.bytes}`);
+    return r.json().images;
+  };
+
+  await page.goto(`${base}/#/annotations/${set.id}/images/${id['black.png']}`);
+  await page.waitForSelector('#editor-canvas[data-ready="true"]');
+  check(await page.inputValue('#rank-strategy') === 'first', 'without a model the strategy is not dataset order');
+  await page.selectOption('#rank-model', 'tiny_unet');
+  check(await page.inputValue('#rank-strategy') === 'uncertainty', 'choosing a model did not select uncertainty');
+  let ranked = await rank();
+  check(ranked.length === 3 && ranked[0].file === id['grey.png'],
+    `the API ranks ${JSON.stringify(ranked.map((i) => i.filename))} (grey.png first expected)`);
+  await page.click('#annotate-next');
+  await page.waitForURL(new RegExp(`#/annotations/${set.id}/images/${ranked[0].file}$`));
+  await page.waitForSelector('#editor-canvas[data-ready="true"]');
+  log(`annotate next opened ${ranked[0].filename}, the API's first`);
+
+  // The grey image gets a mask (drawn and saved here): the ranking moves on, and so does
+  // the editor (model and strategy kept).
+  await page.selectOption('#editor-zoom', '4');
+  const at = await pixelPoint(page);
+  await page.click('#tool-brush');
+  await page.fill('#brush-size', '3');
+  await stroke(page, at, [[10, 10], [20, 10]]);
+  await page.keyboard.press('Control+s');
+  await page.waitForSelector('#editor-canvas[data-revision="1"]');
+  ranked = await rank();
+  check(ranked.length === 2 && !ranked.some((i) => i.file === id['grey.png']), `annotated image still ranked: ${JSON.stringify(ranked)}`);
+  check(await page.inputValue('#rank-model') === 'tiny_unet', 'the model choice was not kept');
+  await page.click('#annotate-next');
+  await page.waitForURL(new RegExp(`#/annotations/${set.id}/images/${ranked[0].file}$`));
+  await page.waitForSelector('#editor-canvas[data-ready="true"]');
+  check(await page.inputValue('#rank-strategy') === 'uncertainty', 'the strategy choice was not kept');
+  await page.screenshot({ path: join(ARTIFACTS, 'editor-annotate-next.png') });
+  log(`then ${ranked[0].filename}, the API's first once grey.png has a mask`);
 }
 
 async function main() {

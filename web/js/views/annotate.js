@@ -17,16 +17,26 @@
 // set's labels with their colours (keys 1-9); instance sets paint instance ids (A: a new
 // instance). Undo (Ctrl+Z) and redo (Ctrl+Shift+Z, Ctrl+Y) keep
 // each edit's rectangle before and after. Ctrl+S saves; N goes to the next image without
-// a mask. Leaving with unsaved edits asks first.
+// a mask. "Annotate next" asks the server which image to annotate next (POST
+// /api/datasets/{id}/rank with the chosen model and strategy — uncertainty by default when
+// a model is chosen, dataset order without one — skipping the set's annotated images) and
+// opens the best one; the choice is kept in localStorage. Leaving with unsaved edits asks
+// first.
 //
 // For tests the overlay canvas exposes data-ready="true" once the image and mask are
 // loaded, data-dirty, and data-revision (the last saved revision).
 
-import { get, blob, rawFetch, ApiError, errorMessage } from '../api.js';
+import { get, post, blob, rawFetch, ApiError, errorMessage } from '../api.js';
 import { h, setChildren, pageHeader, errorBox, toast } from '../ui.js';
 import { decodeLabelPng, encodeLabelPng } from '../label_png.js';
 
 const MAX_SOURCE_SIZE = 4096;
+const RANK_STRATEGIES = [
+  ['uncertainty', 'Most uncertain'], ['tta', 'Flip disagreement'], ['random', 'Random'], ['first', 'Dataset order'],
+];
+const MODEL_STRATEGIES = new Set(['uncertainty', 'tta']);
+const RANK_MODEL_KEY = 'infera.annotateNext.model';
+const RANK_STRATEGY_KEY = 'infera.annotateNext.strategy';
 const MAX_UNDO = 50;
 
 /** The set's first image without a mask (after `after` when given), or null. */
@@ -88,6 +98,11 @@ export async function render(ctx) {
     return;
   }
   const files = dataset.files || [];
+  // Models for "annotate next" (the editor works without them).
+  const models = await get('/api/models', { signal }).then((d) => d.models || []).catch((e) => {
+    if (e.name === 'AbortError') throw e;
+    return [];
+  });
   const annotated = new Set((set.masks || []).map((m) => m.file_id ?? m.source_file_id));
   if (!params.file) {
     const target = nextUnannotated(files, annotated, null) || files[0];
@@ -364,6 +379,47 @@ export async function render(ctx) {
     if (f) go(f); else toast('Every image of the set has a mask.', 'ok');
   } }, 'Next unannotated');
 
+  // ---- annotate next: the server's ranking of the images without a mask ----
+  const readyModels = models.filter((m) => m.ready !== false);
+  const savedModel = localStorage.getItem(RANK_MODEL_KEY) || '';
+  const rankModel = h('select#rank-model', { 'aria-label': 'Model that ranks the images' },
+    h('option', { value: '' }, 'No model'),
+    readyModels.map((m) => h('option', { value: m.name, selected: m.name === savedModel }, m.name)));
+  const rankStrategy = h('select#rank-strategy', { 'aria-label': 'Ranking strategy' },
+    RANK_STRATEGIES.map(([value, text]) => h('option', { value }, text)));
+  function syncStrategy(preferred) {
+    const hasModel = rankModel.value !== '';
+    for (const option of rankStrategy.options) option.disabled = !hasModel && MODEL_STRATEGIES.has(option.value);
+    let wanted = preferred || rankStrategy.value;
+    if (!hasModel && MODEL_STRATEGIES.has(wanted)) wanted = 'first';
+    if (hasModel && !preferred && wanted === 'first') wanted = 'uncertainty';
+    rankStrategy.value = wanted;
+  }
+  syncStrategy(localStorage.getItem(RANK_STRATEGY_KEY) || (rankModel.value ? 'uncertainty' : 'first'));
+  rankModel.addEventListener('change', () => syncStrategy(rankModel.value ? 'uncertainty' : 'first'));
+  const annotateNextButton = h('button#annotate-next', { type: 'button', title: 'Open the image the ranking puts first', onclick: annotateNext }, 'Annotate next');
+  async function annotateNext() {
+    const body = { strategy: rankStrategy.value, annotation_set_id: setId, limit: 2 };
+    if (rankModel.value) body.model_id = rankModel.value;
+    localStorage.setItem(RANK_MODEL_KEY, rankModel.value);
+    localStorage.setItem(RANK_STRATEGY_KEY, rankStrategy.value);
+    annotateNextButton.disabled = true;
+    status.textContent = 'Ranking the images…';
+    try {
+      const ranking = await post(`/api/datasets/${set.dataset_id}/rank`, body);
+      // The current image is left for last: it is open already.
+      const best = (ranking.images || []).find((i) => i.file !== fileId);
+      annotateNextButton.dataset.ranked = best ? String(best.file) : '';
+      if (best) go(files.find((f) => f.id === best.file) || { id: best.file });
+      else toast('Every image of the set has a mask.', 'ok');
+    } catch (e) {
+      toast(`Annotate next: ${e.message}`, 'error');
+    } finally {
+      annotateNextButton.disabled = false;
+      setDirty(dirty);
+    }
+  }
+
   async function save() {
     if (!dirty) return;
     saveButton.disabled = true;
@@ -505,7 +561,8 @@ export async function render(ctx) {
       h('div.tool-group',
         h('button#prev-image', { type: 'button', disabled: index <= 0, onclick: () => go(files[index - 1]) }, '←'),
         h('button#next-image', { type: 'button', disabled: index >= files.length - 1, onclick: () => go(files[index + 1]) }, '→'),
-        nextButton)),
+        nextButton),
+      h('div.tool-group', rankModel, rankStrategy, annotateNextButton)),
     labelSelect, status,
     h('div.editor-viewport', stack));
   showLabels();
