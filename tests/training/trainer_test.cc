@@ -7,6 +7,7 @@
 #include <cmath>
 #include <filesystem>
 
+#include "cellpose/synthetic_cells.h"
 #include "models/model_config.h"
 #include "runners/runner_registry.h"
 #include "support/status_matchers.h"
@@ -72,7 +73,7 @@ TEST_F(TrainerTest, CreateRefusesWhatCannotTrain) {
                 "only torchscript models can be trained");
   ExpectInvalid(
       Trainer::Create(unet_, *FindRunner("custom_tiff"), params_, BlobSet(2), dir_.path()),
-      "runners that can: binary_sigmoid, classify, multiclass_argmax");
+      "runners that can: binary_sigmoid, cellpose, classify, multiclass_argmax");
   ExpectInvalid(Trainer::Create(unet_, *runner_, params_, {}, dir_.path()), "no annotated images");
   std::vector<TrainingSample> misfit = BlobSet(2);
   misfit[1].mask = MakeImage(10, 10, 1, PixelType::kUInt8);
@@ -251,6 +252,50 @@ TEST(TrainerClassifyTest, TrainsOnImageLabels) {
   ASSERT_EQ(result.epochs.size(), 3u);
   EXPECT_TRUE(result.epochs[1].metrics.contains("accuracy"));
   EXPECT_GE(result.best_score, result.parent_score);
+}
+
+// cellpose_tiny (128-pixel tiles): 112x112 crops of 128x128 synthetic cells, AP@0.5 from
+// the runner's own mask reconstruction each epoch.
+TEST(TrainerCellposeTest, TrainsOnInstanceMasksAndScoresAp50) {
+  ASSERT_OK_AND_ASSIGN(ModelConfig model,
+                       LoadModelFolder(testing::TestModelsDir() / "repo" / "cellpose_tiny"));
+  std::vector<TrainingSample> samples;
+  for (int i = 0; i < 3; ++i) {
+    cellpose::SyntheticCellsOptions o;
+    o.seed = static_cast<uint64_t>(100 + i);
+    o.count = 12;
+    const cellpose::LabelImage labels = cellpose::MakeSyntheticCells(o);
+    TrainingSample s;
+    s.name = "cells" + std::to_string(i) + ".png";
+    s.image = MakeImage(o.width, o.height, 1, PixelType::kUInt8);
+    s.mask = MakeImage(o.width, o.height, 1, PixelType::kUInt16);
+    for (size_t p = 0; p < labels.size(); ++p) {
+      s.image.pixels<uint8_t>()[p] = labels.labels[p] != 0 ? 180 : 20;
+      s.mask.pixels<uint16_t>()[p] = static_cast<uint16_t>(labels.labels[p]);
+    }
+    samples.push_back(std::move(s));
+  }
+  std::vector<TrainingSample> small = {samples[0]};
+  small[0].image = MakeImage(100, 128, 1, PixelType::kUInt8);
+  small[0].mask = MakeImage(100, 128, 1, PixelType::kUInt16);
+  testing::TempDir dir;
+  TrainingParams params;
+  params.epochs = 1;
+  params.batch_size = 2;
+  const Runner& runner = *FindRunner("cellpose");
+  ExpectInvalid(Trainer::Create(model, runner, params, small, dir.path()),
+                "cellpose training cuts 112x112 crops");
+  ASSERT_OK_AND_ASSIGN(auto trainer, Trainer::Create(model, runner, params, samples, dir.path()));
+  ASSERT_OK_AND_ASSIGN(TrainingResult result, trainer->Run({}));
+  ASSERT_EQ(result.epochs.size(), 2u);
+  for (const EpochMetrics& m : result.epochs) {
+    ASSERT_TRUE(m.metrics.contains("ap50")) << m.metrics.dump();
+    EXPECT_GE(m.score, 0.0);
+    EXPECT_LE(m.score, 1.0);
+    EXPECT_TRUE(std::isfinite(m.val_loss));
+  }
+  EXPECT_GT(result.epochs[1].train_loss, 0.0);
+  EXPECT_TRUE(fs::exists(result.artifact));
 }
 
 }  // namespace
