@@ -712,6 +712,7 @@ StatusOr<TrainingResult> Trainer::Run(const TrainingCallbacks& callbacks) {
         if (callbacks.should_stop && callbacks.should_stop()) {
           m.Log(callbacks, StrCat("stopped in epoch ", epoch));
           result.stopped = true;
+          result.parent_score = result.epochs.front().score;
           return result;
         }
         std::vector<at::Tensor> xs, ts;
@@ -741,6 +742,7 @@ StatusOr<TrainingResult> Trainer::Run(const TrainingCallbacks& callbacks) {
       em.train_loss = order.empty() ? 0.0 : loss_sum / static_cast<double>(order.size());
       if (!m.Evaluate(callbacks, &em)) {
         result.stopped = true;
+        result.parent_score = result.epochs.front().score;
         return result;
       }
       em.seconds = SecondsSince(epoch_start);

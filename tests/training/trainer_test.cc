@@ -172,7 +172,9 @@ TEST_F(TrainerTest, ShouldStopStopsWithinOneBatch) {
   ASSERT_OK_AND_ASSIGN(TrainingResult result, trainer->Run(callbacks));
   EXPECT_TRUE(result.stopped);
   EXPECT_TRUE(result.artifact.empty());
-  EXPECT_EQ(stepped, 3);  // not one batch more
+  EXPECT_EQ(stepped, 3);                // not one batch more
+  ASSERT_EQ(result.epochs.size(), 2u);  // epoch 0 and epoch 1 (2 steps); stopped in epoch 2
+  EXPECT_EQ(result.parent_score, result.epochs[0].score);
 }
 
 // Interrupted after epoch 1's checkpoint, then run again from the same work folder: the
