@@ -56,6 +56,9 @@ infera_layer(runners   common tensor imaging cellpose)
 infera_layer(models    common tensor dicom imaging batching metrics backends runners)
 # The transport-neutral core the front ends call: the image pipeline, the protocol's
 # tensor inference, ownership.
+# The LibTorch trainer (issue 18): fine-tunes a TorchScript version on annotated images
+# with its runner's preprocessing, targets and loss; LibTorch's headers in its .cc files.
+infera_layer(training  common tensor imaging cellpose runners backends models)
 infera_layer(serving   common tensor imaging batching runners models store auth tracing)
 # The Open Inference Protocol's gRPC front end (proto/grpc_service.proto) on serving/.
 infera_layer(grpc      common tensor auth models serving tracing)
@@ -66,11 +69,12 @@ infera_layer(api       common tensor annotations archive assist auth datasets di
 # folders below, and the Server that wires stores, models, jobs and routes together.
 infera_layer(server    common api auth grpc jobs metrics models serving store web tracing)
 infera_layer(cli       common api auth backends cellpose grpc imaging jobs models onnx_import runners
-                       store serving server)
+                       store serving server training)
 infera_layer(exe       common cli)
 
 #                      folder                third-party header prefixes
 infera_private_headers(backends/torchscript  torch/ ATen/ c10/ caffe2/)
+infera_private_headers(training              torch/ ATen/ c10/ caffe2/)
 infera_private_headers(backends/onnx         opencv2/)
 infera_private_headers(assist                opencv2/)
 infera_private_headers(onnx_import           onnx/ google/protobuf/)

@@ -116,6 +116,22 @@ int RunCli(int argc, char** argv) {
       ->check(CLI::Range(int64_t{1}, INT64_MAX));
   import_cmd->add_flag("--force", models_import.force, "Replace an existing version's model.onnx");
 
+  TrainOptions train;
+  CLI::App* train_cmd = app.add_subcommand(
+      "train", "Fine-tune a model on annotated images, offline; writes the next version");
+  train_cmd->add_option("--config,-c", train.config, "Server config file naming the model");
+  train_cmd->add_option("--repository,-r", train.repository, "Model repository folder");
+  train_cmd->add_option("--model,-m", train.model, "Model name, or a model folder")->required();
+  train_cmd->add_option("--images", train.images, "Folder of images")->required();
+  train_cmd
+      ->add_option("--masks", train.masks,
+                   "Folder of label PNGs by the images' names (classify: labels.csv)")
+      ->required();
+  train_cmd->add_option("--param,-p", train.params,
+                        "Training parameter key=value (repeatable): epochs, lr, optimizer, ...");
+  train_cmd->add_option("--work,-w", train.work,
+                        "Folder for checkpoints (resumes a run with the same inputs)");
+
   UsersOptions users;
   CLI::App* users_cmd = app.add_subcommand(
       "users", "Manage users: add NAME, list, disable NAME, enable NAME, set-password NAME");
@@ -134,6 +150,7 @@ int RunCli(int argc, char** argv) {
   }
   if (serve_cmd->parsed()) return RunServe(serve);
   if (infer_cmd->parsed()) return RunInfer(infer);
+  if (train_cmd->parsed()) return RunTrain(train);
   if (users_cmd->parsed()) return RunUsers(users);
   if (import_cmd->parsed()) {
     if (!models_import.repository.empty() && models_import.name.empty()) {

@@ -1,4 +1,4 @@
-// The command line: `infera <subcommand> ...`. One file per subcommand (serve.cc,
+// The command line: `infera <subcommand> ...`. One file per subcommand (serve.cc, train.cc,
 // bench.cc, bench_job.cc, bench_cellpose.cc, infer.cc, users.cc, models_import.cc); RunCli wires
 // them into CLI11. exe/main.cc only calls RunCli.
 #pragma once
@@ -94,6 +94,18 @@ struct ModelsImportOptions {
   bool force = false;   // replace an existing version's model.onnx
 };
 int RunModelsImport(const ModelsImportOptions& options);
+
+// `infera train` (train.cc).
+struct TrainOptions {
+  std::string config;      // a server config naming the model, or
+  std::string repository;  // a model repository folder, or neither: --model is a folder
+  std::string model;
+  std::string images;               // folder of images
+  std::string masks;                // folder of label PNGs (classify: labels.csv, or that file)
+  std::vector<std::string> params;  // "key=value" (training/trainer.h's params)
+  std::string work;                 // checkpoints; empty: a temporary folder
+};
+int RunTrain(const TrainOptions& options);
 
 // `infera users ACTION [NAME]`.
 struct UsersOptions {

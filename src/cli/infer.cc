@@ -15,6 +15,7 @@
 #include "absl/strings/str_format.h"
 #include "cli/cli.h"
 #include "cli/model_source.h"
+#include "cli/param_pairs.h"
 #include "common/logging.h"
 #include "common/strings.h"
 #include "jobs/local_job.h"
@@ -28,23 +29,6 @@ namespace fs = std::filesystem;
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-// "k=v" pairs as a JSON object; a value is JSON when it parses (numbers, booleans,
-// lists), a string otherwise.
-StatusOr<nlohmann::json> ParseParams(const std::vector<std::string>& pairs) {
-  nlohmann::json params = nlohmann::json::object();
-  for (const std::string& pair : pairs) {
-    const size_t eq = pair.find('=');
-    if (eq == std::string::npos || eq == 0) {
-      return absl::InvalidArgumentError(StrCat("--param '", pair, "': expected key=value"));
-    }
-    const std::string key = pair.substr(0, eq);
-    const std::string text = pair.substr(eq + 1);
-    nlohmann::json value = nlohmann::json::parse(text, nullptr, false);
-    params[key] = value.is_discarded() ? nlohmann::json(text) : value;
-  }
-  return params;
-}
 
 // The regular files under the inputs (folders walked recursively, hidden entries
 // skipped), sorted by path.
@@ -139,7 +123,7 @@ class WorkDir {
 };
 
 StatusOr<int> Infer(const InferOptions& options) {
-  ASSIGN_OR_RETURN(nlohmann::json params, ParseParams(options.params));
+  ASSIGN_OR_RETURN(nlohmann::json params, ParseParamPairs(options.params));
   ASSIGN_OR_RETURN(std::vector<fs::path> files, CollectInputs(options.inputs));
   ASSIGN_OR_RETURN(ModelConfig config,
                    ResolveModel(options.config, options.repository, options.model));

@@ -70,8 +70,9 @@ StatusOr<std::vector<Tensor>> MulticlassArgmaxRunner::AnnotationToTarget(
   if (!model.labels.empty()) {
     // Every annotated class must exist, also where the resize drops pixels.
     const std::vector<int64_t> counts = CountLabels(annotation);
+    const size_t unannotated = annotation.type == PixelType::kUInt8 ? 255 : 65535;
     for (size_t k = model.labels.size(); k < counts.size(); ++k) {
-      if (counts[k] > 0) {
+      if (counts[k] > 0 && k != unannotated) {
         return absl::InvalidArgumentError(StrCat("the annotation has class ", k, " but model '",
                                                  model.name, "' has ", model.labels.size(),
                                                  " classes"));
@@ -82,8 +83,13 @@ StatusOr<std::vector<Tensor>> MulticlassArgmaxRunner::AnnotationToTarget(
   int64_t* t = target.data_as<int64_t>();
   const size_t n = static_cast<size_t>(resized.width) * resized.height;
   for (size_t i = 0; i < n; ++i) {
-    t[i] = resized.type == PixelType::kUInt8 ? resized.pixels<uint8_t>()[i]
-                                             : resized.pixels<uint16_t>()[i];
+    if (resized.type == PixelType::kUInt8) {
+      const uint8_t v = resized.pixels<uint8_t>()[i];
+      t[i] = v == 255 ? kUnannotatedTarget : v;
+    } else {
+      const uint16_t v = resized.pixels<uint16_t>()[i];
+      t[i] = v == 65535 ? kUnannotatedTarget : v;
+    }
   }
   std::vector<Tensor> targets;
   targets.push_back(std::move(target));

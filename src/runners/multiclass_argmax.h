@@ -18,15 +18,20 @@
 // Errors: InvalidArgument for params or an image the spec cannot take; Internal (naming
 // the model, dtype and shape) for outputs of another shape or type, or K > 65536.
 // Training: AnnotationToTarget gives an INT64 [1, h, w] target of class indices at the
-// model input size (the annotation's channel 0, 8- or 16-bit, resized nearest);
-// InvalidArgument for float annotations or, when the model has labels, a class index
-// >= the number of labels. Loss "cross_entropy".
+// model input size (the annotation's channel 0, 8- or 16-bit, resized nearest), with
+// kUnannotatedTarget where the annotation is 255 (8-bit) or 65535 (16-bit): pixels
+// nobody annotated, which the loss ignores; InvalidArgument for float annotations or,
+// when the model has labels, a class index >= the number of labels (the unannotated
+// value aside). Loss "cross_entropy".
 // Stateless; thread-safe.
 #pragma once
 
 #include "runners/runner.h"
 
 namespace infera {
+
+// The target of unannotated pixels (PyTorch's default ignore_index of cross_entropy).
+inline constexpr int64_t kUnannotatedTarget = -100;
 
 class MulticlassArgmaxRunner final : public Runner {
  public:

@@ -210,6 +210,23 @@ TEST_F(MulticlassArgmaxTest, AnnotationToTargetTakesSixteenBitLabels) {
   EXPECT_EQ((*target)[0].data_as<int64_t>()[5], 1000);
 }
 
+// 255 (8-bit) and 65535 (16-bit) mark unannotated pixels: kUnannotatedTarget, which the
+// training loss ignores; not an unknown class even with 3 labels.
+TEST_F(MulticlassArgmaxTest, UnannotatedPixelsGetTheIgnoreTarget) {
+  Image annotation = Gray8(3, 2, 255);
+  annotation.pixels<uint8_t>()[0] = 1;
+  auto target = runner_.AnnotationToTarget(annotation, Gray8(3, 2, 0), config_);
+  ASSERT_TRUE(target.ok()) << target.status();
+  EXPECT_EQ((*target)[0].data_as<int64_t>()[0], 1);
+  EXPECT_EQ((*target)[0].data_as<int64_t>()[1], kUnannotatedTarget);
+  Image wide = MakeImage(3, 2, 1, PixelType::kUInt16);
+  wide.pixels<uint16_t>()[4] = 65535;
+  target = runner_.AnnotationToTarget(wide, Gray8(3, 2, 0), config_);
+  ASSERT_TRUE(target.ok()) << target.status();
+  EXPECT_EQ((*target)[0].data_as<int64_t>()[4], kUnannotatedTarget);
+  EXPECT_EQ((*target)[0].data_as<int64_t>()[3], 0);
+}
+
 TEST_F(MulticlassArgmaxTest, AnnotationWithAnUnknownClassIsInvalidArgument) {
   Image annotation = Gray8(7, 5, 0);
   annotation.pixels<uint8_t>()[1 * 7 + 1] = 3;  // not sampled by the resize, still refused

@@ -1,0 +1,69 @@
+#include "training/losses.h"
+
+#include <torch/torch.h>
+
+#include "common/strings.h"
+#include "runners/multiclass_argmax.h"
+#include "training/torch_convert.h"
+#include "training/trainer.h"
+
+namespace infera {
+
+static_assert(kIgnoreLabel == kUnannotatedTarget, "the loss ignores what the runner marks");
+
+namespace {
+
+at::Tensor BinaryLoss(const at::Tensor& output, const at::Tensor& target) {
+  TORCH_CHECK(output.numel() == target.numel(), "binary_sigmoid: the output has ", output.sizes(),
+              " values per batch but the target ", target.sizes());
+  const at::Tensor x = output.reshape(target.sizes()).to(at::kFloat);
+  const at::Tensor t = target.to(at::kFloat);
+  const at::Tensor bce = torch::binary_cross_entropy_with_logits(x, t);
+  const at::Tensor p = torch::sigmoid(x);
+  const at::Tensor dice = 1 - (2 * (p * t).sum() + 1) / (p.sum() + t.sum() + 1);
+  return bce + dice;
+}
+
+at::Tensor CrossEntropy(const at::Tensor& output, const at::Tensor& target) {
+  const at::Tensor t = target.to(at::kLong);
+  if (t.ne(kIgnoreLabel).sum().item<int64_t>() == 0) return output.sum() * 0;
+  return torch::nn::functional::cross_entropy(
+      output.to(at::kFloat), t,
+      torch::nn::functional::CrossEntropyFuncOptions().ignore_index(kIgnoreLabel));
+}
+
+}  // namespace
+
+StatusOr<TrainingTask> TaskForRunner(std::string_view runner) {
+  if (runner == "binary_sigmoid") return TrainingTask::kBinary;
+  if (runner == "multiclass_argmax") return TrainingTask::kMulticlass;
+  if (runner == "classify") return TrainingTask::kClassify;
+  return absl::InvalidArgumentError(
+      StrCat("runner '", runner,
+             "' cannot be trained (runners that can: ", StrJoin(TrainableRunners(), ", "), ")"));
+}
+
+at::Tensor TaskLoss(TrainingTask task, const at::Tensor& output, const at::Tensor& target) {
+  switch (task) {
+    case TrainingTask::kBinary:
+      return BinaryLoss(output, target);
+    case TrainingTask::kMulticlass:
+    case TrainingTask::kClassify:
+      return CrossEntropy(output, target);
+  }
+  TORCH_CHECK(false, "unknown training task");
+}
+
+StatusOr<double> TaskLossValue(TrainingTask task, const Tensor& output, const Tensor& target) {
+  ASSIGN_OR_RETURN(at::Tensor x, ToTorchTensor(output));
+  ASSIGN_OR_RETURN(at::Tensor t, ToTorchTensor(target));
+  try {
+    torch::NoGradGuard no_grad;
+    return TaskLoss(task, x, t).item<double>();
+  } catch (const std::exception& e) {
+    std::string what = e.what();
+    return absl::InvalidArgumentError(what.substr(0, what.find('\n')));
+  }
+}
+
+}  // namespace infera

@@ -1,0 +1,50 @@
+// The training task of each trainable runner: what its targets are, its loss and the
+// validation metric that scores an epoch.
+//
+//   binary_sigmoid     output [N, 1, H, W] (or [N, H, W]) logits, target the same shape,
+//                      FP32 0/1 (BinarySigmoidRunner::AnnotationToTarget). Loss:
+//                      BCE-with-logits (mean over pixels) + soft Dice,
+//                      1 - (2 sum(p t) + 1) / (sum(p) + sum(t) + 1) with p = sigmoid(x)
+//                      over the whole batch. Metric iou (and dice) of x > 0 vs t.
+//   multiclass_argmax  output [N, K, H, W] logits, target [N, H, W] INT64 class indices,
+//                      kIgnoreLabel (-100) on unannotated pixels (255 in 8-bit masks,
+//                      65535 in 16-bit ones: MulticlassArgmaxRunner::AnnotationToTarget).
+//                      Loss: cross-entropy averaged over the annotated pixels (0 when a
+//                      batch has none). Metric mean_iou of the argmax.
+//   classify           output [N, K] logits, target [N] INT64 image labels. Loss:
+//                      cross-entropy. Metric accuracy of the argmax.
+// These match torch.nn.functional's binary_cross_entropy_with_logits and cross_entropy
+// (ignore_index=-100), which tests/training/parity compares against.
+// Thread-safe (pure functions).
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "common/status.h"
+#include "tensor/tensor.h"
+
+namespace at {
+class Tensor;  // LibTorch's, defined in training/*.cc only (this header includes no torch)
+}
+
+namespace infera {
+
+enum class TrainingTask { kBinary, kMulticlass, kClassify };
+
+// The task of `runner`; InvalidArgument naming the trainable runners otherwise.
+StatusOr<TrainingTask> TaskForRunner(std::string_view runner);
+
+// The target value of pixels that are not annotated (multiclass_argmax).
+inline constexpr int64_t kIgnoreLabel = -100;
+
+// The task's loss of `output` (the model's first output) against `target`, differentiable.
+// Throws c10::Error (LibTorch's) for shapes that do not fit; the trainer turns that into
+// InvalidArgument.
+at::Tensor TaskLoss(TrainingTask task, const at::Tensor& output, const at::Tensor& target);
+
+// The same loss on host tensors (no gradients), for tests and checks. InvalidArgument
+// for shapes that do not fit.
+StatusOr<double> TaskLossValue(TrainingTask task, const Tensor& output, const Tensor& target);
+
+}  // namespace infera

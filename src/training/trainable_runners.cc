@@ -1,0 +1,14 @@
+// TrainableRunners (training/trainer.h): the runners training/task.cc has a task for
+// (target, loss, validation metric); TrainingTaskTest checks the two lists agree.
+#include <string>
+#include <vector>
+
+#include "training/trainer.h"
+
+namespace infera {
+
+std::vector<std::string> TrainableRunners() {
+  return {"binary_sigmoid", "classify", "multiclass_argmax"};
+}
+
+}  // namespace infera

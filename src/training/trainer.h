@@ -1,0 +1,130 @@
+// Trainer: fine-tunes a TorchScript model version on annotated images (issue 18), on
+// LibTorch, as the model's runner says (its preprocessing, its targets, its loss).
+//
+//   params  = ParseTrainingParams(json)                 (InvalidArgument -> 400)
+//   trainer = Trainer::Create(model, runner, params, samples, work_dir)
+//   result  = trainer->Run(callbacks)                   (blocking; epochs, checkpoints)
+//
+// What a run does: the samples are split (seeded) into train and validation; epoch 0
+// evaluates the starting model on the validation split (parent_score); each epoch then
+// trains on the (augmented, seeded) train split in batches, evaluates the validation
+// split, keeps the best epoch's module (saved with torch::jit save as
+// `work_dir/best.pt`), writes `work_dir/checkpoint.pt` (atomically) and stops early
+// after `patience` epochs without a better score. Runner by runner (training/losses.h):
+//   binary_sigmoid     BCE-with-logits + Dice; metrics iou, dice (score: iou)
+//   multiclass_argmax  cross-entropy, pixels labelled 255 (8-bit masks) or 65535
+//                      (16-bit) are unannotated and ignored; metric mean_iou
+//   classify           cross-entropy on the per-image label; metric accuracy
+// `freeze: encoder` turns gradients off for the parameters whose names start with
+// "enc", "encoder", "down", "backbone" or "features" (the encoder halves of our U-Nets
+// and the feature extractors of our classifiers); another non-empty value is a
+// parameter-name prefix. Either is InvalidArgument when it matches no parameter.
+// This header includes no LibTorch header (pimpl): any folder may include it.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "imaging/image.h"
+#include "models/model_config.h"
+#include "runners/runner.h"
+
+namespace infera {
+
+// One annotated image: the decoded source image and its label mask at the source size
+// (uint8/uint16 labels; 0 = background; for semantic sets class ids, for instance sets
+// instance ids). For classify: `mask` empty and `image_label` the class index.
+struct TrainingSample {
+  std::string name;  // file name, for logs and the record
+  Image image;
+  Image mask;
+  std::optional<int> image_label;
+};
+
+struct TrainingParams {            // every field has a default; see ParseTrainingParams
+  std::string optimizer = "adam";  // adam | sgd
+  double lr = 1e-3, momentum = 0.9, weight_decay = 0.0;
+  int epochs = 20, batch_size = 4;
+  std::string schedule = "none";  // none | cosine | step
+  int step_size = 10;
+  double gamma = 0.1;
+  std::string freeze = "";            // "" | "encoder" | a parameter-name prefix
+  double validation_fraction = 0.25;  // seeded split; at least 1 image each side when >= 2
+  uint64_t seed = 0;
+  bool augment = true;  // flips, rot90, crop/scale, intensity jitter (seeded)
+  int patience = 0;     // early stopping after this many epochs without a
+                        // better validation metric; 0: off
+  int threads = 1;      // intra-op threads training uses
+};
+
+// InvalidArgument naming the key and why (unknown key, wrong type, out of range).
+// `params` is null or an object; missing keys keep their defaults.
+StatusOr<TrainingParams> ParseTrainingParams(const nlohmann::json& params);
+// Every field, by the names ParseTrainingParams reads (ParseTrainingParams of it gives
+// `params` back).
+nlohmann::json TrainingParamsToJson(const TrainingParams& params);
+// JSON Schema (web page form): {"type": "object", "additionalProperties": false,
+// "properties": {name: {"type", "default", "minimum", "maximum", "enum", "description"}}}.
+nlohmann::json TrainingParamsSchema();
+
+// Runners whose models can be trained, sorted ("binary_sigmoid", "cellpose", ...).
+std::vector<std::string> TrainableRunners();
+
+struct EpochMetrics {
+  int epoch = 0;  // 0: the starting model evaluated before training
+  double train_loss = 0, val_loss = 0;
+  nlohmann::json metrics;  // {"iou":..,"dice":..,"mean_iou":..,"ap50":..,"accuracy":..} as apply
+  double score = 0;        // the metric that picks the best epoch (higher is better)
+  double seconds = 0;
+};
+
+struct TrainingCallbacks {            // each may be empty; called on the training thread
+  std::function<bool()> should_stop;  // checked before every batch
+  std::function<void(const EpochMetrics&)> on_epoch;  // after each epoch (and epoch 0)
+  std::function<void(const std::string&)> log;        // human log lines
+  std::function<void(int64_t step, int64_t steps)> on_step;
+  std::function<void(int epoch)> on_checkpoint;  // after checkpoint of `epoch` is written
+};
+
+struct TrainingResult {
+  std::vector<EpochMetrics> epochs;  // epoch 0 first
+  int best_epoch = 0;
+  double parent_score = 0;  // epochs[0].score: the starting model on the same split
+  double best_score = 0;
+  std::filesystem::path
+      artifact;          // the best epoch's TorchScript module (saved with torch::jit save)
+  bool stopped = false;  // should_stop() said stop: no artifact
+  double seconds = 0;
+  double images_per_second = 0;
+  std::vector<std::string> train_names, val_names;  // the split
+};
+
+class Trainer {
+ public:
+  // `model` is the version to start from (its artifact is loaded as written, not frozen;
+  // torchscript backend only: InvalidArgument otherwise), `runner` its runner (one of
+  // TrainableRunners: InvalidArgument naming them otherwise). `work_dir` holds the epoch
+  // checkpoints; when it holds one from the same (model, params, samples) the run resumes
+  // after that epoch. InvalidArgument for no samples or masks that do not fit.
+  static StatusOr<std::unique_ptr<Trainer>> Create(const ModelConfig& model, const Runner& runner,
+                                                   TrainingParams params,
+                                                   std::vector<TrainingSample> samples,
+                                                   std::filesystem::path work_dir);
+  ~Trainer();
+  // Trains (blocking). Thread-compatible: one call at a time.
+  StatusOr<TrainingResult> Run(const TrainingCallbacks& callbacks);
+
+ private:
+  struct Impl;
+  explicit Trainer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace infera

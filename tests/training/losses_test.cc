@@ -1,0 +1,70 @@
+#include "training/losses.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "support/status_matchers.h"
+
+namespace infera {
+namespace {
+
+Tensor Floats(Shape shape, std::vector<float> values) {
+  Tensor t(DType::kFP32, std::move(shape));
+  std::copy(values.begin(), values.end(), t.data_as<float>());
+  return t;
+}
+
+Tensor Longs(Shape shape, std::vector<int64_t> values) {
+  Tensor t(DType::kInt64, std::move(shape));
+  std::copy(values.begin(), values.end(), t.data_as<int64_t>());
+  return t;
+}
+
+TEST(TrainingLossesTest, BinaryIsBceWithLogitsPlusDice) {
+  // Logits 0 -> p 0.5: BCE ln 2 per pixel; Dice 1 - (2 * 0.5 + 1) / (1 + 1 + 1) = 1/3.
+  ASSERT_OK_AND_ASSIGN(double loss,
+                       TaskLossValue(TrainingTask::kBinary, Floats({1, 1, 1, 2}, {0, 0}),
+                                     Floats({1, 1, 1, 2}, {1, 0})));
+  EXPECT_NEAR(loss, std::log(2.0) + 1.0 / 3.0, 1e-6);
+  // A [N, H, W] output against the [N, 1, H, W] target.
+  ASSERT_OK_AND_ASSIGN(double same, TaskLossValue(TrainingTask::kBinary, Floats({1, 1, 2}, {0, 0}),
+                                                  Floats({1, 1, 1, 2}, {1, 0})));
+  EXPECT_NEAR(same, loss, 1e-9);
+  EXPECT_FALSE(TaskLossValue(TrainingTask::kBinary, Floats({1, 1, 1, 3}, {0, 0, 0}),
+                             Floats({1, 1, 1, 2}, {1, 0}))
+                   .ok());
+}
+
+TEST(TrainingLossesTest, MulticlassCrossEntropyIgnoresUnannotatedPixels) {
+  // [1, 2 classes, 1, 3]: pixel 0 logits (0, 0) class 0 -> ln 2; pixel 1 (0, ln 3)
+  // class 1 -> -ln(3/4); pixel 2 unannotated (its logits would cost a lot).
+  const Tensor output = Floats({1, 2, 1, 3}, {0, 0, 5, 0, std::log(3.0f), -5});
+  ASSERT_OK_AND_ASSIGN(double loss, TaskLossValue(TrainingTask::kMulticlass, output,
+                                                  Longs({1, 1, 3}, {0, 1, kIgnoreLabel})));
+  EXPECT_NEAR(loss, (std::log(2.0) - std::log(0.75)) / 2, 1e-6);
+  ASSERT_OK_AND_ASSIGN(double none,
+                       TaskLossValue(TrainingTask::kMulticlass, output,
+                                     Longs({1, 1, 3}, {kIgnoreLabel, kIgnoreLabel, kIgnoreLabel})));
+  EXPECT_EQ(none, 0.0);
+}
+
+TEST(TrainingLossesTest, ClassifyCrossEntropy) {
+  ASSERT_OK_AND_ASSIGN(double loss,
+                       TaskLossValue(TrainingTask::kClassify, Floats({2, 3}, {0, 0, 0, 10, 0, 0}),
+                                     Longs({2}, {2, 0})));
+  EXPECT_NEAR(loss, (std::log(3.0) + std::log(1 + 2 * std::exp(-10.0))) / 2, 1e-6);
+}
+
+TEST(TrainingLossesTest, TasksOfTheTrainableRunners) {
+  EXPECT_EQ(*TaskForRunner("binary_sigmoid"), TrainingTask::kBinary);
+  EXPECT_EQ(*TaskForRunner("multiclass_argmax"), TrainingTask::kMulticlass);
+  EXPECT_EQ(*TaskForRunner("classify"), TrainingTask::kClassify);
+  const auto refused = TaskForRunner("custom_tiff");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(std::string(refused.status().message()).find("binary_sigmoid, classify"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace infera
