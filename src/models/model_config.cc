@@ -464,8 +464,21 @@ StatusOr<ModelConfig> LoadModelFolder(const fs::path& dir) {
   return std::move(versions.back());
 }
 
-StatusOr<std::vector<ModelConfig>> LoadModelFolderVersions(const fs::path& dir) {
-  ModelConfig config = DefaultClassifierConfig();
+namespace {
+
+// A model folder's model.yaml applied to the defaults: the config every version shares
+// (its `artifact` still the bare file name or empty), the artifact's file name, and
+// whether model.yaml pins a version.
+struct FolderYaml {
+  ModelConfig config;
+  std::string artifact_name;
+  bool pinned = false;
+};
+
+StatusOr<FolderYaml> ReadFolderYaml(const fs::path& dir) {
+  FolderYaml out;
+  ModelConfig& config = out.config;
+  config = DefaultClassifierConfig();
   config.name = dir.filename().string();
   const fs::path yaml = dir / "model.yaml";
   if (Status valid = ValidateModelName(config.name); !valid.ok()) {
@@ -474,10 +487,40 @@ StatusOr<std::vector<ModelConfig>> LoadModelFolderVersions(const fs::path& dir) 
   config.source = yaml;
   ASSIGN_OR_RETURN(YAML::Node node, YamlReader::LoadFile(yaml.string()));
   config.artifact.clear();
-  const bool pinned = node.IsMap() && node["version"].IsDefined();
+  out.pinned = node.IsMap() && node["version"].IsDefined();
   RETURN_IF_ERROR(ApplyModelYaml(node, yaml.string(), dir, &config));
-  const std::string artifact_name =
+  out.artifact_name =
       config.artifact.empty() ? DefaultArtifactName(config.backend) : config.artifact.string();
+  return out;
+}
+
+}  // namespace
+
+StatusOr<ModelConfig> LoadModelFolderVersion(const fs::path& dir, int64_t version) {
+  ASSIGN_OR_RETURN(FolderYaml folder, ReadFolderYaml(dir));
+  ModelConfig config = std::move(folder.config);
+  const fs::path artifact = dir / std::to_string(version) / folder.artifact_name;
+  std::error_code ec;
+  if (version < 1 || !fs::is_regular_file(artifact, ec)) {
+    return absl::NotFoundError(StrCat("model '", config.name, "' has no version ", version,
+                                      " (no version folder holding ", folder.artifact_name, ")"));
+  }
+  config.version = version;
+  config.artifact = artifact;
+  return config;
+}
+
+StatusOr<std::vector<int64_t>> ModelFolderVersions(const fs::path& dir) {
+  ASSIGN_OR_RETURN(FolderYaml folder, ReadFolderYaml(dir));
+  return ListVersions(dir, folder.artifact_name);
+}
+
+StatusOr<std::vector<ModelConfig>> LoadModelFolderVersions(const fs::path& dir) {
+  ASSIGN_OR_RETURN(FolderYaml folder, ReadFolderYaml(dir));
+  ModelConfig& config = folder.config;
+  const fs::path yaml = config.source;
+  const bool pinned = folder.pinned;
+  const std::string& artifact_name = folder.artifact_name;
   const std::vector<int64_t> present = ListVersions(dir, artifact_name);
   std::vector<int64_t> chosen;
   const VersionPolicy& policy = config.version_policy;

@@ -123,6 +123,16 @@ StatusOr<ModelConfig> LoadModelFolder(const std::filesystem::path& dir);
 // version without its folder.
 StatusOr<std::vector<ModelConfig>> LoadModelFolderVersions(const std::filesystem::path& dir);
 
+// The config of version `version` of a model folder whatever its version_policy or
+// `version:` pin selects (the versions API builds a version before it pins it).
+// Errors as LoadModelFolder; NotFound when `dir/<version>/` holds no artifact.
+StatusOr<ModelConfig> LoadModelFolderVersion(const std::filesystem::path& dir, int64_t version);
+
+// Every version folder of a model folder that holds the artifact its model.yaml names,
+// ascending, whatever the version_policy selects. Errors: model.yaml's (InvalidArgument
+// naming the file and the key; NotFound when it is missing).
+StatusOr<std::vector<int64_t>> ModelFolderVersions(const std::filesystem::path& dir);
+
 // Applies the keys of `node` (a model.yaml mapping) to `config`. `file` names the
 // source in messages; relative paths resolve against `base_dir`.
 Status ApplyModelYaml(const YAML::Node& node, const std::string& file,

@@ -10,6 +10,7 @@
 #include "common/strings.h"
 #include "models/model.h"
 #include "models/model_metrics.h"
+#include "models/model_versions.h"
 
 namespace infera {
 
@@ -316,6 +317,15 @@ StatusOr<ModelConfig> ModelManager::Install(const ModelUpload& upload) {
     return absl::InternalError(
         StrCat("cannot write the model into the repository: ", written.message()));
   }
+  // A higher version folder (one held back by the versions API) must not be served
+  // by the `latest` policy instead of the upload: pin the upload.
+  if (HighestVersionFolder(dir) > version) {
+    if (Status pinned = WriteVersionPin(dir, version); !pinned.ok()) {
+      rollback();
+      return absl::InternalError(
+          StrCat("cannot write the model into the repository: ", pinned.message()));
+    }
+  }
   Status loaded = LoadLocked(upload.name);
   if (!loaded.ok()) {
     rollback();
@@ -332,6 +342,209 @@ StatusOr<ModelConfig> ModelManager::Install(const ModelUpload& upload) {
   std::shared_ptr<Model> model = registry_->Get(upload.name);
   if (model == nullptr) return absl::InternalError("the uploaded model was unloaded meanwhile");
   return model->config();
+}
+
+StatusOr<fs::path> ModelManager::VersionedFolder(const std::string& name) const {
+  if (!repository_) {
+    return absl::FailedPreconditionError(
+        "this server has no model repository: model versions live there (set model_repository "
+        "in the server config)");
+  }
+  RETURN_IF_ERROR(ValidateModelName(name));
+  if (list_models_.count(name)) {
+    return absl::FailedPreconditionError(
+        StrCat("model '", name,
+               "' is defined in the server config's model list, which has no versions to add or "
+               "activate (serve it from the model repository instead)"));
+  }
+  const fs::path dir = *repository_ / name;
+  std::error_code ec;
+  if (!fs::is_regular_file(dir / "model.yaml", ec)) {
+    return absl::NotFoundError(
+        StrCat("no model '", name, "' in the repository ", repository_->string()));
+  }
+  return dir;
+}
+
+void ModelManager::ServeOnly(std::shared_ptr<Model> model) {
+  const std::string name = model->config().name;
+  const int64_t version = model->config().version;
+  registry_->Put(std::move(model));
+  for (const auto& m : registry_->List()) {
+    if (m->config().name == name && m->config().version != version) {
+      registry_->RemoveVersion(name, m->config().version);
+      if (metrics_) ModelMetrics::RemoveSeries(*metrics_, name, m->config().version);
+    }
+  }
+  SetState(name, {name, version, "READY", ""});
+}
+
+StatusOr<int64_t> ModelManager::AddVersion(const std::string& name, const fs::path& artifact,
+                                           const nlohmann::json& training_record, bool activate) {
+  if (!training_record.is_null() && !training_record.is_object()) {
+    return absl::InvalidArgumentError("a version's training record must be a JSON object");
+  }
+  std::error_code ec;
+  if (artifact.empty() || !fs::is_regular_file(artifact, ec)) {
+    return absl::InvalidArgumentError(
+        StrCat("the new version's artifact ", artifact.string(), " is not a file"));
+  }
+  MutexLock lock(&load_mu_);
+  ASSIGN_OR_RETURN(const fs::path dir, VersionedFolder(name));
+  // The version served now is pinned before the new folder appears, so that no node
+  // serves the new folder by a `latest` policy before it is activated.
+  ASSIGN_OR_RETURN(std::vector<ModelConfig> selected, LoadModelFolderVersions(dir));
+  const int64_t current = selected.back().version;
+  const std::string artifact_name = selected.back().artifact.filename().string();
+  const VersionPolicy& policy = selected.back().version_policy;
+  if (policy.kind != VersionPolicy::Kind::kSpecific || policy.specific.size() != 1) {
+    if (Status pinned = WriteVersionPin(dir, current); !pinned.ok()) {
+      return absl::InternalError(StrCat("cannot pin version ", current, " of '", name,
+                                        "' in the repository: ", pinned.message()));
+    }
+    if (std::shared_ptr<Model> served = registry_->Get(name, current)) ServeOnly(served);
+    Log(LogLevel::kInfo, "model_version_pinned",
+        {{"model", name}, {"version", std::to_string(current)}});
+  }
+
+  // A new folder: create_directory fails on an existing one (another node's), so two
+  // writers never share a version number.
+  int64_t version = HighestVersionFolder(dir) + 1;
+  fs::path version_dir;
+  for (int tries = 0;; ++tries, ++version) {
+    version_dir = dir / std::to_string(version);
+    if (fs::create_directory(version_dir, ec)) break;
+    if (ec || tries >= 100) {
+      return absl::InternalError(StrCat("cannot create a version folder in ", dir.string(), ": ",
+                                        ec ? ec.message() : "every name is taken"));
+    }
+  }
+  auto remove_folder = [&] {
+    std::error_code rm;
+    fs::remove_all(version_dir, rm);
+  };
+  Status written = [&]() -> Status {
+    if (!training_record.is_null()) {
+      nlohmann::json record = training_record;
+      if (!record.contains("created_at")) record["created_at"] = UtcNowIso8601();
+      if (!record.contains("held_back")) record["held_back"] = !activate;
+      RETURN_IF_ERROR(WriteFileDurably(version_dir / "training.json", record.dump(2) + "\n"));
+    }
+    // Last: a folder holding the artifact is a complete version.
+    return CopyFileDurably(artifact, version_dir / artifact_name);
+  }();
+  if (!written.ok()) {
+    remove_folder();
+    return absl::InternalError(
+        StrCat("cannot write version ", version, " of '", name, "': ", written.message()));
+  }
+  if (activate) {
+    StatusOr<std::shared_ptr<Model>> model = [&]() -> StatusOr<std::shared_ptr<Model>> {
+      ASSIGN_OR_RETURN(ModelConfig config, LoadModelFolderVersion(dir, version));
+      return Model::Load(std::move(config), LoadOptions());
+    }();
+    Status pinned = model.ok() ? WriteVersionPin(dir, version) : model.status();
+    if (!pinned.ok()) {
+      remove_folder();
+      RecordFingerprint(name);
+      const std::string reason(ToStd(pinned.message()));
+      Log(LogLevel::kWarning, "model_version_failed",
+          {{"model", name}, {"version", std::to_string(version)}, {"reason", reason}});
+      return Status(model.ok() ? absl::StatusCode::kInternal : absl::StatusCode::kInvalidArgument,
+                    StrCat("version ", version, " of '", name,
+                           model.ok() ? "' could not be pinned in model.yaml" : "' did not load",
+                           " and was removed (version ", current, " keeps serving): ", reason));
+    }
+    ServeOnly(std::move(*model));
+  }
+  RecordFingerprint(name);  // the poller need not load it again
+  Log(LogLevel::kInfo, "model_version_added",
+      {{"model", name},
+       {"version", std::to_string(version)},
+       {"active", activate ? "true" : "false"}});
+  return version;
+}
+
+Status ModelManager::ActivateVersion(const std::string& name, int64_t version) {
+  MutexLock lock(&load_mu_);
+  ASSIGN_OR_RETURN(const fs::path dir, VersionedFolder(name));
+  ASSIGN_OR_RETURN(ModelConfig config, LoadModelFolderVersion(dir, version));
+  std::shared_ptr<Model> old = registry_->Get(name);
+  std::shared_ptr<Model> model = registry_->Get(name, version);
+  auto failed = [&](const Status& why) {
+    const std::string reason(ToStd(why.message()));
+    Log(LogLevel::kWarning, "model_activate_failed",
+        {{"model", name}, {"version", std::to_string(version)}, {"reason", reason}});
+    if (old) {
+      SetState(name, {name, old->config().version, "READY", reason});
+    } else {
+      SetState(name, {name, version, "UNAVAILABLE", reason});
+    }
+    return why;
+  };
+  if (model == nullptr) {
+    SetState(name, {name, version, "LOADING", ""});
+    StatusOr<std::shared_ptr<Model>> loaded = Model::Load(std::move(config), LoadOptions());
+    if (!loaded.ok()) {
+      return failed(absl::InvalidArgumentError(StrCat(
+          "version ", version, " of '", name, "' did not load (",
+          old ? StrCat("version ", old->config().version, " keeps serving") : "nothing changed",
+          "): ", loaded.status().message())));
+    }
+    model = std::move(*loaded);
+  }
+  // Already pinned (activating the active version again): model.yaml is left as it is,
+  // so that polling nodes have nothing to reload.
+  StatusOr<std::vector<ModelConfig>> selected = LoadModelFolderVersions(dir);
+  const bool pinned_already =
+      selected.ok() && selected->size() == 1 && selected->front().version == version &&
+      selected->front().version_policy.kind == VersionPolicy::Kind::kSpecific;
+  if (Status pinned = pinned_already ? absl::OkStatus() : WriteVersionPin(dir, version);
+      !pinned.ok()) {
+    return failed(absl::InternalError(StrCat("cannot pin version ", version, " of '", name,
+                                             "' in the repository: ", pinned.message())));
+  }
+  ServeOnly(std::move(model));
+  RecordFingerprint(name);
+  Log(LogLevel::kInfo, "model_version_activated",
+      {{"model", name}, {"version", std::to_string(version)}});
+  return absl::OkStatus();
+}
+
+StatusOr<std::vector<ModelVersionInfo>> ModelManager::Versions(const std::string& name) const {
+  RETURN_IF_ERROR(ValidateModelName(name));
+  if (auto it = list_models_.find(name); it != list_models_.end()) {
+    ModelVersionInfo info;
+    info.version = it->second.version;
+    info.active = registry_->Get(name, info.version) != nullptr;
+    return std::vector<ModelVersionInfo>{info};
+  }
+  std::error_code ec;
+  if (!repository_ || !fs::is_regular_file(*repository_ / name / "model.yaml", ec)) {
+    return absl::NotFoundError(StrCat("no model '", name, "' in the repository",
+                                      repository_ ? StrCat(" ", repository_->string()) : "",
+                                      " or the config"));
+  }
+  const fs::path dir = *repository_ / name;
+  ASSIGN_OR_RETURN(std::vector<int64_t> versions, ModelFolderVersions(dir));
+  std::vector<ModelVersionInfo> out;
+  for (int64_t v : versions) {
+    ModelVersionInfo info;
+    info.version = v;
+    info.active = registry_->Get(name, v) != nullptr;
+    StatusOr<nlohmann::json> record = ReadTrainingRecord(dir, v);
+    if (record.ok()) {
+      info.training = std::move(*record);
+      info.parent = ParentVersion(info.training);
+    } else {
+      Log(LogLevel::kWarning, "training_record_unreadable",
+          {{"model", name},
+           {"version", std::to_string(v)},
+           {"error", std::string(ToStd(record.status().message()))}});
+    }
+    out.push_back(std::move(info));
+  }
+  return out;
 }
 
 void ModelManager::SetState(const std::string& name, ModelState state) {

@@ -17,12 +17,17 @@
 // its error shows in Index() (`reason`). Unload removes the model from the registry:
 // new requests get 404 at once, requests holding it finish, and it is freed when the
 // last one does.
+// Versions (AddVersion, ActivateVersion, Versions): a repository model's active version
+// is the `version:` pin of its model.yaml (models/model_versions.h: why, and how it
+// works with several nodes polling one repository); other version folders are kept and
+// not served. They work in every model control mode, as uploads do.
 // Thread-safety: all methods are safe from any thread; loads and unloads run one at a
 // time (they are serialised), Index never waits for a load.
 #pragma once
 
 #include <filesystem>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -43,6 +48,14 @@ struct ModelState {
   std::optional<int64_t> version;  // the loaded (or last attempted) version
   std::string state;               // READY, UNAVAILABLE, LOADING, UNLOADING
   std::string reason;              // why the last load/unload failed, or ""
+};
+
+// One version folder of a repository model (or the one version of a list-form model).
+struct ModelVersionInfo {
+  int64_t version = 0;
+  bool active = false;            // the version served now (loaded in the registry)
+  std::optional<int64_t> parent;  // from VERSION/training.json "parent_version"
+  nlohmann::json training;        // VERSION/training.json, or null for uploaded versions
 };
 
 class ModelManager {
@@ -80,6 +93,33 @@ class ModelManager {
   // Internal when the repository cannot be written.
   StatusOr<ModelConfig> Install(const ModelUpload& upload) EXCLUDES(load_mu_);
 
+  // Adds a version to repository model `name`: VERSION (highest + 1) gets `artifact`
+  // (copied as the folder's artifact file name) and `training_record` (a JSON object,
+  // {"parent_version": N, ...}; created_at and held_back are added when absent) as
+  // training.json. activate: it is built, warmed and swapped in live (zero failed
+  // requests: requests in flight finish on the old version); a version that does not
+  // load is removed again and the old one keeps serving (the loader's error is
+  // returned). Otherwise it is written held back: the pin stays on the version served
+  // now (written first when model.yaml had none), and it serves only after
+  // ActivateVersion. Returns the new version number. FailedPrecondition for models of
+  // the config's list or without a repository; NotFound for an unknown model;
+  // InvalidArgument for a missing artifact, a record that is not an object or a version
+  // that does not load (with the loader's reason); Internal when the repository cannot
+  // be written.
+  StatusOr<int64_t> AddVersion(const std::string& name, const std::filesystem::path& artifact,
+                               const nlohmann::json& training_record, bool activate)
+      EXCLUDES(load_mu_);
+  // Serves `version` of `name` (roll back or forward) live, as AddVersion's activate:
+  // built and warmed (or the loaded one kept), the pin moved, then swapped in; kept
+  // across restarts. NotFound for an unknown model or version; FailedPrecondition as
+  // AddVersion; InvalidArgument with the loader's reason when it does not load (nothing
+  // changes then); Internal when model.yaml cannot be written.
+  Status ActivateVersion(const std::string& name, int64_t version) EXCLUDES(load_mu_);
+  // Every version folder of `name` (holding its artifact), ascending, with lineage; a
+  // model of the config's list has its one version. NotFound for an unknown model;
+  // model.yaml's error when it does not parse.
+  StatusOr<std::vector<ModelVersionInfo>> Versions(const std::string& name) const;
+
   // Every model known (configured, in the repository, or loaded), by name.
   // ready_only: only READY rows.
   std::vector<ModelState> Index(bool ready_only) const EXCLUDES(state_mu_);
@@ -102,6 +142,12 @@ class ModelManager {
  private:
   Status LoadLocked(const std::string& name) REQUIRES(load_mu_);
   Status UnloadLocked(const std::string& name) REQUIRES(load_mu_);
+  // Checks that `name` is a model folder of the repository that the versions API may
+  // change (not a list-form model); its folder.
+  StatusOr<std::filesystem::path> VersionedFolder(const std::string& name) const;
+  // Makes `model` the only served version of its name: put into the registry first
+  // (so lookups never miss), then every other version removed; state READY.
+  void ServeOnly(std::shared_ptr<Model> model) REQUIRES(load_mu_);
   // Remembers the repository folder's files as loaded (mode poll).
   void RecordFingerprint(const std::string& name) REQUIRES(load_mu_);
   void SetState(const std::string& name, ModelState state) EXCLUDES(state_mu_);
