@@ -62,9 +62,10 @@ infera_layer(training  common tensor imaging cellpose runners backends models)
 infera_layer(serving   common tensor imaging batching runners models store auth tracing)
 # The Open Inference Protocol's gRPC front end (proto/grpc_service.proto) on serving/.
 infera_layer(grpc      common tensor auth models serving tracing)
-infera_layer(jobs      common datasets dicom imaging models runners store serving tracing)
+infera_layer(jobs      common annotations datasets dicom imaging models runners store serving
+                       tracing training)
 infera_layer(api       common tensor annotations archive assist auth datasets dicom imaging jobs
-                       metrics models runners store web serving tracing)
+                       metrics models runners store web serving tracing training)
 # The server's composition: its config file parsed into the option structs of the
 # folders below, and the Server that wires stores, models, jobs and routes together.
 infera_layer(server    common api auth grpc jobs metrics models serving store web tracing)

@@ -38,6 +38,9 @@ void AddApiInferenceRoutes(Router& router, const ApiContext& ctx);
 // Annotation sets, their masks and revisions, import and export (api_annotations.cc,
 // api_annotation_formats.cc). Need ctx.annotations too (else they answer 501).
 void AddApiAnnotationRoutes(Router& router, const ApiContext& ctx);
+// Retraining jobs: start, list, get, cancel, the params schema (api_retraining.cc). Need
+// ctx.retraining (else they answer 501).
+void AddApiRetrainingRoutes(Router& router, const ApiContext& ctx);
 // CVAT serverless functions: GET /cvat/functions[/{model}], POST /cvat/functions/{model}
 // (a segmentation model as a CVAT "detector"; cvat_functions.cc).
 void AddCvatFunctionRoutes(Router& router, const ApiContext& ctx);
