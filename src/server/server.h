@@ -58,6 +58,8 @@ class Server {
   // The gRPC port (server.grpc_port; the chosen one when 0), or 0 when gRPC is off.
   uint16_t grpc_port() const { return grpc_ ? grpc_->port() : 0; }
   ModelRegistry& models() { return models_; }
+  // Model control and versions (ModelManager's methods are thread-safe).
+  ModelManager& model_manager() { return *manager_; }
   // The routes this server answers (read-only once created).
   const Router& router() const { return router_; }
   // The model repository folder, or "" when the config has none.

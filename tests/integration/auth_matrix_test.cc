@@ -114,6 +114,8 @@ const RouteRow kRoutes[] = {
     // models
     {"GET", "/api/models", Access::kUser},
     {"POST", "/api/models/upload", Access::kAdmin},
+    {"GET", "/api/models/{id}", Access::kUser},
+    {"POST", "/api/models/{id}/versions/{version}/activate", Access::kAdmin},
     // jobs
     {"POST", "/api/inferences/start", Access::kUser},
     {"GET", "/api/inferences", Access::kUser},

@@ -714,6 +714,20 @@ std::vector<BadInput> BadInputTableTest::Table() const {
       400, "no_such_runner", kForm);
   add("model upload: unknown field", "POST", MU,
       MultipartBody({{"name", "", "junk_model3"}, {"colour", "", "red"}}), 400, "colour", kForm);
+  const std::string MA = "/api/models/tiny_cls/versions/";
+  add("model activate: version not a number", "POST", MA + "x/activate", "", 400, "model version");
+  add("model activate: version zero", "POST", MA + "0/activate", "", 400, "model version");
+  add("model activate: negative version", "POST", MA + "-1/activate", "", 400, "model version");
+  add("model activate: version too large", "POST", MA + "99999999999999999999/activate", "", 400,
+      "model version");
+  add("model activate: unknown version", "POST", MA + "42/activate", "", 404, "version 42");
+  add("model activate: unknown model", "POST", "/api/models/no_such_model/versions/1/activate", "",
+      404, "no_such_model");
+  add("model activate: a traversal name", "POST", "/api/models/..%2F..%2Fetc/versions/1/activate",
+      "", 404, "");
+  add("model activate: a bad name", "POST", "/api/models/bad%20name/versions/1/activate", "", 400,
+      "model name");
+  add("model: unknown model", "GET", "/api/models/no_such_model", "", 404, "no_such_model");
   return t;
 }
 

@@ -69,7 +69,9 @@ TEST_F(ModelUploadTest, NewModelFromFormFieldsServesLikeTheOriginal) {
   EXPECT_EQ(entry["name"], "uploaded_unet");
   EXPECT_EQ(entry["runner_name"], "binary_sigmoid");
   EXPECT_EQ(entry["description"], "a U-Net sent over HTTP");
-  EXPECT_EQ(entry["versions"], json::array({1}));
+  EXPECT_EQ(entry["versions"],
+            json::array(
+                {{{"version", 1}, {"active", true}, {"parent", nullptr}, {"training", nullptr}}}));
   EXPECT_EQ(entry["ready"], true);
   EXPECT_TRUE(entry["params_schema"].contains("properties")) << entry.dump();
   EXPECT_TRUE(fs::is_regular_file(Repo() / "uploaded_unet" / "1" / "model.pt"));

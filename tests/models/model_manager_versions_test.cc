@@ -8,6 +8,7 @@
 #include "models/model_config.h"
 #include "models/model_manager.h"
 #include "models/model_sources.h"
+#include "models/model_upload.h"
 #include "support/status_matchers.h"
 #include "support/test_env.h"
 
@@ -227,6 +228,25 @@ TEST_F(ModelManagerVersionsTest, VersionPolicyAllIsReplacedByThePin) {
   EXPECT_EQ(v, 3);
   EXPECT_EQ(Served(registry, "tiny_cls"), std::vector<int64_t>{2});
   EXPECT_EQ(Pinned(), 2);
+}
+
+TEST_F(ModelManagerVersionsTest, UploadBelowAHeldBackVersionIsTheOneServed) {
+  ModelRegistry registry;
+  auto manager = Start(&registry);
+  ASSERT_OK(manager->ActivateVersion("tiny_cls", 1));  // pins version 1
+  fs::create_directories(repo_ / "tiny_cls" / "5");    // a held-back version 5
+  fs::copy_file(artifact_, repo_ / "tiny_cls" / "5" / "model.pt");
+  ModelUpload upload;
+  upload.name = "tiny_cls";
+  upload.runner = "classify";
+  upload.yaml_text = testing::ReadFile(testing::TestModelsDir() / "repo/tiny_cls/model.yaml");
+  upload.labels = testing::TestModelsDir() / "repo/tiny_cls/labels.txt";
+  upload.artifact = artifact_;
+  upload.version = 2;
+  ASSERT_OK_AND_ASSIGN(ModelConfig served, manager->Install(upload));
+  EXPECT_EQ(served.version, 2);
+  EXPECT_EQ(Served(registry, "tiny_cls"), std::vector<int64_t>{2});
+  EXPECT_EQ(Pinned(), 2);  // not the `latest` folder 5
 }
 
 TEST_F(ModelManagerVersionsTest, NodesPollingOneRepositoryFollowThePin) {

@@ -1,7 +1,18 @@
 // GET /api/models: the models the workflow can use, as the seed's AVAILABLE_MODELS
 // lists them: {id, name, runner_name, description, versions, ready, params_schema}, plus
-// the backend (engine) and the params schema's defaults as the model's config sets them.
-// One entry per model name (its loaded versions listed, the highest first).
+// the backend (engine), `version` (the version served) and the params schema's defaults
+// as the model's config sets them. One entry per model name; `versions` is the lineage:
+// every version folder, ascending, as {version, active, parent, training} — `active`
+// the version served now, `parent` the version it was trained from (null for uploaded
+// versions), `training` a summary of VERSION/training.json {created_at, annotation_sets,
+// best_score, parent_score, held_back} (null for uploaded versions).
+// GET /api/models/{id}: one entry as the list shows it; 404 for an unknown model.
+//
+// POST /api/models/{id}/versions/{v}/activate (admin): serves version v of a repository
+// model (roll back or forward) live, kept across restarts (ModelManager::ActivateVersion)
+// -> 200 with the model's entry. 400 for a version that is not a positive integer (or
+// one that does not load: nothing changes then); 404 for an unknown model or version;
+// 409 for a model of the config's list or a server without a repository.
 //
 // POST /api/models/upload (multipart/form-data) adds a model, or a new version of one,
 // to the repository and loads it (ModelManager::Install):
@@ -19,6 +30,7 @@
 // model that does not load (nothing is changed then); 409 for an existing version or
 // a server without a repository.
 #include <map>
+#include <optional>
 #include <set>
 
 #include "api/http_status.h"
@@ -28,11 +40,38 @@
 #include "common/json_text.h"
 #include "common/strings.h"
 #include "models/model_upload.h"
+#include "models/model_versions.h"
 #include "runners/runner_registry.h"
 
 namespace infera {
 
 namespace {
+
+nlohmann::json VersionJson(int64_t version, bool active, std::optional<int64_t> parent,
+                           const nlohmann::json& training) {
+  return {{"version", version},
+          {"active", active},
+          {"parent", parent ? nlohmann::json(*parent) : nlohmann::json()},
+          {"training", TrainingSummary(training)}};
+}
+
+// The lineage of `name` (see the file comment); `loaded` are its versions in the
+// registry, the fallback when the manager cannot list its folders.
+nlohmann::json VersionsJson(const ApiContext& ctx, const std::string& name,
+                            const std::vector<std::shared_ptr<Model>>& loaded) {
+  nlohmann::json out = nlohmann::json::array();
+  if (ctx.manager != nullptr) {
+    if (StatusOr<std::vector<ModelVersionInfo>> versions = ctx.manager->Versions(name);
+        versions.ok()) {
+      for (const ModelVersionInfo& v : *versions) {
+        out.push_back(VersionJson(v.version, v.active, v.parent, v.training));
+      }
+      return out;
+    }
+  }
+  for (const auto& m : loaded) out.push_back(VersionJson(m->config().version, true, {}, nullptr));
+  return out;
+}
 
 nlohmann::json ListModels(const ApiContext& ctx) {
   std::map<std::string, std::vector<std::shared_ptr<Model>>> by_name;
@@ -40,9 +79,7 @@ nlohmann::json ListModels(const ApiContext& ctx) {
   nlohmann::json list = nlohmann::json::array();
   for (auto& [name, versions] : by_name) {
     const Model& latest = *versions.back();  // List() is by name then version
-    nlohmann::json v = nlohmann::json::array();
-    for (auto it = versions.rbegin(); it != versions.rend(); ++it)
-      v.push_back((*it)->config().version);
+    nlohmann::json v = VersionsJson(ctx, name, versions);
     list.push_back({{"id", name},
                     {"name", name},
                     {"runner_name", latest.config().runner},
@@ -58,7 +95,7 @@ nlohmann::json ListModels(const ApiContext& ctx) {
       if (by_name.count(s.name)) continue;
       nlohmann::json entry = {
           {"id", s.name},   {"name", s.name},    {"runner_name", ""},
-          {"backend", ""},  {"description", ""}, {"versions", nlohmann::json::array()},
+          {"backend", ""},  {"description", ""}, {"versions", VersionsJson(ctx, s.name, {})},
           {"ready", false}, {"state", s.state},  {"reason", s.reason}};
       if (StatusOr<ModelConfig> config = ctx.manager->FindConfig(s.name); config.ok()) {
         entry["runner_name"] = config->runner;
@@ -148,6 +185,30 @@ StatusOr<HttpResponse> UploadModel(const ApiContext& ctx, const HttpRequest& req
   return absl::InternalError("the uploaded model is not listed");
 }
 
+// The entry ListModels gives `name`; NotFound when it lists none.
+StatusOr<nlohmann::json> ModelEntry(const ApiContext& ctx, const std::string& name) {
+  for (nlohmann::json& entry : ListModels(ctx)) {
+    if (entry["name"] == name) return std::move(entry);
+  }
+  return absl::NotFoundError(StrCat("model '", name, "' not found"));
+}
+
+StatusOr<HttpResponse> GetModel(const ApiContext& ctx, const HttpRequest& req) {
+  ASSIGN_OR_RETURN(nlohmann::json entry, ModelEntry(ctx, req.params.at("id")));
+  return JsonResponse(200, JsonText(entry));
+}
+
+StatusOr<HttpResponse> ActivateVersion(const ApiContext& ctx, const HttpRequest& req) {
+  const std::string& name = req.params.at("id");
+  ASSIGN_OR_RETURN(int64_t version, ParseId(req.params.at("version"), "model version"));
+  if (ctx.manager == nullptr) {
+    return absl::FailedPreconditionError("this server cannot change its models at run time");
+  }
+  RETURN_IF_ERROR(ctx.manager->ActivateVersion(name, version));
+  ASSIGN_OR_RETURN(nlohmann::json entry, ModelEntry(ctx, name));
+  return JsonResponse(200, JsonText(entry));
+}
+
 }  // namespace
 
 void AddApiModelRoutes(Router& router, const ApiContext& ctx) {
@@ -156,11 +217,16 @@ void AddApiModelRoutes(Router& router, const ApiContext& ctx) {
   upload.max_body_bytes = static_cast<uint64_t>(ctx.uploads.max_upload_bytes);
   router.Add("POST", "/api/models/upload", Guarded(ctx, Access::kAdmin, Blocking(ctx, UploadModel)),
              upload);
+  // The list reads each model's folder (model.yaml, training records): off the I/O threads.
   router.Add("GET", "/api/models",
-             Guarded(ctx, Access::kUser, [ctx](HttpRequest&&, Responder respond) {
-               respond(JsonResponse(200, JsonText(nlohmann::json{{"models", ListModels(ctx)},
-                                                                 {"runners", RunnerNames()}})));
-             }));
+             Guarded(ctx, Access::kUser, Blocking(ctx, [](const ApiContext& c, const HttpRequest&) {
+                       return StatusOr<HttpResponse>(
+                           JsonResponse(200, JsonText(nlohmann::json{{"models", ListModels(c)},
+                                                                     {"runners", RunnerNames()}})));
+                     })));
+  router.Add("GET", "/api/models/{id}", Guarded(ctx, Access::kUser, Blocking(ctx, GetModel)));
+  router.Add("POST", "/api/models/{id}/versions/{version}/activate",
+             Guarded(ctx, Access::kAdmin, Blocking(ctx, ActivateVersion)));
 }
 
 }  // namespace infera

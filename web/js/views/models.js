@@ -1,5 +1,5 @@
 // views/models.js: the models the server offers (GET /api/models): name, runner, engine,
-// versions, ready state (with the reason when not ready), description, and the params
+// versions (each with its parent, the active one marked), ready state (with the reason when not ready), description, and the params
 // each runner takes (from params_schema), with a link to run one on a dataset.
 
 import { get } from '../api.js';
@@ -29,7 +29,10 @@ function modelCard(m) {
   const ready = m.ready
     ? h('span.badge.ready', 'ready')
     : h('span.badge.not-ready', { title: m.reason || '' }, (m.state || 'not loaded').toLowerCase());
-  const versions = (m.versions || []).length ? `v${m.versions.join(', v')}` : 'no version loaded';
+  // versions: the lineage [{version, active, parent, training}]; the active one marked.
+  const versions = (m.versions || []).length
+    ? m.versions.map((v) => `v${v.version}${v.active ? ' (active)' : ''}${v.parent ? ` ← v${v.parent}` : ''}`).join(', ')
+    : 'no version';
   return h('li.card.model', { dataset: { model: m.name } },
     h('div.model-head', h('h2', m.name), ready),
     h('dl.facts',
