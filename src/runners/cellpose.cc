@@ -6,6 +6,7 @@
 #include <span>
 
 #include "cellpose/follow_flows.h"
+#include "cellpose/masks_to_flows.h"
 #include "cellpose/reconstruct.h"
 #include "common/strings.h"
 #include "imaging/outline_overlay.h"
@@ -312,6 +313,98 @@ StatusOr<RunnerOutput> CellposeRunner::Postprocess(const Image& source, const Ru
   out.artifacts.push_back({"class_mask", std::move(class_mask), ArtifactFormat::kPng});
   out.artifacts.push_back({"preview", std::move(preview), ArtifactFormat::kPng});
   return out;
+}
+
+}  // namespace infera
+
+namespace infera {
+
+namespace {
+
+// The labels of an 8/16-bit or float annotation's channel 0 as a LabelImage.
+StatusOr<cellpose::LabelImage> AnnotationLabels(const Image& annotation) {
+  cellpose::LabelImage labels = cellpose::MakeLabelImage(annotation.height, annotation.width);
+  const size_t c = static_cast<size_t>(annotation.channels);
+  for (size_t i = 0; i < labels.size(); ++i) {
+    switch (annotation.type) {
+      case PixelType::kUInt8:
+        labels.labels[i] = annotation.pixels<uint8_t>()[i * c];
+        break;
+      case PixelType::kUInt16:
+        labels.labels[i] = annotation.pixels<uint16_t>()[i * c];
+        break;
+      case PixelType::kFloat32: {
+        const float v = annotation.pixels<float>()[i * c];
+        if (!(v >= 0) || v != std::floor(v)) {
+          return absl::InvalidArgumentError("cellpose annotations must hold instance ids");
+        }
+        labels.labels[i] = static_cast<uint32_t>(v);
+        break;
+      }
+    }
+  }
+  return labels;
+}
+
+}  // namespace
+
+StatusOr<int> CellposeTrainingSide(const ModelDescription& model) {
+  ASSIGN_OR_RETURN(const int t, TileSize(model));
+  const int side = t - 16;
+  if (side < 16 || side % 16 != 0) {
+    return absl::InvalidArgumentError(
+        StrCat("cellpose training needs a tile size that is a "
+               "multiple of 16 and at least 32; model '",
+               model.name, "' has ", t));
+  }
+  return side;
+}
+
+StatusOr<std::vector<Tensor>> CellposeRunner::AnnotationToTarget(
+    const Image& annotation, const Image& source, const ModelDescription& model) const {
+  ASSIGN_OR_RETURN(const int side, CellposeTrainingSide(model));
+  if (annotation.width != source.width || annotation.height != source.height ||
+      source.width != side || source.height != side) {
+    return absl::InvalidArgumentError(
+        StrCat("cellpose training takes ", side, "x", side, " crops (one ", side + 16,
+               "-pixel tile with "
+               "its padding) and their annotations; got an image of ",
+               source.width, "x", source.height, " and an annotation of ", annotation.width, "x",
+               annotation.height));
+  }
+  ASSIGN_OR_RETURN(const nlohmann::json params, ResolveParams(nullptr, model));
+  if (Rescale(params) != 1.0) {
+    return absl::InvalidArgumentError(
+        StrCat("cellpose training needs diameter 0 (no rescaling) "
+               "in the params of model '",
+               model.name, "'"));
+  }
+  ASSIGN_OR_RETURN(const int t, TileSize(model));
+  ASSIGN_OR_RETURN(const CellposeTilePlan plan,
+                   MakeCellposeTilePlan(side, side, 1.0, t, params.value("tile_overlap", 0.1)));
+  ASSIGN_OR_RETURN(const cellpose::TileLayout layout, plan.Layout());
+  if (layout.tiles.size() != 1) {
+    return absl::InternalError(
+        StrCat("cellpose: a ", side, "x", side, " crop makes ", layout.tiles.size(), " tiles"));
+  }
+  ASSIGN_OR_RETURN(const cellpose::LabelImage labels, AnnotationLabels(annotation));
+  ASSIGN_OR_RETURN(const cellpose::FlowField flows, cellpose::MasksToFlows(labels));
+  Tensor target(DType::kFP32, {1, kOutputChannels, t, t});
+  float* out = target.data_as<float>();
+  std::fill(out, out + static_cast<size_t>(kOutputChannels) * t * t, 0.0f);
+  const size_t plane = static_cast<size_t>(t) * t;
+  for (int y = 0; y < side; ++y) {
+    for (int x = 0; x < side; ++x) {
+      const size_t src = static_cast<size_t>(y) * side + x;
+      const size_t dst = static_cast<size_t>(y + plan.pad_top) * t + (x + plan.pad_left);
+      out[dst] = kFlowTargetScale * flows.dy[src];
+      out[plane + dst] = kFlowTargetScale * flows.dx[src];
+      out[2 * plane + dst] = labels.labels[src] != 0 ? 1.0f : 0.0f;
+    }
+  }
+  std::vector<Tensor> targets;
+  targets.push_back(std::move(target));
+  return targets;
 }
 
 }  // namespace infera

@@ -65,13 +65,29 @@
 // Cellpose), a diameter that rescales the image to nothing or to more than
 // kMaxCellposeRescaledPixels; Internal naming the model for an input spec that
 // is not FP32 or not square, and for outputs that are not one FP32 [1, 3, t, t]
-// per tile. Not trainable (the default AnnotationToTarget). Stateless;
+// per tile.
+// Training (training/): the trainer feeds crops of CellposeTrainingSide(model) =
+// tile size - 16 pixels square, which Preprocess pads into exactly one tile (8 pixels
+// of zeros each side, with diameter 0: no rescaling). AnnotationToTarget of such a
+// crop's instance labels (8/16-bit, or float holding integers) gives a FP32
+// [1, 3, t, t] target in the tile's frame: kFlowTargetScale (5) x the unit flows of
+// cellpose::MasksToFlows (dY, dX) and the cell probability (1 inside a cell, 0 outside
+// and on the padding); InvalidArgument for another size, a rescaling diameter or
+// non-integer labels. Loss "cellpose" (Cellpose's: MSE on the flows / 2 +
+// BCE-with-logits on the cell probability). Stateless;
 // thread-safe.
 #pragma once
 
 #include "runners/runner.h"
 
 namespace infera {
+
+// The flows the network is trained to output: this times the unit flows (Cellpose's 5).
+inline constexpr float kFlowTargetScale = 5.0f;
+
+// The side of the square crops cellpose training feeds `model` (tile size - 16);
+// InvalidArgument when the tile size is not a multiple of 16 of at least 32.
+StatusOr<int> CellposeTrainingSide(const ModelDescription& model);
 
 class CellposeRunner final : public Runner {
  public:
@@ -97,6 +113,9 @@ class CellposeRunner final : public Runner {
                                      const std::vector<std::vector<Tensor>>& outputs,
                                      const ModelDescription& model,
                                      const nlohmann::json& params) const override;
+  StatusOr<std::vector<Tensor>> AnnotationToTarget(const Image& annotation, const Image& source,
+                                                   const ModelDescription& model) const override;
+  std::string_view training_loss() const override { return "cellpose"; }
 };
 
 }  // namespace infera

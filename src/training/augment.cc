@@ -17,15 +17,28 @@ inline void CopyPixel(const Image& src, int sx, int sy, Image& dst, int dx, int 
               src.data.data() + static_cast<size_t>(sy) * src.row_bytes() + sx * px, px);
 }
 
+// Per channel: v -> v * gain + bias * (the channel's largest sample), clamped to the
+// type's range. The shift is relative to the channel's own brightness, so a dim 16-bit
+// image is not pushed into saturation; a constant channel (e.g. an empty nucleus channel)
+// is left alone, so that it stays a blank channel for the runner's normalisation.
 template <typename T>
 void Jitter(Image& image, double gain, double bias) {
   T* p = image.pixels<T>();
-  const size_t n = image.data.size() / sizeof(T);
+  const size_t channels = static_cast<size_t>(image.channels);
+  const size_t n = image.data.size() / sizeof(T) / channels;
   const double max = image.max_value();
-  for (size_t i = 0; i < n; ++i) {
-    double v = static_cast<double>(p[i]) * gain + bias * max;
-    if constexpr (!std::is_floating_point_v<T>) v = std::clamp(std::round(v), 0.0, max);
-    p[i] = static_cast<T>(v);
+  for (size_t c = 0; c < channels; ++c) {
+    double top = static_cast<double>(p[c]), bottom = top;
+    for (size_t i = 0; i < n; ++i) {
+      top = std::max(top, static_cast<double>(p[i * channels + c]));
+      bottom = std::min(bottom, static_cast<double>(p[i * channels + c]));
+    }
+    if (!(top > bottom)) continue;
+    for (size_t i = 0; i < n; ++i) {
+      double v = static_cast<double>(p[i * channels + c]) * gain + bias * top;
+      if constexpr (!std::is_floating_point_v<T>) v = std::clamp(std::round(v), 0.0, max);
+      p[i * channels + c] = static_cast<T>(v);
+    }
   }
 }
 
@@ -87,7 +100,7 @@ StatusOr<std::pair<Image, Image>> Augment(const Image& image, const Image& mask,
   img.pages = 1;
   // Every draw is made whether or not its step applies, so that one sample's draws do not
   // depend on its size (the stream stays in step across images).
-  const double crop_p = UniformUnit(rng), s = 0.6 + 0.4 * UniformUnit(rng);
+  const double crop_p = UniformUnit(rng), s = 0.75 + 0.25 * UniformUnit(rng);
   const double ux = UniformUnit(rng), uy = UniformUnit(rng);
   if (crop_p < 0.5) {
     const int w = std::max(1, static_cast<int>(std::lround(s * img.width)));

@@ -2,15 +2,17 @@
 // its label mask together, so that they stay aligned (no LibTorch).
 //
 // In order, each drawn from `rng` (std::mt19937_64; the same seed gives the same result):
-//   crop and scale  p = 0.5: a window of s * height x s * width, s uniform in [0.6, 1],
+//   crop and scale  p = 0.5: a window of s * height x s * width, s uniform in [0.75, 1]
+//                   (objects grow by at most 4/3: Cellpose-style models are size-bound),
 //                   at a uniform position, resized back to the full size (image
 //                   bilinear, mask nearest: labels stay labels);
 //   flips           p = 0.5 each: left-right, up-down;
 //   rot90           k uniform in 0..3 quarter turns for square images; 0 or 2 otherwise
 //                   (the size never changes);
-//   intensity       the image's samples v -> v * gain + bias * max_value, gain uniform in
-//                   [0.8, 1.2], bias uniform in [-0.1, 0.1], clamped to the type's range
-//                   (floats unclamped); masks untouched.
+//   intensity       per channel v -> v * gain + bias * (the channel's largest sample),
+//                   gain uniform in [0.8, 1.2], bias uniform in [-0.1, 0.1], clamped to
+//                   the type's range (floats unclamped); constant channels (a blank
+//                   nucleus channel) untouched; masks untouched.
 // The mask may be empty (classify: image labels), then only the image changes.
 // Pure function of its arguments; thread-safe for distinct `rng`s.
 #pragma once

@@ -32,12 +32,21 @@ at::Tensor CrossEntropy(const at::Tensor& output, const at::Tensor& target) {
       torch::nn::functional::CrossEntropyFuncOptions().ignore_index(kIgnoreLabel));
 }
 
+at::Tensor CellposeLoss(const at::Tensor& output, const at::Tensor& target) {
+  TORCH_CHECK(output.dim() == 4 && output.size(1) == 3 && output.sizes() == target.sizes(),
+              "cellpose: the output is ", output.sizes(), " but the target ", target.sizes());
+  const at::Tensor x = output.to(at::kFloat);
+  const at::Tensor flows = torch::mse_loss(x.slice(1, 0, 2), target.slice(1, 0, 2)) / 2;
+  return flows + torch::binary_cross_entropy_with_logits(x.select(1, 2), target.select(1, 2));
+}
+
 }  // namespace
 
 StatusOr<TrainingTask> TaskForRunner(std::string_view runner) {
   if (runner == "binary_sigmoid") return TrainingTask::kBinary;
   if (runner == "multiclass_argmax") return TrainingTask::kMulticlass;
   if (runner == "classify") return TrainingTask::kClassify;
+  if (runner == "cellpose") return TrainingTask::kCellpose;
   return absl::InvalidArgumentError(
       StrCat("runner '", runner,
              "' cannot be trained (runners that can: ", StrJoin(TrainableRunners(), ", "), ")"));
@@ -50,6 +59,8 @@ at::Tensor TaskLoss(TrainingTask task, const at::Tensor& output, const at::Tenso
     case TrainingTask::kMulticlass:
     case TrainingTask::kClassify:
       return CrossEntropy(output, target);
+    case TrainingTask::kCellpose:
+      return CellposeLoss(output, target);
   }
   TORCH_CHECK(false, "unknown training task");
 }

@@ -13,6 +13,12 @@
 //                      batch has none). Metric mean_iou of the argmax.
 //   classify           output [N, K] logits, target [N] INT64 image labels. Loss:
 //                      cross-entropy. Metric accuracy of the argmax.
+//   cellpose           output [N, 3, t, t] (dY, dX, cell-probability logit), target the
+//                      same shape (5 x the flows of the masks, 0/1 cell probability:
+//                      CellposeRunner::AnnotationToTarget). Loss (Cellpose's
+//                      train._loss_fn_seg): MSE(flows) / 2 + BCE-with-logits(cell
+//                      probability). Metric ap50: the runner's own mask reconstruction
+//                      (Postprocess) against the true instances, AP at IoU 0.5.
 // These match torch.nn.functional's binary_cross_entropy_with_logits and cross_entropy
 // (ignore_index=-100), which tests/training/parity compares against.
 // Thread-safe (pure functions).
@@ -30,7 +36,7 @@ class Tensor;  // LibTorch's, defined in training/*.cc only (this header include
 
 namespace infera {
 
-enum class TrainingTask { kBinary, kMulticlass, kClassify };
+enum class TrainingTask { kBinary, kMulticlass, kClassify, kCellpose };
 
 // The task of `runner`; InvalidArgument naming the trainable runners otherwise.
 StatusOr<TrainingTask> TaskForRunner(std::string_view runner);

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "cellpose/average_precision.h"
+
 namespace infera {
 
 void BinaryMetric::Add(std::span<const uint8_t> predicted, std::span<const uint8_t> target) {
@@ -59,6 +61,12 @@ double MeanIouMetric::mean_iou() const {
     ++classes;
   }
   return classes == 0 ? 1.0 : sum / classes;
+}
+
+void InstanceApMetric::Add(const cellpose::LabelImage& predicted,
+                           const cellpose::LabelImage& truth) {
+  sum_ += cellpose::AveragePrecision(truth, predicted, 0.5).ap;
+  ++images_;
 }
 
 }  // namespace infera

@@ -10,6 +10,8 @@
 #include <span>
 #include <vector>
 
+#include "cellpose/label_image.h"
+
 namespace infera {
 
 // Foreground vs background (binary_sigmoid): iou = tp / (tp + fp + fn), dice = 2 tp /
@@ -54,6 +56,21 @@ class AccuracyMetric {
 
  private:
   int64_t correct_ = 0, count_ = 0;
+};
+
+// Instances (cellpose): AP@0.5 as Cellpose's metrics.average_precision defines it per image
+// (cellpose/average_precision.h: TP / (TP + FP + FN), one-to-one matches at IoU >= 0.5),
+// averaged over the images (0 with no images).
+class InstanceApMetric {
+ public:
+  // `predicted` and `truth` of the same size.
+  void Add(const cellpose::LabelImage& predicted, const cellpose::LabelImage& truth);
+  double ap50() const { return images_ == 0 ? 0.0 : sum_ / images_; }
+  nlohmann::json ToJson() const { return {{"ap50", ap50()}}; }
+
+ private:
+  double sum_ = 0;
+  int images_ = 0;
 };
 
 }  // namespace infera

@@ -18,6 +18,7 @@
 #include "common/file_util.h"
 #include "common/sha256.h"
 #include "common/strings.h"
+#include "runners/cellpose.h"
 #include "training/augment.h"
 #include "training/losses.h"
 #include "training/metrics.h"
@@ -209,6 +210,9 @@ StatusOr<std::vector<double>> TrainSteps(const fs::path& module_path, std::strin
 
 // ---------------------------------------------------------------------------------------
 
+// The labels of `mask`'s channel 0.
+cellpose::LabelImage LabelsOf(const Image& mask);
+
 struct Trainer::Impl {
   ModelConfig model;
   const Runner* runner = nullptr;
@@ -225,10 +229,22 @@ struct Trainer::Impl {
   std::unique_ptr<torch::optim::Optimizer> optimizer;
   // Every sample's model input [1, ...] and target [1, ...] without augmentation.
   std::vector<at::Tensor> inputs, targets;
+  // cellpose: the side of the crops it trains on, and every sample's centre crop (image,
+  // mask) with its Preprocess context, which validation's mask reconstruction needs.
+  int crop_side = 0;
+  std::vector<std::pair<Image, Image>> crops;
+  std::vector<nlohmann::json> contexts;
+
+  // cellpose: `image` and `mask` cut to crop_side x crop_side (at a position drawn from
+  // `rng`, or the centre without one); other tasks: unchanged.
+  std::pair<Image, Image> Cut(const Image& image, const Image& mask, std::mt19937_64* rng) const;
+  // cellpose: the instances the runner reconstructs from sample `i`'s output [1, 3, t, t].
+  StatusOr<cellpose::LabelImage> CellposeInstances(size_t i, const at::Tensor& output) const;
 
   // The model input and target of `image` and `mask` (sample `i`'s label for classify).
   StatusOr<std::pair<at::Tensor, at::Tensor>> Example(size_t i, const Image& image,
-                                                      const Image& mask) const;
+                                                      const Image& mask,
+                                                      nlohmann::json* plan = nullptr) const;
   // The starting model or an epoch's on the validation split: val_loss, metrics, score.
   // false when should_stop said stop.
   bool Evaluate(const TrainingCallbacks& callbacks, EpochMetrics* out);
@@ -245,26 +261,37 @@ struct Trainer::Impl {
   fs::path best_path() const { return work_dir / "best.pt"; }
 };
 
+std::pair<Image, Image> Trainer::Impl::Cut(const Image& image, const Image& mask,
+                                           std::mt19937_64* rng) const {
+  if (crop_side <= 0) return {image, mask};
+  const int sx = image.width - crop_side, sy = image.height - crop_side;
+  const int x = rng ? static_cast<int>(UniformUnit(*rng) * (sx + 1)) : sx / 2;
+  const int y = rng ? static_cast<int>(UniformUnit(*rng) * (sy + 1)) : sy / 2;
+  return {Crop(image, x, y, crop_side, crop_side), Crop(mask, x, y, crop_side, crop_side)};
+}
+
 StatusOr<std::pair<at::Tensor, at::Tensor>> Trainer::Impl::Example(size_t i, const Image& image,
-                                                                   const Image& mask) const {
+                                                                   const Image& mask,
+                                                                   nlohmann::json* plan) const {
   const TrainingSample& sample = samples[i];
-  auto context = [&](const Status& s) {
+  auto named = [&](const Status& s) {
     return absl::InvalidArgumentError(StrCat("sample '", sample.name, "': ", s.message()));
   };
   StatusOr<RunnerInput> in = runner->Preprocess(image, model, runner_params);
-  if (!in.ok()) return context(in.status());
+  if (!in.ok()) return named(in.status());
   if (in->items.size() != 1 || in->items[0].empty()) {
     return absl::InvalidArgumentError(StrCat("runner ", runner->name(), " makes ", in->items.size(),
                                              " model calls for sample '", sample.name,
                                              "'; training needs one per image"));
   }
   ASSIGN_OR_RETURN(at::Tensor input, ToTorchTensor(in->items[0][0]));
+  if (plan != nullptr) *plan = in->context;
   at::Tensor target;
   if (task == TrainingTask::kClassify) {
     target = torch::full({1}, static_cast<int64_t>(*sample.image_label), torch::kLong);
   } else {
     StatusOr<std::vector<Tensor>> t = runner->AnnotationToTarget(mask, image, model);
-    if (!t.ok()) return context(t.status());
+    if (!t.ok()) return named(t.status());
     ASSIGN_OR_RETURN(target, ToTorchTensor(t->at(0)));
   }
   return std::make_pair(std::move(input), std::move(target));
@@ -276,6 +303,7 @@ bool Trainer::Impl::Evaluate(const TrainingCallbacks& callbacks, EpochMetrics* o
   BinaryMetric binary;
   MeanIouMetric mean_iou(kIgnoreLabel);
   AccuracyMetric accuracy;
+  InstanceApMetric instances;
   double loss_sum = 0;
   const std::vector<int>& val = split.validation;
   const size_t batch = static_cast<size_t>(params.batch_size);
@@ -315,6 +343,17 @@ bool Trainer::Impl::Evaluate(const TrainingCallbacks& callbacks, EpochMetrics* o
         }
         break;
       }
+      case TrainingTask::kCellpose:
+        for (size_t k = start; k < std::min(val.size(), start + batch); ++k) {
+          const size_t i = static_cast<size_t>(val[k]);
+          const int64_t row = static_cast<int64_t>(k - start);
+          StatusOr<cellpose::LabelImage> predicted =
+              CellposeInstances(i, output.slice(0, row, row + 1));
+          TORCH_CHECK(predicted.ok(), "cellpose validation of '", samples[i].name,
+                      "': ", std::string(predicted.status().message()));
+          instances.Add(*predicted, LabelsOf(crops[i].second));
+        }
+        break;
     }
   }
   module.train(true);
@@ -332,8 +371,45 @@ bool Trainer::Impl::Evaluate(const TrainingCallbacks& callbacks, EpochMetrics* o
       out->metrics = accuracy.ToJson();
       out->score = accuracy.accuracy();
       break;
+    case TrainingTask::kCellpose:
+      out->metrics = instances.ToJson();
+      out->score = instances.ap50();
+      break;
   }
   return true;
+}
+
+cellpose::LabelImage LabelsOf(const Image& mask) {
+  cellpose::LabelImage labels = cellpose::MakeLabelImage(mask.height, mask.width);
+  const size_t c = static_cast<size_t>(mask.channels);
+  for (size_t p = 0; p < labels.size(); ++p) {
+    switch (mask.type) {
+      case PixelType::kUInt8:
+        labels.labels[p] = mask.pixels<uint8_t>()[p * c];
+        break;
+      case PixelType::kUInt16:
+        labels.labels[p] = mask.pixels<uint16_t>()[p * c];
+        break;
+      case PixelType::kFloat32:
+        labels.labels[p] = static_cast<uint32_t>(std::max(0.0f, mask.pixels<float>()[p * c]));
+        break;
+    }
+  }
+  return labels;
+}
+
+StatusOr<cellpose::LabelImage> Trainer::Impl::CellposeInstances(size_t i,
+                                                                const at::Tensor& output) const {
+  ASSIGN_OR_RETURN(Tensor out, FromTorchTensor(output));
+  RunnerInput input;
+  input.context = contexts[i];
+  std::vector<std::vector<Tensor>> outputs(1);
+  outputs[0].push_back(std::move(out));
+  ASSIGN_OR_RETURN(RunnerOutput result,
+                   runner->Postprocess(crops[i].first, input, outputs, model, runner_params));
+  const RunnerArtifact* mask = result.Find("instance_mask");
+  if (mask == nullptr) return absl::InternalError("cellpose made no instance_mask");
+  return LabelsOf(mask->image);
 }
 
 Status Trainer::Impl::SaveBest() {
@@ -520,8 +596,25 @@ StatusOr<std::unique_ptr<Trainer>> Trainer::Create(const ModelConfig& model, con
   ASSIGN_OR_RETURN(impl->runner_params, runner.ResolveParams(nullptr, model));
   impl->split = SplitSamples(static_cast<int>(impl->samples.size()),
                              impl->params.validation_fraction, impl->params.seed);
+  if (task == TrainingTask::kCellpose) {
+    ASSIGN_OR_RETURN(impl->crop_side, CellposeTrainingSide(model));
+    for (const TrainingSample& s : impl->samples) {
+      if (s.image.width < impl->crop_side || s.image.height < impl->crop_side) {
+        return absl::InvalidArgumentError(StrCat("sample '", s.name, "' is ", s.image.width, "x",
+                                                 s.image.height, "; cellpose training cuts ",
+                                                 impl->crop_side, "x", impl->crop_side,
+                                                 " crops (the model's tile less its padding)"));
+      }
+    }
+  }
   for (size_t i = 0; i < impl->samples.size(); ++i) {
-    ASSIGN_OR_RETURN(auto example, impl->Example(i, impl->samples[i].image, impl->samples[i].mask));
+    auto cut = impl->Cut(impl->samples[i].image, impl->samples[i].mask, nullptr);
+    nlohmann::json context;
+    ASSIGN_OR_RETURN(auto example, impl->Example(i, cut.first, cut.second, &context));
+    if (task == TrainingTask::kCellpose) {
+      impl->crops.push_back(std::move(cut));
+      impl->contexts.push_back(std::move(context));
+    }
     if (i > 0 && example.first.sizes() != impl->inputs[0].sizes()) {
       return absl::InvalidArgumentError(
           StrCat("sample '", impl->samples[i].name, "' makes a model input of another size than '",
@@ -619,6 +712,7 @@ StatusOr<TrainingResult> Trainer::Run(const TrainingCallbacks& callbacks) {
         if (callbacks.should_stop && callbacks.should_stop()) {
           m.Log(callbacks, StrCat("stopped in epoch ", epoch));
           result.stopped = true;
+          result.parent_score = result.epochs.front().score;
           return result;
         }
         std::vector<at::Tensor> xs, ts;
@@ -627,7 +721,8 @@ StatusOr<TrainingResult> Trainer::Run(const TrainingCallbacks& callbacks) {
           const size_t i = static_cast<size_t>(order[k]);
           if (m.params.augment) {
             ASSIGN_OR_RETURN(auto pair, Augment(m.samples[i].image, m.samples[i].mask, rng));
-            ASSIGN_OR_RETURN(auto example, m.Example(i, pair.first, pair.second));
+            auto cut = m.Cut(pair.first, pair.second, &rng);
+            ASSIGN_OR_RETURN(auto example, m.Example(i, cut.first, cut.second));
             xs.push_back(std::move(example.first));
             ts.push_back(std::move(example.second));
           } else {
@@ -647,6 +742,7 @@ StatusOr<TrainingResult> Trainer::Run(const TrainingCallbacks& callbacks) {
       em.train_loss = order.empty() ? 0.0 : loss_sum / static_cast<double>(order.size());
       if (!m.Evaluate(callbacks, &em)) {
         result.stopped = true;
+        result.parent_score = result.epochs.front().score;
         return result;
       }
       em.seconds = SecondsSince(epoch_start);

@@ -15,6 +15,13 @@
 //   multiclass_argmax  cross-entropy, pixels labelled 255 (8-bit masks) or 65535
 //                      (16-bit) are unannotated and ignored; metric mean_iou
 //   classify           cross-entropy on the per-image label; metric accuracy
+//   cellpose           instance masks -> 5 x flows + cell probability on crops of the
+//                      tile size - 16 (one tile); Cellpose's loss; metric ap50 (the
+//                      runner's own reconstruction)
+// custom_tiff cannot be trained (its outputs have no fixed meaning to build a loss on).
+// Threads: Run trains on the calling thread with params.threads OpenMP threads set on
+// that thread only; it seeds LibTorch's default generator (process-wide) with params.seed
+// at the start of a run, which nothing on the serving path draws from.
 // `freeze: encoder` turns gradients off for the parameters whose names start with
 // "enc", "encoder", "down", "backbone" or "features" (the encoder halves of our U-Nets
 // and the feature extractors of our classifiers); another non-empty value is a

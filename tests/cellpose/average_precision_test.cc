@@ -1,4 +1,4 @@
-// Tests for the test helper cellpose/average_precision.h: perfect, partial, shifted, split
+// Tests for cellpose/average_precision.h: perfect, partial, shifted, split
 // and empty predictions.
 #include "cellpose/average_precision.h"
 
@@ -7,6 +7,8 @@
 namespace infera::testing {
 namespace {
 
+using cellpose::ApResult;
+using cellpose::AveragePrecision;
 using cellpose::LabelImage;
 using cellpose::MakeLabelImage;
 

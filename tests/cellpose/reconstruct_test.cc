@@ -25,7 +25,6 @@ using cellpose::MakePerfectOutputs;
 using cellpose::MakeSyntheticCells;
 using cellpose::PerfectOutputs;
 using cellpose::SyntheticCellsOptions;
-using testing::AveragePrecision;
 
 // Labels must be exactly 1..N.
 void ExpectConsecutiveLabels(const LabelImage& masks) {

@@ -17,6 +17,8 @@
 namespace infera::testing {
 namespace {
 
+using cellpose::ApResult;
+using cellpose::AveragePrecision;
 using nlohmann::json;
 
 Image Decode(const std::string& bytes) {

@@ -71,7 +71,7 @@ TEST(CellposeTest, TrainedModelSegmentsHeldOutCellsThroughInfer) {
         ReadLabels(tmp.path() / "out" / "masks" / (image.stem().string() + "_instances.png"));
     ASSERT_EQ(predicted.width, truth.width);
     ASSERT_EQ(predicted.height, truth.height);
-    const testing::ApResult ap = testing::AveragePrecision(truth, predicted, 0.5);
+    const cellpose::ApResult ap = cellpose::AveragePrecision(truth, predicted, 0.5);
     EXPECT_GE(ap.ap, 0.6) << "true " << ap.true_masks << " predicted " << ap.predicted_masks;
     sum += ap.ap;
     ++count;

@@ -14,6 +14,7 @@
 
 #include "absl/strings/match.h"
 #include "cellpose/average_precision.h"
+#include "cellpose/masks_to_flows.h"
 #include "cellpose/synthetic_cells.h"
 #include "cellpose/tiling.h"
 #include "imaging/codec.h"
@@ -25,11 +26,11 @@
 namespace infera {
 namespace {
 
+using cellpose::AveragePrecision;
 using cellpose::MakePerfectOutputs;
 using cellpose::MakeSyntheticCells;
 using cellpose::PerfectOutputs;
 using cellpose::SyntheticCellsOptions;
-using testing::AveragePrecision;
 using testing::FloatTensor;
 
 constexpr float kLogit = 10.0f;
@@ -601,12 +602,56 @@ TEST_F(CellposeRunnerTest, WrongOutputsAreInternalNamingModelAndShape) {
   EXPECT_EQ(out.status().code(), absl::StatusCode::kInternal);
 }
 
-TEST_F(CellposeRunnerTest, IsNotTrainable) {
-  EXPECT_EQ(runner_.training_loss(), "");
-  const Image image = MakeImage(2, 2, 1, PixelType::kUInt8);
-  auto target = runner_.AnnotationToTarget(image, image, config_);
-  ASSERT_FALSE(target.ok());
-  EXPECT_EQ(target.status().code(), absl::StatusCode::kUnimplemented);
+// Training: a 48x48 crop for a 64-pixel tile (one tile with 8 pixels of padding each
+// side): 5 x the masks' flows and the cell probability, in the tile's frame.
+TEST_F(CellposeRunnerTest, AnnotationToTargetIsFiveTimesTheFlowsAndTheCellProbability) {
+  config_.input.size = std::pair<int, int>{64, 64};
+  EXPECT_EQ(runner_.training_loss(), "cellpose");
+  ASSERT_EQ(*CellposeTrainingSide(config_), 48);
+  cellpose::SyntheticCellsOptions o;
+  o.height = o.width = 48;
+  o.count = 4;
+  o.min_radius = 5;
+  o.max_radius = 8;
+  const cellpose::LabelImage labels = cellpose::MakeSyntheticCells(o);
+  Image annotation = MakeImage(48, 48, 1, PixelType::kUInt16);
+  for (size_t i = 0; i < labels.size(); ++i) {
+    annotation.pixels<uint16_t>()[i] = static_cast<uint16_t>(labels.labels[i]);
+  }
+  auto target = runner_.AnnotationToTarget(annotation, testing::Gray8(48, 48, 0), config_);
+  ASSERT_TRUE(target.ok()) << target.status();
+  const Tensor& t = (*target)[0];
+  ASSERT_EQ(t.shape(), (Shape{1, 3, 64, 64}));
+  auto flows = cellpose::MasksToFlows(labels);
+  ASSERT_TRUE(flows.ok());
+  const float* v = t.data_as<float>();
+  int cells = 0;
+  for (int y = 0; y < 64; ++y) {
+    for (int x = 0; x < 64; ++x) {
+      const size_t at = static_cast<size_t>(y) * 64 + x;
+      const bool inside = y >= 8 && y < 56 && x >= 8 && x < 56;
+      const size_t src = inside ? static_cast<size_t>(y - 8) * 48 + (x - 8) : 0;
+      const float dy = inside ? 5 * flows->dy[src] : 0, dx = inside ? 5 * flows->dx[src] : 0;
+      const float prob = inside && labels.labels[src] != 0 ? 1 : 0;
+      ASSERT_FLOAT_EQ(v[at], dy) << y << "," << x;
+      ASSERT_FLOAT_EQ(v[64 * 64 + at], dx) << y << "," << x;
+      ASSERT_FLOAT_EQ(v[2 * 64 * 64 + at], prob) << y << "," << x;
+      cells += prob > 0;
+    }
+  }
+  EXPECT_GT(cells, 100);
+  // The crop Preprocess feeds is one tile.
+  EXPECT_EQ(Pre(testing::Gray8(48, 48, 0)).items.size(), 1u);
+  // Another size, or a diameter that rescales, is refused.
+  EXPECT_EQ(
+      runner_.AnnotationToTarget(testing::Gray8(40, 48, 0), testing::Gray8(40, 48, 0), config_)
+          .status()
+          .code(),
+      absl::StatusCode::kInvalidArgument);
+  config_.params = {{"diameter", 15.0}};
+  EXPECT_EQ(
+      runner_.AnnotationToTarget(annotation, testing::Gray8(48, 48, 0), config_).status().code(),
+      absl::StatusCode::kInvalidArgument);
 }
 
 }  // namespace

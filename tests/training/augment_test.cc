@@ -86,6 +86,18 @@ TEST(AugmentTest, ImageAndMaskStayAligned) {
   EXPECT_GT(cropped, 0);  // the crop step ran in some trials
 }
 
+// The intensity step leaves a constant channel constant (the runner's normalisation skips
+// such a channel, so a shifted blank channel would reach the model as large raw values).
+TEST(AugmentTest, BlankChannelsStayBlank) {
+  Image image = MakeImage(8, 8, 2, PixelType::kUInt16);
+  for (int i = 0; i < 64; ++i) image.pixels<uint16_t>()[2 * i] = static_cast<uint16_t>(100 * i);
+  std::mt19937_64 rng(5);
+  for (int trial = 0; trial < 20; ++trial) {
+    ASSERT_OK_AND_ASSIGN(auto pair, Augment(image, Image{}, rng));
+    for (int i = 0; i < 64; ++i) ASSERT_EQ(pair.first.pixels<uint16_t>()[2 * i + 1], 0) << trial;
+  }
+}
+
 TEST(AugmentTest, SeededAndRefusesMismatchedSizes) {
   const Image r = Ramp(8, 8);
   std::mt19937_64 a(11), b(11);

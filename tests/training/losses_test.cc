@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "support/status_matchers.h"
+#include "training/trainer.h"
 
 namespace infera {
 namespace {
@@ -56,13 +57,24 @@ TEST(TrainingLossesTest, ClassifyCrossEntropy) {
   EXPECT_NEAR(loss, (std::log(3.0) + std::log(1 + 2 * std::exp(-10.0))) / 2, 1e-6);
 }
 
+TEST(TrainingLossesTest, CellposeIsHalfTheFlowMseplusBceOnTheCellProbability) {
+  // One pixel: flows (1, 2) vs target (0, 5): MSE (1 + 9) / 2 = 5, halved 2.5; logit 0 vs
+  // 1: ln 2.
+  ASSERT_OK_AND_ASSIGN(double loss,
+                       TaskLossValue(TrainingTask::kCellpose, Floats({1, 3, 1, 1}, {1, 2, 0}),
+                                     Floats({1, 3, 1, 1}, {0, 5, 1})));
+  EXPECT_NEAR(loss, 2.5 + std::log(2.0), 1e-6);
+}
+
 TEST(TrainingLossesTest, TasksOfTheTrainableRunners) {
   EXPECT_EQ(*TaskForRunner("binary_sigmoid"), TrainingTask::kBinary);
   EXPECT_EQ(*TaskForRunner("multiclass_argmax"), TrainingTask::kMulticlass);
   EXPECT_EQ(*TaskForRunner("classify"), TrainingTask::kClassify);
+  EXPECT_EQ(*TaskForRunner("cellpose"), TrainingTask::kCellpose);
+  for (const std::string& runner : TrainableRunners()) EXPECT_TRUE(TaskForRunner(runner).ok());
   const auto refused = TaskForRunner("custom_tiff");
   ASSERT_FALSE(refused.ok());
-  EXPECT_NE(std::string(refused.status().message()).find("binary_sigmoid, classify"),
+  EXPECT_NE(std::string(refused.status().message()).find("binary_sigmoid, cellpose, classify"),
             std::string::npos);
 }
 

@@ -47,5 +47,20 @@ TEST(TrainingMetricsTest, Accuracy) {
   EXPECT_DOUBLE_EQ(m.accuracy(), 0.75);
 }
 
+TEST(TrainingMetricsTest, InstanceAp50PerImageAveraged) {
+  // Image 1: truth {1: 4 px, 2: 2 px}; prediction matches 1 exactly, misses 2 -> 1/2.
+  cellpose::LabelImage truth = cellpose::MakeLabelImage(2, 4);
+  truth.labels = {1, 1, 0, 2, 1, 1, 0, 2};
+  cellpose::LabelImage predicted = cellpose::MakeLabelImage(2, 4);
+  predicted.labels = {7, 7, 0, 0, 7, 7, 0, 0};
+  InstanceApMetric m;
+  m.Add(predicted, truth);
+  EXPECT_DOUBLE_EQ(m.ap50(), 0.5);
+  // Image 2: both empty -> 1; the mean of 0.5 and 1.
+  m.Add(cellpose::MakeLabelImage(2, 2), cellpose::MakeLabelImage(2, 2));
+  EXPECT_DOUBLE_EQ(m.ap50(), 0.75);
+  EXPECT_EQ(m.ToJson()["ap50"], 0.75);
+}
+
 }  // namespace
 }  // namespace infera

@@ -5,7 +5,8 @@
 //
 // Cellpose matches with linear_sum_assignment; here pairs are matched greedily by
 // decreasing IoU, which gives the same count for thresholds >= 0.5 (a mask then has at most
-// one partner above the threshold, bar exact 0.5 ties). Header-only; thread-safe.
+// one partner above the threshold, bar exact 0.5 ties). Used by the trainer's validation
+// (training/metrics.h) and by the Cellpose tests. Header-only; thread-safe.
 #pragma once
 
 #include <algorithm>
@@ -16,7 +17,7 @@
 
 #include "cellpose/label_image.h"
 
-namespace infera::testing {
+namespace infera::cellpose {
 
 struct ApResult {
   int true_masks = 0;
@@ -27,8 +28,8 @@ struct ApResult {
 };
 
 // Precondition: both images have the same size.
-inline ApResult AveragePrecision(const cellpose::LabelImage& truth,
-                                 const cellpose::LabelImage& predicted, double iou_threshold) {
+inline ApResult AveragePrecision(const LabelImage& truth, const LabelImage& predicted,
+                                 double iou_threshold) {
   std::map<uint32_t, int64_t> area_t;
   std::map<uint32_t, int64_t> area_p;
   std::map<std::pair<uint32_t, uint32_t>, int64_t> overlap;
@@ -69,4 +70,4 @@ inline ApResult AveragePrecision(const cellpose::LabelImage& truth,
   return r;
 }
 
-}  // namespace infera::testing
+}  // namespace infera::cellpose

@@ -1,0 +1,199 @@
+// Retraining quality (issue 18's "Done when"), end to end through the binary: a small
+// U-Net trained by PyTorch on bright blobs on a dark background
+// (model_tools/make_training_quality_data.py, run here with Debian's /usr/bin/python3)
+// scores IoU <= 0.5 on dark blobs on a bright, striped background; `infera train` on 8
+// annotated images of that kind writes version 2, and `infera infer` (the runner through
+// the job pipeline) with version 2 scores IoU >= 0.9 on 8 held-out images. The same for
+// cellpose_tiny on a new cell appearance (model_tools/make_cellpose_retraining_data.py:
+// dark cells on an uneven bright background, no nucleus channel): AP@0.5 before and after.
+// The wall time and the training images/s go to the test's output (docs/PERFORMANCE.md
+// records them).
+#include <gtest/gtest.h>
+
+#include <array>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "cellpose/average_precision.h"
+#include "imaging/codec.h"
+#include "support/status_matchers.h"
+#include "support/test_env.h"
+
+namespace infera {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Runs `command` (stderr folded into stdout); its exit status and output.
+std::pair<int, std::string> RunCommand(const std::string& command) {
+  FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
+  if (pipe == nullptr) return {-1, "popen failed"};
+  std::string output;
+  std::array<char, 4096> buffer;
+  while (size_t n = std::fread(buffer.data(), 1, buffer.size(), pipe)) {
+    output.append(buffer.data(), n);
+  }
+  return {::pclose(pipe), output};
+}
+
+Image ReadPng(const fs::path& path) {
+  const std::string bytes = testing::ReadFile(path);
+  auto image = DecodeImage(
+      std::span<const std::byte>(reinterpret_cast<const std::byte*>(bytes.data()), bytes.size()));
+  EXPECT_TRUE(image.ok()) << path << ": " << image.status();
+  return image.ok() ? *image : Image{};
+}
+
+// Pooled IoU of `infer`'s masks (OUT/masks/NAME_mask.png) against the truth (TRUTH/NAME.png).
+double HeldOutIou(const fs::path& out, const fs::path& truth) {
+  int64_t tp = 0, fp = 0, fn = 0;
+  int images = 0;
+  for (const fs::directory_entry& e : fs::directory_iterator(truth)) {
+    const Image t = ReadPng(e.path());
+    const Image p = ReadPng(out / "masks" / (e.path().stem().string() + "_mask.png"));
+    if (p.data.size() != t.data.size()) {
+      ADD_FAILURE() << "mask of " << e.path() << " has another size";
+      return 0;
+    }
+    for (size_t i = 0; i < t.data.size(); ++i) {
+      const bool pi = p.pixels<uint8_t>()[i] != 0, ti = t.pixels<uint8_t>()[i] != 0;
+      tp += pi && ti;
+      fp += pi && !ti;
+      fn += !pi && ti;
+    }
+    ++images;
+  }
+  EXPECT_EQ(images, 8);
+  return tp + fp + fn == 0 ? 1.0 : static_cast<double>(tp) / static_cast<double>(tp + fp + fn);
+}
+
+TEST(TrainingQualityTest, RetrainingOnEightImagesOfANewKindReachesIou90) {
+  testing::TempDir dir;
+  const fs::path data = dir.path();
+  const std::string bin = testing::InferaBinary().string();
+  const auto start = std::chrono::steady_clock::now();
+  auto [made, made_out] =
+      RunCommand("timeout 300 /usr/bin/python3 " + std::string(INFERA_SOURCE_DIR) +
+                 "/model_tools/make_training_quality_data.py " + data.string());
+  ASSERT_EQ(made, 0) << made_out;
+  const std::string model = " --repository " + (data / "repo").string() + " --model blobs_unet";
+
+  auto [before, before_out] = RunCommand("timeout 120 " + bin + " infer" + model + " --input " +
+                                         (data / "heldout" / "images").string() + " --output " +
+                                         (data / "before").string());
+  ASSERT_EQ(before, 0) << before_out;
+  const double iou_before = HeldOutIou(data / "before", data / "heldout" / "masks");
+  EXPECT_LE(iou_before, 0.5);
+
+  const auto train_start = std::chrono::steady_clock::now();
+  auto [trained, train_out] = RunCommand(
+      "timeout 300 " + bin + " train" + model + " --images " +
+      (data / "train" / "images").string() + " --masks " + (data / "train" / "masks").string() +
+      " --param epochs=60 --param lr=0.01 --param schedule=cosine --param batch_size=2");
+  const double train_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - train_start).count();
+  ASSERT_EQ(trained, 0) << train_out;
+  EXPECT_NE(train_out.find("version 2 written"), std::string::npos) << train_out;
+  EXPECT_EQ(train_out.find("held back"), std::string::npos) << train_out;
+  const fs::path v2 = data / "repo" / "blobs_unet" / "2";
+  ASSERT_TRUE(fs::exists(v2 / "model.pt"));
+  const nlohmann::json record = nlohmann::json::parse(testing::ReadFile(v2 / "training.json"));
+  EXPECT_EQ(record["parent_version"], 1);
+  EXPECT_EQ(record["held_back"], false);
+  EXPECT_EQ(record["epochs"].size(), 61u);
+  EXPECT_EQ(record["split"]["train"].size() + record["split"]["validation"].size(), 8u);
+
+  auto [after, after_out] =
+      RunCommand("timeout 120 " + bin + " infer" + model + " --input " +
+                 (data / "heldout" / "images").string() + " --output " + (data / "after").string());
+  ASSERT_EQ(after, 0) << after_out;
+  EXPECT_NE(after_out.find("blobs_unet v2"), std::string::npos) << after_out;
+  const double iou_after = HeldOutIou(data / "after", data / "heldout" / "masks");
+  EXPECT_GE(iou_after, 0.9);
+  const double total =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::printf(
+      "training quality: held-out IoU %.3f before, %.3f after; infera train %.1f s wall "
+      "(training %.1f s, %.1f images/s); whole test %.1f s\n",
+      iou_before, iou_after, train_seconds, record["duration_s"].get<double>(),
+      record["images_per_second"].get<double>(), total);
+}
+
+// The mean over images of AP@0.5 of `infer`'s instance masks (OUT/masks/NAME_instances.png)
+// against the truth (TRUTH/NAME.png, 16-bit labels).
+double HeldOutAp50(const fs::path& out, const fs::path& truth) {
+  auto labels = [](const Image& image) {
+    cellpose::LabelImage l = cellpose::MakeLabelImage(image.height, image.width);
+    for (size_t i = 0; i < l.size(); ++i) {
+      l.labels[i] = image.type == PixelType::kUInt16 ? image.pixels<uint16_t>()[i]
+                                                     : image.pixels<uint8_t>()[i];
+    }
+    return l;
+  };
+  double sum = 0;
+  int images = 0;
+  for (const fs::directory_entry& e : fs::directory_iterator(truth)) {
+    const cellpose::LabelImage t = labels(ReadPng(e.path()));
+    const cellpose::LabelImage p =
+        labels(ReadPng(out / "masks" / (e.path().stem().string() + "_instances.png")));
+    if (p.size() != t.size()) {
+      ADD_FAILURE() << "instances of " << e.path() << " have another size";
+      return 0;
+    }
+    sum += cellpose::AveragePrecision(t, p, 0.5).ap;
+    ++images;
+  }
+  EXPECT_EQ(images, 8);
+  return images == 0 ? 0 : sum / images;
+}
+
+TEST(TrainingQualityTest, CellposeTinyOnANewCellAppearance) {
+  testing::TempDir dir;
+  const fs::path data = dir.path();
+  const std::string bin = testing::InferaBinary().string();
+  auto [made, made_out] =
+      RunCommand("timeout 300 /usr/bin/python3 " + std::string(INFERA_SOURCE_DIR) +
+                 "/model_tools/make_cellpose_retraining_data.py " + data.string());
+  ASSERT_EQ(made, 0) << made_out;
+  // cellpose_tiny reads [cyto, nucleus] as channels [1, 2]: the model's default params.
+  testing::CopyModel("cellpose_tiny", data / "repo");
+  {
+    std::ofstream yaml(data / "repo" / "cellpose_tiny" / "model.yaml", std::ios::app);
+    yaml << "params: {channels: [1, 2]}\n";
+  }
+  const std::string model = " --repository " + (data / "repo").string() + " --model cellpose_tiny";
+  auto [before, before_out] = RunCommand("timeout 120 " + bin + " infer" + model + " --input " +
+                                         (data / "heldout" / "images").string() + " --output " +
+                                         (data / "before").string());
+  ASSERT_EQ(before, 0) << before_out;
+  const double ap_before = HeldOutAp50(data / "before", data / "heldout" / "masks");
+  EXPECT_LE(ap_before, 0.2);
+
+  auto [trained, train_out] = RunCommand(
+      "timeout 300 " + bin + " train" + model + " --images " +
+      (data / "train" / "images").string() + " --masks " + (data / "train" / "masks").string() +
+      " --param epochs=30 --param lr=0.003 --param batch_size=2");
+  ASSERT_EQ(trained, 0) << train_out;
+  const nlohmann::json record = nlohmann::json::parse(
+      testing::ReadFile(data / "repo" / "cellpose_tiny" / "2" / "training.json"));
+  EXPECT_EQ(record["held_back"], false);
+  EXPECT_TRUE(record["epochs"][0]["metrics"].contains("ap50"));
+
+  auto [after, after_out] =
+      RunCommand("timeout 120 " + bin + " infer" + model + " --input " +
+                 (data / "heldout" / "images").string() + " --output " + (data / "after").string());
+  ASSERT_EQ(after, 0) << after_out;
+  EXPECT_NE(after_out.find("cellpose_tiny v2"), std::string::npos) << after_out;
+  const double ap_after = HeldOutAp50(data / "after", data / "heldout" / "masks");
+  EXPECT_GE(ap_after, 0.8);
+  std::printf(
+      "cellpose_tiny retraining: held-out AP@0.5 %.3f before, %.3f after; training "
+      "%.1f s, %.1f images/s\n",
+      ap_before, ap_after, record["duration_s"].get<double>(),
+      record["images_per_second"].get<double>());
+}
+
+}  // namespace
+}  // namespace infera
