@@ -65,9 +65,10 @@ infera_layer(grpc      common tensor auth models serving tracing)
 # Active learning: uncertainty / flipped-prediction scores of a model's probabilities and
 # the ranking of a dataset's images through the image pipeline.
 infera_layer(active_learning common dicom imaging models runners serving store)
-infera_layer(jobs      common datasets dicom imaging models runners store serving tracing)
+infera_layer(jobs      common annotations datasets dicom imaging models runners store serving
+                       tracing training)
 infera_layer(api       common tensor annotations archive assist auth datasets dicom imaging jobs
-                       metrics models runners store web serving tracing active_learning)
+                       metrics models runners store web serving tracing active_learning training)
 # The server's composition: its config file parsed into the option structs of the
 # folders below, and the Server that wires stores, models, jobs and routes together.
 infera_layer(server    common api auth grpc jobs metrics models serving store web tracing)

@@ -23,6 +23,7 @@ class ByteBudget;
 class ImagePipeline;
 class TensorInference;
 class InferenceJobs;
+class RetrainingJobs;
 }  // namespace infera
 
 namespace infera {
@@ -53,6 +54,8 @@ struct ApiContext {
   // Annotation sets (null when the storage driver has none: their routes answer 501).
   AnnotationStore* annotations = nullptr;
   const InferenceJobs* jobs = nullptr;  // the job service over store, models and workers
+  // Retraining jobs (jobs/retraining_jobs.h); null: the retraining routes answer 501.
+  const RetrainingJobs* retraining = nullptr;
   // Where blocking handlers (store, uploads, downloads) run, off the I/O threads.
   TaskPool* blocking = nullptr;
   UploadLimits uploads;

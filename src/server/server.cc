@@ -77,15 +77,35 @@ StatusOr<std::unique_ptr<Server>> Server::Create(const ServerConfig& config) {
   workers.tracer = server->tracer_.get();
   server->workers_ =
       std::make_unique<JobWorkers>(server->store_.get(), &server->job_handlers_, workers);
+  // Retraining jobs on their own workers (training.concurrent_jobs).
+  RetrainingJobOptions training = config.training;
+  training.work_root = storage / "training";
+  training.decode.max_pixels = config.front_end.max_image_pixels;
+  RETURN_IF_ERROR(server->training_handlers_.Register(std::make_unique<RetrainingJobHandler>(
+      server->store_.get(), server->annotations_.get(), server->blobs_.get(),
+      server->manager_.get(), training)));
+  JobWorkerOptions training_workers = config.job_workers;
+  training_workers.workers = training.concurrent_jobs;
+  training_workers.name = StrCat(config.job_workers.name, "-training");
+  training_workers.tracer = server->tracer_.get();
+  server->training_workers_ = std::make_unique<JobWorkers>(
+      server->store_.get(), &server->training_handlers_, training_workers);
   server->ctx_.store = server->store_.get();
-  ASSIGN_OR_RETURN(
-      server->job_changes_,
-      ListenForJobChanges(config.storage, [w = server->workers_.get()] { w->Notify(); }));
+  ASSIGN_OR_RETURN(server->job_changes_,
+                   ListenForJobChanges(config.storage, [w = server->workers_.get(),
+                                                        t = server->training_workers_.get()] {
+                     w->Notify();
+                     t->Notify();
+                   }));
   server->ctx_.blobs = server->blobs_.get();
   server->ctx_.annotations = server->annotations_.get();
   server->jobs_ = std::make_unique<InferenceJobs>(server->store_.get(), &server->models_,
                                                   server->workers_.get());
   server->ctx_.jobs = server->jobs_.get();
+  server->retraining_ = std::make_unique<RetrainingJobs>(
+      server->store_.get(), server->annotations_.get(), server->manager_.get(), &server->models_,
+      server->training_workers_.get());
+  server->ctx_.retraining = server->retraining_.get();
   server->ctx_.blocking = server->blocking_.get();
   server->ctx_.uploads = config.uploads;
   server->ingest_budget_ =
@@ -128,6 +148,7 @@ StatusOr<std::unique_ptr<Server>> Server::Create(const ServerConfig& config) {
   AddApiInferenceRoutes(server->router_, server->ctx_);
   AddApiAnnotationRoutes(server->router_, server->ctx_);
   AddApiRankRoutes(server->router_, server->ctx_);
+  AddApiRetrainingRoutes(server->router_, server->ctx_);
   AddApiAuthRoutes(server->router_, server->ctx_);
   AddApiUserRoutes(server->router_, server->ctx_);
   if (config.front_end.web_dir.empty()) {
@@ -296,6 +317,7 @@ Server::~Server() { Stop(); }
 void Server::Start() {
   http_->Start();
   workers_->Start();
+  training_workers_->Start();
   if (poller_) poller_->Start();
   Log(LogLevel::kInfo, "server_started",
       {{"port", std::to_string(http_->port())}, {"grpc_port", std::to_string(grpc_port())}});
@@ -307,6 +329,7 @@ void Server::Stop() {
   if (grpc_) grpc_->Stop();
   job_changes_.reset();  // no Notify after the workers stop
   if (workers_) workers_->Stop();
+  if (training_workers_) training_workers_->Stop();
   if (blocking_) blocking_->Shutdown();
   // Models drop here only if nobody else holds them; queued requests run first.
   for (const std::string& name : models_.Names()) models_.Remove(name);

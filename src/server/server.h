@@ -28,6 +28,7 @@
 #include "jobs/inference_jobs.h"
 #include "jobs/job_handler.h"
 #include "jobs/job_workers.h"
+#include "jobs/retraining_jobs.h"
 #include "metrics/metrics.h"
 #include "models/model_registry.h"
 #include "models/repository_poller.h"
@@ -93,6 +94,11 @@ class Server {
   // Wakes workers_ when another node changes a job (postgres only; null otherwise).
   std::unique_ptr<JobChangeListener> job_changes_;
   std::unique_ptr<InferenceJobs> jobs_;
+  // Retraining (training: section): its own workers, so training never holds an
+  // inference worker (jobs/retraining_job_handler.h).
+  JobHandlerRegistry training_handlers_;  // outlives training_workers_
+  std::unique_ptr<JobWorkers> training_workers_;
+  std::unique_ptr<RetrainingJobs> retraining_;
   ApiContext ctx_;
   std::unique_ptr<StaticSite> site_;  // the web page; outlives router_'s handlers
   Router router_;

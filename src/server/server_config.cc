@@ -141,6 +141,19 @@ Status ApplyJobs(const YamlReader& j, ServerConfig* config) {
   return absl::OkStatus();
 }
 
+Status ApplyTraining(const YamlReader& t, ServerConfig* config) {
+  RETURN_IF_ERROR(t.CheckMapping({"concurrent_jobs", "threads"}));
+  if (t.Has("concurrent_jobs")) {
+    ASSIGN_OR_RETURN(int64_t n, t.Int("concurrent_jobs", 0, 16));
+    config->training.concurrent_jobs = static_cast<int>(n);
+  }
+  if (t.Has("threads")) {
+    ASSIGN_OR_RETURN(int64_t n, t.Int("threads", 1, 256));
+    config->training.threads = static_cast<int>(n);
+  }
+  return absl::OkStatus();
+}
+
 Status ApplyAuth(const YamlReader& a, const fs::path& base, ServerConfig* config) {
   RETURN_IF_ERROR(a.CheckMapping({"enabled", "secret_file", "access_ttl_s", "refresh_ttl_s",
                                   "protect_inference", "trusted_proxies"}));
@@ -251,7 +264,7 @@ StatusOr<ServerConfig> LoadServerConfig(const fs::path& file) {
   ASSIGN_OR_RETURN(YAML::Node root, YamlReader::LoadFile(file.string()));
   YamlReader r(root, file.string(), "");
   RETURN_IF_ERROR(r.CheckMapping({"server", "models", "model_repository", "model_control",
-                                  "storage", "blobs", "jobs", "auth", "tracing"}));
+                                  "storage", "blobs", "jobs", "training", "auth", "tracing"}));
   if (r.Has("model_control")) {
     YamlReader mc = r.Child("model_control");
     RETURN_IF_ERROR(mc.CheckMapping({"mode", "poll_s"}));
@@ -283,6 +296,7 @@ StatusOr<ServerConfig> LoadServerConfig(const fs::path& file) {
     config.storage.blobs_path = base / path;
   }
   if (r.Has("jobs")) RETURN_IF_ERROR(ApplyJobs(r.Child("jobs"), &config));
+  if (r.Has("training")) RETURN_IF_ERROR(ApplyTraining(r.Child("training"), &config));
   if (r.Has("auth")) RETURN_IF_ERROR(ApplyAuth(r.Child("auth"), base, &config));
   if (r.Has("tracing")) RETURN_IF_ERROR(ApplyTracing(r.Child("tracing"), &config));
   if (r.Has("models")) {

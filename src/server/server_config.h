@@ -21,6 +21,11 @@
 //   jobs: {workers, lease_s, priority, max_in_flight, idle_poll_ms}
 //                                   # idle_poll_ms: how often idle workers look for jobs
 //                                   # (500; on postgres nodes also wake on NOTIFY)
+//   training: {concurrent_jobs: 1, threads: 1}
+//                                   # retraining jobs (jobs/retraining_job_handler.h):
+//                                   # how many this node runs at once, on workers of
+//                                   # their own (0: none here), and the intra-op threads
+//                                   # of each (the serving lanes are left alone)
 //   auth: {enabled, secret_file, access_ttl_s, refresh_ttl_s, protect_inference,
 //          trusted_proxies: [ADDRESS or CIDR, ...]}
 //                                   # secret_file default: in the database with driver
@@ -53,6 +58,7 @@
 #include "grpc/grpc_server.h"
 #include "jobs/inference_job_handler.h"
 #include "jobs/job_workers.h"
+#include "jobs/retraining_job_handler.h"
 #include "models/model_sources.h"
 #include "serving/image_pipeline.h"
 #include "store/store_registry.h"
@@ -98,6 +104,7 @@ struct ServerConfig {
   UploadLimits uploads;          // storage: max_upload_mb, max_files_per_upload, max_file_mb, ...
   JobWorkerOptions job_workers;  // jobs: workers, lease_s, idle_poll_ms
   InferenceJobOptions inference_jobs;  // jobs: priority, max_in_flight
+  RetrainingJobOptions training;       // training: concurrent_jobs, threads
   AuthSettings auth;
   TracerOptions tracing;  // tracing: endpoint, rate, service_name (endpoint "": off)
 };

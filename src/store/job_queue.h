@@ -95,6 +95,14 @@ class JobQueue {
   // InvalidArgument for a status that is not terminal.
   virtual Status FinishJob(int64_t id, const std::string& worker, JobStatus status,
                            const std::string& note, const std::string& report_json) = 0;
+  // Records how far a job held by `worker` is while it runs: its progress counters
+  // (done of total) and its report so far (per-epoch metrics, log lines: what the API
+  // shows of a running job). The report stays when the job is released or its worker
+  // dies (a resumed run reads it back); FinishJob replaces it. FailedPrecondition when
+  // `worker` does not hold the job; InvalidArgument for negative counters, done > total
+  // or a report that is not a JSON object.
+  virtual Status UpdateJobProgress(int64_t id, const std::string& worker, int64_t done,
+                                   int64_t total, const std::string& report_json) = 0;
   // Puts a job held by `worker` back to queued (graceful shutdown mid-job); a job with
   // cancel_requested becomes canceled instead. FailedPrecondition when `worker` does not
   // hold it.

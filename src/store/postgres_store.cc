@@ -456,6 +456,19 @@ class PostgresStore final : public Store {
     return txn.Commit();
   }
 
+  Status UpdateJobProgress(int64_t id, const std::string& worker, int64_t done, int64_t total,
+                           const std::string& report_json) override {
+    RETURN_IF_ERROR(ValidateJobProgress(done, total, report_json));
+    ASSIGN_OR_RETURN(PgPool::Lease c, pool_->Acquire());
+    ASSIGN_OR_RETURN(PgTransaction txn, PgTransaction::Begin(*c));
+    RETURN_IF_ERROR(ReadHeldJob(*c, id, worker).status());
+    RETURN_IF_ERROR(c->Exec("UPDATE jobs SET done = $2, total = $3, report_json = $4"
+                            " WHERE id = $1",
+                            id, done, total, report_json)
+                        .status());
+    return txn.Commit();
+  }
+
   Status ReleaseJob(int64_t id, const std::string& worker) override {
     ASSIGN_OR_RETURN(PgPool::Lease c, pool_->Acquire());
     ASSIGN_OR_RETURN(PgTransaction txn, PgTransaction::Begin(*c));

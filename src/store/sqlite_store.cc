@@ -497,6 +497,20 @@ class SqliteStore final : public Store {
     return txn.Commit();
   }
 
+  Status UpdateJobProgress(int64_t id, const std::string& worker, int64_t done, int64_t total,
+                           const std::string& report_json) override {
+    RETURN_IF_ERROR(ValidateJobProgress(done, total, report_json));
+    MutexLock lock(&mu_);
+    ASSIGN_OR_RETURN(auto txn, SqliteTransaction::Begin(*db_, Mode::kImmediate));
+    RETURN_IF_ERROR(ReadHeldJob(id, worker).status());
+    {
+      ASSIGN_OR_RETURN(auto st, db_->Prepare("UPDATE jobs SET done = ?2, total = ?3,"
+                                             " report_json = ?4 WHERE id = ?1"));
+      RETURN_IF_ERROR(st.Bind(id, done, total, report_json).Run());
+    }
+    return txn.Commit();
+  }
+
   Status ReleaseJob(int64_t id, const std::string& worker) override {
     MutexLock lock(&mu_);
     ASSIGN_OR_RETURN(auto txn, SqliteTransaction::Begin(*db_, Mode::kImmediate));

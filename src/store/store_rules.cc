@@ -1,6 +1,7 @@
 #include "store/store_rules.h"
 
 #include <limits>
+#include <nlohmann/json.hpp>
 
 #include "common/sha256.h"
 #include "common/strings.h"
@@ -95,6 +96,18 @@ StatusOr<int64_t> LeaseEnd(int64_t now, int64_t lease_ms) {
         StrCat("lease must be a positive number of milliseconds, got ", lease_ms));
   }
   return now + lease_ms;
+}
+
+Status ValidateJobProgress(int64_t done, int64_t total, const std::string& report_json) {
+  if (done < 0 || total < 0 || done > total) {
+    return absl::InvalidArgumentError(
+        StrCat("job progress needs 0 <= done <= total, got done ", done, " total ", total));
+  }
+  const nlohmann::json report = nlohmann::json::parse(report_json, nullptr, false);
+  if (!report.is_object()) {
+    return absl::InvalidArgumentError("a job's report must be a JSON object");
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace infera

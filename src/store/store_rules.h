@@ -40,4 +40,8 @@ Status NotFoundError(std::string_view kind, int64_t id);
 // now + lease_ms; InvalidArgument unless lease_ms > 0 (and the sum fits).
 StatusOr<int64_t> LeaseEnd(int64_t now, int64_t lease_ms);
 
+// The arguments of JobQueue::UpdateJobProgress: 0 <= done <= total and a report that is a
+// JSON object. InvalidArgument naming what is wrong.
+Status ValidateJobProgress(int64_t done, int64_t total, const std::string& report_json);
+
 }  // namespace infera

@@ -138,6 +138,12 @@ const RouteRow kRoutes[] = {
     {"POST", "/api/annotations/{set}/import", Access::kUser},
     {"GET", "/api/annotations/{set}/export", Access::kUser},
     {"POST", "/api/annotations/{set}/images/{file}/assist", Access::kUser},
+    // retraining
+    {"POST", "/api/retraining/start", Access::kUser},
+    {"GET", "/api/retraining", Access::kUser},
+    {"GET", "/api/retraining/params_schema", Access::kUser},
+    {"GET", "/api/retraining/{id}", Access::kUser},
+    {"POST", "/api/retraining/{id}/cancel", Access::kUser},
 };
 
 // A concrete target for a pattern: ids no record has, a model no repository holds (so

@@ -525,6 +525,57 @@ std::vector<BadInput> BadInputTableTest::Table() const {
       "malformed JSON", kJson);
   add("job: list with a bad dataset filter", "GET", "/api/inferences?dataset_id=abc", "", 400, "");
 
+  // ---- retraining
+  const std::string R = "/api/retraining/start";
+  add("retrain: malformed JSON", "POST", R, "{\"model_id\": ", 400, "malformed JSON", kJson);
+  add("retrain: no model", "POST", R, Fill(R"({"annotation_set_ids": [{set}]})"), 400, "'model_id'",
+      kJson);
+  add("retrain: no sets", "POST", R, R"({"model_id": "tiny_unet"})", 400, "'annotation_set_ids'",
+      kJson);
+  add("retrain: sets not a list", "POST", R,
+      Fill(R"({"model_id": "tiny_unet", "annotation_set_ids": {set}})"), 400,
+      "'annotation_set_ids'", kJson);
+  add("retrain: no set in the list", "POST", R,
+      R"({"model_id": "tiny_unet", "annotation_set_ids": []})", 400, "'annotation_set_ids'", kJson);
+  add("retrain: set id a string", "POST", R,
+      R"({"model_id": "tiny_unet", "annotation_set_ids": ["one"]})", 400, "annotation set", kJson);
+  add("retrain: set id negative", "POST", R,
+      R"({"model_id": "tiny_unet", "annotation_set_ids": [-3]})", 400, "annotation set", kJson);
+  add("retrain: model id a number", "POST", R,
+      Fill(R"({"model_id": 3, "annotation_set_ids": [{set}]})"), 400, "model_id", kJson);
+  add("retrain: unknown model", "POST", R,
+      Fill(R"({"model_id": "no_such_model", "annotation_set_ids": [{set}]})"), 404, "no_such_model",
+      kJson);
+  add("retrain: unknown set", "POST", R,
+      R"({"model_id": "tiny_unet", "annotation_set_ids": [987654]})", 404, "not found", kJson);
+  add("retrain: a set twice", "POST", R,
+      Fill(R"({"model_id": "tiny_unet", "annotation_set_ids": [{set}, {set}]})"), 400, "twice",
+      kJson);
+  add("retrain: a set without masks", "POST", R,
+      Fill(R"({"model_id": "tiny_unet", "annotation_set_ids": [{set}]})"), 400, "no masks", kJson);
+  add("retrain: params an array", "POST", R,
+      Fill(R"({"model_id": "tiny_unet", "annotation_set_ids": [{set}], "params": [1]})"), 400,
+      "'params'", kJson);
+  add("retrain: unknown param", "POST", R,
+      Fill(R"({"model_id": "tiny_unet", "annotation_set_ids": [{set}], "params": {"nope": 1}})"),
+      400, "nope", kJson);
+  add("retrain: ill-typed param", "POST", R,
+      Fill(R"({"model_id": "tiny_unet", "annotation_set_ids": [{set}],
+               "params": {"epochs": "many"}})"),
+      400, "epochs", kJson);
+  add("retrain: param out of range", "POST", R,
+      Fill(R"({"model_id": "tiny_unet", "annotation_set_ids": [{set}],
+               "params": {"lr": -1}})"),
+      400, "lr", kJson);
+  add("retrain: unknown field", "POST", R,
+      Fill(R"({"model_id": "tiny_unet", "annotation_set_ids": [{set}], "gpu": true})"), 400,
+      "unknown field 'gpu'", kJson);
+  add("retrain: get bad id", "GET", "/api/retraining/abc", "", 400, "invalid");
+  add("retrain: get unknown", "GET", "/api/retraining/987654", "", 404, "not found");
+  add("retrain: an inference's id", "GET", "/api/retraining/{job}", "", 404, "not found");
+  add("retrain: cancel unknown", "POST", "/api/retraining/987654/cancel", "", 404, "not found");
+  add("retrain: list with a bad status", "GET", "/api/retraining?status=done", "", 400, "");
+
   // ---- annotation sets
   const std::string A = "/api/datasets/{dataset}/annotations";
   add("set: malformed JSON", "POST", A, "{", 400, "malformed JSON", kJson);

@@ -128,6 +128,10 @@ TEST(ServerConfigTest, ErrorsNameTheFileAndKey) {
   expect("server: {web_dir: ''}\n", absl::StatusCode::kInvalidArgument, "server.web_dir");
   expect("server: {postprocess_threads: -1}\n", absl::StatusCode::kInvalidArgument,
          "server.postprocess_threads");
+  expect("training: {threads: 0}\n", absl::StatusCode::kInvalidArgument, "training.threads");
+  expect("training: {concurrent_jobs: -1}\n", absl::StatusCode::kInvalidArgument,
+         "training.concurrent_jobs");
+  expect("training: {gpus: 1}\n", absl::StatusCode::kInvalidArgument, "training.gpus: unknown key");
 }
 
 TEST(ServerConfigTest, PostprocessThreadsDefaultToOnePerCore) {
@@ -167,6 +171,7 @@ model_control: {mode: poll, poll_s: 2.5}
 storage: {driver: sqlite, path: st, max_upload_mb: 3, max_files_per_upload: 9, max_file_mb: 2,
           ingest_memory_mb: 8}
 jobs: {workers: 4, lease_s: 12, priority: 7, max_in_flight: 6}
+training: {concurrent_jobs: 2, threads: 3}
 auth: {enabled: true, secret_file: s.key, access_ttl_s: 60, refresh_ttl_s: 120,
        protect_inference: true, trusted_proxies: [10.0.0.0/8]}
 )");
@@ -195,6 +200,8 @@ auth: {enabled: true, secret_file: s.key, access_ttl_s: 60, refresh_ttl_s: 120,
   EXPECT_EQ(c->job_workers.lease_ms, 12000);
   EXPECT_EQ(c->inference_jobs.priority, 7);
   EXPECT_EQ(c->inference_jobs.max_in_flight, 6);
+  EXPECT_EQ(c->training.concurrent_jobs, 2);
+  EXPECT_EQ(c->training.threads, 3);
   EXPECT_TRUE(c->auth.enabled);
   EXPECT_EQ(c->auth.secret_file, fs::absolute(tmp.path()) / "s.key");
   EXPECT_EQ(c->auth.tokens.access_ttl_s, 60);

@@ -224,6 +224,7 @@ TEST_P(StoreConformanceTest, UnknownIdsAreNotFoundNamingKindAndId) {
   expect_not_found(store_->RenewJobLease(4343, "w", 1000), "job 4343");
   expect_not_found(store_->FinishJob(4343, "w", JobStatus::kCompleted, "", "{}"), "job 4343");
   expect_not_found(store_->ReleaseJob(4343, "w"), "job 4343");
+  expect_not_found(store_->UpdateJobProgress(4343, "w", 0, 1, "{}"), "job 4343");
   expect_not_found(StatusOf(store_->CancelJob(4343)), "job 4343");
   expect_not_found(StatusOf(store_->AddJobResult(Result(4343, 1), {}, "w")), "job 4343");
 }
@@ -818,6 +819,44 @@ TEST_P(StoreConformanceTest, ReleaseInferenceRequeuesTheJob) {
   ClaimExpecting(job, "w2");  // at once: no lease to wait out
   EXPECT_EQ(Job(job).attempts, 2);
   EXPECT_EQ(Job(job).started_at, started);
+}
+
+TEST_P(StoreConformanceTest, UpdateJobProgressRecordsCountersAndReportForItsHolder) {
+  JobRecord spec;
+  spec.kind = "retraining";
+  spec.total = 20;
+  ASSERT_OK_AND_ASSIGN(JobRecord created, store_->CreateJob(spec));
+  const int64_t job = created.id;
+  // Only the worker holding the job writes its progress.
+  EXPECT_EQ(store_->UpdateJobProgress(job, "w1", 1, 20, "{}").code(),
+            StatusCode::kFailedPrecondition);
+  ClaimExpecting(job, "w1");
+  EXPECT_EQ(store_->UpdateJobProgress(job, "w2", 1, 20, "{}").code(),
+            StatusCode::kFailedPrecondition);
+  EXPECT_EQ(store_->UpdateJobProgress(job, "w1", 3, 2, "{}").code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(store_->UpdateJobProgress(job, "w1", -1, 2, "{}").code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(store_->UpdateJobProgress(job, "w1", 1, 2, "[1]").code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(store_->UpdateJobProgress(job, "w1", 1, 2, "{").code(), StatusCode::kInvalidArgument);
+
+  ASSERT_OK(store_->UpdateJobProgress(job, "w1", 4, 10, R"({"epochs":[1,2,3,4]})"));
+  JobRecord running = Job(job);
+  EXPECT_EQ(running.status, JobStatus::kRunning);
+  EXPECT_EQ(running.done, 4);
+  EXPECT_EQ(running.total, 10);
+  EXPECT_EQ(running.report_json, R"({"epochs":[1,2,3,4]})");
+  EXPECT_EQ(running.lease_owner, "w1");
+
+  // Released (or taken over after a crash), the job keeps what it recorded.
+  ASSERT_OK(store_->ReleaseJob(job, "w1"));
+  JobRecord released = Job(job);
+  EXPECT_EQ(released.done, 4);
+  EXPECT_EQ(released.report_json, R"({"epochs":[1,2,3,4]})");
+  ClaimExpecting(job, "w2");
+  EXPECT_EQ(Job(job).report_json, R"({"epochs":[1,2,3,4]})");
+  ASSERT_OK(store_->FinishJob(job, "w2", JobStatus::kCompleted, "", R"({"final":true})"));
+  EXPECT_EQ(Job(job).report_json, R"({"final":true})");
+  EXPECT_EQ(store_->UpdateJobProgress(job, "w2", 10, 10, "{}").code(),
+            StatusCode::kFailedPrecondition);
 }
 
 TEST_P(StoreConformanceTest, CancelingAQueuedJobIsImmediate) {

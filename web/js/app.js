@@ -18,6 +18,9 @@ import * as jobsView from './views/jobs.js';
 import * as jobView from './views/job.js';
 import * as viewerView from './views/viewer.js';
 import * as annotateView from './views/annotate.js';
+import * as retrainView from './views/retrain.js';
+import * as retrainingsView from './views/retrainings.js';
+import * as retrainingView from './views/retraining.js';
 
 const routes = [
   { pattern: /^\/login$/, view: loginView, title: 'Sign in', public: true },
@@ -29,6 +32,9 @@ const routes = [
   { pattern: /^\/jobs\/(?<id>\d+)$/, view: jobView, title: 'Job', nav: 'jobs' },
   { pattern: /^\/jobs\/(?<id>\d+)\/view(?:\/(?<index>\d+))?$/, view: viewerView, title: 'Results', nav: 'jobs' },
   { pattern: /^\/annotations\/(?<set>\d+)(?:\/images\/(?<file>\d+))?$/, view: annotateView, title: 'Annotate', nav: 'datasets' },
+  { pattern: /^\/retrain$/, view: retrainView, title: 'Retrain a model', nav: 'retraining' },
+  { pattern: /^\/retraining$/, view: retrainingsView, title: 'Retraining', nav: 'retraining' },
+  { pattern: /^\/retraining\/(?<id>\d+)$/, view: retrainingView, title: 'Retraining', nav: 'retraining' },
 ];
 
 const NAV = [
@@ -36,6 +42,7 @@ const NAV = [
   ['models', 'Models'],
   ['run', 'Run'],
   ['jobs', 'Jobs'],
+  ['retraining', 'Retraining'],
 ];
 
 // {mode: 'on', user} | {mode: 'off'} | {mode: 'signed-out'} | null (not known yet)

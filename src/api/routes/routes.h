@@ -40,6 +40,9 @@ void AddApiInferenceRoutes(Router& router, const ApiContext& ctx);
 void AddApiAnnotationRoutes(Router& router, const ApiContext& ctx);
 // Active learning: POST /api/datasets/{id}/rank (api_rank.cc; ctx.rank bounds it).
 void AddApiRankRoutes(Router& router, const ApiContext& ctx);
+// Retraining jobs: start, list, get, cancel, the params schema (api_retraining.cc). Need
+// ctx.retraining (else they answer 501).
+void AddApiRetrainingRoutes(Router& router, const ApiContext& ctx);
 // CVAT serverless functions: GET /cvat/functions[/{model}], POST /cvat/functions/{model}
 // (a segmentation model as a CVAT "detector"; cvat_functions.cc).
 void AddCvatFunctionRoutes(Router& router, const ApiContext& ctx);

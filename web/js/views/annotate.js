@@ -551,7 +551,8 @@ export async function render(ctx) {
 
   setChildren(root,
     h('p.breadcrumb', h('a', { href: `#/datasets/${set.dataset_id}` }, `← ${dataset.name}`)),
-    pageHeader(`${set.name}: ${file.filename}`, saveButton),
+    pageHeader(`${set.name}: ${file.filename}`, saveButton,
+      h('a.button#retrain-link', { href: `#/retrain?set=${set.id}` }, 'Retrain a model')),
     h('p.muted', `${instances ? 'Instances' : 'Semantic'} · image ${index + 1} of ${files.length} · ${W}×${H} · ${annotated.size} annotated`),
     h('div.editor-toolbar', { role: 'toolbar', 'aria-label': 'Editor tools' },
       h('div.tool-group', ...toolButtons.values()),

@@ -201,7 +201,9 @@ function annotationSets(datasetId, signal) {
     try {
       const { annotation_sets: sets } = await get(`/api/datasets/${datasetId}/annotations`, { signal });
       setChildren(list, ...(sets.length ? sets.map((s) => h('li', h('a', { href: `#/annotations/${s.id}` }, s.name),
-        h('span.muted', ` · ${s.kind} · ${s.mask_count} mask${s.mask_count === 1 ? '' : 's'}`))) : [h('li.muted', 'No annotation sets yet.')]));
+        h('span.muted', ` · ${s.kind} · ${s.mask_count} mask${s.mask_count === 1 ? '' : 's'}`),
+        s.mask_count ? [' ', h('a.button.small', { href: `#/retrain?set=${s.id}`, 'aria-label': `Retrain a model on ${s.name}` }, 'Retrain a model')] : null))
+        : [h('li.muted', 'No annotation sets yet.')]));
     } catch (e) {
       if (e.name !== 'AbortError') setChildren(list, h('li.error', e.message));
     }

@@ -1,0 +1,278 @@
+// End-to-end test of the retraining loop in the web page (issue 18): annotate → retrain →
+// new version → compare → activate, on a real server (INFERA_BIN, auth on) with a copy of
+// the test models' tiny_unet (INFERA_TEST_MODELS), driven through headless Chromium.
+//
+//   INFERA_BIN=build/infera INFERA_TEST_MODELS=build/test-models \
+//   INFERA_E2E_ARTIFACTS=build/e2e-artifacts [INFERA_WEB_DIR=web] [CHROMIUM=/usr/bin/chromium] \
+//   node tests/e2e/retrain.mjs
+//
+// Scenario (as an admin: activating a version is an admin's): 8 synthetic images (dark disks on a bright background — what
+// tiny_unet was not built to find) and stores their masks in a semantic set (through the
+// API: the editor's own drawing is editor.mjs's); the editor of that set offers
+// "Retrain a model", which opens the form built from the params schema; bob sets 3 epochs
+// and starts it; the job's page shows the epochs live (the chart's points and the table),
+// completes with version 2, compares v1 and v2 on a held-out image side by side, and the
+// roll back / activate buttons switch the version /api/models says is active — after a
+// roll back the comparison shows both versions' outputs (one version serves at a time;
+// the page keeps what each answered). Exit 0 on
+// success; on failure the reason, a screenshot in INFERA_E2E_ARTIFACTS, the server's
+// stderr tail, exit 1.
+
+import { spawn } from 'node:child_process';
+import { cpSync, mkdtempSync, mkdirSync, writeFileSync, rmSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { deflateSync } from 'node:zlib';
+import { chromium } from 'playwright-core';
+
+const T0 = Date.now();
+const OVERALL_TIMEOUT_MS = 240_000;
+const ADMIN_PASSWORD = 'e2e-admin-pass';
+const env = process.env;
+for (const name of ['INFERA_BIN', 'INFERA_TEST_MODELS', 'INFERA_E2E_ARTIFACTS']) {
+  if (!env[name]) {
+    console.error(`retrain e2e: ${name} is not set (see tests/e2e/README.md)`);
+    process.exit(2);
+  }
+}
+const BIN = resolve(env.INFERA_BIN);
+const MODELS = resolve(env.INFERA_TEST_MODELS);
+const ARTIFACTS = resolve(env.INFERA_E2E_ARTIFACTS);
+const WEB_DIR = env.INFERA_WEB_DIR ? resolve(env.INFERA_WEB_DIR) : null;
+const CHROMIUM = env.CHROMIUM || '/usr/bin/chromium';
+
+const log = (m) => console.log(`[retrain e2e ${((Date.now() - T0) / 1000).toFixed(1)}s] ${m}`);
+class CheckError extends Error {}
+function check(condition, message) { if (!condition) throw new CheckError(message); }
+
+// ---------------------------------------------------------------- PNG (gray 8-bit)
+const CRC = Array.from({ length: 256 }, (_, n) => {
+  let c = n;
+  for (let k = 0; k < 8; k += 1) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  return c >>> 0;
+});
+function crc32(buf) {
+  let c = 0xffffffff;
+  for (const b of buf) c = CRC[(c ^ b) & 0xff] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+function pngChunk(type, data) {
+  const out = Buffer.alloc(12 + data.length);
+  out.writeUInt32BE(data.length, 0);
+  out.write(type, 4, 'latin1');
+  data.copy(out, 8);
+  out.writeUInt32BE(crc32(out.subarray(4, 8 + data.length)), 8 + data.length);
+  return out;
+}
+function grayPng(w, h, value) {
+  const raw = Buffer.alloc((w + 1) * h);
+  for (let y = 0; y < h; y += 1) for (let x = 0; x < w; x += 1) raw[y * (w + 1) + 1 + x] = value(x, y);
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(w, 0); ihdr.writeUInt32BE(h, 4); ihdr[8] = 8; ihdr[9] = 0;
+  return Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), pngChunk('IHDR', ihdr),
+    pngChunk('IDAT', deflateSync(raw)), pngChunk('IEND', Buffer.alloc(0))]);
+}
+/** A 64x64 image of 1-3 dark disks on a noisy bright background, and its 0/1 mask. */
+function diskImage(seed) {
+  let s = seed * 2654435761 % 4294967296;
+  const rand = () => { s = (s * 1664525 + 1013904223) % 4294967296; return s / 4294967296; };
+  const disks = Array.from({ length: 1 + Math.floor(rand() * 3) },
+    () => [12 + Math.floor(rand() * 40), 12 + Math.floor(rand() * 40), 5 + Math.floor(rand() * 6)]);
+  const inside = (x, y) => disks.some(([cx, cy, r]) => (x - cx) ** 2 + (y - cy) ** 2 <= r * r);
+  const noise = Array.from({ length: 64 * 64 }, () => Math.floor(rand() * 25) - 12);
+  return {
+    png: grayPng(64, 64, (x, y) => Math.max(0, Math.min(255, (inside(x, y) ? 50 : 200) + noise[y * 64 + x]))),
+    mask: grayPng(64, 64, (x, y) => (inside(x, y) ? 1 : 0)),
+  };
+}
+
+// ---------------------------------------------------------------- the server and its API
+function startServer(work) {
+  const repo = join(work, 'repo');
+  mkdirSync(repo);
+  // A copy: the retraining writes version 2 into the model's folder.
+  cpSync(join(MODELS, 'repo', 'tiny_unet'), join(repo, 'tiny_unet'), { recursive: true });
+  const config = join(work, 'infera.yaml');
+  writeFileSync(config, [
+    `server: {host: 127.0.0.1, port: 0${WEB_DIR ? `, web_dir: ${JSON.stringify(WEB_DIR)}` : ''}}`,
+    `model_repository: ${JSON.stringify(repo)}`,
+    `storage: {path: ${JSON.stringify(join(work, 'data'))}}`,
+    'auth: {enabled: true}',
+    'training: {threads: 2}',
+    '',
+  ].join('\n'));
+  const child = spawn(BIN, ['serve', '--config', config], { env: { ...env, INFERA_ADMIN_PASSWORD: ADMIN_PASSWORD }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const stderr = [];
+  child.stderr.on('data', (c) => { stderr.push(String(c)); if (stderr.length > 200) stderr.shift(); });
+  const ready = new Promise((ok, fail) => {
+    let out = '';
+    const timer = setTimeout(() => fail(new CheckError('the server did not start within 60 s')), 60_000);
+    child.stdout.on('data', (c) => {
+      out += c;
+      const m = /listening on (http:\/\/[^\s]+)/.exec(out);
+      if (m) { clearTimeout(timer); ok(m[1].replace(/\/$/, '')); }
+    });
+    child.on('exit', (code) => { clearTimeout(timer); fail(new CheckError(`the server exited during start-up (code ${code})`)); });
+  });
+  return { child, ready, stderrTail: () => stderr.join('').split('\n').slice(-40).join('\n') };
+}
+
+async function stopServer(child) {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+  await exited;
+  clearTimeout(timer);
+}
+
+async function api(base, token, method, path, body, contentType = 'application/json') {
+  const headers = token ? { Authorization: `Bearer ${token}` } : {};
+  if (body !== undefined && !(body instanceof FormData)) headers['Content-Type'] = contentType;
+  const r = await fetch(base + path, { method, headers, body: body === undefined || body instanceof FormData || Buffer.isBuffer(body) ? body : JSON.stringify(body) });
+  const bytes = Buffer.from(await r.arrayBuffer());
+  return { status: r.status, bytes, json: () => JSON.parse(bytes.toString('utf8')) };
+}
+async function loginToken(base, username, password) {
+  const r = await api(base, null, 'POST', '/api/auth/login', { username, password });
+  check(r.status === 200, `login ${username}: HTTP ${r.status} ${r.bytes}`);
+  return r.json().access_token;
+}
+/** The version /api/models says serves tiny_unet now (the `active` entry of its versions). */
+async function activeVersion(base, token) {
+  const { models } = (await api(base, token, 'GET', '/api/models')).json();
+  const m = models.find((x) => x.name === 'tiny_unet');
+  const active = (m?.versions || []).filter((v) => typeof v === 'object' && v.active).map((v) => v.version);
+  return active.length === 1 ? active[0] : `unclear (${JSON.stringify(m?.versions)})`;
+}
+
+async function shot(page, name) {
+  await page.screenshot({ path: join(ARTIFACTS, name), fullPage: true });
+  log(`screenshot ${name}`);
+}
+
+// ---------------------------------------------------------------- the scenario
+async function scenario(page, base) {
+  const bob = await loginToken(base, 'admin', ADMIN_PASSWORD);
+
+  // -- annotate: 8 images and their masks in a semantic set
+  const ds = (await api(base, bob, 'POST', '/api/datasets', { name: 'disks' })).json();
+  const images = Array.from({ length: 8 }, (_, i) => diskImage(i + 1));
+  const form = new FormData();
+  images.forEach((im, i) => form.append('files', new Blob([im.png], { type: 'image/png' }), `disk${i}.png`));
+  const up = await api(base, bob, 'POST', `/api/datasets/${ds.id}/files`, form);
+  check(up.status === 201, `upload: HTTP ${up.status} ${up.bytes}`);
+  const files = up.json().files;
+  const set = (await api(base, bob, 'POST', `/api/datasets/${ds.id}/annotations`,
+    { name: 'disks', kind: 'semantic', labels: [{ id: 1, name: 'disk' }] })).json();
+  for (const [i, f] of files.entries()) {
+    const r = await api(base, bob, 'PUT', `/api/annotations/${set.id}/images/${f.id}/mask`, images[i].mask, 'image/png');
+    check(r.status === 200 || r.status === 201, `mask ${i}: HTTP ${r.status} ${r.bytes}`);
+  }
+  log(`set ${set.id}: ${files.length} masks`);
+
+  await page.goto(`${base}/#/login`);
+  await page.waitForSelector('#login-username', { timeout: 20_000 });
+  await page.fill('#login-username', 'admin');
+  await page.fill('#login-password', ADMIN_PASSWORD);
+  await page.click('button:has-text("Sign in")');
+  await page.waitForSelector('h1:has-text("Datasets")');
+
+  // -- the editor offers the retraining; the form comes from the params schema
+  await page.goto(`${base}/#/annotations/${set.id}/images/${files[0].id}`);
+  await page.waitForSelector('#editor-canvas[data-ready="true"]');
+  await page.click('#retrain-link');
+  await page.waitForSelector('#retrain-form');
+  check(await page.isChecked(`#retrain-set-${set.id}`), 'the set is not chosen on the form');
+  check(await page.isVisible('#train-epochs'), 'the form has no epochs field (params schema)');
+  await page.selectOption('#retrain-model', 'tiny_unet');
+  await page.fill('#train-epochs', '3');
+  await page.fill('#train-lr', '0.01');
+  await shot(page, 'retrain-form.png');
+  await page.click('#start-retraining');
+  await page.waitForURL(/#\/retraining\/\d+/);
+  const id = Number(/#\/retraining\/(\d+)/.exec(page.url())[1]);
+  log(`retraining ${id} started`);
+
+  // -- the job's page follows the epochs and completes with version 2
+  await page.waitForSelector('.page-header[data-status="completed"]', { timeout: 150_000 });
+  const points = Number(await page.getAttribute('svg.epoch-chart', 'data-epochs'));
+  check(points >= 2, `the chart shows ${points} epochs`);
+  check(await page.locator('table.epochs tbody tr').count() === points, 'the table and the chart disagree');
+  const job = (await api(base, bob, 'GET', `/api/retraining/${id}`)).json();
+  check(job.new_version === 2, `new version: ${JSON.stringify(job.new_version)} (${job.note})`);
+  log(`completed: v2 ${job.held_back ? 'held back' : 'serving'} (best ${job.best_score}, parent ${job.parent_score})`);
+  await page.waitForSelector('#retraining-outcome h2:has-text("Version 2")');
+
+  // -- compare the two versions on a held-out image
+  await page.waitForSelector('.compare[data-ready="true"]', { timeout: 30_000 });
+  check(await page.locator('.compare figure').count() === 3, 'the comparison does not show the image and two versions');
+  await shot(page, 'retraining-done.png');
+
+  // -- activate / roll back: first away from the version serving now (v2, or v1 when v2
+  // was held back), then back; after the first switch the comparison has both outputs
+  const order = job.held_back ? [['#activate-new', 2], ['#roll-back', 1]] : [['#roll-back', 1], ['#activate-new', 2]];
+  for (const [i, [button, version]] of order.entries()) {
+    await page.click(button);
+    for (let k = 0; k < 50 && await activeVersion(base, bob) !== version; k += 1) await new Promise((r) => setTimeout(r, 200));
+    check(await activeVersion(base, bob) === version, `after ${button}: ${await activeVersion(base, bob)}`);
+    await page.waitForFunction(() => document.querySelector('.compare')?.dataset.ready === 'true'
+      && document.querySelectorAll('.compare img').length === 3, null, { timeout: 30_000 });
+    await shot(page, `retraining-${i === 0 ? 'compare' : 'switched-back'}.png`);
+  }
+
+  // -- the list
+  await page.goto(`${base}/#/retraining`);
+  await page.waitForSelector(`table.retrainings tr[data-id="${id}"]`);
+  log('activate and roll back switch the served version');
+}
+
+// ---------------------------------------------------------------- main
+async function main() {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  check(existsSync(BIN), `INFERA_BIN ${BIN} does not exist`);
+  check(existsSync(join(MODELS, 'repo', 'tiny_unet')), `no repo/tiny_unet under INFERA_TEST_MODELS ${MODELS}`);
+  check(existsSync(CHROMIUM), `no Chromium at ${CHROMIUM} (set CHROMIUM)`);
+  const work = mkdtempSync(join(tmpdir(), 'infera-e2e-retrain-'));
+  let server = null;
+  let browser = null;
+  let page = null;
+  const pageErrors = [];
+  let failed = false;
+  const watchdog = setTimeout(() => {
+    console.error(`retrain e2e: FAILED: the whole test took more than ${OVERALL_TIMEOUT_MS / 1000} s`);
+    if (server) console.error(`--- server stderr (tail) ---\n${server.stderrTail()}`);
+    server?.child.kill('SIGKILL');
+    process.exit(1);
+  }, OVERALL_TIMEOUT_MS);
+  try {
+    server = startServer(work);
+    const base = await server.ready;
+    log(`server at ${base}`);
+    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'], timeout: 60_000 });
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    page = await context.newPage();
+    page.setDefaultTimeout(15_000);
+    page.on('pageerror', (e) => pageErrors.push(`pageerror: ${e.message}`));
+    page.on('console', (m) => { if (m.type() === 'error') pageErrors.push(`console: ${m.text()}`); });
+    await scenario(page, base);
+    const unexpected = pageErrors.filter((e) => !/status of 40[014]/.test(e));
+    check(unexpected.length === 0, `errors in the page:\n  ${unexpected.join('\n  ')}`);
+    log(`PASSED in ${((Date.now() - T0) / 1000).toFixed(1)} s`);
+  } catch (e) {
+    failed = true;
+    console.error(`\nretrain e2e: FAILED: ${e instanceof CheckError ? e.message : e.stack || e}`);
+    if (page) await page.screenshot({ path: join(ARTIFACTS, 'retrain-failure.png'), fullPage: true, timeout: 10_000 }).catch(() => {});
+    if (pageErrors.length) console.error(`--- page errors ---\n${pageErrors.slice(-20).join('\n')}`);
+    if (server) console.error(`--- server stderr (tail) ---\n${server.stderrTail()}`);
+  } finally {
+    await browser?.close().catch(() => {});
+    await stopServer(server?.child);
+    clearTimeout(watchdog);
+    if (failed) console.error(`retrain e2e: work folder kept: ${work}`);
+    else rmSync(work, { recursive: true, force: true });
+  }
+  process.exit(failed ? 1 : 0);
+}
+
+main();
