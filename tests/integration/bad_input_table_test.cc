@@ -669,41 +669,41 @@ std::vector<BadInput> BadInputTableTest::Table() const {
   add("export: unknown set", "GET", "/api/annotations/987654/export?format=coco", "", 404, "");
 
   // ---- active learning: POST /api/datasets/{id}/rank
-  const std::string R = "/api/datasets/{dataset}/rank";
-  add("rank: malformed JSON", "POST", R, "{", 400, "malformed JSON", kJson);
-  add("rank: a JSON array", "POST", R, "[]", 400, "JSON object", kJson);
-  add("rank: no strategy", "POST", R, R"({"model_id": "tiny_unet"})", 400, "'strategy'", kJson);
-  add("rank: unknown strategy", "POST", R, R"({"model_id": "tiny_unet", "strategy": "margin"})",
+  const std::string RK = "/api/datasets/{dataset}/rank";
+  add("rank: malformed JSON", "POST", RK, "{", 400, "malformed JSON", kJson);
+  add("rank: a JSON array", "POST", RK, "[]", 400, "JSON object", kJson);
+  add("rank: no strategy", "POST", RK, R"({"model_id": "tiny_unet"})", 400, "'strategy'", kJson);
+  add("rank: unknown strategy", "POST", RK, R"({"model_id": "tiny_unet", "strategy": "margin"})",
       400, "uncertainty, tta, random, first", kJson);
-  add("rank: strategy a number", "POST", R, R"({"strategy": 1})", 400, "'strategy'", kJson);
-  add("rank: uncertainty without a model", "POST", R, R"({"strategy": "uncertainty"})", 400,
+  add("rank: strategy a number", "POST", RK, R"({"strategy": 1})", 400, "'strategy'", kJson);
+  add("rank: uncertainty without a model", "POST", RK, R"({"strategy": "uncertainty"})", 400,
       "model_id", kJson);
-  add("rank: model_id a number", "POST", R, R"({"model_id": 5, "strategy": "tta"})", 400,
+  add("rank: model_id a number", "POST", RK, R"({"model_id": 5, "strategy": "tta"})", 400,
       "model_id", kJson);
-  add("rank: unknown model", "POST", R, R"({"model_id": "nope", "strategy": "uncertainty"})", 404,
+  add("rank: unknown model", "POST", RK, R"({"model_id": "nope", "strategy": "uncertainty"})", 404,
       "nope", kJson);
   add("rank: unknown dataset", "POST", "/api/datasets/987654/rank", R"({"strategy": "first"})", 404,
       "not found", kJson);
   add("rank: bad dataset id", "POST", "/api/datasets/abc/rank", R"({"strategy": "first"})", 400,
       "invalid", kJson);
-  add("rank: unknown set", "POST", R, R"({"strategy": "first", "annotation_set_id": 987654})", 404,
+  add("rank: unknown set", "POST", RK, R"({"strategy": "first", "annotation_set_id": 987654})", 404,
       "not found", kJson);
-  add("rank: set id a string of letters", "POST", R,
+  add("rank: set id a string of letters", "POST", RK,
       R"({"strategy": "first", "annotation_set_id": "x"})", 400, "annotation set", kJson);
-  add("rank: limit 0", "POST", R, R"({"strategy": "first", "limit": 0})", 400, "'limit'", kJson);
-  add("rank: limit a string", "POST", R, R"({"strategy": "first", "limit": "5"})", 400, "'limit'",
+  add("rank: limit 0", "POST", RK, R"({"strategy": "first", "limit": 0})", 400, "'limit'", kJson);
+  add("rank: limit a string", "POST", RK, R"({"strategy": "first", "limit": "5"})", 400, "'limit'",
       kJson);
-  add("rank: negative seed", "POST", R, R"({"strategy": "random", "seed": -1})", 400, "'seed'",
+  add("rank: negative seed", "POST", RK, R"({"strategy": "random", "seed": -1})", 400, "'seed'",
       kJson);
-  add("rank: seed a float", "POST", R, R"({"strategy": "random", "seed": 1.5})", 400, "'seed'",
+  add("rank: seed a float", "POST", RK, R"({"strategy": "random", "seed": 1.5})", 400, "'seed'",
       kJson);
-  add("rank: params an array", "POST", R,
+  add("rank: params an array", "POST", RK,
       R"({"model_id": "tiny_unet", "strategy": "uncertainty", "params": [1]})", 400, "'params'",
       kJson);
-  add("rank: unknown runner param", "POST", R,
+  add("rank: unknown runner param", "POST", RK,
       R"({"model_id": "tiny_unet", "strategy": "uncertainty", "params": {"nope": 1}})", 400, "nope",
       kJson);
-  add("rank: unknown field", "POST", R, R"({"strategy": "first", "order": "desc"})", 400,
+  add("rank: unknown field", "POST", RK, R"({"strategy": "first", "order": "desc"})", 400,
       "unknown field 'order'", kJson);
 
   // ---- sign-in, users, keys, model upload (as an admin)
