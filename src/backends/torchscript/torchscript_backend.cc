@@ -13,6 +13,7 @@
 
 #include "absl/strings/str_format.h"
 #include "backends/torchscript/cpu_engine.h"
+#include "backends/torchscript/torch_types.h"
 #include "backends/torchscript/torch_warnings.h"
 #include "common/logging.h"
 #include "common/strings.h"
@@ -22,55 +23,21 @@ namespace infera {
 namespace {
 
 StatusOr<c10::ScalarType> ToTorch(DType dtype) {
-  switch (dtype) {
-    case DType::kBool:
-      return c10::kBool;
-    case DType::kUInt8:
-      return c10::kByte;
-    case DType::kInt8:
-      return c10::kChar;
-    case DType::kInt16:
-      return c10::kShort;
-    case DType::kInt32:
-      return c10::kInt;
-    case DType::kInt64:
-      return c10::kLong;
-    case DType::kFP16:
-      return c10::kHalf;
-    case DType::kFP32:
-      return c10::kFloat;
-    case DType::kFP64:
-      return c10::kDouble;
-    default:
-      return absl::InvalidArgumentError(
-          StrCat("datatype ", DTypeName(dtype), " is not supported by TorchScript"));
+  std::optional<c10::ScalarType> type = TorchScalarType(dtype);
+  if (!type) {
+    return absl::InvalidArgumentError(
+        StrCat("datatype ", DTypeName(dtype), " is not supported by TorchScript"));
   }
+  return *type;
 }
 
 StatusOr<DType> FromTorch(c10::ScalarType type) {
-  switch (type) {
-    case c10::kBool:
-      return DType::kBool;
-    case c10::kByte:
-      return DType::kUInt8;
-    case c10::kChar:
-      return DType::kInt8;
-    case c10::kShort:
-      return DType::kInt16;
-    case c10::kInt:
-      return DType::kInt32;
-    case c10::kLong:
-      return DType::kInt64;
-    case c10::kHalf:
-      return DType::kFP16;
-    case c10::kFloat:
-      return DType::kFP32;
-    case c10::kDouble:
-      return DType::kFP64;
-    default:
-      return absl::InternalError(
-          StrCat("output type ", c10::toString(type), " has no protocol datatype"));
+  std::optional<DType> dtype = ProtocolDType(type);
+  if (!dtype) {
+    return absl::InternalError(
+        StrCat("output type ", c10::toString(type), " has no protocol datatype"));
   }
+  return *dtype;
 }
 
 // The first line of a LibTorch exception message (the rest is a C++ backtrace or a
