@@ -40,8 +40,9 @@ StatusOr<JobRecord> RetrainingJobs::Start(const Caller& caller,
     return absl::InvalidArgumentError(StrCat("model '", name, "' runs on backend '", config.backend,
                                              "'; only torchscript models can be trained"));
   }
-  // The new version goes into the repository: the model must be one of its folders.
-  RETURN_IF_ERROR(manager_->Versions(name).status());
+  // The new version goes into the repository: the model must be one of its folders (not
+  // the config's list form), refused here rather than after the training.
+  RETURN_IF_ERROR(manager_->CheckCanAddVersion(name));
   const nlohmann::json params_json =
       request.params.is_null() ? nlohmann::json::object() : request.params;
   StatusOr<TrainingParams> params = ParseTrainingParams(params_json);

@@ -366,6 +366,10 @@ StatusOr<fs::path> ModelManager::VersionedFolder(const std::string& name) const 
   return dir;
 }
 
+Status ModelManager::CheckCanAddVersion(const std::string& name) const {
+  return VersionedFolder(name).status();
+}
+
 void ModelManager::ServeOnly(std::shared_ptr<Model> model) {
   const std::string name = model->config().name;
   const int64_t version = model->config().version;

@@ -115,6 +115,10 @@ class ModelManager {
   // AddVersion; InvalidArgument with the loader's reason when it does not load (nothing
   // changes then); Internal when model.yaml cannot be written.
   Status ActivateVersion(const std::string& name, int64_t version) EXCLUDES(load_mu_);
+  // OK when versions can be added to `name` (AddVersion's checks before it writes):
+  // FailedPrecondition without a repository or for a model of the config's list;
+  // NotFound for a model not in the repository; InvalidArgument for a bad name.
+  Status CheckCanAddVersion(const std::string& name) const;
   // Every version folder of `name` (holding its artifact), ascending, with lineage; a
   // model of the config's list has its one version. NotFound for an unknown model;
   // model.yaml's error when it does not parse.

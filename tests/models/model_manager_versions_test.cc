@@ -199,11 +199,17 @@ TEST_F(ModelManagerVersionsTest, ErrorsNameTheProblem) {
   EXPECT_EQ(no_repo.AddVersion("listed", artifact_, json(), true).status().code(),
             absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(no_repo.ActivateVersion("listed", 1).code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(no_repo.CheckCanAddVersion("listed").code(), absl::StatusCode::kFailedPrecondition);
   sources.repository = repo_;
   ModelManager with_repo(sources, &other, nullptr);
   Status refused = with_repo.ActivateVersion("listed", 1);
   EXPECT_EQ(refused.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(std::string(refused.message()), HasSubstr("model list"));
+  Status cannot_add = with_repo.CheckCanAddVersion("listed");
+  EXPECT_EQ(cannot_add.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(cannot_add.message()), HasSubstr("model list"));
+  EXPECT_EQ(with_repo.CheckCanAddVersion("nope").code(), absl::StatusCode::kNotFound);
+  ASSERT_OK(with_repo.CheckCanAddVersion("tiny_cls"));
   ASSERT_OK_AND_ASSIGN(std::vector<ModelVersionInfo> versions, with_repo.Versions("listed"));
   ASSERT_EQ(versions.size(), 1u);
   EXPECT_EQ(versions[0].version, 1);
