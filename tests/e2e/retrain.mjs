@@ -22,8 +22,8 @@ import { spawn } from 'node:child_process';
 import { cpSync, mkdtempSync, mkdirSync, writeFileSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { deflateSync } from 'node:zlib';
 import { chromium } from 'playwright-core';
+import { grayPng } from './png.mjs';
 
 const T0 = Date.now();
 const OVERALL_TIMEOUT_MS = 240_000;
@@ -45,33 +45,7 @@ const log = (m) => console.log(`[retrain e2e ${((Date.now() - T0) / 1000).toFixe
 class CheckError extends Error {}
 function check(condition, message) { if (!condition) throw new CheckError(message); }
 
-// ---------------------------------------------------------------- PNG (gray 8-bit)
-const CRC = Array.from({ length: 256 }, (_, n) => {
-  let c = n;
-  for (let k = 0; k < 8; k += 1) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-  return c >>> 0;
-});
-function crc32(buf) {
-  let c = 0xffffffff;
-  for (const b of buf) c = CRC[(c ^ b) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
-function pngChunk(type, data) {
-  const out = Buffer.alloc(12 + data.length);
-  out.writeUInt32BE(data.length, 0);
-  out.write(type, 4, 'latin1');
-  data.copy(out, 8);
-  out.writeUInt32BE(crc32(out.subarray(4, 8 + data.length)), 8 + data.length);
-  return out;
-}
-function grayPng(w, h, value) {
-  const raw = Buffer.alloc((w + 1) * h);
-  for (let y = 0; y < h; y += 1) for (let x = 0; x < w; x += 1) raw[y * (w + 1) + 1 + x] = value(x, y);
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(w, 0); ihdr.writeUInt32BE(h, 4); ihdr[8] = 8; ihdr[9] = 0;
-  return Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), pngChunk('IHDR', ihdr),
-    pngChunk('IDAT', deflateSync(raw)), pngChunk('IEND', Buffer.alloc(0))]);
-}
+// ---------------------------------------------------------------- PNG (gray 8-bit; writer in png.mjs)
 /** A 64x64 image of 1-3 dark disks on a noisy bright background, and its 0/1 mask. */
 function diskImage(seed) {
   let s = seed * 2654435761 % 4294967296;
