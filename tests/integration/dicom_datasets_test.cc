@@ -32,6 +32,7 @@ for i, (z, number) in enumerate([(10.0, 3), (-20.0, 1), (0.0, 2)], start=1):
     ds.ImagePositionPatient = [-158.135803, -179.035797, z]
     ds.ImageOrientationPatient = [1, 0, 0, 0, 1, 0]
     ds.InstanceNumber = number
+    ds.SeriesDescription = 'AXIAL 5MM'
     ds.save_as(os.path.join(out, 'ct_%d.dcm' % i))
 mr = pydicom.dcmread(os.path.join(src, 'MR_small.dcm'))
 mr.save_as(os.path.join(out, 'mr.dcm'))
@@ -118,6 +119,7 @@ TEST_F(DicomDatasetsTest, ZipOfSeriesIsGroupedAndOrdered) {
   }
   ASSERT_NE(ct, nullptr);
   EXPECT_EQ((*ct)["ordered_by"], "position");
+  EXPECT_EQ((*ct)["series_description"], "AXIAL 5MM");
   EXPECT_EQ((*ct)["rows"], 128);
   ASSERT_EQ((*ct)["pixel_spacing"].size(), 2u);
   ASSERT_EQ((*ct)["files"].size(), 3u);
