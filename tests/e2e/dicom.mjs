@@ -12,7 +12,8 @@
 // series the image first comes with the file's window (no ?window=), then with the lung
 // preset, then with an explicit centre/width typed in the fields: each image request
 // must carry that window, the canvas pixels must change each time and equal the
-// server's own PNG for that window (the API's thumbnail, decoded here). The MR series
+// server's own PNG for that window (the API's thumbnail, decoded here), and the value
+// under the cursor must be pydicom's HU for that pixel. The MR series
 // shows its file's window (600/1600) in the fields; the brain preset changes its pixels.
 // The two-frame series shows a frame slider whose second frame is requested with
 // ?frame=1 and looks different. Then "Run a model on this series" with centre 40, width
@@ -185,6 +186,15 @@ async function scenario(page, base, requests) {
   check(expected.w === 128 && off === 0, `${off} canvas pixels differ from the server's 40,80 image`);
   await page.screenshot({ path: join(ARTIFACTS, 'dicom-ct-window.png') });
   log('CT: file window, lung preset and explicit 40/80 requested and shown');
+
+  // -- the value under the cursor: HU from the API's modality values (pydicom's
+  // pixel_array * slope + intercept of CT_small.dcm: -839 at row 10, column 20)
+  const box = await page.locator('#dicom-canvas').boundingBox();
+  await page.mouse.move(box.x + (20.5 / 128) * box.width, box.y + (10.5 / 128) * box.height);
+  await page.waitForFunction(() => /:/.test(document.querySelector('#pixel-value').textContent));
+  const under = await page.textContent('#pixel-value');
+  check(under === '20, 10: -839 HU', `the value under the cursor reads "${under}"`);
+  log(`under the cursor: ${under}`);
 
   // -- the slider moves the centre too
   const beforeSlider = typed.loads;

@@ -810,6 +810,11 @@ std::vector<BadInput> BadInputTableTest::Table() const {
       "instance 5 is not in the mask", classes(R"({"5": 1})"));
   add("classes: on a semantic set", "PUT", M, mask_png, 400, "applies to instance sets",
       classes(R"({"1": 1})"));
+
+  // ---- DICOM modality values (GET /api/files/{id}/values)
+  add("values: a PNG file", "GET", "/api/files/{file}/values", "", 400, "is not DICOM");
+  add("values: bad id", "GET", "/api/files/abc/values", "", 400, "invalid");
+  add("values: unknown file", "GET", "/api/files/987654/values", "", 404, "not found");
   return t;
 }
 

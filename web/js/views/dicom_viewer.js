@@ -8,14 +8,15 @@
 // explicit centre and width, as number fields and sliders, the image re-requested
 // 250 ms after the last change (older answers are dropped). "Run a model on this series"
 // opens the run form (#/run?dataset=&window=) with the chosen window as the job's
-// params.window. Pixel values under the cursor are not shown: the API has no route
-// that answers modality values.
+// params.window. Under the cursor the pixel's modality value (HU for CT) is shown, from
+// GET /api/files/{file}/values?frame= (the frame's float32 values, fetched once per
+// frame on the first hover).
 //
 // For tests the canvas (#dicom-canvas) carries data-file, data-frame and data-window
 // (the `?window=` value of the image shown, "" for the file's) and data-loads (how many
-// images it has shown).
+// images it has shown); #pixel-value shows "x, y: value unit".
 
-import { get, blob } from '../api.js';
+import { get, blob, rawFetch, ApiError, errorMessage } from '../api.js';
 import { h, setChildren, pageHeader, errorBox, formatBytes } from '../ui.js';
 import {
   WINDOW_PRESETS, FILE_WINDOW, presetWindow, explicitWindow, windowQuery, describeWindow,
@@ -66,6 +67,46 @@ export async function render(ctx) {
   const canvas = h('canvas#dicom-canvas', { width: series.columns, height: series.rows, 'aria-label': 'DICOM image', dataset: { loads: '0' } });
   const g = canvas.getContext('2d', { willReadFrequently: true });
   const status = h('p#dicom-status.muted.small', { role: 'status', 'aria-live': 'polite' });
+  const pixelValue = h('p#pixel-value.small', 'Point at the image for its values.');
+
+  // ---- the modality values under the cursor (one fetch per file and frame) ----
+  const valueCache = new Map(); // "file/frame" -> Promise<{w, h, channels, unit, values}>
+  function frameValues(fileId, k) {
+    const key = `${fileId}/${k}`;
+    if (!valueCache.has(key)) {
+      valueCache.set(key, (async () => {
+        const r = await rawFetch(`/api/files/${fileId}/values?frame=${k}`, { signal });
+        if (!r.ok) {
+          const body = await r.json().catch(() => null);
+          throw new ApiError(r.status, errorMessage(r.status, body), body);
+        }
+        return {
+          w: Number(r.headers.get('x-width')), h: Number(r.headers.get('x-height')),
+          channels: Number(r.headers.get('x-channels')) || 1, unit: r.headers.get('x-unit') || '',
+          values: new Float32Array(await r.arrayBuffer()),
+        };
+      })());
+      valueCache.get(key).catch(() => valueCache.delete(key));
+    }
+    return valueCache.get(key);
+  }
+  let hoverSeq = 0;
+  canvas.addEventListener('pointermove', async (e) => {
+    const mine = ++hoverSeq;
+    const r = canvas.getBoundingClientRect();
+    const f = instances[index]; const k = frame;
+    try {
+      const v = await frameValues(f.id, k);
+      if (mine !== hoverSeq) return;
+      const x = Math.min(v.w - 1, Math.max(0, Math.floor(((e.clientX - r.left) / r.width) * v.w)));
+      const y = Math.min(v.h - 1, Math.max(0, Math.floor(((e.clientY - r.top) / r.height) * v.h)));
+      const at = (y * v.w + x) * v.channels;
+      const shown = [...v.values.subarray(at, at + v.channels)].map((n) => (Number.isInteger(n) ? String(n) : n.toFixed(2)));
+      pixelValue.textContent = `${x}, ${y}: ${shown.join(' / ')}${v.unit ? ` ${v.unit}` : ''}`;
+    } catch (err) {
+      if (err.name !== 'AbortError' && mine === hoverSeq) pixelValue.textContent = `No values: ${err.message}`;
+    }
+  });
 
   const instanceSlider = h('input#instance-slider', {
     type: 'range', min: '1', max: String(instances.length), step: '1', value: String(index + 1),
@@ -185,6 +226,7 @@ export async function render(ctx) {
         h('div.field', h('label', { for: 'window-center' }, 'Centre'), h('div.form-row', centerNumber), centerRange),
         h('div.field', h('label', { for: 'window-width' }, 'Width'), h('div.form-row', widthNumber), widthRange),
         windowText,
+        pixelValue,
         h('p.help', 'Runs the model on this dataset, DICOM images windowed like this (the job\'s params.window).'),
         status)));
   showPosition();
