@@ -84,6 +84,7 @@ StatusOr<DicomInstanceInfo> ReadInfo(DcmFileFormat& file) {
   info.study_instance_uid = GetString(ds, DCM_StudyInstanceUID);
   info.series_instance_uid = GetString(ds, DCM_SeriesInstanceUID);
   info.modality = GetString(ds, DCM_Modality);
+  info.series_description = GetString(ds, DCM_SeriesDescription);
   Sint32 number = 0;
   if (ds->findAndGetSint32(DCM_InstanceNumber, number).good()) info.instance_number = number;
   std::array<double, 3> position{};

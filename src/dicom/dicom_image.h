@@ -56,6 +56,9 @@ struct DicomInstanceInfo {
   std::string study_instance_uid;
   std::string series_instance_uid;
   std::string modality;  // "CT", "MR", "OT", ...
+  // SeriesDescription ("" when absent; anonymisation removes it): free text, so it may
+  // hold patient data; only shown to the dataset's owner (the series list), never logged.
+  std::string series_description;
   std::optional<int> instance_number;
   std::optional<std::array<double, 3>> image_position;     // ImagePositionPatient
   std::optional<std::array<double, 6>> image_orientation;  // ImageOrientationPatient

@@ -24,9 +24,8 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, mkdirSync, writeFileSync, rmSync, existsSync, cpSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { inflateSync } from 'node:zlib';
 import { chromium } from 'playwright-core';
-import { grayPng } from './png.mjs';
+import { grayPng, decodeGrayPng } from './png.mjs';
 
 const T0 = Date.now();
 const OVERALL_TIMEOUT_MS = 180_000;
@@ -47,32 +46,6 @@ const CHROMIUM = env.CHROMIUM || '/usr/bin/chromium';
 const log = (m) => console.log(`[editor e2e ${((Date.now() - T0) / 1000).toFixed(1)}s] ${m}`);
 class CheckError extends Error {}
 function check(condition, message) { if (!condition) throw new CheckError(message); }
-
-// ---------------------------------------------------------------- PNG (gray 8-bit; writer in png.mjs)
-/** Decodes a one-channel 8/16-bit PNG into {w, h, px: number[]}. */
-function decodeGrayPng(buf) {
-  let p = 8; let w = 0; let h = 0; let depth = 0; const idat = [];
-  while (p < buf.length) {
-    const len = buf.readUInt32BE(p); const type = buf.toString('latin1', p + 4, p + 8);
-    if (type === 'IHDR') { w = buf.readUInt32BE(p + 8); h = buf.readUInt32BE(p + 12); depth = buf[p + 16]; check(buf[p + 17] === 0, 'the mask PNG is not grayscale'); }
-    if (type === 'IDAT') idat.push(buf.subarray(p + 8, p + 8 + len));
-    p += 12 + len;
-  }
-  const raw = inflateSync(Buffer.concat(idat)); const bpp = depth / 8; const stride = w * bpp;
-  const px = []; let prev = Buffer.alloc(stride);
-  for (let y = 0; y < h; y += 1) {
-    const f = raw[y * (stride + 1)]; const line = Buffer.from(raw.subarray(y * (stride + 1) + 1, (y + 1) * (stride + 1)));
-    for (let i = 0; i < stride; i += 1) {
-      const a = i >= bpp ? line[i - bpp] : 0; const b = prev[i]; const c = i >= bpp ? prev[i - bpp] : 0;
-      const pa = Math.abs(b - c); const pb = Math.abs(a - c); const pc = Math.abs(a + b - 2 * c);
-      const add = [0, a, b, (a + b) >> 1, pa <= pb && pa <= pc ? a : pb <= pc ? b : c][f];
-      line[i] = (line[i] + add) & 0xff;
-    }
-    for (let x = 0; x < w; x += 1) px.push(bpp === 1 ? line[x] : line.readUInt16BE(2 * x));
-    prev = line;
-  }
-  return { w, h, px };
-}
 
 // ---------------------------------------------------------------- the server and its API
 function startServer(work) {
@@ -229,7 +202,7 @@ async function scenario(page, base) {
   // -- an instance set: two pieces of instance 1, the second split off (instance 2), a
   // new instance 3 drawn, then instance 2 merged into 3
   const inst = await api(base, bob, 'POST', `/api/datasets/${ds.id}/annotations`,
-    { name: 'objects', kind: 'instances', labels: [{ id: 1, name: 'cell' }] });
+    { name: 'objects', kind: 'instances', labels: [{ id: 1, name: 'cell', colour: '#ff0000' }, { id: 2, name: 'nucleus', colour: '#00ff00' }] });
   check(inst.status === 201, `instance set: HTTP ${inst.status} ${inst.bytes}`);
   const instSet = inst.json().id;
   await page.goto(`${base}/#/annotations/${instSet}/images/${fileId['gradient.png']}`);
@@ -259,6 +232,42 @@ async function scenario(page, base) {
   for (let i = 0; i < W * H; i += 1) if (instances.px[i] !== want[i]) off.push(`(${i % W},${Math.floor(i / W)}) ${instances.px[i]} != ${want[i]}`);
   check(off.length === 0, `instance mask: ${off.length} pixels differ: ${off.slice(0, 10).join('; ')}`);
   log('split and merge of instances stored as expected');
+  // Classes: the set's first label (cell) for every instance so far, the split-off
+  // piece keeping its instance's class.
+  const instRevisions = async () => (await api(base, bob, 'GET', `/api/annotations/${instSet}/images/${fileId['gradient.png']}/revisions`)).json().revisions;
+  let classes = (await instRevisions()).at(-1).classes;
+  check(JSON.stringify(classes) === JSON.stringify({ 1: 1, 3: 1 }), `revision 1 classes: ${JSON.stringify(classes)}`);
+
+  // -- a new instance drawn as a nucleus, and instance 1 picked and changed to nucleus
+  await page.click('#new-instance');
+  await page.click('#class-2');
+  check(/instance 4 · nucleus/.test(await page.textContent('#label-4')), 'the new instance does not show its class');
+  await page.click('#tool-brush');
+  await stroke(page, at2, [[30, 20], [40, 20]]);
+  await page.click('#tool-pick');
+  await click(page, at2, 7, 40);
+  check(/instance 1 · cell/.test(await page.textContent('#label-1')), 'the picked instance does not show its class');
+  await page.click('#class-2');
+  await page.waitForSelector('#instance-list li[data-instance="4"][data-class="2"]');
+  await page.waitForSelector('#instance-list li[data-instance="1"][data-class="2"]');
+  check(/nucleus/.test(await page.textContent('#instance-list li[data-instance="4"]')), 'the instance list does not name the class');
+  await page.check('#colour-by-class');
+  const overlayRgb = await page.evaluate(() => {
+    const c = document.querySelector('#editor-canvas');
+    return [...c.getContext('2d').getImageData(35, 20, 1, 1).data];
+  });
+  check(overlayRgb[0] === 0 && overlayRgb[1] === 255 && overlayRgb[2] === 0, `colour by class paints instance 4 ${overlayRgb}, not the nucleus green`);
+  await page.screenshot({ path: join(ARTIFACTS, 'editor-classes.png') });
+  await page.click('#save-mask');
+  await page.waitForSelector('#editor-canvas[data-revision="2"]');
+  classes = (await instRevisions()).at(-1).classes;
+  check(JSON.stringify(classes) === JSON.stringify({ 1: 2, 3: 1, 4: 2 }), `revision 2 classes: ${JSON.stringify(classes)}`);
+  const coco = (await api(base, bob, 'GET', `/api/annotations/${instSet}/export?format=coco`)).json();
+  const categoryOf = Object.fromEntries(coco.annotations.map((a) => [a.attributes.instance_id, a.category_id]));
+  const nucleus = coco.categories.find((c) => c.name === 'nucleus');
+  check(nucleus && categoryOf[4] === nucleus.id && categoryOf[1] === nucleus.id && categoryOf[3] !== nucleus.id,
+    `COCO export categories ${JSON.stringify(categoryOf)} (nucleus: ${JSON.stringify(nucleus)})`);
+  log('instance classes chosen in the editor are stored and exported');
 
   // -- eve cannot see the set
   check((await api(base, eve, 'GET', `/api/annotations/${setId}`)).status === 404, 'eve sees the set');

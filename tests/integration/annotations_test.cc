@@ -546,5 +546,79 @@ TEST_F(AnnotationsTest, AssistProposesGrabCutAndWatershedMasksWithoutStoringThem
               404, "annotation set");
 }
 
+// The mask PUT's X-Infera-Classes header: new instances get the class it names, the
+// others keep theirs; the classes read back through the revisions and the COCO export;
+// bad headers are 400 with a reason and write nothing.
+TEST_F(AnnotationsTest, AMaskPutGivesNewInstancesTheirClasses) {
+  std::map<std::string, int64_t> ids;
+  const std::string square = ReadFile(TestModelsDir() / "images" / "square.png");
+  const int64_t dataset = Dataset({{"square.png", square}}, &ids);
+  const Image source = Decode(square);
+  const int64_t file = ids["square.png"];
+  const int64_t set =
+      NewSet(dataset, {{"name", "objects"}, {"kind", "instances"}, {"labels", Labels()}});
+  const std::string revisions_url =
+      "/api/annotations/" + std::to_string(set) + "/images/" + std::to_string(file) + "/revisions";
+  auto put = [&](const Image& m, const std::string& classes) {
+    HttpHeaders headers = {{"Content-Type", "image/png"}};
+    if (!classes.empty()) headers["X-Infera-Classes"] = classes;
+    return As(bob_, "PUT", MaskUrl(set, file), Png(m), headers);
+  };
+  // Instance 1: the first row's first 4 pixels; instance 2: the last row's.
+  Image mask = MakeImage(source.width, source.height, 1, PixelType::kUInt8);
+  const size_t last_row = static_cast<size_t>(source.width) * (source.height - 1);
+  for (size_t i = 0; i < 4; ++i) {
+    mask.pixels<uint8_t>()[i] = 1;
+    mask.pixels<uint8_t>()[last_row + i] = 2;
+  }
+  HttpResponse first = put(mask, R"({"1": 2, "2": 1})");
+  ASSERT_EQ(first.status, 201) << first.body;
+  EXPECT_EQ(JsonOf(first)["classes"], json({{"1", 2}, {"2", 1}}));
+
+  // Instance 3 drawn and given class 2; 1 and 2 keep theirs.
+  for (size_t i = 10; i < 13; ++i) mask.pixels<uint8_t>()[i] = 3;
+  HttpResponse second = put(mask, R"({"3": 2})");
+  ASSERT_EQ(second.status, 201) << second.body;
+  EXPECT_EQ(JsonOf(second)["classes"], json({{"1", 2}, {"2", 1}, {"3", 2}}));
+  // A class changed: instance 1 becomes a cell.
+  HttpResponse third = put(mask, R"({"1": 1})");
+  ASSERT_EQ(third.status, 201) << third.body;
+  EXPECT_EQ(JsonOf(third)["classes"], json({{"1", 1}, {"2", 1}, {"3", 2}}));
+  // Without the header everything keeps its class (the behaviour before the header).
+  HttpResponse fourth = put(mask, "");
+  ASSERT_EQ(fourth.status, 201) << fourth.body;
+  EXPECT_EQ(JsonOf(fourth)["classes"], json({{"1", 1}, {"2", 1}, {"3", 2}}));
+
+  // Bad headers: 400 with the reason, no revision written.
+  ExpectError(put(mask, "{1: 2"), 400, "X-Infera-Classes is not JSON");
+  ExpectError(put(mask, R"({"3": "nucleus"})"), 400, "is not a label id");
+  ExpectError(put(mask, R"({"3": 1.5})"), 400, "is not a label id");
+  ExpectError(put(mask, R"({"three": 1})"), 400, "is not an instance id");
+  ExpectError(put(mask, R"([1, 2])"), 400, "must be an object");
+  ExpectError(put(mask, R"({"3": 7})"), 400, "class 7 of instance 3 is not in the set's label map");
+  ExpectError(put(mask, R"({"9": 1})"), 400, "instance 9 is not in the mask");
+  const json history = JsonOf(As(bob_, "GET", revisions_url))["revisions"];
+  ASSERT_EQ(history.size(), 4u);
+  EXPECT_EQ(history[1]["classes"], json({{"1", 2}, {"2", 1}, {"3", 2}}));
+
+  // The COCO export gives each instance its class as the category.
+  HttpResponse out =
+      As(bob_, "GET", "/api/annotations/" + std::to_string(set) + "/export?format=coco");
+  ASSERT_EQ(out.status, 200) << out.body;
+  const json coco = JsonOf(out);
+  std::map<int, int> category_of;
+  for (const json& a : coco["annotations"]) {
+    category_of[a["attributes"]["instance_id"].get<int>()] = a["category_id"].get<int>();
+  }
+  EXPECT_EQ(category_of, (std::map<int, int>{{1, 1}, {2, 1}, {3, 2}})) << coco.dump();
+
+  // A semantic set has no instances to classify.
+  const int64_t semantic =
+      NewSet(dataset, {{"name", "classes"}, {"kind", "semantic"}, {"labels", Labels()}});
+  ExpectError(As(bob_, "PUT", MaskUrl(semantic, file), Png(mask),
+                 {{"Content-Type", "image/png"}, {"X-Infera-Classes", R"({"1": 1})"}}),
+              400, "applies to instance sets");
+}
+
 }  // namespace
 }  // namespace infera::testing

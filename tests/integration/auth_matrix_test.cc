@@ -144,6 +144,8 @@ const RouteRow kRoutes[] = {
     {"GET", "/api/retraining/params_schema", Access::kUser},
     {"GET", "/api/retraining/{id}", Access::kUser},
     {"POST", "/api/retraining/{id}/cancel", Access::kUser},
+    // DICOM modality values for the web page's viewer
+    {"GET", "/api/files/{id}/values", Access::kUser},
 };
 
 // A concrete target for a pattern: ids no record has, a model no repository holds (so

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "common/base64.h"
+#include "imaging/codec.h"
 #include "support/multipart_body.h"
 #include "support/server_fixture.h"
 
@@ -134,11 +135,21 @@ class BadInputTableTest : public ServerFixture {
             .dump());
     ASSERT_EQ(set.status, 201) << set.body;
     set_ = json::parse(set.body)["id"];
+    HttpResponse iset = Admin(
+        "POST", "/api/datasets/" + std::to_string(dataset_) + "/annotations",
+        json{
+            {"name", "objects"}, {"kind", "instances"}, {"labels", {{{"id", 1}, {"name", "cell"}}}}}
+            .dump());
+    ASSERT_EQ(iset.status, 201) << iset.body;
+    iset_ = json::parse(iset.body)["id"];
   }
 
   std::string Fill(std::string target) const {
-    const std::pair<const char*, int64_t> ids[] = {
-        {"{dataset}", dataset_}, {"{file}", file_}, {"{job}", job_}, {"{set}", set_}};
+    const std::pair<const char*, int64_t> ids[] = {{"{dataset}", dataset_},
+                                                   {"{file}", file_},
+                                                   {"{job}", job_},
+                                                   {"{set}", set_},
+                                                   {"{iset}", iset_}};
     for (const auto& [key, id] : ids) {
       for (size_t at = target.find(key); at != std::string::npos; at = target.find(key)) {
         target.replace(at, std::string(key).size(), std::to_string(id));
@@ -152,6 +163,7 @@ class BadInputTableTest : public ServerFixture {
   std::string png_ = ReadFile(TestModelsDir() / "images" / "disk.png");
   std::string token_;
   int64_t dataset_ = 0, file_ = 0, job_ = 0, set_ = 0;
+  int64_t iset_ = 0;  // an instance set of the dataset, with label 1 only
 };
 
 std::vector<BadInput> BadInputTableTest::Table() const {
@@ -766,6 +778,43 @@ std::vector<BadInput> BadInputTableTest::Table() const {
   add("model activate: a bad name", "POST", "/api/models/bad%20name/versions/1/activate", "", 400,
       "model name");
   add("model: unknown model", "GET", "/api/models/no_such_model", "", 404, "no_such_model");
+
+  // ---- the mask PUT's instance classes (X-Infera-Classes)
+  const std::string IM = "/api/annotations/{iset}/images/{file}/mask";
+  StatusOr<Image> disk = DecodeImage(std::as_bytes(std::span(png_.data(), png_.size())));
+  Image instance_mask =
+      MakeImage(disk.ok() ? disk->width : 1, disk.ok() ? disk->height : 1, 1, PixelType::kUInt8);
+  instance_mask.pixels<uint8_t>()[0] = 1;  // instance 1
+  StatusOr<std::vector<std::byte>> one_png = EncodePng(instance_mask);
+  const std::string mask_png =
+      one_png.ok() ? std::string(reinterpret_cast<const char*>(one_png->data()), one_png->size())
+                   : std::string();
+  auto classes = [](std::string value) {
+    return HttpHeaders{{"Content-Type", "image/png"}, {"X-Infera-Classes", std::move(value)}};
+  };
+  add("classes: not JSON", "PUT", IM, mask_png, 400, "X-Infera-Classes is not JSON",
+      classes("{1: 1"));
+  add("classes: a list", "PUT", IM, mask_png, 400, "must be an object", classes("[1]"));
+  add("classes: a class name", "PUT", IM, mask_png, 400, "not a label id",
+      classes(R"({"1": "cell"})"));
+  add("classes: a fractional class", "PUT", IM, mask_png, 400, "not a label id",
+      classes(R"({"1": 1.5})"));
+  add("classes: class 0", "PUT", IM, mask_png, 400, "not a label id", classes(R"({"1": 0})"));
+  add("classes: instance id not a number", "PUT", IM, mask_png, 400, "not an instance id",
+      classes(R"({"first": 1})"));
+  add("classes: instance id 0", "PUT", IM, mask_png, 400, "not an instance id",
+      classes(R"({"0": 1})"));
+  add("classes: unknown class", "PUT", IM, mask_png, 400, "not in the set's label map",
+      classes(R"({"1": 2})"));
+  add("classes: instance not in the mask", "PUT", IM, mask_png, 400,
+      "instance 5 is not in the mask", classes(R"({"5": 1})"));
+  add("classes: on a semantic set", "PUT", M, mask_png, 400, "applies to instance sets",
+      classes(R"({"1": 1})"));
+
+  // ---- DICOM modality values (GET /api/files/{id}/values)
+  add("values: a PNG file", "GET", "/api/files/{file}/values", "", 400, "is not DICOM");
+  add("values: bad id", "GET", "/api/files/abc/values", "", 400, "invalid");
+  add("values: unknown file", "GET", "/api/files/987654/values", "", 404, "not found");
   return t;
 }
 
@@ -812,6 +861,9 @@ TEST_F(BadInputTableTest, EveryBadInputGetsItsJsonErrorAndNothingIsLost) {
   HttpResponse set = Admin("GET", "/api/annotations/" + std::to_string(set_));
   ASSERT_EQ(set.status, 200) << set.body;
   EXPECT_EQ(json::parse(set.body)["name"], "truth");
+  HttpResponse iset = Admin("GET", "/api/annotations/" + std::to_string(iset_));
+  ASSERT_EQ(iset.status, 200) << iset.body;
+  EXPECT_EQ(json::parse(iset.body)["mask_count"], 0) << iset.body;  // no refused PUT wrote
   HttpResponse datasets = Admin("GET", "/api/datasets");
   EXPECT_EQ(json::parse(datasets.body)["datasets"].size(), 1u) << datasets.body;
   EXPECT_EQ(Get("/v2/health/ready").status, 200);

@@ -4,6 +4,7 @@
 // with nothing half stored, and jobs that run the model on the windowed image.
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -32,6 +33,7 @@ for i, (z, number) in enumerate([(10.0, 3), (-20.0, 1), (0.0, 2)], start=1):
     ds.ImagePositionPatient = [-158.135803, -179.035797, z]
     ds.ImageOrientationPatient = [1, 0, 0, 0, 1, 0]
     ds.InstanceNumber = number
+    ds.SeriesDescription = 'AXIAL 5MM'
     ds.save_as(os.path.join(out, 'ct_%d.dcm' % i))
 mr = pydicom.dcmread(os.path.join(src, 'MR_small.dcm'))
 mr.save_as(os.path.join(out, 'mr.dcm'))
@@ -118,6 +120,7 @@ TEST_F(DicomDatasetsTest, ZipOfSeriesIsGroupedAndOrdered) {
   }
   ASSERT_NE(ct, nullptr);
   EXPECT_EQ((*ct)["ordered_by"], "position");
+  EXPECT_EQ((*ct)["series_description"], "AXIAL 5MM");
   EXPECT_EQ((*ct)["rows"], 128);
   ASSERT_EQ((*ct)["pixel_spacing"].size(), 2u);
   ASSERT_EQ((*ct)["files"].size(), 3u);
@@ -131,6 +134,25 @@ TEST_F(DicomDatasetsTest, ZipOfSeriesIsGroupedAndOrdered) {
   HttpResponse png = Get("/api/files/" + slice + "/thumbnail?window=lung");
   EXPECT_EQ(png.status, 200);
   EXPECT_EQ(png.body.substr(1, 3), "PNG");
+  // Its modality values: HU, as pydicom's pixel_array * RescaleSlope + RescaleIntercept
+  // (CT_small.dcm: -849 at (0, 0), -839 at row 10 column 20, 647 at row 64 column 50).
+  HttpResponse values = Get("/api/files/" + slice + "/values");
+  ASSERT_EQ(values.status, 200) << values.body;
+  EXPECT_EQ(values.headers["x-width"], "128");
+  EXPECT_EQ(values.headers["x-height"], "128");
+  EXPECT_EQ(values.headers["x-channels"], "1");
+  EXPECT_EQ(values.headers["x-unit"], "HU");
+  ASSERT_EQ(values.body.size(), 128u * 128u * 4u);
+  auto hu = [&](int row, int column) {
+    float v = 0;
+    std::memcpy(&v, values.body.data() + (static_cast<size_t>(row) * 128 + column) * 4, 4);
+    return v;
+  };
+  EXPECT_EQ(hu(0, 0), -849.f);
+  EXPECT_EQ(hu(10, 20), -839.f);
+  EXPECT_EQ(hu(64, 50), 647.f);
+  ExpectError(Get("/api/files/" + slice + "/values?frame=1"), 400, "out of range");
+  ExpectError(Get("/api/files/" + slice + "/values?frame=x"), 400, "frame must be");
   HttpResponse own = Get("/api/files/" + slice + "/thumbnail?window=40,400");
   EXPECT_EQ(own.status, 200);
   EXPECT_NE(own.body, png.body);

@@ -12,6 +12,7 @@ import { h, setChildren, loading, errorBox, toast } from './ui.js';
 import * as loginView from './views/login.js';
 import * as datasetsView from './views/datasets.js';
 import * as datasetView from './views/dataset.js';
+import * as dicomViewerView from './views/dicom_viewer.js';
 import * as modelsView from './views/models.js';
 import * as runView from './views/run.js';
 import * as jobsView from './views/jobs.js';
@@ -26,6 +27,7 @@ const routes = [
   { pattern: /^\/login$/, view: loginView, title: 'Sign in', public: true },
   { pattern: /^\/datasets$/, view: datasetsView, title: 'Datasets', nav: 'datasets' },
   { pattern: /^\/datasets\/(?<id>\d+)$/, view: datasetView, title: 'Dataset', nav: 'datasets' },
+  { pattern: /^\/datasets\/(?<id>\d+)\/series\/(?<uid>[0-9.]+)$/, view: dicomViewerView, title: 'DICOM series', nav: 'datasets' },
   { pattern: /^\/models$/, view: modelsView, title: 'Models', nav: 'models' },
   { pattern: /^\/run$/, view: runView, title: 'Run inference', nav: 'run' },
   { pattern: /^\/jobs$/, view: jobsView, title: 'Jobs', nav: 'jobs' },

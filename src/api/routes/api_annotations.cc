@@ -7,7 +7,13 @@
 //   GET    /api/annotations/{set}/images/{file}/mask  ?revision=N: a label PNG (current)
 //   PUT    /api/annotations/{set}/images/{file}/mask  body: a label PNG or TIFF (one
 //                                            channel, 8/16-bit) of the image's shape ->
-//                                            201 the new revision
+//                                            201 the new revision; instance sets: the
+//                                            optional X-Infera-Classes header, JSON
+//                                            {"<instance id>": <class id>, ...}, sets the
+//                                            class of those instances (each must be in
+//                                            the mask, each class in the label map); the
+//                                            other instances keep the previous revision's
+//                                            classes (all of them without the header)
 //   GET    /api/annotations/{set}/images/{file}/revisions -> {"revisions": [...]}
 //   POST   /api/annotations/{set}/images/{file}/assist  {tool: grabcut|watershed, ...} ->
 //                                            a proposed label PNG, not stored
@@ -18,7 +24,9 @@
 //                                            masks: instances) with per-image verdicts
 // (import and export: api_annotation_formats.cc). Ownership as datasets: the creator
 // and admins see a set, anyone else gets 404. Everything runs on the blocking pool.
+#include <algorithm>
 #include <map>
+#include <optional>
 #include <set>
 #include <span>
 #include <string_view>
@@ -42,6 +50,8 @@
 namespace infera {
 
 namespace {
+
+constexpr std::string_view kClassesHeader = "X-Infera-Classes";
 
 std::span<const std::byte> Bytes(std::string_view s) {
   return std::as_bytes(std::span(s.data(), s.size()));
@@ -144,6 +154,45 @@ StatusOr<HttpResponse> GetMask(const ApiContext& ctx, const HttpRequest& req) {
   return response;
 }
 
+// The classes the mask PUT's X-Infera-Classes header gives ({"<instance id>": class id}),
+// nullopt when the header is absent. InvalidArgument when it is not such JSON, when the
+// set is not an instance set, when an instance is not in `labels` or a class not in the
+// set's label map (any id 1..65535 when the map is empty).
+StatusOr<std::optional<std::map<int, int>>> ClassesHeader(const AnnotationSetRecord& set,
+                                                          const HttpRequest& req,
+                                                          const Image& labels) {
+  const std::string_view text = req.header(kClassesHeader);
+  if (text.empty()) return std::nullopt;
+  if (set.kind != AnnotationKind::kInstances) {
+    return absl::InvalidArgumentError(StrCat(kClassesHeader,
+                                             " applies to instance sets; annotation set ", set.id,
+                                             " is semantic (its mask values are the classes)"));
+  }
+  const nlohmann::json parsed = nlohmann::json::parse(text, nullptr, false);
+  if (parsed.is_discarded()) {
+    return absl::InvalidArgumentError(StrCat(kClassesHeader,
+                                             " is not JSON; expected {\"<instance id>\": "
+                                             "<class id>, ...}"));
+  }
+  StatusOr<std::map<int, int>> classes = ParseClassesJson(parsed);
+  if (!classes.ok()) {
+    return absl::InvalidArgumentError(StrCat(kClassesHeader, ": ", classes.status().message()));
+  }
+  ASSIGN_OR_RETURN(LabelMap label_map, SetLabels(set));
+  const std::vector<int> present = LabelsPresent(labels);
+  for (const auto& [instance, label] : *classes) {
+    if (!std::binary_search(present.begin(), present.end(), instance)) {
+      return absl::InvalidArgumentError(
+          StrCat(kClassesHeader, ": instance ", instance, " is not in the mask"));
+    }
+    if (!label_map.empty() && FindLabel(label_map, label) == nullptr) {
+      return absl::InvalidArgumentError(StrCat(kClassesHeader, ": class ", label, " of instance ",
+                                               instance, " is not in the set's label map"));
+    }
+  }
+  return std::optional<std::map<int, int>>(std::move(*classes));
+}
+
 StatusOr<HttpResponse> PutMask(const ApiContext& ctx, const HttpRequest& req) {
   ASSIGN_OR_RETURN(int64_t id, ParseId(req.params.at("set"), "annotation set"));
   ASSIGN_OR_RETURN(int64_t file_id, ParseId(req.params.at("file"), "file"));
@@ -155,13 +204,19 @@ StatusOr<HttpResponse> PutMask(const ApiContext& ctx, const HttpRequest& req) {
   DecodeLimits limits;
   limits.max_pixels = ctx.max_image_pixels;
   ASSIGN_OR_RETURN(Image labels, DecodeLabelImage(Bytes(req.body), limits));
+  std::optional<std::map<int, int>> given;
+  ASSIGN_OR_RETURN(given, ClassesHeader(set, req, labels));
   AnnotationMask mask{std::move(labels), {}};
   if (set.kind == AnnotationKind::kInstances) {
-    // The instances still present keep the classes the previous revision gave them.
+    // The instances still present keep the classes the previous revision gave them,
+    // unless the request gives them one.
     StatusOr<MaskRevisionRecord> previous = ctx.annotations->GetCurrentMask(id, image.id);
     if (previous.ok()) {
       ASSIGN_OR_RETURN(mask.classes, ParseClassesJson(nlohmann::json::parse(previous->classes_json,
                                                                             nullptr, false)));
+    }
+    if (given) {
+      for (const auto& [instance, label] : *given) mask.classes[instance] = label;
     }
   }
   ASSIGN_OR_RETURN(MaskRevisionRecord written,

@@ -367,6 +367,7 @@ StatusOr<HttpResponse> ListSeries(const ApiContext& ctx, const HttpRequest& req)
     nlohmann::json j = {{"series_instance_uid", s.series_instance_uid},
                         {"study_instance_uid", s.study_instance_uid},
                         {"modality", s.modality},
+                        {"series_description", ToValidUtf8(first.series_description)},
                         {"ordered_by", s.ordered_by},
                         {"rows", first.rows},
                         {"columns", first.columns},

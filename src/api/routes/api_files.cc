@@ -7,12 +7,19 @@
 //                                  percentile); a DICOM file: frame ?frame=K (from 0)
 //                                  windowed with ?window=file|lung|soft_tissue|bone|
 //                                  brain|C,W (dicom/windowing.h; default: the file's)
+//   GET /api/files/{id}/values     a DICOM file's frame ?frame=K (from 0) as its modality
+//                                  values (HU for CT: what the viewer shows under the
+//                                  cursor): little-endian float32, row-major, channels
+//                                  interleaved; X-Width, X-Height, X-Channels and
+//                                  X-Unit ("HU" for CT, else "") headers. 400 for files
+//                                  that are not DICOM
 //   GET /api/files/{id}/overlay    ?palette=classes|instances: a mask (class_mask or
 //                                  instance_mask) as an RGBA PNG at its own size, label
 //                                  0 transparent, label k opaque in its colour
 //                                  (imaging/overlay.h ColorizeLabels); the default
 //                                  palette is instances for instance masks, else classes
 #include <algorithm>
+#include <bit>
 #include <charconv>
 #include <cmath>
 
@@ -133,6 +140,31 @@ StatusOr<Image> DecodeStored(const ApiContext& ctx, const FileRecord& file) {
       limits);
 }
 
+// A stored DICOM file decoded whole (modality values), within the server's pixel limit.
+StatusOr<DicomPixels> DecodeStoredDicom(const ApiContext& ctx, const FileRecord& file) {
+  ASSIGN_OR_RETURN(std::string bytes, ctx.blobs->Get(file.sha256));
+  DicomLimits limits;
+  limits.max_pixels = ctx.max_image_pixels;
+  return DecodeDicom(std::as_bytes(std::span(bytes.data(), bytes.size())), limits);
+}
+
+// `?frame=K` (default 0): a frame of `pixels`; InvalidArgument when malformed or out of range.
+StatusOr<int> FrameParam(const HttpRequest& req, const DicomPixels& pixels) {
+  int64_t frame = 0;
+  std::string value;
+  if (req.query_param("frame", &value)) {
+    auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), frame);
+    if (ec != std::errc() || p != value.data() + value.size() || frame < 0) {
+      return absl::InvalidArgumentError("frame must be a frame number from 0");
+    }
+  }
+  if (frame >= static_cast<int64_t>(pixels.frames.size())) {
+    return absl::InvalidArgumentError(
+        StrCat("frame ", frame, " is out of range: the file has ", pixels.frames.size()));
+  }
+  return static_cast<int>(frame);
+}
+
 // A stored DICOM file's frame `?frame=` windowed with `?window=` as 8-bit grey (or RGB).
 StatusOr<Image> DicomFrame(const ApiContext& ctx, const HttpRequest& req, const FileRecord& file) {
   WindowSpec window;
@@ -153,23 +185,33 @@ StatusOr<Image> DicomFrame(const ApiContext& ctx, const HttpRequest& req, const 
     }
     ASSIGN_OR_RETURN(window, ParseWindowSpec(text));
   }
-  int64_t frame = 0;
-  if (req.query_param("frame", &value)) {
-    auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), frame);
-    if (ec != std::errc() || p != value.data() + value.size() || frame < 0) {
-      return absl::InvalidArgumentError("frame must be a frame number from 0");
-    }
-  }
-  ASSIGN_OR_RETURN(std::string bytes, ctx.blobs->Get(file.sha256));
-  DicomLimits limits;
-  limits.max_pixels = ctx.max_image_pixels;
-  ASSIGN_OR_RETURN(DicomPixels pixels,
-                   DecodeDicom(std::as_bytes(std::span(bytes.data(), bytes.size())), limits));
-  if (frame >= static_cast<int64_t>(pixels.frames.size())) {
+  ASSIGN_OR_RETURN(DicomPixels pixels, DecodeStoredDicom(ctx, file));
+  ASSIGN_OR_RETURN(int frame, FrameParam(req, pixels));
+  return DisplayFrame(pixels, frame, window);
+}
+
+// GET /api/files/{id}/values: a DICOM frame's modality values as raw float32.
+StatusOr<HttpResponse> Values(const ApiContext& ctx, const HttpRequest& req) {
+  ASSIGN_OR_RETURN(int64_t id, ParseId(req.params.at("id"), "file"));
+  ASSIGN_OR_RETURN(FileRecord file, VisibleFile(ctx, req, id));
+  if (file.content_type != kDicomContentType) {
     return absl::InvalidArgumentError(
-        StrCat("frame ", frame, " is out of range: the file has ", pixels.frames.size()));
+        StrCat("file ", id, " is not DICOM; values are the modality values of DICOM files"));
   }
-  return DisplayFrame(pixels, static_cast<int>(frame), window);
+  ASSIGN_OR_RETURN(DicomPixels pixels, DecodeStoredDicom(ctx, file));
+  ASSIGN_OR_RETURN(int frame, FrameParam(req, pixels));
+  const Image& values = pixels.frames[static_cast<size_t>(frame)];
+  static_assert(std::endian::native == std::endian::little, "float32 bytes are sent as stored");
+  HttpResponse response;
+  response.content_type = "application/octet-stream";
+  response.headers["cache-control"] = "private, max-age=3600";
+  response.headers["x-width"] = std::to_string(values.width);
+  response.headers["x-height"] = std::to_string(values.height);
+  response.headers["x-channels"] = std::to_string(values.channels);
+  response.headers["x-unit"] = pixels.info.modality == "CT" ? "HU" : "";
+  const size_t n = static_cast<size_t>(values.width) * values.height * values.channels;
+  response.body.assign(reinterpret_cast<const char*>(values.pixels<float>()), n * sizeof(float));
+  return response;
 }
 
 StatusOr<HttpResponse> Thumbnail(const ApiContext& ctx, const HttpRequest& req) {
@@ -252,6 +294,7 @@ void AddApiFileRoutes(Router& router, const ApiContext& ctx) {
   router.Add("GET", "/api/files/{id}/thumbnail",
              Guarded(ctx, Access::kUser, Blocking(ctx, Thumbnail)));
   router.Add("GET", "/api/files/{id}/overlay", Guarded(ctx, Access::kUser, Blocking(ctx, Overlay)));
+  router.Add("GET", "/api/files/{id}/values", Guarded(ctx, Access::kUser, Blocking(ctx, Values)));
 }
 
 }  // namespace infera

@@ -15,7 +15,14 @@
 // edit — and in instance sets merge (M: click two instances, the second joins the first)
 // and split (S: the connected piece under the click becomes a new instance). Labels: the
 // set's labels with their colours (keys 1-9); instance sets paint instance ids (A: a new
-// instance). Undo (Ctrl+Z) and redo (Ctrl+Shift+Z, Ctrl+Y) keep
+// instance) and give each instance a class from the set's labels: the class picker sets
+// the class of the instance being drawn (a new instance takes the class chosen last; a
+// piece split off keeps its instance's class) and, after a pick (I) or a click in the
+// instance list, changes the class of the picked instance. The instance list shows each
+// instance with its class's colour and name; "Colour by class" paints the overlay in the
+// class colours. Saving sends the classes that changed since the last revision in the
+// PUT's X-Infera-Classes header ({"<instance>": class}; the server keeps the others).
+// Class changes are not in the undo history. Undo (Ctrl+Z) and redo (Ctrl+Shift+Z, Ctrl+Y) keep
 // each edit's rectangle before and after. Ctrl+S saves; N goes to the next image without
 // a mask. "Annotate next" asks the server which image to annotate next (POST
 // /api/datasets/{id}/rank with the chosen model and strategy — uncertainty by default when
@@ -24,7 +31,8 @@
 // first.
 //
 // For tests the overlay canvas exposes data-ready="true" once the image and mask are
-// loaded, data-dirty, and data-revision (the last saved revision).
+// loaded, data-dirty, and data-revision (the last saved revision); each entry of the
+// instance list (#instance-list) carries data-instance and data-class.
 
 import { get, post, blob, rawFetch, ApiError, errorMessage } from '../api.js';
 import { h, setChildren, pageHeader, errorBox, toast } from '../ui.js';
@@ -65,9 +73,12 @@ function instanceRgb(id) {
   return [Math.round(r * 255), Math.round(g * 255), Math.round(b * 255)];
 }
 
-async function putMask(setId, fileId, png) {
+/** PUTs the label PNG; `classes` ({"<instance>": class}, may be empty) goes in X-Infera-Classes. */
+async function putMask(setId, fileId, png, classes = {}) {
+  const headers = { 'Content-Type': 'image/png' };
+  if (Object.keys(classes).length) headers['X-Infera-Classes'] = JSON.stringify(classes);
   const response = await rawFetch(`/api/annotations/${setId}/images/${fileId}/mask`, {
-    method: 'PUT', headers: { 'Content-Type': 'image/png' }, body: png,
+    method: 'PUT', headers, body: png,
   });
   const body = await response.json().catch(() => null);
   if (!response.ok) throw new ApiError(response.status, errorMessage(response.status, body), body);
@@ -136,12 +147,24 @@ export async function render(ctx) {
   signal.throwIfAborted?.();
   const labels = mask ? mask.labels : new Uint16Array(W * H);
   if (mask && (mask.width !== W || mask.height !== H)) throw new Error('the stored mask does not fit the image');
-  let revision = mask ? Number(set.masks.find((m) => (m.file_id ?? m.source_file_id) === fileId)?.revision || 0) : 0;
+  const currentMask = mask ? set.masks.find((m) => (m.file_id ?? m.source_file_id) === fileId) : null;
+  let revision = currentMask ? Number(currentMask.revision || 0) : 0;
 
   // ---- state ----
   const labelList = (set.labels || []).map((l) => ({ id: l.id, name: l.name, rgb: hexToRgb(l.colour) }));
   const colourOf = new Map(labelList.map((l) => [l.id, l.rgb]));
-  const rgbOf = (v) => (instances ? instanceRgb(v) : colourOf.get(v) || instanceRgb(v));
+  const nameOf = new Map(labelList.map((l) => [l.id, l.name]));
+  // Instance sets: each instance's class (label id); savedClasses is what the server holds.
+  const classesOf = (json) => new Map(Object.entries(json || {}).map(([k, v]) => [Number(k), Number(v)]));
+  let savedClasses = classesOf(currentMask?.classes);
+  const classOf = new Map(savedClasses);
+  let currentClass = labelList[0]?.id ?? null; // the class a new instance gets
+  let colourByClass = false;
+  const rgbOf = (v) => {
+    if (!instances) return colourOf.get(v) || instanceRgb(v);
+    if (colourByClass && classOf.has(v)) return colourOf.get(classOf.get(v)) || instanceRgb(v);
+    return instanceRgb(v);
+  };
   let maxInstance = 0;
   if (instances) for (let i = 0; i < labels.length; i += 1) if (labels[i] > maxInstance) maxInstance = labels[i];
   let current = instances ? Math.max(1, maxInstance) : (labelList[0]?.id ?? 1);
@@ -207,15 +230,17 @@ export async function render(ctx) {
     undo.push({ box: op.box, before, after });
     if (undo.length > MAX_UNDO) undo.shift();
     redo.length = 0;
+    if (instances && !classOf.has(current) && currentClass != null) classOf.set(current, currentClass);
     setDirty(true);
+    scheduleInstanceList();
   }
   function doUndo() {
     const e = undo.pop(); if (!e) return;
-    put(e.before, e.box); redo.push(e); setDirty(true);
+    put(e.before, e.box); redo.push(e); setDirty(true); scheduleInstanceList();
   }
   function doRedo() {
     const e = redo.pop(); if (!e) return;
-    put(e.after, e.box); undo.push(e); setDirty(true);
+    put(e.after, e.box); undo.push(e); setDirty(true); scheduleInstanceList();
   }
 
   // The brush: the pixels within (size - 1) / 2 of the centre pixel. Returns its reach.
@@ -345,20 +370,82 @@ export async function render(ctx) {
   const sizeInput = h('input#brush-size', { type: 'number', min: '1', max: '200', value: String(brushSize), oninput: () => { brushSize = Math.max(1, Math.min(200, Number(sizeInput.value) || 1)); } });
   function setSize(s) { brushSize = Math.max(1, Math.min(200, s)); sizeInput.value = String(brushSize); }
   const labelSelect = h('div.label-picker', { role: 'radiogroup', 'aria-label': 'Label' });
+  const classPicker = h('div.label-picker.class-picker', { role: 'radiogroup', 'aria-label': 'Class of the instance', hidden: !instances });
   function showLabels() {
-    const entries = instances
-      ? [{ id: current, name: `instance ${current}`, rgb: rgbOf(current) }]
-      : labelList;
-    setChildren(labelSelect, ...entries.map((l, i) => h(`button.label-chip#label-${l.id}`, {
-      type: 'button', role: 'radio', 'aria-checked': String(l.id === current), title: `${l.name}${i < 9 && !instances ? ` (${i + 1})` : ''}`,
+    if (instances) {
+      const cls = classOf.get(current) ?? currentClass;
+      const className = cls == null ? 'no class' : (nameOf.get(cls) || `class ${cls}`);
+      setChildren(labelSelect,
+        h(`button.label-chip#label-${current}`, { type: 'button', role: 'radio', 'aria-checked': 'true', title: `instance ${current}: ${className}` },
+          h('span.swatch', { style: `background: rgb(${instanceRgb(current).join(',')})` }), `instance ${current} · ${className}`),
+        h('button#new-instance', { type: 'button', title: 'New instance (A)', onclick: newInstance }, 'New instance'));
+      setChildren(classPicker, h('span.muted.small', 'Class:'), ...labelList.map((l, i) => h(`button.label-chip#class-${l.id}`, {
+        type: 'button', role: 'radio', 'aria-checked': String(l.id === cls), title: `Class ${l.name}${i < 9 ? ` (${i + 1})` : ''}`,
+        onclick: () => setClass(l.id),
+      }, h('span.swatch', { style: `background: rgb(${l.rgb.join(',')})` }), l.name)));
+      return;
+    }
+    setChildren(labelSelect, ...labelList.map((l, i) => h(`button.label-chip#label-${l.id}`, {
+      type: 'button', role: 'radio', 'aria-checked': String(l.id === current), title: `${l.name}${i < 9 ? ` (${i + 1})` : ''}`,
       onclick: () => { current = l.id; showLabels(); },
-    }, h('span.swatch', { style: `background: rgb(${l.rgb.join(',')})` }), l.name)),
-    instances ? h('button#new-instance', { type: 'button', title: 'New instance (A)', onclick: newInstance }, 'New instance') : null);
+    }, h('span.swatch', { style: `background: rgb(${l.rgb.join(',')})` }), l.name)));
+  }
+  /** Instance sets: `cls` becomes the class of the current instance and of new ones. */
+  function setClass(cls) {
+    currentClass = cls;
+    const before = classOf.get(current);
+    classOf.set(current, cls);
+    if (before !== cls && labels.includes(current)) {
+      setDirty(true);
+      if (colourByClass) paint(0, 0, W - 1, H - 1);
+      scheduleInstanceList();
+    }
+    showLabels();
+  }
+  function selectInstance(v) {
+    current = v;
+    if (classOf.has(v)) currentClass = classOf.get(v);
+    showLabels();
   }
   function newInstance() {
     for (let i = 0; i < labels.length; i += 1) if (labels[i] > maxInstance) maxInstance = labels[i];
-    maxInstance += 1; current = maxInstance; showLabels();
+    maxInstance += 1; current = maxInstance;
+    if (currentClass != null) classOf.set(current, currentClass); else classOf.delete(current);
+    showLabels();
   }
+  // The instances present with their classes (instance sets); rebuilt shortly after edits.
+  const instanceList = h('ul#instance-list.instance-list', { 'aria-label': 'Instances', hidden: !instances });
+  const MAX_LISTED = 300;
+  let listTimer = null;
+  function scheduleInstanceList() {
+    if (!instances) return;
+    clearTimeout(listTimer);
+    listTimer = setTimeout(showInstanceList, 120);
+  }
+  ctx.onCleanup(() => clearTimeout(listTimer));
+  function presentInstances() {
+    const seen = new Uint8Array(65536);
+    for (let i = 0; i < labels.length; i += 1) seen[labels[i]] = 1;
+    const out = [];
+    for (let v = 1; v < seen.length; v += 1) if (seen[v]) out.push(v);
+    return out;
+  }
+  function showInstanceList() {
+    const present = presentInstances();
+    const items = present.slice(0, MAX_LISTED).map((v) => {
+      const cls = classOf.get(v);
+      const rgb = cls != null ? (colourOf.get(cls) || instanceRgb(v)) : [128, 128, 128];
+      return h('li', { dataset: { instance: String(v), class: cls == null ? '' : String(cls) } },
+        h('button.link', { type: 'button', title: `Select instance ${v}`, onclick: () => selectInstance(v) },
+          h('span.swatch', { style: `background: rgb(${rgb.join(',')})` }),
+          `${v} · ${cls == null ? 'no class' : (nameOf.get(cls) || `class ${cls}`)}`));
+    });
+    if (present.length > MAX_LISTED) items.push(h('li.muted', `and ${present.length - MAX_LISTED} more`));
+    setChildren(instanceList, ...(items.length ? items : [h('li.muted', 'No instances yet.')]));
+  }
+  const colourByClassInput = h('input#colour-by-class', { type: 'checkbox', onchange: () => {
+    colourByClass = colourByClassInput.checked; paint(0, 0, W - 1, H - 1);
+  } });
   const opacityInput = h('input#editor-opacity', { type: 'range', min: '0', max: '1', step: '0.05', value: '0.5', oninput: () => { overlay.style.opacity = opacityInput.value; } });
   overlay.style.opacity = '0.5';
   const undoButton = h('button#undo', { type: 'button', title: 'Undo (Ctrl+Z)', onclick: doUndo }, 'Undo');
@@ -425,7 +512,20 @@ export async function render(ctx) {
     saveButton.disabled = true;
     status.textContent = 'Saving…';
     try {
-      const written = await putMask(setId, fileId, await encodeLabelPng(labels, W, H));
+      // Instance sets: the classes the server does not hold yet, for the instances present.
+      const classes = {};
+      if (instances) {
+        for (const v of presentInstances()) {
+          const cls = classOf.get(v);
+          if (cls != null && savedClasses.get(v) !== cls) classes[v] = cls;
+        }
+      }
+      const written = await putMask(setId, fileId, await encodeLabelPng(labels, W, H), classes);
+      if (instances) {
+        savedClasses = classesOf(written.classes);
+        for (const [v, cls] of savedClasses) classOf.set(v, cls);
+        scheduleInstanceList();
+      }
       revision = written.revision;
       overlay.dataset.revision = String(revision);
       annotated.add(fileId);
@@ -469,7 +569,8 @@ export async function render(ctx) {
     } else if (tool === 'fill') fill(x, y, current);
     else if (tool === 'pick') {
       const v = labels[y * W + x];
-      if (v) { current = v; showLabels(); }
+      if (v && instances) selectInstance(v);
+      else if (v) { current = v; showLabels(); }
     } else if (tool === 'delete') replaceAll(labels[y * W + x], 0);
     else if (tool === 'merge') {
       const v = labels[y * W + x];
@@ -478,7 +579,14 @@ export async function render(ctx) {
       else { replaceAll(v, mergeFrom); mergeFrom = 0; setDirty(dirty); }
     } else if (tool === 'split') {
       // The 4-connected piece under the click becomes a new instance.
-      if (labels[y * W + x]) { newInstance(); fill(x, y, current); }
+      const from = labels[y * W + x];
+      if (from) {
+        const cls = classOf.get(from);
+        newInstance();
+        if (cls != null) classOf.set(current, cls);
+        showLabels();
+        fill(x, y, current);
+      }
     }
     else if (tool === 'polygon') {
       const first = polygon[0];
@@ -540,6 +648,7 @@ export async function render(ctx) {
     else if (key === 'enter' && tool === 'polygon') { fillPolygon(polygon, current); polygon = []; drawGuide(); }
     else if (key === 'enter' && tool === 'watershed') runWatershed();
     else if (!instances && /^[1-9]$/.test(key) && labelList[Number(key) - 1]) { current = labelList[Number(key) - 1].id; showLabels(); }
+    else if (instances && /^[1-9]$/.test(key) && labelList[Number(key) - 1]) setClass(labelList[Number(key) - 1].id);
   };
   document.addEventListener('keydown', onKey);
   ctx.onCleanup(() => document.removeEventListener('keydown', onKey));
@@ -564,9 +673,13 @@ export async function render(ctx) {
         h('button#next-image', { type: 'button', disabled: index >= files.length - 1, onclick: () => go(files[index + 1]) }, '→'),
         nextButton),
       h('div.tool-group', rankModel, rankStrategy, annotateNextButton)),
-    labelSelect, status,
-    h('div.editor-viewport', stack));
+    labelSelect, classPicker,
+    instances ? h('div.check', colourByClassInput, h('label', { for: 'colour-by-class' }, 'Colour by class')) : null,
+    status,
+    h('div.editor-main', h('div.editor-viewport', stack),
+      instances ? h('details.instance-panel', { open: true }, h('summary', 'Instances'), instanceList) : null));
   showLabels();
+  if (instances) showInstanceList();
   setTool('brush');
   paint(0, 0, W - 1, H - 1);
   applyZoom();

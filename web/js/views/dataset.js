@@ -5,12 +5,16 @@
 // POST /api/datasets/{id}/archive (multipart field `file`). The server checks each file
 // on its own; refused files (and refused ZIP entries) are listed under their row with
 // the server's reason. Leaving the screen cancels uploads still in flight.
+// DICOM: .dcm files (and ZIPs of series) go the same way, with `?anonymize=true` when
+// "De-identify DICOM" is ticked; the dataset's DICOM series (GET /api/datasets/{id}/series)
+// are listed with their description, modality, instance count and size, each opening the
+// series viewer (views/dicom_viewer.js).
 
 import { get, post, upload, ApiError, errorMessage } from '../api.js';
 import { h, setChildren, pageHeader, errorBox, progressBar, formatBytes, ThumbnailLoader, toast } from '../ui.js';
 
 const PARALLEL_UPLOADS = 2;
-const IMAGE_EXTENSIONS = /\.(png|jpe?g|tiff?)$/i;
+const IMAGE_EXTENSIONS = /\.(png|jpe?g|tiff?|dcm)$/i;
 
 export async function render(ctx) {
   const { root, signal, params } = ctx;
@@ -33,7 +37,7 @@ export async function render(ctx) {
 
   // --- the drop zone and the upload queue ---
   const input = h('input#file-input.visually-hidden', {
-    type: 'file', multiple: true, accept: '.png,.jpg,.jpeg,.tif,.tiff,.zip,image/png,image/jpeg,image/tiff,application/zip',
+    type: 'file', multiple: true, accept: '.png,.jpg,.jpeg,.tif,.tiff,.dcm,.zip,image/png,image/jpeg,image/tiff,application/dicom,application/zip',
     onchange: () => { enqueue([...input.files]); input.value = ''; },
   });
   const zone = h('div.dropzone', {
@@ -47,9 +51,12 @@ export async function render(ctx) {
     },
   },
   h('p.drop-title', 'Drop images or ZIP files here'),
-  h('p.muted', 'PNG, JPEG and TIFF (8/16-bit, multi-channel); ZIP archives of them. Many at once is fine.'),
+  h('p.muted', 'PNG, JPEG and TIFF (8/16-bit, multi-channel), DICOM (.dcm); ZIP archives of them. Many at once is fine.'),
   input,
   h('label.button.primary', { for: 'file-input' }, 'Choose files…'));
+  const anonymize = h('input#anonymize-dicom', { type: 'checkbox' });
+  const anonymizeRow = h('div.check', anonymize,
+    h('label', { for: 'anonymize-dicom', title: 'Removes or replaces the patient attributes of the basic de-identification profile before storing' }, 'De-identify DICOM files'));
 
   const queueList = h('ul.upload-list', { 'aria-label': 'Uploads', 'aria-live': 'polite' });
   const pending = [];
@@ -99,8 +106,9 @@ export async function render(ctx) {
       const form = new FormData();
       form.append(isZip ? 'file' : 'files', file, file.name);
       setStatus('uploading');
+      const query = anonymize.checked ? '?anonymize=true' : '';
       try {
-        const answer = await upload(`/api/datasets/${id}/${isZip ? 'archive' : 'files'}`, form, {
+        const answer = await upload(`/api/datasets/${id}/${isZip ? 'archive' : 'files'}${query}`, form, {
           signal: uploads.signal,
           onProgress: (loaded, total) => {
             const t = total || file.size || 1;
@@ -164,6 +172,8 @@ export async function render(ctx) {
     }
   }
 
+  const series = dicomSeries(id, signal, thumbs);
+
   let refreshTimer = null;
   function refreshFiles() {
     clearTimeout(refreshTimer);
@@ -171,6 +181,7 @@ export async function render(ctx) {
       try {
         const fresh = await get(`/api/datasets/${id}`, { signal });
         showFiles(fresh.files || []);
+        series.refresh(fresh.files || []);
       } catch (e) {
         if (e.name !== 'AbortError') toast(`Could not refresh the file list: ${e.message}`, 'error');
       }
@@ -184,10 +195,55 @@ export async function render(ctx) {
       h('a.button.primary', { href: `#/run?dataset=${id}` }, 'Run a model on this dataset'),
       h('a.button', { href: `#/jobs?dataset=${id}` }, 'Jobs')),
     dataset.description ? h('p', dataset.description) : null,
-    h('section.card', { 'aria-label': 'Upload' }, h('h2', 'Add images'), zone, queueList),
+    h('section.card', { 'aria-label': 'Upload' }, h('h2', 'Add images'), zone, anonymizeRow, queueList),
+    series.el,
     h('section', { 'aria-label': 'Images' }, h('h2', 'Images'), summary, grid),
     annotationSets(id, signal));
   showFiles(dataset.files || []);
+  series.refresh(dataset.files || []);
+}
+
+/**
+ * The dataset's DICOM series (GET /api/datasets/{id}/series): a card per series with the
+ * middle instance's thumbnail, its description, modality, instance count, size and bytes,
+ * linking to the viewer. Patient attributes are not shown. Hidden while there is none;
+ * refresh(files) reloads it (files: the dataset's files, for their byte sizes).
+ */
+function dicomSeries(datasetId, signal, thumbs) {
+  const list = h('ul#dicom-series.series-list', { 'aria-label': 'DICOM series' });
+  const el = h('section.card', { 'aria-label': 'DICOM series', hidden: true }, h('h2', 'DICOM series'), list);
+  const shown = new Map(); // uid -> the card's key (to keep thumbnails when nothing changed)
+  async function refresh(files) {
+    let answer;
+    try {
+      answer = await get(`/api/datasets/${datasetId}/series`, { signal });
+    } catch (e) {
+      if (e.name !== 'AbortError') setChildren(list, h('li.error', e.message));
+      el.hidden = false;
+      return;
+    }
+    const all = answer.series || [];
+    el.hidden = all.length === 0;
+    const sizeOf = new Map(files.map((f) => [f.id, f.size || 0]));
+    const key = (s) => s.files.map((f) => f.id).join(',');
+    if (all.length === shown.size && all.every((s) => shown.get(s.series_instance_uid) === key(s))) return;
+    shown.clear();
+    setChildren(list, ...all.map((s) => {
+      shown.set(s.series_instance_uid, key(s));
+      const middle = s.files[Math.floor((s.files.length - 1) / 2)];
+      const img = h('img', { alt: '', width: 72, height: 72, decoding: 'async' });
+      if (middle) thumbs.load(img, middle.id, 96);
+      const bytes = s.files.reduce((sum, f) => sum + (sizeOf.get(f.id) || 0), 0);
+      const frames = s.files.reduce((sum, f) => sum + (f.frames || 1), 0);
+      return h('li.series-card', { dataset: { seriesUid: s.series_instance_uid } }, img,
+        h('div',
+          h('a.series-link', { href: `#/datasets/${datasetId}/series/${s.series_instance_uid}` },
+            s.series_description || `${s.modality || 'DICOM'} series (no description)`),
+          h('div.muted.small', [s.modality || '?', `${s.files.length} instance${s.files.length === 1 ? '' : 's'}`,
+            frames > s.files.length ? `${frames} frames` : null, `${s.columns}×${s.rows}`, formatBytes(bytes)].filter(Boolean).join(' · '))));
+    }));
+  }
+  return { el, refresh };
 }
 
 /**

@@ -3,11 +3,13 @@
 // (params_form.js), then POST /api/inferences/start {dataset_id, model_id, params}.
 // The server's 400 (bad params, unknown model...) is shown above the button; on 202 the
 // page moves to the job, which shows its progress live. #/run?dataset=3&model=x
-// preselects.
+// preselects. #/run?window=lung (or "c,w", or "file"; the DICOM viewer's "Run a model on
+// this series") shows a "DICOM window" field sent as params.window (dicom_window.js).
 
 import { get, post } from '../api.js';
 import { h, setChildren, pageHeader, errorBox, messageSlot, toast } from '../ui.js';
 import { paramsForm } from '../params_form.js';
+import { parseWindowText, windowParam } from '../dicom_window.js';
 
 export async function render(ctx) {
   const { root, signal, query } = ctx;
@@ -42,6 +44,12 @@ export async function render(ctx) {
       disabled: !m.ready,
       selected: wantModel ? m.name === wantModel : m === firstReady,
     }, `${m.name} — ${m.runner_name}${m.ready ? '' : ' (not ready)'}`)));
+  const wantWindow = query.get('window');
+  const windowInput = h('input#run-window', { name: 'window', value: wantWindow || '', placeholder: 'file, lung, soft_tissue, bone, brain or centre,width' });
+  const windowError = h('p.field-error', { hidden: true });
+  const windowField = wantWindow === null ? null : h('div.field.grow',
+    h('label', { for: 'run-window' }, 'DICOM window'), windowInput,
+    h('p.help', 'How DICOM images are windowed into grey levels (the job\'s params.window).'), windowError);
   const modelInfo = h('p.muted.model-info');
   const paramsBox = h('fieldset.params', h('legend', 'Params'));
   const message = messageSlot('error');
@@ -74,13 +82,25 @@ export async function render(ctx) {
       message.set('Some params are not valid; see the messages above.');
       return;
     }
+    const values = { ...params.values };
+    if (windowField) {
+      const w = parseWindowText(windowInput.value);
+      windowError.hidden = w !== null;
+      windowInput.setAttribute('aria-invalid', String(w === null));
+      if (w === null) {
+        windowError.textContent = 'Expected file, a preset (lung, soft_tissue, bone, brain) or centre,width.';
+        message.set('The DICOM window is not valid.');
+        return;
+      }
+      values.window = windowParam(w);
+    }
     submit.disabled = true;
     submit.textContent = 'Starting…';
     try {
       const started = await post('/api/inferences/start', {
         dataset_id: Number(datasetSelect.value),
         model_id: modelSelect.value,
-        params: params.values,
+        params: values,
       });
       toast(`Job ${started.inference_id} queued.`, 'ok');
       ctx.navigate(`#/jobs/${started.inference_id}`);
@@ -97,6 +117,7 @@ export async function render(ctx) {
       h('div.form-row',
         h('div.field.grow', h('label', { for: 'run-dataset' }, 'Dataset'), datasetSelect),
         h('div.field.grow', h('label', { for: 'run-model' }, 'Model'), modelSelect)),
+      windowField ? h('div.form-row', windowField) : null,
       modelInfo,
       paramsBox,
       message,

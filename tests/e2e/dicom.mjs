@@ -1,0 +1,303 @@
+// End-to-end test of DICOM on the web page (web/js/views/dicom_viewer.js, the series list
+// of views/dataset.js, the window field of views/run.js): a real server (INFERA_BIN, auth
+// on, the test repository's tiny_unet) driven through headless Chromium.
+//
+//   INFERA_BIN=build/infera INFERA_TEST_MODELS=build/test-models \
+//   INFERA_E2E_ARTIFACTS=build/e2e-artifacts [INFERA_WEB_DIR=web] \
+//   [CHROMIUM=/usr/bin/chromium] [PYDICOM_TEST_FILES=...] node tests/e2e/dicom.mjs
+//
+// Scenario: bob uploads pydicom's CT_small.dcm, MR_small.dcm and SC_rgb_rle_2frame.dcm
+// (python3-pydicom's test files; missing files fail the test) through the dataset page's
+// file picker; the page lists three series (modality, instance count, size). In the CT
+// series the image first comes with the file's window (no ?window=), then with the lung
+// preset, then with an explicit centre/width typed in the fields: each image request
+// must carry that window, the canvas pixels must change each time and equal the
+// server's own PNG for that window (the API's thumbnail, decoded here), and the value
+// under the cursor must be pydicom's HU for that pixel. The MR series
+// shows its file's window (600/1600) in the fields; the brain preset changes its pixels.
+// The two-frame series shows a frame slider whose second frame is requested with
+// ?frame=1 and looks different. Then "Run a model on this series" with centre 40, width
+// 80: the run form carries the window, and the job started from it has
+// params.window = [40, 80] in the API. Exit 0 on success; on failure the reason, a
+// screenshot in INFERA_E2E_ARTIFACTS, the server's stderr tail, exit 1.
+
+import { spawn } from 'node:child_process';
+import { mkdtempSync, mkdirSync, writeFileSync, rmSync, existsSync, cpSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { chromium } from 'playwright-core';
+import { decodeGrayPng } from './png.mjs';
+
+const T0 = Date.now();
+const OVERALL_TIMEOUT_MS = 180_000;
+const ADMIN_PASSWORD = 'e2e-admin-pass';
+const env = process.env;
+for (const name of ['INFERA_BIN', 'INFERA_E2E_ARTIFACTS', 'INFERA_TEST_MODELS']) {
+  if (!env[name]) {
+    console.error(`dicom e2e: ${name} is not set (see tests/e2e/README.md)`);
+    process.exit(2);
+  }
+}
+const BIN = resolve(env.INFERA_BIN);
+const TEST_MODELS = resolve(env.INFERA_TEST_MODELS);
+const ARTIFACTS = resolve(env.INFERA_E2E_ARTIFACTS);
+const WEB_DIR = env.INFERA_WEB_DIR ? resolve(env.INFERA_WEB_DIR) : null;
+const CHROMIUM = env.CHROMIUM || '/usr/bin/chromium';
+const PYDICOM_FILES = resolve(env.PYDICOM_TEST_FILES || '/usr/lib/python3/dist-packages/pydicom/data/test_files');
+const CT = join(PYDICOM_FILES, 'CT_small.dcm');
+const MR = join(PYDICOM_FILES, 'MR_small.dcm');
+const TWO_FRAMES = join(PYDICOM_FILES, 'SC_rgb_rle_2frame.dcm');
+
+const log = (m) => console.log(`[dicom e2e ${((Date.now() - T0) / 1000).toFixed(1)}s] ${m}`);
+class CheckError extends Error {}
+function check(condition, message) { if (!condition) throw new CheckError(message); }
+
+// ---------------------------------------------------------------- the server and its API
+function startServer(work) {
+  const repo = join(work, 'repo');
+  mkdirSync(repo);
+  cpSync(join(TEST_MODELS, 'repo', 'tiny_unet'), join(repo, 'tiny_unet'), { recursive: true });
+  const config = join(work, 'infera.yaml');
+  writeFileSync(config, [
+    `server: {host: 127.0.0.1, port: 0${WEB_DIR ? `, web_dir: ${JSON.stringify(WEB_DIR)}` : ''}}`,
+    `model_repository: ${JSON.stringify(repo)}`,
+    `storage: {path: ${JSON.stringify(join(work, 'data'))}}`,
+    'auth: {enabled: true}',
+    '',
+  ].join('\n'));
+  const child = spawn(BIN, ['serve', '--config', config], { env: { ...env, INFERA_ADMIN_PASSWORD: ADMIN_PASSWORD }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const stderr = [];
+  child.stderr.on('data', (c) => { stderr.push(String(c)); if (stderr.length > 200) stderr.shift(); });
+  const ready = new Promise((ok, fail) => {
+    let out = '';
+    const timer = setTimeout(() => fail(new CheckError('the server did not start within 60 s')), 60_000);
+    child.stdout.on('data', (c) => {
+      out += c;
+      const m = /listening on (http:\/\/[^\s]+)/.exec(out);
+      if (m) { clearTimeout(timer); ok(m[1].replace(/\/$/, '')); }
+    });
+    child.on('exit', (code) => { clearTimeout(timer); fail(new CheckError(`the server exited during start-up (code ${code})`)); });
+  });
+  return { child, ready, stderrTail: () => stderr.join('').split('\n').slice(-40).join('\n') };
+}
+
+async function api(base, token, method, path, body) {
+  const headers = token ? { Authorization: `Bearer ${token}` } : {};
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  const r = await fetch(base + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const bytes = Buffer.from(await r.arrayBuffer());
+  return { status: r.status, bytes, json: () => JSON.parse(bytes.toString('utf8')) };
+}
+async function loginToken(base, username, password) {
+  const r = await api(base, null, 'POST', '/api/auth/login', { username, password });
+  check(r.status === 200, `login ${username}: HTTP ${r.status} ${r.bytes}`);
+  return r.json().access_token;
+}
+
+// ---------------------------------------------------------------- page helpers
+async function signIn(page, base, username, password) {
+  await page.goto(`${base}/#/login`);
+  await page.waitForSelector('#login-username', { timeout: 20_000 });
+  await page.fill('#login-username', username);
+  await page.fill('#login-password', password);
+  await page.click('button:has-text("Sign in")');
+  await page.waitForSelector('h1:has-text("Datasets")');
+}
+/** The viewer's canvas: its gray levels (R of RGBA), size and data attributes. */
+async function canvasState(page) {
+  return page.evaluate(() => {
+    const c = document.querySelector('#dicom-canvas');
+    const data = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    const gray = []; const rgb = [];
+    for (let i = 0; i < data.length; i += 4) { gray.push(data[i]); rgb.push(data[i], data[i + 1], data[i + 2]); }
+    return { w: c.width, h: c.height, gray, rgb, ...c.dataset };
+  });
+}
+/** Waits for the canvas to show an image newer than `after` loads with `window` and `frame`. */
+async function waitForImage(page, after, window, frame = '0') {
+  await page.waitForFunction(([n, w, f]) => {
+    const c = document.querySelector('#dicom-canvas');
+    return c && Number(c.dataset.loads) > n && c.dataset.window === w && c.dataset.frame === f;
+  }, [Number(after), window, frame], { timeout: 15_000 });
+  return canvasState(page);
+}
+function differing(a, b) {
+  let n = 0;
+  for (let i = 0; i < Math.min(a.length, b.length); i += 1) if (a[i] !== b[i]) n += 1;
+  return n;
+}
+
+// ---------------------------------------------------------------- the scenario
+async function scenario(page, base, requests) {
+  const admin = await loginToken(base, 'admin', ADMIN_PASSWORD);
+  const made = await api(base, admin, 'POST', '/api/users', { username: 'bob', password: 'bob-password-1', role: 'user' });
+  check(made.status === 201, `create bob: HTTP ${made.status} ${made.bytes}`);
+  const bob = await loginToken(base, 'bob', 'bob-password-1');
+  const ds = (await api(base, bob, 'POST', '/api/datasets', { name: 'dicom e2e' })).json();
+
+  // -- the upload through the page's file picker; three series listed
+  await signIn(page, base, 'bob', 'bob-password-1');
+  await page.goto(`${base}/#/datasets/${ds.id}`);
+  await page.setInputFiles('#file-input', [CT, MR, TWO_FRAMES]);
+  await page.waitForFunction(() => document.querySelectorAll('#dicom-series .series-card').length === 3, null, { timeout: 30_000 });
+  const cards = await page.$$eval('#dicom-series .series-card', (els) => els.map((e) => e.textContent));
+  const ctCard = cards.find((t) => /\bCT\b/.test(t));
+  check(ctCard && /1 instance\b/.test(ctCard) && /128×128/.test(ctCard), `the CT series card: ${JSON.stringify(cards)}`);
+  check(cards.some((t) => /\bMR\b/.test(t) && /64×64/.test(t)), `no MR series card: ${JSON.stringify(cards)}`);
+  check(cards.some((t) => /2 frames/.test(t)), `no two-frame series card: ${JSON.stringify(cards)}`);
+  check(!cards.some((t) => /CompressedSamples|Anonymized|\^/.test(t)), `patient data on a card: ${JSON.stringify(cards)}`);
+  await page.screenshot({ path: join(ARTIFACTS, 'dicom-series.png') });
+  const series = (await api(base, bob, 'GET', `/api/datasets/${ds.id}/series`)).json().series;
+  const ct = series.find((s) => s.modality === 'CT');
+  const mr = series.find((s) => s.modality === 'MR');
+  const sc = series.find((s) => s.files[0].frames === 2);
+  check(ct && mr && sc, `series: ${JSON.stringify(series)}`);
+  log('three series listed after the upload through the page');
+
+  // -- the CT series: the file's window, then lung, then centre/width typed in
+  await page.click(`#dicom-series .series-card[data-series-uid="${ct.series_instance_uid}"] a`);
+  await page.waitForURL(new RegExp(`#/datasets/${ds.id}/series/${ct.series_instance_uid.replace(/\./g, '\\.')}$`));
+  const ctFile = ct.files[0].id;
+  const own = await waitForImage(page, 0, '');
+  check(own.w === 128 && own.h === 128, `the CT canvas is ${own.w}x${own.h}`);
+  const thumbs = () => requests.filter((u) => u.includes(`/api/files/${ctFile}/thumbnail`)).map((u) => new URL(u));
+  check(thumbs().length >= 1 && !thumbs()[0].searchParams.has('window'), `the first CT image request: ${thumbs()[0]}`);
+
+  await page.click('#preset-lung');
+  const lung = await waitForImage(page, own.loads, 'lung');
+  check(thumbs().some((u) => u.searchParams.get('window') === 'lung'), `no image request with window=lung: ${thumbs().join(' ')}`);
+  check(differing(lung.gray, own.gray) > 1000, `the lung window changed only ${differing(lung.gray, own.gray)} pixels`);
+  check(await page.inputValue('#window-center') === '-600' && await page.inputValue('#window-width') === '1500', 'the fields do not show the lung preset');
+
+  const before = thumbs().length;
+  await page.fill('#window-center', '40');
+  await page.fill('#window-width', '80');
+  const typed = await waitForImage(page, lung.loads, '40,80');
+  const windowed = thumbs().slice(before).map((u) => u.searchParams.get('window'));
+  check(windowed.at(-1) === '40,80', `the image requests after typing carried ${JSON.stringify(windowed)}`);
+  check(windowed.length <= 2, `typing made ${windowed.length} image requests (not debounced)`);
+  check(differing(typed.gray, lung.gray) > 1000, `centre 40 width 80 changed only ${differing(typed.gray, lung.gray)} pixels`);
+  // The canvas shows what the server windows for 40,80.
+  const server = await api(base, bob, 'GET', `/api/files/${ctFile}/thumbnail?size=128&window=40,80`);
+  check(server.status === 200, `thumbnail 40,80: HTTP ${server.status}`);
+  const expected = decodeGrayPng(server.bytes);
+  let off = 0;
+  for (let i = 0; i < expected.px.length; i += 1) if (Math.abs(expected.px[i] - typed.gray[i]) > 1) off += 1;
+  check(expected.w === 128 && off === 0, `${off} canvas pixels differ from the server's 40,80 image`);
+  await page.screenshot({ path: join(ARTIFACTS, 'dicom-ct-window.png') });
+  log('CT: file window, lung preset and explicit 40/80 requested and shown');
+
+  // -- the value under the cursor: HU from the API's modality values (pydicom's
+  // pixel_array * slope + intercept of CT_small.dcm: -839 at row 10, column 20)
+  const box = await page.locator('#dicom-canvas').boundingBox();
+  await page.mouse.move(box.x + (20.5 / 128) * box.width, box.y + (10.5 / 128) * box.height);
+  await page.waitForFunction(() => /:/.test(document.querySelector('#pixel-value').textContent));
+  const under = await page.textContent('#pixel-value');
+  check(under === '20, 10: -839 HU', `the value under the cursor reads "${under}"`);
+  log(`under the cursor: ${under}`);
+
+  // -- the slider moves the centre too
+  const beforeSlider = typed.loads;
+  await page.evaluate(() => {
+    const r = document.querySelector('#window-center-range');
+    r.value = '300';
+    r.dispatchEvent(new Event('input', { bubbles: true }));
+  });
+  await waitForImage(page, beforeSlider, '300,80');
+  check(await page.inputValue('#window-center') === '300', 'the centre slider did not update the field');
+
+  // -- the MR series: its file's window in the fields; the brain preset
+  await page.goto(`${base}/#/datasets/${ds.id}/series/${mr.series_instance_uid}`);
+  const mrOwn = await waitForImage(page, 0, '');
+  check(await page.inputValue('#window-center') === '600' && await page.inputValue('#window-width') === '1600',
+    `the MR fields show ${await page.inputValue('#window-center')}/${await page.inputValue('#window-width')}, not the file's 600/1600`);
+  await page.click('#preset-brain');
+  const brain = await waitForImage(page, mrOwn.loads, 'brain');
+  check(differing(brain.gray, mrOwn.gray) > 500, `the brain window changed only ${differing(brain.gray, mrOwn.gray)} MR pixels`);
+  log('MR: file window 600/1600 shown, brain preset applied');
+
+  // -- two frames: the frame slider
+  await page.goto(`${base}/#/datasets/${ds.id}/series/${sc.series_instance_uid}`);
+  const first = await waitForImage(page, 0, '', '0');
+  check(await page.isVisible('#frame-slider'), 'no frame slider for a two-frame instance');
+  await page.evaluate(() => {
+    const r = document.querySelector('#frame-slider');
+    r.value = '2';
+    r.dispatchEvent(new Event('input', { bubbles: true }));
+  });
+  const second = await waitForImage(page, first.loads, '', '1');
+  check(requests.some((u) => u.includes(`/api/files/${sc.files[0].id}/thumbnail`) && new URL(u).searchParams.get('frame') === '1'), 'no request of frame 1');
+  check(differing(second.rgb, first.rgb) > 1000, 'the second frame looks like the first');
+  log('two-frame instance: the frame slider shows frame 2');
+
+  // -- run a model with the chosen window
+  await page.goto(`${base}/#/datasets/${ds.id}/series/${ct.series_instance_uid}`);
+  const again = await waitForImage(page, 0, '');
+  await page.fill('#window-center', '40');
+  await page.fill('#window-width', '80');
+  await waitForImage(page, again.loads, '40,80');
+  await page.click('#run-series');
+  await page.waitForSelector('#run-window');
+  check(await page.inputValue('#run-window') === '40,80', `the run form's window is ${await page.inputValue('#run-window')}`);
+  await page.selectOption('#run-dataset', String(ds.id));
+  await page.selectOption('#run-model', 'tiny_unet');
+  await page.click('button:has-text("Start inference")');
+  await page.waitForURL(/#\/jobs\/\d+/);
+  const jobId = Number(/#\/jobs\/(\d+)/.exec(page.url())[1]);
+  const job = (await api(base, bob, 'GET', `/api/inferences/${jobId}`)).json();
+  check(JSON.stringify(job.params?.window) === JSON.stringify([40, 80]), `the job's params: ${JSON.stringify(job.params)}`);
+  await page.screenshot({ path: join(ARTIFACTS, 'dicom-job.png') });
+  log(`job ${jobId} started with params.window [40, 80]`);
+}
+
+async function main() {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  let server = null; let browser = null; let page = null; let failed = false;
+  let work = null;
+  const pageErrors = [];
+  const watchdog = setTimeout(() => {
+    console.error(`dicom e2e: FAILED: more than ${OVERALL_TIMEOUT_MS / 1000} s`);
+    server?.child.kill('SIGKILL');
+    process.exit(1);
+  }, OVERALL_TIMEOUT_MS);
+  try {
+    check(existsSync(BIN), `INFERA_BIN ${BIN} does not exist`);
+    check(existsSync(CHROMIUM), `no Chromium at ${CHROMIUM} (set CHROMIUM)`);
+    for (const f of [CT, MR, TWO_FRAMES]) check(existsSync(f), `${f} is missing (python3-pydicom's test files; set PYDICOM_TEST_FILES)`);
+    work = mkdtempSync(join(tmpdir(), 'infera-dicom-e2e-'));
+    server = startServer(work);
+    const base = await server.ready;
+    log(`server at ${base}`);
+    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'], timeout: 60_000 });
+    page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
+    page.setDefaultTimeout(15_000);
+    const requests = [];
+    page.on('request', (r) => { if (r.url().includes('/thumbnail')) requests.push(r.url()); });
+    page.on('pageerror', (e) => pageErrors.push(`pageerror: ${e.message}`));
+    page.on('console', (m) => { if (m.type() === 'error') pageErrors.push(`console: ${m.text()}`); });
+    await scenario(page, base, requests);
+    const unexpected = pageErrors.filter((e) => !/status of 40[134]/.test(e));
+    check(unexpected.length === 0, `errors in the page:\n  ${unexpected.join('\n  ')}`);
+    log('PASSED');
+  } catch (e) {
+    failed = true;
+    console.error(`\ndicom e2e: FAILED: ${e instanceof CheckError ? e.message : e.stack || e}`);
+    if (page) await page.screenshot({ path: join(ARTIFACTS, 'dicom-failure.png'), fullPage: true, timeout: 10_000 }).catch(() => {});
+    if (pageErrors.length) console.error(`--- page errors ---\n${pageErrors.slice(-20).join('\n')}`);
+    if (server) console.error(`--- server stderr (tail) ---\n${server.stderrTail()}`);
+  } finally {
+    await browser?.close().catch(() => {});
+    if (server?.child && server.child.exitCode === null) {
+      const exited = new Promise((r) => server.child.once('exit', r));
+      server.child.kill('SIGTERM');
+      const t = setTimeout(() => server.child.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(t);
+    }
+    clearTimeout(watchdog);
+    if (!failed && work) rmSync(work, { recursive: true, force: true });
+  }
+  process.exit(failed ? 1 : 0);
+}
+
+main();
