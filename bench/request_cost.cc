@@ -363,6 +363,9 @@ Status Run(const Args& args) {
   served.http.port = 0;
   served.grpc.enabled = false;
   served.front_end.access_log = false;
+  // No job is submitted: the idle job workers' store polls (every 500 ms) would only
+  // add their instructions to the requests'.
+  served.job_workers.idle_poll = std::chrono::hours(1);
   const std::filesystem::path storage =
       std::filesystem::temp_directory_path() / absl::StrFormat("infera_request_cost_%d", getpid());
   served.storage.driver = "sqlite";

@@ -139,6 +139,34 @@ void StoreRow(Layout layout, int y, const float* row, int row_width, int width, 
   }
 }
 
+// ImageToTensor's FP32 output for an 8-bit image of the output's own size (no resampling,
+// no luma): out = (float(sample) * scale - mean[c]) / stdev[c], exactly the general path's
+// `normalize` of the same sample, in NCHW or NHWC.
+void StoreSameSize(const Image& image, const ChannelPlan& plan, Layout layout, float scale,
+                   const float* mean, const float* stdev, float* out) {
+  const uint8_t* pixels = image.pixels<uint8_t>();
+  const size_t n = static_cast<size_t>(image.width) * static_cast<size_t>(image.height);
+  const size_t stride = static_cast<size_t>(image.channels);
+  const int channels = plan.channels;
+  if (layout == Layout::kNCHW) {
+    for (int c = 0; c < channels; ++c) {
+      const uint8_t* src = pixels + plan.source[c];
+      float* dst = out + static_cast<size_t>(c) * n;
+      const float m = mean[c];
+      const float sd = stdev[c];
+      for (size_t i = 0; i < n; ++i)
+        dst[i] = (static_cast<float>(src[i * stride]) * scale - m) / sd;
+    }
+    return;
+  }
+  for (size_t i = 0; i < n; ++i) {
+    const uint8_t* p = pixels + i * stride;
+    for (int c = 0; c < channels; ++c) {
+      *out++ = (static_cast<float>(p[plan.source[c]]) * scale - mean[c]) / stdev[c];
+    }
+  }
+}
+
 std::string SizeString(const std::pair<int, int>& size) {
   return absl::StrCat(size.first, "x", size.second);
 }
@@ -295,6 +323,15 @@ StatusOr<Tensor> ImageToTensor(const Image& image, const InputSpec& spec) {
   }
   auto normalize = [&](float v, int c) { return (v * scale - mean[c]) / stdev[c]; };
   float* out = tensor.data_as<float>();
+  if (image.type == PixelType::kUInt8 && !plan.luma && width == image.width &&
+      height == image.height && content_width == width && content_height == height) {
+    // The model's own size (no letterbox padding either), 8-bit samples, no luma (the
+    // common classifier request): each value straight from its sample, the same
+    // expression as `normalize`, one channel plane at a time — no row buffer, no
+    // per-row hand-over.
+    StoreSameSize(image, plan, spec.layout, scale, mean, stdev, out);
+    return tensor;
+  }
   Resample(image, plan, xs, ys, [&](int y, const float* row) {
     StoreRow(spec.layout, y, row, content_width, width, height, channels, normalize, out);
   });
