@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdint>
 #include <string>
+#include <type_traits>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
@@ -57,6 +58,34 @@ void ResampleImage(const Image& image, const ChannelPlan& plan, const AxisTaps& 
   const size_t row_samples = static_cast<size_t>(image.width) * stride;
   const size_t row_len = static_cast<size_t>(xs.size()) * plan.channels;
   std::vector<float> scratch;
+  // Same size on both axes (a model's own input size): every tap is (index i, weights
+  // 1 and 0), so each output value is exactly its source sample (1 * s + 0 * s == s for
+  // a finite s). Integer samples only: a float image's inf would come out NaN the long
+  // way (0 * inf), and its output stays that of the general path below.
+  const bool identity =
+      std::is_integral_v<T> && xs.size() == image.width && ys.size() == image.height;
+  if (identity) {
+    scratch.resize(row_len);
+    auto copy_rows = [&](auto&& sample) {
+      for (int y = 0; y < ys.size(); ++y) {
+        const T* src = pixels + static_cast<size_t>(y) * row_samples;
+        float* out = scratch.data();
+        for (int x = 0; x < xs.size(); ++x, src += stride) {
+          for (int c = 0; c < plan.channels; ++c) *out++ = sample(src, c);
+        }
+        emit(y, static_cast<const float*>(scratch.data()));
+      }
+    };
+    if (plan.luma) {
+      copy_rows([](const T* p, int /*c*/) {
+        return 0.299f * static_cast<float>(p[0]) + 0.587f * static_cast<float>(p[1]) +
+               0.114f * static_cast<float>(p[2]);
+      });
+    } else {
+      copy_rows([&plan](const T* p, int c) { return static_cast<float>(p[plan.source[c]]); });
+    }
+    return;
+  }
   auto run = [&](auto&& sample) {
     ResampleRows(
         ys, row_len, &scratch,
@@ -107,6 +136,34 @@ void StoreRow(Layout layout, int y, const float* row, int row_width, int width, 
   for (int c = 0; c < channels; ++c) {
     Out* dst = out + (static_cast<size_t>(c) * height + y) * w;
     for (size_t x = 0; x < n; ++x) dst[x] = convert(row[x * channels + c], c);
+  }
+}
+
+// ImageToTensor's FP32 output for an 8-bit image of the output's own size (no resampling,
+// no luma): out = (float(sample) * scale - mean[c]) / stdev[c], exactly the general path's
+// `normalize` of the same sample, in NCHW or NHWC.
+void StoreSameSize(const Image& image, const ChannelPlan& plan, Layout layout, float scale,
+                   const float* mean, const float* stdev, float* out) {
+  const uint8_t* pixels = image.pixels<uint8_t>();
+  const size_t n = static_cast<size_t>(image.width) * static_cast<size_t>(image.height);
+  const size_t stride = static_cast<size_t>(image.channels);
+  const int channels = plan.channels;
+  if (layout == Layout::kNCHW) {
+    for (int c = 0; c < channels; ++c) {
+      const uint8_t* src = pixels + plan.source[c];
+      float* dst = out + static_cast<size_t>(c) * n;
+      const float m = mean[c];
+      const float sd = stdev[c];
+      for (size_t i = 0; i < n; ++i)
+        dst[i] = (static_cast<float>(src[i * stride]) * scale - m) / sd;
+    }
+    return;
+  }
+  for (size_t i = 0; i < n; ++i) {
+    const uint8_t* p = pixels + i * stride;
+    for (int c = 0; c < channels; ++c) {
+      *out++ = (static_cast<float>(p[plan.source[c]]) * scale - mean[c]) / stdev[c];
+    }
   }
 }
 
@@ -266,6 +323,15 @@ StatusOr<Tensor> ImageToTensor(const Image& image, const InputSpec& spec) {
   }
   auto normalize = [&](float v, int c) { return (v * scale - mean[c]) / stdev[c]; };
   float* out = tensor.data_as<float>();
+  if (image.type == PixelType::kUInt8 && !plan.luma && width == image.width &&
+      height == image.height && content_width == width && content_height == height) {
+    // The model's own size (no letterbox padding either), 8-bit samples, no luma (the
+    // common classifier request): each value straight from its sample, the same
+    // expression as `normalize`, one channel plane at a time — no row buffer, no
+    // per-row hand-over.
+    StoreSameSize(image, plan, spec.layout, scale, mean, stdev, out);
+    return tensor;
+  }
   Resample(image, plan, xs, ys, [&](int y, const float* row) {
     StoreRow(spec.layout, y, row, content_width, width, height, channels, normalize, out);
   });

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "support/status_matchers.h"
 
 namespace infera {
 namespace {
@@ -205,6 +206,108 @@ TEST(ImageToTensorTest, IdentityResizeKeepsValuesExactly) {
       for (int i = 0; i < 35; ++i) {
         EXPECT_EQ(values[c * 35 + i], image.pixels<uint8_t>()[i * 3 + c]);
       }
+    }
+  }
+}
+
+// The same-size path (no resampling) gives, bit for bit, what the general path's
+// weights (1, 0) give: (sample * scale - mean) / std of each source sample, in float.
+TEST(ImageToTensorTest, SameSizeNormalisesEachSampleExactly) {
+  const Image image = ReferenceImage();
+  InputSpec spec;  // ImageNet scale, mean and std
+  spec.size = std::pair<int, int>{5, 7};
+  for (Interpolation mode : {Interpolation::kBilinear, Interpolation::kNearest}) {
+    spec.interpolation = mode;
+    ASSERT_OK_AND_ASSIGN(Tensor t, ImageToTensor(image, spec));
+    const std::vector<float> values = Floats(t);
+    const float scale = static_cast<float>(*spec.scale);
+    for (int c = 0; c < 3; ++c) {
+      for (int i = 0; i < 35; ++i) {
+        const float v = static_cast<float>(image.pixels<uint8_t>()[i * 3 + c]);
+        EXPECT_EQ(
+            values[static_cast<size_t>(c * 35 + i)],
+            (v * scale - spec.mean[static_cast<size_t>(c)]) / spec.std[static_cast<size_t>(c)])
+            << c << " " << i;
+      }
+    }
+  }
+}
+
+TEST(ImageToTensorTest, SameSizeNhwcAndGrayFromRgbaExactly) {
+  // 8-bit RGBA (alpha dropped), BGR order, NHWC; and gray+alpha replicated to RGB.
+  std::vector<uint8_t> samples(5 * 4 * 4);
+  for (size_t i = 0; i < samples.size(); ++i) samples[i] = static_cast<uint8_t>(i * 37 + 11);
+  const Image rgba = ImageOf(5, 4, 4, PixelType::kUInt8, samples);
+  InputSpec spec;
+  spec.size = std::pair<int, int>{4, 5};
+  spec.color = ColorMode::kBgr;
+  spec.layout = Layout::kNHWC;
+  ASSERT_OK_AND_ASSIGN(Tensor t, ImageToTensor(rgba, spec));
+  const float scale = static_cast<float>(*spec.scale);
+  for (int i = 0; i < 20; ++i) {
+    for (int c = 0; c < 3; ++c) {
+      const float v = static_cast<float>(samples[static_cast<size_t>(i * 4 + (2 - c))]);
+      EXPECT_EQ(t.data_as<float>()[i * 3 + c],
+                (v * scale - spec.mean[static_cast<size_t>(c)]) / spec.std[static_cast<size_t>(c)])
+          << i << " " << c;
+    }
+  }
+  const Image gray_alpha = ImageOf(5, 4, 2, PixelType::kUInt8,
+                                   std::vector<uint8_t>(samples.begin(), samples.begin() + 40));
+  spec.color = ColorMode::kRgb;
+  spec.layout = Layout::kNCHW;
+  ASSERT_OK_AND_ASSIGN(Tensor g, ImageToTensor(gray_alpha, spec));
+  for (int c = 0; c < 3; ++c) {
+    for (int i = 0; i < 20; ++i) {
+      const float v = static_cast<float>(samples[static_cast<size_t>(i * 2)]);
+      EXPECT_EQ(g.data_as<float>()[c * 20 + i],
+                (v * scale - spec.mean[static_cast<size_t>(c)]) / spec.std[static_cast<size_t>(c)])
+          << i << " " << c;
+    }
+  }
+}
+
+TEST(ImageToTensorTest, LetterboxOfAnImageThatFitsAsItIsPadsBelowIt) {
+  // 7x5 into 7x7: the content is the image itself (factor 1), rows 5 and 6 are padding.
+  const Image image = ReferenceImage();
+  InputSpec spec = RawSpec(ColorMode::kRgb, 7, 7);
+  spec.resize = ResizeMode::kLetterbox;
+  ASSERT_OK_AND_ASSIGN(Tensor t, ImageToTensor(image, spec));
+  ASSERT_EQ(t.shape(), (Shape{1, 3, 7, 7}));
+  for (int c = 0; c < 3; ++c) {
+    for (int y = 0; y < 7; ++y) {
+      for (int x = 0; x < 7; ++x) {
+        const float want =
+            y < 5 ? static_cast<float>(image.pixels<uint8_t>()[(y * 7 + x) * 3 + c]) : 0.0f;
+        EXPECT_EQ(t.data_as<float>()[(c * 7 + y) * 7 + x], want) << c << " " << y << " " << x;
+      }
+    }
+  }
+}
+
+TEST(ImageToTensorTest, SameSizeLumaAndSixteenBitSamplesExactly) {
+  const Image rgb = ReferenceImage();
+  ASSERT_OK_AND_ASSIGN(Tensor gray, ImageToTensor(rgb, RawSpec(ColorMode::kGray, 5, 7)));
+  for (int i = 0; i < 35; ++i) {
+    const uint8_t* p = rgb.pixels<uint8_t>() + i * 3;
+    const float luma = 0.299f * static_cast<float>(p[0]) + 0.587f * static_cast<float>(p[1]) +
+                       0.114f * static_cast<float>(p[2]);
+    EXPECT_EQ(gray.data_as<float>()[i], luma) << i;
+  }
+  std::vector<uint16_t> samples(4 * 3 * 3);
+  for (size_t i = 0; i < samples.size(); ++i) samples[i] = static_cast<uint16_t>(i * 1811 + 7);
+  const Image wide = ImageOf(4, 3, 3, PixelType::kUInt16, samples);
+  InputSpec spec = RawSpec(ColorMode::kBgr, 3, 4);
+  spec.scale.reset();  // 1 / 65535
+  spec.layout = Layout::kNHWC;
+  ASSERT_OK_AND_ASSIGN(Tensor t, ImageToTensor(wide, spec));
+  const float scale = static_cast<float>(1.0 / 65535.0);
+  for (int i = 0; i < 12; ++i) {
+    for (int c = 0; c < 3; ++c) {
+      EXPECT_EQ(
+          t.data_as<float>()[i * 3 + c],
+          (static_cast<float>(samples[static_cast<size_t>(i * 3 + (2 - c))]) * scale - 0.0f) / 1.0f)
+          << i << " " << c;
     }
   }
 }

@@ -1,6 +1,7 @@
 #include "backends/torchscript/cpu_engine.h"
 
 #include <ATen/Parallel.h>
+#include <pthread.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -87,6 +88,8 @@ void CpuEngine::RunOn(Lane* lane, int intra_op_threads, const std::function<void
 
 void CpuEngine::Loop(Lane* lane) {
   on_lane = true;
+  // Named for profilers and per-thread CPU accounting (bench/request_cost.cc).
+  (void)pthread_setname_np(pthread_self(), lane->nice != 0 ? "infera-load" : "infera-lane");
   // Linux gives each thread its own nice value (PRIO_PROCESS with a thread id).
   if (lane->nice != 0) {
     const id_t tid = static_cast<id_t>(gettid());
