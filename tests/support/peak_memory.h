@@ -11,8 +11,9 @@ namespace infera::testing {
 
 class PeakMemory {
  public:
-  // Resets the peak to the current resident size and remembers it. False when the
-  // kernel does not allow it (then Growth() means nothing).
+  // Returns freed heap memory to the kernel (glibc's malloc_trim), then resets the peak
+  // to the current resident size and remembers it. False when the kernel does not allow
+  // it (then Growth() means nothing).
   bool Reset();
   // Bytes the peak rose above the resident size at Reset().
   int64_t Growth() const;
