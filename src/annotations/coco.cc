@@ -15,23 +15,26 @@ namespace {
 
 using nlohmann::json;
 
-// The binary mask (row-major) of one annotation's segmentation on a w x h image.
-StatusOr<std::vector<uint8_t>> Segmentation(const json& seg, int width, int height) {
-  std::vector<uint8_t> mask(static_cast<size_t>(width) * height, 0);
+// Paints `value` over the pixels of one annotation's segmentation on `out` (a w x h
+// label image), and nothing else: no mask of the annotation's own is made.
+Status PaintSegmentation(const json& seg, int value, Image* out) {
+  const int width = out->width, height = out->height;
   if (seg.is_array()) {  // polygons
     if (seg.empty()) return absl::InvalidArgumentError("an empty polygon list");
+    std::vector<double> xy;
     for (const json& poly : seg) {
       if (!poly.is_array()) return absl::InvalidArgumentError("a polygon is not a list of numbers");
-      std::vector<double> xy;
+      xy.clear();
       for (const json& v : poly) {
         if (!v.is_number()) return absl::InvalidArgumentError("a polygon is not a list of numbers");
         xy.push_back(v.get<double>());
       }
       // Polygons of one annotation are its disjoint pieces: their union.
-      RETURN_IF_ERROR(RasterizePolygon(
-          xy, width, height, [&](int x, int y) { mask[static_cast<size_t>(y) * width + x] = 1; }));
+      RETURN_IF_ERROR(RasterizePolygon(xy, width, height, [&](int x, int y) {
+        SetLabel(out, static_cast<size_t>(y) * width + x, value);
+      }));
     }
-    return mask;
+    return absl::OkStatus();
   }
   if (!seg.is_object()) {
     return absl::InvalidArgumentError("segmentation is neither polygons nor RLE");
@@ -59,7 +62,23 @@ StatusOr<std::vector<uint8_t>> Segmentation(const json& seg, int width, int heig
   } else {
     return absl::InvalidArgumentError("RLE 'counts' is neither a list nor a string");
   }
-  return CocoRleDecode(c, width, height);
+  const uint64_t total = static_cast<uint64_t>(width) * static_cast<uint64_t>(height);
+  uint64_t sum = 0;
+  for (uint32_t v : c) sum += v;
+  if (sum != total) {  // as CocoRleDecode says it
+    return absl::InvalidArgumentError(
+        StrCat("RLE counts sum to ", sum, ", not ", width, "x", height, " = ", total));
+  }
+  uint64_t pos = 0;  // column-major position
+  for (size_t i = 0; i < c.size(); ++i) {
+    if (i % 2 == 1) {
+      for (uint64_t k = pos; k < pos + c[i]; ++k) {
+        SetLabel(out, (k % height) * width + k / height, value);
+      }
+    }
+    pos += c[i];
+  }
+  return absl::OkStatus();
 }
 
 std::string Where(const json& ann, size_t index) {
@@ -71,8 +90,8 @@ std::string Where(const json& ann, size_t index) {
 
 }  // namespace
 
-StatusOr<ImportResult> ImportCoco(std::string_view text, const ImageMatcher& images,
-                                  const ImportOptions& options) {
+Status ImportCoco(std::string_view text, const ImageMatcher& images, const ImportOptions& options,
+                  ImportSink* sink) {
   json doc = json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (doc.is_discarded()) return absl::InvalidArgumentError("the COCO file is not valid JSON");
   if (!doc.is_object() || !doc.contains("images") || !doc["images"].is_array() ||
@@ -104,7 +123,8 @@ StatusOr<ImportResult> ImportCoco(std::string_view text, const ImageMatcher& ima
       }
     }
   }
-  // annotations by image id, in order
+  // The document's structure is checked whole before any image is handed over (so that
+  // a document refused for it hands over nothing): annotations by image id, in order.
   std::map<int64_t, std::vector<size_t>> by_image;
   const json& anns = doc["annotations"];
   for (size_t i = 0; i < anns.size(); ++i) {
@@ -114,15 +134,17 @@ StatusOr<ImportResult> ImportCoco(std::string_view text, const ImageMatcher& ima
     }
     by_image[anns[i]["image_id"].get<int64_t>()].push_back(i);
   }
-  ImportResult result;
-  std::set<int64_t> seen_files;
   for (const json& img : doc["images"]) {
     if (!img.is_object() || !img.contains("id") || !img["id"].is_number_integer() ||
         !img.contains("file_name") || !img["file_name"].is_string()) {
       return absl::InvalidArgumentError("a COCO image lacks an integer id or a file_name");
     }
+  }
+  std::set<int64_t> seen_files;
+  static const std::vector<size_t> kNone;
+  for (const json& img : doc["images"]) {
     const std::string name = CleanDisplayText(img["file_name"].get<std::string>());
-    auto refuse = [&](std::string reason) { result.refused.push_back({name, std::move(reason)}); };
+    auto refuse = [&](std::string reason) { sink->Refuse({name, std::move(reason)}); };
     const TargetImage* target = images.Find(name);
     if (target == nullptr) {
       refuse("no image of that name in the dataset");
@@ -138,7 +160,12 @@ StatusOr<ImportResult> ImportCoco(std::string_view text, const ImageMatcher& ima
                     ", the image is ", target->width, "x", target->height));
       continue;
     }
-    const std::vector<size_t>& mine = by_image[img["id"].get<int64_t>()];
+    auto found = by_image.find(img["id"].get<int64_t>());
+    const std::vector<size_t>& mine = found == by_image.end() ? kNone : found->second;
+    if (options.instances && mine.size() > static_cast<size_t>(kMaxLabelId)) {
+      refuse(StrCat("more than ", kMaxLabelId, " instances"));
+      continue;
+    }
     // Explicit instance ids when every annotation has a distinct one.
     std::vector<int> ids;
     if (options.instances) {
@@ -159,17 +186,12 @@ StatusOr<ImportResult> ImportCoco(std::string_view text, const ImageMatcher& ima
         for (size_t k = 0; k < mine.size(); ++k) ids.push_back(static_cast<int>(k + 1));
       }
     }
-    int max_value = 0;
-    for (int v : ids) max_value = std::max(max_value, v);
-    if (options.instances && mine.size() > static_cast<size_t>(kMaxLabelId)) {
-      refuse(StrCat("more than ", kMaxLabelId, " instances"));
-      continue;
-    }
-    // First pass: labels and decoded masks, then paint.
+    // First pass, cheap: each annotation's value (its label or instance id).
     std::string error;
-    std::vector<std::pair<int, std::vector<uint8_t>>> pieces;  // (value, mask)
+    std::vector<int> values;
     std::map<int, int> classes;
-    for (size_t k = 0; k < mine.size() && error.empty(); ++k) {
+    int max_value = 0;
+    for (size_t k = 0; k < mine.size(); ++k) {
       const json& a = anns[mine[k]];
       if (!a.contains("category_id") || !a["category_id"].is_number_integer()) {
         error = StrCat(Where(a, mine[k]), " has no integer category_id");
@@ -189,38 +211,47 @@ StatusOr<ImportResult> ImportCoco(std::string_view text, const ImageMatcher& ima
         error = StrCat(Where(a, mine[k]), " has no segmentation");
         break;
       }
-      StatusOr<std::vector<uint8_t>> m =
-          Segmentation(a["segmentation"], target->width, target->height);
-      if (!m.ok()) {
-        error = StrCat(Where(a, mine[k]), ": ", m.status().message());
-        break;
-      }
       int value = label->second;
       if (options.instances) {
         value = ids[k];
         classes[value] = label->second;
-      } else {
-        max_value = std::max(max_value, value);
       }
-      pieces.emplace_back(value, std::move(*m));
+      max_value = std::max(max_value, value);
+      values.push_back(value);
     }
     if (!error.empty()) {
       refuse(std::move(error));
       continue;
     }
+    // Second pass: each annotation painted straight into the image's one label image,
+    // later ones over earlier ones.
     ImportedMask out;
     out.source = name;
     out.image = *target;
     out.mask.labels = MakeLabelImage(target->width, target->height, max_value);
-    for (const auto& [value, m] : pieces) {
-      for (size_t p = 0; p < m.size(); ++p) {
-        if (m[p]) SetLabel(&out.mask.labels, p, value);
+    for (size_t k = 0; k < mine.size(); ++k) {
+      const json& a = anns[mine[k]];
+      Status painted = PaintSegmentation(a["segmentation"], values[k], &out.mask.labels);
+      if (!painted.ok()) {
+        error = StrCat(Where(a, mine[k]), ": ", painted.message());
+        break;
       }
     }
+    if (!error.empty()) {
+      refuse(std::move(error));
+      continue;
+    }
     out.mask.classes = std::move(classes);
-    result.masks.push_back(std::move(out));
+    RETURN_IF_ERROR(sink->Accept(std::move(out)));
   }
-  return result;
+  return absl::OkStatus();
+}
+
+StatusOr<ImportResult> ImportCoco(std::string_view json, const ImageMatcher& images,
+                                  const ImportOptions& options) {
+  CollectingSink sink;
+  RETURN_IF_ERROR(ImportCoco(json, images, options, &sink));
+  return std::move(sink.result);
 }
 
 CocoWriter::CocoWriter(LabelMap labels, bool instances, Sink sink)

@@ -8,7 +8,11 @@
 // `attributes.instance_id` when every annotation of the image has a distinct one (what
 // the export writes); later annotations paint over earlier ones. Class sets paint the
 // label id. An image whose annotations do not decode is refused whole, with a reason.
-// A document that is not COCO (malformed JSON, missing arrays) is InvalidArgument.
+// A document that is not COCO (malformed JSON, missing arrays, an image without an id or
+// file_name, an annotation without an image_id) is InvalidArgument, found before any image
+// is handed over. The JSON is parsed whole (it is small beside the masks); the masks are
+// made one image at a time, each annotation painted straight into its image's mask, and
+// handed to the sink.
 //
 // Export (CocoWriter, streamed): one image entry per mask, categories from the label map, one
 // annotation per instance (instance sets, with `attributes.instance_id`) or per label present
@@ -28,6 +32,11 @@
 
 namespace infera {
 
+// Each image's mask or refusal to `sink`, in the document's image order. InvalidArgument
+// for a document that is not COCO; the sink's error.
+Status ImportCoco(std::string_view json, const ImageMatcher& images, const ImportOptions& options,
+                  ImportSink* sink);
+// The same, every mask collected.
 StatusOr<ImportResult> ImportCoco(std::string_view json, const ImageMatcher& images,
                                   const ImportOptions& options);
 

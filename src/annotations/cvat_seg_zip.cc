@@ -1,6 +1,7 @@
 #include "annotations/cvat_seg_zip.h"
 
 #include <charconv>
+#include <set>
 #include <span>
 #include <unordered_map>
 
@@ -104,13 +105,15 @@ bool IsCvatSegZip(const std::vector<std::string>& entry_names) {
   return false;
 }
 
-StatusOr<ImportResult> ImportCvatSegZip(const std::map<std::string, std::string>& entries,
-                                        const ImageMatcher& images, const ImportOptions& options) {
-  auto labelmap_it = entries.find("labelmap.txt");
-  if (labelmap_it == entries.end()) {
+Status ImportCvatSegZip(const std::vector<std::string>& entry_names, const EntryReader& read,
+                        const ImageMatcher& images, const ImportOptions& options,
+                        ImportSink* sink) {
+  const std::set<std::string> names(entry_names.begin(), entry_names.end());
+  if (!names.count("labelmap.txt")) {
     return absl::InvalidArgumentError("not a Segmentation mask archive: no labelmap.txt");
   }
-  ASSIGN_OR_RETURN(std::vector<LabelmapLine> lines, ParseLabelmap(labelmap_it->second));
+  ASSIGN_OR_RETURN(std::string labelmap, read("labelmap.txt"));
+  ASSIGN_OR_RETURN(std::vector<LabelmapLine> lines, ParseLabelmap(labelmap));
   // Labelmap line -> label id (0 for background / unknown names).
   std::vector<int> line_label(lines.size(), 0);
   std::vector<std::string> unknown(lines.size());
@@ -132,20 +135,21 @@ StatusOr<ImportResult> ImportCvatSegZip(const std::map<std::string, std::string>
   std::unordered_map<uint32_t, size_t> colour_line;
   for (size_t i = 0; i < lines.size(); ++i) colour_line.emplace(Key(lines[i].colour), i);
 
-  ImportResult result;
-  for (const auto& [name, bytes] : entries) {
+  for (const std::string& name : names) {
     if (!name.starts_with("SegmentationClass/")) continue;
     const std::string source = CleanDisplayText(name);
-    auto refuse = [&](std::string reason) {
-      result.refused.push_back({source, std::move(reason)});
-    };
+    auto refuse = [&](std::string reason) { sink->Refuse({source, std::move(reason)}); };
     const std::string stem(Stem(BaseName(name)));
     const TargetImage* target = images.FindByStem(stem);
     if (target == nullptr) {
       refuse("no image of the dataset has this stem");
       continue;
     }
-    StatusOr<Image> cls = DecodeSeg(bytes, options.limits);
+    StatusOr<Image> cls = absl::UnknownError("");
+    {
+      ASSIGN_OR_RETURN(std::string bytes, read(name));
+      cls = DecodeSeg(bytes, options.limits);
+    }
     if (!cls.ok()) {
       refuse(std::string(cls.status().message()));
       continue;
@@ -157,7 +161,7 @@ StatusOr<ImportResult> ImportCvatSegZip(const std::map<std::string, std::string>
     }
     const size_t n = static_cast<size_t>(cls->width) * cls->height;
     // Class id per pixel.
-    std::vector<int> classes(n, 0);
+    std::vector<uint16_t> classes(n, 0);
     std::string error;
     for (size_t p = 0; p < n && error.empty(); ++p) {
       const uint32_t s = Sample(*cls, p);
@@ -183,7 +187,7 @@ StatusOr<ImportResult> ImportCvatSegZip(const std::map<std::string, std::string>
         error = StrCat("label '", unknown[line], "' is not in the set's label map");
         break;
       }
-      classes[p] = line_label[line];
+      classes[p] = static_cast<uint16_t>(line_label[line]);
     }
     if (!error.empty()) {
       refuse(std::move(error));
@@ -197,15 +201,21 @@ StatusOr<ImportResult> ImportCvatSegZip(const std::map<std::string, std::string>
       for (int v : classes) max = std::max(max, v);
       out.mask.labels = MakeLabelImage(target->width, target->height, max);
       for (size_t p = 0; p < n; ++p) SetLabel(&out.mask.labels, p, classes[p]);
-      result.masks.push_back(std::move(out));
+      cls = Image{};
+      RETURN_IF_ERROR(sink->Accept(std::move(out)));
       continue;
     }
-    auto object = entries.find(StrCat("SegmentationObject/", BaseName(name)));
-    if (object == entries.end()) {
+    cls = Image{};
+    const std::string object = StrCat("SegmentationObject/", BaseName(name));
+    if (!names.count(object)) {
       refuse("an instance set needs SegmentationObject/ of the same name");
       continue;
     }
-    StatusOr<Image> obj = DecodeSeg(object->second, options.limits);
+    StatusOr<Image> obj = absl::UnknownError("");
+    {
+      ASSIGN_OR_RETURN(std::string bytes, read(object));
+      obj = DecodeSeg(bytes, options.limits);
+    }
     if (!obj.ok() || obj->width != target->width || obj->height != target->height ||
         obj->channels == 1) {
       refuse("SegmentationObject/ is not an RGB PNG of the image's shape");
@@ -237,9 +247,21 @@ StatusOr<ImportResult> ImportCvatSegZip(const std::map<std::string, std::string>
       SetLabel(&out.mask.labels, p, id);
       if (classes[p] != 0 && !out.mask.classes.count(id)) out.mask.classes[id] = classes[p];
     }
-    result.masks.push_back(std::move(out));
+    RETURN_IF_ERROR(sink->Accept(std::move(out)));
   }
-  return result;
+  return absl::OkStatus();
+}
+
+StatusOr<ImportResult> ImportCvatSegZip(const std::map<std::string, std::string>& entries,
+                                        const ImageMatcher& images, const ImportOptions& options) {
+  std::vector<std::string> names;
+  for (const auto& [name, bytes] : entries) names.push_back(name);
+  CollectingSink sink;
+  RETURN_IF_ERROR(ImportCvatSegZip(
+      names,
+      [&entries](const std::string& name) -> StatusOr<std::string> { return entries.at(name); },
+      images, options, &sink));
+  return std::move(sink.result);
 }
 
 CvatSegZipWriter::CvatSegZipWriter(LabelMap labels, bool instances, FileSink sink)

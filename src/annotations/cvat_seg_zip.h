@@ -4,7 +4,7 @@
 // SegmentationObject/<stem>.png (one colour per instance), ImageSets/Segmentation/
 // default.txt.
 //
-// Import (the archive's entries, already read): labelmap names matched to the set's
+// Import (the archive's entries, read one image at a time): labelmap names matched to the set's
 // labels by name (a set without labels takes the labelmap's lines as ids 1, 2, ...);
 // class sets read SegmentationClass (a colour not in the labelmap refuses the image);
 // instance sets read SegmentationObject (instance id = the VOC colormap index of its
@@ -29,7 +29,16 @@ namespace infera {
 // Whether a ZIP with these entry names is a Segmentation mask archive (has labelmap.txt).
 bool IsCvatSegZip(const std::vector<std::string>& entry_names);
 
-// InvalidArgument when labelmap.txt is missing or malformed.
+// An archive entry's bytes by name (an error stops the import, which returns it).
+using EntryReader = std::function<StatusOr<std::string>(const std::string& name)>;
+
+// The archive of `entry_names` read one image at a time (its SegmentationClass/ entry and,
+// for instance sets, its SegmentationObject/ partner, read through `read`, decoded and
+// dropped), each image's mask or refusal to `sink` in name order. InvalidArgument when
+// labelmap.txt is missing or malformed (before any image); `read`'s and the sink's errors.
+Status ImportCvatSegZip(const std::vector<std::string>& entry_names, const EntryReader& read,
+                        const ImageMatcher& images, const ImportOptions& options, ImportSink* sink);
+// The same over entries already read, every mask collected.
 StatusOr<ImportResult> ImportCvatSegZip(const std::map<std::string, std::string>& entries,
                                         const ImageMatcher& images, const ImportOptions& options);
 

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 
 #include "annotations/polygon.h"
@@ -30,17 +31,36 @@ struct XmlImage {
   int line = 0;
 };
 
-struct ParseState {
+}  // namespace
+
+// The parse of one document, streamed: the element stack, the <labels> read so far, and
+// the one <image> being read (decoded and handed over at its end tag).
+struct CvatXmlImporter::State {
+  const ImageMatcher* matcher = nullptr;
+  ImportOptions options;
+  ImportSink* sink = nullptr;
   XML_Parser parser = nullptr;
-  std::string error;
+  std::string error;  // a malformed or refused document (InvalidArgument)
+  Status sink_error;  // the sink's error, which stops the parse
   std::vector<std::string> stack;
-  std::vector<XmlImage> images;
+  std::optional<XmlImage> image;         // the <image> being read
   std::vector<std::string> label_names;  // <labels><label><name>
   std::string text;                      // character data of the current element
   std::string attribute_name;            // inside <attribute name=...>
   bool in_image = false;
   bool in_shape = false;
+  // Shape label name -> label id, made when the first image ends (a CVAT document's
+  // <meta><labels> come before its images).
+  std::optional<std::map<std::string, int>> label_ids;
+  std::set<int64_t> seen;  // images handed over or refused, by file id
+  bool done = false;       // Finish ran, or an error stopped the parse
 };
+
+namespace {
+
+using ParseState = CvatXmlImporter::State;
+
+void ProcessImage(ParseState* s, XmlImage img);
 
 std::map<std::string, std::string> Attrs(const XML_Char** atts) {
   std::map<std::string, std::string> out;
@@ -65,14 +85,14 @@ void XMLCALL OnStart(void* data, const XML_Char* name, const XML_Char** atts) {
     return Fail(s, StrCat("the root element is <", el.substr(0, 40), ">, not <annotations>"));
   }
   if (el == "image" && parent == "annotations") {
-    s->images.push_back({Attrs(atts), {}, static_cast<int>(XML_GetCurrentLineNumber(s->parser))});
+    s->image = XmlImage{Attrs(atts), {}, static_cast<int>(XML_GetCurrentLineNumber(s->parser))};
     s->in_image = true;
   } else if (s->in_image && parent == "image") {
     Shape shape;
     shape.type = el;
     shape.attrs = Attrs(atts);
-    shape.order = s->images.back().shapes.size();
-    s->images.back().shapes.push_back(std::move(shape));
+    shape.order = s->image->shapes.size();
+    s->image->shapes.push_back(std::move(shape));
     s->in_shape = true;
   } else if (s->in_shape && el == "attribute") {
     auto a = Attrs(atts);
@@ -88,11 +108,15 @@ void XMLCALL OnEnd(void* data, const XML_Char* name) {
   if (el == "name" && parent == "label" && s->stack.size() >= 2 &&
       s->stack[s->stack.size() - 2] == "labels") {
     s->label_names.push_back(CleanDisplayText(s->text));
-  } else if (el == "attribute" && s->in_shape && !s->images.empty() &&
-             !s->images.back().shapes.empty()) {
-    s->images.back().shapes.back().attributes[s->attribute_name] = s->text;
+  } else if (el == "attribute" && s->in_shape && s->image && !s->image->shapes.empty()) {
+    s->image->shapes.back().attributes[s->attribute_name] = s->text;
   } else if (el == "image" && parent == "annotations") {
     s->in_image = false;
+    if (s->image) {
+      XmlImage img = std::move(*s->image);
+      s->image.reset();
+      ProcessImage(s, std::move(img));
+    }
   } else if (s->in_image && parent == "image") {
     s->in_shape = false;
   }
@@ -270,147 +294,186 @@ StatusOr<std::vector<uint8_t>> CvatRleDecode(const std::vector<uint32_t>& counts
   return out;
 }
 
+namespace {
+
+// Decodes one <image> and hands it to the sink (or its refusal).
+void ProcessImage(ParseState* s, XmlImage img) {
+  const ImportOptions& options = s->options;
+  if (!s->label_ids) {
+    // Shape label name -> label id.
+    s->label_ids.emplace();
+    if (!options.labels.empty()) {
+      for (const AnnotationLabel& l : options.labels) (*s->label_ids)[l.name] = l.id;
+    } else {
+      int next = 1;
+      for (const std::string& n : s->label_names) {
+        if (!s->label_ids->count(n)) (*s->label_ids)[n] = next++;
+      }
+    }
+  }
+  std::map<std::string, int>& label_ids = *s->label_ids;
+  const std::string name = CleanDisplayText(img.attrs["name"]);
+  auto refuse = [&](std::string reason) { s->sink->Refuse({name, std::move(reason)}); };
+  const TargetImage* target = s->matcher->Find(name);
+  if (target == nullptr) return refuse("no image of that name in the dataset");
+  if (!s->seen.insert(target->file_id).second) return refuse("the file names this image twice");
+  StatusOr<int> w = Integer(img.attrs, "width");
+  StatusOr<int> h = Integer(img.attrs, "height");
+  if (w.ok() && h.ok() && (*w != target->width || *h != target->height)) {
+    return refuse(StrCat("the file says ", *w, "x", *h, ", the image is ", target->width, "x",
+                         target->height));
+  }
+  std::vector<Shape> shapes;
+  int boxes = 0;
+  for (Shape& sh : img.shapes) {
+    if (sh.type == "box") {
+      ++boxes;
+      continue;
+    }
+    if (sh.type != "mask" && sh.type != "polygon") continue;  // tags, points, ...
+    auto z = sh.attrs.find("z_order");
+    if (z != sh.attrs.end()) {
+      StatusOr<int> zv = Integer(sh.attrs, "z_order");
+      sh.z_order = zv.ok() ? *zv : 0;
+    }
+    shapes.push_back(std::move(sh));
+  }
+  if (boxes > 0) {
+    s->sink->Note(StrCat(name, ": ", boxes, " <box> shape(s) skipped (a box is not a mask)"));
+  }
+  std::stable_sort(shapes.begin(), shapes.end(),
+                   [](const Shape& a, const Shape& b) { return a.z_order < b.z_order; });
+  std::vector<int> ids;
+  if (options.instances) {
+    std::set<int> distinct;
+    for (const Shape& sh : shapes) {
+      auto it = sh.attributes.find("instance_id");
+      int v = 0;
+      if (it != sh.attributes.end()) {
+        const auto [end, ec] =
+            std::from_chars(it->second.data(), it->second.data() + it->second.size(), v);
+        if (ec != std::errc() || end != it->second.data() + it->second.size()) v = 0;
+      }
+      if (v >= 1 && v <= kMaxLabelId && distinct.insert(v).second) ids.push_back(v);
+    }
+    if (ids.size() != shapes.size()) {
+      ids.clear();
+      for (size_t k = 0; k < shapes.size(); ++k) ids.push_back(static_cast<int>(k + 1));
+    }
+    if (shapes.size() > static_cast<size_t>(kMaxLabelId)) {
+      return refuse(StrCat("more than ", kMaxLabelId, " shapes"));
+    }
+  }
+  int max_value = 0;
+  std::vector<int> values;
+  std::map<int, int> classes;
+  for (size_t k = 0; k < shapes.size(); ++k) {
+    const std::string label = CleanDisplayText(shapes[k].attrs["label"]);
+    auto id = label_ids.find(label);
+    if (id == label_ids.end() && options.labels.empty() && !label.empty() &&
+        label_ids.size() < static_cast<size_t>(kMaxLabelId)) {
+      // A set without labels takes the file's as they come.
+      id = label_ids.emplace(label, static_cast<int>(label_ids.size()) + 1).first;
+    }
+    if (id == label_ids.end()) {
+      return refuse(StrCat("<", shapes[k].type, "> ", k + 1, ": label '", label,
+                           "' is not in the set's label map"));
+    }
+    const int value = options.instances ? ids[k] : id->second;
+    if (options.instances) classes[value] = id->second;
+    max_value = std::max(max_value, value);
+    values.push_back(value);
+  }
+  ImportedMask mask;
+  mask.source = name;
+  mask.image = *target;
+  mask.mask.labels = MakeLabelImage(target->width, target->height, max_value);
+  for (size_t k = 0; k < shapes.size(); ++k) {
+    Status painted =
+        PaintShape(shapes[k], target->width, target->height, values[k], &mask.mask.labels);
+    if (!painted.ok()) {
+      return refuse(StrCat("<", shapes[k].type, "> ", k + 1, ": ", painted.message()));
+    }
+  }
+  mask.mask.classes = std::move(classes);
+  Status taken = s->sink->Accept(std::move(mask));
+  if (!taken.ok()) {
+    s->sink_error = std::move(taken);
+    XML_StopParser(s->parser, XML_FALSE);
+  }
+}
+
+}  // namespace
+
+CvatXmlImporter::CvatXmlImporter(const ImageMatcher& images, const ImportOptions& options,
+                                 ImportSink* sink)
+    : state_(std::make_unique<State>()) {
+  state_->matcher = &images;
+  state_->options = options;
+  state_->sink = sink;
+  state_->parser = XML_ParserCreate("UTF-8");
+  if (state_->parser == nullptr) return;
+  XML_SetUserData(state_->parser, state_.get());
+  XML_SetElementHandler(state_->parser, OnStart, OnEnd);
+  XML_SetCharacterDataHandler(state_->parser, OnText);
+  XML_SetStartDoctypeDeclHandler(state_->parser, OnDoctype);
+  XML_SetEntityDeclHandler(state_->parser, OnEntity);
+  XML_SetParamEntityParsing(state_->parser, XML_PARAM_ENTITY_PARSING_NEVER);
+}
+
+CvatXmlImporter::~CvatXmlImporter() {
+  if (state_->parser != nullptr) XML_ParserFree(state_->parser);
+}
+
+Status CvatXmlImporter::Parse(std::string_view bytes, bool last) {
+  State& s = *state_;
+  if (s.parser == nullptr) return absl::InternalError("cannot create an XML parser");
+  if (s.done) return absl::FailedPreconditionError("the XML import has ended");
+  const XML_Status parsed = XML_Parse(s.parser, bytes.data(), static_cast<int>(bytes.size()),
+                                      last ? XML_TRUE : XML_FALSE);
+  if (last) s.done = true;
+  if (!s.sink_error.ok()) {
+    s.done = true;
+    return s.sink_error;
+  }
+  if (!s.error.empty()) {
+    s.done = true;
+    return absl::InvalidArgumentError(s.error);
+  }
+  if (parsed != XML_STATUS_OK) {
+    s.done = true;
+    return absl::InvalidArgumentError(
+        StrCat("malformed XML: ", XML_ErrorString(XML_GetErrorCode(s.parser)), " (line ",
+               XML_GetCurrentLineNumber(s.parser), ")"));
+  }
+  return absl::OkStatus();
+}
+
+Status CvatXmlImporter::Feed(std::string_view bytes) {
+  while (!bytes.empty()) {
+    const size_t piece = std::min<size_t>(bytes.size(), size_t{1} << 24);
+    RETURN_IF_ERROR(Parse(bytes.substr(0, piece), /*last=*/false));
+    bytes.remove_prefix(piece);
+  }
+  return absl::OkStatus();
+}
+
+Status CvatXmlImporter::Finish() { return Parse({}, /*last=*/true); }
+
+Status ImportCvatXml(std::string_view xml, const ImageMatcher& images, const ImportOptions& options,
+                     ImportSink* sink) {
+  CvatXmlImporter importer(images, options, sink);
+  RETURN_IF_ERROR(importer.Feed(xml));
+  return importer.Finish();
+}
+
 StatusOr<CvatImportResult> ImportCvatXml(std::string_view xml, const ImageMatcher& images,
                                          const ImportOptions& options) {
-  ParseState state;
-  std::unique_ptr<XML_ParserStruct, void (*)(XML_Parser)> parser(XML_ParserCreate("UTF-8"),
-                                                                 XML_ParserFree);
-  if (!parser) return absl::InternalError("cannot create an XML parser");
-  state.parser = parser.get();
-  XML_SetUserData(parser.get(), &state);
-  XML_SetElementHandler(parser.get(), OnStart, OnEnd);
-  XML_SetCharacterDataHandler(parser.get(), OnText);
-  XML_SetStartDoctypeDeclHandler(parser.get(), OnDoctype);
-  XML_SetEntityDeclHandler(parser.get(), OnEntity);
-  XML_SetParamEntityParsing(parser.get(), XML_PARAM_ENTITY_PARSING_NEVER);
-  if (xml.size() > static_cast<size_t>(INT32_MAX))
-    return absl::InvalidArgumentError("XML too large");
-  const XML_Status parsed =
-      XML_Parse(parser.get(), xml.data(), static_cast<int>(xml.size()), XML_TRUE);
-  if (!state.error.empty()) return absl::InvalidArgumentError(state.error);
-  if (parsed != XML_STATUS_OK) {
-    return absl::InvalidArgumentError(
-        StrCat("malformed XML: ", XML_ErrorString(XML_GetErrorCode(parser.get())), " (line ",
-               XML_GetCurrentLineNumber(parser.get()), ")"));
-  }
-  // Shape label name -> label id.
-  std::map<std::string, int> label_ids;
-  if (!options.labels.empty()) {
-    for (const AnnotationLabel& l : options.labels) label_ids[l.name] = l.id;
-  } else {
-    int next = 1;
-    for (const std::string& n : state.label_names) {
-      if (!label_ids.count(n)) label_ids[n] = next++;
-    }
-  }
+  CollectingSink sink;
+  RETURN_IF_ERROR(ImportCvatXml(xml, images, options, &sink));
   CvatImportResult out;
-  std::set<int64_t> seen;
-  for (XmlImage& img : state.images) {
-    const std::string name = CleanDisplayText(img.attrs["name"]);
-    auto refuse = [&](std::string reason) {
-      out.result.refused.push_back({name, std::move(reason)});
-    };
-    const TargetImage* target = images.Find(name);
-    if (target == nullptr) {
-      refuse("no image of that name in the dataset");
-      continue;
-    }
-    if (!seen.insert(target->file_id).second) {
-      refuse("the file names this image twice");
-      continue;
-    }
-    StatusOr<int> w = Integer(img.attrs, "width");
-    StatusOr<int> h = Integer(img.attrs, "height");
-    if (w.ok() && h.ok() && (*w != target->width || *h != target->height)) {
-      refuse(StrCat("the file says ", *w, "x", *h, ", the image is ", target->width, "x",
-                    target->height));
-      continue;
-    }
-    std::vector<Shape> shapes;
-    int boxes = 0;
-    for (Shape& s : img.shapes) {
-      if (s.type == "box") {
-        ++boxes;
-        continue;
-      }
-      if (s.type != "mask" && s.type != "polygon") continue;  // tags, points, ...
-      auto z = s.attrs.find("z_order");
-      if (z != s.attrs.end()) {
-        StatusOr<int> zv = Integer(s.attrs, "z_order");
-        s.z_order = zv.ok() ? *zv : 0;
-      }
-      shapes.push_back(std::move(s));
-    }
-    if (boxes > 0) {
-      out.notes.push_back(
-          StrCat(name, ": ", boxes, " <box> shape(s) skipped (a box is not a mask)"));
-    }
-    std::stable_sort(shapes.begin(), shapes.end(),
-                     [](const Shape& a, const Shape& b) { return a.z_order < b.z_order; });
-    std::vector<int> ids;
-    if (options.instances) {
-      std::set<int> distinct;
-      for (const Shape& s : shapes) {
-        auto it = s.attributes.find("instance_id");
-        int v = 0;
-        if (it != s.attributes.end()) {
-          const auto [end, ec] =
-              std::from_chars(it->second.data(), it->second.data() + it->second.size(), v);
-          if (ec != std::errc() || end != it->second.data() + it->second.size()) v = 0;
-        }
-        if (v >= 1 && v <= kMaxLabelId && distinct.insert(v).second) ids.push_back(v);
-      }
-      if (ids.size() != shapes.size()) {
-        ids.clear();
-        for (size_t k = 0; k < shapes.size(); ++k) ids.push_back(static_cast<int>(k + 1));
-      }
-      if (shapes.size() > static_cast<size_t>(kMaxLabelId)) {
-        refuse(StrCat("more than ", kMaxLabelId, " shapes"));
-        continue;
-      }
-    }
-    int max_value = 0;
-    std::vector<int> values;
-    std::map<int, int> classes;
-    std::string error;
-    for (size_t k = 0; k < shapes.size(); ++k) {
-      const std::string label = CleanDisplayText(shapes[k].attrs["label"]);
-      auto id = label_ids.find(label);
-      if (id == label_ids.end() && options.labels.empty() && !label.empty() &&
-          label_ids.size() < static_cast<size_t>(kMaxLabelId)) {
-        // A set without labels takes the file's as they come.
-        id = label_ids.emplace(label, static_cast<int>(label_ids.size()) + 1).first;
-      }
-      if (id == label_ids.end()) {
-        error = StrCat("<", shapes[k].type, "> ", k + 1, ": label '", label,
-                       "' is not in the set's label map");
-        break;
-      }
-      const int value = options.instances ? ids[k] : id->second;
-      if (options.instances) classes[value] = id->second;
-      max_value = std::max(max_value, value);
-      values.push_back(value);
-    }
-    if (!error.empty()) {
-      refuse(std::move(error));
-      continue;
-    }
-    ImportedMask mask;
-    mask.source = name;
-    mask.image = *target;
-    mask.mask.labels = MakeLabelImage(target->width, target->height, max_value);
-    for (size_t k = 0; k < shapes.size() && error.empty(); ++k) {
-      Status painted =
-          PaintShape(shapes[k], target->width, target->height, values[k], &mask.mask.labels);
-      if (!painted.ok()) error = StrCat("<", shapes[k].type, "> ", k + 1, ": ", painted.message());
-    }
-    if (!error.empty()) {
-      refuse(std::move(error));
-      continue;
-    }
-    mask.mask.classes = std::move(classes);
-    out.result.masks.push_back(std::move(mask));
-  }
+  out.result = std::move(sink.result);
+  out.notes = std::move(sink.notes);
   return out;
 }
 

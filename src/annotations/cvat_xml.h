@@ -13,12 +13,19 @@
 // get one instance per shape (by its `<attribute name="instance_id">` when every shape
 // of the image has a distinct one, as the export writes), class sets the label id.
 // An image with a bad shape is refused whole.
+// Streamed (CvatXmlImporter): the document is parsed as its bytes are fed, each <image>
+// decoded when its end tag is read and handed to the sink, so that one image's shapes and
+// mask are held at a time. A document found malformed after some images were handed over
+// returns InvalidArgument all the same: the caller drops what it took (the import route
+// stages and rolls back). The <labels> a set without labels takes are those read before
+// the first image ends (CVAT writes <meta> first).
 //
 // Export (CvatXmlWriter, streamed): per image one `<mask>` per instance (with its instance_id
 // attribute) or per label present, over the tight box — lossless through Import. Pure; thread-safe.
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -34,6 +41,32 @@ struct CvatImportResult {
   std::vector<std::string> notes;  // what was skipped and why (boxes)
 };
 
+// Streams one document into a sink: Feed its bytes in pieces of any size as they are read,
+// then Finish. Errors (both): InvalidArgument for a malformed document (naming the line),
+// a DOCTYPE or entity, a root other than <annotations>; the sink's error. After an error,
+// or Finish, the import has ended. Not thread-safe; `images` and `sink` must outlive it.
+class CvatXmlImporter {
+ public:
+  CvatXmlImporter(const ImageMatcher& images, const ImportOptions& options, ImportSink* sink);
+  ~CvatXmlImporter();
+  CvatXmlImporter(const CvatXmlImporter&) = delete;
+  CvatXmlImporter& operator=(const CvatXmlImporter&) = delete;
+
+  Status Feed(std::string_view bytes);
+  Status Finish();
+
+  struct State;
+
+ private:
+  Status Parse(std::string_view bytes, bool last);
+
+  std::unique_ptr<State> state_;
+};
+
+// A whole document through CvatXmlImporter.
+Status ImportCvatXml(std::string_view xml, const ImageMatcher& images, const ImportOptions& options,
+                     ImportSink* sink);
+// The same, every mask (and note) collected.
 StatusOr<CvatImportResult> ImportCvatXml(std::string_view xml, const ImageMatcher& images,
                                          const ImportOptions& options);
 

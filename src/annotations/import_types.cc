@@ -36,4 +36,13 @@ const TargetImage* ImageMatcher::FindByStem(std::string_view stem) const {
   return &images_[it->second];
 }
 
+Status CollectingSink::Accept(ImportedMask&& mask) {
+  result.masks.push_back(std::move(mask));
+  return absl::OkStatus();
+}
+
+void CollectingSink::Refuse(ImportRefusal refusal) { result.refused.push_back(std::move(refusal)); }
+
+void CollectingSink::Note(std::string note) { notes.push_back(std::move(note)); }
+
 }  // namespace infera

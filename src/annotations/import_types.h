@@ -1,7 +1,9 @@
-// What every annotation importer (label_images, coco, cvat_xml) takes and gives: the
-// dataset's images to match names against, the set's kind and label map, and per
-// imported file (or image of a document) a mask or the reason it was refused.
-// Value types; ImageMatcher is immutable after construction (thread-safe to read).
+// What every annotation importer (label_images, coco, cvat_xml, cvat_seg_zip) takes and
+// gives: the dataset's images to match names against, the set's kind and label map, and
+// per imported file (or image of a document) a mask or the reason it was refused, handed
+// to an ImportSink one image at a time.
+// Value types; ImageMatcher is immutable after construction (thread-safe to read);
+// an ImportSink is called from the importer's thread only.
 #pragma once
 
 #include <cstdint>
@@ -12,6 +14,7 @@
 
 #include "annotations/label_image.h"
 #include "annotations/label_map.h"
+#include "common/status.h"
 #include "imaging/codec.h"
 
 namespace infera {
@@ -65,6 +68,31 @@ struct ImportRefusal {
 struct ImportResult {
   std::vector<ImportedMask> masks;
   std::vector<ImportRefusal> refused;
+};
+
+// Where an importer hands over what it reads, in document order, one image at a time:
+// each image's mask as soon as that image's shapes are decoded — the importer keeps
+// nothing of it afterwards, so an import holds one decoded mask at a time however many
+// images its file has —, or the reason an image is refused, or a note on what it skipped.
+class ImportSink {
+ public:
+  virtual ~ImportSink() = default;
+  // Takes one image's mask. A non-OK status stops the import, which returns it.
+  virtual Status Accept(ImportedMask&& mask) = 0;
+  virtual void Refuse(ImportRefusal refusal) = 0;
+  virtual void Note(std::string note) = 0;
+};
+
+// An ImportSink that keeps everything it is handed (every mask held: for small imports
+// and the importers' whole-document forms).
+class CollectingSink final : public ImportSink {
+ public:
+  Status Accept(ImportedMask&& mask) override;
+  void Refuse(ImportRefusal refusal) override;
+  void Note(std::string note) override;
+
+  ImportResult result;
+  std::vector<std::string> notes;
 };
 
 }  // namespace infera

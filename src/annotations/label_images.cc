@@ -26,33 +26,32 @@ const TargetImage* MatchLabelImage(std::string_view name, const ImageMatcher& im
   return images.FindByStem(stem);
 }
 
-void ImportLabelImage(std::string_view name, std::span<const std::byte> bytes,
-                      const ImageMatcher& images, const ImportOptions& options,
-                      ImportResult* result) {
+Status ImportLabelImage(std::string_view name, std::span<const std::byte> bytes,
+                        const ImageMatcher& images, const ImportOptions& options,
+                        ImportSink* sink) {
   const std::string source = CleanDisplayText(name);
-  auto refuse = [&](std::string reason) { result->refused.push_back({source, std::move(reason)}); };
+  auto refuse = [&](std::string reason) {
+    sink->Refuse({source, std::move(reason)});
+    return absl::OkStatus();
+  };
   const TargetImage* target = MatchLabelImage(name, images);
   if (target == nullptr) {
-    refuse(
+    return refuse(
         "no image of the dataset matches this name (same stem, or stem + _mask, _masks, "
         "_label, _labels, _seg)");
-    return;
   }
   StatusOr<Image> labels = DecodeLabelImage(bytes, options.limits);
   if (!labels.ok()) {
-    refuse(std::string(labels.status().message()));
-    return;
+    return refuse(std::string(labels.status().message()));
   }
   if (labels->width != target->width || labels->height != target->height) {
-    refuse(StrCat("the label image is ", labels->width, "x", labels->height, ", the image ",
-                  target->filename, " is ", target->width, "x", target->height));
-    return;
+    return refuse(StrCat("the label image is ", labels->width, "x", labels->height, ", the image ",
+                         target->filename, " is ", target->width, "x", target->height));
   }
   if (!options.instances && !options.labels.empty()) {
     for (int v : LabelsPresent(*labels)) {
       if (FindLabel(options.labels, v) == nullptr) {
-        refuse(StrCat("label ", v, " is not in the set's label map"));
-        return;
+        return refuse(StrCat("label ", v, " is not in the set's label map"));
       }
     }
   }
@@ -60,7 +59,16 @@ void ImportLabelImage(std::string_view name, std::span<const std::byte> bytes,
   out.source = source;
   out.image = *target;
   out.mask.labels = std::move(*labels);
-  result->masks.push_back(std::move(out));
+  return sink->Accept(std::move(out));
+}
+
+void ImportLabelImage(std::string_view name, std::span<const std::byte> bytes,
+                      const ImageMatcher& images, const ImportOptions& options,
+                      ImportResult* result) {
+  CollectingSink sink;
+  (void)ImportLabelImage(name, bytes, images, options, &sink);  // a CollectingSink never fails
+  for (ImportedMask& m : sink.result.masks) result->masks.push_back(std::move(m));
+  for (ImportRefusal& r : sink.result.refused) result->refused.push_back(std::move(r));
 }
 
 std::string LabelImageExportName(std::string_view filename) {

@@ -27,7 +27,11 @@ bool HasLabelSuffix(std::string_view name);
 // The dataset image label file `name` is for, or null.
 const TargetImage* MatchLabelImage(std::string_view name, const ImageMatcher& images);
 
-// One label image file: its mask, or the reason it is refused (appended to `result`).
+// One label image file: its mask handed to `sink`, or the reason it is refused. Returns
+// the sink's error.
+Status ImportLabelImage(std::string_view name, std::span<const std::byte> bytes,
+                        const ImageMatcher& images, const ImportOptions& options, ImportSink* sink);
+// The same, appended to `result`.
 void ImportLabelImage(std::string_view name, std::span<const std::byte> bytes,
                       const ImageMatcher& images, const ImportOptions& options,
                       ImportResult* result);

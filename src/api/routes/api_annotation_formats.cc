@@ -4,14 +4,20 @@
 //        when absent; a ZIP with labelmap.txt is CVAT's Segmentation mask 1.1, another
 //        ZIP is read entry by entry: .json as COCO, .xml as CVAT, images as label images) -> 200
 //        {"imported": [...], "refused": [{source, reason}], "notes": [...]} (400 when nothing was
-//        imported). A refused file or image writes nothing; the accepted ones become one new
-//        revision each, written together.
+//        imported). Streamed (ImportStaging): files one at a time (ZIP entries kept on disk,
+//        a CVAT XML read in pieces), each image's mask stored as its importer hands it over,
+//        so one decoded mask is held at a time. A refused file or image writes nothing (a
+//        file refused midway drops what it staged); the accepted images become one new
+//        revision each, written together at the end. One revision per image per import:
+//        the first mask of an image wins, label images with a label suffix going first.
 //   GET  /api/annotations/{set}/export?format=label_images|coco|cvat_xml|cvat_seg_zip
 //   GET  /api/inferences/{id}/export?format=...&kind=semantic|instances
 //        label_images: a ZIP of masks/<stem>_mask.png (the stored label PNGs) and
 //        labels.json; coco: the instances JSON; cvat_xml: CVAT for images 1.1;
 //        cvat_seg_zip: CVAT's Segmentation mask 1.1 ZIP.
 // Ownership as the rest of /api. Everything runs on the blocking pool.
+#include <stdlib.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
@@ -27,6 +33,7 @@
 #include "api/response_stream.h"
 #include "api/routes/annotation_common.h"
 #include "api/routes/api_common.h"
+#include "api/routes/import_staging.h"
 #include "api/routes/routes.h"
 #include "archive/zip_reader.h"
 #include "archive/zip_writer.h"
@@ -91,56 +98,117 @@ std::optional<Format> Guess(std::string_view name, std::string_view head) {
   return std::nullopt;
 }
 
-struct ImportContext {
-  const ImageMatcher* matcher;
-  ImportOptions options;
-  std::optional<Format> format;  // the one asked for
-  ImportResult result;
-  std::vector<std::string> notes;
+// A folder of the request's own under tmp_dir (ZIP entries kept on disk until read),
+// removed with its contents on destruction.
+class ScratchDir {
+ public:
+  static StatusOr<ScratchDir> Make(const fs::path& parent) {
+    std::string templ = (parent / "import-XXXXXX").string();
+    if (::mkdtemp(templ.data()) == nullptr) {
+      return absl::InternalError("cannot create a folder for the import");
+    }
+    return ScratchDir(templ);
+  }
+  ScratchDir(ScratchDir&& other) noexcept : path_(std::move(other.path_)) { other.path_.clear(); }
+  ScratchDir& operator=(ScratchDir&&) = delete;
+  ~ScratchDir() {
+    std::error_code ec;
+    if (!path_.empty()) fs::remove_all(path_, ec);
+  }
+  const fs::path& path() const { return path_; }
+
+ private:
+  explicit ScratchDir(fs::path path) : path_(std::move(path)) {}
+  fs::path path_;
 };
 
-// One file (a part, or an entry of a ZIP part).
-void ImportOne(ImportContext* ic, std::string_view name, std::string_view bytes) {
-  const std::string source = CleanDisplayText(name);
-  std::optional<Format> format = ic->format ? ic->format : Guess(name, bytes.substr(0, 64));
-  if (!format) {
-    ic->result.refused.push_back(
-        {source, "not an annotation file infera reads (a label PNG/TIFF, COCO JSON or CVAT XML)"});
-    return;
+// One file to import: a part, an entry of a ZIP part, or a whole Segmentation mask
+// archive; its bytes on disk until its turn.
+struct ImportItem {
+  std::string name;  // as sent: the part's filename or the entry's name
+  fs::path path;
+  std::optional<Format> format;  // asked for or guessed; none: not a format infera reads
+  bool seg_zip = false;
+  std::map<std::string, fs::path> archive;  // seg_zip: entry name -> its file
+};
+
+StatusOr<std::string> ReadHead(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::InternalError("cannot read an uploaded file");
+  std::string head(64, '\0');
+  in.read(head.data(), static_cast<std::streamsize>(head.size()));
+  head.resize(static_cast<size_t>(in.gcount()));
+  return head;
+}
+
+// Reads a CVAT XML file in 64 KiB pieces into the importer (never whole).
+Status FeedCvatXml(const fs::path& path, uint64_t max_bytes, CvatXmlImporter* importer) {
+  std::error_code ec;
+  const uint64_t size = fs::file_size(path, ec);
+  if (ec) return absl::InternalError("cannot read an uploaded file");
+  if (size > max_bytes) {
+    return absl::InvalidArgumentError(StrCat("the file is larger than ", max_bytes, " bytes"));
   }
-  switch (*format) {
-    case Format::kLabelImages:
-      ImportLabelImage(name, Bytes(bytes), *ic->matcher, ic->options, &ic->result);
-      return;
-    case Format::kCoco: {
-      StatusOr<ImportResult> r = ImportCoco(bytes, *ic->matcher, ic->options);
-      if (!r.ok()) {
-        ic->result.refused.push_back({source, std::string(ToStd(r.status().message()))});
-        return;
-      }
-      for (ImportedMask& m : r->masks) ic->result.masks.push_back(std::move(m));
-      for (ImportRefusal& f : r->refused) {
-        ic->result.refused.push_back({StrCat(source, ": ", f.source), std::move(f.reason)});
-      }
-      return;
-    }
-    case Format::kCvatSegZip:
-      ic->result.refused.push_back({source, "a cvat_seg_zip upload is a ZIP archive"});
-      return;
-    case Format::kCvatXml: {
-      StatusOr<CvatImportResult> r = ImportCvatXml(bytes, *ic->matcher, ic->options);
-      if (!r.ok()) {
-        ic->result.refused.push_back({source, std::string(ToStd(r.status().message()))});
-        return;
-      }
-      for (ImportedMask& m : r->result.masks) ic->result.masks.push_back(std::move(m));
-      for (ImportRefusal& f : r->result.refused) {
-        ic->result.refused.push_back({StrCat(source, ": ", f.source), std::move(f.reason)});
-      }
-      for (std::string& n : r->notes) ic->notes.push_back(StrCat(source, ": ", n));
-      return;
-    }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::InternalError("cannot read an uploaded file");
+  std::string piece(size_t{64} << 10, '\0');
+  while (in) {
+    in.read(piece.data(), static_cast<std::streamsize>(piece.size()));
+    const size_t got = static_cast<size_t>(in.gcount());
+    if (got == 0) break;
+    RETURN_IF_ERROR(importer->Feed(std::string_view(piece.data(), got)));
   }
+  if (in.bad()) return absl::InternalError("cannot read an uploaded file");
+  return importer->Finish();
+}
+
+// One item through its importer into `staging`, as one file (see ImportStaging).
+Status ImportItemInto(const ImportItem& item, const ImageMatcher& matcher,
+                      const ImportOptions& options, uint64_t max_bytes, ImportStaging* staging) {
+  const std::string source = CleanDisplayText(item.name);
+  if (item.seg_zip) {
+    std::vector<std::string> names;
+    for (const auto& [name, path] : item.archive) names.push_back(name);
+    staging->BeginFile(source, /*prefix=*/false);
+    Status status = ImportCvatSegZip(
+        names,
+        [&](const std::string& name) -> StatusOr<std::string> {
+          StatusOr<std::string> bytes = ReadCapped(item.archive.at(name), max_bytes);
+          if (!bytes.ok() && absl::IsInvalidArgument(bytes.status())) {
+            return absl::InvalidArgumentError(
+                StrCat(CleanDisplayText(name), ": ", bytes.status().message()));
+          }
+          return bytes;
+        },
+        matcher, options, staging);
+    return staging->EndFile(status);
+  }
+  if (!item.format) {
+    staging->RefuseFile(
+        source, "not an annotation file infera reads (a label PNG/TIFF, COCO JSON or CVAT XML)");
+    return absl::OkStatus();
+  }
+  if (*item.format == Format::kCvatSegZip) {
+    staging->RefuseFile(source, "a cvat_seg_zip upload is a ZIP archive");
+    return absl::OkStatus();
+  }
+  if (*item.format == Format::kCvatXml) {
+    staging->BeginFile(source, /*prefix=*/true);
+    CvatXmlImporter importer(matcher, options, staging);
+    return staging->EndFile(FeedCvatXml(item.path, max_bytes, &importer));
+  }
+  StatusOr<std::string> bytes = ReadCapped(item.path, max_bytes);
+  if (!bytes.ok()) {
+    if (!absl::IsInvalidArgument(bytes.status())) return bytes.status();
+    staging->RefuseFile(source, std::string(ToStd(bytes.status().message())));
+    return absl::OkStatus();
+  }
+  if (*item.format == Format::kLabelImages) {
+    staging->BeginFile(source, /*prefix=*/false);
+    return staging->EndFile(ImportLabelImage(item.name, Bytes(*bytes), matcher, options, staging));
+  }
+  staging->BeginFile(source, /*prefix=*/true);  // COCO
+  return staging->EndFile(ImportCoco(*bytes, matcher, options, staging));
 }
 
 StatusOr<HttpResponse> ImportRoute(const ApiContext& ctx, const HttpRequest& req) {
@@ -148,10 +216,10 @@ StatusOr<HttpResponse> ImportRoute(const ApiContext& ctx, const HttpRequest& req
   ASSIGN_OR_RETURN(AnnotationSetRecord set, VisibleAnnotationSet(ctx, req, id));
   MultipartTempFiles cleanup;
   ASSIGN_OR_RETURN(std::vector<MultipartPart> parts, ReadMultipart(ctx, req, &cleanup));
-  ImportContext ic;
+  std::optional<Format> asked;
   for (const MultipartPart& part : parts) {
     if (!part.is_file && part.name == "format" && !part.value.empty()) {
-      ASSIGN_OR_RETURN(ic.format, ParseFormat(part.value));
+      ASSIGN_OR_RETURN(asked, ParseFormat(part.value));
     }
   }
   ASSIGN_OR_RETURN(std::vector<FileRecord> files, ctx.store->ListDatasetFiles(set.dataset_id));
@@ -162,134 +230,96 @@ StatusOr<HttpResponse> ImportRoute(const ApiContext& ctx, const HttpRequest& req
     by_id[f.id] = f;
   }
   const ImageMatcher matcher(std::move(targets));
-  ic.matcher = &matcher;
-  ic.options.instances = set.kind == AnnotationKind::kInstances;
-  ASSIGN_OR_RETURN(ic.options.labels, SetLabels(set));
-  ic.options.limits.max_pixels = ctx.max_image_pixels;
+  ImportOptions options;
+  options.instances = set.kind == AnnotationKind::kInstances;
+  ASSIGN_OR_RETURN(options.labels, SetLabels(set));
+  options.limits.max_pixels = ctx.max_image_pixels;
   const uint64_t max_bytes = static_cast<uint64_t>(ctx.uploads.max_file_bytes);
+  ImportStaging staging(ctx, set, by_id, CallerId(req));
+  ASSIGN_OR_RETURN(ScratchDir scratch, ScratchDir::Make(ctx.tmp_dir));
+
+  // 1. What the upload holds, on disk: parts, and ZIP entries extracted one by one.
+  std::vector<ImportItem> items;
   bool any_file = false;
+  uint64_t kept = 0;
   for (const MultipartPart& part : parts) {
     if (!part.is_file) continue;
     const std::string source = CleanDisplayText(part.filename);
     if (part.name != "file" && part.name != "files") {
-      ic.result.refused.push_back(
-          {source, StrCat("unexpected form field '", CleanDisplayText(part.name),
-                          "' (files go in the field 'file')")});
+      staging.RefuseFile(source, StrCat("unexpected form field '", CleanDisplayText(part.name),
+                                        "' (files go in the field 'file')"));
       continue;
     }
     any_file = true;
     std::ifstream head_in(part.file, std::ios::binary);
     char head[4] = {};
     head_in.read(head, 4);
-    if (head_in.gcount() == 4 && std::string_view(head, 4) == std::string_view("PK\x03\x04", 4)) {
-      ZipLimits limits;
-      limits.max_entries = static_cast<uint64_t>(ctx.uploads.max_files_per_upload) * 2 + 16;
-      limits.max_total_bytes = static_cast<uint64_t>(ctx.uploads.max_upload_bytes) * 4;
-      limits.max_entry_bytes = max_bytes;
-      StatusOr<ZipReader> reader = ZipReader::Open(part.file, limits);
-      if (!reader.ok()) {
-        ic.result.refused.push_back(
-            {source, StrCat("not a usable ZIP archive: ", reader.status().message())});
-        continue;
-      }
-      // Read whole (within the ZIP limits): a Segmentation mask archive is known by its
-      // labelmap.txt and pairs its entries.
-      std::map<std::string, std::string> read;
-      StatusOr<std::vector<ZipRefusal>> refused = reader->ForEachFile(
-          ctx.tmp_dir, [&](const ZipEntryInfo& info, const fs::path& file) -> Status {
-            if (info.base_name.starts_with("._") || info.name.starts_with("__MACOSX/")) {
-              return absl::OkStatus();
-            }
-            ASSIGN_OR_RETURN(read[info.name], ReadCapped(file, max_bytes));
+    if (head_in.gcount() != 4 || std::string_view(head, 4) != std::string_view("PK\x03\x04", 4)) {
+      items.push_back({part.filename, part.file, asked, false, {}});
+      continue;
+    }
+    ZipLimits limits;
+    limits.max_entries = static_cast<uint64_t>(ctx.uploads.max_files_per_upload) * 2 + 16;
+    limits.max_total_bytes = static_cast<uint64_t>(ctx.uploads.max_upload_bytes) * 4;
+    limits.max_entry_bytes = max_bytes;
+    StatusOr<ZipReader> reader = ZipReader::Open(part.file, limits);
+    if (!reader.ok()) {
+      staging.RefuseFile(source, StrCat("not a usable ZIP archive: ", reader.status().message()));
+      continue;
+    }
+    // Each entry kept on disk (never all in memory): a Segmentation mask archive is known
+    // by its labelmap.txt and pairs its entries; other entries are files of their own.
+    std::vector<std::pair<std::string, fs::path>> entries;
+    StatusOr<std::vector<ZipRefusal>> refused = reader->ForEachFile(
+        ctx.tmp_dir, [&](const ZipEntryInfo& info, const fs::path& file) -> Status {
+          if (info.base_name.starts_with("._") || info.name.starts_with("__MACOSX/")) {
             return absl::OkStatus();
-          });
-      if (!refused.ok()) return refused.status();
-      for (const ZipRefusal& r : *refused) {
-        ic.result.refused.push_back({CleanDisplayText(r.name), r.message});
-      }
-      const bool seg =
-          ic.format ? *ic.format == Format::kCvatSegZip : read.count("labelmap.txt") > 0;
-      if (seg) {
-        StatusOr<ImportResult> r = ImportCvatSegZip(read, matcher, ic.options);
-        if (!r.ok()) {
-          ic.result.refused.push_back({source, std::string(ToStd(r.status().message()))});
-          continue;
-        }
-        for (ImportedMask& m : r->masks) ic.result.masks.push_back(std::move(m));
-        for (ImportRefusal& f : r->refused) ic.result.refused.push_back(std::move(f));
-        continue;
-      }
-      for (const auto& [name, bytes] : read) {
-        if (BaseName(name) == "labels.json" || BaseName(name) == "labelmap.txt") continue;
-        ImportOne(&ic, name, bytes);
-      }
+          }
+          const fs::path keep = scratch.path() / std::to_string(kept++);
+          std::error_code ec;
+          fs::rename(file, keep, ec);
+          if (ec) return absl::InternalError("cannot keep an extracted ZIP entry");
+          entries.emplace_back(info.name, keep);
+          return absl::OkStatus();
+        });
+    if (!refused.ok()) return refused.status();
+    for (const ZipRefusal& r : *refused) staging.RefuseFile(CleanDisplayText(r.name), r.message);
+    bool seg = false;
+    for (const auto& [name, path] : entries) seg = seg || name == "labelmap.txt";
+    if (asked) seg = *asked == Format::kCvatSegZip;
+    if (seg) {
+      ImportItem item{part.filename, part.file, Format::kCvatSegZip, true, {}};
+      for (auto& [name, path] : entries) item.archive.emplace(name, std::move(path));
+      items.push_back(std::move(item));
       continue;
     }
-    StatusOr<std::string> bytes = ReadCapped(part.file, max_bytes);
-    if (!bytes.ok()) {
-      if (!absl::IsInvalidArgument(bytes.status())) return bytes.status();
-      ic.result.refused.push_back({source, std::string(ToStd(bytes.status().message()))});
-      continue;
+    for (auto& [name, path] : entries) {
+      if (BaseName(name) == "labels.json" || BaseName(name) == "labelmap.txt") continue;
+      items.push_back({name, std::move(path), asked, false, {}});
     }
-    ImportOne(&ic, part.filename, *bytes);
   }
   if (!any_file) return absl::InvalidArgumentError("the upload holds no file (field 'file')");
-  // One revision per image: a second mask for an image is refused. A name with a label
-  // suffix ("a_mask.png") wins over the image itself ("a.png") sent along in a ZIP.
-  std::stable_partition(ic.result.masks.begin(), ic.result.masks.end(),
-                        [](const ImportedMask& m) { return HasLabelSuffix(m.source); });
-  std::vector<PreparedMask> prepared;
-  std::vector<std::pair<std::string, int64_t>> sources;
-  std::set<int64_t> taken;
-  nlohmann::json refused = nlohmann::json::array();
-  for (const ImportRefusal& r : ic.result.refused) {
-    refused.push_back({{"source", r.source}, {"reason", r.reason}});
+  for (ImportItem& item : items) {
+    if (item.seg_zip || item.format) continue;
+    ASSIGN_OR_RETURN(std::string head, ReadHead(item.path));
+    item.format = Guess(item.name, head);
   }
-  for (ImportedMask& m : ic.result.masks) {
-    if (!taken.insert(m.image.file_id).second) {
-      refused.push_back(
-          {{"source", m.source},
-           {"reason", StrCat("another file of this import annotates ", m.image.filename)}});
-      continue;
-    }
-    StatusOr<PreparedMask> p =
-        PrepareMask(ctx, set, by_id[m.image.file_id], std::move(m.mask), CallerId(req), "import");
-    if (!p.ok()) {
-      if (!absl::IsInvalidArgument(p.status())) return p.status();
-      refused.push_back(
-          {{"source", m.source}, {"reason", std::string(ToStd(p.status().message()))}});
-      continue;
-    }
-    sources.emplace_back(m.source, m.image.file_id);
-    prepared.push_back(std::move(*p));
+  // 2. The order decides which mask of an image wins (one revision per image per
+  // import: the first): label images named with a label suffix ("a_mask.png") first, so
+  // that they win over the image itself ("a.png") sent along; then the rest as sent.
+  std::stable_partition(items.begin(), items.end(), [](const ImportItem& item) {
+    return !item.seg_zip && item.format == Format::kLabelImages && HasLabelSuffix(item.name);
+  });
+  // 3. One file at a time, one image at a time: staged as it comes, dropped when its file
+  // is refused, all written together at the end.
+  for (const ImportItem& item : items) {
+    RETURN_IF_ERROR(ImportItemInto(item, matcher, options, max_bytes, &staging));
   }
-  std::vector<MaskRevisionRecord> records;
-  for (const PreparedMask& p : prepared) records.push_back(p.revision);
-  nlohmann::json imported = nlohmann::json::array();
-  if (!records.empty()) {
-    StatusOr<std::vector<MaskRevisionRecord>> written =
-        ctx.annotations->AddMaskRevisions(set.id, records);
-    if (!written.ok()) {
-      // Nothing was written: the blobs of this import go unless something else holds them.
-      std::vector<std::string> shas;
-      for (PreparedMask& p : prepared) {
-        shas.push_back(p.revision.sha256);
-        p.blob.pin.Release();
-      }
-      (void)SweepUnusedBlobs(*ctx.store, *ctx.blobs, shas);
-      return written.status();
-    }
-    for (size_t i = 0; i < written->size(); ++i) {
-      imported.push_back({{"source", sources[i].first},
-                          {"file_id", sources[i].second},
-                          {"filename", ToValidUtf8(by_id[sources[i].second].filename)},
-                          {"revision", (*written)[i].revision}});
-    }
-  }
+  ASSIGN_OR_RETURN(nlohmann::json imported, staging.Commit());
   nlohmann::json j = {{"set_id", set.id},
                       {"imported", std::move(imported)},
-                      {"refused", std::move(refused)},
-                      {"notes", ic.notes}};
+                      {"refused", staging.refused()},
+                      {"notes", staging.notes()}};
   if (j["imported"].empty()) {
     j["error"] = "nothing was imported";
     return JsonResponse(400, JsonText(j));
