@@ -268,18 +268,8 @@ Status CocoWriter::Add(const ExportImage& image) {
   images_.push_back(
       {{"id", image.id}, {"file_name", image.filename}, {"width", m.width}, {"height", m.height}});
   const int default_class = labels_.empty() ? 1 : labels_.front().id;
-  const size_t n = static_cast<size_t>(m.width) * m.height;
-  for (int value : LabelsPresent(m)) {
-    std::vector<uint8_t> bin(n, 0);
-    int x0 = m.width, y0 = m.height, x1 = -1, y1 = -1;
-    int64_t area = 0;
-    for (size_t p = 0; p < n; ++p) {
-      if (LabelAt(m, p) != value) continue;
-      bin[p] = 1;
-      ++area;
-      const int x = static_cast<int>(p % m.width), y = static_cast<int>(p / m.width);
-      x0 = std::min(x0, x), y0 = std::min(y0, y), x1 = std::max(x1, x), y1 = std::max(y1, y);
-    }
+  for (const LabelExtent& e : LabelExtents(m)) {
+    const int value = e.value;
     int category = value;
     if (instances_) {
       auto it = image.mask.classes.find(value);
@@ -288,15 +278,15 @@ Status CocoWriter::Add(const ExportImage& image) {
     if (label_ids_.insert(category).second) {
       labels_.push_back({category, StrCat("class ", category), VocColour(category)});
     }
-    json ann = {{"id", next_id_++},
-                {"image_id", image.id},
-                {"category_id", category},
-                {"segmentation",
-                 {{"size", {m.height, m.width}},
-                  {"counts", CocoRleToString(CocoRleEncode(bin, m.width, m.height))}}},
-                {"area", area},
-                {"bbox", {x0, y0, x1 - x0 + 1, y1 - y0 + 1}},
-                {"iscrowd", 0}};
+    json ann = {
+        {"id", next_id_++},
+        {"image_id", image.id},
+        {"category_id", category},
+        {"segmentation",
+         {{"size", {m.height, m.width}}, {"counts", CocoRleToString(CocoRleEncodeLabel(m, e))}}},
+        {"area", e.area},
+        {"bbox", {e.x0, e.y0, e.width(), e.height()}},
+        {"iscrowd", 0}};
     if (instances_) ann["attributes"] = {{"instance_id", value}};
     if (!first_annotation_) out += ",";
     first_annotation_ = false;

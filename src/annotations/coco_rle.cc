@@ -25,6 +25,39 @@ std::vector<uint32_t> CocoRleEncode(const std::vector<uint8_t>& mask, int width,
   return counts;
 }
 
+std::vector<uint32_t> CocoRleEncodeLabel(const Image& labels, const LabelExtent& extent) {
+  std::vector<uint32_t> counts;
+  uint8_t current = 0;
+  uint64_t run = 0;
+  // Appends `n` pixels of value `v` (column-major order).
+  auto push = [&](uint8_t v, uint64_t n) {
+    if (n == 0) return;
+    if (v != current) {
+      counts.push_back(static_cast<uint32_t>(run));
+      run = 0;
+      current = v;
+    }
+    run += n;
+  };
+  const uint64_t h = static_cast<uint64_t>(labels.height);
+  if (extent.area > 0) {
+    push(0, static_cast<uint64_t>(extent.x0) * h);
+    for (int x = extent.x0; x <= extent.x1; ++x) {
+      push(0, static_cast<uint64_t>(extent.y0));
+      for (int y = extent.y0; y <= extent.y1; ++y) {
+        const size_t i = static_cast<size_t>(y) * labels.width + x;
+        push(LabelAt(labels, i) == extent.value ? 1 : 0, 1);
+      }
+      push(0, h - 1 - static_cast<uint64_t>(extent.y1));
+    }
+    push(0, static_cast<uint64_t>(labels.width - 1 - extent.x1) * h);
+  } else {
+    push(0, static_cast<uint64_t>(labels.width) * h);
+  }
+  counts.push_back(static_cast<uint32_t>(run));
+  return counts;
+}
+
 StatusOr<std::vector<uint8_t>> CocoRleDecode(const std::vector<uint32_t>& counts, int width,
                                              int height) {
   const uint64_t total = static_cast<uint64_t>(width) * static_cast<uint64_t>(height);

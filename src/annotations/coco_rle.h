@@ -9,12 +9,16 @@
 #include <string_view>
 #include <vector>
 
+#include "annotations/label_image.h"
 #include "common/status.h"
 
 namespace infera {
 
 // The counts of a row-major width x height binary mask (nonzero = 1).
 std::vector<uint32_t> CocoRleEncode(const std::vector<uint8_t>& mask, int width, int height);
+// The same counts for the binary mask "labels == extent.value", reading only the label's
+// box (`extent` as LabelExtents gives it): the pixels outside it are known to be 0.
+std::vector<uint32_t> CocoRleEncodeLabel(const Image& labels, const LabelExtent& extent);
 // The row-major binary mask (0/1) of `counts`. InvalidArgument when the counts do not
 // sum to width * height.
 StatusOr<std::vector<uint8_t>> CocoRleDecode(const std::vector<uint32_t>& counts, int width,

@@ -513,15 +513,9 @@ Status CvatXmlWriter::Add(const ExportImage& image) {
   const Image& m = image.mask.labels;
   out += StrCat("  <image id=\"", next_index_++, "\" name=\"", XmlEscape(image.filename),
                 "\" width=\"", m.width, "\" height=\"", m.height, "\">\n");
-  const size_t n = static_cast<size_t>(m.width) * m.height;
-  for (int value : LabelsPresent(m)) {
-    int x0 = m.width, y0 = m.height, x1 = -1, y1 = -1;
-    for (size_t p = 0; p < n; ++p) {
-      if (LabelAt(m, p) != value) continue;
-      const int x = static_cast<int>(p % m.width), y = static_cast<int>(p / m.width);
-      x0 = std::min(x0, x), y0 = std::min(y0, y), x1 = std::max(x1, x), y1 = std::max(y1, y);
-    }
-    const int bw = x1 - x0 + 1, bh = y1 - y0 + 1;
+  for (const LabelExtent& e : LabelExtents(m)) {
+    const int value = e.value, x0 = e.x0, y0 = e.y0;
+    const int bw = e.width(), bh = e.height();
     std::vector<uint8_t> box(static_cast<size_t>(bw) * bh, 0);
     for (int y = 0; y < bh; ++y) {
       for (int x = 0; x < bw; ++x) {

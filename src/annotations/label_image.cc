@@ -1,5 +1,6 @@
 #include "annotations/label_image.h"
 
+#include <algorithm>
 #include <charconv>
 
 #include "annotations/label_map.h"
@@ -49,6 +50,31 @@ std::vector<int> LabelsPresent(const Image& labels) {
   std::vector<int> out;
   for (size_t v = 1; v < seen.size(); ++v) {
     if (seen[v]) out.push_back(static_cast<int>(v));
+  }
+  return out;
+}
+
+std::vector<LabelExtent> LabelExtents(const Image& labels) {
+  std::vector<LabelExtent> by_value(labels.type == PixelType::kUInt8 ? 256 : 65536);
+  for (int y = 0; y < labels.height; ++y) {
+    const size_t row = static_cast<size_t>(y) * labels.width;
+    for (int x = 0; x < labels.width; ++x) {
+      const int v = LabelAt(labels, row + x);
+      if (v == 0) continue;
+      LabelExtent& e = by_value[v];
+      if (e.area++ == 0) {
+        e.value = v;
+        e.x0 = e.x1 = x;
+        e.y0 = e.y1 = y;
+        continue;
+      }
+      e.x0 = std::min(e.x0, x), e.x1 = std::max(e.x1, x);
+      e.y1 = y;  // rows come in order
+    }
+  }
+  std::vector<LabelExtent> out;
+  for (const LabelExtent& e : by_value) {
+    if (e.area > 0) out.push_back(e);
   }
   return out;
 }

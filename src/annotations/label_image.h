@@ -48,6 +48,18 @@ inline void SetLabel(Image* labels, size_t i, int value) {
 // The labels present, ascending, without 0.
 std::vector<int> LabelsPresent(const Image& labels);
 
+// One label's bounding box (inclusive) and pixel count.
+struct LabelExtent {
+  int value = 0;
+  int x0 = 0, y0 = 0, x1 = -1, y1 = -1;
+  int64_t area = 0;
+  int width() const { return x1 - x0 + 1; }
+  int height() const { return y1 - y0 + 1; }
+};
+// Every label present (ascending, without 0) with its extent, from one row-major pass:
+// writers that handle one label at a time then read only its box, not the whole image.
+std::vector<LabelExtent> LabelExtents(const Image& labels);
+
 // {"<instance id>": label id} and back. InvalidArgument for keys that are not ids in
 // 1..65535 or values that are not such integers.
 nlohmann::json ClassesJson(const std::map<int, int>& classes);

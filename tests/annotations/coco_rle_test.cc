@@ -54,3 +54,52 @@ TEST(CocoRleTest, BadInputIsRefused) {
 
 }  // namespace
 }  // namespace infera
+
+namespace infera {
+namespace {
+
+// CocoRleEncodeLabel reads only the label's box; it must give exactly the counts of the
+// whole binary mask, for labels touching any border, single pixels and the full image.
+TEST(CocoRleTest, OneLabelFromItsBoxEqualsTheWholeMask) {
+  std::mt19937 rng(7);
+  for (int round = 0; round < 60; ++round) {
+    const int w = 1 + static_cast<int>(rng() % 23), h = 1 + static_cast<int>(rng() % 19);
+    const int max_label = round % 2 == 0 ? 6 : 300;  // 8- and 16-bit label images
+    Image labels = MakeLabelImage(w, h, max_label);
+    const size_t n = static_cast<size_t>(w) * h;
+    const int kind = round % 4;
+    for (size_t i = 0; i < n; ++i) {
+      int v = static_cast<int>(rng() % (max_label + 1));
+      if (kind == 1) v = 5;                         // one label fills the image
+      if (kind == 2) v = (rng() % 9 == 0) ? v : 0;  // sparse
+      SetLabel(&labels, i, v);
+    }
+    std::vector<LabelExtent> extents = LabelExtents(labels);
+    std::vector<int> present = LabelsPresent(labels);
+    ASSERT_EQ(extents.size(), present.size());
+    for (size_t k = 0; k < extents.size(); ++k) {
+      const LabelExtent& e = extents[k];
+      ASSERT_EQ(e.value, present[k]);
+      std::vector<uint8_t> bin(n, 0);
+      int64_t area = 0;
+      int x0 = w, y0 = h, x1 = -1, y1 = -1;
+      for (size_t i = 0; i < n; ++i) {
+        if (LabelAt(labels, i) != e.value) continue;
+        bin[i] = 1;
+        ++area;
+        const int x = static_cast<int>(i % w), y = static_cast<int>(i / w);
+        x0 = std::min(x0, x), y0 = std::min(y0, y), x1 = std::max(x1, x), y1 = std::max(y1, y);
+      }
+      EXPECT_EQ(e.area, area);
+      EXPECT_EQ(std::vector<int>({e.x0, e.y0, e.x1, e.y1}), std::vector<int>({x0, y0, x1, y1}));
+      EXPECT_EQ(CocoRleEncodeLabel(labels, e), CocoRleEncode(bin, w, h))
+          << "round " << round << " label " << e.value;
+    }
+  }
+  // A label that is not there: all background.
+  Image empty = MakeLabelImage(4, 3, 1);
+  EXPECT_EQ(CocoRleEncodeLabel(empty, LabelExtent{}), std::vector<uint32_t>({12}));
+}
+
+}  // namespace
+}  // namespace infera
