@@ -144,6 +144,9 @@ const RouteRow kRoutes[] = {
     {"GET", "/api/retraining/params_schema", Access::kUser},
     {"GET", "/api/retraining/{id}", Access::kUser},
     {"POST", "/api/retraining/{id}/cancel", Access::kUser},
+    // image labels (annotation sets of kind image_labels)
+    {"GET", "/api/annotations/{set}/images/{file}/label", Access::kUser},
+    {"PUT", "/api/annotations/{set}/images/{file}/label", Access::kUser},
 };
 
 // A concrete target for a pattern: ids no record has, a model no repository holds (so
