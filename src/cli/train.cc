@@ -1,6 +1,9 @@
 // `infera train --model M --images DIR --masks DIR [--param k=v]... [--repository DIR]
 // [--config FILE] [--work DIR]`: fine-tunes a model version offline on annotated images
 // (training/trainer.h) and writes the result as the model folder's next version.
+// --param: a training param (TrainingParamsSchema's names: epochs, lr, ...) or else a
+// runner param (as a request's `params`, e.g. cellpose's diameter), which the runner
+// checks (an unknown key is refused naming it) and training.json records.
 //
 // Samples: every image file of --images (sorted, hidden files skipped) with a mask in
 // --masks of the same file name, or of the same stem with .png (label PNGs: 0
@@ -192,19 +195,57 @@ class TempWork {
   fs::path path_;
 };
 
+// The keys of a JSON Schema's properties.
+std::vector<std::string> PropertyNames(const nlohmann::json& schema) {
+  std::vector<std::string> names;
+  if (schema.contains("properties") && schema["properties"].is_object()) {
+    for (const auto& [key, value] : schema["properties"].items()) names.push_back(key);
+  }
+  return names;
+}
+
+// --param pairs split into training params (TrainingParamsSchema's names) and the
+// runner's (its params_schema's); InvalidArgument naming both lists for another key.
+Status SplitParams(const nlohmann::json& pairs, const Runner& runner, nlohmann::json* training,
+                   nlohmann::json* runner_params) {
+  const std::vector<std::string> train_names = PropertyNames(TrainingParamsSchema());
+  const std::vector<std::string> runner_names = PropertyNames(runner.params_schema());
+  *training = nlohmann::json::object();
+  *runner_params = nlohmann::json::object();
+  for (const auto& [key, value] : pairs.items()) {
+    auto has = [&key](const std::vector<std::string>& v) {
+      return std::find(v.begin(), v.end(), key) != v.end();
+    };
+    if (has(train_names)) {
+      (*training)[key] = value;
+    } else if (has(runner_names)) {
+      (*runner_params)[key] = value;
+    } else {
+      return absl::InvalidArgumentError(StrCat(
+          "unknown training param '", key, "' (training params: ", StrJoin(train_names, ", "),
+          "; runner ", runner.name(), "'s params: ",
+          runner_names.empty() ? std::string("none") : StrJoin(runner_names, ", "), ")"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 Status Train(const TrainOptions& options) {
   ASSIGN_OR_RETURN(nlohmann::json param_json, ParseParamPairs(options.params));
-  ASSIGN_OR_RETURN(TrainingParams params, ParseTrainingParams(param_json));
   ASSIGN_OR_RETURN(ModelConfig model,
                    ResolveModel(options.config, options.repository, options.model));
+  const Runner* runner = FindRunner(model.runner);
+  if (runner == nullptr) return absl::InvalidArgumentError(StrCat("unknown runner ", model.runner));
+  // Training params by their names; the runner's by its (checked by Trainer::Create).
+  nlohmann::json training_json, runner_json;
+  RETURN_IF_ERROR(SplitParams(param_json, *runner, &training_json, &runner_json));
+  ASSIGN_OR_RETURN(TrainingParams params, ParseTrainingParams(training_json));
   const fs::path folder = model.source.parent_path();
   if (model.source.filename() != "model.yaml") {
     return absl::InvalidArgumentError(StrCat("model '", model.name,
                                              "' is not a model folder (model.yaml with version "
                                              "folders): train writes a new version there"));
   }
-  const Runner* runner = FindRunner(model.runner);
-  if (runner == nullptr) return absl::InvalidArgumentError(StrCat("unknown runner ", model.runner));
   int skipped = 0;
   ASSIGN_OR_RETURN(std::vector<TrainingSample> samples, LoadSamples(options, model, &skipped));
   std::fprintf(stderr, "train: model %s v%lld (runner %s), %zu annotated images%s\n",
@@ -217,7 +258,7 @@ Status Train(const TrainOptions& options) {
     ASSIGN_OR_RETURN(work, temp.Make());
   }
   ASSIGN_OR_RETURN(std::unique_ptr<Trainer> trainer,
-                   Trainer::Create(model, *runner, params, std::move(samples), work));
+                   Trainer::Create(model, *runner, params, std::move(samples), work, runner_json));
   TrainProgress progress;
   TrainingCallbacks callbacks;
   callbacks.on_step = [&](int64_t step, int64_t steps) { progress.Step(step, steps); };
@@ -231,8 +272,9 @@ Status Train(const TrainOptions& options) {
   fs::create_directories(version_dir, ec);
   if (ec)
     return absl::InternalError(StrCat("cannot create ", version_dir.string(), ": ", ec.message()));
-  const nlohmann::json sources = {{"images", fs::absolute(options.images).string()},
-                                  {"masks", fs::absolute(options.masks).string()}};
+  nlohmann::json sources = {{"images", fs::absolute(options.images).string()},
+                            {"masks", fs::absolute(options.masks).string()}};
+  if (!runner_json.empty()) sources["runner_params"] = runner_json;
   const nlohmann::json record =
       TrainingRecordJson(result, params, model.version, model.runner, sources);
   // training.json first, the artifact last: a folder with the artifact is a complete

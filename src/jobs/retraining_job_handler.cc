@@ -83,12 +83,16 @@ class RetrainingJobHandler::JobRun {
     }
     total_ = params->epochs;
 
-    StatusOr<RetrainingData> data =
-        LoadRetrainingSamples(*owner_.store_, *owner_.annotations_, *owner_.blobs_,
-                              spec_.annotation_set_ids, spec_.runner, owner_.options_.decode);
+    StatusOr<RetrainingData> data = LoadRetrainingSamples(
+        *owner_.store_, *owner_.annotations_, *owner_.blobs_, spec_.annotation_set_ids,
+        spec_.runner, config->labels, owner_.options_.decode);
     if (!data.ok()) return Fail(Message(data.status()));
     sets_ = std::move(data->sets);
     const size_t images = data->samples.size();
+    if (data->unlabelled > 0) {
+      AddLog(StrCat(data->unlabelled, " image", data->unlabelled == 1 ? "" : "s",
+                    " without a label skipped"));
+    }
 
     if (JobOutcome stop; Halted(&stop)) return stop;
     std::error_code ec;

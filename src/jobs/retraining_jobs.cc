@@ -67,8 +67,12 @@ StatusOr<JobRecord> RetrainingJobs::Start(const Caller& caller,
     RETURN_IF_ERROR(CheckVisible(caller, set->owner_id, "annotation set", id));
     RETURN_IF_ERROR(CheckSetsTrainRunner(set->kind, id, config.runner));
     if (set->mask_count == 0) {
-      return absl::InvalidArgumentError(
-          StrCat("annotation set ", id, " ('", set->name, "') has no masks to train on"));
+      return absl::InvalidArgumentError(StrCat(
+          "annotation set ", id, " ('", set->name, "') has no ",
+          set->kind == AnnotationKind::kImageLabels ? "labelled images" : "masks", " to train on"));
+    }
+    if (set->kind == AnnotationKind::kImageLabels) {
+      RETURN_IF_ERROR(MapImageLabelsToModel(*annotations_, *set, config.labels).status());
     }
   }
   RetrainingSpec spec;

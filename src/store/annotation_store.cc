@@ -14,6 +14,8 @@ std::string_view AnnotationKindName(AnnotationKind kind) {
       return "semantic";
     case AnnotationKind::kInstances:
       return "instances";
+    case AnnotationKind::kImageLabels:
+      return "image_labels";
   }
   return "semantic";
 }
@@ -21,8 +23,9 @@ std::string_view AnnotationKindName(AnnotationKind kind) {
 StatusOr<AnnotationKind> ParseAnnotationKind(std::string_view name) {
   if (name == "semantic") return AnnotationKind::kSemantic;
   if (name == "instances") return AnnotationKind::kInstances;
+  if (name == "image_labels") return AnnotationKind::kImageLabels;
   return absl::InvalidArgumentError(StrCat("unknown annotation kind '", name.substr(0, 64),
-                                           "' (expected semantic or instances)"));
+                                           "' (expected semantic, instances or image_labels)"));
 }
 
 bool IsMaskOrigin(std::string_view origin) {
@@ -77,6 +80,25 @@ Status ValidateMaskRevisions(const std::vector<MaskRevisionRecord>& masks) {
     if (!files.insert(m.source_file_id).second) {
       return absl::InvalidArgumentError(
           StrCat("file ", m.source_file_id, " has more than one mask in one write"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+Status ValidateImageLabels(const std::vector<ImageLabelRecord>& labels) {
+  std::set<int64_t> files;
+  for (const ImageLabelRecord& l : labels) {
+    if (l.label_id < 0 || l.label_id > 65535) {
+      return absl::InvalidArgumentError(StrCat("the label of file ", l.source_file_id, " is ",
+                                               l.label_id, " (expected 0..65535)"));
+    }
+    if (!IsMaskOrigin(l.origin)) {
+      return absl::InvalidArgumentError(
+          StrCat("label origin '", l.origin.substr(0, 64), "' is not import, edit or job:<id>"));
+    }
+    if (!files.insert(l.source_file_id).second) {
+      return absl::InvalidArgumentError(
+          StrCat("file ", l.source_file_id, " has more than one label in one write"));
     }
   }
   return absl::OkStatus();

@@ -20,10 +20,16 @@ namespace infera {
 namespace {
 
 // Column lists, in the order ReadSetRow / ReadRevisionRow expect them.
-#define INFERA_SET_COLUMNS                                                       \
-  "s.id, s.dataset_id, s.owner_id, s.name, s.kind, s.labels_json, s.created_at," \
-  " (SELECT COUNT(DISTINCT r.source_file_id) FROM annotation_revisions r"        \
-  " WHERE r.set_id = s.id)"
+// The count is of images with a mask or (image_labels) a current label other than 0.
+#define INFERA_SET_COLUMNS                                                        \
+  "s.id, s.dataset_id, s.owner_id, s.name, s.kind, s.labels_json, s.created_at,"  \
+  " (SELECT COUNT(DISTINCT r.source_file_id) FROM annotation_revisions r"         \
+  " WHERE r.set_id = s.id) + (SELECT COUNT(*) FROM annotation_image_labels l"     \
+  " WHERE l.set_id = s.id AND l.label_id <> 0 AND l.revision = (SELECT"           \
+  " MAX(q.revision) FROM annotation_image_labels q WHERE q.set_id = l.set_id AND" \
+  " q.source_file_id = l.source_file_id))"
+#define INFERA_LABEL_COLUMNS \
+  "l.id, l.set_id, l.source_file_id, l.revision, l.label_id, l.author_id, l.origin, l.created_at"
 #define INFERA_REVISION_COLUMNS                                                        \
   "r.id, r.set_id, r.source_file_id, r.revision, r.sha256, r.size, r.width, r.height," \
   " r.bit_depth, r.author_id, r.origin, r.classes_json, r.created_at"
@@ -65,6 +71,30 @@ MaskRevisionRecord ReadRevisionRow(const PgResult& r, int i) {
   return m;
 }
 
+ImageLabelRecord ReadLabelRow(const PgResult& r, int i) {
+  ImageLabelRecord l;
+  l.id = r.Int(i, 0);
+  l.set_id = r.Int(i, 1);
+  l.source_file_id = r.Int(i, 2);
+  l.revision = static_cast<int>(r.Int(i, 3));
+  l.label_id = static_cast<int>(r.Int(i, 4));
+  l.author_id = r.Int(i, 5);
+  l.origin = r.Text(i, 6);
+  l.created_at = r.Int(i, 7);
+  return l;
+}
+
+// InvalidArgument when masks go to an image_labels set or labels to a mask set.
+Status CheckWriteKind(const AnnotationSetRecord& set, bool labels) {
+  const bool labels_set = set.kind == AnnotationKind::kImageLabels;
+  if (labels == labels_set) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      labels ? StrCat("annotation set ", set.id, " is of kind ", AnnotationKindName(set.kind),
+                      ": it holds masks, not image labels")
+             : StrCat("annotation set ", set.id,
+                      " is of kind image_labels: it holds one label per image, not masks"));
+}
+
 bool IsJsonOf(const std::string& text, nlohmann::json::value_t type) {
   const nlohmann::json parsed = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
   return !parsed.is_discarded() && parsed.type() == type;
@@ -76,9 +106,13 @@ class PostgresAnnotationStore final : public AnnotationStore {
       : pool_(std::move(pool)), now_ms_(std::move(now_ms)) {}
 
   StatusOr<AnnotationSetRecord> CreateAnnotationSet(
-      const AnnotationSetRecord& set, const std::vector<MaskRevisionRecord>& masks) override {
+      const AnnotationSetRecord& set, const std::vector<MaskRevisionRecord>& masks,
+      const std::vector<ImageLabelRecord>& labels) override {
     if (set.name.empty()) return absl::InvalidArgumentError("annotation set name is empty");
     RETURN_IF_ERROR(ValidateMaskRevisions(masks));
+    RETURN_IF_ERROR(ValidateImageLabels(labels));
+    if (!masks.empty()) RETURN_IF_ERROR(CheckWriteKind(set, /*labels=*/false));
+    if (!labels.empty()) RETURN_IF_ERROR(CheckWriteKind(set, /*labels=*/true));
     if (!IsJsonOf(set.labels_json, nlohmann::json::value_t::array)) {
       return absl::InvalidArgumentError("annotation set labels are not a JSON array");
     }
@@ -103,6 +137,7 @@ class PostgresAnnotationStore final : public AnnotationStore {
     }
     const int64_t id = inserted->Int(0, 0);
     RETURN_IF_ERROR(InsertRevisions(*c, id, set.dataset_id, masks).status());
+    RETURN_IF_ERROR(InsertLabels(*c, id, set.dataset_id, labels).status());
     ASSIGN_OR_RETURN(AnnotationSetRecord created, ReadSet(*c, id));
     RETURN_IF_ERROR(txn.Commit());
     return created;
@@ -161,6 +196,7 @@ class PostgresAnnotationStore final : public AnnotationStore {
     ASSIGN_OR_RETURN(PgPool::Lease c, pool_->Acquire());
     ASSIGN_OR_RETURN(PgTransaction txn, PgTransaction::Begin(*c));
     ASSIGN_OR_RETURN(AnnotationSetRecord set, LockSet(*c, set_id));
+    RETURN_IF_ERROR(CheckWriteKind(set, /*labels=*/false));
     ASSIGN_OR_RETURN(std::vector<MaskRevisionRecord> written,
                      InsertRevisions(*c, set_id, set.dataset_id, masks));
     RETURN_IF_ERROR(txn.Commit());
@@ -217,8 +253,92 @@ class PostgresAnnotationStore final : public AnnotationStore {
     return out;
   }
 
+  StatusOr<std::vector<ImageLabelRecord>> AddImageLabels(
+      int64_t set_id, const std::vector<ImageLabelRecord>& labels) override {
+    RETURN_IF_ERROR(ValidateImageLabels(labels));
+    ASSIGN_OR_RETURN(PgPool::Lease c, pool_->Acquire());
+    ASSIGN_OR_RETURN(PgTransaction txn, PgTransaction::Begin(*c));
+    ASSIGN_OR_RETURN(AnnotationSetRecord set, LockSet(*c, set_id));
+    RETURN_IF_ERROR(CheckWriteKind(set, /*labels=*/true));
+    ASSIGN_OR_RETURN(std::vector<ImageLabelRecord> written,
+                     InsertLabels(*c, set_id, set.dataset_id, labels));
+    RETURN_IF_ERROR(txn.Commit());
+    return written;
+  }
+
+  StatusOr<std::vector<ImageLabelRecord>> ListImageLabelRevisions(int64_t set_id,
+                                                                  int64_t source_file_id) override {
+    ASSIGN_OR_RETURN(PgPool::Lease c, pool_->Acquire());
+    ASSIGN_OR_RETURN(PgTransaction txn,
+                     PgTransaction::Begin(*c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"));
+    RETURN_IF_ERROR(ReadSet(*c, set_id).status());
+    ASSIGN_OR_RETURN(PgResult r, c->Exec("SELECT " INFERA_LABEL_COLUMNS
+                                         " FROM annotation_image_labels l WHERE l.set_id = $1"
+                                         " AND l.source_file_id = $2 ORDER BY l.revision",
+                                         set_id, source_file_id));
+    std::vector<ImageLabelRecord> out;
+    for (int i = 0; i < r.rows(); ++i) out.push_back(ReadLabelRow(r, i));
+    RETURN_IF_ERROR(txn.Commit());
+    return out;
+  }
+
+  StatusOr<std::vector<ImageLabelRecord>> ListCurrentImageLabels(int64_t set_id) override {
+    ASSIGN_OR_RETURN(PgPool::Lease c, pool_->Acquire());
+    ASSIGN_OR_RETURN(PgTransaction txn,
+                     PgTransaction::Begin(*c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"));
+    RETURN_IF_ERROR(ReadSet(*c, set_id).status());
+    ASSIGN_OR_RETURN(
+        PgResult r,
+        c->Exec("SELECT * FROM (SELECT DISTINCT ON (l.source_file_id) " INFERA_LABEL_COLUMNS
+                " FROM annotation_image_labels l WHERE l.set_id = $1"
+                " ORDER BY l.source_file_id, l.revision DESC) cur"
+                " WHERE cur.label_id <> 0 ORDER BY cur.source_file_id",
+                set_id));
+    std::vector<ImageLabelRecord> out;
+    for (int i = 0; i < r.rows(); ++i) out.push_back(ReadLabelRow(r, i));
+    RETURN_IF_ERROR(txn.Commit());
+    return out;
+  }
+
  private:
   int64_t Now() const { return now_ms_(); }
+
+  // Writes the next revision of each label (validated) of set `set_id` of dataset
+  // `dataset_id` (whose row the caller locked).
+  StatusOr<std::vector<ImageLabelRecord>> InsertLabels(
+      PgConnection& c, int64_t set_id, int64_t dataset_id,
+      const std::vector<ImageLabelRecord>& labels) {
+    std::vector<ImageLabelRecord> written;
+    const int64_t now = Now();
+    for (const ImageLabelRecord& l : labels) {
+      {
+        ASSIGN_OR_RETURN(PgResult r, c.Exec("SELECT dataset_id, role FROM files WHERE id = $1"
+                                            " FOR KEY SHARE",
+                                            l.source_file_id));
+        if (r.rows() == 0)
+          return absl::NotFoundError(StrCat("file ", l.source_file_id, " not found"));
+        if (r.Int(0, 0) != dataset_id || r.Text(0, 1) != "source") {
+          return absl::InvalidArgumentError(
+              StrCat("file ", l.source_file_id, " is not an image of dataset ", dataset_id));
+        }
+      }
+      ImageLabelRecord rec = l;
+      rec.set_id = set_id;
+      rec.created_at = now;
+      ASSIGN_OR_RETURN(
+          PgResult r,
+          c.Exec("INSERT INTO annotation_image_labels (set_id, source_file_id, revision,"
+                 " label_id, author_id, origin, created_at)"
+                 " SELECT $1, $2, COALESCE(MAX(revision), 0) + 1, $3, $4, $5, $6"
+                 " FROM annotation_image_labels WHERE set_id = $1 AND source_file_id = $2"
+                 " RETURNING id, revision",
+                 set_id, rec.source_file_id, rec.label_id, rec.author_id, rec.origin, now));
+      rec.id = r.Int(0, 0);
+      rec.revision = static_cast<int>(r.Int(0, 1));
+      written.push_back(std::move(rec));
+    }
+    return written;
+  }
 
   static Status Duplicate(const AnnotationSetRecord& set) {
     return absl::AlreadyExistsError(StrCat(
@@ -316,4 +436,5 @@ StatusOr<std::unique_ptr<AnnotationStore>> OpenPostgresAnnotationStore(
 
 #undef INFERA_SET_COLUMNS
 #undef INFERA_REVISION_COLUMNS
+#undef INFERA_LABEL_COLUMNS
 #undef INFERA_BLOB_LOCK_SHARED

@@ -15,10 +15,16 @@ namespace {
 using Mode = SqliteTransaction::Mode;
 
 // Column lists, in the order ReadSetRow / ReadRevisionRow expect them.
-#define INFERA_SET_COLUMNS                                                       \
-  "s.id, s.dataset_id, s.owner_id, s.name, s.kind, s.labels_json, s.created_at," \
-  " (SELECT COUNT(DISTINCT r.source_file_id) FROM annotation_revisions r"        \
-  " WHERE r.set_id = s.id)"
+// The count is of images with a mask or (image_labels) a current label other than 0.
+#define INFERA_SET_COLUMNS                                                        \
+  "s.id, s.dataset_id, s.owner_id, s.name, s.kind, s.labels_json, s.created_at,"  \
+  " (SELECT COUNT(DISTINCT r.source_file_id) FROM annotation_revisions r"         \
+  " WHERE r.set_id = s.id) + (SELECT COUNT(*) FROM annotation_image_labels l"     \
+  " WHERE l.set_id = s.id AND l.label_id <> 0 AND l.revision = (SELECT"           \
+  " MAX(q.revision) FROM annotation_image_labels q WHERE q.set_id = l.set_id AND" \
+  " q.source_file_id = l.source_file_id))"
+#define INFERA_LABEL_COLUMNS \
+  "l.id, l.set_id, l.source_file_id, l.revision, l.label_id, l.author_id, l.origin, l.created_at"
 #define INFERA_REVISION_COLUMNS                                                        \
   "r.id, r.set_id, r.source_file_id, r.revision, r.sha256, r.size, r.width, r.height," \
   " r.bit_depth, r.author_id, r.origin, r.classes_json, r.created_at"
@@ -57,15 +63,43 @@ MaskRevisionRecord ReadRevisionRow(const SqliteStatement& st) {
   return r;
 }
 
+ImageLabelRecord ReadLabelRow(const SqliteStatement& st) {
+  ImageLabelRecord l;
+  l.id = st.Int(0);
+  l.set_id = st.Int(1);
+  l.source_file_id = st.Int(2);
+  l.revision = static_cast<int>(st.Int(3));
+  l.label_id = static_cast<int>(st.Int(4));
+  l.author_id = st.Int(5);
+  l.origin = st.Text(6);
+  l.created_at = st.Int(7);
+  return l;
+}
+
+// InvalidArgument when masks go to an image_labels set or labels to a mask set.
+Status CheckWriteKind(const AnnotationSetRecord& set, bool labels) {
+  const bool labels_set = set.kind == AnnotationKind::kImageLabels;
+  if (labels == labels_set) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      labels ? StrCat("annotation set ", set.id, " is of kind ", AnnotationKindName(set.kind),
+                      ": it holds masks, not image labels")
+             : StrCat("annotation set ", set.id,
+                      " is of kind image_labels: it holds one label per image, not masks"));
+}
+
 class SqliteAnnotationStore final : public AnnotationStore {
  public:
   SqliteAnnotationStore(std::unique_ptr<SqliteDb> db, std::function<int64_t()> now_ms)
       : db_(std::move(db)), now_ms_(std::move(now_ms)) {}
 
   StatusOr<AnnotationSetRecord> CreateAnnotationSet(
-      const AnnotationSetRecord& set, const std::vector<MaskRevisionRecord>& masks) override {
+      const AnnotationSetRecord& set, const std::vector<MaskRevisionRecord>& masks,
+      const std::vector<ImageLabelRecord>& labels) override {
     if (set.name.empty()) return absl::InvalidArgumentError("annotation set name is empty");
     RETURN_IF_ERROR(ValidateMaskRevisions(masks));
+    RETURN_IF_ERROR(ValidateImageLabels(labels));
+    if (!masks.empty()) RETURN_IF_ERROR(CheckWriteKind(set, /*labels=*/false));
+    if (!labels.empty()) RETURN_IF_ERROR(CheckWriteKind(set, /*labels=*/true));
     MutexLock lock(&mu_);
     ASSIGN_OR_RETURN(auto txn, SqliteTransaction::Begin(*db_, Mode::kImmediate));
     {
@@ -101,6 +135,7 @@ class SqliteAnnotationStore final : public AnnotationStore {
     }
     const int64_t id = db_->LastInsertId();
     RETURN_IF_ERROR(InsertRevisions(id, set.dataset_id, masks).status());
+    RETURN_IF_ERROR(InsertLabels(id, set.dataset_id, labels).status());
     ASSIGN_OR_RETURN(AnnotationSetRecord created, ReadSet(id));
     RETURN_IF_ERROR(txn.Commit());
     return created;
@@ -173,6 +208,7 @@ class SqliteAnnotationStore final : public AnnotationStore {
     MutexLock lock(&mu_);
     ASSIGN_OR_RETURN(auto txn, SqliteTransaction::Begin(*db_, Mode::kImmediate));
     ASSIGN_OR_RETURN(AnnotationSetRecord set, ReadSet(set_id));
+    RETURN_IF_ERROR(CheckWriteKind(set, /*labels=*/false));
     ASSIGN_OR_RETURN(std::vector<MaskRevisionRecord> written,
                      InsertRevisions(set_id, set.dataset_id, masks));
     RETURN_IF_ERROR(txn.Commit());
@@ -231,8 +267,105 @@ class SqliteAnnotationStore final : public AnnotationStore {
     }
   }
 
+  StatusOr<std::vector<ImageLabelRecord>> AddImageLabels(
+      int64_t set_id, const std::vector<ImageLabelRecord>& labels) override {
+    RETURN_IF_ERROR(ValidateImageLabels(labels));
+    MutexLock lock(&mu_);
+    ASSIGN_OR_RETURN(auto txn, SqliteTransaction::Begin(*db_, Mode::kImmediate));
+    ASSIGN_OR_RETURN(AnnotationSetRecord set, ReadSet(set_id));
+    RETURN_IF_ERROR(CheckWriteKind(set, /*labels=*/true));
+    ASSIGN_OR_RETURN(std::vector<ImageLabelRecord> written,
+                     InsertLabels(set_id, set.dataset_id, labels));
+    RETURN_IF_ERROR(txn.Commit());
+    return written;
+  }
+
+  StatusOr<std::vector<ImageLabelRecord>> ListImageLabelRevisions(int64_t set_id,
+                                                                  int64_t source_file_id) override {
+    MutexLock lock(&mu_);
+    ASSIGN_OR_RETURN(auto txn, SqliteTransaction::Begin(*db_, Mode::kDeferred));
+    RETURN_IF_ERROR(ReadSet(set_id).status());
+    ASSIGN_OR_RETURN(auto st, db_->Prepare("SELECT " INFERA_LABEL_COLUMNS
+                                           " FROM annotation_image_labels l WHERE l.set_id = ?1"
+                                           " AND l.source_file_id = ?2 ORDER BY l.revision"));
+    st.Bind(set_id, source_file_id);
+    std::vector<ImageLabelRecord> out;
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, st.Step());
+      if (!row) return out;
+      out.push_back(ReadLabelRow(st));
+    }
+  }
+
+  StatusOr<std::vector<ImageLabelRecord>> ListCurrentImageLabels(int64_t set_id) override {
+    MutexLock lock(&mu_);
+    ASSIGN_OR_RETURN(auto txn, SqliteTransaction::Begin(*db_, Mode::kDeferred));
+    RETURN_IF_ERROR(ReadSet(set_id).status());
+    ASSIGN_OR_RETURN(auto st, db_->Prepare("SELECT " INFERA_LABEL_COLUMNS
+                                           " FROM annotation_image_labels l WHERE l.set_id = ?1"
+                                           " AND l.label_id <> 0 AND l.revision = (SELECT"
+                                           " MAX(q.revision) FROM annotation_image_labels q"
+                                           " WHERE q.set_id = l.set_id"
+                                           " AND q.source_file_id = l.source_file_id)"
+                                           " ORDER BY l.source_file_id"));
+    st.Bind(set_id);
+    std::vector<ImageLabelRecord> out;
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, st.Step());
+      if (!row) return out;
+      out.push_back(ReadLabelRow(st));
+    }
+  }
+
  private:
   int64_t Now() const { return now_ms_(); }
+
+  // NotFound for a file that is gone; InvalidArgument for one that is not a source image
+  // of dataset `dataset_id`.
+  Status CheckSourceFile(int64_t file_id, int64_t dataset_id) REQUIRES(mu_) {
+    ASSIGN_OR_RETURN(auto st, db_->Prepare("SELECT dataset_id, role FROM files WHERE id = ?1"));
+    ASSIGN_OR_RETURN(bool row, st.Bind(file_id).Step());
+    if (!row) return absl::NotFoundError(StrCat("file ", file_id, " not found"));
+    if (st.Int(0) != dataset_id || st.Text(1) != "source") {
+      return absl::InvalidArgumentError(
+          StrCat("file ", file_id, " is not an image of dataset ", dataset_id));
+    }
+    return absl::OkStatus();
+  }
+
+  // Writes the next revision of each label (validated) of set `set_id` of dataset
+  // `dataset_id`.
+  StatusOr<std::vector<ImageLabelRecord>> InsertLabels(int64_t set_id, int64_t dataset_id,
+                                                       const std::vector<ImageLabelRecord>& labels)
+      REQUIRES(mu_) {
+    std::vector<ImageLabelRecord> written;
+    const int64_t now = Now();
+    for (const ImageLabelRecord& l : labels) {
+      RETURN_IF_ERROR(CheckSourceFile(l.source_file_id, dataset_id));
+      ImageLabelRecord r = l;
+      r.set_id = set_id;
+      r.created_at = now;
+      {
+        ASSIGN_OR_RETURN(auto st, db_->Prepare("SELECT COALESCE(MAX(revision), 0) + 1 FROM"
+                                               " annotation_image_labels WHERE set_id = ?1"
+                                               " AND source_file_id = ?2"));
+        ASSIGN_OR_RETURN(bool row, st.Bind(set_id, l.source_file_id).Step());
+        r.revision = row ? static_cast<int>(st.Int(0)) : 1;
+      }
+      {
+        ASSIGN_OR_RETURN(auto st, db_->Prepare("INSERT INTO annotation_image_labels (set_id,"
+                                               " source_file_id, revision, label_id, author_id,"
+                                               " origin, created_at)"
+                                               " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"));
+        RETURN_IF_ERROR(st.Bind(set_id, r.source_file_id, r.revision, r.label_id, r.author_id,
+                                r.origin, r.created_at)
+                            .Run());
+      }
+      r.id = db_->LastInsertId();
+      written.push_back(std::move(r));
+    }
+    return written;
+  }
 
   StatusOr<AnnotationSetRecord> ReadSet(int64_t id) REQUIRES(mu_) {
     ASSIGN_OR_RETURN(auto st, db_->Prepare("SELECT " INFERA_SET_COLUMNS
@@ -250,15 +383,7 @@ class SqliteAnnotationStore final : public AnnotationStore {
     std::vector<MaskRevisionRecord> written;
     const int64_t now = Now();
     for (const MaskRevisionRecord& m : masks) {
-      {
-        ASSIGN_OR_RETURN(auto st, db_->Prepare("SELECT dataset_id, role FROM files WHERE id = ?1"));
-        ASSIGN_OR_RETURN(bool row, st.Bind(m.source_file_id).Step());
-        if (!row) return absl::NotFoundError(StrCat("file ", m.source_file_id, " not found"));
-        if (st.Int(0) != dataset_id || st.Text(1) != "source") {
-          return absl::InvalidArgumentError(
-              StrCat("file ", m.source_file_id, " is not an image of dataset ", dataset_id));
-        }
-      }
+      RETURN_IF_ERROR(CheckSourceFile(m.source_file_id, dataset_id));
       {
         ASSIGN_OR_RETURN(auto st, db_->Prepare("SELECT CASE WHEN json_valid(?1) THEN"
                                                " json_type(?1) = 'object' ELSE 0 END"));
@@ -322,3 +447,4 @@ StatusOr<std::unique_ptr<AnnotationStore>> OpenSqliteAnnotationStore(
 
 #undef INFERA_SET_COLUMNS
 #undef INFERA_REVISION_COLUMNS
+#undef INFERA_LABEL_COLUMNS

@@ -324,12 +324,83 @@ CREATE INDEX annotation_revisions_by_sha256 ON annotation_revisions (sha256);
 CREATE INDEX annotation_revisions_by_source ON annotation_revisions (source_file_id);
 )sql";
 
+// Version 6: annotation sets of kind image_labels (one class per image) and their labels'
+// revisions. SQLite cannot widen a CHECK in place: annotation_sets is rebuilt with the
+// third kind, and annotation_revisions (whose foreign key names it) with it — the new
+// tables filled from the old, the old dropped children first (so no cascade of theirs
+// touches a row), the new renamed into place (a rename rewrites the references to it).
+// A label revision is (set, source file, number, label id — 0: cleared —, author,
+// origin), cascading from its set and its source file.
+constexpr const char* kSchemaV6 = R"sql(
+PRAGMA defer_foreign_keys = ON;
+
+CREATE TABLE annotation_sets_v6 (
+  id          INTEGER PRIMARY KEY,
+  dataset_id  INTEGER NOT NULL REFERENCES datasets (id) ON DELETE CASCADE,
+  owner_id    INTEGER NOT NULL DEFAULT 0,
+  name        TEXT    NOT NULL CHECK (name <> ''),
+  kind        TEXT    NOT NULL CHECK (kind IN ('semantic', 'instances', 'image_labels')),
+  labels_json TEXT    NOT NULL DEFAULT '[]' CHECK (json_valid(labels_json)
+                                                   AND json_type(labels_json) = 'array'),
+  created_at  INTEGER NOT NULL,
+  UNIQUE (dataset_id, name)
+) STRICT;
+INSERT INTO annotation_sets_v6 (id, dataset_id, owner_id, name, kind, labels_json, created_at)
+  SELECT id, dataset_id, owner_id, name, kind, labels_json, created_at FROM annotation_sets;
+
+CREATE TABLE annotation_revisions_v6 (
+  id             INTEGER PRIMARY KEY,
+  set_id         INTEGER NOT NULL REFERENCES annotation_sets_v6 (id) ON DELETE CASCADE,
+  source_file_id INTEGER NOT NULL REFERENCES files (id) ON DELETE CASCADE,
+  revision       INTEGER NOT NULL CHECK (revision > 0),
+  sha256         TEXT    NOT NULL CHECK (length(sha256) = 64),
+  size           INTEGER NOT NULL DEFAULT 0 CHECK (size >= 0),
+  width          INTEGER NOT NULL CHECK (width > 0),
+  height         INTEGER NOT NULL CHECK (height > 0),
+  bit_depth      INTEGER NOT NULL CHECK (bit_depth IN (8, 16)),
+  author_id      INTEGER NOT NULL DEFAULT 0,
+  origin         TEXT    NOT NULL CHECK (origin <> ''),
+  classes_json   TEXT    NOT NULL DEFAULT '{}' CHECK (json_valid(classes_json)
+                                                      AND json_type(classes_json) = 'object'),
+  created_at     INTEGER NOT NULL,
+  UNIQUE (set_id, source_file_id, revision)
+) STRICT;
+INSERT INTO annotation_revisions_v6 (id, set_id, source_file_id, revision, sha256, size, width,
+                                     height, bit_depth, author_id, origin, classes_json,
+                                     created_at)
+  SELECT id, set_id, source_file_id, revision, sha256, size, width, height, bit_depth,
+         author_id, origin, classes_json, created_at
+  FROM annotation_revisions;
+
+DROP TABLE annotation_revisions;
+DROP TABLE annotation_sets;
+ALTER TABLE annotation_sets_v6 RENAME TO annotation_sets;
+ALTER TABLE annotation_revisions_v6 RENAME TO annotation_revisions;
+CREATE INDEX annotation_sets_by_dataset ON annotation_sets (dataset_id, created_at, id);
+CREATE INDEX annotation_revisions_by_sha256 ON annotation_revisions (sha256);
+CREATE INDEX annotation_revisions_by_source ON annotation_revisions (source_file_id);
+
+CREATE TABLE annotation_image_labels (
+  id             INTEGER PRIMARY KEY,
+  set_id         INTEGER NOT NULL REFERENCES annotation_sets (id) ON DELETE CASCADE,
+  source_file_id INTEGER NOT NULL REFERENCES files (id) ON DELETE CASCADE,
+  revision       INTEGER NOT NULL CHECK (revision > 0),
+  label_id       INTEGER NOT NULL CHECK (label_id >= 0),
+  author_id      INTEGER NOT NULL DEFAULT 0,
+  origin         TEXT    NOT NULL CHECK (origin <> ''),
+  created_at     INTEGER NOT NULL,
+  UNIQUE (set_id, source_file_id, revision)
+) STRICT;
+CREATE INDEX annotation_image_labels_by_source ON annotation_image_labels (source_file_id);
+)sql";
+
 constexpr SqliteMigration kMigrations[] = {
     {1, "datasets, files, inferences, inference_results", kSchemaV1},
     {2, "users, refresh_tokens, api_keys, revoked_tokens", kSchemaV2},
     {3, "blobs, blob_pins", kSchemaV3},
     {4, "jobs of any kind, result files as rows", kSchemaV4},
     {5, "annotation_sets, annotation_revisions", kSchemaV5},
+    {6, "annotation sets of kind image_labels, annotation_image_labels", kSchemaV6},
 };
 
 StatusOr<int> CurrentVersion(SqliteDb& db) {

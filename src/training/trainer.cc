@@ -560,7 +560,8 @@ Trainer::~Trainer() = default;
 StatusOr<std::unique_ptr<Trainer>> Trainer::Create(const ModelConfig& model, const Runner& runner,
                                                    TrainingParams params,
                                                    std::vector<TrainingSample> samples,
-                                                   fs::path work_dir) {
+                                                   fs::path work_dir,
+                                                   const nlohmann::json& runner_params) {
   if (model.backend != "torchscript") {
     return absl::InvalidArgumentError(StrCat("model '", model.name, "' runs on the ", model.backend,
                                              " backend; only torchscript models can be trained"));
@@ -593,7 +594,13 @@ StatusOr<std::unique_ptr<Trainer>> Trainer::Create(const ModelConfig& model, con
   impl->params = std::move(params);
   impl->samples = std::move(samples);
   impl->work_dir = std::move(work_dir);
-  ASSIGN_OR_RETURN(impl->runner_params, runner.ResolveParams(nullptr, model));
+  {
+    StatusOr<nlohmann::json> resolved = runner.ResolveParams(runner_params, model);
+    if (!resolved.ok()) {
+      return absl::InvalidArgumentError(StrCat("runner params: ", resolved.status().message()));
+    }
+    impl->runner_params = std::move(*resolved);
+  }
   impl->split = SplitSamples(static_cast<int>(impl->samples.size()),
                              impl->params.validation_fraction, impl->params.seed);
   if (task == TrainingTask::kCellpose) {
@@ -631,6 +638,8 @@ StatusOr<std::unique_ptr<Trainer>> Trainer::Create(const ModelConfig& model, con
   hasher.Update(Sha256Digest(artifact_bytes));
   hasher.Update(runner.name());
   hasher.Update(TrainingParamsToJson(impl->params).dump());
+  // Defaults resolved: no runner params and the defaults written out are one run.
+  hasher.Update(impl->runner_params.dump());
   for (const TrainingSample& s : impl->samples) {
     hasher.Update(s.name);
     hasher.Update("\n");

@@ -118,12 +118,16 @@ class Trainer {
   // `model` is the version to start from (its artifact is loaded as written, not frozen;
   // torchscript backend only: InvalidArgument otherwise), `runner` its runner (one of
   // TrainableRunners: InvalidArgument naming them otherwise). `work_dir` holds the epoch
-  // checkpoints; when it holds one from the same (model, params, samples) the run resumes
-  // after that epoch. InvalidArgument for no samples or masks that do not fit.
+  // checkpoints; when it holds one from the same (model, params, runner params, samples)
+  // the run resumes after that epoch. `runner_params` (null or an object) are the runner's
+  // params for its preprocessing and evaluation, as a request's, checked by
+  // Runner::ResolveParams over the model's defaults (InvalidArgument "runner params: ..."
+  // for one it refuses). InvalidArgument for no samples or masks that do not fit.
   static StatusOr<std::unique_ptr<Trainer>> Create(const ModelConfig& model, const Runner& runner,
                                                    TrainingParams params,
                                                    std::vector<TrainingSample> samples,
-                                                   std::filesystem::path work_dir);
+                                                   std::filesystem::path work_dir,
+                                                   const nlohmann::json& runner_params = nullptr);
   ~Trainer();
   // Trains (blocking). Thread-compatible: one call at a time.
   StatusOr<TrainingResult> Run(const TrainingCallbacks& callbacks);

@@ -146,6 +146,9 @@ const RouteRow kRoutes[] = {
     {"POST", "/api/retraining/{id}/cancel", Access::kUser},
     // DICOM modality values for the web page's viewer
     {"GET", "/api/files/{id}/values", Access::kUser},
+    // image labels (annotation sets of kind image_labels)
+    {"GET", "/api/annotations/{set}/images/{file}/label", Access::kUser},
+    {"PUT", "/api/annotations/{set}/images/{file}/label", Access::kUser},
 };
 
 // A concrete target for a pattern: ids no record has, a model no repository holds (so

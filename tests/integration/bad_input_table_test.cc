@@ -142,6 +142,14 @@ class BadInputTableTest : public ServerFixture {
             .dump());
     ASSERT_EQ(iset.status, 201) << iset.body;
     iset_ = json::parse(iset.body)["id"];
+    HttpResponse labels =
+        Admin("POST", "/api/datasets/" + std::to_string(dataset_) + "/annotations",
+              json{{"name", "labels"},
+                   {"kind", "image_labels"},
+                   {"labels", {{{"id", 1}, {"name", "disk"}}}}}
+                  .dump());
+    ASSERT_EQ(labels.status, 201) << labels.body;
+    labels_set_ = json::parse(labels.body)["id"];
   }
 
   std::string Fill(std::string target) const {
@@ -149,7 +157,8 @@ class BadInputTableTest : public ServerFixture {
                                                    {"{file}", file_},
                                                    {"{job}", job_},
                                                    {"{set}", set_},
-                                                   {"{iset}", iset_}};
+                                                   {"{iset}", iset_},
+                                                   {"{labels}", labels_set_}};
     for (const auto& [key, id] : ids) {
       for (size_t at = target.find(key); at != std::string::npos; at = target.find(key)) {
         target.replace(at, std::string(key).size(), std::to_string(id));
@@ -164,6 +173,7 @@ class BadInputTableTest : public ServerFixture {
   std::string token_;
   int64_t dataset_ = 0, file_ = 0, job_ = 0, set_ = 0;
   int64_t iset_ = 0;  // an instance set of the dataset, with label 1 only
+  int64_t labels_set_ = 0;  // an image_labels set of the dataset
 };
 
 std::vector<BadInput> BadInputTableTest::Table() const {
@@ -815,6 +825,67 @@ std::vector<BadInput> BadInputTableTest::Table() const {
   add("values: a PNG file", "GET", "/api/files/{file}/values", "", 400, "is not DICOM");
   add("values: bad id", "GET", "/api/files/abc/values", "", 400, "invalid");
   add("values: unknown file", "GET", "/api/files/987654/values", "", 404, "not found");
+  // ---- image labels (annotation sets of kind image_labels)
+  const std::string IL = "/api/annotations/{labels}/images/{file}/label";
+  add("labels set: no labels", "POST", "/api/datasets/{dataset}/annotations",
+      R"({"name": "empty", "kind": "image_labels"})", 400, "at least one label", kJson);
+  add("labels set: unknown kind", "POST", "/api/datasets/{dataset}/annotations",
+      R"({"name": "x", "kind": "tags", "labels": []})", 400, "image_labels", kJson);
+  add("label: malformed JSON", "PUT", IL, "{", 400, "malformed JSON", kJson);
+  add("label: a JSON array", "PUT", IL, "[1]", 400, "JSON object", kJson);
+  add("label: missing", "PUT", IL, "{}", 400, "'label' is required", kJson);
+  add("label: unknown label id", "PUT", IL, R"({"label": 9})", 400,
+      "label 9 is not in the set's label map (its labels: 1 disk)", kJson);
+  add("label: id zero", "PUT", IL, R"({"label": 0})", 400, "not in the set's label map", kJson);
+  add("label: id negative", "PUT", IL, R"({"label": -1})", 400, "not in the set's label map",
+      kJson);
+  add("label: id huge", "PUT", IL, R"({"label": 99999999999})", 400, "not in the set's label map",
+      kJson);
+  add("label: a name", "PUT", IL, R"({"label": "disk"})", 400, "'label' must be a label id", kJson);
+  add("label: a float", "PUT", IL, R"({"label": 1.5})", 400, "'label' must be a label id", kJson);
+  add("label: unknown field", "PUT", IL, R"({"label": 1, "why": "x"})", 400, "unknown field 'why'",
+      kJson);
+  add("label: unknown file", "PUT", "/api/annotations/{labels}/images/987654/label",
+      R"({"label": 1})", 404, "file 987654", kJson);
+  add("label: unknown set", "PUT", "/api/annotations/987654/images/{file}/label", R"({"label": 1})",
+      404, "annotation set 987654", kJson);
+  add("label: on a mask set", "PUT", "/api/annotations/{set}/images/{file}/label",
+      R"({"label": 1})", 400, "it holds masks, not image labels", kJson);
+  add("label: read on a mask set", "GET", "/api/annotations/{set}/images/{file}/label", "", 400,
+      "it holds masks");
+  add("label: mask read on a labels set", "GET", "/api/annotations/{labels}/images/{file}/mask", "",
+      400, "is of kind image_labels");
+  add("label: mask write on a labels set", "PUT", "/api/annotations/{labels}/images/{file}/mask",
+      png_, 400, "is of kind image_labels", {{"Content-Type", "image/png"}});
+  add("label: assist on a labels set", "POST", "/api/annotations/{labels}/images/{file}/assist",
+      R"({"tool": "grabcut", "box": [0, 0, 4, 4]})", 400, "is of kind image_labels", kJson);
+  add("labels export: a mask format", "GET", "/api/annotations/{labels}/export?format=coco", "",
+      400, "labels_csv");
+  add("labels export: no format", "GET", "/api/annotations/{labels}/export", "", 400, "labels_csv");
+  add("mask export: labels_csv", "GET", "/api/annotations/{set}/export?format=labels_csv", "", 400,
+      "image_labels");
+  add("labels import: a mask format", "POST", "/api/annotations/{labels}/import",
+      MultipartBody({{"file", "l.csv", "disk.png,disk\n", "text/csv"}, {"format", "", "coco", ""}}),
+      400, "its import format is labels_csv", kForm);
+  add("labels import: no file", "POST", "/api/annotations/{labels}/import",
+      MultipartBody({{"format", "", "labels_csv", ""}}), 400, "no file", kForm);
+  add("labels import: unknown image", "POST", "/api/annotations/{labels}/import",
+      MultipartBody({{"file", "l.csv", "nope.png,disk\n", "text/csv"}}), 400,
+      "no image 'nope.png' in the dataset", kForm);
+  add("labels import: unknown label", "POST", "/api/annotations/{labels}/import",
+      MultipartBody({{"file", "l.csv", "disk.png,cat\n", "text/csv"}}), 400,
+      "label 'cat' is not in the set's label map", kForm);
+  add("labels import: binary", "POST", "/api/annotations/{labels}/import",
+      MultipartBody({{"file", "l.csv", png_, "text/csv"}}), 400, "", kForm);
+  add("retrain: labels set for a segmenter", "POST", "/api/retraining/start",
+      Fill(R"({"model_id": "tiny_unet", "annotation_set_ids": [{labels}]})"), 400,
+      "train only classifiers", kJson);
+  add("retrain: labels set without labels", "POST", "/api/retraining/start",
+      Fill(R"({"model_id": "tiny_cls", "annotation_set_ids": [{labels}]})"), 400,
+      "has no labelled images", kJson);
+  add("retrain: mask set for a classifier", "POST", "/api/retraining/start",
+      Fill(R"({"model_id": "tiny_cls", "annotation_set_ids": [{set}]})"), 400,
+      "use a set of kind image_labels", kJson);
   return t;
 }
 

@@ -1,6 +1,7 @@
 // `infera train` (src/cli/train.cc) as a user runs it: a classify model trained from a
 // labels.csv (class names and indices), the next version folder with training.json, a
-// resumed run from --work, and the refusals (unknown param, unknown class, no images).
+// resumed run from --work, runner params through --param, and the refusals (unknown
+// param, unknown class, no images).
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -94,6 +95,23 @@ TEST_F(TrainCliTest, ClassifyFromLabelsCsvWritesTheNextVersion) {
   EXPECT_NE(other.out.find("(parent v3:"), std::string::npos) << other.out;
 }
 
+TEST_F(TrainCliTest, RunnerParamsGoToTheRunnerAndTheRecord) {
+  testing::WriteFile(dir_.path() / "labels.csv", "img0.png,gray_a\nimg1.png,gray_b\n");
+  // top_k is classify's (runner) param, epochs a training param.
+  testing::RunResult run = Train({"--param", "epochs=1", "--param", "top_k=2"});
+  ASSERT_EQ(run.code, 0) << run.out << run.err;
+  const nlohmann::json record = nlohmann::json::parse(
+      testing::ReadFile(dir_.path() / "repo" / "gray_cls" / "2" / "training.json"));
+  EXPECT_EQ(record["sources"]["runner_params"], (nlohmann::json{{"top_k", 2}})) << record.dump();
+  EXPECT_EQ(record["params"]["epochs"], 1);
+  // The runner checks its own.
+  run = Train({"--param", "epochs=1", "--param", "top_k=0"});
+  EXPECT_EQ(run.code, 1);
+  EXPECT_NE(run.err.find("runner params: "), std::string::npos) << run.err;
+  EXPECT_NE(run.err.find("top_k"), std::string::npos) << run.err;
+  EXPECT_FALSE(fs::exists(dir_.path() / "repo" / "gray_cls" / "3"));
+}
+
 TEST_F(TrainCliTest, RefusesBadParamsClassesAndFolders) {
   testing::WriteFile(dir_.path() / "labels.csv", "img0.png,gray_a\nimg1.png,gray_b\n");
   testing::RunResult run = Train({"--param", "epochs=zero"});
@@ -102,6 +120,7 @@ TEST_F(TrainCliTest, RefusesBadParamsClassesAndFolders) {
   run = Train({"--param", "learning_rate=0.1"});
   EXPECT_EQ(run.code, 1);
   EXPECT_NE(run.err.find("unknown training param 'learning_rate'"), std::string::npos) << run.err;
+  EXPECT_NE(run.err.find("runner classify's params: "), std::string::npos) << run.err;
 
   testing::WriteFile(dir_.path() / "labels.csv", "img0.png,zebra\n");
   run = Train({});

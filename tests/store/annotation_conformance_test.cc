@@ -105,6 +105,16 @@ AnnotationSetRecord SetFor(int64_t dataset_id, const std::string& name,
   return s;
 }
 
+ImageLabelRecord Label(int64_t file_id, int label_id, const std::string& origin,
+                       int64_t author = 3) {
+  ImageLabelRecord l;
+  l.source_file_id = file_id;
+  l.label_id = label_id;
+  l.origin = origin;
+  l.author_id = author;
+  return l;
+}
+
 }  // namespace
 
 TEST_P(AnnotationConformanceTest, CreateGetAndListSets) {
@@ -326,11 +336,128 @@ TEST_P(AnnotationConformanceTest, DeletingTheDatasetDeletesItsSetsAndReturnsThei
   EXPECT_EQ(currents.size(), 2u);
 }
 
+TEST_P(AnnotationConformanceTest, ImageLabelsAreRevisionsPerImageAndTheLastIsCurrent) {
+  Fixture f = MakeDataset(*store_, "shapes", 100);
+  ASSERT_OK_AND_ASSIGN(AnnotationSetRecord set,
+                       annotations_->CreateAnnotationSet(
+                           SetFor(f.dataset.id, "labels", AnnotationKind::kImageLabels), {},
+                           {Label(f.a.id, 1, "job:4", 0)}));
+  EXPECT_EQ(set.kind, AnnotationKind::kImageLabels);
+  EXPECT_EQ(set.mask_count, 1);  // images labelled
+  ASSERT_OK_AND_ASSIGN(set, annotations_->GetAnnotationSet(set.id));
+  EXPECT_EQ(set.kind, AnnotationKind::kImageLabels);
+
+  Advance(5);
+  ASSERT_OK_AND_ASSIGN(auto written,
+                       annotations_->AddImageLabels(
+                           set.id, {Label(f.a.id, 2, "edit", 9), Label(f.b.id, 1, "import")}));
+  ASSERT_EQ(written.size(), 2u);
+  EXPECT_EQ(written[0].revision, 2);
+  EXPECT_EQ(written[0].label_id, 2);
+  EXPECT_EQ(written[0].author_id, 9);
+  EXPECT_EQ(written[0].set_id, set.id);
+  EXPECT_EQ(written[0].created_at, Now());
+  EXPECT_GT(written[0].id, 0);
+  EXPECT_EQ(written[1].revision, 1);
+
+  ASSERT_OK_AND_ASSIGN(auto history, annotations_->ListImageLabelRevisions(set.id, f.a.id));
+  ASSERT_EQ(history.size(), 2u);
+  EXPECT_EQ(history[0].revision, 1);
+  EXPECT_EQ(history[0].label_id, 1);
+  EXPECT_EQ(history[0].origin, "job:4");
+  EXPECT_EQ(history[0].created_at, kStartMs);
+  EXPECT_EQ(history[1].revision, 2);
+  EXPECT_EQ(history[1].origin, "edit");
+
+  ASSERT_OK_AND_ASSIGN(auto current, annotations_->ListCurrentImageLabels(set.id));
+  ASSERT_EQ(current.size(), 2u);
+  EXPECT_EQ(current[0].source_file_id, f.a.id);
+  EXPECT_EQ(current[0].label_id, 2);
+  EXPECT_EQ(current[1].source_file_id, f.b.id);
+  ASSERT_OK_AND_ASSIGN(set, annotations_->GetAnnotationSet(set.id));
+  EXPECT_EQ(set.mask_count, 2);
+
+  // Clearing (label 0) is a revision too; a cleared image has no current label.
+  ASSERT_OK_AND_ASSIGN(written, annotations_->AddImageLabels(set.id, {Label(f.a.id, 0, "edit")}));
+  EXPECT_EQ(written[0].revision, 3);
+  ASSERT_OK_AND_ASSIGN(current, annotations_->ListCurrentImageLabels(set.id));
+  ASSERT_EQ(current.size(), 1u);
+  EXPECT_EQ(current[0].source_file_id, f.b.id);
+  ASSERT_OK_AND_ASSIGN(history, annotations_->ListImageLabelRevisions(set.id, f.a.id));
+  EXPECT_EQ(history.size(), 3u);
+  ASSERT_OK_AND_ASSIGN(auto sets, annotations_->ListAnnotationSets(f.dataset.id));
+  ASSERT_EQ(sets.size(), 1u);
+  EXPECT_EQ(sets[0].mask_count, 1);
+  EXPECT_EQ(sets[0].kind, AnnotationKind::kImageLabels);
+  ASSERT_OK_AND_ASSIGN(history, annotations_->ListImageLabelRevisions(set.id, f.output.id));
+  EXPECT_TRUE(history.empty());
+
+  // Deleting the set (no blobs: nothing to sweep) or the dataset takes the labels along.
+  ASSERT_OK_AND_ASSIGN(std::vector<std::string> unreferenced,
+                       annotations_->DeleteAnnotationSet(set.id));
+  EXPECT_TRUE(unreferenced.empty());
+  EXPECT_EQ(StatusOf(annotations_->ListCurrentImageLabels(set.id)).code(), StatusCode::kNotFound);
+  ASSERT_OK_AND_ASSIGN(AnnotationSetRecord again,
+                       annotations_->CreateAnnotationSet(
+                           SetFor(f.dataset.id, "labels", AnnotationKind::kImageLabels), {},
+                           {Label(f.a.id, 1, "import")}));
+  ASSERT_OK(store_->DeleteDataset(f.dataset.id).status());
+  EXPECT_EQ(StatusOf(annotations_->GetAnnotationSet(again.id)).code(), StatusCode::kNotFound);
+}
+
+TEST_P(AnnotationConformanceTest, LabelsGoOnlyToLabelSetsAndMasksOnlyToMaskSets) {
+  Fixture f = MakeDataset(*store_, "shapes", 100);
+  Fixture other = MakeDataset(*store_, "other", 200);
+  ASSERT_OK_AND_ASSIGN(AnnotationSetRecord labels,
+                       annotations_->CreateAnnotationSet(
+                           SetFor(f.dataset.id, "labels", AnnotationKind::kImageLabels), {}));
+  ASSERT_OK_AND_ASSIGN(AnnotationSetRecord masks,
+                       annotations_->CreateAnnotationSet(SetFor(f.dataset.id, "masks"), {}));
+  Status s = annotations_->AddMaskRevisions(labels.id, {Mask(f.a.id, Sha(1), "edit")}).status();
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << s;
+  EXPECT_NE(std::string(s.message()).find("image_labels"), std::string::npos) << s;
+  s = annotations_->AddImageLabels(masks.id, {Label(f.a.id, 1, "edit")}).status();
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << s;
+  EXPECT_EQ(StatusOf(annotations_->CreateAnnotationSet(
+                         SetFor(f.dataset.id, "x", AnnotationKind::kImageLabels),
+                         {Mask(f.a.id, Sha(1), "import")}))
+                .code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(StatusOf(annotations_->CreateAnnotationSet(SetFor(f.dataset.id, "y"), {},
+                                                       {Label(f.a.id, 1, "import")}))
+                .code(),
+            StatusCode::kInvalidArgument);
+  ASSERT_OK_AND_ASSIGN(auto currents, annotations_->ListCurrentImageLabels(masks.id));
+  EXPECT_TRUE(currents.empty());
+
+  // Bad labels write nothing (a good one first: all or none).
+  auto refused = [&](ImageLabelRecord bad) {
+    return StatusOf(annotations_->AddImageLabels(labels.id, {Label(f.a.id, 1, "edit"), bad}))
+        .code();
+  };
+  EXPECT_EQ(refused(Label(other.a.id, 1, "edit")), StatusCode::kInvalidArgument);
+  EXPECT_EQ(refused(Label(f.output.id, 1, "edit")), StatusCode::kInvalidArgument);
+  EXPECT_EQ(refused(Label(f.b.id, -1, "edit")), StatusCode::kInvalidArgument);
+  EXPECT_EQ(refused(Label(f.b.id, 70000, "edit")), StatusCode::kInvalidArgument);
+  EXPECT_EQ(refused(Label(f.b.id, 1, "guess")), StatusCode::kInvalidArgument);
+  EXPECT_EQ(refused(Label(f.a.id, 2, "edit")), StatusCode::kInvalidArgument);  // twice
+  EXPECT_EQ(StatusOf(annotations_->AddImageLabels(labels.id, {Label(987654, 1, "edit")})).code(),
+            StatusCode::kNotFound);
+  ASSERT_OK_AND_ASSIGN(currents, annotations_->ListCurrentImageLabels(labels.id));
+  EXPECT_TRUE(currents.empty());
+  EXPECT_EQ(StatusOf(annotations_->AddImageLabels(424242, {Label(f.a.id, 1, "edit")})).code(),
+            StatusCode::kNotFound);
+  EXPECT_EQ(StatusOf(annotations_->ListImageLabelRevisions(424242, f.a.id)).code(),
+            StatusCode::kNotFound);
+}
+
 TEST(AnnotationKindTest, NamesRoundTrip) {
-  for (AnnotationKind k : {AnnotationKind::kSemantic, AnnotationKind::kInstances}) {
+  for (AnnotationKind k :
+       {AnnotationKind::kSemantic, AnnotationKind::kInstances, AnnotationKind::kImageLabels}) {
     ASSERT_OK_AND_ASSIGN(AnnotationKind parsed, ParseAnnotationKind(AnnotationKindName(k)));
     EXPECT_EQ(parsed, k);
   }
+  EXPECT_EQ(AnnotationKindName(AnnotationKind::kImageLabels), "image_labels");
   EXPECT_EQ(StatusOf(ParseAnnotationKind("panoptic")).code(), StatusCode::kInvalidArgument);
   EXPECT_TRUE(IsMaskOrigin("job:7"));
   EXPECT_FALSE(IsMaskOrigin("job:07"));

@@ -100,11 +100,11 @@ TEST(SqliteStoreTest, MigrationsAreRecordedInOrder) {
   for (const auto& m : SqliteMigrations()) expected.push_back(std::to_string(m.version) + "|12345");
   EXPECT_EQ(raw.Query("SELECT version, applied_at FROM schema_migrations ORDER BY version"),
             expected);
-  EXPECT_EQ(
-      raw.Query("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"),
-      (std::vector<std::string>{"annotation_revisions", "annotation_sets", "api_keys", "blob_pins",
-                                "blobs", "datasets", "files", "job_results", "jobs",
-                                "refresh_tokens", "revoked_tokens", "schema_migrations", "users"}));
+  EXPECT_EQ(raw.Query("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"),
+            (std::vector<std::string>{"annotation_image_labels", "annotation_revisions",
+                                      "annotation_sets", "api_keys", "blob_pins", "blobs",
+                                      "datasets", "files", "job_results", "jobs", "refresh_tokens",
+                                      "revoked_tokens", "schema_migrations", "users"}));
   EXPECT_EQ(raw.Query("PRAGMA foreign_key_check"), std::vector<std::string>{});
   EXPECT_EQ(raw.Query("PRAGMA integrity_check"), std::vector<std::string>{"ok"});
 }
@@ -195,6 +195,56 @@ TEST(SqliteStoreTest, UpgradeToVersion3RegistersTheBlobsFilesAlreadyReference) {
       std::vector<std::string> removed,
       store->SweepBlobs(std::nullopt, [](const std::string&) { return Status(); }));
   EXPECT_EQ(removed, std::vector<std::string>{Sha(1)});
+}
+
+TEST(SqliteStoreTest, UpgradeToVersion6KeepsAnnotationSetsAndRevisionsAndTheirCascades) {
+  ScratchDir dir;
+  const fs::path file = dir.path() / "infera.db";
+  {
+    // A database as version 5 left it: a dataset, two images, a set with two revisions.
+    RawDb raw(file);
+    raw.Exec(
+        "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY,"
+        " applied_at INTEGER NOT NULL) STRICT");
+    for (int v = 1; v <= 5; ++v) {
+      raw.Exec(SqliteMigrations()[v - 1].sql);
+      raw.Exec("INSERT INTO schema_migrations VALUES (" + std::to_string(v) + ", 1)");
+    }
+    raw.Exec("INSERT INTO datasets (id, name, created_at) VALUES (1, 'old', 5)");
+    raw.Exec(
+        "INSERT INTO files (id, dataset_id, role, filename, sha256, size, created_at)"
+        " VALUES (1, 1, 'source', 'a.png', '" +
+        Sha(1) + "', 42, 7), (2, 1, 'source', 'b.png', '" + Sha(2) + "', 42, 7)");
+    raw.Exec(
+        "INSERT INTO annotation_sets (id, dataset_id, owner_id, name, kind, labels_json,"
+        " created_at) VALUES (4, 1, 3, 'gt', 'instances', '[{\"id\":1}]', 8)");
+    raw.Exec(
+        "INSERT INTO annotation_revisions (set_id, source_file_id, revision, sha256, size,"
+        " width, height, bit_depth, author_id, origin, classes_json, created_at) VALUES"
+        " (4, 1, 1, '" +
+        Sha(3) + "', 9, 8, 6, 16, 3, 'import', '{\"1\":1}', 9), (4, 2, 1, '" + Sha(4) +
+        "', 9, 8, 6, 8, 3, 'edit', '{}', 10)");
+  }
+  ASSERT_OK_AND_ASSIGN(auto store, OpenSqliteStore(file));
+  RawDb raw(file);
+  EXPECT_EQ(raw.Query("SELECT id, dataset_id, owner_id, name, kind, labels_json, created_at"
+                      " FROM annotation_sets"),
+            std::vector<std::string>{R"(4|1|3|gt|instances|[{"id":1}]|8)"});
+  EXPECT_EQ(raw.Query("SELECT set_id, source_file_id, revision, bit_depth, origin, classes_json"
+                      " FROM annotation_revisions ORDER BY source_file_id"),
+            (std::vector<std::string>{R"(4|1|1|16|import|{"1":1})", "4|2|1|8|edit|{}"}));
+  EXPECT_EQ(raw.Query("PRAGMA foreign_key_check"), std::vector<std::string>{});
+  // The third kind is accepted now; the references still cascade.
+  raw.Exec(
+      "INSERT INTO annotation_sets (id, dataset_id, name, kind, created_at)"
+      " VALUES (5, 1, 'labels', 'image_labels', 11)");
+  raw.Exec(
+      "INSERT INTO annotation_image_labels (set_id, source_file_id, revision, label_id,"
+      " origin, created_at) VALUES (5, 1, 1, 1, 'edit', 12)");
+  ASSERT_OK(store->DeleteDataset(1).status());
+  EXPECT_EQ(raw.Query("SELECT COUNT(*) FROM annotation_revisions"), std::vector<std::string>{"0"});
+  EXPECT_EQ(raw.Query("SELECT COUNT(*) FROM annotation_image_labels"),
+            std::vector<std::string>{"0"});
 }
 
 // tests/store/v3_store: a storage folder a real server of schema version 3 wrote (see

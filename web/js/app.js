@@ -18,7 +18,7 @@ import * as runView from './views/run.js';
 import * as jobsView from './views/jobs.js';
 import * as jobView from './views/job.js';
 import * as viewerView from './views/viewer.js';
-import * as annotateView from './views/annotate.js';
+import * as annotationSetView from './views/annotation_set.js';
 import * as retrainView from './views/retrain.js';
 import * as retrainingsView from './views/retrainings.js';
 import * as retrainingView from './views/retraining.js';
@@ -33,7 +33,7 @@ const routes = [
   { pattern: /^\/jobs$/, view: jobsView, title: 'Jobs', nav: 'jobs' },
   { pattern: /^\/jobs\/(?<id>\d+)$/, view: jobView, title: 'Job', nav: 'jobs' },
   { pattern: /^\/jobs\/(?<id>\d+)\/view(?:\/(?<index>\d+))?$/, view: viewerView, title: 'Results', nav: 'jobs' },
-  { pattern: /^\/annotations\/(?<set>\d+)(?:\/images\/(?<file>\d+))?$/, view: annotateView, title: 'Annotate', nav: 'datasets' },
+  { pattern: /^\/annotations\/(?<set>\d+)(?:\/images\/(?<file>\d+))?$/, view: annotationSetView, title: 'Annotate', nav: 'datasets' },
   { pattern: /^\/retrain$/, view: retrainView, title: 'Retrain a model', nav: 'retraining' },
   { pattern: /^\/retraining$/, view: retrainingsView, title: 'Retraining', nav: 'retraining' },
   { pattern: /^\/retraining\/(?<id>\d+)$/, view: retrainingView, title: 'Retraining', nav: 'retraining' },

@@ -13,6 +13,7 @@
 #include "annotations/label_image.h"
 #include "api/routes/annotation_common.h"
 #include "api/routes/api_common.h"
+#include "api/routes/image_labels.h"
 #include "assist/mask_assist.h"
 #include "common/strings.h"
 #include "imaging/codec.h"
@@ -39,6 +40,7 @@ StatusOr<HttpResponse> AssistRoute(const ApiContext& ctx, const HttpRequest& req
   ASSIGN_OR_RETURN(int64_t file_id, ParseId(req.params.at("file"), "file"));
   ASSIGN_OR_RETURN(nlohmann::json body, JsonBody(req));
   ASSIGN_OR_RETURN(AnnotationSetRecord set, VisibleAnnotationSet(ctx, req, id));
+  RETURN_IF_ERROR(CheckMaskSet(set));
   ASSIGN_OR_RETURN(FileRecord file, ImageOfSet(ctx, set, file_id));
   std::string tool;
   for (const auto& [key, value] : body.items()) {

@@ -11,6 +11,8 @@
 //        revision each, written together at the end. One revision per image per import:
 //        the first mask of an image wins, label images with a label suffix going first.
 //   GET  /api/annotations/{set}/export?format=label_images|coco|cvat_xml|cvat_seg_zip
+//   POST/GET the same on an image_labels set: format labels_csv only (`file,label` lines;
+//        annotations/labels_csv.h), and labels_csv on a mask set is 400 (image_labels.h)
 //   GET  /api/inferences/{id}/export?format=...&kind=semantic|instances
 //        label_images: a ZIP of masks/<stem>_mask.png (the stored label PNGs) and
 //        labels.json; coco: the instances JSON; cvat_xml: CVAT for images 1.1;
@@ -34,6 +36,7 @@
 #include "api/routes/annotation_common.h"
 #include "api/routes/api_common.h"
 #include "api/routes/import_staging.h"
+#include "api/routes/image_labels.h"
 #include "api/routes/routes.h"
 #include "archive/zip_reader.h"
 #include "archive/zip_writer.h"
@@ -54,6 +57,10 @@ namespace fs = std::filesystem;
 enum class Format { kLabelImages, kCoco, kCvatXml, kCvatSegZip };
 
 StatusOr<Format> ParseFormat(std::string_view name) {
+  if (name == "labels_csv") {
+    return absl::InvalidArgumentError(
+        "format labels_csv is for annotation sets of kind image_labels (one label per image)");
+  }
   if (name == "label_images") return Format::kLabelImages;
   if (name == "coco") return Format::kCoco;
   if (name == "cvat_xml") return Format::kCvatXml;
@@ -217,6 +224,7 @@ StatusOr<HttpResponse> ImportRoute(const ApiContext& ctx, const HttpRequest& req
   MultipartTempFiles cleanup;
   ASSIGN_OR_RETURN(std::vector<MultipartPart> parts, ReadMultipart(ctx, req, &cleanup));
   std::optional<Format> asked;
+  if (set.kind == AnnotationKind::kImageLabels) return ImportLabelsCsv(ctx, req, set, parts);
   for (const MultipartPart& part : parts) {
     if (!part.is_file && part.name == "format" && !part.value.empty()) {
       ASSIGN_OR_RETURN(asked, ParseFormat(part.value));
@@ -462,6 +470,16 @@ void ExportSetRoute(const ApiContext& ctx, const HttpRequest& req, const Respond
     return VisibleAnnotationSet(ctx, req, id);
   }();
   if (!set.ok()) return respond(StatusResponse(set.status()));
+  if (set->kind == AnnotationKind::kImageLabels) {
+    std::string format;
+    if (!req.query_param("format", &format) || format != "labels_csv") {
+      return respond(StatusResponse(absl::InvalidArgumentError(StrCat(
+          "annotation set ", set->id,
+          " is of kind image_labels: its export format is labels_csv (format=labels_csv)"))));
+    }
+    StatusOr<HttpResponse> csv = ExportLabelsCsv(ctx, *set);
+    return respond(csv.ok() ? std::move(*csv) : StatusResponse(csv.status()));
+  }
   StatusOr<ExportPlan> plan = [&]() -> StatusOr<ExportPlan> {
     ExportPlan plan;
     plan.name = StrCat("annotation_set_", set->id);

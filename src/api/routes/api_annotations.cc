@@ -1,8 +1,11 @@
 // Annotation sets (store/annotation_store.h) of the /api workflow:
-//   POST   /api/datasets/{id}/annotations    {name, kind: semantic|instances, labels:
-//                                            [{id, name, colour}]} -> 201 set
+//   POST   /api/datasets/{id}/annotations    {name, kind: semantic|instances|image_labels,
+//                                            labels: [{id, name, colour}]} -> 201 set
+//                                            (image_labels needs at least one label)
 //   GET    /api/datasets/{id}/annotations    -> {"annotation_sets": [...]}
-//   GET    /api/annotations/{set}            -> set + "masks" (the current mask of each image)
+//   GET    /api/annotations/{set}            -> set + "masks" (the current mask of each image;
+//                                            image_labels sets: + "image_labels",
+//                                            "label_counts", "unlabelled")
 //   DELETE /api/annotations/{set}            -> 200; blobs nothing references are removed
 //   GET    /api/annotations/{set}/images/{file}/mask  ?revision=N: a label PNG (current)
 //   PUT    /api/annotations/{set}/images/{file}/mask  body: a label PNG or TIFF (one
@@ -14,14 +17,17 @@
 //                                            the mask, each class in the label map); the
 //                                            other instances keep the previous revision's
 //                                            classes (all of them without the header)
-//   GET    /api/annotations/{set}/images/{file}/revisions -> {"revisions": [...]}
+//   GET    /api/annotations/{set}/images/{file}/revisions -> {"revisions": [...]} (the
+//                                            mask's, or an image_labels set's label's)
+//   GET/PUT /api/annotations/{set}/images/{file}/label  image_labels sets (image_labels.h)
 //   POST   /api/annotations/{set}/images/{file}/assist  {tool: grabcut|watershed, ...} ->
 //                                            a proposed label PNG, not stored
 //                                            (api_annotation_assist.cc)
 //   POST   /api/inferences/{id}/annotations  {name?, kind?} -> 201 a set made of the job's
 //                                            masks (class masks: semantic, a binary
 //                                            segmenter's 0/255 as class 1; instance
-//                                            masks: instances) with per-image verdicts
+//                                            masks: instances; a classifier's top-1
+//                                            classes: image_labels) with per-image verdicts
 // (import and export: api_annotation_formats.cc). Ownership as datasets: the creator
 // and admins see a set, anyone else gets 404. Everything runs on the blocking pool.
 #include <algorithm>
@@ -37,6 +43,7 @@
 #include "api/http_status.h"
 #include "api/routes/annotation_common.h"
 #include "api/routes/api_common.h"
+#include "api/routes/image_labels.h"
 #include "api/routes/routes.h"
 #include "common/json_text.h"
 #include "common/logging.h"
@@ -79,6 +86,11 @@ StatusOr<HttpResponse> CreateSet(const ApiContext& ctx, const HttpRequest& req) 
   if (set.name.empty()) return absl::InvalidArgumentError("'name' is required");
   if (set.name.size() > 200) return absl::InvalidArgumentError("'name' is longer than 200 bytes");
   if (!body.contains("kind")) return absl::InvalidArgumentError("'kind' is required");
+  if (set.kind == AnnotationKind::kImageLabels && labels.empty()) {
+    return absl::InvalidArgumentError(
+        "an image_labels set needs at least one label ('labels': [{id, name}]): each image "
+        "gets one of them");
+  }
   ASSIGN_OR_RETURN(DatasetRecord dataset, VisibleDataset(ctx, req, dataset_id));
   set.dataset_id = dataset.id;
   set.owner_id = CallerId(req);
@@ -108,6 +120,9 @@ StatusOr<HttpResponse> GetSet(const ApiContext& ctx, const HttpRequest& req) {
   nlohmann::json j = AnnotationSetJson(set);
   j["masks"] = nlohmann::json::array();
   for (const MaskRevisionRecord& m : masks) j["masks"].push_back(MaskRevisionJson(m));
+  if (set.kind == AnnotationKind::kImageLabels) {
+    RETURN_IF_ERROR(AddImageLabelsToSetJson(ctx, set, &j));
+  }
   return JsonResponse(200, JsonText(j));
 }
 
@@ -123,6 +138,7 @@ StatusOr<HttpResponse> GetMask(const ApiContext& ctx, const HttpRequest& req) {
   ASSIGN_OR_RETURN(int64_t id, ParseId(req.params.at("set"), "annotation set"));
   ASSIGN_OR_RETURN(int64_t file_id, ParseId(req.params.at("file"), "file"));
   ASSIGN_OR_RETURN(AnnotationSetRecord set, VisibleAnnotationSet(ctx, req, id));
+  RETURN_IF_ERROR(CheckMaskSet(set));
   ASSIGN_OR_RETURN(FileRecord image, ImageOfSet(ctx, set, file_id));
   MaskRevisionRecord mask;
   std::string value;
@@ -197,6 +213,7 @@ StatusOr<HttpResponse> PutMask(const ApiContext& ctx, const HttpRequest& req) {
   ASSIGN_OR_RETURN(int64_t id, ParseId(req.params.at("set"), "annotation set"));
   ASSIGN_OR_RETURN(int64_t file_id, ParseId(req.params.at("file"), "file"));
   ASSIGN_OR_RETURN(AnnotationSetRecord set, VisibleAnnotationSet(ctx, req, id));
+  RETURN_IF_ERROR(CheckMaskSet(set));
   ASSIGN_OR_RETURN(FileRecord image, ImageOfSet(ctx, set, file_id));
   if (req.body.empty()) {
     return absl::InvalidArgumentError("empty body; expected a label PNG (one channel, 8/16-bit)");
@@ -232,9 +249,17 @@ StatusOr<HttpResponse> ListRevisions(const ApiContext& ctx, const HttpRequest& r
   ASSIGN_OR_RETURN(int64_t file_id, ParseId(req.params.at("file"), "file"));
   ASSIGN_OR_RETURN(AnnotationSetRecord set, VisibleAnnotationSet(ctx, req, id));
   ASSIGN_OR_RETURN(FileRecord image, ImageOfSet(ctx, set, file_id));
+  nlohmann::json list = nlohmann::json::array();
+  if (set.kind == AnnotationKind::kImageLabels) {
+    ASSIGN_OR_RETURN(LabelMap labels, SetLabels(set));
+    ASSIGN_OR_RETURN(std::vector<ImageLabelRecord> all,
+                     ctx.annotations->ListImageLabelRevisions(id, image.id));
+    for (const ImageLabelRecord& r : all) list.push_back(ImageLabelJson(r, labels));
+    return JsonResponse(
+        200, JsonText(nlohmann::json{{"file_id", image.id}, {"revisions", std::move(list)}}));
+  }
   ASSIGN_OR_RETURN(std::vector<MaskRevisionRecord> all,
                    ctx.annotations->ListMaskRevisions(id, image.id));
-  nlohmann::json list = nlohmann::json::array();
   for (const MaskRevisionRecord& r : all) list.push_back(MaskRevisionJson(r));
   return JsonResponse(
       200, JsonText(nlohmann::json{{"file_id", image.id}, {"revisions", std::move(list)}}));
@@ -266,6 +291,10 @@ StatusOr<HttpResponse> SetFromJob(const ApiContext& ctx, const HttpRequest& req)
   if (status == "queued" || status == "running") {
     return absl::FailedPreconditionError(
         StrCat("inference ", job_id, " is ", status, "; its masks become a set once it ends"));
+  }
+  // A classifier's results: each image's top-1 class as its label.
+  if (kind == AnnotationKind::kImageLabels || (!kind && IsClassificationJob(job, results))) {
+    return ImageLabelsSetFromJob(ctx, req, job_id, name, job, results);
   }
   if (!kind) {
     kind = AnnotationKind::kSemantic;
@@ -414,6 +443,7 @@ void AddApiAnnotationRoutes(Router& router, const ApiContext& ctx) {
   router.Add("POST", "/api/inferences/{id}/annotations", Annotations(ctx, SetFromJob));
   router.Add("POST", "/api/annotations/{set}/images/{file}/assist", Annotations(ctx, AssistRoute));
   AddApiAnnotationFormatRoutes(router, ctx);
+  AddApiImageLabelRoutes(router, ctx);
 }
 
 }  // namespace infera

@@ -5,10 +5,10 @@
 //        rank, details}] best first, candidates, skipped_annotated, scored, failed:
 //        [{file, filename, error}], unscored, truncated, seconds, limits}
 // strategy: uncertainty | tta (need model_id) | random (seed, default 0) | first. Images
-// with a mask in `annotation_set_id` are left out. Ownership as datasets (someone else's
-// dataset or set: 404); unknown dataset, model or set 404; unknown strategy, a set of
-// another dataset, ill-typed or unknown fields, params the runner refuses, a runner
-// without probabilities 400. Runs on the blocking pool, bounded by ctx.rank (a number of
+// with a mask in `annotation_set_id` (an image_labels set: with a label) are left out. Ownership as
+// datasets (someone else's dataset or set: 404); unknown dataset, model or set 404; unknown
+// strategy, a set of another dataset, ill-typed or unknown fields, params the runner refuses, a
+// runner without probabilities 400. Runs on the blocking pool, bounded by ctx.rank (a number of
 // images and a time budget: what is left is `unscored`, with `truncated`).
 #include <optional>
 #include <set>
@@ -136,9 +136,16 @@ StatusOr<HttpResponse> RankRoute(const ApiContext& ctx, const HttpRequest& req) 
       return absl::InvalidArgumentError(StrCat("annotation set ", set.id, " belongs to dataset ",
                                                set.dataset_id, ", not to dataset ", dataset.id));
     }
-    ASSIGN_OR_RETURN(std::vector<MaskRevisionRecord> masks,
-                     ctx.annotations->ListCurrentMasks(set.id));
-    for (const MaskRevisionRecord& m : masks) annotated.insert(m.source_file_id);
+    if (set.kind == AnnotationKind::kImageLabels) {
+      // An image_labels set: the images with a label are annotated.
+      ASSIGN_OR_RETURN(std::vector<ImageLabelRecord> labels,
+                       ctx.annotations->ListCurrentImageLabels(set.id));
+      for (const ImageLabelRecord& l : labels) annotated.insert(l.source_file_id);
+    } else {
+      ASSIGN_OR_RETURN(std::vector<MaskRevisionRecord> masks,
+                       ctx.annotations->ListCurrentMasks(set.id));
+      for (const MaskRevisionRecord& m : masks) annotated.insert(m.source_file_id);
+    }
   }
   ASSIGN_OR_RETURN(std::vector<FileRecord> files, ctx.store->ListDatasetFiles(dataset.id));
   int64_t skipped = 0;

@@ -257,7 +257,9 @@ function annotationSets(datasetId, signal) {
     try {
       const { annotation_sets: sets } = await get(`/api/datasets/${datasetId}/annotations`, { signal });
       setChildren(list, ...(sets.length ? sets.map((s) => h('li', h('a', { href: `#/annotations/${s.id}` }, s.name),
-        h('span.muted', ` · ${s.kind} · ${s.mask_count} mask${s.mask_count === 1 ? '' : 's'}`),
+        h('span.muted', s.kind === 'image_labels'
+          ? ` · image labels · ${s.mask_count} labelled`
+          : ` · ${s.kind} · ${s.mask_count} mask${s.mask_count === 1 ? '' : 's'}`),
         s.mask_count ? [' ', h('a.button.small', { href: `#/retrain?set=${s.id}`, 'aria-label': `Retrain a model on ${s.name}` }, 'Retrain a model')] : null))
         : [h('li.muted', 'No annotation sets yet.')]));
     } catch (e) {
@@ -266,7 +268,8 @@ function annotationSets(datasetId, signal) {
   };
   const name = h('input#set-name', { required: true, maxlength: '200', placeholder: 'ground truth' });
   const kind = h('select#set-kind', h('option', { value: 'semantic' }, 'semantic (a class per pixel)'),
-    h('option', { value: 'instances' }, 'instances (an object per pixel)'));
+    h('option', { value: 'instances' }, 'instances (an object per pixel)'),
+    h('option', { value: 'image_labels' }, 'image labels (a class per image)'));
   const labels = h('textarea#set-labels', { rows: '3', placeholder: '1 cell #e6194b\n2 nucleus' }, '1 object');
   const form = h('form#new-set.stack', {
     onsubmit: async (e) => {

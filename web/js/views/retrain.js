@@ -1,5 +1,6 @@
 // views/retrain.js: start a retraining (#/retrain?set={id}) — a model fine-tuned on the
-// current masks of annotation sets (issue 18). The set given in the URL is checked; the
+// current masks of annotation sets, or a classifier on the labels of image_labels sets
+// (issue 18). The set given in the URL is checked; the
 // other sets of its dataset can be added. The model is one of the server's models whose
 // runner can train (GET /api/retraining/params_schema lists them), and the params form is
 // built from the training params' JSON Schema (params_form.js). Submitting posts
@@ -29,7 +30,10 @@ export async function render(ctx) {
     return;
   }
   const trainable = new Set(schema.trainable_runners || []);
-  const candidates = (models || []).filter((m) => m.ready && trainable.has(m.runner_name));
+  // Image labels train classifiers; masks train the other runners.
+  const labelsSet = set?.kind === 'image_labels';
+  const candidates = (models || []).filter((m) => m.ready && trainable.has(m.runner_name)
+    && (m.runner_name === 'classify') === labelsSet);
   const back = set
     ? h('p.breadcrumb', h('a', { href: `#/annotations/${set.id}` }, `← ${set.name}`))
     : h('p.breadcrumb', h('a', { href: '#/retraining' }, '← Retrainings'));
@@ -40,16 +44,20 @@ export async function render(ctx) {
   }
   if (!candidates.length) {
     setChildren(root, back, pageHeader('Retrain a model'),
-      h('p.empty', `No loaded model can be trained. Runners that can: ${[...trainable].join(', ') || 'none'}.`));
+      h('p.empty', labelsSet
+        ? 'No loaded classifier (runner classify) can be trained on these image labels.'
+        : `No loaded model can be trained. Runners that can: ${[...trainable].join(', ') || 'none'}.`));
     return;
   }
 
   const model = h('select#retrain-model', candidates.map((m) => h('option', { value: m.name },
     `${m.name} (${m.runner_name}, v${m.version})`)));
-  const setBoxes = sets.filter((s) => s.mask_count > 0 || s.id === set.id).map((s) => {
+  const setBoxes = sets.filter((s) => (s.mask_count > 0 && (s.kind === 'image_labels') === labelsSet)
+    || s.id === set.id).map((s) => {
     const box = h('input', { type: 'checkbox', id: `retrain-set-${s.id}`, value: String(s.id), checked: s.id === set.id });
-    return h('div.check', box, h('label', { for: `retrain-set-${s.id}` },
-      `${s.name} (${s.kind}, ${s.mask_count} mask${s.mask_count === 1 ? '' : 's'})`));
+    return h('div.check', box, h('label', { for: `retrain-set-${s.id}` }, s.kind === 'image_labels'
+      ? `${s.name} (image labels, ${s.mask_count} labelled)`
+      : `${s.name} (${s.kind}, ${s.mask_count} mask${s.mask_count === 1 ? '' : 's'})`));
   });
   const form = paramsForm(schema.schema, 'train');
   const message = messageSlot('error');
@@ -76,7 +84,7 @@ export async function render(ctx) {
     },
   },
   h('label', { for: 'retrain-model' }, 'Model'), model,
-  h('fieldset.sets', h('legend', 'Annotation sets (their current masks)'), setBoxes),
+  h('fieldset.sets', h('legend', 'Annotation sets (their current masks or image labels)'), setBoxes),
   h('details', { open: true }, h('summary', 'Training params'), form.el),
   message, submit);
   setChildren(root, back, pageHeader(`Retrain a model on “${set.name}”`),
