@@ -234,12 +234,20 @@ CREATE INDEX annotation_revisions_by_sha256 ON annotation_revisions (sha256);
 CREATE INDEX annotation_revisions_by_source ON annotation_revisions (source_file_id);
 )sql";
 
+// Version 6: job-level files (Store::AddJobFile — a file of the whole job, no result: the
+// DICOM SEG of a series), as SQLite's version 6: at most one per job, role and filename.
+constexpr const char* kSchemaV6 = R"sql(
+CREATE UNIQUE INDEX files_job_level ON files (job_id, role, filename)
+  WHERE result_id IS NULL AND job_id IS NOT NULL;
+)sql";
+
 constexpr PgMigration kMigrations[] = {
     {1, "datasets, jobs, files, job_results", kSchemaV1},
     {2, "users, refresh_tokens, api_keys, revoked_tokens", kSchemaV2},
     {3, "blobs, blob_pins, blob_contents, blob_chunks", kSchemaV3},
     {4, "cluster_secrets", kSchemaV4},
     {5, "annotation_sets, annotation_revisions", kSchemaV5},
+    {6, "files_job_level: one job-level file per job, role and filename", kSchemaV6},
 };
 
 }  // namespace

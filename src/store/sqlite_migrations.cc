@@ -324,12 +324,21 @@ CREATE INDEX annotation_revisions_by_sha256 ON annotation_revisions (sha256);
 CREATE INDEX annotation_revisions_by_source ON annotation_revisions (source_file_id);
 )sql";
 
+// Version 6: job-level files (Store::AddJobFile — a file of the whole job, no result: the
+// DICOM SEG of a series): at most one per job, role and filename, so that a job resuming
+// after a crash cannot record its SEG twice.
+constexpr const char* kSchemaV6 = R"sql(
+CREATE UNIQUE INDEX files_job_level ON files (job_id, role, filename)
+  WHERE result_id IS NULL AND job_id IS NOT NULL;
+)sql";
+
 constexpr SqliteMigration kMigrations[] = {
     {1, "datasets, files, inferences, inference_results", kSchemaV1},
     {2, "users, refresh_tokens, api_keys, revoked_tokens", kSchemaV2},
     {3, "blobs, blob_pins", kSchemaV3},
     {4, "jobs of any kind, result files as rows", kSchemaV4},
     {5, "annotation_sets, annotation_revisions", kSchemaV5},
+    {6, "files_job_level: one job-level file per job, role and filename", kSchemaV6},
 };
 
 StatusOr<int> CurrentVersion(SqliteDb& db) {

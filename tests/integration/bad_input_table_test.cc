@@ -766,6 +766,20 @@ std::vector<BadInput> BadInputTableTest::Table() const {
   add("model activate: a bad name", "POST", "/api/models/bad%20name/versions/1/activate", "", 400,
       "model name");
   add("model: unknown model", "GET", "/api/models/no_such_model", "", 404, "no_such_model");
+
+  // ---- DICOM SEG export: GET /api/inferences/{id}/export?format=dicom_seg (issue 21)
+  const std::string DS = "/api/inferences/{job}/export";
+  add("dicom seg: a job not on DICOM input", "GET", DS + "?format=dicom_seg", "", 400,
+      "did not run on DICOM input");
+  add("dicom seg: no format", "GET", DS, "", 400, "'format' is required");
+  add("dicom seg: unknown format", "GET", DS + "?format=nifti", "", 400, "unknown format 'nifti'");
+  add("dicom seg: empty format", "GET", DS + "?format=", "", 400, "format");
+  add("dicom seg: unknown job", "GET", "/api/inferences/987654/export?format=dicom_seg", "", 404,
+      "not found");
+  add("dicom seg: bad id", "GET", "/api/inferences/abc/export?format=dicom_seg", "", 400,
+      "invalid");
+  add("dicom seg: negative id", "GET", "/api/inferences/-3/export?format=dicom_seg", "", 400,
+      "invalid");
   return t;
 }
 

@@ -8,6 +8,7 @@
 //        revision each, written together.
 //   GET  /api/annotations/{set}/export?format=label_images|coco|cvat_xml|cvat_seg_zip
 //   GET  /api/inferences/{id}/export?format=...&kind=semantic|instances
+//        (format=dicom_seg: the job's DICOM SEG files instead, api_dicom_seg.cc)
 //        label_images: a ZIP of masks/<stem>_mask.png (the stored label PNGs) and
 //        labels.json; coco: the instances JSON; cvat_xml: CVAT for images 1.1;
 //        cvat_seg_zip: CVAT's Segmentation mask 1.1 ZIP.
@@ -27,6 +28,7 @@
 #include "api/response_stream.h"
 #include "api/routes/annotation_common.h"
 #include "api/routes/api_common.h"
+#include "api/routes/api_dicom_seg.h"
 #include "api/routes/routes.h"
 #include "archive/zip_reader.h"
 #include "archive/zip_writer.h"
@@ -450,6 +452,10 @@ void ExportSetRoute(const ApiContext& ctx, const HttpRequest& req, const Respond
 }
 
 void ExportJobRoute(const ApiContext& ctx, const HttpRequest& req, const Responder& respond) {
+  // format=dicom_seg: the job's DICOM SEG files (api_dicom_seg.cc).
+  if (std::string format; req.query_param("format", &format) && format == "dicom_seg") {
+    return ExportDicomSeg(ctx, req, respond);
+  }
   StatusOr<ExportPlan> plan = [&]() -> StatusOr<ExportPlan> {
     ASSIGN_OR_RETURN(int64_t id, ParseId(req.params.at("id"), "inference"));
     std::vector<JobResultRecord> results;
