@@ -16,6 +16,7 @@
 #include "datasets/ingest.h"
 #include "dicom/dicom_image.h"
 #include "dicom/windowing.h"
+#include "jobs/dicom_seg_job.h"
 #include "models/model.h"
 #include "runners/runner_registry.h"
 #include "store/blob_lifetime.h"
@@ -149,6 +150,30 @@ class InferenceJobHandler::JobRun {
     }
     std::string note;
     if (failed_ > 0) note = StrCat(failed_, " of ", processed_, " images failed");
+    // DICOM input: a SEG per series, now that every image has its mask.
+    DicomSegJob seg_job{job_.id,         job_.dataset_id,       job_.runner_name,
+                        job_.model_name, job_.model_version,    &model_->description(),
+                        ctx_.worker(),   owner_.options_.decode};
+    StatusOr<DicomSegOutput> segs = WriteJobDicomSegs(*owner_.store_, *owner_.blobs_, seg_job);
+    if (!segs.ok()) {
+      if (segs.status().code() == absl::StatusCode::kFailedPrecondition) {
+        ctx_.MarkLost();  // another worker owns the job now
+        return JobOutcome::Release();
+      }
+      if (IsOutOfSpace(segs.status())) {
+        return Finish(
+            JobStatus::kFailed,
+            StrCat("out of disk space writing the DICOM SEG files (", segs.status().message(),
+                   "); free space, then retry the job: it keeps its results"));
+      }
+      note = StrCat(note, note.empty() ? "" : "; ",
+                    "DICOM SEG not written: ", segs.status().message());
+    } else {
+      dicom_seg_ = std::move(segs->files);
+      for (const std::string& skipped : segs->skipped) {
+        note = StrCat(note, note.empty() ? "" : "; ", "no DICOM SEG for ", skipped);
+      }
+    }
     return Finish(JobStatus::kCompleted, note);
   }
 
@@ -394,6 +419,9 @@ class InferenceJobHandler::JobRun {
         {"compute_ms", totals_.compute_ms},
         {"postprocess_ms", totals_.postprocess_ms},
     };
+    // The report also lists the job's DICOM SEG files (jobs/dicom_seg_job.h); the API
+    // shows them as the job's "dicom_seg" (inference_record.h).
+    if (!dicom_seg_.empty()) timings["dicom_seg"] = dicom_seg_;
     Log(LogLevel::kInfo, "inference_job_ended",
         {{"inference_id", std::to_string(job_.id)},
          {"model", job_.model_name},
@@ -418,7 +446,8 @@ class InferenceJobHandler::JobRun {
   const Runner* runner_ = nullptr;
   std::shared_ptr<Model> model_;
   nlohmann::json params_;
-  WindowSpec window_;  // DICOM inputs
+  WindowSpec window_;                                   // DICOM inputs
+  nlohmann::json dicom_seg_ = nlohmann::json::array();  // the SEG files written (DICOM inputs)
   std::vector<FileRecord> pending_;
   std::vector<std::string> dropped_blobs_;  // outputs written but not recorded
   std::deque<Retry> retries_;

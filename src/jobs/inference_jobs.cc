@@ -1,7 +1,11 @@
 #include "jobs/inference_jobs.h"
 
+#include <algorithm>
+
 #include "common/strings.h"
+#include "datasets/ingest.h"
 #include "dicom/windowing.h"
+#include "jobs/dicom_seg_job.h"
 #include "jobs/job_export.h"
 #include "models/model.h"
 
@@ -80,6 +84,33 @@ StatusOr<InferenceRecord> InferenceJobs::Retry(const Caller& caller, int64_t id)
   }
   if (workers_ != nullptr) workers_->Notify();
   return InferenceOf(*retried);
+}
+
+StatusOr<std::vector<FileRecord>> InferenceJobs::DicomSegFiles(const Caller& caller,
+                                                               int64_t id) const {
+  ASSIGN_OR_RETURN(InferenceRecord job, Visible(caller, id));
+  ASSIGN_OR_RETURN(std::vector<FileRecord> files,
+                   store_->ListJobFiles(id, std::string(kDicomSegRole)));
+  std::erase_if(files, [](const FileRecord& f) { return f.result_id != 0; });
+  if (!files.empty()) return files;
+  ASSIGN_OR_RETURN(std::vector<FileRecord> sources, store_->ListDatasetFiles(job.dataset_id));
+  const bool dicom = std::any_of(sources.begin(), sources.end(), [](const FileRecord& f) {
+    return f.content_type == kDicomContentType;
+  });
+  if (!dicom) {
+    return absl::InvalidArgumentError(
+        StrCat("inference ", id, " did not run on DICOM input (dataset ", job.dataset_id,
+               " has no DICOM file): DICOM SEG is written for DICOM images only"));
+  }
+  if (job.status != JobStatus::kCompleted) {
+    return absl::FailedPreconditionError(
+        StrCat("inference ", id, " is ", JobStatusName(job.status),
+               ": its DICOM SEG files are written when it completes"));
+  }
+  return absl::NotFoundError(StrCat("inference ", id, " has no DICOM SEG: model '", job.model_name,
+                                    "' (runner ", job.runner_name,
+                                    ") made no class mask for its DICOM images",
+                                    job.note.empty() ? "" : StrCat(" (", job.note, ")")));
 }
 
 }  // namespace infera

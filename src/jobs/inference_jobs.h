@@ -48,6 +48,12 @@ class InferenceJobs {
   // Runs a failed job again (JobQueue::RetryJob): it keeps its results and runs the
   // images without one — after the disk was full, say. FailedPrecondition unless failed.
   StatusOr<InferenceRecord> Retry(const Caller& caller, int64_t id) const;
+  // The job's DICOM SEG files (jobs/dicom_seg_job.h), by id. When it has none:
+  // InvalidArgument for a job whose dataset holds no DICOM file (not on DICOM input),
+  // FailedPrecondition while the job has not completed (they are written when it does),
+  // NotFound once it completed without one (a model that makes no class mask, every
+  // image failed); the message says which.
+  StatusOr<std::vector<FileRecord>> DicomSegFiles(const Caller& caller, int64_t id) const;
 
  private:
   StatusOr<InferenceRecord> Visible(const Caller& caller, int64_t id) const;

@@ -126,6 +126,13 @@ StatusOr<InferenceRecord> CancelInference(JobQueue& queue, int64_t id) {
 nlohmann::json InferenceJson(const InferenceRecord& job) {
   nlohmann::json params = nlohmann::json::parse(job.params_json, nullptr, false);
   nlohmann::json timings = nlohmann::json::parse(job.timings_json, nullptr, false);
+  if (timings.is_discarded() || !timings.is_object()) timings = nlohmann::json::object();
+  // The DICOM SEG files the job wrote (jobs/dicom_seg_job.h), kept in its report.
+  nlohmann::json dicom_seg = nlohmann::json::array();
+  if (auto it = timings.find("dicom_seg"); it != timings.end()) {
+    if (it->is_array()) dicom_seg = std::move(*it);
+    timings.erase(it);
+  }
   return {
       {"id", job.id},
       {"inference_id", job.id},
@@ -147,7 +154,8 @@ nlohmann::json InferenceJson(const InferenceRecord& job) {
       {"created_at", job.created_at},
       {"started_at", job.started_at},
       {"finished_at", job.finished_at},
-      {"timings", timings.is_discarded() ? nlohmann::json::object() : timings}};
+      {"timings", std::move(timings)},
+      {"dicom_seg", std::move(dicom_seg)}};
 }
 
 nlohmann::json ResultJson(const JobResultRecord& r) {

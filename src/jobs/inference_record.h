@@ -68,7 +68,9 @@ StatusOr<std::vector<InferenceRecord>> ListInferences(JobQueue& queue,
                                                       const InferenceFilter& filter);
 StatusOr<InferenceRecord> CancelInference(JobQueue& queue, int64_t id);
 
-// The API's JSON of a job (params and timings embedded as JSON) and of one result:
+// The API's JSON of a job (params and timings embedded as JSON; "dicom_seg": the DICOM
+// SEG files its report lists, [{series_uid, file_id, filename, frames, segments}], [] for
+// none — jobs/dicom_seg_job.h) and of one result:
 // "<kind>_id" for each result file (class_mask_id, instance_mask_id, preview_id and
 // probability_id always present, null when the result has none).
 nlohmann::json InferenceJson(const InferenceRecord& job);

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "common/strings.h"
+#include "jobs/dicom_seg_job.h"
 #include "jobs/inference_record.h"
 
 namespace infera {
@@ -62,6 +63,18 @@ StatusOr<std::vector<ExportEntry>> JobExportEntries(Store& store,
     for (const FileRecord* f : files) {
       entries.push_back({StrCat(ExportFolder(f->role), "/", f->filename), *f});
     }
+  }
+  return entries;
+}
+
+StatusOr<std::vector<ExportEntry>> JobFileExportEntries(Store& store, int64_t job_id) {
+  std::vector<ExportEntry> entries;
+  ASSIGN_OR_RETURN(std::vector<FileRecord> segs,
+                   store.ListJobFiles(job_id, std::string(kDicomSegRole)));
+  for (FileRecord& f : segs) {
+    if (f.result_id != 0) continue;
+    std::string path = StrCat(kDicomSegRole, "/", f.filename);
+    entries.push_back({std::move(path), std::move(f)});
   }
   return entries;
 }

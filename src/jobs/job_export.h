@@ -4,6 +4,8 @@
 //   masks/<stem>_mask.png           class masks (`_instances.png`, `_probability.tif`, or
 //                                   `.tif` for label maps over 16 bits)
 //   previews/<stem>_preview.png     overlays
+//   dicom_seg/<series uid>.seg.dcm  the job-level files: DICOM SEG objects, one per
+//                                   series of a job on DICOM input (jobs/dicom_seg_job.h)
 //   results.json                    JobReport (written by the caller)
 // Thread-safe as the Store is.
 #pragma once
@@ -39,5 +41,9 @@ StatusOr<nlohmann::json> JobReport(Store& store, int64_t id,
 StatusOr<std::vector<ExportEntry>> JobExportEntries(Store& store,
                                                     const std::vector<JobResultRecord>& results,
                                                     bool include_sources);
+
+// The job's job-level files (Store::AddJobFile: its DICOM SEG objects) as
+// "<role>/<filename>" entries, by id. NotFound for an unknown job.
+StatusOr<std::vector<ExportEntry>> JobFileExportEntries(Store& store, int64_t job_id);
 
 }  // namespace infera

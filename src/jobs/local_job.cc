@@ -92,6 +92,8 @@ Status LocalJob::Export(int64_t job_id, const fs::path& out_dir, bool include_so
   ASSIGN_OR_RETURN(nlohmann::json report, JobReport(*store_, job_id, &results));
   ASSIGN_OR_RETURN(std::vector<ExportEntry> entries,
                    JobExportEntries(*store_, results, include_sources));
+  ASSIGN_OR_RETURN(std::vector<ExportEntry> job_files, JobFileExportEntries(*store_, job_id));
+  entries.insert(entries.end(), job_files.begin(), job_files.end());
   for (const ExportEntry& e : entries) {
     const fs::path target = out_dir / e.path;
     std::error_code ec;

@@ -256,6 +256,13 @@ CREATE TABLE annotation_image_labels (
 CREATE INDEX annotation_image_labels_by_source ON annotation_image_labels (source_file_id);
 )sql";
 
+// Version 7: job-level files (Store::AddJobFile — a file of the whole job, no result: the
+// DICOM SEG of a series), as SQLite's version 7: at most one per job, role and filename.
+constexpr const char* kSchemaV7 = R"sql(
+CREATE UNIQUE INDEX files_job_level ON files (job_id, role, filename)
+  WHERE result_id IS NULL AND job_id IS NOT NULL;
+)sql";
+
 constexpr PgMigration kMigrations[] = {
     {1, "datasets, jobs, files, job_results", kSchemaV1},
     {2, "users, refresh_tokens, api_keys, revoked_tokens", kSchemaV2},
@@ -263,6 +270,7 @@ constexpr PgMigration kMigrations[] = {
     {4, "cluster_secrets", kSchemaV4},
     {5, "annotation_sets, annotation_revisions", kSchemaV5},
     {6, "annotation sets of kind image_labels, annotation_image_labels", kSchemaV6},
+    {7, "files_job_level: one job-level file per job, role and filename", kSchemaV7},
 };
 
 }  // namespace

@@ -634,6 +634,56 @@ class PostgresStore final : public Store {
     return out;
   }
 
+  StatusOr<FileRecord> AddJobFile(const FileRecord& file, const std::string& worker) override {
+    RETURN_IF_ERROR(ValidateJobFile(file));
+    ASSIGN_OR_RETURN(PgPool::Lease c, pool_->Acquire());
+    ASSIGN_OR_RETURN(PgTransaction txn, PgTransaction::Begin(*c));
+    // Locks in DeleteDataset's order, as AddJobResult.
+    {
+      ASSIGN_OR_RETURN(PgResult r,
+                       c->Exec("SELECT dataset_id FROM jobs WHERE id = $1", file.job_id));
+      if (r.rows() == 0) return NotFoundError("job", file.job_id);
+      if (!r.IsNull(0, 0)) {
+        RETURN_IF_ERROR(
+            c->Exec("SELECT 1 FROM datasets WHERE id = $1 FOR KEY SHARE", r.Int(0, 0)).status());
+      }
+    }
+    ASSIGN_OR_RETURN(JobRecord job, ReadHeldJob(*c, file.job_id, worker));
+    {
+      ASSIGN_OR_RETURN(PgResult r, c->Exec("SELECT 1 FROM files WHERE job_id = $1 AND role = $2"
+                                           " AND filename = $3 AND result_id IS NULL",
+                                           job.id, file.role, file.filename));
+      if (r.rows() > 0) return JobFileExistsError(file);
+    }
+    FileRecord record = file;
+    record.result_id = 0;
+    if (record.owner_id == 0) record.owner_id = job.owner_id;
+    record.created_at = Now();
+    // The partial unique index files_job_level (migration 6) is the last word.
+    StatusOr<int64_t> id = InsertFile(*c, record);
+    if (absl::IsAlreadyExists(id.status())) return JobFileExistsError(record);
+    RETURN_IF_ERROR(id.status());
+    record.id = *id;
+    RETURN_IF_ERROR(txn.Commit());
+    return record;
+  }
+
+  StatusOr<std::vector<FileRecord>> ListJobFiles(int64_t job_id, const std::string& role) override {
+    ASSIGN_OR_RETURN(PgPool::Lease c, pool_->Acquire());
+    ASSIGN_OR_RETURN(PgTransaction txn,
+                     PgTransaction::Begin(*c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"));
+    RETURN_IF_ERROR(ReadJob(*c, job_id).status());
+    std::vector<FileRecord> out;
+    {
+      ASSIGN_OR_RETURN(PgResult r, c->Exec("SELECT " INFERA_FILE_COLUMNS " FROM files"
+                                           " WHERE job_id = $1 AND role = $2 ORDER BY id",
+                                           job_id, role));
+      for (int i = 0; i < r.rows(); ++i) out.push_back(ReadFileRow(r, i));
+    }
+    RETURN_IF_ERROR(txn.Commit());
+    return out;
+  }
+
  private:
   int64_t Now() const { return now_ms_(); }
 

@@ -394,6 +394,14 @@ CREATE TABLE annotation_image_labels (
 CREATE INDEX annotation_image_labels_by_source ON annotation_image_labels (source_file_id);
 )sql";
 
+// Version 7: job-level files (Store::AddJobFile — a file of the whole job, no result: the
+// DICOM SEG of a series): at most one per job, role and filename, so that a job resuming
+// after a crash cannot record its SEG twice.
+constexpr const char* kSchemaV7 = R"sql(
+CREATE UNIQUE INDEX files_job_level ON files (job_id, role, filename)
+  WHERE result_id IS NULL AND job_id IS NOT NULL;
+)sql";
+
 constexpr SqliteMigration kMigrations[] = {
     {1, "datasets, files, inferences, inference_results", kSchemaV1},
     {2, "users, refresh_tokens, api_keys, revoked_tokens", kSchemaV2},
@@ -401,6 +409,7 @@ constexpr SqliteMigration kMigrations[] = {
     {4, "jobs of any kind, result files as rows", kSchemaV4},
     {5, "annotation_sets, annotation_revisions", kSchemaV5},
     {6, "annotation sets of kind image_labels, annotation_image_labels", kSchemaV6},
+    {7, "files_job_level: one job-level file per job, role and filename", kSchemaV7},
 };
 
 StatusOr<int> CurrentVersion(SqliteDb& db) {

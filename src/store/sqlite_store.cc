@@ -665,6 +665,43 @@ class SqliteStore final : public Store {
     return out;
   }
 
+  StatusOr<FileRecord> AddJobFile(const FileRecord& file, const std::string& worker) override {
+    RETURN_IF_ERROR(ValidateJobFile(file));
+    MutexLock lock(&mu_);
+    ASSIGN_OR_RETURN(auto txn, SqliteTransaction::Begin(*db_, Mode::kImmediate));
+    ASSIGN_OR_RETURN(JobRecord job, ReadHeldJob(file.job_id, worker));
+    FileRecord record = file;
+    record.result_id = 0;
+    if (record.owner_id == 0) record.owner_id = job.owner_id;
+    record.created_at = Now();
+    // The partial unique index files_job_level (migration 6) is the last word.
+    StatusOr<int64_t> id = InsertFile(record);
+    if (absl::IsAlreadyExists(id.status())) return JobFileExistsError(record);
+    RETURN_IF_ERROR(id.status());
+    record.id = *id;
+    RETURN_IF_ERROR(txn.Commit());
+    return record;
+  }
+
+  StatusOr<std::vector<FileRecord>> ListJobFiles(int64_t job_id, const std::string& role) override {
+    MutexLock lock(&mu_);
+    ASSIGN_OR_RETURN(auto txn, SqliteTransaction::Begin(*db_, Mode::kDeferred));
+    RETURN_IF_ERROR(ReadJob(job_id).status());
+    std::vector<FileRecord> out;
+    {
+      ASSIGN_OR_RETURN(auto st, db_->Prepare("SELECT " INFERA_FILE_COLUMNS " FROM files"
+                                             " WHERE job_id = ?1 AND role = ?2 ORDER BY id"));
+      st.Bind(job_id, role);
+      while (true) {
+        ASSIGN_OR_RETURN(bool row, st.Step());
+        if (!row) break;
+        out.push_back(ReadFileRow(st));
+      }
+    }
+    RETURN_IF_ERROR(txn.Commit());
+    return out;
+  }
+
  private:
   // The helpers below run with mu_ held.
 

@@ -158,6 +158,22 @@ class Store : public JobQueue {
   // A job's results by source file id, each with its files by id. NotFound for an
   // unknown job.
   virtual StatusOr<std::vector<JobResultRecord>> ListJobResults(int64_t job_id) = 0;
+
+  // --- job-level files (a file of the whole job, not of one image: a DICOM SEG of a
+  // series) ---
+  // Records `file` (an output kind as role, filename, sha256, ...; its blob already in
+  // the BlobStore) as a file of job `file.job_id` with no result (result_id 0), when
+  // `worker` holds the job's lease. A job has at most one job-level file of a role and
+  // filename: AlreadyExists when it has one (nothing is written; a job that resumes
+  // after a crash finds the file its earlier run wrote). FailedPrecondition when
+  // `worker` does not hold the lease; NotFound for an unknown job; InvalidArgument for a
+  // malformed record (role "source", a dataset_id, ...). Ids and created_at are set by
+  // the store; owner_id defaults to the job's owner.
+  virtual StatusOr<FileRecord> AddJobFile(const FileRecord& file, const std::string& worker) = 0;
+  // The job's files of `role`, by id: its job-level files and its results' files of that
+  // kind. NotFound for an unknown job.
+  virtual StatusOr<std::vector<FileRecord>> ListJobFiles(int64_t job_id,
+                                                         const std::string& role) = 0;
 };
 
 }  // namespace infera

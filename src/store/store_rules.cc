@@ -56,6 +56,23 @@ Status ValidateFile(const FileRecord& f, bool output_of_result) {
   return absl::OkStatus();
 }
 
+Status ValidateJobFile(const FileRecord& f) {
+  if (f.role == "source") {
+    return absl::InvalidArgumentError("a job's file cannot have role 'source'");
+  }
+  RETURN_IF_ERROR(ValidateFile(f, /*output_of_result=*/false));
+  if (f.result_id != 0) {
+    return absl::InvalidArgumentError(
+        StrCat("job-level file '", f.filename, "' must not name a result"));
+  }
+  return absl::OkStatus();
+}
+
+Status JobFileExistsError(const FileRecord& f) {
+  return absl::AlreadyExistsError(
+      StrCat("job ", f.job_id, " already has a ", f.role, " file '", f.filename, "'"));
+}
+
 // "a.png" -> {"a", ".png"}; "archive.tar.gz" -> {"archive.tar", ".gz"}; "README",
 // ".bashrc" and "a." have no extension.
 std::pair<std::string_view, std::string_view> SplitExtension(std::string_view name) {

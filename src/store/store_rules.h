@@ -24,6 +24,12 @@ bool IsOutputKind(std::string_view kind);
 // InvalidArgument naming what is wrong.
 Status ValidateFile(const FileRecord& f, bool output_of_result);
 
+// Checks a job-level file before Store::AddJobFile writes it: an output of job `job_id`
+// (> 0), as ValidateFile, with no result_id. InvalidArgument naming what is wrong.
+Status ValidateJobFile(const FileRecord& f);
+// AlreadyExists "job <id> already has a <role> file '<filename>'".
+Status JobFileExistsError(const FileRecord& f);
+
 // "a.png" -> {"a", ".png"}; "archive.tar.gz" -> {"archive.tar", ".gz"}; "README",
 // ".bashrc" and "a." have no extension.
 std::pair<std::string_view, std::string_view> SplitExtension(std::string_view name);

@@ -886,6 +886,19 @@ std::vector<BadInput> BadInputTableTest::Table() const {
   add("retrain: mask set for a classifier", "POST", "/api/retraining/start",
       Fill(R"({"model_id": "tiny_cls", "annotation_set_ids": [{set}]})"), 400,
       "use a set of kind image_labels", kJson);
+  // ---- DICOM SEG export: GET /api/inferences/{id}/export?format=dicom_seg (issue 21)
+  const std::string DS = "/api/inferences/{job}/export";
+  add("dicom seg: a job not on DICOM input", "GET", DS + "?format=dicom_seg", "", 400,
+      "did not run on DICOM input");
+  add("dicom seg: no format", "GET", DS, "", 400, "'format' is required");
+  add("dicom seg: unknown format", "GET", DS + "?format=nifti", "", 400, "unknown format 'nifti'");
+  add("dicom seg: empty format", "GET", DS + "?format=", "", 400, "format");
+  add("dicom seg: unknown job", "GET", "/api/inferences/987654/export?format=dicom_seg", "", 404,
+      "not found");
+  add("dicom seg: bad id", "GET", "/api/inferences/abc/export?format=dicom_seg", "", 400,
+      "invalid");
+  add("dicom seg: negative id", "GET", "/api/inferences/-3/export?format=dicom_seg", "", 400,
+      "invalid");
   return t;
 }
 

@@ -1009,6 +1009,105 @@ TEST_P(StoreConformanceTest, AddInferenceResultWritesOutputsResultAndCounters) {
   EXPECT_EQ(results[1].source_filename, "b.png");
 }
 
+// --- job-level files (AddJobFile / ListJobFiles) ---
+
+FileRecord JobFile(int64_t job_id, const std::string& role, const std::string& filename,
+                   const std::string& sha256) {
+  FileRecord f;
+  f.job_id = job_id;
+  f.role = role;
+  f.filename = filename;
+  f.content_type = "application/dicom";
+  f.sha256 = sha256;
+  f.size = 7;
+  return f;
+}
+
+TEST_P(StoreConformanceTest, JobFilesAreOnePerRoleAndNameAndNeedTheLease) {
+  const int64_t ds = NewDataset("ds", 4).id;
+  const int64_t src = NewFile(Source(ds, "a.dcm", Sha(1))).id;
+  const int64_t job = NewJob(ds, 4).id;
+  const FileRecord seg = JobFile(job, "dicom_seg", "1.2.3.seg.dcm", Sha(30));
+  auto add = [&](const FileRecord& f, const std::string& worker) {
+    return StatusOf(store_->AddJobFile(f, worker));
+  };
+  EXPECT_EQ(add(seg, "w").code(), StatusCode::kFailedPrecondition);  // queued: nobody holds it
+  ClaimExpecting(job, "w");
+  EXPECT_EQ(add(seg, "intruder").code(), StatusCode::kFailedPrecondition);
+
+  Advance(2);
+  ASSERT_OK_AND_ASSIGN(FileRecord added, store_->AddJobFile(seg, "w"));
+  EXPECT_GT(added.id, 0);
+  EXPECT_EQ(added.job_id, job);
+  EXPECT_EQ(added.result_id, 0);
+  EXPECT_EQ(added.owner_id, 4);  // the job's owner
+  EXPECT_EQ(added.created_at, Now());
+  ASSERT_OK_AND_ASSIGN(FileRecord stored, store_->GetFile(added.id));
+  EXPECT_EQ(stored.role, "dicom_seg");
+  EXPECT_EQ(stored.filename, "1.2.3.seg.dcm");
+  EXPECT_EQ(stored.content_type, "application/dicom");
+  EXPECT_EQ(stored.result_id, 0);
+  EXPECT_EQ(stored.dataset_id, 0);
+  ASSERT_OK_AND_ASSIGN(bool referenced, store_->BlobReferenced(Sha(30)));
+  EXPECT_TRUE(referenced);
+
+  // The same role and name again (a resumed job): AlreadyExists, nothing written.
+  FileRecord again = seg;
+  again.sha256 = Sha(31);
+  EXPECT_EQ(add(again, "w").code(), StatusCode::kAlreadyExists);
+  ASSERT_OK_AND_ASSIGN(bool again_written, store_->BlobReferenced(Sha(31)));
+  EXPECT_FALSE(again_written);
+  // Another name, or another role, is another file.
+  ASSERT_OK(add(JobFile(job, "dicom_seg", "4.5.6.seg.dcm", Sha(32)), "w"));
+  ASSERT_OK(add(JobFile(job, "report", "1.2.3.seg.dcm", Sha(33)), "w"));
+
+  // ListJobFiles: the job-level files and the results' files of the role, by id.
+  ASSERT_OK(store_->AddJobResult(Result(job, src), {Output("class_mask", Sha(34))}, "w").status());
+  ASSERT_OK_AND_ASSIGN(std::vector<FileRecord> segs, store_->ListJobFiles(job, "dicom_seg"));
+  ASSERT_EQ(segs.size(), 2u);
+  EXPECT_EQ(segs[0].id, added.id);
+  EXPECT_EQ(segs[1].filename, "4.5.6.seg.dcm");
+  ASSERT_OK_AND_ASSIGN(std::vector<FileRecord> masks, store_->ListJobFiles(job, "class_mask"));
+  ASSERT_EQ(masks.size(), 1u);
+  EXPECT_GT(masks[0].result_id, 0);
+  ASSERT_OK_AND_ASSIGN(std::vector<FileRecord> none, store_->ListJobFiles(job, "preview"));
+  EXPECT_TRUE(none.empty());
+  // The results list only the results' files.
+  ASSERT_OK_AND_ASSIGN(auto results, store_->ListJobResults(job));
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_EQ(results[0].files.size(), 1u);
+  EXPECT_EQ(StatusOf(store_->ListJobFiles(9999, "dicom_seg")).code(), StatusCode::kNotFound);
+
+  // After the job ends, no more files.
+  ASSERT_OK(store_->FinishJob(job, "w", JobStatus::kCompleted, "", "{}"));
+  EXPECT_EQ(add(JobFile(job, "dicom_seg", "7.seg.dcm", Sha(35)), "w").code(),
+            StatusCode::kFailedPrecondition);
+  // Deleting the dataset deletes the job and its files; their blobs are returned.
+  ASSERT_OK_AND_ASSIGN(std::vector<std::string> dropped, store_->DeleteDataset(ds));
+  EXPECT_NE(std::find(dropped.begin(), dropped.end(), Sha(30)), dropped.end());
+  EXPECT_EQ(StatusOf(store_->GetFile(added.id)).code(), StatusCode::kNotFound);
+}
+
+TEST_P(StoreConformanceTest, MalformedJobFilesAreRefused) {
+  const int64_t ds = NewDataset("ds").id;
+  const int64_t job = NewJob(ds).id;
+  ClaimExpecting(job, "w");
+  auto code = [&](const FileRecord& f) { return StatusOf(store_->AddJobFile(f, "w")).code(); };
+  FileRecord source = JobFile(job, "source", "a.dcm", Sha(1));
+  EXPECT_EQ(code(source), StatusCode::kInvalidArgument);
+  FileRecord with_dataset = JobFile(job, "dicom_seg", "a.dcm", Sha(1));
+  with_dataset.dataset_id = ds;
+  EXPECT_EQ(code(with_dataset), StatusCode::kInvalidArgument);
+  FileRecord with_result = JobFile(job, "dicom_seg", "a.dcm", Sha(1));
+  with_result.result_id = 5;
+  EXPECT_EQ(code(with_result), StatusCode::kInvalidArgument);
+  EXPECT_EQ(code(JobFile(job, "dicom seg", "a.dcm", Sha(1))), StatusCode::kInvalidArgument);
+  EXPECT_EQ(code(JobFile(job, "dicom_seg", "", Sha(1))), StatusCode::kInvalidArgument);
+  EXPECT_EQ(code(JobFile(job, "dicom_seg", "a.dcm", "nothex")), StatusCode::kInvalidArgument);
+  EXPECT_EQ(code(JobFile(0, "dicom_seg", "a.dcm", Sha(1))), StatusCode::kInvalidArgument);
+  EXPECT_EQ(code(JobFile(job + 100, "dicom_seg", "a.dcm", Sha(1))), StatusCode::kNotFound);
+}
+
 TEST_P(StoreConformanceTest, ListInferenceResultsIsBySourceFile) {
   const int64_t ds = NewDataset("ds").id;
   const int64_t a = NewFile(Source(ds, "a.png", Sha(1))).id;

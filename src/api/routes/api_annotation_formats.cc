@@ -14,6 +14,7 @@
 //   POST/GET the same on an image_labels set: format labels_csv only (`file,label` lines;
 //        annotations/labels_csv.h), and labels_csv on a mask set is 400 (image_labels.h)
 //   GET  /api/inferences/{id}/export?format=...&kind=semantic|instances
+//        (format=dicom_seg: the job's DICOM SEG files instead, api_dicom_seg.cc)
 //        label_images: a ZIP of masks/<stem>_mask.png (the stored label PNGs) and
 //        labels.json; coco: the instances JSON; cvat_xml: CVAT for images 1.1;
 //        cvat_seg_zip: CVAT's Segmentation mask 1.1 ZIP.
@@ -35,6 +36,7 @@
 #include "api/response_stream.h"
 #include "api/routes/annotation_common.h"
 #include "api/routes/api_common.h"
+#include "api/routes/api_dicom_seg.h"
 #include "api/routes/import_staging.h"
 #include "api/routes/image_labels.h"
 #include "api/routes/routes.h"
@@ -498,6 +500,10 @@ void ExportSetRoute(const ApiContext& ctx, const HttpRequest& req, const Respond
 }
 
 void ExportJobRoute(const ApiContext& ctx, const HttpRequest& req, const Responder& respond) {
+  // format=dicom_seg: the job's DICOM SEG files (api_dicom_seg.cc).
+  if (std::string format; req.query_param("format", &format) && format == "dicom_seg") {
+    return ExportDicomSeg(ctx, req, respond);
+  }
   StatusOr<ExportPlan> plan = [&]() -> StatusOr<ExportPlan> {
     ASSIGN_OR_RETURN(int64_t id, ParseId(req.params.at("id"), "inference"));
     std::vector<JobResultRecord> results;

@@ -7,7 +7,8 @@
 //   POST /api/inferences/{id}/retry     a failed job runs again (the disk was full, say):
 //                                   202 with the job, which keeps its results; 409 unless failed
 //   GET  /api/inferences/{id}/download  -> a ZIP streamed as it is built: images/,
-//                                   masks/, previews/, results.json
+//                                   masks/, previews/, dicom_seg/ (a job on DICOM input:
+//                                   its SEG files), results.json
 // Missing or malformed ids are 400, unknown datasets/models/jobs 404, runner param
 // errors 400 (checked at start, so a job never fails on them later).
 #include <filesystem>
@@ -130,7 +131,7 @@ std::string ArchiveEntryName(std::string_view path, std::set<std::string>* used)
 
 // Writes the job's ZIP into `stream`. Runs on the blocking pool after the response
 // header went out; an error midway aborts the stream (the client sees a cut transfer).
-void WriteArchive(const ApiContext& ctx, const nlohmann::json& record,
+void WriteArchive(const ApiContext& ctx, int64_t id, const nlohmann::json& record,
                   const std::vector<JobResultRecord>& results,
                   const std::shared_ptr<ResponseStream>& stream) {
   ZipWriter zip([&stream](std::string_view bytes) -> Status {
@@ -140,6 +141,8 @@ void WriteArchive(const ApiContext& ctx, const nlohmann::json& record,
   Status status = [&]() -> Status {
     ASSIGN_OR_RETURN(std::vector<ExportEntry> entries,
                      JobExportEntries(*ctx.store, results, /*include_sources=*/true));
+    ASSIGN_OR_RETURN(std::vector<ExportEntry> job_files, JobFileExportEntries(*ctx.store, id));
+    entries.insert(entries.end(), job_files.begin(), job_files.end());
     std::set<std::string> used;
     for (const ExportEntry& e : entries) {
       const std::string name = ArchiveEntryName(e.path, &used);
@@ -175,7 +178,7 @@ void Download(const ApiContext& ctx, const HttpRequest& req, const Responder& re
       StrCat("attachment; filename=\"inference_", *id, ".zip\"");
   response.stream = stream;
   respond(std::move(response));
-  WriteArchive(ctx, *record, results, stream);
+  WriteArchive(ctx, *id, *record, results, stream);
 }
 
 }  // namespace
