@@ -144,6 +144,12 @@ const RouteRow kRoutes[] = {
     {"GET", "/api/retraining/params_schema", Access::kUser},
     {"GET", "/api/retraining/{id}", Access::kUser},
     {"POST", "/api/retraining/{id}/cancel", Access::kUser},
+    // DICOMweb (issue 21)
+    {"POST", "/api/datasets/{id}/import/dicomweb", Access::kUser},
+    {"GET", "/api/dicomweb/imports", Access::kUser},
+    {"GET", "/api/dicomweb/imports/{id}", Access::kUser},
+    {"POST", "/api/dicomweb/imports/{id}/cancel", Access::kUser},
+    {"POST", "/api/inferences/{id}/export/dicomweb", Access::kUser},
 };
 
 // A concrete target for a pattern: ids no record has, a model no repository holds (so
