@@ -69,9 +69,13 @@ infera_layer(jobs      common annotations datasets dicom imaging models runners 
                        tracing training)
 infera_layer(api       common tensor annotations archive assist auth datasets dicom imaging jobs
                        metrics models runners store web serving tracing active_learning training)
+# DICOMweb (issue 21): the QIDO/WADO/STOW client over api/HttpClient, the durable
+# 'dicomweb_import' job that pulls a PACS's instances into a dataset, the export of a
+# job's DICOM results, and their /api routes.
+infera_layer(dicomweb  common api auth datasets dicom jobs serving store)
 # The server's composition: its config file parsed into the option structs of the
 # folders below, and the Server that wires stores, models, jobs and routes together.
-infera_layer(server    common api auth grpc jobs metrics models serving store web tracing)
+infera_layer(server    common api auth dicomweb grpc jobs metrics models serving store web tracing)
 infera_layer(cli       common api auth backends cellpose grpc imaging jobs models onnx_import runners
                        store serving server training)
 infera_layer(exe       common cli)

@@ -4,6 +4,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <limits>
 #include <optional>
 #include <string>
 #include <utility>
@@ -76,7 +77,10 @@ class HttpClient::Impl {
           Run([&](auto handler) { http::async_write(*stream_, request, handler); });
       if (!ec) {
         http::response_parser<http::string_body> parser;
-        parser.body_limit(boost::none);
+        // No limit, written as the largest value: Boost 1.74 compares the length with an
+        // unset limit (boost::none) as if it were below every length, refusing bodies
+        // ("body limit exceeded").
+        parser.body_limit(std::numeric_limits<std::uint64_t>::max());
         if (verb == http::verb::head) parser.skip(true);
         ec = Run([&](auto handler) { http::async_read(*stream_, buffer_, parser, handler); });
         if (!ec) {

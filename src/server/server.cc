@@ -15,11 +15,36 @@
 #include "common/logging.h"
 #include "common/private_files.h"
 #include "common/strings.h"
+#include "dicomweb/dicomweb_routes.h"
+#include "dicomweb/import_job_handler.h"
 #include "models/model.h"
 #include "store/blob_lifetime.h"
 #include "store/store_registry.h"
 
 namespace infera {
+
+namespace {
+
+// The key of DICOMweb credentials: shared by the nodes of a shared database, else
+// <storage>/dicomweb_secret (0600, created when missing).
+StatusOr<std::unique_ptr<CredentialSealer>> OpenCredentialSealer(const StorageOptions& storage) {
+  ASSIGN_OR_RETURN(std::optional<std::string> shared,
+                   LoadOrCreateSharedSecret(storage, "dicomweb_credentials", NewAuthSecret));
+  if (shared) return std::make_unique<CredentialSealer>(*shared);
+  ASSIGN_OR_RETURN(std::string secret, LoadOrCreateSecret(storage.path / "dicomweb_secret"));
+  return std::make_unique<CredentialSealer>(secret);
+}
+
+// What one imported instance may cost: the uploads' file size and pixel limits (no
+// memory budget: each import job holds one instance at a time).
+IngestLimits DicomwebIngestLimits(const ServerConfig& config) {
+  IngestLimits limits;
+  limits.decode.max_pixels = config.front_end.max_image_pixels;
+  limits.max_file_bytes = static_cast<uint64_t>(config.uploads.max_file_bytes);
+  return limits;
+}
+
+}  // namespace
 
 StatusOr<std::unique_ptr<Server>> Server::Create(const ServerConfig& config) {
   std::unique_ptr<Server> server(new Server());
@@ -73,6 +98,13 @@ StatusOr<std::unique_ptr<Server>> Server::Create(const ServerConfig& config) {
   RETURN_IF_ERROR(server->job_handlers_.Register(
       std::make_unique<InferenceJobHandler>(server->store_.get(), server->blobs_.get(),
                                             &server->models_, server->pipeline_.get(), inference)));
+  // DICOMweb imports (dicomweb/import_job_handler.h) on the same workers.
+  ASSIGN_OR_RETURN(server->dicomweb_sealer_, OpenCredentialSealer(config.storage));
+  RETURN_IF_ERROR(server->job_handlers_.Register(std::make_unique<DicomwebImportJobHandler>(
+      server->store_.get(), server->blobs_.get(), server->dicomweb_sealer_.get(),
+      DicomwebImportJobOptions{.dicomweb = config.dicomweb,
+                               .ingest = DicomwebIngestLimits(config),
+                               .tmp_dir = storage / "tmp"})));
   JobWorkerOptions workers = config.job_workers;
   workers.tracer = server->tracer_.get();
   server->workers_ =
@@ -106,6 +138,11 @@ StatusOr<std::unique_ptr<Server>> Server::Create(const ServerConfig& config) {
       server->store_.get(), server->annotations_.get(), server->manager_.get(), &server->models_,
       server->training_workers_.get());
   server->ctx_.retraining = server->retraining_.get();
+  server->dicomweb_imports_ =
+      std::make_unique<DicomwebImports>(server->store_.get(), server->dicomweb_sealer_.get(),
+                                        config.dicomweb, server->workers_.get());
+  server->dicomweb_exports_ = std::make_unique<DicomwebExports>(
+      server->store_.get(), server->blobs_.get(), config.dicomweb);
   server->ctx_.blocking = server->blocking_.get();
   server->ctx_.uploads = config.uploads;
   server->ingest_budget_ =
@@ -151,6 +188,8 @@ StatusOr<std::unique_ptr<Server>> Server::Create(const ServerConfig& config) {
   AddApiRetrainingRoutes(server->router_, server->ctx_);
   AddApiAuthRoutes(server->router_, server->ctx_);
   AddApiUserRoutes(server->router_, server->ctx_);
+  AddDicomwebRoutes(server->router_, server->ctx_, server->dicomweb_imports_.get(),
+                    server->dicomweb_exports_.get());
   if (config.front_end.web_dir.empty()) {
     server->site_ = std::make_unique<StaticSite>(StaticSite::Embedded());
   } else {

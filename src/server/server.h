@@ -23,6 +23,7 @@
 #include "common/status.h"
 #include "common/task_pool.h"
 #include "common/temp_sweep.h"
+#include "dicomweb/dicomweb_imports.h"
 #include "grpc/grpc_server.h"
 #include "jobs/inference_job_handler.h"
 #include "jobs/inference_jobs.h"
@@ -89,7 +90,10 @@ class Server {
   std::unique_ptr<TaskPool> blocking_;
   std::unique_ptr<ImagePipeline> pipeline_;   // /predict and the job workers
   std::unique_ptr<TensorInference> tensors_;  // /v2/.../infer
-  JobHandlerRegistry job_handlers_;           // outlives workers_
+  // Seals the PACS credentials of DICOMweb imports (dicomweb/dicomweb_auth.h); outlives
+  // the handlers.
+  std::unique_ptr<CredentialSealer> dicomweb_sealer_;
+  JobHandlerRegistry job_handlers_;  // outlives workers_
   std::unique_ptr<JobWorkers> workers_;
   // Wakes workers_ when another node changes a job (postgres only; null otherwise).
   std::unique_ptr<JobChangeListener> job_changes_;
@@ -99,6 +103,8 @@ class Server {
   JobHandlerRegistry training_handlers_;  // outlives training_workers_
   std::unique_ptr<JobWorkers> training_workers_;
   std::unique_ptr<RetrainingJobs> retraining_;
+  std::unique_ptr<DicomwebImports> dicomweb_imports_;  // DICOMweb (dicomweb/)
+  std::unique_ptr<DicomwebExports> dicomweb_exports_;
   ApiContext ctx_;
   std::unique_ptr<StaticSite> site_;  // the web page; outlives router_'s handlers
   Router router_;

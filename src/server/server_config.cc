@@ -154,6 +154,24 @@ Status ApplyTraining(const YamlReader& t, ServerConfig* config) {
   return absl::OkStatus();
 }
 
+Status ApplyDicomweb(const YamlReader& d, ServerConfig* config) {
+  RETURN_IF_ERROR(d.CheckMapping({"allowed_hosts", "timeout_s"}));
+  if (d.Has("allowed_hosts")) {
+    ASSIGN_OR_RETURN(config->dicomweb.allowed_hosts, d.StringList("allowed_hosts"));
+    for (const std::string& host : config->dicomweb.allowed_hosts) {
+      // A host as a URL names it, without scheme, port or path (an IPv6 address bare).
+      if (host.empty() || host.find_first_of("/@[] ") != std::string::npos) {
+        return d.Error("allowed_hosts", StrCat("'", host, "' is not a host name or address"));
+      }
+    }
+  }
+  if (d.Has("timeout_s")) {
+    ASSIGN_OR_RETURN(int64_t t, d.Int("timeout_s", 1, 3600));
+    config->dicomweb.timeout = std::chrono::seconds(t);
+  }
+  return absl::OkStatus();
+}
+
 Status ApplyAuth(const YamlReader& a, const fs::path& base, ServerConfig* config) {
   RETURN_IF_ERROR(a.CheckMapping({"enabled", "secret_file", "access_ttl_s", "refresh_ttl_s",
                                   "protect_inference", "trusted_proxies"}));
@@ -263,8 +281,9 @@ StatusOr<ServerConfig> LoadServerConfig(const fs::path& file) {
   config.source = file;
   ASSIGN_OR_RETURN(YAML::Node root, YamlReader::LoadFile(file.string()));
   YamlReader r(root, file.string(), "");
-  RETURN_IF_ERROR(r.CheckMapping({"server", "models", "model_repository", "model_control",
-                                  "storage", "blobs", "jobs", "training", "auth", "tracing"}));
+  RETURN_IF_ERROR(
+      r.CheckMapping({"server", "models", "model_repository", "model_control", "storage", "blobs",
+                      "jobs", "training", "auth", "tracing", "dicomweb"}));
   if (r.Has("model_control")) {
     YamlReader mc = r.Child("model_control");
     RETURN_IF_ERROR(mc.CheckMapping({"mode", "poll_s"}));
@@ -299,6 +318,7 @@ StatusOr<ServerConfig> LoadServerConfig(const fs::path& file) {
   if (r.Has("training")) RETURN_IF_ERROR(ApplyTraining(r.Child("training"), &config));
   if (r.Has("auth")) RETURN_IF_ERROR(ApplyAuth(r.Child("auth"), base, &config));
   if (r.Has("tracing")) RETURN_IF_ERROR(ApplyTracing(r.Child("tracing"), &config));
+  if (r.Has("dicomweb")) RETURN_IF_ERROR(ApplyDicomweb(r.Child("dicomweb"), &config));
   if (r.Has("models")) {
     YamlReader list = r.Child("models");
     if (!list.node().IsSequence()) return list.Error("", "must be a list of models");

@@ -35,6 +35,10 @@
 //   tracing: {endpoint: http://collector:4318, rate: 1.0, service_name: infera}
 //                                   # OTLP/HTTP export of W3C-traced spans; off when
 //                                   # absent (tracing/tracer.h)
+//   dicomweb: {allowed_hosts: [HOST, ...], timeout_s: 15}
+//                                   # DICOMweb import/export (dicomweb/): the server
+//                                   # fetches from / stores to the URL a user gives;
+//                                   # allowed_hosts limits the hosts (SSRF; empty: any)
 //   models:                         # the seed's list form
 //     - {name, path, batch_size, batch_timeout_ms}
 //
@@ -55,6 +59,7 @@
 #include "auth/auth_service.h"
 #include "common/ip_network.h"
 #include "common/status.h"
+#include "dicomweb/dicomweb_options.h"
 #include "grpc/grpc_server.h"
 #include "jobs/inference_job_handler.h"
 #include "jobs/job_workers.h"
@@ -106,7 +111,8 @@ struct ServerConfig {
   InferenceJobOptions inference_jobs;  // jobs: priority, max_in_flight
   RetrainingJobOptions training;       // training: concurrent_jobs, threads
   AuthSettings auth;
-  TracerOptions tracing;  // tracing: endpoint, rate, service_name (endpoint "": off)
+  TracerOptions tracing;     // tracing: endpoint, rate, service_name (endpoint "": off)
+  DicomwebOptions dicomweb;  // dicomweb: allowed_hosts, timeout_s
 };
 
 StatusOr<ServerConfig> LoadServerConfig(const std::filesystem::path& file);

@@ -149,6 +149,12 @@ const RouteRow kRoutes[] = {
     // image labels (annotation sets of kind image_labels)
     {"GET", "/api/annotations/{set}/images/{file}/label", Access::kUser},
     {"PUT", "/api/annotations/{set}/images/{file}/label", Access::kUser},
+    // DICOMweb (issue 21)
+    {"POST", "/api/datasets/{id}/import/dicomweb", Access::kUser},
+    {"GET", "/api/dicomweb/imports", Access::kUser},
+    {"GET", "/api/dicomweb/imports/{id}", Access::kUser},
+    {"POST", "/api/dicomweb/imports/{id}/cancel", Access::kUser},
+    {"POST", "/api/inferences/{id}/export/dicomweb", Access::kUser},
 };
 
 // A concrete target for a pattern: ids no record has, a model no repository holds (so

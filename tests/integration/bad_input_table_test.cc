@@ -899,6 +899,67 @@ std::vector<BadInput> BadInputTableTest::Table() const {
       "invalid");
   add("dicom seg: negative id", "GET", "/api/inferences/-3/export?format=dicom_seg", "", 400,
       "invalid");
+  // ---- DICOMweb import and export (issue 21)
+  const std::string DW = "/api/datasets/{dataset}/import/dicomweb";
+  const std::string kPacs = R"("url": "http://127.0.0.1:9/dicom-web")";
+  add("dicomweb: no body fields", "POST", DW, "{}", 400, "'url'", kJson);
+  add("dicomweb: not JSON", "POST", DW, "{", 400, "", kJson);
+  add("dicomweb: url a number", "POST", DW, R"({"url": 3, "study_uid": "1.2"})", 400, "'url'",
+      kJson);
+  add("dicomweb: ftp url", "POST", DW, R"({"url": "ftp://pacs/x", "study_uid": "1.2"})", 400,
+      "http", kJson);
+  add("dicomweb: https url", "POST", DW, R"({"url": "https://pacs/x", "study_uid": "1.2"})", 400,
+      "TLS", kJson);
+  add("dicomweb: credentials in the url", "POST", DW,
+      R"({"url": "http://bob:pw@pacs/x", "study_uid": "1.2"})", 400, "credentials", kJson);
+  add("dicomweb: url with a query", "POST", DW,
+      R"({"url": "http://pacs/x?a=1", "study_uid": "1.2"})", 400, "query", kJson);
+  add("dicomweb: bad port", "POST", DW, R"({"url": "http://pacs:99999/x", "study_uid": "1.2"})",
+      400, "port", kJson);
+  add("dicomweb: no uid", "POST", DW, "{" + kPacs + "}", 400, "study_uid", kJson);
+  add("dicomweb: uid not a UID", "POST", DW, "{" + kPacs + R"(, "study_uid": "1.2/../x"})", 400,
+      "study_uid", kJson);
+  add("dicomweb: series uid a number", "POST", DW, "{" + kPacs + R"(, "series_uid": 12})", 400,
+      "series_uid", kJson);
+  add("dicomweb: unknown field", "POST", DW, "{" + kPacs + R"(, "study_uid": "1.2", "x": 1})", 400,
+      "unknown field", kJson);
+  add("dicomweb: auth a string", "POST", DW,
+      "{" + kPacs + R"(, "study_uid": "1.2", "auth": "secret"})", 400, "'auth'", kJson);
+  add("dicomweb: auth unknown type", "POST", DW,
+      "{" + kPacs + R"(, "study_uid": "1.2", "auth": {"type": "digest"}})", 400, "auth.type",
+      kJson);
+  add("dicomweb: basic without password", "POST", DW,
+      "{" + kPacs + R"(, "study_uid": "1.2", "auth": {"type": "basic", "username": "a"}})", 400,
+      "auth.password", kJson);
+  add("dicomweb: bearer with a password", "POST", DW,
+      "{" + kPacs +
+          R"(, "study_uid": "1.2", "auth": {"type": "bearer", "token": "t", "password": "p"}})",
+      400, "auth.password", kJson);
+  add("dicomweb: anonymize a string", "POST", DW,
+      "{" + kPacs + R"(, "study_uid": "1.2", "anonymize": "yes"})", 400, "anonymize", kJson);
+  add("dicomweb: unknown dataset", "POST", "/api/datasets/987654/import/dicomweb",
+      "{" + kPacs + R"(, "study_uid": "1.2"})", 404, "not found", kJson);
+  add("dicomweb: bad dataset id", "POST", "/api/datasets/abc/import/dicomweb",
+      "{" + kPacs + R"(, "study_uid": "1.2"})", 400, "invalid", kJson);
+  add("dicomweb: get bad id", "GET", "/api/dicomweb/imports/abc", "", 400, "invalid");
+  add("dicomweb: get unknown", "GET", "/api/dicomweb/imports/987654", "", 404, "not found");
+  add("dicomweb: an inference's id", "GET", "/api/dicomweb/imports/{job}", "", 404, "not found");
+  add("dicomweb: cancel unknown", "POST", "/api/dicomweb/imports/987654/cancel", "", 404,
+      "not found");
+  add("dicomweb: list with a bad status", "GET", "/api/dicomweb/imports?status=done", "", 400, "");
+  add("dicomweb: list with a bad dataset", "GET", "/api/dicomweb/imports?dataset_id=x", "", 400,
+      "invalid");
+  const std::string EX = "/api/inferences/{job}/export/dicomweb";
+  add("dicomweb export: no url", "POST", EX, "{}", 400, "'url'", kJson);
+  add("dicomweb export: bad url", "POST", EX, R"({"url": "gopher://x"})", 400, "http", kJson);
+  add("dicomweb export: bad role", "POST", EX, "{" + kPacs + R"(, "role": "../x"})", 400, "'role'",
+      kJson);
+  add("dicomweb export: unknown field", "POST", EX, "{" + kPacs + R"(, "study_uid": "1.2"})", 400,
+      "unknown field", kJson);
+  add("dicomweb export: unknown inference", "POST", "/api/inferences/987654/export/dicomweb",
+      "{" + kPacs + "}", 404, "not found", kJson);
+  add("dicomweb export: no DICOM results", "POST", EX, "{" + kPacs + "}", 409, "no DICOM files",
+      kJson);
   return t;
 }
 

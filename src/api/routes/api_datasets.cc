@@ -35,6 +35,7 @@
 #include "common/strings.h"
 #include "common/utf8.h"
 #include "datasets/ingest.h"
+#include "datasets/series_check.h"
 #include "dicom/anonymize.h"
 #include "dicom/dicom_image.h"
 #include "dicom/series.h"
@@ -78,76 +79,9 @@ StatusOr<IngestLimits> UploadLimits(const ApiContext& ctx, const HttpRequest& re
     limits.anonymize = TrueText(value);
   }
   // Stable per dataset, so that a series uploaded in parts stays one series.
-  limits.anonymize_salt = StrCat("infera-dataset-", dataset.id, "-", dataset.created_at);
+  limits.anonymize_salt = DatasetAnonymizeSalt(dataset);
   return limits;
 }
-
-// The series of a dataset's DICOM files (the first file seen of each), so that a file
-// whose size does not match its series is refused before it is stored. Loaded on first
-// use from the stored files' headers.
-class SeriesCheck {
- public:
-  SeriesCheck(const ApiContext& ctx, const DatasetRecord& dataset, const IngestLimits& limits)
-      : ctx_(ctx), dataset_(dataset), limits_(limits) {}
-
-  // The reason the DICOM file at `path` cannot join its series, "" when it can (or is not
-  // DICOM, or unreadable: ingestion gives that reason). Store errors are returned.
-  StatusOr<std::string> Refusal(const fs::path& path) {
-    std::optional<DicomInstanceInfo> info = ReadInfo(path);
-    if (!info) return std::string();
-    RETURN_IF_ERROR(Load());
-    auto it = first_.find(info->series_instance_uid);
-    if (it == first_.end()) return std::string();
-    const std::string mismatch = SeriesMismatch(it->second, *info);
-    return mismatch.empty() ? mismatch
-                            : StrCat("this DICOM file does not fit its series: ", mismatch);
-  }
-  // Records a stored file's series.
-  void Stored(const fs::path& path) {
-    if (std::optional<DicomInstanceInfo> info = ReadInfo(path)) {
-      first_.emplace(info->series_instance_uid, *info);
-    }
-  }
-
- private:
-  std::optional<DicomInstanceInfo> ReadInfo(const fs::path& path) {
-    std::error_code ec;
-    const uintmax_t size = fs::file_size(path, ec);
-    if (ec || size < 132 || size > limits_.max_file_bytes) return std::nullopt;
-    std::vector<std::byte> bytes(size);
-    std::ifstream in(path, std::ios::binary);
-    if (!in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(size))) {
-      return std::nullopt;
-    }
-    if (!LooksLikeDicom(bytes)) return std::nullopt;
-    StatusOr<DicomInstanceInfo> info = ReadDicomInfo(bytes);
-    if (!info.ok()) return std::nullopt;
-    if (limits_.anonymize) {
-      info->series_instance_uid =
-          PseudonymousUid(info->series_instance_uid, limits_.anonymize_salt);
-    }
-    return *info;
-  }
-  Status Load() {
-    if (loaded_) return absl::OkStatus();
-    ASSIGN_OR_RETURN(std::vector<FileRecord> files, ctx_.store->ListDatasetFiles(dataset_.id));
-    for (const FileRecord& f : files) {
-      if (f.content_type != kDicomContentType) continue;
-      ASSIGN_OR_RETURN(std::string bytes, ctx_.blobs->Get(f.sha256));
-      StatusOr<DicomInstanceInfo> info =
-          ReadDicomInfo(std::as_bytes(std::span(bytes.data(), bytes.size())));
-      if (info.ok()) first_.emplace(info->series_instance_uid, *info);
-    }
-    loaded_ = true;
-    return absl::OkStatus();
-  }
-
-  const ApiContext& ctx_;
-  const DatasetRecord& dataset_;
-  const IngestLimits& limits_;
-  bool loaded_ = false;
-  std::map<std::string, DicomInstanceInfo> first_;
-};
 
 StatusOr<HttpResponse> CreateDataset(const ApiContext& ctx, const HttpRequest& req) {
   ASSIGN_OR_RETURN(nlohmann::json body, JsonBody(req));
@@ -254,7 +188,7 @@ StatusOr<HttpResponse> UploadFiles(const ApiContext& ctx, const HttpRequest& req
   MultipartTempFiles cleanup;
   ASSIGN_OR_RETURN(std::vector<MultipartPart> parts, ReadMultipart(ctx, req, &cleanup));
   ASSIGN_OR_RETURN(IngestLimits limits, UploadLimits(ctx, req, dataset, parts));
-  SeriesCheck series(ctx, dataset, limits);
+  SeriesCheck series(*ctx.store, *ctx.blobs, dataset.id, limits);
   UploadReport report;
   int64_t count = 0;
   for (const MultipartPart& part : parts) {
@@ -316,7 +250,7 @@ StatusOr<HttpResponse> UploadArchive(const ApiContext& ctx, const HttpRequest& r
         StrCat("not a usable ZIP archive: ", reader.status().message()));
   }
   ASSIGN_OR_RETURN(IngestLimits ingest, UploadLimits(ctx, req, dataset, parts));
-  SeriesCheck series(ctx, dataset, ingest);
+  SeriesCheck series(*ctx.store, *ctx.blobs, dataset.id, ingest);
   UploadReport report;
   StatusOr<std::vector<ZipRefusal>> refused = reader->ForEachFile(
       ctx.tmp_dir,
