@@ -104,25 +104,25 @@ StatusOr<DicomwebExportResult> DicomwebExports::Export(const Caller& caller,
                                                 JobStatusName(inference.status),
                                                 "; its results can be exported once it completed"));
   }
-  // The files to send, each once, in result order.
-  ASSIGN_OR_RETURN(std::vector<JobResultRecord> results, store_->ListJobResults(inference.id));
+  // The files to send, each once: the job's DICOM sources in result order, or its files
+  // of the role (job-level files such as the DICOM SEG of each series, and its results').
   std::vector<FileRecord> files;
-  std::map<int64_t, bool> seen;
-  for (const JobResultRecord& result : results) {
-    if (request.role == "source") {
+  if (request.role == "source") {
+    ASSIGN_OR_RETURN(std::vector<JobResultRecord> results, store_->ListJobResults(inference.id));
+    std::map<int64_t, bool> seen;
+    for (const JobResultRecord& result : results) {
       if (result.source_file_id == 0 || seen[result.source_file_id]) continue;
       seen[result.source_file_id] = true;
       StatusOr<FileRecord> source = store_->GetFile(result.source_file_id);
       if (absl::IsNotFound(source.status())) continue;
       RETURN_IF_ERROR(source.status());
       if (source->content_type == kDicomContentType) files.push_back(std::move(*source));
-      continue;
     }
-    for (const FileRecord& f : result.files) {
-      if (f.role == request.role && f.content_type == kDicomContentType && !seen[f.id]) {
-        seen[f.id] = true;
-        files.push_back(f);
-      }
+  } else {
+    ASSIGN_OR_RETURN(std::vector<FileRecord> of_role,
+                     store_->ListJobFiles(inference.id, request.role));
+    for (FileRecord& f : of_role) {
+      if (f.content_type == kDicomContentType) files.push_back(std::move(f));
     }
   }
   if (files.empty()) {

@@ -88,7 +88,7 @@ for a, b in zip(args[0::2], args[1::2]):
 class DicomwebTest : public ServerFixture {
  protected:
   static void SetUpTestSuite() {
-    StartSuiteServer({"tiny_cls"}, "jobs: {lease_s: 5}\n");
+    StartSuiteServer({"tiny_cls", "tiny_unet"}, "jobs: {lease_s: 5}\n");
     files_ = new TempDir();
     made_ = HavePydicom() && RunPython(files_->path(), kMakeFiles,
                                        {PydicomTestFiles().string(), files_->path().string()});
@@ -275,6 +275,31 @@ TEST_F(DicomwebTest, ImportRunAndStowBackRoundTrip) {
       {{"Accept", "application/dicom+json"}});
   ASSERT_OK(instances.status());
   EXPECT_EQ(json::parse(instances->body).size(), 4u);
+
+  // A segmentation job writes a DICOM SEG per series; STOW-RS sends them (the default
+  // role, dicom_seg) back to the PACS the images came from, where QIDO-RS finds them.
+  HttpResponse seg_start = Post("/api/inferences/start",
+                                json{{"dataset_id", dataset}, {"model_id", "tiny_unet"}}.dump());
+  ASSERT_EQ(seg_start.status, 202) << seg_start.body;
+  const int64_t seg_job = json::parse(seg_start.body)["inference_id"];
+  json seg_done = WaitForJob(seg_job);
+  ASSERT_EQ(seg_done["status"], "completed") << seg_done;
+  const json segs = json::parse(Get("/api/inferences/" + std::to_string(seg_job)).body)["dicom_seg"];
+  ASSERT_GE(segs.size(), 1u) << seg_done;
+  HttpResponse seg_export =
+      Post("/api/inferences/" + std::to_string(seg_job) + "/export/dicomweb",
+           json{{"url", pacs->dicomweb_url()}}.dump());
+  ASSERT_EQ(seg_export.status, 200) << seg_export.body;
+  json seg_report = json::parse(seg_export.body);
+  EXPECT_EQ(seg_report["stored"], segs.size()) << seg_report;
+  EXPECT_EQ(seg_report["failed"], 0) << seg_report;
+  StatusOr<HttpResponse> seg_found = pacs->Send("GET", "/dicom-web/series?Modality=SEG", "",
+                                                {{"Accept", "application/dicom+json"}});
+  ASSERT_OK(seg_found.status());
+  ASSERT_EQ(seg_found->status, 200) << seg_found->body;
+  json seg_series = json::parse(seg_found->body);
+  ASSERT_EQ(seg_series.size(), segs.size()) << seg_series;
+  for (const json& s : seg_series) EXPECT_EQ(s["00080060"]["Value"][0], "SEG") << s;
 
   // Exporting to a PACS that is not there: 502 with the reason.
   HttpResponse gone =
