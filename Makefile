@@ -87,13 +87,15 @@ demo: build demo/.stamp demo/real.stamp
 	INFERA_ADMIN_PASSWORD=$(DEMO_PASSWORD) $(BUILD)/infera serve --config demo/config.yaml --host $(HOST) --port $(PORT)
 
 # Three nodes on one PostgreSQL behind HAProxy on $(PORT) (scripts/demo-cluster.sh; data
-# in demo/cluster, kept between runs); demo-cluster-stop stops them all.
+# in $(DEMO_CLUSTER_DIR), kept between runs; the nodes on PORT+1..PORT+3 unless
+# NODE_PORTS is set); demo-cluster-stop stops them all.
+DEMO_CLUSTER_DIR ?= demo/cluster
 demo-cluster: build demo/.stamp
-	DIR=demo/cluster REPO=demo/repo INFERA=$(BUILD)/infera HOST=$(HOST) PORT=$(PORT) \
+	DIR=$(DEMO_CLUSTER_DIR) REPO=demo/repo INFERA=$(BUILD)/infera HOST=$(HOST) PORT=$(PORT) \
 	  DEMO_PASSWORD=$(DEMO_PASSWORD) scripts/demo-cluster.sh start
 
 demo-cluster-stop:
-	DIR=demo/cluster scripts/demo-cluster.sh stop
+	DIR=$(DEMO_CLUSTER_DIR) scripts/demo-cluster.sh stop
 
 bench: build demo/.stamp
 	$(BUILD)/infera bench --config demo/config.yaml --model mobilenet_v2 --json $(BUILD)/bench.json

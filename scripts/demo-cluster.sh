@@ -12,13 +12,26 @@
 #                         node1..3/ (configs, temp files, logs), haproxy.cfg, *.pid
 #   REPO [demo/repo]      the model repository every node serves (shared by path)
 #   INFERA [build/infera] the binary
-#   HOST [127.0.0.1]  PORT [8080]   where HAProxy listens; the nodes take PORT+1..PORT+3
+#   HOST [127.0.0.1]  PORT [8080]   where HAProxy listens
+#   NODE_PORTS ["PORT+1 PORT+2 PORT+3"]  the three nodes' ports (127.0.0.1)
 #   DEMO_PASSWORD [infera-demo]     the first admin's password (first start only)
 #   PG_BIN [/usr/lib/postgresql/15/bin]   HAPROXY [/usr/sbin/haproxy]
 #
 # As root, PostgreSQL runs as the `postgres` system user (initdb refuses root). The
 # database listens only on a unix socket in DIR/pg. Every wait below is bounded.
+# The daemons (PostgreSQL, the nodes, HAProxy) keep none of the caller's descriptors:
+# their stdin/stdout/stderr are files of DIR or /dev/null, and every other descriptor
+# the caller let this script inherit is closed first, so a caller that reads this
+# script's output to its end (a pipe) sees the end when the script exits.
 set -euo pipefail
+
+# Closes every inherited descriptor but stdin, stdout and stderr (and bash's own 255,
+# the script file): the daemons started below would otherwise hold them.
+for fd_path in /proc/$$/fd/*; do
+  fd=${fd_path##*/}
+  if [ "$fd" -gt 2 ] && [ "$fd" != 255 ]; then eval "exec $fd>&-" 2> /dev/null || true; fi
+done
+unset fd_path fd
 
 DIR=${DIR:-demo/cluster}
 REPO=${REPO:-demo/repo}
@@ -29,6 +42,9 @@ DEMO_PASSWORD=${DEMO_PASSWORD:-infera-demo}
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 HAPROXY=${HAPROXY:-/usr/sbin/haproxy}
 NODES=3
+NODE_PORTS=${NODE_PORTS:-"$((PORT + 1)) $((PORT + 2)) $((PORT + 3))"}
+read -r -a NODE_PORT <<< "$NODE_PORTS"
+[ "${#NODE_PORT[@]}" = "$NODES" ] || { echo "demo-cluster: NODE_PORTS needs $NODES ports" >&2; exit 1; }
 
 die() { echo "demo-cluster: $*" >&2; exit 1; }
 
@@ -73,9 +89,12 @@ start() {
     | grep -q 1 || as_pg "$PG_BIN/createdb" -h "$pg" -U postgres infera
   local url="postgresql://postgres@/infera?host=$pg"
 
+  # All nodes start at once, each with the first admin's password: on an empty
+  # database they race to create it, and the database lets exactly one do it (the others
+  # find it made, as they find the shared signing secret).
   local backends="" i port
   for ((i = 1; i <= NODES; i++)); do
-    port=$((PORT + i))
+    port=${NODE_PORT[$((i - 1))]}
     local node=$DIR/node$i
     mkdir -p "$node"
     cat > "$node/config.yaml" <<EOF
@@ -88,22 +107,15 @@ EOF
     if [ -f "$node/infera.pid" ] && kill -0 "$(cat "$node/infera.pid")" 2> /dev/null; then
       echo "node$i already running (pid $(cat "$node/infera.pid"))"
     else
-      # Node 1 creates the admin when the database has no users yet; the others start
-      # once it is ready (so they find the admin and the shared signing secret made).
-      local password=""
-      if [ "$i" = 1 ]; then password=$DEMO_PASSWORD; fi
-      INFERA_ADMIN_PASSWORD=$password nohup "$INFERA" serve --config "$node/config.yaml" \
+      INFERA_ADMIN_PASSWORD=$DEMO_PASSWORD nohup "$INFERA" serve --config "$node/config.yaml" \
         > "$node/out.log" 2> "$node/err.log" < /dev/null &
       echo $! > "$node/infera.pid"
     fi
-    if [ "$i" = 1 ]; then
-      wait_http "http://127.0.0.1:$port/v2/health/ready" 180 "$(cat "$node/infera.pid")" \
-        || die "node1 did not become ready: $(tail -n 3 "$node/err.log")"
-    fi
     backends+="    server node$i 127.0.0.1:$port check"$'\n'
   done
-  for ((i = 2; i <= NODES; i++)); do
-    wait_http "http://127.0.0.1:$((PORT + i))/v2/health/ready" 180 "$(cat "$DIR/node$i/infera.pid")" \
+  for ((i = 1; i <= NODES; i++)); do
+    wait_http "http://127.0.0.1:${NODE_PORT[$((i - 1))]}/v2/health/ready" 180 \
+      "$(cat "$DIR/node$i/infera.pid")" \
       || die "node$i did not become ready: $(tail -n 3 "$DIR/node$i/err.log")"
   done
 
@@ -138,20 +150,16 @@ EOF
   wait_http "http://$HOST:$PORT/v2/health/ready" 30 || die "no answer through HAProxy on $HOST:$PORT"
   echo
   echo "infera cluster: http://$HOST:$PORT   login: admin / $DEMO_PASSWORD"
-  echo "  nodes:   http://127.0.0.1:$((PORT + 1)) .. http://127.0.0.1:$((PORT + NODES)) (logs in $DIR/node*/err.log)"
+  echo "  nodes:   $(printf 'http://127.0.0.1:%s ' "${NODE_PORT[@]}")(logs in $DIR/node*/err.log)"
   echo "  database: $url"
   echo "  stop:    make demo-cluster-stop"
 }
 
 stop() {
   [ -d "$DIR" ] || return 0
-  if [ -f "$DIR/haproxy.pid" ]; then
-    kill "$(cat "$DIR/haproxy.pid")" 2> /dev/null || true
-    rm -f "$DIR/haproxy.pid"
-  fi
-  local i pid
-  for ((i = 1; i <= NODES; i++)); do
-    local f=$DIR/node$i/infera.pid
+  # Each daemon gets SIGTERM, up to 30 s to exit, then SIGKILL.
+  local f pid n
+  for f in "$DIR/haproxy.pid" "$DIR"/node*/infera.pid; do
     [ -f "$f" ] || continue
     pid=$(cat "$f")
     kill "$pid" 2> /dev/null || true

@@ -51,9 +51,10 @@ struct GrpcServices {
   // needs a user: the rules of the HTTP /v2 routes.
   AuthService* auth = nullptr;
   bool protect_inference = false;
-  // Tracing (null: off). ModelInfer continues the caller's `traceparent` metadata (or
-  // starts a trace at the sampling rate), answers its own `traceparent` in the initial
-  // metadata, and hands the span to the core (queue wait, batch, compute spans).
+  // Tracing (null: off). Every RPC gets a server span (rpc.* attributes) that continues
+  // the caller's `traceparent` metadata (or starts a trace at the sampling rate) and
+  // answers its own `traceparent` in the initial metadata; ModelInfer hands its span to
+  // the core (queue wait, batch, compute spans).
   Tracer* tracer = nullptr;
 };
 

@@ -19,6 +19,11 @@
 
 namespace infera {
 
+namespace {
+// The service's full name, as the proto's package and service name it (rpc.service).
+constexpr char kServiceName[] = "inference.GRPCInferenceService";
+}  // namespace
+
 grpc::Status ToGrpcStatus(const Status& status) {
   if (status.ok()) return grpc::Status::OK;
   // absl::StatusCode numbers are gRPC's (both follow google.rpc.Code).
@@ -153,16 +158,16 @@ Status NoRepositoryParameters(
 
 }  // namespace
 
-RequestContext InferenceService::StartCall(grpc::CallbackServerContext* call,
-                                           std::string_view rpc) const {
-  (void)rpc;  // for a tracer's span name (inference.GRPCInferenceService/<rpc>)
+RequestContext InferenceService::StartCall(grpc::CallbackServerContext* call, std::string_view rpc,
+                                           std::string_view model) const {
   RequestContext ctx;
-  std::string_view client_id;
   const auto& metadata = call->client_metadata();
-  if (auto it = metadata.find("x-request-id"); it != metadata.end()) {
-    client_id = std::string_view(it->second.data(), it->second.size());
-  }
-  ctx.request_id = MakeRequestId(client_id);
+  auto text = [&](const char* key) -> std::optional<std::string_view> {
+    auto it = metadata.find(key);
+    if (it == metadata.end()) return std::nullopt;
+    return std::string_view(it->second.data(), it->second.size());
+  };
+  ctx.request_id = MakeRequestId(text("x-request-id").value_or(std::string_view()));
   call->AddInitialMetadata("x-request-id", ctx.request_id);
   const auto deadline = call->deadline();
   if (deadline < std::chrono::system_clock::time_point::max() - std::chrono::hours(24 * 365)) {
@@ -170,40 +175,33 @@ RequestContext InferenceService::StartCall(grpc::CallbackServerContext* call,
                    std::chrono::duration_cast<std::chrono::steady_clock::duration>(
                        deadline - std::chrono::system_clock::now());
   }
+  if (services_.tracer == nullptr) return ctx;
+  ctx.span = services_.tracer->StartRequestSpan(text("traceparent"), StrCat(kServiceName, "/", rpc),
+                                                text("tracestate").value_or(std::string_view()));
+  call->AddInitialMetadata("traceparent", ctx.span->traceparent());
+  if (ctx.span->recording()) {
+    // OpenTelemetry's rpc.* conventions.
+    ctx.span->SetAttribute("rpc.system", std::string("grpc"));
+    ctx.span->SetAttribute("rpc.service", std::string(kServiceName));
+    ctx.span->SetAttribute("rpc.method", std::string(rpc));
+    ctx.span->SetAttribute("infera.request.id", ctx.request_id);
+    if (!model.empty()) ctx.span->SetAttribute("infera.model.name", std::string(model));
+  }
   return ctx;
 }
 
-std::shared_ptr<TraceSpan> InferenceService::StartInferSpan(grpc::CallbackServerContext* call,
-                                                            const RequestContext& ctx,
-                                                            const std::string& model) const {
-  if (services_.tracer == nullptr) return nullptr;
-  const auto& metadata = call->client_metadata();
-  auto text = [&](const char* key) -> std::optional<std::string_view> {
-    auto it = metadata.find(key);
-    if (it == metadata.end()) return std::nullopt;
-    return std::string_view(it->second.data(), it->second.size());
-  };
-  std::shared_ptr<TraceSpan> span = services_.tracer->StartRequestSpan(
-      text("traceparent"), "inference.GRPCInferenceService/ModelInfer",
-      text("tracestate").value_or(std::string_view()));
-  call->AddInitialMetadata("traceparent", span->traceparent());
-  if (span->recording()) {
-    // OpenTelemetry's rpc.* conventions.
-    span->SetAttribute("rpc.system", std::string("grpc"));
-    span->SetAttribute("rpc.service", std::string("inference.GRPCInferenceService"));
-    span->SetAttribute("rpc.method", std::string("ModelInfer"));
-    span->SetAttribute("infera.request.id", ctx.request_id);
-    span->SetAttribute("infera.model.name", model);
-  }
-  return span;
-}
-
-Status InferenceService::EndInferSpan(TraceSpan* span, Status status) {
+Status InferenceService::EndCallSpan(TraceSpan* span, Status status) {
   if (span != nullptr && span->recording()) {
     span->SetAttribute("rpc.grpc.status_code", int64_t{ToGrpcStatus(status).error_code()});
   }
   EndSpan(span, status);
   return status;
+}
+
+grpc::ServerUnaryReactor* InferenceService::Answer(grpc::CallbackServerContext* call,
+                                                   const RequestContext& ctx,
+                                                   const Status& status) {
+  return Reply(call, EndCallSpan(ctx.span.get(), status));
 }
 
 Status InferenceService::Authorize(grpc::CallbackServerContext* call, Access access) const {
@@ -224,30 +222,30 @@ Status InferenceService::Authorize(grpc::CallbackServerContext* call, Access acc
 grpc::ServerUnaryReactor* InferenceService::ServerLive(grpc::CallbackServerContext* call,
                                                        const inference::ServerLiveRequest*,
                                                        inference::ServerLiveResponse* response) {
-  StartCall(call, "ServerLive");
+  const RequestContext ctx = StartCall(call, "ServerLive");
   response->set_live(true);
-  return Reply(call, absl::OkStatus());
+  return Answer(call, ctx, absl::OkStatus());
 }
 
 grpc::ServerUnaryReactor* InferenceService::ServerReady(grpc::CallbackServerContext* call,
                                                         const inference::ServerReadyRequest*,
                                                         inference::ServerReadyResponse* response) {
-  StartCall(call, "ServerReady");
+  const RequestContext ctx = StartCall(call, "ServerReady");
   std::string why;
   response->set_ready(services_.manager == nullptr || services_.manager->Ready(&why));
-  return Reply(call, absl::OkStatus());
+  return Answer(call, ctx, absl::OkStatus());
 }
 
 grpc::ServerUnaryReactor* InferenceService::ModelReady(grpc::CallbackServerContext* call,
                                                        const inference::ModelReadyRequest* request,
                                                        inference::ModelReadyResponse* response) {
-  StartCall(call, "ModelReady");
-  if (Status s = Authorize(call, Access::kInference); !s.ok()) return Reply(call, s);
+  const RequestContext ctx = StartCall(call, "ModelReady", request->name());
+  if (Status s = Authorize(call, Access::kInference); !s.ok()) return Answer(call, ctx, s);
   StatusOr<std::shared_ptr<Model>> model =
       ResolveModel(*services_.models, request->name(), OptionalVersion(request->version()));
   if (model.ok()) {
     response->set_ready(true);
-    return Reply(call, absl::OkStatus());
+    return Answer(call, ctx, absl::OkStatus());
   }
   // A model the repository knows that does not serve (failed, loading, unloaded) is
   // not ready; an unknown one is NOT_FOUND (as GET /v2/models/{m}/ready).
@@ -255,30 +253,30 @@ grpc::ServerUnaryReactor* InferenceService::ModelReady(grpc::CallbackServerConte
     for (const ModelState& row : services_.manager->Index(false)) {
       if (row.name != request->name()) continue;
       response->set_ready(false);
-      return Reply(call, absl::OkStatus());
+      return Answer(call, ctx, absl::OkStatus());
     }
   }
-  return Reply(call, model.status());
+  return Answer(call, ctx, model.status());
 }
 
 grpc::ServerUnaryReactor* InferenceService::ServerMetadata(
     grpc::CallbackServerContext* call, const inference::ServerMetadataRequest*,
     inference::ServerMetadataResponse* response) {
-  StartCall(call, "ServerMetadata");
+  const RequestContext ctx = StartCall(call, "ServerMetadata");
   response->set_name(kOipServerName);
   response->set_version(INFERA_VERSION);
   for (const std::string& e : OipExtensions()) response->add_extensions(e);
-  return Reply(call, absl::OkStatus());
+  return Answer(call, ctx, absl::OkStatus());
 }
 
 grpc::ServerUnaryReactor* InferenceService::ModelMetadata(
     grpc::CallbackServerContext* call, const inference::ModelMetadataRequest* request,
     inference::ModelMetadataResponse* response) {
-  StartCall(call, "ModelMetadata");
-  if (Status s = Authorize(call, Access::kInference); !s.ok()) return Reply(call, s);
+  const RequestContext ctx = StartCall(call, "ModelMetadata", request->name());
+  if (Status s = Authorize(call, Access::kInference); !s.ok()) return Answer(call, ctx, s);
   StatusOr<std::shared_ptr<Model>> model =
       ResolveModel(*services_.models, request->name(), OptionalVersion(request->version()));
-  if (!model.ok()) return Reply(call, model.status());
+  if (!model.ok()) return Answer(call, ctx, model.status());
   const OipModelMetadata m = DescribeOipModel(*services_.models, **model);
   response->set_name(m.name);
   for (const std::string& v : m.versions) response->add_versions(v);
@@ -290,29 +288,26 @@ grpc::ServerUnaryReactor* InferenceService::ModelMetadata(
   };
   for (const TensorInfo& t : m.inputs) add(t, response->add_inputs());
   for (const TensorInfo& t : m.outputs) add(t, response->add_outputs());
-  return Reply(call, absl::OkStatus());
+  return Answer(call, ctx, absl::OkStatus());
 }
 
 grpc::ServerUnaryReactor* InferenceService::ModelInfer(grpc::CallbackServerContext* call,
                                                        const inference::ModelInferRequest* request,
                                                        inference::ModelInferResponse* response) {
-  RequestContext ctx = StartCall(call, "ModelInfer");
-  std::shared_ptr<TraceSpan> span = StartInferSpan(call, ctx, request->model_name());
-  ctx.span = span;
-  if (Status s = Authorize(call, Access::kInference); !s.ok()) {
-    return Reply(call, EndInferSpan(span.get(), s));
-  }
+  RequestContext ctx = StartCall(call, "ModelInfer", request->model_name());
+  if (Status s = Authorize(call, Access::kInference); !s.ok()) return Answer(call, ctx, s);
   StatusOr<std::shared_ptr<Model>> model = ResolveModel(*services_.models, request->model_name(),
                                                         OptionalVersion(request->model_version()));
-  if (!model.ok()) return Reply(call, EndInferSpan(span.get(), model.status()));
-  if (span != nullptr && span->recording()) {
-    span->SetAttribute("infera.model.version", (*model)->config().version);
+  if (!model.ok()) return Answer(call, ctx, model.status());
+  if (ctx.span != nullptr && ctx.span->recording()) {
+    ctx.span->SetAttribute("infera.model.version", (*model)->config().version);
   }
   StatusOr<OipRequest> decoded = DecodeGrpcInferRequest(*request, max_tensor_bytes_);
-  if (!decoded.ok()) return Reply(call, EndInferSpan(span.get(), decoded.status()));
+  if (!decoded.ok()) return Answer(call, ctx, decoded.status());
 
   ctx.canceled = std::make_shared<std::atomic<bool>>(false);
   auto* reactor = new InferReactor(ctx.canceled);  // deletes itself (OnDone)
+  std::shared_ptr<TraceSpan> span = ctx.span;
   // raw = true: outputs in raw_output_contents unless the request asks for typed ones
   // (Triton's default for gRPC; tensor_codec.h).
   services_.tensors->Infer(std::move(*model), std::move(*decoded), /*raw=*/true, std::move(ctx),
@@ -320,7 +315,7 @@ grpc::ServerUnaryReactor* InferenceService::ModelInfer(grpc::CallbackServerConte
                              // On a pipeline worker, or here for errors found at once.
                              Status s = r.status();
                              if (s.ok()) s = EncodeGrpcInferResponse(*r, response);
-                             reactor->Finish(ToGrpcStatus(EndInferSpan(span.get(), s)));
+                             reactor->Finish(ToGrpcStatus(EndCallSpan(span.get(), s)));
                            });
   return reactor;
 }
@@ -328,36 +323,36 @@ grpc::ServerUnaryReactor* InferenceService::ModelInfer(grpc::CallbackServerConte
 grpc::ServerUnaryReactor* InferenceService::ModelConfig(
     grpc::CallbackServerContext* call, const inference::ModelConfigRequest* request,
     inference::ModelConfigResponse* response) {
-  StartCall(call, "ModelConfig");
-  if (Status s = Authorize(call, Access::kInference); !s.ok()) return Reply(call, s);
+  const RequestContext ctx = StartCall(call, "ModelConfig", request->name());
+  if (Status s = Authorize(call, Access::kInference); !s.ok()) return Answer(call, ctx, s);
   StatusOr<std::shared_ptr<Model>> model =
       ResolveModel(*services_.models, request->name(), OptionalVersion(request->version()));
-  if (!model.ok()) return Reply(call, model.status());
+  if (!model.ok()) return Answer(call, ctx, model.status());
   FillConfig(**model, response->mutable_config());
-  return Reply(call, absl::OkStatus());
+  return Answer(call, ctx, absl::OkStatus());
 }
 
 grpc::ServerUnaryReactor* InferenceService::ModelStatistics(
     grpc::CallbackServerContext* call, const inference::ModelStatisticsRequest* request,
     inference::ModelStatisticsResponse* response) {
-  StartCall(call, "ModelStatistics");
-  if (Status s = Authorize(call, Access::kInference); !s.ok()) return Reply(call, s);
+  const RequestContext ctx = StartCall(call, "ModelStatistics", request->name());
+  if (Status s = Authorize(call, Access::kInference); !s.ok()) return Answer(call, ctx, s);
   if (request->name().empty()) {
     for (const auto& m : services_.models->List()) FillStatistics(*m, response->add_model_stats());
-    return Reply(call, absl::OkStatus());
+    return Answer(call, ctx, absl::OkStatus());
   }
   StatusOr<std::shared_ptr<Model>> model =
       ResolveModel(*services_.models, request->name(), OptionalVersion(request->version()));
-  if (!model.ok()) return Reply(call, model.status());
+  if (!model.ok()) return Answer(call, ctx, model.status());
   FillStatistics(**model, response->add_model_stats());
-  return Reply(call, absl::OkStatus());
+  return Answer(call, ctx, absl::OkStatus());
 }
 
 grpc::ServerUnaryReactor* InferenceService::RepositoryIndex(
     grpc::CallbackServerContext* call, const inference::RepositoryIndexRequest* request,
     inference::RepositoryIndexResponse* response) {
-  StartCall(call, "RepositoryIndex");
-  if (Status s = Authorize(call, Access::kInference); !s.ok()) return Reply(call, s);
+  const RequestContext ctx = StartCall(call, "RepositoryIndex");
+  if (Status s = Authorize(call, Access::kInference); !s.ok()) return Answer(call, ctx, s);
   for (const ModelState& s : services_.manager->Index(request->ready())) {
     auto* row = response->add_models();
     row->set_name(s.name);
@@ -365,44 +360,47 @@ grpc::ServerUnaryReactor* InferenceService::RepositoryIndex(
     row->set_state(s.state);
     row->set_reason(s.reason);
   }
-  return Reply(call, absl::OkStatus());
+  return Answer(call, ctx, absl::OkStatus());
 }
 
-namespace {
-
-// Runs a model load or unload on the blocking pool (it waits for the load, or for the
-// requests in flight), never on a gRPC thread.
-grpc::ServerUnaryReactor* RunControl(grpc::CallbackServerContext* call, TaskPool* pool,
-                                     std::function<Status()> work) {
+grpc::ServerUnaryReactor* InferenceService::RunControl(grpc::CallbackServerContext* call,
+                                                       const RequestContext& ctx,
+                                                       std::function<Status()> work) const {
   grpc::ServerUnaryReactor* reactor = call->DefaultReactor();
   auto shared = std::make_shared<std::function<Status()>>(std::move(work));
-  if (!pool->Post([reactor, shared] { reactor->Finish(ToGrpcStatus((*shared)())); })) {
-    reactor->Finish(ToGrpcStatus(absl::UnavailableError("the server is shutting down")));
+  std::shared_ptr<TraceSpan> span = ctx.span;
+  if (!services_.blocking->Post([reactor, shared, span] {
+        reactor->Finish(ToGrpcStatus(EndCallSpan(span.get(), (*shared)())));
+      })) {
+    reactor->Finish(ToGrpcStatus(
+        EndCallSpan(span.get(), absl::UnavailableError("the server is shutting down"))));
   }
   return reactor;
 }
 
-}  // namespace
-
 grpc::ServerUnaryReactor* InferenceService::RepositoryModelLoad(
     grpc::CallbackServerContext* call, const inference::RepositoryModelLoadRequest* request,
     inference::RepositoryModelLoadResponse*) {
-  StartCall(call, "RepositoryModelLoad");
-  if (Status s = Authorize(call, Access::kAdmin); !s.ok()) return Reply(call, s);
-  if (Status s = NoRepositoryParameters(request->parameters()); !s.ok()) return Reply(call, s);
+  const RequestContext ctx = StartCall(call, "RepositoryModelLoad", request->model_name());
+  if (Status s = Authorize(call, Access::kAdmin); !s.ok()) return Answer(call, ctx, s);
+  if (Status s = NoRepositoryParameters(request->parameters()); !s.ok()) {
+    return Answer(call, ctx, s);
+  }
   ModelManager* manager = services_.manager;
-  return RunControl(call, services_.blocking,
+  return RunControl(call, ctx,
                     [manager, name = request->model_name()] { return manager->Load(name); });
 }
 
 grpc::ServerUnaryReactor* InferenceService::RepositoryModelUnload(
     grpc::CallbackServerContext* call, const inference::RepositoryModelUnloadRequest* request,
     inference::RepositoryModelUnloadResponse*) {
-  StartCall(call, "RepositoryModelUnload");
-  if (Status s = Authorize(call, Access::kAdmin); !s.ok()) return Reply(call, s);
-  if (Status s = NoRepositoryParameters(request->parameters()); !s.ok()) return Reply(call, s);
+  const RequestContext ctx = StartCall(call, "RepositoryModelUnload", request->model_name());
+  if (Status s = Authorize(call, Access::kAdmin); !s.ok()) return Answer(call, ctx, s);
+  if (Status s = NoRepositoryParameters(request->parameters()); !s.ok()) {
+    return Answer(call, ctx, s);
+  }
   ModelManager* manager = services_.manager;
-  return RunControl(call, services_.blocking,
+  return RunControl(call, ctx,
                     [manager, name = request->model_name()] { return manager->Unload(name); });
 }
 

@@ -12,8 +12,13 @@
 // UNAUTHENTICATED / PERMISSION_DENIED from the `authorization` metadata.
 //
 // Each RPC starts with StartCall, where the request's RequestContext is made (its id
-// from `x-request-id` metadata or fresh, echoed in the initial metadata): the one place
-// a tracer hooks in to start a span per call.
+// from `x-request-id` metadata or fresh, echoed in the initial metadata) and, with
+// tracing, its server span: it continues the caller's `traceparent` metadata (or starts
+// a trace at the sampling rate), answers its own `traceparent` in the initial metadata,
+// and carries OpenTelemetry's rpc.* attributes (rpc.system "grpc", rpc.service, rpc.method,
+// and at the end rpc.grpc.status_code), as HTTP's request spans carry http.*. Every RPC
+// ends its span when it answers (Answer), ModelInfer from the pipeline worker, model
+// control from the blocking pool.
 //
 // Thread-safety: gRPC calls the handlers from its threads concurrently; the service
 // holds no mutable state (the core objects it calls are thread-safe).
@@ -21,6 +26,7 @@
 
 #include <proto/grpc_service.grpc.pb.h>
 
+#include <functional>
 #include <string_view>
 
 #include "common/request_context.h"
@@ -72,15 +78,20 @@ class InferenceService final : public inference::GRPCInferenceService::CallbackS
   // auth is on (the HTTP /v2 routes' rules, server/server.cc).
   enum class Access { kPublic, kInference, kAdmin };
 
-  // The request's context (see the top); `rpc` names the method for logs and spans.
-  RequestContext StartCall(grpc::CallbackServerContext* call, std::string_view rpc) const;
-  // ModelInfer's server span (null when tracing is off): continues the call's
-  // `traceparent` metadata and sends the span's own back in the initial metadata.
-  std::shared_ptr<TraceSpan> StartInferSpan(grpc::CallbackServerContext* call,
-                                            const RequestContext& ctx,
-                                            const std::string& model) const;
-  // Ends `span` (may be null) with the call's outcome; returns `status`.
-  static Status EndInferSpan(TraceSpan* span, Status status);
+  // The request's context and its span (see the top); `rpc` names the method. `model`:
+  // the model the call is about (infera.model.name), empty when none.
+  RequestContext StartCall(grpc::CallbackServerContext* call, std::string_view rpc,
+                           std::string_view model = {}) const;
+  // Ends the call's span (may be null) with the call's outcome; returns `status`.
+  static Status EndCallSpan(TraceSpan* span, Status status);
+  // Ends the call's span and answers the call at once.
+  static grpc::ServerUnaryReactor* Answer(grpc::CallbackServerContext* call,
+                                          const RequestContext& ctx, const Status& status);
+  // Runs a model load or unload (`work`) on the blocking pool — it waits for the load,
+  // or for the requests in flight — never on a gRPC thread; answers and ends the span
+  // there.
+  grpc::ServerUnaryReactor* RunControl(grpc::CallbackServerContext* call, const RequestContext& ctx,
+                                       std::function<Status()> work) const;
   // OK, or UNAUTHENTICATED / PERMISSION_DENIED for the call's `authorization` metadata.
   Status Authorize(grpc::CallbackServerContext* call, Access access) const;
 

@@ -30,6 +30,22 @@ struct BlobInfo {
   int64_t size = 0;
 };
 
+// BlobReader: one blob read front to back by its consumer, a piece at a time (pull, as a
+// file is read): the consumer asks for the next bytes when it wants them, so one that
+// waits (a ZIP writer behind a slow client) holds no more than its own buffer and the
+// reader's (at most one 1 MiB chunk for PostgreSQL, nothing for a file).
+// Thread-safety: one thread at a time. The BlobStore that opened it must outlive it.
+class BlobReader {
+ public:
+  virtual ~BlobReader() = default;
+  // The blob's size in bytes.
+  virtual int64_t size() const = 0;
+  // Copies the next bytes, up to `buf.size()`, into `buf` and returns how many; 0 at the
+  // end of the blob (or for an empty `buf`). An error (the storage failed, or the blob
+  // was removed while read: Unavailable) ends the read: later calls return it again.
+  virtual StatusOr<size_t> Read(std::span<char> buf) = 0;
+};
+
 class BlobStore {
  public:
   virtual ~BlobStore() = default;
@@ -39,12 +55,14 @@ class BlobStore {
   // left in place. NotFound when it does not exist, InvalidArgument when it is not a
   // regular file.
   virtual StatusOr<BlobInfo> PutFile(const std::filesystem::path& file) = 0;
-  // Reads a whole blob. NotFound when absent.
-  virtual StatusOr<std::string> Get(std::string_view sha256) = 0;
-  // Streams a blob in chunks to `sink`; stops at the first error the sink returns and
-  // returns that error. NotFound when absent.
-  virtual Status Read(std::string_view sha256,
-                      const std::function<Status(std::string_view chunk)>& sink) = 0;
+  // Opens a blob for reading (BlobReader above). NotFound when absent.
+  virtual StatusOr<std::unique_ptr<BlobReader>> Open(std::string_view sha256) = 0;
+  // Reads a whole blob into memory (for blobs that are small by nature: masks, images
+  // to decode). NotFound when absent.
+  StatusOr<std::string> Get(std::string_view sha256);
+  // Streams a blob to `sink` in chunks of up to 1 MiB (over Open); stops at the first
+  // error the sink returns and returns that error. NotFound when absent.
+  Status Read(std::string_view sha256, const std::function<Status(std::string_view chunk)>& sink);
   // The blob's size; NotFound when absent.
   virtual StatusOr<int64_t> Size(std::string_view sha256) = 0;
   // Calls `fn` with every blob stored (any order; temp files are not blobs), stopping at

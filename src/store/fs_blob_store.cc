@@ -136,6 +136,34 @@ class TempFile {
   bool live_ = true;
 };
 
+// A blob file open for reading. The open descriptor keeps the content readable when the
+// blob is removed meanwhile (unlink leaves an open file alone).
+class FsBlobReader final : public BlobReader {
+ public:
+  FsBlobReader(UniqueFd fd, fs::path path, int64_t size)
+      : fd_(std::move(fd)), path_(std::move(path)), size_(size) {}
+
+  int64_t size() const override { return size_; }
+
+  StatusOr<size_t> Read(std::span<char> buf) override {
+    RETURN_IF_ERROR(failed_);
+    while (true) {
+      const ssize_t n = ::read(fd_.get(), buf.data(), buf.size());
+      if (n >= 0) return static_cast<size_t>(n);
+      if (errno != EINTR) {
+        failed_ = ErrnoStatus(errno, "read", path_);
+        return failed_;
+      }
+    }
+  }
+
+ private:
+  UniqueFd fd_;
+  const fs::path path_;
+  const int64_t size_;
+  Status failed_;
+};
+
 class FsBlobStore final : public BlobStore {
  public:
   FsBlobStore(fs::path root, TempDirLock tmp_lock)
@@ -178,27 +206,15 @@ class FsBlobStore final : public BlobStore {
     return info;  // an already stored blob: the temp file is removed by its destructor
   }
 
-  StatusOr<std::string> Get(std::string_view sha256) override {
-    std::string out;
-    RETURN_IF_ERROR(Read(sha256, [&out](std::string_view chunk) {
-      out.append(chunk);
-      return absl::OkStatus();
-    }));
-    return out;
-  }
-
-  Status Read(std::string_view sha256,
-              const std::function<Status(std::string_view chunk)>& sink) override {
+  StatusOr<std::unique_ptr<BlobReader>> Open(std::string_view sha256) override {
     RETURN_IF_ERROR(CheckSha(sha256));
     const fs::path path = BlobPath(sha256);
     StatusOr<UniqueFd> in = OpenFd(path, O_RDONLY);
     if (!in.ok()) return NotFoundOr(in.status(), sha256);
-    std::string buf(kChunkBytes, '\0');
-    while (true) {
-      ASSIGN_OR_RETURN(size_t n, ReadSome(in->get(), buf, path));
-      if (n == 0) return absl::OkStatus();
-      RETURN_IF_ERROR(sink(std::string_view(buf.data(), n)));
-    }
+    struct stat st;
+    if (::fstat(in->get(), &st) != 0) return ErrnoStatus(errno, "stat", path);
+    return std::unique_ptr<BlobReader>(
+        new FsBlobReader(std::move(*in), path, static_cast<int64_t>(st.st_size)));
   }
 
   StatusOr<int64_t> Size(std::string_view sha256) override {

@@ -1,6 +1,7 @@
 // The BlobStore in PostgreSQL (see postgres_store.h): blob_contents names each complete
 // blob, blob_chunks holds its bytes in 1 MiB rows (migration 3). Bytes travel as binary
 // parameters and results (no hex or escape encoding on the wire).
+#include <algorithm>
 #include <fstream>
 #include <system_error>
 
@@ -80,6 +81,68 @@ class BlobWriter {
   int chunks_ = 0;
 };
 
+// A blob read one chunk row at a time, each fetched when the consumer has taken the
+// previous one, on a connection borrowed from the pool for that query only: a consumer
+// that waits (a slow client) holds one chunk in memory and no connection. The chunks
+// are the ones of the content id found at open; content ids are never reused, so a blob
+// removed meanwhile cannot be mixed with a later copy: its next chunk is missing and the
+// read fails with Unavailable.
+class PostgresBlobReader final : public BlobReader {
+ public:
+  PostgresBlobReader(PgPool& pool, std::string sha256, int64_t content_id, int64_t chunks,
+                     int64_t size)
+      : pool_(pool), sha256_(std::move(sha256)), id_(content_id), chunks_(chunks), size_(size) {}
+
+  int64_t size() const override { return size_; }
+
+  StatusOr<size_t> Read(std::span<char> buf) override {
+    RETURN_IF_ERROR(failed_);
+    if (buf.empty()) return size_t{0};
+    while (at_ == current_.size()) {
+      if (next_seq_ >= chunks_) return size_t{0};
+      if (Status s = Fetch(); !s.ok()) {
+        failed_ = s;
+        return s;
+      }
+    }
+    const size_t n = std::min(buf.size(), current_.size() - at_);
+    std::copy_n(current_.data() + at_, n, buf.data());
+    at_ += n;
+    return n;
+  }
+
+ private:
+  // Replaces the current chunk by the next one.
+  Status Fetch() {
+    current_ = {};
+    at_ = 0;
+    chunk_ = PgResult();
+    ASSIGN_OR_RETURN(PgPool::Lease c, pool_.Acquire());
+    ASSIGN_OR_RETURN(PgResult r, c->ExecBinary("SELECT bytes FROM blob_chunks"
+                                               " WHERE content_id = $1 AND seq = $2",
+                                               {PgParam(id_), PgParam(next_seq_)}));
+    if (r.rows() != 1) {
+      return absl::UnavailableError(
+          StrCat("blob ", sha256_, " was removed while it was read (chunk ", next_seq_, ")"));
+    }
+    chunk_ = std::move(r);
+    current_ = chunk_.Bytes(0, 0);
+    ++next_seq_;
+    return absl::OkStatus();
+  }
+
+  PgPool& pool_;
+  const std::string sha256_;
+  const int64_t id_;
+  const int64_t chunks_;
+  const int64_t size_;
+  int64_t next_seq_ = 0;
+  PgResult chunk_;            // owns the bytes current_ views
+  std::string_view current_;  // the current chunk's bytes
+  size_t at_ = 0;             // bytes of current_ already read
+  Status failed_;
+};
+
 class PostgresBlobStore final : public BlobStore {
  public:
   explicit PostgresBlobStore(std::unique_ptr<PgPool> pool) : pool_(std::move(pool)) {}
@@ -119,38 +182,15 @@ class PostgresBlobStore final : public BlobStore {
     return writer->Finish();
   }
 
-  StatusOr<std::string> Get(std::string_view sha256) override {
-    std::string out;
-    RETURN_IF_ERROR(Read(sha256, [&out](std::string_view chunk) {
-      out.append(chunk);
-      return absl::OkStatus();
-    }));
-    return out;
-  }
-
-  Status Read(std::string_view sha256,
-              const std::function<Status(std::string_view chunk)>& sink) override {
+  StatusOr<std::unique_ptr<BlobReader>> Open(std::string_view sha256) override {
     RETURN_IF_ERROR(CheckSha(sha256));
     ASSIGN_OR_RETURN(PgPool::Lease c, pool_->Acquire());
-    // One snapshot for the whole read: a blob removed meanwhile is still read whole.
-    ASSIGN_OR_RETURN(PgTransaction txn,
-                     PgTransaction::Begin(*c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"));
-    ASSIGN_OR_RETURN(PgResult r, c->Exec("SELECT content_id, chunks FROM blob_contents"
+    ASSIGN_OR_RETURN(PgResult r, c->Exec("SELECT content_id, chunks, size FROM blob_contents"
                                          " WHERE sha256 = $1",
                                          sha256));
     if (r.rows() == 0) return BlobNotFound(sha256);
-    const int64_t id = r.Int(0, 0);
-    const int64_t chunks = r.Int(0, 1);
-    for (int64_t seq = 0; seq < chunks; ++seq) {
-      ASSIGN_OR_RETURN(PgResult chunk, c->ExecBinary("SELECT bytes FROM blob_chunks"
-                                                     " WHERE content_id = $1 AND seq = $2",
-                                                     {PgParam(id), PgParam(seq)}));
-      if (chunk.rows() != 1) {
-        return absl::InternalError(StrCat("blob ", sha256, " lacks chunk ", seq));
-      }
-      RETURN_IF_ERROR(sink(chunk.Bytes(0, 0)));
-    }
-    return txn.Commit();
+    return std::unique_ptr<BlobReader>(
+        new PostgresBlobReader(*pool_, std::string(sha256), r.Int(0, 0), r.Int(0, 1), r.Int(0, 2)));
   }
 
   StatusOr<int64_t> Size(std::string_view sha256) override {

@@ -8,7 +8,10 @@
 #include <gtest/gtest.h>
 #include <proto/grpc_service.grpc.pb.h>
 
+#include <condition_variable>
+#include <cstdio>
 #include <cstring>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -560,6 +563,357 @@ TEST(GrpcTracingTest, ModelInferContinuesTheCallersTraceAndAnswersItsTraceparent
   }
   EXPECT_TRUE(child) << "no span of the core is a child of the call's span";
   server->Stop();
+}
+
+// A user's token on model control (admin-only whenever auth is on) is PERMISSION_DENIED
+// with HTTP's 403 message, and the model stays loaded; the same token may infer.
+TEST_F(GrpcAuthTest, AUserTokenOnModelControlIsPermissionDeniedAsHttpAnswers403) {
+  auto stub = Connect(server()->grpc_port());
+  HttpResponse login =
+      Post("/api/auth/login", json{{"username", "admin"}, {"password", kAdminPassword}}.dump());
+  ASSERT_EQ(login.status, 200) << login.body;
+  const std::string admin = json::parse(login.body)["access_token"];
+  HttpResponse created = Post(
+      "/api/users",
+      json{{"username", "grpc-user"}, {"password", "grpc-user-password"}, {"role", "user"}}.dump(),
+      {{"Authorization", "Bearer " + admin}});
+  ASSERT_TRUE(created.status == 201 || created.status == 409) << created.body;
+  login = Post("/api/auth/login",
+               json{{"username", "grpc-user"}, {"password", "grpc-user-password"}}.dump());
+  ASSERT_EQ(login.status, 200) << login.body;
+  const std::string user = "Bearer " + json::parse(login.body)["access_token"].get<std::string>();
+
+  // HTTP: 403 with its message.
+  HttpResponse http =
+      Post("/v2/repository/models/tiny_cls/unload", "{}", {{"Authorization", user}});
+  EXPECT_EQ(http.status, 403) << http.body;
+  const std::string message = json::parse(http.body, nullptr, false).value("error", "");
+  EXPECT_EQ(message, "this needs an admin");
+
+  // gRPC: PERMISSION_DENIED with the same message, for unload and load alike.
+  inference::RepositoryModelUnloadRequest unload;
+  unload.set_model_name("tiny_cls");
+  inference::RepositoryModelUnloadResponse unloaded;
+  grpc::Status s = stub->RepositoryModelUnload(Context(user).get(), unload, &unloaded);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED) << s.error_message();
+  EXPECT_EQ(s.error_message(), message);
+  inference::RepositoryModelLoadRequest load;
+  load.set_model_name("tiny_cls");
+  inference::RepositoryModelLoadResponse loaded;
+  s = stub->RepositoryModelLoad(Context(user).get(), load, &loaded);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED) << s.error_message();
+
+  // Nothing was unloaded: the user still infers, the model is ready.
+  inference::ModelReadyRequest ready_req;
+  ready_req.set_name("tiny_cls");
+  inference::ModelReadyResponse ready;
+  ASSERT_TRUE(stub->ModelReady(Context(user).get(), ready_req, &ready).ok());
+  EXPECT_TRUE(ready.ready());
+  inference::ModelInferResponse res;
+  s = stub->ModelInfer(Context(user).get(), TypedRequest(Preprocessed("disk.png")), &res);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+}
+
+// Every metadata and control RPC has its server span, as HTTP's requests do: named
+// inference.GRPCInferenceService/<method>, OpenTelemetry's rpc.* attributes (system,
+// service, method, grpc status code), the caller's traceparent continued (here at rate
+// 0: only the propagated sampled context is traced) and the span's own traceparent
+// answered; an error ends the span as an error with its code.
+TEST(GrpcTracingTest, MetadataAndControlRpcsAreTracedWithRpcAttributes) {
+  testing::OtlpReceiver receiver;
+  testing::TempDir dir;
+  testing::CopyModel("tiny_cls", dir.path() / "repo");
+  std::unique_ptr<Server> server =
+      testing::StartServer(dir.path(),
+                           "model_repository: repo\nmodel_control: {mode: explicit}\n"
+                           "server: {grpc_port: 0}\ntracing: {endpoint: " +
+                               receiver.endpoint() + ", rate: 0.0, service_name: infera-grpc}\n");
+  ASSERT_NE(server, nullptr);
+  auto stub = Connect(server->grpc_port());
+  constexpr char kTrace[] = "0af7651916cd43dd8448eb211c80319c";
+
+  struct Call {
+    std::string method;
+    std::string parent;     // the caller's span id sent in traceparent
+    grpc::StatusCode code;  // expected
+    std::string answered;   // the traceparent the server answered
+  };
+  std::vector<Call> calls;
+  // Runs `rpc` with a traceparent whose parent span id is the call's own.
+  auto run = [&](const std::string& method, grpc::StatusCode expected, auto rpc) {
+    Call c{method, "", expected, ""};
+    char parent[17];
+    std::snprintf(parent, sizeof(parent), "%016zx", calls.size() + 0x1000);
+    c.parent = parent;
+    auto ctx = Context();
+    ctx->AddMetadata("traceparent", std::string("00-") + kTrace + "-" + c.parent + "-01");
+    const grpc::Status s = rpc(ctx.get());
+    EXPECT_EQ(s.error_code(), expected) << method << ": " << s.error_message();
+    const auto& metadata = ctx->GetServerInitialMetadata();
+    auto it = metadata.find("traceparent");
+    EXPECT_NE(it, metadata.end()) << method << " answered no traceparent";
+    if (it != metadata.end()) c.answered.assign(it->second.data(), it->second.size());
+    calls.push_back(c);
+  };
+  run("ServerLive", grpc::StatusCode::OK, [&](grpc::ClientContext* ctx) {
+    inference::ServerLiveResponse r;
+    return stub->ServerLive(ctx, {}, &r);
+  });
+  run("ServerReady", grpc::StatusCode::OK, [&](grpc::ClientContext* ctx) {
+    inference::ServerReadyResponse r;
+    return stub->ServerReady(ctx, {}, &r);
+  });
+  run("ServerMetadata", grpc::StatusCode::OK, [&](grpc::ClientContext* ctx) {
+    inference::ServerMetadataResponse r;
+    return stub->ServerMetadata(ctx, {}, &r);
+  });
+  run("ModelReady", grpc::StatusCode::OK, [&](grpc::ClientContext* ctx) {
+    inference::ModelReadyRequest q;
+    q.set_name("tiny_cls");
+    inference::ModelReadyResponse r;
+    return stub->ModelReady(ctx, q, &r);
+  });
+  run("ModelMetadata", grpc::StatusCode::NOT_FOUND, [&](grpc::ClientContext* ctx) {
+    inference::ModelMetadataRequest q;
+    q.set_name("nope");
+    inference::ModelMetadataResponse r;
+    return stub->ModelMetadata(ctx, q, &r);
+  });
+  run("ModelConfig", grpc::StatusCode::OK, [&](grpc::ClientContext* ctx) {
+    inference::ModelConfigRequest q;
+    q.set_name("tiny_cls");
+    inference::ModelConfigResponse r;
+    return stub->ModelConfig(ctx, q, &r);
+  });
+  run("ModelStatistics", grpc::StatusCode::OK, [&](grpc::ClientContext* ctx) {
+    inference::ModelStatisticsRequest q;
+    q.set_name("tiny_cls");
+    inference::ModelStatisticsResponse r;
+    return stub->ModelStatistics(ctx, q, &r);
+  });
+  run("RepositoryIndex", grpc::StatusCode::OK, [&](grpc::ClientContext* ctx) {
+    inference::RepositoryIndexResponse r;
+    return stub->RepositoryIndex(ctx, {}, &r);
+  });
+  run("RepositoryModelUnload", grpc::StatusCode::OK, [&](grpc::ClientContext* ctx) {
+    inference::RepositoryModelUnloadRequest q;
+    q.set_model_name("tiny_cls");
+    inference::RepositoryModelUnloadResponse r;
+    return stub->RepositoryModelUnload(ctx, q, &r);
+  });
+  run("RepositoryModelLoad", grpc::StatusCode::OK, [&](grpc::ClientContext* ctx) {
+    inference::RepositoryModelLoadRequest q;
+    q.set_model_name("tiny_cls");
+    inference::RepositoryModelLoadResponse r;
+    return stub->RepositoryModelLoad(ctx, q, &r);
+  });
+
+  const std::string prefix = "inference.GRPCInferenceService/";
+  std::vector<testing::ReceivedSpan> spans = receiver.WaitFor([&](const auto& all) {
+    size_t found = 0;
+    for (const Call& c : calls) {
+      for (const testing::ReceivedSpan& s : all) {
+        if (s.name() == prefix + c.method && s.parent_span_id() == c.parent) {
+          ++found;
+          break;
+        }
+      }
+    }
+    return found == calls.size();
+  });
+  for (const Call& c : calls) {
+    const testing::ReceivedSpan* span = nullptr;
+    for (const testing::ReceivedSpan& s : spans) {
+      if (s.name() == prefix + c.method && s.parent_span_id() == c.parent) span = &s;
+    }
+    ASSERT_NE(span, nullptr) << "no span for " << c.method;
+    EXPECT_EQ(span->trace_id(), kTrace) << c.method;
+    EXPECT_EQ(span->service_name, "infera-grpc");
+    EXPECT_EQ(span->span.value("kind", 0), 2) << c.method;  // SPAN_KIND_SERVER
+    EXPECT_EQ(span->string_attribute("rpc.system"), "grpc") << c.method;
+    EXPECT_EQ(span->string_attribute("rpc.service"), "inference.GRPCInferenceService");
+    EXPECT_EQ(span->string_attribute("rpc.method"), c.method);
+    EXPECT_FALSE(span->string_attribute("infera.request.id").empty()) << c.method;
+    const json code = span->attribute("rpc.grpc.status_code");
+    ASSERT_TRUE(code.is_object()) << c.method;
+    EXPECT_EQ(code.value("intValue", json()).dump(),
+              json(std::to_string(static_cast<int>(c.code))).dump())
+        << c.method << ": " << code.dump();
+    // The answered traceparent names this span, in the caller's trace, sampled.
+    ASSERT_EQ(c.answered.size(), 55u) << c.method;
+    EXPECT_EQ(c.answered.substr(3, 32), kTrace);
+    EXPECT_EQ(c.answered.substr(36, 16), span->span_id()) << c.method;
+    EXPECT_EQ(c.answered.substr(53), "01");
+    // An error is the span's status (OTLP STATUS_CODE_ERROR = 2).
+    const int status = span->span.value("status", json::object()).value("code", 0);
+    EXPECT_EQ(status, c.code == grpc::StatusCode::OK ? 0 : 2) << c.method;
+  }
+  for (const testing::ReceivedSpan& s : spans) {
+    if (s.name() == prefix + "ModelMetadata") {
+      EXPECT_EQ(s.string_attribute("infera.model.name"), "nope");
+    }
+  }
+  server->Stop();
+}
+
+// slow_model (a 50 ms busy-wait per batch) one row per batch with room in its queue:
+// several requests ahead of one keep it queued for a few hundred ms.
+class GrpcCancelTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    testing::CopyModel("slow_model", tmp_.path() / "repo");
+    testing::ReplaceInFile(
+        tmp_.path() / "repo" / "slow_model" / "model.yaml",
+        "batching: {max_batch_size: 2, max_queue_delay_ms: 1, max_queue_size: 4, "
+        "default_timeout_ms: 30000}",
+        "batching: {max_batch_size: 1, max_queue_delay_ms: 0, max_queue_size: 64, "
+        "default_timeout_ms: 30000}");
+    server_ = testing::StartServer(tmp_.path(), "model_repository: repo\nserver: {grpc_port: 0}\n");
+    ASSERT_NE(server_, nullptr);
+    stub_ = Connect(server_->grpc_port());
+  }
+  void TearDown() override {
+    if (server_) server_->Stop();
+  }
+
+  inference::ModelInferRequest SlowRequest() {
+    inference::ModelInferRequest req = RawRequest(Preprocessed("disk.png"));
+    req.set_model_name("slow_model");
+    return req;
+  }
+  BatcherStats Stats() { return server_->models().Get("slow_model")->batcher().stats(); }
+
+  // The server answers the next calls: readiness, and an inference on the slow model.
+  void ExpectHealthy() {
+    inference::ServerReadyResponse ready;
+    ASSERT_TRUE(stub_->ServerReady(Context().get(), {}, &ready).ok());
+    EXPECT_TRUE(ready.ready());
+    inference::ModelInferResponse res;
+    grpc::Status s = stub_->ModelInfer(Context().get(), SlowRequest(), &res);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    EXPECT_EQ(res.raw_output_contents_size(), 1);
+  }
+
+  testing::TempDir tmp_;
+  std::unique_ptr<Server> server_;
+  std::unique_ptr<inference::GRPCInferenceService::Stub> stub_;
+};
+
+// A client that cancels (TryCancel) a ModelInfer still queued behind others: the call
+// ends CANCELLED at once, the batcher drops the request from its queue (counted, never
+// run: only the others execute), the others complete, and the server answers next calls.
+TEST_F(GrpcCancelTest, ACanceledQueuedInferIsDroppedAndTheServerStaysHealthy) {
+  constexpr int kAhead = 6;  // ~300 ms of work ahead of the canceled call
+  const BatcherStats before = Stats();
+  std::mutex mu;
+  std::condition_variable cv;
+  int finished = 0;
+  std::vector<grpc::Status> ahead_status(kAhead);
+  std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
+  std::vector<inference::ModelInferResponse> responses(kAhead + 1);
+  const inference::ModelInferRequest request = SlowRequest();
+  for (int i = 0; i < kAhead; ++i) {
+    contexts.push_back(Context());
+    stub_->async()->ModelInfer(contexts.back().get(), &request, &responses[i],
+                               [&, i](grpc::Status s) {
+                                 std::lock_guard lock(mu);
+                                 ahead_status[i] = std::move(s);
+                                 ++finished;
+                                 cv.notify_all();
+                               });
+  }
+  // Once the others are queued (the first is running), the last call goes in, then is
+  // canceled by its client while it waits.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (Stats().enqueued - before.enqueued < static_cast<uint64_t>(kAhead) &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ASSERT_EQ(Stats().enqueued - before.enqueued, static_cast<uint64_t>(kAhead));
+  contexts.push_back(Context());
+  grpc::ClientContext* canceled_ctx = contexts.back().get();
+  grpc::Status canceled_status;
+  bool canceled_done = false;
+  const auto sent = std::chrono::steady_clock::now();
+  stub_->async()->ModelInfer(canceled_ctx, &request, &responses[kAhead], [&](grpc::Status s) {
+    std::lock_guard lock(mu);
+    canceled_status = std::move(s);
+    canceled_done = true;
+    cv.notify_all();
+  });
+  while (Stats().enqueued - before.enqueued < static_cast<uint64_t>(kAhead + 1) &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ASSERT_EQ(Stats().enqueued - before.enqueued, static_cast<uint64_t>(kAhead + 1));
+  canceled_ctx->TryCancel();
+  {
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(cv.wait_until(lock, deadline, [&] { return canceled_done; }));
+    EXPECT_EQ(canceled_status.error_code(), grpc::StatusCode::CANCELLED);
+    ASSERT_TRUE(cv.wait_until(lock, deadline + std::chrono::seconds(20),
+                              [&] { return finished == kAhead; }));
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - sent, std::chrono::seconds(25));
+  for (const grpc::Status& s : ahead_status) EXPECT_TRUE(s.ok()) << s.error_message();
+
+  // The cancel reached the queue: dropped there, never executed.
+  BatcherStats after = Stats();
+  const auto wait_swept = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (after.canceled == before.canceled && std::chrono::steady_clock::now() < wait_swept) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    after = Stats();
+  }
+  EXPECT_EQ(after.canceled - before.canceled, 1u);
+  EXPECT_EQ(after.success - before.success, static_cast<uint64_t>(kAhead));
+  EXPECT_EQ(after.inferences - before.inferences, static_cast<uint64_t>(kAhead));
+  ExpectHealthy();
+}
+
+// A deadline shorter than the model's forward (50 ms busy-wait): the client gets
+// DEADLINE_EXCEEDED when it passes; the request either ran (its result discarded) or
+// expired in the queue — accounted for either way, nothing left pending — and the
+// server answers the next calls. Several at once, to cover both.
+TEST_F(GrpcCancelTest, ADeadlineShorterThanTheForwardEndsTheCallAndItsResultIsDiscarded) {
+  constexpr int kCalls = 4;
+  inference::ServerLiveResponse live;  // the channel connected before the short deadlines
+  ASSERT_TRUE(stub_->ServerLive(Context().get(), {}, &live).ok());
+  const BatcherStats before = Stats();
+  std::vector<std::thread> threads;
+  std::vector<grpc::Status> statuses(kCalls);
+  const inference::ModelInferRequest request = SlowRequest();
+  for (int i = 0; i < kCalls; ++i) {
+    threads.emplace_back([&, i] {
+      grpc::ClientContext ctx;
+      ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(20));
+      inference::ModelInferResponse res;
+      statuses[i] = stub_->ModelInfer(&ctx, request, &res);
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  for (const grpc::Status& s : statuses) {
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED) << s.error_message();
+  }
+  // Every request that reached the batcher leaves it: run (result discarded), expired
+  // or dropped — none stays pending.
+  BatcherStats after = Stats();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+  auto settled = [&] {
+    const uint64_t in = after.enqueued - before.enqueued;
+    const uint64_t out = (after.success - before.success) + (after.failed - before.failed) +
+                         (after.canceled - before.canceled);
+    return in == out;
+  };
+  while (!settled() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    after = Stats();
+  }
+  EXPECT_GT(after.enqueued - before.enqueued, 0u) << "no call reached the model";
+  EXPECT_TRUE(settled()) << "enqueued " << after.enqueued - before.enqueued << ", success "
+                         << after.success - before.success << ", failed "
+                         << after.failed - before.failed << ", canceled "
+                         << after.canceled - before.canceled;
+  ExpectHealthy();
 }
 
 }  // namespace

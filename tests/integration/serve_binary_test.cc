@@ -103,5 +103,39 @@ TEST(BenchBinaryTest, MeasuresRawAndServedAndWritesJson) {
   EXPECT_GT(report["throughput_ratio"].get<double>(), 0);
 }
 
+// `infera bench --grpc`: a short run on tiny_cls adds the protocols' comparison — HTTP
+// /v2 and gRPC ModelInfer rows at each concurrency, requests served without errors —
+// and exits 0.
+TEST(BenchBinaryTest, GrpcAddsProtocolRowsWithRequestsAndNoErrors) {
+  testing::TempDir tmp;
+  const fs::path json = tmp.path() / "bench.json";
+  Child c = Spawn({testing::InferaBinary().string(), "bench", "--config",
+                   (testing::TestModelsDir() / "config.yaml").string(), "--model", "tiny_cls",
+                   "--seconds", "1", "--concurrency", "1,2", "--batch-sizes", "1", "--grpc",
+                   "--json", json.string()});
+  const std::string out =
+      ReadUntil(c.out, "added p50 latency at concurrency 1: http /v2", std::chrono::seconds(180));
+  const std::string err = ReadUntil(c.err, "\n\n", std::chrono::seconds(1));
+  EXPECT_EQ(WaitExit(c.pid, std::chrono::seconds(60)), 0) << out << err;
+  close(c.out);
+  close(c.err);
+  EXPECT_THAT(out, HasSubstr("gRPC ModelInfer"));
+  const nlohmann::json report = nlohmann::json::parse(testing::ReadFile(json), nullptr, false);
+  ASSERT_TRUE(report.is_object()) << testing::ReadFile(json);
+  const nlohmann::json& protocols = report["protocols"];
+  ASSERT_TRUE(protocols.is_object()) << report.dump();
+  for (const char* concurrency : {"1", "2"}) {
+    for (const char* protocol : {"grpc", "http_v2"}) {
+      const nlohmann::json& row = protocols[protocol][concurrency];
+      ASSERT_TRUE(row.is_object()) << protocol << " " << concurrency << ": " << protocols.dump();
+      EXPECT_GT(row["count"].get<uint64_t>(), 0u) << protocol << " " << concurrency;
+      EXPECT_GT(row["per_second"].get<double>(), 0) << protocol << " " << concurrency;
+      EXPECT_EQ(row["errors"].get<uint64_t>(), 0u) << protocol << " " << concurrency;
+    }
+  }
+  EXPECT_GT(protocols["grpc_throughput_ratio"].get<double>(), 0);
+  EXPECT_TRUE(protocols.contains("grpc_added_p50_ms_concurrency1"));
+}
+
 }  // namespace
 }  // namespace infera

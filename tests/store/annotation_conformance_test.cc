@@ -5,9 +5,13 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "store/sqlite_annotation_store.h"
@@ -449,6 +453,135 @@ TEST_P(AnnotationConformanceTest, LabelsGoOnlyToLabelSetsAndMasksOnlyToMaskSets)
             StatusCode::kNotFound);
   EXPECT_EQ(StatusOf(annotations_->ListImageLabelRevisions(424242, f.a.id)).code(),
             StatusCode::kNotFound);
+
+// Writers racing on one set (several threads, as several nodes' requests): every
+// revision is recorded once, each image's numbers are unique and gapless (1..N), each
+// writer sees its own revisions numbered in the order it wrote them, and the current mask
+// is the last one committed (the highest number).
+TEST_P(AnnotationConformanceTest, ConcurrentWritersNumberRevisionsOnceAndGapless) {
+  Fixture f = MakeDataset(*store_, "cells", 100);
+  ASSERT_OK_AND_ASSIGN(AnnotationSetRecord set,
+                       annotations_->CreateAnnotationSet(SetFor(f.dataset.id, "gt"), {}));
+  constexpr int kThreads = 8;
+  constexpr int kWrites = 12;
+  // Thread t writes image a (t even) or b (t odd), or both in one call every third write.
+  std::vector<std::vector<MaskRevisionRecord>> written(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kWrites; ++i) {
+        const int64_t image = t % 2 == 0 ? f.a.id : f.b.id;
+        std::vector<MaskRevisionRecord> masks = {Mask(image, Sha(1000 + t * 100 + i), "edit", t)};
+        if (i % 3 == 2) {
+          masks.push_back(
+              Mask(image == f.a.id ? f.b.id : f.a.id, Sha(5000 + t * 100 + i), "edit", t));
+        }
+        StatusOr<std::vector<MaskRevisionRecord>> r = annotations_->AddMaskRevisions(set.id, masks);
+        EXPECT_TRUE(r.ok()) << r.status();
+        if (!r.ok()) return;
+        EXPECT_EQ(r->size(), masks.size());
+        for (MaskRevisionRecord& m : *r) written[t].push_back(std::move(m));
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+
+  for (const FileRecord* image : {&f.a, &f.b}) {
+    // What the writers were told, for this image: sha256 -> revision.
+    std::map<std::string, int> told;
+    for (int t = 0; t < kThreads; ++t) {
+      int last = 0;
+      for (const MaskRevisionRecord& m : written[t]) {
+        if (m.source_file_id != image->id) continue;
+        EXPECT_TRUE(told.emplace(m.sha256, m.revision).second) << m.sha256;
+        EXPECT_GT(m.revision, last) << "thread " << t << " saw its revisions out of order";
+        last = m.revision;
+      }
+    }
+    ASSERT_OK_AND_ASSIGN(std::vector<MaskRevisionRecord> history,
+                         annotations_->ListMaskRevisions(set.id, image->id));
+    ASSERT_EQ(history.size(), told.size());
+    for (size_t i = 0; i < history.size(); ++i) {
+      EXPECT_EQ(history[i].revision, static_cast<int>(i) + 1);  // unique and gapless
+      auto it = told.find(history[i].sha256);
+      ASSERT_NE(it, told.end()) << history[i].sha256;
+      EXPECT_EQ(it->second, history[i].revision);
+    }
+    ASSERT_OK_AND_ASSIGN(MaskRevisionRecord current,
+                         annotations_->GetCurrentMask(set.id, image->id));
+    EXPECT_EQ(current.revision, static_cast<int>(history.size()));
+    EXPECT_EQ(current.sha256, history.back().sha256);
+  }
+  ASSERT_OK_AND_ASSIGN(auto currents, annotations_->ListCurrentMasks(set.id));
+  EXPECT_EQ(currents.size(), 2u);
+}
+
+// A set deleted while writers add revisions to it: each write either committed before
+// the delete (and its blob is among those the delete returns) or is NotFound after it;
+// afterwards nothing references any of the writers' blobs, and a sweep removes exactly
+// the ones that were committed — no revision row and no blob is left behind.
+TEST_P(AnnotationConformanceTest, ASetDeletedWhileRevisionsAreWrittenLeavesNoOrphans) {
+  Fixture f = MakeDataset(*store_, "cells", 100);
+  ASSERT_OK_AND_ASSIGN(AnnotationSetRecord set,
+                       annotations_->CreateAnnotationSet(SetFor(f.dataset.id, "gt"),
+                                                         {Mask(f.a.id, Sha(1), "import")}));
+  constexpr int kThreads = 6;
+  constexpr int kMaxWrites = 400;
+  std::atomic<int> committed_count{0};
+  std::vector<std::vector<std::string>> committed(kThreads), attempted(kThreads);
+  std::vector<std::thread> threads;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kMaxWrites && std::chrono::steady_clock::now() < deadline; ++i) {
+        const std::string sha = Sha(10000 + t * 1000 + i);
+        attempted[t].push_back(sha);
+        StatusOr<std::vector<MaskRevisionRecord>> r = annotations_->AddMaskRevisions(
+            set.id, {Mask(i % 2 == 0 ? f.a.id : f.b.id, sha, "edit", t)});
+        if (absl::IsNotFound(r.status())) return;  // the set is gone
+        EXPECT_TRUE(r.ok()) << r.status();
+        if (!r.ok()) return;
+        committed[t].push_back(sha);
+        ++committed_count;
+      }
+    });
+  }
+  // Delete once the writers are well under way (bounded wait).
+  while (committed_count.load() < 30 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  StatusOr<std::vector<std::string>> unreferenced = annotations_->DeleteAnnotationSet(set.id);
+  for (std::thread& t : threads) t.join();
+  ASSERT_OK(unreferenced.status());
+  EXPECT_EQ(StatusOf(annotations_->GetAnnotationSet(set.id)).code(), StatusCode::kNotFound);
+  EXPECT_EQ(StatusOf(annotations_->ListMaskRevisions(set.id, f.a.id)).code(),
+            StatusCode::kNotFound);
+
+  std::set<std::string> expected = {Sha(1)};
+  std::vector<std::string> all = {Sha(1)};
+  for (int t = 0; t < kThreads; ++t) {
+    expected.insert(committed[t].begin(), committed[t].end());
+    all.insert(all.end(), attempted[t].begin(), attempted[t].end());
+  }
+  EXPECT_GE(expected.size(), 30u);
+  EXPECT_LT(expected.size(), static_cast<size_t>(kThreads * kMaxWrites) + 1)
+      << "the delete came after every write";
+  // The delete returned every committed blob (nothing else references them).
+  EXPECT_EQ(std::set<std::string>(unreferenced->begin(), unreferenced->end()), expected);
+  for (const std::string& sha : all) {
+    ASSERT_OK_AND_ASSIGN(bool referenced, store_->BlobReferenced(sha));
+    EXPECT_FALSE(referenced) << sha;
+  }
+  std::vector<std::string> deleted;
+  ASSERT_OK_AND_ASSIGN(auto removed, store_->SweepBlobs(all, [&](const std::string& sha) {
+    deleted.push_back(sha);
+    return absl::OkStatus();
+  }));
+  EXPECT_EQ(std::set<std::string>(removed.begin(), removed.end()), expected);
+  EXPECT_EQ(std::set<std::string>(deleted.begin(), deleted.end()), expected);
+  // The dataset's own blobs stay.
+  ASSERT_OK_AND_ASSIGN(bool source_kept, store_->BlobReferenced(f.a.sha256));
+  EXPECT_TRUE(source_kept);
 }
 
 TEST(AnnotationKindTest, NamesRoundTrip) {

@@ -32,6 +32,7 @@
 #include "annotations/cvat_seg_zip.h"
 #include "annotations/cvat_xml.h"
 #include "annotations/label_images.h"
+#include "api/blob_download.h"
 #include "api/http_status.h"
 #include "api/response_stream.h"
 #include "api/routes/annotation_common.h"
@@ -430,8 +431,7 @@ void Export(const ApiContext& ctx, const HttpRequest& req, const Responder& resp
             name = StrCat("masks/", Stem(LabelImageExportName(item.filename)), "_", n, ".png");
           }
           used.insert(name);
-          ASSIGN_OR_RETURN(std::string bytes, ctx.blobs->Get(item.sha256));
-          RETURN_IF_ERROR(zip.AddFile(name, bytes, ZipWriter::Method::kStored));
+          RETURN_IF_ERROR(AddBlobToZip(zip, *ctx.blobs, name, item.sha256));
         }
         RETURN_IF_ERROR(
             zip.AddFile("labels.json",

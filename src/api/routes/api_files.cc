@@ -23,6 +23,7 @@
 #include <charconv>
 #include <cmath>
 
+#include "api/blob_download.h"
 #include "api/http_status.h"
 #include "api/response_stream.h"
 #include "api/routes/api_common.h"
@@ -78,14 +79,14 @@ void GetFile(const ApiContext& ctx, const HttpRequest& req, const Responder& res
     response.body = std::move(*bytes);
     return respond(std::move(response));
   }
+  // Opened before the header goes out (a missing blob is still a clean error), then
+  // pulled piece by piece as the client takes them (api/blob_download.h).
+  StatusOr<std::unique_ptr<BlobReader>> reader = ctx.blobs->Open(file->sha256);
+  if (!reader.ok()) return respond(StatusResponse(reader.status()));
   auto stream = std::make_shared<ResponseStream>();
   response.stream = stream;
   respond(std::move(response));
-  Status read = ctx.blobs->Read(file->sha256, [&stream](std::string_view chunk) -> Status {
-    if (!stream->Write(chunk)) return absl::CancelledError("the client went away");
-    return absl::OkStatus();
-  });
-  if (read.ok()) {
+  if (CopyBlobToStream(**reader, *stream).ok()) {
     stream->Close();
   } else {
     stream->Abort();

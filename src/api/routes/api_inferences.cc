@@ -11,11 +11,11 @@
 //                                   its SEG files), results.json
 // Missing or malformed ids are 400, unknown datasets/models/jobs 404, runner param
 // errors 400 (checked at start, so a job never fails on them later).
-#include <filesystem>
 #include <map>
 #include <set>
 #include <string_view>
 
+#include "api/blob_download.h"
 #include "api/http_status.h"
 #include "api/response_stream.h"
 #include "api/routes/api_common.h"
@@ -146,13 +146,8 @@ void WriteArchive(const ApiContext& ctx, int64_t id, const nlohmann::json& recor
     std::set<std::string> used;
     for (const ExportEntry& e : entries) {
       const std::string name = ArchiveEntryName(e.path, &used);
-      StatusOr<std::filesystem::path> path = ctx.blobs->LocalPath(e.file.sha256);
-      if (path.ok()) {
-        RETURN_IF_ERROR(zip.AddFileFromPath(name, *path, ZipWriter::Method::kStored));
-        continue;
-      }
-      ASSIGN_OR_RETURN(std::string bytes, ctx.blobs->Get(e.file.sha256));
-      RETURN_IF_ERROR(zip.AddFile(name, bytes, ZipWriter::Method::kStored));
+      // Pulled from the blob store piece by piece, on either store (api/blob_download.h).
+      RETURN_IF_ERROR(AddBlobToZip(zip, *ctx.blobs, name, e.file.sha256));
     }
     RETURN_IF_ERROR(zip.AddFile("results.json", JsonText(record, 2)));
     return zip.Finish();
