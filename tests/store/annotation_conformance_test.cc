@@ -453,6 +453,7 @@ TEST_P(AnnotationConformanceTest, LabelsGoOnlyToLabelSetsAndMasksOnlyToMaskSets)
             StatusCode::kNotFound);
   EXPECT_EQ(StatusOf(annotations_->ListImageLabelRevisions(424242, f.a.id)).code(),
             StatusCode::kNotFound);
+}
 
 // Writers racing on one set (several threads, as several nodes' requests): every
 // revision is recorded once, each image's numbers are unique and gapless (1..N), each
