@@ -153,12 +153,9 @@ class BadInputTableTest : public ServerFixture {
   }
 
   std::string Fill(std::string target) const {
-    const std::pair<const char*, int64_t> ids[] = {{"{dataset}", dataset_},
-                                                   {"{file}", file_},
-                                                   {"{job}", job_},
-                                                   {"{set}", set_},
-                                                   {"{iset}", iset_},
-                                                   {"{labels}", labels_set_}};
+    const std::pair<const char*, int64_t> ids[] = {
+        {"{dataset}", dataset_}, {"{file}", file_}, {"{job}", job_},
+        {"{set}", set_},         {"{iset}", iset_}, {"{labels}", labels_set_}};
     for (const auto& [key, id] : ids) {
       for (size_t at = target.find(key); at != std::string::npos; at = target.find(key)) {
         target.replace(at, std::string(key).size(), std::to_string(id));
@@ -172,7 +169,7 @@ class BadInputTableTest : public ServerFixture {
   std::string png_ = ReadFile(TestModelsDir() / "images" / "disk.png");
   std::string token_;
   int64_t dataset_ = 0, file_ = 0, job_ = 0, set_ = 0;
-  int64_t iset_ = 0;  // an instance set of the dataset, with label 1 only
+  int64_t iset_ = 0;        // an instance set of the dataset, with label 1 only
   int64_t labels_set_ = 0;  // an image_labels set of the dataset
 };
 

@@ -284,11 +284,11 @@ TEST_F(DicomwebTest, ImportRunAndStowBackRoundTrip) {
   const int64_t seg_job = json::parse(seg_start.body)["inference_id"];
   json seg_done = WaitForJob(seg_job);
   ASSERT_EQ(seg_done["status"], "completed") << seg_done;
-  const json segs = json::parse(Get("/api/inferences/" + std::to_string(seg_job)).body)["dicom_seg"];
+  const json segs =
+      json::parse(Get("/api/inferences/" + std::to_string(seg_job)).body)["dicom_seg"];
   ASSERT_GE(segs.size(), 1u) << seg_done;
-  HttpResponse seg_export =
-      Post("/api/inferences/" + std::to_string(seg_job) + "/export/dicomweb",
-           json{{"url", pacs->dicomweb_url()}}.dump());
+  HttpResponse seg_export = Post("/api/inferences/" + std::to_string(seg_job) + "/export/dicomweb",
+                                 json{{"url", pacs->dicomweb_url()}}.dump());
   ASSERT_EQ(seg_export.status, 200) << seg_export.body;
   json seg_report = json::parse(seg_export.body);
   EXPECT_EQ(seg_report["stored"], segs.size()) << seg_report;
