@@ -1,5 +1,6 @@
 #include "support/child_process.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/select.h>
@@ -9,9 +10,12 @@
 namespace infera::testing {
 
 Child Spawn(const std::vector<std::string>& args) {
+  // Close-on-exec pipes: the child keeps only its dup2'ed stdout/stderr, so no process it
+  // starts (a daemon) holds a write end that would keep a reader waiting for EOF, and no
+  // child inherits another child's pipes.
   int out[2], err[2];
-  EXPECT_EQ(pipe(out), 0);
-  EXPECT_EQ(pipe(err), 0);
+  EXPECT_EQ(pipe2(out, O_CLOEXEC), 0);
+  EXPECT_EQ(pipe2(err, O_CLOEXEC), 0);
   Child c;
   c.pid = fork();
   if (c.pid == 0) {
