@@ -21,12 +21,12 @@
 // params.window = [40, 80] in the API. Exit 0 on success; on failure the reason, a
 // screenshot in INFERA_E2E_ARTIFACTS, the server's stderr tail, exit 1.
 
-import { spawn } from 'node:child_process';
-import { mkdtempSync, mkdirSync, writeFileSync, rmSync, existsSync, cpSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium } from 'playwright-core';
 import { decodeGrayPng } from './png.mjs';
+import { CheckError, check, startServer, stopServer, api } from './server.mjs';
 
 const T0 = Date.now();
 const OVERALL_TIMEOUT_MS = 180_000;
@@ -49,45 +49,8 @@ const MR = join(PYDICOM_FILES, 'MR_small.dcm');
 const TWO_FRAMES = join(PYDICOM_FILES, 'SC_rgb_rle_2frame.dcm');
 
 const log = (m) => console.log(`[dicom e2e ${((Date.now() - T0) / 1000).toFixed(1)}s] ${m}`);
-class CheckError extends Error {}
-function check(condition, message) { if (!condition) throw new CheckError(message); }
 
 // ---------------------------------------------------------------- the server and its API
-function startServer(work) {
-  const repo = join(work, 'repo');
-  mkdirSync(repo);
-  cpSync(join(TEST_MODELS, 'repo', 'tiny_unet'), join(repo, 'tiny_unet'), { recursive: true });
-  const config = join(work, 'infera.yaml');
-  writeFileSync(config, [
-    `server: {host: 127.0.0.1, port: 0${WEB_DIR ? `, web_dir: ${JSON.stringify(WEB_DIR)}` : ''}}`,
-    `model_repository: ${JSON.stringify(repo)}`,
-    `storage: {path: ${JSON.stringify(join(work, 'data'))}}`,
-    'auth: {enabled: true}',
-    '',
-  ].join('\n'));
-  const child = spawn(BIN, ['serve', '--config', config], { env: { ...env, INFERA_ADMIN_PASSWORD: ADMIN_PASSWORD }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const stderr = [];
-  child.stderr.on('data', (c) => { stderr.push(String(c)); if (stderr.length > 200) stderr.shift(); });
-  const ready = new Promise((ok, fail) => {
-    let out = '';
-    const timer = setTimeout(() => fail(new CheckError('the server did not start within 60 s')), 60_000);
-    child.stdout.on('data', (c) => {
-      out += c;
-      const m = /listening on (http:\/\/[^\s]+)/.exec(out);
-      if (m) { clearTimeout(timer); ok(m[1].replace(/\/$/, '')); }
-    });
-    child.on('exit', (code) => { clearTimeout(timer); fail(new CheckError(`the server exited during start-up (code ${code})`)); });
-  });
-  return { child, ready, stderrTail: () => stderr.join('').split('\n').slice(-40).join('\n') };
-}
-
-async function api(base, token, method, path, body) {
-  const headers = token ? { Authorization: `Bearer ${token}` } : {};
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
-  const r = await fetch(base + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  const bytes = Buffer.from(await r.arrayBuffer());
-  return { status: r.status, bytes, json: () => JSON.parse(bytes.toString('utf8')) };
-}
 async function loginToken(base, username, password) {
   const r = await api(base, null, 'POST', '/api/auth/login', { username, password });
   check(r.status === 200, `login ${username}: HTTP ${r.status} ${r.bytes}`);
@@ -265,7 +228,7 @@ async function main() {
     check(existsSync(CHROMIUM), `no Chromium at ${CHROMIUM} (set CHROMIUM)`);
     for (const f of [CT, MR, TWO_FRAMES]) check(existsSync(f), `${f} is missing (python3-pydicom's test files; set PYDICOM_TEST_FILES)`);
     work = mkdtempSync(join(tmpdir(), 'infera-dicom-e2e-'));
-    server = startServer(work);
+    server = startServer({ bin: BIN, work, modelsDir: TEST_MODELS, models: ['tiny_unet'], adminPassword: ADMIN_PASSWORD, webDir: WEB_DIR });
     const base = await server.ready;
     log(`server at ${base}`);
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'], timeout: 60_000 });
@@ -287,13 +250,7 @@ async function main() {
     if (server) console.error(`--- server stderr (tail) ---\n${server.stderrTail()}`);
   } finally {
     await browser?.close().catch(() => {});
-    if (server?.child && server.child.exitCode === null) {
-      const exited = new Promise((r) => server.child.once('exit', r));
-      server.child.kill('SIGTERM');
-      const t = setTimeout(() => server.child.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(t);
-    }
+    await stopServer(server?.child);
     clearTimeout(watchdog);
     if (!failed && work) rmSync(work, { recursive: true, force: true });
   }

@@ -15,12 +15,12 @@
 // retrain form offers the classifier for the set. Exit 0 on success; on failure the
 // reason, a screenshot in INFERA_E2E_ARTIFACTS, the server's stderr tail, exit 1.
 
-import { spawn } from 'node:child_process';
-import { cpSync, mkdtempSync, mkdirSync, writeFileSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium } from 'playwright-core';
 import { grayPng } from './png.mjs';
+import { CheckError, check, startServer, stopServer, api } from './server.mjs';
 
 const T0 = Date.now();
 const OVERALL_TIMEOUT_MS = 180_000;
@@ -39,54 +39,6 @@ const WEB_DIR = env.INFERA_WEB_DIR ? resolve(env.INFERA_WEB_DIR) : null;
 const CHROMIUM = env.CHROMIUM || '/usr/bin/chromium';
 
 const log = (m) => console.log(`[labels e2e ${((Date.now() - T0) / 1000).toFixed(1)}s] ${m}`);
-class CheckError extends Error {}
-function check(condition, message) { if (!condition) throw new CheckError(message); }
-
-// ---------------------------------------------------------------- the server and its API
-function startServer(work) {
-  const repo = join(work, 'repo');
-  mkdirSync(repo);
-  cpSync(join(MODELS, 'repo', 'tiny_cls'), join(repo, 'tiny_cls'), { recursive: true });
-  const config = join(work, 'infera.yaml');
-  writeFileSync(config, [
-    `server: {host: 127.0.0.1, port: 0${WEB_DIR ? `, web_dir: ${JSON.stringify(WEB_DIR)}` : ''}}`,
-    `model_repository: ${JSON.stringify(repo)}`,
-    `storage: {path: ${JSON.stringify(join(work, 'data'))}}`,
-    'auth: {enabled: true}',
-    '',
-  ].join('\n'));
-  const child = spawn(BIN, ['serve', '--config', config], { env: { ...env, INFERA_ADMIN_PASSWORD: ADMIN_PASSWORD }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const stderr = [];
-  child.stderr.on('data', (c) => { stderr.push(String(c)); if (stderr.length > 200) stderr.shift(); });
-  const ready = new Promise((ok, fail) => {
-    let out = '';
-    const timer = setTimeout(() => fail(new CheckError('the server did not start within 60 s')), 60_000);
-    child.stdout.on('data', (c) => {
-      out += c;
-      const m = /listening on (http:\/\/[^\s]+)/.exec(out);
-      if (m) { clearTimeout(timer); ok(m[1].replace(/\/$/, '')); }
-    });
-    child.on('exit', (code) => { clearTimeout(timer); fail(new CheckError(`the server exited during start-up (code ${code})`)); });
-  });
-  return { child, ready, stderrTail: () => stderr.join('').split('\n').slice(-40).join('\n') };
-}
-
-async function stopServer(child) {
-  if (!child || child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-  await exited;
-  clearTimeout(timer);
-}
-
-async function api(base, token, method, path, body) {
-  const headers = token ? { Authorization: `Bearer ${token}` } : {};
-  if (body !== undefined && !(body instanceof FormData)) headers['Content-Type'] = 'application/json';
-  const r = await fetch(base + path, { method, headers, body: body === undefined || body instanceof FormData ? body : JSON.stringify(body) });
-  const bytes = Buffer.from(await r.arrayBuffer());
-  return { status: r.status, bytes, json: () => JSON.parse(bytes.toString('utf8')) };
-}
 
 async function shot(page, name) {
   await page.screenshot({ path: join(ARTIFACTS, name), fullPage: true });
@@ -197,7 +149,7 @@ async function main() {
     process.exit(1);
   }, OVERALL_TIMEOUT_MS);
   try {
-    server = startServer(work);
+    server = startServer({ bin: BIN, work, modelsDir: MODELS, models: ['tiny_cls'], adminPassword: ADMIN_PASSWORD, webDir: WEB_DIR });
     const base = await server.ready;
     log(`server at ${base}`);
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'], timeout: 60_000 });
