@@ -141,29 +141,33 @@ void StoreRow(Layout layout, int y, const float* row, int row_width, int width, 
 
 // ImageToTensor's FP32 output for an 8-bit image of the output's own size (no resampling,
 // no luma): out = (float(sample) * scale - mean[c]) / stdev[c], exactly the general path's
-// `normalize` of the same sample, in NCHW or NHWC.
+// `normalize` of the same sample, in NCHW or NHWC. An 8-bit sample has 256 values, so each
+// channel's 256 results are computed once (the same expression, so bit-identical) and every
+// element is a table lookup: no per-element multiply and divide.
 void StoreSameSize(const Image& image, const ChannelPlan& plan, Layout layout, float scale,
                    const float* mean, const float* stdev, float* out) {
   const uint8_t* pixels = image.pixels<uint8_t>();
   const size_t n = static_cast<size_t>(image.width) * static_cast<size_t>(image.height);
   const size_t stride = static_cast<size_t>(image.channels);
   const int channels = plan.channels;
+  float table[3][256];
+  for (int c = 0; c < channels; ++c) {
+    for (int v = 0; v < 256; ++v) {
+      table[c][v] = (static_cast<float>(v) * scale - mean[c]) / stdev[c];
+    }
+  }
   if (layout == Layout::kNCHW) {
     for (int c = 0; c < channels; ++c) {
       const uint8_t* src = pixels + plan.source[c];
       float* dst = out + static_cast<size_t>(c) * n;
-      const float m = mean[c];
-      const float sd = stdev[c];
-      for (size_t i = 0; i < n; ++i)
-        dst[i] = (static_cast<float>(src[i * stride]) * scale - m) / sd;
+      const float* lut = table[c];
+      for (size_t i = 0; i < n; ++i) dst[i] = lut[src[i * stride]];
     }
     return;
   }
   for (size_t i = 0; i < n; ++i) {
     const uint8_t* p = pixels + i * stride;
-    for (int c = 0; c < channels; ++c) {
-      *out++ = (static_cast<float>(p[plan.source[c]]) * scale - mean[c]) / stdev[c];
-    }
+    for (int c = 0; c < channels; ++c) *out++ = table[c][p[plan.source[c]]];
   }
 }
 
@@ -301,7 +305,10 @@ StatusOr<Tensor> ImageToTensor(const Image& image, const InputSpec& spec) {
 
   Shape shape = spec.layout == Layout::kNCHW ? Shape{1, channels, height, width}
                                              : Shape{1, height, width, channels};
-  Tensor tensor(spec.dtype, std::move(shape));  // zeros: the letterbox padding
+  // Zeros where letterbox padding leaves room; otherwise every element is written below.
+  const bool padded = content_width != width || content_height != height;
+  Tensor tensor = padded ? Tensor(spec.dtype, std::move(shape))
+                         : Tensor::Uninitialized(spec.dtype, std::move(shape));
 
   if (spec.dtype == DType::kUInt8) {
     auto round = [](float v, int /*c*/) {

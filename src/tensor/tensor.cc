@@ -4,6 +4,7 @@
 #include <bit>
 #include <cctype>
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 #include "common/strings.h"
@@ -67,6 +68,16 @@ StatusOr<int64_t> NumElements(const Shape& shape) {
 Tensor::Tensor(DType dtype, Shape shape) : dtype_(dtype), shape_(std::move(shape)) {
   num_elements_ = NumElements(shape_).value_or(0);
   bytes_.resize(static_cast<size_t>(num_elements_) * DTypeSize(dtype_));
+  if (!bytes_.empty()) std::memset(bytes_.data(), 0, bytes_.size());
+}
+
+Tensor Tensor::Uninitialized(DType dtype, Shape shape) {
+  Tensor t;
+  t.dtype_ = dtype;
+  t.shape_ = std::move(shape);
+  t.num_elements_ = NumElements(t.shape_).value_or(0);
+  t.bytes_.resize(static_cast<size_t>(t.num_elements_) * DTypeSize(dtype));
+  return t;
 }
 
 StatusOr<Tensor> Tensor::Create(DType dtype, Shape shape, size_t max_bytes) {
@@ -104,7 +115,7 @@ StatusOr<Tensor> ConcatDim0(std::span<const Tensor* const> parts) {
     rows += t->shape()[0];
   }
   shape[0] = rows;
-  Tensor out(first.dtype(), shape);
+  Tensor out = Tensor::Uninitialized(first.dtype(), shape);  // every row copied below
   std::byte* dst = out.data();
   for (const Tensor* t : parts) {
     if (t->byte_size() > 0) std::memcpy(dst, t->data(), t->byte_size());
@@ -120,7 +131,7 @@ StatusOr<Tensor> SliceDim0(const Tensor& t, int64_t begin, int64_t count) {
   }
   Shape shape = t.shape();
   shape[0] = count;
-  Tensor out(t.dtype(), shape);
+  Tensor out = Tensor::Uninitialized(t.dtype(), shape);  // every row copied below
   const size_t row_bytes = shape[0] == 0 ? 0 : out.byte_size() / static_cast<size_t>(count);
   if (out.byte_size() > 0) {
     std::memcpy(out.data(), t.data() + static_cast<size_t>(begin) * row_bytes, out.byte_size());

@@ -62,6 +62,10 @@ class Tensor {
   Tensor(DType dtype, Shape shape);
   // Validates the shape (non-negative, no overflow, at most max_bytes) first.
   static StatusOr<Tensor> Create(DType dtype, Shape shape, size_t max_bytes = SIZE_MAX);
+  // As the constructor, but the bytes are left unwritten (no zero fill): for a producer
+  // that writes every element before anyone reads one (preprocessing, concatenation,
+  // slicing) — a 224×224×3 FP32 input's fill is 600 KB of memset per request.
+  static Tensor Uninitialized(DType dtype, Shape shape);
 
   DType dtype() const { return dtype_; }
   const Shape& shape() const { return shape_; }
@@ -86,7 +90,25 @@ class Tensor {
   DType dtype_ = DType::kFP32;
   Shape shape_;
   int64_t num_elements_ = 0;
-  std::vector<std::byte> bytes_;
+  // Value-initialising construct() is replaced by default-initialisation: resize leaves
+  // bytes unwritten, and the constructor zero-fills them explicitly.
+  template <typename T>
+  struct DefaultInitAllocator : std::allocator<T> {
+    template <typename U>
+    struct rebind {
+      using other = DefaultInitAllocator<U>;
+    };
+    using std::allocator<T>::allocator;
+    template <typename U>
+    void construct(U* p) noexcept {
+      ::new (static_cast<void*>(p)) U;
+    }
+    template <typename U, typename... Args>
+    void construct(U* p, Args&&... args) {
+      ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
+    }
+  };
+  std::vector<std::byte, DefaultInitAllocator<std::byte>> bytes_;
 };
 
 // Concatenates tensors along dimension 0. All parts must share dtype and the
