@@ -21,41 +21,21 @@
 // params.window = [40, 80] in the API. Exit 0 on success; on failure the reason, a
 // screenshot in INFERA_E2E_ARTIFACTS, the server's stderr tail, exit 1.
 
-import { mkdtempSync, mkdirSync, rmSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { chromium } from 'playwright-core';
 import { decodeGrayPng } from './png.mjs';
-import { CheckError, check, startServer, stopServer, api } from './server.mjs';
+import { check, api, loginToken } from './server.mjs';
+import { runE2E, testEnv } from './run.mjs';
 
 const T0 = Date.now();
-const OVERALL_TIMEOUT_MS = 180_000;
 const ADMIN_PASSWORD = 'e2e-admin-pass';
-const env = process.env;
-for (const name of ['INFERA_BIN', 'INFERA_E2E_ARTIFACTS', 'INFERA_TEST_MODELS']) {
-  if (!env[name]) {
-    console.error(`dicom e2e: ${name} is not set (see tests/e2e/README.md)`);
-    process.exit(2);
-  }
-}
-const BIN = resolve(env.INFERA_BIN);
-const TEST_MODELS = resolve(env.INFERA_TEST_MODELS);
-const ARTIFACTS = resolve(env.INFERA_E2E_ARTIFACTS);
-const WEB_DIR = env.INFERA_WEB_DIR ? resolve(env.INFERA_WEB_DIR) : null;
-const CHROMIUM = env.CHROMIUM || '/usr/bin/chromium';
-const PYDICOM_FILES = resolve(env.PYDICOM_TEST_FILES || '/usr/lib/python3/dist-packages/pydicom/data/test_files');
+const ENV = testEnv('dicom e2e');
+const ARTIFACTS = ENV.artifacts;
+const PYDICOM_FILES = resolve(process.env.PYDICOM_TEST_FILES || '/usr/lib/python3/dist-packages/pydicom/data/test_files');
 const CT = join(PYDICOM_FILES, 'CT_small.dcm');
 const MR = join(PYDICOM_FILES, 'MR_small.dcm');
 const TWO_FRAMES = join(PYDICOM_FILES, 'SC_rgb_rle_2frame.dcm');
 
 const log = (m) => console.log(`[dicom e2e ${((Date.now() - T0) / 1000).toFixed(1)}s] ${m}`);
-
-// ---------------------------------------------------------------- the server and its API
-async function loginToken(base, username, password) {
-  const r = await api(base, null, 'POST', '/api/auth/login', { username, password });
-  check(r.status === 200, `login ${username}: HTTP ${r.status} ${r.bytes}`);
-  return r.json().access_token;
-}
 
 // ---------------------------------------------------------------- page helpers
 async function signIn(page, base, username, password) {
@@ -91,7 +71,10 @@ function differing(a, b) {
 }
 
 // ---------------------------------------------------------------- the scenario
-async function scenario(page, base, requests) {
+async function scenario(page, base) {
+  // The image requests the page makes (their ?window= and ?frame=), from its first load on.
+  const requests = [];
+  page.on('request', (r) => { if (r.url().includes('/thumbnail')) requests.push(r.url()); });
   const admin = await loginToken(base, 'admin', ADMIN_PASSWORD);
   const made = await api(base, admin, 'POST', '/api/users', { username: 'bob', password: 'bob-password-1', role: 'user' });
   check(made.status === 201, `create bob: HTTP ${made.status} ${made.bytes}`);
@@ -213,48 +196,10 @@ async function scenario(page, base, requests) {
   log(`job ${jobId} started with params.window [40, 80]`);
 }
 
-async function main() {
-  mkdirSync(ARTIFACTS, { recursive: true });
-  let server = null; let browser = null; let page = null; let failed = false;
-  let work = null;
-  const pageErrors = [];
-  const watchdog = setTimeout(() => {
-    console.error(`dicom e2e: FAILED: more than ${OVERALL_TIMEOUT_MS / 1000} s`);
-    server?.child.kill('SIGKILL');
-    process.exit(1);
-  }, OVERALL_TIMEOUT_MS);
-  try {
-    check(existsSync(BIN), `INFERA_BIN ${BIN} does not exist`);
-    check(existsSync(CHROMIUM), `no Chromium at ${CHROMIUM} (set CHROMIUM)`);
-    for (const f of [CT, MR, TWO_FRAMES]) check(existsSync(f), `${f} is missing (python3-pydicom's test files; set PYDICOM_TEST_FILES)`);
-    work = mkdtempSync(join(tmpdir(), 'infera-dicom-e2e-'));
-    server = startServer({ bin: BIN, work, modelsDir: TEST_MODELS, models: ['tiny_unet'], adminPassword: ADMIN_PASSWORD, webDir: WEB_DIR });
-    const base = await server.ready;
-    log(`server at ${base}`);
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'], timeout: 60_000 });
-    page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
-    page.setDefaultTimeout(15_000);
-    const requests = [];
-    page.on('request', (r) => { if (r.url().includes('/thumbnail')) requests.push(r.url()); });
-    page.on('pageerror', (e) => pageErrors.push(`pageerror: ${e.message}`));
-    page.on('console', (m) => { if (m.type() === 'error') pageErrors.push(`console: ${m.text()}`); });
-    await scenario(page, base, requests);
-    const unexpected = pageErrors.filter((e) => !/status of 40[134]/.test(e));
-    check(unexpected.length === 0, `errors in the page:\n  ${unexpected.join('\n  ')}`);
-    log('PASSED');
-  } catch (e) {
-    failed = true;
-    console.error(`\ndicom e2e: FAILED: ${e instanceof CheckError ? e.message : e.stack || e}`);
-    if (page) await page.screenshot({ path: join(ARTIFACTS, 'dicom-failure.png'), fullPage: true, timeout: 10_000 }).catch(() => {});
-    if (pageErrors.length) console.error(`--- page errors ---\n${pageErrors.slice(-20).join('\n')}`);
-    if (server) console.error(`--- server stderr (tail) ---\n${server.stderrTail()}`);
-  } finally {
-    await browser?.close().catch(() => {});
-    await stopServer(server?.child);
-    clearTimeout(watchdog);
-    if (!failed && work) rmSync(work, { recursive: true, force: true });
-  }
-  process.exit(failed ? 1 : 0);
-}
-
-main();
+// ---------------------------------------------------------------- main
+runE2E({
+  name: 'dicom e2e', env: ENV, log, timeoutMs: 180_000,
+  server: { models: ['tiny_unet'], adminPassword: ADMIN_PASSWORD },
+  requires: [CT, MR, TWO_FRAMES].map((f) => [f, `${f} is missing (python3-pydicom's test files; set PYDICOM_TEST_FILES)`]),
+  ignoredPageErrors: /status of 40[134]/,
+}, scenario);

@@ -16,39 +16,24 @@
 // logout. Screenshots of every screen go to INFERA_E2E_ARTIFACTS. Exit 0 on success;
 // on failure: the reason, a failure screenshot, the server's stderr tail, exit 1.
 
-import { spawn } from 'node:child_process';
-import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, readdirSync, symlinkSync, rmSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { chromium } from 'playwright-core';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CheckError, check } from './server.mjs';
+import { runE2E, testEnv } from './run.mjs';
 
 const T0 = Date.now();
-const OVERALL_TIMEOUT_MS = 240_000;
 const JOB_TIMEOUT_MS = 120_000;
 const PASSWORD = 'e2e-secret-pass';
 const UNET_RGB = [0xe6, 0x19, 0x4b]; // LabelColor(1): a binary mask's colour
 
-const env = process.env;
-for (const name of ['INFERA_BIN', 'INFERA_TEST_MODELS', 'INFERA_E2E_ARTIFACTS']) {
-  if (!env[name]) {
-    console.error(`e2e: ${name} is not set (see tests/e2e/README.md)`);
-    process.exit(2);
-  }
-}
-const BIN = resolve(env.INFERA_BIN);
-const MODELS = resolve(env.INFERA_TEST_MODELS);
-const ARTIFACTS = resolve(env.INFERA_E2E_ARTIFACTS);
-const WEB_DIR = env.INFERA_WEB_DIR ? resolve(env.INFERA_WEB_DIR) : null;
-const CHROMIUM = env.CHROMIUM || '/usr/bin/chromium';
+const ENV = testEnv('e2e');
+const MODELS = ENV.models;
+const ARTIFACTS = ENV.artifacts;
+const WEB_DIR = ENV.webDir;
 const IMAGES = join(MODELS, 'images');
 
 function log(message) {
   console.log(`[e2e ${((Date.now() - T0) / 1000).toFixed(1)}s] ${message}`);
-}
-
-class CheckError extends Error {}
-function check(condition, message) {
-  if (!condition) throw new CheckError(message);
 }
 
 // ---------------------------------------------------------------- tiny ZIP writer (STORE)
@@ -122,63 +107,6 @@ function zipNames(buf) {
     p += 46 + n + extra + comment;
   }
   return names;
-}
-
-// ---------------------------------------------------------------- the server
-function startServer(work) {
-  const repo = join(work, 'repo');
-  mkdirSync(repo);
-  // The two models the scenario uses, linked as they are (warm-up included).
-  for (const m of ['tiny_unet', 'cellpose_tiny']) symlinkSync(join(MODELS, 'repo', m), join(repo, m));
-  const config = join(work, 'infera.yaml');
-  writeFileSync(config, [
-    `server: {host: 127.0.0.1, port: 0${WEB_DIR ? `, web_dir: ${JSON.stringify(WEB_DIR)}` : ''}}`,
-    `model_repository: ${JSON.stringify(repo)}`,
-    `storage: {path: ${JSON.stringify(join(work, 'data'))}}`,
-    '',
-  ].join('\n'));
-  const child = spawn(BIN, ['serve', '--config', config], {
-    env: { ...env, INFERA_ADMIN_PASSWORD: PASSWORD },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const stderrLines = [];
-  let partial = '';
-  child.stderr.on('data', (chunk) => {
-    const lines = (partial + chunk).split('\n');
-    partial = lines.pop();
-    stderrLines.push(...lines);
-    if (stderrLines.length > 400) stderrLines.splice(0, stderrLines.length - 400);
-  });
-  const ready = new Promise((resolveUrl, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new CheckError('the server did not print its listening line within 60 s')), 60_000);
-    child.stdout.on('data', (chunk) => {
-      out += chunk;
-      const m = /listening on (http:\/\/[^\s]+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolveUrl(m[1].replace(/\/$/, ''));
-      }
-    });
-    child.on('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new CheckError(`the server exited during start-up (code ${code}, signal ${signal})`));
-    });
-    child.on('error', (e) => {
-      clearTimeout(timer);
-      reject(new CheckError(`cannot start ${BIN}: ${e.message}`));
-    });
-  });
-  return { child, ready, stderrTail: (n = 40) => [...stderrLines, partial].filter(Boolean).slice(-n).join('\n') };
-}
-
-async function stopServer(child) {
-  if (!child || child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-  await exited;
-  clearTimeout(timer);
 }
 
 // ---------------------------------------------------------------- page helpers
@@ -618,59 +546,11 @@ async function scenario(page, base) {
 }
 
 // ---------------------------------------------------------------- main
-async function main() {
-  mkdirSync(ARTIFACTS, { recursive: true });
-  rmSync(join(ARTIFACTS, 'failure.png'), { force: true }); // from an earlier run
-  check(existsSync(BIN), `INFERA_BIN ${BIN} does not exist`);
-  check(existsSync(join(MODELS, 'repo', 'tiny_unet')), `no repo/tiny_unet under INFERA_TEST_MODELS ${MODELS}`);
-  check(existsSync(CHROMIUM), `no Chromium at ${CHROMIUM} (set CHROMIUM)`);
-  const work = mkdtempSync(join(tmpdir(), 'infera-e2e-'));
-  let server = null;
-  let browser = null;
-  let page = null;
-  const pageErrors = [];
-  let failed = false;
-  const watchdog = setTimeout(() => {
-    console.error(`e2e: FAILED: the whole test took more than ${OVERALL_TIMEOUT_MS / 1000} s`);
-    if (server) console.error(`--- server stderr (tail) ---\n${server.stderrTail()}`);
-    server?.child.kill('SIGKILL');
-    process.exit(1);
-  }, OVERALL_TIMEOUT_MS);
-  try {
-    server = startServer(work);
-    const base = await server.ready;
-    log(`server at ${base}${WEB_DIR ? ` (web_dir ${WEB_DIR})` : ''}`);
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'], timeout: 60_000 });
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, acceptDownloads: true });
-    page = await context.newPage();
-    page.setDefaultTimeout(15_000);
-    page.on('pageerror', (e) => pageErrors.push(`pageerror: ${e.message}`));
-    page.on('console', (m) => { if (m.type() === 'error') pageErrors.push(`console: ${m.text()}`); });
-    await scenario(page, base);
-    const unexpected = pageErrors.filter((e) => !/status of 40[01]/.test(e));
-    check(unexpected.length === 0, `errors in the page:\n  ${unexpected.join('\n  ')}`);
-    log(`PASSED in ${((Date.now() - T0) / 1000).toFixed(1)} s; screenshots in ${ARTIFACTS}`);
-  } catch (e) {
-    failed = true;
-    console.error(`\ne2e: FAILED: ${e instanceof CheckError ? e.message : e.stack || e}`);
-    if (page) {
-      try {
-        await page.screenshot({ path: join(ARTIFACTS, 'failure.png'), fullPage: true, timeout: 10_000 });
-        console.error(`e2e: failure screenshot: ${join(ARTIFACTS, 'failure.png')} (page at ${page.url()})`);
-      } catch (err) {
-        console.error(`e2e: no failure screenshot: ${err.message}`);
-      }
-    }
-    if (pageErrors.length) console.error(`--- page errors ---\n${pageErrors.slice(-20).join('\n')}`);
-    if (server) console.error(`--- server stderr (tail) ---\n${server.stderrTail()}`);
-  } finally {
-    await browser?.close().catch(() => {});
-    await stopServer(server?.child);
-    clearTimeout(watchdog);
-    if (failed) console.error(`e2e: work folder kept: ${work}`);
-    else rmSync(work, { recursive: true, force: true });
-  }
-  process.exit(failed ? 1 : 0);
-}
-
-main();
+runE2E({
+  name: 'e2e', env: ENV, log, timeoutMs: 240_000,
+  // The two models the scenario uses, linked as they are (warm-up included).
+  server: { models: ['tiny_unet', 'cellpose_tiny'], adminPassword: PASSWORD, linkModels: true },
+  viewport: { width: 1280, height: 800 },
+  contextOptions: { acceptDownloads: true },
+  ignoredPageErrors: /status of 40[01]/, failureShot: 'failure.png',
+}, scenario);

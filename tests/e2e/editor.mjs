@@ -20,75 +20,17 @@
 // and after that image gets a mask, the next one the ranking names. Exit 0 on success; on failure the reason, a screenshot in
 // INFERA_E2E_ARTIFACTS, the server's stderr tail, exit 1.
 
-import { spawn } from 'node:child_process';
-import { mkdtempSync, mkdirSync, writeFileSync, rmSync, existsSync, cpSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { chromium } from 'playwright-core';
+import { join } from 'node:path';
 import { grayPng, decodeGrayPng } from './png.mjs';
+import { check, api, loginToken } from './server.mjs';
+import { runE2E, testEnv } from './run.mjs';
 
 const T0 = Date.now();
-const OVERALL_TIMEOUT_MS = 180_000;
 const ADMIN_PASSWORD = 'e2e-admin-pass';
-const env = process.env;
-for (const name of ['INFERA_BIN', 'INFERA_E2E_ARTIFACTS', 'INFERA_TEST_MODELS']) {
-  if (!env[name]) {
-    console.error(`editor e2e: ${name} is not set (see tests/e2e/README.md)`);
-    process.exit(2);
-  }
-}
-const BIN = resolve(env.INFERA_BIN);
-const TEST_MODELS = resolve(env.INFERA_TEST_MODELS);
-const ARTIFACTS = resolve(env.INFERA_E2E_ARTIFACTS);
-const WEB_DIR = env.INFERA_WEB_DIR ? resolve(env.INFERA_WEB_DIR) : null;
-const CHROMIUM = env.CHROMIUM || '/usr/bin/chromium';
+const ENV = testEnv('editor e2e');
+const ARTIFACTS = ENV.artifacts;
 
 const log = (m) => console.log(`[editor e2e ${((Date.now() - T0) / 1000).toFixed(1)}s] ${m}`);
-class CheckError extends Error {}
-function check(condition, message) { if (!condition) throw new CheckError(message); }
-
-// ---------------------------------------------------------------- the server and its API
-function startServer(work) {
-  const repo = join(work, 'repo');
-  mkdirSync(repo);
-  // tiny_unet (bright blobs are foreground) ranks the images for "Annotate next".
-  cpSync(join(TEST_MODELS, 'repo', 'tiny_unet'), join(repo, 'tiny_unet'), { recursive: true });
-  const config = join(work, 'infera.yaml');
-  writeFileSync(config, [
-    `server: {host: 127.0.0.1, port: 0${WEB_DIR ? `, web_dir: ${JSON.stringify(WEB_DIR)}` : ''}}`,
-    `model_repository: ${JSON.stringify(repo)}`,
-    `storage: {path: ${JSON.stringify(join(work, 'data'))}}`,
-    'auth: {enabled: true}',
-    '',
-  ].join('\n'));
-  const child = spawn(BIN, ['serve', '--config', config], { env: { ...env, INFERA_ADMIN_PASSWORD: ADMIN_PASSWORD }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const stderr = [];
-  child.stderr.on('data', (c) => { stderr.push(String(c)); if (stderr.length > 200) stderr.shift(); });
-  const ready = new Promise((ok, fail) => {
-    let out = '';
-    const timer = setTimeout(() => fail(new CheckError('the server did not start within 60 s')), 60_000);
-    child.stdout.on('data', (c) => {
-      out += c;
-      const m = /listening on (http:\/\/[^\s]+)/.exec(out);
-      if (m) { clearTimeout(timer); ok(m[1].replace(/\/$/, '')); }
-    });
-    child.on('exit', (code) => { clearTimeout(timer); fail(new CheckError(`the server exited during start-up (code ${code})`)); });
-  });
-  return { child, ready, stderrTail: () => stderr.join('').split('\n').slice(-40).join('\n') };
-}
-
-async function api(base, token, method, path, body, contentType = 'application/json') {
-  const headers = token ? { Authorization: `Bearer ${token}` } : {};
-  if (body !== undefined && !(body instanceof FormData)) headers['Content-Type'] = contentType;
-  const r = await fetch(base + path, { method, headers, body: body === undefined || body instanceof FormData || Buffer.isBuffer(body) ? body : JSON.stringify(body) });
-  const bytes = Buffer.from(await r.arrayBuffer());
-  return { status: r.status, bytes, json: () => JSON.parse(bytes.toString('utf8')) };
-}
-async function loginToken(base, username, password) {
-  const r = await api(base, null, 'POST', '/api/auth/login', { username, password });
-  check(r.status === 200, `login ${username}: HTTP ${r.status} ${r.bytes}`);
-  return r.json().access_token;
-}
 
 // ---------------------------------------------------------------- page helpers
 async function signIn(page, base, username, password) {
@@ -362,50 +304,10 @@ async function annotateNext(page, base, bob) {
   log(`then ${ranked[0].filename}, the API's first once grey.png has a mask`);
 }
 
-async function main() {
-  mkdirSync(ARTIFACTS, { recursive: true });
-  check(existsSync(BIN), `INFERA_BIN ${BIN} does not exist`);
-  check(existsSync(CHROMIUM), `no Chromium at ${CHROMIUM} (set CHROMIUM)`);
-  const work = mkdtempSync(join(tmpdir(), 'infera-editor-e2e-'));
-  let server = null; let browser = null; let page = null; let failed = false;
-  const pageErrors = [];
-  const watchdog = setTimeout(() => {
-    console.error(`editor e2e: FAILED: more than ${OVERALL_TIMEOUT_MS / 1000} s`);
-    server?.child.kill('SIGKILL');
-    process.exit(1);
-  }, OVERALL_TIMEOUT_MS);
-  try {
-    server = startServer(work);
-    const base = await server.ready;
-    log(`server at ${base}`);
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'], timeout: 60_000 });
-    page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
-    page.setDefaultTimeout(15_000);
-    page.on('pageerror', (e) => pageErrors.push(`pageerror: ${e.message}`));
-    page.on('console', (m) => { if (m.type() === 'error') pageErrors.push(`console: ${m.text()}`); });
-    await scenario(page, base);
-    const unexpected = pageErrors.filter((e) => !/status of 40[134]/.test(e));
-    check(unexpected.length === 0, `errors in the page:\n  ${unexpected.join('\n  ')}`);
-    log('PASSED');
-  } catch (e) {
-    failed = true;
-    console.error(`\neditor e2e: FAILED: ${e instanceof CheckError ? e.message : e.stack || e}`);
-    if (page) await page.screenshot({ path: join(ARTIFACTS, 'editor-failure.png'), fullPage: true, timeout: 10_000 }).catch(() => {});
-    if (pageErrors.length) console.error(`--- page errors ---\n${pageErrors.slice(-20).join('\n')}`);
-    if (server) console.error(`--- server stderr (tail) ---\n${server.stderrTail()}`);
-  } finally {
-    await browser?.close().catch(() => {});
-    if (server?.child && server.child.exitCode === null) {
-      const exited = new Promise((r) => server.child.once('exit', r));
-      server.child.kill('SIGTERM');
-      const t = setTimeout(() => server.child.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(t);
-    }
-    clearTimeout(watchdog);
-    if (!failed) rmSync(work, { recursive: true, force: true });
-  }
-  process.exit(failed ? 1 : 0);
-}
-
-main();
+// ---------------------------------------------------------------- main
+runE2E({
+  name: 'editor e2e', env: ENV, log, timeoutMs: 180_000,
+  // tiny_unet (bright blobs are foreground) ranks the images for "Annotate next".
+  server: { models: ['tiny_unet'], adminPassword: ADMIN_PASSWORD },
+  ignoredPageErrors: /status of 40[134]/,
+}, scenario);

@@ -15,28 +15,15 @@
 // retrain form offers the classifier for the set. Exit 0 on success; on failure the
 // reason, a screenshot in INFERA_E2E_ARTIFACTS, the server's stderr tail, exit 1.
 
-import { mkdtempSync, mkdirSync, rmSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { chromium } from 'playwright-core';
+import { join } from 'node:path';
 import { grayPng } from './png.mjs';
-import { CheckError, check, startServer, stopServer, api } from './server.mjs';
+import { check, api, loginToken } from './server.mjs';
+import { runE2E, testEnv } from './run.mjs';
 
 const T0 = Date.now();
-const OVERALL_TIMEOUT_MS = 180_000;
 const ADMIN_PASSWORD = 'e2e-admin-pass';
-const env = process.env;
-for (const name of ['INFERA_BIN', 'INFERA_TEST_MODELS', 'INFERA_E2E_ARTIFACTS']) {
-  if (!env[name]) {
-    console.error(`labels e2e: ${name} is not set (see tests/e2e/README.md)`);
-    process.exit(2);
-  }
-}
-const BIN = resolve(env.INFERA_BIN);
-const MODELS = resolve(env.INFERA_TEST_MODELS);
-const ARTIFACTS = resolve(env.INFERA_E2E_ARTIFACTS);
-const WEB_DIR = env.INFERA_WEB_DIR ? resolve(env.INFERA_WEB_DIR) : null;
-const CHROMIUM = env.CHROMIUM || '/usr/bin/chromium';
+const ENV = testEnv('labels e2e');
+const ARTIFACTS = ENV.artifacts;
 
 const log = (m) => console.log(`[labels e2e ${((Date.now() - T0) / 1000).toFixed(1)}s] ${m}`);
 
@@ -55,9 +42,7 @@ async function saved(page, fileId, label) {
 
 // ---------------------------------------------------------------- the scenario
 async function scenario(page, base) {
-  const login = await api(base, null, 'POST', '/api/auth/login', { username: 'admin', password: ADMIN_PASSWORD });
-  check(login.status === 200, `login: HTTP ${login.status}`);
-  const token = login.json().access_token;
+  const token = await loginToken(base, 'admin', ADMIN_PASSWORD);
   const ds = (await api(base, token, 'POST', '/api/datasets', { name: 'shapes' })).json();
   const form = new FormData();
   for (let i = 0; i < 4; i += 1) {
@@ -131,51 +116,8 @@ async function scenario(page, base) {
 }
 
 // ---------------------------------------------------------------- main
-async function main() {
-  mkdirSync(ARTIFACTS, { recursive: true });
-  check(existsSync(BIN), `INFERA_BIN ${BIN} does not exist`);
-  check(existsSync(join(MODELS, 'repo', 'tiny_cls')), `no repo/tiny_cls under INFERA_TEST_MODELS ${MODELS}`);
-  check(existsSync(CHROMIUM), `no Chromium at ${CHROMIUM} (set CHROMIUM)`);
-  const work = mkdtempSync(join(tmpdir(), 'infera-e2e-labels-'));
-  let server = null;
-  let browser = null;
-  let page = null;
-  const pageErrors = [];
-  let failed = false;
-  const watchdog = setTimeout(() => {
-    console.error(`labels e2e: FAILED: the whole test took more than ${OVERALL_TIMEOUT_MS / 1000} s`);
-    if (server) console.error(`--- server stderr (tail) ---\n${server.stderrTail()}`);
-    server?.child.kill('SIGKILL');
-    process.exit(1);
-  }, OVERALL_TIMEOUT_MS);
-  try {
-    server = startServer({ bin: BIN, work, modelsDir: MODELS, models: ['tiny_cls'], adminPassword: ADMIN_PASSWORD, webDir: WEB_DIR });
-    const base = await server.ready;
-    log(`server at ${base}`);
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'], timeout: 60_000 });
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-    page = await context.newPage();
-    page.setDefaultTimeout(15_000);
-    page.on('pageerror', (e) => pageErrors.push(`pageerror: ${e.message}`));
-    page.on('console', (m) => { if (m.type() === 'error') pageErrors.push(`console: ${m.text()}`); });
-    await scenario(page, base);
-    const unexpected = pageErrors.filter((e) => !/status of 40[014]/.test(e));
-    check(unexpected.length === 0, `errors in the page:\n  ${unexpected.join('\n  ')}`);
-    log(`PASSED in ${((Date.now() - T0) / 1000).toFixed(1)} s`);
-  } catch (e) {
-    failed = true;
-    console.error(`\nlabels e2e: FAILED: ${e instanceof CheckError ? e.message : e.stack || e}`);
-    if (page) await page.screenshot({ path: join(ARTIFACTS, 'labels-failure.png'), fullPage: true, timeout: 10_000 }).catch(() => {});
-    if (pageErrors.length) console.error(`--- page errors ---\n${pageErrors.slice(-20).join('\n')}`);
-    if (server) console.error(`--- server stderr (tail) ---\n${server.stderrTail()}`);
-  } finally {
-    await browser?.close().catch(() => {});
-    await stopServer(server?.child);
-    clearTimeout(watchdog);
-    if (failed) console.error(`labels e2e: work folder kept: ${work}`);
-    else rmSync(work, { recursive: true, force: true });
-  }
-  process.exit(failed ? 1 : 0);
-}
-
-main();
+runE2E({
+  name: 'labels e2e', env: ENV, log, timeoutMs: 180_000,
+  server: { models: ['tiny_cls'], adminPassword: ADMIN_PASSWORD },
+  ignoredPageErrors: /status of 40[014]/,
+}, scenario);

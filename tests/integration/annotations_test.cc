@@ -13,11 +13,9 @@
 
 #include "archive/zip_reader.h"
 #include "archive/zip_writer.h"
-#include "auth/auth_service.h"
 #include "imaging/codec.h"
-#include "store/sqlite_user_store.h"
+#include "support/auth_server_fixture.h"
 #include "support/multipart_body.h"
-#include "support/server_fixture.h"
 
 namespace infera::testing {
 namespace {
@@ -83,41 +81,14 @@ std::map<std::string, std::string> Unzip(const std::string& body, const fs::path
   return out;
 }
 
-class AnnotationsTest : public ServerFixture {
+class AnnotationsTest : public AuthServerFixture {
  protected:
   static void SetUpTestSuite() {
-    ::setenv("INFERA_ADMIN_PASSWORD", kAdminPassword, 1);
-    StartSuiteServer({"tiny_multiclass"}, "auth: {enabled: true, access_ttl_s: 600}\n");
-    ::unsetenv("INFERA_ADMIN_PASSWORD");
-    auto users = OpenSqliteUserStore(server_dir() / "data" / "infera.db");
-    ASSERT_TRUE(users.ok()) << users.status();
-    AuthOptions options;
-    options.argon2 = Argon2Params::ForTesting();
-    auto service = AuthService::Create(users->get(), std::string(32, 's'), options);
-    ASSERT_TRUE(service.ok());
-    ASSERT_TRUE((*service)->CreateUser("bob", "bob-password", Role::kUser).ok());
-    ASSERT_TRUE((*service)->CreateUser("eve", "eve-password", Role::kUser).ok());
+    StartSuiteServerWithUsers({"tiny_multiclass"}, "auth: {enabled: true, access_ttl_s: 600}\n",
+                              kAdminPassword);
   }
   static void TearDownTestSuite() { StopSuiteServer(); }
 
-  void SetUp() override {
-    ServerFixture::SetUp();
-    bob_ = Login("bob", "bob-password");
-    eve_ = Login("eve", "eve-password");
-    admin_ = Login("admin", kAdminPassword);
-  }
-
-  std::string Login(const std::string& user, const std::string& password) {
-    HttpResponse r =
-        Post("/api/auth/login", json{{"username", user}, {"password", password}}.dump());
-    EXPECT_EQ(r.status, 200) << r.body;
-    return json::parse(r.body, nullptr, false).value("access_token", "");
-  }
-  HttpResponse As(const std::string& token, const std::string& method, const std::string& target,
-                  const std::string& body = "", HttpHeaders headers = {}) {
-    headers["Authorization"] = "Bearer " + token;
-    return Send(method, target, body, headers);
-  }
   json JsonOf(const HttpResponse& r) { return json::parse(r.body, nullptr, false); }
 
   // A dataset of bob's with `files` (name -> bytes); returns its id and file ids by name.
@@ -151,8 +122,6 @@ class AnnotationsTest : public ServerFixture {
   std::string MaskUrl(int64_t set, int64_t file) {
     return "/api/annotations/" + std::to_string(set) + "/images/" + std::to_string(file) + "/mask";
   }
-
-  std::string bob_, eve_, admin_;
 };
 
 json Labels() {

@@ -9,11 +9,10 @@
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 
-#include "auth/auth_service.h"
 #include "common/base64.h"
-#include "store/sqlite_user_store.h"
 #include "support/multipart_body.h"
 #include "support/server_fixture.h"
+#include "support/test_users.h"
 
 namespace infera::testing {
 namespace {
@@ -29,15 +28,8 @@ class AuthTest : public ServerFixture {
     ::setenv("INFERA_ADMIN_PASSWORD", kAdminPassword, 1);
     StartSuiteServer({"tiny_cls"}, "auth: {enabled: true, access_ttl_s: 600}\n");
     ::unsetenv("INFERA_ADMIN_PASSWORD");
-    // A plain user, made as `infera users add` would: on the server's own store.
-    auto users = OpenSqliteUserStore(server_dir() / "data" / "infera.db");
-    ASSERT_TRUE(users.ok()) << users.status();
-    AuthOptions options;
-    options.argon2 = Argon2Params::ForTesting();
-    auto service = AuthService::Create(users->get(), std::string(32, 's'), options);
-    ASSERT_TRUE(service.ok());
-    ASSERT_TRUE((*service)->CreateUser("bob", "bob-password", Role::kUser).ok());
-    ASSERT_TRUE((*service)->CreateUser("eve", "eve-password", Role::kUser).ok());
+    // Plain users, made as `infera users add` would: on the server's own store.
+    AddTestUsers(server_dir());
   }
   static void TearDownTestSuite() { StopSuiteServer(); }
 

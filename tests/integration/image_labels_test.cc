@@ -16,12 +16,10 @@
 #include <random>
 #include <thread>
 
-#include "auth/auth_service.h"
 #include "common/base64.h"
 #include "imaging/codec.h"
-#include "store/sqlite_user_store.h"
+#include "support/auth_server_fixture.h"
 #include "support/multipart_body.h"
-#include "support/server_fixture.h"
 
 namespace infera::testing {
 namespace {
@@ -77,42 +75,15 @@ std::string ShapePng(const std::string& shape, int seed) {
 
 json JsonOf(const HttpResponse& r) { return json::parse(r.body, nullptr, false); }
 
-class ImageLabelsTest : public ServerFixture {
+class ImageLabelsTest : public AuthServerFixture {
  protected:
   static void SetUpTestSuite() {
-    ::setenv("INFERA_ADMIN_PASSWORD", kAdminPassword, 1);
-    StartSuiteServer({"tiny_cls", "tiny_unet"},
-                     "auth: {enabled: true, access_ttl_s: 600}\ntraining: {threads: 2}\n");
-    ::unsetenv("INFERA_ADMIN_PASSWORD");
-    auto users = OpenSqliteUserStore(server_dir() / "data" / "infera.db");
-    ASSERT_TRUE(users.ok()) << users.status();
-    AuthOptions options;
-    options.argon2 = Argon2Params::ForTesting();
-    auto service = AuthService::Create(users->get(), std::string(32, 's'), options);
-    ASSERT_TRUE(service.ok());
-    ASSERT_TRUE((*service)->CreateUser("bob", "bob-password", Role::kUser).ok());
-    ASSERT_TRUE((*service)->CreateUser("eve", "eve-password", Role::kUser).ok());
+    StartSuiteServerWithUsers({"tiny_cls", "tiny_unet"},
+                              "auth: {enabled: true, access_ttl_s: 600}\ntraining: {threads: 2}\n",
+                              kAdminPassword);
   }
   static void TearDownTestSuite() { StopSuiteServer(); }
 
-  void SetUp() override {
-    ServerFixture::SetUp();
-    bob_ = Login("bob", "bob-password");
-    eve_ = Login("eve", "eve-password");
-    admin_ = Login("admin", kAdminPassword);
-  }
-
-  std::string Login(const std::string& user, const std::string& password) {
-    HttpResponse r =
-        Post("/api/auth/login", json{{"username", user}, {"password", password}}.dump());
-    EXPECT_EQ(r.status, 200) << r.body;
-    return json::parse(r.body, nullptr, false).value("access_token", "");
-  }
-  HttpResponse As(const std::string& token, const std::string& method, const std::string& target,
-                  const std::string& body = "", HttpHeaders headers = {}) {
-    headers["Authorization"] = "Bearer " + token;
-    return Send(method, target, body, headers);
-  }
   json Ok(const std::string& method, const std::string& target, const json& body, int want) {
     HttpResponse r = As(bob_, method, target, body.is_null() ? "" : body.dump());
     EXPECT_EQ(r.status, want) << method << " " << target << ": " << r.body;
@@ -162,8 +133,6 @@ class ImageLabelsTest : public ServerFixture {
     if (!j.contains("predictions") || j["predictions"].empty()) return "";
     return j["predictions"][0].value("label", "");
   }
-
-  std::string bob_, eve_, admin_;
 };
 
 TEST_F(ImageLabelsTest, LabelsAreCheckedRevisionsAndTheSetListsThem) {

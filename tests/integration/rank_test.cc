@@ -10,11 +10,9 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
-#include "auth/auth_service.h"
 #include "imaging/codec.h"
-#include "store/sqlite_user_store.h"
+#include "support/auth_server_fixture.h"
 #include "support/multipart_body.h"
-#include "support/server_fixture.h"
 
 namespace infera::testing {
 namespace {
@@ -37,42 +35,14 @@ std::string FlatPng(int width, int height, uint8_t value) {
   return Png(image);
 }
 
-class RankTest : public ServerFixture {
+class RankTest : public AuthServerFixture {
  protected:
   static void SetUpTestSuite() {
-    ::setenv("INFERA_ADMIN_PASSWORD", kAdminPassword, 1);
-    StartSuiteServer({"tiny_unet", "tiny_multiclass", "tiny_cls", "cellpose_tiny"},
-                     "auth: {enabled: true, access_ttl_s: 600}\n");
-    ::unsetenv("INFERA_ADMIN_PASSWORD");
-    auto users = OpenSqliteUserStore(server_dir() / "data" / "infera.db");
-    ASSERT_TRUE(users.ok()) << users.status();
-    AuthOptions options;
-    options.argon2 = Argon2Params::ForTesting();
-    auto service = AuthService::Create(users->get(), std::string(32, 's'), options);
-    ASSERT_TRUE(service.ok());
-    ASSERT_TRUE((*service)->CreateUser("bob", "bob-password", Role::kUser).ok());
-    ASSERT_TRUE((*service)->CreateUser("eve", "eve-password", Role::kUser).ok());
+    StartSuiteServerWithUsers({"tiny_unet", "tiny_multiclass", "tiny_cls", "cellpose_tiny"},
+                              "auth: {enabled: true, access_ttl_s: 600}\n", kAdminPassword);
   }
   static void TearDownTestSuite() { StopSuiteServer(); }
 
-  void SetUp() override {
-    ServerFixture::SetUp();
-    bob_ = Login("bob", "bob-password");
-    eve_ = Login("eve", "eve-password");
-    admin_ = Login("admin", kAdminPassword);
-  }
-
-  std::string Login(const std::string& user, const std::string& password) {
-    HttpResponse r =
-        Post("/api/auth/login", json{{"username", user}, {"password", password}}.dump());
-    EXPECT_EQ(r.status, 200) << r.body;
-    return json::parse(r.body, nullptr, false).value("access_token", "");
-  }
-  HttpResponse As(const std::string& token, const std::string& method, const std::string& target,
-                  const std::string& body = "", HttpHeaders headers = {}) {
-    headers["Authorization"] = "Bearer " + token;
-    return Send(method, target, body, headers);
-  }
   static json JsonOf(const HttpResponse& r) { return json::parse(r.body, nullptr, false); }
 
   // A dataset of bob's with `files` (name -> bytes), uploaded in this order; file ids by
@@ -121,8 +91,6 @@ class RankTest : public ServerFixture {
                     {"grey115.png", FlatPng(64, 64, 115)}},
                    ids);
   }
-
-  std::string bob_, eve_, admin_;
 };
 
 TEST_F(RankTest, UncertaintyRanksByMeanPixelEntropyUnderTinyUnet) {

@@ -20,13 +20,12 @@
 #include <thread>
 
 #include "api/http_client.h"
-#include "auth/auth_service.h"
 #include "common/base64.h"
 #include "imaging/codec.h"
-#include "store/sqlite_user_store.h"
 #include "support/child_process.h"
 #include "support/multipart_body.h"
 #include "support/server_fixture.h"
+#include "support/test_users.h"
 
 namespace infera::testing {
 namespace {
@@ -191,14 +190,7 @@ class RetrainingTest : public ServerFixture {
     StartSuiteServer({"tiny_unet", "tiny_cls"},
                      "auth: {enabled: true, access_ttl_s: 600}\ntraining: {threads: 2}\n");
     ::unsetenv("INFERA_ADMIN_PASSWORD");
-    auto users = OpenSqliteUserStore(server_dir() / "data" / "infera.db");
-    ASSERT_TRUE(users.ok()) << users.status();
-    AuthOptions options;
-    options.argon2 = Argon2Params::ForTesting();
-    auto service = AuthService::Create(users->get(), std::string(32, 's'), options);
-    ASSERT_TRUE(service.ok());
-    ASSERT_TRUE((*service)->CreateUser("bob", "bob-password", Role::kUser).ok());
-    ASSERT_TRUE((*service)->CreateUser("eve", "eve-password", Role::kUser).ok());
+    AddTestUsers(server_dir());
   }
   static void TearDownTestSuite() { StopSuiteServer(); }
 
