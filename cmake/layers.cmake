@@ -77,8 +77,8 @@ infera_layer(dicomweb  common api auth datasets dicom jobs serving store)
 # The server's composition: its config file parsed into the option structs of the
 # folders below, and the Server that wires stores, models, jobs and routes together.
 infera_layer(server    common api auth dicomweb grpc jobs metrics models serving store web tracing)
-infera_layer(cli       common api auth backends cellpose grpc imaging jobs models onnx_import runners
-                       store serving server training)
+infera_layer(cli       common annotations api auth backends cellpose grpc imaging jobs models
+                       onnx_import runners store serving server training)
 infera_layer(exe       common cli)
 
 #                      folder                third-party header prefixes

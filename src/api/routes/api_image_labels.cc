@@ -210,71 +210,57 @@ StatusOr<HttpResponse> ImportLabelsCsv(const ApiContext& ctx, const HttpRequest&
     names[f.id] = f.filename;
   }
   const ImageMatcher matcher(std::move(targets));
+  LabelsCsvResolver resolver(
+      [&matcher](std::string_view file) -> StatusOr<LabelsCsvImage> {
+        const TargetImage* image = matcher.Find(file);
+        if (image == nullptr) {
+          return absl::NotFoundError(
+              StrCat("no image '", CleanDisplayText(file).substr(0, 200), "' in the dataset"));
+        }
+        return LabelsCsvImage{image->file_id, ToValidUtf8(image->filename)};
+      },
+      [&labels](std::string_view name) -> StatusOr<int64_t> {
+        const AnnotationLabel* label = FindLabelByName(labels, name);
+        if (label == nullptr) {
+          return absl::NotFoundError(
+              StrCat("label '", CleanDisplayText(name).substr(0, 200),
+                     "' is not in the set's label map (its labels: ", LabelList(labels), ")"));
+        }
+        return label->id;
+      });
   const uint64_t max_bytes = static_cast<uint64_t>(ctx.uploads.max_file_bytes);
-  nlohmann::json refused = nlohmann::json::array();
-  std::vector<ImageLabelRecord> records;
-  std::vector<std::string> sources;
-  std::map<int64_t, std::string> taken;  // file id -> the row that labels it
   bool any_file = false;
   for (const MultipartPart& part : parts) {
     if (!part.is_file) continue;
     const std::string source = CleanDisplayText(part.filename);
     if (part.name != "file" && part.name != "files") {
-      refused.push_back({{"source", source},
-                         {"reason", StrCat("unexpected form field '", CleanDisplayText(part.name),
-                                           "' (files go in the field 'file')")}});
+      resolver.RefuseFile(source, StrCat("unexpected form field '", CleanDisplayText(part.name),
+                                         "' (files go in the field 'file')"));
       continue;
     }
     any_file = true;
     StatusOr<std::string> bytes = ReadPart(part, max_bytes);
     if (!bytes.ok()) {
       if (!absl::IsInvalidArgument(bytes.status())) return bytes.status();
-      refused.push_back(
-          {{"source", source}, {"reason", std::string(ToStd(bytes.status().message()))}});
+      resolver.RefuseFile(source, ToStd(bytes.status().message()));
       continue;
     }
-    StatusOr<LabelsCsv> csv = ParseLabelsCsv(*bytes);
-    if (!csv.ok()) {
-      refused.push_back(
-          {{"source", source}, {"reason", std::string(ToStd(csv.status().message()))}});
-      continue;
-    }
-    for (const LabelsCsvRefusal& r : csv->refused) {
-      refused.push_back({{"source", StrCat(source, ":", r.line)}, {"reason", r.reason}});
-    }
-    for (const LabelsCsvRow& row : csv->rows) {
-      const std::string where = StrCat(source, ":", row.line);
-      const TargetImage* image = matcher.Find(row.file);
-      if (image == nullptr) {
-        refused.push_back(
-            {{"source", where},
-             {"reason", StrCat("no image '", CleanDisplayText(row.file).substr(0, 200),
-                               "' in the dataset")}});
-        continue;
-      }
-      const AnnotationLabel* label = FindLabelByName(labels, row.label);
-      if (label == nullptr) {
-        refused.push_back({{"source", where},
-                           {"reason", StrCat("label '", CleanDisplayText(row.label).substr(0, 200),
-                                             "' is not in the set's label map (its labels: ",
-                                             LabelList(labels), ")")}});
-        continue;
-      }
-      auto [it, fresh] = taken.emplace(image->file_id, where);
-      if (!fresh) {
-        refused.push_back(
-            {{"source", where},
-             {"reason", StrCat(it->second, " already labels ", ToValidUtf8(image->filename))}});
-        continue;
-      }
-      ImageLabelRecord r;
-      r.source_file_id = image->file_id;
-      r.label_id = label->id;
-      r.author_id = CallerId(req);
-      r.origin = "import";
-      records.push_back(r);
-      sources.push_back(where);
-    }
+    resolver.Add(source, *bytes);
+  }
+  nlohmann::json refused = nlohmann::json::array();
+  for (const LabelsCsvRejection& r : resolver.refused()) {
+    refused.push_back({{"source", r.source}, {"reason", r.reason}});
+  }
+  std::vector<ImageLabelRecord> records;
+  std::vector<std::string> sources;
+  for (const LabelsCsvAssignment& a : resolver.assigned()) {
+    ImageLabelRecord r;
+    r.source_file_id = a.image;
+    r.label_id = static_cast<int>(a.label);
+    r.author_id = CallerId(req);
+    r.origin = "import";
+    records.push_back(r);
+    sources.push_back(a.source);
   }
   if (!any_file) return absl::InvalidArgumentError("the upload holds no file (field 'file')");
   nlohmann::json imported = nlohmann::json::array();
