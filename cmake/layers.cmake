@@ -59,7 +59,8 @@ infera_layer(models    common tensor dicom imaging batching metrics backends run
 # The LibTorch trainer (issue 18): fine-tunes a TorchScript version on annotated images
 # with its runner's preprocessing, targets and loss; LibTorch's headers in its .cc files.
 infera_layer(training  common tensor imaging cellpose runners backends models)
-infera_layer(serving   common tensor imaging batching runners models store auth tracing)
+infera_layer(serving   common tensor imaging backends batching runners models store auth
+                       tracing)
 # The Open Inference Protocol's gRPC front end (proto/grpc_service.proto) on serving/.
 infera_layer(grpc      common tensor auth models serving tracing)
 # Active learning: uncertainty / flipped-prediction scores of a model's probabilities and
@@ -76,8 +77,8 @@ infera_layer(dicomweb  common api auth datasets dicom jobs serving store)
 # The server's composition: its config file parsed into the option structs of the
 # folders below, and the Server that wires stores, models, jobs and routes together.
 infera_layer(server    common api auth dicomweb grpc jobs metrics models serving store web tracing)
-infera_layer(cli       common api auth backends cellpose grpc imaging jobs models onnx_import runners
-                       store serving server training)
+infera_layer(cli       common annotations api auth backends cellpose grpc imaging jobs models
+                       onnx_import runners store serving server training)
 infera_layer(exe       common cli)
 
 #                      folder                third-party header prefixes

@@ -1,5 +1,7 @@
 #include "annotations/labels_csv.h"
 
+#include <utility>
+
 #include "common/strings.h"
 #include "common/utf8.h"
 
@@ -115,6 +117,45 @@ StatusOr<LabelsCsv> ParseLabelsCsv(std::string_view text) {
     out.rows.push_back({start_line, std::move(fields[0]), std::move(fields[1])});
   }
   return out;
+}
+
+LabelsCsvResolver::LabelsCsvResolver(ImageLookup find_image, LabelLookup find_label)
+    : find_image_(std::move(find_image)), find_label_(std::move(find_label)) {}
+
+void LabelsCsvResolver::RefuseFile(std::string_view source, std::string_view reason) {
+  refused_.push_back({std::string(source), std::string(reason)});
+}
+
+void LabelsCsvResolver::Add(std::string_view source, std::string_view text) {
+  StatusOr<LabelsCsv> csv = ParseLabelsCsv(text);
+  if (!csv.ok()) {
+    RefuseFile(source, ToStd(csv.status().message()));
+    return;
+  }
+  for (const LabelsCsvRefusal& r : csv->refused) {
+    refused_.push_back({StrCat(source, ":", r.line), r.reason});
+  }
+  for (const LabelsCsvRow& row : csv->rows) {
+    std::string where = StrCat(source, ":", row.line);
+    StatusOr<LabelsCsvImage> image = find_image_(row.file);
+    if (!image.ok()) {
+      refused_.push_back(
+          {std::move(where), std::string(ToStd(image.status().message())), image.status().code()});
+      continue;
+    }
+    StatusOr<int64_t> label = find_label_(row.label);
+    if (!label.ok()) {
+      refused_.push_back(
+          {std::move(where), std::string(ToStd(label.status().message())), label.status().code()});
+      continue;
+    }
+    auto [it, fresh] = taken_.emplace(image->id, where);
+    if (!fresh) {
+      refused_.push_back({std::move(where), StrCat(it->second, " already labels ", image->name)});
+      continue;
+    }
+    assigned_.push_back({std::move(where), image->id, *label});
+  }
 }
 
 std::string LabelsCsvLine(std::string_view file, std::string_view label) {

@@ -6,6 +6,7 @@
 #include <string_view>
 #include <utility>
 
+#include "common/request_id.h"
 #include "tracing/span_log_scope.h"
 
 namespace infera {

@@ -2,7 +2,7 @@
 // "{name}" parameters that match one non-empty segment ("/predict/{model}").
 //
 // Routes are added before the server starts; Dispatch is then thread-safe (read-only).
-// Every response carries an X-Request-Id header (see MakeRequestId).
+// Every response carries an X-Request-Id header (MakeRequestId, common/request_id.h).
 // An unknown path answers 404 and a known path with another method 405 (with an
 // Allow header), both as JSON errors.
 //
@@ -112,9 +112,5 @@ class Router {
   Tracer* tracer_ = nullptr;
   std::shared_ptr<std::atomic<int64_t>> in_flight_ = std::make_shared<std::atomic<int64_t>>(0);
 };
-
-// The id for a request: `client_id` when it is 1-128 characters of [A-Za-z0-9._:-],
-// else a fresh random 16-hex-digit id. Thread-safe.
-std::string MakeRequestId(std::string_view client_id);
 
 }  // namespace infera

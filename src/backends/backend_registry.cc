@@ -12,13 +12,15 @@ using Factory = StatusOr<std::unique_ptr<Backend>> (*)(const BackendOptions&);
 
 struct Entry {
   std::string_view name;
+  // Triton's platform name for the engine (what Triton clients and perf_analyzer read).
+  std::string_view platform;
   Factory create;
 };
 
 // The registry: one line per backend.
 constexpr Entry kBackends[] = {
-    {"torchscript", &CreateTorchScriptBackend},
-    {"onnx", &CreateOnnxBackend},
+    {"torchscript", "pytorch_libtorch", &CreateTorchScriptBackend},
+    {"onnx", "onnxruntime_onnx", &CreateOnnxBackend},
 };
 
 }  // namespace
@@ -30,6 +32,13 @@ StatusOr<std::unique_ptr<Backend>> CreateBackend(std::string_view kind,
   }
   return absl::NotFoundError(
       StrCat("unknown backend '", kind, "' (available: ", StrJoin(BackendNames(), ", "), ")"));
+}
+
+std::string BackendPlatform(std::string_view kind) {
+  for (const Entry& e : kBackends) {
+    if (e.name == kind) return std::string(e.platform);
+  }
+  return "";
 }
 
 std::vector<std::string> BackendNames() {

@@ -17,6 +17,11 @@ namespace infera {
 StatusOr<std::unique_ptr<Backend>> CreateBackend(std::string_view kind,
                                                  const BackendOptions& options);
 
+// The platform string the Open Inference Protocol's model metadata and Triton's model
+// config report for a backend kind, in Triton's names ("pytorch_libtorch",
+// "onnxruntime_onnx"); "" for an unknown kind. Thread-safe.
+std::string BackendPlatform(std::string_view kind);
+
 // The registered kinds, in registry order.
 std::vector<std::string> BackendNames();
 

@@ -10,7 +10,9 @@
 // background, class ids or instance ids as the runner reads them); images without one
 // are skipped (and counted). classify models read `labels.csv` in --masks (or --masks
 // itself when it is a file): lines "file,class" where class is a label of the model or
-// a class index; a first line "file,..." is a header.
+// a class index; a first line "file,..." is a header; the format and the matching of
+// file names are the server's labels_csv import's (annotations/labels_csv.h). A line that
+// is malformed, names an unknown class or labels an image a second time is an error.
 // Output: a progress bar on stderr (a line per epoch when stderr is not a terminal),
 // a line per epoch, then MODEL_FOLDER/VERSION/ (VERSION = the highest + 1) with the best
 // epoch's artifact and training.json (training/training_record.h), and a note when the
@@ -28,6 +30,8 @@
 #include <iostream>
 #include <map>
 
+#include "annotations/import_types.h"
+#include "annotations/labels_csv.h"
 #include "cli/cli.h"
 #include "cli/model_source.h"
 #include "cli/param_pairs.h"
@@ -72,38 +76,46 @@ StatusOr<std::vector<fs::path>> ListImages(const fs::path& dir) {
   return files;
 }
 
-// labels.csv: file name -> class index.
-StatusOr<std::map<std::string, int>> ReadLabelsCsv(const fs::path& path, const ModelConfig& model) {
+// labels.csv (annotations/labels_csv.h, as the server's image_labels import reads it):
+// index in `images` -> class index. A row naming no image of `images` is skipped (the
+// CSV may cover more images than --images holds); any other refused row is an error
+// naming its line.
+StatusOr<std::map<size_t, int>> ReadLabelsCsv(const fs::path& path,
+                                              const std::vector<fs::path>& images,
+                                              const ModelConfig& model) {
   ASSIGN_OR_RETURN(std::string text, ReadFileToString(path));
-  std::map<std::string, int> labels;
-  std::istringstream lines(text);
-  std::string line;
-  int number = 0;
-  while (std::getline(lines, line)) {
-    ++number;
-    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
-    if (line.empty()) continue;
-    const size_t comma = line.find(',');
-    if (comma == std::string::npos) {
-      return absl::InvalidArgumentError(
-          StrCat(path.string(), ":", number, ": expected file,class"));
-    }
-    const std::string file = line.substr(0, comma), cls = line.substr(comma + 1);
-    if (number == 1 && file == "file") continue;  // a header
-    const auto it = std::find(model.labels.begin(), model.labels.end(), cls);
-    if (it != model.labels.end()) {
-      labels[file] = static_cast<int>(it - model.labels.begin());
-      continue;
-    }
-    int index = -1;
-    const auto [end, errc] = std::from_chars(cls.data(), cls.data() + cls.size(), index);
-    if (errc != std::errc() || end != cls.data() + cls.size() || index < 0 ||
-        (!model.labels.empty() && index >= static_cast<int>(model.labels.size()))) {
-      return absl::InvalidArgumentError(StrCat(path.string(), ":", number, ": '", cls,
-                                               "' is neither a label of model '", model.name,
-                                               "' nor a class index"));
-    }
-    labels[file] = index;
+  std::vector<TargetImage> targets;
+  for (size_t i = 0; i < images.size(); ++i) {
+    targets.push_back({static_cast<int64_t>(i), images[i].filename().string()});
+  }
+  const ImageMatcher matcher(std::move(targets));
+  LabelsCsvResolver resolver(
+      [&matcher](std::string_view file) -> StatusOr<LabelsCsvImage> {
+        const TargetImage* image = matcher.Find(file);
+        if (image == nullptr) return absl::NotFoundError(StrCat("no image '", file, "'"));
+        return LabelsCsvImage{image->file_id, image->filename};
+      },
+      [&model](std::string_view cls) -> StatusOr<int64_t> {
+        const auto it = std::find(model.labels.begin(), model.labels.end(), cls);
+        if (it != model.labels.end()) return it - model.labels.begin();
+        int index = -1;
+        const auto [end, errc] = std::from_chars(cls.data(), cls.data() + cls.size(), index);
+        if (errc != std::errc() || end != cls.data() + cls.size() || index < 0 ||
+            (!model.labels.empty() && index >= static_cast<int>(model.labels.size()))) {
+          return absl::InvalidArgumentError(StrCat("'", cls, "' is neither a label of model '",
+                                                   model.name, "' nor a class index"));
+        }
+        return index;
+      });
+  resolver.Add(path.string(), text);
+  std::vector<std::string> errors;
+  for (const LabelsCsvRejection& r : resolver.refused()) {
+    if (r.code != absl::StatusCode::kNotFound) errors.push_back(StrCat(r.source, ": ", r.reason));
+  }
+  if (!errors.empty()) return absl::InvalidArgumentError(StrJoin(errors, "\n"));
+  std::map<size_t, int> labels;
+  for (const LabelsCsvAssignment& a : resolver.assigned()) {
+    labels[static_cast<size_t>(a.image)] = static_cast<int>(a.label);
   }
   return labels;
 }
@@ -116,16 +128,16 @@ StatusOr<std::vector<TrainingSample>> LoadSamples(const TrainOptions& options,
   if (model.runner == "classify") {
     std::error_code ec;
     const fs::path csv = fs::is_directory(masks, ec) ? masks / "labels.csv" : masks;
-    ASSIGN_OR_RETURN(auto labels, ReadLabelsCsv(csv, model));
-    for (const fs::path& path : images) {
-      const auto it = labels.find(path.filename().string());
+    ASSIGN_OR_RETURN(auto labels, ReadLabelsCsv(csv, images, model));
+    for (size_t i = 0; i < images.size(); ++i) {
+      const auto it = labels.find(i);
       if (it == labels.end()) {
         ++*skipped;
         continue;
       }
       TrainingSample s;
-      s.name = path.filename().string();
-      ASSIGN_OR_RETURN(s.image, ReadImage(path));
+      s.name = images[i].filename().string();
+      ASSIGN_OR_RETURN(s.image, ReadImage(images[i]));
       s.image_label = it->second;
       samples.push_back(std::move(s));
     }

@@ -100,8 +100,7 @@ void SetDims(const TensorInfo& t, bool batched, Message* out) {
 void FillConfig(const Model& model, inference::ModelConfig* out) {
   const ModelConfig& c = model.config();
   out->set_name(c.name);
-  // Triton's platform names for its config (what perf_analyzer reads).
-  out->set_platform(c.backend == "onnx" ? "onnxruntime_onnx" : "pytorch_libtorch");
+  out->set_platform(OipPlatform(model));
   out->set_backend(c.backend);
   out->set_max_batch_size(static_cast<int32_t>(c.batching.max_batch_size));
   const bool batched = c.batching.max_batch_size > 0;

@@ -12,7 +12,12 @@ namespace infera {
 namespace {
 
 const ParamSchema& Schema() {
-  static const ParamSchema schema("multiclass_argmax", {});
+  static const ParamSchema schema(
+      "multiclass_argmax",
+      {
+          BoolParam("output_is_probability", false,
+                    "true when the model already outputs per-class probabilities (no softmax)"),
+      });
   return schema;
 }
 
@@ -63,12 +68,13 @@ StatusOr<RunnerOutput> MulticlassArgmaxRunner::Postprocess(
 StatusOr<RunnerProbabilities> MulticlassArgmaxRunner::Probabilities(
     const Image& source, const RunnerInput& /*input*/,
     const std::vector<std::vector<Tensor>>& outputs, const ModelDescription& model,
-    const nlohmann::json& /*params*/) const {
+    const nlohmann::json& params) const {
   ScoreMapRequirements requirements;
   requirements.min_classes = 2;
   ASSIGN_OR_RETURN(ScoreMap scores, ReadScoreMap(outputs, model, name(), requirements));
   RunnerProbabilities out;
-  out.probabilities = ContentPart(ProbabilityImage(scores, false), source, model.input);
+  out.probabilities = ContentPart(
+      ProbabilityImage(scores, params.value("output_is_probability", false)), source, model.input);
   out.kind = ProbabilityKind::kCategorical;
   return out;
 }

@@ -14,7 +14,9 @@
 //    "classes": [{"class_id", "label", "pixels", "fraction", "color"}] (classes present;
 //    labels from model.labels, else "class_<k>"; "color" is the preview's "#rrggbb",
 //    null for class 0): the preview's legend}.
-// Params: none (any param is refused).
+// Params: output_is_probability (bool, false): the scores are per-class probabilities
+// already. The mask is their argmax either way; Probabilities (active learning) takes
+// them unchanged when true, else their per-pixel softmax. Any other param is refused.
 // Errors: InvalidArgument for params or an image the spec cannot take; Internal (naming
 // the model, dtype and shape) for outputs of another shape or type, or K > 65536.
 // Training: AnnotationToTarget gives an INT64 [1, h, w] target of class indices at the

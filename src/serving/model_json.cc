@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "serving/oip_metadata.h"
+
 namespace infera {
 
 namespace {
@@ -83,6 +85,7 @@ nlohmann::json DescribeModel(const Model& model) {
       {"version", c.version},
       {"state", "READY"},
       {"backend", c.backend},
+      {"platform", OipPlatform(model)},
       {"runner", c.runner},
       {"description", c.description},
       {"input", std::move(input)},

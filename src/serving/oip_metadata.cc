@@ -1,5 +1,7 @@
 #include "serving/oip_metadata.h"
 
+#include "backends/backend_registry.h"
+
 namespace infera {
 
 const std::vector<std::string>& OipExtensions() {
@@ -9,6 +11,8 @@ const std::vector<std::string>& OipExtensions() {
   return extensions;
 }
 
+std::string OipPlatform(const Model& model) { return BackendPlatform(model.config().backend); }
+
 OipModelMetadata DescribeOipModel(const ModelRegistry& models, const Model& model) {
   OipModelMetadata m;
   m.name = model.config().name;
@@ -17,7 +21,7 @@ OipModelMetadata DescribeOipModel(const ModelRegistry& models, const Model& mode
       m.versions.push_back(std::to_string(loaded->config().version));
     }
   }
-  m.platform = "pytorch_torchscript";
+  m.platform = OipPlatform(model);
   m.inputs = {model.InputInfo()};
   m.outputs = model.OutputInfo();
   return m;

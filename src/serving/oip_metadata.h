@@ -25,6 +25,11 @@ struct OipModelMetadata {
   std::vector<TensorInfo> outputs;
 };
 
+// The platform `model` reports, in Triton's names: its backend's (BackendPlatform,
+// backends/backend_registry.h: "pytorch_libtorch", "onnxruntime_onnx"). The protocol's
+// model metadata, Triton's model config (gRPC) and DescribeModel all say this.
+std::string OipPlatform(const Model& model);
+
 // The metadata of `model`, with the versions `models` holds. Thread-safe.
 OipModelMetadata DescribeOipModel(const ModelRegistry& models, const Model& model);
 

@@ -6,6 +6,7 @@
 // constraints (one name per dataset, one number per revision).
 #include <nlohmann/json.hpp>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -137,7 +138,7 @@ class PostgresAnnotationStore final : public AnnotationStore {
     }
     const int64_t id = inserted->Int(0, 0);
     RETURN_IF_ERROR(InsertRevisions(*c, id, set.dataset_id, masks).status());
-    RETURN_IF_ERROR(InsertLabels(*c, id, set.dataset_id, labels).status());
+    RETURN_IF_ERROR(InsertRevisions(*c, id, set.dataset_id, labels).status());
     ASSIGN_OR_RETURN(AnnotationSetRecord created, ReadSet(*c, id));
     RETURN_IF_ERROR(txn.Commit());
     return created;
@@ -193,14 +194,7 @@ class PostgresAnnotationStore final : public AnnotationStore {
   StatusOr<std::vector<MaskRevisionRecord>> AddMaskRevisions(
       int64_t set_id, const std::vector<MaskRevisionRecord>& masks) override {
     RETURN_IF_ERROR(ValidateMaskRevisions(masks));
-    ASSIGN_OR_RETURN(PgPool::Lease c, pool_->Acquire());
-    ASSIGN_OR_RETURN(PgTransaction txn, PgTransaction::Begin(*c));
-    ASSIGN_OR_RETURN(AnnotationSetRecord set, LockSet(*c, set_id));
-    RETURN_IF_ERROR(CheckWriteKind(set, /*labels=*/false));
-    ASSIGN_OR_RETURN(std::vector<MaskRevisionRecord> written,
-                     InsertRevisions(*c, set_id, set.dataset_id, masks));
-    RETURN_IF_ERROR(txn.Commit());
-    return written;
+    return AddToSet(set_id, masks);
   }
 
   StatusOr<MaskRevisionRecord> GetCurrentMask(int64_t set_id, int64_t source_file_id) override {
@@ -256,14 +250,7 @@ class PostgresAnnotationStore final : public AnnotationStore {
   StatusOr<std::vector<ImageLabelRecord>> AddImageLabels(
       int64_t set_id, const std::vector<ImageLabelRecord>& labels) override {
     RETURN_IF_ERROR(ValidateImageLabels(labels));
-    ASSIGN_OR_RETURN(PgPool::Lease c, pool_->Acquire());
-    ASSIGN_OR_RETURN(PgTransaction txn, PgTransaction::Begin(*c));
-    ASSIGN_OR_RETURN(AnnotationSetRecord set, LockSet(*c, set_id));
-    RETURN_IF_ERROR(CheckWriteKind(set, /*labels=*/true));
-    ASSIGN_OR_RETURN(std::vector<ImageLabelRecord> written,
-                     InsertLabels(*c, set_id, set.dataset_id, labels));
-    RETURN_IF_ERROR(txn.Commit());
-    return written;
+    return AddToSet(set_id, labels);
   }
 
   StatusOr<std::vector<ImageLabelRecord>> ListImageLabelRevisions(int64_t set_id,
@@ -303,43 +290,6 @@ class PostgresAnnotationStore final : public AnnotationStore {
  private:
   int64_t Now() const { return now_ms_(); }
 
-  // Writes the next revision of each label (validated) of set `set_id` of dataset
-  // `dataset_id` (whose row the caller locked).
-  StatusOr<std::vector<ImageLabelRecord>> InsertLabels(
-      PgConnection& c, int64_t set_id, int64_t dataset_id,
-      const std::vector<ImageLabelRecord>& labels) {
-    std::vector<ImageLabelRecord> written;
-    const int64_t now = Now();
-    for (const ImageLabelRecord& l : labels) {
-      {
-        ASSIGN_OR_RETURN(PgResult r, c.Exec("SELECT dataset_id, role FROM files WHERE id = $1"
-                                            " FOR KEY SHARE",
-                                            l.source_file_id));
-        if (r.rows() == 0)
-          return absl::NotFoundError(StrCat("file ", l.source_file_id, " not found"));
-        if (r.Int(0, 0) != dataset_id || r.Text(0, 1) != "source") {
-          return absl::InvalidArgumentError(
-              StrCat("file ", l.source_file_id, " is not an image of dataset ", dataset_id));
-        }
-      }
-      ImageLabelRecord rec = l;
-      rec.set_id = set_id;
-      rec.created_at = now;
-      ASSIGN_OR_RETURN(
-          PgResult r,
-          c.Exec("INSERT INTO annotation_image_labels (set_id, source_file_id, revision,"
-                 " label_id, author_id, origin, created_at)"
-                 " SELECT $1, $2, COALESCE(MAX(revision), 0) + 1, $3, $4, $5, $6"
-                 " FROM annotation_image_labels WHERE set_id = $1 AND source_file_id = $2"
-                 " RETURNING id, revision",
-                 set_id, rec.source_file_id, rec.label_id, rec.author_id, rec.origin, now));
-      rec.id = r.Int(0, 0);
-      rec.revision = static_cast<int>(r.Int(0, 1));
-      written.push_back(std::move(rec));
-    }
-    return written;
-  }
-
   static Status Duplicate(const AnnotationSetRecord& set) {
     return absl::AlreadyExistsError(StrCat(
         "dataset ", set.dataset_id, " already has an annotation set named '", set.name, "'"));
@@ -373,49 +323,92 @@ class PostgresAnnotationStore final : public AnnotationStore {
     return ReadSet(c, id);
   }
 
-  // Writes the next revision of each mask (validated) of set `set_id` of dataset
-  // `dataset_id` (whose row the caller locked), registering their blobs.
-  StatusOr<std::vector<MaskRevisionRecord>> InsertRevisions(
-      PgConnection& c, int64_t set_id, int64_t dataset_id,
-      const std::vector<MaskRevisionRecord>& masks) {
-    std::vector<MaskRevisionRecord> written;
-    if (masks.empty()) return written;
-    // New blob references: not while a sweep is choosing what to remove.
-    RETURN_IF_ERROR(c.Exec(INFERA_BLOB_LOCK_SHARED).status());
+  // AddMaskRevisions and AddImageLabels once the records are validated: in one
+  // transaction, locks set `set_id`, checks that it holds records of this kind and
+  // writes them.
+  template <typename Record>
+  StatusOr<std::vector<Record>> AddToSet(int64_t set_id, const std::vector<Record>& records) {
+    ASSIGN_OR_RETURN(PgPool::Lease c, pool_->Acquire());
+    ASSIGN_OR_RETURN(PgTransaction txn, PgTransaction::Begin(*c));
+    ASSIGN_OR_RETURN(AnnotationSetRecord set, LockSet(*c, set_id));
+    RETURN_IF_ERROR(CheckWriteKind(set, /*labels=*/std::is_same_v<Record, ImageLabelRecord>));
+    ASSIGN_OR_RETURN(std::vector<Record> written,
+                     InsertRevisions(*c, set_id, set.dataset_id, records));
+    RETURN_IF_ERROR(txn.Commit());
+    return written;
+  }
+
+  // Writes the next revision of each record (validated: a MaskRevisionRecord or an
+  // ImageLabelRecord) of set `set_id` of dataset `dataset_id` (whose row the caller
+  // locked): its image checked and locked FOR KEY SHARE, then InsertRow. Mask revisions
+  // reference blobs: those are written under the shared blob lock (not while a sweep is
+  // choosing what to remove).
+  template <typename Record>
+  StatusOr<std::vector<Record>> InsertRevisions(PgConnection& c, int64_t set_id, int64_t dataset_id,
+                                                const std::vector<Record>& records) {
+    std::vector<Record> written;
+    if (records.empty()) return written;
+    if constexpr (std::is_same_v<Record, MaskRevisionRecord>) {
+      RETURN_IF_ERROR(c.Exec(INFERA_BLOB_LOCK_SHARED).status());
+    }
     const int64_t now = Now();
-    for (const MaskRevisionRecord& m : masks) {
+    for (const Record& record : records) {
       {
         ASSIGN_OR_RETURN(PgResult r, c.Exec("SELECT dataset_id, role FROM files WHERE id = $1"
                                             " FOR KEY SHARE",
-                                            m.source_file_id));
+                                            record.source_file_id));
         if (r.rows() == 0)
-          return absl::NotFoundError(StrCat("file ", m.source_file_id, " not found"));
+          return absl::NotFoundError(StrCat("file ", record.source_file_id, " not found"));
         if (r.Int(0, 0) != dataset_id || r.Text(0, 1) != "source") {
           return absl::InvalidArgumentError(
-              StrCat("file ", m.source_file_id, " is not an image of dataset ", dataset_id));
+              StrCat("file ", record.source_file_id, " is not an image of dataset ", dataset_id));
         }
       }
-      MaskRevisionRecord rec = m;
+      Record rec = record;
       rec.set_id = set_id;
       rec.created_at = now;
-      ASSIGN_OR_RETURN(
-          PgResult r,
-          c.Exec("INSERT INTO annotation_revisions (set_id, source_file_id, revision, sha256,"
-                 " size, width, height, bit_depth, author_id, origin, classes_json, created_at)"
-                 " SELECT $1, $2, COALESCE(MAX(revision), 0) + 1, $3, $4, $5, $6, $7, $8, $9,"
-                 " $10, $11 FROM annotation_revisions WHERE set_id = $1 AND source_file_id = $2"
-                 " RETURNING id, revision",
-                 set_id, rec.source_file_id, rec.sha256, rec.size, rec.width, rec.height,
-                 rec.bit_depth, rec.author_id, rec.origin, rec.classes_json, now));
-      rec.id = r.Int(0, 0);
-      rec.revision = static_cast<int>(r.Int(0, 1));
-      RETURN_IF_ERROR(c.Exec("INSERT INTO blobs (sha256, size, created_at) VALUES ($1, $2, $3)"
-                             " ON CONFLICT (sha256) DO NOTHING",
-                             rec.sha256, rec.size, now)
-                          .status());
+      RETURN_IF_ERROR(InsertRow(c, &rec));
       written.push_back(std::move(rec));
     }
     return written;
+  }
+
+  // Inserts a mask revision (set_id and created_at filled) as the next of its image,
+  // setting its id and revision, and registers its blob.
+  static Status InsertRow(PgConnection& c, MaskRevisionRecord* rec) {
+    ASSIGN_OR_RETURN(
+        PgResult r,
+        c.Exec("INSERT INTO annotation_revisions (set_id, source_file_id, revision, sha256,"
+               " size, width, height, bit_depth, author_id, origin, classes_json, created_at)"
+               " SELECT $1, $2, COALESCE(MAX(revision), 0) + 1, $3, $4, $5, $6, $7, $8, $9,"
+               " $10, $11 FROM annotation_revisions WHERE set_id = $1 AND source_file_id = $2"
+               " RETURNING id, revision",
+               rec->set_id, rec->source_file_id, rec->sha256, rec->size, rec->width, rec->height,
+               rec->bit_depth, rec->author_id, rec->origin, rec->classes_json, rec->created_at));
+    rec->id = r.Int(0, 0);
+    rec->revision = static_cast<int>(r.Int(0, 1));
+    return c
+        .Exec(
+            "INSERT INTO blobs (sha256, size, created_at) VALUES ($1, $2, $3)"
+            " ON CONFLICT (sha256) DO NOTHING",
+            rec->sha256, rec->size, rec->created_at)
+        .status();
+  }
+
+  // Inserts an image label revision (set_id and created_at filled) as the next of its
+  // image, setting its id and revision.
+  static Status InsertRow(PgConnection& c, ImageLabelRecord* rec) {
+    ASSIGN_OR_RETURN(
+        PgResult r, c.Exec("INSERT INTO annotation_image_labels (set_id, source_file_id, revision,"
+                           " label_id, author_id, origin, created_at)"
+                           " SELECT $1, $2, COALESCE(MAX(revision), 0) + 1, $3, $4, $5, $6"
+                           " FROM annotation_image_labels WHERE set_id = $1 AND source_file_id = $2"
+                           " RETURNING id, revision",
+                           rec->set_id, rec->source_file_id, rec->label_id, rec->author_id,
+                           rec->origin, rec->created_at));
+    rec->id = r.Int(0, 0);
+    rec->revision = static_cast<int>(r.Int(0, 1));
+    return absl::OkStatus();
   }
 
   const std::unique_ptr<PgPool> pool_;

@@ -1,6 +1,7 @@
 #include "store/sqlite_annotation_store.h"
 
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -135,7 +136,7 @@ class SqliteAnnotationStore final : public AnnotationStore {
     }
     const int64_t id = db_->LastInsertId();
     RETURN_IF_ERROR(InsertRevisions(id, set.dataset_id, masks).status());
-    RETURN_IF_ERROR(InsertLabels(id, set.dataset_id, labels).status());
+    RETURN_IF_ERROR(InsertRevisions(id, set.dataset_id, labels).status());
     ASSIGN_OR_RETURN(AnnotationSetRecord created, ReadSet(id));
     RETURN_IF_ERROR(txn.Commit());
     return created;
@@ -205,14 +206,7 @@ class SqliteAnnotationStore final : public AnnotationStore {
   StatusOr<std::vector<MaskRevisionRecord>> AddMaskRevisions(
       int64_t set_id, const std::vector<MaskRevisionRecord>& masks) override {
     RETURN_IF_ERROR(ValidateMaskRevisions(masks));
-    MutexLock lock(&mu_);
-    ASSIGN_OR_RETURN(auto txn, SqliteTransaction::Begin(*db_, Mode::kImmediate));
-    ASSIGN_OR_RETURN(AnnotationSetRecord set, ReadSet(set_id));
-    RETURN_IF_ERROR(CheckWriteKind(set, /*labels=*/false));
-    ASSIGN_OR_RETURN(std::vector<MaskRevisionRecord> written,
-                     InsertRevisions(set_id, set.dataset_id, masks));
-    RETURN_IF_ERROR(txn.Commit());
-    return written;
+    return AddToSet(set_id, masks);
   }
 
   StatusOr<MaskRevisionRecord> GetCurrentMask(int64_t set_id, int64_t source_file_id) override {
@@ -270,14 +264,7 @@ class SqliteAnnotationStore final : public AnnotationStore {
   StatusOr<std::vector<ImageLabelRecord>> AddImageLabels(
       int64_t set_id, const std::vector<ImageLabelRecord>& labels) override {
     RETURN_IF_ERROR(ValidateImageLabels(labels));
-    MutexLock lock(&mu_);
-    ASSIGN_OR_RETURN(auto txn, SqliteTransaction::Begin(*db_, Mode::kImmediate));
-    ASSIGN_OR_RETURN(AnnotationSetRecord set, ReadSet(set_id));
-    RETURN_IF_ERROR(CheckWriteKind(set, /*labels=*/true));
-    ASSIGN_OR_RETURN(std::vector<ImageLabelRecord> written,
-                     InsertLabels(set_id, set.dataset_id, labels));
-    RETURN_IF_ERROR(txn.Commit());
-    return written;
+    return AddToSet(set_id, labels);
   }
 
   StatusOr<std::vector<ImageLabelRecord>> ListImageLabelRevisions(int64_t set_id,
@@ -333,40 +320,6 @@ class SqliteAnnotationStore final : public AnnotationStore {
     return absl::OkStatus();
   }
 
-  // Writes the next revision of each label (validated) of set `set_id` of dataset
-  // `dataset_id`.
-  StatusOr<std::vector<ImageLabelRecord>> InsertLabels(int64_t set_id, int64_t dataset_id,
-                                                       const std::vector<ImageLabelRecord>& labels)
-      REQUIRES(mu_) {
-    std::vector<ImageLabelRecord> written;
-    const int64_t now = Now();
-    for (const ImageLabelRecord& l : labels) {
-      RETURN_IF_ERROR(CheckSourceFile(l.source_file_id, dataset_id));
-      ImageLabelRecord r = l;
-      r.set_id = set_id;
-      r.created_at = now;
-      {
-        ASSIGN_OR_RETURN(auto st, db_->Prepare("SELECT COALESCE(MAX(revision), 0) + 1 FROM"
-                                               " annotation_image_labels WHERE set_id = ?1"
-                                               " AND source_file_id = ?2"));
-        ASSIGN_OR_RETURN(bool row, st.Bind(set_id, l.source_file_id).Step());
-        r.revision = row ? static_cast<int>(st.Int(0)) : 1;
-      }
-      {
-        ASSIGN_OR_RETURN(auto st, db_->Prepare("INSERT INTO annotation_image_labels (set_id,"
-                                               " source_file_id, revision, label_id, author_id,"
-                                               " origin, created_at)"
-                                               " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"));
-        RETURN_IF_ERROR(st.Bind(set_id, r.source_file_id, r.revision, r.label_id, r.author_id,
-                                r.origin, r.created_at)
-                            .Run());
-      }
-      r.id = db_->LastInsertId();
-      written.push_back(std::move(r));
-    }
-    return written;
-  }
-
   StatusOr<AnnotationSetRecord> ReadSet(int64_t id) REQUIRES(mu_) {
     ASSIGN_OR_RETURN(auto st, db_->Prepare("SELECT " INFERA_SET_COLUMNS
                                            " FROM annotation_sets s WHERE s.id = ?1"));
@@ -375,56 +328,97 @@ class SqliteAnnotationStore final : public AnnotationStore {
     return ReadSetRow(st);
   }
 
-  // Writes the next revision of each mask (validated) of set `set_id` of dataset
-  // `dataset_id`, registering their blobs.
-  StatusOr<std::vector<MaskRevisionRecord>> InsertRevisions(
-      int64_t set_id, int64_t dataset_id, const std::vector<MaskRevisionRecord>& masks)
-      REQUIRES(mu_) {
-    std::vector<MaskRevisionRecord> written;
+  // AddMaskRevisions and AddImageLabels once the records are validated: in one
+  // transaction, checks that set `set_id` holds records of this kind and writes them.
+  template <typename Record>
+  StatusOr<std::vector<Record>> AddToSet(int64_t set_id, const std::vector<Record>& records)
+      EXCLUDES(mu_) {
+    MutexLock lock(&mu_);
+    ASSIGN_OR_RETURN(auto txn, SqliteTransaction::Begin(*db_, Mode::kImmediate));
+    ASSIGN_OR_RETURN(AnnotationSetRecord set, ReadSet(set_id));
+    RETURN_IF_ERROR(CheckWriteKind(set, /*labels=*/std::is_same_v<Record, ImageLabelRecord>));
+    ASSIGN_OR_RETURN(std::vector<Record> written, InsertRevisions(set_id, set.dataset_id, records));
+    RETURN_IF_ERROR(txn.Commit());
+    return written;
+  }
+
+  // Writes the next revision of each record (validated: a MaskRevisionRecord or an
+  // ImageLabelRecord) of set `set_id` of dataset `dataset_id`: its image checked, numbered
+  // after that image's last revision in the set, inserted by InsertRow.
+  template <typename Record>
+  StatusOr<std::vector<Record>> InsertRevisions(int64_t set_id, int64_t dataset_id,
+                                                const std::vector<Record>& records) REQUIRES(mu_) {
+    std::vector<Record> written;
     const int64_t now = Now();
-    for (const MaskRevisionRecord& m : masks) {
-      RETURN_IF_ERROR(CheckSourceFile(m.source_file_id, dataset_id));
-      {
-        ASSIGN_OR_RETURN(auto st, db_->Prepare("SELECT CASE WHEN json_valid(?1) THEN"
-                                               " json_type(?1) = 'object' ELSE 0 END"));
-        ASSIGN_OR_RETURN(bool row, st.Bind(m.classes_json).Step());
-        if (!row || st.Int(0) == 0) {
-          return absl::InvalidArgumentError(StrCat("the mask of file ", m.source_file_id,
-                                                   " has classes that are not a JSON object"));
-        }
-      }
-      MaskRevisionRecord r = m;
+    for (const Record& record : records) {
+      RETURN_IF_ERROR(CheckSourceFile(record.source_file_id, dataset_id));
+      Record r = record;
       r.set_id = set_id;
       r.created_at = now;
       {
-        ASSIGN_OR_RETURN(auto st, db_->Prepare("SELECT COALESCE(MAX(revision), 0) + 1 FROM"
-                                               " annotation_revisions WHERE set_id = ?1"
-                                               " AND source_file_id = ?2"));
-        ASSIGN_OR_RETURN(bool row, st.Bind(set_id, m.source_file_id).Step());
+        ASSIGN_OR_RETURN(auto st, db_->Prepare(NextRevisionSql(r)));
+        ASSIGN_OR_RETURN(bool row, st.Bind(set_id, r.source_file_id).Step());
         r.revision = row ? static_cast<int>(st.Int(0)) : 1;
       }
-      {
-        ASSIGN_OR_RETURN(
-            auto st,
-            db_->Prepare(
-                "INSERT INTO annotation_revisions (set_id, source_file_id, revision,"
-                " sha256, size, width, height, bit_depth, author_id, origin, classes_json,"
-                " created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"));
-        RETURN_IF_ERROR(st.Bind(set_id, r.source_file_id, r.revision, r.sha256, r.size, r.width,
-                                r.height, r.bit_depth, r.author_id, r.origin, r.classes_json,
-                                r.created_at)
-                            .Run());
-      }
-      r.id = db_->LastInsertId();
-      {
-        ASSIGN_OR_RETURN(auto st,
-                         db_->Prepare("INSERT OR IGNORE INTO blobs (sha256, size, created_at)"
-                                      " VALUES (?1, ?2, ?3)"));
-        RETURN_IF_ERROR(st.Bind(r.sha256, r.size, now).Run());
-      }
+      ASSIGN_OR_RETURN(r.id, InsertRow(r));
       written.push_back(std::move(r));
     }
     return written;
+  }
+
+  // The next revision of (set ?1, file ?2) in each record's table.
+  static const char* NextRevisionSql(const MaskRevisionRecord&) {
+    return "SELECT COALESCE(MAX(revision), 0) + 1 FROM annotation_revisions"
+           " WHERE set_id = ?1 AND source_file_id = ?2";
+  }
+  static const char* NextRevisionSql(const ImageLabelRecord&) {
+    return "SELECT COALESCE(MAX(revision), 0) + 1 FROM annotation_image_labels"
+           " WHERE set_id = ?1 AND source_file_id = ?2";
+  }
+
+  // Inserts a mask revision (set_id, revision and created_at filled) and registers its
+  // blob; its row id. InvalidArgument for classes that are not a JSON object.
+  StatusOr<int64_t> InsertRow(const MaskRevisionRecord& r) REQUIRES(mu_) {
+    {
+      ASSIGN_OR_RETURN(auto st, db_->Prepare("SELECT CASE WHEN json_valid(?1) THEN"
+                                             " json_type(?1) = 'object' ELSE 0 END"));
+      ASSIGN_OR_RETURN(bool row, st.Bind(r.classes_json).Step());
+      if (!row || st.Int(0) == 0) {
+        return absl::InvalidArgumentError(StrCat("the mask of file ", r.source_file_id,
+                                                 " has classes that are not a JSON object"));
+      }
+    }
+    {
+      ASSIGN_OR_RETURN(
+          auto st,
+          db_->Prepare("INSERT INTO annotation_revisions (set_id, source_file_id, revision,"
+                       " sha256, size, width, height, bit_depth, author_id, origin, classes_json,"
+                       " created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"));
+      RETURN_IF_ERROR(st.Bind(r.set_id, r.source_file_id, r.revision, r.sha256, r.size, r.width,
+                              r.height, r.bit_depth, r.author_id, r.origin, r.classes_json,
+                              r.created_at)
+                          .Run());
+    }
+    const int64_t id = db_->LastInsertId();
+    {
+      ASSIGN_OR_RETURN(auto st,
+                       db_->Prepare("INSERT OR IGNORE INTO blobs (sha256, size, created_at)"
+                                    " VALUES (?1, ?2, ?3)"));
+      RETURN_IF_ERROR(st.Bind(r.sha256, r.size, r.created_at).Run());
+    }
+    return id;
+  }
+
+  // Inserts an image label revision (set_id, revision and created_at filled); its row id.
+  StatusOr<int64_t> InsertRow(const ImageLabelRecord& r) REQUIRES(mu_) {
+    ASSIGN_OR_RETURN(auto st, db_->Prepare("INSERT INTO annotation_image_labels (set_id,"
+                                           " source_file_id, revision, label_id, author_id,"
+                                           " origin, created_at)"
+                                           " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"));
+    RETURN_IF_ERROR(st.Bind(r.set_id, r.source_file_id, r.revision, r.label_id, r.author_id,
+                            r.origin, r.created_at)
+                        .Run());
+    return db_->LastInsertId();
   }
 
   Mutex mu_;

@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/request_id.h"
 #include "nlohmann/json.hpp"
 
 namespace infera {

@@ -957,6 +957,11 @@ std::vector<BadInput> BadInputTableTest::Table() const {
       "{" + kPacs + "}", 404, "not found", kJson);
   add("dicomweb export: no DICOM results", "POST", EX, "{" + kPacs + "}", 409, "no DICOM files",
       kJson);
+  // ---- a classification job's labels_csv export (tidy): {job} is tiny_unet's (masks).
+  add("job labels_csv: a segmentation job", "GET", "/api/inferences/{job}/export?format=labels_csv",
+      "", 400, "not a classification job");
+  add("job labels_csv: unknown job", "GET", "/api/inferences/987654/export?format=labels_csv", "",
+      404, "not found");
   return t;
 }
 

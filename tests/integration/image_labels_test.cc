@@ -309,6 +309,13 @@ TEST_F(ImageLabelsTest, AClassifiersJobBecomesALabelsSetAndAnnotateNextSkipsLabe
     std::this_thread::sleep_for(milliseconds(30));
   }
   ASSERT_EQ(job["status"], "completed") << job.dump();
+  // The job's own labels_csv export: each image's top-1 class.
+  HttpResponse job_csv = As(bob_, "GET", job_url + "/export?format=labels_csv");
+  ASSERT_EQ(job_csv.status, 200) << job_csv.body;
+  EXPECT_EQ(job_csv.headers["content-type"], "text/csv; charset=utf-8");
+  EXPECT_THAT(job_csv.headers["content-disposition"],
+              ::testing::HasSubstr("inference_" + std::to_string(job_id) + "_labels.csv"));
+  EXPECT_EQ(job_csv.body, "file,label\ndisk.png,disk\nsquare.png,square\nstripes.png,stripes\n");
 
   const json made = Ok("POST", job_url + "/annotations", {{"name", "pre"}}, 201);
   const json set = made["annotation_set"];
@@ -321,6 +328,11 @@ TEST_F(ImageLabelsTest, AClassifiersJobBecomesALabelsSetAndAnnotateNextSkipsLabe
     EXPECT_EQ(set["labels"][k]["name"], kShapes[k]);
   }
   const int64_t set_id = set["id"];
+  // The same CSV as the set made from the job exports.
+  EXPECT_EQ(
+      As(bob_, "GET", "/api/annotations/" + std::to_string(set_id) + "/export?format=labels_csv")
+          .body,
+      job_csv.body);
   // tiny_cls knows its own clean examples: each image labelled as its shape.
   for (const std::string& shape : kShapes) {
     const json label = Ok("GET", LabelUrl(set_id, ids[shape + ".png"]), json(), 200);

@@ -5,7 +5,9 @@
 // compared with ONNX Runtime (npm onnxruntime-node, tests/ort_reference/ort_reference.mjs) run on
 // the files as published, on real text images from Debian's opencv-doc.
 #include <gmock/gmock.h>
+#include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
+#include <proto/grpc_service.grpc.pb.h>
 
 #include <cmath>
 #include <cstring>
@@ -17,6 +19,7 @@
 #include "imaging/preprocess.h"
 #include "models/model_config.h"
 #include "runners/segmentation_util.h"
+#include "server/server.h"
 #include "support/child_process.h"
 #include "support/multipart_body.h"
 #include "support/server_fixture.h"
@@ -250,7 +253,9 @@ Image Rows(const Image& src, int top, int height) {
 
 class OnnxModelsTest : public ServerFixture {
  protected:
-  static void SetUpTestSuite() { StartSuiteServerOn(RealDir() / "repo"); }
+  static void SetUpTestSuite() {
+    StartSuiteServerOn(RealDir() / "repo", "server: {grpc_port: 0}\n");
+  }
   static void TearDownTestSuite() { StopSuiteServer(); }
 
   // POST /v2/models/{model}/infer with `input` as binary tensor data; the first output.
@@ -330,6 +335,40 @@ TEST_F(OnnxModelsTest, ModelsAreListedWithTheirBackends) {
     EXPECT_EQ(m["params_schema"]["properties"]["output_is_probability"]["default"], true);
   }
   EXPECT_TRUE(seen);
+}
+
+// The platform follows the backend, in Triton's names, on every route that reports it:
+// the protocol's metadata and config over HTTP and gRPC, and /v1/models.
+TEST_F(OnnxModelsTest, PlatformFollowsTheBackend) {
+  auto stub = inference::GRPCInferenceService::NewStub(grpc::CreateChannel(
+      "127.0.0.1:" + std::to_string(server()->grpc_port()), grpc::InsecureChannelCredentials()));
+  for (const auto& [model, platform] :
+       {std::pair<std::string, std::string>{"ocr_det", "onnxruntime_onnx"},
+        {"ocr_det_torch", "pytorch_libtorch"}}) {
+    SCOPED_TRACE(model);
+    HttpResponse r = Get("/v2/models/" + model);
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(json::parse(r.body)["platform"], platform);
+    r = Get("/v2/models/" + model + "/config");
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(json::parse(r.body)["platform"], platform);
+    r = Get("/v1/models/" + model);
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(json::parse(r.body)["platform"], platform);
+
+    inference::ModelMetadataRequest meta_req;
+    meta_req.set_name(model);
+    inference::ModelMetadataResponse meta;
+    grpc::ClientContext meta_ctx;
+    ASSERT_TRUE(stub->ModelMetadata(&meta_ctx, meta_req, &meta).ok());
+    EXPECT_EQ(meta.platform(), platform);
+    inference::ModelConfigRequest config_req;
+    config_req.set_name(model);
+    inference::ModelConfigResponse config;
+    grpc::ClientContext config_ctx;
+    ASSERT_TRUE(stub->ModelConfig(&config_ctx, config_req, &config).ok());
+    EXPECT_EQ(config.config().platform(), platform);
+  }
 }
 
 // The probability map of both backends equals ONNX Runtime's on the published file,

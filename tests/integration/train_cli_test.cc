@@ -128,6 +128,18 @@ TEST_F(TrainCliTest, RefusesBadParamsClassesAndFolders) {
   EXPECT_NE(run.err.find("'zebra' is neither a label of model 'gray_cls'"), std::string::npos)
       << run.err;
 
+  // The server's labels_csv rules (annotations/labels_csv.h): a second label for an
+  // image and a malformed line are errors naming their lines.
+  testing::WriteFile(dir_.path() / "labels.csv",
+                     "file,class\nimg0.png,gray_a\n\"img0.png\",gray_b\nimg1.png,gray_a,x\n");
+  run = Train({});
+  EXPECT_EQ(run.code, 1);
+  EXPECT_NE(run.err.find("labels.csv:3: "), std::string::npos) << run.err;
+  EXPECT_NE(run.err.find("labels.csv:2 already labels img0.png"), std::string::npos) << run.err;
+  EXPECT_NE(run.err.find("labels.csv:4: expected 2 fields (file,label), found 3"),
+            std::string::npos)
+      << run.err;
+
   testing::WriteFile(dir_.path() / "labels.csv", "other.png,gray_a\n");
   run = Train({});
   EXPECT_EQ(run.code, 1);

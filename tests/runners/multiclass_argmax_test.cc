@@ -52,13 +52,14 @@ TEST_F(MulticlassArgmaxTest, NameAndTrainingLoss) {
   EXPECT_EQ(runner_.training_loss(), "cross_entropy");
 }
 
-TEST_F(MulticlassArgmaxTest, HasNoParams) {
+TEST_F(MulticlassArgmaxTest, HasOnlyOutputIsProbability) {
   auto params = runner_.ValidateParams(nullptr, config_);
   ASSERT_TRUE(params.ok());
-  EXPECT_EQ(*params, nlohmann::json::object());
+  EXPECT_EQ(*params, (nlohmann::json{{"output_is_probability", false}}));
   const nlohmann::json schema = runner_.params_schema();
   EXPECT_EQ(schema["type"], "object");
-  EXPECT_TRUE(schema["properties"].empty());
+  ASSERT_EQ(schema["properties"].size(), 1u);
+  EXPECT_EQ(schema["properties"]["output_is_probability"]["type"], "boolean");
   auto bad = runner_.ValidateParams({{"threshold", 0.5}}, config_);
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);

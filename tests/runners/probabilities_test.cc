@@ -11,6 +11,7 @@
 #include "runners/custom_tiff.h"
 #include "runners/multiclass_argmax.h"
 #include "runners/segmentation_test_util.h"
+#include "support/status_matchers.h"
 
 namespace infera {
 namespace {
@@ -72,6 +73,40 @@ TEST(RunnerProbabilitiesTest, MulticlassIsASoftmaxPerPixel) {
                                   nlohmann::json::object());
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.status().code(), absl::StatusCode::kInternal);
+}
+
+// A model whose output already is per-class probabilities (output_is_probability, as
+// Postprocess's params take it): the scores unchanged, not softmaxed a second time.
+TEST(RunnerProbabilitiesTest, MulticlassTakesProbabilitiesAsTheyAre) {
+  MulticlassArgmaxRunner runner;
+  ModelDescription model = SegConfig(ColorMode::kGray, 1, 2);
+  auto params = runner.ValidateParams({{"output_is_probability", true}}, model);
+  ASSERT_TRUE(params.ok()) << params.status();
+  const std::vector<std::vector<Tensor>> outputs =
+      OneOutput(FloatTensor({1, 2, 1, 2}, {0.9f, 0.2f, 0.1f, 0.8f}));
+  auto p = runner.Probabilities(Gray8(2, 1, 0), RunnerInput{}, outputs, model, *params);
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(p->kind, ProbabilityKind::kCategorical);
+  const std::vector<float> v = Values(p->probabilities);  // interleaved per pixel
+  ASSERT_EQ(v.size(), 4u);
+  EXPECT_FLOAT_EQ(v[0], 0.9f);
+  EXPECT_FLOAT_EQ(v[1], 0.1f);
+  EXPECT_FLOAT_EQ(v[2], 0.2f);
+  EXPECT_FLOAT_EQ(v[3], 0.8f);
+  // The default (false): a softmax of the same scores, which differs.
+  ASSERT_OK_AND_ASSIGN(nlohmann::json defaults, runner.ValidateParams(nullptr, model));
+  EXPECT_EQ(defaults["output_is_probability"], false);
+  auto softmaxed = runner.Probabilities(Gray8(2, 1, 0), RunnerInput{}, outputs, model, defaults);
+  ASSERT_TRUE(softmaxed.ok()) << softmaxed.status();
+  EXPECT_NEAR(Values(softmaxed->probabilities)[0], 1.0f / (1.0f + std::exp(-0.8f)), 1e-6);
+  // The mask is the argmax either way.
+  auto with = runner.Postprocess(Gray8(2, 1, 0), RunnerInput{}, outputs, model, *params);
+  auto without = runner.Postprocess(Gray8(2, 1, 0), RunnerInput{}, outputs, model, defaults);
+  ASSERT_TRUE(with.ok() && without.ok());
+  EXPECT_EQ(with->summary, without->summary);
+  EXPECT_EQ(with->summary["class_histogram"], (nlohmann::json{{"0", 1}, {"1", 1}}));
+  // Not a boolean: refused.
+  EXPECT_FALSE(runner.ValidateParams({{"output_is_probability", "yes"}}, model).ok());
 }
 
 TEST(RunnerProbabilitiesTest, ClassifierDistributionIsOnePixel) {

@@ -14,7 +14,8 @@
 //   POST/GET the same on an image_labels set: format labels_csv only (`file,label` lines;
 //        annotations/labels_csv.h), and labels_csv on a mask set is 400 (image_labels.h)
 //   GET  /api/inferences/{id}/export?format=...&kind=semantic|instances
-//        (format=dicom_seg: the job's DICOM SEG files instead, api_dicom_seg.cc)
+//        (format=dicom_seg: the job's DICOM SEG files instead, api_dicom_seg.cc;
+//        format=labels_csv: a classification job's top-1 classes, api_image_labels.cc)
 //        label_images: a ZIP of masks/<stem>_mask.png (the stored label PNGs) and
 //        labels.json; coco: the instances JSON; cvat_xml: CVAT for images 1.1;
 //        cvat_seg_zip: CVAT's Segmentation mask 1.1 ZIP.
@@ -503,6 +504,11 @@ void ExportJobRoute(const ApiContext& ctx, const HttpRequest& req, const Respond
   // format=dicom_seg: the job's DICOM SEG files (api_dicom_seg.cc).
   if (std::string format; req.query_param("format", &format) && format == "dicom_seg") {
     return ExportDicomSeg(ctx, req, respond);
+  }
+  // format=labels_csv: a classification job's top-1 classes (api_image_labels.cc).
+  if (std::string format; req.query_param("format", &format) && format == "labels_csv") {
+    StatusOr<HttpResponse> csv = ExportJobLabelsCsv(ctx, req);
+    return respond(csv.ok() ? std::move(*csv) : StatusResponse(csv.status()));
   }
   StatusOr<ExportPlan> plan = [&]() -> StatusOr<ExportPlan> {
     ASSIGN_OR_RETURN(int64_t id, ParseId(req.params.at("id"), "inference"));

@@ -1,5 +1,6 @@
 // Annotation sets of kind image_labels: the label routes and what the other annotation
 // routes do for such sets (see image_labels.h). Everything runs on the blocking pool.
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -13,6 +14,7 @@
 #include "common/json_text.h"
 #include "common/strings.h"
 #include "common/utf8.h"
+#include "jobs/inference_jobs.h"
 #include "models/model.h"
 
 namespace infera {
@@ -131,6 +133,30 @@ const nlohmann::json* TopPrediction(const nlohmann::json& summary) {
   return &p[0];
 }
 
+// The labels_csv download (text/csv, as `filename`): the header "file,label" and a line
+// per label of `current` (in its order) that `labels` has, the image named as dataset
+// `dataset_id` names it.
+StatusOr<HttpResponse> LabelsCsvDownload(const ApiContext& ctx, int64_t dataset_id,
+                                         const LabelMap& labels,
+                                         const std::vector<ImageLabelRecord>& current,
+                                         const std::string& filename) {
+  ASSIGN_OR_RETURN(std::vector<FileRecord> files, ctx.store->ListDatasetFiles(dataset_id));
+  std::map<int64_t, std::string> names;
+  for (const FileRecord& f : files) names[f.id] = f.filename;
+  std::string body = "file,label\n";
+  for (const ImageLabelRecord& l : current) {
+    const AnnotationLabel* label = FindLabel(labels, l.label_id);
+    if (label == nullptr) continue;  // a label the map no longer has
+    body += LabelsCsvLine(ToValidUtf8(names[l.source_file_id]), label->name);
+  }
+  HttpResponse response;
+  response.status = 200;
+  response.content_type = "text/csv; charset=utf-8";
+  response.headers["content-disposition"] = StrCat("attachment; filename=\"", filename, "\"");
+  response.body = std::move(body);
+  return response;
+}
+
 }  // namespace
 
 Status CheckMaskSet(const AnnotationSetRecord& set) {
@@ -210,71 +236,57 @@ StatusOr<HttpResponse> ImportLabelsCsv(const ApiContext& ctx, const HttpRequest&
     names[f.id] = f.filename;
   }
   const ImageMatcher matcher(std::move(targets));
+  LabelsCsvResolver resolver(
+      [&matcher](std::string_view file) -> StatusOr<LabelsCsvImage> {
+        const TargetImage* image = matcher.Find(file);
+        if (image == nullptr) {
+          return absl::NotFoundError(
+              StrCat("no image '", CleanDisplayText(file).substr(0, 200), "' in the dataset"));
+        }
+        return LabelsCsvImage{image->file_id, ToValidUtf8(image->filename)};
+      },
+      [&labels](std::string_view name) -> StatusOr<int64_t> {
+        const AnnotationLabel* label = FindLabelByName(labels, name);
+        if (label == nullptr) {
+          return absl::NotFoundError(
+              StrCat("label '", CleanDisplayText(name).substr(0, 200),
+                     "' is not in the set's label map (its labels: ", LabelList(labels), ")"));
+        }
+        return label->id;
+      });
   const uint64_t max_bytes = static_cast<uint64_t>(ctx.uploads.max_file_bytes);
-  nlohmann::json refused = nlohmann::json::array();
-  std::vector<ImageLabelRecord> records;
-  std::vector<std::string> sources;
-  std::map<int64_t, std::string> taken;  // file id -> the row that labels it
   bool any_file = false;
   for (const MultipartPart& part : parts) {
     if (!part.is_file) continue;
     const std::string source = CleanDisplayText(part.filename);
     if (part.name != "file" && part.name != "files") {
-      refused.push_back({{"source", source},
-                         {"reason", StrCat("unexpected form field '", CleanDisplayText(part.name),
-                                           "' (files go in the field 'file')")}});
+      resolver.RefuseFile(source, StrCat("unexpected form field '", CleanDisplayText(part.name),
+                                         "' (files go in the field 'file')"));
       continue;
     }
     any_file = true;
     StatusOr<std::string> bytes = ReadPart(part, max_bytes);
     if (!bytes.ok()) {
       if (!absl::IsInvalidArgument(bytes.status())) return bytes.status();
-      refused.push_back(
-          {{"source", source}, {"reason", std::string(ToStd(bytes.status().message()))}});
+      resolver.RefuseFile(source, ToStd(bytes.status().message()));
       continue;
     }
-    StatusOr<LabelsCsv> csv = ParseLabelsCsv(*bytes);
-    if (!csv.ok()) {
-      refused.push_back(
-          {{"source", source}, {"reason", std::string(ToStd(csv.status().message()))}});
-      continue;
-    }
-    for (const LabelsCsvRefusal& r : csv->refused) {
-      refused.push_back({{"source", StrCat(source, ":", r.line)}, {"reason", r.reason}});
-    }
-    for (const LabelsCsvRow& row : csv->rows) {
-      const std::string where = StrCat(source, ":", row.line);
-      const TargetImage* image = matcher.Find(row.file);
-      if (image == nullptr) {
-        refused.push_back(
-            {{"source", where},
-             {"reason", StrCat("no image '", CleanDisplayText(row.file).substr(0, 200),
-                               "' in the dataset")}});
-        continue;
-      }
-      const AnnotationLabel* label = FindLabelByName(labels, row.label);
-      if (label == nullptr) {
-        refused.push_back({{"source", where},
-                           {"reason", StrCat("label '", CleanDisplayText(row.label).substr(0, 200),
-                                             "' is not in the set's label map (its labels: ",
-                                             LabelList(labels), ")")}});
-        continue;
-      }
-      auto [it, fresh] = taken.emplace(image->file_id, where);
-      if (!fresh) {
-        refused.push_back(
-            {{"source", where},
-             {"reason", StrCat(it->second, " already labels ", ToValidUtf8(image->filename))}});
-        continue;
-      }
-      ImageLabelRecord r;
-      r.source_file_id = image->file_id;
-      r.label_id = label->id;
-      r.author_id = CallerId(req);
-      r.origin = "import";
-      records.push_back(r);
-      sources.push_back(where);
-    }
+    resolver.Add(source, *bytes);
+  }
+  nlohmann::json refused = nlohmann::json::array();
+  for (const LabelsCsvRejection& r : resolver.refused()) {
+    refused.push_back({{"source", r.source}, {"reason", r.reason}});
+  }
+  std::vector<ImageLabelRecord> records;
+  std::vector<std::string> sources;
+  for (const LabelsCsvAssignment& a : resolver.assigned()) {
+    ImageLabelRecord r;
+    r.source_file_id = a.image;
+    r.label_id = static_cast<int>(a.label);
+    r.author_id = CallerId(req);
+    r.origin = "import";
+    records.push_back(r);
+    sources.push_back(a.source);
   }
   if (!any_file) return absl::InvalidArgumentError("the upload holds no file (field 'file')");
   nlohmann::json imported = nlohmann::json::array();
@@ -306,22 +318,8 @@ StatusOr<HttpResponse> ExportLabelsCsv(const ApiContext& ctx, const AnnotationSe
   ASSIGN_OR_RETURN(LabelMap labels, SetLabels(set));
   ASSIGN_OR_RETURN(std::vector<ImageLabelRecord> current,
                    ctx.annotations->ListCurrentImageLabels(set.id));
-  ASSIGN_OR_RETURN(std::vector<FileRecord> files, ctx.store->ListDatasetFiles(set.dataset_id));
-  std::map<int64_t, std::string> names;
-  for (const FileRecord& f : files) names[f.id] = f.filename;
-  std::string body = "file,label\n";
-  for (const ImageLabelRecord& l : current) {
-    const AnnotationLabel* label = FindLabel(labels, l.label_id);
-    if (label == nullptr) continue;  // a label the map no longer has
-    body += LabelsCsvLine(ToValidUtf8(names[l.source_file_id]), label->name);
-  }
-  HttpResponse response;
-  response.status = 200;
-  response.content_type = "text/csv; charset=utf-8";
-  response.headers["content-disposition"] =
-      StrCat("attachment; filename=\"annotation_set_", set.id, "_labels.csv\"");
-  response.body = std::move(body);
-  return response;
+  return LabelsCsvDownload(ctx, set.dataset_id, labels, current,
+                           StrCat("annotation_set_", set.id, "_labels.csv"));
 }
 
 bool IsClassificationJob(const nlohmann::json& job, const std::vector<JobResultRecord>& results) {
@@ -337,18 +335,18 @@ bool IsClassificationJob(const nlohmann::json& job, const std::vector<JobResultR
   return false;
 }
 
-StatusOr<HttpResponse> ImageLabelsSetFromJob(const ApiContext& ctx, const HttpRequest& req,
-                                             int64_t job_id, const std::string& name,
-                                             const nlohmann::json& job,
-                                             const std::vector<JobResultRecord>& results) {
+StatusOr<JobImageLabels> ImageLabelsOfJob(const ApiContext& ctx, const HttpRequest& req,
+                                          int64_t job_id, const nlohmann::json& job,
+                                          const std::vector<JobResultRecord>& results) {
   std::vector<std::string> class_names;
   if (ctx.models != nullptr) {
     if (std::shared_ptr<Model> model = ctx.models->Get(job.value("model_id", ""))) {
       class_names = model->description().labels;
     }
   }
-  nlohmann::json verdicts = nlohmann::json::array();
-  std::vector<ImageLabelRecord> records;
+  JobImageLabels out;
+  nlohmann::json& verdicts = out.verdicts;
+  std::vector<ImageLabelRecord>& records = out.records;
   std::map<int, std::string> classes;  // class index -> name, those the model names and seen
   for (size_t k = 0; k < class_names.size() && k < static_cast<size_t>(kMaxLabelId); ++k) {
     classes[static_cast<int>(k)] = class_names[k];
@@ -396,7 +394,7 @@ StatusOr<HttpResponse> ImageLabelsSetFromJob(const ApiContext& ctx, const HttpRe
     verdict["label"] = k + 1;
     verdicts.push_back(verdict);
   }
-  LabelMap labels;
+  LabelMap& labels = out.labels;
   std::set<std::string> used;
   for (const auto& [k, raw] : classes) {
     std::string n = CleanDisplayText(raw);
@@ -407,16 +405,45 @@ StatusOr<HttpResponse> ImageLabelsSetFromJob(const ApiContext& ctx, const HttpRe
   }
   // Names must be unique and valid: checked as any label map is.
   ASSIGN_OR_RETURN(labels, ParseLabelMap(LabelMapJson(labels)));
+  return out;
+}
+
+StatusOr<HttpResponse> ImageLabelsSetFromJob(const ApiContext& ctx, const HttpRequest& req,
+                                             int64_t job_id, const std::string& name,
+                                             const nlohmann::json& job,
+                                             const std::vector<JobResultRecord>& results) {
+  ASSIGN_OR_RETURN(JobImageLabels made, ImageLabelsOfJob(ctx, req, job_id, job, results));
   AnnotationSetRecord set;
   set.dataset_id = job.value("dataset_id", int64_t{0});
   set.owner_id = CallerId(req);
   set.name = name.empty() ? StrCat("inference ", job_id) : name;
   set.kind = AnnotationKind::kImageLabels;
-  set.labels_json = LabelMapJson(labels).dump();
+  set.labels_json = LabelMapJson(made.labels).dump();
   ASSIGN_OR_RETURN(AnnotationSetRecord created,
-                   ctx.annotations->CreateAnnotationSet(set, {}, records));
-  nlohmann::json j = {{"annotation_set", AnnotationSetJson(created)}, {"images", verdicts}};
+                   ctx.annotations->CreateAnnotationSet(set, {}, made.records));
+  nlohmann::json j = {{"annotation_set", AnnotationSetJson(created)},
+                      {"images", std::move(made.verdicts)}};
   return JsonResponse(201, JsonText(j));
+}
+
+StatusOr<HttpResponse> ExportJobLabelsCsv(const ApiContext& ctx, const HttpRequest& req) {
+  ASSIGN_OR_RETURN(int64_t job_id, ParseId(req.params.at("id"), "inference"));
+  std::vector<JobResultRecord> results;
+  ASSIGN_OR_RETURN(nlohmann::json job, ctx.jobs->Report(req.principal, job_id, &results));
+  if (!IsClassificationJob(job, results)) {
+    return absl::InvalidArgumentError(
+        StrCat("inference ", job_id,
+               " is not a classification job: format labels_csv is a classifier's top-1 "
+               "classes (its masks export as label_images, coco, cvat_xml or cvat_seg_zip)"));
+  }
+  ASSIGN_OR_RETURN(JobImageLabels made, ImageLabelsOfJob(ctx, req, job_id, job, results));
+  // As the set's export lists them: by image.
+  std::sort(made.records.begin(), made.records.end(),
+            [](const ImageLabelRecord& a, const ImageLabelRecord& b) {
+              return a.source_file_id < b.source_file_id;
+            });
+  return LabelsCsvDownload(ctx, job.value("dataset_id", int64_t{0}), made.labels, made.records,
+                           StrCat("inference_", job_id, "_labels.csv"));
 }
 
 void AddApiImageLabelRoutes(Router& router, const ApiContext& ctx) {

@@ -57,13 +57,30 @@ StatusOr<HttpResponse> ImportLabelsCsv(const ApiContext& ctx, const HttpRequest&
 StatusOr<HttpResponse> ExportLabelsCsv(const ApiContext& ctx, const AnnotationSetRecord& set);
 
 // POST /api/inferences/{id}/annotations for a classification job: a new image_labels set
-// (labels: the model's classes, class k as label id k + 1, named as the model names it)
-// with each image's top-1 class as its label (origin job:<id>) -> 201 {annotation_set,
-// images: per-image verdicts}. `job` is the job's report, `results` its results.
+// of ImageLabelsOfJob's labels -> 201 {annotation_set, images: per-image verdicts}. `job` is the
+// job's report, `results` its results.
 StatusOr<HttpResponse> ImageLabelsSetFromJob(const ApiContext& ctx, const HttpRequest& req,
                                              int64_t job_id, const std::string& name,
                                              const nlohmann::json& job,
                                              const std::vector<JobResultRecord>& results);
+
+// A classification job's results as image labels: the label map (the model's classes,
+// class k as label id k + 1, named as the model names it), each image's top-1 class as
+// its label (origin job:<id>, in the results' order) and a verdict per image
+// ({file_id, filename, status: added | skipped, label | reason}).
+struct JobImageLabels {
+  LabelMap labels;
+  std::vector<ImageLabelRecord> records;
+  nlohmann::json verdicts = nlohmann::json::array();
+};
+StatusOr<JobImageLabels> ImageLabelsOfJob(const ApiContext& ctx, const HttpRequest& req,
+                                          int64_t job_id, const nlohmann::json& job,
+                                          const std::vector<JobResultRecord>& results);
+
+// GET /api/inferences/{id}/export?format=labels_csv for a classification job: the CSV
+// the image_labels set made from the job (ImageLabelsSetFromJob) exports, as
+// inference_<id>_labels.csv. 400 for a job whose results are masks.
+StatusOr<HttpResponse> ExportJobLabelsCsv(const ApiContext& ctx, const HttpRequest& req);
 
 // Whether a finished job's results are a classifier's (top-k predictions, no masks).
 bool IsClassificationJob(const nlohmann::json& job, const std::vector<JobResultRecord>& results);

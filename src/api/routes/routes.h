@@ -1,9 +1,6 @@
 // Route families, one file each; Server::Create adds them all (server/server.cc).
 #pragma once
 
-#include <string>
-#include <vector>
-
 #include "api/api_context.h"
 #include "api/router.h"
 
@@ -51,7 +48,5 @@ void AddApiUserRoutes(Router& router, const ApiContext& ctx);
 // The web page: GET / and GET /<file> for every file of `site` (web.cc). `site` must
 // outlive the router.
 void AddWebRoutes(Router& router, const StaticSite& site);
-// The extensions GET /v2 advertises.
-const std::vector<std::string>& OipExtensions();
 
 }  // namespace infera
