@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <type_traits>
 
@@ -167,6 +168,35 @@ void StoreSameSize(const Image& image, const ChannelPlan& plan, Layout layout, f
   }
 }
 
+// ImageToTensor's UINT8 output for an 8-bit image of the output's own size (no
+// resampling, no luma): each value is its sample, exactly what the general path's
+// identity resample and rounding give, in NCHW or NHWC. An NHWC output whose channels
+// are the image's own, in order (RGB from RGB, gray from gray), is one copy.
+void StoreSameSizeUInt8(const Image& image, const ChannelPlan& plan, Layout layout, uint8_t* out) {
+  const uint8_t* pixels = image.pixels<uint8_t>();
+  const size_t n = static_cast<size_t>(image.width) * static_cast<size_t>(image.height);
+  const size_t stride = static_cast<size_t>(image.channels);
+  const int channels = plan.channels;
+  if (layout == Layout::kNCHW) {
+    for (int c = 0; c < channels; ++c) {
+      const uint8_t* src = pixels + plan.source[c];
+      uint8_t* dst = out + static_cast<size_t>(c) * n;
+      for (size_t i = 0; i < n; ++i) dst[i] = src[i * stride];
+    }
+    return;
+  }
+  bool in_order = stride == static_cast<size_t>(channels);
+  for (int c = 0; c < channels; ++c) in_order = in_order && plan.source[c] == c;
+  if (in_order) {
+    std::memcpy(out, pixels, n * stride);
+    return;
+  }
+  for (size_t i = 0; i < n; ++i) {
+    const uint8_t* p = pixels + i * stride;
+    for (int c = 0; c < channels; ++c) *out++ = p[plan.source[c]];
+  }
+}
+
 std::string SizeString(const std::pair<int, int>& size) {
   return absl::StrCat(size.first, "x", size.second);
 }
@@ -303,7 +333,13 @@ StatusOr<Tensor> ImageToTensor(const Image& image, const InputSpec& spec) {
                                              : Shape{1, height, width, channels};
   Tensor tensor(spec.dtype, std::move(shape));  // zeros: the letterbox padding
 
+  const bool same_size = !plan.luma && width == image.width && height == image.height &&
+                         content_width == width && content_height == height;
   if (spec.dtype == DType::kUInt8) {
+    if (same_size) {
+      StoreSameSizeUInt8(image, plan, spec.layout, tensor.data_as<uint8_t>());
+      return tensor;
+    }
     auto round = [](float v, int /*c*/) {
       return static_cast<uint8_t>(std::clamp(std::nearbyint(v), 0.0f, 255.0f));
     };
@@ -323,8 +359,7 @@ StatusOr<Tensor> ImageToTensor(const Image& image, const InputSpec& spec) {
   }
   auto normalize = [&](float v, int c) { return (v * scale - mean[c]) / stdev[c]; };
   float* out = tensor.data_as<float>();
-  if (image.type == PixelType::kUInt8 && !plan.luma && width == image.width &&
-      height == image.height && content_width == width && content_height == height) {
+  if (image.type == PixelType::kUInt8 && same_size) {
     // The model's own size (no letterbox padding either), 8-bit samples, no luma (the
     // common classifier request): each value straight from its sample, the same
     // expression as `normalize`, one channel plane at a time — no row buffer, no
