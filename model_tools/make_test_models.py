@@ -64,8 +64,12 @@ Writes:
   OUT_DIR/expected.json (TEST_ONLY_FILES: this one, expected_masks.json,
                           cellpose_expected.json and seed_config.yaml, not in the demo)
                           reference logits/probs/top5 computed by PyTorch with the server's
-                          preprocessing (see preprocess() below; preprocess_uint8() for
-                          the uint8 model)
+                          preprocessing (see preprocess() below); none for
+                          mobilenet_v2_u8: resizing photo.png to its uint8 input rounds
+                          values of which hundreds are halves (357 exact, 779 within
+                          1e-3), which torch's and the server's float arithmetic can
+                          round either way (its tests compare it with mobilenet_v2 at
+                          224x224 instead)
   OUT_DIR/expected_masks.json  reference masks (and one probability map) of the three
                           segmentation models, computed as the runners should (see
                           make_segmentation() and the file's "format" field)
@@ -1147,7 +1151,6 @@ def main():
         ("gray_cls", "1", "gray.png", GRAY_SPEC, None),
         ("gray_cls", "1", "photo.png", GRAY_SPEC, None),
         ("mobilenet_v2", "1", "photo.png", spec224, None),
-        ("mobilenet_v2_u8", "1", "photo.png", spec224_u8, None),
         ("resnet18", "1", "photo.png", spec224, None),
         ("versioned", "3", "disk.png", spec64, None),
     ]
@@ -1156,8 +1159,7 @@ def main():
             key = (name, version)
             if key not in loaded:
                 loaded[key] = load(name, version)
-            raw = load_png(os.path.join(images, image))
-            x = preprocess_uint8(raw, spec) if spec["dtype"] == "uint8" else preprocess(raw, spec)
+            x = preprocess(load_png(os.path.join(images, image)), spec)
             logits = first_logits(loaded[key](x), out_name)[0]
             probs = torch.softmax(logits, 0)
             labels = read_labels(name)
@@ -1181,9 +1183,7 @@ def main():
                              "rgb->gray 0.299R+0.587G+0.114B) -> NCHW -> interpolate bilinear "
                              "align_corners=False antialias=False (skipped at target size) -> "
                              "*scale -> (x-mean)/std -> model -> first output / named dict "
-                             "entry -> softmax; for dtype uint8 (mobilenet_v2_u8) no "
-                             "*scale, (x-mean)/std: round half to even, clamp 0..255, uint8 "
-                             "NHWC",
+                             "entry -> softmax",
             "cases": cases,
         }, f, indent=1)
         f.write("\n")

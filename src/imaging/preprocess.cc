@@ -168,6 +168,16 @@ void StoreSameSize(const Image& image, const ChannelPlan& plan, Layout layout, f
   }
 }
 
+// `v` clamped to [0, 255], then rounded to nearest, ties to even: std::nearbyint's result
+// in the default rounding mode, without its libm call (the baseline x86-64 build has no
+// SSE4.1 round instruction) — adding and subtracting 2^23 rounds a float in [0, 2^23) to
+// an integer (IEEE arithmetic: the compiler may not fold it).
+inline uint8_t RoundToUInt8(float v) {
+  constexpr float kTwo23 = 8388608.0f;
+  const float clamped = std::min(std::max(v, 0.0f), 255.0f);
+  return static_cast<uint8_t>(static_cast<int>((clamped + kTwo23) - kTwo23));
+}
+
 // ImageToTensor's UINT8 output for an 8-bit image of the output's own size (no
 // resampling, no luma): each value is its sample, exactly what the general path's
 // identity resample and rounding give, in NCHW or NHWC. An NHWC output whose channels
@@ -340,10 +350,20 @@ StatusOr<Tensor> ImageToTensor(const Image& image, const InputSpec& spec) {
       StoreSameSizeUInt8(image, plan, spec.layout, tensor.data_as<uint8_t>());
       return tensor;
     }
-    auto round = [](float v, int /*c*/) {
-      return static_cast<uint8_t>(std::clamp(std::nearbyint(v), 0.0f, 255.0f));
-    };
+    auto round = [](float v, int /*c*/) { return RoundToUInt8(v); };
     uint8_t* out = tensor.data_as<uint8_t>();
+    if (spec.layout == Layout::kNHWC) {
+      // The interleaved row is already in NHWC order: one flat loop over locals (a
+      // uint8_t store may alias anything, so captured values would be reloaded).
+      const size_t row_values = static_cast<size_t>(content_width) * channels;
+      const size_t row_stride = static_cast<size_t>(width) * channels;
+      Resample(image, plan, xs, ys, [out, row_values, row_stride](int y, const float* row) {
+        uint8_t* const dst = out + static_cast<size_t>(y) * row_stride;
+        const size_t n = row_values;
+        for (size_t i = 0; i < n; ++i) dst[i] = RoundToUInt8(row[i]);
+      });
+      return tensor;
+    }
     Resample(image, plan, xs, ys, [&](int y, const float* row) {
       StoreRow(spec.layout, y, row, content_width, width, height, channels, round, out);
     });

@@ -482,6 +482,21 @@ TEST(ImageToTensorTest, UInt8OutputIsRawRoundedSamples) {
   EXPECT_EQ(values, (std::vector<uint8_t>{0, 0, 1, 1, 0, 1, 2, 3}));
 }
 
+TEST(ImageToTensorTest, UInt8RoundsHalfwayValuesToEven) {
+  // Width 2 -> 1 (bilinear): each output is the mean of its row's two samples.
+  const Image image =
+      ImageOf<uint8_t>(2, 5, 1, PixelType::kUInt8, {1, 2, 2, 3, 0, 255, 5, 6, 254, 255});
+  InputSpec spec = RawSpec(ColorMode::kGray, 5, 1);
+  spec.dtype = DType::kUInt8;
+  for (const Layout layout : {Layout::kNCHW, Layout::kNHWC}) {
+    spec.layout = layout;
+    ASSERT_OK_AND_ASSIGN(Tensor t, ImageToTensor(image, spec));
+    const std::vector<uint8_t> values(t.data_as<uint8_t>(), t.data_as<uint8_t>() + 5);
+    // 1.5, 2.5, 127.5, 5.5, 254.5
+    EXPECT_EQ(values, (std::vector<uint8_t>{2, 2, 128, 6, 254}));
+  }
+}
+
 TEST(ImageToTensorTest, UInt8OutputAtTheImageSizeIsItsSamples) {
   // The same-size shortcut (a copy for RGB to RGB NHWC; channel picks otherwise) against
   // the samples themselves: RGB in order, RGBA as BGR, gray+alpha replicated, NHWC and NCHW.
