@@ -1222,7 +1222,7 @@ def main():
         u8 = preprocess_uint8(load_png(os.path.join(images, "photo.png")), spec224_u8)
         p_f = torch.softmax(loaded[("mobilenet_v2", "1")](
             preprocess(u8[0].numpy().astype(np.float32), spec224)), 1)
-        p_u8 = torch.softmax(loaded[("mobilenet_v2_u8", "1")](u8), 1)
+        p_u8 = torch.softmax(load("mobilenet_v2_u8")(u8), 1)
         u8_gap = (p_f - p_u8).abs().max().item()
         assert u8_gap < 1e-5, "mobilenet_v2_u8 differs from mobilenet_v2 by %g" % u8_gap
     assert val_acc >= 0.95, "tiny_cls validation accuracy %.3f < 0.95" % val_acc
