@@ -74,7 +74,7 @@ demo: build demo/.stamp demo/real.stamp
 	@echo
 	@echo "infera demo: http://$(HOST):$(PORT)   login: admin / $(DEMO_PASSWORD)"
 	@echo "  real models: ocr_det, ocr_cls (ONNX on OpenCV DNN), ocr_det_torch, ocr_cls_torch (TorchScript)"
-	@echo "  made here:   tiny_cls, mobilenet_v2 (classify), tiny_unet (binary_sigmoid), tiny_multiclass,"
+	@echo "  made here:   tiny_cls, mobilenet_v2 (classify; mobilenet_v2_u8: uint8 input), tiny_unet (binary_sigmoid), tiny_multiclass,"
 	@echo "               tiny_tiff (custom_tiff), cellpose_tiny (cellpose), unet_bench (make bench-job)"
 	@echo "  token:   TOKEN=\$$(curl -s http://$(HOST):$(PORT)/api/auth/login -d '{\"username\": \"admin\", \"password\": \"$(DEMO_PASSWORD)\"}' | sed 's/.*\"access_token\":\"\([^\"]*\)\".*/\1/')"
 	@echo "  datasets: curl -s -H \"Authorization: Bearer \$$TOKEN\" http://$(HOST):$(PORT)/api/datasets"
@@ -102,8 +102,9 @@ bench: build demo/.stamp
 
 # Preferred batch sizes (docs/PERFORMANCE.md): MobileNetV2 and ResNet-18 served with the
 # sizes timed at load (auto), without them (none: max_batch_size the best raw size, and
-# none at max_batch_size 8), and the demo U-Net's timings and choice. BENCH_CONFIG picks
-# another server config with the same models (e.g. one whose storage is elsewhere).
+# none at max_batch_size 8), MobileNetV2 on a uint8 NHWC input (mobilenet_v2_u8, auto), and
+# the demo U-Net's timings and choice. BENCH_CONFIG picks another server config with the
+# same models (e.g. one whose storage is elsewhere).
 BENCH_CONFIG ?= demo/config.yaml
 BENCH_BS = $(BUILD)/infera bench --config $(BENCH_CONFIG) --seconds 5 --max-queue-delay-ms 0
 bench-batch-sizes: build demo/.stamp
@@ -115,6 +116,8 @@ bench-batch-sizes: build demo/.stamp
 	  $(BENCH_BS) --model $$m --batch-sizes 1,2,4,8 --concurrency 1,4,16,32 \
 	    --preferred-batch-sizes none --max-batch-size 8 --json $(BUILD)/bench-$$m-none8.json \
 	  || exit 1; done
+	$(BENCH_BS) --model mobilenet_v2_u8 --batch-sizes 1,2,4,8 --concurrency 1,4,16,32 \
+	  --preferred-batch-sizes auto --timing-budget-ms 10000 --json $(BUILD)/bench-mobilenet_v2_u8-auto.json
 	$(BENCH_BS) --model unet_bench --batch-sizes 1,2,4 --concurrency 1,4 --timing-budget-ms 30000 \
 	  --preferred-batch-sizes auto --json $(BUILD)/bench-unet_bench-auto.json
 

@@ -40,6 +40,17 @@ void BM_Preprocess(benchmark::State& state) {
 }
 BENCHMARK(BM_Preprocess)->Arg(224)->Arg(1000);
 
+// The same image to a uint8 NHWC [1,224,224,3] input (input.dtype: uint8, layout: NHWC):
+// no scale/mean/std; at 224 the samples are copied as they are.
+void BM_PreprocessUInt8(benchmark::State& state) {
+  const Image image = Pattern(static_cast<int>(state.range(0)), static_cast<int>(state.range(0)));
+  InputSpec spec;
+  spec.dtype = DType::kUInt8;
+  spec.layout = Layout::kNHWC;
+  for (auto _ : state) benchmark::DoNotOptimize(ImageToTensor(image, spec));
+}
+BENCHMARK(BM_PreprocessUInt8)->Arg(224)->Arg(1000);
+
 void BM_DecideBatch(benchmark::State& state) {
   std::vector<PendingRequest> queue(static_cast<size_t>(state.range(0)));
   const auto now = BatchClock::now();

@@ -317,9 +317,9 @@ Status Run(const Args& args) {
 
   std::cout << absl::StrFormat("%s: %d forwards / requests after %d warm-up, image %d bytes\n",
                                model.name, args.requests, args.warmup, png.size());
-  std::cout << absl::StrFormat("%-22s %12s %12s %12s %12s %12s %10s %10s\n", "per item", "cpu us",
-                               "client us", "allocs", "client allocs", "alloc KB", "minflt",
-                               "vol csw");
+  std::cout << absl::StrFormat("%-22s %10s %10s %10s %10s %10s %12s %10s %8s %8s\n", "per item",
+                               "outside us", "lane us", "cpu us", "client us", "allocs",
+                               "client allocs", "alloc KB", "minflt", "vol csw");
   Cost raw_cost;
   double raw_forward_ms = 0;  // median, wall clock
   if (args.raw) {

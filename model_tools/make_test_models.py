@@ -19,6 +19,9 @@ Writes:
   (FIXTURES, test repository only: tuple_out, clamp_net, dict_out, gray_cls,
   slow_model, versioned, cellpose_traced, cellpose_traced_flows_second)
       mobilenet_v2  torchvision MobileNetV2, random init (seed 0), 1000 classes, 224x224
+      mobilenet_v2_u8  mobilenet_v2's module (the same weights) wrapped to take uint8 NHWC
+                    [N,224,224,3] (input.dtype: uint8, layout: NHWC): it converts to float,
+                    permutes to NCHW and normalises as mobilenet_v2's model.yaml says
       resnet18      torchvision ResNet-18, random init (seed 1), 1000 classes, 224x224
                     (both with BatchNorm stats recalibrated on random images so their
                     logits are well spread; labels are the ImageNet class names)
@@ -61,7 +64,12 @@ Writes:
   OUT_DIR/expected.json (TEST_ONLY_FILES: this one, expected_masks.json,
                           cellpose_expected.json and seed_config.yaml, not in the demo)
                           reference logits/probs/top5 computed by PyTorch with the server's
-                          preprocessing (see preprocess() below)
+                          preprocessing (see preprocess() below); none for
+                          mobilenet_v2_u8: resizing photo.png to its uint8 input rounds
+                          values of which hundreds are halves (357 exact, 779 within
+                          1e-3), which torch's and the server's float arithmetic can
+                          round either way (its tests compare it with mobilenet_v2 at
+                          224x224 instead)
   OUT_DIR/expected_masks.json  reference masks (and one probability map) of the three
                           segmentation models, computed as the runners should (see
                           make_segmentation() and the file's "format" field)
@@ -345,6 +353,46 @@ class SlowModel(nn.Module):
             spins += 1
         # Depend on the loop so nothing can drop it; adds exactly 0.
         return logits + 0.0 * spins
+
+
+class Uint8Input(nn.Module):
+    """`net` behind the server's uint8 NHWC input: [N,H,W,C] uint8 samples -> float ->
+    NCHW -> x * scale -> (x - mean) / std (the preprocessing a float32 model.yaml asks the
+    server for, here in the graph) -> net."""
+
+    def __init__(self, net: nn.Module, spec: dict):
+        super().__init__()
+        self.net = net
+        self.scale = float(spec["scale"])
+        self.register_buffer("mean", torch.tensor(spec["mean"], dtype=torch.float32)
+                             .view(1, -1, 1, 1))
+        self.register_buffer("std", torch.tensor(spec["std"], dtype=torch.float32)
+                             .view(1, -1, 1, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = x.permute(0, 3, 1, 2).to(torch.float32).contiguous()
+        return self.net((y * self.scale - self.mean) / self.std)
+
+
+def uint8_spec(spec: dict) -> dict:
+    """The uint8 NHWC input spec of a model that normalises itself (Uint8Input): the same
+    colour, size and interpolation as `spec`; no scale/mean/std (the server ignores them
+    for uint8)."""
+    return {
+        "color": spec["color"],
+        "size": list(spec["size"]),
+        "interpolation": spec["interpolation"],
+        "layout": "NHWC",
+        "dtype": "uint8",
+    }
+
+
+def preprocess_uint8(raw: np.ndarray, spec: dict) -> torch.Tensor:
+    """raw float32 HxWxC -> [1,H,W,C] uint8 tensor as the server makes it for dtype uint8:
+    colour conversion and resize as preprocess(), then round to nearest (ties to even) and
+    clamp to [0, 255]."""
+    x = preprocess(raw, dict(spec, scale=1.0, mean=[0.0], std=[1.0]))
+    return x.round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).contiguous()
 
 
 class GrayNet(nn.Module):
@@ -1054,6 +1102,15 @@ def main():
     write_labels(d, labels1000)
     write_model_yaml(d, "torchvision MobileNetV2, random weights (seed 0), ImageNet labels",
                      spec224)
+    # The same module (same weights) behind a uint8 NHWC input: the server sends the
+    # resized 8-bit samples, the graph converts, permutes and normalises them.
+    spec224_u8 = uint8_spec(spec224)
+    d = os.path.join(repo, "mobilenet_v2_u8")
+    save_script(Uint8Input(mnet, spec224), os.path.join(d, "1", "model.pt"), None)
+    write_labels(d, labels1000)
+    write_model_yaml(d, "mobilenet_v2's weights behind a uint8 NHWC input: the graph converts, "
+                        "permutes and normalises (x/255, ImageNet mean/std) itself",
+                     spec224_u8)
 
     torch.manual_seed(1)
     rnet = recalibrate_bn(torchvision.models.resnet18(weights=None), seed=21)
@@ -1160,6 +1217,14 @@ def main():
         assert torch.allclose(slw[0:1], ref) and slw.shape == (2, 3)
         v1m = load("versioned", "1")
         assert not torch.allclose(v1m(x), loaded[("versioned", "3")](x))
+        # mobilenet_v2_u8 is mobilenet_v2: on an image of the input size (no resize, so no
+        # rounding of resampled values) its uint8 input gives the float model's outputs.
+        u8 = preprocess_uint8(load_png(os.path.join(images, "photo.png")), spec224_u8)
+        p_f = torch.softmax(loaded[("mobilenet_v2", "1")](
+            preprocess(u8[0].numpy().astype(np.float32), spec224)), 1)
+        p_u8 = torch.softmax(load("mobilenet_v2_u8")(u8), 1)
+        u8_gap = (p_f - p_u8).abs().max().item()
+        assert u8_gap < 1e-5, "mobilenet_v2_u8 differs from mobilenet_v2 by %g" % u8_gap
     assert val_acc >= 0.95, "tiny_cls validation accuracy %.3f < 0.95" % val_acc
     assert heldout_acc >= 0.95, "tiny_cls held-out accuracy %.3f < 0.95" % heldout_acc
 
@@ -1215,6 +1280,8 @@ def main():
     print("  slow_model: %d ms busy-wait per batch; measured %.0f ms for a batch of 2"
           % (SLOW_DELAY_MS, t_slow * 1000))
     print("  ImageNet labels from: %s" % labels_src)
+    print("  mobilenet_v2_u8 vs mobilenet_v2 at 224x224: max probability difference %.2g"
+          % u8_gap)
     for name in sorted(os.listdir(repo)):
         versions = sorted(v for v in os.listdir(os.path.join(repo, name))
                           if os.path.isdir(os.path.join(repo, name, v)))

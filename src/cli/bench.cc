@@ -4,7 +4,9 @@
 //  1. Raw engine: one backend of the model alone (RawEngineOptions: one instance on
 //     every core; no HTTP, no batcher), one preprocessed
 //     image repeated to each batch size, a closed loop for --seconds each. The best
-//     batch size is the one with the highest images/s.
+//     batch size is the one with the highest images/s. The image is preprocessed by the
+//     model's runner, so the engine gets the model's own input (dtype, layout; e.g.
+//     UINT8 NHWC for `input.dtype: uint8`), printed and reported as raw_input.
 //  2. Served: the same model behind the real HTTP server (port 0), closed-loop clients
 //     (one keep-alive connection each) POSTing the image to /predict/M for each
 //     --concurrency. Batching: max_batch_size the largest --batch-sizes and the model's
@@ -390,15 +392,22 @@ StatusOr<nlohmann::json> BenchModel(const BenchOptions& options, const ServerCon
   ASSIGN_OR_RETURN(RunnerInput input, runner->Preprocess(image, model, params));
   const std::vector<Tensor>& rows = input.items.at(0);
 
+  // The raw engine's input is the runner's own preprocessing of the image, so it has the
+  // model's input dtype and layout (UINT8 NHWC for `input.dtype: uint8`), as served.
+  const Tensor& row = rows[0];
   nlohmann::json report = {
-      {"model", model.name}, {"backend", model.backend}, {"seconds", options.seconds}};
-  std::cout << absl::StrFormat("raw engine: %s (%s), %s\n", model.name, model.backend,
-                               model.artifact.string());
+      {"model", model.name},
+      {"backend", model.backend},
+      {"seconds", options.seconds},
+      {"raw_input", {{"datatype", std::string(DTypeName(row.dtype()))}, {"shape", row.shape()}}}};
+  std::cout << absl::StrFormat("raw engine: %s (%s), %s, input %s %s\n", model.name, model.backend,
+                               model.artifact.string(), DTypeName(row.dtype()),
+                               ShapeToString(row.shape()));
   std::cout << absl::StrFormat("%-12s %12s %10s %10s\n", "batch", "images/s", "p50 ms", "p99 ms");
   int best_batch = batch_sizes[0];
   Measurement best_raw, raw_batch1;
   for (int b : batch_sizes) {
-    ASSIGN_OR_RETURN(Measurement m, MeasureRaw(model, *runner, rows[0], b, options.seconds));
+    ASSIGN_OR_RETURN(Measurement m, MeasureRaw(model, *runner, row, b, options.seconds));
     std::cout << absl::StrFormat("%-12d %12.1f %10.2f %10.2f\n", b, m.per_second, m.p50_ms,
                                  m.p99_ms);
     report["raw"][std::to_string(b)] = ToJson(m);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <type_traits>
 
@@ -171,6 +172,45 @@ void StoreSameSize(const Image& image, const ChannelPlan& plan, Layout layout, f
   }
 }
 
+// `v` clamped to [0, 255], then rounded to nearest, ties to even: std::nearbyint's result
+// in the default rounding mode, without its libm call (the baseline x86-64 build has no
+// SSE4.1 round instruction) — adding and subtracting 2^23 rounds a float in [0, 2^23) to
+// an integer (IEEE arithmetic: the compiler may not fold it).
+inline uint8_t RoundToUInt8(float v) {
+  constexpr float kTwo23 = 8388608.0f;
+  const float clamped = std::min(std::max(v, 0.0f), 255.0f);
+  return static_cast<uint8_t>(static_cast<int>((clamped + kTwo23) - kTwo23));
+}
+
+// ImageToTensor's UINT8 output for an 8-bit image of the output's own size (no
+// resampling, no luma): each value is its sample, exactly what the general path's
+// identity resample and rounding give, in NCHW or NHWC. An NHWC output whose channels
+// are the image's own, in order (RGB from RGB, gray from gray), is one copy.
+void StoreSameSizeUInt8(const Image& image, const ChannelPlan& plan, Layout layout, uint8_t* out) {
+  const uint8_t* pixels = image.pixels<uint8_t>();
+  const size_t n = static_cast<size_t>(image.width) * static_cast<size_t>(image.height);
+  const size_t stride = static_cast<size_t>(image.channels);
+  const int channels = plan.channels;
+  if (layout == Layout::kNCHW) {
+    for (int c = 0; c < channels; ++c) {
+      const uint8_t* src = pixels + plan.source[c];
+      uint8_t* dst = out + static_cast<size_t>(c) * n;
+      for (size_t i = 0; i < n; ++i) dst[i] = src[i * stride];
+    }
+    return;
+  }
+  bool in_order = stride == static_cast<size_t>(channels);
+  for (int c = 0; c < channels; ++c) in_order = in_order && plan.source[c] == c;
+  if (in_order) {
+    std::memcpy(out, pixels, n * stride);
+    return;
+  }
+  for (size_t i = 0; i < n; ++i) {
+    const uint8_t* p = pixels + i * stride;
+    for (int c = 0; c < channels; ++c) *out++ = p[plan.source[c]];
+  }
+}
+
 std::string SizeString(const std::pair<int, int>& size) {
   return absl::StrCat(size.first, "x", size.second);
 }
@@ -310,11 +350,27 @@ StatusOr<Tensor> ImageToTensor(const Image& image, const InputSpec& spec) {
   Tensor tensor = padded ? Tensor(spec.dtype, std::move(shape))
                          : Tensor::Uninitialized(spec.dtype, std::move(shape));
 
+  const bool same_size = !plan.luma && width == image.width && height == image.height &&
+                         content_width == width && content_height == height;
   if (spec.dtype == DType::kUInt8) {
-    auto round = [](float v, int /*c*/) {
-      return static_cast<uint8_t>(std::clamp(std::nearbyint(v), 0.0f, 255.0f));
-    };
+    if (same_size) {
+      StoreSameSizeUInt8(image, plan, spec.layout, tensor.data_as<uint8_t>());
+      return tensor;
+    }
+    auto round = [](float v, int /*c*/) { return RoundToUInt8(v); };
     uint8_t* out = tensor.data_as<uint8_t>();
+    if (spec.layout == Layout::kNHWC) {
+      // The interleaved row is already in NHWC order: one flat loop over locals (a
+      // uint8_t store may alias anything, so captured values would be reloaded).
+      const size_t row_values = static_cast<size_t>(content_width) * channels;
+      const size_t row_stride = static_cast<size_t>(width) * channels;
+      Resample(image, plan, xs, ys, [out, row_values, row_stride](int y, const float* row) {
+        uint8_t* const dst = out + static_cast<size_t>(y) * row_stride;
+        const size_t n = row_values;
+        for (size_t i = 0; i < n; ++i) dst[i] = RoundToUInt8(row[i]);
+      });
+      return tensor;
+    }
     Resample(image, plan, xs, ys, [&](int y, const float* row) {
       StoreRow(spec.layout, y, row, content_width, width, height, channels, round, out);
     });
@@ -330,8 +386,7 @@ StatusOr<Tensor> ImageToTensor(const Image& image, const InputSpec& spec) {
   }
   auto normalize = [&](float v, int c) { return (v * scale - mean[c]) / stdev[c]; };
   float* out = tensor.data_as<float>();
-  if (image.type == PixelType::kUInt8 && !plan.luma && width == image.width &&
-      height == image.height && content_width == width && content_height == height) {
+  if (image.type == PixelType::kUInt8 && same_size) {
     // The model's own size (no letterbox padding either), 8-bit samples, no luma (the
     // common classifier request): each value straight from its sample, the same
     // expression as `normalize`, one channel plane at a time — no row buffer, no

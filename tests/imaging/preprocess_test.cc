@@ -482,6 +482,64 @@ TEST(ImageToTensorTest, UInt8OutputIsRawRoundedSamples) {
   EXPECT_EQ(values, (std::vector<uint8_t>{0, 0, 1, 1, 0, 1, 2, 3}));
 }
 
+TEST(ImageToTensorTest, UInt8RoundsHalfwayValuesToEven) {
+  // Width 2 -> 1 (bilinear): each output is the mean of its row's two samples.
+  const Image image =
+      ImageOf<uint8_t>(2, 5, 1, PixelType::kUInt8, {1, 2, 2, 3, 0, 255, 5, 6, 254, 255});
+  InputSpec spec = RawSpec(ColorMode::kGray, 5, 1);
+  spec.dtype = DType::kUInt8;
+  for (const Layout layout : {Layout::kNCHW, Layout::kNHWC}) {
+    spec.layout = layout;
+    ASSERT_OK_AND_ASSIGN(Tensor t, ImageToTensor(image, spec));
+    const std::vector<uint8_t> values(t.data_as<uint8_t>(), t.data_as<uint8_t>() + 5);
+    // 1.5, 2.5, 127.5, 5.5, 254.5
+    EXPECT_EQ(values, (std::vector<uint8_t>{2, 2, 128, 6, 254}));
+  }
+}
+
+TEST(ImageToTensorTest, UInt8OutputAtTheImageSizeIsItsSamples) {
+  // The same-size shortcut (a copy for RGB to RGB NHWC; channel picks otherwise) against
+  // the samples themselves: RGB in order, RGBA as BGR, gray+alpha replicated, NHWC and NCHW.
+  std::vector<uint8_t> samples(5 * 4 * 4);
+  for (size_t i = 0; i < samples.size(); ++i) samples[i] = static_cast<uint8_t>(i * 37 + 11);
+  InputSpec spec;
+  spec.size = std::pair<int, int>{4, 5};
+  spec.dtype = DType::kUInt8;
+  spec.mean.clear();  // (ignored for UINT8; cleared so that the gray case is a valid spec)
+  spec.std.clear();
+  struct Case {
+    int image_channels;
+    ColorMode color;
+    Layout layout;
+    int source[3];  // output channel c is the image's channel source[c]
+  };
+  for (const Case& k : {Case{3, ColorMode::kRgb, Layout::kNHWC, {0, 1, 2}},
+                        Case{3, ColorMode::kRgb, Layout::kNCHW, {0, 1, 2}},
+                        Case{4, ColorMode::kBgr, Layout::kNHWC, {2, 1, 0}},
+                        Case{2, ColorMode::kRgb, Layout::kNCHW, {0, 0, 0}},
+                        Case{2, ColorMode::kGray, Layout::kNHWC, {0, 0, 0}}}) {
+    SCOPED_TRACE(k.image_channels);
+    const Image image =
+        ImageOf(5, 4, k.image_channels, PixelType::kUInt8,
+                std::vector<uint8_t>(samples.begin(), samples.begin() + 20 * k.image_channels));
+    spec.color = k.color;
+    spec.layout = k.layout;
+    ASSERT_OK_AND_ASSIGN(Tensor t, ImageToTensor(image, spec));
+    const int channels = k.color == ColorMode::kGray ? 1 : 3;
+    EXPECT_EQ(t.shape(),
+              k.layout == Layout::kNHWC ? (Shape{1, 4, 5, channels}) : (Shape{1, channels, 4, 5}));
+    for (int i = 0; i < 20; ++i) {
+      for (int c = 0; c < channels; ++c) {
+        const size_t at = k.layout == Layout::kNHWC ? static_cast<size_t>(i * channels + c)
+                                                    : static_cast<size_t>(c * 20 + i);
+        EXPECT_EQ(t.data_as<uint8_t>()[at],
+                  samples[static_cast<size_t>(i * k.image_channels + k.source[c])])
+            << i << " " << c;
+      }
+    }
+  }
+}
+
 TEST(ImageToTensorTest, UInt8OutputNeedsAnEightBitImage) {
   InputSpec spec = RawSpec(ColorMode::kGray, 1, 1);
   spec.dtype = DType::kUInt8;
