@@ -20,6 +20,7 @@
 
 #include "common/base64.h"
 #include "imaging/codec.h"
+#include "support/custom_tiff_model.h"
 #include "support/multipart_body.h"
 #include "support/server_fixture.h"
 

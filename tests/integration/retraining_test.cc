@@ -26,6 +26,7 @@
 #include "imaging/codec.h"
 #include "store/sqlite_user_store.h"
 #include "support/child_process.h"
+#include "support/custom_tiff_model.h"
 #include "support/multipart_body.h"
 #include "support/server_fixture.h"
 

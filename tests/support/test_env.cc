@@ -58,21 +58,6 @@ void CopyModel(const std::string& name, const fs::path& dest) {
   fs::copy(TestModelsDir() / "repo" / name, dest / name, fs::copy_options::recursive);
 }
 
-void WriteCustomTiffClassesModel(const fs::path& dest, const std::string& name, bool warmup) {
-  fs::create_directories(dest / name / "1");
-  fs::copy_file(TestModelsDir() / "repo" / "tiny_multiclass" / "1" / "model.pt",
-                dest / name / "1" / "model.pt");
-  WriteFile(dest / name / "model.yaml",
-            "backend: torchscript\nrunner: custom_tiff\n"
-            "description: tiny_multiclass's network served by custom_tiff (K = 3)\n"
-            "input: {color: rgb, size: [64, 64], interpolation: bilinear, layout: NCHW, "
-            "dtype: float32}\n"
-            "batching: {max_batch_size: 4, max_queue_delay_ms: 1}\n"
-            "instances: {count: 1, device: cpu}\n"
-            "warmup: " +
-                std::string(warmup ? "true" : "false") + "\n");
-}
-
 std::unique_ptr<Server> StartServer(const fs::path& dir, const std::string& yaml) {
   const fs::path file = dir / "config.yaml";
   // Suites about other things than users run with auth off (auth_test turns it on).

@@ -37,13 +37,6 @@ class TempDir {
 // Copies repo model `name` (model.yaml, labels, version folders) into `dest/name`.
 void CopyModel(const std::string& name, const std::filesystem::path& dest);
 
-// Writes `dest/name`: tiny_multiclass's network ([N, 3, 64, 64] in, [N, 3, 64, 64] class
-// scores out, no labels file) served by runner custom_tiff, so a custom_tiff model with
-// K = 3 output channels taking 3-channel images resized to 64x64. With `warmup` the
-// server runs it at load (its spec's rgb gives the 3 channels) and knows K from then on.
-void WriteCustomTiffClassesModel(const std::filesystem::path& dest, const std::string& name,
-                                 bool warmup);
-
 // Writes `yaml` as a server config file in `dir` and starts a Server from it on
 // 127.0.0.1 with a free port. Fails the calling test (ADD_FAILURE) and returns null on
 // error.
