@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <set>
 
+#include "annotations/label_map.h"
 #include "common/strings.h"
 #include "jobs/retraining_samples.h"
 #include "models/model.h"
+#include "training/losses.h"
 #include "training/trainer.h"
 
 namespace infera {
@@ -17,6 +19,37 @@ Status AsRetraining(const Status& s) {
   std::string message(ToStd(s.message()));
   if (message.starts_with("job ")) message = "retraining " + message.substr(4);
   return absl::Status(s.code(), message);
+}
+
+// K of a model whose task follows its output (custom_tiff): the channels of its first
+// output as warm-up saw it ([N, K, H, W]; 1 for [N, H, W]); nullopt when unknown (no
+// warm-up) — the trainer then checks the masks themselves when the job runs.
+std::optional<int64_t> WarmupOutputClasses(const Model& model) {
+  const std::vector<TensorInfo>& outputs = model.OutputInfo();
+  if (outputs.empty()) return std::nullopt;
+  const Shape& shape = outputs[0].shape;
+  if (shape.size() == 4 && shape[1] > 0) return shape[1];
+  if (shape.size() == 3) return int64_t{1};
+  return std::nullopt;
+}
+
+// A set whose labels a K-class model (K > 1) cannot learn: InvalidArgument naming the
+// first label id >= K (255 and 65535 mark unannotated pixels in masks, not classes).
+Status CheckSetLabelsFit(const AnnotationSetRecord& set, const std::string& model,
+                         int64_t classes) {
+  StatusOr<LabelMap> labels = ParseLabelMap(nlohmann::json::parse(set.labels_json, nullptr, false));
+  if (!labels.ok()) {
+    return absl::InternalError(StrCat("annotation set ", set.id, " has corrupt labels"));
+  }
+  for (const AnnotationLabel& label : *labels) {
+    if (label.id >= classes && label.id != 255 && label.id != 65535) {
+      return absl::InvalidArgumentError(StrCat("annotation set ", set.id, " ('", set.name,
+                                               "') has label ", label.id, " ('", label.name,
+                                               "') but model '", model, "' outputs K = ", classes,
+                                               " classes (labels 0..", classes - 1, ")"));
+    }
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -66,6 +99,12 @@ StatusOr<JobRecord> RetrainingJobs::Start(const Caller& caller,
     RETURN_IF_ERROR(set.status());
     RETURN_IF_ERROR(CheckVisible(caller, set->owner_id, "annotation set", id));
     RETURN_IF_ERROR(CheckSetsTrainRunner(set->kind, id, config.runner));
+    if (TaskFollowsOutput(config.runner) && set->kind != AnnotationKind::kImageLabels) {
+      const std::optional<int64_t> classes = WarmupOutputClasses(*model);
+      if (classes.has_value() && *classes > 1) {
+        RETURN_IF_ERROR(CheckSetLabelsFit(*set, name, *classes));
+      }
+    }
     if (set->mask_count == 0) {
       return absl::InvalidArgumentError(StrCat(
           "annotation set ", id, " ('", set->name, "') has no ",

@@ -4,6 +4,8 @@
 // that already output probabilities) and returns the top_k classes:
 //   {"predictions": [{"class_id": 3, "label": "disk", "confidence": 0.97}, ...]}
 // Params: top_k (integer 1..1000, default 5; capped at K), apply_softmax (bool, true).
+// Training: from per-image labels (TrainingSample::image_label, no mask target);
+// training_loss() "cross_entropy".
 // Stateless; thread-safe.
 #pragma once
 
@@ -30,6 +32,7 @@ class ClassifyRunner final : public Runner {
                                               const std::vector<std::vector<Tensor>>& outputs,
                                               const ModelDescription& model,
                                               const nlohmann::json& params) const override;
+  std::string_view training_loss() const override { return "cross_entropy"; }
 };
 
 // Softmax of `logits` in double precision (max-subtracted), as float.

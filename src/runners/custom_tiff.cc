@@ -7,6 +7,7 @@
 #include "imaging/overlay.h"
 #include "imaging/preprocess.h"
 #include "runners/model_description.h"
+#include "runners/multiclass_argmax.h"
 #include "runners/params.h"
 #include "runners/segmentation_util.h"
 
@@ -184,6 +185,32 @@ StatusOr<RunnerProbabilities> CustomTiffRunner::Probabilities(
       ProbabilityImage(scores, params.value("output_is_probability", false)), source, model.input);
   out.kind = scores.classes == 1 ? ProbabilityKind::kBernoulli : ProbabilityKind::kCategorical;
   return out;
+}
+
+StatusOr<std::vector<Tensor>> CustomTiffRunner::AnnotationToTarget(
+    const Image& annotation, const Image& source, const ModelDescription& model) const {
+  if (annotation.type == PixelType::kFloat32) {
+    return absl::InvalidArgumentError(
+        "custom_tiff annotations must be 8- or 16-bit labels, not float");
+  }
+  ASSIGN_OR_RETURN(Image resized, AnnotationAtModelSize(annotation, source, model.input));
+  const int h = resized.height, w = resized.width;
+  Tensor foreground(DType::kFP32, {1, 1, h, w});
+  Tensor classes(DType::kInt64, {1, h, w});
+  float* f = foreground.data_as<float>();
+  int64_t* c = classes.data_as<int64_t>();
+  const bool wide = resized.type == PixelType::kUInt16;
+  const int64_t unannotated = wide ? 65535 : 255;
+  const size_t n = static_cast<size_t>(w) * h;
+  for (size_t i = 0; i < n; ++i) {
+    const int64_t v = wide ? resized.pixels<uint16_t>()[i] : resized.pixels<uint8_t>()[i];
+    f[i] = v > 0 ? 1.0f : 0.0f;
+    c[i] = v == unannotated ? kUnannotatedTarget : v;
+  }
+  std::vector<Tensor> targets;
+  targets.push_back(std::move(foreground));
+  targets.push_back(std::move(classes));
+  return targets;
 }
 
 }  // namespace infera

@@ -32,7 +32,18 @@
 // Errors: InvalidArgument for bad params or an image with fewer channels than
 // `channels`; Internal (naming the model) for a spec whose dtype is not float32 and for
 // outputs of another shape or type.
-// Not trainable (the default AnnotationToTarget).
+// Training (training/losses.h: the task follows the model's output type): AnnotationToTarget
+// gives two targets at the model input size (the annotation's channel 0, 8- or 16-bit,
+// resized nearest as the image is), one per output type:
+//   [0] FP32 [1, 1, h, w], 1.0 where the annotation is > 0 (every non-zero label,
+//       255 included: a 0/255 mask is a binary mask) — for K = 1 (BCE + Dice; on the
+//       probabilities when output_is_probability);
+//   [1] INT64 [1, h, w] class indices, kUnannotatedTarget where the annotation is 255
+//       (8-bit) or 65535 (16-bit): pixels nobody annotated, which the loss ignores — for
+//       K > 1 (cross-entropy).
+// The trainer knows K (it runs the model) and takes the one that applies; it refuses a
+// class index >= K. InvalidArgument for float annotations (labels are integers).
+// training_loss() "by_output_type".
 // Stateless; thread-safe.
 #pragma once
 
@@ -60,6 +71,9 @@ class CustomTiffRunner final : public Runner {
                                               const std::vector<std::vector<Tensor>>& outputs,
                                               const ModelDescription& model,
                                               const nlohmann::json& params) const override;
+  StatusOr<std::vector<Tensor>> AnnotationToTarget(const Image& annotation, const Image& source,
+                                                   const ModelDescription& model) const override;
+  std::string_view training_loss() const override { return "by_output_type"; }
 };
 
 }  // namespace infera

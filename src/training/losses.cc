@@ -14,12 +14,23 @@ static_assert(kIgnoreLabel == kUnannotatedTarget, "the loss ignores what the run
 namespace {
 
 at::Tensor BinaryLoss(const at::Tensor& output, const at::Tensor& target) {
-  TORCH_CHECK(output.numel() == target.numel(), "binary_sigmoid: the output has ", output.sizes(),
+  TORCH_CHECK(output.numel() == target.numel(), "the output has ", output.sizes(),
               " values per batch but the target ", target.sizes());
   const at::Tensor x = output.reshape(target.sizes()).to(at::kFloat);
   const at::Tensor t = target.to(at::kFloat);
   const at::Tensor bce = torch::binary_cross_entropy_with_logits(x, t);
   const at::Tensor p = torch::sigmoid(x);
+  const at::Tensor dice = 1 - (2 * (p * t).sum() + 1) / (p.sum() + t.sum() + 1);
+  return bce + dice;
+}
+
+// BCE on probabilities (the model applies its own sigmoid) + soft Dice on them.
+at::Tensor BinaryProbabilityLoss(const at::Tensor& output, const at::Tensor& target) {
+  TORCH_CHECK(output.numel() == target.numel(), "the output has ", output.sizes(),
+              " values per batch but the target ", target.sizes());
+  const at::Tensor p = output.reshape(target.sizes()).to(at::kFloat);
+  const at::Tensor t = target.to(at::kFloat);
+  const at::Tensor bce = torch::binary_cross_entropy(p, t);
   const at::Tensor dice = 1 - (2 * (p * t).sum() + 1) / (p.sum() + t.sum() + 1);
   return bce + dice;
 }
@@ -42,7 +53,17 @@ at::Tensor CellposeLoss(const at::Tensor& output, const at::Tensor& target) {
 
 }  // namespace
 
-StatusOr<TrainingTask> TaskForRunner(std::string_view runner) {
+bool TaskFollowsOutput(std::string_view runner) { return runner == "custom_tiff"; }
+
+StatusOr<TrainingTask> TaskForRunner(std::string_view runner, const OutputType& output) {
+  if (runner == "custom_tiff") {
+    if (output.classes < 1) {
+      return absl::InvalidArgumentError(
+          StrCat("custom_tiff trains models with K >= 1 output channels, not ", output.classes));
+    }
+    if (output.classes > 1) return TrainingTask::kMulticlass;
+    return output.is_probability ? TrainingTask::kBinaryProbability : TrainingTask::kBinary;
+  }
   if (runner == "binary_sigmoid") return TrainingTask::kBinary;
   if (runner == "multiclass_argmax") return TrainingTask::kMulticlass;
   if (runner == "classify") return TrainingTask::kClassify;
@@ -56,6 +77,8 @@ at::Tensor TaskLoss(TrainingTask task, const at::Tensor& output, const at::Tenso
   switch (task) {
     case TrainingTask::kBinary:
       return BinaryLoss(output, target);
+    case TrainingTask::kBinaryProbability:
+      return BinaryProbabilityLoss(output, target);
     case TrainingTask::kMulticlass:
     case TrainingTask::kClassify:
       return CrossEntropy(output, target);

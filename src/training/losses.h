@@ -19,6 +19,16 @@
 //                      train._loss_fn_seg): MSE(flows) / 2 + BCE-with-logits(cell
 //                      probability). Metric ap50: the runner's own mask reconstruction
 //                      (Postprocess) against the true instances, AP at IoU 0.5.
+//   custom_tiff        by its model's output type (OutputType: K, the channels of the
+//                      first output, and the runner's output_is_probability param):
+//                      K = 1 the binary task on CustomTiffRunner::AnnotationToTarget's
+//                      first target (foreground > 0): kBinary for scores (logits), or
+//                      kBinaryProbability when the output is already a probability:
+//                      BCE on the probabilities (torch.nn.functional.binary_cross_entropy,
+//                      logs clamped at -100) + the same soft Dice with p = the output;
+//                      metric iou (and dice) of p > the runner's threshold. K > 1:
+//                      kMulticlass on its second target (class indices, unannotated
+//                      pixels ignored); metric mean_iou of the argmax.
 // These match torch.nn.functional's binary_cross_entropy_with_logits and cross_entropy
 // (ignore_index=-100), which tests/training/parity compares against.
 // Thread-safe (pure functions).
@@ -36,10 +46,24 @@ class Tensor;  // LibTorch's, defined in training/*.cc only (this header include
 
 namespace infera {
 
-enum class TrainingTask { kBinary, kMulticlass, kClassify, kCellpose };
+enum class TrainingTask { kBinary, kBinaryProbability, kMulticlass, kClassify, kCellpose };
 
-// The task of `runner`; InvalidArgument naming the trainable runners otherwise.
-StatusOr<TrainingTask> TaskForRunner(std::string_view runner);
+// What the task of a runner whose task follows its model's output (custom_tiff) depends
+// on: K, the channels of the model's first output ([N, K, H, W]; 1 for [N, H, W]), and
+// whether that output is already a probability (no sigmoid to apply).
+struct OutputType {
+  int64_t classes = 1;
+  bool is_probability = false;
+};
+
+// Whether `runner`'s task follows its model's output type (custom_tiff): TaskForRunner
+// then needs the model's OutputType.
+bool TaskFollowsOutput(std::string_view runner);
+
+// The task of `runner` (for custom_tiff: of a model whose output is `output`; the other
+// runners ignore it); InvalidArgument naming the trainable runners for a runner that
+// cannot train, or for an `output` with fewer than 1 class.
+StatusOr<TrainingTask> TaskForRunner(std::string_view runner, const OutputType& output = {});
 
 // The target value of pixels that are not annotated (multiclass_argmax).
 inline constexpr int64_t kIgnoreLabel = -100;

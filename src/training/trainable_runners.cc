@@ -1,4 +1,4 @@
-// TrainableRunners (training/trainer.h): the runners training/task.cc has a task for
+// TrainableRunners (training/trainer.h): the runners training/losses.cc has a task for
 // (target, loss, validation metric); TrainingLossesTest checks the two lists agree.
 #include <string>
 #include <vector>
@@ -8,7 +8,7 @@
 namespace infera {
 
 std::vector<std::string> TrainableRunners() {
-  return {"binary_sigmoid", "cellpose", "classify", "multiclass_argmax"};
+  return {"binary_sigmoid", "cellpose", "classify", "custom_tiff", "multiclass_argmax"};
 }
 
 }  // namespace infera

@@ -177,11 +177,36 @@ double Step(torch::jit::Module& module, torch::optim::Optimizer& optimizer, Trai
 // serving lanes alone; only this thread (and its own OpenMP pool) trains.
 void UseThreads(int threads) { at::set_num_threads(std::max(1, threads)); }
 
+// K, the channels of the output training reads when `module` runs on `input` [1, ...]
+// (evaluation mode, no gradients: nothing of the module changes): size(1) of a
+// [N, K, H, W] output, 1 for [N, H, W]. InvalidArgument for another rank.
+StatusOr<int64_t> OutputClasses(torch::jit::Module& module, const OutputPick& pick,
+                                const at::Tensor& input, const std::string& model_name) {
+  at::Tensor output;
+  try {
+    torch::NoGradGuard no_grad;
+    module.eval();
+    output = FirstOutput(module.forward({input}), pick.position, pick.name);
+    module.train(true);
+  } catch (const std::exception& e) {
+    module.train(true);
+    return absl::InvalidArgumentError(
+        StrCat("model '", model_name, "' does not run on the training input: ", Readable(e)));
+  }
+  if (output.dim() == 4) return output.size(1);
+  if (output.dim() == 3) return int64_t{1};
+  std::ostringstream shape;
+  shape << output.sizes();
+  return absl::InvalidArgumentError(StrCat("model '", model_name, "' outputs ", shape.str(),
+                                           "; training needs [N, K, H, W] or [N, H, W]"));
+}
+
 }  // namespace
 
 StatusOr<std::vector<double>> TrainSteps(const fs::path& module_path, std::string_view runner,
                                          const TrainingParams& params,
-                                         const std::vector<TrainingBatch>& batches) {
+                                         const std::vector<TrainingBatch>& batches,
+                                         bool output_is_probability) {
   ASSIGN_OR_RETURN(TrainingTask task, TaskForRunner(runner));
   UseThreads(params.threads);
   torch::jit::Module module;
@@ -192,6 +217,14 @@ StatusOr<std::vector<double>> TrainSteps(const fs::path& module_path, std::strin
         StrCat("cannot load TorchScript file ", module_path.string(), ": ", Readable(e)));
   }
   module.train(true);
+  if (TaskFollowsOutput(runner) && !batches.empty()) {
+    ASSIGN_OR_RETURN(at::Tensor first, ToTorchTensor(batches[0].input));
+    OutputType output;
+    output.is_probability = output_is_probability;
+    ASSIGN_OR_RETURN(output.classes,
+                     OutputClasses(module, OutputPick{}, first, module_path.string()));
+    ASSIGN_OR_RETURN(task, TaskForRunner(runner, output));
+  }
   ASSIGN_OR_RETURN(std::vector<at::Tensor> trainable, TrainableParameters(module, params.freeze));
   std::unique_ptr<torch::optim::Optimizer> optimizer = MakeOptimizer(params, trainable);
   std::vector<double> losses;
@@ -217,6 +250,13 @@ struct Trainer::Impl {
   ModelConfig model;
   const Runner* runner = nullptr;
   TrainingTask task = TrainingTask::kBinary;
+  // custom_tiff: its model's output type, which picks the task; which of the runner's
+  // targets that task trains on (0, or 1 for K > 1: CustomTiffRunner::AnnotationToTarget);
+  // the binary tasks' threshold on the probability (the runner's `threshold` param;
+  // binary_sigmoid: logits > 0).
+  OutputType output;
+  size_t target_index = 0;
+  std::optional<double> threshold;
   OutputPick pick;
   TrainingParams params;
   std::vector<TrainingSample> samples;
@@ -241,6 +281,10 @@ struct Trainer::Impl {
   // cellpose: the instances the runner reconstructs from sample `i`'s output [1, 3, t, t].
   StatusOr<cellpose::LabelImage> CellposeInstances(size_t i, const at::Tensor& output) const;
 
+  // The model input of `image` (sample `i`'s, for messages), and its Preprocess context.
+  StatusOr<at::Tensor> ModelInput(size_t i, const Image& image, nlohmann::json* plan) const;
+  // The binary tasks' predicted foreground (0/1 bytes) of `output`, shaped as it is.
+  at::Tensor Foreground(const at::Tensor& output) const;
   // The model input and target of `image` and `mask` (sample `i`'s label for classify).
   StatusOr<std::pair<at::Tensor, at::Tensor>> Example(size_t i, const Image& image,
                                                       const Image& mask,
@@ -270,6 +314,29 @@ std::pair<Image, Image> Trainer::Impl::Cut(const Image& image, const Image& mask
   return {Crop(image, x, y, crop_side, crop_side), Crop(mask, x, y, crop_side, crop_side)};
 }
 
+StatusOr<at::Tensor> Trainer::Impl::ModelInput(size_t i, const Image& image,
+                                               nlohmann::json* plan) const {
+  const TrainingSample& sample = samples[i];
+  StatusOr<RunnerInput> in = runner->Preprocess(image, model, runner_params);
+  if (!in.ok()) {
+    return absl::InvalidArgumentError(
+        StrCat("sample '", sample.name, "': ", in.status().message()));
+  }
+  if (in->items.size() != 1 || in->items[0].empty()) {
+    return absl::InvalidArgumentError(StrCat("runner ", runner->name(), " makes ", in->items.size(),
+                                             " model calls for sample '", sample.name,
+                                             "'; training needs one per image"));
+  }
+  if (plan != nullptr) *plan = in->context;
+  return ToTorchTensor(in->items[0][0]);
+}
+
+at::Tensor Trainer::Impl::Foreground(const at::Tensor& output) const {
+  if (task == TrainingTask::kBinaryProbability) return output.gt(threshold.value_or(0.5));
+  if (threshold.has_value()) return torch::sigmoid(output).gt(*threshold);
+  return output.gt(0);
+}
+
 StatusOr<std::pair<at::Tensor, at::Tensor>> Trainer::Impl::Example(size_t i, const Image& image,
                                                                    const Image& mask,
                                                                    nlohmann::json* plan) const {
@@ -277,22 +344,18 @@ StatusOr<std::pair<at::Tensor, at::Tensor>> Trainer::Impl::Example(size_t i, con
   auto named = [&](const Status& s) {
     return absl::InvalidArgumentError(StrCat("sample '", sample.name, "': ", s.message()));
   };
-  StatusOr<RunnerInput> in = runner->Preprocess(image, model, runner_params);
-  if (!in.ok()) return named(in.status());
-  if (in->items.size() != 1 || in->items[0].empty()) {
-    return absl::InvalidArgumentError(StrCat("runner ", runner->name(), " makes ", in->items.size(),
-                                             " model calls for sample '", sample.name,
-                                             "'; training needs one per image"));
-  }
-  ASSIGN_OR_RETURN(at::Tensor input, ToTorchTensor(in->items[0][0]));
-  if (plan != nullptr) *plan = in->context;
+  ASSIGN_OR_RETURN(at::Tensor input, ModelInput(i, image, plan));
   at::Tensor target;
   if (task == TrainingTask::kClassify) {
     target = torch::full({1}, static_cast<int64_t>(*sample.image_label), torch::kLong);
   } else {
     StatusOr<std::vector<Tensor>> t = runner->AnnotationToTarget(mask, image, model);
     if (!t.ok()) return named(t.status());
-    ASSIGN_OR_RETURN(target, ToTorchTensor(t->at(0)));
+    if (target_index >= t->size()) {
+      return absl::InternalError(StrCat("runner ", runner->name(), " gives ", t->size(),
+                                        " targets; training reads #", target_index));
+    }
+    ASSIGN_OR_RETURN(target, ToTorchTensor(t->at(target_index)));
   }
   return std::make_pair(std::move(input), std::move(target));
 }
@@ -322,8 +385,9 @@ bool Trainer::Impl::Evaluate(const TrainingCallbacks& callbacks, EpochMetrics* o
         FirstOutput(module.forward({torch::cat(xs)}), pick.position, pick.name);
     loss_sum += TaskLoss(task, output, target).item<double>() * static_cast<double>(xs.size());
     switch (task) {
-      case TrainingTask::kBinary: {
-        const at::Tensor p = output.reshape(target.sizes()).gt(0).to(at::kByte).contiguous();
+      case TrainingTask::kBinary:
+      case TrainingTask::kBinaryProbability: {
+        const at::Tensor p = Foreground(output.reshape(target.sizes())).to(at::kByte).contiguous();
         const at::Tensor t = target.gt(0.5).to(at::kByte).contiguous();
         binary.Add({p.data_ptr<uint8_t>(), static_cast<size_t>(p.numel())},
                    {t.data_ptr<uint8_t>(), static_cast<size_t>(t.numel())});
@@ -360,6 +424,7 @@ bool Trainer::Impl::Evaluate(const TrainingCallbacks& callbacks, EpochMetrics* o
   out->val_loss = val.empty() ? 0.0 : loss_sum / static_cast<double>(val.size());
   switch (task) {
     case TrainingTask::kBinary:
+    case TrainingTask::kBinaryProbability:
       out->metrics = binary.ToJson();
       out->score = binary.iou();
       break;
@@ -614,10 +679,38 @@ StatusOr<std::unique_ptr<Trainer>> Trainer::Create(const ModelConfig& model, con
       }
     }
   }
+  try {
+    impl->module = torch::jit::load(model.artifact.string());
+  } catch (const std::exception& e) {
+    return absl::InvalidArgumentError(StrCat("model '", model.name, "': cannot load ",
+                                             model.artifact.string(), ": ", Readable(e)));
+  }
+  impl->module.train(true);
+  if (TaskFollowsOutput(runner.name())) {
+    // The task follows the model's output: run it once on the first sample to read K.
+    ASSIGN_OR_RETURN(at::Tensor first, impl->ModelInput(0, impl->samples[0].image, nullptr));
+    ASSIGN_OR_RETURN(impl->output.classes,
+                     OutputClasses(impl->module, impl->pick, first, model.name));
+    impl->output.is_probability = impl->runner_params.value("output_is_probability", false);
+    ASSIGN_OR_RETURN(impl->task, TaskForRunner(runner.name(), impl->output));
+    impl->target_index = impl->task == TrainingTask::kMulticlass ? 1 : 0;
+    impl->threshold = impl->runner_params.value("threshold", 0.5);
+  }
   for (size_t i = 0; i < impl->samples.size(); ++i) {
     auto cut = impl->Cut(impl->samples[i].image, impl->samples[i].mask, nullptr);
     nlohmann::json context;
     ASSIGN_OR_RETURN(auto example, impl->Example(i, cut.first, cut.second, &context));
+    if (TaskFollowsOutput(runner.name()) && impl->task == TrainingTask::kMulticlass) {
+      // Every annotated class must be one of the model's K (the loss would fail later).
+      const int64_t top = example.second.max().item<int64_t>();
+      if (top >= impl->output.classes) {
+        return absl::InvalidArgumentError(
+            StrCat("sample '", impl->samples[i].name, "': the annotation has class ", top,
+                   " but model '", model.name, "' outputs K = ", impl->output.classes,
+                   " classes (labels 0..", impl->output.classes - 1,
+                   "; 255, or 65535 in 16-bit masks, marks unannotated pixels)"));
+      }
+    }
     if (task == TrainingTask::kCellpose) {
       impl->crops.push_back(std::move(cut));
       impl->contexts.push_back(std::move(context));
@@ -651,13 +744,6 @@ StatusOr<std::unique_ptr<Trainer>> Trainer::Create(const ModelConfig& model, con
     return absl::InternalError(
         StrCat("cannot create the work folder ", impl->work_dir.string(), ": ", ec.message()));
   }
-  try {
-    impl->module = torch::jit::load(model.artifact.string());
-  } catch (const std::exception& e) {
-    return absl::InvalidArgumentError(StrCat("model '", model.name, "': cannot load ",
-                                             model.artifact.string(), ": ", Readable(e)));
-  }
-  impl->module.train(true);
   ASSIGN_OR_RETURN(impl->trainable, TrainableParameters(impl->module, impl->params.freeze));
   impl->optimizer = MakeOptimizer(impl->params, impl->trainable);
   return std::unique_ptr<Trainer>(new Trainer(std::move(impl)));
@@ -671,6 +757,15 @@ StatusOr<TrainingResult> Trainer::Run(const TrainingCallbacks& callbacks) {
   for (int i : m.split.train) result.train_names.push_back(m.samples[static_cast<size_t>(i)].name);
   for (int i : m.split.validation) {
     result.val_names.push_back(m.samples[static_cast<size_t>(i)].name);
+  }
+  if (TaskFollowsOutput(m.runner->name())) {
+    m.Log(callbacks,
+          m.task == TrainingTask::kMulticlass
+              ? StrCat(m.runner->name(), ": the model outputs K = ", m.output.classes,
+                       " classes: cross-entropy, metric mean_iou")
+              : StrCat(m.runner->name(), ": the model outputs one channel of ",
+                       m.output.is_probability ? "probabilities: BCE" : "scores: BCE with logits",
+                       " + Dice, metrics iou and dice at threshold ", m.threshold.value_or(0.5)));
   }
   int since_best = 0;
   bool stopped_early = false;

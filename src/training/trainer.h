@@ -18,7 +18,17 @@
 //   cellpose           instance masks -> 5 x flows + cell probability on crops of the
 //                      tile size - 16 (one tile); Cellpose's loss; metric ap50 (the
 //                      runner's own reconstruction)
-// custom_tiff cannot be trained (its outputs have no fixed meaning to build a loss on).
+//   custom_tiff        by the model's output type: Create runs the model once on the
+//                      first sample to read K (the channels of its first output). K = 1:
+//                      foreground (> 0) targets, BCE + Dice (BCE on the output itself
+//                      when the runner params' output_is_probability says it is a
+//                      probability, else with logits); metrics iou, dice of probability >
+//                      the runner's threshold. K > 1: as multiclass_argmax (255 / 65535
+//                      unannotated); a class index >= K is InvalidArgument naming the
+//                      sample. Inputs are the runner's own (percentile-normalised) ones,
+//                      so the intensity jitter (an affine change per channel) is mostly
+//                      normalised away, as such a change would be when served.
+// Inputs are always the runner's Preprocess of the (augmented) source image, as served.
 // Threads: Run trains on the calling thread with params.threads OpenMP threads set on
 // that thread only; it seeds LibTorch's default generator (process-wide) with params.seed
 // at the start of a run, which nothing on the serving path draws from.

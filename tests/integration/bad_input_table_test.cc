@@ -20,6 +20,7 @@
 
 #include "common/base64.h"
 #include "imaging/codec.h"
+#include "support/custom_tiff_model.h"
 #include "support/multipart_body.h"
 #include "support/server_fixture.h"
 
@@ -96,10 +97,14 @@ class BadInputTableTest : public ServerFixture {
  protected:
   static void SetUpTestSuite() {
     ::setenv("INFERA_ADMIN_PASSWORD", kAdminPassword, 1);
-    StartSuiteServer({"tiny_cls", "tiny_unet"},
-                     "server: {max_body_mb: 1, max_image_pixels: 1000000}\n"
-                     "storage: {max_upload_mb: 2, max_file_mb: 1, max_files_per_upload: 8}\n"
-                     "auth: {enabled: true, protect_inference: true}\n");
+    // tiff_classes: a custom_tiff model with K = 3 output channels (known from warm-up).
+    TempDir repo;
+    for (const char* model : {"tiny_cls", "tiny_unet"}) CopyModel(model, repo.path());
+    WriteCustomTiffClassesModel(repo.path(), "tiff_classes", /*warmup=*/true);
+    StartSuiteServerOn(repo.path(),
+                       "server: {max_body_mb: 1, max_image_pixels: 1000000}\n"
+                       "storage: {max_upload_mb: 2, max_file_mb: 1, max_files_per_upload: 8}\n"
+                       "auth: {enabled: true, protect_inference: true}\n");
     ::unsetenv("INFERA_ADMIN_PASSWORD");
   }
   static void TearDownTestSuite() { StopSuiteServer(); }
@@ -150,12 +155,20 @@ class BadInputTableTest : public ServerFixture {
                   .dump());
     ASSERT_EQ(labels.status, 201) << labels.body;
     labels_set_ = json::parse(labels.body)["id"];
+    HttpResponse wide =
+        Admin("POST", "/api/datasets/" + std::to_string(dataset_) + "/annotations",
+              json{{"name", "wide"},
+                   {"kind", "semantic"},
+                   {"labels", {{{"id", 1}, {"name", "cell"}}, {{"id", 3}, {"name", "debris"}}}}}
+                  .dump());
+    ASSERT_EQ(wide.status, 201) << wide.body;
+    wide_set_ = json::parse(wide.body)["id"];
   }
 
   std::string Fill(std::string target) const {
     const std::pair<const char*, int64_t> ids[] = {
-        {"{dataset}", dataset_}, {"{file}", file_}, {"{job}", job_},
-        {"{set}", set_},         {"{iset}", iset_}, {"{labels}", labels_set_}};
+        {"{dataset}", dataset_}, {"{file}", file_},         {"{job}", job_},      {"{set}", set_},
+        {"{iset}", iset_},       {"{labels}", labels_set_}, {"{wide}", wide_set_}};
     for (const auto& [key, id] : ids) {
       for (size_t at = target.find(key); at != std::string::npos; at = target.find(key)) {
         target.replace(at, std::string(key).size(), std::to_string(id));
@@ -171,6 +184,7 @@ class BadInputTableTest : public ServerFixture {
   int64_t dataset_ = 0, file_ = 0, job_ = 0, set_ = 0;
   int64_t iset_ = 0;        // an instance set of the dataset, with label 1 only
   int64_t labels_set_ = 0;  // an image_labels set of the dataset
+  int64_t wide_set_ = 0;    // a semantic set of the dataset with labels 1 and 3, no masks
 };
 
 std::vector<BadInput> BadInputTableTest::Table() const {
@@ -962,6 +976,10 @@ std::vector<BadInput> BadInputTableTest::Table() const {
       "", 400, "not a classification job");
   add("job labels_csv: unknown job", "GET", "/api/inferences/987654/export?format=labels_csv", "",
       404, "not found");
+  // ---- retraining a custom_tiff model: labels beyond its K output channels (issue 18)
+  add("retrain: custom_tiff set labels beyond K", "POST", "/api/retraining/start",
+      Fill(R"({"model_id": "tiff_classes", "annotation_set_ids": [{wide}]})"), 400,
+      "has label 3 ('debris') but model 'tiff_classes' outputs K = 3 classes", kJson);
   return t;
 }
 

@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <set>
@@ -23,6 +24,7 @@
 #include "common/base64.h"
 #include "imaging/codec.h"
 #include "support/child_process.h"
+#include "support/custom_tiff_model.h"
 #include "support/multipart_body.h"
 #include "support/server_fixture.h"
 #include "support/test_users.h"
@@ -354,6 +356,167 @@ TEST_F(RetrainingTest, CancelStopsTrainingAndAddsNoVersion) {
   EXPECT_TRUE(done["new_version"].is_null());
   EXPECT_EQ(VersionFolders(server_dir() / "repo" / "tiny_unet"), versions_before);
   EXPECT_FALSE(fs::exists(server_dir() / "data" / "training" / std::to_string(id)));
+}
+
+// --- custom_tiff: the task follows the model's output type ---
+
+// A 40x32 2-channel 16-bit TIFF (channel 0: three bright nuclei on a camera offset;
+// channel 1: a dimmer, wider cytoplasm) and its mask PNG (1 on the nuclei), seeded.
+std::pair<std::string, std::string> NucleiTiff(int seed) {
+  const int w = 40, h = 32;
+  Image image = MakeImage(w, h, 2, PixelType::kUInt16);
+  Image mask = MakeImage(w, h, 1, PixelType::kUInt8);
+  for (int y = 0; y < h; ++y) {
+    for (int x = 0; x < w; ++x) {
+      int nucleus = 0, cytoplasm = 0;
+      for (int k = 0; k < 3; ++k) {
+        const int cx = 6 + (seed * 11 + k * 13) % (w - 12), cy = 6 + (seed * 7 + k * 17) % (h - 12);
+        const int r = 4 + (seed + k) % 3, d2 = (x - cx) * (x - cx) + (y - cy) * (y - cy);
+        nucleus |= d2 <= r * r;
+        cytoplasm |= d2 <= 4 * r * r;
+      }
+      const int p = y * w + x, noise = (x * 37 + y * 91 + seed * 13) % 61 - 30;
+      image.pixels<uint16_t>()[2 * p] = static_cast<uint16_t>((nucleus ? 15000 : 1200) + noise);
+      image.pixels<uint16_t>()[2 * p + 1] = static_cast<uint16_t>((cytoplasm ? 3000 : 800) + noise);
+      mask.pixels<uint8_t>()[p] = nucleus ? 1 : 0;
+    }
+  }
+  return {ToString(*EncodeTiff(image)), ToString(*EncodePng(mask))};
+}
+
+// A 72x72 3-channel 16-bit TIFF: class 1 bright in channel 1 (top left), class 2 in
+// channel 2 (bottom right); its mask PNG with those classes and `top` in the bottom-right
+// corner's last rows (another class id, for the refusals).
+std::pair<std::string, std::string> ClassesTiff(int seed, uint8_t top = 2) {
+  const int n = 72;
+  Image image = MakeImage(n, n, 3, PixelType::kUInt16);
+  Image mask = MakeImage(n, n, 1, PixelType::kUInt8);
+  for (int y = 0; y < n; ++y) {
+    for (int x = 0; x < n; ++x) {
+      const int cls = x < 28 && y < 28 ? 1 : (x >= 44 && y >= 44 ? 2 : 0);
+      const int p = y * n + x;
+      for (int c = 0; c < 3; ++c) {
+        image.pixels<uint16_t>()[3 * p + c] = static_cast<uint16_t>(
+            1000 + (cls == c && cls > 0 ? 20000 : 0) + (x * 31 + y * 17 + seed * 5 + c) % 200);
+      }
+      mask.pixels<uint8_t>()[p] = static_cast<uint8_t>(cls == 2 && y >= 68 ? top : cls);
+    }
+  }
+  return {ToString(*EncodeTiff(image)), ToString(*EncodePng(mask))};
+}
+
+// A dataset of TIFFs with a semantic set of `labels` holding their masks; the set's id.
+int64_t TiffSet(Api& api, const std::string& name,
+                const std::vector<std::pair<std::string, std::string>>& images,
+                const json& labels) {
+  const int64_t dataset = api.Json("POST", "/api/datasets", {{"name", name}}, 201)["id"];
+  std::vector<FormPart> parts;
+  for (size_t i = 0; i < images.size(); ++i) {
+    parts.push_back({"files", "img" + std::to_string(i) + ".tif", images[i].first, "image/tiff"});
+  }
+  HttpResponse up = api.Send("POST", "/api/datasets/" + std::to_string(dataset) + "/files",
+                             MultipartBody(parts), {{"Content-Type", MultipartContentType()}});
+  EXPECT_EQ(up.status, 201) << up.body;
+  const json files = json::parse(up.body, nullptr, false)["files"];
+  const int64_t set =
+      api.Json("POST", "/api/datasets/" + std::to_string(dataset) + "/annotations",
+               {{"name", name}, {"kind", "semantic"}, {"labels", labels}}, 201)["id"];
+  for (size_t i = 0; i < files.size(); ++i) {
+    const std::string file = std::to_string(files[i]["id"].get<int64_t>());
+    HttpResponse put =
+        api.Send("PUT", "/api/annotations/" + std::to_string(set) + "/images/" + file + "/mask",
+                 images[i].second, {{"Content-Type", "image/png"}});
+    EXPECT_EQ(put.status, 201) << put.body;
+  }
+  return set;
+}
+
+// Through the API and the durable job: tiny_tiff (2-channel 16-bit TIFFs, one channel of
+// probabilities out: the binary task on probabilities) and tiny_multiclass's network
+// under custom_tiff (K = 3: cross-entropy, mean IoU) each train to a new version with its
+// training record; labels beyond K are refused at start (K known from warm-up) or by the
+// job (a model without warm-up: the trainer runs it and reads the masks).
+TEST(RetrainingTiffTest, CustomTiffModelsTrainByTheirOutputType) {
+  TempDir dir;
+  CopyModel("tiny_tiff", dir.path() / "repo");
+  {
+    std::ofstream yaml(dir.path() / "repo" / "tiny_tiff" / "model.yaml", std::ios::app);
+    yaml << "params: {output_is_probability: true}\n";
+  }
+  WriteCustomTiffClassesModel(dir.path() / "repo", "tiff_classes", /*warmup=*/true);
+  WriteCustomTiffClassesModel(dir.path() / "repo", "tiff_classes_cold", /*warmup=*/false);
+  std::unique_ptr<Server> server =
+      StartServer(dir.path(), "model_repository: repo\ntraining: {threads: 2}\n");
+  ASSERT_NE(server, nullptr);
+  Api api(server->port());
+  const json params = {{"epochs", 3}, {"lr", 0.01}, {"batch_size", 2}, {"seed", 3}};
+
+  // K = 1, probabilities.
+  std::vector<std::pair<std::string, std::string>> nuclei;
+  for (int i = 0; i < 6; ++i) nuclei.push_back(NucleiTiff(i));
+  const int64_t nuclei_set = TiffSet(api, "nuclei", nuclei, {{{"id", 1}, {"name", "nucleus"}}});
+  json started = api.Json(
+      "POST", "/api/retraining/start",
+      {{"model_id", "tiny_tiff"}, {"annotation_set_ids", {nuclei_set}}, {"params", params}}, 202);
+  json done = api.WaitForEnd(started["retraining_id"].get<int64_t>());
+  ASSERT_EQ(done.value("status", ""), "completed") << done.dump(2);
+  EXPECT_THAT(done["logs"].dump(), ::testing::HasSubstr("one channel of probabilities: BCE"));
+  ASSERT_EQ(done["epochs"].size(), 4u) << done.dump(2);
+  EXPECT_TRUE(done["epochs"][0]["metrics"].contains("iou")) << done.dump(2);
+  EXPECT_TRUE(done["epochs"][0]["metrics"].contains("dice")) << done.dump(2);
+  // The built model finds the nuclei when its output is read as probabilities.
+  EXPECT_GT(done["parent_score"].get<double>(), 0.5) << done.dump(2);
+  EXPECT_EQ(done["new_version"], 2);
+  EXPECT_EQ(done["held_back"].get<bool>(),
+            done["best_score"].get<double>() < done["parent_score"].get<double>());
+  json record = json::parse(ReadFile(dir.path() / "repo" / "tiny_tiff" / "2" / "training.json"),
+                            nullptr, false);
+  EXPECT_EQ(record.value("parent_version", 0), 1) << record.dump();
+  EXPECT_EQ(record.value("runner", ""), "custom_tiff") << record.dump();
+  EXPECT_TRUE(fs::exists(dir.path() / "repo" / "tiny_tiff" / "2" / "model.pt"));
+
+  // K = 3 (known from warm-up): cross-entropy and mean IoU; 255 would be unannotated.
+  std::vector<std::pair<std::string, std::string>> classes;
+  for (int i = 0; i < 4; ++i) classes.push_back(ClassesTiff(i));
+  const json two_labels = {{{"id", 1}, {"name", "a"}}, {{"id", 2}, {"name", "b"}}};
+  const int64_t classes_set = TiffSet(api, "classes", classes, two_labels);
+  started = api.Json(
+      "POST", "/api/retraining/start",
+      {{"model_id", "tiff_classes"}, {"annotation_set_ids", {classes_set}}, {"params", params}},
+      202);
+  done = api.WaitForEnd(started["retraining_id"].get<int64_t>());
+  ASSERT_EQ(done.value("status", ""), "completed") << done.dump(2);
+  EXPECT_THAT(done["logs"].dump(), ::testing::HasSubstr("K = 3 classes: cross-entropy"));
+  ASSERT_EQ(done["epochs"].size(), 4u) << done.dump(2);
+  for (const json& e : done["epochs"]) {
+    EXPECT_TRUE(e["metrics"].contains("mean_iou")) << e.dump();
+    EXPECT_FALSE(e["metrics"].contains("iou")) << e.dump();
+  }
+  EXPECT_EQ(done["new_version"], 2);
+  record = json::parse(ReadFile(dir.path() / "repo" / "tiff_classes" / "2" / "training.json"),
+                       nullptr, false);
+  EXPECT_EQ(record.value("parent_version", 0), 1) << record.dump();
+
+  // A set with a label K or above: refused at start, naming it.
+  std::vector<std::pair<std::string, std::string>> beyond = {ClassesTiff(7, 3)};
+  const json three_labels = {
+      {{"id", 1}, {"name", "a"}}, {{"id", 2}, {"name", "b"}}, {{"id", 3}, {"name", "c"}}};
+  const int64_t beyond_set = TiffSet(api, "beyond", beyond, three_labels);
+  HttpResponse r =
+      api.Send("POST", "/api/retraining/start",
+               json{{"model_id", "tiff_classes"}, {"annotation_set_ids", {beyond_set}}}.dump());
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_THAT(r.body, ::testing::HasSubstr("has label 3 ('c') but model 'tiff_classes' outputs "
+                                           "K = 3 classes (labels 0..2)"));
+  // Without warm-up K is not known at start: the job's trainer finds class 3 in the mask.
+  started =
+      api.Json("POST", "/api/retraining/start",
+               {{"model_id", "tiff_classes_cold"}, {"annotation_set_ids", {beyond_set}}}, 202);
+  done = api.WaitForEnd(started["retraining_id"].get<int64_t>());
+  EXPECT_EQ(done.value("status", ""), "failed") << done.dump(2);
+  EXPECT_THAT(done.dump(), ::testing::HasSubstr("the annotation has class 3 but model "
+                                                "'tiff_classes_cold' outputs K = 3 classes"));
+  EXPECT_FALSE(fs::exists(dir.path() / "repo" / "tiff_classes_cold" / "2"));
 }
 
 // --- a server killed mid-training ---

@@ -6,6 +6,10 @@
 // the job pipeline) with version 2 scores IoU >= 0.9 on 8 held-out images. The same for
 // cellpose_tiny on a new cell appearance (model_tools/make_cellpose_retraining_data.py:
 // dark cells on an uneven bright background, no nucleus channel): AP@0.5 before and after.
+// And for custom_tiff (model_tools/make_tiff_retraining_data.py): a small U-Net on
+// 2-channel 16-bit fluorescence TIFFs (bright nuclei, percentile-normalised as the runner
+// does, probabilities out) on transmitted-light TIFFs (dark objects on a bright, striped,
+// unevenly lit background): held-out IoU of the runner's label maps before and after.
 // The wall time and the training images/s go to the test's output (docs/PERFORMANCE.md
 // records them).
 #include <gtest/gtest.h>
@@ -193,6 +197,99 @@ TEST(TrainingQualityTest, CellposeTinyOnANewCellAppearance) {
       "%.1f s, %.1f images/s\n",
       ap_before, ap_after, record["duration_s"].get<double>(),
       record["images_per_second"].get<double>());
+}
+
+// Pooled IoU of `infer`'s label maps (OUT/masks/NAME_mask.*, 8- or 16-bit, any format
+// the decoder reads; non-zero is foreground) against the truth (TRUTH/NAME.png).
+double HeldOutLabelIou(const fs::path& out, const fs::path& truth) {
+  auto value = [](const Image& image, size_t i) -> int {
+    return image.type == PixelType::kUInt16 ? image.pixels<uint16_t>()[i]
+                                            : image.pixels<uint8_t>()[i];
+  };
+  int64_t tp = 0, fp = 0, fn = 0;
+  int images = 0;
+  for (const fs::directory_entry& e : fs::directory_iterator(truth)) {
+    const std::string prefix = e.path().stem().string() + "_mask.";
+    fs::path mask;
+    for (const fs::directory_entry& m : fs::directory_iterator(out / "masks")) {
+      if (m.path().filename().string().starts_with(prefix)) mask = m.path();
+    }
+    if (mask.empty()) {
+      ADD_FAILURE() << "no mask of " << e.path() << " in " << out / "masks";
+      return 0;
+    }
+    const Image t = ReadPng(e.path());
+    const Image p = ReadPng(mask);
+    if (p.width != t.width || p.height != t.height || p.channels != 1) {
+      ADD_FAILURE() << mask << " is not a label map of " << e.path() << "'s size";
+      return 0;
+    }
+    for (size_t i = 0; i < static_cast<size_t>(t.width) * t.height; ++i) {
+      const bool pi = value(p, i) != 0, ti = value(t, i) != 0;
+      tp += pi && ti;
+      fp += pi && !ti;
+      fn += !pi && ti;
+    }
+    ++images;
+  }
+  EXPECT_EQ(images, 8);
+  return tp + fp + fn == 0 ? 1.0 : static_cast<double>(tp) / static_cast<double>(tp + fp + fn);
+}
+
+TEST(TrainingQualityTest, CustomTiffOnANewKindOf16BitImage) {
+  testing::TempDir dir;
+  const fs::path data = dir.path();
+  const std::string bin = testing::InferaBinary().string();
+  const auto start = std::chrono::steady_clock::now();
+  auto [made, made_out] =
+      RunCommand("timeout 300 /usr/bin/python3 " + std::string(INFERA_SOURCE_DIR) +
+                 "/model_tools/make_tiff_retraining_data.py " + data.string());
+  ASSERT_EQ(made, 0) << made_out;
+  // model.yaml's params: output labels (a 16-bit label TIFF), output_is_probability.
+  const std::string model = " --repository " + (data / "repo").string() + " --model tiff_unet";
+
+  auto [before, before_out] = RunCommand("timeout 120 " + bin + " infer" + model + " --input " +
+                                         (data / "heldout" / "images").string() + " --output " +
+                                         (data / "before").string());
+  ASSERT_EQ(before, 0) << before_out;
+  const double iou_before = HeldOutLabelIou(data / "before", data / "heldout" / "masks");
+  EXPECT_LE(iou_before, 0.3);
+
+  const auto train_start = std::chrono::steady_clock::now();
+  auto [trained, train_out] = RunCommand(
+      "timeout 300 " + bin + " train" + model + " --images " +
+      (data / "train" / "images").string() + " --masks " + (data / "train" / "masks").string() +
+      " --param epochs=60 --param lr=0.01 --param schedule=cosine --param batch_size=2");
+  const double train_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - train_start).count();
+  ASSERT_EQ(trained, 0) << train_out;
+  EXPECT_NE(train_out.find("version 2 written"), std::string::npos) << train_out;
+  EXPECT_EQ(train_out.find("held back"), std::string::npos) << train_out;
+  const fs::path v2 = data / "repo" / "tiff_unet" / "2";
+  ASSERT_TRUE(fs::exists(v2 / "model.pt"));
+  const nlohmann::json record = nlohmann::json::parse(testing::ReadFile(v2 / "training.json"));
+  EXPECT_EQ(record["parent_version"], 1);
+  EXPECT_EQ(record["runner"], "custom_tiff") << record.dump();
+  EXPECT_EQ(record["held_back"], false);
+  EXPECT_EQ(record["epochs"].size(), 61u);
+  EXPECT_TRUE(record["epochs"][0]["metrics"].contains("iou")) << record["epochs"][0].dump();
+  EXPECT_TRUE(record["epochs"][0]["metrics"].contains("dice")) << record["epochs"][0].dump();
+  EXPECT_EQ(record["split"]["train"].size() + record["split"]["validation"].size(), 8u);
+
+  auto [after, after_out] =
+      RunCommand("timeout 120 " + bin + " infer" + model + " --input " +
+                 (data / "heldout" / "images").string() + " --output " + (data / "after").string());
+  ASSERT_EQ(after, 0) << after_out;
+  EXPECT_NE(after_out.find("tiff_unet v2"), std::string::npos) << after_out;
+  const double iou_after = HeldOutLabelIou(data / "after", data / "heldout" / "masks");
+  EXPECT_GE(iou_after, 0.85);
+  const double total =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::printf(
+      "custom_tiff retraining: held-out IoU %.3f before, %.3f after; infera train %.1f s wall "
+      "(training %.1f s, %.1f images/s); whole test %.1f s\n",
+      iou_before, iou_after, train_seconds, record["duration_s"].get<double>(),
+      record["images_per_second"].get<double>(), total);
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 
 #include "absl/strings/match.h"
 #include "imaging/codec.h"
+#include "runners/multiclass_argmax.h"
 #include "runners/segmentation_test_util.h"
 
 namespace infera {
@@ -324,11 +325,49 @@ TEST_F(CustomTiffTest, WrongOutputsAreInternalNamingModelAndShape) {
   }
 }
 
-TEST_F(CustomTiffTest, IsNotTrainable) {
-  EXPECT_EQ(runner_.training_loss(), "");
-  auto target = runner_.AnnotationToTarget(Gray8(2, 2, 0), Gray8(2, 2, 0), config_);
-  ASSERT_FALSE(target.ok());
-  EXPECT_EQ(target.status().code(), absl::StatusCode::kUnimplemented);
+// Training: both targets from one annotation, at the model input size: [0] foreground
+// (every non-zero label, 255 included) for K = 1, [1] class indices with 255 / 65535
+// unannotated for K > 1 (training/losses.h picks by the model's output).
+TEST_F(CustomTiffTest, AnnotationToTargetGivesTheForegroundAndTheClasses) {
+  EXPECT_EQ(runner_.training_loss(), "by_output_type");
+  // 4x2 labels: 0 1 2 255 / 0 0 3 1, at the source size (size: keep).
+  const std::vector<uint8_t> labels = {0, 1, 2, 255, 0, 0, 3, 1};
+  Image annotation = Gray8(4, 2, [&](int x, int y) { return labels[y * 4 + x]; });
+  auto targets = runner_.AnnotationToTarget(annotation, Gray8(4, 2, 0), config_);
+  ASSERT_TRUE(targets.ok()) << targets.status();
+  ASSERT_EQ(targets->size(), 2u);
+  const Tensor& foreground = (*targets)[0];
+  EXPECT_EQ(foreground.dtype(), DType::kFP32);
+  EXPECT_EQ(foreground.shape(), (Shape{1, 1, 2, 4}));
+  EXPECT_EQ(Floats(foreground), (std::vector<float>{0, 1, 1, 1, 0, 0, 1, 1}));
+  const Tensor& classes = (*targets)[1];
+  EXPECT_EQ(classes.dtype(), DType::kInt64);
+  EXPECT_EQ(classes.shape(), (Shape{1, 2, 4}));
+  const int64_t* c = classes.data_as<int64_t>();
+  EXPECT_EQ(std::vector<int64_t>(c, c + 8),
+            (std::vector<int64_t>{0, 1, 2, kUnannotatedTarget, 0, 0, 3, 1}));
+
+  // 16-bit: 65535 is unannotated, 255 a class; resized (nearest) to a fixed input size.
+  Image wide = MakeImage(4, 2, 1, PixelType::kUInt16);
+  const std::vector<uint16_t> wide_labels = {0, 255, 65535, 7, 0, 255, 65535, 7};
+  std::copy(wide_labels.begin(), wide_labels.end(), wide.pixels<uint16_t>());
+  ModelDescription sized = SegConfig(ColorMode::kGray, 1, 2);
+  targets = runner_.AnnotationToTarget(wide, Gray8(4, 2, 0), sized);
+  ASSERT_TRUE(targets.ok()) << targets.status();
+  EXPECT_EQ((*targets)[0].shape(), (Shape{1, 1, 1, 2}));
+  EXPECT_EQ((*targets)[1].shape(), (Shape{1, 1, 2}));
+  const int64_t* w = (*targets)[1].data_as<int64_t>();
+  // Nearest from 4 to 2 columns takes columns 0 and 2: 0 and 65535.
+  EXPECT_EQ(std::vector<int64_t>(w, w + 2), (std::vector<int64_t>{0, kUnannotatedTarget}));
+  EXPECT_EQ(Floats((*targets)[0]), (std::vector<float>{0, 1}));
+
+  // Float annotations are no labels; a mask of another size does not fit.
+  auto refused =
+      runner_.AnnotationToTarget(MakeImage(4, 2, 1, PixelType::kFloat32), Gray8(4, 2, 0), config_);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(absl::StrContains(refused.status().message(), "not float")) << refused.status();
+  EXPECT_FALSE(runner_.AnnotationToTarget(Gray8(3, 2, 0), Gray8(4, 2, 0), config_).ok());
 }
 
 }  // namespace

@@ -86,6 +86,60 @@ TEST(AugmentTest, ImageAndMaskStayAligned) {
   EXPECT_GT(cropped, 0);  // the crop step ran in some trials
 }
 
+// Multi-channel float images (custom_tiff's float TIFF sources): every channel moves with
+// the others and with the mask. Channel 0 carries the source column, channel 1 the source
+// row (at an offset), channel 2 is blank; the 16-bit mask names (column, row).
+TEST(AugmentTest, MultiChannelFloatChannelsMoveTogether) {
+  const int size = 16;
+  Image image = MakeImage(size, size, 3, PixelType::kFloat32);
+  Image mask = MakeImage(size, size, 1, PixelType::kUInt16);
+  for (int y = 0; y < size; ++y) {
+    for (int x = 0; x < size; ++x) {
+      float* px = image.pixels<float>() + 3 * (y * size + x);
+      px[0] = static_cast<float>(x);
+      px[1] = 1000.0f + static_cast<float>(y);
+      px[2] = 7.0f;
+      mask.pixels<uint16_t>()[y * size + x] = static_cast<uint16_t>(x * 100 + y);
+    }
+  }
+  std::mt19937_64 rng(17);
+  int turned = 0;
+  for (int trial = 0; trial < 40; ++trial) {
+    ASSERT_OK_AND_ASSIGN(auto pair, Augment(image, mask, rng));
+    const auto& [img, msk] = pair;
+    ASSERT_EQ(img.channels, 3);
+    ASSERT_EQ(img.type, PixelType::kFloat32);
+    // Per channel, undo the (affine) jitter by the extremes, as above; the mask's range
+    // of columns and rows is what the crop kept.
+    const float* v = img.pixels<float>();
+    float lo[2] = {1e9f, 1e9f}, hi[2] = {-1e9f, -1e9f};
+    int min_of[2] = {1 << 20, 1 << 20}, max_of[2] = {-1, -1};
+    for (int i = 0; i < size * size; ++i) {
+      const int of[2] = {msk.pixels<uint16_t>()[i] / 100, msk.pixels<uint16_t>()[i] % 100};
+      for (int c = 0; c < 2; ++c) {
+        lo[c] = std::min(lo[c], v[3 * i + c]);
+        hi[c] = std::max(hi[c], v[3 * i + c]);
+        min_of[c] = std::min(min_of[c], of[c]);
+        max_of[c] = std::max(max_of[c], of[c]);
+      }
+      ASSERT_EQ(v[3 * i + 2], 7.0f) << "the blank channel changed, trial " << trial;
+    }
+    // Only a quarter turn puts other source rows side by side along a row.
+    turned += msk.pixels<uint16_t>()[1] % 100 != msk.pixels<uint16_t>()[0] % 100;
+    for (int i = 0; i < size * size; ++i) {
+      const int of[2] = {msk.pixels<uint16_t>()[i] / 100, msk.pixels<uint16_t>()[i] % 100};
+      for (int c = 0; c < 2; ++c) {
+        ASSERT_GT(hi[c], lo[c]);
+        const double from_image =
+            min_of[c] + (v[3 * i + c] - lo[c]) / (hi[c] - lo[c]) * (max_of[c] - min_of[c]);
+        ASSERT_NEAR(from_image, of[c], 1.5)
+            << "trial " << trial << " channel " << c << " pixel " << i;
+      }
+    }
+  }
+  EXPECT_GT(turned, 0);  // rot90 ran in some trials
+}
+
 // The intensity step leaves a constant channel constant (the runner's normalisation skips
 // such a channel, so a shifted blank channel would reach the model as large raw values).
 TEST(AugmentTest, BlankChannelsStayBlank) {

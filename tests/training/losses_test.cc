@@ -2,8 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 
+#include "runners/runner_registry.h"
 #include "support/status_matchers.h"
 #include "training/trainer.h"
 
@@ -66,16 +68,68 @@ TEST(TrainingLossesTest, CellposeIsHalfTheFlowMseplusBceOnTheCellProbability) {
   EXPECT_NEAR(loss, 2.5 + std::log(2.0), 1e-6);
 }
 
+TEST(TrainingLossesTest, BinaryProbabilityIsBceOnTheOutputPlusDice) {
+  // Probabilities (0.5, 0.25) vs (1, 0): BCE (ln 2 - ln 0.75) / 2; Dice with p itself:
+  // 1 - (2 * 0.5 + 1) / (0.75 + 1 + 1).
+  ASSERT_OK_AND_ASSIGN(double loss, TaskLossValue(TrainingTask::kBinaryProbability,
+                                                  Floats({1, 1, 1, 2}, {0.5f, 0.25f}),
+                                                  Floats({1, 1, 1, 2}, {1, 0})));
+  EXPECT_NEAR(loss, (std::log(2.0) - std::log(0.75)) / 2 + 1 - 2.0 / 2.75, 1e-6);
+  // Not the logits' loss of the same numbers.
+  ASSERT_OK_AND_ASSIGN(double logits,
+                       TaskLossValue(TrainingTask::kBinary, Floats({1, 1, 1, 2}, {0.5f, 0.25f}),
+                                     Floats({1, 1, 1, 2}, {1, 0})));
+  EXPECT_GT(std::abs(loss - logits), 0.05);
+  // A probability of exactly 0 on a foreground pixel costs 100 (the log is clamped).
+  ASSERT_OK_AND_ASSIGN(double sure,
+                       TaskLossValue(TrainingTask::kBinaryProbability, Floats({1, 1, 1}, {0}),
+                                     Floats({1, 1, 1, 1}, {1})));
+  EXPECT_NEAR(sure, 100 + 1 - 1.0 / 2.0, 1e-4);
+  // Outside [0, 1] it is no probability: refused.
+  EXPECT_FALSE(TaskLossValue(TrainingTask::kBinaryProbability, Floats({1, 1, 1, 1}, {2}),
+                             Floats({1, 1, 1, 1}, {1}))
+                   .ok());
+}
+
 TEST(TrainingLossesTest, TasksOfTheTrainableRunners) {
   EXPECT_EQ(*TaskForRunner("binary_sigmoid"), TrainingTask::kBinary);
   EXPECT_EQ(*TaskForRunner("multiclass_argmax"), TrainingTask::kMulticlass);
   EXPECT_EQ(*TaskForRunner("classify"), TrainingTask::kClassify);
   EXPECT_EQ(*TaskForRunner("cellpose"), TrainingTask::kCellpose);
-  for (const std::string& runner : TrainableRunners()) EXPECT_TRUE(TaskForRunner(runner).ok());
-  const auto refused = TaskForRunner("custom_tiff");
+  // custom_tiff: by the model's output type.
+  EXPECT_TRUE(TaskFollowsOutput("custom_tiff"));
+  EXPECT_FALSE(TaskFollowsOutput("binary_sigmoid"));
+  EXPECT_EQ(*TaskForRunner("custom_tiff", {1, false}), TrainingTask::kBinary);
+  EXPECT_EQ(*TaskForRunner("custom_tiff", {1, true}), TrainingTask::kBinaryProbability);
+  EXPECT_EQ(*TaskForRunner("custom_tiff", {2, false}), TrainingTask::kMulticlass);
+  EXPECT_EQ(*TaskForRunner("custom_tiff", {5, true}), TrainingTask::kMulticlass);
+  EXPECT_FALSE(TaskForRunner("custom_tiff", {0, false}).ok());
+  // The output type is custom_tiff's alone.
+  EXPECT_EQ(*TaskForRunner("binary_sigmoid", {3, true}), TrainingTask::kBinary);
+  const auto refused = TaskForRunner("no_such_runner");
   ASSERT_FALSE(refused.ok());
-  EXPECT_NE(std::string(refused.status().message()).find("binary_sigmoid, cellpose, classify"),
-            std::string::npos);
+  EXPECT_NE(std::string(refused.status().message())
+                .find("binary_sigmoid, cellpose, classify, custom_tiff, multiclass_argmax"),
+            std::string::npos)
+      << refused.status();
+}
+
+// The registry, TrainableRunners and the tasks agree: a runner trains exactly when it
+// names a training loss, and then it has a task.
+TEST(TrainingLossesTest, TrainableRunnersAreTheRunnersWithALossAndATask) {
+  const std::vector<std::string> trainable = TrainableRunners();
+  std::vector<std::string> with_loss;
+  for (const std::string& name : RunnerNames()) {
+    const Runner* runner = FindRunner(name);
+    ASSERT_NE(runner, nullptr) << name;
+    const bool listed = std::find(trainable.begin(), trainable.end(), name) != trainable.end();
+    EXPECT_EQ(!runner->training_loss().empty(), listed) << name;
+    EXPECT_EQ(TaskForRunner(name).ok(), listed) << name;
+    if (!runner->training_loss().empty()) with_loss.push_back(name);
+  }
+  std::sort(with_loss.begin(), with_loss.end());
+  EXPECT_EQ(with_loss, trainable);
+  EXPECT_NE(std::find(trainable.begin(), trainable.end(), "custom_tiff"), trainable.end());
 }
 
 }  // namespace

@@ -71,9 +71,6 @@ TEST_F(TrainerTest, CreateRefusesWhatCannotTrain) {
   onnx.backend = "onnx";
   ExpectInvalid(Trainer::Create(onnx, *runner_, params_, BlobSet(2), dir_.path()),
                 "only torchscript models can be trained");
-  ExpectInvalid(
-      Trainer::Create(unet_, *FindRunner("custom_tiff"), params_, BlobSet(2), dir_.path()),
-      "runners that can: binary_sigmoid, cellpose, classify, multiclass_argmax");
   ExpectInvalid(Trainer::Create(unet_, *runner_, params_, {}, dir_.path()), "no annotated images");
   std::vector<TrainingSample> misfit = BlobSet(2);
   misfit[1].mask = MakeImage(10, 10, 1, PixelType::kUInt8);
@@ -298,6 +295,197 @@ TEST(TrainerCellposeTest, TrainsOnInstanceMasksAndScoresAp50) {
   }
   EXPECT_GT(result.epochs[1].train_loss, 0.0);
   EXPECT_TRUE(fs::exists(result.artifact));
+}
+
+// --- custom_tiff: the task follows the model's output type ---
+
+// A WxH 2-channel 16-bit fluorescence-like image (channel 0: bright nuclei of radius 4-6
+// on a camera offset; channel 1: a dimmer, wider cytoplasm) and its mask (`label` on the
+// nuclei, 0 elsewhere), seeded.
+TrainingSample Nuclei(int seed, int width = 40, int height = 32, uint8_t label = 255) {
+  TrainingSample s;
+  s.name = "nuclei" + std::to_string(seed) + ".tif";
+  s.image = MakeImage(width, height, 2, PixelType::kUInt16);
+  s.mask = MakeImage(width, height, 1, PixelType::kUInt8);
+  struct Disk {
+    int x, y, r;
+  };
+  std::vector<Disk> disks;
+  for (int k = 0; k < 3; ++k) {
+    disks.push_back({6 + (seed * 11 + k * 13) % (width - 12),
+                     6 + (seed * 7 + k * 17) % (height - 12), 4 + (seed + k) % 3});
+  }
+  for (int y = 0; y < height; ++y) {
+    for (int x = 0; x < width; ++x) {
+      int nucleus = 0, cytoplasm = 0;
+      for (const Disk& d : disks) {
+        const int d2 = (x - d.x) * (x - d.x) + (y - d.y) * (y - d.y);
+        nucleus |= d2 <= d.r * d.r;
+        cytoplasm |= d2 <= 4 * d.r * d.r;
+      }
+      const int p = y * width + x;
+      const int noise = (x * 37 + y * 91 + seed * 13) % 61 - 30;
+      s.image.pixels<uint16_t>()[2 * p] = static_cast<uint16_t>((nucleus ? 15000 : 1200) + noise);
+      s.image.pixels<uint16_t>()[2 * p + 1] =
+          static_cast<uint16_t>((cytoplasm ? 3000 : 800) + noise);
+      s.mask.pixels<uint8_t>()[p] = nucleus ? label : 0;
+    }
+  }
+  return s;
+}
+
+// The same samples with float32 pixels of the same values.
+std::vector<TrainingSample> AsFloat(std::vector<TrainingSample> samples) {
+  for (TrainingSample& s : samples) {
+    Image f = MakeImage(s.image.width, s.image.height, s.image.channels, PixelType::kFloat32);
+    const size_t n = static_cast<size_t>(s.image.width) * s.image.height * s.image.channels;
+    for (size_t i = 0; i < n; ++i) f.pixels<float>()[i] = s.image.pixels<uint16_t>()[i];
+    s.image = std::move(f);
+  }
+  return samples;
+}
+
+std::vector<TrainingSample> NucleiSet(int n, uint8_t label = 255) {
+  std::vector<TrainingSample> samples;
+  for (int i = 0; i < n; ++i) samples.push_back(Nuclei(i, 40, 32, label));
+  return samples;
+}
+
+// tiny_tiff: 2-channel input at the source size -> [N, 1, H, W] probabilities (it applies
+// the sigmoid itself). K = 1: the binary task, BCE on the probabilities when the runner
+// params say output_is_probability, scored at the runner's threshold.
+TEST(TrainerCustomTiffTest, OneChannelTrainsTheBinaryTaskOnThePercentileNormalisedInput) {
+  ASSERT_OK_AND_ASSIGN(ModelConfig model,
+                       LoadModelFolder(testing::TestModelsDir() / "repo" / "tiny_tiff"));
+  const Runner& runner = *FindRunner("custom_tiff");
+  TrainingParams params;
+  params.epochs = 2;
+  params.batch_size = 2;
+  params.lr = 0.01;
+  params.seed = 5;
+  auto run = [&](std::vector<TrainingSample> samples, const nlohmann::json& runner_params,
+                 std::vector<std::string>* log = nullptr) -> StatusOr<TrainingResult> {
+    testing::TempDir dir;
+    ASSIGN_OR_RETURN(auto trainer, Trainer::Create(model, runner, params, std::move(samples),
+                                                   dir.path(), runner_params));
+    TrainingCallbacks callbacks;
+    if (log != nullptr) callbacks.log = [log](const std::string& line) { log->push_back(line); };
+    ASSIGN_OR_RETURN(TrainingResult result, trainer->Run(callbacks));
+    EXPECT_TRUE(fs::exists(result.artifact));
+    return result;
+  };
+  std::vector<std::string> log;
+  ASSERT_OK_AND_ASSIGN(TrainingResult probability,
+                       run(NucleiSet(8), {{"output_is_probability", true}}, &log));
+  ASSERT_FALSE(log.empty());
+  EXPECT_NE(log[0].find("one channel of probabilities: BCE + Dice"), std::string::npos) << log[0];
+  ASSERT_EQ(probability.epochs.size(), 3u);
+  for (const EpochMetrics& m : probability.epochs) {
+    ASSERT_TRUE(m.metrics.contains("iou")) << m.metrics.dump();
+    ASSERT_TRUE(m.metrics.contains("dice")) << m.metrics.dump();
+    EXPECT_TRUE(std::isfinite(m.val_loss));
+    EXPECT_EQ(m.score, m.metrics["iou"].get<double>());
+  }
+  // The built model finds the nuclei: read as probabilities, its masks overlap them well.
+  const double iou = probability.epochs[0].score;
+  EXPECT_GT(iou, 0.5) << probability.epochs[0].metrics.dump();
+
+  // Read as scores (logits), sigmoid(p) > 0.5 for every p in (0, 1): all foreground, so the
+  // IoU is the foreground fraction (about 0.15 here), and the loss is another one.
+  log.clear();
+  ASSERT_OK_AND_ASSIGN(TrainingResult logits, run(NucleiSet(8), {}, &log));
+  EXPECT_NE(log[0].find("one channel of scores: BCE with logits + Dice"), std::string::npos)
+      << log[0];
+  EXPECT_LT(logits.epochs[0].score, 0.3) << logits.epochs[0].metrics.dump();
+  EXPECT_NE(logits.epochs[0].val_loss, probability.epochs[0].val_loss);
+
+  // The runner's threshold scores the probabilities.
+  ASSERT_OK_AND_ASSIGN(TrainingResult strict,
+                       run(NucleiSet(8), {{"output_is_probability", true}, {"threshold", 0.999}}));
+  EXPECT_LT(strict.epochs[0].score, iou - 0.2) << strict.epochs[0].metrics.dump();
+  EXPECT_EQ(strict.epochs[0].val_loss, probability.epochs[0].val_loss);
+
+  // Float sources of the same values normalise to the same input (percentiles): the same
+  // starting loss and score; augmentation (crop/scale, flips, rot90, jitter) works on them.
+  ASSERT_OK_AND_ASSIGN(TrainingResult floats,
+                       run(AsFloat(NucleiSet(8)), {{"output_is_probability", true}}));
+  EXPECT_EQ(floats.epochs[0].score, probability.epochs[0].score);
+  EXPECT_NEAR(floats.epochs[0].val_loss, probability.epochs[0].val_loss, 1e-6);
+  EXPECT_TRUE(std::isfinite(floats.epochs[2].train_loss));
+  EXPECT_GT(floats.epochs[2].train_loss, 0.0);
+
+  // Labels other than 255 are foreground too (K = 1: > 0); 1-channel images do not fit a
+  // 2-channel model.
+  ASSERT_OK_AND_ASSIGN(TrainingResult ones,
+                       run(NucleiSet(8, 1), {{"output_is_probability", true}}));
+  EXPECT_EQ(ones.epochs[0].score, iou);
+  std::vector<TrainingSample> gray = {Blobs(0), Blobs(1)};
+  testing::TempDir dir;
+  ExpectInvalid(Trainer::Create(model, runner, params, gray, dir.path()),
+                "does not run on the training input");
+  ExpectInvalid(Trainer::Create(model, runner, params, NucleiSet(2), dir.path(), {{"channels", 3}}),
+                "sample 'nuclei0.tif': custom_tiff: the model takes 3 channels");
+}
+
+// tiny_multiclass's network ([N, 3, 64, 64] in, [N, 3, 64, 64] class scores out) served
+// by custom_tiff: K = 3, so cross-entropy on class indices with 255 unannotated, scored
+// by mean IoU; a class index >= K is refused naming the sample.
+TEST(TrainerCustomTiffTest, SeveralChannelsTrainCrossEntropyAndRefuseClassesBeyondK) {
+  ASSERT_OK_AND_ASSIGN(ModelConfig model,
+                       LoadModelFolder(testing::TestModelsDir() / "repo" / "tiny_multiclass"));
+  model.runner = "custom_tiff";
+  model.params = nlohmann::json::object();
+  const Runner& runner = *FindRunner("custom_tiff");
+  // 3-channel 16-bit 64x64 images; classes 1 and 2 in two quadrants, an unannotated band.
+  auto sample = [](int seed, uint8_t top) {
+    TrainingSample s;
+    s.name = "rgb" + std::to_string(seed) + ".tif";
+    s.image = MakeImage(64, 64, 3, PixelType::kUInt16);
+    s.mask = MakeImage(64, 64, 1, PixelType::kUInt8);
+    for (int y = 0; y < 64; ++y) {
+      for (int x = 0; x < 64; ++x) {
+        const int p = y * 64 + x;
+        const int cls = x < 24 && y < 24 ? 1 : (x >= 40 && y >= 40 ? top : 0);
+        for (int c = 0; c < 3; ++c) {
+          s.image.pixels<uint16_t>()[3 * p + c] = static_cast<uint16_t>(
+              1000 + (cls == c ? 20000 : 0) + (x * 31 + y * 17 + seed * 5 + c) % 200);
+        }
+        s.mask.pixels<uint8_t>()[p] = y == 32 ? 255 : static_cast<uint8_t>(cls);
+      }
+    }
+    return s;
+  };
+  std::vector<TrainingSample> samples;
+  for (int i = 0; i < 4; ++i) samples.push_back(sample(i, 2));
+  TrainingParams params;
+  params.epochs = 2;
+  params.batch_size = 2;
+  testing::TempDir dir;
+  ASSERT_OK_AND_ASSIGN(auto trainer, Trainer::Create(model, runner, params, samples, dir.path()));
+  std::vector<std::string> log;
+  TrainingCallbacks callbacks;
+  callbacks.log = [&](const std::string& line) { log.push_back(line); };
+  ASSERT_OK_AND_ASSIGN(TrainingResult result, trainer->Run(callbacks));
+  ASSERT_FALSE(log.empty());
+  EXPECT_NE(log[0].find("K = 3 classes: cross-entropy, metric mean_iou"), std::string::npos)
+      << log[0];
+  ASSERT_EQ(result.epochs.size(), 3u);
+  for (const EpochMetrics& m : result.epochs) {
+    ASSERT_TRUE(m.metrics.contains("mean_iou")) << m.metrics.dump();
+    EXPECT_FALSE(m.metrics.contains("iou")) << m.metrics.dump();
+    EXPECT_GE(m.score, 0.0);
+    EXPECT_LE(m.score, 1.0);
+    EXPECT_TRUE(std::isfinite(m.val_loss));
+  }
+  EXPECT_GT(result.epochs[1].train_loss, 0.0);
+  EXPECT_TRUE(fs::exists(result.artifact));
+
+  std::vector<TrainingSample> beyond = samples;
+  beyond[1] = sample(1, 3);
+  testing::TempDir other;
+  ExpectInvalid(Trainer::Create(model, runner, params, beyond, other.path()),
+                "sample 'rgb1.tif': the annotation has class 3 but model 'tiny_multiclass' "
+                "outputs K = 3 classes (labels 0..2");
 }
 
 }  // namespace

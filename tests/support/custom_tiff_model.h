@@ -1,0 +1,32 @@
+// A custom_tiff test model with several output channels, made from a test model's network
+// (header-only, so that test_env stays as it is for the many tests that include it).
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+#include "support/test_env.h"
+
+namespace infera::testing {
+
+// Writes `dest/name`: tiny_multiclass's network ([N, 3, 64, 64] in, [N, 3, 64, 64] class
+// scores out, no labels file) served by runner custom_tiff, so a custom_tiff model with
+// K = 3 output channels taking 3-channel images resized to 64x64. With `warmup` the
+// server runs it at load (its spec's rgb gives the 3 channels) and knows K from then on.
+inline void WriteCustomTiffClassesModel(const std::filesystem::path& dest, const std::string& name,
+                                        bool warmup) {
+  std::filesystem::create_directories(dest / name / "1");
+  std::filesystem::copy_file(TestModelsDir() / "repo" / "tiny_multiclass" / "1" / "model.pt",
+                             dest / name / "1" / "model.pt");
+  WriteFile(dest / name / "model.yaml",
+            "backend: torchscript\nrunner: custom_tiff\n"
+            "description: tiny_multiclass's network served by custom_tiff (K = 3)\n"
+            "input: {color: rgb, size: [64, 64], interpolation: bilinear, layout: NCHW, "
+            "dtype: float32}\n"
+            "batching: {max_batch_size: 4, max_queue_delay_ms: 1}\n"
+            "instances: {count: 1, device: cpu}\n"
+            "warmup: " +
+                std::string(warmup ? "true" : "false") + "\n");
+}
+
+}  // namespace infera::testing
