@@ -8,8 +8,8 @@
 namespace infera {
 
 // Everything about a loaded model: config, platform (OipPlatform), state, queue size,
-// counters (/v1/models, /v2/models/{m}/config). batching.preferred_batch_sizes: {mode: auto|list|none,
-// preferred: [sizes] (empty: any size), and for auto source: measured|cache|"",
+// counters (/v1/models, /v2/models/{m}/config). batching.preferred_batch_sizes: {mode:
+// auto|list|none, preferred: [sizes] (empty: any size), and for auto source: measured|cache|"",
 // budget_ms, timing_ms (spent at this load), note (why not or not fully timed),
 // timings: [{batch_size, ms, ms_per_image (null: untimed), samples, preferred}]}.
 nlohmann::json DescribeModel(const Model& model);
