@@ -104,4 +104,14 @@ Status ValidateImageLabels(const std::vector<ImageLabelRecord>& labels) {
   return absl::OkStatus();
 }
 
+Status CheckWriteKind(const AnnotationSetRecord& set, bool labels) {
+  const bool labels_set = set.kind == AnnotationKind::kImageLabels;
+  if (labels == labels_set) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      labels ? StrCat("annotation set ", set.id, " is of kind ", AnnotationKindName(set.kind),
+                      ": it holds masks, not image labels")
+             : StrCat("annotation set ", set.id,
+                      " is of kind image_labels: it holds one label per image, not masks"));
+}
+
 }  // namespace infera

@@ -105,6 +105,10 @@ Status ValidateImageLabels(const std::vector<ImageLabelRecord>& labels);
 // each source file once. InvalidArgument naming the first that fails.
 Status ValidateMaskRevisions(const std::vector<MaskRevisionRecord>& masks);
 
+// Both stores' check before writing revisions to `set`: OK when `labels` (image labels,
+// else masks) fits the set's kind; InvalidArgument saying what the set holds otherwise.
+Status CheckWriteKind(const AnnotationSetRecord& set, bool labels);
+
 class AnnotationStore {
  public:
   virtual ~AnnotationStore() = default;

@@ -85,17 +85,6 @@ ImageLabelRecord ReadLabelRow(const PgResult& r, int i) {
   return l;
 }
 
-// InvalidArgument when masks go to an image_labels set or labels to a mask set.
-Status CheckWriteKind(const AnnotationSetRecord& set, bool labels) {
-  const bool labels_set = set.kind == AnnotationKind::kImageLabels;
-  if (labels == labels_set) return absl::OkStatus();
-  return absl::InvalidArgumentError(
-      labels ? StrCat("annotation set ", set.id, " is of kind ", AnnotationKindName(set.kind),
-                      ": it holds masks, not image labels")
-             : StrCat("annotation set ", set.id,
-                      " is of kind image_labels: it holds one label per image, not masks"));
-}
-
 bool IsJsonOf(const std::string& text, nlohmann::json::value_t type) {
   const nlohmann::json parsed = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
   return !parsed.is_discarded() && parsed.type() == type;

@@ -77,17 +77,6 @@ ImageLabelRecord ReadLabelRow(const SqliteStatement& st) {
   return l;
 }
 
-// InvalidArgument when masks go to an image_labels set or labels to a mask set.
-Status CheckWriteKind(const AnnotationSetRecord& set, bool labels) {
-  const bool labels_set = set.kind == AnnotationKind::kImageLabels;
-  if (labels == labels_set) return absl::OkStatus();
-  return absl::InvalidArgumentError(
-      labels ? StrCat("annotation set ", set.id, " is of kind ", AnnotationKindName(set.kind),
-                      ": it holds masks, not image labels")
-             : StrCat("annotation set ", set.id,
-                      " is of kind image_labels: it holds one label per image, not masks"));
-}
-
 class SqliteAnnotationStore final : public AnnotationStore {
  public:
   SqliteAnnotationStore(std::unique_ptr<SqliteDb> db, std::function<int64_t()> now_ms)
