@@ -15,6 +15,10 @@
 //     hand tuning preferred sizes replace); --max-batch-size sets it in either case.
 //  3. Prints requests/s, p50/p99, the ratio served/raw at the best settings, and the
 //     p50 latency added over the raw batch-1 forward at concurrency 1.
+//  4. With 1 among the concurrencies, concurrency 1 again with raw and served samples
+//     interleaved (MeasureInterleaved): one raw batch-1 forward and one request in turn,
+//     so both see the same moments of a noisy machine; the p50 added there is the one
+//     to read (step 3's compares two measurements taken seconds apart).
 //
 // `--beside M2` serves a second model next to it; during every served measurement one
 // more client sends M2 its own generated image in a closed loop, and M2's requests/s,
@@ -153,6 +157,80 @@ StatusOr<Measurement> MeasureRaw(const ModelConfig& config, const Runner& runner
   m.p50_ms = Percentile(latencies, 0.50);
   m.p99_ms = Percentile(latencies, 0.99);
   return m;
+}
+
+// Concurrency 1 with raw and served samples interleaved, for `seconds`: pairs of one raw
+// batch-1 forward (on a raw engine built here, RawEngineOptions, run on this thread) and
+// one POST `body` to `target`, the order alternating from pair to pair. Before each
+// sample the thread sleeps `pause_ms` (--interleave-pause-ms), so that neither side starts while
+// the other's OpenMP workers still spin (both pay the same wake-up). Step 3 compares a raw loop and
+// a served loop measured seconds apart, and on a shared machine the raw batch-1 p50 alone moves by
+// more than the millisecond being looked for; here a slow moment slows both. Reports each side's
+// p50/p99 and the median of the paired differences.
+struct Interleaved {
+  Measurement raw;
+  Measurement served;
+  double median_paired_difference_ms = 0;
+};
+
+StatusOr<Interleaved> MeasureInterleaved(const ModelConfig& config, const Runner& runner,
+                                         const Tensor& row, uint16_t port,
+                                         const std::string& target, const std::string& body,
+                                         double seconds, double pause_ms) {
+  ASSIGN_OR_RETURN(std::unique_ptr<Backend> backend,
+                   CreateBackend(config.backend, RawEngineOptions(config, runner)));
+  backend->PrepareThread();
+  HttpClient client(std::chrono::seconds(30));
+  RETURN_IF_ERROR(client.Connect("127.0.0.1", port));
+  const HttpHeaders headers = {{"content-type", "application/json"}};
+  auto raw_once = [&]() -> StatusOr<double> {
+    std::vector<Tensor> inputs{row};
+    const Clock::time_point t = Clock::now();
+    RETURN_IF_ERROR(backend->Execute(inputs).status());
+    return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
+  };
+  auto served_once = [&]() -> StatusOr<double> {
+    const Clock::time_point t = Clock::now();
+    ASSIGN_OR_RETURN(HttpResponse r, client.Send("POST", target, body, headers));
+    if (r.status != 200) {
+      return absl::InternalError(StrCat("interleaved: POST ", target, " answered ", r.status));
+    }
+    return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
+  };
+  for (int i = 0; i < 3; ++i) {  // warm-up, both sides
+    RETURN_IF_ERROR(raw_once().status());
+    RETURN_IF_ERROR(served_once().status());
+  }
+  std::vector<double> raw, served, differences;
+  const Clock::time_point start = Clock::now();
+  const Clock::time_point end =
+      start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+  while (Clock::now() < end || raw.size() < 3) {
+    const bool raw_first = raw.size() % 2 == 0;
+    double r = 0, s = 0;
+    for (int side = 0; side < 2; ++side) {
+      if (pause_ms > 0)
+        std::this_thread::sleep_for(std::chrono::duration<double, std::milli>(pause_ms));
+      if ((side == 0) == raw_first) {
+        ASSIGN_OR_RETURN(r, raw_once());
+      } else {
+        ASSIGN_OR_RETURN(s, served_once());
+      }
+    }
+    raw.push_back(r);
+    served.push_back(s);
+    differences.push_back(s - r);
+  }
+  const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+  Interleaved result;
+  for (auto [m, v] : {std::pair{&result.raw, &raw}, std::pair{&result.served, &served}}) {
+    m->count = v->size();
+    m->per_second = static_cast<double>(v->size()) / elapsed;
+    m->p50_ms = Percentile(*v, 0.50);
+    m->p99_ms = Percentile(*v, 0.99);
+  }
+  result.median_paired_difference_ms = Percentile(differences, 0.50);
+  return result;
 }
 
 // `concurrency` closed-loop clients for `seconds`: client c calls make_call(c) once (on
@@ -503,6 +581,12 @@ StatusOr<nlohmann::json> BenchModel(const BenchOptions& options, const ServerCon
     if (c == 1) served1 = m;
     if (m.per_second > best_served.per_second) best_served = m;
   }
+  Interleaved interleaved;
+  if (served1.count > 0) {
+    ASSIGN_OR_RETURN(interleaved,
+                     MeasureInterleaved(model, *runner, row, server->port(), target, body,
+                                        options.seconds, options.interleave_pause_ms));
+  }
   if (options.grpc) {
     ASSIGN_OR_RETURN(report["protocols"],
                      BenchProtocols(*server, model.name,
@@ -523,6 +607,21 @@ StatusOr<nlohmann::json> BenchModel(const BenchOptions& options, const ServerCon
     std::cout << absl::StrFormat("added p50 latency at concurrency 1: %.2f ms (%.2f vs %.2f)\n",
                                  added, served1.p50_ms, raw_batch1.p50_ms);
     report["added_p50_ms_concurrency1"] = added;
+  }
+  if (interleaved.raw.count > 0) {
+    const double added = interleaved.served.p50_ms - interleaved.raw.p50_ms;
+    std::cout << absl::StrFormat(
+        "interleaved at concurrency 1 (%d pairs, %.0f ms pauses): served p50 %.2f ms, raw batch-1 "
+        "p50 %.2f ms, "
+        "added p50 %.2f ms (median paired difference %.2f ms)\n",
+        interleaved.raw.count, options.interleave_pause_ms, interleaved.served.p50_ms,
+        interleaved.raw.p50_ms, added, interleaved.median_paired_difference_ms);
+    report["interleaved_concurrency1"] = {
+        {"raw", ToJson(interleaved.raw)},
+        {"served", ToJson(interleaved.served)},
+        {"added_p50_ms", added},
+        {"median_paired_difference_ms", interleaved.median_paired_difference_ms},
+        {"pause_ms", options.interleave_pause_ms}};
   }
   return report;
 }

@@ -48,6 +48,11 @@ int RunCli(int argc, char** argv) {
                         "Side of the generated image when the model keeps the image size");
   bench_cmd->add_option("--beside", bench.beside,
                         "A model served beside it, sent requests by one client meanwhile");
+  bench_cmd
+      ->add_option("--interleave-pause-ms", bench.interleave_pause_ms,
+                   "Idle time before each sample of the interleaved concurrency-1 "
+                   "measurement (raw and served in turn)")
+      ->check(CLI::Range(0.0, 1000.0));
   bench_cmd->add_flag("--grpc", bench.grpc,
                       "Also compare the protocol over HTTP (/v2 infer) and gRPC (ModelInfer)");
   bench_cmd->add_option("--json", bench.output_json, "Also write the results as JSON here");

@@ -43,6 +43,9 @@ struct BenchOptions {
   std::string beside;
   // Also measure /v2/models/M/infer over HTTP and ModelInfer over gRPC (BYTES input).
   bool grpc = false;
+  // Idle time before each sample of the interleaved concurrency-1 measurement, so that
+  // neither side starts while the other's OpenMP workers still spin.
+  double interleave_pause_ms = 2;
   std::string output_json;
 };
 int RunBench(const BenchOptions& options);

@@ -88,7 +88,7 @@ TEST(BenchBinaryTest, MeasuresRawAndServedAndWritesJson) {
                    (testing::TestModelsDir() / "config.yaml").string(), "--model", "tiny_cls",
                    "--seconds", "0.3", "--concurrency", "1,4", "--batch-sizes", "1,4", "--json",
                    json.string()});
-  const std::string out = ReadUntil(c.out, "added p50 latency", std::chrono::seconds(120));
+  const std::string out = ReadUntil(c.out, "median paired difference", std::chrono::seconds(120));
   EXPECT_EQ(WaitExit(c.pid, std::chrono::seconds(60)), 0) << out;
   close(c.out);
   close(c.err);
@@ -101,6 +101,18 @@ TEST(BenchBinaryTest, MeasuresRawAndServedAndWritesJson) {
   EXPECT_EQ(report["served"]["1"]["errors"], 0);
   EXPECT_EQ(report["served"]["4"]["errors"], 0);
   EXPECT_GT(report["throughput_ratio"].get<double>(), 0);
+  // Concurrency 1 again, raw and served samples interleaved: both sides timed, in pairs.
+  EXPECT_THAT(out, HasSubstr("interleaved at concurrency 1"));
+  const nlohmann::json& interleaved = report["interleaved_concurrency1"];
+  ASSERT_TRUE(interleaved.is_object()) << report.dump();
+  EXPECT_GE(interleaved["raw"]["count"].get<uint64_t>(), 3u);
+  EXPECT_EQ(interleaved["raw"]["count"], interleaved["served"]["count"]);
+  EXPECT_GT(interleaved["raw"]["p50_ms"].get<double>(), 0);
+  EXPECT_GT(interleaved["served"]["p50_ms"].get<double>(), 0);
+  EXPECT_DOUBLE_EQ(
+      interleaved["added_p50_ms"].get<double>(),
+      interleaved["served"]["p50_ms"].get<double>() - interleaved["raw"]["p50_ms"].get<double>());
+  EXPECT_TRUE(interleaved.contains("median_paired_difference_ms"));
 }
 
 // `infera bench --grpc`: a short run on tiny_cls adds the protocols' comparison — HTTP
