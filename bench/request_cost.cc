@@ -56,8 +56,8 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
-#include "api/http_client.h"
 #include "backends/backend_registry.h"
+#include "cli/load_client.h"
 #include "common/base64.h"
 #include "imaging/codec.h"
 #include "models/model.h"
@@ -375,9 +375,11 @@ Status Run(const Args& args) {
   server->Start();
   const std::string body = nlohmann::json{{"image", Base64Encode(png.data(), png.size())}}.dump();
   const std::string target = "/predict/" + model.name;
-  HttpClient client(std::chrono::seconds(60));
-  RETURN_IF_ERROR(client.Connect("127.0.0.1", server->port()));
-  const HttpHeaders headers = {{"content-type", "application/json"}};
+  // The bench's load client (cli/load_client: the request built once, as wrk does).
+  ASSIGN_OR_RETURN(std::unique_ptr<LoadClient> client,
+                   LoadClient::Open("127.0.0.1", server->port(), "POST", target,
+                                    {{"content-type", "application/json"}}, body,
+                                    std::chrono::seconds(60)));
   // The server's own timings of each measured request (wall clock: load-sensitive,
   // printed as medians beside the load-independent counters).
   const std::vector<std::string> timing_keys = {"preprocess_time_ms", "queue_time_ms",
@@ -387,13 +389,13 @@ Status Run(const Args& args) {
   std::vector<double> round_trips;
   auto send = [&](bool record) -> Status {
     const auto start = std::chrono::steady_clock::now();
-    ASSIGN_OR_RETURN(HttpResponse r, client.Send("POST", target, body, headers));
-    if (r.status != 200) return absl::InternalError(absl::StrCat(r.status, ": ", r.body));
+    ASSIGN_OR_RETURN(int code, client->RoundTrip());
+    if (code != 200) return absl::InternalError(absl::StrCat(code, ": ", std::string(client->last_body())));
     if (!record) return absl::OkStatus();
     round_trips.push_back(
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
             .count());
-    const nlohmann::json j = nlohmann::json::parse(r.body, nullptr, false);
+    const nlohmann::json j = nlohmann::json::parse(client->last_body(), nullptr, false);
     for (size_t k = 0; k < timing_keys.size(); ++k) {
       timings[k].push_back(j.value(timing_keys[k], 0.0));
     }

@@ -8,7 +8,9 @@
 //     model's runner, so the engine gets the model's own input (dtype, layout; e.g.
 //     UINT8 NHWC for `input.dtype: uint8`), printed and reported as raw_input.
 //  2. Served: the same model behind the real HTTP server (port 0), closed-loop clients
-//     (one keep-alive connection each) POSTing the image to /predict/M for each
+//     (one keep-alive connection each, a LoadClient: the request built once, as wrk
+//     does, so the load generator on the same cores costs little) POSTing the image
+//     to /predict/M for each
 //     --concurrency. Batching: max_batch_size the largest --batch-sizes and the model's
 //     preferred batch sizes (auto: timed at load, the timings and the choice printed);
 //     with `--preferred-batch-sizes none`, max_batch_size the best raw batch size (the
@@ -46,6 +48,7 @@
 #include "backends/backend_registry.h"
 #include "cellpose/synthetic_cells.h"
 #include "cli/cli.h"
+#include "cli/load_client.h"
 #include "common/base64.h"
 #include "common/strings.h"
 #include "grpc/grpc_client.h"
@@ -59,6 +62,9 @@ namespace infera {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// How long a benchmark client waits for one response.
+constexpr std::chrono::milliseconds kClientTimeout{30000};
 
 struct Measurement {
   double per_second = 0;  // images (raw) or requests (served) per second
@@ -180,9 +186,9 @@ StatusOr<Interleaved> MeasureInterleaved(const ModelConfig& config, const Runner
   ASSIGN_OR_RETURN(std::unique_ptr<Backend> backend,
                    CreateBackend(config.backend, RawEngineOptions(config, runner)));
   backend->PrepareThread();
-  HttpClient client(std::chrono::seconds(30));
-  RETURN_IF_ERROR(client.Connect("127.0.0.1", port));
-  const HttpHeaders headers = {{"content-type", "application/json"}};
+  ASSIGN_OR_RETURN(std::unique_ptr<LoadClient> client,
+                   LoadClient::Open("127.0.0.1", port, "POST", target,
+                                    {{"content-type", "application/json"}}, body, kClientTimeout));
   auto raw_once = [&]() -> StatusOr<double> {
     std::vector<Tensor> inputs{row};
     const Clock::time_point t = Clock::now();
@@ -191,9 +197,10 @@ StatusOr<Interleaved> MeasureInterleaved(const ModelConfig& config, const Runner
   };
   auto served_once = [&]() -> StatusOr<double> {
     const Clock::time_point t = Clock::now();
-    ASSIGN_OR_RETURN(HttpResponse r, client.Send("POST", target, body, headers));
-    if (r.status != 200) {
-      return absl::InternalError(StrCat("interleaved: POST ", target, " answered ", r.status));
+    ASSIGN_OR_RETURN(int code, client->RoundTrip());
+    if (code != 200) {
+      return absl::InternalError(
+          StrCat("interleaved: POST ", target, " answered ", code, ": ", client->last_body()));
     }
     return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
   };
@@ -279,11 +286,13 @@ Measurement MeasureServed(uint16_t port, const std::string& target, const std::s
                           int concurrency, double seconds,
                           const HttpHeaders& headers = {{"content-type", "application/json"}}) {
   return MeasureClosedLoop(concurrency, seconds, [&](int) -> std::function<bool()> {
-    auto client = std::make_shared<HttpClient>(std::chrono::seconds(30));
-    if (!client->Connect("127.0.0.1", port).ok()) return nullptr;
-    return [client, &target, &body, &headers] {
-      StatusOr<HttpResponse> r = client->Send("POST", target, body, headers);
-      return r.ok() && r->status == 200;
+    StatusOr<std::unique_ptr<LoadClient>> opened =
+        LoadClient::Open("127.0.0.1", port, "POST", target, headers, body, kClientTimeout);
+    if (!opened.ok()) return nullptr;
+    std::shared_ptr<LoadClient> client = std::move(*opened);
+    return [client] {
+      StatusOr<int> code = client->RoundTrip();
+      return code.ok() && *code == 200;
     };
   });
 }
