@@ -79,7 +79,17 @@ nlohmann::json DescribeModel(const Model& model) {
       {"std", c.input.std},
       {"layout", c.input.layout == Layout::kNCHW ? "NCHW" : "NHWC"},
       {"dtype", DTypeName(c.input.dtype)},
+      {"normalized_by", "server"},
   };
+  // A uint8 input gets the 8-bit samples as they are (imaging/preprocess.h): the model's
+  // graph scales and normalises them itself, so the server applies no scale/mean/std and
+  // shows none (the InputSpec defaults, ImageNet's, would mislead).
+  if (c.input.dtype == DType::kUInt8) {
+    input["scale"] = nullptr;
+    input["mean"] = nullptr;
+    input["std"] = nullptr;
+    input["normalized_by"] = "model";
+  }
   nlohmann::json description = {
       {"name", c.name},
       {"version", c.version},

@@ -8,7 +8,9 @@
 namespace infera {
 
 // Everything about a loaded model: config, platform (OipPlatform), state, queue size,
-// counters (/v1/models, /v2/models/{m}/config). batching.preferred_batch_sizes: {mode:
+// counters (/v1/models, /v2/models/{m}/config). input: the preprocessing the server
+// applies; normalized_by "server" (scale, mean, std applied as shown) or "model" (a uint8
+// input: the samples go as they are, scale/mean/std null). batching.preferred_batch_sizes: {mode:
 // auto|list|none, preferred: [sizes] (empty: any size), and for auto source: measured|cache|"",
 // budget_ms, timing_ms (spent at this load), note (why not or not fully timed),
 // timings: [{batch_size, ms, ms_per_image (null: untimed), samples, preferred}]}.

@@ -24,7 +24,7 @@
 import { join, resolve } from 'node:path';
 import { decodeGrayPng } from './png.mjs';
 import { check, api, loginToken } from './server.mjs';
-import { runE2E, testEnv } from './run.mjs';
+import { runE2E, signIn, testEnv } from './run.mjs';
 
 const T0 = Date.now();
 const ADMIN_PASSWORD = 'e2e-admin-pass';
@@ -38,14 +38,6 @@ const TWO_FRAMES = join(PYDICOM_FILES, 'SC_rgb_rle_2frame.dcm');
 const log = (m) => console.log(`[dicom e2e ${((Date.now() - T0) / 1000).toFixed(1)}s] ${m}`);
 
 // ---------------------------------------------------------------- page helpers
-async function signIn(page, base, username, password) {
-  await page.goto(`${base}/#/login`);
-  await page.waitForSelector('#login-username', { timeout: 20_000 });
-  await page.fill('#login-username', username);
-  await page.fill('#login-password', password);
-  await page.click('button:has-text("Sign in")');
-  await page.waitForSelector('h1:has-text("Datasets")');
-}
 /** The viewer's canvas: its gray levels (R of RGBA), size and data attributes. */
 async function canvasState(page) {
   return page.evaluate(() => {

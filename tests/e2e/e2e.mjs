@@ -346,6 +346,9 @@ async function scenario(page, base) {
     await shot(page, 'run.png');
   });
   await waitJobCompleted(page, unetJob);
+  // A segmentation job's page: the results ZIP, but no labels CSV (a classifier's export).
+  await page.waitForSelector('#download-zip');
+  check(await page.locator('#download-labels-csv').count() === 0, 'a tiny_unet job offers a labels CSV');
   log(`job ${unetJob} completed`);
 
   // -- run cellpose_tiny on the 16-bit cells ([cyto, nucleus] = [1, 2])

@@ -23,7 +23,7 @@
 import { join } from 'node:path';
 import { grayPng, decodeGrayPng } from './png.mjs';
 import { check, api, loginToken } from './server.mjs';
-import { runE2E, testEnv } from './run.mjs';
+import { runE2E, signIn, testEnv } from './run.mjs';
 
 const T0 = Date.now();
 const ADMIN_PASSWORD = 'e2e-admin-pass';
@@ -33,15 +33,6 @@ const ARTIFACTS = ENV.artifacts;
 const log = (m) => console.log(`[editor e2e ${((Date.now() - T0) / 1000).toFixed(1)}s] ${m}`);
 
 // ---------------------------------------------------------------- page helpers
-async function signIn(page, base, username, password) {
-  if (await page.isVisible('#logout').catch(() => false)) await page.click('#logout');
-  else await page.goto(`${base}/#/login`);
-  await page.waitForSelector('#login-username', { timeout: 20_000 });
-  await page.fill('#login-username', username);
-  await page.fill('#login-password', password);
-  await page.click('button:has-text("Sign in")');
-  await page.waitForSelector('h1:has-text("Datasets")');
-}
 /** The page point of image pixel (x, y)'s centre in the editor. */
 async function pixelPoint(page) {
   const box = await page.locator('#editor-canvas').boundingBox();

@@ -12,13 +12,15 @@
 // label is picked with the select for one image, with the keys 1–9 for another, then one
 // is cleared with 0; "Annotate next" focuses an unlabelled image; the API then reports
 // exactly those labels (GET /api/annotations/{set}) with a revision history, and the
-// retrain form offers the classifier for the set. Exit 0 on success; on failure the
+// retrain form offers the classifier for the set; a tiny_cls job's page offers its
+// labels CSV (the download is the API's export). Exit 0 on success; on failure the
 // reason, a screenshot in INFERA_E2E_ARTIFACTS, the server's stderr tail, exit 1.
 
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { grayPng } from './png.mjs';
 import { check, api, loginToken } from './server.mjs';
-import { runE2E, testEnv } from './run.mjs';
+import { runE2E, signIn, testEnv } from './run.mjs';
 
 const T0 = Date.now();
 const ADMIN_PASSWORD = 'e2e-admin-pass';
@@ -52,12 +54,7 @@ async function scenario(page, base) {
   check(up.status === 201, `upload: HTTP ${up.status} ${up.bytes}`);
   const files = up.json().files.sort((a, b) => a.id - b.id);
 
-  await page.goto(`${base}/#/login`);
-  await page.waitForSelector('#login-username', { timeout: 20_000 });
-  await page.fill('#login-username', 'admin');
-  await page.fill('#login-password', ADMIN_PASSWORD);
-  await page.click('button:has-text("Sign in")');
-  await page.waitForSelector('h1:has-text("Datasets")');
+  await signIn(page, base, 'admin', ADMIN_PASSWORD);
 
   // -- the dataset page creates the set; it opens in the label picker
   await page.goto(`${base}/#/datasets/${ds.id}`);
@@ -113,11 +110,40 @@ async function scenario(page, base) {
   const options = await page.locator('#retrain-model option').allTextContents();
   check(options.length === 1 && options[0].startsWith('tiny_cls'), `retrain models: ${JSON.stringify(options)}`);
   await shot(page, 'labels-retrain-form.png');
+
+  // -- a classification job's page offers its top-1 labels as CSV (export_formats has
+  //    labels_csv); the downloaded file is the API's export, one line per image
+  const start = await api(base, token, 'POST', '/api/inferences/start', { dataset_id: ds.id, model_id: 'tiny_cls' });
+  check(start.status === 202, `start tiny_cls: HTTP ${start.status} ${start.bytes}`);
+  const jobId = start.json().inference_id;
+  await page.goto(`${base}/#/jobs/${jobId}`);
+  await page.waitForSelector('.page-header[data-status="completed"]', { timeout: 60_000 });
+  await page.waitForSelector('#download-labels-csv');
+  const job = (await api(base, token, 'GET', `/api/inferences/${jobId}`)).json();
+  check(JSON.stringify(job.export_formats) === '["labels_csv"]', `export_formats ${JSON.stringify(job.export_formats)}`);
+  const [download] = await Promise.all([
+    page.waitForEvent('download', { timeout: 30_000 }),
+    page.click('#download-labels-csv'),
+  ]);
+  check(download.suggestedFilename() === `inference_${jobId}_labels.csv`, `CSV named ${download.suggestedFilename()}`);
+  const csvPath = join(ARTIFACTS, `inference_${jobId}_labels.csv`);
+  await download.saveAs(csvPath);
+  const csv = readFileSync(csvPath, 'utf8');
+  const fromApi = await api(base, token, 'GET', `/api/inferences/${jobId}/export?format=labels_csv`);
+  check(fromApi.status === 200 && csv === fromApi.bytes.toString('utf8'), `the page's CSV differs from the API's:\n${csv}\n---\n${fromApi.bytes}`);
+  const lines = csv.trimEnd().split('\n');
+  const shapes = ['disk', 'square', 'stripes'];
+  check(lines[0] === 'file,label' && lines.length === 5 &&
+    lines.slice(1).every((l, i) => l.startsWith(`img${i}.png,`) && shapes.includes(l.split(',')[1])),
+  `the job's labels CSV:\n${csv}`);
+  await shot(page, 'labels-job-page.png');
+  log(`job ${jobId}: the page's labels CSV has ${lines.length - 1} images`);
 }
 
 // ---------------------------------------------------------------- main
 runE2E({
   name: 'labels e2e', env: ENV, log, timeoutMs: 180_000,
   server: { models: ['tiny_cls'], adminPassword: ADMIN_PASSWORD },
+  contextOptions: { acceptDownloads: true },
   ignoredPageErrors: /status of 40[014]/,
 }, scenario);

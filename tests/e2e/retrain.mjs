@@ -21,7 +21,7 @@
 import { join } from 'node:path';
 import { grayPng } from './png.mjs';
 import { check, api, loginToken } from './server.mjs';
-import { runE2E, testEnv } from './run.mjs';
+import { runE2E, signIn, testEnv } from './run.mjs';
 
 const T0 = Date.now();
 const ADMIN_PASSWORD = 'e2e-admin-pass';
@@ -79,12 +79,7 @@ async function scenario(page, base) {
   }
   log(`set ${set.id}: ${files.length} masks`);
 
-  await page.goto(`${base}/#/login`);
-  await page.waitForSelector('#login-username', { timeout: 20_000 });
-  await page.fill('#login-username', 'admin');
-  await page.fill('#login-password', ADMIN_PASSWORD);
-  await page.click('button:has-text("Sign in")');
-  await page.waitForSelector('h1:has-text("Datasets")');
+  await signIn(page, base, 'admin', ADMIN_PASSWORD);
 
   // -- the editor offers the retraining; the form comes from the params schema
   await page.goto(`${base}/#/annotations/${set.id}/images/${files[0].id}`);

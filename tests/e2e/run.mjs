@@ -8,6 +8,8 @@
 //                               when one is missing; INFERA_WEB_DIR, CHROMIUM)
 //   runE2E(options, scenario)   exit 0 when scenario(page, base) passes, 1 when it fails
 //                               or the whole run outlasts its limit
+//   signIn(page, base, u, p)    signs `u` in through the page's login form (signing the
+//                               current user out first), then waits for the Datasets page
 
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -114,4 +116,19 @@ export async function runE2E({ name, env, log, timeoutMs, server: serverOptions,
     else if (work) rmSync(work, { recursive: true, force: true });
   }
   process.exit(failed ? 1 : 0);
+}
+
+/**
+ * Signs `username` in through the page's login form: logs the current user out first
+ * (the header's logout button) when one is signed in, else opens #/login; waits for the
+ * form (20 s: the first load) and then for the Datasets page it lands on.
+ */
+export async function signIn(page, base, username, password) {
+  if (await page.isVisible('#logout').catch(() => false)) await page.click('#logout');
+  else await page.goto(`${base}/#/login`);
+  await page.waitForSelector('#login-username', { timeout: 20_000 });
+  await page.fill('#login-username', username);
+  await page.fill('#login-password', password);
+  await page.click('button:has-text("Sign in")');
+  await page.waitForSelector('h1:has-text("Datasets")');
 }

@@ -3,6 +3,7 @@
 // gets 404, an admin sees), a job's masks becoming a set, and import / export in every
 // format with pixel-for-pixel round trips (Cellpose's own label images as the ground
 // truth), bad uploads refused per file with reasons and nothing left behind.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -302,6 +303,47 @@ TEST_F(AnnotationsTest, AJobsMasksBecomeASetAndExport) {
   EXPECT_EQ(JsonOf(coco)["images"].size(), 2u);
   ExpectError(As(bob_, "GET", job_url + "/export?format=png"), 400, "unknown format");
   ExpectError(As(bob_, "GET", job_url + "/export"), 400, "'format' is required");
+  // The job names the formats its results export as: the mask formats.
+  EXPECT_EQ(job["export_formats"],
+            json::array({"label_images", "coco", "cvat_xml", "cvat_seg_zip"}));
+}
+
+// The job export's 400s name every format the route dispatches (one table,
+// api/routes/job_export_formats), and each name they list is one the route knows: asked
+// for it, the route answers it (a 200, or a 400 saying why not this job), never "unknown".
+TEST_F(AnnotationsTest, TheJobExportErrorsListEveryFormatItTakes) {
+  std::map<std::string, int64_t> ids;
+  const int64_t dataset =
+      Dataset({{"stripes.png", ReadFile(TestModelsDir() / "images" / "stripes.png")}}, &ids);
+  HttpResponse start = As(bob_, "POST", "/api/inferences/start",
+                          json{{"dataset_id", dataset}, {"model_id", "tiny_multiclass"}}.dump());
+  ASSERT_EQ(start.status, 202) << start.body;
+  const std::string job_url =
+      "/api/inferences/" + std::to_string(JsonOf(start)["inference_id"].get<int64_t>());
+  json job;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (std::chrono::steady_clock::now() < deadline) {
+    job = JsonOf(As(bob_, "GET", job_url));
+    if (job["status"] != "queued" && job["status"] != "running") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(30));
+  }
+  ASSERT_EQ(job["status"], "completed") << job.dump();
+  const std::vector<std::string> every = {"label_images", "coco",      "cvat_xml",
+                                          "cvat_seg_zip", "dicom_seg", "labels_csv"};
+  const std::string listed = "label_images, coco, cvat_xml, cvat_seg_zip, dicom_seg, labels_csv";
+  HttpResponse unknown = As(bob_, "GET", job_url + "/export?format=pdf");
+  ExpectError(unknown, 400, "unknown format 'pdf' (expected " + listed + ")");
+  ExpectError(As(bob_, "GET", job_url + "/export"), 400, "'format' is required (" + listed + ")");
+  ExpectError(As(bob_, "GET", job_url + "/export?format="), 400, "'format' is required");
+  for (const std::string& format : every) {
+    HttpResponse r = As(bob_, "GET", job_url + "/export?format=" + format);
+    EXPECT_THAT(r.body, ::testing::Not(::testing::HasSubstr("unknown format"))) << format;
+    EXPECT_TRUE(r.status == 200 || r.status == 400) << format << ": " << r.status << " " << r.body;
+  }
+  // Not a DICOM job, not a classifier: those two say why.
+  ExpectError(As(bob_, "GET", job_url + "/export?format=dicom_seg"), 400, "DICOM");
+  ExpectError(As(bob_, "GET", job_url + "/export?format=labels_csv"), 400,
+              "not a classification job");
 }
 
 TEST_F(AnnotationsTest, ImportAndExportRoundTripInEveryFormat) {

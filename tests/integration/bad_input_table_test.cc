@@ -980,6 +980,11 @@ std::vector<BadInput> BadInputTableTest::Table() const {
   add("retrain: custom_tiff set labels beyond K", "POST", "/api/retraining/start",
       Fill(R"({"model_id": "tiff_classes", "annotation_set_ids": [{wide}]})"), 400,
       "has label 3 ('debris') but model 'tiff_classes' outputs K = 3 classes", kJson);
+  // ---- the job export's formats, one table (jobpage): the 400s name every one.
+  add("job export: unknown format lists them all", "GET", "/api/inferences/{job}/export?format=x",
+      "", 400, "cvat_seg_zip, dicom_seg, labels_csv)");
+  add("job export: no format lists them all", "GET", "/api/inferences/{job}/export", "", 400,
+      "'format' is required (label_images, coco, cvat_xml, cvat_seg_zip, dicom_seg, labels_csv)");
   return t;
 }
 

@@ -221,6 +221,9 @@ TEST_F(DicomSegTest, BinaryModelWritesOneValidSegPerSeries) {
     entries[e["filename"].get<std::string>()] = e;
   }
   EXPECT_FALSE(job["timings"].contains("dicom_seg"));
+  // Its export formats: the masks' and the SEG files (job_export_formats).
+  EXPECT_EQ(job["export_formats"],
+            json::array({"label_images", "coco", "cvat_xml", "cvat_seg_zip", "dicom_seg"}));
 
   // /export: several series, a ZIP of the SEG files.
   HttpResponse exported = Get("/api/inferences/" + std::to_string(id) + "/export?format=dicom_seg");
@@ -308,6 +311,7 @@ TEST_F(DicomSegTest, NoSegWithoutAClassMask) {
   const int64_t dataset = Dataset({"mr.dcm"}, /*anonymize=*/false);
   json job = Run(dataset, "tiny_cls");
   EXPECT_EQ(job["dicom_seg"], json::array());
+  EXPECT_EQ(job["export_formats"], json::array({"labels_csv"}));  // no SEG to export
   const std::string target =
       "/api/inferences/" + std::to_string(job["id"].get<int64_t>()) + "/export?format=dicom_seg";
   ExpectError(Get(target), 404, "made no class mask");

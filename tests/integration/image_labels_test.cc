@@ -309,6 +309,8 @@ TEST_F(ImageLabelsTest, AClassifiersJobBecomesALabelsSetAndAnnotateNextSkipsLabe
     std::this_thread::sleep_for(milliseconds(30));
   }
   ASSERT_EQ(job["status"], "completed") << job.dump();
+  // A classifier's job exports as labels_csv only (no masks): the web page's CSV link.
+  EXPECT_EQ(job["export_formats"], json::array({"labels_csv"}));
   // The job's own labels_csv export: each image's top-1 class.
   HttpResponse job_csv = As(bob_, "GET", job_url + "/export?format=labels_csv");
   ASSERT_EQ(job_csv.status, 200) << job_csv.body;

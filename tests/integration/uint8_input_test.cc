@@ -111,6 +111,25 @@ TEST_F(Uint8InputTest, ModelDescribesAUint8NhwcInput) {
   EXPECT_EQ(v2["inputs"][0]["shape"], json::array({-1, 224, 224, 3}));
 }
 
+// The spec shows the preprocessing really applied: the uint8 path applies no scale or
+// ImageNet mean/std (the graph normalises), the float model's are applied as shown.
+TEST_F(Uint8InputTest, ModelSpecShowsNoServerNormalisationForUint8) {
+  for (const std::string url :
+       {"/v1/models/mobilenet_v2_u8", "/v2/models/mobilenet_v2_u8/config"}) {
+    const json input = json::parse(Get(url).body)["input"];
+    EXPECT_TRUE(input.contains("mean") && input["mean"].is_null()) << url << input.dump();
+    EXPECT_TRUE(input.contains("std") && input["std"].is_null()) << url << input.dump();
+    EXPECT_TRUE(input.contains("scale") && input["scale"].is_null()) << url << input.dump();
+    EXPECT_EQ(input["normalized_by"], "model") << url;
+  }
+  const json fp32 = json::parse(Get("/v1/models/mobilenet_v2").body)["input"];
+  EXPECT_EQ(fp32["normalized_by"], "server");
+  ASSERT_EQ(fp32["mean"].size(), 3u) << fp32.dump();
+  EXPECT_NEAR(fp32["mean"][0].get<double>(), 0.485, 1e-6);
+  EXPECT_NEAR(fp32["std"][2].get<double>(), 0.225, 1e-6);
+  EXPECT_NEAR(fp32["scale"].get<double>(), 1.0 / 255.0, 1e-9);
+}
+
 // The same PNG through /predict: the float model normalises in the server (per element),
 // the uint8 one in its graph; the top-5 classes and probabilities agree.
 TEST_F(Uint8InputTest, PredictGivesTheFloatModelsTopFive) {

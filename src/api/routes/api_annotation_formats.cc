@@ -14,8 +14,9 @@
 //   POST/GET the same on an image_labels set: format labels_csv only (`file,label` lines;
 //        annotations/labels_csv.h), and labels_csv on a mask set is 400 (image_labels.h)
 //   GET  /api/inferences/{id}/export?format=...&kind=semantic|instances
-//        (format=dicom_seg: the job's DICOM SEG files instead, api_dicom_seg.cc;
-//        format=labels_csv: a classification job's top-1 classes, api_image_labels.cc)
+//        the formats are job_export_formats.h's table: the mask formats here
+//        (ExportJobMasks), dicom_seg (the job's DICOM SEG files, api_dicom_seg.cc) and
+//        labels_csv (a classification job's top-1 classes, api_image_labels.cc)
 //        label_images: a ZIP of masks/<stem>_mask.png (the stored label PNGs) and
 //        labels.json; coco: the instances JSON; cvat_xml: CVAT for images 1.1;
 //        cvat_seg_zip: CVAT's Segmentation mask 1.1 ZIP.
@@ -38,9 +39,9 @@
 #include "api/response_stream.h"
 #include "api/routes/annotation_common.h"
 #include "api/routes/api_common.h"
-#include "api/routes/api_dicom_seg.h"
 #include "api/routes/image_labels.h"
 #include "api/routes/import_staging.h"
+#include "api/routes/job_export_formats.h"
 #include "api/routes/routes.h"
 #include "archive/zip_reader.h"
 #include "archive/zip_writer.h"
@@ -500,16 +501,25 @@ void ExportSetRoute(const ApiContext& ctx, const HttpRequest& req, const Respond
   Export(ctx, req, respond, *plan);
 }
 
+// GET /api/inferences/{id}/export: the format's row of job_export_formats answers.
 void ExportJobRoute(const ApiContext& ctx, const HttpRequest& req, const Responder& respond) {
-  // format=dicom_seg: the job's DICOM SEG files (api_dicom_seg.cc).
-  if (std::string format; req.query_param("format", &format) && format == "dicom_seg") {
-    return ExportDicomSeg(ctx, req, respond);
+  std::string format;
+  if (!req.query_param("format", &format) || format.empty()) {
+    return respond(StatusResponse(
+        absl::InvalidArgumentError(StrCat("'format' is required (", JobExportFormatNames(), ")"))));
   }
-  // format=labels_csv: a classification job's top-1 classes (api_image_labels.cc).
-  if (std::string format; req.query_param("format", &format) && format == "labels_csv") {
-    StatusOr<HttpResponse> csv = ExportJobLabelsCsv(ctx, req);
-    return respond(csv.ok() ? std::move(*csv) : StatusResponse(csv.status()));
+  const JobExportFormat* row = FindJobExportFormat(format);
+  if (row == nullptr) {
+    return respond(StatusResponse(absl::InvalidArgumentError(StrCat(
+        "unknown format '", format.substr(0, 40), "' (expected ", JobExportFormatNames(), ")"))));
   }
+  row->export_job(ctx, req, respond);
+}
+
+}  // namespace
+
+// The mask formats of a job (job_export_formats.h).
+void ExportJobMasks(const ApiContext& ctx, const HttpRequest& req, const Responder& respond) {
   StatusOr<ExportPlan> plan = [&]() -> StatusOr<ExportPlan> {
     ASSIGN_OR_RETURN(int64_t id, ParseId(req.params.at("id"), "inference"));
     std::vector<JobResultRecord> results;
@@ -552,6 +562,8 @@ void ExportJobRoute(const ApiContext& ctx, const HttpRequest& req, const Respond
   if (!plan.ok()) return respond(StatusResponse(plan.status()));
   Export(ctx, req, respond, *plan);
 }
+
+namespace {
 
 // Without an annotation store every route answers 501.
 Handler Unavailable(const ApiContext& ctx) {

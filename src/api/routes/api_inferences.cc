@@ -2,7 +2,9 @@
 //   POST /api/inferences/start      {dataset_id, model_id, params, model_version?}
 //                                   -> 202 {inference_id, status: "queued"}
 //   GET  /api/inferences            ?dataset_id=&status=&limit=&offset= -> {"inferences": [...]}
-//   GET  /api/inferences/{id}       -> the job with its results
+//   GET  /api/inferences/{id}       -> the job with its results, and "export_formats": the
+//                                   formats of GET /api/inferences/{id}/export that apply to
+//                                   its results (job_export_formats.h)
 //   POST /api/inferences/{id}/cancel
 //   POST /api/inferences/{id}/retry     a failed job runs again (the disk was full, say):
 //                                   202 with the job, which keeps its results; 409 unless failed
@@ -19,6 +21,7 @@
 #include "api/http_status.h"
 #include "api/response_stream.h"
 #include "api/routes/api_common.h"
+#include "api/routes/job_export_formats.h"
 #include "api/routes/routes.h"
 #include "archive/zip_writer.h"
 #include "common/json_text.h"
@@ -94,7 +97,11 @@ StatusOr<HttpResponse> ListRoute(const ApiContext& ctx, const HttpRequest& req) 
 
 StatusOr<HttpResponse> GetRoute(const ApiContext& ctx, const HttpRequest& req) {
   ASSIGN_OR_RETURN(int64_t id, ParseId(req.params.at("id"), "inference"));
-  ASSIGN_OR_RETURN(nlohmann::json j, ctx.jobs->Report(req.principal, id));
+  std::vector<JobResultRecord> results;
+  ASSIGN_OR_RETURN(nlohmann::json j, ctx.jobs->Report(req.principal, id, &results));
+  // The export route answers 501 without an annotation store (api_annotation_formats.cc).
+  j["export_formats"] =
+      ctx.annotations != nullptr ? JobExportFormatsOf(j, results) : nlohmann::json::array();
   return JsonResponse(200, JsonText(j));
 }
 

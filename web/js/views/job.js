@@ -1,9 +1,11 @@
 // views/job.js: one inference job (GET /api/inferences/{id}): status, a live progress
 // bar (re-read every second while queued or running), params, timings, and the table of
 // images with their per-image errors. Buttons: cancel (while active), view results
-// (the viewer), download the results ZIP.
+// (the viewer), download the results ZIP, and the exports the job's `export_formats`
+// (GET /api/inferences/{id}) offer: a classification job's labels CSV
+// (/api/inferences/{id}/export?format=labels_csv).
 
-import { get, post } from '../api.js';
+import { download, get, post } from '../api.js';
 import { h, setChildren, pageHeader, errorBox, statusBadge, progressBar, formatTime, formatDuration, toast } from '../ui.js';
 import { ACTIVE, downloadResults } from './jobs.js';
 
@@ -66,7 +68,8 @@ export async function render(ctx) {
     const active = ACTIVE.has(job.status);
     const hasResults = (job.results || []).some((r) => !r.error);
     // Rebuild the buttons only when they change (keeps keyboard focus while polling).
-    const actionsKey = JSON.stringify([active, job.cancel_requested, hasResults]);
+    const labelsCsv = !active && (job.export_formats || []).includes('labels_csv');
+    const actionsKey = JSON.stringify([active, job.cancel_requested, hasResults, labelsCsv]);
     if (actionsKey !== lastActions) {
       lastActions = actionsKey;
       setChildren(actions,
@@ -88,7 +91,13 @@ export async function render(ctx) {
           },
         }, 'Cancel job') : null,
         hasResults ? h('a.button.primary', { href: `#/jobs/${id}/view/0` }, 'View results') : null,
-        !active && hasResults ? h('button#download-zip', { type: 'button', onclick: (e) => downloadResults(id, e.currentTarget) }, 'Download ZIP') : null);
+        !active && hasResults ? h('button#download-zip', { type: 'button', onclick: (e) => downloadResults(id, e.currentTarget) }, 'Download ZIP') : null,
+        labelsCsv ? h('button#download-labels-csv', {
+          type: 'button',
+          'aria-label': `Download the top-1 labels of job ${id} as CSV`,
+          onclick: () => download(`/api/inferences/${id}/export?format=labels_csv`, `inference_${id}_labels.csv`)
+            .catch((err) => toast(`Download failed: ${err.message}`, 'error')),
+        }, 'Labels CSV') : null);
     }
 
     // Details change rarely; only rebuild the tables when something changed.
