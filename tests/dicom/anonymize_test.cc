@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "dicom/dicom_image.h"
+#include "support/dicom_fixtures.h"
 #include "support/pydicom_files.h"
 #include "support/status_matchers.h"
 #include "support/test_env.h"
@@ -36,20 +37,17 @@ TEST(AnonymizeTest, RemovesThePatientsDataAndKeepsThePixels) {
   testing::TempDir tmp;
   // A CT file with the PHI a clinic's file carries, and a private attribute.
   const fs::path phi = tmp.path() / "phi.dcm";
-  ASSERT_TRUE(testing::RunPython(tmp.path(),
-                                 "import sys, pydicom\n"
-                                 "ds = pydicom.dcmread(sys.argv[1])\n"
-                                 "ds.PatientName = 'DOE^JANE'\n"
-                                 "ds.PatientID = 'MRN-0042'\n"
-                                 "ds.PatientBirthDate = '19700101'\n"
-                                 "ds.PatientAddress = '1 Main Street'\n"
-                                 "ds.InstitutionName = 'General Hospital'\n"
-                                 "ds.ReferringPhysicianName = 'WHO^DOCTOR'\n"
-                                 "ds.AccessionNumber = 'ACC123'\n"
-                                 "ds.StudyDescription = 'Jane chest'\n"
-                                 "ds.add_new(0x00091010, 'LO', 'private secret')\n"
-                                 "ds.save_as(sys.argv[2])\n",
-                                 {(PydicomTestFiles() / "CT_small.dcm").string(), phi.string()}));
+  ASSERT_TRUE(testing::WriteEditedTestFile("CT_small.dcm",
+                                           "ds.PatientName = 'DOE^JANE'\n"
+                                           "ds.PatientID = 'MRN-0042'\n"
+                                           "ds.PatientBirthDate = '19700101'\n"
+                                           "ds.PatientAddress = '1 Main Street'\n"
+                                           "ds.InstitutionName = 'General Hospital'\n"
+                                           "ds.ReferringPhysicianName = 'WHO^DOCTOR'\n"
+                                           "ds.AccessionNumber = 'ACC123'\n"
+                                           "ds.StudyDescription = 'Jane chest'\n"
+                                           "ds.add_new(0x00091010, 'LO', 'private secret')\n",
+                                           phi));
   const std::vector<std::byte> original = ReadBytes(phi);
   ASSERT_OK_AND_ASSIGN(std::vector<std::byte> clean,
                        AnonymizeDicom(original, AnonymizeOptions{"dataset-7"}));

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "support/dicom_fixtures.h"
 #include "support/pydicom_files.h"
 #include "support/status_matchers.h"
 #include "support/test_env.h"
@@ -260,12 +261,7 @@ TEST(DicomImageTest, RefusesPixelDataShorterThanDeclared) {
   if (!HavePydicom()) GTEST_SKIP() << "needs /usr/bin/python3 with pydicom";
   testing::TempDir tmp;
   const fs::path out = tmp.path() / "tall.dcm";
-  ASSERT_TRUE(testing::RunPython(tmp.path(),
-                                 "import sys, pydicom\n"
-                                 "ds = pydicom.dcmread(sys.argv[1])\n"
-                                 "ds.Rows = 128\n"
-                                 "ds.save_as(sys.argv[2])\n",
-                                 {(PydicomTestFiles() / "MR_small.dcm").string(), out.string()}));
+  ASSERT_TRUE(testing::WriteEditedTestFile("MR_small.dcm", "ds.Rows = 128\n", out));
   ExpectRefused(DecodeDicom(ReadBytes(out)), "fewer than");
 }
 

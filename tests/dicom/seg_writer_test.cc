@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "dicom/dicom_image.h"
+#include "support/dicom_fixtures.h"
 #include "support/dicom_seg_check.h"
 #include "support/pydicom_files.h"
 #include "support/status_matchers.h"
@@ -27,24 +28,12 @@ using testing::PydicomSeg;
 using testing::PydicomTestFiles;
 using testing::ReadBytes;
 
-// ct_1..ct_3.dcm: CT_small's pixels as three slices of one series at z = -20, 0, 10;
+// A MakeDicomFiles script (support/dicom_fixtures.h): ct_1..ct_3.dcm, CT_small's pixels
+// as three slices of one series at z = -20, 0, 10;
 // mf.dcm: the 2-frame RGB secondary capture as a Multi-frame True Color SC.
 constexpr char kMakeSeries[] = R"(
-import sys, os, copy, pydicom
-src, out = sys.argv[1], sys.argv[2]
-mf = pydicom.dcmread(os.path.join(src, 'SC_rgb_rle_2frame.dcm'))
-mf.SOPClassUID = '1.2.840.10008.5.1.4.1.1.7.4'
-mf.file_meta.MediaStorageSOPClassUID = mf.SOPClassUID
-mf.save_as(os.path.join(out, 'mf.dcm'))
-ct = pydicom.dcmread(os.path.join(src, 'CT_small.dcm'))
-for i, z in enumerate([-20.0, 0.0, 10.0], start=1):
-    ds = copy.deepcopy(ct)
-    ds.SOPInstanceUID = ct.SOPInstanceUID + '.%d' % i
-    ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
-    ds.ImagePositionPatient = [-158.135803, -179.035797, z]
-    ds.ImageOrientationPatient = [1, 0, 0, 0, 1, 0]
-    ds.InstanceNumber = i
-    ds.save_as(os.path.join(out, 'ct_%d.dcm' % i))
+multiframe_true_colour_sc().save_as(os.path.join(OUT, 'mf.dcm'))
+write_ct_series([-20.0, 0.0, 10.0], numbers=[1, 2, 3])
 )";
 
 Image Mask(int width, int height) { return MakeImage(width, height, 1, PixelType::kUInt8); }
@@ -94,8 +83,7 @@ class SegWriterTest : public ::testing::Test {
 
   std::vector<std::byte> Made(const std::string& name) {
     if (!made_) {
-      EXPECT_TRUE(testing::RunPython(tmp_.path(), kMakeSeries,
-                                     {PydicomTestFiles().string(), tmp_.path().string()}));
+      EXPECT_TRUE(testing::MakeDicomFiles(tmp_.path(), kMakeSeries));
       made_ = true;
     }
     return ReadBytes(tmp_.path() / name);

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "support/dicom_fixtures.h"
 #include "support/pydicom_files.h"
 #include "support/status_matchers.h"
 #include "support/test_env.h"
@@ -148,12 +149,8 @@ TEST(WindowingTest, InvertsMonochrome1) {
   if (!HavePydicom()) GTEST_SKIP() << "needs /usr/bin/python3 with pydicom";
   testing::TempDir tmp;
   const fs::path out = tmp.path() / "mono1.dcm";
-  ASSERT_TRUE(testing::RunPython(tmp.path(),
-                                 "import sys, pydicom\n"
-                                 "ds = pydicom.dcmread(sys.argv[1])\n"
-                                 "ds.PhotometricInterpretation = 'MONOCHROME1'\n"
-                                 "ds.save_as(sys.argv[2])\n",
-                                 {(PydicomTestFiles() / "MR_small.dcm").string(), out.string()}));
+  ASSERT_TRUE(testing::WriteEditedTestFile("MR_small.dcm",
+                                           "ds.PhotometricInterpretation = 'MONOCHROME1'\n", out));
   ASSERT_OK_AND_ASSIGN(DicomPixels mono2,
                        DecodeDicom(ReadBytes(PydicomTestFiles() / "MR_small.dcm")));
   ASSERT_OK_AND_ASSIGN(DicomPixels mono1, DecodeDicom(ReadBytes(out)));

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "support/dicom_fixtures.h"
 #include "support/multipart_body.h"
 #include "support/pydicom_files.h"
 #include "support/server_fixture.h"
@@ -19,35 +20,26 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-// Writes into argv[2]: ct_1..ct_3.dcm (CT_small's pixels as three slices of one series,
-// InstanceNumber against the position order), mr.dcm (another series), odd.dcm (MR's
-// 64x64 pixels claiming the CT series), phi.dcm (CT with patient data) and series.zip.
+// A MakeDicomFiles script (support/dicom_fixtures.h) that writes into OUT: ct_1..ct_3.dcm
+// (CT_small's pixels as three slices of one series, InstanceNumber against the position
+// order), mr.dcm (another series), odd.dcm (MR's 64x64 pixels claiming the CT series),
+// phi.dcm (CT with patient data) and series.zip.
 constexpr char kMakeFiles[] = R"(
-import sys, os, copy, zipfile, pydicom
-src, out = sys.argv[1], sys.argv[2]
-ct = pydicom.dcmread(os.path.join(src, 'CT_small.dcm'))
-for i, (z, number) in enumerate([(10.0, 3), (-20.0, 1), (0.0, 2)], start=1):
-    ds = copy.deepcopy(ct)
-    ds.SOPInstanceUID = ct.SOPInstanceUID + '.%d' % i
-    ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
-    ds.ImagePositionPatient = [-158.135803, -179.035797, z]
-    ds.ImageOrientationPatient = [1, 0, 0, 0, 1, 0]
-    ds.InstanceNumber = number
-    ds.SeriesDescription = 'AXIAL 5MM'
-    ds.save_as(os.path.join(out, 'ct_%d.dcm' % i))
-mr = pydicom.dcmread(os.path.join(src, 'MR_small.dcm'))
-mr.save_as(os.path.join(out, 'mr.dcm'))
-mr.SeriesInstanceUID = ct.SeriesInstanceUID
+import zipfile
+write_ct_series([10.0, -20.0, 0.0], numbers=[3, 1, 2], SeriesDescription='AXIAL 5MM')
+mr = read('MR_small.dcm')
+mr.save_as(os.path.join(OUT, 'mr.dcm'))
+mr.SeriesInstanceUID = CT.SeriesInstanceUID
 mr.SOPInstanceUID = mr.SOPInstanceUID + '.9'
-mr.save_as(os.path.join(out, 'odd.dcm'))
-phi = copy.deepcopy(ct)
+mr.save_as(os.path.join(OUT, 'odd.dcm'))
+phi = copy.deepcopy(CT)
 phi.PatientName = 'DOE^JANE'
 phi.PatientID = 'MRN-0042'
 phi.InstitutionName = 'General Hospital'
-phi.save_as(os.path.join(out, 'phi.dcm'))
-with zipfile.ZipFile(os.path.join(out, 'series.zip'), 'w') as z:
+phi.save_as(os.path.join(OUT, 'phi.dcm'))
+with zipfile.ZipFile(os.path.join(OUT, 'series.zip'), 'w') as z:
     for name in ['ct_1.dcm', 'ct_2.dcm', 'ct_3.dcm', 'mr.dcm']:
-        z.write(os.path.join(out, name), 'study/' + name)
+        z.write(os.path.join(OUT, name), 'study/' + name)
 )";
 
 class DicomDatasetsTest : public ServerFixture {
@@ -55,8 +47,7 @@ class DicomDatasetsTest : public ServerFixture {
   static void SetUpTestSuite() {
     StartSuiteServer({"tiny_cls"}, "jobs: {lease_s: 5}\n");
     files_ = new TempDir();
-    made_ = HavePydicom() && RunPython(files_->path(), kMakeFiles,
-                                       {PydicomTestFiles().string(), files_->path().string()});
+    made_ = MakeDicomFiles(files_->path(), kMakeFiles);
   }
   static void TearDownTestSuite() {
     StopSuiteServer();

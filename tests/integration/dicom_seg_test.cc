@@ -16,6 +16,7 @@
 
 #include "archive/zip_reader.h"
 #include "imaging/codec.h"
+#include "support/dicom_fixtures.h"
 #include "support/dicom_seg_check.h"
 #include "support/multipart_body.h"
 #include "support/pydicom_files.h"
@@ -27,27 +28,14 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-// Writes into argv[2]: ct_1..ct_3.dcm (CT_small's pixels as three slices of one series,
-// uploaded out of slice order), mr.dcm (MR_small, another series) and sc.dcm (a 2-frame
-// RGB multi-frame true colour secondary capture, RLE: no frame of reference).
+// A MakeDicomFiles script (support/dicom_fixtures.h) that writes into OUT: ct_1..ct_3.dcm
+// (CT_small's pixels as three slices of one series, uploaded out of slice order), mr.dcm
+// (MR_small, another series) and sc.dcm (a 2-frame RGB multi-frame true colour secondary
+// capture, RLE: no frame of reference).
 constexpr char kMakeFiles[] = R"(
-import sys, os, copy, pydicom
-src, out = sys.argv[1], sys.argv[2]
-ct = pydicom.dcmread(os.path.join(src, 'CT_small.dcm'))
-for i, z in enumerate([10.0, -20.0, 0.0], start=1):
-    ds = copy.deepcopy(ct)
-    ds.SOPInstanceUID = ct.SOPInstanceUID + '.%d' % i
-    ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
-    ds.ImagePositionPatient = [-158.135803, -179.035797, z]
-    ds.ImageOrientationPatient = [1, 0, 0, 0, 1, 0]
-    ds.InstanceNumber = i
-    ds.PatientName = 'DOE^JANE'
-    ds.save_as(os.path.join(out, 'ct_%d.dcm' % i))
-pydicom.dcmread(os.path.join(src, 'MR_small.dcm')).save_as(os.path.join(out, 'mr.dcm'))
-sc = pydicom.dcmread(os.path.join(src, 'SC_rgb_rle_2frame.dcm'))
-sc.SOPClassUID = '1.2.840.10008.5.1.4.1.1.7.4'
-sc.file_meta.MediaStorageSOPClassUID = sc.SOPClassUID
-sc.save_as(os.path.join(out, 'sc.dcm'))
+write_ct_series([10.0, -20.0, 0.0], numbers=[1, 2, 3], PatientName='DOE^JANE')
+read('MR_small.dcm').save_as(os.path.join(OUT, 'mr.dcm'))
+multiframe_true_colour_sc().save_as(os.path.join(OUT, 'sc.dcm'))
 )";
 
 class DicomSegTest : public ServerFixture {
@@ -55,8 +43,7 @@ class DicomSegTest : public ServerFixture {
   static void SetUpTestSuite() {
     StartSuiteServer({"tiny_unet", "tiny_multiclass", "tiny_cls"}, "jobs: {lease_s: 5}\n");
     files_ = new TempDir();
-    made_ = HavePydicom() && RunPython(files_->path(), kMakeFiles,
-                                       {PydicomTestFiles().string(), files_->path().string()});
+    made_ = MakeDicomFiles(files_->path(), kMakeFiles);
   }
   static void TearDownTestSuite() {
     StopSuiteServer();

@@ -21,6 +21,7 @@
 #include "dicomweb/import_job_handler.h"
 #include "store/blob_store.h"
 #include "store/sqlite_store.h"
+#include "support/dicom_fixtures.h"
 #include "support/orthanc_server.h"
 #include "support/pydicom_files.h"
 #include "support/server_fixture.h"
@@ -32,42 +33,34 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-// Writes into argv[2]: CT_small.dcm and MR_small.dcm (as pydicom ships them),
-// multi_1..4.dcm (CT_small's pixels, each slice offset by its index, as a new series of
-// CT_small's study; InstanceNumber against the position order), big/NNN.dcm (120
-// instances of one series of another study, for the cancel) and uids.json.
+// A MakeDicomFiles script (support/dicom_fixtures.h) that writes into OUT: CT_small.dcm
+// and MR_small.dcm (as pydicom ships them), multi_1..4.dcm (CT_small's pixels, each slice
+// offset by its index, as a new series of CT_small's study; InstanceNumber against the
+// position order), big/NNN.dcm (120 instances of one series of another study, for the
+// cancel) and uids.json.
 constexpr char kMakeFiles[] = R"(
-import sys, os, copy, json, shutil, pydicom
-src, out = sys.argv[1], sys.argv[2]
+import json, shutil
 for name in ['CT_small.dcm', 'MR_small.dcm']:
-    shutil.copy(os.path.join(src, name), os.path.join(out, name))
-ct = pydicom.dcmread(os.path.join(src, 'CT_small.dcm'))
-mr = pydicom.dcmread(os.path.join(src, 'MR_small.dcm'))
-multi = ct.SeriesInstanceUID + '.7'
-for i in range(1, 5):
-    ds = copy.deepcopy(ct)
+    shutil.copy(os.path.join(SRC, name), os.path.join(OUT, name))
+mr = read('MR_small.dcm')
+multi = CT.SeriesInstanceUID + '.7'
+for i, ds in ct_slices([5.0 * i for i in range(1, 5)], '.7%d'):
     ds.SeriesInstanceUID = multi
-    ds.SOPInstanceUID = ct.SOPInstanceUID + '.7%d' % i
-    ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
-    ds.ImagePositionPatient = [-158.135803, -179.035797, 5.0 * i]
-    ds.ImageOrientationPatient = [1, 0, 0, 0, 1, 0]
     ds.InstanceNumber = 5 - i
-    ds.PixelData = (ct.pixel_array + i).astype(ct.pixel_array.dtype).tobytes()
-    ds.save_as(os.path.join(out, 'multi_%d.dcm' % i))
-os.makedirs(os.path.join(out, 'big'))
-big_study, big_series = ct.StudyInstanceUID + '.8', ct.SeriesInstanceUID + '.8'
+    ds.PixelData = (CT.pixel_array + i).astype(CT.pixel_array.dtype).tobytes()
+    ds.save_as(os.path.join(OUT, 'multi_%d.dcm' % i))
+os.makedirs(os.path.join(OUT, 'big'))
+big_study, big_series = CT.StudyInstanceUID + '.8', CT.SeriesInstanceUID + '.8'
 for i in range(120):
-    ds = copy.deepcopy(ct)
+    ds = ct_copy('.8%03d' % i)
     ds.StudyInstanceUID, ds.SeriesInstanceUID = big_study, big_series
-    ds.SOPInstanceUID = ct.SOPInstanceUID + '.8%03d' % i
-    ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
     ds.InstanceNumber = i + 1
-    ds.save_as(os.path.join(out, 'big', '%03d.dcm' % i))
-json.dump({'ct_study': ct.StudyInstanceUID, 'ct_series': ct.SeriesInstanceUID,
-           'ct_sop': ct.SOPInstanceUID,
+    ds.save_as(os.path.join(OUT, 'big', '%03d.dcm' % i))
+json.dump({'ct_study': CT.StudyInstanceUID, 'ct_series': CT.SeriesInstanceUID,
+           'ct_sop': CT.SOPInstanceUID,
            'multi_series': multi, 'mr_study': mr.StudyInstanceUID,
            'mr_series': mr.SeriesInstanceUID, 'big_study': big_study,
-           'big_series': big_series}, open(os.path.join(out, 'uids.json'), 'w'))
+           'big_series': big_series}, open(os.path.join(OUT, 'uids.json'), 'w'))
 )";
 
 // argv[1:]: pairs of files; exits 1 unless each pair has the same modality values
@@ -90,8 +83,7 @@ class DicomwebTest : public ServerFixture {
   static void SetUpTestSuite() {
     StartSuiteServer({"tiny_cls", "tiny_unet"}, "jobs: {lease_s: 5}\n");
     files_ = new TempDir();
-    made_ = HavePydicom() && RunPython(files_->path(), kMakeFiles,
-                                       {PydicomTestFiles().string(), files_->path().string()});
+    made_ = MakeDicomFiles(files_->path(), kMakeFiles);
     if (made_) uids_ = new json(json::parse(ReadFile(files_->path() / "uids.json")));
   }
   static void TearDownTestSuite() {

@@ -13,6 +13,7 @@
 #include "jobs/inference_jobs.h"
 #include "jobs/inference_record.h"
 #include "store/sqlite_store.h"
+#include "support/dicom_fixtures.h"
 #include "support/dicom_seg_check.h"
 #include "support/pydicom_files.h"
 #include "support/status_matchers.h"
@@ -22,7 +23,6 @@ namespace infera {
 namespace {
 
 namespace fs = std::filesystem;
-using testing::PydicomTestFiles;
 using testing::ReadBytes;
 
 ModelDescription Model(std::vector<std::string> labels) {
@@ -69,27 +69,18 @@ TEST(MaskSegmentsTest, ByRunnerAndLabels) {
   EXPECT_TRUE(MaskSegments("multiclass_argmax", Model({"background"}), {&empty}).empty());
 }
 
-// ct_1..ct_3.dcm: one series at z = 10, -20, 0 (stored out of order); mr.dcm another.
+// A MakeDicomFiles script (support/dicom_fixtures.h): ct_1..ct_3.dcm, one series at
+// z = 10, -20, 0 (stored out of order); mr.dcm another.
 constexpr char kMakeFiles[] = R"(
-import sys, os, copy, pydicom
-src, out = sys.argv[1], sys.argv[2]
-ct = pydicom.dcmread(os.path.join(src, 'CT_small.dcm'))
-for i, z in enumerate([10.0, -20.0, 0.0], start=1):
-    ds = copy.deepcopy(ct)
-    ds.SOPInstanceUID = ct.SOPInstanceUID + '.%d' % i
-    ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
-    ds.ImagePositionPatient = [-158.135803, -179.035797, z]
-    ds.ImageOrientationPatient = [1, 0, 0, 0, 1, 0]
-    ds.save_as(os.path.join(out, 'ct_%d.dcm' % i))
-pydicom.dcmread(os.path.join(src, 'MR_small.dcm')).save_as(os.path.join(out, 'mr.dcm'))
+write_ct_series([10.0, -20.0, 0.0])
+read('MR_small.dcm').save_as(os.path.join(OUT, 'mr.dcm'))
 )";
 
 class DicomSegJobTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_TRUE(testing::HavePydicom()) << "needs /usr/bin/python3 with pydicom and numpy";
-    ASSERT_TRUE(testing::RunPython(tmp_.path(), kMakeFiles,
-                                   {PydicomTestFiles().string(), tmp_.path().string()}));
+    ASSERT_TRUE(testing::MakeDicomFiles(tmp_.path(), kMakeFiles));
     ASSERT_OK_AND_ASSIGN(store_, OpenSqliteStore(tmp_.path() / "infera.db"));
     ASSERT_OK_AND_ASSIGN(blobs_, OpenFsBlobStore(tmp_.path() / "blobs"));
     DatasetRecord d;

@@ -14,18 +14,6 @@ namespace {
 
 constexpr char kDciodvfy[] = "/usr/bin/dciodvfy";
 
-std::string Quote(const std::string& arg) {
-  std::string out = "'";
-  for (char c : arg) {
-    if (c == '\'') {
-      out += "'\\''";
-    } else {
-      out.push_back(c);
-    }
-  }
-  return out + "'";
-}
-
 // Reads the SEG at argv[1] and writes argv[2]: the header JSON, with every frame's
 // pixels as a string of '0'/'1'.
 constexpr char kReadSeg[] = R"(
@@ -89,8 +77,8 @@ DciodvfyReport RunDciodvfy(const fs::path& file) {
   DciodvfyReport report;
   if (!fs::exists(kDciodvfy)) return report;
   const fs::path out = file.string() + ".dciodvfy.txt";
-  const std::string command =
-      std::string(kDciodvfy) + " " + Quote(file.string()) + " > " + Quote(out.string()) + " 2>&1";
+  const std::string command = std::string(kDciodvfy) + " " + ShellQuote(file.string()) + " > " +
+                              ShellQuote(out.string()) + " 2>&1";
   const int rc = std::system(command.c_str());
   if (rc == -1 || !fs::exists(out)) return report;
   report.ran = true;

@@ -15,7 +15,9 @@ namespace {
 
 constexpr char kPython[] = "/usr/bin/python3";
 
-std::string Quote(const std::string& arg) {
+}  // namespace
+
+std::string ShellQuote(const std::string& arg) {
   std::string out = "'";
   for (char c : arg) {
     if (c == '\'') {
@@ -26,8 +28,6 @@ std::string Quote(const std::string& arg) {
   }
   return out + "'";
 }
-
-}  // namespace
 
 fs::path PydicomTestFiles() { return "/usr/lib/python3/dist-packages/pydicom/data/test_files"; }
 
@@ -45,8 +45,8 @@ bool RunPython(const fs::path& dir, const std::string& script,
                const std::vector<std::string>& args) {
   const fs::path path = dir / "script.py";
   WriteFile(path, script);
-  std::string command = std::string(kPython) + " -W ignore " + Quote(path.string());
-  for (const std::string& arg : args) command += " " + Quote(arg);
+  std::string command = std::string(kPython) + " -W ignore " + ShellQuote(path.string());
+  for (const std::string& arg : args) command += " " + ShellQuote(arg);
   return std::system(command.c_str()) == 0;
 }
 

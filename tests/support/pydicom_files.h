@@ -13,6 +13,8 @@ namespace infera::testing {
 std::filesystem::path PydicomTestFiles();
 // Whether /usr/bin/python3 imports pydicom and numpy and the test files are there.
 bool HavePydicom();
+// `arg` in single quotes, for a /bin/sh command line.
+std::string ShellQuote(const std::string& arg);
 // Writes `script` into `dir` and runs it with /usr/bin/python3, the arguments quoted;
 // true when it exits 0 (its stderr goes to the test's).
 bool RunPython(const std::filesystem::path& dir, const std::string& script,

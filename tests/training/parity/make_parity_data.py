@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """PyTorch's side of the trainer parity test (tests/training/parity_test.cc).
 
-Makes a small U-Net (binary_sigmoid: one logit per pixel, BatchNorm included) and a small
+Makes a small U-Net (model_tools/tiny_unet.py with one convolution per level and
+BatchNorm in the first; binary_sigmoid: one logit per pixel) and a small
 classifier (classify), saves each as a scripted module before training, writes 20 fixed
 batches of each, then trains the scripted module with SGD (lr 0.05, momentum 0.9,
 weight decay 1e-4; no augmentation, one thread) and records the loss at every step,
@@ -20,24 +21,12 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..",
+                                "model_tools"))
+from tiny_unet import TinyUNet  # noqa: E402
+
 STEPS = 20
 LR, MOMENTUM, WEIGHT_DECAY = 0.05, 0.9, 1e-4
-
-
-class SmallUNet(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.enc1 = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU())
-        self.enc2 = nn.Sequential(nn.Conv2d(8, 16, 3, padding=1), nn.ReLU())
-        self.up = nn.ConvTranspose2d(16, 8, 2, stride=2)
-        self.dec = nn.Sequential(nn.Conv2d(16, 8, 3, padding=1), nn.ReLU())
-        self.head = nn.Conv2d(8, 1, 1)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        e1 = self.enc1(x)
-        e2 = self.enc2(F.max_pool2d(e1, 2))
-        d = self.dec(torch.cat([self.up(e2), e1], dim=1))
-        return self.head(d)
 
 
 class SmallClassifier(nn.Module):
@@ -97,7 +86,8 @@ def main():
         cls.append((torch.randn(4, 3, 12, 12, generator=g),
                     torch.randint(0, 4, (4,), generator=g, dtype=torch.int64)))
     manifest = {
-        "unet": run(out, "unet", SmallUNet(), "binary_sigmoid", seg, binary_loss),
+        "unet": run(out, "unet", TinyUNet(convs_per_level=1, first_level_batch_norm=True),
+                    "binary_sigmoid", seg, binary_loss),
         "classifier": run(out, "classifier", SmallClassifier(), "classify", cls,
                           lambda x, t: F.cross_entropy(x, t)),
         "params": {"optimizer": "sgd", "lr": LR, "momentum": MOMENTUM,
