@@ -140,21 +140,28 @@ uint8_t Paeth(int a, int b, int c) {
   const int pa = std::abs(b - c);
   const int pb = std::abs(a - c);
   const int pc = std::abs(a + b - 2 * c);
-  if (pa <= pb && pa <= pc) return static_cast<uint8_t>(a);
-  return static_cast<uint8_t>(pb <= pc ? b : c);
+  return static_cast<uint8_t>((pa <= pb && pa <= pc) ? a : (pb <= pc ? b : c));
 }
 
+// One row; row_bytes is a multiple of kBpp. The left pixel (`a`) and the upper-left one
+// (`c`) are carried in locals, zeros before the first pixel, so that the serial
+// dependency of Sub, Average and Paeth runs through registers, not through the bytes
+// just stored.
 template <size_t kBpp>
 void UnfilterRow(int filter, const uint8_t* src, const uint8_t* prev, uint8_t* out,
                  size_t row_bytes) {
+  uint8_t a[kBpp] = {};
+  uint8_t c[kBpp] = {};
   switch (filter) {
     case 0:  // None
       std::memmove(out, src, row_bytes);
       return;
     case 1:  // Sub
-      for (size_t x = 0; x < kBpp; ++x) out[x] = src[x];
-      for (size_t x = kBpp; x < row_bytes; ++x) {
-        out[x] = static_cast<uint8_t>(src[x] + out[x - kBpp]);
+      for (size_t x = 0; x < row_bytes; x += kBpp) {
+        for (size_t i = 0; i < kBpp; ++i) {
+          a[i] = static_cast<uint8_t>(src[x + i] + a[i]);
+          out[x + i] = a[i];
+        }
       }
       return;
     case 2:  // Up
@@ -165,28 +172,30 @@ void UnfilterRow(int filter, const uint8_t* src, const uint8_t* prev, uint8_t* o
       }
       return;
     case 3:  // Average
-      if (prev == nullptr) {
-        for (size_t x = 0; x < kBpp; ++x) out[x] = src[x];
-        for (size_t x = kBpp; x < row_bytes; ++x) {
-          out[x] = static_cast<uint8_t>(src[x] + (out[x - kBpp] >> 1));
-        }
-      } else {
-        for (size_t x = 0; x < kBpp; ++x) out[x] = static_cast<uint8_t>(src[x] + (prev[x] >> 1));
-        for (size_t x = kBpp; x < row_bytes; ++x) {
-          out[x] = static_cast<uint8_t>(src[x] + ((out[x - kBpp] + prev[x]) >> 1));
+      for (size_t x = 0; x < row_bytes; x += kBpp) {
+        for (size_t i = 0; i < kBpp; ++i) {
+          const int b = prev == nullptr ? 0 : prev[x + i];
+          a[i] = static_cast<uint8_t>(src[x + i] + ((a[i] + b) >> 1));
+          out[x + i] = a[i];
         }
       }
       return;
     case 4:  // Paeth; with a zero row above it is Sub
       if (prev == nullptr) {
-        for (size_t x = 0; x < kBpp; ++x) out[x] = src[x];
-        for (size_t x = kBpp; x < row_bytes; ++x) {
-          out[x] = static_cast<uint8_t>(src[x] + out[x - kBpp]);
+        for (size_t x = 0; x < row_bytes; x += kBpp) {
+          for (size_t i = 0; i < kBpp; ++i) {
+            a[i] = static_cast<uint8_t>(src[x + i] + a[i]);
+            out[x + i] = a[i];
+          }
         }
-      } else {
-        for (size_t x = 0; x < kBpp; ++x) out[x] = static_cast<uint8_t>(src[x] + prev[x]);
-        for (size_t x = kBpp; x < row_bytes; ++x) {
-          out[x] = static_cast<uint8_t>(src[x] + Paeth(out[x - kBpp], prev[x], prev[x - kBpp]));
+        return;
+      }
+      for (size_t x = 0; x < row_bytes; x += kBpp) {
+        for (size_t i = 0; i < kBpp; ++i) {
+          const uint8_t b = prev[x + i];
+          a[i] = static_cast<uint8_t>(src[x + i] + Paeth(a[i], b, c[i]));
+          c[i] = b;
+          out[x + i] = a[i];
         }
       }
       return;
