@@ -202,6 +202,10 @@ StatusOr<Image> DecodePng(std::span<const std::byte> bytes, const DecodeLimits& 
   // corrupt file may thus be parsed twice: at most twice the work of a valid one.
   StatusOr<Image> fast = DecodePngFast(bytes, limits);
   if (fast.ok()) return fast;
+  // libpng's own verdict, without its allocation of the declared chunk length.
+  if (EndsInsideAncillaryChunk(bytes)) {
+    return absl::InvalidArgumentError("corrupt PNG: unexpected end of data");
+  }
   return DecodePngLibpng(bytes, limits);
 }
 

@@ -22,7 +22,8 @@ constexpr bool kLittleEndian = std::endian::native == std::endian::little;
 constexpr uint8_t kSignature[8] = {0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A};
 constexpr uint32_t kMaxUInt31 = 0x7FFFFFFF;
 // libpng's defaults (pnglibconf.h): PNG_USER_WIDTH_MAX / PNG_USER_HEIGHT_MAX, and
-// PNG_USER_CHUNK_MALLOC_MAX, the largest non-IDAT chunk it reads.
+// PNG_USER_CHUNK_MALLOC_MAX (Debian's libpng 1.6.39 reads longer ancillary chunks all
+// the same: chunks over it are simply left to libpng).
 constexpr uint32_t kLibpngMaxSide = 1'000'000;
 constexpr uint64_t kLibpngMaxChunk = 8'000'000;
 
@@ -85,8 +86,7 @@ class ChunkReader {
       }
     }
     if (length > kMaxUInt31) return Corrupt("PNG unsigned integer out of range");
-    if (length > max_length)
-      return Corrupt(absl::StrCat(TagName(type), ": chunk data is too large"));
+    if (length > max_length) return NotHandled(absl::StrCat(TagName(type), " chunk over 8 MB"));
     // The type, the data and the CRC: 4 + length + 4 bytes after the length field.
     if (size_ - offset_ - 4 < uint64_t{length} + 8) return Corrupt("unexpected end of data");
     const uint8_t* typed = data_ + offset_ + 4;
@@ -247,6 +247,51 @@ Status Unfilter(size_t bytes_per_pixel, uint8_t* buf, size_t height, size_t row_
 }
 
 }  // namespace
+
+bool EndsInsideAncillaryChunk(std::span<const std::byte> bytes) {
+  const auto* data = reinterpret_cast<const uint8_t*>(bytes.data());
+  const size_t size = bytes.size();
+  if (size < 8 || std::memcmp(data, kSignature, 8) != 0) return false;
+  size_t offset = 8;
+  bool first = true;
+  while (size - offset >= 8) {
+    const uint32_t length = LoadBE32(data + offset);
+    const uint32_t type = LoadBE32(data + offset + 4);
+    for (int shift = 0; shift < 32; shift += 8) {
+      const uint8_t c = static_cast<uint8_t>(type >> shift);
+      if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'))) return false;
+    }
+    if (length > kMaxUInt31 || (first && type != kIHDR)) return false;
+    const bool critical = (type & 0x20000000u) == 0;
+    if (size - offset - 8 < uint64_t{length} + 4) return !critical;
+    if (first) {
+      // An IHDR that libpng accepts (else it refuses that first).
+      const uint8_t* ihdr = data + offset + 8;
+      if (length != 13 || libdeflate_crc32(0, data + offset + 4, 17) != LoadBE32(ihdr + 13)) {
+        return false;
+      }
+      const uint32_t width = LoadBE32(ihdr);
+      const uint32_t height = LoadBE32(ihdr + 4);
+      const int depth = ihdr[8];
+      const int colour = ihdr[9];
+      const bool depth_ok =
+          colour == 0 ? (depth == 1 || depth == 2 || depth == 4 || depth == 8 || depth == 16)
+          : colour == 3
+              ? (depth == 1 || depth == 2 || depth == 4 || depth == 8)
+              : (colour == 2 || colour == 4 || colour == 6) && (depth == 8 || depth == 16);
+      if (width == 0 || height == 0 || width > kLibpngMaxSide || height > kLibpngMaxSide ||
+          !depth_ok || ihdr[10] != 0 || ihdr[11] != 0 || ihdr[12] > 1) {
+        return false;
+      }
+    } else if (critical) {
+      return false;  // the image data, or a critical chunk libpng may refuse first
+    }
+    // libpng reads every ancillary chunk before the image data, ignoring a bad CRC.
+    offset += size_t{length} + 12;
+    first = false;
+  }
+  return false;
+}
 
 StatusOr<Image> DecodePngFast(std::span<const std::byte> bytes, const DecodeLimits& limits) {
   const auto* data = reinterpret_cast<const uint8_t*>(bytes.data());

@@ -23,17 +23,25 @@ namespace infera::imaging_internal {
 // - OK: an Image identical to what the libpng path (DecodePngLibpng) returns for the same
 //   bytes: channels 1-4 as stored, kUInt8 or kUInt16, 16-bit samples in host order.
 // - Unimplemented: a PNG outside the subset (palette, bit depth < 8, interlaced, tRNS,
-//   PLTE, an unknown critical chunk, a side over libpng's 1,000,000-pixel limit, a zlib
-//   window smaller than the image data); the libpng path decides.
+//   PLTE, an unknown critical chunk, a side over libpng's 1,000,000-pixel limit, a chunk
+//   over libpng's default 8 MB chunk limit, a zlib window smaller than the image data);
+//   the libpng path decides.
 // - InvalidArgument: truncated or corrupt (bad CRC of any chunk read, bad zlib data or
 //   Adler-32, a stream that inflates to more or fewer bytes than height * (1 + row
 //   bytes), data after the stream's end, a bad filter type), or over `limits` (checked
 //   from the header, before any pixel is allocated). Some of these libpng tolerates
 //   (an ancillary chunk's CRC, a longer stream, an Adler-32 it meets only after the
 //   last row), so DecodePng hands every non-OK result to libpng, which gives today's
-//   verdict and message.
+//   verdict and message (but see EndsInsideAncillaryChunk).
 // Reads only within `bytes`. Thread-safe: each thread keeps its own libdeflate
 // decompressor (thread_local).
 StatusOr<Image> DecodePngFast(std::span<const std::byte> bytes, const DecodeLimits& limits);
+
+// True when `bytes` (a PNG file) ends inside an ancillary chunk before the image data,
+// after a valid IHDR and complete ancillary chunks. libpng would allocate that chunk's declared
+// length (up to 2 GiB, and touch it: a 54-byte PNG declaring a 1.6 GB tEXt chunk took 1.7 GB of
+// RSS) before finding the end of the data, and then fail with "unexpected end of data", so
+// DecodePng returns that error without calling libpng. Reads only within `bytes`; thread-safe.
+bool EndsInsideAncillaryChunk(std::span<const std::byte> bytes);
 
 }  // namespace infera::imaging_internal

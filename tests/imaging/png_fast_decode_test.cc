@@ -29,6 +29,7 @@ namespace {
 
 using imaging_internal::DecodePngFast;
 using imaging_internal::DecodePngLibpng;
+using imaging_internal::EndsInsideAncillaryChunk;
 using Bytes = std::vector<std::byte>;
 
 std::span<const std::byte> Span(const Bytes& bytes) { return {bytes.data(), bytes.size()}; }
@@ -563,6 +564,64 @@ TEST(PngFastDecodeTest, PixelLimitsBeforeAllocating) {
     EXPECT_FALSE(DecodePngFast(Span(odd), {}).ok()) << side;
     EXPECT_FALSE(DecodeImage(Span(odd)).ok()) << side;
   }
+}
+
+// A file that ends inside an ancillary chunk declaring a huge length: libpng would
+// allocate (and touch) that length before finding the end; DecodePng answers its
+// verdict without calling it (found by the decode_png fuzzer: a 54-byte PNG declaring
+// a 1.6 GB tEXt chunk took 1.7 GB of RSS).
+Bytes TruncatedTextChunk(uint32_t declared, const std::vector<uint8_t>& ihdr) {
+  Bytes png;
+  AppendSignature(&png);
+  AppendChunk(&png, "IHDR", ihdr);
+  AppendChunk(&png, "tIME", {7, 234, 12, 7, 13, 0, 0});  // a complete ancillary chunk
+  const size_t at = png.size();
+  AppendChunk(&png, "tEXt", {'k', 0, 'v', 'a', 'l', 'u', 'e'});
+  StoreBE32(&png, at, declared);
+  return png;
+}
+
+TEST(PngFastDecodeTest, EndsInsideAHugeAncillaryChunk) {
+  const Bytes huge = TruncatedTextChunk(0x63000003, Ihdr(1, 1, 8, 0));
+  EXPECT_TRUE(EndsInsideAncillaryChunk(Span(huge)));
+  const StatusOr<Image> decoded = DecodeImage(Span(huge));
+  ASSERT_FALSE(decoded.ok());
+  EXPECT_EQ(decoded.status(), absl::InvalidArgumentError("corrupt PNG: unexpected end of data"));
+  // The same verdict as libpng's (a declared length it allocates cheaply here).
+  const Bytes small = TruncatedTextChunk(20'000, Ihdr(1, 1, 8, 0));
+  EXPECT_TRUE(EndsInsideAncillaryChunk(Span(small)));
+  ExpectDispatchMatchesLibpng(small, "truncated tEXt");
+  // Not when libpng refuses something before it: an invalid IHDR, a critical chunk.
+  for (const auto& ihdr : {Ihdr(0, 1, 8, 0), Ihdr(1, 1, 3, 0), Ihdr(1, 1, 16, 3)}) {
+    const Bytes bad = TruncatedTextChunk(20'000, ihdr);
+    EXPECT_FALSE(EndsInsideAncillaryChunk(Span(bad)));
+    ExpectDispatchMatchesLibpng(bad, "bad IHDR, truncated tEXt");
+  }
+  Bytes cut_idat;
+  AppendSignature(&cut_idat);
+  AppendChunk(&cut_idat, "IHDR", Ihdr(1, 1, 8, 0));
+  AppendChunk(&cut_idat, "IDAT", {1, 2, 3});
+  StoreBE32(&cut_idat, cut_idat.size() - 15, 20'000);
+  EXPECT_FALSE(EndsInsideAncillaryChunk(Span(cut_idat)));
+  ExpectDispatchMatchesLibpng(cut_idat, "truncated IDAT");
+}
+
+TEST(PngFastDecodeTest, ChunksOverLibpngsDefaultLimitGoToLibpng) {
+  // A complete 9 MB ancillary chunk: outside the fast path, libpng decides.
+  EncodeOptions options;
+  options.color_type = PNG_COLOR_TYPE_GRAY;
+  const Bytes plain = EncodeWithLibpng(RandomImage(5, 5, 1, PixelType::kUInt8, 14), options);
+  const std::vector<ChunkPos> chunks = Chunks(plain);
+  ASSERT_EQ(chunks[0].type, "IHDR");
+  const size_t after_ihdr = chunks[1].offset;
+  Bytes big(plain.begin(), plain.begin() + static_cast<std::ptrdiff_t>(after_ihdr));
+  std::vector<uint8_t> payload(9'000'000, 'x');
+  payload[0] = 'k';
+  payload[1] = 0;
+  AppendChunk(&big, "tEXt", payload);
+  big.insert(big.end(), plain.begin() + static_cast<std::ptrdiff_t>(after_ihdr), plain.end());
+  EXPECT_EQ(DecodePngFast(Span(big), {}).status().code(), absl::StatusCode::kUnimplemented);
+  ExpectDispatchMatchesLibpng(big, "9 MB tEXt");
 }
 
 TEST(PngFastDecodeTest, RandomBytesAfterTheSignatureNeverCrash) {
