@@ -3,6 +3,7 @@
 #include <libdeflate.h>
 
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <cstdint>
 #include <cstdlib>
@@ -34,6 +35,7 @@ constexpr uint32_t Tag(char a, char b, char c, char d) {
 constexpr uint32_t kIHDR = Tag('I', 'H', 'D', 'R');
 constexpr uint32_t kIDAT = Tag('I', 'D', 'A', 'T');
 constexpr uint32_t kTRNS = Tag('t', 'R', 'N', 'S');
+constexpr uint32_t kPLTE = Tag('P', 'L', 'T', 'E');
 
 uint32_t LoadBE32(const uint8_t* p) {
   return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
@@ -318,42 +320,75 @@ StatusOr<Image> DecodePngFast(std::span<const std::byte> bytes, const DecodeLimi
   if (width > kLibpngMaxSide || height > kLibpngMaxSide) {
     return NotHandled("a side over libpng's limit of 1000000 pixels");
   }
-  int channels = 0;
+  // Samples per pixel in the file; a palette image's index expands to RGB(A).
+  int file_channels = 0;
   switch (color_type) {
     case 0:
-      channels = 1;
+    case 3:
+      file_channels = 1;
       break;
     case 2:
-      channels = 3;
+      file_channels = 3;
       break;
     case 4:
-      channels = 2;
+      file_channels = 2;
       break;
     case 6:
-      channels = 4;
+      file_channels = 4;
       break;
     default:
       return NotHandled(absl::StrCat("colour type ", color_type));
   }
-  if (bit_depth != 8 && bit_depth != 16) return NotHandled(absl::StrCat(bit_depth, "-bit samples"));
+  const bool palette = color_type == 3;
+  if (bit_depth != 8 && (bit_depth != 16 || palette)) {
+    return NotHandled(absl::StrCat(bit_depth, "-bit samples"));
+  }
   if (interlace != 0) return NotHandled("interlaced");
-  const PixelType type = bit_depth == 16 ? PixelType::kUInt16 : PixelType::kUInt8;
-  RETURN_IF_ERROR(CheckDecodedSize("PNG", width, height, channels, type, limits));
 
   // Chunks before the first IDAT: ancillary ones that do not change the pixels are
-  // skipped (after their CRC check); the rest is libpng's.
+  // skipped (after their CRC check); a palette image's PLTE and tRNS are read as libpng
+  // reads them; anything unusual is libpng's.
+  std::array<uint8_t, 3 * 256> colours = {};  // libpng's palette: zeros past its entries
+  std::array<uint8_t, 256> alphas = {};
+  size_t num_colours = 0;
+  size_t num_alphas = 0;
+  bool have_trns = false;
   for (;;) {
     if (reader.AtEnd()) return Corrupt("no image data");
     const uint32_t next = reader.PeekType();
     if (next == kIDAT) break;
     const bool critical = (next & 0x20000000u) == 0;  // upper-case first letter
+    if (palette && next == kPLTE && num_colours == 0) {
+      RETURN_IF_ERROR(reader.Next(kLibpngMaxChunk, &chunk));
+      if (chunk.length == 0 || chunk.length % 3 != 0 || chunk.length > colours.size()) {
+        return NotHandled("a PLTE chunk libpng refuses");
+      }
+      std::memcpy(colours.data(), chunk.data, chunk.length);
+      num_colours = chunk.length / 3;
+      continue;
+    }
+    if (palette && next == kTRNS && num_colours > 0 && !have_trns) {
+      RETURN_IF_ERROR(reader.Next(kLibpngMaxChunk, &chunk));
+      // libpng ignores (with a warning) an empty tRNS or one longer than the palette.
+      if (chunk.length == 0 || chunk.length > num_colours) {
+        return NotHandled("a tRNS chunk libpng ignores");
+      }
+      std::memcpy(alphas.data(), chunk.data, chunk.length);
+      num_alphas = chunk.length;
+      have_trns = true;
+      continue;
+    }
     if (critical || next == kTRNS) return NotHandled(absl::StrCat(TagName(next), " chunk"));
     RETURN_IF_ERROR(reader.Next(kLibpngMaxChunk, &chunk));
   }
+  if (palette && num_colours == 0) return NotHandled("no PLTE before the image data");
+  const int channels = palette ? (num_alphas > 0 ? 4 : 3) : file_channels;
+  const PixelType type = bit_depth == 16 ? PixelType::kUInt16 : PixelType::kUInt8;
+  RETURN_IF_ERROR(CheckDecodedSize("PNG", width, height, channels, type, limits));
 
   // The IDAT run: every consecutive IDAT chunk. What follows it is not read (libpng
   // stops after the image data too).
-  const uint64_t idat_limit = IdatLengthLimit(width, height, channels, bit_depth);
+  const uint64_t idat_limit = IdatLengthLimit(width, height, file_channels, bit_depth);
   std::vector<Chunk> idats;
   while (!reader.AtEnd() && reader.PeekType() == kIDAT) {
     RETURN_IF_ERROR(reader.Next(idat_limit, &chunk));
@@ -371,7 +406,8 @@ StatusOr<Image> DecodePngFast(std::span<const std::byte> bytes, const DecodeLimi
     stream_size = joined.size();
   }
 
-  const size_t row_bytes = size_t{width} * static_cast<size_t>(channels) * (bit_depth / 8);
+  // Bytes of one row as stored (without its filter-type byte).
+  const size_t row_bytes = size_t{width} * static_cast<size_t>(file_channels) * (bit_depth / 8);
   const size_t filtered_size = size_t{height} * (row_bytes + 1);
   // zlib (libpng's inflater) honours the window size in the stream's header; libdeflate
   // always allows 32 KiB. They agree when no distance can exceed the declared window.
@@ -390,9 +426,17 @@ StatusOr<Image> DecodePngFast(std::span<const std::byte> bytes, const DecodeLimi
   image.channels = channels;
   image.type = type;
   // The filtered rows are inflated into the Image's own buffer (height bytes larger than
-  // the pixels) and unfiltered in place; the buffer is then cut to the pixels.
-  image.data.resize(filtered_size);
-  auto* buf = reinterpret_cast<uint8_t*>(image.data.data());
+  // the pixels) and unfiltered in place; the buffer is then cut to the pixels. A palette
+  // image's indexes go to a buffer of their own and are expanded into the Image.
+  std::vector<uint8_t> indexes;
+  uint8_t* buf = nullptr;
+  if (palette) {
+    indexes.resize(filtered_size);
+    buf = indexes.data();
+  } else {
+    image.data.resize(filtered_size);
+    buf = reinterpret_cast<uint8_t*>(image.data.data());
+  }
   size_t in_used = 0;
   size_t out_size = 0;
   switch (libdeflate_zlib_decompress_ex(decompressor, stream, stream_size, buf, filtered_size,
@@ -407,10 +451,27 @@ StatusOr<Image> DecodePngFast(std::span<const std::byte> bytes, const DecodeLimi
   if (out_size != filtered_size) return Corrupt("not enough image data");
   if (in_used != stream_size) return Corrupt("extra compressed data after the image data");
 
-  const size_t bytes_per_pixel = static_cast<size_t>(channels) * (bit_depth / 8);
+  const size_t bytes_per_pixel = static_cast<size_t>(file_channels) * (bit_depth / 8);
   RETURN_IF_ERROR(
       Unfilter(bytes_per_pixel, buf, height, row_bytes, kLittleEndian && bit_depth == 16));
-  image.data.resize(size_t{height} * row_bytes);
+  if (!palette) {
+    image.data.resize(size_t{height} * row_bytes);
+    return image;
+  }
+  // As png_do_expand_palette: an index past the palette's entries is black, past the
+  // tRNS entries opaque.
+  const size_t pixels = size_t{width} * height;
+  image.data.resize(pixels * static_cast<size_t>(channels));
+  auto* out = reinterpret_cast<uint8_t*>(image.data.data());
+  if (channels == 3) {
+    for (size_t i = 0; i < pixels; ++i, out += 3) std::memcpy(out, &colours[3 * size_t{buf[i]}], 3);
+  } else {
+    for (size_t i = 0; i < pixels; ++i, out += 4) {
+      const uint8_t index = buf[i];
+      std::memcpy(out, &colours[3 * size_t{index}], 3);
+      out[3] = index < num_alphas ? alphas[index] : 255;
+    }
+  }
   return image;
 }
 

@@ -42,6 +42,8 @@ struct EncodeOptions {
   int filters = PNG_ALL_FILTERS;  // png_set_filter's mask: PNG_FILTER_NONE, ..._SUB, ...
   bool interlace = false;
   bool trns = false;           // a tRNS chunk (gray / RGB: sample value 0)
+  int palette_size = 256;      // PLTE entries of a palette image
+  int trns_size = 0;           // tRNS entries of a palette image (0: none)
   bool text = false;           // a tEXt chunk before the image data
   size_t idat_size = 1 << 20;  // png_set_compression_buffer_size: the IDAT chunk size
   int compression_level = 6;
@@ -68,7 +70,12 @@ bool WritePngPhase(png_structp png, png_infop info, Bytes* out, const Image& ima
                static_cast<png_uint_32>(image.height), options.bit_depth, options.color_type,
                options.interlace ? PNG_INTERLACE_ADAM7 : PNG_INTERLACE_NONE,
                PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
-  if (options.color_type == PNG_COLOR_TYPE_PALETTE) png_set_PLTE(png, info, palette, 256);
+  png_byte alphas[256];
+  for (int i = 0; i < 256; ++i) alphas[i] = static_cast<png_byte>(i * 5 + 3);
+  if (options.color_type == PNG_COLOR_TYPE_PALETTE) {
+    png_set_PLTE(png, info, palette, options.palette_size);
+    if (options.trns_size > 0) png_set_tRNS(png, info, alphas, options.trns_size, nullptr);
+  }
   if (options.trns) {
     png_color_16 trans{};
     png_set_tRNS(png, info, nullptr, 0, &trans);
@@ -320,6 +327,77 @@ TEST(PngFastDecodeTest, EqualsLibpngForEveryFilterColourTypeDepthAndSize) {
   EXPECT_EQ(decoded, 4 * 2 * 4 * 6);
 }
 
+TEST(PngFastDecodeTest, EqualsLibpngForPaletteImages) {
+  // 8-bit palette, with no tRNS, a tRNS for every entry and a short one: RGB or RGBA.
+  const int sizes[][2] = {{1, 1}, {3, 5}, {17, 9}, {224, 224}};
+  uint32_t seed = 100;
+  for (int trns_size : {0, 256, 10}) {
+    for (const auto& size : sizes) {
+      const Image indexes = RandomImage(size[0], size[1], 1, PixelType::kUInt8, seed++);
+      for (const Filter& filter : kFilters) {
+        const std::string what = absl::StrCat("palette, tRNS ", trns_size, ", ", size[0], "x",
+                                              size[1], " filter ", filter.name);
+        EncodeOptions options;
+        options.color_type = PNG_COLOR_TYPE_PALETTE;
+        options.filters = filter.mask;
+        options.trns_size = trns_size;
+        const Bytes png = EncodeWithLibpng(indexes, options);
+        const StatusOr<Image> fast = DecodePngFast(Span(png), {});
+        const StatusOr<Image> libpng = DecodePngLibpng(Span(png), {});
+        ASSERT_TRUE(fast.ok()) << what << ": " << fast.status();
+        ASSERT_TRUE(libpng.ok()) << what << ": " << libpng.status();
+        EXPECT_EQ(fast->channels, trns_size > 0 ? 4 : 3) << what;
+        ExpectSameImage(*fast, *libpng, what);
+      }
+    }
+  }
+}
+
+TEST(PngFastDecodeTest, PaletteEdgeCasesByHand) {
+  // A 3-entry palette and a 2-entry tRNS over indexes 0..255: libpng paints indexes past
+  // the palette black and past the tRNS opaque. Then the chunk orders libpng ignores or
+  // refuses, which stay libpng's.
+  std::vector<uint8_t> raw;
+  for (int y = 0; y < 4; ++y) {
+    raw.push_back(0);
+    for (int x = 0; x < 64; ++x) raw.push_back(static_cast<uint8_t>(y * 64 + x));
+  }
+  const std::vector<uint8_t> plte = {10, 20, 30, 40, 50, 60, 70, 80, 90};
+  const std::vector<uint8_t> trns = {0, 128};
+  struct Case {
+    const char* name;
+    std::vector<std::pair<const char*, std::vector<uint8_t>>> chunks;
+    bool fast;
+  };
+  const Case cases[] = {
+      {"PLTE", {{"PLTE", plte}}, true},
+      {"PLTE tRNS", {{"PLTE", plte}, {"tRNS", trns}}, true},
+      {"no PLTE", {}, false},
+      {"tRNS before PLTE", {{"tRNS", trns}, {"PLTE", plte}}, false},
+      {"two PLTE", {{"PLTE", plte}, {"PLTE", plte}}, false},
+      {"two tRNS", {{"PLTE", plte}, {"tRNS", trns}, {"tRNS", {1}}}, false},
+      {"tRNS longer than PLTE", {{"PLTE", plte}, {"tRNS", {1, 2, 3, 4}}}, false},
+      {"empty PLTE", {{"PLTE", {}}}, false},
+      {"PLTE of 4 bytes", {{"PLTE", {1, 2, 3, 4}}}, false},
+  };
+  for (const Case& c : cases) {
+    Bytes png;
+    AppendSignature(&png);
+    AppendChunk(&png, "IHDR", Ihdr(64, 4, 8, 3));
+    for (const auto& [type, data] : c.chunks) AppendChunk(&png, type, data);
+    AppendChunk(&png, "IDAT", Zlib(raw));
+    AppendChunk(&png, "IEND", {});
+    const StatusOr<Image> fast = DecodePngFast(Span(png), {});
+    EXPECT_EQ(fast.ok(), c.fast) << c.name << ": " << fast.status();
+    ExpectDispatchMatchesLibpng(png, c.name);
+    if (fast.ok()) {
+      const StatusOr<Image> libpng = DecodePngLibpng(Span(png), {});
+      ASSERT_TRUE(libpng.ok()) << c.name;
+      ExpectSameImage(*fast, *libpng, c.name);
+    }
+  }
+}
+
 TEST(PngFastDecodeTest, AllFiltersOnEveryRowByHand) {
   // Rows each with its own filter type, including Up/Average/Paeth on the first row
   // (whose row above is zeros), which libpng's writer never emits there.
@@ -362,8 +440,12 @@ TEST(PngFastDecodeTest, LeavesOtherPngsToLibpng) {
   };
   std::vector<Case> cases;
   {
-    Case c{"palette", RandomImage(9, 7, 1, PixelType::kUInt8, 5), {}};
+    Image indexes = MakeImage(9, 7, 1, PixelType::kUInt8);
+    for (size_t i = 0; i < indexes.data.size(); ++i) indexes.data[i] = std::byte(i % 16);
+    Case c{"4-bit palette", indexes, {}};
     c.options.color_type = PNG_COLOR_TYPE_PALETTE;
+    c.options.bit_depth = 4;
+    c.options.palette_size = 16;
     cases.push_back(c);
   }
   {
