@@ -91,3 +91,5 @@ infera_private_headers(store                 libpq-fe.h libpq/ postgres_ext.h pg
 # gRPC and the C++ generated from proto/ (build/generated/proto/).
 infera_private_headers(grpc                  grpcpp/ grpc/ grpc++/ proto/)
 infera_private_headers(dicom                 dcmtk/)
+# libdeflate: imaging/png_fast_decode's inflater and CRC-32 (issue 23).
+infera_private_headers(imaging               libdeflate.h)

@@ -33,11 +33,13 @@ def png_chunk(kind, body):
     return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
 
 
-def png(width, height, depth, color, rows, palette=None, interlace=0, extra=b""):
+def png(width, height, depth, color, rows, palette=None, interlace=0, extra=b"", trns=None):
     ihdr = struct.pack(">IIBBBBB", width, height, depth, color, 0, 0, interlace)
     out = b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", ihdr) + extra
     if palette:
         out += png_chunk(b"PLTE", palette)
+    if trns:
+        out += png_chunk(b"tRNS", trns)
     raw = b"".join(b"\x00" + r for r in rows)
     return out + png_chunk(b"IDAT", zlib.compress(raw)) + png_chunk(b"IEND", b"")
 
@@ -48,6 +50,9 @@ PNGS = {
     "rgba16.png": png(2, 2, 16, 6, [bytes(16), bytes(range(16))]),
     "gray_alpha.png": png(2, 1, 8, 4, [bytes([1, 2, 3, 4])]),
     "palette2.png": png(4, 2, 2, 3, [b"\x1b", b"\xe4"], palette=bytes(range(12))),
+    # 8-bit palette with a short tRNS, one index past the palette (libpng: black, opaque)
+    "palette8_trns.png": png(3, 2, 8, 3, [bytes([0, 1, 5]), bytes([3, 2, 1])],
+                             palette=bytes(range(12)), trns=b"\x00\x80"),
     "gray1.png": png(8, 1, 1, 0, [b"\xa5"]),
     "with_text.png": png(1, 1, 8, 0, [b"\x07"], extra=png_chunk(b"tEXt", b"k\x00v")),
 }

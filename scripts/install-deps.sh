@@ -14,7 +14,7 @@ PACKAGES=(
   libboost-dev libsimdjson-dev nlohmann-json3-dev libyaml-cpp-dev libcli11-dev
   libabsl-dev libfmt-dev
   # images
-  libpng-dev libturbojpeg0-dev libtiff-dev zlib1g-dev libzip-dev
+  libpng-dev libdeflate-dev libturbojpeg0-dev libtiff-dev zlib1g-dev libzip-dev
   # annotations: CVAT XML (expat, no entity expansion)
   libexpat1-dev
   # the store: SQLite records, OpenSSL's SHA-256 for blob names; argon2id password hashes;

@@ -1,6 +1,7 @@
-// Fuzz target: the PNG decoder behind DecodeImage (imaging/png_codec.cc), which
-// decodes every uploaded image and every /predict and BYTES input. Inputs of another
-// format are skipped so the fuzzer stays on this decoder.
+// Fuzz target: the PNG decoders behind DecodeImage (imaging/png_fast_decode.cc, then
+// libpng in imaging/png_codec.cc for what it leaves), which decode every uploaded image
+// and every /predict and BYTES input. Inputs of another format are skipped so the
+// fuzzer stays on these decoders.
 #include <cstddef>
 #include <cstdint>
 

@@ -20,7 +20,9 @@ Status CheckDecodedSize(std::string_view format, int64_t width, int64_t height, 
                         PixelType type, const DecodeLimits& limits);
 
 // The decoders: each expects bytes of its own format (see DetectImageFormat) and has
-// DecodeImage's contract.
+// DecodeImage's contract. DecodePng tries DecodePngFast (imaging/png_fast_decode.h) and
+// falls back to DecodePngLibpng, the libpng decoder, for everything it does not return.
+StatusOr<Image> DecodePngLibpng(std::span<const std::byte> bytes, const DecodeLimits& limits);
 StatusOr<Image> DecodePng(std::span<const std::byte> bytes, const DecodeLimits& limits);
 StatusOr<Image> DecodeJpeg(std::span<const std::byte> bytes, const DecodeLimits& limits);
 StatusOr<Image> DecodeTiff(std::span<const std::byte> bytes, const DecodeLimits& limits);

@@ -1,4 +1,5 @@
-// PNG decoding and encoding with libpng.
+// PNG decoding and encoding with libpng; DecodePng first tries the libdeflate decoder
+// of imaging/png_fast_decode.h, which covers the common PNGs.
 //
 // libpng reports errors by longjmp-ing to a setjmp in its caller. To keep that sound
 // in C++, every function below that calls setjmp (the *Phase functions) holds only
@@ -20,6 +21,7 @@
 #include "absl/strings/str_cat.h"
 #include "imaging/codec.h"
 #include "imaging/codec_internal.h"
+#include "imaging/png_fast_decode.h"
 
 namespace infera {
 
@@ -162,7 +164,7 @@ struct PngWriter {
 
 namespace imaging_internal {
 
-StatusOr<Image> DecodePng(std::span<const std::byte> bytes, const DecodeLimits& limits) {
+StatusOr<Image> DecodePngLibpng(std::span<const std::byte> bytes, const DecodeLimits& limits) {
   PngErrorState errors;
   PngSource source{bytes};
   PngReader reader;
@@ -192,6 +194,19 @@ StatusOr<Image> DecodePng(std::span<const std::byte> bytes, const DecodeLimits& 
   }
   if (!ReadRowsPhase(reader.png, rows.data())) return CorruptPng(errors);
   return image;
+}
+
+StatusOr<Image> DecodePng(std::span<const std::byte> bytes, const DecodeLimits& limits) {
+  // The fast decoder's Image equals libpng's; whatever it does not return (another kind
+  // of PNG, an error) libpng decides, so errors and their messages stay libpng's. A
+  // corrupt file may thus be parsed twice: at most twice the work of a valid one.
+  StatusOr<Image> fast = DecodePngFast(bytes, limits);
+  if (fast.ok()) return fast;
+  // libpng's own verdict, without its allocation of the declared chunk length.
+  if (EndsInsideAncillaryChunk(bytes)) {
+    return absl::InvalidArgumentError("corrupt PNG: unexpected end of data");
+  }
+  return DecodePngLibpng(bytes, limits);
 }
 
 }  // namespace imaging_internal
