@@ -545,7 +545,7 @@ TEST(RetrainingMulticlassTest, LabelsOfKOrAboveWithoutALabelsFileAreRefusedNamin
                {{"model_id", "classes_cold"}, {"annotation_set_ids", {beyond_set}}}, 202);
   json done = api.WaitForEnd(started["retraining_id"].get<int64_t>());
   EXPECT_EQ(done.value("status", ""), "failed") << done.dump(2);
-  EXPECT_THAT(done.dump(), ::testing::HasSubstr("sample 'img0.tif': the annotation has class 3 "
+  EXPECT_THAT(done.dump(), ::testing::HasSubstr("img0.tif': the annotation has class 3 "
                                                 "but model 'classes_cold' outputs K = 3 classes"));
   EXPECT_THAT(done.dump(), ::testing::Not(::testing::HasSubstr("out of bounds")));
   EXPECT_FALSE(fs::exists(dir.path() / "repo" / "classes_cold" / "2"));
