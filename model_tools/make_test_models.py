@@ -50,8 +50,9 @@ Writes:
                     style), no `outputs:`; and ([feature maps], flows, style) with
                     outputs: {flows: 1, style: 2} (train_cellpose.py export_traced)
       tiny_tiff     runner custom_tiff: 2-channel input at the source size (size: keep) ->
-                    [N,1,H,W] probabilities (sigmoid inside: call it with
-                    output_is_probability); warmup off (warm-up feeds 1 or 3 channels)
+                    [N,1,H,W] probabilities (sigmoid inside: its model.yaml's params say
+                    output_is_probability: true); warmup off (warm-up feeds 1 or 3
+                    channels)
   OUT_DIR/images/{disk,square,stripes}.png  80x72 (W x H) RGB, one clean example per class
   OUT_DIR/images/photo.png                  300x200 (W x H) smooth RGB pattern
   OUT_DIR/images/gray.png                   50x40 (W x H) 8-bit grayscale
@@ -476,13 +477,15 @@ def save_script(module: nn.Module, path: str, example: torch.Tensor) -> torch.ji
 def write_model_yaml(folder: str, description: str, input_spec: dict, outputs=None,
                      labels: str = "labels.txt", batching: dict = None,
                      runner: str = "classify", warmup: bool = True, instances: int = 1,
-                     optimize: bool = True):
+                     optimize: bool = True, params: dict = None):
     d = {
         "backend": "torchscript",
         "runner": runner,
         "description": description,
         "input": input_spec,
     }
+    if params is not None:  # the runner's default params (requests may override them)
+        d["params"] = dict(params)
     if outputs is not None:
         d["outputs"] = list(outputs)
     if labels is not None:
@@ -864,10 +867,13 @@ def make_segmentation(repo: str, images: str, out: str) -> dict:
     d = os.path.join(repo, "tiny_tiff")
     save_script(TinyTiff(), os.path.join(d, "1", "model.pt"), None)
     write_model_yaml(d, "2-channel (nuclei, cytoplasm) 16-bit TIFF -> [N,1,H,W] probability "
-                        "at the source size; call with output_is_probability: true",
+                        "at the source size (its own sigmoid: output_is_probability)",
                      dict(TIFF_SPEC), labels=None, runner="custom_tiff",
                      # Warm-up feeds spec.channels() (1 or 3) channels; this model takes 2.
-                     warmup=False)
+                     warmup=False,
+                     # TinyTiff ends in a sigmoid: serving and training read its output
+                     # as probabilities by default (checked below on the test images).
+                     params={"output_is_probability": True})
 
     def load(name):
         m = torch.jit.load(os.path.join(repo, name, "1", "model.pt"), map_location="cpu")
@@ -928,6 +934,8 @@ def make_segmentation(repo: str, images: str, out: str) -> dict:
         for image, arr in (("cells_2ch.tif", cells), ("cells_pages.tif", pages[0])):
             x = torch.from_numpy(percentile_normalize(arr)).permute(2, 0, 1)[None].contiguous()
             prob = tiffm(x)[0, 0]
+            assert 0.0 <= float(prob.min()) and float(prob.max()) <= 1.0, \
+                "tiny_tiff's output is no probability (its model.yaml says it is)"
             margin = float((prob - 0.5).abs().min())
             assert margin > 1e-5, "tiny_tiff: a probability is within %g of 0.5" % margin
             labels = (prob > 0.5).to(torch.int32).numpy().astype(np.uint16)

@@ -1,6 +1,6 @@
 #include "jobs/retraining_jobs.h"
 
-#include <algorithm>
+#include <map>
 #include <set>
 
 #include "annotations/label_map.h"
@@ -21,16 +21,29 @@ Status AsRetraining(const Status& s) {
   return absl::Status(s.code(), message);
 }
 
-// K of a model whose task follows its output (custom_tiff): the channels of its first
-// output as warm-up saw it ([N, K, H, W]; 1 for [N, H, W]); nullopt when unknown (no
-// warm-up) — the trainer then checks the masks themselves when the job runs.
-std::optional<int64_t> WarmupOutputClasses(const Model& model) {
+// K, the class count that bounds the class indices a model trains on, when its runner's
+// targets are class indices (TargetsAreClasses: multiclass_argmax, classify, custom_tiff
+// with K > 1): the channels of its first output as warm-up saw it ([N, K, H, W], [N, K]
+// for classify; [N, H, W] is K = 1, custom_tiff's binary task). nullopt for the other
+// tasks, or when K is unknown (no warm-up): the trainer then checks the targets
+// themselves when the job runs.
+std::optional<int64_t> WarmupClassBound(const Model& model) {
   const std::vector<TensorInfo>& outputs = model.OutputInfo();
   if (outputs.empty()) return std::nullopt;
+  const std::string& runner = model.config().runner;
+  StatusOr<TrainingTask> task = TaskForRunner(runner);
+  if (!task.ok()) return std::nullopt;
   const Shape& shape = outputs[0].shape;
-  if (shape.size() == 4 && shape[1] > 0) return shape[1];
-  if (shape.size() == 3) return int64_t{1};
-  return std::nullopt;
+  OutputType output;
+  if (*task == TrainingTask::kClassify ? shape.size() == 2 : shape.size() == 4) {
+    if (shape[1] <= 0) return std::nullopt;
+    output.classes = shape[1];
+  } else if (*task == TrainingTask::kClassify || shape.size() != 3) {
+    return std::nullopt;
+  }
+  task = TaskForRunner(runner, output);
+  if (!task.ok() || !TargetsAreClasses(*task)) return std::nullopt;
+  return output.classes;
 }
 
 // A set whose labels a K-class model (K > 1) cannot learn: InvalidArgument naming the
@@ -52,6 +65,22 @@ Status CheckSetLabelsFit(const AnnotationSetRecord& set, const std::string& mode
   return absl::OkStatus();
 }
 
+// An image_labels set whose labels name classes a K-class classifier does not output
+// (a labels file longer than the model's output): InvalidArgument naming the first.
+// `classes` maps the set's label ids to the model's class indices.
+Status CheckImageLabelsFit(const AnnotationSetRecord& set, const std::map<int, int>& classes,
+                           const std::string& model, int64_t k) {
+  for (const auto& [label_id, index] : classes) {
+    if (index >= k) {
+      return absl::InvalidArgumentError(StrCat("annotation set ", set.id, " ('", set.name,
+                                               "') has label ", label_id, ", the model's class ",
+                                               index, ", but model '", model, "' outputs K = ", k,
+                                               " classes (labels 0..", k - 1, ")"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 StatusOr<JobRecord> RetrainingJobs::Start(const Caller& caller,
@@ -63,12 +92,7 @@ StatusOr<JobRecord> RetrainingJobs::Start(const Caller& caller,
   std::shared_ptr<Model> model = models_->Get(name, std::nullopt);
   if (model == nullptr) return absl::NotFoundError(StrCat("unknown model '", name, "'"));
   const ModelConfig& config = model->config();
-  const std::vector<std::string> trainable = TrainableRunners();
-  if (std::find(trainable.begin(), trainable.end(), config.runner) == trainable.end()) {
-    return absl::InvalidArgumentError(StrCat("model '", name, "' has runner '", config.runner,
-                                             "', which cannot be trained; runners that can: [",
-                                             StrJoin(trainable, ", "), "]"));
-  }
+  RETURN_IF_ERROR(CheckRunnerTrains(name, config.runner));
   if (config.backend != "torchscript") {
     return absl::InvalidArgumentError(StrCat("model '", name, "' runs on backend '", config.backend,
                                              "'; only torchscript models can be trained"));
@@ -85,6 +109,7 @@ StatusOr<JobRecord> RetrainingJobs::Start(const Caller& caller,
   if (request.annotation_set_ids.empty()) {
     return absl::InvalidArgumentError("'annotation_set_ids' needs at least one annotation set");
   }
+  const std::optional<int64_t> classes = WarmupClassBound(*model);
   std::set<int64_t> seen;
   for (int64_t id : request.annotation_set_ids) {
     if (!seen.insert(id).second) {
@@ -99,11 +124,8 @@ StatusOr<JobRecord> RetrainingJobs::Start(const Caller& caller,
     RETURN_IF_ERROR(set.status());
     RETURN_IF_ERROR(CheckVisible(caller, set->owner_id, "annotation set", id));
     RETURN_IF_ERROR(CheckSetsTrainRunner(set->kind, id, config.runner));
-    if (TaskFollowsOutput(config.runner) && set->kind != AnnotationKind::kImageLabels) {
-      const std::optional<int64_t> classes = WarmupOutputClasses(*model);
-      if (classes.has_value() && *classes > 1) {
-        RETURN_IF_ERROR(CheckSetLabelsFit(*set, name, *classes));
-      }
+    if (classes.has_value() && set->kind != AnnotationKind::kImageLabels) {
+      RETURN_IF_ERROR(CheckSetLabelsFit(*set, name, *classes));
     }
     if (set->mask_count == 0) {
       return absl::InvalidArgumentError(StrCat(
@@ -111,7 +133,10 @@ StatusOr<JobRecord> RetrainingJobs::Start(const Caller& caller,
           set->kind == AnnotationKind::kImageLabels ? "labelled images" : "masks", " to train on"));
     }
     if (set->kind == AnnotationKind::kImageLabels) {
-      RETURN_IF_ERROR(MapImageLabelsToModel(*annotations_, *set, config.labels).status());
+      StatusOr<std::map<int, int>> mapped =
+          MapImageLabelsToModel(*annotations_, *set, config.labels);
+      RETURN_IF_ERROR(mapped.status());
+      if (classes.has_value()) RETURN_IF_ERROR(CheckImageLabelsFit(*set, *mapped, name, *classes));
     }
   }
   RetrainingSpec spec;

@@ -5,14 +5,17 @@
 //
 // Start checks: the model serves a version (NotFound otherwise) and is a repository model
 // (its versions readable: the new version goes there); its backend is torchscript and its
-// runner one of TrainableRunners (InvalidArgument naming the runners that can);
+// runner one of TrainableRunners (CheckRunnerTrains: InvalidArgument naming the runners
+// that can);
 // ParseTrainingParams accepts the params (InvalidArgument with its reason); every set
 // exists and the caller may see it (NotFound "annotation set <id> not found" otherwise, as
 // for datasets), has masks and suits the runner (jobs/retraining_samples); for a runner
-// whose task follows the model's output (custom_tiff) with K > 1 output channels, as
-// warm-up saw them, no label id of a set is K or above (InvalidArgument naming it; 255 and
-// 65535 aside: unannotated; without warm-up the job's trainer checks the masks). Sets of
-// different datasets may be combined. The job starts from the version serving now.
+// whose targets are class indices (multiclass_argmax, classify, custom_tiff with K > 1
+// output channels), with K as warm-up saw it, no label id of a set is K or above
+// (InvalidArgument naming it; 255 and 65535 aside: unannotated; for an image_labels set,
+// the model's class its label maps to by name; without warm-up the job's trainer checks
+// the targets). Sets of different datasets may be combined. The job starts from the
+// version serving now.
 //
 // Errors otherwise: NotFound for a job the caller cannot see (or not a retraining),
 // FailedPrecondition for cancelling a finished job, Unimplemented when the storage

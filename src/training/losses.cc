@@ -55,16 +55,23 @@ at::Tensor CellposeLoss(const at::Tensor& output, const at::Tensor& target) {
 
 bool TaskFollowsOutput(std::string_view runner) { return runner == "custom_tiff"; }
 
+bool TargetsAreClasses(TrainingTask task) {
+  return task == TrainingTask::kMulticlass || task == TrainingTask::kClassify;
+}
+
 StatusOr<TrainingTask> TaskForRunner(std::string_view runner, const OutputType& output) {
+  // One channel of foreground: logits, or probabilities when the model applies its own
+  // sigmoid (binary_sigmoid, and custom_tiff's K = 1).
+  const TrainingTask binary =
+      output.is_probability ? TrainingTask::kBinaryProbability : TrainingTask::kBinary;
   if (runner == "custom_tiff") {
     if (output.classes < 1) {
       return absl::InvalidArgumentError(
           StrCat("custom_tiff trains models with K >= 1 output channels, not ", output.classes));
     }
-    if (output.classes > 1) return TrainingTask::kMulticlass;
-    return output.is_probability ? TrainingTask::kBinaryProbability : TrainingTask::kBinary;
+    return output.classes > 1 ? TrainingTask::kMulticlass : binary;
   }
-  if (runner == "binary_sigmoid") return TrainingTask::kBinary;
+  if (runner == "binary_sigmoid") return binary;
   if (runner == "multiclass_argmax") return TrainingTask::kMulticlass;
   if (runner == "classify") return TrainingTask::kClassify;
   if (runner == "cellpose") return TrainingTask::kCellpose;

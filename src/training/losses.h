@@ -1,11 +1,16 @@
 // The training task of each trainable runner: what its targets are, its loss and the
 // validation metric that scores an epoch.
 //
-//   binary_sigmoid     output [N, 1, H, W] (or [N, H, W]) logits, target the same shape,
-//                      FP32 0/1 (BinarySigmoidRunner::AnnotationToTarget). Loss:
-//                      BCE-with-logits (mean over pixels) + soft Dice,
+//   binary_sigmoid     output [N, 1, H, W] (or [N, H, W]), target the same shape, FP32
+//                      0/1 (BinarySigmoidRunner::AnnotationToTarget). By the runner's
+//                      output_is_probability param (OutputType::is_probability): kBinary
+//                      for logits x: BCE-with-logits (mean over pixels) + soft Dice,
 //                      1 - (2 sum(p t) + 1) / (sum(p) + sum(t) + 1) with p = sigmoid(x)
-//                      over the whole batch. Metric iou (and dice) of x > 0 vs t.
+//                      over the whole batch; kBinaryProbability for an output p that
+//                      already is a probability: BCE on the probabilities
+//                      (torch.nn.functional.binary_cross_entropy, logs clamped at -100)
+//                      + the same soft Dice. Metric iou (and dice) of p > the runner's
+//                      threshold vs t, p read as the runner serves it.
 //   multiclass_argmax  output [N, K, H, W] logits, target [N, H, W] INT64 class indices,
 //                      kIgnoreLabel (-100) on unannotated pixels (255 in 8-bit masks,
 //                      65535 in 16-bit ones: MulticlassArgmaxRunner::AnnotationToTarget).
@@ -21,14 +26,12 @@
 //                      (Postprocess) against the true instances, AP at IoU 0.5.
 //   custom_tiff        by its model's output type (OutputType: K, the channels of the
 //                      first output, and the runner's output_is_probability param):
-//                      K = 1 the binary task on CustomTiffRunner::AnnotationToTarget's
-//                      first target (foreground > 0): kBinary for scores (logits), or
-//                      kBinaryProbability when the output is already a probability:
-//                      BCE on the probabilities (torch.nn.functional.binary_cross_entropy,
-//                      logs clamped at -100) + the same soft Dice with p = the output;
-//                      metric iou (and dice) of p > the runner's threshold. K > 1:
-//                      kMulticlass on its second target (class indices, unannotated
-//                      pixels ignored); metric mean_iou of the argmax.
+//                      K = 1 binary_sigmoid's tasks (by output_is_probability) on
+//                      CustomTiffRunner::AnnotationToTarget's first target (foreground
+//                      > 0). K > 1: kMulticlass on its second target (class indices,
+//                      unannotated pixels ignored); metric mean_iou of the argmax.
+// The class-index tasks (kMulticlass, kClassify: TargetsAreClasses) need every target
+// class below K, the model's output channels (the trainer checks; the loss would fail).
 // These match torch.nn.functional's binary_cross_entropy_with_logits and cross_entropy
 // (ignore_index=-100), which tests/training/parity compares against.
 // Thread-safe (pure functions).
@@ -48,22 +51,27 @@ namespace infera {
 
 enum class TrainingTask { kBinary, kBinaryProbability, kMulticlass, kClassify, kCellpose };
 
-// What the task of a runner whose task follows its model's output (custom_tiff) depends
-// on: K, the channels of the model's first output ([N, K, H, W]; 1 for [N, H, W]), and
-// whether that output is already a probability (no sigmoid to apply).
+// What a task may depend on: K, the channels of the model's first output ([N, K, H, W];
+// 1 for [N, H, W]; [N, K] for classify), and whether that output is already a
+// probability (the runner's output_is_probability param: no sigmoid to apply).
 struct OutputType {
   int64_t classes = 1;
   bool is_probability = false;
 };
 
-// Whether `runner`'s task follows its model's output type (custom_tiff): TaskForRunner
-// then needs the model's OutputType.
+// Whether `runner`'s task follows its model's K (custom_tiff): TaskForRunner then needs
+// OutputType::classes as the model outputs it.
 bool TaskFollowsOutput(std::string_view runner);
 
-// The task of `runner` (for custom_tiff: of a model whose output is `output`; the other
-// runners ignore it); InvalidArgument naming the trainable runners for a runner that
+// The task of `runner` for a model whose output is `output`: binary_sigmoid and a
+// custom_tiff of K = 1 follow output.is_probability, custom_tiff follows K; the other
+// runners ignore `output`. InvalidArgument naming the trainable runners for a runner that
 // cannot train, or for an `output` with fewer than 1 class.
 StatusOr<TrainingTask> TaskForRunner(std::string_view runner, const OutputType& output = {});
+
+// Whether `task`'s targets are class indices (kMulticlass, kClassify), which must be
+// below the model's K.
+bool TargetsAreClasses(TrainingTask task);
 
 // The target value of pixels that are not annotated (multiclass_argmax).
 inline constexpr int64_t kIgnoreLabel = -100;

@@ -24,9 +24,10 @@ struct TrainingBatch {
 // training mode and makes the optimiser of `params` (optimizer, lr, momentum,
 // weight_decay; freeze applies); then for each batch in order: forward, the loss of
 // `runner`'s task, backward, optimiser step. Returns each step's loss (computed before
-// its update). No schedule, augmentation or shuffling. A runner whose task follows the
-// model's output (custom_tiff) gets the task of the module's output on the first batch
-// (K) and `output_is_probability`, and its batches carry that task's target.
+// its update). No schedule, augmentation or shuffling. `output_is_probability` (the
+// runner param) picks binary_sigmoid's task; a runner whose task follows the model's
+// output (custom_tiff) gets the task of the module's output on the first batch (K) and
+// `output_is_probability`, and its batches carry that task's target.
 // InvalidArgument for a module that does not load, a runner that cannot train, or
 // batches that do not fit the model.
 StatusOr<std::vector<double>> TrainSteps(const std::filesystem::path& module_path,

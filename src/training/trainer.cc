@@ -179,9 +179,11 @@ void UseThreads(int threads) { at::set_num_threads(std::max(1, threads)); }
 
 // K, the channels of the output training reads when `module` runs on `input` [1, ...]
 // (evaluation mode, no gradients: nothing of the module changes): size(1) of a
-// [N, K, H, W] output, 1 for [N, H, W]. InvalidArgument for another rank.
+// [N, K, H, W] output, 1 for [N, H, W]; with `per_image` (classify), size(1) of [N, K].
+// InvalidArgument for another rank.
 StatusOr<int64_t> OutputClasses(torch::jit::Module& module, const OutputPick& pick,
-                                const at::Tensor& input, const std::string& model_name) {
+                                const at::Tensor& input, const std::string& model_name,
+                                bool per_image = false) {
   at::Tensor output;
   try {
     torch::NoGradGuard no_grad;
@@ -193,12 +195,51 @@ StatusOr<int64_t> OutputClasses(torch::jit::Module& module, const OutputPick& pi
     return absl::InvalidArgumentError(
         StrCat("model '", model_name, "' does not run on the training input: ", Readable(e)));
   }
-  if (output.dim() == 4) return output.size(1);
-  if (output.dim() == 3) return int64_t{1};
+  if (per_image && output.dim() == 2) return output.size(1);
+  if (!per_image && output.dim() == 4) return output.size(1);
+  if (!per_image && output.dim() == 3) return int64_t{1};
   std::ostringstream shape;
   shape << output.sizes();
-  return absl::InvalidArgumentError(StrCat("model '", model_name, "' outputs ", shape.str(),
-                                           "; training needs [N, K, H, W] or [N, H, W]"));
+  return absl::InvalidArgumentError(
+      StrCat("model '", model_name, "' outputs ", shape.str(), "; training needs ",
+             per_image ? "[N, K] class scores" : "[N, K, H, W] or [N, H, W]"));
+}
+
+// Training's line about its task (the first the run logs).
+std::string TaskLine(std::string_view runner, TrainingTask task, const OutputType& output,
+                     double threshold) {
+  switch (task) {
+    case TrainingTask::kBinary:
+    case TrainingTask::kBinaryProbability:
+      return StrCat(runner, ": the model outputs one channel of ",
+                    task == TrainingTask::kBinaryProbability ? "probabilities: BCE"
+                                                             : "scores: BCE with logits",
+                    " + Dice, metrics iou and dice at threshold ", threshold);
+    case TrainingTask::kMulticlass:
+      return StrCat(runner, ": the model outputs K = ", output.classes,
+                    " classes: cross-entropy, metric mean_iou");
+    case TrainingTask::kClassify:
+      return StrCat(runner, ": the model outputs K = ", output.classes,
+                    " classes: cross-entropy, metric accuracy");
+    case TrainingTask::kCellpose:
+      return StrCat(runner, ": flows and cell probability: Cellpose's loss, metric ap50");
+  }
+  return std::string(runner);
+}
+
+// The error of sample `sample`'s target whose highest class `top` is K (`classes`) or
+// above (a class-index task: TargetsAreClasses).
+Status ClassBeyondK(TrainingTask task, const std::string& sample, int64_t top,
+                    const std::string& model, int64_t classes) {
+  if (task == TrainingTask::kClassify) {
+    return absl::InvalidArgumentError(StrCat("sample '", sample, "': its image label is class ",
+                                             top, " but model '", model, "' outputs K = ", classes,
+                                             " classes (labels 0..", classes - 1, ")"));
+  }
+  return absl::InvalidArgumentError(
+      StrCat("sample '", sample, "': the annotation has class ", top, " but model '", model,
+             "' outputs K = ", classes, " classes (labels 0..", classes - 1,
+             "; 255, or 65535 in 16-bit masks, marks unannotated pixels)"));
 }
 
 }  // namespace
@@ -207,7 +248,9 @@ StatusOr<std::vector<double>> TrainSteps(const fs::path& module_path, std::strin
                                          const TrainingParams& params,
                                          const std::vector<TrainingBatch>& batches,
                                          bool output_is_probability) {
-  ASSIGN_OR_RETURN(TrainingTask task, TaskForRunner(runner));
+  OutputType output;
+  output.is_probability = output_is_probability;
+  ASSIGN_OR_RETURN(TrainingTask task, TaskForRunner(runner, output));
   UseThreads(params.threads);
   torch::jit::Module module;
   try {
@@ -219,8 +262,6 @@ StatusOr<std::vector<double>> TrainSteps(const fs::path& module_path, std::strin
   module.train(true);
   if (TaskFollowsOutput(runner) && !batches.empty()) {
     ASSIGN_OR_RETURN(at::Tensor first, ToTorchTensor(batches[0].input));
-    OutputType output;
-    output.is_probability = output_is_probability;
     ASSIGN_OR_RETURN(output.classes,
                      OutputClasses(module, OutputPick{}, first, module_path.string()));
     ASSIGN_OR_RETURN(task, TaskForRunner(runner, output));
@@ -250,13 +291,15 @@ struct Trainer::Impl {
   ModelConfig model;
   const Runner* runner = nullptr;
   TrainingTask task = TrainingTask::kBinary;
-  // custom_tiff: its model's output type, which picks the task; which of the runner's
-  // targets that task trains on (0, or 1 for K > 1: CustomTiffRunner::AnnotationToTarget);
-  // the binary tasks' threshold on the probability (the runner's `threshold` param;
-  // binary_sigmoid: logits > 0).
+  // The model's output type: K (read for custom_tiff, whose task follows it, and for the
+  // class-index tasks, whose targets must be below it) and the runner's
+  // output_is_probability param; which of the runner's targets the task trains on (0, or
+  // 1 for custom_tiff's K > 1: CustomTiffRunner::AnnotationToTarget); the binary tasks'
+  // threshold on the probability (the runner's `threshold` param, 0.5 without one), as
+  // serving thresholds it.
   OutputType output;
   size_t target_index = 0;
-  std::optional<double> threshold;
+  double threshold = 0.5;
   OutputPick pick;
   TrainingParams params;
   std::vector<TrainingSample> samples;
@@ -332,9 +375,8 @@ StatusOr<at::Tensor> Trainer::Impl::ModelInput(size_t i, const Image& image,
 }
 
 at::Tensor Trainer::Impl::Foreground(const at::Tensor& output) const {
-  if (task == TrainingTask::kBinaryProbability) return output.gt(threshold.value_or(0.5));
-  if (threshold.has_value()) return torch::sigmoid(output).gt(*threshold);
-  return output.gt(0);
+  if (task == TrainingTask::kBinaryProbability) return output.gt(threshold);
+  return torch::sigmoid(output).gt(threshold);
 }
 
 StatusOr<std::pair<at::Tensor, at::Tensor>> Trainer::Impl::Example(size_t i, const Image& image,
@@ -686,29 +728,31 @@ StatusOr<std::unique_ptr<Trainer>> Trainer::Create(const ModelConfig& model, con
                                              model.artifact.string(), ": ", Readable(e)));
   }
   impl->module.train(true);
-  if (TaskFollowsOutput(runner.name())) {
-    // The task follows the model's output: run it once on the first sample to read K.
+  // The task by the model's output type: the runner's params say whether the output is a
+  // probability; custom_tiff's task follows K, and the class-index tasks need K to check
+  // their targets: run the model once on the first sample to read it.
+  impl->output.is_probability = impl->runner_params.value("output_is_probability", false);
+  ASSIGN_OR_RETURN(impl->task, TaskForRunner(runner.name(), impl->output));
+  const bool follows_output = TaskFollowsOutput(runner.name());
+  if (follows_output || TargetsAreClasses(impl->task)) {
     ASSIGN_OR_RETURN(at::Tensor first, impl->ModelInput(0, impl->samples[0].image, nullptr));
     ASSIGN_OR_RETURN(impl->output.classes,
-                     OutputClasses(impl->module, impl->pick, first, model.name));
-    impl->output.is_probability = impl->runner_params.value("output_is_probability", false);
+                     OutputClasses(impl->module, impl->pick, first, model.name,
+                                   impl->task == TrainingTask::kClassify));
     ASSIGN_OR_RETURN(impl->task, TaskForRunner(runner.name(), impl->output));
-    impl->target_index = impl->task == TrainingTask::kMulticlass ? 1 : 0;
-    impl->threshold = impl->runner_params.value("threshold", 0.5);
   }
+  if (follows_output && impl->task == TrainingTask::kMulticlass) impl->target_index = 1;
+  impl->threshold = impl->runner_params.value("threshold", 0.5);
   for (size_t i = 0; i < impl->samples.size(); ++i) {
     auto cut = impl->Cut(impl->samples[i].image, impl->samples[i].mask, nullptr);
     nlohmann::json context;
     ASSIGN_OR_RETURN(auto example, impl->Example(i, cut.first, cut.second, &context));
-    if (TaskFollowsOutput(runner.name()) && impl->task == TrainingTask::kMulticlass) {
-      // Every annotated class must be one of the model's K (the loss would fail later).
+    if (TargetsAreClasses(impl->task)) {
+      // Every class must be one of the model's K (the loss would fail later, unnamed).
       const int64_t top = example.second.max().item<int64_t>();
       if (top >= impl->output.classes) {
-        return absl::InvalidArgumentError(
-            StrCat("sample '", impl->samples[i].name, "': the annotation has class ", top,
-                   " but model '", model.name, "' outputs K = ", impl->output.classes,
-                   " classes (labels 0..", impl->output.classes - 1,
-                   "; 255, or 65535 in 16-bit masks, marks unannotated pixels)"));
+        return ClassBeyondK(impl->task, impl->samples[i].name, top, model.name,
+                            impl->output.classes);
       }
     }
     if (task == TrainingTask::kCellpose) {
@@ -758,15 +802,7 @@ StatusOr<TrainingResult> Trainer::Run(const TrainingCallbacks& callbacks) {
   for (int i : m.split.validation) {
     result.val_names.push_back(m.samples[static_cast<size_t>(i)].name);
   }
-  if (TaskFollowsOutput(m.runner->name())) {
-    m.Log(callbacks,
-          m.task == TrainingTask::kMulticlass
-              ? StrCat(m.runner->name(), ": the model outputs K = ", m.output.classes,
-                       " classes: cross-entropy, metric mean_iou")
-              : StrCat(m.runner->name(), ": the model outputs one channel of ",
-                       m.output.is_probability ? "probabilities: BCE" : "scores: BCE with logits",
-                       " + Dice, metrics iou and dice at threshold ", m.threshold.value_or(0.5)));
-  }
+  m.Log(callbacks, TaskLine(m.runner->name(), m.task, m.output, m.threshold));
   int since_best = 0;
   bool stopped_early = false;
   double train_seconds = 0;

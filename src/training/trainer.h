@@ -11,7 +11,10 @@
 // split, keeps the best epoch's module (saved with torch::jit save as
 // `work_dir/best.pt`), writes `work_dir/checkpoint.pt` (atomically) and stops early
 // after `patience` epochs without a better score. Runner by runner (training/losses.h):
-//   binary_sigmoid     BCE-with-logits + Dice; metrics iou, dice (score: iou)
+//   binary_sigmoid     BCE + Dice: BCE on the output itself when the runner params'
+//                      output_is_probability says it is a probability, else with logits;
+//                      metrics iou, dice (score: iou) of probability > the runner's
+//                      threshold, as served
 //   multiclass_argmax  cross-entropy, pixels labelled 255 (8-bit masks) or 65535
 //                      (16-bit) are unannotated and ignored; metric mean_iou
 //   classify           cross-entropy on the per-image label; metric accuracy
@@ -20,15 +23,18 @@
 //                      runner's own reconstruction)
 //   custom_tiff        by the model's output type: Create runs the model once on the
 //                      first sample to read K (the channels of its first output). K = 1:
-//                      foreground (> 0) targets, BCE + Dice (BCE on the output itself
-//                      when the runner params' output_is_probability says it is a
-//                      probability, else with logits); metrics iou, dice of probability >
-//                      the runner's threshold. K > 1: as multiclass_argmax (255 / 65535
-//                      unannotated); a class index >= K is InvalidArgument naming the
-//                      sample. Inputs are the runner's own (percentile-normalised) ones,
-//                      so the intensity jitter (an affine change per channel) is mostly
-//                      normalised away, as such a change would be when served.
+//                      foreground (> 0) targets, as binary_sigmoid. K > 1: as
+//                      multiclass_argmax (255 / 65535 unannotated). Inputs are the
+//                      runner's own (percentile-normalised) ones, so the intensity
+//                      jitter (an affine change per channel) is mostly normalised away,
+//                      as such a change would be when served.
 // Inputs are always the runner's Preprocess of the (augmented) source image, as served.
+// Class indices (multiclass_argmax, custom_tiff's K > 1, classify's image labels): Create
+// runs the model once on the first sample to read K, its output channels, and a class of
+// K or above is InvalidArgument naming the sample ("sample '<name>': the annotation has
+// class <k> but model '<model>' outputs K = <K> classes ..."; for classify "... its image
+// label is class <k> ...").
+// The first log line of a run names its task ("<runner>: the model outputs ...").
 // Threads: Run trains on the calling thread with params.threads OpenMP threads set on
 // that thread only; it seeds LibTorch's default generator (process-wide) with params.seed
 // at the start of a run, which nothing on the serving path draws from.
@@ -46,6 +52,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/status.h"
@@ -93,6 +100,11 @@ nlohmann::json TrainingParamsSchema();
 
 // Runners whose models can be trained, sorted ("binary_sigmoid", "cellpose", ...).
 std::vector<std::string> TrainableRunners();
+
+// OK when model `model`'s runner `runner` is one of TrainableRunners; else
+// InvalidArgument "model '<model>' has runner '<runner>', which cannot be trained;
+// runners that can: [...]" (the retraining start's 400, RetrainingJobs::Start).
+Status CheckRunnerTrains(std::string_view model, std::string_view runner);
 
 struct EpochMetrics {
   int epoch = 0;  // 0: the starting model evaluated before training

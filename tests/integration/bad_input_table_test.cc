@@ -101,6 +101,8 @@ class BadInputTableTest : public ServerFixture {
     TempDir repo;
     for (const char* model : {"tiny_cls", "tiny_unet"}) CopyModel(model, repo.path());
     WriteCustomTiffClassesModel(repo.path(), "tiff_classes", /*warmup=*/true);
+    // multiclass_nolabels: multiclass_argmax with K = 3 (warm-up) and no labels file.
+    WriteUnlabelledMulticlassModel(repo.path(), "multiclass_nolabels", /*warmup=*/true);
     StartSuiteServerOn(repo.path(),
                        "server: {max_body_mb: 1, max_image_pixels: 1000000}\n"
                        "storage: {max_upload_mb: 2, max_file_mb: 1, max_files_per_upload: 8}\n"
@@ -985,6 +987,10 @@ std::vector<BadInput> BadInputTableTest::Table() const {
       "", 400, "cvat_seg_zip, dicom_seg, labels_csv)");
   add("job export: no format lists them all", "GET", "/api/inferences/{job}/export", "", 400,
       "'format' is required (label_images, coco, cvat_xml, cvat_seg_zip, dicom_seg, labels_csv)");
+  // ---- retraining a multiclass_argmax model without a labels file: labels beyond K
+  add("retrain: multiclass_argmax set labels beyond K", "POST", "/api/retraining/start",
+      Fill(R"({"model_id": "multiclass_nolabels", "annotation_set_ids": [{wide}]})"), 400,
+      "has label 3 ('debris') but model 'multiclass_nolabels' outputs K = 3 classes", kJson);
   return t;
 }
 

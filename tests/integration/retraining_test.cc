@@ -432,17 +432,14 @@ int64_t TiffSet(Api& api, const std::string& name,
 }
 
 // Through the API and the durable job: tiny_tiff (2-channel 16-bit TIFFs, one channel of
-// probabilities out: the binary task on probabilities) and tiny_multiclass's network
+// probabilities out, as its model.yaml's output_is_probability says: the binary task on
+// probabilities) and tiny_multiclass's network
 // under custom_tiff (K = 3: cross-entropy, mean IoU) each train to a new version with its
 // training record; labels beyond K are refused at start (K known from warm-up) or by the
 // job (a model without warm-up: the trainer runs it and reads the masks).
 TEST(RetrainingTiffTest, CustomTiffModelsTrainByTheirOutputType) {
   TempDir dir;
   CopyModel("tiny_tiff", dir.path() / "repo");
-  {
-    std::ofstream yaml(dir.path() / "repo" / "tiny_tiff" / "model.yaml", std::ios::app);
-    yaml << "params: {output_is_probability: true}\n";
-  }
   WriteCustomTiffClassesModel(dir.path() / "repo", "tiff_classes", /*warmup=*/true);
   WriteCustomTiffClassesModel(dir.path() / "repo", "tiff_classes_cold", /*warmup=*/false);
   std::unique_ptr<Server> server =
@@ -517,6 +514,55 @@ TEST(RetrainingTiffTest, CustomTiffModelsTrainByTheirOutputType) {
   EXPECT_THAT(done.dump(), ::testing::HasSubstr("the annotation has class 3 but model "
                                                 "'tiff_classes_cold' outputs K = 3 classes"));
   EXPECT_FALSE(fs::exists(dir.path() / "repo" / "tiff_classes_cold" / "2"));
+}
+
+// --- multiclass_argmax without a labels file: K from the model's output ---
+
+// tiny_multiclass's network under multiclass_argmax without its labels file: a set label
+// of K = 3 or above is refused at start when warm-up knows K (the model's output), and
+// fails the job naming the image without warm-up (the trainer runs the model and reads
+// the masks), instead of LibTorch's "Target out of bounds"; labels below K train.
+TEST(RetrainingMulticlassTest, LabelsOfKOrAboveWithoutALabelsFileAreRefusedNamingThem) {
+  TempDir dir;
+  WriteUnlabelledMulticlassModel(dir.path() / "repo", "classes_warm", /*warmup=*/true);
+  WriteUnlabelledMulticlassModel(dir.path() / "repo", "classes_cold", /*warmup=*/false);
+  std::unique_ptr<Server> server =
+      StartServer(dir.path(), "model_repository: repo\ntraining: {threads: 2}\n");
+  ASSERT_NE(server, nullptr);
+  Api api(server->port());
+
+  const json three_labels = {
+      {{"id", 1}, {"name", "a"}}, {{"id", 2}, {"name", "b"}}, {{"id", 3}, {"name", "c"}}};
+  const int64_t beyond_set = TiffSet(api, "beyond", {ClassesTiff(7, 3)}, three_labels);
+  HttpResponse r =
+      api.Send("POST", "/api/retraining/start",
+               json{{"model_id", "classes_warm"}, {"annotation_set_ids", {beyond_set}}}.dump());
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_THAT(r.body, ::testing::HasSubstr("has label 3 ('c') but model 'classes_warm' outputs "
+                                           "K = 3 classes (labels 0..2)"));
+  json started =
+      api.Json("POST", "/api/retraining/start",
+               {{"model_id", "classes_cold"}, {"annotation_set_ids", {beyond_set}}}, 202);
+  json done = api.WaitForEnd(started["retraining_id"].get<int64_t>());
+  EXPECT_EQ(done.value("status", ""), "failed") << done.dump(2);
+  EXPECT_THAT(done.dump(), ::testing::HasSubstr("img0.tif': the annotation has class 3 "
+                                                "but model 'classes_cold' outputs K = 3 classes"));
+  EXPECT_THAT(done.dump(), ::testing::Not(::testing::HasSubstr("out of bounds")));
+  EXPECT_FALSE(fs::exists(dir.path() / "repo" / "classes_cold" / "2"));
+
+  // Labels 1 and 2 fit K = 3: the warm model trains to version 2.
+  const json two_labels = {{{"id", 1}, {"name", "a"}}, {{"id", 2}, {"name", "b"}}};
+  const int64_t fit_set = TiffSet(api, "fit", {ClassesTiff(1), ClassesTiff(2)}, two_labels);
+  started = api.Json("POST", "/api/retraining/start",
+                     {{"model_id", "classes_warm"},
+                      {"annotation_set_ids", {fit_set}},
+                      {"params", {{"epochs", 1}, {"batch_size", 1}}}},
+                     202);
+  done = api.WaitForEnd(started["retraining_id"].get<int64_t>());
+  ASSERT_EQ(done.value("status", ""), "completed") << done.dump(2);
+  EXPECT_THAT(done["logs"].dump(),
+              ::testing::HasSubstr("multiclass_argmax: the model outputs K = 3 classes"));
+  EXPECT_EQ(done["new_version"], 2);
 }
 
 // --- a server killed mid-training ---

@@ -19,6 +19,8 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <string>
 
 #include "cellpose/average_precision.h"
 #include "imaging/codec.h"
@@ -50,158 +52,9 @@ Image ReadPng(const fs::path& path) {
   return image.ok() ? *image : Image{};
 }
 
-// Pooled IoU of `infer`'s masks (OUT/masks/NAME_mask.png) against the truth (TRUTH/NAME.png).
-double HeldOutIou(const fs::path& out, const fs::path& truth) {
-  int64_t tp = 0, fp = 0, fn = 0;
-  int images = 0;
-  for (const fs::directory_entry& e : fs::directory_iterator(truth)) {
-    const Image t = ReadPng(e.path());
-    const Image p = ReadPng(out / "masks" / (e.path().stem().string() + "_mask.png"));
-    if (p.data.size() != t.data.size()) {
-      ADD_FAILURE() << "mask of " << e.path() << " has another size";
-      return 0;
-    }
-    for (size_t i = 0; i < t.data.size(); ++i) {
-      const bool pi = p.pixels<uint8_t>()[i] != 0, ti = t.pixels<uint8_t>()[i] != 0;
-      tp += pi && ti;
-      fp += pi && !ti;
-      fn += !pi && ti;
-    }
-    ++images;
-  }
-  EXPECT_EQ(images, 8);
-  return tp + fp + fn == 0 ? 1.0 : static_cast<double>(tp) / static_cast<double>(tp + fp + fn);
-}
-
-TEST(TrainingQualityTest, RetrainingOnEightImagesOfANewKindReachesIou90) {
-  testing::TempDir dir;
-  const fs::path data = dir.path();
-  const std::string bin = testing::InferaBinary().string();
-  const auto start = std::chrono::steady_clock::now();
-  auto [made, made_out] =
-      RunCommand("timeout 300 /usr/bin/python3 " + std::string(INFERA_SOURCE_DIR) +
-                 "/model_tools/make_training_quality_data.py " + data.string());
-  ASSERT_EQ(made, 0) << made_out;
-  const std::string model = " --repository " + (data / "repo").string() + " --model blobs_unet";
-
-  auto [before, before_out] = RunCommand("timeout 120 " + bin + " infer" + model + " --input " +
-                                         (data / "heldout" / "images").string() + " --output " +
-                                         (data / "before").string());
-  ASSERT_EQ(before, 0) << before_out;
-  const double iou_before = HeldOutIou(data / "before", data / "heldout" / "masks");
-  EXPECT_LE(iou_before, 0.5);
-
-  const auto train_start = std::chrono::steady_clock::now();
-  auto [trained, train_out] = RunCommand(
-      "timeout 300 " + bin + " train" + model + " --images " +
-      (data / "train" / "images").string() + " --masks " + (data / "train" / "masks").string() +
-      " --param epochs=60 --param lr=0.01 --param schedule=cosine --param batch_size=2");
-  const double train_seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - train_start).count();
-  ASSERT_EQ(trained, 0) << train_out;
-  EXPECT_NE(train_out.find("version 2 written"), std::string::npos) << train_out;
-  EXPECT_EQ(train_out.find("held back"), std::string::npos) << train_out;
-  const fs::path v2 = data / "repo" / "blobs_unet" / "2";
-  ASSERT_TRUE(fs::exists(v2 / "model.pt"));
-  const nlohmann::json record = nlohmann::json::parse(testing::ReadFile(v2 / "training.json"));
-  EXPECT_EQ(record["parent_version"], 1);
-  EXPECT_EQ(record["held_back"], false);
-  EXPECT_EQ(record["epochs"].size(), 61u);
-  EXPECT_EQ(record["split"]["train"].size() + record["split"]["validation"].size(), 8u);
-
-  auto [after, after_out] =
-      RunCommand("timeout 120 " + bin + " infer" + model + " --input " +
-                 (data / "heldout" / "images").string() + " --output " + (data / "after").string());
-  ASSERT_EQ(after, 0) << after_out;
-  EXPECT_NE(after_out.find("blobs_unet v2"), std::string::npos) << after_out;
-  const double iou_after = HeldOutIou(data / "after", data / "heldout" / "masks");
-  EXPECT_GE(iou_after, 0.9);
-  const double total =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::printf(
-      "training quality: held-out IoU %.3f before, %.3f after; infera train %.1f s wall "
-      "(training %.1f s, %.1f images/s); whole test %.1f s\n",
-      iou_before, iou_after, train_seconds, record["duration_s"].get<double>(),
-      record["images_per_second"].get<double>(), total);
-}
-
-// The mean over images of AP@0.5 of `infer`'s instance masks (OUT/masks/NAME_instances.png)
-// against the truth (TRUTH/NAME.png, 16-bit labels).
-double HeldOutAp50(const fs::path& out, const fs::path& truth) {
-  auto labels = [](const Image& image) {
-    cellpose::LabelImage l = cellpose::MakeLabelImage(image.height, image.width);
-    for (size_t i = 0; i < l.size(); ++i) {
-      l.labels[i] = image.type == PixelType::kUInt16 ? image.pixels<uint16_t>()[i]
-                                                     : image.pixels<uint8_t>()[i];
-    }
-    return l;
-  };
-  double sum = 0;
-  int images = 0;
-  for (const fs::directory_entry& e : fs::directory_iterator(truth)) {
-    const cellpose::LabelImage t = labels(ReadPng(e.path()));
-    const cellpose::LabelImage p =
-        labels(ReadPng(out / "masks" / (e.path().stem().string() + "_instances.png")));
-    if (p.size() != t.size()) {
-      ADD_FAILURE() << "instances of " << e.path() << " have another size";
-      return 0;
-    }
-    sum += cellpose::AveragePrecision(t, p, 0.5).ap;
-    ++images;
-  }
-  EXPECT_EQ(images, 8);
-  return images == 0 ? 0 : sum / images;
-}
-
-TEST(TrainingQualityTest, CellposeTinyOnANewCellAppearance) {
-  testing::TempDir dir;
-  const fs::path data = dir.path();
-  const std::string bin = testing::InferaBinary().string();
-  auto [made, made_out] =
-      RunCommand("timeout 300 /usr/bin/python3 " + std::string(INFERA_SOURCE_DIR) +
-                 "/model_tools/make_cellpose_retraining_data.py " + data.string());
-  ASSERT_EQ(made, 0) << made_out;
-  // cellpose_tiny reads [cyto, nucleus] as channels [1, 2]: the model's default params.
-  testing::CopyModel("cellpose_tiny", data / "repo");
-  {
-    std::ofstream yaml(data / "repo" / "cellpose_tiny" / "model.yaml", std::ios::app);
-    yaml << "params: {channels: [1, 2]}\n";
-  }
-  const std::string model = " --repository " + (data / "repo").string() + " --model cellpose_tiny";
-  auto [before, before_out] = RunCommand("timeout 120 " + bin + " infer" + model + " --input " +
-                                         (data / "heldout" / "images").string() + " --output " +
-                                         (data / "before").string());
-  ASSERT_EQ(before, 0) << before_out;
-  const double ap_before = HeldOutAp50(data / "before", data / "heldout" / "masks");
-  EXPECT_LE(ap_before, 0.2);
-
-  auto [trained, train_out] = RunCommand(
-      "timeout 300 " + bin + " train" + model + " --images " +
-      (data / "train" / "images").string() + " --masks " + (data / "train" / "masks").string() +
-      " --param epochs=30 --param lr=0.003 --param batch_size=2");
-  ASSERT_EQ(trained, 0) << train_out;
-  const nlohmann::json record = nlohmann::json::parse(
-      testing::ReadFile(data / "repo" / "cellpose_tiny" / "2" / "training.json"));
-  EXPECT_EQ(record["held_back"], false);
-  EXPECT_TRUE(record["epochs"][0]["metrics"].contains("ap50"));
-
-  auto [after, after_out] =
-      RunCommand("timeout 120 " + bin + " infer" + model + " --input " +
-                 (data / "heldout" / "images").string() + " --output " + (data / "after").string());
-  ASSERT_EQ(after, 0) << after_out;
-  EXPECT_NE(after_out.find("cellpose_tiny v2"), std::string::npos) << after_out;
-  const double ap_after = HeldOutAp50(data / "after", data / "heldout" / "masks");
-  EXPECT_GE(ap_after, 0.8);
-  std::printf(
-      "cellpose_tiny retraining: held-out AP@0.5 %.3f before, %.3f after; training "
-      "%.1f s, %.1f images/s\n",
-      ap_before, ap_after, record["duration_s"].get<double>(),
-      record["images_per_second"].get<double>());
-}
-
 // Pooled IoU of `infer`'s label maps (OUT/masks/NAME_mask.*, 8- or 16-bit, any format
 // the decoder reads; non-zero is foreground) against the truth (TRUTH/NAME.png).
-double HeldOutLabelIou(const fs::path& out, const fs::path& truth) {
+double HeldOutIou(const fs::path& out, const fs::path& truth) {
   auto value = [](const Image& image, size_t i) -> int {
     return image.type == PixelType::kUInt16 ? image.pixels<uint16_t>()[i]
                                             : image.pixels<uint8_t>()[i];
@@ -236,60 +89,163 @@ double HeldOutLabelIou(const fs::path& out, const fs::path& truth) {
   return tp + fp + fn == 0 ? 1.0 : static_cast<double>(tp) / static_cast<double>(tp + fp + fn);
 }
 
-TEST(TrainingQualityTest, CustomTiffOnANewKindOf16BitImage) {
-  testing::TempDir dir;
-  const fs::path data = dir.path();
+// The mean over images of AP@0.5 of `infer`'s instance masks (OUT/masks/NAME_instances.png)
+// against the truth (TRUTH/NAME.png, 16-bit labels).
+double HeldOutAp50(const fs::path& out, const fs::path& truth) {
+  auto labels = [](const Image& image) {
+    cellpose::LabelImage l = cellpose::MakeLabelImage(image.height, image.width);
+    for (size_t i = 0; i < l.size(); ++i) {
+      l.labels[i] = image.type == PixelType::kUInt16 ? image.pixels<uint16_t>()[i]
+                                                     : image.pixels<uint8_t>()[i];
+    }
+    return l;
+  };
+  double sum = 0;
+  int images = 0;
+  for (const fs::directory_entry& e : fs::directory_iterator(truth)) {
+    const cellpose::LabelImage t = labels(ReadPng(e.path()));
+    const cellpose::LabelImage p =
+        labels(ReadPng(out / "masks" / (e.path().stem().string() + "_instances.png")));
+    if (p.size() != t.size()) {
+      ADD_FAILURE() << "instances of " << e.path() << " have another size";
+      return 0;
+    }
+    sum += cellpose::AveragePrecision(t, p, 0.5).ap;
+    ++images;
+  }
+  EXPECT_EQ(images, 8);
+  return images == 0 ? 0 : sum / images;
+}
+
+// A quality case: a data script (model_tools/) writes DATA/repo (the model, version 1),
+// DATA/train/{images,masks} (8 annotated images of a new kind) and
+// DATA/heldout/{images,masks} (8 more); `prepare` (may be empty) then edits DATA.
+struct QualityCase {
+  std::string script;  // model_tools/<script>, run with Debian's /usr/bin/python3
+  std::function<void(const fs::path& data)> prepare;
+  std::string model;         // in DATA/repo
+  std::string train_params;  // `infera train`'s --param flags
+  std::function<double(const fs::path& out, const fs::path& truth)> score;  // held out
+};
+
+// What one quality case measured.
+struct Retrained {
+  double before = 0, after = 0;  // the held-out score of version 1, of version 2
+  double train_seconds = 0;      // `infera train`'s wall time
+  double total_seconds = 0;      // the whole flow's
+  nlohmann::json record;         // version 2's training.json
+};
+
+// The flow every quality case shares, through the binary: `infera infer` scores version 1
+// on the held-out images, `infera train` on the 8 training images must write version 2
+// (not held back), and `infera infer` (now serving version 2) scores it. Fatal failures
+// end the flow (callers wrap it in ASSERT_NO_FATAL_FAILURE).
+void RetrainAndScore(const QualityCase& c, const fs::path& data, Retrained* out) {
   const std::string bin = testing::InferaBinary().string();
   const auto start = std::chrono::steady_clock::now();
   auto [made, made_out] =
       RunCommand("timeout 300 /usr/bin/python3 " + std::string(INFERA_SOURCE_DIR) +
-                 "/model_tools/make_tiff_retraining_data.py " + data.string());
+                 "/model_tools/" + c.script + " " + data.string());
   ASSERT_EQ(made, 0) << made_out;
-  // model.yaml's params: output labels (a 16-bit label TIFF), output_is_probability.
-  const std::string model = " --repository " + (data / "repo").string() + " --model tiff_unet";
-
-  auto [before, before_out] = RunCommand("timeout 120 " + bin + " infer" + model + " --input " +
-                                         (data / "heldout" / "images").string() + " --output " +
-                                         (data / "before").string());
-  ASSERT_EQ(before, 0) << before_out;
-  const double iou_before = HeldOutLabelIou(data / "before", data / "heldout" / "masks");
-  EXPECT_LE(iou_before, 0.3);
+  if (c.prepare) c.prepare(data);
+  const std::string model = " --repository " + (data / "repo").string() + " --model " + c.model;
+  auto infer = [&](const std::string& name) {
+    auto [code, output] =
+        RunCommand("timeout 120 " + bin + " infer" + model + " --input " +
+                   (data / "heldout" / "images").string() + " --output " + (data / name).string());
+    EXPECT_EQ(code, 0) << output;
+    return output;
+  };
+  infer("before");
+  ASSERT_FALSE(::testing::Test::HasFailure());
+  out->before = c.score(data / "before", data / "heldout" / "masks");
 
   const auto train_start = std::chrono::steady_clock::now();
-  auto [trained, train_out] = RunCommand(
-      "timeout 300 " + bin + " train" + model + " --images " +
-      (data / "train" / "images").string() + " --masks " + (data / "train" / "masks").string() +
-      " --param epochs=60 --param lr=0.01 --param schedule=cosine --param batch_size=2");
-  const double train_seconds =
+  auto [trained, train_out] =
+      RunCommand("timeout 300 " + bin + " train" + model + " --images " +
+                 (data / "train" / "images").string() + " --masks " +
+                 (data / "train" / "masks").string() + " " + c.train_params);
+  out->train_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - train_start).count();
   ASSERT_EQ(trained, 0) << train_out;
   EXPECT_NE(train_out.find("version 2 written"), std::string::npos) << train_out;
   EXPECT_EQ(train_out.find("held back"), std::string::npos) << train_out;
-  const fs::path v2 = data / "repo" / "tiff_unet" / "2";
+  const fs::path v2 = data / "repo" / c.model / "2";
   ASSERT_TRUE(fs::exists(v2 / "model.pt"));
-  const nlohmann::json record = nlohmann::json::parse(testing::ReadFile(v2 / "training.json"));
-  EXPECT_EQ(record["parent_version"], 1);
-  EXPECT_EQ(record["runner"], "custom_tiff") << record.dump();
-  EXPECT_EQ(record["held_back"], false);
-  EXPECT_EQ(record["epochs"].size(), 61u);
-  EXPECT_TRUE(record["epochs"][0]["metrics"].contains("iou")) << record["epochs"][0].dump();
-  EXPECT_TRUE(record["epochs"][0]["metrics"].contains("dice")) << record["epochs"][0].dump();
-  EXPECT_EQ(record["split"]["train"].size() + record["split"]["validation"].size(), 8u);
+  out->record = nlohmann::json::parse(testing::ReadFile(v2 / "training.json"));
+  EXPECT_EQ(out->record["parent_version"], 1);
+  EXPECT_EQ(out->record["held_back"], false);
+  EXPECT_EQ(out->record["split"]["train"].size() + out->record["split"]["validation"].size(), 8u);
 
-  auto [after, after_out] =
-      RunCommand("timeout 120 " + bin + " infer" + model + " --input " +
-                 (data / "heldout" / "images").string() + " --output " + (data / "after").string());
-  ASSERT_EQ(after, 0) << after_out;
-  EXPECT_NE(after_out.find("tiff_unet v2"), std::string::npos) << after_out;
-  const double iou_after = HeldOutLabelIou(data / "after", data / "heldout" / "masks");
-  EXPECT_GE(iou_after, 0.85);
-  const double total =
+  const std::string after_out = infer("after");
+  ASSERT_FALSE(::testing::Test::HasFailure());
+  EXPECT_NE(after_out.find(c.model + " v2"), std::string::npos) << after_out;
+  out->after = c.score(data / "after", data / "heldout" / "masks");
+  out->total_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+TEST(TrainingQualityTest, RetrainingOnEightImagesOfANewKindReachesIou90) {
+  testing::TempDir dir;
+  Retrained r;
+  ASSERT_NO_FATAL_FAILURE(RetrainAndScore(
+      {"make_training_quality_data.py", nullptr, "blobs_unet",
+       "--param epochs=60 --param lr=0.01 --param schedule=cosine --param batch_size=2",
+       HeldOutIou},
+      dir.path(), &r));
+  EXPECT_LE(r.before, 0.5);
+  EXPECT_GE(r.after, 0.9);
+  EXPECT_EQ(r.record["epochs"].size(), 61u);
+  std::printf(
+      "training quality: held-out IoU %.3f before, %.3f after; infera train %.1f s wall "
+      "(training %.1f s, %.1f images/s); whole test %.1f s\n",
+      r.before, r.after, r.train_seconds, r.record["duration_s"].get<double>(),
+      r.record["images_per_second"].get<double>(), r.total_seconds);
+}
+
+TEST(TrainingQualityTest, CellposeTinyOnANewCellAppearance) {
+  testing::TempDir dir;
+  // cellpose_tiny reads [cyto, nucleus] as channels [1, 2]: the model's default params.
+  auto prepare = [](const fs::path& data) {
+    testing::CopyModel("cellpose_tiny", data / "repo");
+    std::ofstream yaml(data / "repo" / "cellpose_tiny" / "model.yaml", std::ios::app);
+    yaml << "params: {channels: [1, 2]}\n";
+  };
+  Retrained r;
+  ASSERT_NO_FATAL_FAILURE(
+      RetrainAndScore({"make_cellpose_retraining_data.py", prepare, "cellpose_tiny",
+                       "--param epochs=30 --param lr=0.003 --param batch_size=2", HeldOutAp50},
+                      dir.path(), &r));
+  EXPECT_LE(r.before, 0.2);
+  EXPECT_GE(r.after, 0.8);
+  EXPECT_TRUE(r.record["epochs"][0]["metrics"].contains("ap50"));
+  std::printf(
+      "cellpose_tiny retraining: held-out AP@0.5 %.3f before, %.3f after; training "
+      "%.1f s, %.1f images/s\n",
+      r.before, r.after, r.record["duration_s"].get<double>(),
+      r.record["images_per_second"].get<double>());
+}
+
+TEST(TrainingQualityTest, CustomTiffOnANewKindOf16BitImage) {
+  testing::TempDir dir;
+  // model.yaml's params: output labels (a 16-bit label TIFF), output_is_probability.
+  Retrained r;
+  ASSERT_NO_FATAL_FAILURE(RetrainAndScore(
+      {"make_tiff_retraining_data.py", nullptr, "tiff_unet",
+       "--param epochs=60 --param lr=0.01 --param schedule=cosine --param batch_size=2",
+       HeldOutIou},
+      dir.path(), &r));
+  EXPECT_LE(r.before, 0.3);
+  EXPECT_GE(r.after, 0.85);
+  EXPECT_EQ(r.record["runner"], "custom_tiff") << r.record.dump();
+  EXPECT_EQ(r.record["epochs"].size(), 61u);
+  EXPECT_TRUE(r.record["epochs"][0]["metrics"].contains("iou")) << r.record["epochs"][0].dump();
+  EXPECT_TRUE(r.record["epochs"][0]["metrics"].contains("dice")) << r.record["epochs"][0].dump();
   std::printf(
       "custom_tiff retraining: held-out IoU %.3f before, %.3f after; infera train %.1f s wall "
       "(training %.1f s, %.1f images/s); whole test %.1f s\n",
-      iou_before, iou_after, train_seconds, record["duration_s"].get<double>(),
-      record["images_per_second"].get<double>(), total);
+      r.before, r.after, r.train_seconds, r.record["duration_s"].get<double>(),
+      r.record["images_per_second"].get<double>(), r.total_seconds);
 }
 
 }  // namespace

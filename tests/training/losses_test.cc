@@ -104,8 +104,20 @@ TEST(TrainingLossesTest, TasksOfTheTrainableRunners) {
   EXPECT_EQ(*TaskForRunner("custom_tiff", {2, false}), TrainingTask::kMulticlass);
   EXPECT_EQ(*TaskForRunner("custom_tiff", {5, true}), TrainingTask::kMulticlass);
   EXPECT_FALSE(TaskForRunner("custom_tiff", {0, false}).ok());
-  // The output type is custom_tiff's alone.
-  EXPECT_EQ(*TaskForRunner("binary_sigmoid", {3, true}), TrainingTask::kBinary);
+  // binary_sigmoid follows output_is_probability (its runner param), not K.
+  EXPECT_EQ(*TaskForRunner("binary_sigmoid", {1, true}), TrainingTask::kBinaryProbability);
+  EXPECT_EQ(*TaskForRunner("binary_sigmoid", {3, true}), TrainingTask::kBinaryProbability);
+  EXPECT_EQ(*TaskForRunner("binary_sigmoid", {3, false}), TrainingTask::kBinary);
+  // The other runners ignore the output type.
+  EXPECT_EQ(*TaskForRunner("multiclass_argmax", {1, true}), TrainingTask::kMulticlass);
+  EXPECT_EQ(*TaskForRunner("classify", {4, true}), TrainingTask::kClassify);
+  EXPECT_EQ(*TaskForRunner("cellpose", {3, true}), TrainingTask::kCellpose);
+  // The class-index tasks, whose targets K bounds.
+  EXPECT_TRUE(TargetsAreClasses(TrainingTask::kMulticlass));
+  EXPECT_TRUE(TargetsAreClasses(TrainingTask::kClassify));
+  EXPECT_FALSE(TargetsAreClasses(TrainingTask::kBinary));
+  EXPECT_FALSE(TargetsAreClasses(TrainingTask::kBinaryProbability));
+  EXPECT_FALSE(TargetsAreClasses(TrainingTask::kCellpose));
   const auto refused = TaskForRunner("no_such_runner");
   ASSERT_FALSE(refused.ok());
   EXPECT_NE(std::string(refused.status().message())

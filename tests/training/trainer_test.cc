@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 
 #include "cellpose/synthetic_cells.h"
@@ -18,8 +19,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// A 64x64 gray image with bright discs (seeded) and its 0/255 mask.
-TrainingSample Blobs(int seed) {
+// A 64x64 gray image with dark discs on a bright background (seeded; tiny_unet, built
+// for bright blobs, does not find them) and its 0/255 mask; `bright`: bright discs on a
+// dark background instead (tiny_unet's kind).
+TrainingSample Blobs(int seed, bool bright = false) {
   TrainingSample s;
   s.name = "blobs" + std::to_string(seed) + ".png";
   s.image = MakeImage(64, 64, 1, PixelType::kUInt8);
@@ -28,16 +31,17 @@ TrainingSample Blobs(int seed) {
   for (int y = 0; y < 64; ++y) {
     for (int x = 0; x < 64; ++x) {
       const bool in = (x - cx) * (x - cx) + (y - cy) * (y - cy) <= r * r;
-      s.image.pixels<uint8_t>()[y * 64 + x] = static_cast<uint8_t>(in ? 60 : 200 - (x + y) % 7);
+      const int value = in ? 60 : 200 - (x + y) % 7;
+      s.image.pixels<uint8_t>()[y * 64 + x] = static_cast<uint8_t>(bright ? 255 - value : value);
       s.mask.pixels<uint8_t>()[y * 64 + x] = in ? 255 : 0;
     }
   }
   return s;
 }
 
-std::vector<TrainingSample> BlobSet(int n) {
+std::vector<TrainingSample> BlobSet(int n, bool bright = false) {
   std::vector<TrainingSample> samples;
-  for (int i = 0; i < n; ++i) samples.push_back(Blobs(i));
+  for (int i = 0; i < n; ++i) samples.push_back(Blobs(i, bright));
   return samples;
 }
 
@@ -137,7 +141,7 @@ TEST_F(TrainerTest, RunsEpochsKeepsTheBestAndCheckpoints) {
   EXPECT_TRUE(fs::exists(result.artifact));
   EXPECT_GT(fs::file_size(result.artifact), 0u);
   EXPECT_GT(result.images_per_second, 0);
-  EXPECT_EQ(log.size(), 4u);
+  EXPECT_EQ(log.size(), 5u);  // the task, then epochs 0 to 3
 }
 
 TEST_F(TrainerTest, EarlyStoppingAfterPatience) {
@@ -200,8 +204,10 @@ TEST_F(TrainerTest, ResumeFromCheckpointGivesTheUninterruptedResult) {
   callbacks.log = [&](const std::string& line) { log.push_back(line); };
   callbacks.on_epoch = [&](const EpochMetrics& m) { epochs.push_back(m.epoch); };
   ASSERT_OK_AND_ASSIGN(TrainingResult resumed, second->Run(callbacks));
-  ASSERT_FALSE(log.empty());
-  EXPECT_EQ(log[0].rfind("resuming after epoch 1", 0), 0u) << log[0];
+  ASSERT_GE(log.size(), 2u);
+  EXPECT_EQ(log[0].rfind("binary_sigmoid: the model outputs one channel of scores", 0), 0u)
+      << log[0];
+  EXPECT_EQ(log[1].rfind("resuming after epoch 1", 0), 0u) << log[1];
   EXPECT_EQ(epochs, (std::vector<int>{2, 3}));  // epochs 0 and 1 were not run again
   ASSERT_EQ(resumed.epochs.size(), expected.epochs.size());
   for (size_t i = 0; i < expected.epochs.size(); ++i) {
@@ -222,8 +228,96 @@ TEST_F(TrainerTest, ResumeFromCheckpointGivesTheUninterruptedResult) {
   epochs.clear();
   ASSERT_OK_AND_ASSIGN(TrainingResult fresh, third->Run(callbacks));
   EXPECT_EQ(epochs, (std::vector<int>{0, 1, 2, 3}));
+  ASSERT_GE(log.size(), 2u);
+  EXPECT_NE(log[1].find("from another run"), std::string::npos) << log[1];
+}
+
+// tiny_unet with a sigmoid after its logits (its probabilities), written to `dir` as model
+// `name` served by binary_sigmoid with `params: {output_is_probability: true}` in its
+// model.yaml. Made with Debian's /usr/bin/python3 (python3-torch), as the parity test's
+// data; a missing interpreter or module fails the test.
+StatusOr<ModelConfig> ProbabilityUnet(const fs::path& dir, const std::string& name) {
+  const fs::path unet = testing::TestModelsDir() / "repo" / "tiny_unet";
+  fs::create_directories(dir / name / "1");
+  testing::WriteFile(
+      dir / "wrap.py",
+      "import sys\n"
+      "import torch\n"
+      "class Probabilities(torch.nn.Module):\n"
+      "    def __init__(self, logits):\n"
+      "        super().__init__()\n"
+      "        self.logits = logits\n"
+      "    def forward(self, x: torch.Tensor) -> torch.Tensor:\n"
+      "        return torch.sigmoid(self.logits(x))\n"
+      "torch.jit.script(Probabilities(torch.jit.load(sys.argv[1]))).save(sys.argv[2])\n");
+  const std::string command = "timeout 120 /usr/bin/python3 " + (dir / "wrap.py").string() + " " +
+                              (unet / "1" / "model.pt").string() + " " +
+                              (dir / name / "1" / "model.pt").string() + " 2>&1";
+  if (std::system(command.c_str()) != 0) {
+    return absl::InternalError("cannot wrap tiny_unet: " + command);
+  }
+  testing::WriteFile(dir / name / "model.yaml", testing::ReadFile(unet / "model.yaml") +
+                                                    "params: {output_is_probability: true}\n");
+  return LoadModelFolder(dir / name);
+}
+
+// binary_sigmoid trains as it serves: by its output_is_probability param, BCE on the
+// probabilities of a model that applies its own sigmoid (else BCE with logits), and the
+// validation metrics at the runner's threshold on the probability. The same network with
+// and without its final sigmoid then scores the same.
+TEST_F(TrainerTest, BinarySigmoidHonoursOutputIsProbabilityAndThreshold) {
+  testing::TempDir models;
+  ASSERT_OK_AND_ASSIGN(ModelConfig probabilities, ProbabilityUnet(models.path(), "unet_prob"));
+  EXPECT_EQ(probabilities.params, (nlohmann::json{{"output_is_probability", true}}));
+  TrainingParams p = params_;
+  p.epochs = 1;
+  auto run = [&](const ModelConfig& model, const nlohmann::json& runner_params,
+                 std::vector<std::string>* log = nullptr) -> StatusOr<TrainingResult> {
+    testing::TempDir dir;
+    ASSIGN_OR_RETURN(auto trainer, Trainer::Create(model, *runner_, p, BlobSet(6, /*bright=*/true),
+                                                   dir.path(), runner_params));
+    TrainingCallbacks callbacks;
+    if (log != nullptr) callbacks.log = [log](const std::string& line) { log->push_back(line); };
+    return trainer->Run(callbacks);
+  };
+  std::vector<std::string> log;
+  ASSERT_OK_AND_ASSIGN(TrainingResult logits, run(unet_, nullptr, &log));
   ASSERT_FALSE(log.empty());
-  EXPECT_NE(log[0].find("from another run"), std::string::npos) << log[0];
+  EXPECT_EQ(log[0],
+            "binary_sigmoid: the model outputs one channel of scores: BCE with logits + Dice, "
+            "metrics iou and dice at threshold 0.5");
+  log.clear();
+  // model.yaml's output_is_probability: BCE on the probabilities.
+  ASSERT_OK_AND_ASSIGN(TrainingResult probs, run(probabilities, nullptr, &log));
+  ASSERT_FALSE(log.empty());
+  EXPECT_EQ(log[0],
+            "binary_sigmoid: the model outputs one channel of probabilities: BCE + Dice, "
+            "metrics iou and dice at threshold 0.5");
+  // The starting models are one network: the same masks, so the same IoU (read as logits,
+  // every probability would be foreground), and nearly the same loss (BCE of the
+  // probabilities against BCE with logits).
+  const double iou = logits.epochs[0].score;
+  EXPECT_GT(iou, 0.5) << logits.epochs[0].metrics.dump();
+  EXPECT_EQ(probs.epochs[0].score, iou) << probs.epochs[0].metrics.dump();
+  EXPECT_EQ(probs.epochs[0].metrics["dice"], logits.epochs[0].metrics["dice"]);
+  EXPECT_NEAR(probs.epochs[0].val_loss, logits.epochs[0].val_loss,
+              1e-3 * logits.epochs[0].val_loss);
+  ASSERT_EQ(probs.epochs.size(), 2u);
+  EXPECT_TRUE(std::isfinite(probs.epochs[1].train_loss));
+  EXPECT_GT(probs.epochs[1].train_loss, 0.0);
+
+  // The runner's threshold is on the probability, for either output.
+  const nlohmann::json strict = {{"threshold", 0.999}};
+  ASSERT_OK_AND_ASSIGN(TrainingResult strict_logits, run(unet_, strict));
+  ASSERT_OK_AND_ASSIGN(TrainingResult strict_probs, run(probabilities, strict));
+  EXPECT_LT(strict_logits.epochs[0].score, iou - 0.1) << strict_logits.epochs[0].metrics.dump();
+  EXPECT_EQ(strict_probs.epochs[0].score, strict_logits.epochs[0].score);
+  EXPECT_EQ(strict_logits.epochs[0].val_loss, logits.epochs[0].val_loss);
+
+  // Runner params over model.yaml's: the probabilities read as logits score otherwise.
+  ASSERT_OK_AND_ASSIGN(TrainingResult misread,
+                       run(probabilities, {{"output_is_probability", false}}));
+  EXPECT_LT(misread.epochs[0].score, iou - 0.1) << misread.epochs[0].metrics.dump();
 }
 
 TEST(TrainerClassifyTest, TrainsOnImageLabels) {
@@ -251,6 +345,78 @@ TEST(TrainerClassifyTest, TrainsOnImageLabels) {
   ASSERT_EQ(result.epochs.size(), 3u);
   EXPECT_TRUE(result.epochs[1].metrics.contains("accuracy"));
   EXPECT_GE(result.best_score, result.parent_score);
+
+  // Without a labels file only the model's output (K = 4) bounds the labels: one of 4 is
+  // refused naming its image, before LibTorch's loss would fail on it.
+  model.labels.clear();
+  std::vector<TrainingSample> beyond = samples;
+  beyond[3].image_label = 4;
+  testing::TempDir other;
+  ExpectInvalid(Trainer::Create(model, runner, params, beyond, other.path()),
+                "sample 'img3.png': its image label is class 4 but model 'gray_cls' outputs K = 4 "
+                "classes (labels 0..3)");
+  beyond[3].image_label = 3;
+  ASSERT_OK(Trainer::Create(model, runner, params, beyond, other.path()).status());
+}
+
+// multiclass_argmax: cross-entropy on class indices; without a labels file, a class of K
+// (its output channels) or above is refused naming the image, as custom_tiff's are,
+// instead of LibTorch's "Target out of bounds" in the first batch.
+TEST(TrainerMulticlassTest, ClassesOfKOrAboveAreRefusedNamingTheImage) {
+  ASSERT_OK_AND_ASSIGN(ModelConfig model,
+                       LoadModelFolder(testing::TestModelsDir() / "repo" / "tiny_multiclass"));
+  ASSERT_EQ(model.labels.size(), 3u);
+  const Runner& runner = *FindRunner("multiclass_argmax");
+  // 64x64 RGB: class 1 red (top left), class `top` green (bottom right), 255 a band.
+  auto sample = [](int seed, uint8_t top) {
+    TrainingSample s;
+    s.name = "rgb" + std::to_string(seed) + ".png";
+    s.image = MakeImage(64, 64, 3, PixelType::kUInt8);
+    s.mask = MakeImage(64, 64, 1, PixelType::kUInt8);
+    for (int y = 0; y < 64; ++y) {
+      for (int x = 0; x < 64; ++x) {
+        const int p = y * 64 + x;
+        const int cls = x < 24 && y < 24 ? 1 : (x >= 40 && y >= 40 ? 2 : 0);
+        for (int c = 0; c < 3; ++c) {
+          s.image.pixels<uint8_t>()[3 * p + c] =
+              static_cast<uint8_t>((cls == c + 1 ? 200 : 30) + (x * 7 + y * 3 + seed + c) % 20);
+        }
+        s.mask.pixels<uint8_t>()[p] = y == 32 ? 255 : static_cast<uint8_t>(cls == 2 ? top : cls);
+      }
+    }
+    return s;
+  };
+  std::vector<TrainingSample> samples;
+  for (int i = 0; i < 4; ++i) samples.push_back(sample(i, 2));
+  TrainingParams params;
+  params.epochs = 1;
+  params.batch_size = 2;
+  testing::TempDir dir;
+  {
+    ASSERT_OK_AND_ASSIGN(auto trainer, Trainer::Create(model, runner, params, samples, dir.path()));
+    std::vector<std::string> log;
+    TrainingCallbacks callbacks;
+    callbacks.log = [&](const std::string& line) { log.push_back(line); };
+    ASSERT_OK_AND_ASSIGN(TrainingResult result, trainer->Run(callbacks));
+    ASSERT_FALSE(log.empty());
+    EXPECT_EQ(log[0],
+              "multiclass_argmax: the model outputs K = 3 classes: cross-entropy, metric mean_iou");
+    EXPECT_TRUE(result.epochs[1].metrics.contains("mean_iou"));
+  }
+  std::vector<TrainingSample> beyond = samples;
+  beyond[2] = sample(2, 3);
+  testing::TempDir other;
+  // With its labels file, the runner's target refuses the class the labels do not name.
+  ExpectInvalid(Trainer::Create(model, runner, params, beyond, other.path()),
+                "sample 'rgb2.png': the annotation has class 3 but model 'tiny_multiclass' has 3 "
+                "classes");
+  // Without one, K = 3 from the model's output refuses it.
+  model.labels.clear();
+  ExpectInvalid(Trainer::Create(model, runner, params, beyond, other.path()),
+                "sample 'rgb2.png': the annotation has class 3 but model 'tiny_multiclass' "
+                "outputs K = 3 classes (labels 0..2; 255, or 65535 in 16-bit masks, marks "
+                "unannotated pixels)");
+  ASSERT_OK(Trainer::Create(model, runner, params, samples, other.path()).status());
 }
 
 // cellpose_tiny (128-pixel tiles): 112x112 crops of 128x128 synthetic cells, AP@0.5 from
@@ -390,10 +556,16 @@ TEST(TrainerCustomTiffTest, OneChannelTrainsTheBinaryTaskOnThePercentileNormalis
   const double iou = probability.epochs[0].score;
   EXPECT_GT(iou, 0.5) << probability.epochs[0].metrics.dump();
 
+  // model.yaml says output_is_probability: no runner params train the same.
+  ASSERT_OK_AND_ASSIGN(TrainingResult by_default, run(NucleiSet(8), nullptr));
+  EXPECT_EQ(by_default.epochs[0].score, iou);
+  EXPECT_EQ(by_default.epochs[0].val_loss, probability.epochs[0].val_loss);
+
   // Read as scores (logits), sigmoid(p) > 0.5 for every p in (0, 1): all foreground, so the
   // IoU is the foreground fraction (about 0.15 here), and the loss is another one.
   log.clear();
-  ASSERT_OK_AND_ASSIGN(TrainingResult logits, run(NucleiSet(8), {}, &log));
+  ASSERT_OK_AND_ASSIGN(TrainingResult logits,
+                       run(NucleiSet(8), {{"output_is_probability", false}}, &log));
   EXPECT_NE(log[0].find("one channel of scores: BCE with logits + Dice"), std::string::npos)
       << log[0];
   EXPECT_LT(logits.epochs[0].score, 0.3) << logits.epochs[0].metrics.dump();
