@@ -376,10 +376,10 @@ Status Run(const Args& args) {
   const std::string body = nlohmann::json{{"image", Base64Encode(png.data(), png.size())}}.dump();
   const std::string target = "/predict/" + model.name;
   // The bench's load client (cli/load_client: the request built once, as wrk does).
-  ASSIGN_OR_RETURN(std::unique_ptr<LoadClient> client,
-                   LoadClient::Open("127.0.0.1", server->port(), "POST", target,
-                                    {{"content-type", "application/json"}}, body,
-                                    std::chrono::seconds(60)));
+  ASSIGN_OR_RETURN(
+      std::unique_ptr<LoadClient> client,
+      LoadClient::Open("127.0.0.1", server->port(), "POST", target,
+                       {{"content-type", "application/json"}}, body, std::chrono::seconds(60)));
   // The server's own timings of each measured request (wall clock: load-sensitive,
   // printed as medians beside the load-independent counters).
   const std::vector<std::string> timing_keys = {"preprocess_time_ms", "queue_time_ms",
@@ -390,7 +390,8 @@ Status Run(const Args& args) {
   auto send = [&](bool record) -> Status {
     const auto start = std::chrono::steady_clock::now();
     ASSIGN_OR_RETURN(int code, client->RoundTrip());
-    if (code != 200) return absl::InternalError(absl::StrCat(code, ": ", std::string(client->last_body())));
+    if (code != 200)
+      return absl::InternalError(absl::StrCat(code, ": ", std::string(client->last_body())));
     if (!record) return absl::OkStatus();
     round_trips.push_back(
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
