@@ -45,6 +45,20 @@ std::vector<TrainingSample> BlobSet(int n, bool bright = false) {
   return samples;
 }
 
+// One training run in the work folder `dir` (the result's artifact is written there); the
+// trainer's log lines go to `log` when given.
+StatusOr<TrainingResult> TrainOnce(const ModelConfig& model, const Runner& runner,
+                                   const TrainingParams& params,
+                                   std::vector<TrainingSample> samples, const fs::path& dir,
+                                   const nlohmann::json& runner_params = nullptr,
+                                   std::vector<std::string>* log = nullptr) {
+  ASSIGN_OR_RETURN(auto trainer,
+                   Trainer::Create(model, runner, params, std::move(samples), dir, runner_params));
+  TrainingCallbacks callbacks;
+  if (log != nullptr) callbacks.log = [log](const std::string& line) { log->push_back(line); };
+  return trainer->Run(callbacks);
+}
+
 class TrainerTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -272,13 +286,10 @@ TEST_F(TrainerTest, BinarySigmoidHonoursOutputIsProbabilityAndThreshold) {
   TrainingParams p = params_;
   p.epochs = 1;
   auto run = [&](const ModelConfig& model, const nlohmann::json& runner_params,
-                 std::vector<std::string>* log = nullptr) -> StatusOr<TrainingResult> {
+                 std::vector<std::string>* log = nullptr) {
     testing::TempDir dir;
-    ASSIGN_OR_RETURN(auto trainer, Trainer::Create(model, *runner_, p, BlobSet(6, /*bright=*/true),
-                                                   dir.path(), runner_params));
-    TrainingCallbacks callbacks;
-    if (log != nullptr) callbacks.log = [log](const std::string& line) { log->push_back(line); };
-    return trainer->Run(callbacks);
+    return TrainOnce(model, *runner_, p, BlobSet(6, /*bright=*/true), dir.path(), runner_params,
+                     log);
   };
   std::vector<std::string> log;
   ASSERT_OK_AND_ASSIGN(TrainingResult logits, run(unet_, nullptr, &log));
@@ -393,11 +404,9 @@ TEST(TrainerMulticlassTest, ClassesOfKOrAboveAreRefusedNamingTheImage) {
   params.batch_size = 2;
   testing::TempDir dir;
   {
-    ASSERT_OK_AND_ASSIGN(auto trainer, Trainer::Create(model, runner, params, samples, dir.path()));
     std::vector<std::string> log;
-    TrainingCallbacks callbacks;
-    callbacks.log = [&](const std::string& line) { log.push_back(line); };
-    ASSERT_OK_AND_ASSIGN(TrainingResult result, trainer->Run(callbacks));
+    ASSERT_OK_AND_ASSIGN(TrainingResult result,
+                         TrainOnce(model, runner, params, samples, dir.path(), nullptr, &log));
     ASSERT_FALSE(log.empty());
     EXPECT_EQ(log[0],
               "multiclass_argmax: the model outputs K = 3 classes: cross-entropy, metric mean_iou");
@@ -532,11 +541,8 @@ TEST(TrainerCustomTiffTest, OneChannelTrainsTheBinaryTaskOnThePercentileNormalis
   auto run = [&](std::vector<TrainingSample> samples, const nlohmann::json& runner_params,
                  std::vector<std::string>* log = nullptr) -> StatusOr<TrainingResult> {
     testing::TempDir dir;
-    ASSIGN_OR_RETURN(auto trainer, Trainer::Create(model, runner, params, std::move(samples),
-                                                   dir.path(), runner_params));
-    TrainingCallbacks callbacks;
-    if (log != nullptr) callbacks.log = [log](const std::string& line) { log->push_back(line); };
-    ASSIGN_OR_RETURN(TrainingResult result, trainer->Run(callbacks));
+    ASSIGN_OR_RETURN(TrainingResult result, TrainOnce(model, runner, params, std::move(samples),
+                                                      dir.path(), runner_params, log));
     EXPECT_TRUE(fs::exists(result.artifact));
     return result;
   };
@@ -633,11 +639,9 @@ TEST(TrainerCustomTiffTest, SeveralChannelsTrainCrossEntropyAndRefuseClassesBeyo
   params.epochs = 2;
   params.batch_size = 2;
   testing::TempDir dir;
-  ASSERT_OK_AND_ASSIGN(auto trainer, Trainer::Create(model, runner, params, samples, dir.path()));
   std::vector<std::string> log;
-  TrainingCallbacks callbacks;
-  callbacks.log = [&](const std::string& line) { log.push_back(line); };
-  ASSERT_OK_AND_ASSIGN(TrainingResult result, trainer->Run(callbacks));
+  ASSERT_OK_AND_ASSIGN(TrainingResult result,
+                       TrainOnce(model, runner, params, samples, dir.path(), nullptr, &log));
   ASSERT_FALSE(log.empty());
   EXPECT_NE(log[0].find("K = 3 classes: cross-entropy, metric mean_iou"), std::string::npos)
       << log[0];
