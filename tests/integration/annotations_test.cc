@@ -120,6 +120,18 @@ class AnnotationsTest : public AuthServerFixture {
               MultipartBody(parts), {{"Content-Type", MultipartContentType()}});
   }
 
+  // Bob's job at `job_url` once it is no longer queued or running (at most 60 s).
+  json WaitForBobsJob(const std::string& job_url) {
+    json job;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (std::chrono::steady_clock::now() < deadline) {
+      job = JsonOf(As(bob_, "GET", job_url));
+      if (job["status"] != "queued" && job["status"] != "running") break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(30));
+    }
+    return job;
+  }
+
   std::string MaskUrl(int64_t set, int64_t file) {
     return "/api/annotations/" + std::to_string(set) + "/images/" + std::to_string(file) + "/mask";
   }
@@ -254,13 +266,7 @@ TEST_F(AnnotationsTest, AJobsMasksBecomeASetAndExport) {
   ASSERT_EQ(start.status, 202) << start.body;
   const int64_t job_id = JsonOf(start)["inference_id"];
   const std::string job_url = "/api/inferences/" + std::to_string(job_id);
-  json job;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (std::chrono::steady_clock::now() < deadline) {
-    job = JsonOf(As(bob_, "GET", job_url));
-    if (job["status"] != "queued" && job["status"] != "running") break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(30));
-  }
+  json job = WaitForBobsJob(job_url);
   ASSERT_EQ(job["status"], "completed") << job.dump();
 
   ExpectError(As(eve_, "POST", job_url + "/annotations", "{}"), 404, "inference");
@@ -320,13 +326,7 @@ TEST_F(AnnotationsTest, TheJobExportErrorsListEveryFormatItTakes) {
   ASSERT_EQ(start.status, 202) << start.body;
   const std::string job_url =
       "/api/inferences/" + std::to_string(JsonOf(start)["inference_id"].get<int64_t>());
-  json job;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (std::chrono::steady_clock::now() < deadline) {
-    job = JsonOf(As(bob_, "GET", job_url));
-    if (job["status"] != "queued" && job["status"] != "running") break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(30));
-  }
+  json job = WaitForBobsJob(job_url);
   ASSERT_EQ(job["status"], "completed") << job.dump();
   const std::vector<std::string> every = {"label_images", "coco",      "cvat_xml",
                                           "cvat_seg_zip", "dicom_seg", "labels_csv"};
