@@ -1,4 +1,5 @@
-// Image codecs: PNG (libpng), JPEG (libjpeg-turbo's TurboJPEG API), TIFF (libtiff).
+// Image codecs: PNG (libdeflate for the common PNGs, libpng for the rest), JPEG
+// (libjpeg-turbo's TurboJPEG API), TIFF (libtiff).
 // Decoding for all three; encoding for PNG and TIFF.
 //
 // Decoding untrusted bytes: every failure (truncated, corrupt, unsupported) is an
